@@ -1,0 +1,1 @@
+"""Running hireloop: the local launcher (`make run`), the embedded MongoDB default, SMTP capture."""

@@ -1,0 +1,1 @@
+"""hireloop's own shared code: contracts, bus, config, storage, signed context."""

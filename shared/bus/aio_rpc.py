@@ -1,0 +1,129 @@
+"""An asyncio client for nameko RPC, on aio-pika (the gateway has no eventlet).
+
+nameko's protocol: publish `{"args": [], "kwargs": {...}}` as JSON to exchange `nameko-rpc` with routing
+key `<service>.<method>`, `reply_to` = the routing key of our reply queue (bound to the same exchange)
+and a `correlation_id`; context travels as `nameko.<key>` headers. The reply is
+`{"result": ..., "error": null | {exc_type, exc_path, exc_args, value}}`.
+
+Every call is bounded by a timeout: a slow or absent service yields ServiceUnavailable (HTTP 503),
+never a hung request. Messages are published `mandatory`, so a service whose queue does not exist
+fails at once instead of after the timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from typing import Any
+
+import aio_pika
+from aio_pika.exceptions import DeliveryError
+
+from shared.bus.topology import RPC_EXCHANGE
+from shared.errors import ERRORS_BY_NAME
+
+log = logging.getLogger("hireloop.rpc")
+
+
+class ServiceUnavailable(Exception):
+    def __init__(self, service: str, reason: str):
+        super().__init__(f"service '{service}' is unavailable: {reason}")
+        self.service = service
+        self.reason = reason
+
+
+class RemoteError(Exception):
+    """An unexpected error inside a service (a bug, not a domain error)."""
+
+    def __init__(self, service: str, exc_type: str, value: str):
+        super().__init__(f"{service}: {exc_type}: {value}")
+        self.service = service
+        self.exc_type = exc_type
+
+
+class AsyncRpcClient:
+    def __init__(self, amqp_url: str, name: str = "gateway", timeout: float = 10.0):
+        self.amqp_url = amqp_url
+        self.name = name
+        self.timeout = timeout
+        self.reply_key = str(uuid.uuid4())
+        self._pending: dict[str, asyncio.Future] = {}
+        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+        self._channel = None
+        self._exchange = None
+
+    async def connect(self) -> None:
+        self._connection = await aio_pika.connect_robust(
+            self.amqp_url, client_properties={"connection_name": self.name}
+        )
+        self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        self._exchange = await self._channel.declare_exchange(RPC_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await self._channel.declare_queue(
+            f"rpc.reply-{self.name}-{self.reply_key}", exclusive=True, auto_delete=True
+        )
+        await queue.bind(self._exchange, routing_key=self.reply_key)
+        await queue.consume(self._on_reply, no_ack=True)
+
+    async def close(self) -> None:
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(ServiceUnavailable("bus", "client closed"))
+        if self._connection is not None:
+            await self._connection.close()
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed
+
+    async def _on_reply(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        fut = self._pending.pop(message.correlation_id or "", None)
+        if fut is None or fut.done():
+            return  # a reply that arrived after its caller gave up
+        try:
+            fut.set_result(json.loads(message.body))
+        except ValueError as exc:
+            fut.set_exception(exc)
+
+    async def call(self, service: str, method: str, *, context: dict[str, Any] | None = None,
+                   timeout: float | None = None, **kwargs: Any) -> Any:
+        if self._exchange is None:
+            raise ServiceUnavailable(service, "not connected to the broker")
+        correlation_id = str(uuid.uuid4())
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future = loop.create_future()
+        self._pending[correlation_id] = fut
+        headers = {f"nameko.{k}": v for k, v in (context or {}).items() if v is not None}
+        headers.setdefault("nameko.call_id_stack", [f"{self.name}.{method}.{correlation_id}"])
+        message = aio_pika.Message(
+            json.dumps({"args": [], "kwargs": kwargs}, default=str).encode(),
+            content_type="application/json",
+            content_encoding="utf-8",
+            correlation_id=correlation_id,
+            reply_to=self.reply_key,
+            headers=headers,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        bound = timeout or self.timeout
+        try:
+            async with asyncio.timeout(bound):
+                try:
+                    await self._exchange.publish(message, routing_key=f"{service}.{method}", mandatory=True)
+                except DeliveryError as exc:
+                    raise ServiceUnavailable(service, "no queue for this service (never started?)") from exc
+                reply = await fut
+        except TimeoutError:
+            raise ServiceUnavailable(service, f"no reply within {bound:g}s") from None
+        except aio_pika.exceptions.AMQPError as exc:
+            raise ServiceUnavailable(service, f"broker error: {exc}") from exc
+        finally:
+            self._pending.pop(correlation_id, None)
+        error = reply.get("error")
+        if error:
+            cls = ERRORS_BY_NAME.get(error.get("exc_type", ""))
+            args = error.get("exc_args") or []
+            if cls is not None and args:
+                raise cls(*args[:3])
+            raise RemoteError(service, error.get("exc_type", "Error"), error.get("value", ""))
+        return reply.get("result")

@@ -1,0 +1,412 @@
+"""nameko extensions every hireloop service uses. Only the service shells import this module.
+
+- `rpc`: nameko's RPC entrypoint on a quorum queue; a message that cannot be decoded or has no reply
+  address goes to the service's dead-letter queue instead of killing the consumer.
+- `event_handler(producer, type)`: handlers of hireloop events. All of a service's handlers share one
+  queue (`<service>.inbox`). The envelope and payload are validated against the contracts; a message
+  that can never succeed (not JSON, wrong schema, no handler) is dead-lettered at once with the
+  error; a handler error requeues it (nameko's default would ack and lose it) until the delivery limit,
+  then it is dead-lettered with the last error. Messages are acked only after the handler returned,
+  i.e. after its unit of work committed.
+- `Bus`: per-worker helper: the verified caller, `transact()` (unit of work + immediate outbox relay).
+- `ServiceBase`: health RPC and the outbox sweep timer, shared by every service class.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from functools import partial
+from typing import Any
+
+import eventlet
+from kombu import Exchange, Queue
+from nameko import config
+from nameko.amqp.publish import Publisher
+from nameko.exceptions import ContainerBeingKilled
+from nameko.extensions import DependencyProvider, Entrypoint, ProviderCollector, SharedExtension
+from nameko.messaging import decode_from_headers
+from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
+from nameko.timer import timer
+from pydantic import ValidationError
+
+from shared.bus import topology
+from shared.config import load
+from shared.context import CALLER_CONTEXT_KEY, sign_caller, verify_caller
+from shared.contracts.caller import Caller
+from shared.contracts.envelope import EventEnvelope
+from shared.contracts.events import EVENT_MODELS
+from shared.errors import DomainError
+from shared.storage import AlreadyHandled, ServiceStore
+
+log = logging.getLogger("hireloop.bus")
+INSTANCE_ID = f"{socket.gethostname()}-{os.getpid()}"
+
+
+class PoisonMessage(Exception):
+    """Raised by a handler for a message that can never succeed: dead-letter it now, don't retry."""
+
+
+# ----------------------------------------------------------------------------------------------------
+# dead letters
+
+
+def _amqp_uri() -> str:
+    return config.get("AMQP_URI")
+
+
+class DeadLetters:
+    """Publishes a message, byte for byte, to the dead-letter exchange with the reason in headers."""
+
+    def __init__(self, service: str):
+        self.service = service
+        self.publisher = Publisher(_amqp_uri(), use_confirms=True)
+
+    def send(self, message, reason: str, error: str) -> None:
+        headers = dict(message.headers or {})
+        headers.update(
+            {
+                "x-hireloop-service": self.service,
+                "x-hireloop-reason": reason,
+                "x-hireloop-error": error[:2000],
+                "x-hireloop-dead-lettered-at": time.time(),
+                "x-hireloop-original-routing-key": message.delivery_info.get("routing_key", ""),
+                "x-hireloop-original-exchange": message.delivery_info.get("exchange", ""),
+            }
+        )
+        body = message.body if isinstance(message.body, bytes | bytearray) else str(message.body).encode()
+        self.publisher.publish(
+            bytes(body),
+            exchange=Exchange(topology.DEAD_LETTER_EXCHANGE, type="direct", durable=True),
+            routing_key=self.service,
+            headers=headers,
+            content_type=message.content_type or "application/octet-stream",
+            content_encoding=message.content_encoding or "binary",
+            retry=True,
+        )
+        log.warning(
+            "dead-lettered message",
+            extra={"service": self.service, "reason": reason, "error": error[:500]},
+        )
+
+    def settle(self, consumer, message, reason: str, error: str) -> None:
+        """Dead-letter, then ack; if publishing fails, reject so the broker dead-letters it instead."""
+        try:
+            self.send(message, reason, error)
+        except Exception:  # noqa: BLE001 - the broker's own DLX is the fallback
+            log.exception("could not publish dead letter; rejecting to the broker's dead-letter exchange")
+            if message.channel.connection:
+                message.reject(requeue=False)
+            return
+        consumer.ack_message(message)
+
+
+def _service_queue(name: str, service: str, exchange: Exchange | None = None, routing_key: str = "") -> Queue:
+    return Queue(
+        name,
+        exchange=exchange,
+        routing_key=routing_key,
+        durable=True,
+        queue_arguments=topology.service_queue_arguments(service),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------
+# RPC
+
+
+class HireloopRpcConsumer(RpcConsumer):
+    def setup(self):
+        service = self.container.service_name
+        self.dead_letters = DeadLetters(service)
+        self.queue = _service_queue(
+            topology.rpc_queue(service), service, get_rpc_exchange(), f"{service}.*"
+        )
+        self.consumer = self.consumer_cls(
+            self.amqp_uri,
+            ssl=config.get("AMQP_SSL"),
+            login_method=config.get("LOGIN_METHOD"),
+            queues=[self.queue],
+            callbacks=[self.handle_message],
+            heartbeat=config.get("HEARTBEAT", 60),
+            prefetch_count=config.get("PREFETCH_COUNT", 10),
+            accept=["json"],
+            on_decode_error=self.on_decode_error,
+        )
+
+    def on_decode_error(self, message, exc):
+        self.dead_letters.settle(self.consumer, message, "undecodable", repr(exc))
+
+    def handle_message(self, body, message):
+        if not message.properties.get("reply_to") or not isinstance(body, dict):
+            # Nobody to answer, or not an RPC request at all: keep it for inspection, don't crash.
+            self.dead_letters.settle(self.consumer, message, "malformed_rpc", "no reply_to or body not an object")
+            return
+        super().handle_message(body, message)
+
+
+class HireloopRpc(Rpc):
+    rpc_consumer = HireloopRpcConsumer()
+
+    def __init__(self, **kwargs):
+        # Domain errors are answers (404, 409, 422), not failures: nameko logs them as expected.
+        kwargs.setdefault("expected_exceptions", (DomainError,))
+        super().__init__(**kwargs)
+
+
+rpc = HireloopRpc.decorator
+
+
+# ----------------------------------------------------------------------------------------------------
+# Events
+
+
+class InboxConsumer(SharedExtension, ProviderCollector):
+    """One consumer of `<service>.inbox`, dispatching each event to the handler registered for it."""
+
+    def setup(self):
+        service = self.container.service_name
+        self.dead_letters = DeadLetters(service)
+        queue = _service_queue(topology.inbox_queue(service), service)
+        from nameko.amqp.consume import Consumer as CoreConsumer
+
+        self.consumer = CoreConsumer(
+            _amqp_uri(),
+            queues=[queue],
+            callbacks=[self.handle_message],
+            heartbeat=config.get("HEARTBEAT", 60),
+            prefetch_count=config.get("PREFETCH_COUNT", 10),
+            accept=["json"],
+            on_decode_error=self.on_decode_error,
+        )
+
+    def start(self):
+        self.container.spawn_managed_thread(self.consumer.run)
+        self.consumer.wait_until_consumer_ready()
+
+    def stop(self):
+        self.consumer.stop()
+
+    def unregister_provider(self, provider):
+        self.stop()
+        super().unregister_provider(provider)
+
+    def on_decode_error(self, message, exc):
+        self.dead_letters.settle(self.consumer, message, "undecodable", repr(exc))
+
+    def handle_message(self, body, message):
+        try:
+            if not isinstance(body, dict):
+                raise PoisonMessage("event body is not a JSON object")
+            envelope = EventEnvelope.model_validate(body)
+            model = EVENT_MODELS.get((envelope.producer, envelope.type))
+            provider = next(
+                (p for p in self._providers if (p.producer, p.event_type) == (envelope.producer, envelope.type)),
+                None,
+            )
+            if model is None or provider is None:
+                raise PoisonMessage(f"no handler for {envelope.producer}.{envelope.type}")
+            payload = model.model_validate(envelope.payload)
+        except (PoisonMessage, ValidationError) as exc:
+            self.dead_letters.settle(self.consumer, message, "invalid_event", str(exc))
+            return
+        provider.handle_event(envelope, payload, message)
+
+    def settle(self, message, exc_info) -> None:
+        if exc_info is None:
+            self.consumer.ack_message(message)
+            return
+        exc = exc_info[1]
+        if isinstance(exc, AlreadyHandled):
+            self.consumer.ack_message(message)
+            return
+        error = f"{type(exc).__name__}: {exc}"
+        deliveries = int((message.headers or {}).get("x-delivery-count", 0) or 0) + 1
+        if isinstance(exc, PoisonMessage) or deliveries >= topology.DELIVERY_LIMIT:
+            self.dead_letters.settle(self.consumer, message, "handler_failed", error)
+            return
+        log.warning("event handler failed, requeueing", extra={"error": error, "delivery": deliveries})
+        # A short back-off: most failures are ordering (an event that needs an earlier one) or a store hiccup.
+        eventlet.sleep(min(0.2 * deliveries, 1.0))
+        self.consumer.requeue_message(message)
+
+
+class EventHandler(Entrypoint):
+    inbox = InboxConsumer()
+
+    def __init__(self, producer: str, event_type: str, **kwargs):
+        self.producer = producer
+        self.event_type = event_type
+        super().__init__(**kwargs)
+
+    def setup(self):
+        if (self.producer, self.event_type) not in EVENT_MODELS:
+            raise ValueError(f"unknown event {self.producer}.{self.event_type}")
+        self.inbox.register_provider(self)
+
+    def stop(self):
+        self.inbox.unregister_provider(self)
+
+    def handle_event(self, envelope: EventEnvelope, payload, message):
+        context_data = decode_from_headers(message.headers or {})
+        context_data["hireloop_event"] = envelope.model_dump(mode="json")
+
+        def spawn_worker():
+            try:
+                self.container.spawn_worker(
+                    self,
+                    (payload, envelope),
+                    {},
+                    context_data=context_data,
+                    handle_result=partial(self.handle_result, message),
+                )
+            except ContainerBeingKilled:
+                self.inbox.consumer.requeue_message(message)
+
+        self.container.spawn_managed_thread(spawn_worker)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        self.inbox.settle(message, exc_info)
+        return result, exc_info
+
+
+event_handler = EventHandler.decorator
+
+
+# ----------------------------------------------------------------------------------------------------
+# Store and bus dependencies
+
+
+class Store(DependencyProvider):
+    """Gives the service its own store (one MongoClient per process, indexes ensured at start)."""
+
+    def __init__(self, store_cls: type[ServiceStore]):
+        self.store_cls = store_cls
+        self.store: ServiceStore | None = None
+
+    def setup(self):
+        from shared.storage import mongo_client
+
+        settings = load()
+        client = mongo_client(settings.mongo_url)
+        self.store = self.store_cls(client, settings.database_name(self.container.service_name))
+        self.store.ensure_indexes()
+
+    def stop(self):
+        if self.store is not None:
+            self.store.client.close()
+
+    def get_dependency(self, worker_ctx):
+        return self.store
+
+
+class BusHandle:
+    def __init__(self, provider: Bus, worker_ctx):
+        self._provider = provider
+        self._ctx = worker_ctx
+
+    @property
+    def service_name(self) -> str:
+        return self._ctx.container.service_name
+
+    @property
+    def caller(self) -> Caller:
+        """The verified caller of this RPC; raises Unauthenticated for missing or forged context."""
+        return verify_caller(self._ctx.context_data.get(CALLER_CONTEXT_KEY))
+
+    @property
+    def event(self) -> dict | None:
+        return self._ctx.context_data.get("hireloop_event")
+
+    def act_as_system(self) -> None:
+        """Sign a system caller into this worker's context (for RPCs made from handlers and timers)."""
+        self._ctx.context_data[CALLER_CONTEXT_KEY] = sign_caller(Caller.system(self.service_name))
+
+    def _headers(self) -> dict[str, Any]:
+        # What travels with the events this worker causes: trace context, correlation, caller.
+        keep = ("call_id_stack", "traceparent", "tracestate", CALLER_CONTEXT_KEY, "correlation_id")
+        return {f"nameko.{k}": v for k, v in self._ctx.context_data.items() if k in keep and v is not None}
+
+    def relay_pending(self) -> int:
+        return self._provider.relay(self._ctx.service.store)
+
+    def transact(self, work, envelope: EventEnvelope | None = None):
+        """Run `work(uow)` in one transaction (with inbox dedup when handling `envelope`), then relay
+        the events it emitted. Raises AlreadyHandled for a duplicate event (the inbox acks it)."""
+        store: ServiceStore = self._ctx.service.store
+        correlation = envelope.correlation_id if envelope else self._ctx.context_data.get("correlation_id")
+        result, emitted = store.transact(
+            work,
+            inbox_event_id=envelope.event_id if envelope else None,
+            headers=self._headers(),
+            correlation_id=correlation or self._ctx.call_id,
+            causation_id=envelope.event_id if envelope else self._ctx.call_id,
+        )
+        if emitted:
+            self._provider.relay(store, [e.event_id for e in emitted])
+        return result
+
+
+class Bus(DependencyProvider):
+    def setup(self):
+        self.publisher = Publisher(_amqp_uri(), use_confirms=True, serializer="json")
+
+    def get_dependency(self, worker_ctx):
+        return BusHandle(self, worker_ctx)
+
+    def relay(self, store: ServiceStore, only_ids: list[str] | None = None) -> int:
+        """Publish unsent outbox events; mark each sent only after the broker confirmed it."""
+        sent = 0
+        for doc in store.claim_outbox(only_ids=only_ids):
+            try:
+                self.publisher.publish(
+                    doc["envelope"],
+                    exchange=Exchange(topology.events_exchange(store.owner), type="topic", durable=True),
+                    routing_key=doc["type"],
+                    headers=doc.get("headers") or {},
+                    message_id=doc["_id"],
+                    retry=True,
+                )
+            except Exception:  # noqa: BLE001 - left leased; the sweep publishes it when the lease ends
+                log.exception("outbox publish failed", extra={"event_id": doc["_id"]})
+                continue
+            store.mark_sent(doc["_id"])
+            sent += 1
+        return sent
+
+
+STARTED_AT = time.time()
+
+
+class ServiceBase:
+    """Shared by every service class: the outbox sweep and a health RPC."""
+
+    name: str = ""
+    store: ServiceStore
+    bus = Bus()
+
+    @timer(interval=1.0)
+    def relay_outbox(self):
+        # Events whose immediate relay failed (broker away, process killed after commit) go out here.
+        self.bus.relay_pending()
+
+    @rpc
+    def health(self):
+        return {
+            "service": self.name,
+            "instance": INSTANCE_ID,
+            "version": os.environ.get("HIRELOOP_VERSION", "0.1.0"),
+            "uptime_seconds": round(time.time() - STARTED_AT, 1),
+            "store": "ok" if self.store.ping() else "down",
+            "broker": "ok",
+            "outbox_backlog": self.store.outbox_backlog(),
+            "python": sys.version.split()[0],
+        }
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, default=str)

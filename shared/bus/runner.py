@@ -1,0 +1,73 @@
+"""Runs one service class as one process: `python -m services.<name>` calls `run_service`.
+
+The caller must have run `eventlet.monkey_patch()` before importing anything else (see each
+service's `__main__.py`). SIGTERM/SIGINT stop taking new work and let in-flight workers finish,
+within a grace period; whatever is unacked then goes back to the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import warnings
+
+import eventlet
+from nameko import config
+from nameko.runners import ServiceRunner
+
+from shared.bus import topology
+from shared.config import load
+from shared.logs import setup_logging
+
+log = logging.getLogger("hireloop.runner")
+GRACE_SECONDS = float(os.environ.get("SHUTDOWN_GRACE", "20"))
+
+
+def nameko_config(settings=None) -> dict:
+    settings = settings or load()
+    return {
+        "AMQP_URI": settings.rabbit_url,
+        "max_workers": settings.max_workers,
+        "PREFETCH_COUNT": settings.max_workers,
+        "serializer": "json",
+        "HEARTBEAT": 30,
+    }
+
+
+def run_service(service_cls) -> None:
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    settings = load()
+    setup_logging(service_cls.name, settings.log_level)
+    config.setup(nameko_config(settings))
+    topology.declare(settings.rabbit_url)
+
+    runner = ServiceRunner()
+    runner.add_service(service_cls)
+    stopping = eventlet.event.Event()
+
+    def shutdown(signum, _frame):
+        if stopping.ready():
+            return
+        log.info("stopping", extra={"signal": signum})
+        stopping.send(True)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+
+    runner.start()
+    log.info("started", extra={"instance": os.getpid()})
+    runner_done = eventlet.spawn(runner.wait)
+    eventlet.spawn(lambda: (stopping.wait(), runner_done.kill()))
+    try:
+        runner_done.wait()
+    except eventlet.greenlet.GreenletExit:
+        pass
+    # Graceful: stop consumers and let running workers finish; kill what is left after the grace period.
+    stopper = eventlet.spawn(runner.stop)
+    with eventlet.Timeout(GRACE_SECONDS, False):
+        stopper.wait()
+        log.info("stopped")
+        return
+    log.warning("grace period over, killing remaining workers")
+    runner.kill()

@@ -1,0 +1,143 @@
+"""The whole RabbitMQ topology of hireloop, described once and declared before anything publishes.
+
+An event published to an exchange with no bound queue is dropped by RabbitMQ, so every service
+declares the full topology (not only its own queues) at start-up, and `make topology` does it for a
+deployment. Declarations are idempotent.
+
+- `nameko-rpc` (topic): RPC requests, routed `<service>.<method>` to queue `rpc-<service>` (nameko's names).
+- `<service>.events` (topic): events a service publishes, routed by event type (nameko's names).
+- `<service>.inbox`: one queue per consuming service, bound to every event it subscribes to.
+- `hireloop.dlx` (direct) -> `<service>.dlq`: dead letters, routed by the service name.
+Service queues are quorum queues with a delivery limit, so a message that keeps failing is
+dead-lettered by the broker even if a consumer dies while handling it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.contracts.common import SERVICES
+
+RPC_EXCHANGE = "nameko-rpc"
+DEAD_LETTER_EXCHANGE = "hireloop.dlx"
+DELIVERY_LIMIT = 5
+
+# Who hears what: consumer -> [(producer, event type)]. The single source of the bindings; each
+# service's inbox handlers must match its row (checked by tests).
+SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
+    "sourcing": [
+        ("screening", "application_screened"),
+        ("interview_feedback", "interview_scheduled"),
+        ("interview_feedback", "interview_completed"),
+        ("interview_feedback", "decision_recorded"),
+        ("interview_feedback", "approval_step_decided"),
+    ],
+    "screening": [
+        ("sourcing", "application_received"),
+    ],
+    "interview_feedback": [],
+    "notification": [
+        ("sourcing", "application_received"),
+        ("sourcing", "application_status_changed"),
+        ("sourcing", "offer_confirmation_recorded"),
+        ("interview_feedback", "approvals_requested"),
+        ("interview_feedback", "approval_step_decided"),
+        ("talent_pool", "reengagement_requested"),
+    ],
+    "talent_pool": [
+        ("sourcing", "requisition_opened"),
+        ("sourcing", "requisition_closed"),
+        ("sourcing", "application_received"),
+        ("sourcing", "application_status_changed"),
+    ],
+}
+
+
+def events_exchange(service: str) -> str:
+    return f"{service}.events"
+
+
+def rpc_queue(service: str) -> str:
+    return f"rpc-{service}"
+
+
+def inbox_queue(service: str) -> str:
+    return f"{service}.inbox"
+
+
+def dead_letter_queue(service: str) -> str:
+    return f"{service}.dlq"
+
+
+def service_queue_arguments(service: str) -> dict:
+    return {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": DELIVERY_LIMIT,
+        "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+        "x-dead-letter-routing-key": service,
+    }
+
+
+DLQ_ARGUMENTS = {"x-queue-type": "quorum"}
+
+
+@dataclass(frozen=True)
+class Binding:
+    exchange: str
+    routing_key: str
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    arguments: dict
+    bindings: tuple[Binding, ...]
+
+
+def exchanges() -> list[tuple[str, str]]:
+    return [(RPC_EXCHANGE, "topic"), (DEAD_LETTER_EXCHANGE, "direct")] + [
+        (events_exchange(s), "topic") for s in SERVICES
+    ]
+
+
+def queues(services: tuple[str, ...] = SERVICES) -> list[QueueSpec]:
+    specs: list[QueueSpec] = []
+    for service in services:
+        args = service_queue_arguments(service)
+        specs.append(QueueSpec(rpc_queue(service), args, (Binding(RPC_EXCHANGE, f"{service}.*"),)))
+        specs.append(
+            QueueSpec(
+                inbox_queue(service),
+                args,
+                tuple(Binding(events_exchange(p), t) for p, t in SUBSCRIPTIONS[service]),
+            )
+        )
+        specs.append(
+            QueueSpec(dead_letter_queue(service), DLQ_ARGUMENTS, (Binding(DEAD_LETTER_EXCHANGE, service),))
+        )
+    return specs
+
+
+def declare(amqp_uri: str) -> None:
+    """Declare everything with kombu (synchronous; used by services at start-up and `make topology`)."""
+    from kombu import Connection, Exchange, Queue
+
+    with Connection(amqp_uri, connect_timeout=10) as conn:
+        conn.ensure_connection(max_retries=10, interval_start=0.5, interval_step=1, interval_max=3)
+        channel = conn.channel()
+        declared = {name: Exchange(name, type=kind, durable=True) for name, kind in exchanges()}
+        for ex in declared.values():
+            ex(channel).declare()
+        for spec in queues():
+            queue = Queue(spec.name, durable=True, queue_arguments=spec.arguments)(channel)
+            queue.declare()
+            for b in spec.bindings:
+                queue.bind_to(exchange=b.exchange, routing_key=b.routing_key)
+        channel.close()
+
+
+if __name__ == "__main__":  # `python -m shared.bus.topology`
+    from shared.config import load
+
+    declare(load().rabbit_url)
+    print("topology declared")

@@ -1,0 +1,143 @@
+"""Request bodies of api-v1, validated at the gateway (422 naming the field) and again in the owning
+service, from the same model. Limits on sizes keep one request from exhausting a service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import EmailStr, Field, StrictBool, StrictInt, field_validator
+
+from shared.contracts.common import Division, Name, Role, ShortText, Skill, Strict, Tier, normalize_skill
+
+SkillList = Annotated[list[Skill], Field(max_length=100)]
+
+
+def _dedupe_skills(skills: list[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for s in skills:
+        seen.setdefault(normalize_skill(s), " ".join(s.split()))
+    return list(seen.values())
+
+
+class KnockoutQuestion(Strict):
+    id: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")]
+    question: Annotated[str, Field(min_length=1, max_length=500)]
+    # The answer a candidate must give to stay in; any other answer screens them out.
+    required_answer: StrictBool = True
+
+
+class NewRequisition(Strict):
+    title: Name
+    division: Division
+    department: Name
+    tier: Tier
+    urgent: StrictBool = False
+    required_skills: Annotated[SkillList, Field(min_length=1)]
+    skills: SkillList = []
+    min_years: Annotated[float, Field(ge=0, le=60)] = 0
+    location: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    headcount: Annotated[StrictInt, Field(ge=1, le=10_000)] = 1
+    knockout_questions: Annotated[list[KnockoutQuestion], Field(max_length=20)] = []
+
+    _norm = field_validator("required_skills", "skills")(classmethod(lambda cls, v: _dedupe_skills(v)))
+
+
+class CloseRequisition(Strict):
+    reason: Literal["filled", "cancelled"]
+
+
+class CandidateIn(Strict):
+    name: Name
+    email: EmailStr
+    phone: Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[0-9+()\-. ]+$")] | None = None
+    skills: SkillList = []
+    years_experience: Annotated[float, Field(ge=0, le=80)]
+    location: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+    _norm = field_validator("skills")(classmethod(lambda cls, v: _dedupe_skills(v)))
+
+
+class NewApplication(Strict):
+    requisition_id: Annotated[str, Field(min_length=1, max_length=64)]
+    source: Annotated[str, Field(min_length=1, max_length=80)]
+    candidate: CandidateIn
+    talent_pool_consent: StrictBool = False
+    # Answers to the requisition's knock-out questions, by question id.
+    answers: Annotated[dict[str, StrictBool], Field(max_length=20)] = {}
+
+
+class ScreeningOverride(Strict):
+    passed: StrictBool
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class NewInterview(Strict):
+    interviewers: Annotated[list[Name], Field(min_length=1, max_length=20)]
+    scheduled_at: datetime
+    competencies: Annotated[list[Skill], Field(min_length=1, max_length=30)]
+
+    @field_validator("interviewers", "competencies")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if len({x.casefold() for x in v}) != len(v):
+            raise ValueError("entries must be unique")
+        return v
+
+
+class ScorecardIn(Strict):
+    interviewer: Name
+    ratings: Annotated[dict[str, Annotated[StrictInt, Field(ge=1, le=5)]], Field(min_length=1, max_length=30)]
+    recommendation: Literal["strong_yes", "yes", "no", "strong_no"]
+    highlights: Annotated[list[Annotated[str, Field(min_length=1, max_length=500)]], Field(max_length=20)] = []
+    notes: ShortText = ""
+
+
+class DecisionIn(Strict):
+    outcome: Literal["pass", "fail"]
+    note: ShortText | None = None
+
+
+class ApprovalDecisionIn(Strict):
+    decision: Literal["approve", "reject"]
+    note: ShortText | None = None
+
+
+class ConfirmationIn(Strict):
+    result: Literal["confirmed", "unreachable"]
+    note: ShortText | None = None
+
+
+class OutcomeIn(Strict):
+    outcome: Literal["hired", "no_show", "withdrawn"]
+
+
+class PortalResponseIn(Strict):
+    response: Literal["accept", "decline"]
+
+
+Seconds = Annotated[StrictInt, Field(ge=0, le=366 * 86400)]
+
+
+class NotificationPolicy(Strict):
+    """Per-division timing policy; every delay in seconds (so tests can use seconds, production hours)."""
+
+    guide_after: Seconds = 3600
+    hr_confirm_after: Seconds = 86400
+    urgent_confirm_within: Seconds = 7200
+    approval_sla: Seconds = 86400
+    rejection_delay: Seconds = 0
+    survey_after: Seconds = 172800
+    locale: Literal["en", "zh-CN"] = "en"
+    # A talent-pool candidate's prior passed interview is reused when it is at most this old.
+    reuse_interview_within: Seconds = 180 * 86400
+    # Where HR reminders and escalations go (division HR, then group HR).
+    hr_email: EmailStr | None = None
+    group_hr_email: EmailStr | None = None
+
+
+class ApiKeyIn(Strict):
+    name: Name
+    role: Role
+    divisions: Annotated[list[Division], Field(max_length=100)] = []
+    expires_at: datetime | None = None

@@ -1,0 +1,84 @@
+"""Value types and enums of the hiring loop (api-v1.md is the source of truth for names)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+SERVICES = ("sourcing", "screening", "interview_feedback", "notification", "talent_pool")
+
+
+class Strict(BaseModel):
+    """Unknown fields are refused: no mass assignment, and a typo is an error, not a silent no-op."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Open(BaseModel):
+    """For messages read from the bus: tolerate fields added by a newer minor version."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+ShortText = Annotated[str, StringConstraints(max_length=2000)]
+Skill = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+Division = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+class Tier(StrEnum):
+    basic = "basic"
+    core = "core"
+
+
+class Role(StrEnum):
+    admin = "admin"
+    hr = "hr"
+    recruiter = "recruiter"
+    interviewer = "interviewer"
+
+
+class AppStatus(StrEnum):
+    received = "received"
+    shortlisted = "shortlisted"
+    screened_out = "screened_out"
+    interviewing = "interviewing"
+    interviewed = "interviewed"
+    awaiting_approval = "awaiting_approval"
+    offered = "offered"
+    rejected = "rejected"
+    accepted = "accepted"
+    declined = "declined"
+    hired = "hired"
+    no_show = "no_show"
+    withdrawn = "withdrawn"
+
+
+class Recommendation(StrEnum):
+    strong_yes = "strong_yes"
+    yes = "yes"
+    no = "no"
+    strong_no = "strong_no"
+
+
+class NoticeKind(StrEnum):
+    offer = "offer"
+    rejection = "rejection"
+    progress = "progress"
+    guide = "guide"
+    hr_confirm_reminder = "hr_confirm_reminder"
+    confirm_escalation = "confirm_escalation"
+    reengagement = "reengagement"
+    survey = "survey"
+
+
+def normalize_skill(skill: str) -> str:
+    """Skills compare case-insensitively after trimming (api-v1)."""
+    return " ".join(skill.split()).casefold()
+
+
+def normalize_email(email: str) -> str:
+    """One person is one candidate: emails compare case-insensitively, trimmed (api-v1)."""
+    return email.strip().casefold()

@@ -1,0 +1,268 @@
+"""The event catalogue, version 1: every event type, who publishes it, and its payload's shape.
+
+Payloads carry what consumers need so they never read another service's database. Personal data
+(name, email, phone) travels only in `application_received`, to the services that must contact or
+list the candidate.
+
+Compatibility rule: within a version, fields may be added (consumers ignore unknown fields); removing
+or changing a field means a new `version` and a period in which producers publish both.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.contracts.common import Open
+
+
+class RequisitionSnapshot(Open):
+    id: str
+    title: str
+    division: str
+    department: str
+    tier: str
+    urgent: bool = False
+    required_skills: list[str]
+    skills: list[str] = []
+    min_years: float = 0
+    location: str | None = None
+    headcount: int = 1
+    knockout_questions: list[dict[str, Any]] = []
+    status: str = "open"
+    created_at: datetime | None = None
+
+
+class CandidateSnapshot(Open):
+    name: str
+    email: str
+    phone: str | None = None
+    skills: list[str] = []
+    years_experience: float = 0
+    location: str | None = None
+
+
+class ScreeningResult(Open):
+    passed: bool
+    score: int
+    match: int
+    matched_skills: list[str]
+    missing_skills: list[str]
+    reasons: list[str]
+    override: dict[str, Any] | None = None  # {by, reason, at} when a person overrode the machine
+
+
+class InterviewSummary(Open):
+    interview_id: str
+    average: float | None
+    by_competency: dict[str, float]
+    recommendations: dict[str, int]
+    discrepancy: dict[str, Any]
+    highlights: list[str] = []
+    completed_at: datetime | None = None
+    reused_from_application_id: str | None = None  # set on a fast-tracked application
+
+
+class DecisionInfo(Open):
+    outcome: str  # pass | fail
+    note: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime
+
+
+# --- sourcing ---------------------------------------------------------------------------------------
+
+class RequisitionOpened(Open):
+    requisition: RequisitionSnapshot
+
+
+class RequisitionClosed(Open):
+    requisition_id: str
+    division: str
+    reason: str
+    closed_at: datetime
+
+
+class ApplicationReceived(Open):
+    application_id: str
+    candidate_id: str
+    requisition: RequisitionSnapshot
+    candidate: CandidateSnapshot
+    source: str
+    talent_pool_consent: bool = False
+    answers: dict[str, bool] = {}
+    # Set when the application was created from a talent-pool re-engagement.
+    fast_track: dict[str, Any] | None = None
+    received_at: datetime
+
+
+class ApplicationStatusChanged(Open):
+    """The application as it now stands (no personal data), after one status change."""
+
+    application_id: str
+    candidate_id: str
+    requisition_id: str
+    requisition_title: str
+    division: str
+    department: str = ""
+    tier: str
+    urgent: bool = False
+    source: str
+    talent_pool_consent: bool = False
+    previous_status: str | None
+    status: str
+    detail: str = ""
+    at: datetime
+    screening: ScreeningResult | None = None
+    interview: InterviewSummary | None = None
+    decision: DecisionInfo | None = None
+    reengagement_id: str | None = None
+
+
+class OfferConfirmationRecorded(Open):
+    application_id: str
+    division: str
+    result: str  # confirmed | unreachable
+    note: str | None = None
+    by: str
+    at: datetime
+
+
+# --- screening --------------------------------------------------------------------------------------
+
+class ApplicationScreened(Open):
+    application_id: str
+    requisition_id: str
+    division: str
+    result: ScreeningResult
+
+
+# --- interview_feedback ------------------------------------------------------------------------------
+
+class InterviewScheduled(Open):
+    interview_id: str
+    application_id: str
+    division: str
+    interviewers: list[str]
+    competencies: list[str]
+    scheduled_at: datetime
+
+
+class ScorecardSubmitted(Open):
+    interview_id: str
+    application_id: str
+    division: str
+    interviewer: str
+    ratings: dict[str, int]
+    recommendation: str
+    submitted_at: datetime
+
+
+class InterviewCompleted(Open):
+    application_id: str
+    division: str
+    summary: InterviewSummary
+
+
+class DecisionRecorded(Open):
+    application_id: str
+    division: str
+    tier: str
+    decision: DecisionInfo
+    # The status the application moves to: rejected | offered | awaiting_approval.
+    next_status: str
+
+
+class ApprovalStep(Open):
+    id: str
+    step: int
+    role: str
+    status: str
+    expected_by: datetime
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    note: str | None = None
+
+
+class ApprovalsRequested(Open):
+    application_id: str
+    division: str
+    steps: list[ApprovalStep]
+
+
+class ApprovalStepDecided(Open):
+    application_id: str
+    division: str
+    step: ApprovalStep
+    next_step: ApprovalStep | None = None
+    # approved_all -> the application is offered; rejected -> rejected; pending -> waiting for next_step.
+    chain_status: str
+
+
+# --- notification ------------------------------------------------------------------------------------
+
+class NoticeSent(Open):
+    notice_id: str
+    application_id: str | None
+    candidate_id: str | None
+    division: str | None
+    kind: str
+    channel: str
+    sent_at: datetime
+
+
+# --- talent_pool ---------------------------------------------------------------------------------------
+
+class CandidatePooled(Open):
+    candidate_id: str
+    application_id: str
+    division: str
+    reason: str
+    retain_until: datetime
+
+
+class MatchesSurfaced(Open):
+    requisition_id: str
+    division: str
+    candidate_ids: list[str]
+
+
+class ReengagementRequested(Open):
+    reengagement_id: str
+    requisition_id: str
+    requisition_title: str
+    division: str
+    candidate_id: str
+    requested_by: str
+
+
+class ReengagementAnswered(Open):
+    reengagement_id: str
+    requisition_id: str
+    division: str
+    candidate_id: str
+    response: str  # accept | decline
+    application_id: str | None = None
+
+
+EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
+    ("sourcing", "requisition_opened"): RequisitionOpened,
+    ("sourcing", "requisition_closed"): RequisitionClosed,
+    ("sourcing", "application_received"): ApplicationReceived,
+    ("sourcing", "application_status_changed"): ApplicationStatusChanged,
+    ("sourcing", "offer_confirmation_recorded"): OfferConfirmationRecorded,
+    ("screening", "application_screened"): ApplicationScreened,
+    ("interview_feedback", "interview_scheduled"): InterviewScheduled,
+    ("interview_feedback", "scorecard_submitted"): ScorecardSubmitted,
+    ("interview_feedback", "interview_completed"): InterviewCompleted,
+    ("interview_feedback", "decision_recorded"): DecisionRecorded,
+    ("interview_feedback", "approvals_requested"): ApprovalsRequested,
+    ("interview_feedback", "approval_step_decided"): ApprovalStepDecided,
+    ("notification", "notice_sent"): NoticeSent,
+    ("talent_pool", "candidate_pooled"): CandidatePooled,
+    ("talent_pool", "matches_surfaced"): MatchesSurfaced,
+    ("talent_pool", "reengagement_requested"): ReengagementRequested,
+    ("talent_pool", "reengagement_answered"): ReengagementAnswered,
+}

@@ -1,0 +1,200 @@
+"""MongoDB access shared by every service: one database per owner, and the unit of work.
+
+A unit of work is one MongoDB transaction holding, together:
+- the inbox record of the event being handled (unique by event id, so a redelivered event is seen as
+  already handled and changes nothing),
+- the service's own state changes,
+- the events to publish, written to the `outbox` collection (relayed to RabbitMQ after commit, marked
+  sent after the broker confirms).
+So the state change and the events it causes are atomic from the outside.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from pymongo import ASCENDING, MongoClient, ReturnDocument
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from shared.contracts.envelope import EventEnvelope
+from shared.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_PAGE = 500
+OUTBOX_LEASE = timedelta(seconds=30)
+
+
+def mongo_client(url: str, **kwargs: Any) -> MongoClient:
+    if not url:
+        raise RuntimeError("MONGO_URL is not set: start the platform with `make run`, or set MONGO_URL")
+    kwargs.setdefault("tz_aware", True)
+    kwargs.setdefault("serverSelectionTimeoutMS", 5000)
+    return MongoClient(url, **kwargs)
+
+
+class AlreadyHandled(Exception):
+    """The event was handled before (found in the inbox): nothing to do, acknowledge it."""
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        from shared.errors import Invalid
+
+        raise Invalid("cursor: not a cursor returned by this API", field="cursor") from None
+
+
+class UnitOfWork:
+    def __init__(self, store: ServiceStore, session, headers: dict[str, Any], correlation_id: str | None,
+                 causation_id: str | None):
+        self.store = store
+        self.session = session
+        self.headers = headers
+        self.correlation_id = correlation_id
+        self.causation_id = causation_id
+        self.emitted: list[EventEnvelope] = []
+
+    def emit(self, event_type: str, payload: BaseModel | dict) -> EventEnvelope:
+        body = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+        envelope = EventEnvelope(
+            type=event_type,
+            producer=self.store.owner,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+            payload=body,
+        )
+        self.store.db.outbox.insert_one(
+            {
+                "_id": envelope.event_id,
+                "type": event_type,
+                "envelope": envelope.model_dump(mode="json"),
+                "headers": self.headers,
+                "created_at": utcnow(),
+                "sent_at": None,
+                "lease_until": None,
+                "attempts": 0,
+            },
+            session=self.session,
+        )
+        self.emitted.append(envelope)
+        return envelope
+
+
+class ServiceStore:
+    """Base of every service's store: owns one database, its outbox and its inbox."""
+
+    owner: str = ""
+
+    def __init__(self, client: MongoClient, database: str):
+        self.client = client
+        self.db: Database = client[database]
+
+    # -- set-up ------------------------------------------------------------------------------------
+    def ensure_indexes(self) -> None:
+        self.db.outbox.create_index([("sent_at", ASCENDING), ("created_at", ASCENDING)])
+        self.create_indexes()
+
+    def create_indexes(self) -> None:
+        """Subclasses declare their own indexes here."""
+
+    def ping(self) -> bool:
+        try:
+            self.client.admin.command("ping")
+            return True
+        except PyMongoError:
+            return False
+
+    # -- transactions --------------------------------------------------------------------------------
+    def transact(
+        self,
+        work: Callable[[UnitOfWork], T],
+        *,
+        inbox_event_id: str | None = None,
+        headers: dict[str, Any] | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        retries: int = 8,
+    ) -> tuple[T, list[EventEnvelope]]:
+        """Run `work` in one transaction; retry on transient errors (write conflicts between replicas)."""
+        for attempt in range(retries):
+            with self.client.start_session() as session:
+                uow = UnitOfWork(self, session, headers or {}, correlation_id, causation_id)
+                try:
+                    with session.start_transaction():
+                        if inbox_event_id is not None:
+                            try:
+                                self.db.inbox.insert_one(
+                                    {"_id": inbox_event_id, "handled_at": utcnow()}, session=session
+                                )
+                            except DuplicateKeyError:
+                                raise AlreadyHandled(inbox_event_id) from None
+                        result = work(uow)
+                    return result, uow.emitted
+                except PyMongoError as exc:
+                    transient = exc.has_error_label("TransientTransactionError") or exc.has_error_label(
+                        "UnknownTransactionCommitResult"
+                    )
+                    if not transient or attempt == retries - 1:
+                        raise
+                    time.sleep(min(0.01 * 2**attempt, 0.5))
+        raise AssertionError("unreachable")
+
+    # -- outbox --------------------------------------------------------------------------------------
+    def claim_outbox(self, limit: int = 100, only_ids: list[str] | None = None) -> list[dict]:
+        """Lease unsent events for publishing; a lease that runs out (crashed relay) frees them again."""
+        claimed = []
+        now = utcnow()
+        query: dict[str, Any] = {
+            "sent_at": None,
+            "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
+        }
+        if only_ids is not None:
+            query["_id"] = {"$in": only_ids}
+        for _ in range(limit):
+            doc = self.db.outbox.find_one_and_update(
+                query,
+                {"$set": {"lease_until": now + OUTBOX_LEASE}, "$inc": {"attempts": 1}},
+                sort=[("created_at", ASCENDING)],
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is None:
+                break
+            claimed.append(doc)
+        return claimed
+
+    def mark_sent(self, event_id: str) -> None:
+        self.db.outbox.update_one({"_id": event_id}, {"$set": {"sent_at": utcnow(), "lease_until": None}})
+
+    def release(self, event_id: str) -> None:
+        self.db.outbox.update_one({"_id": event_id}, {"$set": {"lease_until": None}})
+
+    def outbox_backlog(self) -> int:
+        return self.db.outbox.count_documents({"sent_at": None})
+
+    # -- lists ---------------------------------------------------------------------------------------
+    def page(self, collection, query: dict, limit: int = 50, cursor: str | None = None,
+             projection: dict | None = None) -> tuple[list[dict], str | None]:
+        """Ids are time-ordered, so `_id` order is creation order and the cursor is the last id seen."""
+        limit = max(1, min(int(limit), MAX_PAGE))
+        after = decode_cursor(cursor)
+        if after:
+            query = {"$and": [query, {"_id": {"$gt": after}}]}
+        docs = list(collection.find(query, projection).sort("_id", ASCENDING).limit(limit + 1))
+        next_cursor = encode_cursor(docs[limit - 1]["_id"]) if len(docs) > limit else None
+        return docs[:limit], next_cursor

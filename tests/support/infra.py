@@ -1,0 +1,153 @@
+"""Isolated infrastructure for one test session: its own RabbitMQ vhost, its own database names
+(namespace), its own Redis key prefix, and the embedded MongoDB default unless MONGO_URL is given.
+Everything is removed at the end.
+
+RabbitMQ and Redis are the machine's (RABBIT_URL / REDIS_URL, defaults 127.0.0.1). A vhost is created
+with `rabbitmqctl` or, when RABBIT_MGMT_URL is set, the management API. Where a Docker engine runs and no
+URLs are given, testcontainers provides all three instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import urllib.request
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from infra.embedded_mongo import EmbeddedMongo
+
+
+def _docker_engine_available() -> bool:
+    if not shutil.which("docker"):
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _with_vhost(url: str, vhost: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), parts.query, parts.fragment))
+
+
+class VhostAdmin:
+    def __init__(self, amqp_url: str):
+        self.amqp_url = amqp_url
+        self.mgmt = os.environ.get("RABBIT_MGMT_URL")
+        parts = urlsplit(amqp_url)
+        self.user = parts.username or "guest"
+        self.password = parts.password or "guest"
+
+    def _api(self, method: str, path: str, body: dict | None = None) -> None:
+        req = urllib.request.Request(self.mgmt.rstrip("/") + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None)
+        token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+        req.add_header("Authorization", f"Basic {token}")
+        req.add_header("content-type", "application/json")
+        urllib.request.urlopen(req, timeout=10).read()
+
+    def create(self, vhost: str) -> None:
+        if self.mgmt:
+            self._api("PUT", f"/api/vhosts/{quote(vhost, safe='')}")
+            self._api("PUT", f"/api/permissions/{quote(vhost, safe='')}/{self.user}",
+                      {"configure": ".*", "write": ".*", "read": ".*"})
+            return
+        if not shutil.which("rabbitmqctl"):
+            raise RuntimeError("cannot create a test vhost: no rabbitmqctl and no RABBIT_MGMT_URL")
+        subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True, capture_output=True)
+        subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, self.user, ".*", ".*", ".*"],
+                       check=True, capture_output=True)
+
+    def delete(self, vhost: str) -> None:
+        try:
+            if self.mgmt:
+                self._api("DELETE", f"/api/vhosts/{quote(vhost, safe='')}")
+            else:
+                subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False, capture_output=True)
+        except Exception:  # noqa: BLE001 - best effort clean-up
+            pass
+
+
+@dataclass
+class TestInfra:
+    rabbit_url: str
+    redis_url: str
+    mongo_url: str
+    namespace: str
+    cleanups: list = field(default_factory=list)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "RABBIT_URL": self.rabbit_url,
+            "REDIS_URL": self.redis_url,
+            "MONGO_URL": self.mongo_url,
+            "HIRELOOP_NAMESPACE": self.namespace,
+        }
+
+    def close(self) -> None:
+        for fn in reversed(self.cleanups):
+            try:
+                fn()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+def start_test_infra() -> TestInfra:
+    run_id = secrets.token_hex(4)
+    namespace = f"t{run_id}"
+    rabbit = os.environ.get("RABBIT_URL")
+    redis_url = os.environ.get("REDIS_URL")
+    mongo = os.environ.get("MONGO_URL")
+    cleanups: list = []
+
+    if not (rabbit or redis_url or mongo) and _docker_engine_available():  # pragma: no cover - no engine here
+        from testcontainers.mongodb import MongoDbContainer
+        from testcontainers.rabbitmq import RabbitMqContainer
+        from testcontainers.redis import RedisContainer
+
+        rc, rd, mg = RabbitMqContainer("rabbitmq:3.13"), RedisContainer("redis:7"), MongoDbContainer("mongo:7")
+        for c in (rc, rd, mg):
+            c.start()
+            cleanups.append(c.stop)
+        params = rc.get_connection_params()
+        rabbit = f"amqp://guest:guest@{params.host}:{params.port}/"
+        redis_url = f"redis://{rd.get_container_host_ip()}:{rd.get_exposed_port(6379)}/0"
+        mongo = mg.get_connection_url()
+
+    rabbit = rabbit or "amqp://guest:guest@127.0.0.1:5672/"
+    redis_url = redis_url or "redis://127.0.0.1:6379/0"
+    vhost = f"hireloop-test-{run_id}"
+    admin = VhostAdmin(rabbit)
+    admin.create(vhost)
+    cleanups.append(lambda: admin.delete(vhost))
+
+    if not mongo:
+        embedded = EmbeddedMongo()
+        mongo = embedded.start()
+        cleanups.append(embedded.stop)
+    else:
+        def drop_databases(url=mongo):
+            from pymongo import MongoClient
+
+            with MongoClient(url) as c:
+                for name in c.list_database_names():
+                    if name.startswith(namespace + "_"):
+                        c.drop_database(name)
+        cleanups.append(drop_databases)
+
+    def clear_redis(url=redis_url):
+        import redis
+
+        r = redis.Redis.from_url(url)
+        for key in r.scan_iter(f"{namespace}:*"):
+            r.delete(key)
+        r.close()
+    cleanups.append(clear_redis)
+
+    return TestInfra(_with_vhost(rabbit, vhost), redis_url, mongo, namespace, cleanups)
