@@ -1,0 +1,39 @@
+# hireloop: `make run` starts the platform, `make test` runs the whole suite. Both set themselves up.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test test-unit lint format topology mail clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install  ## start everything (embedded Mongo and SMTP capture unless MONGO_URL / SMTP_URL are set)
+	$(PY) -m infra.run
+
+test: install  ## the whole suite: unit, integration (real RabbitMQ/Redis/Mongo) and end to end
+	$(PY) -m pytest
+
+test-unit: install
+	$(PY) -m pytest -m "not integration and not e2e"
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+
+topology: install  ## declare exchanges, queues, bindings and dead-letter queues on RABBIT_URL
+	$(PY) -m shared.bus.topology
+
+mail:  ## the latest captured emails of a `make run` platform
+	@tail -n 20 var/mail/index.jsonl 2>/dev/null || echo "no mail captured yet (var/mail/index.jsonl)"
+
+clean:
+	rm -rf var test-artifacts

@@ -1,0 +1,15 @@
+"""`python -m gateway`: serve the API on GATEWAY_PORT (default 8000)."""
+
+import os
+
+import uvicorn
+
+from shared.config import load
+from shared.logs import setup_logging
+
+if __name__ == "__main__":
+    settings = load()
+    setup_logging("gateway", settings.log_level)
+    uvicorn.run("gateway.app:create_app", factory=True, host=os.environ.get("GATEWAY_HOST", "127.0.0.1"),
+                port=int(os.environ.get("GATEWAY_PORT", "8000")), log_config=None,
+                workers=int(os.environ.get("GATEWAY_WORKERS", "1")))

@@ -1,0 +1,428 @@
+"""The hireloop gateway: api-v1 over HTTP, commands and queries forwarded to services by RPC.
+
+The gateway authenticates API keys, checks the route's roles, validates bodies against the shared
+contracts, and hands services a signed caller context; services enforce object-level (division)
+scope themselves. Every RPC is bounded: a slow or absent service is a 503 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import redis.asyncio as aioredis
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pymongo import AsyncMongoClient
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway import metrics, portal
+from gateway.idempotency import idempotent
+from gateway.keys import KeyStore
+from shared.bus.aio_rpc import AsyncRpcClient, RemoteError, ServiceUnavailable
+from shared.config import Settings, load
+from shared.context import CALLER_CONTEXT_KEY, sign_caller
+from shared.contracts import commands as cmd
+from shared.contracts.caller import Caller
+from shared.contracts.common import SERVICES
+from shared.errors import DomainError, Forbidden, Unauthenticated
+
+log = logging.getLogger("hireloop.gateway")
+MAX_BODY_BYTES = 1_000_000
+RETRY_AFTER_SECONDS = "5"
+
+ADMIN, HR, RECRUITER, INTERVIEWER = "admin", "hr", "recruiter", "interviewer"
+STAFF = (ADMIN, HR, RECRUITER)
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict:
+    err = {"code": code, "message": message}
+    if field:
+        err["field"] = field
+    return {"error": err}
+
+
+class Gateway:
+    """Connections the routes share; one per process."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.rpc = AsyncRpcClient(settings.rabbit_url, name="gateway", timeout=settings.rpc_timeout)
+        self.mongo = AsyncMongoClient(settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000)
+        self.keys = KeyStore(self.mongo, settings.database_name("gateway"))
+        self.redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=5)
+
+    async def start(self) -> None:
+        await self.keys.setup()
+        generated = await self.keys.bootstrap_admin(_admin_key_from_env())
+        if generated:
+            print(f"hireloop: generated admin API key (shown once): {generated}", flush=True)
+        await self.rpc.connect()
+
+    async def stop(self) -> None:
+        await self.rpc.close()
+        await self.redis.aclose()
+        await self.mongo.close()
+
+    async def call(self, caller: Caller | None, service: str, method: str, request: Request | None = None,
+                   **kwargs: Any) -> Any:
+        context = {"correlation_id": getattr(getattr(request, "state", None), "request_id", None)}
+        if caller is not None:
+            context[CALLER_CONTEXT_KEY] = sign_caller(caller, self.settings.context_secret)
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            return await self.rpc.call(service, method, context=context, **kwargs)
+        except DomainError:
+            outcome = "domain_error"
+            raise
+        except Exception:
+            outcome = "error"
+            raise
+        finally:
+            metrics.observe_rpc(service, method, outcome, time.perf_counter() - started)
+
+
+def _admin_key_from_env() -> str | None:
+    import os
+
+    return os.environ.get("HIRELOOP_ADMIN_KEY") or None
+
+
+def gw(request: Request) -> Gateway:
+    return request.app.state.gateway
+
+
+async def authenticated(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
+    caller = await gw(request).keys.authenticate(authorization[7:].strip())
+    request.state.caller = caller
+    return caller
+
+
+def roles(*allowed: str):
+    async def check(caller: Annotated[Caller, Depends(authenticated)]) -> Caller:
+        if caller.role not in allowed:
+            raise Forbidden(f"role '{caller.role}' may not do this; allowed: {', '.join(allowed)}")
+        return caller
+    return check
+
+
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+Limit = Annotated[int, Query(ge=1, le=500, description="page size (max 500)")]
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    gateway = Gateway(app.state.settings)
+    app.state.gateway = gateway
+    await gateway.start()
+    try:
+        yield
+    finally:
+        await gateway.stop()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(
+        title="hireloop gateway",
+        version="1.0.0",
+        description="The hiring loop's public API (api-v1). Auth: `Authorization: Bearer <api key>`.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings or load()
+    _install_error_handlers(app)
+    _install_middleware(app)
+    _install_routes(app)
+    portal.install(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError):
+        return JSONResponse(status_code=exc.status, content={"error": exc.as_dict()})
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError):
+        first = exc.errors()[0]
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body",)]
+        if loc and loc[0] in ("query", "path", "header"):
+            loc = loc[1:]
+        field = ".".join(loc) or None
+        msg = "unknown field" if first.get("type") == "extra_forbidden" else first.get("msg", "invalid value")
+        return JSONResponse(status_code=422,
+                            content=error_body("validation_error", f"{field}: {msg}" if field else msg, field))
+
+    @app.exception_handler(ServiceUnavailable)
+    async def unavailable(_: Request, exc: ServiceUnavailable):
+        return JSONResponse(status_code=503, headers={"Retry-After": RETRY_AFTER_SECONDS},
+                            content=error_body("service_unavailable", str(exc)))
+
+    @app.exception_handler(RemoteError)
+    async def remote_error(_: Request, exc: RemoteError):
+        log.error("service error", extra={"service": exc.service, "exc_type": exc.exc_type})
+        return JSONResponse(status_code=500, content=error_body("internal_error",
+                                                                f"the {exc.service} service failed to answer"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "error")
+        return JSONResponse(status_code=exc.status_code, content=error_body(code, str(exc.detail)),
+                            headers=getattr(exc, "headers", None))
+
+
+def _install_middleware(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def request_context(request: Request, call_next):
+        request.state.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return JSONResponse(status_code=413, content=error_body(
+                "payload_too_large", f"request body over the limit of {MAX_BODY_BYTES} bytes"))
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        metrics.observe_http(request.method, getattr(route, "path", "unmatched"), response.status_code,
+                             time.perf_counter() - started)
+        response.headers["X-Request-Id"] = request.state.request_id
+        return response
+
+
+def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the whole API surface
+    # ---------------------------------------------------------------- operations
+    @app.get("/healthz", tags=["operations"])
+    async def healthz():
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz(request: Request):
+        g = gw(request)
+        checks: dict[str, str] = {}
+
+        async def check(name, coro):
+            try:
+                await asyncio.wait_for(coro, 3)
+                checks[name] = "ok"
+            except Exception as exc:  # noqa: BLE001 - any failure means not ready
+                checks[name] = f"down: {type(exc).__name__}"
+
+        checks["broker"] = "ok" if g.rpc.connected else "down"
+        await asyncio.gather(
+            check("redis", g.redis.ping()),
+            check("mongo", g.mongo.admin.command("ping")),
+            *(check(s, g.rpc.call(s, "health", timeout=3)) for s in SERVICES),
+        )
+        failing = sorted(k for k, v in checks.items() if v != "ok")
+        if failing:
+            return JSONResponse(status_code=503, headers={"Retry-After": RETRY_AFTER_SECONDS}, content={
+                "status": "unavailable", "failing": failing, "checks": checks,
+                "error": {"code": "not_ready", "message": "not ready: " + ", ".join(failing) + " not answering"}})
+        return {"status": "ready", "checks": checks}
+
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    async def prometheus_metrics():
+        body, content_type = metrics.render()
+        return Response(content=body, media_type=content_type)
+
+    @app.get("/v1/admin/services", tags=["operations"])
+    async def services_health(request: Request, caller: Annotated[Caller, Depends(roles(ADMIN))]):
+        g = gw(request)
+
+        async def one(s):
+            try:
+                return {**await g.rpc.call(s, "health", timeout=3), "status": "up"}
+            except Exception as exc:  # noqa: BLE001
+                return {"service": s, "status": "down", "error": str(exc)}
+        return {"items": await asyncio.gather(*(one(s) for s in SERVICES))}
+
+    # ---------------------------------------------------------------- API keys
+    @app.post("/v1/api-keys", status_code=201, tags=["keys"])
+    async def create_key(request: Request, body: cmd.ApiKeyIn, caller: Annotated[Caller, Depends(roles(ADMIN))],
+                         idem: IdemKey = None):
+        from shared.errors import Invalid
+
+        if body.role != ADMIN and not body.divisions:
+            raise Invalid("divisions: a non-admin key needs at least one division", field="divisions")
+
+        async def produce():
+            created = await gw(request).keys.create(body.name, body.role, body.divisions, body.expires_at)
+            return JSONResponse(status_code=201, content=created)
+        return await _idem(request, caller, idem, body, produce)
+
+    @app.get("/v1/api-keys", tags=["keys"])
+    async def list_keys(request: Request, caller: Annotated[Caller, Depends(roles(ADMIN))]):
+        return {"items": await gw(request).keys.list(), "next_cursor": None}
+
+    @app.delete("/v1/api-keys/{key_id}", status_code=204, tags=["keys"])
+    async def delete_key(request: Request, key_id: str, caller: Annotated[Caller, Depends(roles(ADMIN))]):
+        await gw(request).keys.revoke(key_id)
+        return Response(status_code=204)
+
+    # ---------------------------------------------------------------- requisitions
+    @app.post("/v1/requisitions", status_code=201, tags=["requisitions"])
+    async def create_requisition(request: Request, body: cmd.NewRequisition,
+                                 caller: Annotated[Caller, Depends(roles(HR, ADMIN))], idem: IdemKey = None):
+        return await _idem_call(request, caller, idem, body, 201, "sourcing", "create_requisition",
+                                data=body.model_dump(mode="json"))
+
+    @app.get("/v1/requisitions", tags=["requisitions"])
+    async def list_requisitions(request: Request, caller: Annotated[Caller, Depends(roles(*STAFF))],
+                                division: str | None = None, status: str | None = None, urgent: bool | None = None,
+                                limit: Limit = 50, cursor: str | None = None):
+        return await gw(request).call(caller, "sourcing", "list_requisitions", request, division=division,
+                                      status=status, urgent=urgent, limit=limit, cursor=cursor)
+
+    @app.get("/v1/requisitions/{requisition_id}", tags=["requisitions"])
+    async def get_requisition(request: Request, requisition_id: str, caller: Annotated[Caller, Depends(roles(*STAFF))]):
+        return await gw(request).call(caller, "sourcing", "get_requisition", request, requisition_id=requisition_id)
+
+    @app.post("/v1/requisitions/{requisition_id}/close", tags=["requisitions"])
+    async def close_requisition(request: Request, requisition_id: str, body: cmd.CloseRequisition,
+                                caller: Annotated[Caller, Depends(roles(HR, ADMIN))], idem: IdemKey = None):
+        return await _idem_call(request, caller, idem, body, 200, "sourcing", "close_requisition",
+                                requisition_id=requisition_id, data=body.model_dump(mode="json"))
+
+    @app.get("/v1/requisitions/{requisition_id}/applications", tags=["applications"])
+    async def requisition_applications(request: Request, requisition_id: str,
+                                       caller: Annotated[Caller, Depends(roles(*STAFF))], status: str | None = None,
+                                       limit: Limit = 50, cursor: str | None = None):
+        return await gw(request).call(caller, "sourcing", "list_applications", request,
+                                      requisition_id=requisition_id, status=status, limit=limit, cursor=cursor)
+
+    # ---------------------------------------------------------------- applications
+    @app.post("/v1/applications", status_code=202, tags=["applications"])
+    async def submit_application(request: Request, body: cmd.NewApplication,
+                                 caller: Annotated[Caller, Depends(roles(RECRUITER, HR, ADMIN))], idem: IdemKey = None):
+        return await _idem_call(request, caller, idem, body, 202, "sourcing", "submit_application",
+                                data=body.model_dump(mode="json"))
+
+    @app.get("/v1/applications/{application_id}", tags=["applications"])
+    async def get_application(request: Request, application_id: str, caller: Annotated[Caller, Depends(roles(*STAFF))]):
+        return await gw(request).call(caller, "sourcing", "get_application", request, application_id=application_id)
+
+    @app.get("/v1/candidates/{candidate_id}", tags=["applications"])
+    async def get_candidate(request: Request, candidate_id: str, caller: Annotated[Caller, Depends(roles(*STAFF))]):
+        return await gw(request).call(caller, "sourcing", "get_candidate", request, candidate_id=candidate_id)
+
+    @app.post("/v1/applications/{application_id}/screening/override", tags=["screening"])
+    async def override_screening(request: Request, application_id: str, body: cmd.ScreeningOverride,
+                                 caller: Annotated[Caller, Depends(roles(RECRUITER, HR, ADMIN))], idem: IdemKey = None):
+        return await _idem_call(request, caller, idem, body, 200, "screening", "override",
+                                application_id=application_id, data=body.model_dump(mode="json"))
+
+    # ---------------------------------------------------------------- interviews and decisions
+    @app.post("/v1/applications/{application_id}/interviews", status_code=201, tags=["interviews"])
+    async def schedule_interview(request: Request, application_id: str, body: cmd.NewInterview,
+                                 caller: Annotated[Caller, Depends(roles(RECRUITER, HR, ADMIN))], idem: IdemKey = None):
+        return await _idem_call(request, caller, idem, body, 201, "interview_feedback", "schedule_interview",
+                                application_id=application_id, data=body.model_dump(mode="json"))
+
+    @app.get("/v1/interviews/{interview_id}", tags=["interviews"])
+    async def get_interview(request: Request, interview_id: str,
+                            caller: Annotated[Caller, Depends(roles(*STAFF, INTERVIEWER))]):
+        return await gw(request).call(caller, "interview_feedback", "get_interview", request, interview_id=interview_id)
+
+    @app.post("/v1/interviews/{interview_id}/scorecards", status_code=201, tags=["interviews"])
+    async def submit_scorecard(request: Request, interview_id: str, body: cmd.ScorecardIn,
+                               caller: Annotated[Caller, Depends(roles(*STAFF, INTERVIEWER))], idem: IdemKey = None):
+        return await _idem_call(request, caller, idem, body, 201, "interview_feedback", "submit_scorecard",
+                                interview_id=interview_id, data=body.model_dump(mode="json"))
+
+    @app.post("/v1/applications/{application_id}/decision", tags=["decisions"])
+    async def decide(request: Request, application_id: str, body: cmd.DecisionIn,
+                     caller: Annotated[Caller, Depends(roles(HR, ADMIN))], idem: IdemKey = None):
+        return await _idem_call(request, caller, idem, body, 200, "interview_feedback", "decide",
+                                application_id=application_id, data=body.model_dump(mode="json"))
+
+    @app.get("/v1/applications/{application_id}/approvals", tags=["decisions"])
+    async def list_approvals(request: Request, application_id: str, caller: Annotated[Caller, Depends(roles(*STAFF))]):
+        return await gw(request).call(caller, "interview_feedback", "list_approvals", request,
+                                      application_id=application_id)
+
+    @app.post("/v1/approvals/{approval_id}", tags=["decisions"])
+    async def decide_approval(request: Request, approval_id: str, body: cmd.ApprovalDecisionIn,
+                              caller: Annotated[Caller, Depends(roles(HR, ADMIN))], idem: IdemKey = None):
+        return await _idem_call(request, caller, idem, body, 200, "interview_feedback", "decide_approval",
+                                approval_id=approval_id, data=body.model_dump(mode="json"))
+
+    @app.post("/v1/applications/{application_id}/confirmation", tags=["decisions"])
+    async def confirmation(request: Request, application_id: str, body: cmd.ConfirmationIn,
+                           caller: Annotated[Caller, Depends(roles(HR, RECRUITER, ADMIN))], idem: IdemKey = None):
+        return await _idem_call(request, caller, idem, body, 200, "sourcing", "record_confirmation",
+                                application_id=application_id, data=body.model_dump(mode="json"))
+
+    @app.post("/v1/applications/{application_id}/outcome", tags=["decisions"])
+    async def outcome(request: Request, application_id: str, body: cmd.OutcomeIn,
+                      caller: Annotated[Caller, Depends(roles(HR, ADMIN))], idem: IdemKey = None):
+        return await _idem_call(request, caller, idem, body, 200, "sourcing", "record_outcome",
+                                application_id=application_id, data=body.model_dump(mode="json"))
+
+    # ---------------------------------------------------------------- notifications
+    @app.get("/v1/applications/{application_id}/notifications", tags=["notifications"])
+    async def application_notifications(request: Request, application_id: str,
+                                        caller: Annotated[Caller, Depends(roles(*STAFF))]):
+        g = gw(request)
+        await g.call(caller, "sourcing", "get_application", request, application_id=application_id)  # scope: 404
+        return await g.call(caller, "notification", "list_for_application", request, application_id=application_id)
+
+    @app.get("/v1/candidates/{candidate_id}/notifications", tags=["notifications"])
+    async def candidate_notifications(request: Request, candidate_id: str,
+                                      caller: Annotated[Caller, Depends(roles(*STAFF))]):
+        g = gw(request)
+        await g.call(caller, "sourcing", "get_candidate", request, candidate_id=candidate_id)  # scope: 404
+        return await g.call(caller, "notification", "list_for_candidate", request, candidate_id=candidate_id)
+
+    @app.get("/v1/notification-policies/{division}", tags=["notifications"])
+    async def get_policy(request: Request, division: str, caller: Annotated[Caller, Depends(roles(HR, ADMIN))]):
+        if not caller.can_see(division):
+            raise Forbidden(f"no access to division '{division}'")
+        return await gw(request).call(caller, "notification", "get_policy", request, division=division)
+
+    @app.put("/v1/notification-policies/{division}", tags=["notifications"])
+    async def put_policy(request: Request, division: str, body: cmd.NotificationPolicy,
+                         caller: Annotated[Caller, Depends(roles(HR, ADMIN))]):
+        return await gw(request).call(caller, "notification", "put_policy", request, division=division,
+                                      data=body.model_dump(mode="json"))
+
+    # ---------------------------------------------------------------- talent pool
+    @app.get("/v1/talent-pool", tags=["talent pool"])
+    async def talent_pool(request: Request, caller: Annotated[Caller, Depends(roles(*STAFF))],
+                          skill: str | None = None, division: str | None = None, limit: Limit = 50,
+                          cursor: str | None = None):
+        return await gw(request).call(caller, "talent_pool", "list_pool", request, skill=skill, division=division,
+                                      limit=limit, cursor=cursor)
+
+    @app.get("/v1/requisitions/{requisition_id}/matches", tags=["talent pool"])
+    async def matches(request: Request, requisition_id: str, caller: Annotated[Caller, Depends(roles(*STAFF))]):
+        return await gw(request).call(caller, "talent_pool", "get_matches", request, requisition_id=requisition_id)
+
+    @app.post("/v1/requisitions/{requisition_id}/matches/{candidate_id}/reengage", status_code=202,
+              tags=["talent pool"])
+    async def reengage(request: Request, requisition_id: str, candidate_id: str,
+                       caller: Annotated[Caller, Depends(roles(RECRUITER, HR, ADMIN))], idem: IdemKey = None):
+        return await _idem_call(request, caller, idem, None, 202, "talent_pool", "reengage",
+                                requisition_id=requisition_id, candidate_id=candidate_id)
+
+
+async def _idem(request: Request, caller: Caller, idem: str | None, body, produce):
+    g = gw(request)
+    parts = [request.method, request.url.path, body.model_dump(mode="json") if body is not None else None]
+    return await idempotent(g.redis, g.settings.redis_key(), caller.key_id, idem, parts, produce)
+
+
+async def _idem_call(request: Request, caller: Caller, idem: str | None, body, status: int, service: str, method: str,
+                     **kwargs):
+    async def produce():
+        result = await gw(request).call(caller, service, method, request, **kwargs)
+        return JSONResponse(status_code=status, content=result)
+    return await _idem(request, caller, idem, body, produce)
+
+
+app = None  # uvicorn uses the factory: `uvicorn gateway.app:create_app --factory`

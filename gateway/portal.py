@@ -1,0 +1,94 @@
+"""The candidate portal: `/portal/{token}` (HTML for people, JSON with Accept: application/json) and
+`/portal/{token}/response`. The token is the candidate's only credential: HMAC-signed, bound to one
+application (kind `a`) or one re-engagement offer (kind `r`). After checking it, the gateway asks the
+owning service with a system caller."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from shared.contracts.caller import Caller
+from shared.contracts.commands import PortalResponseIn
+from shared.errors import NotFound
+from shared.signing import BadSignature
+from shared.tokens import read_portal_token
+from shared.validation import parse
+
+TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                        autoescape=select_autoescape(["html"]))
+PORTAL = Caller.system("portal")
+
+STATUS_TEXT = {
+    "received": "We have received your application.",
+    "shortlisted": "Your application passed screening.",
+    "screened_out": "Your application did not pass screening for this role.",
+    "interviewing": "Your interview is scheduled.",
+    "interviewed": "Your interview is complete; a decision is being made.",
+    "awaiting_approval": "Your result is going through approval.",
+    "offered": "You have an offer. Please accept or decline below.",
+    "rejected": "We will not be moving forward this time.",
+    "accepted": "You accepted the offer. Welcome!",
+    "declined": "You declined the offer.",
+    "hired": "You are hired.",
+    "no_show": "You did not start on the agreed date.",
+    "withdrawn": "This application was withdrawn.",
+}
+
+
+def _read(token: str) -> tuple[str, str]:
+    try:
+        return read_portal_token(token)
+    except BadSignature:
+        raise NotFound("this link is not valid") from None
+
+
+async def _view(request: Request, token: str) -> dict[str, Any]:
+    gateway = request.app.state.gateway
+    kind, object_id = _read(token)
+    if kind == "r":
+        reg = await gateway.call(PORTAL, "talent_pool", "get_reengagement", request, reengagement_id=object_id)
+        return {"kind": "reengagement", "reengagement": reg, "status": reg["status"],
+                "can_respond": reg["status"] == "pending", "requisition_title": reg.get("requisition_title")}
+    app = await gateway.call(PORTAL, "sourcing", "get_application", request, application_id=object_id)
+    approvals = []
+    if app.get("tier") == "core":
+        approvals = await gateway.call(PORTAL, "interview_feedback", "list_approvals", request,
+                                       application_id=object_id)
+    return {
+        "kind": "application",
+        "application_id": app["id"],
+        "requisition_title": app.get("requisition_title"),
+        "status": app["status"],
+        "status_text": STATUS_TEXT.get(app["status"], app["status"]),
+        "timeline": app.get("timeline", []),
+        "approvals": approvals,
+        "can_respond": app["status"] == "offered",
+    }
+
+
+def install(app: FastAPI) -> None:
+    @app.get("/portal/{token}", tags=["portal"])
+    async def portal_page(request: Request, token: str):
+        view = await _view(request, token)
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse(view)
+        html = TEMPLATES.get_template("portal.html").render(view=view, token=token)
+        return HTMLResponse(html)
+
+    @app.post("/portal/{token}/response", tags=["portal"])
+    async def portal_response(request: Request, token: str, body: PortalResponseIn):
+        gateway = request.app.state.gateway
+        kind, object_id = _read(token)
+        data = parse(PortalResponseIn, body.model_dump())
+        if kind == "r":
+            result = await gateway.call(PORTAL, "talent_pool", "respond_reengagement", request,
+                                        reengagement_id=object_id, data=data.model_dump())
+            return {"kind": "reengagement", "status": result["status"], "application_id": result.get("application_id")}
+        result = await gateway.call(PORTAL, "sourcing", "candidate_response", request, application_id=object_id,
+                                    data=data.model_dump())
+        return {"kind": "application", "application_id": result["id"], "status": result["status"]}

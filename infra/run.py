@@ -1,0 +1,155 @@
+"""`make run`: start the whole platform on this machine and stop it all on Ctrl-C / SIGTERM.
+
+Starts, in order: the embedded MongoDB default (when MONGO_URL is unset), the local SMTP capture
+(when SMTP_URL is unset), the RabbitMQ topology, the five services (SCALE_<SERVICE>=N replicas each,
+e.g. SCALE_SCREENING=2) and the gateway on GATEWAY_PORT. It waits for /readyz and prints where things
+are. Logs go to var/log/<process>.log; mail to var/mail/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from infra.embedded_mongo import EmbeddedMongo, free_port
+from shared.bus import topology
+from shared.contracts.common import SERVICES
+
+GRACE_SECONDS = 25
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+class Platform:
+    def __init__(self, var_dir: Path, env: dict[str, str]):
+        self.var = var_dir
+        self.env = env
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.mongo: EmbeddedMongo | None = None
+        (self.var / "log").mkdir(parents=True, exist_ok=True)
+
+    def _spawn(self, label: str, args: list[str]) -> subprocess.Popen:
+        log = open(self.var / "log" / f"{label}.log", "ab")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen([sys.executable, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.procs.append((label, proc))
+        return proc
+
+    def start(self) -> None:
+        env = self.env
+        env.setdefault("GATEWAY_PORT", "8000")
+        env.setdefault("PUBLIC_URL", f"http://localhost:{env['GATEWAY_PORT']}")
+        if not env.get("MONGO_URL"):
+            self.mongo = EmbeddedMongo(self.var / "mongo", log_path=str(self.var / "log" / "mongo.log"))
+            env["MONGO_URL"] = self.mongo.start()
+            print(f"  mongo     embedded secantusdb at {env['MONGO_URL']} (data in {self.var / 'mongo'})")
+        if not env.get("SMTP_URL"):
+            port = 1025 if _port_free(1025) else free_port()
+            mail_dir = self.var / "mail"
+            self._spawn("smtp", ["-m", "infra.smtp_capture", "--host", "127.0.0.1", "--port", str(port),
+                                 "--dir", str(mail_dir)])
+            env["SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+            env["HIRELOOP_MAIL_DIR"] = str(mail_dir)
+            print(f"  mail      captured by a local SMTP server on port {port}: read {mail_dir}/ "
+                  f"(index.jsonl lists every message; `make mail` prints the latest)")
+        if not env.get("HIRELOOP_ADMIN_KEY"):
+            key_file = self.var / "admin-key"
+            if not key_file.exists():
+                key_file.write_text("hl_" + secrets.token_urlsafe(32))
+                key_file.chmod(0o600)
+            env["HIRELOOP_ADMIN_KEY"] = key_file.read_text().strip()
+        topology.declare(env.get("RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672/"))
+        for service in SERVICES:
+            for n in range(int(env.get(f"SCALE_{service.upper()}", "1"))):
+                self._spawn(f"{service}-{n + 1}", ["-m", f"services.{service}"])
+        self._spawn("gateway", ["-m", "gateway"])
+
+    def wait_ready(self, timeout: float = 90) -> dict:
+        url = f"http://127.0.0.1:{self.env['GATEWAY_PORT']}/readyz"
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            for label, proc in self.procs:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{label} exited with code {proc.returncode}; see {self.var}/log/{label}.log")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    return json.loads(r.read())
+            except urllib.error.HTTPError as e:
+                last = e.read().decode()[:300]
+            except OSError as e:
+                last = str(e)
+            time.sleep(0.5)
+        raise RuntimeError(f"platform not ready after {timeout:g}s: {last}")
+
+    def stop(self) -> None:
+        for _, proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + GRACE_SECONDS
+        for _, proc in reversed(self.procs):
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self.mongo:
+            self.mongo.stop()
+
+
+def main() -> int:
+    var = Path(os.environ.get("HIRELOOP_VAR_DIR", "var")).resolve()
+    platform = Platform(var, dict(os.environ))
+    stopping = False
+
+    def on_signal(signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    print("hireloop: starting")
+    try:
+        platform.start()
+        platform.wait_ready()
+        port = platform.env["GATEWAY_PORT"]
+        print(f"  gateway   http://localhost:{port}  (API docs: /docs, readiness: /readyz)")
+        print(f"  admin key {platform.env['HIRELOOP_ADMIN_KEY']}  (stored in {var / 'admin-key'} unless you set "
+              f"HIRELOOP_ADMIN_KEY)")
+        print(f"  logs      {var / 'log'}/")
+        print("hireloop: ready. Ctrl-C stops everything.", flush=True)
+        while not stopping:
+            for label, proc in platform.procs:
+                if proc.poll() is not None:
+                    print(f"hireloop: {label} exited with code {proc.returncode}; see {var}/log/{label}.log",
+                          flush=True)
+                    stopping = True
+            time.sleep(0.5)
+    except RuntimeError as exc:
+        print(f"hireloop: {exc}", file=sys.stderr, flush=True)
+        platform.stop()
+        return 1
+    print("hireloop: stopping", flush=True)
+    platform.stop()
+    print("hireloop: stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
