@@ -53,7 +53,10 @@ def decode_cursor(cursor: str | None) -> str | None:
     if not cursor:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        decoded = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
+        if not decoded:
+            raise ValueError("empty cursor")
+        return decoded
     except (ValueError, UnicodeDecodeError):
         from shared.errors import Invalid
 

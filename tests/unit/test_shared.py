@@ -1,0 +1,98 @@
+import time
+
+import pytest
+
+from shared.context import sign_caller, verify_caller
+from shared.contracts.caller import Caller
+from shared.contracts.commands import NewApplication, NewRequisition, ScorecardIn
+from shared.contracts.common import normalize_email, normalize_skill
+from shared.contracts.events import EVENT_MODELS
+from shared.errors import Forbidden, Invalid, Unauthenticated
+from shared.signing import BadSignature, sign, verify
+from shared.storage import decode_cursor, encode_cursor
+from shared.tokens import portal_token, read_portal_token
+from shared.validation import parse
+
+
+def test_signed_caller_round_trips_and_rejects_forgery():
+    caller = Caller(key_id="k1", name="hana", role="hr", divisions=("retail",))
+    token = sign_caller(caller, "s3cret")
+    assert verify_caller(token, "s3cret") == caller
+    with pytest.raises(Unauthenticated):
+        verify_caller(token, "other-secret")
+    payload, mac = token.split(".")
+    forged = sign_caller(Caller(key_id="k1", name="hana", role="admin", divisions=("*",)), "guess")
+    with pytest.raises(Unauthenticated):
+        verify_caller(forged.split(".")[0] + "." + mac, "s3cret")
+    with pytest.raises(Unauthenticated):
+        verify_caller(None, "s3cret")
+
+
+def test_signed_tokens_expire():
+    token = sign({"a": 1}, "k", "p", ttl=-1)
+    with pytest.raises(BadSignature):
+        verify(token, "k", "p")
+    assert verify(sign({"a": 1}, "k", "p", ttl=60), "k", "p") == {"a": 1}
+    assert time.time() > 0
+
+
+def test_portal_tokens_are_bound_to_kind_and_id():
+    t = portal_token("a", "app_1", secret="x")
+    assert read_portal_token(t, secret="x") == ("a", "app_1")
+    assert portal_token("a", "app_2", secret="x") != t
+    with pytest.raises(BadSignature):
+        read_portal_token(t, secret="y")
+    with pytest.raises(BadSignature):
+        read_portal_token("not.a-token", secret="x")
+    # a caller-context token is not a portal token, even with the same secret
+    with pytest.raises(BadSignature):
+        read_portal_token(sign({"k": "a", "id": "app_1"}, "x", "caller"), secret="x")
+
+
+def test_caller_scope():
+    hr = Caller(key_id="k", name="h", role="hr", divisions=("retail",))
+    assert hr.can_see("retail") and not hr.can_see("logistics") and hr.division_filter() == ["retail"]
+    admin = Caller(key_id="a", name="a", role="admin")
+    assert admin.can_see("anything") and admin.division_filter() is None
+    with pytest.raises(Forbidden):
+        hr.require_role("admin")
+    hr.require_role("hr", "admin")
+    Caller.system("x").require_role("admin")
+
+
+def test_normalisation():
+    assert normalize_email("  Lin.Wei@Example.COM ") == "lin.wei@example.com"
+    assert normalize_skill("  Customer   SERVICE ") == "customer service"
+
+
+def test_commands_refuse_unknown_fields_and_name_the_field():
+    good = {"title": "t", "division": "retail", "department": "d", "tier": "basic", "required_skills": ["A", "a "]}
+    assert parse(NewRequisition, good).required_skills == ["A"]  # de-duplicated case-insensitively
+    with pytest.raises(Invalid) as e:
+        parse(NewRequisition, {**good, "id": "req_mine"})
+    assert e.value.field == "id"
+    with pytest.raises(Invalid) as e:
+        parse(NewApplication, {"requisition_id": "r", "source": "web",
+                               "candidate": {"name": "n", "email": "not-an-email", "years_experience": 1}})
+    assert e.value.field == "candidate.email"
+    with pytest.raises(Invalid) as e:
+        parse(ScorecardIn, {"interviewer": "a", "ratings": {"x": 4.5}, "recommendation": "yes"})
+    assert e.value.field == "ratings.x"
+
+
+def test_cursor_round_trip_and_garbage():
+    assert decode_cursor(encode_cursor("app_0001")) == "app_0001"
+    assert decode_cursor(None) is None
+    with pytest.raises(Invalid):
+        decode_cursor("%%%")
+
+
+def test_every_subscription_names_a_known_event():
+    from shared.bus.topology import SUBSCRIPTIONS, queues
+
+    for consumer, subs in SUBSCRIPTIONS.items():
+        for producer, event_type in subs:
+            assert (producer, event_type) in EVENT_MODELS, (consumer, producer, event_type)
+    names = [q.name for q in queues()]
+    assert len(names) == len(set(names))
+    assert "screening.dlq" in names and "rpc-screening" in names and "notification.inbox" in names
