@@ -241,6 +241,8 @@ class EventHandler(Entrypoint):
     def __init__(self, producer: str, event_type: str, **kwargs):
         self.producer = producer
         self.event_type = event_type
+        # A duplicate delivery is the normal at-least-once case, not an error worth a traceback.
+        kwargs.setdefault("expected_exceptions", (AlreadyHandled, PoisonMessage))
         super().__init__(**kwargs)
 
     def setup(self):

@@ -1,0 +1,401 @@
+"""Sourcing rules: the application status machine, what each incoming event does to an application,
+candidate de-duplication and the snapshots sourcing publishes. Pure functions, no I/O.
+
+Status machine (api-v1):
+    received -> shortlisted | screened_out
+    shortlisted <-> screened_out            (only by a screening override)
+    shortlisted -> interviewing -> interviewed -> awaiting_approval | offered | rejected
+    awaiting_approval -> offered | rejected
+    offered -> accepted | declined
+    accepted -> hired | no_show
+    any non-terminal status -> withdrawn
+`screened_out` is not terminal: a person may override the screening verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.contracts.commands import CandidateIn
+from shared.contracts.common import AppStatus, normalize_email, normalize_skill
+from shared.contracts.events import (
+    ApplicationScreened,
+    ApplicationStatusChanged,
+    ApprovalStepDecided,
+    CandidateSnapshot,
+    DecisionInfo,
+    DecisionRecorded,
+    InterviewCompleted,
+    InterviewScheduled,
+    InterviewSummary,
+    RequisitionSnapshot,
+    ScreeningResult,
+)
+
+S = AppStatus
+
+TERMINAL: frozenset[str] = frozenset({S.rejected, S.declined, S.hired, S.no_show, S.withdrawn})
+
+# Ordinary moves (withdrawn is added for every non-terminal status below).
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.received: frozenset({S.shortlisted, S.screened_out}),
+    S.shortlisted: frozenset({S.interviewing, S.screened_out}),
+    S.screened_out: frozenset({S.shortlisted}),
+    S.interviewing: frozenset({S.interviewed}),
+    S.interviewed: frozenset({S.awaiting_approval, S.offered, S.rejected}),
+    S.awaiting_approval: frozenset({S.offered, S.rejected}),
+    S.offered: frozenset({S.accepted, S.declined}),
+    S.accepted: frozenset({S.hired, S.no_show}),
+}
+# These two moves happen only when a person overrides the screening verdict.
+OVERRIDE_ONLY: frozenset[tuple[str, str]] = frozenset({
+    (S.shortlisted, S.screened_out),
+    (S.screened_out, S.shortlisted),
+})
+
+# Where a decision may send an interviewed application.
+DECISION_TARGETS: frozenset[str] = frozenset({S.awaiting_approval, S.offered, S.rejected})
+CONFIRMABLE: frozenset[str] = frozenset({S.offered, S.accepted})
+REQUISITION_STATUSES = ("open", "closed")
+
+
+class RuleViolation(Exception):
+    """A command asks for something the rules refuse; `code` is the api-v1 error code."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def is_terminal(status: str) -> bool:
+    return status in TERMINAL
+
+
+def can_move(current: str, new: str, *, override: bool = False) -> bool:
+    if current in TERMINAL or current == new:
+        return False
+    if new == S.withdrawn:
+        return True
+    if new not in TRANSITIONS.get(current, frozenset()):
+        return False
+    return override or (current, new) not in OVERRIDE_ONLY
+
+
+# ----------------------------------------------------------------------------------------------------
+# What an incoming event does
+
+
+@dataclass(frozen=True)
+class Next:
+    """The effect of an event on an application's status.
+
+    `status`: move there; `wait`: an earlier event this one depends on has not been applied yet, so
+    the event must be retried later; neither: record the data, leave the status alone."""
+
+    status: str | None = None
+    wait: bool = False
+    reason: str = ""
+
+
+STAY = Next()
+
+
+def after_screening(current: str, result: ScreeningResult) -> Next:
+    target = S.shortlisted if result.passed else S.screened_out
+    if current == S.received:
+        return Next(target)
+    if result.override and current in (S.shortlisted, S.screened_out) and current != target:
+        return Next(target)
+    return STAY
+
+
+def after_interview_scheduled(current: str) -> Next:
+    if current == S.shortlisted:
+        return Next(S.interviewing)
+    if current == S.received:
+        return Next(wait=True, reason="the screening result has not been applied yet")
+    return STAY
+
+
+def after_interview_completed(current: str) -> Next:
+    if current == S.interviewing:
+        return Next(S.interviewed)
+    if current in (S.received, S.shortlisted):
+        return Next(wait=True, reason="the interview has not been scheduled here yet")
+    return STAY
+
+
+def after_decision(current: str, next_status: str) -> Next:
+    if next_status not in DECISION_TARGETS:
+        raise ValueError(f"a decision cannot move an application to '{next_status}'")
+    if current == S.interviewed:
+        return Next(next_status)
+    if current in (S.received, S.shortlisted, S.interviewing):
+        return Next(wait=True, reason="the interview has not been completed here yet")
+    return STAY
+
+
+def after_approval(current: str, chain_status: str) -> Next:
+    if chain_status == "pending":
+        return STAY
+    if chain_status not in ("approved_all", "rejected"):
+        raise ValueError(f"unknown approval chain status '{chain_status}'")
+    if current == S.awaiting_approval:
+        return Next(S.offered if chain_status == "approved_all" else S.rejected)
+    if current in (S.received, S.shortlisted, S.interviewing, S.interviewed):
+        return Next(wait=True, reason="the decision has not been applied here yet")
+    return STAY
+
+
+def next_status_for_event(event_type: str, current: str, payload: Any) -> Next:
+    """The one place that decides what each consumed event does to an application's status."""
+    if event_type == "application_screened":
+        assert isinstance(payload, ApplicationScreened)
+        return after_screening(current, payload.result)
+    if event_type == "interview_scheduled":
+        assert isinstance(payload, InterviewScheduled)
+        return after_interview_scheduled(current)
+    if event_type == "interview_completed":
+        assert isinstance(payload, InterviewCompleted)
+        return after_interview_completed(current)
+    if event_type == "decision_recorded":
+        assert isinstance(payload, DecisionRecorded)
+        return after_decision(current, payload.next_status)
+    if event_type == "approval_step_decided":
+        assert isinstance(payload, ApprovalStepDecided)
+        return after_approval(current, payload.chain_status)
+    raise ValueError(f"sourcing does not handle '{event_type}'")
+
+
+def keep_screening(stored: dict | None, incoming: ScreeningResult) -> bool:
+    """Whether to store `incoming`: a late machine verdict never replaces a person's override, and an
+    older override never replaces a newer one."""
+    if not stored or not stored.get("override"):
+        return True
+    if not incoming.override:
+        return False
+    return str(incoming.override.get("at") or "") >= str(stored["override"].get("at") or "")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Commands
+
+
+def outcome_status(current: str, outcome: str) -> str:
+    if outcome in (S.hired, S.no_show):
+        if current == S.accepted:
+            return outcome
+        raise RuleViolation(f"'{outcome}' can only be recorded for an accepted offer; the application is "
+                            f"{current}", "invalid_transition")
+    if outcome == S.withdrawn:
+        if not is_terminal(current):
+            return S.withdrawn
+        raise RuleViolation(f"the application is already {current}; it cannot be withdrawn", "invalid_transition")
+    raise RuleViolation(f"unknown outcome '{outcome}'", "invalid_transition")
+
+
+def response_status(current: str, response: str) -> str:
+    if current != S.offered:
+        raise RuleViolation(f"there is no open offer to respond to; the application is {current}", "invalid_status")
+    if response == "accept":
+        return S.accepted
+    if response == "decline":
+        return S.declined
+    raise RuleViolation(f"unknown response '{response}'", "invalid_status")
+
+
+def check_confirmable(current: str) -> None:
+    if current not in CONFIRMABLE:
+        raise RuleViolation(f"a phone confirmation is only recorded for an offered or accepted application; "
+                            f"this one is {current}", "invalid_status")
+
+
+def unknown_answers(answers: dict[str, bool], knockout_questions: list[dict]) -> list[str]:
+    """Answer ids that name none of the requisition's knock-out questions, in the order given."""
+    known = {q.get("id") for q in knockout_questions}
+    return [qid for qid in answers if qid not in known]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Timeline
+
+
+def timeline_entry(at: datetime, status: str, detail: str) -> dict:
+    return {"at": at, "status": str(status), "detail": detail}
+
+
+def move(app: dict, new_status: str, detail: str, at: datetime, *, override: bool = False) -> str:
+    """Move `app` (a stored application) to `new_status` in place; returns the previous status."""
+    previous = app["status"]
+    if not can_move(previous, new_status, override=override):
+        raise RuleViolation(f"an application cannot go from {previous} to {new_status}", "invalid_transition")
+    app["status"] = str(new_status)
+    app["timeline"].append(timeline_entry(at, new_status, detail))
+    app["updated_at"] = at
+    return previous
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:g}"
+
+
+def screening_detail(result: ScreeningResult) -> str:
+    if result.override:
+        verdict = "passed" if result.passed else "screened out"
+        by, why = result.override.get("by", "someone"), result.override.get("reason", "")
+        return f"Screening overridden by {by}: {verdict}" + (f" ({why})" if why else "")
+    if result.passed:
+        return f"Screening passed: score {result.score}, match {result.match}%"
+    first = result.reasons[0] if result.reasons else ""
+    return f"Screened out: score {result.score}, match {result.match}%" + (f". {first}" if first else "")
+
+
+def interview_scheduled_detail(payload: InterviewScheduled) -> str:
+    return f"Interview {payload.interview_id} scheduled with {', '.join(payload.interviewers)}"
+
+
+def interview_completed_detail(summary: InterviewSummary) -> str:
+    return f"Interview complete: average {_fmt(summary.average)}"
+
+
+def decision_detail(decision: DecisionInfo, next_status: str) -> str:
+    by = f" by {decision.decided_by}" if decision.decided_by else ""
+    tail = {
+        S.awaiting_approval: "; awaiting approval",
+        S.offered: "; offer made",
+        S.rejected: "",
+    }.get(next_status, "")
+    return f"Decision: {decision.outcome}{by}{tail}"
+
+
+def approval_detail(payload: ApprovalStepDecided) -> str:
+    by = f" by {payload.step.decided_by}" if payload.step.decided_by else ""
+    if payload.chain_status == "approved_all":
+        return f"All approvals given (last: step {payload.step.step}{by}); offer made"
+    return f"Rejected at approval step {payload.step.step}{by}"
+
+
+def outcome_detail(outcome: str, by: str) -> str:
+    return {
+        S.hired: f"Hired (recorded by {by})",
+        S.no_show: f"Did not show up (recorded by {by})",
+        S.withdrawn: f"Withdrawn (recorded by {by})",
+    }.get(outcome, f"{outcome} (recorded by {by})")
+
+
+def response_detail(new_status: str) -> str:
+    return "Candidate accepted the offer" if new_status == S.accepted else "Candidate declined the offer"
+
+
+def confirmation_detail(result: str) -> str:
+    return f"HR phone confirmation: {result}"
+
+
+def received_detail(source: str) -> str:
+    return f"Applied via {source}"
+
+
+FAST_TRACK_RECEIVED = "Re-engaged from the talent pool"
+
+
+def fast_track_interviewed_detail(prior_application_id: str) -> str:
+    return f"Prior interview from application {prior_application_id} reused (fast track)"
+
+
+def start_with_reused_interview(app: dict, reused: dict, prior_application_id: str, at: datetime) -> str:
+    """Fast track: a re-engaged candidate's new application skips to `interviewed` with the prior
+    interview attached (the one move outside the ordinary machine). Returns the previous status."""
+    previous = app["status"]
+    if previous != S.received:
+        raise RuleViolation(f"only a new application can reuse an interview; this one is {previous}",
+                            "invalid_transition")
+    app["interview"] = reused
+    app["status"] = S.interviewed.value
+    app["timeline"].append(timeline_entry(at, S.interviewed, fast_track_interviewed_detail(prior_application_id)))
+    app["updated_at"] = at
+    return previous
+
+
+def reused_interview(prior_summary: dict, prior_application_id: str) -> dict:
+    """The prior application's interview summary, marked as reused, JSON-ready."""
+    summary = InterviewSummary.model_validate(prior_summary)
+    return summary.model_copy(update={"reused_from_application_id": prior_application_id}).model_dump(mode="json")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Candidates
+
+
+def candidate_key(email: str) -> str:
+    """One person is one candidate: the de-duplication key is the normalised email."""
+    return normalize_email(email)
+
+
+def skill_keys(skills: list[str]) -> list[str]:
+    """Normalised skills, de-duplicated, in first-seen order (for matching and searching)."""
+    return list(dict.fromkeys(normalize_skill(s) for s in skills))
+
+
+def profile_update(cand: CandidateIn) -> dict:
+    """The fields an application sets on the candidate: the latest profile wins. Optional fields left
+    out of the request keep the stored value; given ones (even null) replace it."""
+    update = {
+        "name": cand.name,
+        "email": cand.email,
+        "email_key": candidate_key(cand.email),
+        "skills": list(cand.skills),
+        "skill_keys": skill_keys(cand.skills),
+        "years_experience": cand.years_experience,
+    }
+    for optional in ("phone", "location"):
+        if optional in cand.model_fields_set:
+            update[optional] = getattr(cand, optional)
+    return update
+
+
+def candidate_snapshot(cand: dict) -> CandidateSnapshot:
+    return CandidateSnapshot(
+        name=cand["name"], email=cand["email"], phone=cand.get("phone"), skills=list(cand.get("skills") or []),
+        years_experience=cand.get("years_experience") or 0, location=cand.get("location"),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------
+# Snapshots
+
+
+def requisition_snapshot(req: dict) -> RequisitionSnapshot:
+    return RequisitionSnapshot(
+        id=req["_id"], title=req["title"], division=req["division"], department=req["department"],
+        tier=req["tier"], urgent=req["urgent"], required_skills=req["required_skills"], skills=req["skills"],
+        min_years=req["min_years"], location=req.get("location"), headcount=req["headcount"],
+        knockout_questions=req.get("knockout_questions") or [], status=req["status"], created_at=req["created_at"],
+    )
+
+
+def status_changed(app: dict, previous: str | None) -> ApplicationStatusChanged:
+    """The application as it now stands, after its latest timeline entry; no personal data."""
+    last = app["timeline"][-1]
+    return ApplicationStatusChanged(
+        application_id=app["_id"],
+        candidate_id=app["candidate_id"],
+        requisition_id=app["requisition_id"],
+        requisition_title=app["requisition_title"],
+        division=app["division"],
+        department=app.get("department", ""),
+        tier=app["tier"],
+        urgent=app.get("urgent", False),
+        source=app["source"],
+        talent_pool_consent=app.get("talent_pool_consent", False),
+        previous_status=previous,
+        status=app["status"],
+        detail=last["detail"],
+        at=last["at"],
+        screening=ScreeningResult.model_validate(app["screening"]) if app.get("screening") else None,
+        interview=InterviewSummary.model_validate(app["interview"]) if app.get("interview") else None,
+        decision=DecisionInfo.model_validate(app["decision"]) if app.get("decision") else None,
+        reengagement_id=app.get("reengagement_id"),
+    )

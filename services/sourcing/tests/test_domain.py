@@ -1,0 +1,317 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from services.sourcing import domain
+from services.sourcing.domain import (
+    STAY,
+    Next,
+    RuleViolation,
+    after_approval,
+    after_decision,
+    after_interview_completed,
+    after_interview_scheduled,
+    after_screening,
+    can_move,
+    next_status_for_event,
+)
+from shared.contracts.commands import CandidateIn, NewApplication
+from shared.contracts.common import AppStatus
+from shared.contracts.events import (
+    ApplicationScreened,
+    ApprovalStep,
+    ApprovalStepDecided,
+    DecisionInfo,
+    DecisionRecorded,
+    InterviewCompleted,
+    InterviewScheduled,
+    InterviewSummary,
+    ScreeningResult,
+)
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+ALL = [s.value for s in AppStatus]
+NON_TERMINAL = [s for s in ALL if s not in domain.TERMINAL]
+
+
+def result(passed=True, override=None, score=80):
+    return ScreeningResult(passed=passed, score=score, match=75, matched_skills=["Coffee"], missing_skills=[],
+                           reasons=["Has all 1 required skill: Coffee."], override=override)
+
+
+def summary(**kw):
+    base = dict(interview_id="int_1", average=4.25, by_competency={"coffee": 4.25},
+                recommendations={"yes": 2}, discrepancy={"flagged": False, "competencies": [], "spread": {}},
+                highlights=["great latte"], completed_at=T0)
+    base.update(kw)
+    return InterviewSummary(**base)
+
+
+def app(status="received", **kw):
+    base = dict(_id="app_1", candidate_id="cand_1", requisition_id="req_1", requisition_title="Barista",
+                division="retail", department="stores", tier="basic", urgent=False, source="referral",
+                talent_pool_consent=True, status=status, screening=None, interview=None, decision=None,
+                reengagement_id=None, timeline=[domain.timeline_entry(T0, status, "Applied via referral")],
+                created_at=T0, updated_at=T0)
+    base.update(kw)
+    return base
+
+
+# -- the machine ---------------------------------------------------------------------------------------
+
+EXPECTED = {
+    ("received", "shortlisted"), ("received", "screened_out"),
+    ("shortlisted", "interviewing"),
+    ("interviewing", "interviewed"),
+    ("interviewed", "awaiting_approval"), ("interviewed", "offered"), ("interviewed", "rejected"),
+    ("awaiting_approval", "offered"), ("awaiting_approval", "rejected"),
+    ("offered", "accepted"), ("offered", "declined"),
+    ("accepted", "hired"), ("accepted", "no_show"),
+} | {(s, "withdrawn") for s in NON_TERMINAL}
+
+
+@pytest.mark.parametrize("current", ALL)
+@pytest.mark.parametrize("new", ALL)
+def test_ordinary_transitions_are_exactly_the_machine(current, new):
+    assert can_move(current, new) is ((current, new) in EXPECTED)
+
+
+def test_shortlisted_and_screened_out_swap_only_by_override():
+    assert not can_move("shortlisted", "screened_out")
+    assert not can_move("screened_out", "shortlisted")
+    assert can_move("shortlisted", "screened_out", override=True)
+    assert can_move("screened_out", "shortlisted", override=True)
+    # an override opens no other door
+    assert not can_move("interviewing", "screened_out", override=True)
+    assert not can_move("rejected", "shortlisted", override=True)
+
+
+def test_terminal_statuses_and_screened_out_is_not_one():
+    assert domain.TERMINAL == {"rejected", "declined", "hired", "no_show", "withdrawn"}
+    assert not domain.is_terminal("screened_out")
+    assert can_move("screened_out", "withdrawn")
+    for t in domain.TERMINAL:
+        assert not any(can_move(t, s, override=True) for s in ALL)
+
+
+def test_move_appends_timeline_and_refuses_illegal_moves():
+    a = app("received")
+    previous = domain.move(a, "shortlisted", "Screening passed", T0)
+    assert previous == "received" and a["status"] == "shortlisted"
+    assert a["timeline"][-1] == {"at": T0, "status": "shortlisted", "detail": "Screening passed"}
+    with pytest.raises(RuleViolation) as exc:
+        domain.move(a, "offered", "skip ahead", T0)
+    assert exc.value.code == "invalid_transition"
+    assert a["status"] == "shortlisted" and len(a["timeline"]) == 2
+
+
+# -- next status per event ---------------------------------------------------------------------------
+
+def test_screening_moves_a_received_application_by_verdict():
+    assert after_screening("received", result(True)) == Next("shortlisted")
+    assert after_screening("received", result(False)) == Next("screened_out")
+
+
+def test_machine_verdict_after_screening_only_stores():
+    assert after_screening("shortlisted", result(False)) == STAY
+    assert after_screening("screened_out", result(True)) == STAY
+    assert after_screening("interviewing", result(True, override={"by": "m"})) == STAY
+
+
+def test_override_swaps_shortlisted_and_screened_out():
+    o = {"by": "maria", "reason": "referral", "at": "2026-01-01T00:00:00Z"}
+    assert after_screening("screened_out", result(True, o)) == Next("shortlisted")
+    assert after_screening("shortlisted", result(False, o)) == Next("screened_out")
+    assert after_screening("shortlisted", result(True, o)) == STAY  # already there
+    assert after_screening("received", result(False, o)) == Next("screened_out")
+    assert after_screening("withdrawn", result(True, o)) == STAY
+
+
+def test_interview_events():
+    assert after_interview_scheduled("shortlisted") == Next("interviewing")
+    assert after_interview_scheduled("received").wait  # the screening result is still on its way
+    assert after_interview_scheduled("withdrawn") == STAY
+    assert after_interview_completed("interviewing") == Next("interviewed")
+    assert after_interview_completed("shortlisted").wait  # scheduled event not applied yet
+    assert after_interview_completed("interviewed") == STAY  # repeated
+    assert after_interview_completed("withdrawn") == STAY
+
+
+@pytest.mark.parametrize("target", ["awaiting_approval", "offered", "rejected"])
+def test_decision_moves_interviewed_to_its_next_status(target):
+    assert after_decision("interviewed", target) == Next(target)
+    assert after_decision("interviewing", target).wait
+    assert after_decision(target, target) == STAY
+    assert after_decision("withdrawn", target) == STAY
+
+
+def test_decision_to_a_status_it_cannot_give_is_refused():
+    with pytest.raises(ValueError):
+        after_decision("interviewed", "hired")
+
+
+def test_approval_chain():
+    assert after_approval("awaiting_approval", "approved_all") == Next("offered")
+    assert after_approval("awaiting_approval", "rejected") == Next("rejected")
+    assert after_approval("awaiting_approval", "pending") == STAY
+    assert after_approval("interviewed", "approved_all").wait
+    assert after_approval("interviewed", "pending") == STAY
+    assert after_approval("offered", "approved_all") == STAY
+    with pytest.raises(ValueError):
+        after_approval("awaiting_approval", "maybe")
+
+
+def test_next_status_for_event_dispatches_on_payloads():
+    screened = ApplicationScreened(application_id="a", requisition_id="r", division="d", result=result(False))
+    assert next_status_for_event("application_screened", "received", screened) == Next("screened_out")
+    sched = InterviewScheduled(interview_id="i", application_id="a", division="d", interviewers=["x"],
+                               competencies=["c"], scheduled_at=T0)
+    assert next_status_for_event("interview_scheduled", "shortlisted", sched) == Next("interviewing")
+    done = InterviewCompleted(application_id="a", division="d", summary=summary())
+    assert next_status_for_event("interview_completed", "interviewing", done) == Next("interviewed")
+    dec = DecisionRecorded(application_id="a", division="d", tier="core",
+                           decision=DecisionInfo(outcome="pass", decided_at=T0), next_status="awaiting_approval")
+    assert next_status_for_event("decision_recorded", "interviewed", dec) == Next("awaiting_approval")
+    step = ApprovalStep(id="s", step=2, role="admin", status="approved", expected_by=T0)
+    appr = ApprovalStepDecided(application_id="a", division="d", step=step, chain_status="approved_all")
+    assert next_status_for_event("approval_step_decided", "awaiting_approval", appr) == Next("offered")
+    with pytest.raises(ValueError):
+        next_status_for_event("notice_sent", "received", appr)
+
+
+def test_every_proposed_move_is_legal():
+    o = {"by": "m", "at": "x"}
+    events = [lambda s: after_screening(s, result(True)), lambda s: after_screening(s, result(False)),
+              lambda s: after_screening(s, result(True, o)), lambda s: after_screening(s, result(False, o)),
+              after_interview_scheduled, after_interview_completed,
+              *[lambda s, t=t: after_decision(s, t) for t in domain.DECISION_TARGETS],
+              lambda s: after_approval(s, "approved_all"), lambda s: after_approval(s, "rejected")]
+    for status in ALL:
+        for ev in events:
+            step = ev(status)
+            if step.status:
+                assert can_move(status, step.status, override=True), (status, step)
+
+
+def test_stale_machine_verdict_never_replaces_an_override():
+    o1 = {"by": "m", "reason": "r", "at": "2026-01-01T00:00:00Z"}
+    o2 = {"by": "k", "reason": "r", "at": "2026-01-02T00:00:00Z"}
+    assert domain.keep_screening(None, result())
+    assert domain.keep_screening({"passed": True}, result(False))
+    assert not domain.keep_screening({"override": o1}, result(False))
+    assert domain.keep_screening({"override": o1}, result(False, o2))
+    assert not domain.keep_screening({"override": o2}, result(True, o1))
+
+
+# -- commands ----------------------------------------------------------------------------------------
+
+def test_outcomes():
+    assert domain.outcome_status("accepted", "hired") == "hired"
+    assert domain.outcome_status("accepted", "no_show") == "no_show"
+    for status in ("offered", "interviewed", "received"):
+        with pytest.raises(RuleViolation) as exc:
+            domain.outcome_status(status, "hired")
+        assert exc.value.code == "invalid_transition"
+    for status in NON_TERMINAL:
+        assert domain.outcome_status(status, "withdrawn") == "withdrawn"
+    for status in domain.TERMINAL:
+        with pytest.raises(RuleViolation):
+            domain.outcome_status(status, "withdrawn")
+
+
+def test_candidate_response_only_from_offered():
+    assert domain.response_status("offered", "accept") == "accepted"
+    assert domain.response_status("offered", "decline") == "declined"
+    for status in ("accepted", "declined", "awaiting_approval"):
+        with pytest.raises(RuleViolation) as exc:
+            domain.response_status(status, "accept")
+        assert exc.value.code == "invalid_status"
+
+
+def test_confirmation_only_for_offered_or_accepted():
+    domain.check_confirmable("offered")
+    domain.check_confirmable("accepted")
+    with pytest.raises(RuleViolation) as exc:
+        domain.check_confirmable("interviewed")
+    assert exc.value.code == "invalid_status"
+
+
+def test_unknown_answers_are_named():
+    qs = [{"id": "permit", "question": "Work permit?", "required_answer": True}]
+    assert domain.unknown_answers({"permit": True}, qs) == []
+    assert domain.unknown_answers({"permit": True, "car": False}, qs) == ["car"]
+    assert domain.unknown_answers({"x": True}, []) == ["x"]
+
+
+def test_fast_track_reuses_the_prior_interview():
+    a = app("received", timeline=[domain.timeline_entry(T0, "received", domain.FAST_TRACK_RECEIVED)])
+    reused = domain.reused_interview(summary().model_dump(mode="json"), "app_old")
+    assert reused["reused_from_application_id"] == "app_old" and reused["average"] == 4.25
+    previous = domain.start_with_reused_interview(a, reused, "app_old", T0)
+    assert previous == "received" and a["status"] == "interviewed" and a["interview"] is reused
+    assert [e["status"] for e in a["timeline"]] == ["received", "interviewed"]
+    assert a["timeline"][0]["detail"] == "Re-engaged from the talent pool"
+    assert a["timeline"][1]["detail"] == "Prior interview from application app_old reused (fast track)"
+    with pytest.raises(RuleViolation):
+        domain.start_with_reused_interview(a, reused, "app_old", T0)
+
+
+# -- candidates: normalisation and dedup ---------------------------------------------------------------
+
+def test_email_key_ignores_case_and_surrounding_whitespace():
+    assert domain.candidate_key("  Ann.Lee@Example.COM ") == domain.candidate_key("ann.lee@example.com")
+    assert domain.candidate_key("ann.lee@example.com") != domain.candidate_key("ann.le@example.com")
+
+
+def test_emails_from_requests_dedup_to_one_key():
+    a = CandidateIn(name="Ann", email=" Ann.Lee@Example.com ", years_experience=2)
+    b = CandidateIn(name="Ann", email="ann.lee@EXAMPLE.COM", years_experience=2)
+    assert domain.profile_update(a)["email_key"] == domain.profile_update(b)["email_key"] == "ann.lee@example.com"
+
+
+def test_skills_dedup_case_insensitively_after_trimming():
+    c = CandidateIn(name="A", email="a@example.com", years_experience=1,
+                    skills=["Python", " python ", "Customer  Service", "customer service", "SQL"])
+    assert c.skills == ["Python", "Customer Service", "SQL"]
+    assert domain.skill_keys(c.skills) == ["python", "customer service", "sql"]
+    assert domain.skill_keys(["Go", " GO", "go "]) == ["go"]
+
+
+def test_profile_update_latest_wins_but_omitted_optionals_keep_stored_values():
+    given = CandidateIn(name="Ann", email="a@example.com", years_experience=3, phone="+1 555 0100", location=None,
+                        skills=["SQL"])
+    u = domain.profile_update(given)
+    assert u["phone"] == "+1 555 0100" and "location" in u and u["location"] is None
+    assert u["skills"] == ["SQL"] and u["years_experience"] == 3 and u["name"] == "Ann"
+    omitted = domain.profile_update(CandidateIn(name="Ann", email="a@example.com", years_experience=3))
+    assert "phone" not in omitted and "location" not in omitted
+
+
+def test_new_application_answers_are_booleans():
+    with pytest.raises(ValueError):
+        NewApplication(requisition_id="r", source="web", answers={"permit": "yes"},
+                       candidate={"name": "A", "email": "a@example.com", "years_experience": 1})
+
+
+# -- snapshots -----------------------------------------------------------------------------------------
+
+def test_status_changed_snapshot_carries_no_personal_data():
+    a = app("interviewed", interview=summary().model_dump(mode="json"),
+            screening=result().model_dump(mode="json"))
+    a["timeline"].append(domain.timeline_entry(T0, "interviewed", "Interview complete: average 4.25"))
+    ev = domain.status_changed(a, "interviewing")
+    dumped = ev.model_dump(mode="json")
+    assert dumped["previous_status"] == "interviewing" and dumped["status"] == "interviewed"
+    assert dumped["detail"] == "Interview complete: average 4.25"
+    assert dumped["interview"]["average"] == 4.25 and dumped["screening"]["score"] == 80
+    assert not {"name", "email", "phone", "candidate"} & set(dumped)
+
+
+def test_details_read_well():
+    assert domain.received_detail("LinkedIn") == "Applied via LinkedIn"
+    assert domain.confirmation_detail("unreachable") == "HR phone confirmation: unreachable"
+    assert domain.screening_detail(result(True)) == "Screening passed: score 80, match 75%"
+    assert domain.screening_detail(result(False, {"by": "maria", "reason": "typo in CV"})) == (
+        "Screening overridden by maria: screened out (typo in CV)")
+    assert domain.decision_detail(DecisionInfo(outcome="pass", decided_by="hr1", decided_at=T0), "offered") == (
+        "Decision: pass by hr1; offer made")

@@ -1,0 +1,370 @@
+"""The service shell against a real MongoDB: RPC methods and event handlers called directly (nameko's
+worker_factory), with a bus stand-in that runs the real unit of work and keeps what it emitted."""
+
+from datetime import UTC, datetime
+
+import pytest
+from nameko.testing.services import worker_factory
+
+from services.sourcing.service import NotYetKnown, SourcingService
+from services.sourcing.store import SourcingStore
+from shared.contracts.caller import Caller
+from shared.contracts.envelope import EventEnvelope
+from shared.contracts.events import EVENT_MODELS
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.ids import new_id
+from shared.storage import AlreadyHandled, mongo_client
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+HR = Caller(key_id="k1", name="helen", role="hr", divisions=("retail",))
+RECRUITER = Caller(key_id="k2", name="rita", role="recruiter", divisions=("retail",))
+OTHER_HR = Caller(key_id="k3", name="olaf", role="hr", divisions=("logistics",))
+ADMIN = Caller(key_id="k4", name="ada", role="admin")
+SYSTEM = Caller.system("talent_pool")
+
+
+class RecordingBus:
+    def __init__(self, store: SourcingStore):
+        self.store = store
+        self.caller = HR
+        self.events: list[EventEnvelope] = []
+
+    def transact(self, work, envelope=None):
+        result, emitted = self.store.transact(work, inbox_event_id=envelope.event_id if envelope else None)
+        for e in emitted:  # every payload must satisfy its contract
+            EVENT_MODELS[("sourcing", e.type)].model_validate(e.payload)
+        self.events += emitted
+        return result
+
+    def of(self, event_type):
+        return [e.payload for e in self.events if e.type == event_type]
+
+
+@pytest.fixture
+def svc(test_infra):
+    client = mongo_client(test_infra.mongo_url)
+    name = f"{test_infra.namespace}_sourcing_svc_{new_id('t')}"
+    store = SourcingStore(client, name)
+    store.ensure_indexes()
+    service = worker_factory(SourcingService, store=store, bus=RecordingBus(store))
+    try:
+        yield service
+    finally:
+        client.drop_database(name)
+        client.close()
+
+
+def as_(svc, caller):
+    svc.bus.caller = caller
+    return svc
+
+
+REQ = {"title": "Barista", "division": "retail", "department": "stores", "tier": "basic",
+       "required_skills": ["Coffee"], "skills": ["Latte Art"], "min_years": 1,
+       "knockout_questions": [{"id": "permit", "question": "Work permit?"}]}
+
+
+def application(req_id, email="ann@example.com", **kw):
+    cand = {"name": "Ann", "email": email, "skills": ["coffee"], "years_experience": 2}
+    cand.update(kw.pop("candidate", {}))
+    return {"requisition_id": req_id, "source": "referral", "candidate": cand, **kw}
+
+
+def deliver(svc, producer, event_type, payload, event_id=None):
+    env = EventEnvelope(type=event_type, producer=producer, payload=payload,
+                        **({"event_id": event_id} if event_id else {}))
+    model = EVENT_MODELS[(producer, event_type)].model_validate(payload)
+    handler = {
+        "application_screened": svc.on_application_screened,
+        "interview_scheduled": svc.on_interview_scheduled,
+        "interview_completed": svc.on_interview_completed,
+        "decision_recorded": svc.on_decision_recorded,
+        "approval_step_decided": svc.on_approval_step_decided,
+    }[event_type]
+    handler(model, env)
+    return env
+
+
+def screened(app_id, passed=True, override=None):
+    return {"application_id": app_id, "requisition_id": "r", "division": "retail",
+            "result": {"passed": passed, "score": 80 if passed else 30, "match": 50, "matched_skills": ["Coffee"],
+                       "missing_skills": [], "reasons": ["Has all 1 required skill: Coffee."],
+                       "override": override}}
+
+
+SUMMARY = {"interview_id": "int_1", "average": 4.5, "by_competency": {"coffee": 4.5},
+           "recommendations": {"yes": 2}, "discrepancy": {"flagged": False, "competencies": [], "spread": {}},
+           "highlights": ["great latte"], "completed_at": "2026-01-01T00:00:00Z"}
+
+
+def test_requisition_lifecycle_and_scope(svc):
+    req = as_(svc, HR).create_requisition(data=REQ)
+    assert req["id"].startswith("req_") and req["status"] == "open" and req["closed_at"] is None
+    assert req["knockout_questions"] == [{"id": "permit", "question": "Work permit?", "required_answer": True}]
+    assert req["created_at"].endswith("Z")
+    assert svc.bus.of("requisition_opened")[0]["requisition"]["id"] == req["id"]
+    with pytest.raises(Forbidden):
+        as_(svc, OTHER_HR).create_requisition(data=REQ)
+    with pytest.raises(Forbidden):
+        as_(svc, RECRUITER).create_requisition(data=REQ)
+    with pytest.raises(Invalid) as exc:
+        as_(svc, HR).create_requisition(data={**REQ, "salary": 1})
+    assert exc.value.field == "salary"
+
+    with pytest.raises(NotFound):
+        as_(svc, OTHER_HR).get_requisition(requisition_id=req["id"])
+    assert as_(svc, OTHER_HR).list_requisitions()["items"] == []
+    assert as_(svc, OTHER_HR).list_requisitions(division="retail")["items"] == []
+    assert [r["id"] for r in as_(svc, ADMIN).list_requisitions(division="retail", urgent="false")["items"]] == [
+        req["id"]]
+    assert as_(svc, HR).list_requisitions(status="closed")["items"] == []
+
+    with pytest.raises(NotFound):
+        as_(svc, OTHER_HR).close_requisition(requisition_id=req["id"], data={"reason": "filled"})
+    closed = as_(svc, HR).close_requisition(requisition_id=req["id"], data={"reason": "filled"})
+    assert closed["status"] == "closed" and closed["close_reason"] == "filled" and closed["closed_at"]
+    with pytest.raises(Conflict) as exc:
+        svc.close_requisition(requisition_id=req["id"], data={"reason": "cancelled"})
+    assert exc.value.code == "requisition_closed"
+    assert len(svc.bus.of("requisition_closed")) == 1
+
+
+def test_submit_dedups_candidates_and_refuses_duplicates(svc):
+    req = as_(svc, HR).create_requisition(data=REQ)
+    req2 = svc.create_requisition(data={**REQ, "title": "Shift lead"})
+    first = as_(svc, RECRUITER).submit_application(data=application(req["id"], "Ann.Lee@Example.com",
+                                                                      answers={"permit": True}))
+    assert first["status"] == "received" and first["id"].startswith("app_")
+    assert first["candidate_id"].startswith("cand_")
+    second = svc.submit_application(data=application(req2["id"], " ann.lee@EXAMPLE.com",
+                                                     candidate={"name": "Ann Lee", "phone": "+1 555 0100"}))
+    assert second["candidate_id"] == first["candidate_id"]
+
+    with pytest.raises(Conflict) as exc:
+        svc.submit_application(data=application(req["id"], "ANN.LEE@example.com"))
+    assert exc.value.code == "duplicate_application" and first["id"] in exc.value.message
+
+    cand = svc.get_candidate(candidate_id=first["candidate_id"])
+    assert cand["name"] == "Ann Lee" and cand["phone"] == "+1 555 0100"
+    assert cand["applications"] == [first["id"], second["id"]]
+
+    received = svc.bus.of("application_received")
+    assert len(received) == 2 and received[0]["answers"] == {"permit": True}
+    assert received[0]["candidate"]["email"] == "Ann.Lee@example.com"
+    changes = svc.bus.of("application_status_changed")
+    assert [(c["previous_status"], c["status"]) for c in changes] == [(None, "received")] * 2
+    assert "email" not in changes[0]
+
+    view = svc.get_application(application_id=first["id"])
+    assert view["status"] == "received" and view["screening"] is None and view["confirmation"] is None
+    assert view["timeline"][0]["detail"] == "Applied via referral"
+    assert view["requisition_title"] == "Barista" and view["tier"] == "basic"
+
+
+def test_submit_checks_requisition_and_answers(svc):
+    req = as_(svc, HR).create_requisition(data=REQ)
+    with pytest.raises(NotFound):
+        as_(svc, RECRUITER).submit_application(data=application("req_nope"))
+    with pytest.raises(NotFound):
+        as_(svc, Caller(key_id="x", name="x", role="recruiter", divisions=("hq",))).submit_application(
+            data=application(req["id"]))
+    with pytest.raises(Invalid) as exc:
+        as_(svc, RECRUITER).submit_application(data=application(req["id"], answers={"permit": True, "car": True}))
+    assert exc.value.field == "answers.car"
+    with pytest.raises(Forbidden):
+        as_(svc, Caller(key_id="i", name="ivan", role="interviewer", divisions=("retail",))).submit_application(
+            data=application(req["id"]))
+    as_(svc, HR).close_requisition(requisition_id=req["id"], data={"reason": "cancelled"})
+    with pytest.raises(Conflict) as exc:
+        as_(svc, RECRUITER).submit_application(data=application(req["id"]))
+    assert exc.value.code == "requisition_closed"
+    assert svc.store.db.candidates.count_documents({}) == 0
+
+
+def test_candidate_is_visible_only_through_visible_applications(svc):
+    retail = as_(svc, ADMIN).create_requisition(data=REQ)
+    logistics = svc.create_requisition(data={**REQ, "division": "logistics"})
+    a = svc.submit_application(data=application(retail["id"]))
+    b = svc.submit_application(data=application(logistics["id"]))
+    assert as_(svc, OTHER_HR).get_candidate(candidate_id=a["candidate_id"])["applications"] == [b["id"]]
+    assert as_(svc, ADMIN).get_candidate(candidate_id=a["candidate_id"])["applications"] == [a["id"], b["id"]]
+    with pytest.raises(NotFound):
+        as_(svc, Caller(key_id="x", name="x", role="hr", divisions=("hq",))).get_candidate(
+            candidate_id=a["candidate_id"])
+    with pytest.raises(NotFound):
+        as_(svc, OTHER_HR).get_application(application_id=a["id"])
+    with pytest.raises(NotFound):
+        as_(svc, OTHER_HR).list_applications(requisition_id=retail["id"])
+
+
+def test_list_applications_pages(svc):
+    req = as_(svc, ADMIN).create_requisition(data=REQ)
+    ids = [svc.submit_application(data=application(req["id"], f"c{i}@example.com"))["id"] for i in range(5)]
+    page = svc.list_applications(requisition_id=req["id"], limit=2)
+    got = [a["id"] for a in page["items"]]
+    while page["next_cursor"]:
+        page = svc.list_applications(requisition_id=req["id"], limit=2, cursor=page["next_cursor"])
+        got += [a["id"] for a in page["items"]]
+    assert got == ids
+    assert svc.list_applications(requisition_id=req["id"], status="shortlisted")["items"] == []
+    with pytest.raises(Invalid):
+        svc.list_applications(requisition_id=req["id"], status="nonsense")
+
+
+def test_full_path_from_screening_to_hired(svc):
+    req = as_(svc, HR).create_requisition(data={**REQ, "tier": "core"})
+    app = svc.submit_application(data=application(req["id"], talent_pool_consent=True))
+    app_id = app["id"]
+    env = deliver(svc, "screening", "application_screened", screened(app_id))
+    with pytest.raises(AlreadyHandled):  # a redelivered event changes nothing
+        svc.on_application_screened(EVENT_MODELS[("screening", "application_screened")].model_validate(
+            env.payload), env)
+    deliver(svc, "interview_feedback", "interview_scheduled", {
+        "interview_id": "int_1", "application_id": app_id, "division": "retail", "interviewers": ["ivan"],
+        "competencies": ["coffee"], "scheduled_at": "2026-01-02T10:00:00Z"})
+    deliver(svc, "interview_feedback", "interview_completed",
+            {"application_id": app_id, "division": "retail", "summary": SUMMARY})
+    deliver(svc, "interview_feedback", "decision_recorded", {
+        "application_id": app_id, "division": "retail", "tier": "core", "next_status": "awaiting_approval",
+        "decision": {"outcome": "pass", "decided_by": "helen", "decided_at": "2026-01-03T00:00:00Z"}})
+    step = {"id": "ap_1", "step": 1, "role": "hr", "status": "approved", "expected_by": "2026-01-04T00:00:00Z"}
+    deliver(svc, "interview_feedback", "approval_step_decided",
+            {"application_id": app_id, "division": "retail", "step": step, "chain_status": "pending"})
+    assert svc.get_application(application_id=app_id)["status"] == "awaiting_approval"
+    with pytest.raises(Conflict) as exc:
+        svc.record_confirmation(application_id=app_id, data={"result": "confirmed"})
+    assert exc.value.code == "invalid_status"
+    deliver(svc, "interview_feedback", "approval_step_decided",
+            {"application_id": app_id, "division": "retail", "step": {**step, "step": 2, "role": "admin"},
+             "chain_status": "approved_all"})
+
+    view = as_(svc, RECRUITER).record_confirmation(application_id=app_id, data={"result": "confirmed", "note": "ok"})
+    assert view["confirmation"]["result"] == "confirmed" and view["confirmation"]["by"] == "rita"
+    assert view["timeline"][-1]["status"] == "offered"
+    assert view["timeline"][-1]["detail"] == "HR phone confirmation: confirmed"
+    assert svc.bus.of("offer_confirmation_recorded")[0]["result"] == "confirmed"
+
+    with pytest.raises(Conflict) as exc:
+        as_(svc, HR).record_outcome(application_id=app_id, data={"outcome": "hired"})
+    assert exc.value.code == "invalid_transition"
+    with pytest.raises(Forbidden):
+        as_(svc, HR).candidate_response(application_id=app_id, data={"response": "accept"})
+    assert as_(svc, SYSTEM).candidate_response(application_id=app_id, data={"response": "accept"})[
+        "status"] == "accepted"
+    with pytest.raises(Conflict) as exc:
+        svc.candidate_response(application_id=app_id, data={"response": "decline"})
+    assert exc.value.code == "invalid_status"
+    final = as_(svc, HR).record_outcome(application_id=app_id, data={"outcome": "hired"})
+    assert final["status"] == "hired"
+    with pytest.raises(Conflict):
+        svc.record_outcome(application_id=app_id, data={"outcome": "withdrawn"})
+
+    statuses = [e["status"] for e in final["timeline"]]
+    assert statuses == ["received", "shortlisted", "interviewing", "interviewed", "awaiting_approval", "offered",
+                        "offered", "accepted", "hired"]
+    assert final["interview"]["average"] == 4.5 and final["decision"]["outcome"] == "pass"
+    assert final["screening"]["passed"] is True
+    changes = [(c["previous_status"], c["status"]) for c in svc.bus.of("application_status_changed")]
+    assert changes == [(None, "received"), ("received", "shortlisted"), ("shortlisted", "interviewing"),
+                       ("interviewing", "interviewed"), ("interviewed", "awaiting_approval"),
+                       ("awaiting_approval", "offered"), ("offered", "accepted"), ("accepted", "hired")]
+    last = svc.bus.of("application_status_changed")[-1]
+    assert last["interview"]["interview_id"] == "int_1" and last["decision"]["decided_by"] == "helen"
+
+
+def test_screening_events_out_of_order_and_overrides(svc):
+    req = as_(svc, HR).create_requisition(data=REQ)
+    with pytest.raises(NotYetKnown):  # an application sourcing has not got yet: retried, not dropped
+        deliver(svc, "screening", "application_screened", screened("app_unknown"))
+    assert svc.store.db.inbox.count_documents({}) == 0
+    app_id = svc.submit_application(data=application(req["id"]))["id"]
+    deliver(svc, "screening", "application_screened", screened(app_id, passed=False))
+    assert svc.get_application(application_id=app_id)["status"] == "screened_out"
+    override = {"by": "rita", "reason": "referral", "at": "2026-01-05T00:00:00Z"}
+    deliver(svc, "screening", "application_screened", screened(app_id, passed=True, override=override))
+    view = svc.get_application(application_id=app_id)
+    assert view["status"] == "shortlisted" and view["screening"]["override"]["by"] == "rita"
+    assert view["timeline"][-1]["detail"] == "Screening overridden by rita: passed (referral)"
+    # a stale machine verdict neither replaces the override nor moves the status
+    deliver(svc, "screening", "application_screened", screened(app_id, passed=False))
+    view = svc.get_application(application_id=app_id)
+    assert view["status"] == "shortlisted" and view["screening"]["override"] is not None
+    # completion before scheduling: retry
+    with pytest.raises(NotYetKnown):
+        deliver(svc, "interview_feedback", "interview_completed",
+                {"application_id": app_id, "division": "retail", "summary": SUMMARY})
+    assert svc.get_application(application_id=app_id)["interview"] is None
+
+
+def test_fast_track_with_and_without_reused_interview(svc):
+    req = as_(svc, ADMIN).create_requisition(data=REQ)
+    old = svc.submit_application(data=application(req["id"], talent_pool_consent=True))
+    deliver(svc, "screening", "application_screened", screened(old["id"]))
+    deliver(svc, "interview_feedback", "interview_scheduled", {
+        "interview_id": "int_1", "application_id": old["id"], "division": "retail", "interviewers": ["ivan"],
+        "competencies": ["coffee"], "scheduled_at": "2026-01-02T10:00:00Z"})
+    deliver(svc, "interview_feedback", "interview_completed",
+            {"application_id": old["id"], "division": "retail", "summary": SUMMARY})
+    new_req = svc.create_requisition(data={**REQ, "title": "Head barista", "urgent": True})
+    other_req = svc.create_requisition(data={**REQ, "title": "Night barista"})
+    svc.bus.events.clear()
+
+    with pytest.raises(Forbidden):
+        as_(svc, RECRUITER).submit_fast_track_application(requisition_id=new_req["id"],
+                                                          candidate_id=old["candidate_id"], reengagement_id="re_1")
+    with pytest.raises(NotFound):
+        as_(svc, SYSTEM).submit_fast_track_application(requisition_id=new_req["id"], candidate_id="cand_nope",
+                                                       reengagement_id="re_1")
+    with pytest.raises(Invalid) as exc:
+        svc.submit_fast_track_application(requisition_id=new_req["id"], candidate_id=old["candidate_id"],
+                                          reengagement_id="re_1", reuse_interview_from="app_nope")
+    assert exc.value.field == "reuse_interview_from"
+
+    fast = svc.submit_fast_track_application(requisition_id=new_req["id"], candidate_id=old["candidate_id"],
+                                             reengagement_id="re_1", reuse_interview_from=old["id"])
+    assert fast["status"] == "interviewed" and fast["candidate_id"] == old["candidate_id"]
+    view = svc.get_application(application_id=fast["id"])
+    assert view["source"] == "talent_pool" and view["talent_pool_consent"] is True
+    assert view["interview"]["reused_from_application_id"] == old["id"] and view["interview"]["average"] == 4.5
+    assert [(e["status"], e["detail"]) for e in view["timeline"]] == [
+        ("received", "Re-engaged from the talent pool"),
+        ("interviewed", f"Prior interview from application {old['id']} reused (fast track)")]
+    received = svc.bus.of("application_received")[0]
+    assert received["fast_track"] == {"reengagement_id": "re_1", "reused_interview_from": old["id"]}
+    assert received["source"] == "talent_pool" and received["candidate"]["email"] == "ann@example.com"
+    changes = svc.bus.of("application_status_changed")
+    assert [(c["previous_status"], c["status"]) for c in changes] == [(None, "received"), ("received", "interviewed")]
+    assert changes[0]["interview"] is None and changes[1]["interview"]["reused_from_application_id"] == old["id"]
+    assert changes[1]["reengagement_id"] == "re_1"
+
+    with pytest.raises(Conflict) as exc:
+        svc.submit_fast_track_application(requisition_id=new_req["id"], candidate_id=old["candidate_id"],
+                                          reengagement_id="re_2")
+    assert exc.value.code == "duplicate_application" and fast["id"] in exc.value.message
+
+    plain = svc.submit_fast_track_application(requisition_id=other_req["id"], candidate_id=old["candidate_id"],
+                                              reengagement_id="re_3")
+    assert plain["status"] == "received"
+    # screening the fast-tracked, already interviewed application stores the result only
+    deliver(svc, "screening", "application_screened", screened(fast["id"], passed=False))
+    assert svc.get_application(application_id=fast["id"])["status"] == "interviewed"
+
+    svc.close_requisition(requisition_id=other_req["id"], data={"reason": "cancelled"})
+    with pytest.raises(Conflict) as exc:
+        svc.submit_fast_track_application(requisition_id=other_req["id"], candidate_id="cand_x",
+                                          reengagement_id="re_4")
+    assert exc.value.code == "requisition_closed"
+
+
+def test_withdraw_from_screened_out_and_decision_needs_interviewed(svc):
+    req = as_(svc, HR).create_requisition(data=REQ)
+    app_id = svc.submit_application(data=application(req["id"]))["id"]
+    deliver(svc, "screening", "application_screened", screened(app_id, passed=False))
+    with pytest.raises(NotYetKnown):
+        deliver(svc, "interview_feedback", "decision_recorded", {
+            "application_id": "app_missing", "division": "retail", "tier": "basic", "next_status": "offered",
+            "decision": {"outcome": "pass", "decided_at": "2026-01-03T00:00:00Z"}})
+    with pytest.raises(Forbidden):
+        as_(svc, RECRUITER).record_outcome(application_id=app_id, data={"outcome": "withdrawn"})
+    view = as_(svc, HR).record_outcome(application_id=app_id, data={"outcome": "withdrawn"})
+    assert view["status"] == "withdrawn" and view["timeline"][-1]["detail"] == "Withdrawn (recorded by helen)"

@@ -1,0 +1,156 @@
+"""SourcingStore against a real MongoDB (the test session's; embedded unless MONGO_URL is set)."""
+
+from datetime import timedelta
+
+import pytest
+from pymongo.errors import DuplicateKeyError
+
+from services.sourcing import domain
+from services.sourcing.store import SourcingStore
+from shared.contracts.commands import CandidateIn
+from shared.ids import new_id
+from shared.storage import mongo_client
+from shared.timeutil import utcnow
+
+
+@pytest.fixture
+def store(test_infra):
+    client = mongo_client(test_infra.mongo_url)
+    name = f"{test_infra.namespace}_sourcing_store_{new_id('t')}"
+    s = SourcingStore(client, name)
+    s.ensure_indexes()
+    try:
+        yield s
+    finally:
+        client.drop_database(name)
+        client.close()
+
+
+def _profile(email, name="Ann Lee", **kw):
+    return domain.profile_update(CandidateIn(name=name, email=email, years_experience=kw.pop("years", 2), **kw))
+
+
+def _upsert(store, profile):
+    cand, _ = store.transact(lambda uow: uow.store.upsert_candidate(profile, utcnow(), uow.session))
+    return cand
+
+
+def _app(candidate_id, requisition_id, division="retail", status="received"):
+    now = utcnow()
+    return {"_id": new_id("app"), "candidate_id": candidate_id, "requisition_id": requisition_id,
+            "division": division, "status": status, "talent_pool_consent": False, "timeline": [],
+            "created_at": now, "updated_at": now}
+
+
+def _req(division="retail", status="open", urgent=False):
+    return {"_id": new_id("req"), "division": division, "status": status, "urgent": urgent, "title": "t",
+            "created_at": utcnow()}
+
+
+def test_candidate_dedup_over_case_and_whitespace_variants(store):
+    first = _upsert(store, _profile("Ann.Lee@Example.com", phone="+1 555 0100", skills=["SQL"]))
+    second = _upsert(store, _profile("  ann.lee@EXAMPLE.COM ", name="Ann B. Lee", years=4, skills=["Go", "sql"]))
+    third = _upsert(store, _profile("ANN.LEE@example.com", name="Ann Lee"))
+    assert first["_id"] == second["_id"] == third["_id"]
+    assert first["_id"].startswith("cand_")
+    assert store.db.candidates.count_documents({}) == 1
+    latest = store.get_candidate(first["_id"])
+    # the latest profile wins; a phone left out of the latest application is kept
+    assert latest["name"] == "Ann Lee" and latest["years_experience"] == 2
+    assert latest["phone"] == "+1 555 0100"
+    assert latest["email_key"] == "ann.lee@example.com"
+    assert latest["created_at"] <= latest["updated_at"]
+    other = _upsert(store, _profile("ann.lee@example.org"))
+    assert other["_id"] != first["_id"]
+
+
+def test_candidate_email_key_is_a_unique_index(store):
+    _upsert(store, _profile("bo@example.com"))
+    with pytest.raises(DuplicateKeyError):
+        store.db.candidates.insert_one({"_id": new_id("cand"), "email_key": "bo@example.com"})
+
+
+def test_one_application_per_candidate_and_requisition(store):
+    store.transact(lambda uow: uow.store.insert_application(_app("cand_1", "req_1"), uow.session))
+    with pytest.raises(DuplicateKeyError):
+        store.transact(lambda uow: uow.store.insert_application(_app("cand_1", "req_1"), uow.session))
+    # the failed transaction left nothing behind; other pairs are fine
+    store.transact(lambda uow: uow.store.insert_application(_app("cand_1", "req_2"), uow.session))
+    store.transact(lambda uow: uow.store.insert_application(_app("cand_2", "req_1"), uow.session))
+    assert store.db.applications.count_documents({}) == 3
+    assert store.find_application("cand_1", "req_1")["requisition_id"] == "req_1"
+    assert store.find_application("cand_3", "req_1") is None
+
+
+def test_requisitions_page_in_creation_order_with_filters(store):
+    docs = []
+    for i in range(7):
+        doc = _req(division="retail" if i % 2 == 0 else "logistics", urgent=i in (0, 4), status="open")
+        store.transact(lambda uow, d=doc: uow.store.insert_requisition(d, uow.session))
+        docs.append(doc)
+    seen, cursor, pages = [], None, 0
+    while True:
+        items, cursor = store.list_requisitions(None, None, None, 3, cursor)
+        seen += [d["_id"] for d in items]
+        pages += 1
+        if cursor is None:
+            break
+    assert seen == [d["_id"] for d in docs] and pages == 3
+    retail, cursor = store.list_requisitions(["retail"], "open", None, 50, None)
+    assert [d["_id"] for d in retail] == [docs[i]["_id"] for i in (0, 2, 4, 6)] and cursor is None
+    urgent, _ = store.list_requisitions(["retail", "logistics"], None, True, 50, None)
+    assert [d["_id"] for d in urgent] == [docs[0]["_id"], docs[4]["_id"]]
+    nothing, _ = store.list_requisitions(["hq"], None, None, 50, None)
+    assert nothing == []
+
+
+def test_close_requisition_only_once(store):
+    doc = _req()
+    store.transact(lambda uow: uow.store.insert_requisition(doc, uow.session))
+    at = utcnow()
+    closed, _ = store.transact(lambda uow: uow.store.close_requisition(doc["_id"], "filled", at, uow.session))
+    assert closed["status"] == "closed" and closed["close_reason"] == "filled"
+    assert abs(closed["closed_at"] - at) < timedelta(milliseconds=2)
+    again, _ = store.transact(lambda uow: uow.store.close_requisition(doc["_id"], "cancelled", at, uow.session))
+    assert again is None
+    assert store.get_requisition(doc["_id"])["close_reason"] == "filled"
+
+
+def test_applications_page_and_filter_by_status(store):
+    ids = []
+    for i in range(5):
+        a = _app(f"cand_{i}", "req_1", status="shortlisted" if i % 2 else "received")
+        store.transact(lambda uow, a=a: uow.store.insert_application(a, uow.session))
+        ids.append(a["_id"])
+    store.transact(lambda uow: uow.store.insert_application(_app("cand_0", "req_other"), uow.session))
+    first, cursor = store.list_applications("req_1", None, 2, None)
+    second, cursor2 = store.list_applications("req_1", None, 2, cursor)
+    third, cursor3 = store.list_applications("req_1", None, 2, cursor2)
+    assert [a["_id"] for a in first + second + third] == ids and cursor3 is None
+    shortlisted, _ = store.list_applications("req_1", "shortlisted", 50, None)
+    assert [a["_id"] for a in shortlisted] == [ids[1], ids[3]]
+
+
+def test_candidate_applications_limited_to_divisions(store):
+    for a in (_app("cand_9", "req_a", "retail"), _app("cand_9", "req_b", "logistics"), _app("cand_8", "req_a")):
+        store.transact(lambda uow, a=a: uow.store.insert_application(a, uow.session))
+    assert len(store.candidate_applications("cand_9")) == 2
+    assert [a["division"] for a in store.candidate_applications("cand_9", ["logistics"])] == ["logistics"]
+    assert store.candidate_applications("cand_9", []) == []
+
+
+def test_save_application_and_outbox_in_one_transaction(store):
+    a = _app("cand_1", "req_1")
+    store.transact(lambda uow: uow.store.insert_application(a, uow.session))
+
+    def work(uow):
+        app = uow.store.get_application(a["_id"], session=uow.session)
+        app["status"] = "shortlisted"
+        uow.store.save_application(app, uow.session)
+        uow.emit("application_status_changed", {"application_id": a["_id"]})
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        store.transact(work)
+    assert store.get_application(a["_id"])["status"] == "received"
+    assert store.db.outbox.count_documents({}) == 0
