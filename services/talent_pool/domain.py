@@ -1,0 +1,288 @@
+"""Talent-pool rules: who enters the pool, how pooled candidates match a requisition, and when a
+re-engaged candidate can skip a second interview. Pure functions, no I/O.
+
+- Entry: an application that reached `interviewed` with a `pass` decision ends unhired (declined,
+  no_show, withdrawn, or its requisition closes while the offer is open) and the candidate consented.
+  A hired candidate never enters (and leaves when hired). One entry per candidate: the latest.
+- Matching: candidates already applying to the requisition, hired candidates and entries past
+  `retain_until` are left out, and so is anyone without a single skill the requisition asks for.
+- Score 0-100: required-skill coverage 50, nice-to-have coverage 15, prior interview average 25
+  (average / 5), recency of the prior decision 10 (linear decay over 365 days).
+- Order: every required skill first, then score, then prior average (then the more recent decision).
+- Fast track: the prior pass is within the division's `reuse_interview_within` and the candidate's
+  skills cover every required skill of the new requisition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.contracts.common import normalize_skill
+from shared.timeutil import parse as parse_time
+
+# Statuses that end an application without a hire and can put its candidate in the pool.
+UNHIRED_ENDINGS = ("declined", "no_show", "withdrawn")
+REQUISITION_CLOSED = "requisition_closed"
+POOL_REASONS = (*UNHIRED_ENDINGS, REQUISITION_CLOSED)
+# Statuses that exist only once an interview is complete.
+AFTER_INTERVIEW = frozenset(
+    {"interviewed", "awaiting_approval", "offered", "rejected", "accepted", "declined", "hired", "no_show"}
+)
+
+W_REQUIRED = 50
+W_NICE = 15
+W_AVERAGE = 25
+W_RECENCY = 10
+RECENCY_DAYS = 365
+MAX_AVERAGE = 5
+MAX_MATCHES = 50
+
+
+# --- pool entry -------------------------------------------------------------------------------------
+
+def reached_interviewed(app: dict, previous_status: str | None = None) -> bool:
+    """True once the application was seen at or after `interviewed`, or carries an interview summary."""
+    return bool(
+        app.get("reached_interviewed")
+        or app.get("status") in AFTER_INTERVIEW
+        or previous_status in AFTER_INTERVIEW
+        or app.get("interview")
+    )
+
+
+def passed(app: dict) -> bool:
+    decision = app.get("decision") or {}
+    return decision.get("outcome") == "pass"
+
+
+def pool_reason(app: dict, new_status: str, *, candidate_hired: bool = False) -> str | None:
+    """Why this application's candidate enters the pool on moving to `new_status`, or None.
+
+    `app` is the application projection (consent, decision, interview, reached_interviewed) as it stands
+    with the change applied."""
+    if new_status not in UNHIRED_ENDINGS or candidate_hired:
+        return None
+    if app.get("consent") is not True:
+        return None  # no consent, no entry
+    if not passed(app) or not reached_interviewed(app):
+        return None
+    return new_status
+
+
+def pool_reason_on_close(app: dict, *, candidate_hired: bool = False) -> str | None:
+    """The requisition closed: an open offer (status offered, passed, consented) pools its candidate."""
+    if candidate_hired or app.get("status") != "offered" or app.get("consent") is not True or not passed(app):
+        return None
+    return REQUISITION_CLOSED
+
+
+def build_pool_entry(candidate: dict, app: dict, reason: str, pooled_at: datetime, retention_days: int) -> dict:
+    """The pool entry of a candidate (the stored document, `_id` = candidate id)."""
+    if reason not in POOL_REASONS:
+        raise ValueError(f"unknown pool reason {reason!r}")
+    interview = app.get("interview") or {}
+    decision = app.get("decision") or {}
+    skills = list(candidate.get("skills") or [])
+    return {
+        "_id": candidate["candidate_id"],
+        "candidate_id": candidate["candidate_id"],
+        "name": candidate.get("name") or "",
+        "skills": skills,
+        "skills_norm": sorted({normalize_skill(s) for s in skills}),
+        "prior": {
+            "requisition_id": app.get("requisition_id"),
+            "requisition_title": app.get("requisition_title"),
+            "application_id": app.get("application_id"),
+            "division": app.get("division"),
+            "average": interview.get("average"),
+            "by_competency": dict(interview.get("by_competency") or {}),
+            "decided_at": decision.get("decided_at"),
+        },
+        "reason": reason,
+        "pooled_at": pooled_at,
+        "retain_until": pooled_at + timedelta(days=retention_days),
+    }
+
+
+def supersedes(new: dict, existing: dict | None) -> bool:
+    """One entry per candidate, the latest: a redelivered or older pooling never replaces a newer one."""
+    return existing is None or new["pooled_at"] >= existing["pooled_at"]
+
+
+def is_active(entry: dict, now: datetime, hired: bool = False) -> bool:
+    return not hired and entry["retain_until"] > now
+
+
+# --- matching ---------------------------------------------------------------------------------------
+
+def _unique(skills: Iterable[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for s in skills:
+        seen.setdefault(normalize_skill(s), s)
+    return list(seen.values())
+
+
+def split_skills(requisition: dict) -> tuple[list[str], list[str]]:
+    """(required, nice-to-have); a skill listed in both counts as required."""
+    required = _unique(requisition.get("required_skills") or [])
+    req_norm = {normalize_skill(s) for s in required}
+    nice = [s for s in _unique(requisition.get("skills") or []) if normalize_skill(s) not in req_norm]
+    return required, nice
+
+
+def covers_required(candidate_skills: Iterable[str], required_skills: Iterable[str]) -> bool:
+    have = {normalize_skill(s) for s in candidate_skills}
+    return all(normalize_skill(s) in have for s in required_skills)
+
+
+def recency_factor(decided_at: datetime | None, now: datetime) -> float:
+    """1 for a decision made now, falling linearly to 0 at 365 days (and 0 when unknown)."""
+    if decided_at is None:
+        return 0.0
+    age_days = max((now - decided_at).total_seconds(), 0) / 86400
+    return max(0.0, 1 - age_days / RECENCY_DAYS)
+
+
+def score(matched_required: int, required: int, matched_nice: int, nice: int, average: float | None,
+          decided_at: datetime | None, now: datetime) -> int:
+    value = W_REQUIRED * (matched_required / required if required else 1)
+    value += W_NICE * (matched_nice / nice if nice else 1)
+    value += W_AVERAGE * (min(max(average, 0), MAX_AVERAGE) / MAX_AVERAGE if average is not None else 0)
+    value += W_RECENCY * recency_factor(decided_at, now)
+    return max(0, min(100, round(value)))
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
+
+
+def _day(dt: datetime | None) -> str:
+    return dt.date().isoformat() if dt else "an unknown date"
+
+
+POOLED_SENTENCES = {
+    "declined": "Declined the previous offer",
+    "no_show": "Did not start after accepting the previous offer",
+    "withdrawn": "Withdrew from the previous application",
+    REQUISITION_CLOSED: "The previous requisition closed while the offer was open",
+}
+
+
+def reasons_for(entry: dict, required: list[str], nice: list[str], matched_required: list[str],
+                missing_required: list[str], matched_nice: list[str]) -> list[str]:
+    reasons: list[str] = []
+    if missing_required:
+        reasons.append(f"Missing required {_plural(len(missing_required), 'skill')}: "
+                       + ", ".join(missing_required) + ".")
+        if matched_required:
+            reasons.append(f"Has {len(matched_required)} of {len(required)} required skills: "
+                           + ", ".join(matched_required) + ".")
+    else:
+        reasons.append(f"Has all {len(required)} required {_plural(len(required), 'skill')}: "
+                       + ", ".join(required) + ".")
+    if nice:
+        reasons.append(f"Has {len(matched_nice)} of {len(nice)} nice-to-have {_plural(len(nice), 'skill')}"
+                       + (": " + ", ".join(matched_nice) if matched_nice else "") + ".")
+    prior = entry.get("prior") or {}
+    title = prior.get("requisition_title") or "a previous role"
+    where = f"{title} ({prior['division']})" if prior.get("division") else title
+    average = prior.get("average")
+    with_average = f" with an average of {average:.1f}/5" if average is not None else ""
+    reasons.append(f"Passed the interview for {where}{with_average} on {_day(prior.get('decided_at'))}.")
+    lead = POOLED_SENTENCES.get(entry.get("reason"), "In the talent pool")
+    reasons.append(f"{lead}; in the talent pool since {_day(entry.get('pooled_at'))}.")
+    return reasons
+
+
+def match_one(entry: dict, requisition: dict, now: datetime) -> dict:
+    """How one pooled candidate measures up to the requisition (with the ranking key fields)."""
+    required, nice = split_skills(requisition)
+    have = {normalize_skill(s) for s in entry.get("skills") or []}
+    matched_required = [s for s in required if normalize_skill(s) in have]
+    missing_required = [s for s in required if normalize_skill(s) not in have]
+    matched_nice = [s for s in nice if normalize_skill(s) in have]
+    missing_nice = [s for s in nice if normalize_skill(s) not in have]
+    prior = entry.get("prior") or {}
+    average = prior.get("average")
+    return {
+        "candidate_id": entry["candidate_id"],
+        "name": entry.get("name") or "",
+        "score": score(len(matched_required), len(required), len(matched_nice), len(nice), average,
+                       prior.get("decided_at"), now),
+        "matched_skills": matched_required + matched_nice,
+        "missing_skills": missing_required + missing_nice,
+        "prior_average": average,
+        "reasons": reasons_for(entry, required, nice, matched_required, missing_required, matched_nice),
+        "pooled_reason": entry.get("reason"),
+        "has_all_required": not missing_required,
+        "_decided_at": prior.get("decided_at"),
+    }
+
+
+def rank_key(match: dict) -> tuple:
+    decided = match.get("_decided_at")
+    return (
+        not match["has_all_required"],
+        -match["score"],
+        -(match["prior_average"] if match["prior_average"] is not None else -1),
+        -(decided.timestamp() if decided else 0),
+        match["candidate_id"],
+    )
+
+
+def excluded(entry: dict, now: datetime, applying: set[str], hired: set[str]) -> bool:
+    cid = entry["candidate_id"]
+    return cid in applying or cid in hired or not is_active(entry, now)
+
+
+def find_matches(requisition: dict, entries: Iterable[dict], now: datetime, *, applying: Iterable[str] = (),
+                 hired: Iterable[str] = (), limit: int = MAX_MATCHES) -> list[dict]:
+    """The ranked matches of a requisition among pool entries, in the api-v1 shape (without times)."""
+    applying, hired = set(applying), set(hired)
+    found = []
+    for entry in entries:
+        if excluded(entry, now, applying, hired):
+            continue
+        m = match_one(entry, requisition, now)
+        if not m["matched_skills"]:
+            continue  # nothing in common with the role: not a match
+        found.append(m)
+    found.sort(key=rank_key)
+    return [{k: v for k, v in m.items() if k not in ("has_all_required", "_decided_at")} for m in found[:limit]]
+
+
+# --- fast track -------------------------------------------------------------------------------------
+
+def within_window(decided_at: datetime | None, now: datetime, window_seconds: int) -> bool:
+    """The prior decision is at most `window_seconds` old (a decision dated ahead of `now` counts as new)."""
+    if decided_at is None:
+        return False
+    return now - decided_at <= timedelta(seconds=window_seconds)
+
+
+def fast_track_eligible(decided_at: datetime | None, now: datetime, window_seconds: int,
+                        candidate_skills: Iterable[str], required_skills: Iterable[str]) -> bool:
+    """Skip the second interview: the prior pass is recent enough and covers every required skill."""
+    return within_window(decided_at, now, window_seconds) and covers_required(candidate_skills, required_skills)
+
+
+def answer_status(response: str) -> str:
+    if response == "accept":
+        return "accepted"
+    if response == "decline":
+        return "declined"
+    raise ValueError(f"unknown response {response!r}")
+
+
+def newer_or_same(stored_at: datetime | None, incoming_at: datetime) -> bool:
+    """Projections apply a change only if it is not older than the one they hold (out-of-order events)."""
+    return stored_at is None or incoming_at >= stored_at
+
+
+def as_dt(value: Any) -> datetime | None:
+    """Datetimes in payload dicts (dumped as JSON) come back as ISO strings."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return parse_time(value)

@@ -1,0 +1,435 @@
+"""The talent_pool service shell: pooled candidates, matches and re-engagement. Rules live in domain.py.
+
+It learns requisitions, applications and candidates from sourcing's events (projections in its own
+database), asks notification for the division's `reuse_interview_within`, and asks sourcing to create
+the fast-tracked application when a re-engaged candidate accepts on the portal.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import eventlet
+from nameko.rpc import ServiceRpc
+from pymongo.errors import DuplicateKeyError
+
+from services.talent_pool import domain
+from services.talent_pool.store import TalentPoolStore
+from shared.bus.nameko_ext import ServiceBase, Store, event_handler, rpc
+from shared.config import load
+from shared.contracts.commands import NotificationPolicy, PortalResponseIn
+from shared.contracts.common import normalize_skill
+from shared.contracts.events import (
+    ApplicationReceived,
+    ApplicationStatusChanged,
+    CandidatePooled,
+    MatchesSurfaced,
+    ReengagementAnswered,
+    ReengagementRequested,
+    RequisitionClosed,
+    RequisitionOpened,
+)
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.ids import new_id
+from shared.storage import MAX_PAGE
+from shared.timeutil import iso, utcnow
+from shared.validation import parse
+
+log = logging.getLogger("hireloop.talent_pool")
+
+# The reuse window is a nicety (a default exists): don't let a slow notification service hold an answer.
+POLICY_TIMEOUT = 3.0
+
+
+class NotSeenYet(Exception):
+    """An event needs one that has not arrived yet (raised so the inbox retries it later)."""
+
+
+class UpstreamUnavailable(Exception):
+    """Another service did not answer in time (nameko has no RPC timeout of its own)."""
+
+
+def _ask(method, timeout: float, **kwargs) -> Any:
+    """Call another service and wait at most `timeout` seconds; UpstreamUnavailable after that."""
+    reply = method.call_async(**kwargs)
+    try:
+        with eventlet.Timeout(timeout):
+            return reply.result()
+    except eventlet.Timeout:
+        raise UpstreamUnavailable(f"no reply within {timeout:g}s") from None
+
+
+# ----------------------------------------------------------------------------------------------------
+# views
+
+
+def _entry_view(doc: dict) -> dict:
+    prior = doc.get("prior") or {}
+    return {
+        "candidate_id": doc["candidate_id"],
+        "name": doc.get("name") or "",
+        "skills": doc.get("skills") or [],
+        "prior": {
+            "requisition_id": prior.get("requisition_id"),
+            "requisition_title": prior.get("requisition_title"),
+            "application_id": prior.get("application_id"),
+            "division": prior.get("division"),
+            "average": prior.get("average"),
+            "by_competency": prior.get("by_competency") or {},
+            "decided_at": iso(prior.get("decided_at")),
+        },
+        "reason": doc["reason"],
+        "pooled_at": iso(doc["pooled_at"]),
+        "retain_until": iso(doc["retain_until"]),
+    }
+
+
+def _reengagement_view(doc: dict) -> dict:
+    return {
+        "id": doc["_id"],
+        "requisition_id": doc["requisition_id"],
+        "requisition_title": doc.get("requisition_title"),
+        "division": doc["division"],
+        "candidate_id": doc["candidate_id"],
+        "status": doc["status"],
+        "application_id": doc.get("application_id"),
+        "fast_track": bool(doc.get("fast_track")),
+        "created_at": iso(doc["created_at"]),
+        "answered_at": iso(doc.get("answered_at")),
+    }
+
+
+def _requisition_doc(snapshot, existing: dict | None) -> dict:
+    """The requisition projection from a snapshot; a close seen before keeps it closed."""
+    closed = existing is not None and existing.get("status") == "closed"
+    doc = {
+        "_id": snapshot.id,
+        "title": snapshot.title,
+        "division": snapshot.division,
+        "tier": snapshot.tier,
+        "urgent": snapshot.urgent,
+        "required_skills": list(snapshot.required_skills),
+        "skills": list(snapshot.skills),
+        "status": "closed" if closed else snapshot.status,
+        "created_at": snapshot.created_at,
+    }
+    for key in ("closed_at", "surfaced_at"):
+        if existing and existing.get(key):
+            doc[key] = existing[key]
+    return doc
+
+
+class TalentPoolService(ServiceBase):
+    name = "talent_pool"
+    store = Store(TalentPoolStore)
+    sourcing = ServiceRpc("sourcing")
+    notification = ServiceRpc("notification")
+
+    # -- shared steps (inside a unit of work) ---------------------------------------------------------
+    @staticmethod
+    def _compute_matches(store: TalentPoolStore, requisition: dict, now, session=None) -> list[dict]:
+        entries = store.active_pool(now, session=session)
+        applying = store.applying_candidate_ids(requisition["_id"], session=session)
+        hired = store.hired_candidate_ids([e["candidate_id"] for e in entries], session=session)
+        return domain.find_matches(requisition, entries, now, applying=applying, hired=hired)
+
+    @staticmethod
+    def _pool(uow, candidate: dict, app: dict, reason: str, pooled_at) -> None:
+        """Put (or refresh) the candidate in the pool unless a newer entry is already there."""
+        store, s = uow.store, uow.session
+        entry = domain.build_pool_entry(candidate, app, reason, pooled_at, load().pool_retention_days)
+        if not domain.supersedes(entry, store.get_pool_entry(entry["_id"], session=s)):
+            return
+        # Writing the candidate makes a concurrent "hired" for the same person conflict with this unit of
+        # work, so one of them retries and sees the other: a hired candidate never stays in the pool.
+        store.touch_candidate(entry["_id"], pooled_at, s)
+        store.save_pool_entry(entry, s)
+        uow.emit("candidate_pooled", CandidatePooled(
+            candidate_id=entry["candidate_id"], application_id=app["_id"], division=app.get("division") or "",
+            reason=reason, retain_until=entry["retain_until"]))
+
+    @staticmethod
+    def _candidate(store: TalentPoolStore, candidate_id: str, session) -> dict:
+        return store.get_candidate(candidate_id, session=session) or {"candidate_id": candidate_id, "name": "",
+                                                                        "skills": [], "hired": False}
+
+    # -- events --------------------------------------------------------------------------------------
+    @event_handler("sourcing", "requisition_opened")
+    def on_requisition_opened(self, payload: RequisitionOpened, envelope):
+        def work(uow):
+            store, s = uow.store, uow.session
+            existing = store.get_requisition(payload.requisition.id, session=s)
+            req = _requisition_doc(payload.requisition, existing)
+            surface = req["urgent"] and req["status"] == "open" and not req.get("surfaced_at")
+            if surface:
+                now = utcnow()
+                items = self._compute_matches(store, req, now, session=s)
+                store.save_matches(req["_id"], req["division"], items, now, s)
+                req["surfaced_at"] = now
+                uow.emit("matches_surfaced", MatchesSurfaced(
+                    requisition_id=req["_id"], division=req["division"],
+                    candidate_ids=[m["candidate_id"] for m in items]))
+            store.save_requisition(req, s)
+
+        self.bus.transact(work, envelope)
+
+    @event_handler("sourcing", "requisition_closed")
+    def on_requisition_closed(self, payload: RequisitionClosed, envelope):
+        def work(uow):
+            store, s = uow.store, uow.session
+            store.close_requisition(payload.requisition_id, payload.division, payload.closed_at, s)
+            for app in store.applications_of_requisition(payload.requisition_id, status="offered", session=s):
+                candidate = self._candidate(store, app["candidate_id"], s)
+                reason = domain.pool_reason_on_close(app, candidate_hired=bool(candidate.get("hired")))
+                if reason:
+                    self._pool(uow, candidate, app, reason, payload.closed_at)
+
+        self.bus.transact(work, envelope)
+
+    @event_handler("sourcing", "application_received")
+    def on_application_received(self, payload: ApplicationReceived, envelope):
+        def work(uow):
+            store, s = uow.store, uow.session
+            req = payload.requisition
+            if store.get_requisition(req.id, session=s) is None:
+                # Learn the requisition from the snapshot; requisition_opened fills in the rest if it is late.
+                store.save_requisition(_requisition_doc(req, None), s)
+            app = store.get_application(payload.application_id, session=s)
+            if app is None:
+                app = {
+                    "_id": payload.application_id,
+                    "status": "received",
+                    "status_at": None,
+                    "consent": payload.talent_pool_consent,
+                    "decision": None,
+                    "interview": None,
+                    "reached_interviewed": False,
+                    "requisition_title": req.title,
+                    "reengagement_id": (payload.fast_track or {}).get("reengagement_id"),
+                }
+            app.update({
+                "application_id": payload.application_id,
+                "candidate_id": payload.candidate_id,
+                "requisition_id": req.id,
+                "division": req.division,
+                "received_at": payload.received_at,
+            })
+            if app.get("status_at") is None:
+                app["consent"] = payload.talent_pool_consent  # status changes carry the latest consent
+            store.save_application(app, s)
+            skills = list(payload.candidate.skills)
+            if store.save_profile(payload.candidate_id, payload.candidate.name, skills, payload.received_at, s):
+                store.update_pool_profile(payload.candidate_id, payload.candidate.name, skills,
+                                          sorted({normalize_skill(x) for x in skills}), s)
+
+        self.bus.transact(work, envelope)
+
+    @event_handler("sourcing", "application_status_changed")
+    def on_application_status_changed(self, payload: ApplicationStatusChanged, envelope):
+        def work(uow):
+            store, s = uow.store, uow.session
+            app = store.get_application(payload.application_id, session=s)
+            if app is None:
+                raise NotSeenYet(f"application {payload.application_id} not seen yet (application_received pending)")
+            if payload.status == "hired":
+                store.mark_hired(payload.candidate_id, payload.application_id, payload.at, s)
+                store.remove_from_pool(payload.candidate_id, s)
+            if not domain.newer_or_same(app.get("status_at"), payload.at):
+                return  # an older change delivered late: the projection already holds a newer one
+            app.update({
+                "status": payload.status,
+                "previous_status": payload.previous_status,
+                "status_at": payload.at,
+                "consent": payload.talent_pool_consent,
+                "requisition_title": payload.requisition_title,
+                "division": payload.division,
+            })
+            if payload.decision is not None:
+                app["decision"] = payload.decision.model_dump()
+            if payload.interview is not None:
+                app["interview"] = payload.interview.model_dump()
+            if payload.reengagement_id:
+                app["reengagement_id"] = payload.reengagement_id
+            app["reached_interviewed"] = domain.reached_interviewed(app, payload.previous_status)
+            store.save_application(app, s)
+
+            candidate = self._candidate(store, payload.candidate_id, s)
+            hired = bool(candidate.get("hired"))
+            reason = domain.pool_reason(app, payload.status, candidate_hired=hired)
+            if reason is None and payload.status == "offered":
+                # The requisition closed before this offer reached us: the offer is open on a closed role.
+                req = store.get_requisition(payload.requisition_id, session=s)
+                if req is not None and req.get("status") == "closed":
+                    reason = domain.pool_reason_on_close(app, candidate_hired=hired)
+            if reason:
+                self._pool(uow, candidate, app, reason, payload.at)
+
+        self.bus.transact(work, envelope)
+
+    # -- pool and matches ------------------------------------------------------------------------------
+    @rpc
+    def list_pool(self, skill: str | None = None, division: str | None = None, limit: int = 50,
+                  cursor: str | None = None) -> dict:
+        caller = self.bus.caller
+        caller.require_role("recruiter", "hr", "admin")  # the pool is group-wide: no division scope
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE:
+            raise Invalid(f"limit: must be an integer from 1 to {MAX_PAGE}", field="limit")
+        if skill is not None and (not isinstance(skill, str) or len(skill) > 80):
+            raise Invalid("skill: must be a string of at most 80 characters", field="skill")
+        if division is not None and (not isinstance(division, str) or len(division) > 80):
+            raise Invalid("division: must be a string of at most 80 characters", field="division")
+        if cursor is not None and not isinstance(cursor, str):
+            raise Invalid("cursor: not a cursor returned by this API", field="cursor")
+        now = utcnow()
+        docs, next_cursor = self.store.list_pool(now, normalize_skill(skill) if skill else None, division or None,
+                                                 limit, cursor)
+        hired = self.store.hired_candidate_ids([d["candidate_id"] for d in docs])
+        items = [_entry_view(d) for d in docs if domain.is_active(d, now, d["candidate_id"] in hired)]
+        return {"items": items, "next_cursor": next_cursor}
+
+    def _visible_requisition(self, caller, requisition_id: str, session=None, store=None) -> dict:
+        req = (store or self.store).get_requisition(requisition_id, session=session)
+        # A stub from a close that overtook the opening has no skills yet: not known for matching.
+        if req is None or "required_skills" not in req or not caller.can_see(req.get("division")):
+            raise NotFound(f"requisition {requisition_id} not found", code="requisition_not_found")
+        return req
+
+    @rpc
+    def get_matches(self, requisition_id: str) -> list[dict]:
+        caller = self.bus.caller
+        self._visible_requisition(caller, requisition_id)
+
+        def work(uow):
+            req = self._visible_requisition(caller, requisition_id, uow.session, uow.store)
+            now = utcnow()
+            items = self._compute_matches(uow.store, req, now, session=uow.session)
+            uow.store.save_matches(req["_id"], req["division"], items, now, uow.session)
+            return items
+
+        return self.bus.transact(work)
+
+    # -- re-engagement -------------------------------------------------------------------------------
+    @rpc
+    def reengage(self, requisition_id: str, candidate_id: str) -> dict:
+        caller = self.bus.caller
+        caller.require_role("recruiter", "hr", "admin")
+        req = self._visible_requisition(caller, requisition_id)
+        if req.get("status") != "open":
+            raise Conflict(f"requisition {requisition_id} is closed", code="requisition_closed")
+        if self.store.find_reengagement(requisition_id, candidate_id) is not None:
+            raise Conflict(f"candidate {candidate_id} was already re-engaged for requisition {requisition_id}",
+                           code="already_reengaged")
+
+        def work(uow):
+            store, s = uow.store, uow.session
+            now = utcnow()
+            matches = self._compute_matches(store, req, now, session=s)
+            if not any(m["candidate_id"] == candidate_id for m in matches):
+                raise NotFound(f"candidate {candidate_id} is not a current match of requisition {requisition_id}",
+                               code="not_a_match")
+            entry = store.get_pool_entry(candidate_id, session=s) or {}
+            doc = {
+                "_id": new_id("reg"),
+                "requisition_id": requisition_id,
+                "requisition_title": req.get("title"),
+                "division": req["division"],
+                "candidate_id": candidate_id,
+                "status": "pending",
+                "requested_by": caller.name,
+                "created_at": now,
+                "answered_at": None,
+                "application_id": None,
+                "fast_track": False,
+                # What the match rested on, in case the pool entry changes before the candidate answers.
+                "prior": entry.get("prior"),
+                "candidate_skills": entry.get("skills") or [],
+            }
+            try:
+                store.insert_reengagement(doc, s)
+            except DuplicateKeyError:
+                raise Conflict(f"candidate {candidate_id} was already re-engaged for requisition {requisition_id}",
+                               code="already_reengaged") from None
+            uow.emit("reengagement_requested", ReengagementRequested(
+                reengagement_id=doc["_id"], requisition_id=requisition_id, requisition_title=doc["requisition_title"]
+                or "", division=doc["division"], candidate_id=candidate_id, requested_by=caller.name))
+            return doc
+
+        doc = self.bus.transact(work)
+        return {"id": doc["_id"], "requisition_id": requisition_id, "candidate_id": candidate_id,
+                "status": doc["status"]}
+
+    def _visible_reengagement(self, caller, reengagement_id: str) -> dict:
+        doc = self.store.get_reengagement(reengagement_id)
+        if doc is None or not caller.can_see(doc["division"]):
+            raise NotFound(f"re-engagement {reengagement_id} not found", code="reengagement_not_found")
+        return doc
+
+    @rpc
+    def get_reengagement(self, reengagement_id: str) -> dict:
+        return _reengagement_view(self._visible_reengagement(self.bus.caller, reengagement_id))
+
+    def _reuse_window(self, division: str) -> int:
+        """The division's `reuse_interview_within` in seconds; the policy default when notification can't say."""
+        default = NotificationPolicy().reuse_interview_within
+        try:
+            policy = _ask(self.notification.get_policy, POLICY_TIMEOUT, division=division)
+            window = policy.get("reuse_interview_within") if isinstance(policy, dict) else None
+        except Exception as exc:  # noqa: BLE001 - any failure (down, slow, refused) falls back to the default
+            log.warning("reuse policy unavailable, using the default", extra={"division": division,
+                                                                               "error": repr(exc)})
+            return default
+        if not isinstance(window, int) or isinstance(window, bool) or window < 0:
+            return default
+        return window
+
+    @rpc
+    def respond_reengagement(self, reengagement_id: str, data: dict) -> dict:
+        caller = self.bus.caller
+        if caller.role != "system":
+            raise Forbidden("only the candidate, through the portal, answers a re-engagement")
+        cmd = parse(PortalResponseIn, data)
+        doc = self._visible_reengagement(caller, reengagement_id)
+        if doc["status"] != "pending":
+            raise Conflict(f"re-engagement {reengagement_id} was already answered ({doc['status']})",
+                           code="already_answered")
+        status = domain.answer_status(cmd.response)
+        changes: dict[str, Any] = {"status": status, "answered_at": utcnow(), "fast_track": False}
+        if status == "accepted":
+            changes.update(self._accept(doc))
+
+        def work(uow):
+            updated = uow.store.answer_reengagement(reengagement_id, changes, uow.session)
+            if updated is None:
+                raise Conflict(f"re-engagement {reengagement_id} was already answered", code="already_answered")
+            uow.emit("reengagement_answered", ReengagementAnswered(
+                reengagement_id=reengagement_id, requisition_id=updated["requisition_id"],
+                division=updated["division"], candidate_id=updated["candidate_id"], response=cmd.response,
+                application_id=updated.get("application_id")))
+            return updated
+
+        return _reengagement_view(self.bus.transact(work))
+
+    def _accept(self, doc: dict) -> dict:
+        """Creates the application through sourcing, fast-tracked when the prior pass can be reused."""
+        req = self.store.get_requisition(doc["requisition_id"]) or {}
+        entry = self.store.get_pool_entry(doc["candidate_id"]) or {}
+        prior = entry.get("prior") or doc.get("prior") or {}
+        candidate = self.store.get_candidate(doc["candidate_id"]) or {}
+        skills = candidate.get("skills") or entry.get("skills") or doc.get("candidate_skills") or []
+        fast = domain.fast_track_eligible(prior.get("decided_at"), utcnow(), self._reuse_window(doc["division"]),
+                                          skills, req.get("required_skills") or [])
+        reuse_from = prior.get("application_id") if fast else None
+        if reuse_from is None:
+            fast = False
+        try:
+            app = _ask(self.sourcing.submit_fast_track_application, 3 * load().rpc_timeout,
+                       requisition_id=doc["requisition_id"], candidate_id=doc["candidate_id"],
+                       reengagement_id=doc["_id"], reuse_interview_from=reuse_from)
+        except Conflict:
+            # An earlier attempt may have created the application before failing here: link it if so.
+            existing = self.store.application_for_reengagement(doc["_id"])
+            if existing is None:
+                raise
+            app = {"id": existing["_id"]}
+        return {"application_id": app["id"], "fast_track": fast}

@@ -1,0 +1,169 @@
+"""The talent pool's own database.
+
+- `requisitions`: projection of sourcing's requisitions (id, title, division, tier, urgent, skills, status).
+- `applications`: projection of sourcing's applications (candidate, requisition, consent, status, decision,
+  interview summary), to know who applies where and who passed.
+- `candidates`: name and skills (latest application wins) and whether the candidate was hired.
+- `pool`: one entry per pooled candidate (`_id` = candidate id).
+- `matches`: the last computed matches of a requisition (`_id` = requisition id).
+- `reengagements`: one per (requisition, candidate).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pymongo import ASCENDING, ReturnDocument
+
+from shared.storage import ServiceStore
+
+
+class TalentPoolStore(ServiceStore):
+    owner = "talent_pool"
+
+    def create_indexes(self) -> None:
+        self.db.applications.create_index([("requisition_id", ASCENDING)])
+        self.db.applications.create_index([("candidate_id", ASCENDING)])
+        self.db.applications.create_index([("reengagement_id", ASCENDING)])
+        self.db.pool.create_index([("skills_norm", ASCENDING)])
+        self.db.pool.create_index([("prior.division", ASCENDING)])
+        self.db.pool.create_index([("retain_until", ASCENDING)])
+        self.db.reengagements.create_index(
+            [("requisition_id", ASCENDING), ("candidate_id", ASCENDING)], unique=True,
+            name="one_reengagement_per_requisition_candidate",
+        )
+
+    # -- requisitions -------------------------------------------------------------------------------
+    def get_requisition(self, requisition_id: str, session=None) -> dict | None:
+        return self.db.requisitions.find_one({"_id": requisition_id}, session=session)
+
+    def save_requisition(self, doc: dict, session) -> None:
+        self.db.requisitions.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
+
+    def close_requisition(self, requisition_id: str, division: str, closed_at: datetime, session) -> dict:
+        """Marks it closed; a close that overtook the opening leaves a stub the opening fills in."""
+        return self.db.requisitions.find_one_and_update(
+            {"_id": requisition_id},
+            {"$set": {"status": "closed", "closed_at": closed_at},
+             "$setOnInsert": {"division": division}},
+            upsert=True, return_document=ReturnDocument.AFTER, session=session,
+        )
+
+    # -- applications --------------------------------------------------------------------------------
+    def get_application(self, application_id: str, session=None) -> dict | None:
+        return self.db.applications.find_one({"_id": application_id}, session=session)
+
+    def save_application(self, doc: dict, session) -> None:
+        self.db.applications.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
+
+    def applications_of_requisition(self, requisition_id: str, status: str | None = None, session=None) -> list[dict]:
+        query: dict = {"requisition_id": requisition_id}
+        if status is not None:
+            query["status"] = status
+        return list(self.db.applications.find(query, session=session).sort("_id", ASCENDING))
+
+    def applying_candidate_ids(self, requisition_id: str, session=None) -> set[str]:
+        """Everyone with an application to this requisition, whatever its status."""
+        docs = self.db.applications.find({"requisition_id": requisition_id}, {"candidate_id": 1}, session=session)
+        return {d["candidate_id"] for d in docs}
+
+    def application_for_reengagement(self, reengagement_id: str, session=None) -> dict | None:
+        return self.db.applications.find_one({"reengagement_id": reengagement_id}, session=session)
+
+    # -- candidates ----------------------------------------------------------------------------------
+    def get_candidate(self, candidate_id: str, session=None) -> dict | None:
+        return self.db.candidates.find_one({"_id": candidate_id}, session=session)
+
+    def save_profile(self, candidate_id: str, name: str, skills: list[str], seen_at: datetime, session) -> bool:
+        """Latest application wins: a profile older than the stored one changes nothing. True if applied."""
+        current = self.get_candidate(candidate_id, session=session)
+        if current is not None and current.get("profile_at") and current["profile_at"] > seen_at:
+            return False
+        self.db.candidates.update_one(
+            {"_id": candidate_id},
+            {"$set": {"candidate_id": candidate_id, "name": name, "skills": skills, "profile_at": seen_at},
+             "$setOnInsert": {"hired": False}},
+            upsert=True, session=session,
+        )
+        return True
+
+    def mark_hired(self, candidate_id: str, application_id: str, at: datetime, session) -> None:
+        self.db.candidates.update_one(
+            {"_id": candidate_id},
+            {"$set": {"candidate_id": candidate_id, "hired": True, "hired_at": at,
+                      "hired_application_id": application_id}},
+            upsert=True, session=session,
+        )
+
+    def touch_candidate(self, candidate_id: str, pooled_at: datetime, session) -> None:
+        """Records the pooling on the candidate, so a concurrent hire of the same person write-conflicts."""
+        self.db.candidates.update_one({"_id": candidate_id}, {"$set": {"pooled_at": pooled_at}}, session=session)
+
+    def hired_candidate_ids(self, candidate_ids: list[str], session=None) -> set[str]:
+        docs = self.db.candidates.find({"_id": {"$in": candidate_ids}, "hired": True}, {"_id": 1}, session=session)
+        return {d["_id"] for d in docs}
+
+    # -- pool ----------------------------------------------------------------------------------------
+    def get_pool_entry(self, candidate_id: str, session=None) -> dict | None:
+        return self.db.pool.find_one({"_id": candidate_id}, session=session)
+
+    def save_pool_entry(self, entry: dict, session) -> None:
+        self.db.pool.replace_one({"_id": entry["_id"]}, entry, upsert=True, session=session)
+
+    def update_pool_profile(self, candidate_id: str, name: str, skills: list[str], skills_norm: list[str],
+                            session) -> None:
+        self.db.pool.update_one(
+            {"_id": candidate_id}, {"$set": {"name": name, "skills": skills, "skills_norm": skills_norm}},
+            session=session,
+        )
+
+    def remove_from_pool(self, candidate_id: str, session) -> bool:
+        return self.db.pool.delete_one({"_id": candidate_id}, session=session).deleted_count == 1
+
+    @staticmethod
+    def pool_query(now: datetime, skill_norm: str | None = None, division: str | None = None) -> dict:
+        query: dict = {"retain_until": {"$gt": now}}
+        if skill_norm:
+            query["skills_norm"] = skill_norm
+        if division:
+            query["prior.division"] = division
+        return query
+
+    def active_pool(self, now: datetime, session=None) -> list[dict]:
+        return list(self.db.pool.find(self.pool_query(now), session=session).sort("_id", ASCENDING))
+
+    def list_pool(self, now: datetime, skill_norm: str | None, division: str | None, limit: int,
+                  cursor: str | None) -> tuple[list[dict], str | None]:
+        return self.page(self.db.pool, self.pool_query(now, skill_norm, division), limit, cursor)
+
+    # -- matches -------------------------------------------------------------------------------------
+    def save_matches(self, requisition_id: str, division: str, items: list[dict], computed_at: datetime,
+                     session) -> None:
+        self.db.matches.replace_one(
+            {"_id": requisition_id},
+            {"_id": requisition_id, "division": division, "items": items, "computed_at": computed_at},
+            upsert=True, session=session,
+        )
+
+    def get_matches(self, requisition_id: str, session=None) -> dict | None:
+        return self.db.matches.find_one({"_id": requisition_id}, session=session)
+
+    # -- re-engagements ------------------------------------------------------------------------------
+    def insert_reengagement(self, doc: dict, session) -> None:
+        """Raises DuplicateKeyError when this candidate was already re-engaged for this requisition."""
+        self.db.reengagements.insert_one(doc, session=session)
+
+    def get_reengagement(self, reengagement_id: str, session=None) -> dict | None:
+        return self.db.reengagements.find_one({"_id": reengagement_id}, session=session)
+
+    def find_reengagement(self, requisition_id: str, candidate_id: str, session=None) -> dict | None:
+        return self.db.reengagements.find_one(
+            {"requisition_id": requisition_id, "candidate_id": candidate_id}, session=session
+        )
+
+    def answer_reengagement(self, reengagement_id: str, changes: dict, session) -> dict | None:
+        """Sets the answer only while pending (compare-and-set); None if it was answered meanwhile."""
+        return self.db.reengagements.find_one_and_update(
+            {"_id": reengagement_id, "status": "pending"}, {"$set": changes},
+            return_document=ReturnDocument.AFTER, session=session,
+        )

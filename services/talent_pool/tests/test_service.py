@@ -1,0 +1,432 @@
+"""The service shell against a real MongoDB: handlers and RPC methods called directly (nameko's
+worker_factory), with a small in-process bus (same unit of work and inbox as the real one, no broker) and
+stand-ins for the sourcing and notification services."""
+
+from datetime import timedelta
+
+import pytest
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+from nameko.testing.services import worker_factory
+
+from services.talent_pool.service import NotSeenYet, TalentPoolService
+from services.talent_pool.store import TalentPoolStore
+from shared.bus.nameko_ext import EventHandler
+from shared.bus.topology import SUBSCRIPTIONS
+from shared.contracts.caller import Caller
+from shared.contracts.envelope import EventEnvelope
+from shared.contracts.events import EVENT_MODELS
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.storage import AlreadyHandled, mongo_client
+from shared.timeutil import iso, utcnow
+
+HR = Caller(key_id="k1", name="alice", role="hr", divisions=("logistics",))
+RETAIL_HR = Caller(key_id="k2", name="bob", role="hr", divisions=("retail",))
+INTERVIEWER = Caller(key_id="k3", name="ivan", role="interviewer", divisions=("logistics",))
+SYSTEM = Caller.system("gateway")
+
+
+class Reply:
+    def __init__(self, thunk):
+        self.thunk = thunk
+
+    def result(self):
+        return self.thunk()
+
+
+class Remote:
+    """One RPC method of another service: records calls, answers with `fn`."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.calls: list[dict] = []
+
+    def call_async(self, **kwargs):
+        self.calls.append(kwargs)
+        return Reply(lambda: self.fn(**kwargs))
+
+
+class FakeSourcing:
+    def __init__(self):
+        self.submit_fast_track_application = Remote(
+            lambda **kw: {"id": f"app_ft_{kw['candidate_id']}", "candidate_id": kw["candidate_id"],
+                          "status": "interviewed" if kw["reuse_interview_from"] else "received"})
+
+
+class FakeNotification:
+    def __init__(self, window=180 * 86400, fail=False):
+        def get_policy(division):
+            if fail:
+                raise RuntimeError("notification is down")
+            return {"division": division, "reuse_interview_within": window}
+        self.get_policy = Remote(get_policy)
+
+
+class InProcessBus:
+    """The Bus handle's contract (caller, act_as_system, transact with inbox) without a broker."""
+
+    def __init__(self, store, caller):
+        self.store = store
+        self.caller = caller
+        self.emitted: list[EventEnvelope] = []
+
+    def act_as_system(self):
+        self.caller = Caller.system("talent_pool")
+
+    def transact(self, work, envelope=None):
+        result, emitted = self.store.transact(work, inbox_event_id=envelope.event_id if envelope else None)
+        self.emitted.extend(emitted)
+        return result
+
+    def of_type(self, event_type):
+        return [e for e in self.emitted if e.type == event_type]
+
+
+@pytest.fixture
+def store(test_infra, request):
+    client = mongo_client(test_infra.mongo_url)
+    name = f"{test_infra.namespace}_talent_pool_svc_{request.node.name}"[:60]
+    s = TalentPoolStore(client, name)
+    s.ensure_indexes()
+    try:
+        yield s
+    finally:
+        client.drop_database(name)
+        client.close()
+
+
+@pytest.fixture
+def svc(store):
+    return make_service(store)
+
+
+def make_service(store, caller=HR, notification=None):
+    bus = InProcessBus(store, caller)
+    return worker_factory(TalentPoolService, store=store, bus=bus, sourcing=FakeSourcing(),
+                          notification=notification or FakeNotification())
+
+
+def deliver(svc, event_type, payload: dict, event_id=None):
+    """Validates the payload like the inbox does and calls the handler."""
+    model = EVENT_MODELS[("sourcing", event_type)]
+    env = EventEnvelope(type=event_type, producer="sourcing", payload=payload,
+                        **({"event_id": event_id} if event_id else {}))
+    handler = {
+        "requisition_opened": svc.on_requisition_opened,
+        "requisition_closed": svc.on_requisition_closed,
+        "application_received": svc.on_application_received,
+        "application_status_changed": svc.on_application_status_changed,
+    }[event_type]
+    handler(model.model_validate(env.payload), env)
+    return env
+
+
+def requisition(rid="req_old", title="Data Engineer", division="logistics", urgent=False,
+                required=("Python", "SQL"), skills=("Airflow",)):
+    return {"id": rid, "title": title, "division": division, "department": "data", "tier": "basic",
+            "urgent": urgent, "required_skills": list(required), "skills": list(skills), "status": "open"}
+
+
+def received(svc, app_id, cand_id, req=None, consent=True, name="Ana", skills=("python", "sql"), at=None):
+    req = req or requisition()
+    return deliver(svc, "application_received", {
+        "application_id": app_id, "candidate_id": cand_id, "requisition": req,
+        "candidate": {"name": name, "email": f"{cand_id}@x.io", "skills": list(skills)},
+        "source": "referral", "talent_pool_consent": consent, "received_at": iso(at or utcnow())})
+
+
+def status(svc, app_id, cand_id, new, previous, at, req=None, consent=True, decided_days_ago=10, outcome="pass",
+           average=4.3, event_id=None):
+    req = req or requisition()
+    decided = outcome is not None and new not in ("received", "shortlisted", "interviewing", "interviewed")
+    body = {
+        "application_id": app_id, "candidate_id": cand_id, "requisition_id": req["id"],
+        "requisition_title": req["title"], "division": req["division"], "tier": "basic", "source": "referral",
+        "talent_pool_consent": consent, "previous_status": previous, "status": new, "at": iso(at),
+        "interview": {"interview_id": "int_1", "average": average, "by_competency": {"sql": 4.5},
+                      "recommendations": {"yes": 2}, "discrepancy": {"flagged": False}},
+        "decision": ({"outcome": outcome, "decided_at": iso(utcnow() - timedelta(days=decided_days_ago))}
+                     if decided else None),
+    }
+    return deliver(svc, "application_status_changed", body, event_id=event_id)
+
+
+def pool_candidate(svc, app_id="app_1", cand_id="c1", ending="declined", consent=True, skills=("python", "sql"),
+                   name="Ana", req=None, decided_days_ago=10, average=4.3):
+    """received -> interviewed -> offered -> <ending>, a minute apart."""
+    t0 = utcnow() - timedelta(hours=1)
+    received(svc, app_id, cand_id, req=req, consent=consent, skills=skills, name=name, at=t0)
+    status(svc, app_id, cand_id, "interviewed", "interviewing", t0 + timedelta(minutes=1), req=req,
+           consent=consent, decided_days_ago=decided_days_ago, average=average)
+    status(svc, app_id, cand_id, "offered", "interviewed", t0 + timedelta(minutes=2), req=req, consent=consent,
+           decided_days_ago=decided_days_ago, average=average)
+    if ending:
+        status(svc, app_id, cand_id, ending, "offered", t0 + timedelta(minutes=3), req=req, consent=consent,
+               decided_days_ago=decided_days_ago, average=average)
+
+
+# --- subscriptions ------------------------------------------------------------------------------------
+
+def test_handlers_match_the_subscriptions_row():
+    handled = set()
+    for attr in vars(TalentPoolService).values():
+        for ext in getattr(attr, ENTRYPOINT_EXTENSIONS_ATTR, ()):
+            if isinstance(ext, EventHandler):
+                handled.add((ext.producer, ext.event_type))
+    assert handled == set(SUBSCRIPTIONS["talent_pool"])
+
+
+# --- entering the pool ------------------------------------------------------------------------------
+
+def test_passed_candidate_who_declines_enters_the_pool(svc, store):
+    pool_candidate(svc)
+    e = store.get_pool_entry("c1")
+    assert e["reason"] == "declined" and e["name"] == "Ana" and e["skills"] == ["python", "sql"]
+    assert e["prior"]["application_id"] == "app_1" and e["prior"]["average"] == 4.3
+    assert e["prior"]["requisition_title"] == "Data Engineer" and e["prior"]["division"] == "logistics"
+    assert e["retain_until"] - e["pooled_at"] == timedelta(days=365)
+    (pooled,) = svc.bus.of_type("candidate_pooled")
+    assert pooled.payload["candidate_id"] == "c1" and pooled.payload["reason"] == "declined"
+
+
+def test_no_consent_no_entry(svc, store):
+    pool_candidate(svc, consent=False)
+    assert store.get_pool_entry("c1") is None
+    assert svc.bus.of_type("candidate_pooled") == []
+
+
+def test_rejected_candidate_does_not_enter(svc, store):
+    t0 = utcnow()
+    received(svc, "app_1", "c1", at=t0)
+    status(svc, "app_1", "c1", "rejected", "interviewed", t0, outcome="fail")
+    status(svc, "app_1", "c1", "withdrawn", "rejected", t0 + timedelta(seconds=1), outcome="fail")
+    assert store.get_pool_entry("c1") is None
+
+
+def test_status_of_an_unseen_application_raises_for_retry(svc, store):
+    t = utcnow()
+    with pytest.raises(NotSeenYet):
+        status(svc, "app_unseen", "c1", "declined", "offered", t, event_id="evt_retry")
+    # the failed unit of work left no inbox record: the redelivered event is handled once it can be
+    received(svc, "app_unseen", "c1", at=t - timedelta(hours=1))
+    status(svc, "app_unseen", "c1", "declined", "offered", t, event_id="evt_retry")
+    assert store.get_application("app_unseen")["status"] == "declined"
+    assert store.get_pool_entry("c1")["reason"] == "declined"
+
+
+def test_duplicate_event_changes_nothing(svc, store):
+    pool_candidate(svc, ending=None)
+    t = utcnow()
+    status(svc, "app_1", "c1", "declined", "offered", t, event_id="evt_dup")
+    before = store.get_pool_entry("c1")
+    with pytest.raises(AlreadyHandled):
+        status(svc, "app_1", "c1", "declined", "offered", t, event_id="evt_dup")
+    assert store.get_pool_entry("c1") == before
+    assert len(svc.bus.of_type("candidate_pooled")) == 1
+
+
+def test_late_older_status_is_ignored(svc, store):
+    pool_candidate(svc)
+    status(svc, "app_1", "c1", "offered", "interviewed", utcnow() - timedelta(days=1))
+    assert store.get_application("app_1")["status"] == "declined"
+    assert store.get_pool_entry("c1")["reason"] == "declined"
+
+
+def test_hired_anywhere_removes_and_keeps_out(svc, store):
+    pool_candidate(svc)
+    other = requisition("req_other", "Analyst")
+    received(svc, "app_2", "c1", req=other)
+    status(svc, "app_2", "c1", "hired", "accepted", utcnow(), req=other)
+    assert store.get_pool_entry("c1") is None
+    # a later unhired ending of yet another application does not bring them back
+    third = requisition("req_third", "Lead")
+    pool_candidate(svc, app_id="app_3", req=third)
+    assert store.get_pool_entry("c1") is None
+
+
+def test_requisition_closing_with_an_open_offer_pools_the_candidate(svc, store):
+    pool_candidate(svc, ending=None)
+    pool_candidate(svc, app_id="app_2", cand_id="c2", ending=None, consent=False)
+    deliver(svc, "requisition_closed", {"requisition_id": "req_old", "division": "logistics", "reason": "filled",
+                                        "closed_at": iso(utcnow())})
+    assert store.get_pool_entry("c1")["reason"] == "requisition_closed"
+    assert store.get_pool_entry("c2") is None
+    assert store.get_requisition("req_old")["status"] == "closed"
+
+
+def test_latest_application_refreshes_the_entry(svc, store):
+    pool_candidate(svc)
+    second = requisition("req_two", "Platform Engineer")
+    t0 = utcnow() + timedelta(minutes=5)
+    received(svc, "app_2", "c1", req=second, skills=("python", "sql", "docker"), at=t0)
+    status(svc, "app_2", "c1", "offered", "interviewed", t0, req=second, average=3.9)
+    status(svc, "app_2", "c1", "withdrawn", "offered", t0 + timedelta(minutes=1), req=second, average=3.9)
+    e = store.get_pool_entry("c1")
+    assert e["reason"] == "withdrawn" and e["prior"]["application_id"] == "app_2"
+    assert e["skills"] == ["python", "sql", "docker"] and "docker" in e["skills_norm"]
+
+
+# --- matches ----------------------------------------------------------------------------------------
+
+def test_urgent_requisition_surfaces_matches_at_once(svc, store):
+    pool_candidate(svc, cand_id="c1", app_id="app_1", skills=("python", "sql"), name="Ana")
+    pool_candidate(svc, cand_id="c2", app_id="app_2", skills=("python",), name="Bo", average=5.0)
+    pool_candidate(svc, cand_id="c3", app_id="app_3", skills=("python", "sql"), name="Cy")
+    urgent = requisition("req_urgent", "Senior Data Engineer", urgent=True)
+    received(svc, "app_9", "c3", req=urgent)  # already applying: left out
+    deliver(svc, "requisition_opened", {"requisition": urgent})
+    (surfaced,) = svc.bus.of_type("matches_surfaced")
+    assert surfaced.payload["candidate_ids"] == ["c1", "c2"]
+    assert [m["candidate_id"] for m in store.get_matches("req_urgent")["items"]] == ["c1", "c2"]
+
+
+def test_non_urgent_requisition_waits_for_a_request(svc, store):
+    pool_candidate(svc)
+    deliver(svc, "requisition_opened", {"requisition": requisition("req_new")})
+    assert svc.bus.of_type("matches_surfaced") == []
+    assert store.get_matches("req_new") is None
+    matches = svc.get_matches(requisition_id="req_new")
+    assert [m["candidate_id"] for m in matches] == ["c1"]
+    assert set(matches[0]) == {"candidate_id", "name", "score", "matched_skills", "missing_skills", "prior_average",
+                               "reasons", "pooled_reason"}
+    assert store.get_matches("req_new")["items"] == matches
+
+
+def test_get_matches_is_scoped(store):
+    svc = make_service(store, caller=RETAIL_HR)
+    deliver(svc, "requisition_opened", {"requisition": requisition("req_new")})
+    with pytest.raises(NotFound):
+        svc.get_matches(requisition_id="req_new")
+    with pytest.raises(NotFound):
+        svc.get_matches(requisition_id="req_unknown")
+
+
+# --- list_pool --------------------------------------------------------------------------------------
+
+def test_list_pool_filters_and_roles(svc, store):
+    pool_candidate(svc, cand_id="c1", app_id="app_1", skills=("Python", "SQL"))
+    retail = requisition("req_r", "Store Manager", division="retail", required=("Retail",))
+    pool_candidate(svc, cand_id="c2", app_id="app_2", skills=("retail", "python"), req=retail)
+    page = svc.list_pool()
+    assert [e["candidate_id"] for e in page["items"]] == ["c1", "c2"] and page["next_cursor"] is None
+    item = page["items"][0]
+    assert set(item) == {"candidate_id", "name", "skills", "prior", "reason", "pooled_at", "retain_until"}
+    assert item["pooled_at"].endswith("Z") and item["prior"]["decided_at"].endswith("Z")
+    assert [e["candidate_id"] for e in svc.list_pool(skill="  PYTHON ")["items"]] == ["c1", "c2"]
+    assert [e["candidate_id"] for e in svc.list_pool(skill="sql")["items"]] == ["c1"]
+    assert [e["candidate_id"] for e in svc.list_pool(division="retail")["items"]] == ["c2"]
+    # group-wide: a retail key sees the logistics candidate too
+    assert len(make_service(store, caller=RETAIL_HR).list_pool()["items"]) == 2
+    first = svc.list_pool(limit=1)
+    assert len(first["items"]) == 1 and first["next_cursor"]
+    assert svc.list_pool(limit=1, cursor=first["next_cursor"])["items"][0]["candidate_id"] == "c2"
+    with pytest.raises(Forbidden):
+        make_service(store, caller=INTERVIEWER).list_pool()
+    with pytest.raises(Invalid):
+        svc.list_pool(limit=0)
+
+
+# --- re-engagement ----------------------------------------------------------------------------------
+
+def open_urgent(svc):
+    urgent = requisition("req_urgent", "Senior Data Engineer", urgent=True)
+    deliver(svc, "requisition_opened", {"requisition": urgent})
+    return urgent
+
+
+def test_reengage_once_per_requisition_and_candidate(svc, store):
+    pool_candidate(svc)
+    open_urgent(svc)
+    out = svc.reengage(requisition_id="req_urgent", candidate_id="c1")
+    assert out["id"].startswith("reg_") and out["status"] == "pending"
+    assert out == {"id": out["id"], "requisition_id": "req_urgent", "candidate_id": "c1", "status": "pending"}
+    (req_event,) = svc.bus.of_type("reengagement_requested")
+    assert req_event.payload["requisition_title"] == "Senior Data Engineer"
+    assert req_event.payload["requested_by"] == "alice"
+    with pytest.raises(Conflict) as exc:
+        svc.reengage(requisition_id="req_urgent", candidate_id="c1")
+    assert exc.value.code == "already_reengaged"
+
+
+def test_reengage_only_a_current_match(svc, store):
+    pool_candidate(svc)
+    open_urgent(svc)
+    with pytest.raises(NotFound) as exc:
+        svc.reengage(requisition_id="req_urgent", candidate_id="c_nobody")
+    assert exc.value.code == "not_a_match"
+    with pytest.raises(Forbidden):
+        make_service(store, caller=INTERVIEWER).reengage(requisition_id="req_urgent", candidate_id="c1")
+    with pytest.raises(NotFound):
+        make_service(store, caller=RETAIL_HR).reengage(requisition_id="req_urgent", candidate_id="c1")
+
+
+def test_accept_within_window_with_skills_is_fast_tracked(store):
+    svc = make_service(store)
+    pool_candidate(svc, decided_days_ago=10)
+    open_urgent(svc)
+    reg = svc.reengage(requisition_id="req_urgent", candidate_id="c1")
+    portal = make_service(store, caller=SYSTEM)
+    seen = portal.get_reengagement(reengagement_id=reg["id"])
+    assert seen["status"] == "pending" and seen["application_id"] is None and seen["answered_at"] is None
+    out = portal.respond_reengagement(reengagement_id=reg["id"], data={"response": "accept"})
+    assert out["status"] == "accepted" and out["fast_track"] is True and out["application_id"] == "app_ft_c1"
+    assert set(out) == {"id", "requisition_id", "requisition_title", "division", "candidate_id", "status",
+                        "application_id", "fast_track", "created_at", "answered_at"}
+    (call,) = portal.sourcing.submit_fast_track_application.calls
+    assert call == {"requisition_id": "req_urgent", "candidate_id": "c1", "reengagement_id": reg["id"],
+                    "reuse_interview_from": "app_1"}
+    assert portal.notification.get_policy.calls == [{"division": "logistics"}]
+    (answered,) = portal.bus.of_type("reengagement_answered")
+    assert answered.payload["response"] == "accept" and answered.payload["application_id"] == "app_ft_c1"
+    with pytest.raises(Conflict) as exc:
+        portal.respond_reengagement(reengagement_id=reg["id"], data={"response": "decline"})
+    assert exc.value.code == "already_answered"
+
+
+def test_accept_outside_window_is_not_fast_tracked(store):
+    svc = make_service(store)
+    pool_candidate(svc, decided_days_ago=10)
+    open_urgent(svc)
+    reg = svc.reengage(requisition_id="req_urgent", candidate_id="c1")
+    portal = make_service(store, caller=SYSTEM, notification=FakeNotification(window=86400))
+    out = portal.respond_reengagement(reengagement_id=reg["id"], data={"response": "accept"})
+    assert out["status"] == "accepted" and out["fast_track"] is False
+    assert portal.sourcing.submit_fast_track_application.calls[0]["reuse_interview_from"] is None
+
+
+def test_missing_required_skill_is_not_fast_tracked_and_policy_failure_uses_default(store):
+    svc = make_service(store)
+    pool_candidate(svc, skills=("python",), decided_days_ago=10)
+    open_urgent(svc)
+    reg = svc.reengage(requisition_id="req_urgent", candidate_id="c1")
+    portal = make_service(store, caller=SYSTEM, notification=FakeNotification(fail=True))
+    out = portal.respond_reengagement(reengagement_id=reg["id"], data={"response": "accept"})
+    assert out["fast_track"] is False
+    assert portal.sourcing.submit_fast_track_application.calls[0]["reuse_interview_from"] is None
+
+
+def test_default_policy_still_fast_tracks_a_recent_complete_pass(store):
+    svc = make_service(store)
+    pool_candidate(svc, decided_days_ago=10)
+    open_urgent(svc)
+    reg = svc.reengage(requisition_id="req_urgent", candidate_id="c1")
+    portal = make_service(store, caller=SYSTEM, notification=FakeNotification(fail=True))
+    assert portal.respond_reengagement(reengagement_id=reg["id"], data={"response": "accept"})["fast_track"] is True
+
+
+def test_decline_and_portal_only(store):
+    svc = make_service(store)
+    pool_candidate(svc)
+    open_urgent(svc)
+    reg = svc.reengage(requisition_id="req_urgent", candidate_id="c1")
+    with pytest.raises(Forbidden):
+        svc.respond_reengagement(reengagement_id=reg["id"], data={"response": "decline"})
+    portal = make_service(store, caller=SYSTEM)
+    with pytest.raises(Invalid):
+        portal.respond_reengagement(reengagement_id=reg["id"], data={"response": "maybe"})
+    out = portal.respond_reengagement(reengagement_id=reg["id"], data={"response": "decline"})
+    assert out["status"] == "declined" and out["application_id"] is None and out["answered_at"]
+    assert portal.sourcing.submit_fast_track_application.calls == []
+    with pytest.raises(NotFound):
+        make_service(store, caller=RETAIL_HR).get_reengagement(reengagement_id=reg["id"])
+    with pytest.raises(NotFound):
+        portal.get_reengagement(reengagement_id="reg_nope")
