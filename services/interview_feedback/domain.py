@@ -1,0 +1,249 @@
+"""Interview feedback rules: scorecards, their summary, decisions and approval chains. Pure functions, no I/O.
+
+- A scorecard rates every competency of its interview, exactly once (competencies compare like skills:
+  case-insensitively after trimming); the interviewer must sit on the panel.
+- The summary: `average` of every rating (2 decimals), the mean per competency, the count of each
+  recommendation, and the discrepancy: a competency whose ratings differ by 2 or more points is flagged.
+- An interviewer sees only its own scorecard, and no summary, until it has submitted one.
+- A decision moves the application: fail -> rejected; pass -> offered (basic) or awaiting_approval (core).
+- A core pass opens an approval chain: step 1 by `hr`, then step 2 by `admin`, each with an `expected_by`
+  from the division's approval SLA. A step is decided by its role, only after its predecessor was approved,
+  and only once; a rejection ends the chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.contracts.common import Recommendation, Tier, normalize_skill
+from shared.errors import Conflict, Forbidden, Invalid
+
+DISCREPANCY_POINTS = 2
+APPROVAL_ROLES = ("hr", "admin")  # step 1, step 2
+
+SCHEDULED = "scheduled"
+COMPLETE = "complete"
+
+PENDING = "pending"
+APPROVED = "approved"
+REJECTED = "rejected"
+
+CHAIN_PENDING = "pending"
+CHAIN_APPROVED_ALL = "approved_all"
+CHAIN_REJECTED = "rejected"
+
+
+# ----------------------------------------------------------------------------------------------------
+# scorecards
+
+
+def canonical_ratings(competencies: Sequence[str], ratings: dict[str, int]) -> dict[str, int]:
+    """The ratings keyed by the interview's own spelling of each competency, in the interview's order.
+
+    Raises Invalid (field `ratings`) naming a competency that is missing, unknown or rated twice."""
+    by_norm = {normalize_skill(c): c for c in competencies}
+    given: dict[str, int] = {}
+    for key, value in ratings.items():
+        canonical = by_norm.get(normalize_skill(key))
+        if canonical is None:
+            raise Invalid(f"ratings: '{key}' is not a competency of this interview "
+                          f"(expected: {', '.join(competencies)})", field="ratings")
+        if canonical in given:
+            raise Invalid(f"ratings: '{canonical}' is rated more than once", field="ratings")
+        given[canonical] = value
+    missing = [c for c in competencies if c not in given]
+    if missing:
+        raise Invalid(f"ratings: missing a rating for {', '.join(missing)}", field="ratings")
+    return {c: given[c] for c in competencies}
+
+
+def check_scorecard_author(caller_role: str, caller_name: str, interviewer: str, panel: Sequence[str]) -> None:
+    """An interviewer key submits only for itself (else Forbidden); the card's author must be on the panel."""
+    if caller_role == "interviewer" and interviewer != caller_name:
+        raise Forbidden(f"an interviewer may only submit its own scorecard, not {interviewer}'s")
+    if interviewer not in panel:
+        raise Invalid(f"interviewer: {interviewer} is not on this interview's panel", field="interviewer")
+
+
+def validate_scorecard(interview: dict, caller_role: str, caller_name: str, interviewer: str,
+                       ratings: dict[str, int]) -> dict[str, int]:
+    """All checks of a scorecard against its interview; returns the canonical ratings."""
+    check_scorecard_author(caller_role, caller_name, interviewer, interview["interviewers"])
+    return canonical_ratings(interview["competencies"], ratings)
+
+
+def panel_complete(panel: Iterable[str], submitted: Iterable[str]) -> bool:
+    return set(panel) <= set(submitted)
+
+
+def on_panel(caller_role: str, caller_name: str, panel: Sequence[str]) -> bool:
+    """Whether the caller may look at an interview at all (division scope aside)."""
+    return caller_role != "interviewer" or caller_name in panel
+
+
+def visible_scorecards(caller_role: str, caller_name: str, scorecards: list[dict]) -> tuple[list[dict], bool]:
+    """(the scorecards the caller may read, whether it may read the summary).
+
+    An interviewer sees only its own card, and no summary, until it has submitted; everyone else sees all."""
+    if caller_role != "interviewer":
+        return scorecards, True
+    if any(card["interviewer"] == caller_name for card in scorecards):
+        return scorecards, True
+    return [card for card in scorecards if card["interviewer"] == caller_name], False
+
+
+# ----------------------------------------------------------------------------------------------------
+# summary
+
+
+def _mean(values: Sequence[float]) -> float:
+    return round(sum(values) / len(values), 2)
+
+
+def _ratings_by_competency(scorecards: Sequence[dict], competencies: Sequence[str] | None) -> dict[str, list[int]]:
+    order = list(competencies) if competencies else []
+    for card in scorecards:
+        order.extend(c for c in card["ratings"] if c not in order)
+    collected: dict[str, list[int]] = {c: [] for c in order}
+    for card in scorecards:
+        for competency, rating in card["ratings"].items():
+            collected[competency].append(rating)
+    return {c: r for c, r in collected.items() if r}
+
+
+def discrepancy(by_competency_ratings: dict[str, list[int]]) -> dict[str, Any]:
+    """A competency whose ratings differ by DISCREPANCY_POINTS or more is flagged; spread = max - min."""
+    spread = {c: max(r) - min(r) for c, r in by_competency_ratings.items() if r}
+    flagged = [c for c, s in spread.items() if s >= DISCREPANCY_POINTS]
+    return {"flagged": bool(flagged), "competencies": flagged, "spread": spread}
+
+
+def recommendation_counts(scorecards: Sequence[dict]) -> dict[str, int]:
+    counts = {r.value: 0 for r in Recommendation}
+    for card in scorecards:
+        counts[card["recommendation"]] = counts.get(card["recommendation"], 0) + 1
+    return counts
+
+
+def summarize(scorecards: Sequence[dict], competencies: Sequence[str] | None = None) -> dict[str, Any] | None:
+    """`{average, by_competency, recommendations, discrepancy}` over the submitted cards; None without any."""
+    if not scorecards:
+        return None
+    ratings = _ratings_by_competency(scorecards, competencies)
+    every = [r for values in ratings.values() for r in values]
+    return {
+        "average": _mean(every) if every else None,
+        "by_competency": {c: _mean(r) for c, r in ratings.items()},
+        "recommendations": recommendation_counts(scorecards),
+        "discrepancy": discrepancy(ratings),
+    }
+
+
+def merge_highlights(scorecards: Sequence[dict]) -> list[str]:
+    """Every card's highlights in submission order, each once (compared case- and space-insensitively)."""
+    seen: set[str] = set()
+    merged: list[str] = []
+    for card in scorecards:
+        for text in card.get("highlights") or []:
+            key = " ".join(text.split()).casefold()
+            if key and key not in seen:
+                seen.add(key)
+                merged.append(text)
+    return merged
+
+
+# ----------------------------------------------------------------------------------------------------
+# decisions
+
+
+def next_status(outcome: str, tier: str) -> str:
+    if outcome == "fail":
+        return "rejected"
+    if outcome != "pass":
+        raise Invalid(f"outcome: unknown outcome '{outcome}'", field="outcome")
+    if tier == Tier.basic:
+        return "offered"
+    if tier == Tier.core:
+        return "awaiting_approval"
+    raise Conflict(f"the requisition's tier '{tier}' is unknown; cannot decide", code="unknown_tier")
+
+
+def approval_steps(ids: Sequence[str], now: datetime, sla_seconds: int) -> list[dict[str, Any]]:
+    """The chain for a core pass: step n (role APPROVAL_ROLES[n-1]) is expected n SLAs from now."""
+    if len(ids) != len(APPROVAL_ROLES):
+        raise ValueError(f"need {len(APPROVAL_ROLES)} ids, got {len(ids)}")
+    return [
+        {
+            "id": step_id,
+            "step": n,
+            "role": role,
+            "status": PENDING,
+            "expected_by": now + timedelta(seconds=n * sla_seconds),
+            "decided_at": None,
+            "decided_by": None,
+            "note": None,
+        }
+        for n, (step_id, role) in enumerate(zip(ids, APPROVAL_ROLES, strict=True), start=1)
+    ]
+
+
+def chain_status(steps: Sequence[dict]) -> str:
+    if any(s["status"] == REJECTED for s in steps):
+        return CHAIN_REJECTED
+    if steps and all(s["status"] == APPROVED for s in steps):
+        return CHAIN_APPROVED_ALL
+    return CHAIN_PENDING
+
+
+def next_pending(steps: Sequence[dict]) -> dict | None:
+    """The step waiting for a decision now; None once the chain is finished (all approved, or rejected)."""
+    if chain_status(steps) != CHAIN_PENDING:
+        return None
+    return next((s for s in sorted(steps, key=lambda s: s["step"]) if s["status"] == PENDING), None)
+
+
+def check_approval(steps: Sequence[dict], step_id: str, caller_role: str) -> dict:
+    """May a caller of this role decide this step now? Returns the step, or raises Forbidden / Conflict."""
+    step = next((s for s in steps if s["id"] == step_id), None)
+    if step is None:
+        raise ValueError(f"step {step_id} is not in this chain")
+    if caller_role != "system" and caller_role != step["role"]:
+        raise Forbidden(f"approval step {step['step']} is decided by role '{step['role']}', not '{caller_role}'")
+    if step["status"] != PENDING:
+        raise Conflict(f"approval step {step['step']} was already {step['status']}", code="already_decided")
+    if chain_status(steps) == CHAIN_REJECTED:
+        raise Conflict("this approval chain was already rejected", code="already_decided")
+    before = [s for s in steps if s["step"] < step["step"]]
+    waiting = [s for s in before if s["status"] != APPROVED]
+    if waiting:
+        first = min(waiting, key=lambda s: s["step"])
+        raise Conflict(f"approval step {step['step']} must wait until step {first['step']} "
+                       f"(role '{first['role']}') is approved", code="out_of_order")
+    return step
+
+
+def decide_approval(steps: Sequence[dict], step_id: str, caller_role: str, caller_name: str, decision: str,
+                    note: str | None, now: datetime, sla_seconds: int) -> dict[str, Any]:
+    """Apply one decision to a chain. Returns `{steps, step, next_step, chain_status}` (new dicts).
+
+    Approving a step re-bases the next step's `expected_by` to now + one SLA: its reviewer's clock starts
+    when the work reaches them."""
+    check_approval(steps, step_id, caller_role)
+    if decision not in ("approve", "reject"):
+        raise Invalid(f"decision: unknown decision '{decision}'", field="decision")
+    updated = [dict(s) for s in sorted(steps, key=lambda s: s["step"])]
+    step = next(s for s in updated if s["id"] == step_id)
+    step.update(status=APPROVED if decision == "approve" else REJECTED, decided_at=now, decided_by=caller_name,
+                note=note)
+    if step["status"] == APPROVED:
+        following = next((s for s in updated if s["step"] == step["step"] + 1), None)
+        if following is not None and following["status"] == PENDING:
+            following["expected_by"] = now + timedelta(seconds=sla_seconds)
+    return {
+        "steps": updated,
+        "step": step,
+        "next_step": next_pending(updated),
+        "chain_status": chain_status(updated),
+    }

@@ -1,0 +1,100 @@
+"""interview_feedback's own database: interviews, scorecards, decisions and approval steps.
+
+- `interviews`: one per application (unique `application_id`); `submitted` lists the panel members whose
+  card is in, updated in the same transaction as the card so the last card is seen exactly once.
+- `scorecards`: one per (interview, interviewer).
+- `decisions`: one per application (`_id` is the application id).
+- `approvals`: the steps of a core role's chain, one per (application, step).
+"""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING, ReturnDocument
+
+from shared.storage import ServiceStore
+
+
+class InterviewFeedbackStore(ServiceStore):
+    owner = "interview_feedback"
+
+    def create_indexes(self) -> None:
+        self.db.interviews.create_index([("application_id", ASCENDING)], unique=True)
+        self.db.interviews.create_index([("division", ASCENDING)])
+        self.db.scorecards.create_index([("interview_id", ASCENDING), ("interviewer", ASCENDING)], unique=True)
+        self.db.approvals.create_index([("application_id", ASCENDING), ("step", ASCENDING)], unique=True)
+
+    # -- interviews ----------------------------------------------------------------------------------
+    def get_interview(self, interview_id: str, session=None) -> dict | None:
+        return self.db.interviews.find_one({"_id": interview_id}, session=session)
+
+    def interview_for_application(self, application_id: str, session=None) -> dict | None:
+        return self.db.interviews.find_one({"application_id": application_id}, session=session)
+
+    def insert_interview(self, doc: dict, session) -> None:
+        """Raises DuplicateKeyError when the application already has an interview."""
+        self.db.interviews.insert_one(doc, session=session)
+
+    def mark_submitted(self, interview_id: str, interviewer: str, session) -> dict | None:
+        """Record that `interviewer` submitted; None when it already had (or the interview is gone).
+        Writing the interview document also makes concurrent last cards conflict, so one of them retries."""
+        return self.db.interviews.find_one_and_update(
+            {"_id": interview_id, "submitted": {"$nin": [interviewer]}},
+            {"$push": {"submitted": interviewer}},
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+
+    def complete_interview(self, interview_id: str, completed_at, session) -> None:
+        self.db.interviews.update_one(
+            {"_id": interview_id}, {"$set": {"status": "complete", "completed_at": completed_at}}, session=session
+        )
+
+    # -- scorecards ----------------------------------------------------------------------------------
+    def insert_scorecard(self, doc: dict, session) -> None:
+        """Raises DuplicateKeyError for a second card from the same interviewer."""
+        self.db.scorecards.insert_one(doc, session=session)
+
+    def scorecards(self, interview_id: str, session=None) -> list[dict]:
+        return list(self.db.scorecards.find({"interview_id": interview_id}, session=session)
+                    .sort([("submitted_at", ASCENDING), ("_id", ASCENDING)]))
+
+    # -- decisions -----------------------------------------------------------------------------------
+    def get_decision(self, application_id: str, session=None) -> dict | None:
+        return self.db.decisions.find_one({"_id": application_id}, session=session)
+
+    def insert_decision(self, doc: dict, session) -> None:
+        """Raises DuplicateKeyError when the application was already decided."""
+        self.db.decisions.insert_one(doc, session=session)
+
+    # -- approvals -----------------------------------------------------------------------------------
+    def insert_approvals(self, steps: list[dict], session) -> None:
+        if steps:
+            self.db.approvals.insert_many(steps, session=session)
+
+    def get_approval(self, approval_id: str, session=None) -> dict | None:
+        return self.db.approvals.find_one({"_id": approval_id}, session=session)
+
+    def approvals(self, application_id: str, session=None) -> list[dict]:
+        return list(self.db.approvals.find({"application_id": application_id}, session=session)
+                    .sort("step", ASCENDING))
+
+    def update_pending_approval(self, step: dict, session) -> bool:
+        """Write a decided step (domain shape, `id`) if it is still pending; False when someone decided first."""
+        result = self.db.approvals.update_one(
+            {"_id": step["id"], "status": "pending"},
+            {"$set": {k: step[k] for k in ("status", "decided_at", "decided_by", "note")}},
+            session=session,
+        )
+        return result.modified_count == 1
+
+    def set_expected_by(self, approval_id: str, expected_by, session) -> None:
+        self.db.approvals.update_one(
+            {"_id": approval_id, "status": "pending"}, {"$set": {"expected_by": expected_by}}, session=session
+        )
+
+    def known_division(self, application_id: str) -> str | None:
+        """The application's division as far as this service knows it (from a decision or interview)."""
+        for doc in (self.get_decision(application_id), self.interview_for_application(application_id)):
+            if doc is not None:
+                return doc["division"]
+        return None

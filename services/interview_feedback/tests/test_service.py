@@ -1,0 +1,376 @@
+"""interview_feedback as a real process on RabbitMQ and MongoDB, with stand-ins for sourcing and notification
+(tests/fakes.py) in their own process. Calls go through the gateway's RPC client with a signed caller."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import pytest
+
+from shared.ids import new_id
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _vhost_url(url: str, vhost: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), parts.query, parts.fragment))
+
+
+def ctx(name="alice", role="hr", divisions=("retail",)) -> dict:
+    from shared.context import sign_caller
+    from shared.contracts.caller import Caller
+
+    return {"hireloop_caller": sign_caller(Caller(key_id="k", name=name, role=role, divisions=divisions))}
+
+
+HR, ADMIN, REC = ctx(), ctx("gina", "admin", ()), ctx("rita", "recruiter")
+ANN, BOB, CARL = ctx("ann", "interviewer"), ctx("bob", "interviewer"), ctx("carl", "interviewer")
+OTHER_HR = ctx("lou", "hr", ("logistics",))
+
+
+class Session:
+    """One connection: RPC client plus a queue catching every event interview_feedback publishes."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.events: list[dict] = []
+
+    async def __aenter__(self):
+        import aio_pika
+
+        from shared.bus.aio_rpc import AsyncRpcClient
+
+        self.client = AsyncRpcClient(self.url, name="if-test", timeout=20)
+        await self.client.connect()
+        self.conn = await aio_pika.connect_robust(self.url)
+        channel = await self.conn.channel()
+        exchange = await channel.declare_exchange("interview_feedback.events", aio_pika.ExchangeType.TOPIC,
+                                                  durable=True)
+        queue = await channel.declare_queue(exclusive=True)
+        await queue.bind(exchange, "#")
+        await queue.consume(lambda m: self.events.append(json.loads(m.body)), no_ack=True)
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.client.close()
+        await self.conn.close()
+
+    async def call(self, method: str, context: dict, **kwargs):
+        return await self.client.call("interview_feedback", method, context=context, **kwargs)
+
+    async def fail(self, exc_type, method: str, context: dict, **kwargs):
+        with pytest.raises(exc_type) as info:
+            await self.call(method, context, **kwargs)
+        return info.value
+
+    async def put_application(self, tier="basic", status="shortlisted", division="retail") -> str:
+        app_id = new_id("app")
+        await self.client.call("sourcing", "put_application", context=HR, application={
+            "id": app_id, "requisition_id": "req_1", "requisition_title": "Barista", "candidate_id": "cand_1",
+            "division": division, "tier": tier, "urgent": False, "status": status, "screening": None,
+            "interview": None})
+        return app_id
+
+    async def set_status(self, app_id: str, status: str, tier: str) -> None:
+        await self.client.call("sourcing", "put_application", context=HR, application={
+            "id": app_id, "requisition_id": "req_1", "candidate_id": "cand_1", "division": "retail", "tier": tier,
+            "status": status})
+
+    async def events_of(self, event_type: str, min_count: int = 1, timeout: float = 10) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [e for e in self.events if e["type"] == event_type]
+            if len(found) >= min_count or time.monotonic() > deadline:
+                return found
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def running(test_infra, tmp_path_factory):
+    from pymongo import MongoClient
+
+    from tests.support.infra import VhostAdmin
+
+    vhost = f"{test_infra.namespace}-interview-feedback"
+    admin = VhostAdmin(test_infra.rabbit_url)
+    admin.create(vhost)
+    url = _vhost_url(test_infra.rabbit_url, vhost)
+    namespace = f"{test_infra.namespace}if"
+    env = {**os.environ, "RABBIT_URL": url, "MONGO_URL": test_infra.mongo_url, "HIRELOOP_NAMESPACE": namespace,
+           "LOG_LEVEL": "WARNING", "SHUTDOWN_GRACE": "3"}
+    logs = tmp_path_factory.mktemp("interview_feedback")
+    procs = []
+    for name, module in (("fakes", "services.interview_feedback.tests.fakes"),
+                         ("service", "services.interview_feedback")):
+        out = open(logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        procs.append((subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env, stdout=out,
+                                       stderr=subprocess.STDOUT, start_new_session=True), out))
+
+    async def ready():
+        from shared.bus.aio_rpc import AsyncRpcClient, ServiceUnavailable
+
+        client = AsyncRpcClient(url, name="if-ready", timeout=2)
+        await client.connect()
+        try:
+            deadline = time.monotonic() + 60
+            for service, method, kwargs in (("interview_feedback", "health", {}),
+                                             ("notification", "get_policy", {"division": "x"})):
+                while True:
+                    try:
+                        await client.call(service, method, context=HR, **kwargs)
+                        break
+                    except ServiceUnavailable:
+                        if time.monotonic() > deadline:
+                            raise
+                        await asyncio.sleep(0.5)
+        finally:
+            await client.close()
+
+    try:
+        asyncio.run(ready())
+        yield url
+    finally:
+        for proc, out in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            out.close()
+        admin.delete(vhost)
+        with MongoClient(test_infra.mongo_url) as client:
+            client.drop_database(f"{namespace}_interview_feedback")
+
+
+def run(url, scenario):
+    async def go():
+        async with Session(url) as s:
+            await scenario(s)
+    asyncio.run(go())
+
+
+def card(who, ratings, recommendation="yes", highlights=()):
+    return {"interviewer": who, "ratings": ratings, "recommendation": recommendation, "highlights": list(highlights)}
+
+
+BODY = {"interviewers": ["ann", "bob"], "scheduled_at": "2026-12-01T10:00:00+01:00",
+        "competencies": ["craft", "service"]}
+
+
+def test_unknown_ids_are_not_found(running):
+    from shared.errors import NotFound
+
+    async def scenario(s):
+        await s.fail(NotFound, "get_interview", HR, interview_id="int_nope")
+        await s.fail(NotFound, "decide_approval", HR, approval_id="apr_nope", data={"decision": "approve"})
+        await s.fail(NotFound, "submit_scorecard", HR, interview_id="int_nope", data=card("ann", {"craft": 1}))
+        await s.fail(NotFound, "list_approvals", HR, application_id="app_nope")
+    run(running, scenario)
+
+
+def test_interview_scorecards_and_completion(running):
+    from shared.errors import Conflict, Forbidden, Invalid, NotFound
+
+    async def scenario(s):
+        app_id = await s.put_application()
+        received = await s.put_application(status="received")
+        elsewhere = await s.put_application(division="logistics")
+        err = await s.fail(Conflict, "schedule_interview", REC, application_id=received, data=BODY)
+        assert err.code == "invalid_status" and "received" in err.message
+        await s.fail(NotFound, "schedule_interview", REC, application_id=elsewhere, data=BODY)
+        await s.fail(Forbidden, "schedule_interview", ANN, application_id=app_id, data=BODY)
+        err = await s.fail(Invalid, "schedule_interview", REC, application_id=app_id, data={**BODY, "interviewers": []})
+        assert err.field == "interviewers"
+
+        interview = await s.call("schedule_interview", REC, application_id=app_id, data=BODY)
+        assert interview["id"].startswith("int_") and interview["status"] == "scheduled"
+        assert interview["scheduled_at"] == "2026-12-01T09:00:00Z"
+        assert interview["scorecards"] == [] and interview["summary"] is None
+        await s.fail(Conflict, "schedule_interview", REC, application_id=app_id, data=BODY)
+        iid = interview["id"]
+        scheduled = await s.events_of("interview_scheduled")
+        assert any(e["payload"]["interview_id"] == iid and e["payload"]["division"] == "retail" for e in scheduled)
+
+        await s.fail(NotFound, "get_interview", CARL, interview_id=iid)  # not on the panel
+        await s.fail(NotFound, "get_interview", OTHER_HR, interview_id=iid)  # other division
+        await s.fail(Forbidden, "submit_scorecard", ANN, interview_id=iid, data=card("bob", {"craft": 1, "service": 1}))
+        err = await s.fail(Invalid, "submit_scorecard", ANN, interview_id=iid, data=card("ann", {"craft": 5}))
+        assert err.field == "ratings" and "service" in err.message
+        err = await s.fail(Invalid, "submit_scorecard", ANN, interview_id=iid,
+                           data=card("ann", {"craft": 5, "service": 4, "golf": 1}))
+        assert err.field == "ratings" and "golf" in err.message
+        err = await s.fail(Invalid, "submit_scorecard", HR, interview_id=iid,
+                           data=card("zed", {"craft": 1, "service": 1}))
+        assert err.field == "interviewer"
+
+        first = await s.call("submit_scorecard", ANN, interview_id=iid,
+                             data=card("ann", {"craft": 5, "service": 4}, "strong_yes", ["Perfect milk", "Calm"]))
+        assert first["interview_status"] == "scheduled" and first["ratings"] == {"craft": 5, "service": 4}
+        err = await s.fail(Conflict, "submit_scorecard", ANN, interview_id=iid,
+                           data=card("ann", {"craft": 5, "service": 4}))
+        assert err.code == "duplicate_scorecard"
+
+        hidden = await s.call("get_interview", BOB, interview_id=iid)
+        assert hidden["scorecards"] == [] and hidden["summary"] is None
+        mine = await s.call("get_interview", ANN, interview_id=iid)
+        assert [c["interviewer"] for c in mine["scorecards"]] == ["ann"] and mine["summary"]["average"] == 4.5
+
+        # a recruiter may file bob's card for him
+        last = await s.call("submit_scorecard", REC, interview_id=iid,
+                            data=card("bob", {"service": 4, "craft": 3}, "yes", ["perfect  MILK", "Tidy"]))
+        assert last["interview_status"] == "complete"
+        done = await s.call("get_interview", BOB, interview_id=iid)
+        assert done["status"] == "complete" and len(done["scorecards"]) == 2
+        assert done["summary"] == {
+            "average": 4.0,
+            "by_competency": {"craft": 4.0, "service": 4.0},
+            "recommendations": {"strong_yes": 1, "yes": 1, "no": 0, "strong_no": 0},
+            "discrepancy": {"flagged": True, "competencies": ["craft"], "spread": {"craft": 2, "service": 0}},
+        }
+        completed = [e for e in await s.events_of("interview_completed")
+                     if e["payload"]["summary"]["interview_id"] == iid]
+        assert len(completed) == 1
+        summary = completed[0]["payload"]["summary"]
+        assert completed[0]["payload"]["application_id"] == app_id
+        assert summary["average"] == 4.0 and summary["highlights"] == ["Perfect milk", "Calm", "Tidy"]
+        assert len([e for e in await s.events_of("scorecard_submitted", 2)
+                    if e["payload"]["interview_id"] == iid]) == 2
+    run(running, scenario)
+
+
+def test_basic_decision(running):
+    from shared.errors import Conflict, Forbidden, NotFound
+
+    async def scenario(s):
+        app_id = await s.put_application(status="interviewing")
+        err = await s.fail(Conflict, "decide", HR, application_id=app_id, data={"outcome": "pass"})
+        assert err.code == "invalid_status" and "interviewing" in err.message
+        await s.set_status(app_id, "interviewed", "basic")
+        await s.fail(Forbidden, "decide", REC, application_id=app_id, data={"outcome": "pass"})
+        await s.fail(NotFound, "decide", OTHER_HR, application_id=app_id, data={"outcome": "pass"})
+        decision = await s.call("decide", HR, application_id=app_id, data={"outcome": "pass", "note": "hire"})
+        assert decision["next_status"] == "offered" and decision["approvals"] == []
+        assert decision["decided_by"] == "alice" and decision["note"] == "hire"
+        err = await s.fail(Conflict, "decide", HR, application_id=app_id, data={"outcome": "fail"})
+        assert err.code == "already_decided"
+        assert await s.call("list_approvals", HR, application_id=app_id) == []
+        await s.fail(NotFound, "list_approvals", OTHER_HR, application_id=app_id)
+
+        rejected = await s.put_application(status="interviewed", tier="core")
+        assert (await s.call("decide", ADMIN, application_id=rejected, data={"outcome": "fail"}))["next_status"] == \
+            "rejected"
+        recorded = {e["payload"]["application_id"]: e["payload"] for e in await s.events_of("decision_recorded", 2)}
+        assert recorded[app_id]["next_status"] == "offered" and recorded[app_id]["decision"]["decided_by"] == "alice"
+        assert recorded[rejected]["next_status"] == "rejected"
+        assert not [e for e in s.events if e["type"] == "approvals_requested"
+                    and e["payload"]["application_id"] in (app_id, rejected)]
+    run(running, scenario)
+
+
+def test_core_approval_chain_uses_the_division_sla(running):
+    from shared.errors import Conflict, Forbidden, NotFound
+
+    async def scenario(s):
+        await s.client.call("notification", "set_policy", context=HR, division="retail",
+                            policy={"approval_sla": 600})
+        app_id = await s.put_application(tier="core", status="interviewed")  # fast-tracked: no interview here
+        decision = await s.call("decide", HR, application_id=app_id, data={"outcome": "pass"})
+        assert decision["next_status"] == "awaiting_approval"
+        step1, step2 = decision["approvals"]
+        assert (step1["step"], step1["role"], step1["status"]) == (1, "hr", "pending")
+        assert (step2["step"], step2["role"], step2["status"]) == (2, "admin", "pending")
+        assert step1["id"].startswith("apr_") and step1["decided_at"] is None
+        decided_at = _t(decision["decided_at"])
+        assert _t(step1["expected_by"]) - decided_at == 600 and _t(step2["expected_by"]) - decided_at == 1200
+        assert await s.call("list_approvals", REC, application_id=app_id) == decision["approvals"]
+
+        err = await s.fail(Conflict, "decide_approval", ADMIN, approval_id=step2["id"], data={"decision": "approve"})
+        assert err.code == "out_of_order"
+        await s.fail(Forbidden, "decide_approval", ADMIN, approval_id=step1["id"], data={"decision": "approve"})
+        await s.fail(NotFound, "decide_approval", OTHER_HR, approval_id=step1["id"], data={"decision": "approve"})
+
+        done1 = await s.call("decide_approval", HR, approval_id=step1["id"], data={"decision": "approve", "note": "ok"})
+        assert done1["status"] == "approved" and done1["decided_by"] == "alice" and done1["note"] == "ok"
+        steps = await s.call("list_approvals", HR, application_id=app_id)
+        assert steps[0] == done1
+        assert _t(steps[1]["expected_by"]) - _t(done1["decided_at"]) == 600  # re-based
+        err = await s.fail(Conflict, "decide_approval", HR, approval_id=step1["id"], data={"decision": "reject"})
+        assert err.code == "already_decided"
+        done2 = await s.call("decide_approval", ADMIN, approval_id=step2["id"], data={"decision": "approve"})
+        assert done2["status"] == "approved"
+
+        requested = [e for e in await s.events_of("approvals_requested") if e["payload"]["application_id"] == app_id]
+        assert [st["role"] for st in requested[0]["payload"]["steps"]] == ["hr", "admin"]
+        decided = [e["payload"] for e in await s.events_of("approval_step_decided", 2)
+                   if e["payload"]["application_id"] == app_id]
+        assert [(d["step"]["step"], d["chain_status"]) for d in decided] == [(1, "pending"), (2, "approved_all")]
+        assert decided[0]["next_step"]["id"] == step2["id"] and decided[1]["next_step"] is None
+    run(running, scenario)
+
+
+def test_rejection_ends_the_chain_and_policy_failure_falls_back(running):
+    from shared.errors import Conflict
+
+    async def scenario(s):
+        await s.client.call("notification", "set_policy", context=HR, division="retail", policy={"mode": "fail"})
+        app_id = await s.put_application(tier="core", status="interviewed")
+        decision = await s.call("decide", HR, application_id=app_id, data={"outcome": "pass"})
+        step1, step2 = decision["approvals"]
+        assert _t(step1["expected_by"]) - _t(decision["decided_at"]) == 86400  # NotificationPolicy default
+        rejected = await s.call("decide_approval", HR, approval_id=step1["id"], data={"decision": "reject"})
+        assert rejected["status"] == "rejected"
+        err = await s.fail(Conflict, "decide_approval", ADMIN, approval_id=step2["id"], data={"decision": "approve"})
+        assert err.code == "already_decided"
+        decided = [e["payload"] for e in await s.events_of("approval_step_decided")
+                   if e["payload"]["application_id"] == app_id]
+        assert decided[0]["chain_status"] == "rejected" and decided[0]["next_step"] is None
+
+        # a policy that never answers costs a bounded wait, then the default applies
+        await s.client.call("notification", "set_policy", context=HR, division="retail", policy={"mode": "hang"})
+        slow = await s.put_application(tier="core", status="interviewed")
+        started = time.monotonic()
+        decision = await s.call("decide", HR, application_id=slow, data={"outcome": "pass"})
+        assert time.monotonic() - started < 8
+        assert _t(decision["approvals"][0]["expected_by"]) - _t(decision["decided_at"]) == 86400
+        await s.client.call("notification", "set_policy", context=HR, division="retail", policy={})
+    run(running, scenario)
+
+
+def test_concurrent_last_scorecards_complete_the_interview_once(running):
+    async def scenario(s):
+        app_id = await s.put_application()
+        panel = [f"p{i}" for i in range(6)]
+        interview = await s.call("schedule_interview", REC, application_id=app_id,
+                                 data={"interviewers": panel, "scheduled_at": "2026-12-01T10:00:00Z",
+                                       "competencies": ["craft"]})
+        results = await asyncio.gather(*[
+            s.call("submit_scorecard", REC, interview_id=interview["id"], data=card(p, {"craft": 3}))
+            for p in panel + panel], return_exceptions=True)
+        ok = [r for r in results if isinstance(r, dict)]
+        assert len(ok) == 6
+        assert {getattr(r, "code", None) for r in results if not isinstance(r, dict)} == {"duplicate_scorecard"}
+        assert [r["interview_status"] for r in ok].count("complete") == 1
+        await asyncio.sleep(1)
+        completed = [e for e in s.events if e["type"] == "interview_completed"
+                     and e["payload"]["summary"]["interview_id"] == interview["id"]]
+        assert len(completed) == 1
+    run(running, scenario)
+
+
+def _t(iso: str) -> float:
+    from shared.timeutil import parse
+
+    return parse(iso).timestamp()

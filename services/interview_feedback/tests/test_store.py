@@ -1,0 +1,189 @@
+"""InterviewFeedbackStore against a real MongoDB (the session's test infrastructure)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from services.interview_feedback import domain
+from services.interview_feedback.store import InterviewFeedbackStore
+from shared.contracts.events import ScorecardSubmitted
+from shared.errors import Conflict
+from shared.ids import new_id
+from shared.storage import mongo_client
+
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(test_infra):
+    client = mongo_client(test_infra.mongo_url)
+    name = f"{test_infra.namespace}_interview_feedback_store_{new_id('t')}"
+    s = InterviewFeedbackStore(client, name)
+    s.ensure_indexes()
+    try:
+        yield s
+    finally:
+        client.drop_database(name)
+        client.close()
+
+
+def interview_doc(application_id="app_1", **kw):
+    doc = {"_id": new_id("int"), "application_id": application_id, "division": "retail",
+           "interviewers": ["ann", "bob"], "competencies": ["Python", "SQL"], "scheduled_at": NOW,
+           "status": "scheduled", "submitted": [], "created_at": NOW, "completed_at": None}
+    doc.update(kw)
+    return doc
+
+
+def card_doc(interview_id, interviewer, submitted_at=NOW, **kw):
+    doc = {"_id": new_id("scd"), "interview_id": interview_id, "interviewer": interviewer,
+           "ratings": {"Python": 4, "SQL": 3}, "recommendation": "yes", "highlights": [], "notes": "",
+           "submitted_at": submitted_at}
+    doc.update(kw)
+    return doc
+
+
+def write(store, fn):
+    result, _ = store.transact(lambda uow: fn(uow.store, uow.session))
+    return result
+
+
+def test_interview_round_trip_keeps_utc_times(store):
+    doc = interview_doc()
+    write(store, lambda s, ss: s.insert_interview(doc, ss))
+    got = store.get_interview(doc["_id"])
+    assert got["scheduled_at"] == NOW and got["scheduled_at"].tzinfo is not None
+    assert store.interview_for_application("app_1")["_id"] == doc["_id"]
+    assert store.get_interview("int_nope") is None and store.interview_for_application("app_x") is None
+
+
+def test_one_interview_per_application(store):
+    write(store, lambda s, ss: s.insert_interview(interview_doc("app_1"), ss))
+    with pytest.raises(DuplicateKeyError):
+        write(store, lambda s, ss: s.insert_interview(interview_doc("app_1"), ss))
+    assert store.db.interviews.count_documents({"application_id": "app_1"}) == 1
+    write(store, lambda s, ss: s.insert_interview(interview_doc("app_2"), ss))
+
+
+def test_mark_submitted_once_per_interviewer_and_complete(store):
+    doc = interview_doc()
+    write(store, lambda s, ss: s.insert_interview(doc, ss))
+    first = write(store, lambda s, ss: s.mark_submitted(doc["_id"], "ann", ss))
+    assert first["submitted"] == ["ann"]
+    assert not domain.panel_complete(first["interviewers"], first["submitted"])
+    assert write(store, lambda s, ss: s.mark_submitted(doc["_id"], "ann", ss)) is None
+    second = write(store, lambda s, ss: s.mark_submitted(doc["_id"], "bob", ss))
+    assert second["submitted"] == ["ann", "bob"]
+    assert domain.panel_complete(second["interviewers"], second["submitted"])
+    assert write(store, lambda s, ss: s.mark_submitted("int_nope", "bob", ss)) is None
+    write(store, lambda s, ss: s.complete_interview(doc["_id"], NOW, ss))
+    got = store.get_interview(doc["_id"])
+    assert got["status"] == "complete" and got["completed_at"] == NOW
+
+
+def test_one_scorecard_per_interviewer_and_interview(store):
+    write(store, lambda s, ss: s.insert_scorecard(card_doc("int_1", "ann"), ss))
+    with pytest.raises(DuplicateKeyError):
+        write(store, lambda s, ss: s.insert_scorecard(card_doc("int_1", "ann"), ss))
+    write(store, lambda s, ss: s.insert_scorecard(card_doc("int_1", "bob", NOW - timedelta(minutes=1)), ss))
+    write(store, lambda s, ss: s.insert_scorecard(card_doc("int_2", "ann"), ss))
+    assert [c["interviewer"] for c in store.scorecards("int_1")] == ["bob", "ann"]  # by submission time
+    assert [c["interviewer"] for c in store.scorecards("int_2")] == ["ann"]
+    assert store.scorecards("int_3") == []
+
+
+def test_failed_unit_of_work_leaves_nothing_behind(store):
+    doc = interview_doc()
+    write(store, lambda s, ss: s.insert_interview(doc, ss))
+
+    def work(uow):
+        uow.store.mark_submitted(doc["_id"], "ann", uow.session)
+        uow.store.insert_scorecard(card_doc(doc["_id"], "ann"), uow.session)
+        uow.emit("scorecard_submitted", ScorecardSubmitted(
+            interview_id=doc["_id"], application_id="app_1", division="retail", interviewer="ann",
+            ratings={"Python": 4, "SQL": 3}, recommendation="yes", submitted_at=NOW))
+        raise Conflict("changed my mind")
+
+    with pytest.raises(Conflict):
+        store.transact(work)
+    assert store.get_interview(doc["_id"])["submitted"] == []
+    assert store.scorecards(doc["_id"]) == []
+    assert store.outbox_backlog() == 0
+
+
+def test_unit_of_work_commits_state_and_event_together(store):
+    doc = interview_doc()
+    write(store, lambda s, ss: s.insert_interview(doc, ss))
+
+    def work(uow):
+        uow.store.mark_submitted(doc["_id"], "ann", uow.session)
+        uow.store.insert_scorecard(card_doc(doc["_id"], "ann"), uow.session)
+        uow.emit("scorecard_submitted", ScorecardSubmitted(
+            interview_id=doc["_id"], application_id="app_1", division="retail", interviewer="ann",
+            ratings={"Python": 4, "SQL": 3}, recommendation="yes", submitted_at=NOW))
+
+    _, emitted = store.transact(work)
+    assert [e.type for e in emitted] == ["scorecard_submitted"]
+    assert store.outbox_backlog() == 1
+    assert len(store.scorecards(doc["_id"])) == 1
+
+
+def test_one_decision_per_application(store):
+    decision = {"_id": "app_1", "division": "retail", "outcome": "pass", "decided_at": NOW}
+    write(store, lambda s, ss: s.insert_decision(dict(decision), ss))
+    with pytest.raises(DuplicateKeyError):
+        write(store, lambda s, ss: s.insert_decision(dict(decision, outcome="fail"), ss))
+    assert store.get_decision("app_1")["outcome"] == "pass"
+    assert store.get_decision("app_2") is None
+
+
+def approval_docs(application_id="app_1"):
+    steps = domain.approval_steps([new_id("apr"), new_id("apr")], NOW, 3600)
+    return [{"_id": s["id"], "application_id": application_id, "division": "retail",
+             **{k: v for k, v in s.items() if k != "id"}} for s in steps]
+
+
+def test_approvals_listed_by_step_and_unique_per_step(store):
+    docs = approval_docs()
+    write(store, lambda s, ss: s.insert_approvals(list(reversed(docs)), ss))
+    assert [d["step"] for d in store.approvals("app_1")] == [1, 2]
+    assert store.get_approval(docs[0]["_id"])["role"] == "hr"
+    assert store.approvals("app_2") == []
+    again = approval_docs()
+    with pytest.raises(BulkWriteError):
+        write(store, lambda s, ss: s.insert_approvals(again, ss))
+    write(store, lambda s, ss: s.insert_approvals([], ss))
+    assert store.db.approvals.count_documents({}) == 2
+
+
+def test_update_pending_approval_only_once_and_rebase(store):
+    docs = approval_docs()
+    write(store, lambda s, ss: s.insert_approvals(docs, ss))
+    decided = {"id": docs[0]["_id"], "status": "approved", "decided_at": NOW, "decided_by": "helen", "note": "ok"}
+    assert write(store, lambda s, ss: s.update_pending_approval(decided, ss)) is True
+    assert write(store, lambda s, ss: s.update_pending_approval(dict(decided, status="rejected"), ss)) is False
+    got = store.get_approval(docs[0]["_id"])
+    assert (got["status"], got["decided_by"], got["note"], got["decided_at"]) == ("approved", "helen", "ok", NOW)
+
+    rebased = NOW + timedelta(hours=5)
+    write(store, lambda s, ss: s.set_expected_by(docs[1]["_id"], rebased, ss))
+    assert store.get_approval(docs[1]["_id"])["expected_by"] == rebased
+    # a decided step keeps its expectation
+    write(store, lambda s, ss: s.set_expected_by(docs[0]["_id"], rebased, ss))
+    assert store.get_approval(docs[0]["_id"])["expected_by"] == NOW + timedelta(hours=1)
+
+
+def test_known_division_from_decision_or_interview(store):
+    assert store.known_division("app_1") is None
+    write(store, lambda s, ss: s.insert_interview(interview_doc("app_1", division="logistics"), ss))
+    assert store.known_division("app_1") == "logistics"
+    write(store, lambda s, ss: s.insert_decision({"_id": "app_2", "division": "retail", "decided_at": NOW}, ss))
+    assert store.known_division("app_2") == "retail"
+
+
+def test_indexes_declared(store):
+    interviews = store.db.interviews.index_information()
+    assert any(i.get("unique") and i["key"] == [("application_id", 1)] for i in interviews.values())
+    cards = store.db.scorecards.index_information()
+    assert any(i.get("unique") and i["key"] == [("interview_id", 1), ("interviewer", 1)] for i in cards.values())
