@@ -370,14 +370,16 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
                                         caller: Annotated[Caller, Depends(roles(*STAFF))]):
         g = gw(request)
         await g.call(caller, "sourcing", "get_application", request, application_id=application_id)  # scope: 404
-        return await g.call(caller, "notification", "list_for_application", request, application_id=application_id)
+        page = await g.call(caller, "notification", "list_for_application", request, application_id=application_id)
+        return page["items"]  # api-v1: a bare list of notices
 
     @app.get("/v1/candidates/{candidate_id}/notifications", tags=["notifications"])
     async def candidate_notifications(request: Request, candidate_id: str,
                                       caller: Annotated[Caller, Depends(roles(*STAFF))]):
         g = gw(request)
         await g.call(caller, "sourcing", "get_candidate", request, candidate_id=candidate_id)  # scope: 404
-        return await g.call(caller, "notification", "list_for_candidate", request, candidate_id=candidate_id)
+        page = await g.call(caller, "notification", "list_for_candidate", request, candidate_id=candidate_id)
+        return page["items"]
 
     @app.get("/v1/notification-policies/{division}", tags=["notifications"])
     async def get_policy(request: Request, division: str, caller: Annotated[Caller, Depends(roles(HR, ADMIN))]):

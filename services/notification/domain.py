@@ -1,0 +1,409 @@
+"""Notification rules: who is told what, when, and in which words. Pure functions, no I/O.
+
+- A status change plans notices (`plan_status_change`): an offer now plus the onboarding guide, the HR
+  phone-confirmation reminder and, for urgent roles, the escalation to group HR; or a rejection and a
+  survey. Each planned notice has a delay from the division's `NotificationPolicy`.
+- Some events cancel notices still scheduled (`cancels_on_status`, `cancels_on_confirmation`).
+- A notice is unique per (application or re-engagement, kind, step): `dedupe_key`.
+- Words come from templates (jinja2 text; first line `Subject: ...`, a blank line, then the body),
+  rendered here by `render`; the service loads the files.
+- Sending: a claimed notice that fails is re-scheduled with back-off (`after_failure`) and fails for
+  good after `MAX_ATTEMPTS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jinja2
+
+from shared.contracts.commands import NotificationPolicy
+from shared.contracts.common import NoticeKind
+from shared.timeutil import iso
+
+CHANNEL = "email"
+KINDS = tuple(k.value for k in NoticeKind)
+
+# Statuses of a notice. "sending" is internal (claimed by a dispatcher); the API shows it as "scheduled".
+SCHEDULED, SENDING, SENT, FAILED, CANCELLED = "scheduled", "sending", "sent", "failed", "cancelled"
+
+MAX_ATTEMPTS = 5
+CLAIM_LEASE_SECONDS = 60  # longer than the SMTP timeout, so a live sender never loses its claim
+BACKOFF_BASE_SECONDS = 5
+BACKOFF_MAX_SECONDS = 3600
+
+# Who a notice goes to.
+CANDIDATE, DIVISION_HR, GROUP_HR = "candidate", "division_hr", "group_hr"
+
+# Statuses after which the candidate's notices still scheduled are moot.
+CANCELLING_STATUSES = frozenset({"declined", "withdrawn"})
+# Approval progress is news only while the application waits for approvals.
+PROGRESS_STATUSES = frozenset({"interviewed", "awaiting_approval"})
+# What a confirmed offer makes unnecessary.
+CONFIRMATION_CANCELS = frozenset({NoticeKind.hr_confirm_reminder.value, NoticeKind.confirm_escalation.value})
+
+STEP_LABELS = {
+    "en": {"hr": "division HR review", "admin": "group HR approval"},
+    "zh-CN": {"hr": "事业部 HR 审核", "admin": "集团 HR 审批"},
+}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Policies and recipients
+
+
+def effective_policy(stored: dict | None) -> NotificationPolicy:
+    """The division's policy: what was stored, defaults for anything missing."""
+    if not stored:
+        return NotificationPolicy()
+    fields = NotificationPolicy.model_fields
+    return NotificationPolicy.model_validate({k: v for k, v in stored.items() if k in fields})
+
+
+def policy_view(division: str, policy: NotificationPolicy) -> dict:
+    return {"division": division, **policy.model_dump(mode="json")}
+
+
+def division_hr_email(division: str, policy: NotificationPolicy) -> str:
+    return policy.hr_email or f"hr-{division}@hireloop.local"
+
+
+def group_hr_email(policy: NotificationPolicy) -> str:
+    return policy.group_hr_email or "group-hr@hireloop.local"
+
+
+def recipient(audience: str, candidate_email: str, division: str, policy: NotificationPolicy) -> str:
+    if audience == CANDIDATE:
+        return candidate_email
+    if audience == DIVISION_HR:
+        return division_hr_email(division, policy)
+    if audience == GROUP_HR:
+        return group_hr_email(policy)
+    raise ValueError(f"unknown audience {audience!r}")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Planning
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A notice to create: what, for whom, how long after now, and template extras."""
+
+    kind: str
+    audience: str
+    delay: int  # seconds from now
+    step: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def dedupe_key(application_id: str | None, reengagement_id: str | None, kind: str, step: int = 0) -> str:
+    subject = application_id or reengagement_id
+    if not subject:
+        raise ValueError("a notice belongs to an application or a re-engagement")
+    return f"{subject}:{kind}:{step}"
+
+
+def is_stale(last_status_at: datetime | None, at: datetime) -> bool:
+    """A status change older than the latest one already applied no longer applies (out of order)."""
+    return last_status_at is not None and _utc(at) < _utc(last_status_at)
+
+
+def plan_status_change(status: str, tier: str, urgent: bool, policy: NotificationPolicy,
+                       confirmed: bool = False) -> list[Planned]:
+    """The notices one application status change calls for (none for most changes)."""
+    if status == "offered":
+        plans = [
+            Planned(NoticeKind.offer, CANDIDATE, 0, extra={"evidence": tier == "basic"}),
+            Planned(NoticeKind.guide, CANDIDATE, policy.guide_after),
+        ]
+        if not confirmed:  # HR already confirmed by phone (its event came first): nothing to remind
+            plans.append(Planned(NoticeKind.hr_confirm_reminder, DIVISION_HR, policy.hr_confirm_after))
+            if urgent:
+                plans.append(Planned(NoticeKind.confirm_escalation, GROUP_HR, policy.urgent_confirm_within))
+        return plans
+    if status == "rejected":
+        return [
+            Planned(NoticeKind.rejection, CANDIDATE, policy.rejection_delay),
+            Planned(NoticeKind.survey, CANDIDATE, policy.survey_after),
+        ]
+    return []
+
+
+def cancels_on_status(status: str) -> bool:
+    """Declined or withdrawn: every notice of the application still scheduled is cancelled."""
+    return status in CANCELLING_STATUSES
+
+
+def cancels_on_confirmation(result: str) -> frozenset[str]:
+    """The kinds an HR confirmation result cancels (a confirmed offer needs no reminder)."""
+    return CONFIRMATION_CANCELS if result == "confirmed" else frozenset()
+
+
+def step_label(role: str | None, locale: str = "en") -> str:
+    labels = STEP_LABELS.get(locale, STEP_LABELS["en"])
+    return labels.get(role or "", labels["admin"])
+
+
+def progress_relevant(application_status: str | None) -> bool:
+    """Approval progress is only worth telling while the application still waits for approvals."""
+    return application_status is None or application_status in PROGRESS_STATUSES
+
+
+def plan_approvals_requested(steps: list[dict]) -> Planned | None:
+    """Step 0: the result went to the first approval step, expected by its `expected_by`."""
+    if not steps:
+        return None
+    first = min(steps, key=lambda s: s["step"])
+    return Planned(NoticeKind.progress, CANDIDATE, 0, step=0, extra={
+        "next_role": first.get("role"), "expected_by": first.get("expected_by"), "decided_role": None,
+    })
+
+
+def plan_step_decided(chain_status: str, step: dict, next_step: dict | None) -> Planned | None:
+    """A step approved with more to come: tell the candidate which step is next and by when.
+    `approved_all` and `rejected` need nothing here: the status change sends the offer or rejection."""
+    if chain_status != "pending":
+        return None
+    return Planned(NoticeKind.progress, CANDIDATE, 0, step=int(step["step"]), extra={
+        "next_role": (next_step or {}).get("role", "admin"),
+        "expected_by": (next_step or {}).get("expected_by"),
+        "decided_role": step.get("role"),
+    })
+
+
+def plan_reengagement() -> Planned:
+    return Planned(NoticeKind.reengagement, CANDIDATE, 0)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Words
+
+
+def fmt_time(value: datetime | None, locale: str = "en") -> str | None:
+    if value is None:
+        return None
+    value = _utc(value)
+    if locale == "zh-CN":
+        return value.strftime("%Y年%m月%d日 %H:%M (UTC)")
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def fmt_duration(seconds: int, locale: str = "en") -> str:
+    units = [(86400, "day", "天"), (3600, "hour", "小时"), (60, "minute", "分钟"), (1, "second", "秒")]
+    for size, en, zh in units:
+        if seconds >= size and seconds % size == 0 or size == 1:
+            n = seconds // size
+            if locale == "zh-CN":
+                return f"{n} {zh}"
+            return f"{n} {en}" + ("" if n == 1 else "s")
+    raise AssertionError("unreachable")
+
+
+def fmt_average(value: float | None) -> str | None:
+    return None if value is None else f"{value:.1f}"
+
+
+def base_context(contact: dict, policy: NotificationPolicy, portal_url: str | None) -> dict[str, Any]:
+    """What every template may use."""
+    return {
+        "locale": policy.locale,
+        "name": contact.get("name") or "",
+        "email": contact.get("email") or "",
+        "application_id": contact.get("_id"),
+        "candidate_id": contact.get("candidate_id"),
+        "division": contact.get("division") or "",
+        "requisition_title": contact.get("requisition_title") or "",
+        "tier": contact.get("tier") or "",
+        "urgent": bool(contact.get("urgent")),
+        "portal_url": portal_url,
+        "division_hr_email": division_hr_email(contact.get("division") or "", policy),
+        "group_hr_email": group_hr_email(policy),
+    }
+
+
+def kind_context(planned: Planned, policy: NotificationPolicy, *, screening: dict | None = None,
+                 interview: dict | None = None) -> dict[str, Any]:
+    """The extras one kind of notice needs (evidence for an offer, step names for progress...)."""
+    locale = policy.locale
+    extra = dict(planned.extra)
+    ctx: dict[str, Any] = {"kind": str(planned.kind), "step": planned.step}
+    if planned.kind == NoticeKind.offer:
+        interview = interview or {}
+        screening = screening or {}
+        ctx.update({
+            "evidence": bool(extra.get("evidence")),
+            "interview_average": fmt_average(interview.get("average")),
+            "by_competency": {k: fmt_average(v) for k, v in (interview.get("by_competency") or {}).items()},
+            "highlights": [h for h in (interview.get("highlights") or []) if h],
+            "match": screening.get("match"),
+            "matched_skills": list(screening.get("matched_skills") or []),
+        })
+    elif planned.kind == NoticeKind.progress:
+        ctx.update({
+            "next_step": step_label(extra.get("next_role"), locale),
+            "decided_step": step_label(extra["decided_role"], locale) if extra.get("decided_role") else None,
+            "expected_by": fmt_time(_maybe_time(extra.get("expected_by")), locale),
+        })
+    elif planned.kind == NoticeKind.hr_confirm_reminder:
+        ctx["confirm_after"] = fmt_duration(policy.hr_confirm_after, locale)
+    elif planned.kind == NoticeKind.confirm_escalation:
+        ctx["confirm_within"] = fmt_duration(policy.urgent_confirm_within, locale)
+    elif planned.kind == NoticeKind.guide:
+        ctx["guide_after"] = fmt_duration(policy.guide_after, locale)
+    return ctx
+
+
+def reengagement_context(*, requisition_title: str, division: str, reasons: list[str],
+                         prior: dict | None) -> dict[str, Any]:
+    """Why the candidate was chosen: the reasons given with the request, else their prior application."""
+    prior = prior or {}
+    return {
+        "kind": NoticeKind.reengagement.value,
+        "step": 0,
+        "requisition_title": requisition_title,
+        "division": division,
+        "reasons": [r for r in reasons if r],
+        "prior_title": prior.get("requisition_title"),
+        "prior_average": fmt_average(prior.get("interview_average")),
+        "prior_highlights": list(prior.get("interview_highlights") or []),
+    }
+
+
+def explicit_reasons(raw_payload: dict) -> list[str]:
+    """Reasons sent with a re-engagement request, when its producer includes them."""
+    reasons = raw_payload.get("reasons")
+    if isinstance(reasons, list):
+        return [str(r) for r in reasons if isinstance(r, str | int | float) and str(r).strip()]
+    reason = raw_payload.get("reason")
+    return [reason] if isinstance(reason, str) and reason.strip() else []
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+
+
+_ENV = jinja2.Environment(
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,  # plain-text email
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+class TemplateError(ValueError):
+    pass
+
+
+def split_template(text: str) -> tuple[str, str]:
+    """A template file: `Subject: ...`, a blank line, then the body."""
+    first, sep, rest = text.partition("\n")
+    if not first.startswith("Subject:"):
+        raise TemplateError("a notice template starts with a 'Subject:' line")
+    if sep and rest and rest.split("\n", 1)[0].strip():
+        raise TemplateError("the subject line is followed by a blank line, then the body")
+    return first[len("Subject:"):], rest.lstrip("\n")
+
+
+def render(template_text: str, context: dict[str, Any]) -> Rendered:
+    subject_tpl, body_tpl = split_template(template_text)
+    try:
+        subject = _ENV.from_string(subject_tpl).render(**context)
+        body = _ENV.from_string(body_tpl).render(**context)
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"template failed to render: {exc}") from exc
+    # One line, no header injection through a name or title.
+    subject = " ".join(subject.split())
+    lines = [line.rstrip() for line in body.strip("\n").split("\n")]
+    compact: list[str] = []
+    for line in lines:  # at most one blank line in a row, whatever the template's branches left
+        if line or (compact and compact[-1]):
+            compact.append(line)
+    return Rendered(subject=subject[:250], body="\n".join(compact).strip("\n") + "\n")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Notices
+
+
+def build_notice(planned: Planned, *, notice_id: str, now: datetime, recipient: str, rendered: Rendered,
+                 application_id: str | None, candidate_id: str | None, reengagement_id: str | None,
+                 division: str | None, tier: str | None, urgent: bool) -> dict[str, Any]:
+    return {
+        "_id": notice_id,
+        "dedupe_key": dedupe_key(application_id, reengagement_id, str(planned.kind), planned.step),
+        "kind": str(planned.kind),
+        "channel": CHANNEL,
+        "recipient": recipient,
+        "status": SCHEDULED,
+        "scheduled_for": now + timedelta(seconds=planned.delay),
+        "sent_at": None,
+        "subject": rendered.subject,
+        "body": rendered.body,
+        "application_id": application_id,
+        "candidate_id": candidate_id,
+        "reengagement_id": reengagement_id,
+        "division": division,
+        "tier": tier,
+        "urgent": bool(urgent),
+        "step": planned.step,
+        "attempts": 0,
+        "error": None,
+        "lease_until": None,
+        "created_at": now,
+    }
+
+
+def is_due(notice: dict, now: datetime) -> bool:
+    return notice["status"] == SCHEDULED and _utc(notice["scheduled_for"]) <= _utc(now)
+
+
+def backoff_seconds(attempts: int) -> int:
+    """5 s, 20 s, 80 s, 320 s... after the 1st, 2nd, 3rd, 4th failed attempt."""
+    return min(BACKOFF_BASE_SECONDS * 4 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
+
+
+def after_failure(attempts: int, error: str, now: datetime) -> dict[str, Any]:
+    """The update for a notice whose `attempts`-th sending failed."""
+    error = error[:1000]
+    if attempts >= MAX_ATTEMPTS:
+        return {"status": FAILED, "error": error, "lease_until": None}
+    return {"status": SCHEDULED, "error": error, "lease_until": None,
+            "scheduled_for": now + timedelta(seconds=backoff_seconds(attempts))}
+
+
+def notice_view(doc: dict) -> dict[str, Any]:
+    """api-v1's shape, plus what ties the notice to its application, candidate and division."""
+    status = doc["status"]
+    return {
+        "id": doc["_id"],
+        "kind": doc["kind"],
+        "channel": doc.get("channel", CHANNEL),
+        "recipient": doc["recipient"],
+        "status": SCHEDULED if status == SENDING else status,
+        "scheduled_for": iso(doc.get("scheduled_for")),
+        "sent_at": iso(doc.get("sent_at")),
+        "subject": doc.get("subject"),
+        "body": doc.get("body"),
+        "application_id": doc.get("application_id"),
+        "candidate_id": doc.get("candidate_id"),
+        "reengagement_id": doc.get("reengagement_id"),
+        "division": doc.get("division"),
+        "step": doc.get("step", 0),
+        "error": doc.get("error"),
+    }
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _maybe_time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))

@@ -1,0 +1,81 @@
+"""Email over SMTP with the standard library (green under eventlet once the process is monkey-patched).
+
+`SMTP_URL` is `smtp://host:port` (plain), `smtp://host:port?starttls=1` (upgrade) or `smtps://host:port`
+(TLS from the start); `user:password@` in it logs in. Every send has a timeout and raises on failure,
+so the dispatcher can re-schedule the notice.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from urllib.parse import parse_qs, unquote, urlsplit
+
+NOTICE_HEADER = "X-Hireloop-Notice"
+DEFAULT_TIMEOUT = 10.0
+
+
+class SendError(Exception):
+    """Sending failed (connection, refusal, timeout): worth retrying later."""
+
+
+class SmtpSender:
+    def __init__(self, smtp_url: str, mail_from: str, timeout: float = DEFAULT_TIMEOUT):
+        parts = urlsplit(smtp_url)
+        if parts.scheme not in ("smtp", "smtps"):
+            raise ValueError(f"SMTP_URL must start with smtp:// or smtps://, not {smtp_url!r}")
+        self.ssl = parts.scheme == "smtps"
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or (465 if self.ssl else 25)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        query = parse_qs(parts.query)
+        self.starttls = (query.get("starttls", ["0"])[0].lower() in ("1", "true", "yes"))
+        self.mail_from = mail_from
+        self.timeout = timeout
+
+    @property
+    def from_address(self) -> str:
+        return parseaddr(self.mail_from)[1] or self.mail_from
+
+    def message_id(self, notice_id: str) -> str:
+        """Stable per notice: a re-send after a crash carries the same Message-ID (receivers can dedupe)."""
+        domain = self.from_address.rpartition("@")[2] or "hireloop.local"
+        return f"<{notice_id}@{domain}>"
+
+    def build_message(self, notice: dict) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = self.mail_from
+        msg["To"] = notice["recipient"]
+        msg["Subject"] = notice["subject"]
+        msg["Date"] = formatdate(usegmt=True)
+        msg["Message-ID"] = self.message_id(notice["_id"])
+        msg[NOTICE_HEADER] = notice["_id"]
+        msg["X-Hireloop-Kind"] = notice["kind"]
+        msg.set_content(notice["body"])
+        return msg
+
+    def send(self, notice: dict) -> str:
+        """Send one notice; returns its Message-ID. Raises SendError on any failure."""
+        msg = self.build_message(notice)
+        try:
+            if self.ssl:
+                client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                          context=ssl.create_default_context())
+            else:
+                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            with client:
+                if self.starttls:
+                    client.starttls(context=ssl.create_default_context())
+                if self.username:
+                    client.login(self.username, self.password or "")
+                refused = client.send_message(msg, from_addr=self.from_address, to_addrs=[notice["recipient"]])
+            if refused:
+                raise SendError(f"recipient refused: {refused}")
+        except SendError:
+            raise
+        except (smtplib.SMTPException, OSError, ValueError) as exc:
+            raise SendError(f"{type(exc).__name__}: {exc}") from exc
+        return msg["Message-ID"]

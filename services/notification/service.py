@@ -1,0 +1,344 @@
+"""The notification service shell: events in, notices scheduled in MongoDB, email out. Rules live in
+domain.py, words in templates/.
+
+Scheduling is durable: a notice is created inside the unit of work of the event that causes it, with its
+due time; `dispatch_due` (every 0.5 s, and straight after a handler created something due now) claims
+due notices one at a time with an atomic find-and-update lease, sends, then marks them sent. A crash
+between claim and mark leaves the lease to expire and the notice is sent again (same Message-ID).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from nameko.extensions import DependencyProvider
+from nameko.timer import timer
+
+from services.notification import domain, loader
+from services.notification.sender import SendError, SmtpSender
+from services.notification.store import NotificationStore
+from shared.bus.nameko_ext import ServiceBase, Store, event_handler, rpc
+from shared.config import load
+from shared.contracts.commands import NotificationPolicy
+from shared.contracts.events import (
+    ApplicationReceived,
+    ApplicationStatusChanged,
+    ApprovalsRequested,
+    ApprovalStepDecided,
+    NoticeSent,
+    OfferConfirmationRecorded,
+    ReengagementRequested,
+)
+from shared.errors import Forbidden, Invalid, NotFound
+from shared.ids import new_id
+from shared.storage import MAX_PAGE
+from shared.timeutil import utcnow
+from shared.tokens import portal_url
+from shared.validation import parse
+
+log = logging.getLogger("hireloop.notification")
+
+DIVISION_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
+READER_ROLES = ("recruiter", "hr", "admin")
+DISPATCH_BATCH = 50
+
+
+class ContactNotYetKnown(Exception):
+    """The application's `application_received` has not been handled yet: retry the event later."""
+
+
+class Mailer(DependencyProvider):
+    """One SMTP sender per process, from SMTP_URL and MAIL_FROM."""
+
+    def setup(self):
+        settings = load()
+        self.sender = SmtpSender(settings.smtp_url, settings.mail_from)
+
+    def get_dependency(self, worker_ctx):
+        return self.sender
+
+
+def _division(value) -> str:
+    if not isinstance(value, str) or not DIVISION_RE.match(value):
+        raise Invalid("division: letters, digits, '_', '-' or '.', 1 to 80 characters", field="division")
+    return value
+
+
+def _limit(limit) -> int:
+    try:
+        value = int(limit)
+    except (TypeError, ValueError):
+        raise Invalid("limit: must be an integer from 1 to 500", field="limit") from None
+    if not 1 <= value <= MAX_PAGE:
+        raise Invalid("limit: must be an integer from 1 to 500", field="limit")
+    return value
+
+
+def _ordered_ids(n: int) -> list[str]:
+    """Ids that sort in creation order even within one millisecond (lists are ordered by id)."""
+    ids: list[str] = []
+    while len(ids) < n:
+        candidate = new_id("ntc")
+        if not ids or candidate > ids[-1]:
+            ids.append(candidate)
+    return ids
+
+
+class NotificationService(ServiceBase):
+    name = "notification"
+    store = Store(NotificationStore)
+    mailer = Mailer()
+
+    # ------------------------------------------------------------------------------------------------
+    # creating notices (inside a unit of work)
+
+    def _create(self, uow, plans: list[domain.Planned], *, contact: dict, policy: NotificationPolicy,
+                portal: str | None, application_id: str | None, reengagement_id: str | None,
+                division: str, screening: dict | None = None, interview: dict | None = None,
+                context_override: dict | None = None) -> list[str]:
+        """Render and store the planned notices; returns the ids of those created and due now."""
+        now = utcnow()
+        due_now: list[str] = []
+        base = domain.base_context(contact, policy, portal)
+        for planned, notice_id in zip(plans, _ordered_ids(len(plans)), strict=True):
+            context = {**base, **domain.kind_context(planned, policy, screening=screening, interview=interview),
+                       **(context_override or {})}
+            rendered = domain.render(loader.template_text(policy.locale, str(planned.kind)), context)
+            doc = domain.build_notice(
+                planned, notice_id=notice_id, now=now,
+                recipient=domain.recipient(planned.audience, contact["email"], division, policy),
+                rendered=rendered, application_id=application_id, candidate_id=contact.get("candidate_id"),
+                reengagement_id=reengagement_id, division=division, tier=contact.get("tier"),
+                urgent=bool(contact.get("urgent")),
+            )
+            if uow.store.add_notice(doc, session=uow.session) and planned.delay == 0:
+                due_now.append(notice_id)
+        return due_now
+
+    def _policy(self, division: str, session=None) -> NotificationPolicy:
+        return domain.effective_policy(self.store.get_policy(division, session=session))
+
+    def _dispatch_soon(self, ids: list[str]) -> None:
+        """Send what a handler just made due, without waiting for the timer (the timer is the fallback)."""
+        if not ids:
+            return
+        try:
+            self._dispatch(only_ids=ids)
+        except Exception:  # noqa: BLE001 - the notices are stored; the timer sends them
+            log.exception("immediate dispatch failed; the timer will retry", extra={"notice_ids": ids})
+
+    # ------------------------------------------------------------------------------------------------
+    # events
+
+    @event_handler("sourcing", "application_received")
+    def on_application_received(self, payload: ApplicationReceived, envelope):
+        req = payload.requisition
+        fields = {
+            "candidate_id": payload.candidate_id,
+            "name": payload.candidate.name,
+            "email": payload.candidate.email,
+            "division": req.division,
+            "requisition_id": req.id,
+            "requisition_title": req.title,
+            "tier": req.tier,
+            "urgent": req.urgent,
+            "received_at": payload.received_at,
+            "updated_at": utcnow(),
+        }
+
+        def work(uow):
+            uow.store.upsert_contact(payload.application_id, fields, session=uow.session)
+
+        self.bus.transact(work, envelope)
+
+    @event_handler("sourcing", "application_status_changed")
+    def on_status_changed(self, payload: ApplicationStatusChanged, envelope):
+        app_id = payload.application_id
+        screening = payload.screening.model_dump(mode="json") if payload.screening else None
+        interview = payload.interview.model_dump(mode="json") if payload.interview else None
+
+        def work(uow):
+            contact = uow.store.get_contact(app_id, session=uow.session)
+            if contact is None:
+                raise ContactNotYetKnown(f"application {app_id} not received yet")
+            if domain.is_stale(contact.get("status_at"), payload.at):
+                return []  # an older change delivered late: a newer one was applied already
+            fields = {"status": payload.status, "status_at": payload.at, "tier": payload.tier,
+                      "urgent": payload.urgent, "requisition_title": payload.requisition_title,
+                      "division": payload.division}
+            if interview:
+                fields.update({"interview_average": interview.get("average"),
+                               "interview_highlights": interview.get("highlights") or []})
+            uow.store.update_contact(app_id, fields, session=uow.session)
+            contact.update(fields)
+            if domain.cancels_on_status(payload.status):
+                uow.store.cancel_scheduled(app_id, now=utcnow(), session=uow.session)
+                return []
+            policy = self._policy(payload.division, session=uow.session)
+            plans = domain.plan_status_change(payload.status, payload.tier, payload.urgent, policy,
+                                              confirmed=bool(contact.get("confirmed_at")))
+            if not plans:
+                return []
+            return self._create(uow, plans, contact=contact, policy=policy, portal=portal_url("a", app_id),
+                                application_id=app_id, reengagement_id=None, division=payload.division,
+                                screening=screening, interview=interview)
+
+        self._dispatch_soon(self.bus.transact(work, envelope))
+
+    @event_handler("sourcing", "offer_confirmation_recorded")
+    def on_offer_confirmation(self, payload: OfferConfirmationRecorded, envelope):
+        kinds = domain.cancels_on_confirmation(payload.result)
+
+        def work(uow):
+            contact = uow.store.get_contact(payload.application_id, session=uow.session)
+            if contact is None:
+                raise ContactNotYetKnown(f"application {payload.application_id} not received yet")
+            if not kinds:
+                return
+            # Remembered, so reminders planned by a late `offered` event are not scheduled at all.
+            uow.store.update_contact(payload.application_id, {"confirmed_at": payload.at}, session=uow.session)
+            uow.store.cancel_scheduled(payload.application_id, kinds, now=utcnow(), session=uow.session)
+
+        self.bus.transact(work, envelope)
+
+    def _progress(self, application_id: str, planned: domain.Planned | None, envelope):
+        def work(uow):
+            contact = uow.store.get_contact(application_id, session=uow.session)
+            if contact is None:
+                raise ContactNotYetKnown(f"application {application_id} not received yet")
+            if planned is None or not domain.progress_relevant(contact.get("status")):
+                return []
+            policy = self._policy(contact["division"], session=uow.session)
+            return self._create(uow, [planned], contact=contact, policy=policy,
+                                portal=portal_url("a", application_id), application_id=application_id,
+                                reengagement_id=None, division=contact["division"])
+
+        self._dispatch_soon(self.bus.transact(work, envelope))
+
+    @event_handler("interview_feedback", "approvals_requested")
+    def on_approvals_requested(self, payload: ApprovalsRequested, envelope):
+        steps = [s.model_dump(mode="json") for s in payload.steps]
+        self._progress(payload.application_id, domain.plan_approvals_requested(steps), envelope)
+
+    @event_handler("interview_feedback", "approval_step_decided")
+    def on_approval_step_decided(self, payload: ApprovalStepDecided, envelope):
+        planned = domain.plan_step_decided(
+            payload.chain_status, payload.step.model_dump(mode="json"),
+            payload.next_step.model_dump(mode="json") if payload.next_step else None,
+        )
+        if planned is None:
+            return  # approved_all / rejected: the status change sends the offer or the rejection
+        self._progress(payload.application_id, planned, envelope)
+
+    @event_handler("talent_pool", "reengagement_requested")
+    def on_reengagement_requested(self, payload: ReengagementRequested, envelope):
+        reasons = domain.explicit_reasons(envelope.payload)
+
+        def work(uow):
+            prior = uow.store.latest_contact_for_candidate(payload.candidate_id, session=uow.session)
+            if prior is None:
+                raise ContactNotYetKnown(f"no contact known for candidate {payload.candidate_id}")
+            policy = self._policy(payload.division, session=uow.session)
+            contact = {**prior, "division": payload.division, "requisition_title": payload.requisition_title,
+                       "_id": None, "tier": None, "urgent": False}
+            extra = domain.reengagement_context(requisition_title=payload.requisition_title,
+                                                division=payload.division, reasons=reasons, prior=prior)
+            return self._create(uow, [domain.plan_reengagement()], contact=contact, policy=policy,
+                                portal=portal_url("r", payload.reengagement_id), application_id=None,
+                                reengagement_id=payload.reengagement_id, division=payload.division,
+                                context_override=extra)
+
+        self._dispatch_soon(self.bus.transact(work, envelope))
+
+    # ------------------------------------------------------------------------------------------------
+    # sending
+
+    @timer(interval=0.5)
+    def dispatch_due(self):
+        return self._dispatch()
+
+    def _dispatch(self, only_ids: list[str] | None = None) -> int:
+        """Claim due notices one at a time and send each; returns how many were sent."""
+        sent = 0
+        for _ in range(len(only_ids) if only_ids is not None else DISPATCH_BATCH):
+            notice = self.store.claim_due(utcnow(), domain.CLAIM_LEASE_SECONDS, only_ids=only_ids)
+            if notice is None:
+                break
+            sent += self._deliver(notice)
+        return sent
+
+    def _deliver(self, notice: dict) -> int:
+        try:
+            message_id = self.mailer.send(notice)
+        except Exception as exc:  # noqa: BLE001 - any failure is recorded, so the notice ends failed, not stuck
+            error = str(exc) if isinstance(exc, SendError) else f"{type(exc).__name__}: {exc}"
+            update = domain.after_failure(notice["attempts"], error, utcnow())
+            self.store.record_failure(notice["_id"], notice["attempts"], update)
+            log.warning("notice not sent", extra={"notice_id": notice["_id"], "attempts": notice["attempts"],
+                                                  "status": update["status"], "error": error})
+            return 0
+
+        def work(uow):
+            sent_at = utcnow()
+            if uow.store.mark_notice_sent(notice["_id"], notice["attempts"], sent_at, message_id, session=uow.session):
+                uow.emit("notice_sent", NoticeSent(
+                    notice_id=notice["_id"], application_id=notice.get("application_id"),
+                    candidate_id=notice.get("candidate_id"), division=notice.get("division"),
+                    kind=notice["kind"], channel=notice.get("channel", domain.CHANNEL), sent_at=sent_at,
+                ))
+
+        self.bus.transact(work)
+        log.info("notice sent", extra={"notice_id": notice["_id"], "kind": notice["kind"]})
+        return 1
+
+    # ------------------------------------------------------------------------------------------------
+    # RPC
+
+    @rpc
+    def get_policy(self, division: str) -> dict:
+        caller = self.bus.caller
+        division = _division(division)
+        if not caller.can_see(division):
+            raise NotFound(f"no notification policy for division {division}")
+        return domain.policy_view(division, self._policy(division))
+
+    @rpc
+    def put_policy(self, division: str, data: dict) -> dict:
+        caller = self.bus.caller
+        caller.require_role("hr", "admin")
+        division = _division(division)
+        if not caller.can_see(division):
+            raise Forbidden(f"you may not change the notification policy of division {division}")
+        if isinstance(data, dict) and "division" in data:
+            # A GET's body sent back as is: tolerate its division when it is this one.
+            if data["division"] != division:
+                raise Invalid("division: does not match the division in the path", field="division")
+            data = {k: v for k, v in data.items() if k != "division"}
+        policy = parse(NotificationPolicy, data)
+
+        def work(uow):
+            uow.store.put_policy(division, {**policy.model_dump(mode="json"), "updated_at": utcnow(),
+                                            "updated_by": caller.name}, session=uow.session)
+
+        self.bus.transact(work)
+        return domain.policy_view(division, policy)
+
+    @rpc
+    def list_for_application(self, application_id: str, limit: int = MAX_PAGE, cursor: str | None = None) -> dict:
+        caller = self.bus.caller
+        caller.require_role(*READER_ROLES)
+        contact = self.store.get_contact(application_id)
+        if contact is not None and not caller.can_see(contact.get("division")):
+            raise NotFound(f"application {application_id} not found")
+        docs, next_cursor = self.store.notices_for_application(application_id, caller.division_filter(),
+                                                               _limit(limit), cursor)
+        return {"items": [domain.notice_view(d) for d in docs], "next_cursor": next_cursor}
+
+    @rpc
+    def list_for_candidate(self, candidate_id: str, limit: int = MAX_PAGE, cursor: str | None = None) -> dict:
+        caller = self.bus.caller
+        caller.require_role(*READER_ROLES)
+        docs, next_cursor = self.store.notices_for_candidate(candidate_id, caller.division_filter(), _limit(limit),
+                                                             cursor)
+        return {"items": [domain.notice_view(d) for d in docs], "next_cursor": next_cursor}

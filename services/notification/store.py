@@ -1,0 +1,130 @@
+"""Notification's own database.
+
+- `contacts`: one per application (`_id` = application id), from `application_received`: who to write
+  to and what about; plus the latest status seen (for out-of-order events) and interview evidence.
+- `policies`: one per division (`_id` = division); missing fields take NotificationPolicy defaults.
+- `notices`: every notice, unique by `dedupe_key` (application or re-engagement, kind, step), with its
+  due time; dispatchers claim due notices atomically with a lease, so two replicas never send one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from services.notification.domain import CANCELLED, SCHEDULED, SENDING, SENT
+from shared.storage import ServiceStore
+
+
+class NotificationStore(ServiceStore):
+    owner = "notification"
+
+    def create_indexes(self) -> None:
+        self.db.contacts.create_index([("candidate_id", ASCENDING), ("received_at", DESCENDING)])
+        self.db.notices.create_index([("dedupe_key", ASCENDING)], unique=True)
+        self.db.notices.create_index([("status", ASCENDING), ("scheduled_for", ASCENDING)])
+        self.db.notices.create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
+        self.db.notices.create_index([("application_id", ASCENDING), ("_id", ASCENDING)])
+        self.db.notices.create_index([("candidate_id", ASCENDING), ("_id", ASCENDING)])
+
+    # -- contacts ----------------------------------------------------------------------------------
+    def upsert_contact(self, application_id: str, fields: dict, session=None) -> None:
+        self.db.contacts.update_one({"_id": application_id}, {"$set": fields}, upsert=True, session=session)
+
+    def get_contact(self, application_id: str, session=None) -> dict | None:
+        return self.db.contacts.find_one({"_id": application_id}, session=session)
+
+    def latest_contact_for_candidate(self, candidate_id: str, session=None) -> dict | None:
+        """The candidate's most recent application: the freshest email address we know."""
+        return self.db.contacts.find_one(
+            {"candidate_id": candidate_id}, sort=[("received_at", DESCENDING), ("_id", DESCENDING)], session=session
+        )
+
+    def update_contact(self, application_id: str, fields: dict, session=None) -> None:
+        self.db.contacts.update_one({"_id": application_id}, {"$set": fields}, session=session)
+
+    # -- policies ----------------------------------------------------------------------------------
+    def get_policy(self, division: str, session=None) -> dict | None:
+        return self.db.policies.find_one({"_id": division}, session=session)
+
+    def put_policy(self, division: str, policy: dict, session=None) -> None:
+        self.db.policies.replace_one({"_id": division}, {"_id": division, **policy}, upsert=True, session=session)
+
+    # -- notices -----------------------------------------------------------------------------------
+    def add_notice(self, doc: dict, session=None) -> bool:
+        """Create the notice unless one with its dedupe key exists (then nothing changes). True if created.
+
+        An upsert on the key rather than an insert: inside a transaction a duplicate-key error would abort
+        the whole unit of work; concurrent transactions conflict and are retried by `transact`."""
+        fields = {k: v for k, v in doc.items() if k != "dedupe_key"}
+        try:
+            result = self.db.notices.update_one(
+                {"dedupe_key": doc["dedupe_key"]}, {"$setOnInsert": fields}, upsert=True, session=session
+            )
+        except DuplicateKeyError:  # a concurrent insert outside a transaction won the race
+            return False
+        return result.upserted_id is not None
+
+    def get_notice(self, notice_id: str, session=None) -> dict | None:
+        return self.db.notices.find_one({"_id": notice_id}, session=session)
+
+    def cancel_scheduled(self, application_id: str, kinds: frozenset[str] | set[str] | None = None,
+                         now: datetime | None = None, session=None) -> int:
+        """Cancel the application's notices still waiting (all, or only `kinds`); sent ones stay."""
+        query: dict[str, Any] = {"application_id": application_id, "status": SCHEDULED}
+        if kinds is not None:
+            query["kind"] = {"$in": sorted(kinds)}
+        update = {"$set": {"status": CANCELLED, "cancelled_at": now, "lease_until": None}}
+        return self.db.notices.update_many(query, update, session=session).modified_count
+
+    def claim_due(self, now: datetime, lease_seconds: int, only_ids: list[str] | None = None) -> dict | None:
+        """Atomically take one due notice (or one whose sender's lease ran out) for sending."""
+        query: dict[str, Any] = {
+            "$or": [
+                {"status": SCHEDULED, "scheduled_for": {"$lte": now}},
+                {"status": SENDING, "lease_until": {"$lt": now}},
+            ]
+        }
+        if only_ids is not None:
+            query = {"$and": [query, {"_id": {"$in": only_ids}}]}
+        return self.db.notices.find_one_and_update(
+            query,
+            {"$set": {"status": SENDING, "lease_until": now + timedelta(seconds=lease_seconds)},
+             "$inc": {"attempts": 1}},
+            sort=[("scheduled_for", ASCENDING), ("_id", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def mark_notice_sent(self, notice_id: str, attempts: int, sent_at: datetime, message_id: str | None = None,
+                  session=None) -> bool:
+        """Only the claim that sent it (same attempt number, still sending) may mark it sent."""
+        result = self.db.notices.update_one(
+            {"_id": notice_id, "status": SENDING, "attempts": attempts},
+            {"$set": {"status": SENT, "sent_at": sent_at, "lease_until": None, "error": None,
+                      "message_id": message_id}},
+            session=session,
+        )
+        return result.modified_count == 1
+
+    def record_failure(self, notice_id: str, attempts: int, update: dict, session=None) -> bool:
+        result = self.db.notices.update_one(
+            {"_id": notice_id, "status": SENDING, "attempts": attempts}, {"$set": update}, session=session
+        )
+        return result.modified_count == 1
+
+    def notices_for_application(self, application_id: str, divisions: list[str] | None, limit: int,
+                                cursor: str | None) -> tuple[list[dict], str | None]:
+        query: dict[str, Any] = {"application_id": application_id}
+        if divisions is not None:
+            query["division"] = {"$in": divisions}
+        return self.page(self.db.notices, query, limit, cursor)
+
+    def notices_for_candidate(self, candidate_id: str, divisions: list[str] | None, limit: int,
+                              cursor: str | None) -> tuple[list[dict], str | None]:
+        query: dict[str, Any] = {"candidate_id": candidate_id}
+        if divisions is not None:
+            query["division"] = {"$in": divisions}
+        return self.page(self.db.notices, query, limit, cursor)

@@ -1,0 +1,245 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.notification import domain
+from services.notification.domain import CANDIDATE, DIVISION_HR, GROUP_HR, Planned
+from shared.contracts.commands import NotificationPolicy
+
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+DEFAULTS = NotificationPolicy()
+
+
+def kinds(plans):
+    return [(str(p.kind), p.audience, p.delay) for p in plans]
+
+
+# -- what a status change produces ---------------------------------------------------------------------
+
+def test_offered_basic_sends_offer_now_then_guide_and_hr_reminder():
+    plans = domain.plan_status_change("offered", "basic", False, DEFAULTS)
+    assert kinds(plans) == [
+        ("offer", CANDIDATE, 0),
+        ("guide", CANDIDATE, 3600),
+        ("hr_confirm_reminder", DIVISION_HR, 86400),
+    ]
+    assert plans[0].extra == {"evidence": True}
+    assert all(p.step == 0 for p in plans)
+
+
+def test_offered_core_is_a_formal_offer_with_the_same_follow_ups():
+    plans = domain.plan_status_change("offered", "core", False, DEFAULTS)
+    assert [str(p.kind) for p in plans] == ["offer", "guide", "hr_confirm_reminder"]
+    assert plans[0].extra == {"evidence": False}
+
+
+def test_urgent_offer_adds_escalation_to_group_hr():
+    plans = domain.plan_status_change("offered", "basic", True, DEFAULTS)
+    assert kinds(plans)[-1] == ("confirm_escalation", GROUP_HR, 7200)
+
+
+def test_delays_come_from_the_division_policy():
+    policy = NotificationPolicy(guide_after=5, hr_confirm_after=60, urgent_confirm_within=30)
+    plans = domain.plan_status_change("offered", "core", True, policy)
+    assert [p.delay for p in plans] == [0, 5, 60, 30]
+
+
+def test_already_confirmed_offer_needs_no_reminder_or_escalation():
+    plans = domain.plan_status_change("offered", "basic", True, DEFAULTS, confirmed=True)
+    assert [str(p.kind) for p in plans] == ["offer", "guide"]
+
+
+def test_rejection_then_survey_with_policy_delays():
+    assert kinds(domain.plan_status_change("rejected", "basic", False, DEFAULTS)) == [
+        ("rejection", CANDIDATE, 0), ("survey", CANDIDATE, 172800)]
+    policy = NotificationPolicy(rejection_delay=600, survey_after=7)
+    assert [p.delay for p in domain.plan_status_change("rejected", "core", True, policy)] == [600, 7]
+
+
+@pytest.mark.parametrize("status", ["received", "shortlisted", "screened_out", "interviewing", "interviewed",
+                                    "awaiting_approval", "accepted", "declined", "hired", "no_show", "withdrawn"])
+def test_other_statuses_plan_nothing(status):
+    assert domain.plan_status_change(status, "basic", True, DEFAULTS) == []
+
+
+# -- cancellation ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("status,cancels", [("declined", True), ("withdrawn", True), ("offered", False),
+                                            ("accepted", False), ("rejected", False), ("hired", False)])
+def test_declined_or_withdrawn_cancel_everything_still_scheduled(status, cancels):
+    assert domain.cancels_on_status(status) is cancels
+
+
+def test_confirmed_offer_cancels_reminder_and_escalation_only():
+    assert domain.cancels_on_confirmation("confirmed") == {"hr_confirm_reminder", "confirm_escalation"}
+    assert domain.cancels_on_confirmation("unreachable") == frozenset()
+
+
+# -- dedupe keys and notices ---------------------------------------------------------------------------
+
+def test_dedupe_key_per_application_or_reengagement_kind_and_step():
+    assert domain.dedupe_key("app_1", None, "offer", 0) == "app_1:offer:0"
+    assert domain.dedupe_key(None, "reg_9", "reengagement", 0) == "reg_9:reengagement:0"
+    assert domain.dedupe_key("app_1", None, "progress", 1) != domain.dedupe_key("app_1", None, "progress", 0)
+    with pytest.raises(ValueError):
+        domain.dedupe_key(None, None, "offer", 0)
+
+
+def test_build_notice_schedules_at_now_plus_delay():
+    planned = Planned("guide", CANDIDATE, 3600)
+    doc = domain.build_notice(planned, notice_id="ntc_1", now=NOW, recipient="a@x.io",
+                              rendered=domain.Rendered("S", "B\n"), application_id="app_1", candidate_id="c1",
+                              reengagement_id=None, division="retail", tier="basic", urgent=False)
+    assert doc["scheduled_for"] == NOW + timedelta(hours=1)
+    assert doc["dedupe_key"] == "app_1:guide:0"
+    assert (doc["status"], doc["channel"], doc["attempts"], doc["sent_at"]) == ("scheduled", "email", 0, None)
+    assert not domain.is_due(doc, NOW)
+    assert domain.is_due(doc, NOW + timedelta(hours=1))
+
+
+def test_stale_status_change_is_ignored_but_equal_time_is_not():
+    assert domain.is_stale(NOW, NOW - timedelta(seconds=1))
+    assert not domain.is_stale(NOW, NOW)
+    assert not domain.is_stale(None, NOW)
+    assert not domain.is_stale(NOW.replace(tzinfo=None), NOW + timedelta(seconds=1))
+
+
+# -- recipients and policies ----------------------------------------------------------------------------
+
+def test_recipients_default_to_division_and_group_hr_mailboxes():
+    assert domain.recipient(CANDIDATE, "c@x.io", "retail", DEFAULTS) == "c@x.io"
+    assert domain.recipient(DIVISION_HR, "c@x.io", "retail", DEFAULTS) == "hr-retail@hireloop.local"
+    assert domain.recipient(GROUP_HR, "c@x.io", "retail", DEFAULTS) == "group-hr@hireloop.local"
+    policy = NotificationPolicy(hr_email="people@retail.example.com", group_hr_email="group@example.com")
+    assert domain.recipient(DIVISION_HR, "c@x.io", "retail", policy) == "people@retail.example.com"
+    assert domain.recipient(GROUP_HR, "c@x.io", "retail", policy) == "group@example.com"
+    with pytest.raises(ValueError):
+        domain.recipient("nobody", "c@x.io", "retail", DEFAULTS)
+
+
+def test_effective_policy_defaults_and_stored_values():
+    assert domain.effective_policy(None) == DEFAULTS
+    stored = {"_id": "retail", "guide_after": 10, "locale": "zh-CN", "updated_at": NOW, "updated_by": "x"}
+    policy = domain.effective_policy(stored)
+    assert policy.guide_after == 10 and policy.locale == "zh-CN" and policy.survey_after == 172800
+    view = domain.policy_view("retail", policy)
+    assert view["division"] == "retail" and view["guide_after"] == 10 and view["hr_email"] is None
+
+
+# -- approval progress ----------------------------------------------------------------------------------
+
+STEPS = [
+    {"id": "apv_2", "step": 2, "role": "admin", "status": "pending", "expected_by": "2026-03-03T09:00:00Z"},
+    {"id": "apv_1", "step": 1, "role": "hr", "status": "pending", "expected_by": "2026-03-02T09:00:00Z"},
+]
+
+
+def test_approvals_requested_is_progress_step_zero_naming_the_first_step():
+    planned = domain.plan_approvals_requested(STEPS)
+    assert (str(planned.kind), planned.step, planned.delay) == ("progress", 0, 0)
+    ctx = domain.kind_context(planned, DEFAULTS)
+    assert ctx["next_step"] == "division HR review"
+    assert ctx["expected_by"] == "2026-03-02 09:00 UTC"
+    assert ctx["decided_step"] is None
+    assert domain.plan_approvals_requested([]) is None
+
+
+def test_pending_step_decided_names_the_next_step_with_its_step_number():
+    planned = domain.plan_step_decided("pending", STEPS[1], STEPS[0])
+    assert (str(planned.kind), planned.step) == ("progress", 1)
+    ctx = domain.kind_context(planned, DEFAULTS)
+    assert ctx["next_step"] == "group HR approval" and ctx["decided_step"] == "division HR review"
+    assert ctx["expected_by"] == "2026-03-03 09:00 UTC"
+    zh = domain.kind_context(planned, NotificationPolicy(locale="zh-CN"))
+    assert zh["next_step"] == "集团 HR 审批" and zh["expected_by"].startswith("2026年03月03日")
+
+
+@pytest.mark.parametrize("chain", ["approved_all", "rejected"])
+def test_final_step_decisions_need_no_progress_notice(chain):
+    assert domain.plan_step_decided(chain, STEPS[0], None) is None
+
+
+def test_progress_only_while_waiting_for_approval():
+    assert domain.progress_relevant("awaiting_approval") and domain.progress_relevant("interviewed")
+    assert domain.progress_relevant(None)
+    assert not domain.progress_relevant("offered") and not domain.progress_relevant("rejected")
+
+
+# -- sending failures -----------------------------------------------------------------------------------
+
+def test_failed_send_is_rescheduled_with_growing_backoff_then_fails_after_five_attempts():
+    delays = []
+    for attempt in range(1, 5):
+        update = domain.after_failure(attempt, "SMTPServerDisconnected: gone", NOW)
+        assert update["status"] == "scheduled" and update["lease_until"] is None
+        delays.append((update["scheduled_for"] - NOW).total_seconds())
+    assert delays == [5, 20, 80, 320]
+    final = domain.after_failure(5, "SMTPServerDisconnected: gone", NOW)
+    assert final == {"status": "failed", "error": "SMTPServerDisconnected: gone", "lease_until": None}
+    assert domain.backoff_seconds(50) == domain.BACKOFF_MAX_SECONDS
+
+
+# -- rendering -------------------------------------------------------------------------------------------
+
+def test_render_splits_subject_and_body_and_keeps_subject_on_one_line():
+    out = domain.render("Subject: Hello {{ name }}\n\nDear {{ name }},\n\n\n\nBye\n", {"name": "A\nB"})
+    assert out.subject == "Hello A B"
+    assert out.body == "Dear A\nB,\n\nBye\n"
+
+
+def test_render_refuses_bad_templates_and_missing_values():
+    with pytest.raises(domain.TemplateError):
+        domain.render("Hello\n\nbody", {})
+    with pytest.raises(domain.TemplateError):
+        domain.render("Subject: x\nbody right away", {})
+    with pytest.raises(domain.TemplateError):
+        domain.render("Subject: {{ missing }}\n\nbody", {})
+
+
+def test_offer_context_carries_the_evidence():
+    planned = domain.plan_status_change("offered", "basic", False, DEFAULTS)[0]
+    ctx = domain.kind_context(planned, DEFAULTS, screening={"match": 80, "matched_skills": ["Coffee"]},
+                              interview={"average": 4.25, "by_competency": {"craft": 4.5},
+                                         "highlights": ["Great latte art", ""]})
+    assert ctx["evidence"] is True
+    assert ctx["interview_average"] == "4.2" and ctx["match"] == 80
+    assert ctx["highlights"] == ["Great latte art"]
+    assert ctx["by_competency"] == {"craft": "4.5"}
+    empty = domain.kind_context(planned, DEFAULTS)
+    assert empty["interview_average"] is None and empty["match"] is None and empty["highlights"] == []
+
+
+def test_durations_and_times_read_naturally():
+    assert domain.fmt_duration(7200) == "2 hours"
+    assert domain.fmt_duration(86400) == "1 day"
+    assert domain.fmt_duration(90) == "90 seconds"
+    assert domain.fmt_duration(5400) == "90 minutes"
+    assert domain.fmt_duration(7200, "zh-CN") == "2 小时"
+    assert domain.fmt_time(NOW) == "2026-03-01 09:00 UTC"
+    assert domain.fmt_time(None) is None
+
+
+def test_reengagement_reasons_explicit_or_from_prior_application():
+    assert domain.explicit_reasons({"reasons": ["Knows POS", " "], "x": 1}) == ["Knows POS"]
+    assert domain.explicit_reasons({"reason": "Strong prior interview"}) == ["Strong prior interview"]
+    assert domain.explicit_reasons({}) == []
+    ctx = domain.reengagement_context(requisition_title="Head Barista", division="retail", reasons=[],
+                                      prior={"requisition_title": "Barista", "interview_average": 4.5})
+    assert ctx["prior_title"] == "Barista" and ctx["prior_average"] == "4.5" and ctx["step"] == 0
+
+
+# -- API view --------------------------------------------------------------------------------------------
+
+def test_notice_view_is_the_api_shape_and_hides_the_internal_sending_status():
+    doc = domain.build_notice(Planned("offer", CANDIDATE, 0), notice_id="ntc_1", now=NOW, recipient="a@x.io",
+                              rendered=domain.Rendered("S", "B\n"), application_id="app_1", candidate_id="c1",
+                              reengagement_id=None, division="retail", tier="basic", urgent=False)
+    view = domain.notice_view({**doc, "status": "sending"})
+    assert {"id", "kind", "channel", "recipient", "status", "scheduled_for", "sent_at", "subject",
+            "body"} <= set(view)
+    assert view["status"] == "scheduled"
+    assert view["scheduled_for"] == "2026-03-01T09:00:00Z" and view["sent_at"] is None
+    assert (view["application_id"], view["candidate_id"], view["division"], view["step"]) == ("app_1", "c1",
+                                                                                              "retail", 0)
+    sent = domain.notice_view({**doc, "status": "sent", "sent_at": NOW})
+    assert sent["status"] == "sent" and sent["sent_at"] == "2026-03-01T09:00:00Z"

@@ -1,0 +1,311 @@
+"""The notification service as a real process, with `python -m infra.smtp_capture`, RabbitMQ and MongoDB:
+events published on the bus become emails in the capture directory, RPCs answer in api-v1's shapes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from kombu import Connection, Exchange
+
+from infra.embedded_mongo import free_port
+from infra.smtp_capture import find, read_body
+from shared.bus import topology
+from shared.bus.aio_rpc import AsyncRpcClient
+from shared.context import sign_caller
+from shared.contracts.caller import Caller
+from shared.contracts.envelope import EventEnvelope
+from shared.errors import Forbidden, Invalid, NotFound
+from shared.timeutil import iso, utcnow
+from shared.tokens import portal_url
+from tests.support.infra import VhostAdmin, _with_vhost
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def ctx(role="hr", divisions=("retail",), name="alice"):
+    return {"hireloop_caller": sign_caller(Caller(key_id="k", name=name, role=role, divisions=tuple(divisions)))}
+
+
+def wait_for(fn, timeout=15.0, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+class Platform:
+    def __init__(self, rabbit_url: str, mail_dir: Path, loop: asyncio.AbstractEventLoop):
+        self.rabbit_url = rabbit_url
+        self.mail_dir = mail_dir
+        self.loop = loop
+        self.client = AsyncRpcClient(rabbit_url, name="notification-test", timeout=10)
+        self.log_path: Path | None = None
+
+    def call(self, method, context=None, **kwargs):
+        return self.loop.run_until_complete(self.client.call("notification", method, context=context or ctx(),
+                                                             **kwargs))
+
+    def publish(self, producer: str, event_type: str, payload: dict) -> EventEnvelope:
+        envelope = EventEnvelope(type=event_type, producer=producer, payload=payload)
+        exchange = Exchange(topology.events_exchange(producer), type="topic", durable=True)
+        with Connection(self.rabbit_url) as conn:
+            conn.Producer().publish(envelope.model_dump(mode="json"), exchange=exchange, routing_key=event_type,
+                                    serializer="json", retry=True, declare=[exchange])
+        return envelope
+
+    def mail(self, to=None, subject_contains=None):
+        return find(self.mail_dir, to=to, subject_contains=subject_contains)
+
+
+@pytest.fixture(scope="module")
+def platform(test_infra, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("notification")
+    vhost = f"h_notification_{secrets.token_hex(4)}"
+    admin = VhostAdmin(test_infra.rabbit_url)
+    admin.create(vhost)
+    rabbit_url = _with_vhost(test_infra.rabbit_url, vhost)
+    topology.declare(rabbit_url)  # events published before the service is up wait in its inbox
+    procs: list[subprocess.Popen] = []
+    logs = []
+    loop = asyncio.new_event_loop()
+    try:
+        smtp_port, mail_dir = free_port(), tmp / "mail"
+        smtp_log = open(tmp / "smtp.log", "w")  # noqa: SIM115
+        logs.append(smtp_log)
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "infra.smtp_capture", "--host", "127.0.0.1", "--port", str(smtp_port),
+             "--dir", str(mail_dir)], cwd=ROOT, stdout=smtp_log, stderr=subprocess.STDOUT))
+        env = {**os.environ, "RABBIT_URL": rabbit_url, "MONGO_URL": test_infra.mongo_url,
+               "HIRELOOP_NAMESPACE": f"{test_infra.namespace}n{secrets.token_hex(3)}",
+               "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}", "PYTHONPATH": str(ROOT)}
+        service_log = open(tmp / "notification.log", "w")  # noqa: SIM115
+        logs.append(service_log)
+        procs.append(subprocess.Popen([sys.executable, "-m", "services.notification"], cwd=ROOT, env=env,
+                                      stdout=service_log, stderr=subprocess.STDOUT))
+        p = Platform(rabbit_url, mail_dir, loop)
+        p.log_path = tmp / "notification.log"
+        loop.run_until_complete(p.client.connect())
+
+        def healthy():
+            try:
+                return p.call("health", timeout=2)["store"] == "ok"
+            except Exception:  # noqa: BLE001 - not up yet
+                return False
+
+        assert wait_for(healthy, timeout=60, interval=0.5), (tmp / "notification.log").read_text()[-3000:]
+        yield p
+        loop.run_until_complete(p.client.close())
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for f in logs:
+            f.close()
+        loop.close()
+        admin.delete(vhost)
+
+
+def received(app_id, cand_id, email, division="retail", tier="basic", urgent=False, title="Barista"):
+    return {
+        "application_id": app_id, "candidate_id": cand_id, "source": "referral", "received_at": iso(utcnow()),
+        "requisition": {"id": f"req_{division}", "title": title, "division": division, "department": "stores",
+                        "tier": tier, "urgent": urgent, "required_skills": ["Coffee"]},
+        "candidate": {"name": "Li Wei", "email": email, "skills": ["Coffee"], "years_experience": 3},
+    }
+
+
+def status_changed(app_id, cand_id, status, previous, division="retail", tier="basic", urgent=False,
+                   title="Barista"):
+    return {
+        "application_id": app_id, "candidate_id": cand_id, "requisition_id": f"req_{division}",
+        "requisition_title": title, "division": division, "tier": tier, "urgent": urgent, "source": "referral",
+        "previous_status": previous, "status": status, "at": iso(utcnow()),
+        "screening": {"passed": True, "score": 88, "match": 75, "matched_skills": ["Coffee", "POS"],
+                      "missing_skills": ["Latte Art"], "reasons": ["Has all 1 required skill: Coffee."]},
+        "interview": {"interview_id": "int_1", "average": 4.33, "by_competency": {"craft": 4.5, "service": 4.17},
+                      "recommendations": {"strong_yes": 1, "yes": 2}, "discrepancy": {"flagged": False},
+                      "highlights": ["Beautiful latte art", "Calm with difficult customers"]},
+    }
+
+
+def uid(prefix):
+    return f"{prefix}_{secrets.token_hex(6)}"
+
+
+def test_policies_by_rpc(platform):
+    default = platform.call("get_policy", division="retail")
+    assert default == {"division": "retail", "guide_after": 3600, "hr_confirm_after": 86400,
+                       "urgent_confirm_within": 7200, "approval_sla": 86400, "rejection_delay": 0,
+                       "survey_after": 172800, "locale": "en", "reuse_interview_within": 180 * 86400,
+                       "hr_email": None, "group_hr_email": None}
+    stored = platform.call("put_policy", division="retail", data={"guide_after": 1, "hr_email": "people@x.io"})
+    assert stored["guide_after"] == 1 and stored["survey_after"] == 172800 and stored["hr_email"] == "people@x.io"
+    # PUT replaces: a GET's body sent back is accepted, omitted fields go back to defaults
+    again = platform.call("put_policy", division="retail", data={**stored, "hr_email": None})
+    assert again == {**stored, "hr_email": None}
+    assert platform.call("get_policy", division="retail", context=ctx("recruiter")) == again
+    with pytest.raises(Forbidden):
+        platform.call("put_policy", division="retail", data={}, context=ctx("recruiter"))
+    with pytest.raises(Forbidden):
+        platform.call("put_policy", division="logistics", data={})
+    with pytest.raises(NotFound):
+        platform.call("get_policy", division="logistics")
+    with pytest.raises(Invalid) as err:
+        platform.call("put_policy", division="retail", data={"guide_after": -1})
+    assert err.value.field == "guide_after"
+    with pytest.raises(Invalid):
+        platform.call("put_policy", division="retail", data={"bogus": 1})
+    assert platform.call("get_policy", division="logistics", context=ctx("admin", ()))["guide_after"] == 3600
+
+
+def test_basic_offer_with_evidence_goes_out_once_then_the_guide(platform):
+    platform.call("put_policy", division="retail", data={"guide_after": 1})
+    app, cand, email = uid("app"), uid("cand"), f"{uid('li')}@example.com"
+    platform.publish("sourcing", "application_received", received(app, cand, email))
+    event = status_changed(app, cand, "offered", "interviewed")
+    started = time.monotonic()
+    platform.publish("sourcing", "application_status_changed", event)
+
+    offers = wait_for(lambda: platform.mail(to=email, subject_contains="offer"))
+    assert len(offers) == 1, platform.mail()
+    assert time.monotonic() - started < 5
+    body = read_body(platform.mail_dir, offers[0])
+    assert "Interview average: 4.3 / 5" in body
+    assert "Skills match: 75%" in body
+    assert "Beautiful latte art" in body and "Calm with difficult customers" in body
+    assert "ID" in body and "bank details" in body and "start date" in body
+    assert portal_url("a", app) in body
+    assert offers[0]["notice_id"].startswith("ntc_")
+
+    guide = wait_for(lambda: platform.mail(to=email, subject_contains="onboarding guide"), timeout=10)
+    assert len(guide) == 1
+
+    # The same change announced again (a new event id): the dedupe key keeps it to one offer.
+    platform.publish("sourcing", "application_status_changed", event)
+    time.sleep(2.5)
+    assert len(platform.mail(to=email, subject_contains="offer")) == 1
+    assert len(platform.mail(to=email)) == 2  # offer + guide, nothing else to the candidate
+
+    items = platform.call("list_for_application", application_id=app)["items"]
+    by_kind = {i["kind"]: i for i in items}
+    assert set(by_kind) == {"offer", "guide", "hr_confirm_reminder"}
+    assert by_kind["offer"]["status"] == "sent" and by_kind["offer"]["sent_at"]
+    assert by_kind["hr_confirm_reminder"]["status"] == "scheduled"
+    assert by_kind["hr_confirm_reminder"]["recipient"] == "hr-retail@hireloop.local"
+    assert set(by_kind["offer"]) >= {"id", "kind", "channel", "recipient", "status", "scheduled_for", "sent_at",
+                                     "subject", "body"}
+    assert by_kind["offer"]["channel"] == "email" and by_kind["offer"]["recipient"] == email
+    with pytest.raises(NotFound):
+        platform.call("list_for_application", application_id=app, context=ctx("hr", ("logistics",)))
+    with pytest.raises(Forbidden):
+        platform.call("list_for_application", application_id=app, context=ctx("interviewer"))
+
+    # HR confirmed by phone: the reminder is cancelled.
+    platform.publish("sourcing", "offer_confirmation_recorded", {
+        "application_id": app, "division": "retail", "result": "confirmed", "by": "alice", "at": iso(utcnow())})
+    assert wait_for(lambda: {i["kind"]: i["status"] for i in platform.call(
+        "list_for_application", application_id=app)["items"]}["hr_confirm_reminder"] == "cancelled")
+
+
+def test_status_change_before_the_application_is_known_is_retried(platform):
+    app, cand, email = uid("app"), uid("cand"), f"{uid('early')}@example.com"
+    platform.publish("sourcing", "application_status_changed", status_changed(app, cand, "offered", "interviewed"))
+    time.sleep(0.5)
+    platform.publish("sourcing", "application_received", received(app, cand, email))
+    assert len(wait_for(lambda: platform.mail(to=email, subject_contains="offer"))) == 1
+
+
+def test_urgent_core_offer_escalates_and_decline_cancels(platform):
+    app, cand, email = uid("app"), uid("cand"), f"{uid('core')}@example.com"
+    platform.publish("sourcing", "application_received", received(app, cand, email, "logistics", "core", True,
+                                                                  "Fleet Manager"))
+    platform.publish("sourcing", "application_status_changed", status_changed(
+        app, cand, "offered", "awaiting_approval", "logistics", "core", True, "Fleet Manager"))
+    [offer] = wait_for(lambda: platform.mail(to=email, subject_contains="Offer of employment"))
+    body = read_body(platform.mail_dir, offer)
+    assert portal_url("a", app) in body and "4.3" not in body
+    context = ctx("hr", ("logistics",))
+    kinds = {i["kind"]: i for i in platform.call("list_for_application", application_id=app, context=context)["items"]}
+    assert set(kinds) == {"offer", "guide", "hr_confirm_reminder", "confirm_escalation"}
+    assert kinds["confirm_escalation"]["recipient"] == "group-hr@hireloop.local"
+
+    platform.publish("sourcing", "application_status_changed", status_changed(
+        app, cand, "declined", "offered", "logistics", "core", True, "Fleet Manager"))
+
+    def statuses():
+        items = platform.call("list_for_application", application_id=app, context=context)["items"]
+        return {i["kind"]: i["status"] for i in items}
+
+    assert wait_for(lambda: statuses()["guide"] == "cancelled")
+    assert statuses() == {"offer": "sent", "guide": "cancelled", "hr_confirm_reminder": "cancelled",
+                          "confirm_escalation": "cancelled"}
+
+
+def test_rejection_now_survey_later_and_progress_and_reengagement(platform):
+    app, cand, email = uid("app"), uid("cand"), f"{uid('rej')}@example.com"
+    platform.publish("sourcing", "application_received", received(app, cand, email, tier="core"))
+    expected_by = "2031-05-04T10:00:00Z"
+    platform.publish("interview_feedback", "approvals_requested", {
+        "application_id": app, "division": "retail", "steps": [
+            {"id": "apv_1", "step": 1, "role": "hr", "status": "pending", "expected_by": expected_by},
+            {"id": "apv_2", "step": 2, "role": "admin", "status": "pending", "expected_by": "2031-05-05T10:00:00Z"},
+        ]})
+    [progress] = wait_for(lambda: platform.mail(to=email, subject_contains="Update on your application"))
+    assert "division HR review" in read_body(platform.mail_dir, progress)
+    assert "2031-05-04 10:00 UTC" in read_body(platform.mail_dir, progress)
+
+    platform.publish("sourcing", "application_status_changed", status_changed(app, cand, "rejected", "interviewed",
+                                                                              tier="core"))
+    [rejection] = wait_for(lambda: [e for e in platform.mail(to=email)
+                                    if e["subject"].startswith("Your application for")])
+    assert "not to move forward" in read_body(platform.mail_dir, rejection)
+    items = platform.call("list_for_application", application_id=app)["items"]
+    survey = next(i for i in items if i["kind"] == "survey")
+    assert survey["status"] == "scheduled" and portal_url("a", app) in survey["body"]
+
+    reg = uid("reg")
+    platform.publish("talent_pool", "reengagement_requested", {
+        "reengagement_id": reg, "requisition_id": "req_new", "requisition_title": "Head Barista",
+        "division": "retail", "candidate_id": cand, "requested_by": "rita"})
+    [re] = wait_for(lambda: platform.mail(to=email, subject_contains="Head Barista"))
+    body = read_body(platform.mail_dir, re)
+    assert portal_url("r", reg) in body and "Barista" in body
+
+    everything = platform.call("list_for_candidate", candidate_id=cand)["items"]
+    assert {i["kind"] for i in everything} == {"progress", "rejection", "survey", "reengagement"}
+    reengagement = next(i for i in everything if i["kind"] == "reengagement")
+    assert reengagement["application_id"] is None and reengagement["reengagement_id"] == reg
+    assert platform.call("list_for_candidate", candidate_id=cand, context=ctx("hr", ("logistics",)))["items"] == []
+
+
+def test_no_unexpected_errors_in_the_service_log(platform):
+    """Handled failures are expected (a status change before its application); anything else is a bug."""
+    import json
+
+    time.sleep(1.5)  # a few timer ticks and outbox sweeps
+    problems = []
+    for line in platform.log_path.read_text().splitlines():
+        if not line.startswith("{"):
+            continue
+        record = json.loads(line)
+        if record["level"] not in ("error", "critical"):
+            continue
+        if "ContactNotYetKnown" in record.get("exc", "") + record.get("msg", "") or "not received yet" in \
+                record.get("msg", ""):
+            continue
+        problems.append(record["msg"][:300])
+    assert problems == []
+    assert platform.call("health")["outbox_backlog"] == 0
