@@ -37,7 +37,8 @@ def portal_link(text: str) -> str:
 
 def find_mail(platform, to: str, subject_contains: str):
     def fetch():
-        return [m for m in platform.mail() if to in m["to"] and subject_contains.lower() in m["subject"].lower()]
+        return [m for m in platform.mail()
+                if to.lower() in [t.lower() for t in m["to"]] and subject_contains.lower() in m["subject"].lower()]
     return wait_for(fetch, lambda found: len(found) > 0, timeout=20, what=f"mail '{subject_contains}' to {to}")
 
 
