@@ -19,7 +19,9 @@ class DomainError(Exception):
     default_code = "bad_request"
 
     def __init__(self, message: str, code: str | None = None, field: str | None = None):
-        super().__init__(message, code or self.default_code, field)
+        # nameko stringifies every exception argument on the wire, so a missing field arrives as "None".
+        field = None if field in (None, "", "None") else field
+        super().__init__(message, code or self.default_code, field or "")
         self.message = message
         self.code = code or self.default_code
         self.field = field

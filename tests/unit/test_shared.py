@@ -96,3 +96,13 @@ def test_every_subscription_names_a_known_event():
     names = [q.name for q in queues()]
     assert len(names) == len(set(names))
     assert "screening.dlq" in names and "rpc-screening" in names and "notification.inbox" in names
+
+
+def test_domain_errors_survive_namekos_stringified_arguments():
+    from shared.errors import NotFound
+
+    # nameko sends exc_args through str(): None becomes "None"
+    rebuilt = NotFound(*[str(a) for a in NotFound("gone", code="not_a_match").args])
+    assert rebuilt.field is None and rebuilt.code == "not_a_match"
+    assert rebuilt.as_dict() == {"code": "not_a_match", "message": "gone"}
+    assert Invalid("x", field="limit").field == "limit"
