@@ -5,13 +5,15 @@ owning service with a system caller."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from gateway.idempotency import idempotent
 from shared.contracts.caller import Caller
 from shared.contracts.commands import PortalResponseIn
 from shared.errors import NotFound
@@ -81,14 +83,23 @@ def install(app: FastAPI) -> None:
         return HTMLResponse(html)
 
     @app.post("/portal/{token}/response", tags=["portal"])
-    async def portal_response(request: Request, token: str, body: PortalResponseIn):
+    async def portal_response(request: Request, token: str, body: PortalResponseIn,
+                              idem: Annotated[str | None, Header(alias="Idempotency-Key")] = None):
         gateway = request.app.state.gateway
         kind, object_id = _read(token)
         data = parse(PortalResponseIn, body.model_dump())
-        if kind == "r":
-            result = await gateway.call(PORTAL, "talent_pool", "respond_reengagement", request,
-                                        reengagement_id=object_id, data=data.model_dump())
-            return {"kind": "reengagement", "status": result["status"], "application_id": result.get("application_id")}
-        result = await gateway.call(PORTAL, "sourcing", "candidate_response", request, application_id=object_id,
-                                    data=data.model_dump())
-        return {"kind": "application", "application_id": result["id"], "status": result["status"]}
+
+        async def produce():
+            if kind == "r":
+                result = await gateway.call(PORTAL, "talent_pool", "respond_reengagement", request,
+                                            reengagement_id=object_id, data=data.model_dump())
+                return JSONResponse({"kind": "reengagement", "status": result["status"],
+                                     "application_id": result.get("application_id")})
+            result = await gateway.call(PORTAL, "sourcing", "candidate_response", request, application_id=object_id,
+                                        data=data.model_dump())
+            return JSONResponse({"kind": "application", "application_id": result["id"], "status": result["status"]})
+
+        # The token is the candidate's credential, so it also owns the idempotency record.
+        owner = "portal:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+        return await idempotent(gateway.redis, gateway.settings.redis_key(), owner, idem,
+                                [request.url.path, data.model_dump()], produce)

@@ -161,8 +161,14 @@ def test_the_whole_hiring_loop(platform):
     html = platform.client().get(f"/portal/{path}")
     assert html.status_code == 200 and "text/html" in html.headers["content-type"] and "Accept" in html.text
     assert platform.client().get("/portal/forged.token").status_code == 404
-    r = platform.client().post(f"/portal/{path}/response", json={"response": "decline"})
+    r = platform.client().post(f"/portal/{path}/response", json={"response": "decline"},
+                               headers={"Idempotency-Key": "lin-declines"})
     assert r.status_code == 200 and r.json()["status"] == "declined", r.text
+    again = platform.client().post(f"/portal/{path}/response", json={"response": "decline"},
+                                   headers={"Idempotency-Key": "lin-declines"})
+    assert again.status_code == 200 and again.json() == r.json()  # a retried click changes nothing
+    assert platform.client().post(f"/portal/{path}/response", json={"response": "accept"}).status_code == 409
+    assert platform.client().post(f"/portal/{path}/response", json={"response": "maybe"}).status_code == 422
     final = app_status(hr, app["id"])
     assert [t["status"] for t in final["timeline"]] == [
         "received", "shortlisted", "interviewing", "interviewed", "offered", "declined"]
@@ -268,3 +274,17 @@ def test_two_screening_replicas_share_the_load(platform):
     for app_id in ids:
         timeline = app_status(hr, app_id)["timeline"]
         assert [t["status"] for t in timeline] == ["received", "shortlisted"]
+
+
+def test_openapi_document_describes_the_contract(platform):
+    anonymous = platform.client("")
+    spec = anonymous.get("/openapi.json").json()
+    for path in ("/v1/requisitions", "/v1/applications", "/v1/applications/{application_id}",
+                 "/v1/interviews/{interview_id}/scorecards", "/v1/applications/{application_id}/decision",
+                 "/v1/approvals/{approval_id}", "/v1/talent-pool", "/v1/requisitions/{requisition_id}/matches",
+                 "/v1/notification-policies/{division}", "/portal/{token}", "/healthz", "/readyz"):
+        assert path in spec["paths"], path
+    assert anonymous.get("/docs").status_code == 200
+    missing = anonymous.get("/v1/no-such-thing")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    assert platform.client().get("/healthz").json() == {"status": "ok"}
