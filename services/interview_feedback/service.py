@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
-import eventlet
 from nameko.rpc import ServiceRpc
 from pymongo.errors import DuplicateKeyError
 
 from services.interview_feedback import domain
 from services.interview_feedback.store import InterviewFeedbackStore
 from shared.bus.nameko_ext import ServiceBase, Store, rpc
+from shared.bus.remote import UpstreamUnavailable, ask, policy_seconds
 from shared.config import load
-from shared.contracts.commands import ApprovalDecisionIn, DecisionIn, NewInterview, NotificationPolicy, ScorecardIn
+from shared.contracts.commands import ApprovalDecisionIn, DecisionIn, NewInterview, ScorecardIn
 from shared.contracts.events import (
     ApprovalsRequested,
     ApprovalStep,
@@ -38,12 +37,6 @@ from shared.validation import parse
 
 log = logging.getLogger("hireloop.interview_feedback")
 
-# The approval SLA is a nicety (a default exists): don't let a slow notification service hold a decision.
-POLICY_TIMEOUT = 3.0
-
-
-class UpstreamUnavailable(Exception):
-    """Another service did not answer in time (nameko has no RPC timeout of its own)."""
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -116,14 +109,6 @@ def _ms(dt: datetime) -> datetime:
     return dt.replace(microsecond=dt.microsecond // 1000 * 1000)
 
 
-def _ask(method, timeout: float, **kwargs) -> Any:
-    """Call another service and wait at most `timeout` seconds; UpstreamUnavailable after that."""
-    reply = method.call_async(**kwargs)
-    try:
-        with eventlet.Timeout(timeout):
-            return reply.result()
-    except eventlet.Timeout:
-        raise UpstreamUnavailable(f"no reply within {timeout:g}s") from None
 
 
 class InterviewFeedbackService(ServiceBase):
@@ -136,23 +121,13 @@ class InterviewFeedbackService(ServiceBase):
     def _application(self, application_id: str) -> dict:
         """The application as sourcing shows it to this caller (NotFound when out of scope)."""
         try:
-            return _ask(self.sourcing.get_application, load().rpc_timeout, application_id=application_id)
+            return ask(self.sourcing.get_application, load().rpc_timeout, application_id=application_id)
         except UpstreamUnavailable as exc:
             raise UpstreamUnavailable(f"sourcing: {exc}") from None
 
     def _approval_sla(self, division: str) -> int:
         """The division's approval SLA in seconds; the policy default when notification can't say."""
-        default = NotificationPolicy().approval_sla
-        try:
-            policy = _ask(self.notification.get_policy, POLICY_TIMEOUT, division=division)
-            sla = policy.get("approval_sla") if isinstance(policy, dict) else None
-        except Exception as exc:  # noqa: BLE001 - any failure (down, slow, refused) falls back to the default
-            log.warning("approval policy unavailable, using the default", extra={"division": division,
-                                                                                  "error": repr(exc)})
-            return default
-        if not isinstance(sla, int) or isinstance(sla, bool) or sla < 0:
-            return default
-        return sla
+        return policy_seconds(self.notification, division, "approval_sla")
 
     def _visible_interview(self, interview_id: str) -> dict:
         caller = self.bus.caller

@@ -7,6 +7,8 @@ from nameko.rpc import ServiceRpc
 from services.screening import domain
 from services.screening.store import ScreeningStore
 from shared.bus.nameko_ext import INSTANCE_ID, ServiceBase, Store, event_handler, rpc
+from shared.bus.remote import ask
+from shared.config import load
 from shared.contracts.commands import ScreeningOverride
 from shared.contracts.events import ApplicationReceived, ApplicationScreened, ScreeningResult
 from shared.errors import Conflict, NotFound
@@ -63,7 +65,7 @@ class ScreeningService(ServiceBase):
         caller.require_role("recruiter", "hr", "admin")
         cmd = parse(ScreeningOverride, data)
         # Scope and current status come from the owner of the application.
-        application = self.sourcing.get_application(application_id=application_id)
+        application = ask(self.sourcing.get_application, load().rpc_timeout, application_id=application_id)
         if application["status"] not in OVERRIDABLE:
             raise Conflict(f"application is {application['status']}; screening can only be overridden "
                            f"before interviews start", code="invalid_status")

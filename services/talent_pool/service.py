@@ -10,15 +10,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import eventlet
 from nameko.rpc import ServiceRpc
 from pymongo.errors import DuplicateKeyError
 
 from services.talent_pool import domain
 from services.talent_pool.store import TalentPoolStore
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, rpc
+from shared.bus.remote import ask, policy_seconds
 from shared.config import load
-from shared.contracts.commands import NotificationPolicy, PortalResponseIn
+from shared.contracts.commands import PortalResponseIn
 from shared.contracts.common import normalize_skill
 from shared.contracts.events import (
     ApplicationReceived,
@@ -38,26 +38,9 @@ from shared.validation import parse
 
 log = logging.getLogger("hireloop.talent_pool")
 
-# The reuse window is a nicety (a default exists): don't let a slow notification service hold an answer.
-POLICY_TIMEOUT = 3.0
-
-
 class NotSeenYet(Exception):
     """An event needs one that has not arrived yet (raised so the inbox retries it later)."""
 
-
-class UpstreamUnavailable(Exception):
-    """Another service did not answer in time (nameko has no RPC timeout of its own)."""
-
-
-def _ask(method, timeout: float, **kwargs) -> Any:
-    """Call another service and wait at most `timeout` seconds; UpstreamUnavailable after that."""
-    reply = method.call_async(**kwargs)
-    try:
-        with eventlet.Timeout(timeout):
-            return reply.result()
-    except eventlet.Timeout:
-        raise UpstreamUnavailable(f"no reply within {timeout:g}s") from None
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -371,17 +354,7 @@ class TalentPoolService(ServiceBase):
 
     def _reuse_window(self, division: str) -> int:
         """The division's `reuse_interview_within` in seconds; the policy default when notification can't say."""
-        default = NotificationPolicy().reuse_interview_within
-        try:
-            policy = _ask(self.notification.get_policy, POLICY_TIMEOUT, division=division)
-            window = policy.get("reuse_interview_within") if isinstance(policy, dict) else None
-        except Exception as exc:  # noqa: BLE001 - any failure (down, slow, refused) falls back to the default
-            log.warning("reuse policy unavailable, using the default", extra={"division": division,
-                                                                               "error": repr(exc)})
-            return default
-        if not isinstance(window, int) or isinstance(window, bool) or window < 0:
-            return default
-        return window
+        return policy_seconds(self.notification, division, "reuse_interview_within")
 
     @rpc
     def respond_reengagement(self, reengagement_id: str, data: dict) -> dict:
@@ -423,7 +396,7 @@ class TalentPoolService(ServiceBase):
         if reuse_from is None:
             fast = False
         try:
-            app = _ask(self.sourcing.submit_fast_track_application, 3 * load().rpc_timeout,
+            app = ask(self.sourcing.submit_fast_track_application, 3 * load().rpc_timeout,
                        requisition_id=doc["requisition_id"], candidate_id=doc["candidate_id"],
                        reengagement_id=doc["_id"], reuse_interview_from=reuse_from)
         except Conflict:

@@ -125,5 +125,7 @@ class AsyncRpcClient:
             args = error.get("exc_args") or []
             if cls is not None and args:
                 raise cls(*args[:3])
+            if error.get("exc_type") == "UpstreamUnavailable":  # a service this one depends on is away
+                raise ServiceUnavailable(service, error.get("value", "a service it depends on did not answer"))
             raise RemoteError(service, error.get("exc_type", "Error"), error.get("value", ""))
         return reply.get("result")

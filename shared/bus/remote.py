@@ -1,0 +1,47 @@
+"""Calling another service from inside a nameko worker.
+
+nameko has no RPC timeout between services: a call to a service whose queue exists but whose
+processes are down waits forever and holds a worker. `ask` bounds every such call.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import eventlet
+
+from shared.contracts.commands import NotificationPolicy
+
+log = logging.getLogger("hireloop.remote")
+POLICY_TIMEOUT = 3.0
+
+
+class UpstreamUnavailable(Exception):
+    """Another service did not answer in time; the gateway answers 503 with Retry-After."""
+
+
+def ask(method, timeout: float, **kwargs: Any) -> Any:
+    """Call `method` (a ServiceRpc method) and wait at most `timeout` seconds."""
+    reply = method.call_async(**kwargs)
+    try:
+        with eventlet.Timeout(timeout):
+            return reply.result()
+    except eventlet.Timeout:
+        raise UpstreamUnavailable(f"no reply within {timeout:g}s") from None
+
+
+def policy_seconds(notification, division: str, field: str, timeout: float = POLICY_TIMEOUT) -> int:
+    """One delay of a division's notification policy; the default when notification cannot say (policies
+    are refinements with safe defaults, so a slow notification service must not block the caller)."""
+    default = getattr(NotificationPolicy(), field)
+    try:
+        policy = ask(notification.get_policy, timeout, division=division)
+        value = policy.get(field) if isinstance(policy, dict) else None
+    except Exception as exc:  # noqa: BLE001 - down, slow or refused: fall back to the default
+        log.warning("policy unavailable, using the default", extra={"division": division, "field": field,
+                                                                     "error": repr(exc)})
+        return default
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        return default
+    return value
