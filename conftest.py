@@ -12,3 +12,27 @@ def test_infra():
         yield infra
     finally:
         infra.close()
+
+
+@pytest.fixture
+def make_store(test_infra):
+    """A factory of service stores, each in a fresh database of this test session, dropped afterwards."""
+    from shared.ids import new_id
+    from shared.storage import mongo_client
+
+    client = mongo_client(test_infra.mongo_url)
+    names = []
+
+    def make(store_cls):
+        name = f"{test_infra.namespace}_{store_cls.owner}_{new_id('t')}"
+        names.append(name)
+        store = store_cls(client, name)
+        store.ensure_indexes()
+        return store
+
+    try:
+        yield make
+    finally:
+        for name in names:
+            client.drop_database(name)
+        client.close()

@@ -10,22 +10,13 @@ from services.interview_feedback.store import InterviewFeedbackStore
 from shared.contracts.events import ScorecardSubmitted
 from shared.errors import Conflict
 from shared.ids import new_id
-from shared.storage import mongo_client
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(test_infra):
-    client = mongo_client(test_infra.mongo_url)
-    name = f"{test_infra.namespace}_interview_feedback_store_{new_id('t')}"
-    s = InterviewFeedbackStore(client, name)
-    s.ensure_indexes()
-    try:
-        yield s
-    finally:
-        client.drop_database(name)
-        client.close()
+def store(make_store):
+    return make_store(InterviewFeedbackStore)
 
 
 def interview_doc(application_id="app_1", **kw):

@@ -12,8 +12,7 @@ from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from shared.ids import new_id
-from shared.storage import AlreadyHandled, mongo_client
+from shared.storage import AlreadyHandled
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 HR = Caller(key_id="k1", name="helen", role="hr", divisions=("retail",))
@@ -41,17 +40,9 @@ class RecordingBus:
 
 
 @pytest.fixture
-def svc(test_infra):
-    client = mongo_client(test_infra.mongo_url)
-    name = f"{test_infra.namespace}_sourcing_svc_{new_id('t')}"
-    store = SourcingStore(client, name)
-    store.ensure_indexes()
-    service = worker_factory(SourcingService, store=store, bus=RecordingBus(store))
-    try:
-        yield service
-    finally:
-        client.drop_database(name)
-        client.close()
+def svc(make_store):
+    store = make_store(SourcingStore)
+    return worker_factory(SourcingService, store=store, bus=RecordingBus(store))
 
 
 def as_(svc, caller):

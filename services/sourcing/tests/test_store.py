@@ -9,21 +9,12 @@ from services.sourcing import domain
 from services.sourcing.store import SourcingStore
 from shared.contracts.commands import CandidateIn
 from shared.ids import new_id
-from shared.storage import mongo_client
 from shared.timeutil import utcnow
 
 
 @pytest.fixture
-def store(test_infra):
-    client = mongo_client(test_infra.mongo_url)
-    name = f"{test_infra.namespace}_sourcing_store_{new_id('t')}"
-    s = SourcingStore(client, name)
-    s.ensure_indexes()
-    try:
-        yield s
-    finally:
-        client.drop_database(name)
-        client.close()
+def store(make_store):
+    return make_store(SourcingStore)
 
 
 def _profile(email, name="Ann Lee", **kw):

@@ -16,7 +16,7 @@ from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from shared.storage import AlreadyHandled, mongo_client
+from shared.storage import AlreadyHandled
 from shared.timeutil import iso, utcnow
 
 HR = Caller(key_id="k1", name="alice", role="hr", divisions=("logistics",))
@@ -82,16 +82,8 @@ class InProcessBus:
 
 
 @pytest.fixture
-def store(test_infra, request):
-    client = mongo_client(test_infra.mongo_url)
-    name = f"{test_infra.namespace}_talent_pool_svc_{request.node.name}"[:60]
-    s = TalentPoolStore(client, name)
-    s.ensure_indexes()
-    try:
-        yield s
-    finally:
-        client.drop_database(name)
-        client.close()
+def store(make_store):
+    return make_store(TalentPoolStore)
 
 
 @pytest.fixture

@@ -7,22 +7,14 @@ from pymongo.errors import DuplicateKeyError
 
 from services.talent_pool.domain import build_pool_entry
 from services.talent_pool.store import TalentPoolStore
-from shared.storage import AlreadyHandled, mongo_client
+from shared.storage import AlreadyHandled
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(test_infra, request):
-    client = mongo_client(test_infra.mongo_url)
-    name = f"{test_infra.namespace}_talent_pool_store_{request.node.name}"[:60]
-    s = TalentPoolStore(client, name)
-    s.ensure_indexes()
-    try:
-        yield s
-    finally:
-        client.drop_database(name)
-        client.close()
+def store(make_store):
+    return make_store(TalentPoolStore)
 
 
 def run(store, fn, event_id=None):
