@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-unit lint format topology mail clean
+.PHONY: install run test test-unit test-faults lint format topology mail dlq clean
 
 install: $(STAMP)
 
@@ -23,6 +23,9 @@ test: install  ## the whole suite: unit, integration (real RabbitMQ/Redis/Mongo)
 test-unit: install
 	$(PY) -m pytest -m "not integration and not e2e"
 
+test-faults: install  ## only the fault-injection suite (tests/faults), with its counts printed
+	$(PY) -m pytest tests/faults -m faults -s
+
 lint: install
 	$(VENV)/bin/ruff check .
 
@@ -37,3 +40,6 @@ mail:  ## the latest captured emails of a `make run` platform
 
 clean:
 	rm -rf var test-artifacts
+
+dlq: install  ## dead letters: `make dlq` lists; ARGS="inspect|replay|drop <service> <id>|--all" acts
+	$(PY) -m shared.bus.dlq $(or $(ARGS),list)

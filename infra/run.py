@@ -41,6 +41,7 @@ class Platform:
         self.var = var_dir
         self.env = env
         self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.commands: dict[str, list[str]] = {}
         self.mongo: EmbeddedMongo | None = None
         (self.var / "log").mkdir(parents=True, exist_ok=True)
 
@@ -48,8 +49,29 @@ class Platform:
         log = open(self.var / "log" / f"{label}.log", "ab")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen([sys.executable, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-        self.procs.append((label, proc))
+        self.procs = [(name, p) for name, p in self.procs if name != label] + [(label, proc)]
+        self.commands[label] = args
         return proc
+
+    def process(self, label: str) -> subprocess.Popen:
+        return dict(self.procs)[label]
+
+    def stop_process(self, label: str, sig: int = signal.SIGTERM, timeout: float = GRACE_SECONDS) -> int:
+        """Stop one process (SIGTERM: gracefully; SIGKILL: a crash) and return its exit code."""
+        proc = self.process(label)
+        if proc.poll() is None:
+            proc.send_signal(sig)
+        try:
+            return proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait()
+
+    def start_process(self, label: str) -> subprocess.Popen:
+        """Start a stopped process again, with the command it was first started with."""
+        if self.process(label).poll() is None:
+            raise RuntimeError(f"{label} is still running")
+        return self._spawn(label, self.commands[label])
 
     def start(self) -> None:
         env = self.env

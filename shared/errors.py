@@ -14,6 +14,13 @@ except ImportError:  # pragma: no cover
         return cls
 
 
+class NotYet(Exception):  # noqa: N818 - reads as "not yet (handled)"
+    """An event arrived before one it depends on (e.g. a status change before the application itself).
+
+    Not a failure: the inbox parks the event in `<service>.wait` for a few seconds and delivers it again,
+    for up to `topology.WAIT_BUDGET_SECONDS`, without spending the delivery limit meant for poison."""
+
+
 class DomainError(Exception):
     status = 400
     default_code = "bad_request"

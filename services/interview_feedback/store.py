@@ -9,9 +9,9 @@
 
 from __future__ import annotations
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 
-from shared.storage import ServiceStore
+from shared.storage import ServiceStore, update_and_get
 
 
 class InterviewFeedbackStore(ServiceStore):
@@ -37,12 +37,8 @@ class InterviewFeedbackStore(ServiceStore):
     def mark_submitted(self, interview_id: str, interviewer: str, session) -> dict | None:
         """Record that `interviewer` submitted; None when it already had (or the interview is gone).
         Writing the interview document also makes concurrent last cards conflict, so one of them retries."""
-        return self.db.interviews.find_one_and_update(
-            {"_id": interview_id, "submitted": {"$nin": [interviewer]}},
-            {"$push": {"submitted": interviewer}},
-            return_document=ReturnDocument.AFTER,
-            session=session,
-        )
+        return update_and_get(self.db.interviews, {"_id": interview_id, "submitted": {"$nin": [interviewer]}},
+                              {"$push": {"submitted": interviewer}}, session=session)
 
     def complete_interview(self, interview_id: str, completed_at, session) -> None:
         self.db.interviews.update_one(

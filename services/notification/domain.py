@@ -37,8 +37,11 @@ BACKOFF_MAX_SECONDS = 3600
 # Who a notice goes to.
 CANDIDATE, DIVISION_HR, GROUP_HR = "candidate", "division_hr", "group_hr"
 
-# Statuses after which the candidate's notices still scheduled are moot.
-CANCELLING_STATUSES = frozenset({"declined", "withdrawn"})
+# Statuses after which the candidate's notices still scheduled are moot. `shortlisted` is reached with
+# something scheduled only when a recruiter overrides a screen-out: its rejection must not go out.
+CANCELLING_STATUSES = frozenset({"declined", "withdrawn", "shortlisted"})
+# Both end an application with a "no": the candidate gets the same respectful notice and survey.
+REJECTING_STATUSES = frozenset({"rejected", "screened_out"})
 # Approval progress is news only while the application waits for approvals.
 PROGRESS_STATUSES = frozenset({"interviewed", "awaiting_approval"})
 # What a confirmed offer makes unnecessary.
@@ -124,7 +127,7 @@ def plan_status_change(status: str, tier: str, urgent: bool, policy: Notificatio
             if urgent:
                 plans.append(Planned(NoticeKind.confirm_escalation, GROUP_HR, policy.urgent_confirm_within))
         return plans
-    if status == "rejected":
+    if status in REJECTING_STATUSES:
         return [
             Planned(NoticeKind.rejection, CANDIDATE, policy.rejection_delay),
             Planned(NoticeKind.survey, CANDIDATE, policy.survey_after),
@@ -133,7 +136,7 @@ def plan_status_change(status: str, tier: str, urgent: bool, policy: Notificatio
 
 
 def cancels_on_status(status: str) -> bool:
-    """Declined or withdrawn: every notice of the application still scheduled is cancelled."""
+    """Declined, withdrawn or a screen-out overridden: every notice still scheduled is cancelled."""
     return status in CANCELLING_STATUSES
 
 

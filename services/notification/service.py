@@ -30,7 +30,7 @@ from shared.contracts.events import (
     OfferConfirmationRecorded,
     ReengagementRequested,
 )
-from shared.errors import Forbidden, Invalid, NotFound
+from shared.errors import Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
 from shared.storage import MAX_PAGE
 from shared.timeutil import utcnow
@@ -44,7 +44,7 @@ READER_ROLES = ("recruiter", "hr", "admin")
 DISPATCH_BATCH = 50
 
 
-class ContactNotYetKnown(Exception):
+class ContactNotYetKnown(NotYet):
     """The application's `application_received` has not been handled yet: retry the event later."""
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from services.notification.domain import CANCELLED, SCHEDULED, SENDING, SENT
-from shared.storage import ServiceStore
+from shared.storage import ServiceStore, update_and_get
+
+CLAIM_CANDIDATES = 20
 
 
 class NotificationStore(ServiceStore):
@@ -82,21 +84,26 @@ class NotificationStore(ServiceStore):
 
     def claim_due(self, now: datetime, lease_seconds: int, only_ids: list[str] | None = None) -> dict | None:
         """Atomically take one due notice (or one whose sender's lease ran out) for sending."""
-        query: dict[str, Any] = {
-            "$or": [
-                {"status": SCHEDULED, "scheduled_for": {"$lte": now}},
-                {"status": SENDING, "lease_until": {"$lt": now}},
-            ]
-        }
-        if only_ids is not None:
-            query = {"$and": [query, {"_id": {"$in": only_ids}}]}
-        return self.db.notices.find_one_and_update(
-            query,
-            {"$set": {"status": SENDING, "lease_until": now + timedelta(seconds=lease_seconds)},
-             "$inc": {"attempts": 1}},
-            sort=[("scheduled_for", ASCENDING), ("_id", ASCENDING)],
-            return_document=ReturnDocument.AFTER,
-        )
+        if only_ids is None:
+            # Two indexed look-ups find candidates; the claim below re-checks the condition atomically.
+            candidates = [d["_id"] for d in self.db.notices.find(
+                {"status": SCHEDULED, "scheduled_for": {"$lte": now}}, {"_id": 1}).sort(
+                "scheduled_for", ASCENDING).limit(CLAIM_CANDIDATES)]
+            candidates += [d["_id"] for d in self.db.notices.find(
+                {"status": SENDING, "lease_until": {"$lt": now}}, {"_id": 1}).limit(CLAIM_CANDIDATES)]
+        else:
+            candidates = list(only_ids)
+        claim = {"$set": {"status": SENDING, "lease_until": now + timedelta(seconds=lease_seconds)},
+                 "$inc": {"attempts": 1}}
+        for notice_id in candidates:
+            # Two conditional updates rather than one with $or (a collection scan on some servers).
+            doc = update_and_get(self.db.notices, {"_id": notice_id, "status": SCHEDULED,
+                                                   "scheduled_for": {"$lte": now}}, claim) \
+                or update_and_get(self.db.notices, {"_id": notice_id, "status": SENDING,
+                                                    "lease_until": {"$lt": now}}, claim)
+            if doc is not None:
+                return doc
+        return None
 
     def mark_notice_sent(self, notice_id: str, attempts: int, sent_at: datetime, message_id: str | None = None,
                   session=None) -> bool:

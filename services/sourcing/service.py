@@ -28,7 +28,7 @@ from shared.contracts.events import (
     RequisitionClosed,
     RequisitionOpened,
 )
-from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
 from shared.timeutil import iso, utcnow
 from shared.validation import parse
@@ -38,7 +38,7 @@ APP_STATUSES = {s.value for s in AppStatus}
 UPSERT_RACE_RETRIES = 3
 
 
-class NotYetKnown(Exception):
+class NotYetKnown(NotYet):
     """An event needs state sourcing has not got yet (an earlier event still on its way): retry later."""
 
 

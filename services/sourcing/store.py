@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 
 from shared.ids import new_id
-from shared.storage import ServiceStore
+from shared.storage import ServiceStore, update_and_get
 
 CANDIDATE_EMAIL_INDEX = "candidate_email_key_unique"
 APPLICATION_UNIQUE_INDEX = "application_candidate_requisition_unique"
@@ -34,12 +34,9 @@ class SourcingStore(ServiceStore):
 
     def close_requisition(self, requisition_id: str, reason: str, at: datetime, session) -> dict | None:
         """Close an open requisition; None when it is not open (closed meanwhile, or unknown)."""
-        return self.db.requisitions.find_one_and_update(
-            {"_id": requisition_id, "status": "open"},
-            {"$set": {"status": "closed", "closed_at": at, "close_reason": reason}},
-            return_document=ReturnDocument.AFTER,
-            session=session,
-        )
+        return update_and_get(self.db.requisitions, {"_id": requisition_id, "status": "open"},
+                              {"$set": {"status": "closed", "closed_at": at, "close_reason": reason}},
+                              session=session)
 
     def list_requisitions(self, divisions: list[str] | None, status: str | None, urgent: bool | None,
                           limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
@@ -54,14 +51,18 @@ class SourcingStore(ServiceStore):
 
     # -- candidates ----------------------------------------------------------------------------------
     def upsert_candidate(self, profile: dict, at: datetime, session) -> dict:
-        """The candidate with this profile's `email_key`, created if new, its profile set to `profile`."""
-        return self.db.candidates.find_one_and_update(
-            {"email_key": profile["email_key"]},
-            {"$set": {**profile, "updated_at": at}, "$setOnInsert": {"_id": new_id("cand"), "created_at": at}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-            session=session,
-        )
+        """The candidate with this profile's `email_key`, created if new, its profile set to `profile`.
+
+        Looked up by the indexed key, then updated by `_id` (an upsert keyed on email_key scans the
+        collection on some servers). Two first applications racing both insert: the unique index
+        rejects one, and the caller retries it as an existing candidate."""
+        existing = self.db.candidates.find_one({"email_key": profile["email_key"]}, {"_id": 1}, session=session)
+        if existing is not None:
+            return update_and_get(self.db.candidates, {"_id": existing["_id"]},
+                                  {"$set": {**profile, "updated_at": at}}, session=session)
+        doc = {"_id": new_id("cand"), **profile, "created_at": at, "updated_at": at}
+        self.db.candidates.insert_one(doc, session=session)
+        return doc
 
     def get_candidate(self, candidate_id: str, session=None) -> dict | None:
         return self.db.candidates.find_one({"_id": candidate_id}, session=session)

@@ -30,7 +30,7 @@ from shared.contracts.events import (
     RequisitionClosed,
     RequisitionOpened,
 )
-from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
 from shared.storage import MAX_PAGE
 from shared.timeutil import iso, utcnow
@@ -38,7 +38,7 @@ from shared.validation import parse
 
 log = logging.getLogger("hireloop.talent_pool")
 
-class NotSeenYet(Exception):
+class NotSeenYet(NotYet):
     """An event needs one that has not arrived yet (raised so the inbox retries it later)."""
 
 

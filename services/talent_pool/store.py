@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 
-from shared.storage import ServiceStore
+from shared.storage import ServiceStore, update_and_get
 
 
 class TalentPoolStore(ServiceStore):
@@ -42,11 +42,10 @@ class TalentPoolStore(ServiceStore):
 
     def close_requisition(self, requisition_id: str, division: str, closed_at: datetime, session) -> dict:
         """Marks it closed; a close that overtook the opening leaves a stub the opening fills in."""
-        return self.db.requisitions.find_one_and_update(
-            {"_id": requisition_id},
-            {"$set": {"status": "closed", "closed_at": closed_at},
-             "$setOnInsert": {"division": division}},
-            upsert=True, return_document=ReturnDocument.AFTER, session=session,
+        return update_and_get(
+            self.db.requisitions, {"_id": requisition_id},
+            {"$set": {"status": "closed", "closed_at": closed_at}, "$setOnInsert": {"division": division}},
+            upsert=True, session=session,
         )
 
     # -- applications --------------------------------------------------------------------------------
@@ -163,7 +162,5 @@ class TalentPoolStore(ServiceStore):
 
     def answer_reengagement(self, reengagement_id: str, changes: dict, session) -> dict | None:
         """Sets the answer only while pending (compare-and-set); None if it was answered meanwhile."""
-        return self.db.reengagements.find_one_and_update(
-            {"_id": reengagement_id, "status": "pending"}, {"$set": changes},
-            return_document=ReturnDocument.AFTER, session=session,
-        )
+        return update_and_get(self.db.reengagements, {"_id": reengagement_id, "status": "pending"},
+                              {"$set": changes}, session=session)

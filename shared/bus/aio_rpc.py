@@ -15,16 +15,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from typing import Any
 
 import aio_pika
+import aiormq
 from aio_pika.exceptions import DeliveryError
 
-from shared.bus.topology import RPC_EXCHANGE
+from shared.bus.topology import DEADLINE_HEADER, RPC_EXCHANGE
 from shared.errors import ERRORS_BY_NAME
 
 log = logging.getLogger("hireloop.rpc")
+
+
+# Errors of a service that mean "try again in a moment" (HTTP 503), not a bug (500).
+TRY_AGAIN_LATER = ("UpstreamUnavailable", "StillContended")
 
 
 class ServiceUnavailable(Exception):
@@ -96,6 +102,10 @@ class AsyncRpcClient:
         self._pending[correlation_id] = fut
         headers = {f"nameko.{k}": v for k, v in (context or {}).items() if v is not None}
         headers.setdefault("nameko.call_id_stack", [f"{self.name}.{method}.{correlation_id}"])
+        bound = timeout or self.timeout
+        # Not executed once the caller has given up: the service drops a request received after this.
+        # Integer milliseconds: AMQP float headers may be 32-bit, which rounds an epoch to minutes.
+        headers[DEADLINE_HEADER] = int((time.time() + bound) * 1000)
         message = aio_pika.Message(
             json.dumps({"args": [], "kwargs": kwargs}, default=str).encode(),
             content_type="application/json",
@@ -105,7 +115,6 @@ class AsyncRpcClient:
             headers=headers,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )
-        bound = timeout or self.timeout
         try:
             async with asyncio.timeout(bound):
                 try:
@@ -115,8 +124,9 @@ class AsyncRpcClient:
                 reply = await fut
         except TimeoutError:
             raise ServiceUnavailable(service, f"no reply within {bound:g}s") from None
-        except aio_pika.exceptions.AMQPError as exc:
-            raise ServiceUnavailable(service, f"broker error: {exc}") from exc
+        except (aio_pika.exceptions.AMQPError, aiormq.exceptions.ChannelInvalidStateError, ConnectionError) as exc:
+            # The broker is away or the channel is being re-opened (robust connection): a 503, retry later.
+            raise ServiceUnavailable(service, f"broker unavailable: {type(exc).__name__}") from exc
         finally:
             self._pending.pop(correlation_id, None)
         error = reply.get("error")
@@ -125,7 +135,7 @@ class AsyncRpcClient:
             args = error.get("exc_args") or []
             if cls is not None and args:
                 raise cls(*args[:3])
-            if error.get("exc_type") == "UpstreamUnavailable":  # a service this one depends on is away
+            if error.get("exc_type") in TRY_AGAIN_LATER:  # a dependency is away or busy: not a bug
                 raise ServiceUnavailable(service, error.get("value", "a service it depends on did not answer"))
             raise RemoteError(service, error.get("exc_type", "Error"), error.get("value", ""))
         return reply.get("result")

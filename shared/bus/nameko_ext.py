@@ -6,8 +6,9 @@
   queue (`<service>.inbox`). The envelope and payload are validated against the contracts; a message
   that can never succeed (not JSON, wrong schema, no handler) is dead-lettered at once with the
   error; a handler error requeues it (nameko's default would ack and lose it) until the delivery limit,
-  then it is dead-lettered with the last error. Messages are acked only after the handler returned,
-  i.e. after its unit of work committed.
+  then it is dead-lettered with the last error. An event that came before one it depends on (NotYet)
+  waits in `<service>.wait` and comes back, for minutes, without spending that limit. Messages are
+  acked only after the handler returned, i.e. after its unit of work committed (or the event was parked).
 - `Bus`: per-worker helper: the verified caller, `transact()` (unit of work + immediate outbox relay).
 - `ServiceBase`: health RPC and the outbox sweep timer, shared by every service class.
 """
@@ -40,8 +41,8 @@ from shared.context import CALLER_CONTEXT_KEY, sign_caller, verify_caller
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS
-from shared.errors import DomainError
-from shared.storage import AlreadyHandled, ServiceStore
+from shared.errors import DomainError, NotYet
+from shared.storage import AlreadyHandled, ServiceStore, StillContended
 
 log = logging.getLogger("hireloop.bus")
 INSTANCE_ID = f"{socket.gethostname()}-{os.getpid()}"
@@ -53,6 +54,11 @@ class PoisonMessage(Exception):
 
 # ----------------------------------------------------------------------------------------------------
 # dead letters
+
+
+def raw_body(message) -> bytes:
+    body = message.body
+    return bytes(body) if isinstance(body, bytes | bytearray) else str(body).encode()
 
 
 def _amqp_uri() -> str:
@@ -78,14 +84,15 @@ class DeadLetters:
                 "x-hireloop-original-exchange": message.delivery_info.get("exchange", ""),
             }
         )
-        body = message.body if isinstance(message.body, bytes | bytearray) else str(message.body).encode()
         self.publisher.publish(
-            bytes(body),
+            raw_body(message),
             exchange=Exchange(topology.DEAD_LETTER_EXCHANGE, type="direct", durable=True),
             routing_key=self.service,
             headers=headers,
             content_type=message.content_type or "application/octet-stream",
             content_encoding=message.content_encoding or "binary",
+            message_id=message.properties.get("message_id"),
+            correlation_id=message.properties.get("correlation_id"),
             retry=True,
         )
         log.warning(
@@ -141,10 +148,30 @@ class HireloopRpcConsumer(RpcConsumer):
     def on_decode_error(self, message, exc):
         self.dead_letters.settle(self.consumer, message, "undecodable", repr(exc))
 
+    def handle_result(self, message, result, exc_info):
+        """Send the reply, then ack. nameko lets a failed reply (broker gone) escape and kill the whole
+        service; here it is logged and the request is left unacked: the broker redelivers it after
+        reconnecting, unless the caller's deadline (message expiration) has passed by then."""
+        try:
+            return super().handle_result(message, result, exc_info)
+        except Exception:  # noqa: BLE001 - any publish failure; the service must live on
+            log.warning("could not send an RPC reply; the caller will time out", exc_info=True,
+                        extra={"routing_key": message.delivery_info.get("routing_key")})
+            return result, exc_info
+
     def handle_message(self, body, message):
         if not message.properties.get("reply_to") or not isinstance(body, dict):
             # Nobody to answer, or not an RPC request at all: keep it for inspection, don't crash.
             self.dead_letters.settle(self.consumer, message, "malformed_rpc", "no reply_to or body not an object")
+            return
+        deadline_ms = (message.headers or {}).get(topology.DEADLINE_HEADER)
+        deadline = deadline_ms / 1000 if isinstance(deadline_ms, int) else None
+        if deadline is not None and deadline < time.time():
+            # The caller has answered its client with a 503 already; doing it now would surprise them.
+            log.info("dropped an RPC request received after its caller's deadline",
+                     extra={"routing_key": message.delivery_info.get("routing_key"),
+                            "late_seconds": round(time.time() - deadline, 2)})
+            self.consumer.ack_message(message)
             return
         super().handle_message(body, message)
 
@@ -154,7 +181,7 @@ class HireloopRpc(Rpc):
 
     def __init__(self, **kwargs):
         # Domain errors are answers (404, 409, 422), not failures: nameko logs them as expected.
-        kwargs.setdefault("expected_exceptions", (DomainError,))
+        kwargs.setdefault("expected_exceptions", (DomainError, StillContended))
         super().__init__(**kwargs)
 
 
@@ -225,6 +252,9 @@ class InboxConsumer(SharedExtension, ProviderCollector):
             self.consumer.ack_message(message)
             return
         error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, NotYet):
+            self.park(message, error)
+            return
         deliveries = int((message.headers or {}).get("x-delivery-count", 0) or 0) + 1
         if isinstance(exc, PoisonMessage) or deliveries >= topology.DELIVERY_LIMIT:
             self.dead_letters.settle(self.consumer, message, "handler_failed", error)
@@ -235,6 +265,35 @@ class InboxConsumer(SharedExtension, ProviderCollector):
         self.consumer.requeue_message(message)
 
 
+    def park(self, message, error: str) -> None:
+        """Send an out-of-order event to `<service>.wait` (it returns after WAIT_SECONDS), then ack it here;
+        after WAIT_BUDGET_SECONDS of waiting it is dead-lettered like any other failure."""
+        headers = dict(message.headers or {})
+        waits = int(headers.get(WAITS_HEADER, 0) or 0) + 1
+        if waits * topology.WAIT_SECONDS > topology.WAIT_BUDGET_SECONDS:
+            self.dead_letters.settle(self.consumer, message, "waited_too_long", error)
+            return
+        headers = {k: v for k, v in headers.items() if not k.startswith("x-death") and k != "x-delivery-count"}
+        headers[WAITS_HEADER] = waits
+        try:
+            self.dead_letters.publisher.publish(
+                raw_body(message), exchange=Exchange("", type="direct"),
+                routing_key=topology.wait_queue(self.container.service_name), headers=headers,
+                content_type=message.content_type, content_encoding=message.content_encoding,
+                message_id=message.properties.get("message_id"), retry=True)
+        except Exception:  # noqa: BLE001 - not parked: requeue instead, nothing is lost
+            log.exception("could not park an out-of-order event; requeueing it")
+            eventlet.sleep(topology.WAIT_SECONDS)
+            self.consumer.requeue_message(message)
+            return
+        if waits == 1 or waits % 10 == 0:
+            log.info("event waits for an earlier one", extra={"error": error, "waits": waits})
+        self.consumer.ack_message(message)
+
+
+WAITS_HEADER = "x-hireloop-waits"
+
+
 class EventHandler(Entrypoint):
     inbox = InboxConsumer()
 
@@ -242,7 +301,7 @@ class EventHandler(Entrypoint):
         self.producer = producer
         self.event_type = event_type
         # A duplicate delivery is the normal at-least-once case, not an error worth a traceback.
-        kwargs.setdefault("expected_exceptions", (AlreadyHandled, PoisonMessage))
+        kwargs.setdefault("expected_exceptions", (AlreadyHandled, PoisonMessage, NotYet))
         super().__init__(**kwargs)
 
     def setup(self):
@@ -272,7 +331,10 @@ class EventHandler(Entrypoint):
         self.container.spawn_managed_thread(spawn_worker)
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
-        self.inbox.settle(message, exc_info)
+        try:
+            self.inbox.settle(message, exc_info)
+        except Exception:  # noqa: BLE001 - an escaping error would kill the service (nameko's rule)
+            log.warning("could not settle an event (broker away?); it will be redelivered", exc_info=True)
         return result, exc_info
 
 

@@ -7,6 +7,8 @@ deployment. Declarations are idempotent.
 - `nameko-rpc` (topic): RPC requests, routed `<service>.<method>` to queue `rpc-<service>` (nameko's names).
 - `<service>.events` (topic): events a service publishes, routed by event type (nameko's names).
 - `<service>.inbox`: one queue per consuming service, bound to every event it subscribes to.
+- `<service>.wait`: events that came before one they depend on wait here `WAIT_SECONDS`, then the
+  broker dead-letters them back to `<service>.inbox` (through the default exchange); see shared.errors.NotYet.
 - `hireloop.dlx` (direct) -> `<service>.dlq`: dead letters, routed by the service name.
 Service queues are quorum queues with a delivery limit, so a message that keeps failing is
 dead-lettered by the broker even if a consumer dies while handling it.
@@ -21,6 +23,11 @@ from shared.contracts.common import SERVICES
 RPC_EXCHANGE = "nameko-rpc"
 DEAD_LETTER_EXCHANGE = "hireloop.dlx"
 DELIVERY_LIMIT = 5
+# Epoch milliseconds after which an RPC request's caller has given up (set by the gateway, honoured by services).
+DEADLINE_HEADER = "x-hireloop-deadline"
+# An out-of-order event waits WAIT_SECONDS per round, for at most WAIT_BUDGET_SECONDS in all.
+WAIT_SECONDS = 2
+WAIT_BUDGET_SECONDS = 300
 
 # Who hears what: consumer -> [(producer, event type)]. The single source of the bindings; each
 # service's inbox handlers must match its row (checked by tests).
@@ -69,6 +76,10 @@ def dead_letter_queue(service: str) -> str:
     return f"{service}.dlq"
 
 
+def wait_queue(service: str) -> str:
+    return f"{service}.wait"
+
+
 def service_queue_arguments(service: str) -> dict:
     return {
         "x-queue-type": "quorum",
@@ -79,6 +90,18 @@ def service_queue_arguments(service: str) -> dict:
 
 
 DLQ_ARGUMENTS = {"x-queue-type": "quorum"}
+
+
+def wait_queue_arguments(service: str) -> dict:
+    # At-least-once dead-lettering (needs reject-publish overflow): a waiting event survives a broker crash.
+    return {
+        "x-queue-type": "quorum",
+        "x-message-ttl": WAIT_SECONDS * 1000,
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": inbox_queue(service),
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+    }
 
 
 @dataclass(frozen=True)
@@ -112,6 +135,7 @@ def queues(services: tuple[str, ...] = SERVICES) -> list[QueueSpec]:
                 tuple(Binding(events_exchange(p), t) for p, t in SUBSCRIPTIONS[service]),
             )
         )
+        specs.append(QueueSpec(wait_queue(service), wait_queue_arguments(service), ()))
         specs.append(
             QueueSpec(dead_letter_queue(service), DLQ_ARGUMENTS, (Binding(DEAD_LETTER_EXCHANGE, service),))
         )

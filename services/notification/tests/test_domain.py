@@ -56,7 +56,14 @@ def test_rejection_then_survey_with_policy_delays():
     assert [p.delay for p in domain.plan_status_change("rejected", "core", True, policy)] == [600, 7]
 
 
-@pytest.mark.parametrize("status", ["received", "shortlisted", "screened_out", "interviewing", "interviewed",
+def test_a_screen_out_is_a_rejection_and_an_override_to_shortlisted_cancels_it():
+    policy = NotificationPolicy(rejection_delay=3600, survey_after=7200)
+    assert kinds(domain.plan_status_change("screened_out", "basic", False, policy)) == [
+        ("rejection", CANDIDATE, 3600), ("survey", CANDIDATE, 7200)]
+    assert domain.cancels_on_status("shortlisted") is True
+
+
+@pytest.mark.parametrize("status", ["received", "shortlisted", "interviewing", "interviewed",
                                     "awaiting_approval", "accepted", "declined", "hired", "no_show", "withdrawn"])
 def test_other_statuses_plan_nothing(status):
     assert domain.plan_status_change(status, "basic", True, DEFAULTS) == []

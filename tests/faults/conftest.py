@@ -1,0 +1,55 @@
+"""Fixtures of the fault-injection suite (`make test-faults`; also part of `make test`).
+
+The suite's platform has its own vhost, database names and Redis prefix, apart from the e2e platform of
+the same session, because the tests count every effect in it."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from tests.faults.harness import FaultPlatform
+from tests.support.infra import VhostAdmin, _with_vhost
+
+
+def isolated_env(test_infra, label: str, rabbit_url: str | None = None):
+    """(env, cleanup): a fresh vhost (unless `rabbit_url` is a private broker), namespace and Redis prefix."""
+    namespace = f"{test_infra.namespace}{label}{secrets.token_hex(2)}"
+    cleanups = []
+    if rabbit_url is None:
+        admin = VhostAdmin(test_infra.rabbit_url)
+        vhost = f"hireloop-{namespace}"
+        admin.create(vhost)
+        cleanups.append(lambda: admin.delete(vhost))
+        rabbit_url = _with_vhost(test_infra.rabbit_url, vhost)
+    env = {**test_infra.env(), "RABBIT_URL": rabbit_url, "HIRELOOP_NAMESPACE": namespace}
+
+    def cleanup():
+        import redis
+        from pymongo import MongoClient
+
+        with MongoClient(test_infra.mongo_url) as client:
+            for name in client.list_database_names():
+                if name.startswith(namespace + "_"):
+                    client.drop_database(name)
+        r = redis.Redis.from_url(test_infra.redis_url)
+        for key in r.scan_iter(f"{namespace}:*"):
+            r.delete(key)
+        r.close()
+        for fn in cleanups:
+            fn()
+
+    return env, cleanup
+
+
+@pytest.fixture(scope="session")
+def fault_platform(test_infra, tmp_path_factory):
+    env, cleanup = isolated_env(test_infra, "f")
+    fp = FaultPlatform(env, tmp_path_factory.mktemp("faults"))
+    try:
+        fp.start()
+        yield fp
+    finally:
+        fp.stop()
+        cleanup()

@@ -1,0 +1,37 @@
+"""The screening service with a bug that hits 1% of applications (test 4): `python -m tests.faults.faulty_screening`.
+
+The service code is untouched; only its pure screening rule is wrapped, so every other part (inbox,
+requeue, delivery limit, dead-letter queue) is the real one. Importing this module changes nothing;
+running it does."""
+
+import re
+
+
+def is_unlucky(email: str) -> bool:
+    """Candidates c7, c107, c207, ... (1 in 100) of a fault-test burst."""
+    match = re.match(r"c(\d+)\.", email)
+    return bool(match) and int(match.group(1)) % 100 == 7
+
+
+def main() -> None:
+    import eventlet
+
+    eventlet.monkey_patch()
+
+    from services.screening import domain
+    from services.screening.service import ScreeningService
+    from shared.bus.runner import run_service
+
+    real_screen = domain.screen
+
+    def screen(requisition, candidate, answers):
+        if is_unlucky(candidate.email):
+            raise RuntimeError(f"injected bug: cannot screen {candidate.email}")
+        return real_screen(requisition, candidate, answers)
+
+    domain.screen = screen
+    run_service(ScreeningService)
+
+
+if __name__ == "__main__":
+    main()
