@@ -48,6 +48,13 @@ class ContactNotYetKnown(NotYet):
     """The application's `application_received` has not been handled yet: retry the event later."""
 
 
+def _known_contact(uow, application_id: str) -> dict:
+    contact = uow.store.get_contact(application_id, session=uow.session)
+    if contact is None:
+        raise ContactNotYetKnown(f"application {application_id} not received yet")
+    return contact
+
+
 class Mailer(DependencyProvider):
     """One SMTP sender per process, from SMTP_URL and MAIL_FROM."""
 
@@ -159,9 +166,7 @@ class NotificationService(ServiceBase):
         interview = payload.interview.model_dump(mode="json") if payload.interview else None
 
         def work(uow):
-            contact = uow.store.get_contact(app_id, session=uow.session)
-            if contact is None:
-                raise ContactNotYetKnown(f"application {app_id} not received yet")
+            contact = _known_contact(uow, app_id)
             if domain.is_stale(contact.get("status_at"), payload.at):
                 return []  # an older change delivered late: a newer one was applied already
             fields = {"status": payload.status, "status_at": payload.at, "tier": payload.tier,
@@ -191,9 +196,7 @@ class NotificationService(ServiceBase):
         kinds = domain.cancels_on_confirmation(payload.result)
 
         def work(uow):
-            contact = uow.store.get_contact(payload.application_id, session=uow.session)
-            if contact is None:
-                raise ContactNotYetKnown(f"application {payload.application_id} not received yet")
+            _known_contact(uow, payload.application_id)  # an offer it has not heard of yet: wait
             if not kinds:
                 return
             # Remembered, so reminders planned by a late `offered` event are not scheduled at all.
@@ -204,9 +207,7 @@ class NotificationService(ServiceBase):
 
     def _progress(self, application_id: str, planned: domain.Planned | None, envelope):
         def work(uow):
-            contact = uow.store.get_contact(application_id, session=uow.session)
-            if contact is None:
-                raise ContactNotYetKnown(f"application {application_id} not received yet")
+            contact = _known_contact(uow, application_id)
             if planned is None or not domain.progress_relevant(contact.get("status")):
                 return []
             policy = self._policy(contact["division"], session=uow.session)

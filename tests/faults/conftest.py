@@ -10,7 +10,7 @@ import secrets
 import pytest
 
 from tests.faults.harness import FaultPlatform
-from tests.support.infra import VhostAdmin, _with_vhost
+from tests.support.infra import VhostAdmin, _with_vhost, clear_redis, drop_databases
 
 
 def isolated_env(test_infra, label: str, rabbit_url: str | None = None):
@@ -26,17 +26,8 @@ def isolated_env(test_infra, label: str, rabbit_url: str | None = None):
     env = {**test_infra.env(), "RABBIT_URL": rabbit_url, "HIRELOOP_NAMESPACE": namespace}
 
     def cleanup():
-        import redis
-        from pymongo import MongoClient
-
-        with MongoClient(test_infra.mongo_url) as client:
-            for name in client.list_database_names():
-                if name.startswith(namespace + "_"):
-                    client.drop_database(name)
-        r = redis.Redis.from_url(test_infra.redis_url)
-        for key in r.scan_iter(f"{namespace}:*"):
-            r.delete(key)
-        r.close()
+        drop_databases(test_infra.mongo_url, namespace)
+        clear_redis(test_infra.redis_url, namespace)
         for fn in cleanups:
             fn()
 

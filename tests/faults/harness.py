@@ -11,7 +11,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections import Counter, defaultdict
@@ -24,6 +23,7 @@ from kombu import Connection, Exchange, Queue
 from infra.embedded_mongo import free_port
 from infra.run import Platform
 from shared.bus import topology
+from shared.bus.dlq import DeadLetterQueues
 from shared.contracts.common import SERVICES
 from shared.storage import mongo_client
 
@@ -129,6 +129,7 @@ class FaultPlatform:
         self.env = env
         self.var = var_dir
         self.base_url = f"http://127.0.0.1:{self.port}"
+        self._mongo = None
 
     def start(self) -> FaultPlatform:
         self.platform.start()
@@ -137,6 +138,8 @@ class FaultPlatform:
 
     def stop(self) -> None:
         self.platform.stop()
+        if self._mongo is not None:
+            self._mongo.close()
 
     # processes: labels are `<service>-<n>` and `gateway`
     def log(self, label: str) -> str:
@@ -162,8 +165,9 @@ class FaultPlatform:
 
     # data, for counting effects (tests may read every database; services never read each other's)
     def db(self, service: str):
-        client = mongo_client(self.env["MONGO_URL"])
-        return client[f"{self.env['HIRELOOP_NAMESPACE']}_{service}"]
+        if self._mongo is None:
+            self._mongo = mongo_client(self.env["MONGO_URL"])
+        return self._mongo[f"{self.env['HIRELOOP_NAMESPACE']}_{service}"]
 
     def mail(self) -> list[dict]:
         import json
@@ -382,16 +386,6 @@ def count_screening_effects(fp: FaultPlatform, client: httpx.Client, requisition
     # Lost: an application never screened, a screen-out without its notice or without its email.
     lost = (sent - len(completed)) + len(screened_out - set(rejection_notices)) \
         + max(0, len(screened_out) - len(emails))
-    dead = sum(dead_letter_count(fp.env["RABBIT_URL"], s) for s in SERVICES)
+    with DeadLetterQueues(fp.env["RABBIT_URL"]) as dlq:
+        dead = sum(dlq.count(s) for s in SERVICES)
     return Counts(sent, len(completed), lost, duplicated, dead), details
-
-
-def dead_letter_count(amqp_url: str, service: str) -> int:
-    with Connection(amqp_url) as conn:
-        _, count, _ = conn.channel().queue_declare(topology.dead_letter_queue(service), passive=True)
-        return count
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0

@@ -98,6 +98,24 @@ class TestInfra:
                 pass
 
 
+def drop_databases(mongo_url: str, namespace: str) -> None:
+    from pymongo import MongoClient
+
+    with MongoClient(mongo_url) as client:
+        for name in client.list_database_names():
+            if name.startswith(namespace + "_"):
+                client.drop_database(name)
+
+
+def clear_redis(redis_url: str, namespace: str) -> None:
+    import redis
+
+    r = redis.Redis.from_url(redis_url)
+    for key in r.scan_iter(f"{namespace}:*"):
+        r.delete(key)
+    r.close()
+
+
 def start_test_infra() -> TestInfra:
     run_id = secrets.token_hex(4)
     namespace = f"t{run_id}"
@@ -132,22 +150,8 @@ def start_test_infra() -> TestInfra:
         mongo = embedded.start()
         cleanups.append(embedded.stop)
     else:
-        def drop_databases(url=mongo):
-            from pymongo import MongoClient
+        cleanups.append(lambda url=mongo: drop_databases(url, namespace))
 
-            with MongoClient(url) as c:
-                for name in c.list_database_names():
-                    if name.startswith(namespace + "_"):
-                        c.drop_database(name)
-        cleanups.append(drop_databases)
-
-    def clear_redis(url=redis_url):
-        import redis
-
-        r = redis.Redis.from_url(url)
-        for key in r.scan_iter(f"{namespace}:*"):
-            r.delete(key)
-        r.close()
-    cleanups.append(clear_redis)
+    cleanups.append(lambda: clear_redis(redis_url, namespace))
 
     return TestInfra(_with_vhost(rabbit, vhost), redis_url, mongo, namespace, cleanups)
