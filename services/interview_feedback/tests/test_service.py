@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -27,11 +28,27 @@ def _vhost_url(url: str, vhost: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), parts.query, parts.fragment))
 
 
-def ctx(name="alice", role="hr", divisions=("retail",)) -> dict:
-    from shared.context import sign_caller
-    from shared.contracts.caller import Caller
+class ctx(Mapping):  # noqa: N801 - used like the function it replaced
+    """A caller context signed afresh at each use: signatures expire (300 s), and these module-level
+    callers are created at collection, long before the last test here runs in a full suite."""
 
-    return {"hireloop_caller": sign_caller(Caller(key_id="k", name=name, role=role, divisions=divisions))}
+    def __init__(self, name="alice", role="hr", divisions=("retail",)):
+        self.caller = (name, role, tuple(divisions))
+
+    def __getitem__(self, key):
+        from shared.context import sign_caller
+        from shared.contracts.caller import Caller
+
+        if key != "hireloop_caller":
+            raise KeyError(key)
+        name, role, divisions = self.caller
+        return sign_caller(Caller(key_id="k", name=name, role=role, divisions=divisions))
+
+    def __iter__(self):
+        return iter(["hireloop_caller"])
+
+    def __len__(self):
+        return 1
 
 
 HR, ADMIN, REC = ctx(), ctx("gina", "admin", ()), ctx("rita", "recruiter")
