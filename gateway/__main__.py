@@ -12,4 +12,6 @@ if __name__ == "__main__":
     setup_logging("gateway", settings.log_level)
     uvicorn.run("gateway.app:create_app", factory=True, host=os.environ.get("GATEWAY_HOST", "127.0.0.1"),
                 port=int(os.environ.get("GATEWAY_PORT", "8000")), log_config=None,
+                # Our own access log (gateway.telemetry): route templates, trace ids, no client address.
+                access_log=False,
                 workers=int(os.environ.get("GATEWAY_WORKERS", "1")))

@@ -21,9 +21,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pymongo import AsyncMongoClient
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway import metrics, portal
+from gateway import metrics, portal, telemetry
 from gateway.idempotency import idempotent
 from gateway.keys import KeyStore
+from shared import tracing
 from shared.bus.aio_rpc import AsyncRpcClient, RemoteError, ServiceUnavailable
 from shared.config import Settings, load
 from shared.context import CALLER_CONTEXT_KEY, sign_caller
@@ -130,11 +131,13 @@ async def lifespan(app: FastAPI):
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    tracing.setup_tracing("gateway")  # before the Mongo and Redis clients exist (instrumented at creation)
     app = FastAPI(
         title="hireloop gateway",
         version="1.0.0",
         description="The hiring loop's public API (api-v1). Auth: `Authorization: Bearer <api key>`.",
         lifespan=lifespan,
+        telemetry=telemetry.telemetry_config(),
     )
     app.state.settings = settings or load()
     _install_error_handlers(app)
@@ -187,11 +190,16 @@ def _install_middleware(app: FastAPI) -> None:
             return JSONResponse(status_code=413, content=error_body(
                 "payload_too_large", f"request body over the limit of {MAX_BODY_BYTES} bytes"))
         started = time.perf_counter()
+        span = telemetry.current_span()
         response = await call_next(request)
-        route = request.scope.get("route")
-        metrics.observe_http(request.method, getattr(route, "path", "unmatched"), response.status_code,
-                             time.perf_counter() - started)
+        route = getattr(request.scope.get("route"), "path", None)
+        telemetry.finish(span, request)
+        seconds = time.perf_counter() - started
+        metrics.observe_http(request.method, route or "unmatched", response.status_code, seconds)
+        telemetry.access_log(request, route, response.status_code, seconds, span)
         response.headers["X-Request-Id"] = request.state.request_id
+        if trace_header := telemetry.traceresponse(span):
+            response.headers["traceresponse"] = trace_header
         return response
 
 
@@ -227,7 +235,8 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
         return {"status": "ready", "checks": checks}
 
     @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
-    async def prometheus_metrics():
+    async def prometheus_metrics(request: Request):
+        await metrics.refresh_queue_depths(gw(request).rpc)
         body, content_type = metrics.render()
         return Response(content=body, media_type=content_type)
 

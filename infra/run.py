@@ -42,13 +42,17 @@ class Platform:
         self.env = env
         self.procs: list[tuple[str, subprocess.Popen]] = []
         self.commands: dict[str, list[str]] = {}
+        self.envs: dict[str, dict[str, str]] = {}
+        self.metrics_ports: dict[str, int] = {}
         self.mongo: EmbeddedMongo | None = None
         (self.var / "log").mkdir(parents=True, exist_ok=True)
 
-    def _spawn(self, label: str, args: list[str]) -> subprocess.Popen:
+    def _spawn(self, label: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         log = open(self.var / "log" / f"{label}.log", "ab")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen([sys.executable, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        env = env if env is not None else self.envs.get(label, self.env)
+        proc = subprocess.Popen([sys.executable, *args], env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
+        self.envs[label] = env
         self.procs = [(name, p) for name, p in self.procs if name != label] + [(label, proc)]
         self.commands[label] = args
         return proc
@@ -96,11 +100,32 @@ class Platform:
                 key_file.write_text("hl_" + secrets.token_urlsafe(32))
                 key_file.chmod(0o600)
             env["HIRELOOP_ADMIN_KEY"] = key_file.read_text().strip()
+        if not env.get("OTEL_EXPORTER_OTLP_ENDPOINT") and not env.get("HIRELOOP_TRACES_FILE"):
+            env["HIRELOOP_TRACES_FILE"] = str(self.var / "traces.jsonl")
+        if env.get("HIRELOOP_TRACES_FILE"):
+            _rotate(Path(env["HIRELOOP_TRACES_FILE"]))
+            print(f"  traces    {env['HIRELOOP_TRACES_FILE']} (`make traces` prints the latest as trees)")
         topology.declare(env.get("RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672/"))
         for service in SERVICES:
             for n in range(int(env.get(f"SCALE_{service.upper()}", "1"))):
-                self._spawn(f"{service}-{n + 1}", ["-m", f"services.{service}"])
+                label = f"{service}-{n + 1}"
+                # Each process serves its own /metrics; ports from METRICS_BASE_PORT (default 9101) up.
+                port = self._metrics_port(len(self.metrics_ports))
+                self.metrics_ports[label] = port
+                self._spawn(label, ["-m", f"services.{service}"], {**env, "METRICS_PORT": str(port)})
         self._spawn("gateway", ["-m", "gateway"])
+        self._write_scrape_targets()
+
+    def _metrics_port(self, index: int) -> int:
+        preferred = int(self.env.get("METRICS_BASE_PORT", "9101")) + index
+        return preferred if _port_free(preferred) else free_port()
+
+    def _write_scrape_targets(self) -> None:
+        """var/metrics-targets.json: Prometheus file_sd targets of this platform (gateway and services)."""
+        targets = [{"targets": [f"127.0.0.1:{self.env['GATEWAY_PORT']}"], "labels": {"job": "gateway"}}] + [
+            {"targets": [f"127.0.0.1:{port}"], "labels": {"job": "services", "process": label}}
+            for label, port in self.metrics_ports.items()]
+        (self.var / "metrics-targets.json").write_text(json.dumps(targets, indent=2))
 
     def wait_ready(self, timeout: float = 90) -> dict:
         url = f"http://127.0.0.1:{self.env['GATEWAY_PORT']}/readyz"
@@ -135,6 +160,12 @@ class Platform:
             self.mongo.stop()
 
 
+def _rotate(path: Path, max_bytes: int = 200 * 1024 * 1024) -> None:
+    """Keep the local span file bounded across runs: past `max_bytes`, the old one becomes `.1`."""
+    if path.exists() and path.stat().st_size > max_bytes:
+        path.replace(path.with_suffix(path.suffix + ".1"))
+
+
 def main() -> int:
     var = Path(os.environ.get("HIRELOOP_VAR_DIR", "var")).resolve()
     platform = Platform(var, dict(os.environ))
@@ -155,6 +186,8 @@ def main() -> int:
         print(f"  admin key {platform.env['HIRELOOP_ADMIN_KEY']}  (stored in {var / 'admin-key'} unless you set "
               f"HIRELOOP_ADMIN_KEY)")
         print(f"  logs      {var / 'log'}/")
+        print(f"  metrics   http://localhost:{port}/metrics (gateway, queue depths); services: "
+              + ", ".join(f"{label} :{p}" for label, p in platform.metrics_ports.items()))
         print("hireloop: ready. Ctrl-C stops everything.", flush=True)
         while not stopping:
             for label, proc in platform.procs:

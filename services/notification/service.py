@@ -18,6 +18,7 @@ from nameko.timer import timer
 from services.notification import domain, loader
 from services.notification.sender import SendError, SmtpSender
 from services.notification.store import NotificationStore
+from shared import tracing
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, rpc
 from shared.config import load
 from shared.contracts.commands import NotificationPolicy
@@ -119,6 +120,7 @@ class NotificationService(ServiceBase):
                 reengagement_id=reengagement_id, division=division, tier=contact.get("tier"),
                 urgent=bool(contact.get("urgent")),
             )
+            doc["trace"] = tracing.stored_context()  # the delivery, maybe hours later, links back to it
             if uow.store.add_notice(doc, session=uow.session) and planned.delay == 0:
                 due_now.append(notice_id)
         return due_now
@@ -270,6 +272,15 @@ class NotificationService(ServiceBase):
         return sent
 
     def _deliver(self, notice: dict) -> int:
+        with tracing.deferred_span(f"deliver notice {notice['kind']}", notice.get("trace"),
+                                   application_id=notice.get("application_id"),
+                                   division=notice.get("division")) as span:
+            span.set_attributes({"hireloop.notice.kind": notice["kind"],
+                                 "hireloop.notice.channel": notice.get("channel", domain.CHANNEL),
+                                 "hireloop.notice.attempt": notice["attempts"]})
+            return self._deliver_in_span(notice)
+
+    def _deliver_in_span(self, notice: dict) -> int:
         try:
             message_id = self.mailer.send(notice)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded, so the notice ends failed, not stuck

@@ -17,6 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.notification.domain import CANCELLED, SCHEDULED, SENDING, SENT
 from shared.storage import ServiceStore, update_and_get
+from shared.timeutil import utcnow
 
 CLAIM_CANDIDATES = 20
 
@@ -104,6 +105,17 @@ class NotificationStore(ServiceStore):
             if doc is not None:
                 return doc
         return None
+
+    # What the scheduler still has to do, for the `hireloop_scheduler_backlog` gauge.
+    SCHEDULER_STATES = ("due", "later", "sending")
+
+    def scheduler_backlog(self) -> dict[str, int]:
+        now = utcnow()
+        return {
+            "due": self.db.notices.count_documents({"status": SCHEDULED, "scheduled_for": {"$lte": now}}),
+            "later": self.db.notices.count_documents({"status": SCHEDULED, "scheduled_for": {"$gt": now}}),
+            "sending": self.db.notices.count_documents({"status": SENDING}),
+        }
 
     def mark_notice_sent(self, notice_id: str, attempts: int, sent_at: datetime, message_id: str | None = None,
                   session=None) -> bool:

@@ -22,7 +22,9 @@ from typing import Any
 import aio_pika
 import aiormq
 from aio_pika.exceptions import DeliveryError
+from opentelemetry.trace import SpanKind
 
+from shared import tracing
 from shared.bus.topology import DEADLINE_HEADER, RPC_EXCHANGE
 from shared.errors import ERRORS_BY_NAME
 
@@ -92,8 +94,53 @@ class AsyncRpcClient:
         except ValueError as exc:
             fut.set_exception(exc)
 
+    async def queue_depths(self, names: list[str]) -> dict[str, tuple[int, int]]:
+        """(messages ready, consumers) of each named queue that exists, by passive declares."""
+        if not self.connected:
+            return {}
+        found: dict[str, tuple[int, int]] = {}
+        channel = await self._connection.channel()
+        try:
+            for name in names:
+                try:
+                    queue = await channel.declare_queue(name, passive=True)
+                except aio_pika.exceptions.ChannelClosed:
+                    channel = await self._connection.channel()  # a missing queue closes the channel
+                    continue
+                result = queue.declaration_result
+                found[name] = (result.message_count, result.consumer_count)
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+        return found
+
     async def call(self, service: str, method: str, *, context: dict[str, Any] | None = None,
                    timeout: float | None = None, **kwargs: Any) -> Any:
+        """Call `service.method(**kwargs)` in a CLIENT span whose context travels as `nameko.traceparent`."""
+        with tracing.tracer().start_as_current_span(
+            f"{service}/{method}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "rpc.system": "nameko",
+                "rpc.service": service,
+                "rpc.method": method,
+                "messaging.system": "rabbitmq",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": RPC_EXCHANGE,
+                "messaging.rabbitmq.destination.routing_key": f"{service}.{method}",
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                return await self._call(service, method, tracing.inject_into(dict(context or {})), timeout, kwargs)
+            except Exception as exc:
+                expected = not isinstance(exc, ServiceUnavailable | RemoteError)  # domain answers: 4xx
+                tracing.record_error(span, exc, expected=expected)
+                raise
+
+    async def _call(self, service: str, method: str, context: dict[str, Any], timeout: float | None,
+                    kwargs: dict[str, Any]) -> Any:
         if self._exchange is None:
             raise ServiceUnavailable(service, "not connected to the broker")
         correlation_id = str(uuid.uuid4())

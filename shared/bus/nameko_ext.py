@@ -35,7 +35,9 @@ from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 from nameko.timer import timer
 from pydantic import ValidationError
 
+from shared import metrics, tracing
 from shared.bus import topology
+from shared.bus.observe import Observability
 from shared.config import load
 from shared.context import CALLER_CONTEXT_KEY, sign_caller, verify_caller
 from shared.contracts.caller import Caller
@@ -95,6 +97,7 @@ class DeadLetters:
             correlation_id=message.properties.get("correlation_id"),
             retry=True,
         )
+        metrics.MESSAGES_DEAD_LETTERED.labels(self.service, reason).inc()
         log.warning(
             "dead-lettered message",
             extra={"service": self.service, "reason": reason, "error": error[:500]},
@@ -160,6 +163,7 @@ class HireloopRpcConsumer(RpcConsumer):
             return result, exc_info
 
     def handle_message(self, body, message):
+        metrics.MESSAGES_CONSUMED.labels(self.container.service_name, self.queue.name).inc()
         if not message.properties.get("reply_to") or not isinstance(body, dict):
             # Nobody to answer, or not an RPC request at all: keep it for inspection, don't crash.
             self.dead_letters.settle(self.consumer, message, "malformed_rpc", "no reply_to or body not an object")
@@ -198,7 +202,8 @@ class InboxConsumer(SharedExtension, ProviderCollector):
     def setup(self):
         service = self.container.service_name
         self.dead_letters = DeadLetters(service)
-        queue = _service_queue(topology.inbox_queue(service), service)
+        self.queue_name = topology.inbox_queue(service)
+        queue = _service_queue(self.queue_name, service)
         from nameko.amqp.consume import Consumer as CoreConsumer
 
         self.consumer = CoreConsumer(
@@ -226,6 +231,7 @@ class InboxConsumer(SharedExtension, ProviderCollector):
         self.dead_letters.settle(self.consumer, message, "undecodable", repr(exc))
 
     def handle_message(self, body, message):
+        metrics.MESSAGES_CONSUMED.labels(self.container.service_name, self.queue_name).inc()
         try:
             if not isinstance(body, dict):
                 raise PoisonMessage("event body is not a JSON object")
@@ -259,6 +265,7 @@ class InboxConsumer(SharedExtension, ProviderCollector):
         if isinstance(exc, PoisonMessage) or deliveries >= topology.DELIVERY_LIMIT:
             self.dead_letters.settle(self.consumer, message, "handler_failed", error)
             return
+        metrics.MESSAGES_FAILED.labels(self.container.service_name, self.queue_name, "requeued").inc()
         log.warning("event handler failed, requeueing", extra={"error": error, "delivery": deliveries})
         # A short back-off: most failures are ordering (an event that needs an earlier one) or a store hiccup.
         eventlet.sleep(min(0.2 * deliveries, 1.0))
@@ -286,6 +293,7 @@ class InboxConsumer(SharedExtension, ProviderCollector):
             eventlet.sleep(topology.WAIT_SECONDS)
             self.consumer.requeue_message(message)
             return
+        metrics.MESSAGES_FAILED.labels(self.container.service_name, self.queue_name, "parked").inc()
         if waits == 1 or waits % 10 == 0:
             log.info("event waits for an earlier one", extra={"error": error, "waits": waits})
         self.consumer.ack_message(message)
@@ -391,9 +399,17 @@ class BusHandle:
         self._ctx.context_data[CALLER_CONTEXT_KEY] = sign_caller(Caller.system(self.service_name))
 
     def _headers(self) -> dict[str, Any]:
-        # What travels with the events this worker causes: trace context, correlation, caller.
-        keep = ("call_id_stack", "traceparent", "tracestate", CALLER_CONTEXT_KEY, "correlation_id")
-        return {f"nameko.{k}": v for k, v in self._ctx.context_data.items() if k in keep and v is not None}
+        # What travels with the events this worker causes: trace context, correlation, caller. The trace
+        # context is this worker's span (events it emits are its children); without tracing in this
+        # process, the context it received is passed on so the trace still continues downstream.
+        keep = ("call_id_stack", CALLER_CONTEXT_KEY, "correlation_id")
+        headers = {f"nameko.{k}": v for k, v in self._ctx.context_data.items() if k in keep and v is not None}
+        current = tracing.nameko_headers()
+        if not current:
+            current = {f"nameko.{k}": v for k, v in self._ctx.context_data.items()
+                       if k in ("traceparent", "tracestate") and v}
+        headers.update(current)
+        return headers
 
     def relay_pending(self) -> int:
         return self._provider.relay(self._ctx.service.store)
@@ -410,6 +426,8 @@ class BusHandle:
             correlation_id=correlation or self._ctx.call_id,
             causation_id=envelope.event_id if envelope else self._ctx.call_id,
         )
+        for e in emitted:
+            metrics.count_business(store.owner, e.type, e.payload)
         if emitted:
             self._provider.relay(store, [e.event_id for e in emitted])
         return result
@@ -425,20 +443,23 @@ class Bus(DependencyProvider):
     def relay(self, store: ServiceStore, only_ids: list[str] | None = None) -> int:
         """Publish unsent outbox events; mark each sent only after the broker confirmed it."""
         sent = 0
+        exchange = topology.events_exchange(store.owner)
         for doc in store.claim_outbox(only_ids=only_ids):
             try:
-                self.publisher.publish(
-                    doc["envelope"],
-                    exchange=Exchange(topology.events_exchange(store.owner), type="topic", durable=True),
-                    routing_key=doc["type"],
-                    headers=doc.get("headers") or {},
-                    message_id=doc["_id"],
-                    retry=True,
-                )
+                with tracing.producer_span(exchange, doc["type"], doc["_id"], doc.get("headers") or {}) as headers:
+                    self.publisher.publish(
+                        doc["envelope"],
+                        exchange=Exchange(exchange, type="topic", durable=True),
+                        routing_key=doc["type"],
+                        headers=headers,
+                        message_id=doc["_id"],
+                        retry=True,
+                    )
             except Exception:  # noqa: BLE001 - left leased; the sweep publishes it when the lease ends
                 log.exception("outbox publish failed", extra={"event_id": doc["_id"]})
                 continue
             store.mark_sent(doc["_id"])
+            metrics.EVENTS_PUBLISHED.labels(store.owner, doc["type"]).inc()
             sent += 1
         return sent
 
@@ -452,6 +473,7 @@ class ServiceBase:
     name: str = ""
     store: ServiceStore
     bus = Bus()
+    observe = Observability()
 
     @timer(interval=1.0)
     def relay_outbox(self):
@@ -468,6 +490,7 @@ class ServiceBase:
             "store": "ok" if self.store.ping() else "down",
             "broker": "ok",
             "outbox_backlog": self.store.outbox_backlog(),
+            "metrics_port": metrics.metrics_port(),
             "python": sys.version.split()[0],
         }
 

@@ -16,9 +16,12 @@ import eventlet
 from nameko import config
 from nameko.runners import ServiceRunner
 
+from shared import tracing
 from shared.bus import topology
+from shared.bus.observe import install_tracing, start_metrics_server
 from shared.config import load
 from shared.logs import setup_logging
+from shared.metrics import metrics_port
 
 log = logging.getLogger("hireloop.runner")
 GRACE_SECONDS = float(os.environ.get("SHUTDOWN_GRACE", "20"))
@@ -39,6 +42,7 @@ def run_service(service_cls) -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     settings = load()
     setup_logging(service_cls.name, settings.log_level)
+    install_tracing(service_cls.name)  # before the store's MongoClient exists: its listeners are fixed then
     config.setup(nameko_config(settings))
     topology.declare(settings.rabbit_url)
 
@@ -56,7 +60,10 @@ def run_service(service_cls) -> None:
     signal.signal(signal.SIGINT, shutdown)
 
     runner.start()
-    log.info("started", extra={"instance": os.getpid()})
+    port = metrics_port()
+    if port:
+        start_metrics_server(port)
+    log.info("started", extra={"instance": os.getpid(), "metrics_port": port})
     runner_done = eventlet.spawn(runner.wait)
     eventlet.spawn(lambda: (stopping.wait(), runner_done.kill()))
     try:
@@ -68,6 +75,8 @@ def run_service(service_cls) -> None:
     with eventlet.Timeout(GRACE_SECONDS, False):
         stopper.wait()
         log.info("stopped")
+        tracing.shutdown()  # flush the last spans
         return
     log.warning("grace period over, killing remaining workers")
     runner.kill()
+    tracing.shutdown()

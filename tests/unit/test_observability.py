@@ -1,0 +1,190 @@
+"""Tracing helpers, the span file and its tree printer, the sampler, log lines and business counters,
+without processes or a broker (the end-to-end trace test is tests/e2e/test_observability.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased
+
+from shared import metrics, tracing
+from shared.ids import new_id
+from shared.logs import JsonFormatter, log_context
+from shared.tracing import files, show
+from shared.tracing.sampling import QuietRoots
+
+
+@pytest.fixture
+def spans(monkeypatch, tmp_path):
+    """A tracer provider for this test only (the process-wide one can be set once), recording in memory
+    and to a span file, with the same sampler as the platform."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ParentBased(root=QuietRoots()),
+                              resource=Resource.create({"service.name": "sourcing"}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    provider.add_span_processor(SimpleSpanProcessor(files.JsonLinesSpanExporter(tmp_path / "traces.jsonl")))
+    monkeypatch.setattr(tracing, "_provider", provider)
+    memory.file = tmp_path / "traces.jsonl"
+    yield memory
+    provider.shutdown()
+
+
+def by_name(exporter) -> dict:
+    return {s.name: s for s in exporter.get_finished_spans()}
+
+
+def test_events_published_from_the_outbox_continue_the_trace_of_the_worker_that_emitted_them(spans):
+    with tracing.tracer().start_as_current_span("sourcing/submit_application", kind=trace.SpanKind.SERVER):
+        stored = {"nameko.call_id_stack": ["x"], **tracing.nameko_headers()}  # what the outbox keeps
+    # later, maybe in the sweep timer of another replica: no span is current
+    with tracing.producer_span("sourcing.events", "application_received", "evt_1", stored) as headers:
+        pass
+    got = by_name(spans)
+    server, producer = got["sourcing/submit_application"], got["publish sourcing.application_received"]
+    assert producer.parent.span_id == server.context.span_id
+    assert producer.context.trace_id == server.context.trace_id
+    assert producer.kind == trace.SpanKind.PRODUCER
+    assert producer.attributes["messaging.system"] == "rabbitmq"
+    assert producer.attributes["messaging.rabbitmq.destination.routing_key"] == "application_received"
+    # the consumer's parent is the producer span, carried as nameko reads it
+    assert headers["nameko.traceparent"].split("-")[2] == format(producer.context.span_id, "016x")
+    assert headers["nameko.call_id_stack"] == ["x"]
+
+
+def test_a_failed_publish_is_an_error_span_naming_only_the_exception_type(spans):
+    with pytest.raises(ConnectionError):
+        with tracing.producer_span("sourcing.events", "application_received", "evt_1", {}):
+            raise ConnectionError("broker at amqp://guest:secret@host is gone for lin.wei@example.com")
+    span = by_name(spans)["publish sourcing.application_received"]
+    assert span.status.status_code == trace.StatusCode.ERROR
+    assert span.attributes["error.type"] == "ConnectionError"
+    dumped = json.dumps(files.span_to_dict(span))
+    assert "secret" not in dumped and "lin.wei" not in dumped
+
+
+def test_work_scheduled_earlier_links_back_from_a_timer_but_nests_inside_a_worker(spans):
+    with tracing.tracer().start_as_current_span("process sourcing.application_status_changed") as scheduling:
+        stored = tracing.stored_context()
+        with tracing.deferred_span("deliver notice offer", stored, application_id="app_1"):
+            pass
+    with tracing.tracer().start_as_current_span("timer notification.dispatch_due"):  # not sampled
+        with tracing.deferred_span("deliver notice guide", stored, application_id="app_1", division="retail"):
+            pass
+    got = by_name(spans)
+    assert "timer notification.dispatch_due" not in got
+    offer, guide = got["deliver notice offer"], got["deliver notice guide"]
+    assert offer.parent.span_id == scheduling.context.span_id and not offer.links
+    assert guide.parent is None and guide.context.trace_id != scheduling.context.trace_id
+    assert [link.context.span_id for link in guide.links] == [scheduling.context.span_id]
+    assert guide.attributes["hireloop.application_id"] == "app_1"
+    assert guide.attributes["hireloop.division"] == "retail"
+
+
+def test_sampler_drops_ticks_probes_and_bare_client_calls_but_keeps_their_meaningful_children(spans):
+    t = tracing.tracer()
+    with t.start_as_current_span("timer sourcing.relay_outbox"):
+        with t.start_as_current_span("hireloop_sourcing.find", kind=trace.SpanKind.CLIENT):
+            pass
+    with t.start_as_current_span("sourcing/health", kind=trace.SpanKind.SERVER):
+        pass
+    with t.start_as_current_span("hireloop_gateway.createIndexes", kind=trace.SpanKind.CLIENT):
+        pass
+    with t.start_as_current_span("POST /v1/applications", kind=trace.SpanKind.SERVER):
+        with t.start_as_current_span("hireloop_gateway.find", kind=trace.SpanKind.CLIENT):
+            pass
+    assert sorted(by_name(spans)) == ["POST /v1/applications", "hireloop_gateway.find"]
+
+
+def test_ids_come_from_payloads_and_nested_requisitions_never_other_fields():
+    payload = {"application_id": "app_1", "requisition": {"id": "req_1", "division": "retail"},
+               "candidate": {"name": "Lin Wei", "email": "lin@example.com"}}
+    assert tracing.ids_of(payload) == {"hireloop.application_id": "app_1", "hireloop.requisition_id": "req_1",
+                                       "hireloop.division": "retail"}
+    assert tracing.ids_of({"data": 1}, None, "text") == {}
+
+
+def test_span_file_prints_as_an_indented_tree_with_durations_and_folded_store_calls(spans, capsys):
+    t = tracing.tracer()
+    with t.start_as_current_span("POST /v1/applications", kind=trace.SpanKind.SERVER):
+        with t.start_as_current_span("sourcing/submit_application", kind=trace.SpanKind.SERVER) as server:
+            server.set_attribute("hireloop.requisition_id", "req_9")
+            for _ in range(3):
+                with t.start_as_current_span("hireloop_sourcing.insert", kind=trace.SpanKind.CLIENT,
+                                             attributes={"db.system": "mongodb"}):
+                    pass
+    assert show.main([str(spans.file), "--last", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("trace ") and "POST /v1/applications" in out[0] and "5 spans: sourcing" in out[0]
+    root = next(line for line in out if line.endswith("POST /v1/applications  <sourcing>"))
+    child = next(line for line in out if "sourcing/submit_application" in line)
+    folded = next(line for line in out if "mongodb ×3" in line)
+    indent = [len(line) - len(line.lstrip()) for line in (root, child, folded)]
+    assert "[requisition_id=req_9]" in child
+    assert " ms" in child
+    assert child.index("sourcing/") > root.index("POST") and folded.index("mongodb") > child.index("sourcing/")
+    assert indent == sorted(indent)
+    assert show.main([str(spans.file), "--all", "--last", "1"]) == 0
+    assert capsys.readouterr().out.count("hireloop_sourcing.insert") == 3
+
+
+def test_span_file_survives_a_line_cut_short_and_says_when_empty(tmp_path, capsys):
+    path = tmp_path / "t.jsonl"
+    good = {"trace_id": "a" * 32, "span_id": "b" * 16, "parent_id": None, "name": "GET /x", "kind": "server",
+            "service": "gateway", "start_ns": 1, "duration_ms": 2.0, "status": "unset", "attributes": {},
+            "events": [], "links": []}
+    path.write_text(json.dumps(good) + "\n" + '{"trace_id": "cut')
+    assert [s["name"] for s in files.read_spans(path)] == ["GET /x"]
+    assert show.main([str(tmp_path / "missing.jsonl")]) == 1
+    assert "no spans" in capsys.readouterr().err
+
+
+def _log_line(record_msg: str, **extra) -> dict:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("sourcing"))
+    logger = logging.getLogger("test.observability")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.info(record_msg, extra=extra)
+    return json.loads(stream.getvalue())
+
+
+def test_log_lines_carry_the_trace_the_unit_of_work_and_no_contact_details(spans):
+    with tracing.tracer().start_as_current_span("process sourcing.application_received") as span:
+        with log_context(event_type="application_received", application_id="app_1"):
+            line = _log_line("mail to Lin.Wei@Example.com or +86 138 0000 0000 failed", attempt=2,
+                             detail={"to": ["a.b@example.org"]})
+    ctx = span.get_span_context()
+    assert line["trace_id"] == format(ctx.trace_id, "032x") and line["span_id"] == format(ctx.span_id, "016x")
+    assert line["event_type"] == "application_received" and line["application_id"] == "app_1"
+    assert line["service"] == "sourcing" and line["level"] == "info" and line["ts"].endswith("Z")
+    assert line["msg"] == "mail to [email] or [phone] failed"
+    assert line["detail"] == {"to": ["[email]"]} and line["attempt"] == 2
+    outside = _log_line("no trace here, on 2026-12-01 after 1500 ms")
+    assert "trace_id" not in outside and "event_type" not in outside
+    assert outside["msg"] == "no trace here, on 2026-12-01 after 1500 ms"  # dates and numbers stay
+
+
+def test_business_counters_follow_committed_events():
+    assert metrics.business_names("application_received", {"fast_track": None}) == ["applications_received"]
+    assert metrics.business_names("application_screened", {"result": {"passed": False}}) == ["screened_out"]
+    assert metrics.business_names("application_status_changed", {"status": "offered"}) == ["applications_offered"]
+    assert metrics.business_names("application_status_changed", {"status": "interviewing"}) == []
+    assert metrics.business_names("notice_sent", {"kind": "offer"}) == ["notices_sent", "offers_sent"]
+    assert metrics.business_names("reengagement_requested", {}) == ["reengagements_requested"]
+    assert metrics.business_names("reengagement_answered", {"response": "decline"}) == ["reengagements_declined"]
+
+
+def test_ids_increase_strictly_within_a_millisecond():
+    ids = [new_id("req") for _ in range(2000)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert all(len(i) == len("req_") + 24 for i in ids)
