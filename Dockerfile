@@ -1,6 +1,6 @@
 # One image for the gateway and every service; the command picks which process runs.
 FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 METRICS_PORT=9100
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY shared ./shared

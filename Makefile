@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-unit test-faults lint format topology mail dlq clean
+.PHONY: install run test test-unit test-faults lint format topology mail traces dlq clean
 
 install: $(STAMP)
 
@@ -34,6 +34,9 @@ format: install
 
 topology: install  ## declare exchanges, queues, bindings and dead-letter queues on RABBIT_URL
 	$(PY) -m shared.bus.topology
+
+traces: install  ## the latest traces of a `make run` platform as trees; ARGS="--last 10 | --trace ID | --name TEXT | --all"
+	$(PY) -m shared.tracing.show $(or $(TRACES_FILE),var/traces.jsonl) $(ARGS)
 
 mail:  ## the latest captured emails of a `make run` platform
 	@tail -n 20 var/mail/index.jsonl 2>/dev/null || echo "no mail captured yet (var/mail/index.jsonl)"
