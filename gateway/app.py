@@ -402,6 +402,17 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
         return await gw(request).call(caller, "notification", "put_policy", request, division=division,
                                       data=body.model_dump(mode="json"))
 
+    # ---------------------------------------------------------------- reports
+    @app.get("/v1/reports/notification-timing", tags=["reports"])
+    async def notification_timing(request: Request, caller: Annotated[Caller, Depends(roles(*STAFF))],
+                                  division: str | None = None,
+                                  start: Annotated[str | None, Query(alias="from", description="ISO date")] = None,
+                                  end: Annotated[str | None, Query(alias="to", description="ISO date")] = None):
+        """Per result kind, tier and timing mode: notices, median delay from decision to notice, acceptance
+        and no-show rates, average survey score; over decisions in [from, to)."""
+        return await gw(request).call(caller, "notification", "timing_report", request, division=division,
+                                      start=start, end=end)
+
     # ---------------------------------------------------------------- talent pool
     @app.get("/v1/talent-pool", tags=["talent pool"])
     async def talent_pool(request: Request, caller: Annotated[Caller, Depends(roles(*STAFF))],

@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gateway.idempotency import idempotent
 from shared.contracts.caller import Caller
-from shared.contracts.commands import PortalResponseIn
+from shared.contracts.commands import PortalResponseIn, SurveyIn
 from shared.errors import NotFound
 from shared.signing import BadSignature
 from shared.tokens import read_portal_token
@@ -61,6 +61,7 @@ async def _view(request: Request, token: str) -> dict[str, Any]:
     if app.get("tier") == "core":
         approvals = await gateway.call(PORTAL, "interview_feedback", "list_approvals", request,
                                        application_id=object_id)
+    survey = await gateway.call(PORTAL, "notification", "get_survey", request, application_id=object_id)
     return {
         "kind": "application",
         "application_id": app["id"],
@@ -70,6 +71,7 @@ async def _view(request: Request, token: str) -> dict[str, Any]:
         "timeline": app.get("timeline", []),
         "approvals": approvals,
         "can_respond": app["status"] == "offered",
+        "survey": {"open": survey["sent"] and not survey["answered"], "answered": survey["answered"]},
     }
 
 
@@ -99,7 +101,28 @@ def install(app: FastAPI) -> None:
                                         data=data.model_dump())
             return JSONResponse({"kind": "application", "application_id": result["id"], "status": result["status"]})
 
-        # The token is the candidate's credential, so it also owns the idempotency record.
-        owner = "portal:" + hashlib.sha256(token.encode()).hexdigest()[:32]
-        return await idempotent(gateway.redis, gateway.settings.redis_key(), owner, idem,
+        return await idempotent(gateway.redis, gateway.settings.redis_key(), _owner(token), idem,
                                 [request.url.path, data.model_dump()], produce)
+
+    @app.post("/portal/{token}/survey", tags=["portal"])
+    async def portal_survey(request: Request, token: str, body: SurveyIn,
+                            idem: Annotated[str | None, Header(alias="Idempotency-Key")] = None):
+        """The candidate's satisfaction survey (score 1-5, optional comment), once per application."""
+        gateway = request.app.state.gateway
+        kind, object_id = _read(token)
+        if kind != "a":
+            raise NotFound("this link has no survey")
+        data = parse(SurveyIn, body.model_dump())
+
+        async def produce():
+            result = await gateway.call(PORTAL, "notification", "record_survey", request, application_id=object_id,
+                                        data=data.model_dump())
+            return JSONResponse(result)
+
+        return await idempotent(gateway.redis, gateway.settings.redis_key(), _owner(token), idem,
+                                [request.url.path, data.model_dump()], produce)
+
+
+def _owner(token: str) -> str:
+    # The token is the candidate's credential, so it also owns the idempotency records.
+    return "portal:" + hashlib.sha256(token.encode()).hexdigest()[:32]

@@ -181,6 +181,26 @@ def plan_reengagement() -> Planned:
     return Planned(NoticeKind.reengagement, CANDIDATE, 0)
 
 
+def approvers(role: str | None) -> str:
+    """Who approves a step: division HR reviews (step role `hr`), group HR approves (`admin`)."""
+    return DIVISION_HR if role == "hr" else GROUP_HR
+
+
+def plan_overdue_reminders(steps: list[dict], now: datetime, decided_steps: set[int] | frozenset[int] = frozenset()
+                           ) -> list[Planned]:
+    """One `approval_overdue` reminder per pending step, due at its `expected_by`, to its approvers; it is
+    cancelled when the step is decided. Steps already decided (their event came first) get none."""
+    plans = []
+    for step in sorted(steps, key=lambda s: s["step"]):
+        if step.get("status", "pending") != "pending" or int(step["step"]) in decided_steps:
+            continue
+        expected = _maybe_time(step.get("expected_by"))
+        delay = max(0, int((_utc(expected) - _utc(now)).total_seconds())) if expected else 0
+        plans.append(Planned(NoticeKind.approval_overdue, approvers(step.get("role")), delay, step=int(step["step"]),
+                             extra={"step_role": step.get("role"), "expected_by": step.get("expected_by")}))
+    return plans
+
+
 # ----------------------------------------------------------------------------------------------------
 # Words
 
@@ -256,6 +276,10 @@ def kind_context(planned: Planned, policy: NotificationPolicy, *, screening: dic
         ctx["confirm_within"] = fmt_duration(policy.urgent_confirm_within, locale)
     elif planned.kind == NoticeKind.guide:
         ctx["guide_after"] = fmt_duration(policy.guide_after, locale)
+    elif planned.kind == NoticeKind.approval_overdue:
+        ctx.update({"step_name": step_label(extra.get("step_role"), locale),
+                    "expected_by": fmt_time(_maybe_time(extra.get("expected_by")), locale),
+                    "approval_sla": fmt_duration(policy.approval_sla, locale)})
     return ctx
 
 
@@ -410,3 +434,91 @@ def _maybe_time(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Measuring the effect of timing: one record per result notice (offer or rejection)
+
+RESULT_KINDS = frozenset({NoticeKind.offer.value, NoticeKind.rejection.value})
+# What a candidate did after an offer. `no_show` and `hired` imply they had accepted it.
+OUTCOME_STATUSES = frozenset({"accepted", "declined", "no_show", "hired", "withdrawn"})
+ACCEPTED_OUTCOMES = frozenset({"accepted", "hired", "no_show"})
+IMMEDIATE, DELAYED, AFTER_APPROVAL = "immediate", "delayed", "after_approval"
+
+
+def result_mode(kind: str, tier: str | None, policy: NotificationPolicy) -> str:
+    """How the policy timed a result notice: a basic offer at once, a core offer after approvals, a
+    rejection at once or after `rejection_delay`."""
+    if kind == NoticeKind.offer:
+        return AFTER_APPROVAL if tier == "core" else IMMEDIATE
+    return DELAYED if policy.rejection_delay > 0 else IMMEDIATE
+
+
+def timing_record(*, application_id: str, kind: str, tier: str | None, urgent: bool, division: str,
+                  policy: NotificationPolicy, decided_at: datetime, now: datetime) -> dict[str, Any]:
+    """Created with the result notice; `sent_at`, `outcome` and the survey are filled in as they happen."""
+    return {
+        "_id": application_id,
+        "kind": kind,
+        "tier": tier,
+        "urgent": bool(urgent),
+        "division": division,
+        "mode": result_mode(kind, tier, policy),
+        "policy": {"rejection_delay": policy.rejection_delay, "survey_after": policy.survey_after},
+        "decided_at": decided_at,
+        "sent_at": None,
+        "delay_seconds": None,
+        "outcome": None,
+        "outcome_at": None,
+        "survey_score": None,
+        "survey_comment": None,
+        "surveyed_at": None,
+        "created_at": now,
+    }
+
+
+def delay_seconds(decided_at: datetime, sent_at: datetime) -> float:
+    return round(max(0.0, (_utc(sent_at) - _utc(decided_at)).total_seconds()), 3)
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def timing_report(records: list[dict]) -> list[dict[str, Any]]:
+    """Per (result kind, tier, mode): how many notices, the median delay from decision to notice, and what
+    followed. acceptance_rate = accepted / answered offers (accepted, hired and no_show count as accepted;
+    declined and withdrawn as not); no_show_rate = no_show / accepted; the survey average over answers."""
+    groups: dict[tuple[str, str, str], list[dict]] = {}
+    for record in records:
+        groups.setdefault((record["kind"], record.get("tier") or "", record["mode"]), []).append(record)
+    rows = []
+    for (kind, tier, mode), items in sorted(groups.items()):
+        sent = [r for r in items if r.get("sent_at") is not None]
+        outcomes = [r["outcome"] for r in items if r.get("outcome")]
+        accepted = sum(1 for o in outcomes if o in ACCEPTED_OUTCOMES)
+        no_show = sum(1 for o in outcomes if o == "no_show")
+        scores = [r["survey_score"] for r in items if r.get("survey_score") is not None]
+        median = _median([r["delay_seconds"] for r in sent if r.get("delay_seconds") is not None])
+        rows.append({
+            "kind": kind,
+            "tier": tier or None,
+            "mode": mode,
+            "count": len(items),
+            "sent": len(sent),
+            "median_delay_seconds": None if median is None else round(median, 3),
+            "outcomes": {o: outcomes.count(o) for o in sorted(OUTCOME_STATUSES)},
+            "acceptance_rate": _rate(accepted, len(outcomes)) if kind == NoticeKind.offer else None,
+            "no_show_rate": _rate(no_show, accepted) if kind == NoticeKind.offer else None,
+            "surveys": len(scores),
+            "average_survey_score": round(sum(scores) / len(scores), 2) if scores else None,
+        })
+    return rows

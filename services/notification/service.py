@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime
 
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
@@ -21,7 +22,8 @@ from services.notification.store import NotificationStore
 from shared import tracing
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, rpc
 from shared.config import load
-from shared.contracts.commands import NotificationPolicy
+from shared.contracts.commands import NotificationPolicy, SurveyIn
+from shared.contracts.common import NoticeKind
 from shared.contracts.events import (
     ApplicationReceived,
     ApplicationStatusChanged,
@@ -31,10 +33,10 @@ from shared.contracts.events import (
     OfferConfirmationRecorded,
     ReengagementRequested,
 )
-from shared.errors import Forbidden, Invalid, NotFound, NotYet
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
 from shared.storage import MAX_PAGE
-from shared.timeutil import utcnow
+from shared.timeutil import iso, utcnow
 from shared.tokens import portal_url
 from shared.validation import parse
 
@@ -71,6 +73,17 @@ def _division(value) -> str:
     if not isinstance(value, str) or not DIVISION_RE.match(value):
         raise Invalid("division: letters, digits, '_', '-' or '.', 1 to 80 characters", field="division")
     return value
+
+
+def _instant(value, field: str):
+    if value in (None, ""):
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(f"{field}: an ISO-8601 date or time, e.g. 2026-11-01 or 2026-11-01T00:00:00Z",
+                      field=field) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _limit(limit) -> int:
@@ -179,14 +192,26 @@ class NotificationService(ServiceBase):
                                "interview_highlights": interview.get("highlights") or []})
             uow.store.update_contact(app_id, fields, session=uow.session)
             contact.update(fields)
+            if payload.status in domain.OUTCOME_STATUSES:
+                uow.store.timing_outcome(app_id, payload.status, payload.at, session=uow.session)
             if domain.cancels_on_status(payload.status):
                 uow.store.cancel_scheduled(app_id, now=utcnow(), session=uow.session)
                 return []
+            if payload.status in ("offered", "rejected"):  # the approval chain, if any, is over
+                uow.store.cancel_scheduled(app_id, {NoticeKind.approval_overdue.value}, now=utcnow(),
+                                           session=uow.session)
             policy = self._policy(payload.division, session=uow.session)
             plans = domain.plan_status_change(payload.status, payload.tier, payload.urgent, policy,
                                               confirmed=bool(contact.get("confirmed_at")))
             if not plans:
                 return []
+            decided_at = payload.decision.decided_at if payload.decision else payload.at
+            for planned in plans:
+                if planned.kind in domain.RESULT_KINDS:
+                    uow.store.add_timing(domain.timing_record(
+                        application_id=app_id, kind=str(planned.kind), tier=payload.tier, urgent=payload.urgent,
+                        division=payload.division, policy=policy, decided_at=decided_at, now=utcnow()),
+                        session=uow.session)
             return self._create(uow, plans, contact=contact, policy=policy, portal=portal_url("a", app_id),
                                 application_id=app_id, reengagement_id=None, division=payload.division,
                                 screening=screening, interview=interview)
@@ -207,13 +232,18 @@ class NotificationService(ServiceBase):
 
         self.bus.transact(work, envelope)
 
-    def _progress(self, application_id: str, planned: domain.Planned | None, envelope):
+    def _approval_notices(self, application_id: str, envelope, plan) -> None:
+        """Progress notices to the candidate and overdue reminders to approvers, while approvals run.
+        `plan(uow, contact, policy)` returns the notices to create."""
         def work(uow):
             contact = _known_contact(uow, application_id)
-            if planned is None or not domain.progress_relevant(contact.get("status")):
+            if not domain.progress_relevant(contact.get("status")):
                 return []
             policy = self._policy(contact["division"], session=uow.session)
-            return self._create(uow, [planned], contact=contact, policy=policy,
+            plans = plan(uow, contact, policy)
+            if not plans:
+                return []
+            return self._create(uow, plans, contact=contact, policy=policy,
                                 portal=portal_url("a", application_id), application_id=application_id,
                                 reengagement_id=None, division=contact["division"])
 
@@ -222,7 +252,13 @@ class NotificationService(ServiceBase):
     @event_handler("interview_feedback", "approvals_requested")
     def on_approvals_requested(self, payload: ApprovalsRequested, envelope):
         steps = [s.model_dump(mode="json") for s in payload.steps]
-        self._progress(payload.application_id, domain.plan_approvals_requested(steps), envelope)
+
+        def plan(uow, contact, policy):
+            progress = domain.plan_approvals_requested(steps)
+            decided = {int(n) for n in contact.get("decided_steps") or []}
+            return ([progress] if progress else []) + domain.plan_overdue_reminders(steps, utcnow(), decided)
+
+        self._approval_notices(payload.application_id, envelope, plan)
 
     @event_handler("interview_feedback", "approval_step_decided")
     def on_approval_step_decided(self, payload: ApprovalStepDecided, envelope):
@@ -230,9 +266,16 @@ class NotificationService(ServiceBase):
             payload.chain_status, payload.step.model_dump(mode="json"),
             payload.next_step.model_dump(mode="json") if payload.next_step else None,
         )
-        if planned is None:
-            return  # approved_all / rejected: the status change sends the offer or the rejection
-        self._progress(payload.application_id, planned, envelope)
+
+        def plan(uow, contact, policy):
+            # The step is decided: its overdue reminder is moot (remembered in case it is planned later).
+            uow.store.step_decided(payload.application_id, payload.step.step, session=uow.session)
+            uow.store.cancel_scheduled(payload.application_id, {NoticeKind.approval_overdue.value}, now=utcnow(),
+                                       session=uow.session, step=payload.step.step)
+            # approved_all / rejected: nothing more here, the status change sends the offer or the rejection
+            return [planned] if planned is not None else []
+
+        self._approval_notices(payload.application_id, envelope, plan)
 
     @event_handler("talent_pool", "reengagement_requested")
     def on_reengagement_requested(self, payload: ReengagementRequested, envelope):
@@ -294,6 +337,7 @@ class NotificationService(ServiceBase):
         def work(uow):
             sent_at = utcnow()
             if uow.store.mark_notice_sent(notice["_id"], notice["attempts"], sent_at, message_id, session=uow.session):
+                self._measure_sent(uow, notice, sent_at)
                 uow.emit("notice_sent", NoticeSent(
                     notice_id=notice["_id"], application_id=notice.get("application_id"),
                     candidate_id=notice.get("candidate_id"), division=notice.get("division"),
@@ -303,6 +347,16 @@ class NotificationService(ServiceBase):
         self.bus.transact(work)
         log.info("notice sent", extra={"notice_id": notice["_id"], "kind": notice["kind"]})
         return 1
+
+    @staticmethod
+    def _measure_sent(uow, notice: dict, sent_at) -> None:
+        """A result notice went out: record how long after the decision."""
+        if notice["kind"] not in domain.RESULT_KINDS or not notice.get("application_id"):
+            return
+        timing = uow.store.get_timing(notice["application_id"], session=uow.session)
+        if timing is not None and timing.get("sent_at") is None and timing["kind"] == notice["kind"]:
+            uow.store.timing_sent(notice["application_id"], notice["kind"], sent_at,
+                                  domain.delay_seconds(timing["decided_at"], sent_at), session=uow.session)
 
     # ------------------------------------------------------------------------------------------------
     # RPC
@@ -354,3 +408,44 @@ class NotificationService(ServiceBase):
         docs, next_cursor = self.store.notices_for_candidate(candidate_id, caller.division_filter(), _limit(limit),
                                                              cursor)
         return {"items": [domain.notice_view(d) for d in docs], "next_cursor": next_cursor}
+
+    @rpc
+    def get_survey(self, application_id: str) -> dict:
+        """Whether the candidate was sent a survey for this application and has answered it (portal)."""
+        self.bus.caller.require_role("system")
+        timing = self.store.get_timing(application_id) or {}
+        return {"sent": self.store.survey_sent(application_id), "answered": timing.get("survey_score") is not None}
+
+    @rpc
+    def record_survey(self, application_id: str, data: dict) -> dict:
+        """The candidate's answer from the portal: once per application, only after a survey was sent."""
+        self.bus.caller.require_role("system")
+        answer = parse(SurveyIn, data)
+        if not self.store.survey_sent(application_id):
+            raise Conflict("no survey was sent for this application", code="no_survey")
+
+        def work(uow):
+            if uow.store.get_timing(application_id, session=uow.session) is None:
+                raise Conflict("no survey was sent for this application", code="no_survey")
+            if not uow.store.record_survey(application_id, answer.score, answer.comment, utcnow(),
+                                           session=uow.session):
+                raise Conflict("the survey was answered already", code="already_answered")
+
+        self.bus.transact(work)
+        return {"application_id": application_id, "score": answer.score, "answered": True}
+
+    @rpc
+    def timing_report(self, division: str | None = None, start: str | None = None, end: str | None = None) -> dict:
+        """GET /v1/reports/notification-timing: per result kind, tier and mode, over decisions in [from, to)."""
+        caller = self.bus.caller
+        caller.require_role(*READER_ROLES)
+        if division is not None:
+            division = _division(division)
+            if not caller.can_see(division):
+                raise NotFound(f"division {division} not found")
+        since, until = _instant(start, "from"), _instant(end, "to")
+        if since and until and since >= until:
+            raise Invalid("to: must be after from", field="to")
+        records = self.store.timing_records(caller.division_filter(), division, since, until)
+        return {"division": division, "from": iso(since), "to": iso(until),
+                "groups": domain.timing_report(records)}

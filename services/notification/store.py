@@ -32,6 +32,7 @@ class NotificationStore(ServiceStore):
         self.db.notices.create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
         self.db.notices.create_index([("application_id", ASCENDING), ("_id", ASCENDING)])
         self.db.notices.create_index([("candidate_id", ASCENDING), ("_id", ASCENDING)])
+        self.db.timing.create_index([("division", ASCENDING), ("decided_at", ASCENDING)])
 
     # -- contacts ----------------------------------------------------------------------------------
     def upsert_contact(self, application_id: str, fields: dict, session=None) -> None:
@@ -45,6 +46,10 @@ class NotificationStore(ServiceStore):
         return self.db.contacts.find_one(
             {"candidate_id": candidate_id}, sort=[("received_at", DESCENDING), ("_id", DESCENDING)], session=session
         )
+
+    def step_decided(self, application_id: str, step: int, session=None) -> None:
+        self.db.contacts.update_one({"_id": application_id}, {"$addToSet": {"decided_steps": step}},
+                                    session=session)
 
     def update_contact(self, application_id: str, fields: dict, session=None) -> None:
         self.db.contacts.update_one({"_id": application_id}, {"$set": fields}, session=session)
@@ -75,11 +80,14 @@ class NotificationStore(ServiceStore):
         return self.db.notices.find_one({"_id": notice_id}, session=session)
 
     def cancel_scheduled(self, application_id: str, kinds: frozenset[str] | set[str] | None = None,
-                         now: datetime | None = None, session=None) -> int:
-        """Cancel the application's notices still waiting (all, or only `kinds`); sent ones stay."""
+                         now: datetime | None = None, session=None, step: int | None = None) -> int:
+        """Cancel the application's notices still waiting (all, or only `kinds`, or one `step`); sent ones
+        stay."""
         query: dict[str, Any] = {"application_id": application_id, "status": SCHEDULED}
         if kinds is not None:
             query["kind"] = {"$in": sorted(kinds)}
+        if step is not None:
+            query["step"] = step
         update = {"$set": {"status": CANCELLED, "cancelled_at": now, "lease_until": None}}
         return self.db.notices.update_many(query, update, session=session).modified_count
 
@@ -147,3 +155,47 @@ class NotificationStore(ServiceStore):
         if divisions is not None:
             query["division"] = {"$in": divisions}
         return self.page(self.db.notices, query, limit, cursor)
+
+    # -- timing measurements (one per result notice: offer or rejection) --------------------------
+    def add_timing(self, record: dict, session=None) -> None:
+        """Keep the first record of an application's result (a re-planned notice does not reset it)."""
+        fields = {k: v for k, v in record.items() if k != "_id"}
+        self.db.timing.update_one({"_id": record["_id"]}, {"$setOnInsert": fields}, upsert=True, session=session)
+
+    def timing_sent(self, application_id: str, kind: str, sent_at: datetime, delay: float, session=None) -> None:
+        self.db.timing.update_one({"_id": application_id, "kind": kind, "sent_at": None},
+                                  {"$set": {"sent_at": sent_at, "delay_seconds": delay}}, session=session)
+
+    def timing_outcome(self, application_id: str, outcome: str, at: datetime, session=None) -> None:
+        self.db.timing.update_one({"_id": application_id}, {"$set": {"outcome": outcome, "outcome_at": at}},
+                                  session=session)
+
+    def record_survey(self, application_id: str, score: int, comment: str, at: datetime, session=None) -> bool:
+        """The first answer counts; False when the survey was answered already."""
+        result = self.db.timing.update_one(
+            {"_id": application_id, "survey_score": None},
+            {"$set": {"survey_score": score, "survey_comment": comment, "surveyed_at": at}}, session=session)
+        return result.modified_count == 1
+
+    def get_timing(self, application_id: str, session=None) -> dict | None:
+        return self.db.timing.find_one({"_id": application_id}, session=session)
+
+    def timing_records(self, divisions: list[str] | None, division: str | None, start: datetime | None,
+                       end: datetime | None) -> list[dict]:
+        query: dict[str, Any] = {}
+        if divisions is not None:
+            query["division"] = {"$in": divisions}
+        if division is not None:
+            query["division"] = division if divisions is None or division in divisions else {"$in": []}
+        span: dict[str, Any] = {}
+        if start is not None:
+            span["$gte"] = start
+        if end is not None:
+            span["$lt"] = end
+        if span:
+            query["decided_at"] = span
+        return list(self.db.timing.find(query, {"survey_comment": 0}))
+
+    def survey_sent(self, application_id: str, session=None) -> bool:
+        return self.db.notices.find_one({"application_id": application_id, "kind": "survey", "status": SENT},
+                                        {"_id": 1}, session=session) is not None

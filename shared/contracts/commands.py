@@ -116,6 +116,13 @@ class PortalResponseIn(Strict):
     response: Literal["accept", "decline"]
 
 
+class SurveyIn(Strict):
+    """A candidate's satisfaction survey, answered on the portal."""
+
+    score: Annotated[StrictInt, Field(ge=1, le=5)]
+    comment: Annotated[str, Field(max_length=2000)] = ""
+
+
 Seconds = Annotated[StrictInt, Field(ge=0, le=366 * 86400)]
 
 

@@ -72,6 +72,7 @@ class NoticeKind(StrEnum):
     confirm_escalation = "confirm_escalation"
     reengagement = "reengagement"
     survey = "survey"
+    approval_overdue = "approval_overdue"  # an approval step past its expected time, to its approvers
 
 
 def normalize_skill(skill: str) -> str:

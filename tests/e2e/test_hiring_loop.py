@@ -239,6 +239,47 @@ def test_bad_input_is_refused_and_changes_nothing(platform):
         "name": "N", "email": "n@example.com", "years_experience": 1}}).status_code == 404
 
 
+def test_screened_out_candidate_answers_the_survey_on_the_portal_and_hr_reads_the_timing_report(platform):
+    admin = platform.client()
+    hr = platform.client(make_key(admin, "sana", "hr", ["surveys"]))
+    assert hr.put("/v1/notification-policies/surveys", json={"survey_after": 1}).status_code == 200
+    req = hr.post("/v1/requisitions", json={"title": "Cashier", "division": "surveys", "department": "stores",
+                                             "tier": "basic", "required_skills": ["cash handling"]}).json()
+    email = "noor.survey@example.com"
+    app = hr.post("/v1/applications", json={"requisition_id": req["id"], "source": "web", "candidate": {
+        "name": "Noor", "email": email, "skills": ["baking"], "years_experience": 1}}).json()
+    find_mail(platform, email, "Your application for")  # the respectful rejection, at once
+    survey_mail = find_mail(platform, email, "experience")[0]
+    token = portal_link(platform.mail_body(survey_mail)).split("/portal/", 1)[1]
+    page = platform.client().get(f"/portal/{token}", headers={"Accept": "application/json"}).json()
+    assert page["status"] == "screened_out" and page["survey"] == {"open": True, "answered": False}
+    html = platform.client().get(f"/portal/{token}").text
+    assert "How was your experience?" in html and 'name="score"' in html
+
+    bad = platform.client().post(f"/portal/{token}/survey", json={"score": 9})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "score"
+    r = platform.client().post(f"/portal/{token}/survey", json={"score": 5, "comment": "Quick and kind"})
+    assert r.status_code == 200 and r.json()["score"] == 5, r.text
+    again = platform.client().post(f"/portal/{token}/survey", json={"score": 1})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_answered"
+    page = platform.client().get(f"/portal/{token}", headers={"Accept": "application/json"}).json()
+    assert page["survey"] == {"open": False, "answered": True}
+
+    report = hr.get("/v1/reports/notification-timing", params={"division": "surveys", "from": "2020-01-01"})
+    assert report.status_code == 200, report.text
+    [group] = report.json()["groups"]
+    assert (group["kind"], group["tier"], group["mode"], group["count"]) == ("rejection", "basic", "immediate", 1)
+    assert group["surveys"] == 1 and group["average_survey_score"] == 5.0
+    assert group["median_delay_seconds"] is not None and group["median_delay_seconds"] < 10
+    bad_date = hr.get("/v1/reports/notification-timing", params={"from": "last week"})
+    assert bad_date.status_code == 422 and bad_date.json()["error"]["field"] == "from"
+    other = platform.client(make_key(admin, "omar", "hr", ["elsewhere"]))
+    assert other.get("/v1/reports/notification-timing", params={"division": "surveys"}).status_code == 404
+    interviewer = platform.client(make_key(admin, "ines", "interviewer", ["surveys"]))
+    assert interviewer.get("/v1/reports/notification-timing").status_code == 403
+    assert app["id"]
+
+
 def test_revoked_key_stops_working_at_once(platform):
     admin = platform.client()
     created = admin.post("/v1/api-keys", json={"name": "tmp", "role": "recruiter", "divisions": ["retail"]}).json()

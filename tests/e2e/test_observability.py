@@ -35,7 +35,8 @@ WEAK = {"name": "Piotr Zielinski-Ng", "email": "piotr.zng@example.net", "phone":
 # Every candidate of the e2e session (this module's and test_hiring_loop's): none may reach a span or a log.
 PERSONAL_DATA = [CANDIDATE["name"], CANDIDATE["email"], CANDIDATE["phone"], "7700900123",
                  WEAK["name"], WEAK["email"], WEAK["phone"], "601234567",
-                 "Lin Wei", "lin.wei@example.com", "+86 138 0000 0000", "8613800000000", "sam@example.com"]
+                 "Lin Wei", "lin.wei@example.com", "+86 138 0000 0000", "8613800000000", "sam@example.com",
+                 "noor.survey@example.com", "Quick and kind"]
 
 
 def trace_id(response: httpx.Response) -> str:

@@ -250,3 +250,47 @@ def test_notice_view_is_the_api_shape_and_hides_the_internal_sending_status():
                                                                                               "retail", 0)
     sent = domain.notice_view({**doc, "status": "sent", "sent_at": NOW})
     assert sent["status"] == "sent" and sent["sent_at"] == "2026-03-01T09:00:00Z"
+
+
+# ----------------------------------------------------------------------------------------------------
+# approval overdue reminders and the timing report
+
+
+def test_overdue_reminders_go_to_each_pending_steps_approvers_at_its_expected_time():
+    now = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    steps = [{"step": 2, "role": "admin", "status": "pending", "expected_by": (now + timedelta(days=2)).isoformat()},
+             {"step": 1, "role": "hr", "status": "pending", "expected_by": "2026-11-02T09:00:00Z"},
+             {"step": 3, "role": "admin", "status": "approved", "expected_by": "2026-11-02T09:00:00Z"}]
+    plans = domain.plan_overdue_reminders(steps, now)
+    assert [(p.kind, p.step, p.audience, p.delay) for p in plans] == [
+        ("approval_overdue", 1, domain.DIVISION_HR, 86400), ("approval_overdue", 2, domain.GROUP_HR, 2 * 86400)]
+    assert domain.plan_overdue_reminders(steps, now, decided_steps={1}) == plans[1:]
+    late = domain.plan_overdue_reminders(steps, now + timedelta(days=5))
+    assert [p.delay for p in late] == [0, 0]  # already late: remind at once
+
+
+def test_result_mode_says_how_the_policy_timed_a_result():
+    assert domain.result_mode("offer", "basic", NotificationPolicy()) == "immediate"
+    assert domain.result_mode("offer", "core", NotificationPolicy()) == "after_approval"
+    assert domain.result_mode("rejection", "basic", NotificationPolicy()) == "immediate"
+    assert domain.result_mode("rejection", "core", NotificationPolicy(rejection_delay=3600)) == "delayed"
+
+
+def test_timing_report_groups_and_rates():
+    def rec(kind, tier, mode, delay, outcome=None, score=None, sent=True):
+        return {"kind": kind, "tier": tier, "mode": mode, "sent_at": "x" if sent else None,
+                "delay_seconds": delay if sent else None, "outcome": outcome, "survey_score": score}
+
+    rows = domain.timing_report([
+        rec("offer", "basic", "immediate", 4, "hired"), rec("offer", "basic", "immediate", 2, "declined"),
+        rec("offer", "basic", "immediate", 10, "no_show"), rec("offer", "basic", "immediate", 8),
+        rec("offer", "basic", "immediate", None, sent=False),
+        rec("rejection", "core", "delayed", 3600, score=5), rec("rejection", "core", "delayed", 7200, score=2),
+    ])
+    offer, rejection = rows
+    assert (offer["kind"], offer["count"], offer["sent"], offer["median_delay_seconds"]) == ("offer", 5, 4, 6.0)
+    assert offer["acceptance_rate"] == 0.6667 and offer["no_show_rate"] == 0.5
+    assert offer["surveys"] == 0 and offer["average_survey_score"] is None
+    assert rejection["median_delay_seconds"] == 5400.0 and rejection["average_survey_score"] == 3.5
+    assert rejection["acceptance_rate"] is None and rejection["no_show_rate"] is None
+    assert domain.timing_report([]) == []

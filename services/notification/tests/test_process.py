@@ -21,7 +21,7 @@ from shared.bus.aio_rpc import AsyncRpcClient
 from shared.context import sign_caller
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
-from shared.errors import Forbidden, Invalid, NotFound
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.timeutil import iso, utcnow
 from shared.tokens import portal_url
 from tests.support.infra import VhostAdmin, _with_vhost
@@ -285,10 +285,156 @@ def test_rejection_now_survey_later_and_progress_and_reengagement(platform):
     assert portal_url("r", reg) in body and "Barista" in body
 
     everything = platform.call("list_for_candidate", candidate_id=cand)["items"]
-    assert {i["kind"] for i in everything} == {"progress", "rejection", "survey", "reengagement"}
+    assert {i["kind"] for i in everything} == {"progress", "rejection", "survey", "reengagement", "approval_overdue"}
+    # the rejection ended the approval chain: the approvers' overdue reminders will not go out
+    assert {i["status"] for i in everything if i["kind"] == "approval_overdue"} == {"cancelled"}
     reengagement = next(i for i in everything if i["kind"] == "reengagement")
     assert reengagement["application_id"] is None and reengagement["reengagement_id"] == reg
     assert platform.call("list_for_candidate", candidate_id=cand, context=ctx("hr", ("logistics",)))["items"] == []
+
+
+def _step(n, role, expected_by, status="pending", decided_by=None):
+    return {"id": f"apv_{n}", "step": n, "role": role, "status": status, "expected_by": iso(expected_by),
+            "decided_at": iso(utcnow()) if decided_by else None, "decided_by": decided_by}
+
+
+def test_core_progress_per_step_overdue_reminder_to_approvers_and_offer_after_the_last(platform):
+    from datetime import timedelta
+
+    app, cand, email = uid("app"), uid("cand"), f"{uid('core')}@example.com"
+    division = uid("div")
+    platform.call("put_policy", division=division, data={"guide_after": 3600},
+                  context=ctx("admin", ()))
+    hr = ctx("hr", (division,))
+    platform.publish("sourcing", "application_received", received(app, cand, email, division, "core",
+                                                                  title="Plant Director"))
+    platform.publish("sourcing", "application_status_changed", status_changed(
+        app, cand, "awaiting_approval", "interviewed", division, "core", title="Plant Director"))
+    # step 1 is due in 2 s and will be late; step 2 has a minute
+    first, second = utcnow() + timedelta(seconds=2), utcnow() + timedelta(seconds=60)
+    platform.publish("interview_feedback", "approvals_requested", {
+        "application_id": app, "division": division,
+        "steps": [_step(1, "hr", first), _step(2, "admin", second)]})
+    [submitted] = wait_for(lambda: platform.mail(to=email, subject_contains="Update on your application"))
+    assert "division HR review" in read_body(platform.mail_dir, submitted)
+
+    hr_address = f"hr-{division}@hireloop.local"
+    [overdue] = wait_for(lambda: platform.mail(to=hr_address, subject_contains="[Overdue]"), timeout=15)
+    body = read_body(platform.mail_dir, overdue)
+    assert "division HR review" in overdue["subject"] and app in body and "still pending" in body
+
+    platform.publish("interview_feedback", "approval_step_decided", {
+        "application_id": app, "division": division, "chain_status": "pending",
+        "step": _step(1, "hr", first, "approved", "hana"), "next_step": _step(2, "admin", second)})
+    progress = wait_for(lambda: [m for m in platform.mail(to=email, subject_contains="Update on your application")
+                                 if m["notice_id"] != submitted["notice_id"]])
+    assert "group HR approval" in read_body(platform.mail_dir, progress[0])
+    assert not platform.mail(to=email, subject_contains="offer")  # no offer before the last approval
+
+    platform.publish("interview_feedback", "approval_step_decided", {
+        "application_id": app, "division": division, "chain_status": "approved_all",
+        "step": _step(2, "admin", second, "approved", "gina"), "next_step": None})
+    platform.publish("sourcing", "application_status_changed", status_changed(
+        app, cand, "offered", "awaiting_approval", division, "core", title="Plant Director"))
+    [offer] = wait_for(lambda: platform.mail(to=email, subject_contains="Offer of employment"))
+
+    def by_step():
+        items = platform.call("list_for_application", application_id=app, context=hr)["items"]
+        return {(i["kind"], i["step"]): i["status"] for i in items}
+
+    assert wait_for(lambda: by_step().get(("approval_overdue", 2)) == "cancelled")
+    notices = by_step()
+    assert notices[("approval_overdue", 1)] == "sent" and notices[("progress", 0)] == "sent"
+    assert notices[("progress", 1)] == "sent" and notices[("offer", 0)] == "sent"
+    assert len(platform.mail(to=hr_address, subject_contains="[Overdue]")) == 1
+    group = platform.call("list_for_application", application_id=app, context=hr)["items"]
+    assert next(i for i in group if i["kind"] == "approval_overdue" and i["step"] == 2)["recipient"] == \
+        "group-hr@hireloop.local"
+
+
+def _decided(event, outcome, seconds_ago):
+    from datetime import timedelta
+
+    return {**event, "decision": {"outcome": outcome, "decided_by": "hana",
+                                  "decided_at": iso(utcnow() - timedelta(seconds=seconds_ago))}}
+
+
+def test_timing_report_from_a_seeded_history(platform):
+    """Offers and rejections with known decision times, outcomes and survey answers; the report's figures
+    are computed by hand below."""
+    division = uid("div")
+    admin = ctx("admin", ())
+    platform.call("put_policy", division=division, data={"survey_after": 1}, context=admin)
+
+    def run(tier, result, outcomes, seconds_ago, survey=None):
+        app, cand, email = uid("app"), uid("cand"), f"{uid('m')}@example.com"
+        platform.publish("sourcing", "application_received", received(app, cand, email, division, tier))
+        status = "offered" if result == "offer" else "rejected"
+        platform.publish("sourcing", "application_status_changed", _decided(status_changed(
+            app, cand, status, "interviewed", division, tier), "pass" if result == "offer" else "fail", seconds_ago))
+        wait_for(lambda: any(i["kind"] == result and i["status"] == "sent" for i in platform.call(
+            "list_for_application", application_id=app, context=admin)["items"]))
+        previous = status
+        for outcome in outcomes:
+            time.sleep(0.05)
+            platform.publish("sourcing", "application_status_changed", status_changed(
+                app, cand, outcome, previous, division, tier))
+            previous = outcome
+        if survey is not None:
+            wait_for(lambda: platform.call("get_survey", application_id=app, context=system)["sent"])
+            platform.call("record_survey", application_id=app, data={"score": survey, "comment": "ok"},
+                          context=system)
+        return app
+
+    system = {"hireloop_caller": sign_caller(Caller.system("portal"))}
+    run("basic", "offer", ["accepted", "hired"], 10)
+    run("basic", "offer", ["declined"], 10)
+    run("basic", "offer", ["accepted", "no_show"], 30)
+    run("core", "offer", ["accepted"], 100)
+    rejected = run("basic", "rejection", [], 5, survey=4)
+    run("basic", "rejection", [], 5, survey=2)
+    never_surveyed = run("basic", "offer", [], 10)
+
+    with pytest.raises(Conflict) as again:
+        platform.call("record_survey", application_id=rejected, data={"score": 5}, context=system)
+    assert again.value.code == "already_answered"
+    with pytest.raises(Conflict):
+        platform.call("record_survey", application_id=never_surveyed, data={"score": 5}, context=system)
+    with pytest.raises(Invalid) as bad:
+        platform.call("record_survey", application_id=rejected, data={"score": 6}, context=system)
+    assert bad.value.field == "score"
+    with pytest.raises(Forbidden):
+        platform.call("record_survey", application_id=rejected, data={"score": 5}, context=ctx("hr", (division,)))
+
+    def report():
+        return {(g["kind"], g["tier"], g["mode"]): g for g in platform.call(
+            "timing_report", division=division, context=ctx("hr", (division,)))["groups"]}
+
+    wait_for(lambda: report().get(("offer", "basic", "immediate"), {}).get("outcomes", {}).get("no_show") == 1
+             and report()[("offer", "basic", "immediate")]["outcomes"]["hired"] == 1)
+    groups = report()
+    assert set(groups) == {("offer", "basic", "immediate"), ("offer", "core", "after_approval"),
+                           ("rejection", "basic", "immediate")}
+    basic = groups[("offer", "basic", "immediate")]
+    assert basic["count"] == 4 and basic["sent"] == 4
+    assert 10 <= basic["median_delay_seconds"] < 14  # delays ~10, ~10, ~10, ~30 s: the median is ~10 s
+    assert basic["outcomes"] == {"accepted": 0, "declined": 1, "hired": 1, "no_show": 1, "withdrawn": 0}
+    assert basic["acceptance_rate"] == 0.6667  # hired and no_show had accepted; 2 of the 3 who answered
+    assert basic["no_show_rate"] == 0.5
+    core = groups[("offer", "core", "after_approval")]
+    assert core["count"] == 1 and 100 <= core["median_delay_seconds"] < 110
+    assert core["acceptance_rate"] == 1.0 and core["no_show_rate"] == 0.0
+    rejection = groups[("rejection", "basic", "immediate")]
+    assert rejection["count"] == 2 and rejection["surveys"] == 2 and rejection["average_survey_score"] == 3.0
+    assert rejection["acceptance_rate"] is None and 5 <= rejection["median_delay_seconds"] < 9
+
+    assert platform.call("timing_report", division=None, context=ctx("hr", ("elsewhere",)))["groups"] == []
+    with pytest.raises(NotFound):
+        platform.call("timing_report", division=division, context=ctx("hr", ("elsewhere",)))
+    assert platform.call("timing_report", division=division, end="2020-01-01", context=admin)["groups"] == []
+    with pytest.raises(Invalid) as bad_date:
+        platform.call("timing_report", division=division, start="yesterday", context=admin)
+    assert bad_date.value.field == "from"
 
 
 def test_no_unexpected_errors_in_the_service_log(platform):
