@@ -190,51 +190,55 @@ def test_ids_increase_strictly_within_a_millisecond():
     assert all(len(i) == len("req_") + 24 for i in ids)
 
 
+COLLECTOR_AND_SERVICE = """
+import http.server, json, os, sys, threading
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+received = []
+
+class Collector(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.path == "/v1/traces":
+            request = ExportTraceServiceRequest()
+            request.ParseFromString(body)
+            received.append(request)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+server = http.server.HTTPServer(("127.0.0.1", 0), Collector)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{server.server_port}"
+
+from shared import tracing
+assert tracing.setup_tracing("screening") is not None
+with tracing.tracer().start_as_current_span("process sourcing.application_received"):
+    tracing.set_ids(application_id="app_9")
+tracing.shutdown()
+server.shutdown()
+print(json.dumps([
+    {"service": {a.key: a.value.string_value for a in rs.resource.attributes}.get("service.name"),
+     "name": span.name, "attributes": {a.key: a.value.string_value for a in span.attributes}}
+    for request in received for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans]))
+"""
+
+
 def test_spans_go_over_otlp_http_when_an_endpoint_is_set(tmp_path):
-    """A process with OTEL_EXPORTER_OTLP_ENDPOINT sends its spans to that collector (OTLP/HTTP protobuf),
-    received here by a minimal collector."""
-    import http.server
+    """A process with OTEL_EXPORTER_OTLP_ENDPOINT sends its spans over OTLP/HTTP (protobuf) to that collector:
+    here a minimal one in the same child process (the test process may be eventlet-patched)."""
     import os
     import subprocess
     import sys
-    import threading
 
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
-    received: list[ExportTraceServiceRequest] = []
-
-    class Collector(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - the stdlib's name
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            if self.path == "/v1/traces":
-                request = ExportTraceServiceRequest()
-                request.ParseFromString(body)
-                received.append(request)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-protobuf")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Collector)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    script = ("from shared import tracing\n"
-              "assert tracing.setup_tracing('screening') is not None\n"
-              "with tracing.tracer().start_as_current_span('process sourcing.application_received'):\n"
-              "    tracing.set_ids(application_id='app_9')\n"
-              "tracing.shutdown()\n")
-    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_port}",
-           "HIRELOOP_TRACES_FILE": str(tmp_path / "unused.jsonl")}
-    try:
-        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
-    finally:
-        server.shutdown()
+    env = {**os.environ, "HIRELOOP_TRACES_FILE": str(tmp_path / "unused.jsonl")}
+    done = subprocess.run([sys.executable, "-c", COLLECTOR_AND_SERVICE], env=env, capture_output=True, text=True,
+                          timeout=60, cwd=str(files.Path(__file__).resolve().parents[2]))
     assert done.returncode == 0, done.stderr
     assert not (tmp_path / "unused.jsonl").exists()  # OTLP wins over the local file
-    spans = [(rs.resource, span) for request in received for rs in request.resource_spans
-             for ss in rs.scope_spans for span in ss.spans]
-    assert [span.name for _, span in spans] == ["process sourcing.application_received"]
-    resource, span = spans[0]
-    assert {a.key: a.value.string_value for a in resource.attributes}["service.name"] == "screening"
-    assert {a.key: a.value.string_value for a in span.attributes}["hireloop.application_id"] == "app_9"
+    spans = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [(s["service"], s["name"]) for s in spans] == [("screening", "process sourcing.application_received")]
+    assert spans[0]["attributes"]["hireloop.application_id"] == "app_9"
