@@ -122,9 +122,9 @@ class FaultPlatform:
             "RPC_TIMEOUT": "8",
             "SHUTDOWN_GRACE": "10",
             "LOG_LEVEL": "INFO",
-            **(extra_env or {}),
         }
-        env.pop("SMTP_URL", None)
+        env.pop("SMTP_URL", None)  # the platform's own capture (var/mail), unless a test brings one
+        env.update(extra_env or {})
         self.platform = Platform(var_dir, env)
         self.env = env
         self.var = var_dir

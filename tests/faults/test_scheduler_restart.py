@@ -1,0 +1,372 @@
+"""Durable scheduling: notices wait in MongoDB with their due time, a dispatcher claims each one with an
+atomic update, so a notification outage loses nothing and two replicas never send one notice twice.
+
+8. `kill -9` both notification replicas while every offer's follow-ups (onboarding guide, HR
+   confirmation reminder) are scheduled but not yet due; wait until all are past due; start both again
+   at once. Every follow-up goes out exactly once (one email per notice in the SMTP capture, each notice
+   `sent` after one attempt), none is lost, none is left scheduled or failed.
+9. `kill -9` the notification service *during* a delivery: the SMTP server has the message, the
+   dispatcher waits for its `250`. That notice stays claimed (`sending`) while its lease holds, and no
+   live replica takes it; once the lease has run out it is sent again, with the same Message-ID. This
+   is the at-least-once edge the scheduler accepts: the receiver got the message twice, both copies
+   carry one Message-ID (`<notice id@domain>`), so a mail system can drop the second. Every other notice
+   is sent once.
+
+The module runs a platform of its own, with two notification replicas and an SMTP capture in the test
+process that can hold one message's answer (the platform's mail index is still `var/mail/index.jsonl`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import signal
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email import policy as email_policy
+from pathlib import Path
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+
+from infra.embedded_mongo import free_port
+from infra.smtp_capture import _CaptureHandler, read_message
+from tests.faults.conftest import isolated_env
+from tests.faults.harness import FaultPlatform, applications_of, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
+
+NOTIFIERS = ("notification-1", "notification-2")
+FOLLOW_UPS = ("guide", "hr_confirm_reminder")
+
+
+# ----------------------------------------------------------------------------------------------------
+# an SMTP capture that can hold its answer to one message
+
+
+class HoldingHandler(_CaptureHandler):
+    """Stores and indexes every message like `infra.smtp_capture`; when armed, the first message that
+    matches is stored and then left unanswered (no `250`) until released: its sender sits between
+    "the server has it" and "I know it was sent"."""
+
+    def __init__(self, directory: Path):
+        super().__init__(directory)
+        self.matches = None
+        self.held: dict | None = None
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def hold_next(self, matches) -> None:
+        self.held, self.matches = None, matches
+        self.holding.clear()
+        self.release.clear()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        content = envelope.original_content or envelope.content
+        entry = self.save(envelope.mail_from, list(envelope.rcpt_tos), content)
+        msg = message_from_bytes(content if isinstance(content, bytes) else content.encode(),
+                                 policy=email_policy.default)
+        if self.matches is not None and self.matches(entry, msg):
+            self.matches, self.held = None, entry
+            self.holding.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+        return "250 Message accepted for delivery"
+
+
+class HoldingSmtp:
+    def __init__(self, directory: Path):
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.handler = HoldingHandler(directory)
+        self.port = free_port()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> HoldingSmtp:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.handler.release.set()
+        self.controller.stop()
+
+
+@pytest.fixture(scope="module")
+def scheduler_platform(test_infra, tmp_path_factory):
+    var = tmp_path_factory.mktemp("scheduler")
+    smtp = HoldingSmtp(var / "mail").start()
+    env, cleanup = isolated_env(test_infra, "s")
+    fp = FaultPlatform(env, var, extra_env={"SCALE_NOTIFICATION": "2", "SMTP_URL": smtp.url})
+    try:
+        fp.start()
+        yield fp, smtp
+    finally:
+        fp.stop()
+        smtp.stop()
+        cleanup()
+
+
+# ----------------------------------------------------------------------------------------------------
+# helpers
+
+
+def offered(client: httpx.Client, division: str, count: int, policy: dict) -> dict[str, str]:
+    """`count` applications driven to `offered` through the API; returns application id -> candidate email."""
+    r = client.put(f"/v1/notification-policies/{division}", json={"rejection_delay": 0, "survey_after": 86400,
+                                                                   **policy})
+    assert r.status_code == 200, r.text
+    r = client.post("/v1/requisitions", json={"title": f"Scheduler test ({division})", "division": division,
+                                              "department": "platform", "tier": "basic",
+                                              "required_skills": ["Python"], "min_years": 1})
+    assert r.status_code == 201, r.text
+    req = r.json()
+    run = secrets.token_hex(3)
+    emails: dict[str, str] = {}
+    for i in range(count):
+        email = f"s{i}.{run}@scheduler.example"
+        r = client.post("/v1/applications", headers={"Idempotency-Key": f"{run}-{i}"}, json={
+            "requisition_id": req["id"], "source": "job_board",
+            "candidate": {"name": f"Scheduled Candidate {i}", "email": email, "skills": ["python"],
+                          "years_experience": 3, "location": "Remote"}})
+        assert r.status_code == 202, r.text
+        emails[r.json()["id"]] = email
+
+    def all_in(status: str):
+        def check():
+            apps = applications_of(client, req["id"])
+            return apps if len(apps) == count and all(a["status"] == status for a in apps) else None
+        return wait_until(check, 60, f"{count} applications {status}", interval=0.3)
+
+    all_in("shortlisted")
+    when = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    interviews = []
+    for app_id in emails:
+        r = client.post(f"/v1/applications/{app_id}/interviews",
+                        json={"interviewers": ["ana"], "scheduled_at": when, "competencies": ["craft"]})
+        assert r.status_code == 201, r.text
+        interviews.append(r.json()["id"])
+    for interview_id in interviews:
+        r = client.post(f"/v1/interviews/{interview_id}/scorecards",
+                        json={"interviewer": "ana", "ratings": {"craft": 4}, "recommendation": "yes"})
+        assert r.status_code == 201, r.text
+    all_in("interviewed")
+    for app_id in emails:
+        r = client.post(f"/v1/applications/{app_id}/decision", json={"outcome": "pass"})
+        assert r.status_code == 200, r.text
+    all_in("offered")
+    return emails
+
+
+def notices_of(fp: FaultPlatform, app_ids, kinds=None) -> list[dict]:
+    query: dict = {"application_id": {"$in": list(app_ids)}}
+    if kinds:
+        query["kind"] = {"$in": list(kinds)}
+    return list(fp.db("notification").notices.find(query))
+
+
+def restart_together(fp: FaultPlatform, labels) -> None:
+    """Start stopped processes at once (so their dispatchers race for the same due notices)."""
+    before = {label: fp.log(label).count('"msg": "started"') for label in labels}
+    for label in labels:
+        fp.platform.start_process(label)
+    for label in labels:
+        wait_until(lambda label=label: fp.log(label).count('"msg": "started"') > before[label], 60,
+                   f"{label} started")
+
+
+def sent_by_replica(fp: FaultPlatform, notice_ids: set[str]) -> dict[str, int]:
+    counts = {}
+    for label in NOTIFIERS:
+        n = 0
+        for line in fp.log(label).splitlines():
+            if '"notice sent"' in line:
+                try:
+                    n += json.loads(line).get("notice_id") in notice_ids
+                except json.JSONDecodeError:
+                    continue
+        counts[label] = n
+    return counts
+
+
+def message_ids(smtp: HoldingSmtp, entries: list[dict]) -> Counter:
+    """(notice id, Message-ID) -> copies captured."""
+    return Counter((e["notice_id"], str(read_message(smtp.directory, e)["Message-ID"])) for e in entries)
+
+
+def expected_recipient(notice: dict, emails: dict[str, str], division: str) -> str:
+    return emails[notice["application_id"]] if notice["kind"] != "hr_confirm_reminder" \
+        else f"hr-{division}@hireloop.local"
+
+
+# ----------------------------------------------------------------------------------------------------
+# 8. the whole notification service killed with follow-ups scheduled
+
+
+@pytest.mark.timeout(240)
+def test_kill_9_notification_with_follow_ups_scheduled_sends_every_due_notice_once(scheduler_platform):
+    fp, smtp = scheduler_platform
+    client = fp.client()
+    division = f"sched{secrets.token_hex(3)}"
+    count, guide_after, confirm_after = 12, 8, 10
+    emails = offered(client, division, count, {"guide_after": guide_after, "hr_confirm_after": confirm_after})
+    ids = set(emails)
+
+    # Every offer sent, every follow-up stored: then the outage.
+    wait_until(lambda: len([n for n in notices_of(fp, ids) if n["kind"] == "offer" and n["status"] == "sent"])
+               == count and len(notices_of(fp, ids, FOLLOW_UPS)) == 2 * count or None, 30, "offers sent")
+    for label in NOTIFIERS:
+        fp.platform.stop_process(label, signal.SIGKILL)
+    killed_at = datetime.now(UTC)
+    follow_ups = notices_of(fp, ids, FOLLOW_UPS)
+    first_due = min(n["scheduled_for"] for n in follow_ups)
+    last_due = max(n["scheduled_for"] for n in follow_ups)
+    assert first_due > killed_at, "the kill came too late: a follow-up was already due"
+    assert {n["status"] for n in follow_ups} == {"scheduled"}
+
+    # Down until every follow-up is past due; nothing goes out meanwhile.
+    time.sleep(max(0.0, (last_due - datetime.now(UTC)).total_seconds()) + 1.0)
+    down_for = (datetime.now(UTC) - killed_at).total_seconds()
+    assert {n["status"] for n in notices_of(fp, ids, FOLLOW_UPS)} == {"scheduled"}
+    follow_up_ids = {n["_id"] for n in follow_ups}
+    assert not [m for m in fp.mail() if m["notice_id"] in follow_up_ids]
+
+    restarted_at = datetime.now(UTC)
+    restart_together(fp, NOTIFIERS)
+    try:
+        wait_until(lambda: len([m for m in fp.mail() if m["notice_id"] in follow_up_ids]) >= 2 * count
+                   and all(n["status"] == "sent" for n in notices_of(fp, ids, FOLLOW_UPS)) or None,
+                   30, f"{2 * count} follow-ups sent")
+    except AssertionError:
+        pass  # counted as missing below
+    waited = (datetime.now(UTC) - restarted_at).total_seconds()
+    time.sleep(1.5)  # a few dispatcher ticks of both replicas: room for a duplicate to show up
+
+    notices = {n["_id"]: n for n in notices_of(fp, ids)}
+    captured = [m for m in fp.mail() if m["notice_id"] in notices]
+    copies = Counter(m["notice_id"] for m in captured)
+    follow_up_copies = {nid: copies.get(nid, 0) for nid in follow_up_ids}
+    duplicates = sum(n - 1 for n in follow_up_copies.values() if n > 1)
+    missing = sum(1 for n in follow_up_copies.values() if n == 0)
+    offer_copies = Counter(n for nid, n in copies.items() if notices[nid]["kind"] == "offer")
+    statuses = Counter(notices[nid]["status"] for nid in follow_up_ids)
+    attempts = Counter(notices[nid]["attempts"] for nid in follow_up_ids)
+    per_app = Counter((notices[m["notice_id"]]["application_id"], notices[m["notice_id"]]["kind"],
+                       m["to"][0].lower()) for m in captured)
+    wrong = [m for m in captured
+             if m["to"] != [expected_recipient(notices[m["notice_id"]], emails, division)]]
+    print(f"[kill -9 notification, follow-ups scheduled] due={2 * count} "
+          f"sent={sum(1 for n in follow_up_copies.values() if n)} emails={sum(follow_up_copies.values())} "
+          f"duplicates={duplicates} missing={missing} failed={statuses.get('failed', 0)} "
+          f"still-scheduled={statuses.get('scheduled', 0) + statuses.get('sending', 0)}")
+    print(f"  killed {(first_due - killed_at).total_seconds():.1f}s before the first was due; both replicas "
+          f"down {down_for:.1f}s; settled {waited:.1f}s after the restart; statuses={dict(statuses)} "
+          f"attempts={dict(attempts)}; sent by {sent_by_replica(fp, follow_up_ids)}; "
+          f"offer emails (before the kill) per offer: {dict(offer_copies)}")
+
+    assert (duplicates, missing) == (0, 0)
+    assert statuses == Counter({"sent": 2 * count}) and attempts == Counter({1: 2 * count})
+    assert all(notices[nid]["sent_at"] >= restarted_at for nid in follow_up_ids)
+    assert not wrong, wrong
+    for app_id, email in emails.items():
+        assert per_app[(app_id, "offer", email)] == 1
+        assert per_app[(app_id, "guide", email)] == 1
+        assert per_app[(app_id, "hr_confirm_reminder", f"hr-{division}@hireloop.local")] == 1
+    # One Message-ID per notice, derived from its id, and the one stored with the notice.
+    assert all(mid.startswith(f"<{nid}@") and mid == notices[nid]["message_id"]
+               for nid, mid in message_ids(smtp, captured))
+
+
+# ----------------------------------------------------------------------------------------------------
+# 9. killed during a delivery: the claimed notice is sent again after its lease, with the same Message-ID
+
+
+@pytest.mark.timeout(240)
+def test_kill_9_during_a_delivery_resends_that_notice_once_after_its_lease_with_the_same_message_id(
+        scheduler_platform):
+    """Deterministic: the SMTP capture stores the first guide email and holds back its `250`, so the
+    dispatcher is certainly between claim and mark-sent when it is killed (well within the 10 s SMTP
+    timeout). Only notification-1 runs at that moment, so no other delivery is cut short.
+
+    The lease is 60 s (`CLAIM_LEASE_SECONDS`, longer than the SMTP timeout). The test checks that two
+    live replicas leave the claimed notice alone after the restart, then moves that one notice's
+    `lease_until` into the past instead of waiting a minute: the only write this test makes to a
+    service's database. From there the production path (a claim of an expired lease) resends it."""
+    fp, smtp = scheduler_platform
+    client = fp.client()
+    division = f"sched{secrets.token_hex(3)}"
+    count = 3
+    fp.stop_process("notification-2")
+    try:
+        smtp.handler.hold_next(lambda entry, msg: msg["X-Hireloop-Kind"] == "guide"
+                               and entry["to"][0].endswith("@scheduler.example"))
+        emails = offered(client, division, count, {"guide_after": 3, "hr_confirm_after": 3})
+        ids = set(emails)
+        assert smtp.handler.holding.wait(30), "no guide email reached the SMTP server"
+        fp.kill("notification-1")
+    finally:
+        smtp.handler.release.set()  # its answer goes to a dead connection
+    held = smtp.handler.held["notice_id"]
+    follow_ups = {n["_id"]: n for n in notices_of(fp, ids, FOLLOW_UPS)}
+    assert len(follow_ups) == 2 * count and held in follow_ups, "the held email is not one of this test's"
+    at_kill = follow_ups[held]
+    assert (at_kill["status"], at_kill["attempts"]) == ("sending", 1)
+    others = {nid: n for nid, n in follow_ups.items() if nid != held}
+    assert {(n["status"], n["attempts"]) for n in others.values()} == {("scheduled", 0)}
+
+    restart_together(fp, NOTIFIERS)
+
+    def captured():
+        return [m for m in fp.mail() if m["notice_id"] in follow_ups]
+
+    notices = fp.db("notification").notices
+    wait_until(lambda: notices.count_documents({"_id": {"$in": list(others)}, "status": "sent"}) == len(others)
+               or None, 30, "the other follow-ups sent")
+    time.sleep(1.0)
+    leased = notices.find_one({"_id": held})
+    copies_while_leased = Counter(m["notice_id"] for m in captured())[held]
+    lease_left = (leased["lease_until"] - datetime.now(UTC)).total_seconds()
+    assert (leased["status"], leased["attempts"], copies_while_leased) == ("sending", 1, 1), \
+        "a live replica took a notice whose lease still holds"
+
+    moved = notices.update_one(
+        {"_id": held, "status": "sending", "attempts": 1},
+        {"$set": {"lease_until": datetime.now(UTC) - timedelta(seconds=1)}})
+    assert moved.modified_count == 1
+    wait_until(lambda: notices.find_one({"_id": held})["status"] == "sent"
+               and Counter(m["notice_id"] for m in captured())[held] >= 2 or None, 30, "the held notice resent")
+    time.sleep(1.0)
+
+    final = {n["_id"]: n for n in notices_of(fp, ids, FOLLOW_UPS)}
+    mail = captured()
+    copies = Counter(m["notice_id"] for m in mail)
+    by_message_id = message_ids(smtp, mail)
+    message_ids_of = {}
+    for nid, mid in by_message_id:
+        message_ids_of.setdefault(nid, set()).add(mid)
+    duplicates = sum(n - 1 for n in copies.values() if n > 1)
+    missing = sum(1 for nid in final if copies.get(nid, 0) == 0)
+    print(f"[kill -9 during a delivery] due={len(final)} "
+          f"sent={sum(1 for n in final.values() if n['status'] == 'sent')} emails={len(mail)} "
+          f"duplicates={duplicates} (the interrupted notice, same Message-ID) missing={missing}")
+    print(f"  held {held} ({at_kill['kind']}); after the restart it stayed claimed with {lease_left:.0f}s of "
+          f"lease left; attempts={ {nid: n['attempts'] for nid, n in final.items()} }")
+
+    assert missing == 0
+    assert copies[held] == 2 and duplicates == 1, copies
+    assert len(message_ids_of[held]) == 1, "the re-send must carry the first attempt's Message-ID"
+    assert all(len(mids) == 1 for mids in message_ids_of.values())
+    assert len({mid for mids in message_ids_of.values() for mid in mids}) == len(final)
+    assert (final[held]["status"], final[held]["attempts"]) == ("sent", 2)
+    assert final[held]["message_id"] in message_ids_of[held]
+    assert {(n["status"], n["attempts"]) for nid, n in final.items() if nid != held} == {("sent", 1)}
+    for m in mail:
+        assert m["to"] == [expected_recipient(final[m["notice_id"]], emails, division)]
