@@ -327,14 +327,21 @@ class NotificationService(ServiceBase):
             if data["division"] != division:
                 raise Invalid("division: does not match the division in the path", field="division")
             data = {k: v for k, v in data.items() if k != "division"}
-        policy = parse(NotificationPolicy, data)
+        if isinstance(data, dict):  # ... and its read-only fields
+            data = {k: v for k, v in data.items() if k not in domain.POLICY_VIEW_ONLY}
+        new = parse(NotificationPolicy, data)
 
         def work(uow):
+            stored = uow.store.get_policy(division, session=uow.session)
+            try:
+                policy = domain.policy_to_store(new, domain.effective_policy(stored) if stored else None)
+            except domain.PolicyError as exc:
+                raise Invalid(str(exc), field=exc.field) from None
             uow.store.put_policy(division, {**policy.model_dump(mode="json"), "updated_at": utcnow(),
                                             "updated_by": caller.name}, session=uow.session)
+            return policy
 
-        self.bus.transact(work)
-        return domain.policy_view(division, policy)
+        return domain.policy_view(division, self.bus.transact(work))
 
     @rpc
     def list_for_application(self, application_id: str, limit: int = MAX_PAGE, cursor: str | None = None) -> dict:
