@@ -7,8 +7,12 @@
 - A notice is unique per (application or re-engagement, kind, step): `dedupe_key`.
 - Words come from templates (jinja2 text; first line `Subject: ...`, a blank line, then the body),
   rendered here by `render`; the service loads the files.
+- Channels: candidates are always written to by email; HR notices (division or group HR) go to the
+  division's signed webhook when its policy has `hr_webhook_url`, else by email (`delivery`). The
+  channel is decided when the notice is created. The webhook secret is write-only: `policy_view` never
+  shows it, and a PUT that keeps the URL but omits the secret keeps the stored one (`policy_to_store`).
 - Sending: a claimed notice that fails is re-scheduled with back-off (`after_failure`) and fails for
-  good after `MAX_ATTEMPTS`.
+  good after `max_attempts` (default `MAX_ATTEMPTS`; both configurable by the shell).
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from shared.contracts.commands import NotificationPolicy
 from shared.contracts.common import NoticeKind
 from shared.timeutil import iso
 
-CHANNEL = "email"
+EMAIL, WEBHOOK = "email", "webhook"
+CHANNEL = EMAIL  # the channel of notices stored before there was a choice
+CHANNELS = (EMAIL, WEBHOOK)
 KINDS = tuple(k.value for k in NoticeKind)
 
 # Statuses of a notice. "sending" is internal (claimed by a dispatcher); the API shows it as "scheduled".
@@ -36,6 +42,8 @@ BACKOFF_MAX_SECONDS = 3600
 
 # Who a notice goes to.
 CANDIDATE, DIVISION_HR, GROUP_HR = "candidate", "division_hr", "group_hr"
+# Audiences that are HR staff: their notices may go to the division's HR system over the webhook.
+HR_AUDIENCES = frozenset({DIVISION_HR, GROUP_HR})
 
 # Statuses after which the candidate's notices still scheduled are moot. `shortlisted` is reached with
 # something scheduled only when a recruiter overrides a screen-out: its rejection must not go out.
@@ -66,7 +74,35 @@ def effective_policy(stored: dict | None) -> NotificationPolicy:
 
 
 def policy_view(division: str, policy: NotificationPolicy) -> dict:
-    return {"division": division, **policy.model_dump(mode="json")}
+    """What GET answers: the policy with the webhook secret hidden (only whether one is set)."""
+    view = {"division": division, **policy.model_dump(mode="json")}
+    view["hr_webhook_secret"] = None
+    view["hr_webhook_secret_set"] = policy.hr_webhook_secret is not None
+    return view
+
+
+# Read-only fields of `policy_view` that a GET's body sent back in a PUT may carry.
+POLICY_VIEW_ONLY = ("hr_webhook_secret_set",)
+
+
+class PolicyError(ValueError):
+    """A policy that is well-formed field by field but not as a whole."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+def policy_to_store(new: NotificationPolicy, stored: NotificationPolicy | None) -> NotificationPolicy:
+    """The policy a PUT stores. The secret is write-only, so a GET's body sent back has it null: with a
+    webhook URL kept and no secret given, the stored secret stays. A URL with no secret at all is refused."""
+    if new.hr_webhook_url is None or new.hr_webhook_secret is not None:
+        return new
+    kept = stored.hr_webhook_secret if stored is not None else None
+    if kept is None:
+        raise PolicyError("hr_webhook_secret: required (16 to 200 characters) with hr_webhook_url",
+                          field="hr_webhook_secret")
+    return new.model_copy(update={"hr_webhook_secret": kept})
 
 
 def division_hr_email(division: str, policy: NotificationPolicy) -> str:
@@ -85,6 +121,14 @@ def recipient(audience: str, candidate_email: str, division: str, policy: Notifi
     if audience == GROUP_HR:
         return group_hr_email(policy)
     raise ValueError(f"unknown audience {audience!r}")
+
+
+def delivery(audience: str, candidate_email: str, division: str, policy: NotificationPolicy) -> tuple[str, str]:
+    """(channel, recipient) of a new notice: HR audiences go to the division's webhook when it has one;
+    everything else, and candidates always, by email."""
+    if audience in HR_AUDIENCES and policy.hr_webhook_url is not None:
+        return WEBHOOK, str(policy.hr_webhook_url)
+    return EMAIL, recipient(audience, candidate_email, division, policy)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -360,12 +404,14 @@ def render(template_text: str, context: dict[str, Any]) -> Rendered:
 
 def build_notice(planned: Planned, *, notice_id: str, now: datetime, recipient: str, rendered: Rendered,
                  application_id: str | None, candidate_id: str | None, reengagement_id: str | None,
-                 division: str | None, tier: str | None, urgent: bool) -> dict[str, Any]:
+                 division: str | None, tier: str | None, urgent: bool, channel: str = EMAIL) -> dict[str, Any]:
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
     return {
         "_id": notice_id,
         "dedupe_key": dedupe_key(application_id, reengagement_id, str(planned.kind), planned.step),
         "kind": str(planned.kind),
-        "channel": CHANNEL,
+        "channel": channel,
         "recipient": recipient,
         "status": SCHEDULED,
         "scheduled_for": now + timedelta(seconds=planned.delay),
@@ -390,18 +436,20 @@ def is_due(notice: dict, now: datetime) -> bool:
     return notice["status"] == SCHEDULED and _utc(notice["scheduled_for"]) <= _utc(now)
 
 
-def backoff_seconds(attempts: int) -> int:
-    """5 s, 20 s, 80 s, 320 s... after the 1st, 2nd, 3rd, 4th failed attempt."""
-    return min(BACKOFF_BASE_SECONDS * 4 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
+def backoff_seconds(attempts: int, base: int = BACKOFF_BASE_SECONDS) -> int:
+    """base, 4 x base, 16 x base... (5 s, 20 s, 80 s, 320 s by default) after the 1st, 2nd, 3rd failed
+    attempt, at most BACKOFF_MAX_SECONDS."""
+    return min(base * 4 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
 
 
-def after_failure(attempts: int, error: str, now: datetime) -> dict[str, Any]:
-    """The update for a notice whose `attempts`-th sending failed."""
+def after_failure(attempts: int, error: str, now: datetime, *, backoff_base: int = BACKOFF_BASE_SECONDS,
+                  max_attempts: int = MAX_ATTEMPTS) -> dict[str, Any]:
+    """The update for a notice whose `attempts`-th sending failed (whatever its channel)."""
     error = error[:1000]
-    if attempts >= MAX_ATTEMPTS:
+    if attempts >= max_attempts:
         return {"status": FAILED, "error": error, "lease_until": None}
     return {"status": SCHEDULED, "error": error, "lease_until": None,
-            "scheduled_for": now + timedelta(seconds=backoff_seconds(attempts))}
+            "scheduled_for": now + timedelta(seconds=backoff_seconds(attempts, backoff_base))}
 
 
 def notice_view(doc: dict) -> dict[str, Any]:

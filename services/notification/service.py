@@ -1,16 +1,20 @@
-"""The notification service shell: events in, notices scheduled in MongoDB, email out. Rules live in
-domain.py, words in templates/.
+"""The notification service shell: events in, notices scheduled in MongoDB, email (or, for HR notices of a
+division with a webhook, a signed POST) out. Rules live in domain.py, words in templates/.
 
 Scheduling is durable: a notice is created inside the unit of work of the event that causes it, with its
 due time; `dispatch_due` (every 0.5 s, and straight after a handler created something due now) claims
 due notices one at a time with an atomic find-and-update lease, sends, then marks them sent. A crash
-between claim and mark leaves the lease to expire and the notice is sent again (same Message-ID).
+between claim and mark leaves the lease to expire and the notice is sent again (same Message-ID, or
+the same `X-Hireloop-Delivery` on a webhook). A failed send is retried with back-off: the base is
+`NOTIFY_BACKOFF_BASE_SECONDS` (default 5), the notice fails for good after `NOTIFY_MAX_ATTEMPTS` (default 5).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from nameko.extensions import DependencyProvider
@@ -19,6 +23,7 @@ from nameko.timer import timer
 from services.notification import domain, loader
 from services.notification.sender import SendError, SmtpSender
 from services.notification.store import NotificationStore
+from services.notification.webhook import WebhookSender
 from shared import tracing
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, rpc
 from shared.config import load
@@ -69,6 +74,50 @@ class Mailer(DependencyProvider):
         return self.sender
 
 
+class Webhooks(DependencyProvider):
+    """One webhook sender per process (HR notices of divisions with `hr_webhook_url`)."""
+
+    def setup(self):
+        self.sender = WebhookSender()
+
+    def get_dependency(self, worker_ctx):
+        return self.sender
+
+
+def _env_int(name: str, default: int, minimum: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, not {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Retries:
+    backoff_base: int
+    max_attempts: int
+
+    @classmethod
+    def from_env(cls) -> Retries:
+        return cls(backoff_base=_env_int("NOTIFY_BACKOFF_BASE_SECONDS", domain.BACKOFF_BASE_SECONDS, 1),
+                   max_attempts=_env_int("NOTIFY_MAX_ATTEMPTS", domain.MAX_ATTEMPTS, 1))
+
+
+class RetrySettings(DependencyProvider):
+    """How failed sends are retried, read once per process (a bad value stops the start-up)."""
+
+    def setup(self):
+        self.retries = Retries.from_env()
+
+    def get_dependency(self, worker_ctx):
+        return self.retries
+
+
 def _division(value) -> str:
     if not isinstance(value, str) or not DIVISION_RE.match(value):
         raise Invalid("division: letters, digits, '_', '-' or '.', 1 to 80 characters", field="division")
@@ -110,6 +159,8 @@ class NotificationService(ServiceBase):
     name = "notification"
     store = Store(NotificationStore)
     mailer = Mailer()
+    webhooks = Webhooks()
+    retries = RetrySettings()
 
     # ------------------------------------------------------------------------------------------------
     # creating notices (inside a unit of work)
@@ -126,10 +177,10 @@ class NotificationService(ServiceBase):
             context = {**base, **domain.kind_context(planned, policy, screening=screening, interview=interview),
                        **(context_override or {})}
             rendered = domain.render(loader.template_text(policy.locale, str(planned.kind)), context)
+            channel, recipient = domain.delivery(planned.audience, contact["email"], division, policy)
             doc = domain.build_notice(
-                planned, notice_id=notice_id, now=now,
-                recipient=domain.recipient(planned.audience, contact["email"], division, policy),
-                rendered=rendered, application_id=application_id, candidate_id=contact.get("candidate_id"),
+                planned, notice_id=notice_id, now=now, channel=channel, recipient=recipient, rendered=rendered,
+                application_id=application_id, candidate_id=contact.get("candidate_id"),
                 reengagement_id=reengagement_id, division=division, tier=contact.get("tier"),
                 urgent=bool(contact.get("urgent")),
             )
@@ -323,12 +374,25 @@ class NotificationService(ServiceBase):
                                  "hireloop.notice.attempt": notice["attempts"]})
             return self._deliver_in_span(notice)
 
+    def _send(self, notice: dict) -> str:
+        """Send by the notice's channel; returns the message or delivery id. Raises on failure."""
+        channel = notice.get("channel", domain.CHANNEL)
+        if channel == domain.EMAIL:
+            return self.mailer.send(notice)
+        if channel == domain.WEBHOOK:
+            # The secret stays in the policy (read now, so a rotated secret applies to retries too).
+            secret = self._policy(notice["division"]).hr_webhook_secret if notice.get("division") else None
+            return self.webhooks.send(notice, secret)
+        raise SendError(f"unknown channel {channel!r}")
+
     def _deliver_in_span(self, notice: dict) -> int:
         try:
-            message_id = self.mailer.send(notice)
+            message_id = self._send(notice)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded, so the notice ends failed, not stuck
             error = str(exc) if isinstance(exc, SendError) else f"{type(exc).__name__}: {exc}"
-            update = domain.after_failure(notice["attempts"], error, utcnow())
+            update = domain.after_failure(notice["attempts"], error, utcnow(),
+                                          backoff_base=self.retries.backoff_base,
+                                          max_attempts=self.retries.max_attempts)
             self.store.record_failure(notice["_id"], notice["attempts"], update)
             log.warning("notice not sent", extra={"notice_id": notice["_id"], "attempts": notice["attempts"],
                                                   "status": update["status"], "error": error})
@@ -381,14 +445,21 @@ class NotificationService(ServiceBase):
             if data["division"] != division:
                 raise Invalid("division: does not match the division in the path", field="division")
             data = {k: v for k, v in data.items() if k != "division"}
-        policy = parse(NotificationPolicy, data)
+        if isinstance(data, dict):  # ... and its read-only fields
+            data = {k: v for k, v in data.items() if k not in domain.POLICY_VIEW_ONLY}
+        new = parse(NotificationPolicy, data)
 
         def work(uow):
+            stored = uow.store.get_policy(division, session=uow.session)
+            try:
+                policy = domain.policy_to_store(new, domain.effective_policy(stored) if stored else None)
+            except domain.PolicyError as exc:
+                raise Invalid(str(exc), field=exc.field) from None
             uow.store.put_policy(division, {**policy.model_dump(mode="json"), "updated_at": utcnow(),
                                             "updated_by": caller.name}, session=uow.session)
+            return policy
 
-        self.bus.transact(work)
-        return domain.policy_view(division, policy)
+        return domain.policy_view(division, self.bus.transact(work))
 
     @rpc
     def list_for_application(self, application_id: str, limit: int = MAX_PAGE, cursor: str | None = None) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field, StrictBool, StrictInt, field_validator
+from pydantic import EmailStr, Field, HttpUrl, StrictBool, StrictInt, StringConstraints, UrlConstraints, field_validator
 
 from shared.contracts.common import Division, Name, Role, ShortText, Skill, Strict, Tier, normalize_skill
 
@@ -124,6 +124,8 @@ class SurveyIn(Strict):
 
 
 Seconds = Annotated[StrictInt, Field(ge=0, le=366 * 86400)]
+WebhookUrl = Annotated[HttpUrl, UrlConstraints(max_length=2000, allowed_schemes=["http", "https"])]
+WebhookSecret = Annotated[str, StringConstraints(min_length=16, max_length=200)]
 
 
 class NotificationPolicy(Strict):
@@ -141,6 +143,10 @@ class NotificationPolicy(Strict):
     # Where HR reminders and escalations go (division HR, then group HR).
     hr_email: EmailStr | None = None
     group_hr_email: EmailStr | None = None
+    # HR notices (reminders, escalations) go to this URL as signed JSON instead of email, when set.
+    hr_webhook_url: WebhookUrl | None = None
+    # Signs the webhook body (HMAC-SHA256). Write-only: reads answer null and `hr_webhook_secret_set`.
+    hr_webhook_secret: WebhookSecret | None = Field(default=None, repr=False, json_schema_extra={"writeOnly": True})
 
 
 class ApiKeyIn(Strict):

@@ -133,6 +133,85 @@ def test_effective_policy_defaults_and_stored_values():
     assert view["division"] == "retail" and view["guide_after"] == 10 and view["hr_email"] is None
 
 
+HOOK = NotificationPolicy(hr_webhook_url="https://hr.example.com/hooks/hireloop",
+                          hr_webhook_secret="0123456789abcdef-secret")
+
+
+def test_hr_notices_go_over_the_webhook_when_the_division_has_one():
+    url = "https://hr.example.com/hooks/hireloop"
+    assert domain.delivery(DIVISION_HR, "c@x.io", "retail", HOOK) == ("webhook", url)
+    assert domain.delivery(GROUP_HR, "c@x.io", "retail", HOOK) == ("webhook", url)
+    assert domain.delivery(CANDIDATE, "c@x.io", "retail", HOOK) == ("email", "c@x.io")  # candidates: email
+    assert domain.delivery(DIVISION_HR, "c@x.io", "retail", DEFAULTS) == ("email", "hr-retail@hireloop.local")
+    assert domain.delivery(GROUP_HR, "c@x.io", "retail", DEFAULTS) == ("email", "group-hr@hireloop.local")
+    with pytest.raises(ValueError):
+        domain.delivery("nobody", "c@x.io", "retail", HOOK)
+
+
+def test_every_planned_hr_notice_takes_the_webhook_and_every_candidate_notice_email():
+    plans = domain.plan_status_change("offered", "basic", True, HOOK) + domain.plan_status_change(
+        "rejected", "basic", False, HOOK) + [domain.plan_reengagement()]
+    channels = {str(p.kind): domain.delivery(p.audience, "c@x.io", "retail", HOOK)[0] for p in plans}
+    assert channels == {"offer": "email", "guide": "email", "hr_confirm_reminder": "webhook",
+                        "confirm_escalation": "webhook", "rejection": "email", "survey": "email",
+                        "reengagement": "email"}
+
+
+def test_build_notice_records_the_channel_and_refuses_unknown_ones():
+    planned = Planned("hr_confirm_reminder", DIVISION_HR, 60)
+    args = {"notice_id": "ntc_1", "now": NOW, "recipient": "https://hr.example.com/h",
+            "rendered": domain.Rendered("S", "B\n"), "application_id": "app_1", "candidate_id": "c1",
+            "reengagement_id": None, "division": "retail", "tier": "basic", "urgent": False}
+    doc = domain.build_notice(planned, channel="webhook", **args)
+    assert (doc["channel"], doc["recipient"]) == ("webhook", "https://hr.example.com/h")
+    assert "secret" not in str(doc)
+    assert domain.notice_view(doc)["channel"] == "webhook"
+    assert domain.build_notice(planned, **args)["channel"] == "email"
+    with pytest.raises(ValueError):
+        domain.build_notice(planned, channel="sms", **args)
+
+
+def test_policy_view_never_shows_the_webhook_secret():
+    view = domain.policy_view("retail", HOOK)
+    assert view["hr_webhook_secret"] is None and view["hr_webhook_secret_set"] is True
+    assert view["hr_webhook_url"] == "https://hr.example.com/hooks/hireloop"
+    assert "0123456789abcdef-secret" not in repr(view) and "0123456789abcdef-secret" not in repr(HOOK)
+    plain = domain.policy_view("retail", DEFAULTS)
+    assert plain["hr_webhook_secret"] is None and plain["hr_webhook_secret_set"] is False
+
+
+def test_put_policy_keeps_the_stored_secret_when_the_url_stays_and_no_secret_is_given():
+    round_trip = NotificationPolicy(hr_webhook_url=HOOK.hr_webhook_url, guide_after=5)  # a GET body sent back
+    kept = domain.policy_to_store(round_trip, HOOK)
+    assert kept.hr_webhook_secret == HOOK.hr_webhook_secret and kept.guide_after == 5
+    rotated = NotificationPolicy(hr_webhook_url=HOOK.hr_webhook_url, hr_webhook_secret="a-brand-new-secret!!")
+    assert domain.policy_to_store(rotated, HOOK).hr_webhook_secret == "a-brand-new-secret!!"
+    assert domain.policy_to_store(rotated, None) == rotated
+    # No URL any more: nothing to keep; no webhook at all: the policy as given.
+    assert domain.policy_to_store(DEFAULTS, HOOK) == DEFAULTS
+    assert domain.policy_to_store(NotificationPolicy(guide_after=1), None) == NotificationPolicy(guide_after=1)
+
+
+@pytest.mark.parametrize("stored", [None, DEFAULTS])
+def test_put_policy_with_a_url_and_no_secret_anywhere_is_refused_naming_the_secret(stored):
+    with pytest.raises(domain.PolicyError) as err:
+        domain.policy_to_store(NotificationPolicy(hr_webhook_url="https://hr.example.com/h"), stored)
+    assert err.value.field == "hr_webhook_secret"
+    assert str(err.value).startswith("hr_webhook_secret:")
+
+
+def test_webhook_policy_fields_are_validated():
+    from pydantic import ValidationError
+
+    for bad in ({"hr_webhook_url": "ftp://hr.example.com/h"}, {"hr_webhook_url": "hr.example.com/h"},
+                {"hr_webhook_url": "https://hr.example.com/" + "a" * 2000},
+                {"hr_webhook_secret": "too-short"}, {"hr_webhook_secret": "x" * 201}):
+        with pytest.raises(ValidationError) as err:
+            NotificationPolicy.model_validate(bad)
+        assert err.value.errors()[0]["loc"] == (next(iter(bad)),)
+    assert NotificationPolicy.model_json_schema()["properties"]["hr_webhook_secret"]["writeOnly"] is True
+
+
 # -- approval progress ----------------------------------------------------------------------------------
 
 STEPS = [
@@ -184,6 +263,14 @@ def test_failed_send_is_rescheduled_with_growing_backoff_then_fails_after_five_a
     final = domain.after_failure(5, "SMTPServerDisconnected: gone", NOW)
     assert final == {"status": "failed", "error": "SMTPServerDisconnected: gone", "lease_until": None}
     assert domain.backoff_seconds(50) == domain.BACKOFF_MAX_SECONDS
+
+
+def test_backoff_base_and_attempts_are_configurable():
+    delays = [(domain.after_failure(a, "webhook answered HTTP 500", NOW, backoff_base=1, max_attempts=3)
+               ["scheduled_for"] - NOW).total_seconds() for a in (1, 2)]
+    assert delays == [1, 4]
+    assert domain.after_failure(3, "webhook answered HTTP 500", NOW, backoff_base=1, max_attempts=3) == {
+        "status": "failed", "error": "webhook answered HTTP 500", "lease_until": None}
 
 
 # -- rendering -------------------------------------------------------------------------------------------

@@ -4,11 +4,13 @@ events published on the bus become emails in the capture directory, RPCs answer 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,8 @@ class Platform:
         self.loop = loop
         self.client = AsyncRpcClient(rabbit_url, name="notification-test", timeout=10)
         self.log_path: Path | None = None
+        self.mongo_url: str | None = None
+        self.database: str | None = None  # the service's own database, for what the API does not show
 
     def call(self, method, context=None, **kwargs):
         return self.loop.run_until_complete(self.client.call("notification", method, context=context or ctx(),
@@ -67,9 +71,9 @@ class Platform:
         return find(self.mail_dir, to=to, subject_contains=subject_contains)
 
 
-@pytest.fixture(scope="module")
-def platform(test_infra, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("notification")
+@contextlib.contextmanager
+def running_platform(test_infra, tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[Platform]:
+    """SMTP capture and the notification service as processes, on a vhost of their own."""
     vhost = f"h_notification_{secrets.token_hex(4)}"
     admin = VhostAdmin(test_infra.rabbit_url)
     admin.create(vhost)
@@ -85,15 +89,17 @@ def platform(test_infra, tmp_path_factory):
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "infra.smtp_capture", "--host", "127.0.0.1", "--port", str(smtp_port),
              "--dir", str(mail_dir)], cwd=ROOT, stdout=smtp_log, stderr=subprocess.STDOUT))
+        namespace = f"{test_infra.namespace}n{secrets.token_hex(3)}"
         env = {**os.environ, "RABBIT_URL": rabbit_url, "MONGO_URL": test_infra.mongo_url,
-               "HIRELOOP_NAMESPACE": f"{test_infra.namespace}n{secrets.token_hex(3)}",
-               "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}", "PYTHONPATH": str(ROOT)}
+               "HIRELOOP_NAMESPACE": namespace, "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+               "PYTHONPATH": str(ROOT), **(extra_env or {})}
         service_log = open(tmp / "notification.log", "w")  # noqa: SIM115
         logs.append(service_log)
         procs.append(subprocess.Popen([sys.executable, "-m", "services.notification"], cwd=ROOT, env=env,
                                       stdout=service_log, stderr=subprocess.STDOUT))
         p = Platform(rabbit_url, mail_dir, loop)
         p.log_path = tmp / "notification.log"
+        p.mongo_url, p.database = test_infra.mongo_url, f"{namespace}_notification"
         loop.run_until_complete(p.client.connect())
 
         def healthy():
@@ -116,6 +122,12 @@ def platform(test_infra, tmp_path_factory):
             f.close()
         loop.close()
         admin.delete(vhost)
+
+
+@pytest.fixture(scope="module")
+def platform(test_infra, tmp_path_factory):
+    with running_platform(test_infra, tmp_path_factory.mktemp("notification")) as p:
+        yield p
 
 
 def received(app_id, cand_id, email, division="retail", tier="basic", urgent=False, title="Barista"):
@@ -150,7 +162,8 @@ def test_policies_by_rpc(platform):
     assert default == {"division": "retail", "guide_after": 3600, "hr_confirm_after": 86400,
                        "urgent_confirm_within": 7200, "approval_sla": 86400, "rejection_delay": 0,
                        "survey_after": 172800, "locale": "en", "reuse_interview_within": 180 * 86400,
-                       "hr_email": None, "group_hr_email": None}
+                       "hr_email": None, "group_hr_email": None, "hr_webhook_url": None,
+                       "hr_webhook_secret": None, "hr_webhook_secret_set": False}
     stored = platform.call("put_policy", division="retail", data={"guide_after": 1, "hr_email": "people@x.io"})
     assert stored["guide_after"] == 1 and stored["survey_after"] == 172800 and stored["hr_email"] == "people@x.io"
     # PUT replaces: a GET's body sent back is accepted, omitted fields go back to defaults
