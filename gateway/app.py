@@ -397,10 +397,11 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
         return await gw(request).call(caller, "notification", "get_policy", request, division=division)
 
     @app.put("/v1/notification-policies/{division}", tags=["notifications"])
-    async def put_policy(request: Request, division: str, body: cmd.NotificationPolicy,
+    async def put_policy(request: Request, division: str, body: cmd.NotificationPolicyPut,
                          caller: Annotated[Caller, Depends(roles(HR, ADMIN))]):
+        # Unset fields take their defaults in the service (PUT replaces); a secret not sent is kept there.
         return await gw(request).call(caller, "notification", "put_policy", request, division=division,
-                                      data=body.model_dump(mode="json"))
+                                      data=body.model_dump(mode="json", exclude_none=True))
 
     # ---------------------------------------------------------------- reports
     @app.get("/v1/reports/notification-timing", tags=["reports"])

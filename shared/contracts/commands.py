@@ -149,6 +149,14 @@ class NotificationPolicy(Strict):
     hr_webhook_secret: WebhookSecret | None = Field(default=None, repr=False, json_schema_extra={"writeOnly": True})
 
 
+class NotificationPolicyPut(NotificationPolicy):
+    """The PUT body: a policy, or a GET's answer sent back as is (its `division`, which must match the path,
+    and `hr_webhook_secret_set` are tolerated and ignored)."""
+
+    division: Division | None = None
+    hr_webhook_secret_set: StrictBool | None = None
+
+
 class ApiKeyIn(Strict):
     name: Name
     role: Role

@@ -243,6 +243,12 @@ def test_screened_out_candidate_answers_the_survey_on_the_portal_and_hr_reads_th
     admin = platform.client()
     hr = platform.client(make_key(admin, "sana", "hr", ["surveys"]))
     assert hr.put("/v1/notification-policies/surveys", json={"survey_after": 1}).status_code == 200
+    current = hr.get("/v1/notification-policies/surveys").json()
+    assert current["division"] == "surveys" and current["hr_webhook_secret_set"] is False
+    round_trip = hr.put("/v1/notification-policies/surveys", json=current)  # a GET's body sent back as is
+    assert round_trip.status_code == 200 and round_trip.json() == current, round_trip.text
+    wrong = hr.put("/v1/notification-policies/surveys", json={**current, "division": "other"})
+    assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "division"
     req = hr.post("/v1/requisitions", json={"title": "Cashier", "division": "surveys", "department": "stores",
                                              "tier": "basic", "required_skills": ["cash handling"]}).json()
     email = "noor.survey@example.com"
