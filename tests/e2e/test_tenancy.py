@@ -1,0 +1,186 @@
+"""One division never sees or touches another's data.
+
+- Every endpoint of the OpenAPI document that takes an id is tried with keys of another division (hr,
+  recruiter, interviewer), with a valid body where it takes one: each answers 404 (the object does not
+  exist for them) or 403 (their role may not do this at all), and nothing changed. A route added later
+  without a case here fails the test, so the matrix keeps up with the API.
+- Services enforce the scope themselves: RPCs published straight to the broker, without the gateway,
+  with no caller context, a forged one or a tampered one, are refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from shared.bus.aio_rpc import AsyncRpcClient
+from shared.context import CALLER_CONTEXT_KEY, sign_caller
+from shared.contracts.caller import Caller
+from shared.errors import NotFound, Unauthenticated
+from tests.e2e.test_hiring_loop import app_status, make_key
+from tests.support.waiting import wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+A, B = "tenant-a", "tenant-b"
+# A valid body for every route with path parameters that takes one (validation must not answer first).
+BODIES = {
+    ("POST", "/v1/requisitions/{requisition_id}/close"): {"reason": "cancelled"},
+    ("POST", "/v1/applications/{application_id}/screening/override"): {"passed": False, "reason": "fit"},
+    ("POST", "/v1/applications/{application_id}/interviews"): {
+        "interviewers": ["bea"], "scheduled_at": "2026-12-01T09:00:00Z", "competencies": ["craft"]},
+    ("POST", "/v1/interviews/{interview_id}/scorecards"): {
+        "interviewer": "bea", "ratings": {"craft": 1}, "recommendation": "strong_no"},
+    ("POST", "/v1/applications/{application_id}/decision"): {"outcome": "fail"},
+    ("POST", "/v1/approvals/{approval_id}"): {"decision": "reject"},
+    ("POST", "/v1/applications/{application_id}/confirmation"): {"result": "unreachable"},
+    ("POST", "/v1/applications/{application_id}/outcome"): {"outcome": "withdrawn"},
+    ("PUT", "/v1/notification-policies/{division}"): {"rejection_delay": 1},
+    ("POST", "/v1/requisitions/{requisition_id}/matches/{candidate_id}/reengage"): None,
+    ("DELETE", "/v1/api-keys/{key_id}"): None,
+}
+# Routes whose parameter is not a division's object: the portal's credential is the token itself.
+NOT_DIVISION_SCOPED = {"/portal/{token}", "/portal/{token}/response", "/portal/{token}/survey"}
+
+
+@pytest.fixture(scope="module")
+def tenant_a(platform):
+    """Objects of division A: a core requisition with an application awaiting approval, an interview with
+    a scorecard, a candidate, an approval step, a key, an urgent requisition."""
+    admin = platform.client()
+    hr = platform.client(make_key(admin, "hal", "hr", [A]))
+    recruiter = platform.client(make_key(admin, "rob", "recruiter", [A]))
+    ann = platform.client(make_key(admin, "ann", "interviewer", [A]))
+    key_id = next(k["id"] for k in admin.get("/v1/api-keys").json()["items"] if k["name"] == "rob")
+    req = hr.post("/v1/requisitions", json={"title": "Controller", "division": A, "department": "finance",
+                                            "tier": "core", "required_skills": ["ledger"]}).json()
+    urgent = hr.post("/v1/requisitions", json={"title": "Night Clerk", "division": A, "department": "finance",
+                                               "tier": "basic", "urgent": True, "required_skills": ["ledger"]}).json()
+    app = recruiter.post("/v1/applications", json={"requisition_id": req["id"], "source": "referral", "candidate": {
+        "name": "Tenant A Person", "email": "person.a@example.org", "skills": ["ledger"], "years_experience": 5}}
+    ).json()
+    wait_for(lambda: app_status(recruiter, app["id"]), lambda a: a["status"] == "shortlisted", what="shortlisted")
+    interview = recruiter.post(f"/v1/applications/{app['id']}/interviews", json={
+        "interviewers": ["ann"], "scheduled_at": "2026-12-01T09:00:00Z", "competencies": ["craft"]}).json()
+    assert ann.post(f"/v1/interviews/{interview['id']}/scorecards", json={
+        "interviewer": "ann", "ratings": {"craft": 4}, "recommendation": "yes"}).status_code == 201
+    wait_for(lambda: app_status(hr, app["id"]), lambda a: a["status"] == "interviewed", what="interviewed")
+    assert hr.post(f"/v1/applications/{app['id']}/decision", json={"outcome": "pass"}).status_code == 200
+    approvals = wait_for(lambda: hr.get(f"/v1/applications/{app['id']}/approvals").json(),
+                         lambda a: isinstance(a, list) and len(a) == 2, what="approvals")
+    return {
+        "ids": {"requisition_id": req["id"], "application_id": app["id"], "candidate_id": app["candidate_id"],
+                "interview_id": interview["id"], "approval_id": approvals[0]["id"], "key_id": key_id,
+                "division": A},
+        "urgent_requisition_id": urgent["id"],
+        "hr": hr,
+    }
+
+
+def snapshot(tenant) -> dict:
+    hr, ids = tenant["hr"], tenant["ids"]
+    return {
+        "requisition": hr.get(f"/v1/requisitions/{ids['requisition_id']}").json(),
+        "application": hr.get(f"/v1/applications/{ids['application_id']}").json(),
+        "interview": hr.get(f"/v1/interviews/{ids['interview_id']}").json(),
+        "approvals": hr.get(f"/v1/applications/{ids['application_id']}/approvals").json(),
+        "notices": hr.get(f"/v1/applications/{ids['application_id']}/notifications").json(),
+        "policy": hr.get(f"/v1/notification-policies/{A}").json(),
+    }
+
+
+def test_every_endpoint_with_an_id_refuses_another_divisions_keys(platform, tenant_a):
+    admin = platform.client()
+    others = {role: platform.client(make_key(admin, f"b-{role}", role, [B]))
+              for role in ("hr", "recruiter", "interviewer")}
+    before = snapshot(tenant_a)
+    spec = platform.client().get("/openapi.json").json()
+    tried, leaks = [], []
+    for path, operations in spec["paths"].items():
+        if "{" not in path or path in NOT_DIVISION_SCOPED:
+            continue
+        for method in operations:
+            method = method.upper()
+            params = [p["name"] for p in operations[method.lower()].get("parameters", []) if p["in"] == "path"]
+            assert params, (method, path)
+            url = path
+            for name in params:
+                assert name in tenant_a["ids"], f"no object of division A for {{{name}}} in {method} {path}"
+                url = url.replace("{" + name + "}", tenant_a["ids"][name])
+            body = BODIES.get((method, path))
+            if method in ("POST", "PUT") and (method, path) not in BODIES:
+                pytest.fail(f"{method} {path} takes a body: add a valid one to BODIES")
+            for role, client in others.items():
+                r = client.request(method, url, json=body) if body is not None else client.request(method, url)
+                tried.append((method, path, role, r.status_code))
+                if r.status_code not in (403, 404):
+                    leaks.append((method, path, role, r.status_code, r.text[:200]))
+                elif r.status_code == 404:
+                    assert r.json()["error"]["code"].endswith("not_found"), (method, path, r.text)
+    assert leaks == []
+    assert len(tried) >= 3 * 20  # 21 operations take an id today
+    # a division-scoped key that may read an object gets 404, as if it did not exist (not 403)
+    hr_b = others["hr"]
+    for url in (f"/v1/applications/{tenant_a['ids']['application_id']}",
+                f"/v1/requisitions/{tenant_a['ids']['requisition_id']}",
+                f"/v1/candidates/{tenant_a['ids']['candidate_id']}",
+                f"/v1/interviews/{tenant_a['ids']['interview_id']}",
+                f"/v1/requisitions/{tenant_a['urgent_requisition_id']}/matches"):
+        assert hr_b.get(url).status_code == 404, url
+    assert snapshot(tenant_a) == before  # nothing changed
+
+
+def test_lists_of_another_division_are_empty_not_leaked(platform, tenant_a):
+    admin = platform.client()
+    hr_b = platform.client(make_key(admin, "b-lister", "hr", [B]))
+    ids = tenant_a["ids"]
+    listed = hr_b.get("/v1/requisitions", params={"limit": 500}).json()["items"]
+    assert all(r["division"] != A for r in listed)
+    asked = hr_b.get("/v1/requisitions", params={"division": A})
+    assert asked.status_code in (403, 404) or asked.json()["items"] == []
+    assert hr_b.get(f"/v1/applications/{ids['application_id']}/notifications").status_code in (403, 404)
+    assert hr_b.get("/v1/reports/notification-timing").json()["groups"] == []  # B has no figures; A's stay A's
+    assert hr_b.get("/v1/reports/notification-timing", params={"division": A}).status_code == 404
+
+
+def test_services_refuse_rpcs_without_a_valid_caller_context(platform, tenant_a):
+    """Straight to the broker, bypassing the gateway: no context, a context signed with a guessed secret,
+    a valid signature over other claims (tampered), and a genuine one of the wrong division."""
+    application_id = tenant_a["ids"]["application_id"]
+    secret = platform.env.get("HIRELOOP_CONTEXT_SECRET") or None
+    wrong_division = Caller(key_id="k", name="mallory", role="hr", divisions=(B,))
+    everything = Caller(key_id="k", name="mallory", role="admin", divisions=("*",))
+    genuine = sign_caller(wrong_division, secret) if secret else sign_caller(wrong_division)
+    forged = sign_caller(everything, "a-guessed-secret")
+    claims, mac = genuine.rsplit(".", 1)
+    tampered = sign_caller(everything, "x").rsplit(".", 1)[0] + "." + mac
+
+    async def attempts():
+        client = AsyncRpcClient(platform.env["RABBIT_URL"], name="intruder", timeout=8)
+        await client.connect()
+        outcomes = {}
+        try:
+            for label, context in (("none", {}), ("forged", {CALLER_CONTEXT_KEY: forged}),
+                                   ("tampered", {CALLER_CONTEXT_KEY: tampered}),
+                                   ("other division", {CALLER_CONTEXT_KEY: genuine})):
+                for service, method, kwargs in (
+                        ("sourcing", "get_application", {"application_id": application_id}),
+                        ("notification", "list_for_application", {"application_id": application_id}),
+                        ("interview_feedback", "list_approvals", {"application_id": application_id})):
+                    try:
+                        await client.call(service, method, context=context, **kwargs)
+                        outcomes[(label, service)] = "answered"
+                    except Exception as exc:  # noqa: BLE001 - the kind of refusal is the result
+                        outcomes[(label, service)] = type(exc).__name__
+        finally:
+            await client.close()
+        return outcomes
+
+    outcomes = asyncio.run(attempts())
+    for (label, service), outcome in outcomes.items():
+        if label == "other division":
+            assert outcome == NotFound.__name__, (label, service, outcome)
+        else:
+            assert outcome == Unauthenticated.__name__, (label, service, outcome)
+    assert claims and len(outcomes) == 12
