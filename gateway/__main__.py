@@ -1,6 +1,7 @@
 """`python -m gateway`: serve the API on GATEWAY_PORT (default 8000)."""
 
 import os
+import sys
 
 import uvicorn
 
@@ -8,7 +9,10 @@ from shared.config import load
 from shared.logs import setup_logging
 
 if __name__ == "__main__":
-    settings = load()
+    try:
+        settings = load()
+    except ValueError as exc:  # e.g. RATE_LIMIT_KEY=fast: say which setting, without a traceback
+        sys.exit(f"hireloop gateway: bad configuration: {exc}")
     setup_logging("gateway", settings.log_level)
     uvicorn.run("gateway.app:create_app", factory=True, host=os.environ.get("GATEWAY_HOST", "127.0.0.1"),
                 port=int(os.environ.get("GATEWAY_PORT", "8000")), log_config=None,

@@ -1,8 +1,9 @@
 """The hireloop gateway: api-v1 over HTTP, commands and queries forwarded to services by RPC.
 
-The gateway authenticates API keys, checks the route's roles, validates bodies against the shared
-contracts, and hands services a signed caller context; services enforce object-level (division)
-scope themselves. Every RPC is bounded: a slow or absent service is a 503 with Retry-After.
+The gateway authenticates API keys, rate-limits them (gateway/ratelimit.py), checks the route's roles,
+validates bodies against the shared contracts, and hands services a signed caller context; services
+enforce object-level (division) scope themselves. Every RPC is bounded: a slow or absent service is a
+503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gateway import metrics, portal, telemetry
 from gateway.idempotency import idempotent
 from gateway.keys import KeyStore
+from gateway.ratelimit import RateLimited, RateLimiter
 from shared import tracing
 from shared.bus.aio_rpc import AsyncRpcClient, RemoteError, ServiceUnavailable
 from shared.config import Settings, load
@@ -57,6 +59,7 @@ class Gateway:
         self.mongo = AsyncMongoClient(settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000)
         self.keys = KeyStore(self.mongo, settings.database_name("gateway"))
         self.redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=5)
+        self.limiter = RateLimiter(self.redis, settings)
 
     async def start(self) -> None:
         await self.keys.setup()
@@ -102,8 +105,12 @@ def gw(request: Request) -> Gateway:
 async def authenticated(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
-    caller = await gw(request).keys.authenticate(authorization[7:].strip())
+    g = gw(request)
+    caller = await g.keys.authenticate(authorization[7:].strip())
     request.state.caller = caller
+    # After authentication, so unknown keys cannot create buckets, and before the route does anything:
+    # a limited request is a 429 and nothing else (every /v1 route depends on this, via roles()).
+    await g.limiter.check(caller)
     return caller
 
 
@@ -151,6 +158,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError):
         return JSONResponse(status_code=exc.status, content={"error": exc.as_dict()})
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(_: Request, exc: RateLimited):
+        return JSONResponse(status_code=exc.status, content={"error": exc.as_dict()},
+                            headers={"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError):

@@ -36,6 +36,10 @@ QUEUE_CONSUMERS = Gauge("hireloop_queue_consumers", "Consumers of a service queu
                         ["service", "queue", "role"], registry=REGISTRY)
 QUEUE_SCRAPE_ERRORS = Counter("hireloop_queue_scrape_errors_total", "Queue depth reads that failed",
                               registry=REGISTRY)
+RATE_LIMITED = Counter("hireloop_rate_limited_total", "Requests refused with 429 by a rate limit, by the limit's scope "
+                       "(key, division)", ["scope"], registry=REGISTRY)
+RATE_LIMIT_ERRORS = Counter("hireloop_rate_limit_errors_total", "Rate-limit checks that failed (Redis down or slow); "
+                            "the request went through unlimited", registry=REGISTRY)
 ProcessCollector(registry=REGISTRY)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 DEV_SECRET = "hireloop-dev-secret-change-me"
@@ -11,6 +12,37 @@ DEV_SECRET = "hireloop-dev-secret-change-me"
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A token bucket's size: `per_second` requests on average, up to `burst` at once."""
+
+    per_second: float
+    burst: int
+
+    def __str__(self) -> str:
+        return f"{self.per_second:g}/{self.burst}"
+
+
+_RATE = re.compile(r"(\d+(?:\.\d+)?)/(\d+)")
+
+
+def parse_rate(name: str, value: str) -> Rate | None:
+    """`"<requests per second>/<burst>"` (e.g. `"20/100"`, `"0.5/10"`) or `"off"` (None: no limit).
+
+    Strict: anything else raises ValueError naming the variable, so a typo stops the process at start
+    instead of silently running without the limit."""
+    text = value.strip()
+    if text.lower() == "off":
+        return None
+    match = _RATE.fullmatch(text)
+    rate = float(match.group(1)) if match else 0.0
+    burst = int(match.group(2)) if match else 0
+    if not match or rate <= 0 or burst < 1:
+        raise ValueError(f"{name}={value!r}: expected '<requests per second>/<burst>' with a rate above 0 and a "
+                         f"burst of at least 1 (e.g. '20/100'), or 'off'")
+    return Rate(rate, burst)
 
 
 @dataclass(frozen=True)
@@ -32,6 +64,12 @@ class Settings:
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
     # Talent pool retention for pooled candidates, in days.
     pool_retention_days: int = field(default_factory=lambda: int(_env("POOL_RETENTION_DAYS", "365")))
+    # Gateway rate limits (token buckets in Redis, shared by every replica): per API key, and per division
+    # for division-scoped keys. "<requests per second>/<burst>" or "off".
+    rate_limit_key: Rate | None = field(
+        default_factory=lambda: parse_rate("RATE_LIMIT_KEY", _env("RATE_LIMIT_KEY", "20/100")))
+    rate_limit_division: Rate | None = field(
+        default_factory=lambda: parse_rate("RATE_LIMIT_DIVISION", _env("RATE_LIMIT_DIVISION", "100/500")))
 
     def database_name(self, owner: str) -> str:
         """Each service (and the gateway) owns one database; nobody reads another's."""

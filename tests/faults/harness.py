@@ -240,8 +240,12 @@ async def _post_all(base_url: str, key: str, requisition_id: str, run: str, coun
                         if r.status_code == 409 and r.json()["error"]["code"] == "duplicate_application":
                             break  # an earlier attempt was stored, but its answer was lost: done
                         burst.errors[str(r.status_code)] += 1
-                        if r.status_code < 500 and r.status_code != 409:
+                        if r.status_code < 500 and r.status_code not in (409, 429):
                             raise AssertionError(f"application {i}: {r.status_code} {r.text}")
+                        if r.status_code == 429:  # the gateway's rate limit: wait as told, then retry
+                            burst.retries += 1
+                            await asyncio.sleep(int(r.headers.get("Retry-After", "1")))
+                            continue
                     burst.retries += 1
                     await asyncio.sleep(0.5)
                 else:
@@ -254,7 +258,8 @@ async def _post_all(base_url: str, key: str, requisition_id: str, run: str, coun
 
 def send_applications(base_url: str, key: str, requisition_id: str, count: int, *, concurrency: int = 8,
                       timeout: float = 300, on_progress=lambda accepted: None) -> tuple[str, Burst]:
-    """POST `count` applications; retries 5xx and connection errors with the same Idempotency-Key."""
+    """POST `count` applications; retries 5xx, 429 (after Retry-After) and connection errors with the same
+    Idempotency-Key."""
     run = secrets.token_hex(3)
     burst = Burst()
     asyncio.run(_post_all(base_url, key, requisition_id, run, count, concurrency, time.monotonic() + timeout,

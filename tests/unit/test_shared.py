@@ -106,3 +106,26 @@ def test_domain_errors_survive_namekos_stringified_arguments():
     assert rebuilt.field is None and rebuilt.code == "not_a_match"
     assert rebuilt.as_dict() == {"code": "not_a_match", "message": "gone"}
     assert Invalid("x", field="limit").field == "limit"
+
+
+def test_rate_limit_settings_parse_strictly(monkeypatch):
+    from shared.config import Rate, Settings, load, parse_rate
+
+    assert parse_rate("X", "20/100") == Rate(20, 100) and str(Rate(20, 100)) == "20/100"
+    assert parse_rate("X", " 0.5/10 ") == Rate(0.5, 10)
+    assert parse_rate("X", "off") is None and parse_rate("X", "OFF") is None
+    for bad in ("", "20", "20/", "/100", "0/10", "20/0", "-1/5", "20/100/3", "1e3/5", "twenty/100", "20 / 100",
+                "20/10.5", "on"):
+        with pytest.raises(ValueError, match=r"^X=.*expected '<requests per second>/<burst>'.*'off'"):
+            parse_rate("X", bad)
+
+    monkeypatch.delenv("RATE_LIMIT_KEY", raising=False)
+    monkeypatch.delenv("RATE_LIMIT_DIVISION", raising=False)
+    defaults = Settings()
+    assert (defaults.rate_limit_key, defaults.rate_limit_division) == (Rate(20, 100), Rate(100, 500))
+    monkeypatch.setenv("RATE_LIMIT_KEY", "5/7")
+    monkeypatch.setenv("RATE_LIMIT_DIVISION", "off")
+    assert (load().rate_limit_key, load().rate_limit_division) == (Rate(5, 7), None)
+    monkeypatch.setenv("RATE_LIMIT_DIVISION", "lots")
+    with pytest.raises(ValueError, match="RATE_LIMIT_DIVISION='lots'"):
+        load()
