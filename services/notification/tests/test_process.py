@@ -450,6 +450,37 @@ def test_timing_report_from_a_seeded_history(platform):
     assert bad_date.value.field == "from"
 
 
+def test_second_scale_policy_delays_are_kept_for_rejection_survey_escalation_and_reminder(platform):
+    division = uid("div")
+    platform.call("put_policy", division=division, context=ctx("admin", ()), data={
+        "rejection_delay": 2, "survey_after": 4, "urgent_confirm_within": 1, "hr_confirm_after": 3,
+        "group_hr_email": "group-people@example.org"})
+
+    rejected, cand, email = uid("app"), uid("cand"), f"{uid('late')}@example.com"
+    platform.publish("sourcing", "application_received", received(rejected, cand, email, division))
+    started = time.monotonic()
+    platform.publish("sourcing", "application_status_changed", status_changed(rejected, cand, "rejected",
+                                                                              "interviewed", division))
+    offered, cand2, email2 = uid("app"), uid("cand"), f"{uid('urgent')}@example.com"
+    platform.publish("sourcing", "application_received", received(offered, cand2, email2, division, urgent=True))
+    platform.publish("sourcing", "application_status_changed", status_changed(offered, cand2, "offered",
+                                                                              "interviewed", division, urgent=True))
+
+    def arrival(**query):
+        found = wait_for(lambda: platform.mail(**query), timeout=20)
+        assert found, query
+        return time.monotonic() - started
+
+    offer_at = arrival(to=email2, subject_contains="offer")
+    escalation_at = arrival(to="group-people@example.org")
+    reminder_at = arrival(to=f"hr-{division}@hireloop.local")
+    rejection_at = arrival(to=email, subject_contains="Your application for")
+    survey_at = arrival(to=email, subject_contains="experience")
+    assert offer_at < 2 < rejection_at < survey_at, (offer_at, rejection_at, survey_at)
+    assert 1 <= escalation_at < reminder_at and reminder_at >= 3 and survey_at >= 4
+    assert len(platform.mail(to=email)) == 2 and len(platform.mail(to="group-people@example.org")) == 1
+
+
 def test_no_unexpected_errors_in_the_service_log(platform):
     """Handled failures are expected (a status change before its application); anything else is a bug."""
     import json
