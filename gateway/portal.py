@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gateway.idempotency import idempotent
 from shared.contracts.caller import Caller
-from shared.contracts.commands import PortalResponseIn, SurveyIn
+from shared.contracts.commands import ConsentIn, PortalResponseIn, SurveyIn
 from shared.errors import NotFound
 from shared.signing import BadSignature
 from shared.tokens import read_portal_token
@@ -54,14 +54,17 @@ async def _view(request: Request, token: str) -> dict[str, Any]:
     kind, object_id = _read(token)
     if kind == "r":
         reg = await gateway.call(PORTAL, "talent_pool", "get_reengagement", request, reengagement_id=object_id)
+        consent = await gateway.call(PORTAL, "talent_pool", "consent_status", request, reengagement_id=object_id)
         return {"kind": "reengagement", "reengagement": reg, "status": reg["status"],
-                "can_respond": reg["status"] == "pending", "requisition_title": reg.get("requisition_title")}
+                "can_respond": reg["status"] == "pending", "requisition_title": reg.get("requisition_title"),
+                "talent_pool": consent}
     app = await gateway.call(PORTAL, "sourcing", "get_application", request, application_id=object_id)
     approvals = []
     if app.get("tier") == "core":
         approvals = await gateway.call(PORTAL, "interview_feedback", "list_approvals", request,
                                        application_id=object_id)
     survey = await gateway.call(PORTAL, "notification", "get_survey", request, application_id=object_id)
+    consent = await gateway.call(PORTAL, "talent_pool", "consent_status", request, application_id=object_id)
     return {
         "kind": "application",
         "application_id": app["id"],
@@ -72,10 +75,13 @@ async def _view(request: Request, token: str) -> dict[str, Any]:
         "approvals": approvals,
         "can_respond": app["status"] == "offered",
         "survey": {"open": survey["sent"] and not survey["answered"], "answered": survey["answered"]},
+        "talent_pool": consent,
     }
 
 
 def install(app: FastAPI) -> None:
+    _install_consent(app)
+
     @app.get("/portal/{token}", tags=["portal"])
     async def portal_page(request: Request, token: str):
         view = await _view(request, token)
@@ -121,6 +127,20 @@ def install(app: FastAPI) -> None:
 
         return await idempotent(gateway.redis, gateway.settings.redis_key(), _owner(token), idem,
                                 [request.url.path, data.model_dump()], produce)
+
+
+def _install_consent(app: FastAPI) -> None:
+    @app.post("/portal/{token}/consent", tags=["portal"])
+    async def portal_consent(request: Request, token: str, body: ConsentIn):
+        """Withdraw talent-pool consent: out of the pool and every pending re-engagement, at once. Doing it
+        twice changes nothing more, so no idempotency key is needed."""
+        gateway = request.app.state.gateway
+        kind, object_id = _read(token)
+        parse(ConsentIn, body.model_dump())
+        ids = {"reengagement_id": object_id} if kind == "r" else {"application_id": object_id}
+        result = await gateway.call(PORTAL, "talent_pool", "withdraw_consent", request, **ids)
+        return JSONResponse({"talent_pool_consent": False, "removed_from_pool": result["removed_from_pool"],
+                             "reengagements_withdrawn": result["reengagements_withdrawn"]})
 
 
 def _owner(token: str) -> str:

@@ -11,3 +11,14 @@ def platform(test_infra, tmp_path_factory):
         yield running
     finally:
         stop_platform(running.proc)
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked `after_all_e2e` (e.g. the scan for personal data in every span and log) go after the
+    other end-to-end tests, whatever their file names."""
+    last = [item for item in items if item.get_closest_marker("after_all_e2e")]
+    if last:
+        items[:] = [item for item in items if item not in last]
+        e2e = [i for i, item in enumerate(items) if item.get_closest_marker("e2e")]
+        at = e2e[-1] + 1 if e2e else len(items)
+        items[at:at] = last

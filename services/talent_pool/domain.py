@@ -286,3 +286,13 @@ def as_dt(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return parse_time(value)
+
+
+def consent_withdrawn_for(candidate: dict, app: dict) -> bool:
+    """Consent withdrawn on the portal covers every application received before the withdrawal; a later
+    application with consent gives it anew."""
+    withdrawn = candidate.get("consent_withdrawn_at")
+    if withdrawn is None:
+        return False
+    received = app.get("received_at")
+    return received is None or parse_time(received) <= parse_time(withdrawn)

@@ -121,6 +121,8 @@ class TalentPoolService(ServiceBase):
     def _pool(uow, candidate: dict, app: dict, reason: str, pooled_at) -> None:
         """Put (or refresh) the candidate in the pool unless a newer entry is already there."""
         store, s = uow.store, uow.session
+        if domain.consent_withdrawn_for(candidate, app):
+            return  # consent given with this application was withdrawn on the portal since
         entry = domain.build_pool_entry(candidate, app, reason, pooled_at, load().pool_retention_days)
         if not domain.supersedes(entry, store.get_pool_entry(entry["_id"], session=s)):
             return
@@ -382,6 +384,40 @@ class TalentPoolService(ServiceBase):
             return updated
 
         return _reengagement_view(self.bus.transact(work))
+
+    def _candidate_of(self, application_id: str | None, reengagement_id: str | None) -> str:
+        if reengagement_id:
+            doc = self.store.get_reengagement(reengagement_id)
+            if doc is not None:
+                return doc["candidate_id"]
+        if application_id:
+            app = self.store.get_application(application_id)
+            if app is not None:
+                return app["candidate_id"]
+        raise NotFound("no candidate for this link", code="candidate_not_found")
+
+    @rpc
+    def consent_status(self, application_id: str | None = None, reengagement_id: str | None = None) -> dict:
+        """For the portal: is the candidate in the pool, and did they withdraw consent."""
+        self.bus.caller.require_role("system")
+        candidate_id = self._candidate_of(application_id, reengagement_id)
+        candidate = self.store.get_candidate(candidate_id) or {}
+        return {"in_pool": self.store.get_pool_entry(candidate_id) is not None,
+                "withdrawn": candidate.get("consent_withdrawn_at") is not None}
+
+    @rpc
+    def withdraw_consent(self, application_id: str | None = None, reengagement_id: str | None = None) -> dict:
+        """The candidate, on the portal, withdraws talent-pool consent: removed from the pool and from every
+        pending re-engagement at once (one transaction)."""
+        if self.bus.caller.role != "system":
+            raise Forbidden("only the candidate, through the portal, withdraws their consent")
+        candidate_id = self._candidate_of(application_id, reengagement_id)
+
+        def work(uow):
+            return uow.store.withdraw_consent(candidate_id, utcnow(), uow.session)
+
+        changed = self.bus.transact(work)
+        return {"candidate_id": candidate_id, "talent_pool_consent": False, **changed}
 
     def _accept(self, doc: dict) -> dict:
         """Creates the application through sourcing, fast-tracked when the prior pass can be reused."""

@@ -116,6 +116,22 @@ class TalentPoolStore(ServiceStore):
             session=session,
         )
 
+    def withdraw_consent(self, candidate_id: str, at: datetime, session) -> dict:
+        """The candidate withdrew talent-pool consent: out of the pool, out of stored match lists, every
+        pending re-engagement withdrawn. Returns what changed."""
+        self.db.candidates.update_one({"_id": candidate_id},
+                                      {"$set": {"candidate_id": candidate_id, "consent_withdrawn_at": at},
+                                       "$setOnInsert": {"hired": False}}, upsert=True, session=session)
+        self.db.applications.update_many({"candidate_id": candidate_id}, {"$set": {"consent": False}},
+                                         session=session)
+        removed = self.remove_from_pool(candidate_id, session)
+        withdrawn = self.db.reengagements.update_many(
+            {"candidate_id": candidate_id, "status": "pending"},
+            {"$set": {"status": "withdrawn", "answered_at": at}}, session=session).modified_count
+        self.db.matches.update_many({"items.candidate_id": candidate_id},
+                                    {"$pull": {"items": {"candidate_id": candidate_id}}}, session=session)
+        return {"removed_from_pool": removed, "reengagements_withdrawn": withdrawn}
+
     def remove_from_pool(self, candidate_id: str, session) -> bool:
         return self.db.pool.delete_one({"_id": candidate_id}, session=session).deleted_count == 1
 

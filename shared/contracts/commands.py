@@ -116,6 +116,12 @@ class PortalResponseIn(Strict):
     response: Literal["accept", "decline"]
 
 
+class ConsentIn(Strict):
+    """The candidate's talent-pool consent, from the portal: it can only be withdrawn there."""
+
+    talent_pool: Literal[False]
+
+
 class SurveyIn(Strict):
     """A candidate's satisfaction survey, answered on the portal."""
 

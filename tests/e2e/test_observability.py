@@ -36,7 +36,8 @@ WEAK = {"name": "Piotr Zielinski-Ng", "email": "piotr.zng@example.net", "phone":
 PERSONAL_DATA = [CANDIDATE["name"], CANDIDATE["email"], CANDIDATE["phone"], "7700900123",
                  WEAK["name"], WEAK["email"], WEAK["phone"], "601234567",
                  "Lin Wei", "lin.wei@example.com", "+86 138 0000 0000", "8613800000000", "sam@example.com",
-                 "noor.survey@example.com", "Quick and kind"]
+                 "noor.survey@example.com", "Quick and kind", "dana.consent@example.com", "Tenant A Person",
+                 "person.a@example.org"]
 
 
 def trace_id(response: httpx.Response) -> str:
@@ -307,8 +308,9 @@ def test_screened_out_is_counted_by_the_screening_replicas(platform, loop):
     assert sum(total(f, "hireloop_business_events_total", event="screened_in") for f in figures) >= 1
 
 
-def test_no_personal_data_in_spans_or_logs(platform, loop):
-    # Reached only after the rest of the session drove every candidate through (the whole loop runs first).
+@pytest.mark.after_all_e2e
+def test_no_personal_data_in_spans_or_logs(platform):
+    # Runs after every other end-to-end test, so it sees what they all left behind.
     sources = {"traces.jsonl": (platform.var_dir / "traces.jsonl").read_text(errors="replace")}
     for path in sorted((platform.var_dir / "log").glob("*.log")):
         if path.stem in ("smtp", "mongo"):

@@ -41,7 +41,8 @@ BODIES = {
     ("DELETE", "/v1/api-keys/{key_id}"): None,
 }
 # Routes whose parameter is not a division's object: the portal's credential is the token itself.
-NOT_DIVISION_SCOPED = {"/portal/{token}", "/portal/{token}/response", "/portal/{token}/survey"}
+NOT_DIVISION_SCOPED = {"/portal/{token}", "/portal/{token}/response", "/portal/{token}/survey",
+                       "/portal/{token}/consent"}
 
 
 @pytest.fixture(scope="module")
