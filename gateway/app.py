@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pymongo import AsyncMongoClient
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway import limits, metrics, portal, telemetry
+from gateway import limits, metrics, openapi, portal, telemetry
 from gateway.idempotency import idempotent
 from gateway.keys import KeyStore
 from shared import tracing
@@ -148,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_routes(app)
     portal.install(app)
     limits.install(app, MAX_BODY_BYTES)
+    openapi.install(app)
     return app
 
 
