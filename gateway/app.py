@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pymongo import AsyncMongoClient
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway import metrics, portal, telemetry
+from gateway import limits, metrics, openapi, portal, telemetry
 from gateway.idempotency import idempotent
 from gateway.keys import KeyStore
 from gateway.ratelimit import RateLimited, RateLimiter
@@ -122,8 +122,11 @@ def roles(*allowed: str):
     return check
 
 
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size (max 500)")]
+Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")]
+DivisionQ = Annotated[str | None, Query(max_length=80)]
+StatusQ = Annotated[str | None, Query(max_length=40)]
 
 
 @asynccontextmanager
@@ -151,6 +154,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_middleware(app)
     _install_routes(app)
     portal.install(app)
+    limits.install(app, MAX_BODY_BYTES)
+    openapi.install(app)
     return app
 
 
@@ -165,15 +170,9 @@ def _install_error_handlers(app: FastAPI) -> None:
                             headers={"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError):
-        first = exc.errors()[0]
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("body",)]
-        if loc and loc[0] in ("query", "path", "header"):
-            loc = loc[1:]
-        field = ".".join(loc) or None
-        msg = "unknown field" if first.get("type") == "extra_forbidden" else first.get("msg", "invalid value")
-        return JSONResponse(status_code=422,
-                            content=error_body("validation_error", f"{field}: {msg}" if field else msg, field))
+    async def validation_error(request: Request, exc: RequestValidationError):
+        field, msg = _validation_problem(request, exc.errors()[0])
+        return JSONResponse(status_code=422, content=error_body("validation_error", f"{field}: {msg}", field))
 
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(_: Request, exc: ServiceUnavailable):
@@ -188,9 +187,28 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400:  # FastAPI could not read the body at all (not UTF-8, broken form data)
+            return JSONResponse(status_code=422, content=error_body(
+                "validation_error", "body: not a readable JSON document (send UTF-8 JSON)", "body"))
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "error")
         return JSONResponse(status_code=exc.status_code, content=error_body(code, str(exc.detail)),
                             headers=getattr(exc, "headers", None))
+
+
+def _validation_problem(request: Request, error: dict) -> tuple[str, str]:
+    """The field at fault (a dotted path; `body` for the body as a whole) and what is wrong with it."""
+    loc = [str(p) for p in error.get("loc", ())]
+    kind = error.get("type")
+    if kind == "json_invalid":  # loc is ("body", <character position>): the body as a whole is at fault
+        return "body", f"not valid JSON ({(error.get('ctx') or {}).get('error', 'syntax error')})"
+    if loc == ["body"]:  # missing, or not an object
+        if "json" not in request.headers.get("content-type", ""):
+            return "body", "expected a JSON object (Content-Type: application/json)"
+        return "body", "expected a JSON object"
+    if loc and loc[0] in ("body", "query", "path", "header"):
+        loc = loc[1:]
+    field = ".".join(loc) or "body"
+    return field, "unknown field" if kind == "extra_forbidden" else error.get("msg", "invalid value")
 
 
 def _install_middleware(app: FastAPI) -> None:
@@ -278,8 +296,10 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
         return await _idem(request, caller, idem, body, produce)
 
     @app.get("/v1/api-keys", tags=["keys"])
-    async def list_keys(request: Request, caller: Annotated[Caller, Depends(roles(ADMIN))]):
-        return {"items": await gw(request).keys.list(), "next_cursor": None}
+    async def list_keys(request: Request, caller: Annotated[Caller, Depends(roles(ADMIN))], limit: Limit = 50,
+                        cursor: Cursor = None):
+        items, next_cursor = await gw(request).keys.list(limit, cursor)
+        return {"items": items, "next_cursor": next_cursor}
 
     @app.delete("/v1/api-keys/{key_id}", status_code=204, tags=["keys"])
     async def delete_key(request: Request, key_id: str, caller: Annotated[Caller, Depends(roles(ADMIN))]):
@@ -295,8 +315,8 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
 
     @app.get("/v1/requisitions", tags=["requisitions"])
     async def list_requisitions(request: Request, caller: Annotated[Caller, Depends(roles(*STAFF))],
-                                division: str | None = None, status: str | None = None, urgent: bool | None = None,
-                                limit: Limit = 50, cursor: str | None = None):
+                                division: DivisionQ = None, status: StatusQ = None, urgent: bool | None = None,
+                                limit: Limit = 50, cursor: Cursor = None):
         return await gw(request).call(caller, "sourcing", "list_requisitions", request, division=division,
                                       status=status, urgent=urgent, limit=limit, cursor=cursor)
 
@@ -312,8 +332,8 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
 
     @app.get("/v1/requisitions/{requisition_id}/applications", tags=["applications"])
     async def requisition_applications(request: Request, requisition_id: str,
-                                       caller: Annotated[Caller, Depends(roles(*STAFF))], status: str | None = None,
-                                       limit: Limit = 50, cursor: str | None = None):
+                                       caller: Annotated[Caller, Depends(roles(*STAFF))], status: StatusQ = None,
+                                       limit: Limit = 50, cursor: Cursor = None):
         return await gw(request).call(caller, "sourcing", "list_applications", request,
                                       requisition_id=requisition_id, status=status, limit=limit, cursor=cursor)
 
@@ -418,9 +438,11 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     # ---------------------------------------------------------------- reports
     @app.get("/v1/reports/notification-timing", tags=["reports"])
     async def notification_timing(request: Request, caller: Annotated[Caller, Depends(roles(*STAFF))],
-                                  division: str | None = None,
-                                  start: Annotated[str | None, Query(alias="from", description="ISO date")] = None,
-                                  end: Annotated[str | None, Query(alias="to", description="ISO date")] = None):
+                                  division: DivisionQ = None,
+                                  start: Annotated[str | None, Query(alias="from", max_length=40,
+                                                                     description="ISO date")] = None,
+                                  end: Annotated[str | None, Query(alias="to", max_length=40,
+                                                                   description="ISO date")] = None):
         """Per result kind, tier and timing mode: notices, median delay from decision to notice, acceptance
         and no-show rates, average survey score; over decisions in [from, to)."""
         return await gw(request).call(caller, "notification", "timing_report", request, division=division,
@@ -429,8 +451,8 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     # ---------------------------------------------------------------- talent pool
     @app.get("/v1/talent-pool", tags=["talent pool"])
     async def talent_pool(request: Request, caller: Annotated[Caller, Depends(roles(*STAFF))],
-                          skill: str | None = None, division: str | None = None, limit: Limit = 50,
-                          cursor: str | None = None):
+                          skill: Annotated[str | None, Query(max_length=80)] = None, division: DivisionQ = None,
+                          limit: Limit = 50, cursor: Cursor = None):
         return await gw(request).call(caller, "talent_pool", "list_pool", request, skill=skill, division=division,
                                       limit=limit, cursor=cursor)
 

@@ -17,6 +17,7 @@ from pymongo import AsyncMongoClient
 from shared.contracts.caller import ALL_DIVISIONS, Caller
 from shared.errors import NotFound, Unauthenticated
 from shared.ids import new_id
+from shared.storage import decode_cursor, encode_cursor
 from shared.timeutil import iso, utcnow
 
 BOOTSTRAP_KEY_ID = "key_bootstrap_admin"
@@ -82,8 +83,13 @@ class KeyStore:
         if result.matched_count == 0:
             raise NotFound(f"no active API key {key_id}")
 
-    async def list(self) -> list[dict]:
-        return [_view(d) async for d in self.keys.find({}).sort("_id", 1)]
+    async def list(self, limit: int = 50, cursor: str | None = None) -> tuple[list[dict], str | None]:
+        """One page in id order, and the cursor of the next page (None on the last one)."""
+        after = decode_cursor(cursor)
+        query = {"_id": {"$gt": after}} if after else {}
+        docs = [d async for d in self.keys.find(query).sort("_id", 1).limit(limit + 1)]
+        next_cursor = encode_cursor(docs[limit - 1]["_id"]) if len(docs) > limit else None
+        return [_view(d) for d in docs[:limit]], next_cursor
 
     async def authenticate(self, key: str) -> Caller:
         doc = await self.keys.find_one({"hash": hash_key(key)})

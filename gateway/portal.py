@@ -92,7 +92,7 @@ def install(app: FastAPI) -> None:
 
     @app.post("/portal/{token}/response", tags=["portal"])
     async def portal_response(request: Request, token: str, body: PortalResponseIn,
-                              idem: Annotated[str | None, Header(alias="Idempotency-Key")] = None):
+                              idem: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None):
         gateway = request.app.state.gateway
         kind, object_id = _read(token)
         data = parse(PortalResponseIn, body.model_dump())
@@ -112,7 +112,7 @@ def install(app: FastAPI) -> None:
 
     @app.post("/portal/{token}/survey", tags=["portal"])
     async def portal_survey(request: Request, token: str, body: SurveyIn,
-                            idem: Annotated[str | None, Header(alias="Idempotency-Key")] = None):
+                            idem: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None):
         """The candidate's satisfaction survey (score 1-5, optional comment), once per application."""
         gateway = request.app.state.gateway
         kind, object_id = _read(token)

@@ -3,14 +3,25 @@ service, from the same model. Limits on sizes keep one request from exhausting a
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import EmailStr, Field, HttpUrl, StrictBool, StrictInt, StringConstraints, UrlConstraints, field_validator
 
-from shared.contracts.common import Division, Name, Role, ShortText, Skill, Strict, Tier, normalize_skill
+from shared.contracts.common import (
+    Division,
+    Name,
+    Role,
+    ShortText,
+    Skill,
+    Strict,
+    Tier,
+    Timestamp,
+    Years,
+    normalize_skill,
+)
 
 SkillList = Annotated[list[Skill], Field(max_length=100)]
+QuestionId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")]
 
 
 def _dedupe_skills(skills: list[str]) -> list[str]:
@@ -21,7 +32,7 @@ def _dedupe_skills(skills: list[str]) -> list[str]:
 
 
 class KnockoutQuestion(Strict):
-    id: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")]
+    id: QuestionId
     question: Annotated[str, Field(min_length=1, max_length=500)]
     # The answer a candidate must give to stay in; any other answer screens them out.
     required_answer: StrictBool = True
@@ -35,7 +46,7 @@ class NewRequisition(Strict):
     urgent: StrictBool = False
     required_skills: Annotated[SkillList, Field(min_length=1)]
     skills: SkillList = []
-    min_years: Annotated[float, Field(ge=0, le=60)] = 0
+    min_years: Annotated[Years, Field(ge=0, le=60)] = 0
     location: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     headcount: Annotated[StrictInt, Field(ge=1, le=10_000)] = 1
     knockout_questions: Annotated[list[KnockoutQuestion], Field(max_length=20)] = []
@@ -52,7 +63,7 @@ class CandidateIn(Strict):
     email: EmailStr
     phone: Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[0-9+()\-. ]+$")] | None = None
     skills: SkillList = []
-    years_experience: Annotated[float, Field(ge=0, le=80)]
+    years_experience: Annotated[Years, Field(ge=0, le=80)]
     location: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
     _norm = field_validator("skills")(classmethod(lambda cls, v: _dedupe_skills(v)))
@@ -64,7 +75,7 @@ class NewApplication(Strict):
     candidate: CandidateIn
     talent_pool_consent: StrictBool = False
     # Answers to the requisition's knock-out questions, by question id.
-    answers: Annotated[dict[str, StrictBool], Field(max_length=20)] = {}
+    answers: Annotated[dict[QuestionId, StrictBool], Field(max_length=20)] = {}
 
 
 class ScreeningOverride(Strict):
@@ -74,7 +85,7 @@ class ScreeningOverride(Strict):
 
 class NewInterview(Strict):
     interviewers: Annotated[list[Name], Field(min_length=1, max_length=20)]
-    scheduled_at: datetime
+    scheduled_at: Timestamp
     competencies: Annotated[list[Skill], Field(min_length=1, max_length=30)]
 
     @field_validator("interviewers", "competencies")
@@ -87,7 +98,7 @@ class NewInterview(Strict):
 
 class ScorecardIn(Strict):
     interviewer: Name
-    ratings: Annotated[dict[str, Annotated[StrictInt, Field(ge=1, le=5)]], Field(min_length=1, max_length=30)]
+    ratings: Annotated[dict[Skill, Annotated[StrictInt, Field(ge=1, le=5)]], Field(min_length=1, max_length=30)]
     recommendation: Literal["strong_yes", "yes", "no", "strong_no"]
     highlights: Annotated[list[Annotated[str, Field(min_length=1, max_length=500)]], Field(max_length=20)] = []
     notes: ShortText = ""
@@ -167,4 +178,4 @@ class ApiKeyIn(Strict):
     name: Name
     role: Role
     divisions: Annotated[list[Division], Field(max_length=100)] = []
-    expires_at: datetime | None = None
+    expires_at: Timestamp | None = None

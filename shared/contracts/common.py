@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 SERVICES = ("sourcing", "screening", "interview_feedback", "notification", "talent_pool")
 
@@ -26,6 +27,18 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(max_length=2000)]
 Skill = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 Division = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.\-]+$")]
+# A number of years: JSON numbers only. Lax float parsing would take `false` as 0 and "3" as 3.
+Years = Annotated[float, Field(strict=True)]
+
+
+def _iso_string(value: Any) -> Any:
+    # Lax datetime parsing would read a JSON number as seconds since 1970: only ISO-8601 strings are times.
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an ISO-8601 date-time string, e.g. 2026-12-01T09:00:00Z")
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_iso_string)]
 
 
 class Tier(StrEnum):

@@ -32,12 +32,15 @@ CANDIDATE = {"name": "Mira Okonkwo-Tanaka", "email": "mira.okonkwo@example.net",
              "skills": ["forklift", "safety"], "years_experience": 4, "location": "Leeds"}
 WEAK = {"name": "Piotr Zielinski-Ng", "email": "piotr.zng@example.net", "phone": "+48 601 234 567",
         "skills": ["forklift"], "years_experience": 0}
-# Every candidate of the e2e session (this module's and test_hiring_loop's): none may reach a span or a log.
+# Every named candidate of the e2e session (this module's, test_hiring_loop's and test_api_fuzz's): none may
+# reach a span or a log.
 PERSONAL_DATA = [CANDIDATE["name"], CANDIDATE["email"], CANDIDATE["phone"], "7700900123",
                  WEAK["name"], WEAK["email"], WEAK["phone"], "601234567",
                  "Lin Wei", "lin.wei@example.com", "+86 138 0000 0000", "8613800000000", "sam@example.com",
                  "noor.survey@example.com", "Quick and kind", "dana.consent@example.com", "Tenant A Person",
-                 "person.a@example.org"]
+                 "person.a@example.org",
+                 "Fay Fuzz", "fay.fuzz@example.org", "Dana Doc", "dana.doc@example.org", "+49 30 123456", "4930123456",
+                 "Wes Doc", "wes.doc@example.org"]
 
 
 def trace_id(response: httpx.Response) -> str:

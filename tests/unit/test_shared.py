@@ -4,7 +4,7 @@ import pytest
 
 from shared.context import sign_caller, verify_caller
 from shared.contracts.caller import Caller
-from shared.contracts.commands import NewApplication, NewRequisition, ScorecardIn
+from shared.contracts.commands import ApiKeyIn, NewApplication, NewInterview, NewRequisition, ScorecardIn
 from shared.contracts.common import normalize_email, normalize_skill
 from shared.contracts.events import EVENT_MODELS
 from shared.errors import Forbidden, Invalid, Unauthenticated
@@ -129,3 +129,41 @@ def test_rate_limit_settings_parse_strictly(monkeypatch):
     monkeypatch.setenv("RATE_LIMIT_DIVISION", "lots")
     with pytest.raises(ValueError, match="RATE_LIMIT_DIVISION='lots'"):
         load()
+
+
+def test_numbers_and_times_in_commands_are_what_json_says_not_what_lax_parsing_makes_of_them():
+    # found by the API fuzz test: `min_years: false` made a requisition, `expires_at: 0` a key expired in 1970
+    good = {"title": "t", "division": "retail", "department": "d", "tier": "basic", "required_skills": ["a"]}
+    assert parse(NewRequisition, {**good, "min_years": 2}).min_years == 2.0
+    for bad in (False, "3", None):
+        with pytest.raises(Invalid) as e:
+            parse(NewRequisition, {**good, "min_years": bad})
+        assert e.value.field == "min_years"
+    candidate = {"name": "n", "email": "n@example.com", "years_experience": True}
+    with pytest.raises(Invalid) as e:
+        parse(NewApplication, {"requisition_id": "r", "source": "web", "candidate": candidate})
+    assert e.value.field == "candidate.years_experience"
+    assert parse(ApiKeyIn, {"name": "k", "role": "admin", "expires_at": "2030-01-01T00:00:00Z"}).expires_at.year == 2030
+    for bad in (0, 1_900_000_000, True):
+        with pytest.raises(Invalid) as e:
+            parse(ApiKeyIn, {"name": "k", "role": "admin", "expires_at": bad})
+        assert e.value.field == "expires_at" and "ISO-8601" in e.value.message
+    with pytest.raises(Invalid) as e:
+        parse(NewInterview, {"interviewers": ["a"], "scheduled_at": 1_800_000_000, "competencies": ["c"]})
+    assert e.value.field == "scheduled_at"
+
+
+def test_keys_of_free_form_maps_are_bounded_like_the_strings_they_stand_for():
+    application = {"requisition_id": "r", "source": "web",
+                   "candidate": {"name": "n", "email": "n@example.com", "years_experience": 1}}
+    assert parse(NewApplication, {**application, "answers": {"permit": True}}).answers == {"permit": True}
+    with pytest.raises(Invalid) as e:
+        parse(NewApplication, {**application, "answers": {"q" * 41: True}})
+    assert e.value.field.startswith("answers") and "40" in e.value.message
+    with pytest.raises(Invalid) as e:
+        parse(NewApplication, {**application, "answers": {f"q{n}": True for n in range(21)}})
+    assert e.value.field == "answers" and "20" in e.value.message
+    card = {"interviewer": "a", "recommendation": "yes"}
+    with pytest.raises(Invalid) as e:
+        parse(ScorecardIn, {**card, "ratings": {"c" * 81: 3}})
+    assert e.value.field.startswith("ratings") and "80" in e.value.message

@@ -1,0 +1,486 @@
+"""What the OpenAPI document says the gateway answers: the response body of every route, every error
+status a route can give in api-v1's error shape, and Bearer auth as a security scheme.
+
+The routes themselves return what the services send (no `response_model`, so no second validation on
+the way out); these models only describe it. The API fuzz test (tests/e2e/test_api_fuzz.py) checks every
+answer against this document, so a field added to a service's view belongs here too. Fields api-v1 names
+are required; the models allow extra fields, so adding one is never a contract break.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any, Literal
+
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
+
+from shared.contracts.common import AppStatus, NoticeKind, Recommendation, Role
+
+REF = "#/components/schemas/{model}"
+
+
+class Doc(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# ---------------------------------------------------------------------------------------------- errors
+class ErrorDetail(Doc):
+    code: str = Field(description="snake_case, e.g. validation_error, not_found, conflict")
+    message: str = Field(description="a sentence a person can read")
+    field: str | None = Field(None, description="the path of the one field at fault, when there is one")
+
+
+class Error(Doc):
+    error: ErrorDetail
+
+
+class NotReady(Error):
+    status: Literal["unavailable"]
+    failing: list[str]
+    checks: dict[str, str]
+
+
+# ---------------------------------------------------------------------------------------------- operations
+class Health(Doc):
+    status: Literal["ok"]
+
+
+class Ready(Doc):
+    status: Literal["ready"]
+    checks: dict[str, str]
+
+
+class ServiceHealth(Doc):
+    service: str
+    status: Literal["up", "down"]
+
+
+class ServiceHealthList(Doc):
+    items: list[ServiceHealth]
+
+
+# ---------------------------------------------------------------------------------------------- keys
+class ApiKey(Doc):
+    id: str
+    name: str
+    role: Role
+    divisions: list[str]
+    created_at: str | None
+    expires_at: str | None
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+class ApiKeyCreated(ApiKey):
+    key: str = Field(description="the secret, shown this once")
+
+
+class ApiKeyPage(Doc):
+    items: list[ApiKey]
+    next_cursor: str | None
+
+
+# ---------------------------------------------------------------------------------------------- sourcing
+class KnockoutQuestionView(Doc):
+    id: str
+    question: str
+    required_answer: bool
+
+
+class Requisition(Doc):
+    id: str
+    status: Literal["open", "closed"]
+    title: str
+    division: str
+    department: str
+    tier: Literal["basic", "core"]
+    urgent: bool
+    required_skills: list[str]
+    skills: list[str]
+    min_years: float
+    location: str | None
+    headcount: int
+    knockout_questions: list[KnockoutQuestionView] = []
+    created_at: str
+    closed_at: str | None = None
+    close_reason: Literal["filled", "cancelled"] | None = None
+
+
+class RequisitionPage(Doc):
+    items: list[Requisition]
+    next_cursor: str | None
+
+
+class TimelineEntry(Doc):
+    at: str
+    status: AppStatus
+    detail: str
+
+
+class Screening(Doc):
+    passed: bool
+    score: int = Field(ge=0, le=100)
+    match: int = Field(ge=0, le=100)
+    matched_skills: list[str]
+    missing_skills: list[str]
+    reasons: list[str]
+    override: dict[str, Any] | None = None
+
+
+class ScreeningResult(Screening):
+    application_id: str
+    screened_at: str | None = None
+
+
+class Application(Doc):
+    id: str
+    requisition_id: str
+    candidate_id: str
+    division: str
+    source: str
+    status: AppStatus
+    screening: Screening | None
+    interview: dict[str, Any] | None = Field(description="the interview summary: average, by_competency, ...")
+    decision: dict[str, Any] | None
+    timeline: list[TimelineEntry]
+
+
+class ApplicationPage(Doc):
+    items: list[Application]
+    next_cursor: str | None
+
+
+class ApplicationAccepted(Doc):
+    id: str
+    candidate_id: str
+    status: AppStatus
+
+
+class Candidate(Doc):
+    id: str
+    name: str
+    email: str
+    phone: str | None
+    skills: list[str]
+    applications: list[str]
+
+
+# ---------------------------------------------------------------------------------------------- interviews
+class Scorecard(Doc):
+    interviewer: str
+    ratings: dict[str, int]
+    recommendation: Recommendation
+    highlights: list[str]
+    notes: str
+    submitted_at: str | None = None
+
+
+class ScorecardCreated(Scorecard):
+    id: str
+    interview_id: str
+    interview_status: Literal["scheduled", "complete"]
+
+
+class Discrepancy(Doc):
+    flagged: bool
+    competencies: list[str]
+    spread: dict[str, float]
+
+
+class InterviewSummary(Doc):
+    average: float | None
+    by_competency: dict[str, float]
+    recommendations: dict[str, int]
+    discrepancy: Discrepancy
+
+
+class Interview(Doc):
+    id: str
+    application_id: str
+    status: Literal["scheduled", "complete"]
+    interviewers: list[str]
+    competencies: list[str]
+    scorecards: list[Scorecard]
+    summary: InterviewSummary | None
+
+
+class ApprovalStep(Doc):
+    id: str
+    step: int
+    role: str
+    status: Literal["pending", "approved", "rejected"]
+    expected_by: str | None
+    decided_at: str | None
+    decided_by: str | None
+
+
+class Decision(Doc):
+    application_id: str
+    outcome: Literal["pass", "fail"]
+    next_status: AppStatus
+    approvals: list[ApprovalStep]
+
+
+# ---------------------------------------------------------------------------------------------- notifications
+class Notice(Doc):
+    id: str
+    kind: NoticeKind
+    channel: str
+    recipient: str | None
+    status: Literal["scheduled", "sent", "failed", "cancelled"]
+    scheduled_for: str | None
+    sent_at: str | None
+    subject: str | None
+    body: str | None
+
+
+class Policy(Doc):
+    division: str
+    guide_after: int
+    hr_confirm_after: int
+    urgent_confirm_within: int
+    approval_sla: int
+    rejection_delay: int
+    survey_after: int
+    locale: Literal["en", "zh-CN"]
+    reuse_interview_within: int
+    hr_email: str | None = None
+    group_hr_email: str | None = None
+    hr_webhook_url: str | None = None
+    hr_webhook_secret: None = Field(None, description="write-only: always null here")
+    hr_webhook_secret_set: bool
+
+
+class TimingGroup(Doc):
+    kind: str
+    tier: str | None
+    mode: str
+    count: int
+    sent: int
+    median_delay_seconds: float | None
+    outcomes: dict[str, int]
+    acceptance_rate: float | None
+    no_show_rate: float | None
+    surveys: int
+    average_survey_score: float | None
+
+
+class TimingReport(Doc):
+    division: str | None
+    from_: str | None = Field(alias="from")
+    to: str | None
+    groups: list[TimingGroup]
+
+
+# ---------------------------------------------------------------------------------------------- talent pool
+class PriorInterview(Doc):
+    requisition_id: str | None
+    division: str | None
+    average: float | None
+    by_competency: dict[str, float]
+    decided_at: str | None
+
+
+class PoolEntry(Doc):
+    candidate_id: str
+    name: str
+    skills: list[str]
+    prior: PriorInterview
+    reason: str
+    pooled_at: str
+    retain_until: str
+
+
+class PoolPage(Doc):
+    items: list[PoolEntry]
+    next_cursor: str | None
+
+
+class Match(Doc):
+    candidate_id: str
+    name: str
+    score: float = Field(ge=0, le=100)
+    matched_skills: list[str]
+    missing_skills: list[str]
+    prior_average: float | None
+    reasons: list[str]
+    pooled_reason: str | None
+
+
+class Reengagement(Doc):
+    id: str
+    requisition_id: str
+    candidate_id: str
+    status: str
+
+
+# ---------------------------------------------------------------------------------------------- portal
+class PortalView(Doc):
+    kind: Literal["application", "reengagement"]
+    status: str
+    can_respond: bool
+
+
+class PortalAnswer(Doc):
+    kind: Literal["application", "reengagement"]
+    status: str
+    application_id: str | None
+
+
+class SurveyAnswered(Doc):
+    application_id: str
+    score: int
+    answered: bool
+
+
+# ---------------------------------------------------------------------------------------------- the table
+# (method, path) -> (success status, body model; a list of it when wrapped in a 1-tuple; None: no body)
+SUCCESS: dict[tuple[str, str], tuple[int, Any]] = {
+    ("get", "/healthz"): (200, Health),
+    ("get", "/readyz"): (200, Ready),
+    ("get", "/v1/admin/services"): (200, ServiceHealthList),
+    ("post", "/v1/api-keys"): (201, ApiKeyCreated),
+    ("get", "/v1/api-keys"): (200, ApiKeyPage),
+    ("delete", "/v1/api-keys/{key_id}"): (204, None),
+    ("post", "/v1/requisitions"): (201, Requisition),
+    ("get", "/v1/requisitions"): (200, RequisitionPage),
+    ("get", "/v1/requisitions/{requisition_id}"): (200, Requisition),
+    ("post", "/v1/requisitions/{requisition_id}/close"): (200, Requisition),
+    ("get", "/v1/requisitions/{requisition_id}/applications"): (200, ApplicationPage),
+    ("post", "/v1/applications"): (202, ApplicationAccepted),
+    ("get", "/v1/applications/{application_id}"): (200, Application),
+    ("get", "/v1/candidates/{candidate_id}"): (200, Candidate),
+    ("post", "/v1/applications/{application_id}/screening/override"): (200, ScreeningResult),
+    ("post", "/v1/applications/{application_id}/interviews"): (201, Interview),
+    ("get", "/v1/interviews/{interview_id}"): (200, Interview),
+    ("post", "/v1/interviews/{interview_id}/scorecards"): (201, ScorecardCreated),
+    ("post", "/v1/applications/{application_id}/decision"): (200, Decision),
+    ("get", "/v1/applications/{application_id}/approvals"): (200, (ApprovalStep,)),
+    ("post", "/v1/approvals/{approval_id}"): (200, ApprovalStep),
+    ("post", "/v1/applications/{application_id}/confirmation"): (200, Application),
+    ("post", "/v1/applications/{application_id}/outcome"): (200, Application),
+    ("get", "/v1/applications/{application_id}/notifications"): (200, (Notice,)),
+    ("get", "/v1/candidates/{candidate_id}/notifications"): (200, (Notice,)),
+    ("get", "/v1/notification-policies/{division}"): (200, Policy),
+    ("put", "/v1/notification-policies/{division}"): (200, Policy),
+    ("get", "/v1/reports/notification-timing"): (200, TimingReport),
+    ("get", "/v1/talent-pool"): (200, PoolPage),
+    ("get", "/v1/requisitions/{requisition_id}/matches"): (200, (Match,)),
+    ("post", "/v1/requisitions/{requisition_id}/matches/{candidate_id}/reengage"): (202, Reengagement),
+    ("get", "/portal/{token}"): (200, PortalView),
+    ("post", "/portal/{token}/response"): (200, PortalAnswer),
+    ("post", "/portal/{token}/survey"): (200, SurveyAnswered),
+}
+# Routes that look an object up by more than their path: a requisition named in the body, a division.
+NOT_FOUND_WITHOUT_PATH_ID = {("post", "/v1/applications"), ("get", "/v1/reports/notification-timing")}
+# Routes answered by the gateway alone (its own key store), with no service to be unavailable.
+NO_SERVICE = {("get", "/healthz"), ("get", "/metrics"), ("get", "/v1/admin/services"), ("post", "/v1/api-keys"),
+              ("get", "/v1/api-keys"), ("delete", "/v1/api-keys/{key_id}")}
+
+ERROR_TEXT = {
+    401: "Missing, unknown, revoked or expired API key",
+    403: "The key's role may not do this, or the division is not the key's",
+    404: "Not found, or in a division the key cannot see",
+    409: "Conflict: wrong order, duplicate, or a request with this Idempotency-Key still in progress",
+    413: "Request body over the size limit",
+    422: "Invalid input; `error.field` names the field",
+    503: "A service is unavailable or too slow; retry after `Retry-After` seconds",
+}
+
+
+def _error_response(status: int) -> dict:
+    return {"description": ERROR_TEXT[status], "content": {"application/json": {"schema": {"$ref": REF.format(
+        model="Error")}}}}
+
+
+def _body_schema(model: Any) -> dict:
+    if isinstance(model, tuple):
+        return {"type": "array", "items": {"$ref": REF.format(model=model[0].__name__)}}
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _models() -> list[type[BaseModel]]:
+    found = {NotReady, Error}
+    for _, model in SUCCESS.values():
+        if model is not None:
+            found.add(model[0] if isinstance(model, tuple) else model)
+    return sorted(found, key=lambda m: m.__name__)
+
+
+def describe(spec: dict) -> dict:
+    """The document FastAPI generates, completed as the module docstring says."""
+    spec = deepcopy(spec)
+    _, defs = models_json_schema([(m, "serialization") for m in _models()], ref_template=REF)
+    components = spec.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    for name, schema in defs.get("$defs", {}).items():
+        # A response model must not replace a request body's schema of the same name (enums may be shared).
+        if schemas.setdefault(name, schema) != schema:
+            raise ValueError(f"OpenAPI: response model {name} clashes with a request schema of that name")
+    components["securitySchemes"] = {"bearerAuth": {"type": "http", "scheme": "bearer",
+                                                    "description": "An API key: `Authorization: Bearer <key>`"}}
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            _describe_operation(method, path, op)
+    return spec
+
+
+def _describe_operation(method: str, path: str, op: dict) -> None:
+    params = op.get("parameters", [])
+    authenticated = any(p["in"] == "header" and p["name"].lower() == "authorization" for p in params)
+    op["parameters"] = [p for p in params if not (p["in"] == "header" and p["name"].lower() == "authorization")]
+    if not op["parameters"]:
+        del op["parameters"]
+    responses: dict[str, Any] = op.setdefault("responses", {})
+    responses.pop("422", None)  # FastAPI's, in its own error shape; ours is added below where it applies
+    success = SUCCESS.get((method, path))
+    if success is not None:
+        status, model = success
+        for code in [c for c in responses if c.startswith("2")]:
+            del responses[code]
+        if model is None:
+            responses[str(status)] = {"description": "Done (no body)"}
+        elif path == "/portal/{token}":
+            responses[str(status)] = {"description": "The page, or with `Accept: application/json` its data",
+                                      "content": {"application/json": {"schema": _body_schema(model)},
+                                                  "text/html": {"schema": {"type": "string"}}}}
+        else:
+            responses[str(status)] = {"description": "OK", "content": {
+                "application/json": {"schema": _body_schema(model)}}}
+    errors: set[int] = set()
+    if authenticated:
+        op["security"] = [{"bearerAuth": []}]
+        errors |= {401, 403}
+    if "{" in path or (method, path) in NOT_FOUND_WITHOUT_PATH_ID:
+        errors.add(404)
+    if method == "post":
+        errors.add(409)  # Idempotency-Key in flight, at least
+    if "requestBody" in op:
+        errors |= {413, 422}
+    if op.get("parameters"):
+        errors.add(422)
+    if path.startswith(("/v1/", "/portal/")) and (method, path) not in NO_SERVICE:
+        errors.add(503)
+    for status in sorted(errors):
+        responses[str(status)] = _error_response(status)
+    if path == "/readyz":
+        responses["503"] = {"description": "Not ready: `failing` names the parts that do not answer",
+                            "content": {"application/json": {"schema": {"$ref": REF.format(model="NotReady")}}}}
+
+
+def install(app: FastAPI) -> None:
+    generate = app.openapi  # FastAPI's own, which caches what it generates in app.openapi_schema
+    described: dict | None = None
+
+    def openapi() -> dict:
+        nonlocal described
+        if described is None:
+            described = describe(generate())
+            app.openapi_schema = described
+        return described
+
+    app.openapi = openapi
