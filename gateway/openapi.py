@@ -223,6 +223,12 @@ class Decision(Doc):
     approvals: list[ApprovalStep]
 
 
+class ConsentWithdrawn(Doc):
+    talent_pool_consent: Literal[False]
+    removed_from_pool: bool
+    reengagements_withdrawn: int
+
+
 # ---------------------------------------------------------------------------------------------- notifications
 class Notice(Doc):
     id: str
@@ -372,6 +378,7 @@ SUCCESS: dict[tuple[str, str], tuple[int, Any]] = {
     ("get", "/portal/{token}"): (200, PortalView),
     ("post", "/portal/{token}/response"): (200, PortalAnswer),
     ("post", "/portal/{token}/survey"): (200, SurveyAnswered),
+    ("post", "/portal/{token}/consent"): (200, ConsentWithdrawn),
 }
 # Routes that look an object up by more than their path: a requisition named in the body, a division.
 NOT_FOUND_WITHOUT_PATH_ID = {("post", "/v1/applications"), ("get", "/v1/reports/notification-timing")}
@@ -385,6 +392,7 @@ ERROR_TEXT = {
     404: "Not found, or in a division the key cannot see",
     409: "Conflict: wrong order, duplicate, or a request with this Idempotency-Key still in progress",
     413: "Request body over the size limit",
+    429: "Rate limit of the key or its division exceeded; retry after `Retry-After` seconds",
     422: "Invalid input; `error.field` names the field",
     503: "A service is unavailable or too slow; retry after `Retry-After` seconds",
 }
@@ -454,7 +462,7 @@ def _describe_operation(method: str, path: str, op: dict) -> None:
     errors: set[int] = set()
     if authenticated:
         op["security"] = [{"bearerAuth": []}]
-        errors |= {401, 403}
+        errors |= {401, 403, 429}
     if "{" in path or (method, path) in NOT_FOUND_WITHOUT_PATH_ID:
         errors.add(404)
     if method == "post":

@@ -6,7 +6,12 @@ def platform(test_infra, tmp_path_factory):
     """The whole platform, started like `make run`, with two screening replicas (scale-out is real)."""
     from tests.support.platform import start_platform, stop_platform
 
-    running = start_platform(test_infra, tmp_path_factory.mktemp("platform"), {"SCALE_SCREENING": "2"})
+    # The suite's clients share a few keys (the fuzz test alone sends thousands of requests): the default
+    # per-key limit would throttle them. Rate limiting itself is tested with gateways of its own
+    # (tests/e2e/test_rate_limit.py).
+    running = start_platform(test_infra, tmp_path_factory.mktemp("platform"),
+                             {"SCALE_SCREENING": "2", "RATE_LIMIT_KEY": "1000/10000",
+                              "RATE_LIMIT_DIVISION": "1000/10000"})
     try:
         yield running
     finally:
