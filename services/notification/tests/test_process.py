@@ -451,34 +451,39 @@ def test_timing_report_from_a_seeded_history(platform):
 
 
 def test_second_scale_policy_delays_are_kept_for_rejection_survey_escalation_and_reminder(platform):
+    """Delays are lower bounds the scheduler keeps (a notice is never early); when each mail arrived is the
+    capture's own timestamp, so a slow test machine makes arrivals later, never the assertions wrong."""
+    from datetime import datetime
+
     division = uid("div")
     platform.call("put_policy", division=division, context=ctx("admin", ()), data={
         "rejection_delay": 2, "survey_after": 4, "urgent_confirm_within": 1, "hr_confirm_after": 3,
         "group_hr_email": "group-people@example.org"})
 
     rejected, cand, email = uid("app"), uid("cand"), f"{uid('late')}@example.com"
+    offered, cand2, email2 = uid("app"), uid("cand"), f"{uid('urgent')}@example.com"
     platform.publish("sourcing", "application_received", received(rejected, cand, email, division))
-    started = time.monotonic()
+    platform.publish("sourcing", "application_received", received(offered, cand2, email2, division, urgent=True))
+    published = utcnow()
     platform.publish("sourcing", "application_status_changed", status_changed(rejected, cand, "rejected",
                                                                               "interviewed", division))
-    offered, cand2, email2 = uid("app"), uid("cand"), f"{uid('urgent')}@example.com"
-    platform.publish("sourcing", "application_received", received(offered, cand2, email2, division, urgent=True))
     platform.publish("sourcing", "application_status_changed", status_changed(offered, cand2, "offered",
                                                                               "interviewed", division, urgent=True))
 
-    def arrival(**query):
-        found = wait_for(lambda: platform.mail(**query), timeout=20)
-        assert found, query
-        return time.monotonic() - started
+    def arrival(**query) -> float:
+        found = wait_for(lambda: platform.mail(**query), timeout=30)
+        assert len(found) == 1, (query, found)
+        return (datetime.fromisoformat(found[0]["at"].replace("Z", "+00:00")) - published).total_seconds()
 
-    offer_at = arrival(to=email2, subject_contains="offer")
-    escalation_at = arrival(to="group-people@example.org")
-    reminder_at = arrival(to=f"hr-{division}@hireloop.local")
-    rejection_at = arrival(to=email, subject_contains="Your application for")
-    survey_at = arrival(to=email, subject_contains="experience")
-    assert offer_at < 2 < rejection_at < survey_at, (offer_at, rejection_at, survey_at)
-    assert 1 <= escalation_at < reminder_at and reminder_at >= 3 and survey_at >= 4
-    assert len(platform.mail(to=email)) == 2 and len(platform.mail(to="group-people@example.org")) == 1
+    offer = arrival(to=email2, subject_contains="offer")
+    escalation = arrival(to="group-people@example.org")
+    reminder = arrival(to=f"hr-{division}@hireloop.local")
+    rejection = arrival(to=email, subject_contains="Your application for")
+    survey = arrival(to=email, subject_contains="experience")
+    assert escalation >= 1 and reminder >= 3 and rejection >= 2 and survey >= 4, (escalation, reminder, rejection,
+                                                                                    survey)
+    assert offer < rejection and escalation < reminder and rejection < survey
+    assert max(offer, escalation, reminder, rejection, survey) < 20  # and none is lost in the queue
 
 
 def test_no_unexpected_errors_in_the_service_log(platform):
