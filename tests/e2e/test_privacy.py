@@ -75,5 +75,7 @@ def test_withdrawing_consent_on_the_portal_removes_the_candidate_from_pool_and_p
     # a later urgent role does not surface them either
     later = hr.post("/v1/requisitions", json={"title": "Head Baker", "division": DIVISION, "department": "bakery",
                                               "tier": "basic", "urgent": True, "required_skills": ["sourdough"]}).json()
-    assert all(m["candidate_id"] != app["candidate_id"]
-               for m in recruiter.get(f"/v1/requisitions/{later['id']}/matches").json())
+    # (its matches are computed once talent_pool has heard of it: wait for a list, empty or not)
+    later_matches = wait_for(lambda: recruiter.get(f"/v1/requisitions/{later['id']}/matches").json(),
+                             lambda m: isinstance(m, list), what="matches of the later requisition")
+    assert all(m["candidate_id"] != app["candidate_id"] for m in later_matches)
