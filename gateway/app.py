@@ -215,10 +215,6 @@ def _install_middleware(app: FastAPI) -> None:
     @app.middleware("http")
     async def request_context(request: Request, call_next):
         request.state.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse(status_code=413, content=error_body(
-                "payload_too_large", f"request body over the limit of {MAX_BODY_BYTES} bytes"))
         started = time.perf_counter()
         span = telemetry.current_span()
         response = await call_next(request)

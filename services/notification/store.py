@@ -117,13 +117,13 @@ class NotificationStore(ServiceStore):
     # What the scheduler still has to do, for the `hireloop_scheduler_backlog` gauge.
     SCHEDULER_STATES = ("due", "later", "sending")
 
-    def scheduler_backlog(self) -> dict[str, int]:
+    def scheduler_backlog(self, state: str) -> int:
+        """Notices in one of SCHEDULER_STATES (one count query: each gauge asks for its own state)."""
         now = utcnow()
-        return {
-            "due": self.db.notices.count_documents({"status": SCHEDULED, "scheduled_for": {"$lte": now}}),
-            "later": self.db.notices.count_documents({"status": SCHEDULED, "scheduled_for": {"$gt": now}}),
-            "sending": self.db.notices.count_documents({"status": SENDING}),
-        }
+        query = {"due": {"status": SCHEDULED, "scheduled_for": {"$lte": now}},
+                 "later": {"status": SCHEDULED, "scheduled_for": {"$gt": now}},
+                 "sending": {"status": SENDING}}[state]
+        return self.db.notices.count_documents(query)
 
     def mark_notice_sent(self, notice_id: str, attempts: int, sent_at: datetime, message_id: str | None = None,
                   session=None) -> bool:

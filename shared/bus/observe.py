@@ -170,7 +170,7 @@ class Observability(DependencyProvider):
             metrics.gauge_from(metrics.OUTBOX_BACKLOG, (self.service,), store.outbox_backlog)
             for state in getattr(store, "SCHEDULER_STATES", ()):
                 metrics.gauge_from(metrics.SCHEDULER_BACKLOG, (self.service, state),
-                                   lambda s=state: store.scheduler_backlog()[s])
+                                   lambda s=state: store.scheduler_backlog(s))
 
     def worker_setup(self, worker_ctx):
         entrypoint = worker_ctx.entrypoint

@@ -35,6 +35,18 @@ def portal_link(text: str) -> str:
     return match.group(0)
 
 
+def interview_and_pass(recruiter, hr, interviewer, name: str, app_id: str, rating: int, recommendation: str,
+                       scheduled_at: str = "2026-12-01T09:00:00Z") -> dict:
+    """A shortlisted application through a one-person interview to HR's pass decision; returns the interview."""
+    interview = recruiter.post(f"/v1/applications/{app_id}/interviews", json={
+        "interviewers": [name], "scheduled_at": scheduled_at, "competencies": ["craft"]}).json()
+    assert interviewer.post(f"/v1/interviews/{interview['id']}/scorecards", json={
+        "interviewer": name, "ratings": {"craft": rating}, "recommendation": recommendation}).status_code == 201
+    wait_for(lambda: app_status(hr, app_id), lambda a: a["status"] == "interviewed", what="interviewed")
+    assert hr.post(f"/v1/applications/{app_id}/decision", json={"outcome": "pass"}).status_code == 200
+    return interview
+
+
 def find_mail(platform, to: str, subject_contains: str):
     def fetch():
         return [m for m in platform.mail()

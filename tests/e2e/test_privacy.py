@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_hiring_loop import app_status, find_mail, make_key, portal_link
+from tests.e2e.test_hiring_loop import app_status, find_mail, interview_and_pass, make_key, portal_link
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -26,12 +26,7 @@ def test_withdrawing_consent_on_the_portal_removes_the_candidate_from_pool_and_p
                                                        "name": "Dana", "email": email, "skills": ["sourdough"],
                                                        "years_experience": 2}}).json()
     wait_for(lambda: app_status(hr, app["id"]), lambda a: a["status"] == "shortlisted", what="shortlisted")
-    interview = recruiter.post(f"/v1/applications/{app['id']}/interviews", json={
-        "interviewers": ["ike"], "scheduled_at": "2026-12-03T09:00:00Z", "competencies": ["craft"]}).json()
-    assert ike.post(f"/v1/interviews/{interview['id']}/scorecards", json={
-        "interviewer": "ike", "ratings": {"craft": 5}, "recommendation": "strong_yes"}).status_code == 201
-    wait_for(lambda: app_status(hr, app["id"]), lambda a: a["status"] == "interviewed", what="interviewed")
-    assert hr.post(f"/v1/applications/{app['id']}/decision", json={"outcome": "pass"}).status_code == 200
+    interview_and_pass(recruiter, hr, ike, "ike", app["id"], 5, "strong_yes", "2026-12-03T09:00:00Z")
     a_token = portal_link(platform.mail_body(find_mail(platform, email, "offer")[0])).split("/portal/", 1)[1]
     assert platform.client().post(f"/portal/{a_token}/response", json={"response": "decline"}).status_code == 200
 

@@ -18,7 +18,7 @@ from shared.bus.aio_rpc import AsyncRpcClient
 from shared.context import CALLER_CONTEXT_KEY, sign_caller
 from shared.contracts.caller import Caller
 from shared.errors import NotFound, Unauthenticated
-from tests.e2e.test_hiring_loop import app_status, make_key
+from tests.e2e.test_hiring_loop import app_status, interview_and_pass, make_key
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -62,12 +62,7 @@ def tenant_a(platform):
         "name": "Tenant A Person", "email": "person.a@example.org", "skills": ["ledger"], "years_experience": 5}}
     ).json()
     wait_for(lambda: app_status(recruiter, app["id"]), lambda a: a["status"] == "shortlisted", what="shortlisted")
-    interview = recruiter.post(f"/v1/applications/{app['id']}/interviews", json={
-        "interviewers": ["ann"], "scheduled_at": "2026-12-01T09:00:00Z", "competencies": ["craft"]}).json()
-    assert ann.post(f"/v1/interviews/{interview['id']}/scorecards", json={
-        "interviewer": "ann", "ratings": {"craft": 4}, "recommendation": "yes"}).status_code == 201
-    wait_for(lambda: app_status(hr, app["id"]), lambda a: a["status"] == "interviewed", what="interviewed")
-    assert hr.post(f"/v1/applications/{app['id']}/decision", json={"outcome": "pass"}).status_code == 200
+    interview = interview_and_pass(recruiter, hr, ann, "ann", app["id"], 4, "yes")
     approvals = wait_for(lambda: hr.get(f"/v1/applications/{app['id']}/approvals").json(),
                          lambda a: isinstance(a, list) and len(a) == 2, what="approvals")
     return {

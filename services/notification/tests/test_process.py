@@ -153,6 +153,24 @@ def status_changed(app_id, cand_id, status, previous, division="retail", tier="b
     }
 
 
+def unexpected_errors(log_path: Path) -> list[str]:
+    """Error lines of the service's log, but for the expected one: an event before its application."""
+    import json
+
+    problems = []
+    for line in log_path.read_text().splitlines():
+        if not line.startswith("{"):
+            continue
+        record = json.loads(line)
+        if record["level"] not in ("error", "critical"):
+            continue
+        if "ContactNotYetKnown" in record.get("exc", "") + record.get("msg", "") or "not received yet" in \
+                record.get("msg", ""):
+            continue
+        problems.append(record["msg"][:300])
+    return problems
+
+
 def uid(prefix):
     return f"{prefix}_{secrets.token_hex(6)}"
 
@@ -488,19 +506,6 @@ def test_second_scale_policy_delays_are_kept_for_rejection_survey_escalation_and
 
 def test_no_unexpected_errors_in_the_service_log(platform):
     """Handled failures are expected (a status change before its application); anything else is a bug."""
-    import json
-
     time.sleep(1.5)  # a few timer ticks and outbox sweeps
-    problems = []
-    for line in platform.log_path.read_text().splitlines():
-        if not line.startswith("{"):
-            continue
-        record = json.loads(line)
-        if record["level"] not in ("error", "critical"):
-            continue
-        if "ContactNotYetKnown" in record.get("exc", "") + record.get("msg", "") or "not received yet" in \
-                record.get("msg", ""):
-            continue
-        problems.append(record["msg"][:300])
-    assert problems == []
+    assert unexpected_errors(platform.log_path) == []
     assert platform.call("health")["outbox_backlog"] == 0

@@ -11,7 +11,15 @@ import time
 
 import pytest
 
-from services.notification.tests.test_process import ctx, received, running_platform, status_changed, uid, wait_for
+from services.notification.tests.test_process import (
+    ctx,
+    received,
+    running_platform,
+    status_changed,
+    uid,
+    unexpected_errors,
+    wait_for,
+)
 from services.notification.tests.webhook_receiver import Receiver
 from shared.errors import Invalid
 from shared.storage import mongo_client
@@ -165,18 +173,5 @@ def test_a_receiver_that_always_fails_leaves_the_notice_failed_with_the_status(p
 
 def test_no_unexpected_errors_in_the_service_log(platform):
     """Failed sends are warnings; an event before its application is expected; anything else is a bug."""
-    import json
-
-    problems = []
-    for line in platform.log_path.read_text().splitlines():
-        if not line.startswith("{"):
-            continue
-        record = json.loads(line)
-        if record["level"] not in ("error", "critical"):
-            continue
-        if "ContactNotYetKnown" in record.get("exc", "") + record.get("msg", "") or "not received yet" in \
-                record.get("msg", ""):
-            continue
-        problems.append(record["msg"][:300])
-    assert problems == []
+    assert unexpected_errors(platform.log_path) == []
     assert platform.call("health")["outbox_backlog"] == 0
