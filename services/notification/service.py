@@ -38,6 +38,7 @@ from shared.contracts.events import (
     OfferConfirmationRecorded,
     ReengagementRequested,
 )
+from shared.crypto import open_sealed, seal
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
 from shared.storage import MAX_PAGE
@@ -172,6 +173,7 @@ class NotificationService(ServiceBase):
         """Render and store the planned notices; returns the ids of those created and due now."""
         now = utcnow()
         due_now: list[str] = []
+        contact = {**contact, "email": open_sealed(contact.get("email"))}  # stored sealed; needed in clear here
         base = domain.base_context(contact, policy, portal)
         for planned, notice_id in zip(plans, _ordered_ids(len(plans)), strict=True):
             context = {**base, **domain.kind_context(planned, policy, screening=screening, interview=interview),
@@ -210,7 +212,7 @@ class NotificationService(ServiceBase):
         fields = {
             "candidate_id": payload.candidate_id,
             "name": payload.candidate.name,
-            "email": payload.candidate.email,
+            "email": seal(payload.candidate.email),  # sealed by sourcing already; never stored in clear
             "division": req.division,
             "requisition_id": req.id,
             "requisition_title": req.title,

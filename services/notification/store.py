@@ -5,6 +5,10 @@
 - `policies`: one per division (`_id` = division); missing fields take NotificationPolicy defaults.
 - `notices`: every notice, unique by `dedupe_key` (application or re-engagement, kind, step), with its
   due time; dispatchers claim due notices atomically with a lease, so two replicas never send one.
+
+Personal data is sealed on disk (shared/crypto.py): a contact's email arrives sealed in the event and is
+kept so; a notice's recipient and body (which may quote the candidate's address) are sealed when stored
+and opened when read back, so callers of this store see plain notices.
 """
 
 from __future__ import annotations
@@ -16,10 +20,24 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from services.notification.domain import CANCELLED, SCHEDULED, SENDING, SENT
+from shared.crypto import open_sealed, seal
 from shared.storage import ServiceStore, update_and_get
 from shared.timeutil import utcnow
 
 CLAIM_CANDIDATES = 20
+SEALED_NOTICE_FIELDS = ("recipient", "body")
+
+
+def _sealed(notice: dict) -> dict:
+    return {**notice, **{f: seal(notice[f]) for f in SEALED_NOTICE_FIELDS if f in notice}}
+
+
+def _opened(notice: dict | None) -> dict | None:
+    if notice is not None:
+        for f in SEALED_NOTICE_FIELDS:
+            if f in notice:
+                notice[f] = open_sealed(notice[f])
+    return notice
 
 
 class NotificationStore(ServiceStore):
@@ -67,7 +85,7 @@ class NotificationStore(ServiceStore):
 
         An upsert on the key rather than an insert: inside a transaction a duplicate-key error would abort
         the whole unit of work; concurrent transactions conflict and are retried by `transact`."""
-        fields = {k: v for k, v in doc.items() if k != "dedupe_key"}
+        fields = {k: v for k, v in _sealed(doc).items() if k != "dedupe_key"}
         try:
             result = self.db.notices.update_one(
                 {"dedupe_key": doc["dedupe_key"]}, {"$setOnInsert": fields}, upsert=True, session=session
@@ -77,7 +95,7 @@ class NotificationStore(ServiceStore):
         return result.upserted_id is not None
 
     def get_notice(self, notice_id: str, session=None) -> dict | None:
-        return self.db.notices.find_one({"_id": notice_id}, session=session)
+        return _opened(self.db.notices.find_one({"_id": notice_id}, session=session))
 
     def cancel_scheduled(self, application_id: str, kinds: frozenset[str] | set[str] | None = None,
                          now: datetime | None = None, session=None, step: int | None = None) -> int:
@@ -111,7 +129,7 @@ class NotificationStore(ServiceStore):
                 or update_and_get(self.db.notices, {"_id": notice_id, "status": SENDING,
                                                     "lease_until": {"$lt": now}}, claim)
             if doc is not None:
-                return doc
+                return _opened(doc)
         return None
 
     # What the scheduler still has to do, for the `hireloop_scheduler_backlog` gauge.
@@ -147,14 +165,16 @@ class NotificationStore(ServiceStore):
         query: dict[str, Any] = {"application_id": application_id}
         if divisions is not None:
             query["division"] = {"$in": divisions}
-        return self.page(self.db.notices, query, limit, cursor)
+        docs, next_cursor = self.page(self.db.notices, query, limit, cursor)
+        return [_opened(d) for d in docs], next_cursor
 
     def notices_for_candidate(self, candidate_id: str, divisions: list[str] | None, limit: int,
                               cursor: str | None) -> tuple[list[dict], str | None]:
         query: dict[str, Any] = {"candidate_id": candidate_id}
         if divisions is not None:
             query["division"] = {"$in": divisions}
-        return self.page(self.db.notices, query, limit, cursor)
+        docs, next_cursor = self.page(self.db.notices, query, limit, cursor)
+        return [_opened(d) for d in docs], next_cursor
 
     # -- timing measurements (one per result notice: offer or rejection) --------------------------
     def add_timing(self, record: dict, session=None) -> None:

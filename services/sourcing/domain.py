@@ -33,6 +33,7 @@ from shared.contracts.events import (
     RequisitionSnapshot,
     ScreeningResult,
 )
+from shared.crypto import lookup, seal
 
 S = AppStatus
 
@@ -330,8 +331,9 @@ def reused_interview(prior_summary: dict, prior_application_id: str) -> dict:
 
 
 def candidate_key(email: str) -> str:
-    """One person is one candidate: the de-duplication key is the normalised email."""
-    return normalize_email(email)
+    """One person is one candidate: the de-duplication key is the keyed hash of the normalised email (the
+    address itself is stored sealed, shared/crypto.py)."""
+    return lookup(normalize_email(email))
 
 
 def skill_keys(skills: list[str]) -> list[str]:
@@ -344,19 +346,21 @@ def profile_update(cand: CandidateIn) -> dict:
     out of the request keep the stored value; given ones (even null) replace it."""
     update = {
         "name": cand.name,
-        "email": cand.email,
+        "email": seal(cand.email),
         "email_key": candidate_key(cand.email),
         "skills": list(cand.skills),
         "skill_keys": skill_keys(cand.skills),
         "years_experience": cand.years_experience,
     }
-    for optional in ("phone", "location"):
-        if optional in cand.model_fields_set:
-            update[optional] = getattr(cand, optional)
+    if "phone" in cand.model_fields_set:
+        update["phone"] = seal(cand.phone)
+    if "location" in cand.model_fields_set:
+        update["location"] = cand.location
     return update
 
 
 def candidate_snapshot(cand: dict) -> CandidateSnapshot:
+    """What events carry about the candidate: email and phone stay sealed as stored."""
     return CandidateSnapshot(
         name=cand["name"], email=cand["email"], phone=cand.get("phone"), skills=list(cand.get("skills") or []),
         years_experience=cand.get("years_experience") or 0, location=cand.get("location"),

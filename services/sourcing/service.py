@@ -28,6 +28,7 @@ from shared.contracts.events import (
     RequisitionClosed,
     RequisitionOpened,
 )
+from shared.crypto import open_sealed
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
 from shared.timeutil import iso, utcnow
@@ -100,8 +101,8 @@ def candidate_view(doc: dict, application_ids: list[str]) -> dict:
     return {
         "id": doc["_id"],
         "name": doc["name"],
-        "email": doc["email"],
-        "phone": doc.get("phone"),
+        "email": open_sealed(doc["email"]),
+        "phone": open_sealed(doc.get("phone")),
         "skills": doc.get("skills") or [],
         "years_experience": doc.get("years_experience"),
         "location": doc.get("location"),

@@ -2,7 +2,8 @@
 
 Payloads carry what consumers need so they never read another service's database. Personal data
 (name, email, phone) travels only in `application_received`, to the services that must contact or
-list the candidate.
+list the candidate; its email and phone travel sealed (shared/crypto.py: `open_sealed` where a consumer must
+write to the person), so the outbox, the broker and dead-letter queues never hold them in clear.
 
 Compatibility rule: within a version, fields may be added (consumers ignore unknown fields); removing
 or changing a field means a new `version` and a period in which producers publish both.
@@ -37,8 +38,8 @@ class RequisitionSnapshot(Open):
 
 class CandidateSnapshot(Open):
     name: str
-    email: str
-    phone: str | None = None
+    email: str  # sealed (shared/crypto.py)
+    phone: str | None = None  # sealed
     skills: list[str] = []
     years_experience: float = 0
     location: str | None = None

@@ -40,7 +40,8 @@ PERSONAL_DATA = [CANDIDATE["name"], CANDIDATE["email"], CANDIDATE["phone"], "770
                  "noor.survey@example.com", "Quick and kind", "dana.consent@example.com", "Tenant A Person",
                  "person.a@example.org",
                  "Fay Fuzz", "fay.fuzz@example.org", "Dana Doc", "dana.doc@example.org", "+49 30 123456", "4930123456",
-                 "Wes Doc", "wes.doc@example.org"]
+                 "Wes Doc", "wes.doc@example.org",
+                 "Rita Rest", "rita.rest@example.net", "+44 20 7946 0321", "442079460321"]
 
 
 def trace_id(response: httpx.Response) -> str:

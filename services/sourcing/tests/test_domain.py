@@ -28,6 +28,7 @@ from shared.contracts.events import (
     InterviewSummary,
     ScreeningResult,
 )
+from shared.crypto import is_sealed, lookup, open_sealed
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 ALL = [s.value for s in AppStatus]
@@ -266,7 +267,17 @@ def test_email_key_ignores_case_and_surrounding_whitespace():
 def test_emails_from_requests_dedup_to_one_key():
     a = CandidateIn(name="Ann", email=" Ann.Lee@Example.com ", years_experience=2)
     b = CandidateIn(name="Ann", email="ann.lee@EXAMPLE.COM", years_experience=2)
-    assert domain.profile_update(a)["email_key"] == domain.profile_update(b)["email_key"] == "ann.lee@example.com"
+    key = domain.profile_update(a)["email_key"]
+    assert key == domain.profile_update(b)["email_key"] == lookup("ann.lee@example.com")
+    assert "ann" not in key  # a keyed hash, not the address
+
+
+def test_profile_update_seals_email_and_phone():
+    u = domain.profile_update(CandidateIn(name="Ann", email="Ann@example.com", years_experience=2, phone="+1 555 0100"))
+    assert is_sealed(u["email"]) and is_sealed(u["phone"])
+    assert (open_sealed(u["email"]), open_sealed(u["phone"])) == ("Ann@example.com", "+1 555 0100")
+    snapshot = domain.candidate_snapshot({**u, "_id": "c1"})
+    assert (snapshot.email, snapshot.phone) == (u["email"], u["phone"])  # events carry them sealed
 
 
 def test_skills_dedup_case_insensitively_after_trimming():
@@ -281,7 +292,7 @@ def test_profile_update_latest_wins_but_omitted_optionals_keep_stored_values():
     given = CandidateIn(name="Ann", email="a@example.com", years_experience=3, phone="+1 555 0100", location=None,
                         skills=["SQL"])
     u = domain.profile_update(given)
-    assert u["phone"] == "+1 555 0100" and "location" in u and u["location"] is None
+    assert open_sealed(u["phone"]) == "+1 555 0100" and "location" in u and u["location"] is None
     assert u["skills"] == ["SQL"] and u["years_experience"] == 3 and u["name"] == "Ann"
     omitted = domain.profile_update(CandidateIn(name="Ann", email="a@example.com", years_experience=3))
     assert "phone" not in omitted and "location" not in omitted

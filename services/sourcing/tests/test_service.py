@@ -11,6 +11,7 @@ from services.sourcing.store import SourcingStore
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS
+from shared.crypto import open_sealed
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.storage import AlreadyHandled
 
@@ -141,7 +142,7 @@ def test_submit_dedups_candidates_and_refuses_duplicates(svc):
 
     received = svc.bus.of("application_received")
     assert len(received) == 2 and received[0]["answers"] == {"permit": True}
-    assert received[0]["candidate"]["email"] == "Ann.Lee@example.com"
+    assert open_sealed(received[0]["candidate"]["email"]) == "Ann.Lee@example.com"  # sealed on the bus
     changes = svc.bus.of("application_status_changed")
     assert [(c["previous_status"], c["status"]) for c in changes] == [(None, "received")] * 2
     assert "email" not in changes[0]
@@ -322,7 +323,7 @@ def test_fast_track_with_and_without_reused_interview(svc):
         ("interviewed", f"Prior interview from application {old['id']} reused (fast track)")]
     received = svc.bus.of("application_received")[0]
     assert received["fast_track"] == {"reengagement_id": "re_1", "reused_interview_from": old["id"]}
-    assert received["source"] == "talent_pool" and received["candidate"]["email"] == "ann@example.com"
+    assert received["source"] == "talent_pool" and open_sealed(received["candidate"]["email"]) == "ann@example.com"
     changes = svc.bus.of("application_status_changed")
     assert [(c["previous_status"], c["status"]) for c in changes] == [(None, "received"), ("received", "interviewed")]
     assert changes[0]["interview"] is None and changes[1]["interview"]["reused_from_application_id"] == old["id"]

@@ -8,6 +8,7 @@ from pymongo.errors import DuplicateKeyError
 from services.sourcing import domain
 from services.sourcing.store import SourcingStore
 from shared.contracts.commands import CandidateIn
+from shared.crypto import lookup, open_sealed
 from shared.ids import new_id
 from shared.timeutil import utcnow
 
@@ -48,8 +49,8 @@ def test_candidate_dedup_over_case_and_whitespace_variants(store):
     latest = store.get_candidate(first["_id"])
     # the latest profile wins; a phone left out of the latest application is kept
     assert latest["name"] == "Ann Lee" and latest["years_experience"] == 2
-    assert latest["phone"] == "+1 555 0100"
-    assert latest["email_key"] == "ann.lee@example.com"
+    assert open_sealed(latest["phone"]) == "+1 555 0100"
+    assert latest["email_key"] == lookup("ann.lee@example.com")
     assert latest["created_at"] <= latest["updated_at"]
     other = _upsert(store, _profile("ann.lee@example.org"))
     assert other["_id"] != first["_id"]
@@ -58,7 +59,7 @@ def test_candidate_dedup_over_case_and_whitespace_variants(store):
 def test_candidate_email_key_is_a_unique_index(store):
     _upsert(store, _profile("bo@example.com"))
     with pytest.raises(DuplicateKeyError):
-        store.db.candidates.insert_one({"_id": new_id("cand"), "email_key": "bo@example.com"})
+        store.db.candidates.insert_one({"_id": new_id("cand"), "email_key": lookup("bo@example.com")})
 
 
 def test_one_application_per_candidate_and_requisition(store):

@@ -1,0 +1,80 @@
+"""Candidate email and phone are sealed at rest in every store: a raw dump of every database (outbox and inbox
+included), Redis and the dead-letter queues shows neither in clear, while the API still answers with them."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.crypto import is_sealed, open_sealed
+from shared.storage import mongo_client
+from tests.e2e.test_hiring_loop import app_status, find_mail, interview_and_pass, make_key
+from tests.e2e.test_observability import PERSONAL_DATA
+from tests.support.dump import occurrences, platform_dump
+from tests.support.waiting import wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+DIVISION = "atrest"
+CANDIDATE = {"name": "Rita Rest", "email": "Rita.Rest@Example.net", "phone": "+44 20 7946 0321",
+             "skills": ["forklift"], "years_experience": 3}
+PHONE_DIGITS = "442079460321"
+
+
+def contact_details(items: list[str]) -> list[str]:
+    """The emails and phone numbers among the session's personal data (names are not sealed)."""
+    return [p for p in items if "@" in p or p.replace(" ", "").lstrip("+").isdigit()]
+
+
+def test_email_and_phone_are_sealed_in_every_store_and_open_through_the_api(platform):
+    admin = platform.client()
+    hr = platform.client(make_key(admin, "rhea", "hr", [DIVISION]))
+    recruiter = platform.client(make_key(admin, "rob", "recruiter", [DIVISION]))
+    ian = platform.client(make_key(admin, "ian", "interviewer", [DIVISION]))
+    req = hr.post("/v1/requisitions", json={"title": "Driver", "division": DIVISION, "department": "logistics",
+                                            "tier": "basic", "required_skills": ["forklift"]}).json()
+    app = recruiter.post("/v1/applications", json={"requisition_id": req["id"], "source": "referral",
+                                                   "talent_pool_consent": True, "candidate": CANDIDATE}).json()
+    wait_for(lambda: app_status(hr, app["id"]), lambda a: a["status"] == "shortlisted", what="shortlisted")
+    interview_and_pass(recruiter, hr, ian, "ian", app["id"], 4, "yes", "2026-12-04T09:00:00Z")
+    find_mail(platform, CANDIDATE["email"], "offer")  # the offer went out: the address was opened to send it
+
+    # The API answers in clear ...
+    candidate = hr.get(f"/v1/candidates/{app['candidate_id']}").json()
+    assert (candidate["email"], candidate["phone"]) == (CANDIDATE["email"], CANDIDATE["phone"])
+    notices = hr.get(f"/v1/applications/{app['id']}/notifications").json()
+    assert any(n["kind"] == "offer" and n["recipient"] == CANDIDATE["email"] for n in notices)
+    # ... a second application with the same address, written differently, is the same candidate (keyed hash)
+    other = hr.post("/v1/requisitions", json={"title": "Driver II", "division": DIVISION, "department": "logistics",
+                                              "tier": "basic", "required_skills": ["forklift"]}).json()
+    again = recruiter.post("/v1/applications", json={"requisition_id": other["id"], "source": "web", "candidate": {
+        **CANDIDATE, "email": "  rita.rest@EXAMPLE.net "}}).json()
+    assert again["candidate_id"] == app["candidate_id"]
+
+    # ... but nothing stores them in clear: not the services' records, outboxes, inboxes, Redis or dead letters.
+    dump = platform_dump(platform.env)
+    assert any(source.endswith(".outbox") for source in dump) and any(source.endswith(".notices") for source in dump)
+    needles = [CANDIDATE["email"], CANDIDATE["email"].lower(), CANDIDATE["phone"], PHONE_DIGITS]
+    assert occurrences(dump, needles) == []
+    # They are there, sealed, and open to the original with the platform's key.
+    client = mongo_client(platform.env["MONGO_URL"])
+    try:
+        ns = platform.env["HIRELOOP_NAMESPACE"]
+        stored = client[f"{ns}_sourcing"].candidates.find_one({"_id": app["candidate_id"]})
+        assert is_sealed(stored["email"]) and is_sealed(stored["phone"])
+        assert (open_sealed(stored["email"]), open_sealed(stored["phone"])) == (CANDIDATE["email"], CANDIDATE["phone"])
+        assert stored["email_key"].startswith("h1:")
+        event = client[f"{ns}_sourcing"].outbox.find_one({"type": "application_received",
+                                                          "envelope.payload.application_id": app["id"]})
+        assert open_sealed(event["envelope"]["payload"]["candidate"]["email"]) == CANDIDATE["email"]
+        offer = client[f"{ns}_notification"].notices.find_one({"application_id": app["id"], "kind": "offer"})
+        assert is_sealed(offer["recipient"]) and is_sealed(offer["body"])
+    finally:
+        client.close()
+
+
+@pytest.mark.after_all_e2e
+def test_no_email_or_phone_of_any_session_candidate_in_clear_in_any_store(platform):
+    # Runs after every other end-to-end test: whatever they stored, published or dead-lettered.
+    dump = platform_dump(platform.env)
+    assert len(dump) >= 20
+    assert occurrences(dump, contact_details(PERSONAL_DATA + [CANDIDATE["email"], CANDIDATE["phone"]])) == []
