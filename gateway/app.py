@@ -23,7 +23,7 @@ from pymongo import AsyncMongoClient
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import limits, metrics, openapi, portal, telemetry
-from gateway.idempotency import idempotent
+from gateway.idempotency import forget_mentions, idempotent
 from gateway.keys import KeyStore
 from gateway.ratelimit import RateLimited, RateLimiter
 from shared import tracing
@@ -34,6 +34,7 @@ from shared.contracts import commands as cmd
 from shared.contracts.caller import Caller
 from shared.contracts.common import SERVICES
 from shared.errors import DomainError, Forbidden, Unauthenticated
+from shared.timeutil import iso, utcnow
 
 log = logging.getLogger("hireloop.gateway")
 MAX_BODY_BYTES = 1_000_000
@@ -400,6 +401,48 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
                       caller: Annotated[Caller, Depends(roles(HR, ADMIN))], idem: IdemKey = None):
         return await _idem_call(request, caller, idem, body, 200, "sourcing", "record_outcome",
                                 application_id=application_id, data=body.model_dump(mode="json"))
+
+    # ---------------------------------------------------------------- candidates' rights (GDPR)
+    @app.delete("/v1/candidates/{candidate_id}", status_code=202, tags=["privacy"])
+    async def erase_candidate(request: Request, candidate_id: str, caller: Annotated[Caller, Depends(roles(ADMIN))]):
+        """Right to erasure: the candidate is erased or anonymised in every service; the answer is the erasure,
+        whose per-service progress `GET /v1/erasures/{id}` shows until it is complete. Asking again gives
+        the same erasure (and redoes the gateway's part)."""
+        g = gw(request)
+        erasure = await g.call(caller, "sourcing", "erase_candidate", request, candidate_id=candidate_id)
+        # The gateway's own part: cached idempotent answers that mention the candidate or an application.
+        ids = [candidate_id, *erasure["application_ids"]]
+        forgotten = await forget_mentions(g.redis, g.settings.redis_key(), ids)
+        return await g.call(caller, "sourcing", "confirm_erasure", request, erasure_id=erasure["id"],
+                            party="gateway", counts={"idempotency_records": forgotten})
+
+    @app.get("/v1/erasures/{erasure_id}", tags=["privacy"])
+    async def get_erasure(request: Request, erasure_id: str, caller: Annotated[Caller, Depends(roles(ADMIN))]):
+        return await gw(request).call(caller, "sourcing", "get_erasure", request, erasure_id=erasure_id)
+
+    @app.get("/v1/candidates/{candidate_id}/export", tags=["privacy"])
+    async def export_candidate(request: Request, candidate_id: str, caller: Annotated[Caller, Depends(roles(ADMIN))]):
+        """Right of access: everything every service holds about the candidate, as one JSON document."""
+        g = gw(request)
+        own = await g.call(caller, "sourcing", "export_candidate", request, candidate_id=candidate_id)
+        app_ids = [a["id"] for a in own["applications"]]
+        others = ("screening", "interview_feedback", "notification", "talent_pool")
+        parts = await asyncio.gather(*(g.call(caller, service, "export_candidate", request, candidate_id=candidate_id,
+                                              application_ids=app_ids) for service in others))
+        return {"candidate_id": candidate_id, "exported_at": iso(utcnow()), "format": "hireloop-export/1",
+                "services": {"sourcing": own, **dict(zip(others, parts, strict=True))}}
+
+    @app.get("/v1/retention-policies/{division}", tags=["privacy"])
+    async def get_retention(request: Request, division: str, caller: Annotated[Caller, Depends(roles(HR, ADMIN))]):
+        if not caller.can_see(division):
+            raise Forbidden(f"no access to division '{division}'")
+        return await gw(request).call(caller, "sourcing", "get_retention_policy", request, division=division)
+
+    @app.put("/v1/retention-policies/{division}", tags=["privacy"])
+    async def put_retention(request: Request, division: str, body: cmd.RetentionPolicyIn,
+                            caller: Annotated[Caller, Depends(roles(ADMIN))]):
+        return await gw(request).call(caller, "sourcing", "put_retention_policy", request, division=division,
+                                      data=body.model_dump(mode="json", exclude_none=True))
 
     # ---------------------------------------------------------------- notifications
     @app.get("/v1/applications/{application_id}/notifications", tags=["notifications"])

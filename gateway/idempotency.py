@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 
+from shared.erasure import mentions_any
 from shared.errors import Conflict, Invalid
 
 TTL_SECONDS = 24 * 3600
@@ -52,6 +53,17 @@ async def idempotent(redis, key_prefix: str, caller_id: str, idem_key: str | Non
     await redis.set(redis_key, json.dumps({"state": "done", "fp": fingerprint, "status": response.status_code,
                                            "body": body, "media_type": response.media_type}), ex=TTL_SECONDS)
     return response
+
+
+async def forget_mentions(redis, key_prefix: str, needles: list[str]) -> int:
+    """Delete remembered answers that mention any of `needles` (an erased candidate's ids); returns how many.
+    A scan of this gateway's idempotency records, which live at most TTL_SECONDS."""
+    forgotten = 0
+    async for key in redis.scan_iter(match=f"{key_prefix}:idem:*", count=500):
+        value = await redis.get(key)
+        if value is not None and mentions_any(value if isinstance(value, bytes) else value.encode(), needles):
+            forgotten += await redis.delete(key)
+    return forgotten
 
 
 def json_response(status: int, content: Any) -> JSONResponse:

@@ -242,6 +242,36 @@ class Notice(Doc):
     body: str | None
 
 
+class ErasureStep(Doc):
+    status: Literal["pending", "done"]
+    at: str | None
+    counts: dict[str, int] = Field(description="records erased or anonymised, by kind")
+
+
+class Erasure(Doc):
+    id: str
+    candidate_id: str
+    application_ids: list[str]
+    reason: Literal["request", "retention"]
+    status: Literal["in_progress", "completed"]
+    requested_at: str
+    completed_at: str | None
+    services: dict[str, ErasureStep] = Field(description="per service (and the gateway): its part of the erasure")
+
+
+class CandidateExport(Doc):
+    candidate_id: str
+    exported_at: str
+    format: Literal["hireloop-export/1"]
+    services: dict[str, dict[str, Any]] = Field(description="what each service holds about the candidate")
+
+
+class RetentionPolicy(Doc):
+    division: str
+    rejected_days: int
+    pool_days: int
+
+
 class Policy(Doc):
     division: str
     guide_after: int
@@ -369,6 +399,11 @@ SUCCESS: dict[tuple[str, str], tuple[int, Any]] = {
     ("post", "/v1/applications/{application_id}/outcome"): (200, Application),
     ("get", "/v1/applications/{application_id}/notifications"): (200, (Notice,)),
     ("get", "/v1/candidates/{candidate_id}/notifications"): (200, (Notice,)),
+    ("delete", "/v1/candidates/{candidate_id}"): (202, Erasure),
+    ("get", "/v1/erasures/{erasure_id}"): (200, Erasure),
+    ("get", "/v1/candidates/{candidate_id}/export"): (200, CandidateExport),
+    ("get", "/v1/retention-policies/{division}"): (200, RetentionPolicy),
+    ("put", "/v1/retention-policies/{division}"): (200, RetentionPolicy),
     ("get", "/v1/notification-policies/{division}"): (200, Policy),
     ("put", "/v1/notification-policies/{division}"): (200, Policy),
     ("get", "/v1/reports/notification-timing"): (200, TimingReport),

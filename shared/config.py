@@ -64,6 +64,9 @@ class Settings:
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
     # Talent pool retention for pooled candidates, in days.
     pool_retention_days: int = field(default_factory=lambda: int(_env("POOL_RETENTION_DAYS", "365")))
+    # Default retention of candidates whose applications all ended in rejection (per-division policies in
+    # sourcing override it, and POOL_RETENTION_DAYS for passed candidates with talent-pool consent).
+    retention_rejected_days: int = field(default_factory=lambda: int(_env("RETENTION_REJECTED_DAYS", "180")))
     # Gateway rate limits (token buckets in Redis, shared by every replica): per API key, and per division
     # for division-scoped keys. "<requests per second>/<burst>" or "off".
     rate_limit_key: Rate | None = field(

@@ -220,6 +220,30 @@ class ServiceStore:
     def outbox_backlog(self) -> int:
         return self.db.outbox.count_documents({"sent_at": None})
 
+    # -- erasure (shared/erasure.py) ----------------------------------------------------------------
+    def erase_from_outbox(self, candidate_id: str, application_ids: list[str], session=None) -> int:
+        """Sent events about the candidate are deleted; unsent ones are redacted, so they still go out."""
+        from shared.erasure import redact_payload
+
+        about = {"$or": [{"envelope.payload.candidate_id": candidate_id},
+                         {"envelope.payload.application_id": {"$in": application_ids}}]}
+        erased = self.db.outbox.delete_many({"$and": [about, {"sent_at": {"$ne": None}}]},
+                                            session=session).deleted_count
+        for doc in list(self.db.outbox.find({"$and": [about, {"sent_at": None}]}, session=session)):
+            payload = redact_payload(doc["envelope"].get("payload") or {})
+            self.db.outbox.update_one({"_id": doc["_id"]}, {"$set": {"envelope.payload": payload}}, session=session)
+            erased += 1
+        return erased
+
+    def mark_erased(self, candidate_id: str, erasure_id: str, session=None) -> None:
+        self.db.erased.update_one({"_id": candidate_id}, {"$setOnInsert": {"erasure_id": erasure_id,
+                                                                           "erased_at": utcnow()}},
+                                  upsert=True, session=session)
+
+    def is_erased(self, candidate_id: str | None, session=None) -> bool:
+        return candidate_id is not None and self.db.erased.find_one({"_id": candidate_id}, {"_id": 1},
+                                                                    session=session) is not None
+
     # -- lists ---------------------------------------------------------------------------------------
     def page(self, collection, query: dict, limit: int = 50, cursor: str | None = None,
              projection: dict | None = None) -> tuple[list[dict], str | None]:

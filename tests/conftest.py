@@ -11,7 +11,9 @@ def platform(test_infra, tmp_path_factory):
     # (tests/e2e/test_rate_limit.py).
     running = start_platform(test_infra, tmp_path_factory.mktemp("platform"),
                              {"SCALE_SCREENING": "2", "RATE_LIMIT_KEY": "1000/10000",
-                              "RATE_LIMIT_DIVISION": "1000/10000"})
+                              "RATE_LIMIT_DIVISION": "1000/10000",
+                              # tests/e2e/test_erasure.py waits for the retention sweep
+                              "RETENTION_SWEEP_SECONDS": "2"})
     try:
         yield running
     finally:

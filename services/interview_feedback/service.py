@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.interview_feedback import domain
 from services.interview_feedback.store import InterviewFeedbackStore
-from shared.bus.nameko_ext import ServiceBase, Store, rpc
+from shared.bus.nameko_ext import ServiceBase, Store, event_handler, rpc
 from shared.bus.remote import UpstreamUnavailable, ask, policy_seconds
 from shared.config import load
 from shared.contracts.commands import ApprovalDecisionIn, DecisionIn, NewInterview, ScorecardIn
@@ -22,6 +22,7 @@ from shared.contracts.events import (
     ApprovalsRequested,
     ApprovalStep,
     ApprovalStepDecided,
+    CandidateErasureRequested,
     DecisionInfo,
     DecisionRecorded,
     InterviewCompleted,
@@ -33,7 +34,7 @@ from shared.errors import Conflict, NotFound
 from shared.ids import new_id
 from shared.timeutil import iso, utcnow
 from shared.timeutil import parse as parse_time
-from shared.validation import parse
+from shared.validation import id_list, parse
 
 log = logging.getLogger("hireloop.interview_feedback")
 
@@ -136,6 +137,23 @@ class InterviewFeedbackService(ServiceBase):
                 or not domain.on_panel(caller.role, caller.name, doc["interviewers"])):
             raise NotFound(f"no interview {interview_id}")
         return doc
+
+    # -- right of access and erasure -------------------------------------------------------------------
+    @event_handler("sourcing", "candidate_erasure_requested")
+    def on_candidate_erasure_requested(self, payload: CandidateErasureRequested, envelope):
+        self.erase_candidate_data(payload, envelope,
+                                  lambda uow: uow.store.anonymise(payload.application_ids, uow.session))
+
+    @rpc
+    def export_candidate(self, candidate_id: str, application_ids: list[str]) -> dict:
+        """Right of access: interviews with every scorecard, decisions and approval steps."""
+        self.bus.caller.require_role("admin")
+        ids = id_list(application_ids)
+        interviews = [_interview_view(doc, self.store.scorecards(doc["_id"]), None)
+                      for doc in self.store.interviews_for(ids)]
+        decisions = [_decision_view(doc, [_step_from_doc(s) for s in self.store.approvals(doc["_id"])])
+                     for doc in self.store.decisions_for(ids)]
+        return {"interviews": interviews, "decisions": decisions}
 
     # -- interviews --------------------------------------------------------------------------------
     @rpc

@@ -94,3 +94,24 @@ class InterviewFeedbackStore(ServiceStore):
             if doc is not None:
                 return doc["division"]
         return None
+
+    # -- right of access and erasure --------------------------------------------------------------------
+    def interviews_for(self, application_ids: list[str], session=None) -> list[dict]:
+        return list(self.db.interviews.find({"application_id": {"$in": application_ids}}, session=session)
+                    .sort("_id", ASCENDING))
+
+    def decisions_for(self, application_ids: list[str], session=None) -> list[dict]:
+        return list(self.db.decisions.find({"_id": {"$in": application_ids}}, session=session).sort("_id", ASCENDING))
+
+    def anonymise(self, application_ids: list[str], session) -> dict[str, int]:
+        """Ratings, recommendations and outcomes stay (interviewer and decision reports); the free text
+        written about the person goes."""
+        about = {"application_id": {"$in": application_ids}}
+        return {
+            "scorecards": self.db.scorecards.update_many(about, {"$set": {"highlights": [], "notes": ""}},
+                                                         session=session).modified_count,
+            "decisions": self.db.decisions.update_many({"_id": {"$in": application_ids}}, {"$set": {"note": None}},
+                                                       session=session).modified_count,
+            "approvals": self.db.approvals.update_many(about, {"$set": {"note": None}},
+                                                       session=session).modified_count,
+        }

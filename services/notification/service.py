@@ -34,17 +34,19 @@ from shared.contracts.events import (
     ApplicationStatusChanged,
     ApprovalsRequested,
     ApprovalStepDecided,
+    CandidateErasureRequested,
     NoticeSent,
     OfferConfirmationRecorded,
     ReengagementRequested,
 )
 from shared.crypto import open_sealed, seal
+from shared.erasure import ERASED
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
 from shared.storage import MAX_PAGE
 from shared.timeutil import iso, utcnow
 from shared.tokens import portal_url
-from shared.validation import parse
+from shared.validation import id_list, parse
 
 log = logging.getLogger("hireloop.notification")
 
@@ -171,6 +173,8 @@ class NotificationService(ServiceBase):
                 division: str, screening: dict | None = None, interview: dict | None = None,
                 context_override: dict | None = None) -> list[str]:
         """Render and store the planned notices; returns the ids of those created and due now."""
+        if contact.get("erased"):
+            return []  # the candidate's data was erased: nobody to write to, nothing to say
         now = utcnow()
         due_now: list[str] = []
         contact = {**contact, "email": open_sealed(contact.get("email"))}  # stored sealed; needed in clear here
@@ -223,6 +227,9 @@ class NotificationService(ServiceBase):
         }
 
         def work(uow):
+            if uow.store.is_erased(payload.candidate_id, session=uow.session):
+                # An event from before the erasure, delivered after it: keep the application, not the person.
+                fields.update({"name": ERASED, "email": None, "erased": True})
             uow.store.upsert_contact(payload.application_id, fields, session=uow.session)
 
         self.bus.transact(work, envelope)
@@ -240,7 +247,7 @@ class NotificationService(ServiceBase):
             fields = {"status": payload.status, "status_at": payload.at, "tier": payload.tier,
                       "urgent": payload.urgent, "requisition_title": payload.requisition_title,
                       "division": payload.division}
-            if interview:
+            if interview and not contact.get("erased"):
                 fields.update({"interview_average": interview.get("average"),
                                "interview_highlights": interview.get("highlights") or []})
             uow.store.update_contact(app_id, fields, session=uow.session)
@@ -481,6 +488,22 @@ class NotificationService(ServiceBase):
         docs, next_cursor = self.store.notices_for_candidate(candidate_id, caller.division_filter(), _limit(limit),
                                                              cursor)
         return {"items": [domain.notice_view(d) for d in docs], "next_cursor": next_cursor}
+
+    @event_handler("sourcing", "candidate_erasure_requested")
+    def on_candidate_erasure_requested(self, payload: CandidateErasureRequested, envelope):
+        self.erase_candidate_data(payload, envelope, lambda uow: uow.store.anonymise(
+            payload.candidate_id, payload.application_ids, uow.session))
+
+    @rpc
+    def export_candidate(self, candidate_id: str, application_ids: list[str]) -> dict:
+        """Right of access: every notice (sent, waiting or cancelled) and every survey answer."""
+        self.bus.caller.require_role("admin")
+        ids = id_list(application_ids)
+        surveys = [{"application_id": t["_id"], "score": t.get("survey_score"), "comment": t.get("survey_comment"),
+                    "answered_at": iso(t.get("surveyed_at"))}
+                   for t in self.store.timing_for(ids) if t.get("survey_score") is not None]
+        return {"notices": [domain.notice_view(d) for d in self.store.all_notices_for(candidate_id, ids)],
+                "surveys": surveys}
 
     @rpc
     def get_survey(self, application_id: str) -> dict:

@@ -21,6 +21,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.notification.domain import CANCELLED, SCHEDULED, SENDING, SENT
 from shared.crypto import open_sealed, seal
+from shared.erasure import ERASED
 from shared.storage import ServiceStore, update_and_get
 from shared.timeutil import utcnow
 
@@ -215,6 +216,35 @@ class NotificationStore(ServiceStore):
         if span:
             query["decided_at"] = span
         return list(self.db.timing.find(query, {"survey_comment": 0}))
+
+    # -- right of access and erasure --------------------------------------------------------------------
+    def all_notices_for(self, candidate_id: str, application_ids: list[str]) -> list[dict]:
+        query = {"$or": [{"candidate_id": candidate_id}, {"application_id": {"$in": application_ids}}]}
+        return [_opened(d) for d in self.db.notices.find(query).sort("_id", ASCENDING)]
+
+    def timing_for(self, application_ids: list[str]) -> list[dict]:
+        return list(self.db.timing.find({"_id": {"$in": application_ids}}).sort("_id", ASCENDING))
+
+    def anonymise(self, candidate_id: str, application_ids: list[str], session) -> dict[str, int]:
+        """Waiting notices are cancelled; every notice keeps its kind, times and status (timing figures) but
+        loses its recipient, subject and body; contacts lose name, address and evidence; a survey keeps
+        its score, not its comment."""
+        about = {"$or": [{"candidate_id": candidate_id}, {"application_id": {"$in": application_ids}}]}
+        cancelled = self.db.notices.update_many(
+            {"$and": [about, {"status": {"$in": [SCHEDULED, SENDING]}}]},
+            {"$set": {"status": CANCELLED, "cancelled_at": utcnow(), "lease_until": None}},
+            session=session).modified_count
+        notices = self.db.notices.update_many(
+            about, {"$set": {"recipient": ERASED, "subject": ERASED, "body": ERASED, "error": None}},
+            session=session).modified_count
+        contacts = self.db.contacts.update_many(
+            {"$or": [{"candidate_id": candidate_id}, {"_id": {"$in": application_ids}}]},
+            {"$set": {"name": ERASED, "email": None, "erased": True},
+             "$unset": {"interview_highlights": ""}},
+            session=session).modified_count
+        surveys = self.db.timing.update_many({"_id": {"$in": application_ids}}, {"$set": {"survey_comment": None}},
+                                             session=session).modified_count
+        return {"notices": notices, "notices_cancelled": cancelled, "contacts": contacts, "surveys": surveys}
 
     def survey_sent(self, application_id: str, session=None) -> bool:
         return self.db.notices.find_one({"application_id": application_id, "kind": "survey", "status": SENT},

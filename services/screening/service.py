@@ -10,10 +10,15 @@ from shared.bus.nameko_ext import INSTANCE_ID, ServiceBase, Store, event_handler
 from shared.bus.remote import ask
 from shared.config import load
 from shared.contracts.commands import ScreeningOverride
-from shared.contracts.events import ApplicationReceived, ApplicationScreened, ScreeningResult
+from shared.contracts.events import (
+    ApplicationReceived,
+    ApplicationScreened,
+    CandidateErasureRequested,
+    ScreeningResult,
+)
 from shared.errors import Conflict, NotFound
 from shared.timeutil import iso, utcnow
-from shared.validation import parse
+from shared.validation import id_list, parse
 
 OVERRIDABLE = {"received", "shortlisted", "screened_out"}
 
@@ -58,6 +63,17 @@ class ScreeningService(ServiceBase):
         if doc is None or not caller.can_see(doc["division"]):
             raise NotFound(f"no screening for application {application_id}")
         return _view(doc)
+
+    @event_handler("sourcing", "candidate_erasure_requested")
+    def on_candidate_erasure_requested(self, payload: CandidateErasureRequested, envelope):
+        self.erase_candidate_data(payload, envelope, lambda uow: {
+            "results": uow.store.anonymise(payload.application_ids, uow.session)})
+
+    @rpc
+    def export_candidate(self, candidate_id: str, application_ids: list[str]) -> dict:
+        """Right of access: the screening results of the candidate's applications (ids from sourcing)."""
+        self.bus.caller.require_role("admin")
+        return {"results": [_view(d) for d in self.store.results_for(id_list(application_ids))]}
 
     @rpc
     def override(self, application_id: str, data: dict) -> dict:

@@ -18,3 +18,17 @@ class ScreeningStore(ServiceStore):
 
     def save(self, doc: dict, session) -> None:
         self.db.results.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
+
+    def results_for(self, application_ids: list[str], session=None) -> list[dict]:
+        return list(self.db.results.find({"_id": {"$in": application_ids}}, session=session).sort("_id", ASCENDING))
+
+    def anonymise(self, application_ids: list[str], session) -> int:
+        """Keep pass/fail, score and match (report figures); drop the reasons, which describe the person."""
+        changed = self.db.results.update_many(
+            {"_id": {"$in": application_ids}},
+            {"$set": {"result.reasons": [], "result.matched_skills": [], "result.missing_skills": [],
+                      "erased": True}},
+            session=session).modified_count
+        self.db.results.update_many({"_id": {"$in": application_ids}, "result.override": {"$ne": None}},
+                                    {"$set": {"result.override.reason": None}}, session=session)
+        return changed

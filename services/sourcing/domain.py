@@ -15,7 +15,7 @@ Status machine (api-v1):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.contracts.commands import CandidateIn
@@ -34,6 +34,7 @@ from shared.contracts.events import (
     ScreeningResult,
 )
 from shared.crypto import lookup, seal
+from shared.erasure import ERASED, PARTIES
 
 S = AppStatus
 
@@ -403,3 +404,83 @@ def status_changed(app: dict, previous: str | None) -> ApplicationStatusChanged:
         decision=DecisionInfo.model_validate(app["decision"]) if app.get("decision") else None,
         reengagement_id=app.get("reengagement_id"),
     )
+
+
+# ----------------------------------------------------------------------------------------------------
+# Right to erasure and retention (shared/erasure.py describes the whole flow)
+
+ERASURE_IN_PROGRESS, ERASURE_COMPLETED = "in_progress", "completed"
+# Applications that ended without a hire; only these ever expire (hired people are employees now).
+ENDED_WITHOUT_HIRE = frozenset({AppStatus.screened_out, AppStatus.rejected, AppStatus.declined, AppStatus.no_show,
+                                AppStatus.withdrawn})
+
+
+def new_erasure(erasure_id: str, candidate_id: str, application_ids: list[str], reason: str, requested_by: str,
+                now: datetime) -> dict:
+    return {"_id": erasure_id, "candidate_id": candidate_id, "application_ids": list(application_ids),
+            "reason": reason, "requested_by": requested_by, "requested_at": now, "status": ERASURE_IN_PROGRESS,
+            "completed_at": None, "parties": {p: {"status": "pending", "at": None, "counts": {}} for p in PARTIES}}
+
+
+def confirm_party(erasure: dict, party: str, counts: dict[str, int], at: datetime) -> dict:
+    """One service (or the gateway) confirmed its part; complete when every party has. A repeated
+    confirmation keeps the first one's time and adds nothing."""
+    if party not in PARTIES:
+        raise ValueError(f"unknown erasure party {party!r}")
+    parties = dict(erasure["parties"])
+    if parties[party]["status"] != "done":
+        parties[party] = {"status": "done", "at": at, "counts": dict(counts)}
+    done = all(p["status"] == "done" for p in parties.values())
+    return {**erasure, "parties": parties,
+            "status": ERASURE_COMPLETED if done else ERASURE_IN_PROGRESS,
+            "completed_at": erasure.get("completed_at") or (at if done else None)}
+
+
+def anonymised_candidate(candidate_id: str, erasure_id: str, now: datetime) -> dict:
+    """What is left of an erased candidate: the id (applications point at it) and when it was erased. The
+    look-up key is replaced, so the same address applying again is a new candidate."""
+    return {"_id": candidate_id, "name": ERASED, "email": None, "phone": None, "email_key": f"erased:{candidate_id}",
+            "skills": [], "skill_keys": [], "years_experience": None, "location": None,
+            "erasure_id": erasure_id, "erased_at": now}
+
+
+def anonymised_application(app: dict) -> dict:
+    """Statuses, times, source, division, scores and the decision's outcome stay (the reports' figures);
+    answers and every free text about the person go."""
+    out = {**app, "answers": {}, "erased": True,
+           "timeline": [{**e, "detail": ERASED} for e in app.get("timeline") or []]}
+    if app.get("screening"):
+        out["screening"] = {**app["screening"], "reasons": [], "matched_skills": [], "missing_skills": [],
+                            "override": None}
+    if app.get("interview"):
+        out["interview"] = {**app["interview"], "highlights": []}
+    if app.get("decision"):
+        out["decision"] = {**app["decision"], "note": None}
+    if app.get("confirmation"):
+        out["confirmation"] = {**app["confirmation"], "note": None}
+    return out
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long a division keeps candidates whose applications ended without a hire, in days: rejected or
+    screened out, and passed-but-not-hired with talent-pool consent."""
+
+    rejected_days: int
+    pool_days: int
+
+
+def retention_expired(apps: list[dict], policy_of, now: datetime) -> bool:
+    """Whether every application of the candidate ended without a hire and is past its division's period.
+    `policy_of(division) -> Retention`. A candidate with any application still open, or hired, is kept."""
+    if not apps:
+        return False
+    for app in apps:
+        if app.get("status") not in ENDED_WITHOUT_HIRE:
+            return False
+        policy = policy_of(app.get("division"))
+        passed = (app.get("decision") or {}).get("outcome") == "pass"
+        days = policy.pool_days if passed and app.get("talent_pool_consent") else policy.rejected_days
+        if app["updated_at"] + timedelta(days=days) > now:
+            return False
+    return True

@@ -3,11 +3,17 @@ application follows the events of screening and interview_feedback. Rules live i
 
 from __future__ import annotations
 
+import logging
+import os
+from datetime import timedelta
+
+from nameko.timer import timer
 from pymongo.errors import DuplicateKeyError
 
 from services.sourcing import domain
 from services.sourcing.store import SourcingStore
-from shared.bus.nameko_ext import PoisonMessage, ServiceBase, Store, event_handler, rpc
+from shared.bus.nameko_ext import PoisonMessage, ServiceBase, Store, amqp_uri, event_handler, rpc
+from shared.config import load
 from shared.contracts.commands import (
     CloseRequisition,
     ConfirmationIn,
@@ -15,12 +21,15 @@ from shared.contracts.commands import (
     NewRequisition,
     OutcomeIn,
     PortalResponseIn,
+    RetentionPolicyIn,
 )
 from shared.contracts.common import AppStatus
 from shared.contracts.events import (
     ApplicationReceived,
     ApplicationScreened,
     ApprovalStepDecided,
+    CandidateErased,
+    CandidateErasureRequested,
     DecisionRecorded,
     InterviewCompleted,
     InterviewScheduled,
@@ -29,12 +38,17 @@ from shared.contracts.events import (
     RequisitionOpened,
 )
 from shared.crypto import open_sealed
+from shared.erasure import purge_dead_letters
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
 from shared.timeutil import iso, utcnow
 from shared.validation import parse
 
+log = logging.getLogger("hireloop.sourcing")
 APP_STATUSES = {s.value for s in AppStatus}
+# How often the retention sweep looks for expired candidates, and how many it erases per sweep at most.
+RETENTION_SWEEP_SECONDS = float(os.environ.get("RETENTION_SWEEP_SECONDS", "3600"))
+RETENTION_BATCH = 200
 # A race between two first applications of the same new candidate ends in a duplicate key; try again.
 UPSERT_RACE_RETRIES = 3
 
@@ -394,7 +408,7 @@ class SourcingService(ServiceBase):
     def get_candidate(self, candidate_id: str) -> dict:
         caller = self.bus.caller
         doc = self.store.get_candidate(candidate_id)
-        if doc is None:
+        if doc is None or doc.get("erasure_id"):  # an erased candidate is gone for every reader
             raise NotFound(f"candidate {candidate_id} not found")
         visible = [a["_id"] for a in self.store.candidate_applications(candidate_id, caller.division_filter())]
         if not visible:
@@ -529,3 +543,165 @@ class SourcingService(ServiceBase):
             self._follow(uow, app, envelope.type, payload, lambda _s: domain.approval_detail(payload))
 
         self.bus.transact(work, envelope)
+
+    # -- right to erasure, right of access, retention ---------------------------------------------------
+    @rpc
+    def erase_candidate(self, candidate_id: str) -> dict:
+        """Right to erasure (admin): anonymise here, then every service erases its own (erasure_view)."""
+        caller = self.bus.caller
+        caller.require_role("admin")
+        return erasure_view(self._erase(candidate_id, "request", caller.name))
+
+    def _erase(self, candidate_id: str, reason: str, requested_by: str) -> dict:
+        cand = self.store.get_candidate(candidate_id)
+        if cand is None:
+            raise NotFound(f"candidate {candidate_id} not found", code="candidate_not_found")
+        if cand.get("erasure_id"):
+            return self.store.get_erasure(cand["erasure_id"])  # asked again: the same erasure, no new one
+        app_ids = [a["_id"] for a in self.store.applications_of_candidate(candidate_id)]
+        # Dead letters first (outside the transaction, idempotent): a dead-lettered command may hold the
+        # address in clear, so it is matched too.
+        needles = [candidate_id, *app_ids, open_sealed(cand.get("email")), open_sealed(cand.get("phone"))]
+        dropped = purge_dead_letters(amqp_uri(), self.name, [n for n in needles if n])
+
+        def work(uow):
+            s, now = uow.session, utcnow()
+            current = uow.store.get_candidate(candidate_id, session=s)
+            if current.get("erasure_id"):
+                return uow.store.get_erasure(current["erasure_id"], session=s)
+            ids = [a["_id"] for a in uow.store.applications_of_candidate(candidate_id, session=s)]
+            erasure = domain.new_erasure(new_id("era"), candidate_id, ids, reason, requested_by, now)
+            counts = uow.store.erase_candidate_records(candidate_id, erasure["_id"], now, s)
+            counts["outbox"] = uow.store.erase_from_outbox(candidate_id, ids, session=s)
+            counts["dead_letters"] = dropped
+            erasure = domain.confirm_party(erasure, "sourcing", counts, now)
+            uow.store.mark_erased(candidate_id, erasure["_id"], session=s)
+            uow.store.insert_erasure(erasure, s)
+            uow.emit("candidate_erasure_requested", CandidateErasureRequested(
+                erasure_id=erasure["_id"], candidate_id=candidate_id, application_ids=ids, reason=reason,
+                requested_at=now))
+            return erasure
+
+        return self.bus.transact(work)
+
+    @rpc
+    def get_erasure(self, erasure_id: str) -> dict:
+        self.bus.caller.require_role("admin")
+        doc = self.store.get_erasure(erasure_id) if isinstance(erasure_id, str) else None
+        if doc is None:
+            raise NotFound(f"erasure {erasure_id} not found", code="erasure_not_found")
+        return erasure_view(doc)
+
+    @rpc
+    def confirm_erasure(self, erasure_id: str, party: str, counts: dict) -> dict:
+        """The gateway's confirmation of its part (its Redis records); services confirm by event."""
+        self.bus.caller.require_role("admin")
+        if party != "gateway":
+            raise Invalid("party: only the gateway confirms by RPC; services answer with candidate_erased",
+                          field="party")
+        if not isinstance(counts, dict) or not all(isinstance(v, int) for v in counts.values()):
+            raise Invalid("counts: expected an object of integers", field="counts")
+        return erasure_view(self._confirm(erasure_id, party, counts, utcnow()))
+
+    def _confirm(self, erasure_id: str, party: str, counts: dict, at, envelope=None) -> dict:
+        def work(uow):
+            doc = uow.store.get_erasure(erasure_id, session=uow.session)
+            if doc is None:
+                raise NotFound(f"erasure {erasure_id} not found", code="erasure_not_found")
+            doc = domain.confirm_party(doc, party, counts, at)
+            uow.store.save_erasure(doc, uow.session)
+            return doc
+
+        return self.bus.transact(work, envelope)
+
+    def _erased_by(self, payload: CandidateErased, envelope) -> None:
+        self._confirm(payload.erasure_id, payload.service, payload.counts, payload.erased_at, envelope)
+
+    @event_handler("screening", "candidate_erased")
+    def on_screening_erased(self, payload: CandidateErased, envelope):
+        self._erased_by(payload, envelope)
+
+    @event_handler("interview_feedback", "candidate_erased")
+    def on_interview_feedback_erased(self, payload: CandidateErased, envelope):
+        self._erased_by(payload, envelope)
+
+    @event_handler("notification", "candidate_erased")
+    def on_notification_erased(self, payload: CandidateErased, envelope):
+        self._erased_by(payload, envelope)
+
+    @event_handler("talent_pool", "candidate_erased")
+    def on_talent_pool_erased(self, payload: CandidateErased, envelope):
+        self._erased_by(payload, envelope)
+
+    @rpc
+    def export_candidate(self, candidate_id: str) -> dict:
+        """Right of access (admin): the candidate and every application, whole, in every division."""
+        self.bus.caller.require_role("admin")
+        doc = self.store.get_candidate(candidate_id) if isinstance(candidate_id, str) else None
+        if doc is None or doc.get("erasure_id"):
+            raise NotFound(f"candidate {candidate_id} not found", code="candidate_not_found")
+        apps = self.store.applications_of_candidate(candidate_id)
+        return {"candidate": candidate_view(doc, [a["_id"] for a in apps]),
+                "applications": [{**application_view(a), "answers": a.get("answers") or {},
+                                  "submitted_by": a.get("submitted_by")} for a in apps]}
+
+    def _retention(self, division: str | None) -> domain.Retention:
+        settings = load()
+        doc = self.store.get_retention_policy(division) if division else None
+        return domain.Retention(rejected_days=(doc or {}).get("rejected_days", settings.retention_rejected_days),
+                                pool_days=(doc or {}).get("pool_days", settings.pool_retention_days))
+
+    @rpc
+    def get_retention_policy(self, division: str) -> dict:
+        caller = self.bus.caller
+        caller.require_role("hr", "admin")
+        if not caller.can_see(division):
+            raise Forbidden(f"no access to division '{division}'")
+        policy = self._retention(division)
+        return {"division": division, "rejected_days": policy.rejected_days, "pool_days": policy.pool_days}
+
+    @rpc
+    def put_retention_policy(self, division: str, data: dict) -> dict:
+        caller = self.bus.caller
+        caller.require_role("admin")  # how long the group keeps personal data is the group's decision
+        cmd = parse(RetentionPolicyIn, data)
+        if cmd.division is not None and cmd.division != division:
+            raise Invalid("division: must match the path", field="division")
+        self.store.put_retention_policy(division, cmd.stored())
+        return {"division": division, **cmd.stored()}
+
+    @timer(interval=RETENTION_SWEEP_SECONDS)
+    def retention_sweep(self):
+        """Erase candidates whose every application ended without a hire longer ago than their division keeps
+        them (an erasure like a requested one, reason `retention`)."""
+        now = utcnow()
+        policies = {p["_id"]: self._retention(p["_id"]) for p in self.store.retention_policies()}
+        default = self._retention(None)
+        batches = [([division], policy) for division, policy in policies.items()] + [(None, default)]
+        candidates: dict[str, None] = {}
+        for divisions, policy in batches:
+            shortest = min(policy.rejected_days, policy.pool_days)
+            for cid in self.store.ended_candidates(divisions, list(policies), now - timedelta(days=shortest),
+                                                   RETENTION_BATCH):
+                candidates.setdefault(cid)
+        for candidate_id in candidates:
+            apps = self.store.applications_of_candidate(candidate_id)
+            if domain.retention_expired(apps, lambda d: policies.get(d, default), now):
+                try:
+                    self._erase(candidate_id, "retention", "retention")
+                except Exception:  # noqa: BLE001 - the next sweep tries again; one failure must not stop the rest
+                    log.exception("retention erasure failed", extra={"candidate_id": candidate_id})
+
+
+def erasure_view(doc: dict) -> dict:
+    return {
+        "id": doc["_id"],
+        "candidate_id": doc["candidate_id"],
+        "application_ids": doc.get("application_ids") or [],
+        "reason": doc["reason"],
+        "status": doc["status"],
+        "requested_at": iso(doc["requested_at"]),
+        "completed_at": iso(doc.get("completed_at")),
+        "services": {party: {"status": p["status"], "at": iso(p.get("at")), "counts": p.get("counts") or {}}
+                     for party, p in doc["parties"].items()},
+    }

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pymongo import ASCENDING
 
+from services.sourcing import domain
 from shared.ids import new_id
 from shared.storage import ServiceStore, update_and_get
 
@@ -99,3 +100,49 @@ class SourcingStore(ServiceStore):
             query["division"] = {"$in": divisions}
         projection = {"_id": 1, "division": 1, "talent_pool_consent": 1}
         return list(self.db.applications.find(query, projection, session=session).sort("_id", ASCENDING))
+
+    # -- right to erasure and retention -----------------------------------------------------------------
+    def erase_candidate_records(self, candidate_id: str, erasure_id: str, at, session) -> dict[str, int]:
+        """The candidate anonymised, their applications stripped to figures (domain.anonymised_*)."""
+        self.db.candidates.replace_one({"_id": candidate_id}, domain.anonymised_candidate(candidate_id, erasure_id, at),
+                                       session=session)
+        apps = self.applications_of_candidate(candidate_id, session=session)
+        for app in apps:
+            self.db.applications.replace_one({"_id": app["_id"]}, domain.anonymised_application(app), session=session)
+        return {"candidates": 1, "applications": len(apps)}
+
+    def applications_of_candidate(self, candidate_id: str, session=None) -> list[dict]:
+        """Every application of the candidate, whole, in every division (erasure, export, retention)."""
+        return list(self.db.applications.find({"candidate_id": candidate_id}, session=session).sort("_id", ASCENDING))
+
+    def insert_erasure(self, doc: dict, session) -> None:
+        self.db.erasures.insert_one(doc, session=session)
+
+    def get_erasure(self, erasure_id: str, session=None) -> dict | None:
+        return self.db.erasures.find_one({"_id": erasure_id}, session=session)
+
+    def save_erasure(self, doc: dict, session) -> None:
+        self.db.erasures.replace_one({"_id": doc["_id"]}, doc, session=session)
+
+    def get_retention_policy(self, division: str, session=None) -> dict | None:
+        return self.db.retention_policies.find_one({"_id": division}, session=session)
+
+    def retention_policies(self) -> list[dict]:
+        return list(self.db.retention_policies.find())
+
+    def put_retention_policy(self, division: str, policy: dict, session=None) -> None:
+        self.db.retention_policies.replace_one({"_id": division}, {"_id": division, **policy}, upsert=True,
+                                               session=session)
+
+    def ended_candidates(self, divisions: list[str] | None, excluded: list[str], ended_before, limit: int) -> list[str]:
+        """Candidates with an application in `divisions` (None: any division but `excluded`) that ended without
+        a hire before `ended_before`; the retention sweep then checks all their applications."""
+        query: dict = {"status": {"$in": sorted(domain.ENDED_WITHOUT_HIRE)}, "updated_at": {"$lte": ended_before},
+                       "erased": {"$ne": True}}
+        query["division"] = {"$in": divisions} if divisions is not None else {"$nin": excluded}
+        seen: dict[str, None] = {}
+        for doc in self.db.applications.find(query, {"candidate_id": 1}).limit(limit * 5):
+            seen.setdefault(doc["candidate_id"])
+            if len(seen) >= limit:
+                break
+        return list(seen)

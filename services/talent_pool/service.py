@@ -23,6 +23,7 @@ from shared.contracts.common import normalize_skill
 from shared.contracts.events import (
     ApplicationReceived,
     ApplicationStatusChanged,
+    CandidateErasureRequested,
     CandidatePooled,
     MatchesSurfaced,
     ReengagementAnswered,
@@ -34,7 +35,7 @@ from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
 from shared.storage import MAX_PAGE
 from shared.timeutil import iso, utcnow
-from shared.validation import parse
+from shared.validation import id_list, parse
 
 log = logging.getLogger("hireloop.talent_pool")
 
@@ -121,8 +122,8 @@ class TalentPoolService(ServiceBase):
     def _pool(uow, candidate: dict, app: dict, reason: str, pooled_at) -> None:
         """Put (or refresh) the candidate in the pool unless a newer entry is already there."""
         store, s = uow.store, uow.session
-        if domain.consent_withdrawn_for(candidate, app):
-            return  # consent given with this application was withdrawn on the portal since
+        if domain.consent_withdrawn_for(candidate, app) or candidate.get("erased"):
+            return  # consent given with this application was withdrawn on the portal since, or the data erased
         entry = domain.build_pool_entry(candidate, app, reason, pooled_at, load().pool_retention_days)
         if not domain.supersedes(entry, store.get_pool_entry(entry["_id"], session=s)):
             return
@@ -203,6 +204,8 @@ class TalentPoolService(ServiceBase):
             if app.get("status_at") is None:
                 app["consent"] = payload.talent_pool_consent  # status changes carry the latest consent
             store.save_application(app, s)
+            if store.is_erased(payload.candidate_id, session=s):
+                return  # an event from before the erasure, delivered after it: the person stays erased
             skills = list(payload.candidate.skills)
             if store.save_profile(payload.candidate_id, payload.candidate.name, skills, payload.received_at, s):
                 store.update_pool_profile(payload.candidate_id, payload.candidate.name, skills,
@@ -418,6 +421,23 @@ class TalentPoolService(ServiceBase):
 
         changed = self.bus.transact(work)
         return {"candidate_id": candidate_id, "talent_pool_consent": False, **changed}
+
+    # -- right of access and erasure -------------------------------------------------------------------
+    @event_handler("sourcing", "candidate_erasure_requested")
+    def on_candidate_erasure_requested(self, payload: CandidateErasureRequested, envelope):
+        self.erase_candidate_data(payload, envelope, lambda uow: uow.store.erase_candidate(
+            payload.candidate_id, utcnow(), uow.session))
+
+    @rpc
+    def export_candidate(self, candidate_id: str, application_ids: list[str]) -> dict:
+        """Right of access: the pool entry, consent, and every re-engagement."""
+        self.bus.caller.require_role("admin")
+        id_list(application_ids)
+        entry = self.store.get_pool_entry(candidate_id)
+        candidate = self.store.get_candidate(candidate_id) or {}
+        return {"pool_entry": _entry_view(entry) if entry else None,
+                "consent_withdrawn_at": iso(candidate.get("consent_withdrawn_at")),
+                "reengagements": [_reengagement_view(d) for d in self.store.reengagements_of(candidate_id)]}
 
     def _accept(self, doc: dict) -> dict:
         """Creates the application through sourcing, fast-tracked when the prior pass can be reused."""

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from pymongo import ASCENDING
 
+from shared.erasure import ERASED
 from shared.storage import ServiceStore, update_and_get
 
 
@@ -131,6 +132,26 @@ class TalentPoolStore(ServiceStore):
         self.db.matches.update_many({"items.candidate_id": candidate_id},
                                     {"$pull": {"items": {"candidate_id": candidate_id}}}, session=session)
         return {"removed_from_pool": removed, "reengagements_withdrawn": withdrawn}
+
+    def erase_candidate(self, candidate_id: str, at: datetime, session) -> dict[str, int]:
+        """Right to erasure: as a consent withdrawal (out of pool, matches and pending re-engagements), and
+        the profile loses name and skills and the projections the free text of interviews and decisions.
+        Re-engagement records stay without personal data (the talent-pool report counts them)."""
+        changed = self.withdraw_consent(candidate_id, at, session)
+        self.db.candidates.update_one({"_id": candidate_id}, {"$set": {"name": ERASED, "skills": [], "erased": True}},
+                                      session=session)
+        apps = self.db.applications.update_many({"candidate_id": candidate_id, "interview": {"$ne": None}},
+                                                {"$set": {"interview.highlights": []}}, session=session).modified_count
+        self.db.applications.update_many({"candidate_id": candidate_id, "decision": {"$ne": None}},
+                                         {"$set": {"decision.note": None}}, session=session)
+        reengagements = self.db.reengagements.update_many({"candidate_id": candidate_id},
+                                                          {"$set": {"candidate_skills": []}},
+                                                          session=session).modified_count
+        return {"pool_entries": int(changed["removed_from_pool"]), "applications": apps,
+                "reengagements": reengagements, "reengagements_withdrawn": changed["reengagements_withdrawn"]}
+
+    def reengagements_of(self, candidate_id: str) -> list[dict]:
+        return list(self.db.reengagements.find({"candidate_id": candidate_id}).sort("_id", ASCENDING))
 
     def remove_from_pool(self, candidate_id: str, session) -> bool:
         return self.db.pool.delete_one({"_id": candidate_id}, session=session).deleted_count == 1

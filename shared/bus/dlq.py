@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -143,12 +144,15 @@ class DeadLetterQueues:
         finally:
             channel.close()
 
-    def _settle(self, service: str, ids: set[str] | None, replay: bool, limit: int) -> list[DeadLetter]:
+    def _settle(self, service: str, ids: set[str] | None, replay: bool, limit: int,
+                matching: Callable[[DeadLetter], bool] | None = None) -> list[DeadLetter]:
         channel = self.conn.channel()
         done = []
         try:
             for raw, dl in self._fetch(channel, service, limit):
                 if ids is not None and dl.id not in ids:
+                    continue
+                if matching is not None and not matching(dl):
                     continue
                 if replay:
                     headers = {k: v for k, v in dl.headers.items()
@@ -174,6 +178,11 @@ class DeadLetterQueues:
 
     def drop(self, service: str, ids: set[str] | None = None, limit: int = 100000) -> list[DeadLetter]:
         return self._settle(service, ids, replay=False, limit=limit)
+
+    def drop_matching(self, service: str, matching: Callable[[DeadLetter], bool],
+                      limit: int = 100000) -> list[DeadLetter]:
+        """Drop the dead letters `matching` accepts (an erasure removes a candidate's); the rest go back."""
+        return self._settle(service, None, replay=False, limit=limit, matching=matching)
 
 
 def _services(arg: str | None) -> tuple[str, ...]:

@@ -42,9 +42,11 @@ from shared.config import load
 from shared.context import CALLER_CONTEXT_KEY, sign_caller, verify_caller
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
-from shared.contracts.events import EVENT_MODELS
+from shared.contracts.events import EVENT_MODELS, CandidateErased
+from shared.erasure import purge_dead_letters
 from shared.errors import DomainError, NotYet
 from shared.storage import AlreadyHandled, ServiceStore, StillContended
+from shared.timeutil import utcnow
 
 log = logging.getLogger("hireloop.bus")
 INSTANCE_ID = f"{socket.gethostname()}-{os.getpid()}"
@@ -63,7 +65,7 @@ def raw_body(message) -> bytes:
     return bytes(body) if isinstance(body, bytes | bytearray) else str(body).encode()
 
 
-def _amqp_uri() -> str:
+def amqp_uri() -> str:
     return config.get("AMQP_URI")
 
 
@@ -72,7 +74,7 @@ class DeadLetters:
 
     def __init__(self, service: str):
         self.service = service
-        self.publisher = Publisher(_amqp_uri(), use_confirms=True)
+        self.publisher = Publisher(amqp_uri(), use_confirms=True)
 
     def send(self, message, reason: str, error: str) -> None:
         headers = dict(message.headers or {})
@@ -207,7 +209,7 @@ class InboxConsumer(SharedExtension, ProviderCollector):
         from nameko.amqp.consume import Consumer as CoreConsumer
 
         self.consumer = CoreConsumer(
-            _amqp_uri(),
+            amqp_uri(),
             queues=[queue],
             callbacks=[self.handle_message],
             heartbeat=config.get("HEARTBEAT", 60),
@@ -435,7 +437,7 @@ class BusHandle:
 
 class Bus(DependencyProvider):
     def setup(self):
-        self.publisher = Publisher(_amqp_uri(), use_confirms=True, serializer="json")
+        self.publisher = Publisher(amqp_uri(), use_confirms=True, serializer="json")
 
     def get_dependency(self, worker_ctx):
         return BusHandle(self, worker_ctx)
@@ -479,6 +481,23 @@ class ServiceBase:
     def relay_outbox(self):
         # Events whose immediate relay failed (broker away, process killed after commit) go out here.
         self.bus.relay_pending()
+
+    def erase_candidate_data(self, payload, envelope, erase_own) -> None:
+        """This service's part of an erasure (shared/erasure.py): its dead letters about the candidate, then
+        `erase_own(uow) -> counts` with the outbox and the tombstone in one unit of work, then the answer."""
+        dropped = purge_dead_letters(amqp_uri(), self.name, [payload.candidate_id, *payload.application_ids])
+
+        def work(uow):
+            counts = dict(erase_own(uow))
+            counts["outbox"] = uow.store.erase_from_outbox(payload.candidate_id, payload.application_ids,
+                                                           session=uow.session)
+            counts["dead_letters"] = dropped
+            uow.store.mark_erased(payload.candidate_id, payload.erasure_id, session=uow.session)
+            uow.emit("candidate_erased", CandidateErased(
+                erasure_id=payload.erasure_id, candidate_id=payload.candidate_id, service=self.name,
+                counts=counts, erased_at=utcnow()))
+
+        self.bus.transact(work, envelope)
 
     @rpc
     def health(self):

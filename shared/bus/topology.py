@@ -38,11 +38,18 @@ SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
         ("interview_feedback", "interview_completed"),
         ("interview_feedback", "decision_recorded"),
         ("interview_feedback", "approval_step_decided"),
+        ("screening", "candidate_erased"),
+        ("interview_feedback", "candidate_erased"),
+        ("notification", "candidate_erased"),
+        ("talent_pool", "candidate_erased"),
     ],
     "screening": [
         ("sourcing", "application_received"),
+        ("sourcing", "candidate_erasure_requested"),
     ],
-    "interview_feedback": [],
+    "interview_feedback": [
+        ("sourcing", "candidate_erasure_requested"),
+    ],
     "notification": [
         ("sourcing", "application_received"),
         ("sourcing", "application_status_changed"),
@@ -50,12 +57,14 @@ SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
         ("interview_feedback", "approvals_requested"),
         ("interview_feedback", "approval_step_decided"),
         ("talent_pool", "reengagement_requested"),
+        ("sourcing", "candidate_erasure_requested"),
     ],
     "talent_pool": [
         ("sourcing", "requisition_opened"),
         ("sourcing", "requisition_closed"),
         ("sourcing", "application_received"),
         ("sourcing", "application_status_changed"),
+        ("sourcing", "candidate_erasure_requested"),
     ],
 }
 

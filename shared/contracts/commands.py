@@ -174,6 +174,21 @@ class NotificationPolicyPut(NotificationPolicy):
     hr_webhook_secret_set: StrictBool | None = None
 
 
+RetentionDays = Annotated[StrictInt, Field(ge=0, le=3650)]
+
+
+class RetentionPolicyIn(Strict):
+    """How long a division keeps the personal data of candidates whose applications ended without a hire,
+    in days (0: at the next retention sweep). A GET's answer may be sent back as is."""
+
+    rejected_days: RetentionDays
+    pool_days: RetentionDays
+    division: Division | None = None  # tolerated (a GET's answer), must match the path
+
+    def stored(self) -> dict:
+        return {"rejected_days": self.rejected_days, "pool_days": self.pool_days}
+
+
 class ApiKeyIn(Strict):
     name: Name
     role: Role

@@ -248,12 +248,34 @@ class ReengagementAnswered(Open):
     application_id: str | None = None
 
 
+# --- erasure (right to erasure and retention) -------------------------------------------------------------
+
+class CandidateErasureRequested(Open):
+    """Sourcing erased its own records of the candidate; every other service now erases (or anonymises) its
+    own and answers with `candidate_erased`. Ids only: the personal data is what is being removed."""
+
+    erasure_id: str
+    candidate_id: str
+    application_ids: list[str]
+    reason: str  # request | retention
+    requested_at: datetime
+
+
+class CandidateErased(Open):
+    erasure_id: str
+    candidate_id: str
+    service: str
+    counts: dict[str, int]  # what was erased, by kind of record
+    erased_at: datetime
+
+
 EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("sourcing", "requisition_opened"): RequisitionOpened,
     ("sourcing", "requisition_closed"): RequisitionClosed,
     ("sourcing", "application_received"): ApplicationReceived,
     ("sourcing", "application_status_changed"): ApplicationStatusChanged,
     ("sourcing", "offer_confirmation_recorded"): OfferConfirmationRecorded,
+    ("sourcing", "candidate_erasure_requested"): CandidateErasureRequested,
     ("screening", "application_screened"): ApplicationScreened,
     ("interview_feedback", "interview_scheduled"): InterviewScheduled,
     ("interview_feedback", "scorecard_submitted"): ScorecardSubmitted,
@@ -266,4 +288,6 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("talent_pool", "matches_surfaced"): MatchesSurfaced,
     ("talent_pool", "reengagement_requested"): ReengagementRequested,
     ("talent_pool", "reengagement_answered"): ReengagementAnswered,
+    **{(service, "candidate_erased"): CandidateErased
+       for service in ("screening", "interview_feedback", "notification", "talent_pool")},
 }

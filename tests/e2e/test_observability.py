@@ -41,7 +41,9 @@ PERSONAL_DATA = [CANDIDATE["name"], CANDIDATE["email"], CANDIDATE["phone"], "770
                  "person.a@example.org",
                  "Fay Fuzz", "fay.fuzz@example.org", "Dana Doc", "dana.doc@example.org", "+49 30 123456", "4930123456",
                  "Wes Doc", "wes.doc@example.org",
-                 "Rita Rest", "rita.rest@example.net", "+44 20 7946 0321", "442079460321"]
+                 "Rita Rest", "rita.rest@example.net", "+44 20 7946 0321", "442079460321",
+                 "Erin Erasure", "erin.erasure@example.com", "+33 1 23 45 67 89", "33123456789", "Erin Again",
+                 "Reto Retention", "reto.retention@example.com", "Kira Kept", "kira.kept@example.com"]
 
 
 def trace_id(response: httpx.Response) -> str:

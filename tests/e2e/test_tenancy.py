@@ -37,6 +37,7 @@ BODIES = {
     ("POST", "/v1/applications/{application_id}/confirmation"): {"result": "unreachable"},
     ("POST", "/v1/applications/{application_id}/outcome"): {"outcome": "withdrawn"},
     ("PUT", "/v1/notification-policies/{division}"): {"rejection_delay": 1},
+    ("PUT", "/v1/retention-policies/{division}"): {"rejected_days": 0, "pool_days": 0},
     ("POST", "/v1/requisitions/{requisition_id}/matches/{candidate_id}/reengage"): None,
     ("DELETE", "/v1/api-keys/{key_id}"): None,
 }
@@ -68,7 +69,7 @@ def tenant_a(platform):
     return {
         "ids": {"requisition_id": req["id"], "application_id": app["id"], "candidate_id": app["candidate_id"],
                 "interview_id": interview["id"], "approval_id": approvals[0]["id"], "key_id": key_id,
-                "division": A},
+                "division": A, "erasure_id": "era_of_tenant_a"},  # erasures are admin-only: refused by role
         "urgent_requisition_id": urgent["id"],
         "hr": hr,
     }
@@ -83,6 +84,8 @@ def snapshot(tenant) -> dict:
         "approvals": hr.get(f"/v1/applications/{ids['application_id']}/approvals").json(),
         "notices": hr.get(f"/v1/applications/{ids['application_id']}/notifications").json(),
         "policy": hr.get(f"/v1/notification-policies/{A}").json(),
+        "retention": hr.get(f"/v1/retention-policies/{A}").json(),
+        "candidate": hr.get(f"/v1/candidates/{ids['candidate_id']}").json(),
     }
 
 
@@ -115,7 +118,7 @@ def test_every_endpoint_with_an_id_refuses_another_divisions_keys(platform, tena
                 elif r.status_code == 404:
                     assert r.json()["error"]["code"].endswith("not_found"), (method, path, r.text)
     assert leaks == []
-    assert len(tried) >= 3 * 20  # 21 operations take an id today
+    assert len(tried) >= 3 * 26  # 26 operations take an id today
     # a division-scoped key that may read an object gets 404, as if it did not exist (not 403)
     hr_b = others["hr"]
     for url in (f"/v1/applications/{tenant_a['ids']['application_id']}",

@@ -1,0 +1,58 @@
+"""Right to erasure, the parts every service shares.
+
+Sourcing owns the candidate: an erasure (an admin's request, or the retention sweep) starts there. It
+anonymises its own records and publishes `candidate_erasure_requested` (ids only); every other service
+then erases or anonymises its own records of that candidate and of those applications, in one unit of
+work with:
+- its outbox: events not yet sent are redacted, sent ones deleted (they are kept only for inspection);
+- a tombstone (`erased` collection), so an event about the candidate that was already on its way (parked
+  in a wait queue, say) cannot bring the personal data back;
+and, before that, drops the messages about the candidate from its dead-letter queue. It answers with
+`candidate_erased` and its counts; sourcing shows the progress per service (`GET /v1/erasures/{id}`).
+
+What is kept: ids, statuses, timestamps, scores and ratings (the reports' figures), never a name, an email,
+a phone or free text about the person.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Who confirms an erasure: every service, and the gateway (its idempotency cache in Redis).
+PARTIES = ("sourcing", "screening", "interview_feedback", "notification", "talent_pool", "gateway")
+ERASED = "[erased]"
+# Free-text fields that may describe the person; redacted wherever they appear in an event payload.
+FREE_TEXT_KEYS = frozenset({"note", "notes", "comment", "highlights", "reasons"})
+ERASED_CANDIDATE = {"name": ERASED, "email": ERASED, "phone": None, "skills": [], "years_experience": 0,
+                    "location": None}
+
+
+def redact_payload(value: Any) -> Any:
+    """An event payload with the candidate snapshot replaced and free text removed (ids and figures stay)."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key == "candidate" and isinstance(item, dict):
+                out[key] = dict(ERASED_CANDIDATE)
+            elif key in FREE_TEXT_KEYS:
+                out[key] = [] if isinstance(item, list) else None
+            else:
+                out[key] = redact_payload(item)
+        return out
+    if isinstance(value, list):
+        return [redact_payload(item) for item in value]
+    return value
+
+
+def mentions_any(body: bytes, needles: list[str]) -> bool:
+    """Whether a raw message mentions one of `needles` (ids, or a lower-cased address), case-insensitively."""
+    text = body.decode("utf-8", errors="replace").lower()
+    return any(n and n.lower() in text for n in needles)
+
+
+def purge_dead_letters(amqp_uri: str, service: str, needles: list[str]) -> int:
+    """Drop the service's dead letters that mention the candidate; the others stay, untouched."""
+    from shared.bus.dlq import DeadLetterQueues
+
+    with DeadLetterQueues(amqp_uri) as queues:
+        return len(queues.drop_matching(service, lambda dl: mentions_any(dl.body, needles)))
