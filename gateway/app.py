@@ -23,6 +23,7 @@ from pymongo import AsyncMongoClient
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import limits, metrics, openapi, portal, telemetry
+from gateway.audit import AuditLog, Read, division_of, personal_fields
 from gateway.idempotency import idempotent
 from gateway.keys import KeyStore
 from gateway.ratelimit import RateLimited, RateLimiter
@@ -58,11 +59,13 @@ class Gateway:
         self.rpc = AsyncRpcClient(settings.rabbit_url, name="gateway", timeout=settings.rpc_timeout)
         self.mongo = AsyncMongoClient(settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000)
         self.keys = KeyStore(self.mongo, settings.database_name("gateway"))
+        self.audit = AuditLog(self.mongo, settings.database_name("gateway"))
         self.redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=5)
         self.limiter = RateLimiter(self.redis, settings)
 
     async def start(self) -> None:
         await self.keys.setup()
+        await self.audit.setup()
         generated = await self.keys.bootstrap_admin(_admin_key_from_env())
         if generated:
             print(f"hireloop: generated admin API key (shown once): {generated}", flush=True)
@@ -126,6 +129,7 @@ IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size (max 500)")]
 Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")]
 DivisionQ = Annotated[str | None, Query(max_length=80)]
+CandidateQ = Annotated[str, Query(min_length=1, max_length=100, description="the candidate whose records to list")]
 StatusQ = Annotated[str | None, Query(max_length=40)]
 
 
@@ -302,6 +306,13 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
         await gw(request).keys.revoke(key_id)
         return Response(status_code=204)
 
+    # ---------------------------------------------------------------- audit
+    @app.get("/v1/audit", tags=["audit"])
+    async def audit_log(request: Request, caller: Annotated[Caller, Depends(roles(ADMIN))], candidate_id: CandidateQ,
+                        limit: Limit = 50, cursor: Cursor = None):
+        """Who read a candidate's personal data: one record per read, newest first (ids and field names only)."""
+        return await gw(request).audit.list(candidate_id, limit, cursor)
+
     # ---------------------------------------------------------------- requisitions
     @app.post("/v1/requisitions", status_code=201, tags=["requisitions"])
     async def create_requisition(request: Request, body: cmd.NewRequisition,
@@ -330,8 +341,12 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     async def requisition_applications(request: Request, requisition_id: str,
                                        caller: Annotated[Caller, Depends(roles(*STAFF))], status: StatusQ = None,
                                        limit: Limit = 50, cursor: Cursor = None):
-        return await gw(request).call(caller, "sourcing", "list_applications", request,
-                                      requisition_id=requisition_id, status=status, limit=limit, cursor=cursor)
+        g = gw(request)
+        page = await g.call(caller, "sourcing", "list_applications", request,
+                            requisition_id=requisition_id, status=status, limit=limit, cursor=cursor)
+        await g.audit.record(request, caller, [
+            Read(a["candidate_id"], a.get("division"), personal_fields("application", a)) for a in page["items"]])
+        return page
 
     # ---------------------------------------------------------------- applications
     @app.post("/v1/applications", status_code=202, tags=["applications"])
@@ -342,11 +357,19 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
 
     @app.get("/v1/applications/{application_id}", tags=["applications"])
     async def get_application(request: Request, application_id: str, caller: Annotated[Caller, Depends(roles(*STAFF))]):
-        return await gw(request).call(caller, "sourcing", "get_application", request, application_id=application_id)
+        g = gw(request)
+        found = await g.call(caller, "sourcing", "get_application", request, application_id=application_id)
+        await g.audit.record(request, caller, [
+            Read(found["candidate_id"], found.get("division"), personal_fields("application", found))])
+        return found
 
     @app.get("/v1/candidates/{candidate_id}", tags=["applications"])
     async def get_candidate(request: Request, candidate_id: str, caller: Annotated[Caller, Depends(roles(*STAFF))]):
-        return await gw(request).call(caller, "sourcing", "get_candidate", request, candidate_id=candidate_id)
+        g = gw(request)
+        found = await g.call(caller, "sourcing", "get_candidate", request, candidate_id=candidate_id)
+        await g.audit.record(request, caller, [
+            Read(found["id"], division_of(caller), personal_fields("candidate", found))])
+        return found
 
     @app.post("/v1/applications/{application_id}/screening/override", tags=["screening"])
     async def override_screening(request: Request, application_id: str, body: cmd.ScreeningOverride,
@@ -406,9 +429,13 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     async def application_notifications(request: Request, application_id: str,
                                         caller: Annotated[Caller, Depends(roles(*STAFF))]):
         g = gw(request)
-        await g.call(caller, "sourcing", "get_application", request, application_id=application_id)  # scope: 404
+        found = await g.call(caller, "sourcing", "get_application", request, application_id=application_id)  # 404
         page = await g.call(caller, "notification", "list_for_application", request, application_id=application_id)
-        return page["items"]  # api-v1: a bare list of notices
+        notices = page["items"]
+        if notices:  # they carry the recipient's address, and the body names the candidate
+            await g.audit.record(request, caller, [
+                Read(found["candidate_id"], found.get("division"), personal_fields("notice", *notices))])
+        return notices  # api-v1: a bare list of notices
 
     @app.get("/v1/candidates/{candidate_id}/notifications", tags=["notifications"])
     async def candidate_notifications(request: Request, candidate_id: str,
@@ -416,7 +443,11 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
         g = gw(request)
         await g.call(caller, "sourcing", "get_candidate", request, candidate_id=candidate_id)  # scope: 404
         page = await g.call(caller, "notification", "list_for_candidate", request, candidate_id=candidate_id)
-        return page["items"]
+        notices = page["items"]
+        if notices:
+            await g.audit.record(request, caller, [Read(candidate_id, division_of(
+                caller, (n.get("division") for n in notices)), personal_fields("notice", *notices))])
+        return notices
 
     @app.get("/v1/notification-policies/{division}", tags=["notifications"])
     async def get_policy(request: Request, division: str, caller: Annotated[Caller, Depends(roles(HR, ADMIN))]):
@@ -449,12 +480,22 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     async def talent_pool(request: Request, caller: Annotated[Caller, Depends(roles(*STAFF))],
                           skill: Annotated[str | None, Query(max_length=80)] = None, division: DivisionQ = None,
                           limit: Limit = 50, cursor: Cursor = None):
-        return await gw(request).call(caller, "talent_pool", "list_pool", request, skill=skill, division=division,
-                                      limit=limit, cursor=cursor)
+        g = gw(request)
+        page = await g.call(caller, "talent_pool", "list_pool", request, skill=skill, division=division,
+                            limit=limit, cursor=cursor)
+        # The pool is group-wide: an entry's data belongs to the division whose interview pooled it.
+        await g.audit.record(request, caller, [
+            Read(e["candidate_id"], division_of(caller, [(e.get("prior") or {}).get("division")]),
+                 personal_fields("pool_entry", e)) for e in page["items"]])
+        return page
 
     @app.get("/v1/requisitions/{requisition_id}/matches", tags=["talent pool"])
     async def matches(request: Request, requisition_id: str, caller: Annotated[Caller, Depends(roles(*STAFF))]):
-        return await gw(request).call(caller, "talent_pool", "get_matches", request, requisition_id=requisition_id)
+        g = gw(request)
+        found = await g.call(caller, "talent_pool", "get_matches", request, requisition_id=requisition_id)
+        await g.audit.record(request, caller, [
+            Read(m["candidate_id"], division_of(caller), personal_fields("match", m)) for m in found])
+        return found
 
     @app.post("/v1/requisitions/{requisition_id}/matches/{candidate_id}/reengage", status_code=202,
               tags=["talent pool"])
