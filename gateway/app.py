@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from contextlib import asynccontextmanager
+from datetime import UTC
 from typing import Annotated, Any
 
 import redis.asyncio as aioredis
@@ -35,6 +36,7 @@ from shared.contracts import commands as cmd
 from shared.contracts.caller import Caller
 from shared.contracts.common import SERVICES
 from shared.errors import DomainError, Forbidden, Unauthenticated
+from shared.timeutil import utcnow
 
 log = logging.getLogger("hireloop.gateway")
 MAX_BODY_BYTES = 1_000_000
@@ -289,6 +291,10 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
 
         if body.role != ADMIN and not body.divisions:
             raise Invalid("divisions: a non-admin key needs at least one division", field="divisions")
+        expires = body.expires_at
+        if expires is not None and (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) <= utcnow():
+            # (a time without an offset is UTC, as MongoDB stores it) A key dead on arrival is a mistake.
+            raise Invalid("expires_at: must be in the future", field="expires_at")
 
         async def produce():
             created = await gw(request).keys.create(body.name, body.role, body.divisions, body.expires_at)
