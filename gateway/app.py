@@ -499,6 +499,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     async def matches(request: Request, requisition_id: str, caller: Annotated[Caller, Depends(roles(*STAFF))]):
         g = gw(request)
         found = await g.call(caller, "talent_pool", "get_matches", request, requisition_id=requisition_id)
+        # Matches do not name a division: a scoped key's one division is the requisition's; an admin's, none.
         await g.audit.record(request, caller, [
             Read(m["candidate_id"], division_of(caller), personal_fields("match", m)) for m in found])
         return found
