@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from contextlib import asynccontextmanager
+from datetime import UTC
 from typing import Annotated, Any
 
 import redis.asyncio as aioredis
@@ -23,6 +24,7 @@ from pymongo import AsyncMongoClient
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import limits, metrics, openapi, portal, telemetry
+from gateway.audit import AuditLog, Read, division_of, personal_fields
 from gateway.idempotency import forget_mentions, idempotent
 from gateway.keys import KeyStore
 from gateway.ratelimit import RateLimited, RateLimiter
@@ -59,11 +61,13 @@ class Gateway:
         self.rpc = AsyncRpcClient(settings.rabbit_url, name="gateway", timeout=settings.rpc_timeout)
         self.mongo = AsyncMongoClient(settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000)
         self.keys = KeyStore(self.mongo, settings.database_name("gateway"))
+        self.audit = AuditLog(self.mongo, settings.database_name("gateway"))
         self.redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=5)
         self.limiter = RateLimiter(self.redis, settings)
 
     async def start(self) -> None:
         await self.keys.setup()
+        await self.audit.setup()
         generated = await self.keys.bootstrap_admin(_admin_key_from_env())
         if generated:
             print(f"hireloop: generated admin API key (shown once): {generated}", flush=True)
@@ -127,6 +131,7 @@ IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size (max 500)")]
 Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")]
 DivisionQ = Annotated[str | None, Query(max_length=80)]
+CandidateQ = Annotated[str, Query(min_length=1, max_length=100, description="the candidate whose records to list")]
 StatusQ = Annotated[str | None, Query(max_length=40)]
 
 
@@ -286,6 +291,10 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
 
         if body.role != ADMIN and not body.divisions:
             raise Invalid("divisions: a non-admin key needs at least one division", field="divisions")
+        expires = body.expires_at
+        if expires is not None and (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) <= utcnow():
+            # (a time without an offset is UTC, as MongoDB stores it) A key dead on arrival is a mistake.
+            raise Invalid("expires_at: must be in the future", field="expires_at")
 
         async def produce():
             created = await gw(request).keys.create(body.name, body.role, body.divisions, body.expires_at)
@@ -302,6 +311,13 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     async def delete_key(request: Request, key_id: str, caller: Annotated[Caller, Depends(roles(ADMIN))]):
         await gw(request).keys.revoke(key_id)
         return Response(status_code=204)
+
+    # ---------------------------------------------------------------- audit
+    @app.get("/v1/audit", tags=["audit"])
+    async def audit_log(request: Request, caller: Annotated[Caller, Depends(roles(ADMIN))], candidate_id: CandidateQ,
+                        limit: Limit = 50, cursor: Cursor = None):
+        """Who read a candidate's personal data: one record per read, newest first (ids and field names only)."""
+        return await gw(request).audit.list(candidate_id, limit, cursor)
 
     # ---------------------------------------------------------------- requisitions
     @app.post("/v1/requisitions", status_code=201, tags=["requisitions"])
@@ -331,8 +347,12 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     async def requisition_applications(request: Request, requisition_id: str,
                                        caller: Annotated[Caller, Depends(roles(*STAFF))], status: StatusQ = None,
                                        limit: Limit = 50, cursor: Cursor = None):
-        return await gw(request).call(caller, "sourcing", "list_applications", request,
-                                      requisition_id=requisition_id, status=status, limit=limit, cursor=cursor)
+        g = gw(request)
+        page = await g.call(caller, "sourcing", "list_applications", request,
+                            requisition_id=requisition_id, status=status, limit=limit, cursor=cursor)
+        await g.audit.record(request, caller, [
+            Read(a["candidate_id"], a.get("division"), personal_fields("application", a)) for a in page["items"]])
+        return page
 
     # ---------------------------------------------------------------- applications
     @app.post("/v1/applications", status_code=202, tags=["applications"])
@@ -343,11 +363,19 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
 
     @app.get("/v1/applications/{application_id}", tags=["applications"])
     async def get_application(request: Request, application_id: str, caller: Annotated[Caller, Depends(roles(*STAFF))]):
-        return await gw(request).call(caller, "sourcing", "get_application", request, application_id=application_id)
+        g = gw(request)
+        found = await g.call(caller, "sourcing", "get_application", request, application_id=application_id)
+        await g.audit.record(request, caller, [
+            Read(found["candidate_id"], found.get("division"), personal_fields("application", found))])
+        return found
 
     @app.get("/v1/candidates/{candidate_id}", tags=["applications"])
     async def get_candidate(request: Request, candidate_id: str, caller: Annotated[Caller, Depends(roles(*STAFF))]):
-        return await gw(request).call(caller, "sourcing", "get_candidate", request, candidate_id=candidate_id)
+        g = gw(request)
+        found = await g.call(caller, "sourcing", "get_candidate", request, candidate_id=candidate_id)
+        await g.audit.record(request, caller, [
+            Read(found["id"], division_of(caller), personal_fields("candidate", found))])
+        return found
 
     @app.post("/v1/applications/{application_id}/screening/override", tags=["screening"])
     async def override_screening(request: Request, application_id: str, body: cmd.ScreeningOverride,
@@ -429,6 +457,9 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
         others = ("screening", "interview_feedback", "notification", "talent_pool")
         parts = await asyncio.gather(*(g.call(caller, service, "export_candidate", request, candidate_id=candidate_id,
                                               application_ids=app_ids) for service in others))
+        divisions = {a.get("division") for a in own["applications"]}
+        await g.audit.record(request, caller, [Read(candidate_id, division_of(caller, divisions),
+                                                    ["export", *personal_fields("candidate", own["candidate"])])])
         return {"candidate_id": candidate_id, "exported_at": iso(utcnow()), "format": "hireloop-export/1",
                 "services": {"sourcing": own, **dict(zip(others, parts, strict=True))}}
 
@@ -449,9 +480,13 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     async def application_notifications(request: Request, application_id: str,
                                         caller: Annotated[Caller, Depends(roles(*STAFF))]):
         g = gw(request)
-        await g.call(caller, "sourcing", "get_application", request, application_id=application_id)  # scope: 404
+        found = await g.call(caller, "sourcing", "get_application", request, application_id=application_id)  # 404
         page = await g.call(caller, "notification", "list_for_application", request, application_id=application_id)
-        return page["items"]  # api-v1: a bare list of notices
+        notices = page["items"]
+        if notices:  # they carry the recipient's address, and the body names the candidate
+            await g.audit.record(request, caller, [
+                Read(found["candidate_id"], found.get("division"), personal_fields("notice", *notices))])
+        return notices  # api-v1: a bare list of notices
 
     @app.get("/v1/candidates/{candidate_id}/notifications", tags=["notifications"])
     async def candidate_notifications(request: Request, candidate_id: str,
@@ -459,7 +494,11 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
         g = gw(request)
         await g.call(caller, "sourcing", "get_candidate", request, candidate_id=candidate_id)  # scope: 404
         page = await g.call(caller, "notification", "list_for_candidate", request, candidate_id=candidate_id)
-        return page["items"]
+        notices = page["items"]
+        if notices:
+            await g.audit.record(request, caller, [Read(candidate_id, division_of(
+                caller, (n.get("division") for n in notices)), personal_fields("notice", *notices))])
+        return notices
 
     @app.get("/v1/notification-policies/{division}", tags=["notifications"])
     async def get_policy(request: Request, division: str, caller: Annotated[Caller, Depends(roles(HR, ADMIN))]):
@@ -492,12 +531,23 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     async def talent_pool(request: Request, caller: Annotated[Caller, Depends(roles(*STAFF))],
                           skill: Annotated[str | None, Query(max_length=80)] = None, division: DivisionQ = None,
                           limit: Limit = 50, cursor: Cursor = None):
-        return await gw(request).call(caller, "talent_pool", "list_pool", request, skill=skill, division=division,
-                                      limit=limit, cursor=cursor)
+        g = gw(request)
+        page = await g.call(caller, "talent_pool", "list_pool", request, skill=skill, division=division,
+                            limit=limit, cursor=cursor)
+        # The pool is group-wide: an entry's data belongs to the division whose interview pooled it.
+        await g.audit.record(request, caller, [
+            Read(e["candidate_id"], division_of(caller, [(e.get("prior") or {}).get("division")]),
+                 personal_fields("pool_entry", e)) for e in page["items"]])
+        return page
 
     @app.get("/v1/requisitions/{requisition_id}/matches", tags=["talent pool"])
     async def matches(request: Request, requisition_id: str, caller: Annotated[Caller, Depends(roles(*STAFF))]):
-        return await gw(request).call(caller, "talent_pool", "get_matches", request, requisition_id=requisition_id)
+        g = gw(request)
+        found = await g.call(caller, "talent_pool", "get_matches", request, requisition_id=requisition_id)
+        # Matches do not name a division: a scoped key's one division is the requisition's; an admin's, none.
+        await g.audit.record(request, caller, [
+            Read(m["candidate_id"], division_of(caller), personal_fields("match", m)) for m in found])
+        return found
 
     @app.post("/v1/requisitions/{requisition_id}/matches/{candidate_id}/reengage", status_code=202,
               tags=["talent pool"])

@@ -82,6 +82,25 @@ class ApiKeyPage(Doc):
     next_cursor: str | None
 
 
+class AuditRecord(Doc):
+    id: str
+    at: str
+    candidate_id: str
+    key_id: str
+    key_name: str
+    role: str
+    caller_divisions: list[str] = Field(description='the key\'s divisions; `["*"]` for admin')
+    division: str | None = Field(description="the division of the data read; null when not one division")
+    action: str = Field(description="the route read, e.g. `GET /v1/candidates/{candidate_id}`")
+    fields: list[str] = Field(description="the candidate's personal fields in the answer, e.g. name, email")
+    trace_id: str | None
+
+
+class AuditPage(Doc):
+    items: list[AuditRecord]
+    next_cursor: str | None
+
+
 # ---------------------------------------------------------------------------------------------- sourcing
 class KnockoutQuestionView(Doc):
     id: str
@@ -380,6 +399,7 @@ SUCCESS: dict[tuple[str, str], tuple[int, Any]] = {
     ("post", "/v1/api-keys"): (201, ApiKeyCreated),
     ("get", "/v1/api-keys"): (200, ApiKeyPage),
     ("delete", "/v1/api-keys/{key_id}"): (204, None),
+    ("get", "/v1/audit"): (200, AuditPage),
     ("post", "/v1/requisitions"): (201, Requisition),
     ("get", "/v1/requisitions"): (200, RequisitionPage),
     ("get", "/v1/requisitions/{requisition_id}"): (200, Requisition),

@@ -71,6 +71,8 @@ def test_export_then_erasure_leaves_no_trace_of_the_candidate_in_any_store(platf
     assert held["interview_feedback"]["decisions"][0]["outcome"] == "pass"
     assert any(n["kind"] == "offer" and n["recipient"] == ERIN["email"] for n in held["notification"]["notices"])
     assert held["talent_pool"]["pool_entry"]["candidate_id"] == cid
+    audited = admin.get("/v1/audit", params={"candidate_id": cid}).json()["items"]
+    assert audited[0]["action"] == "GET /v1/candidates/{candidate_id}/export" and "export" in audited[0]["fields"]
 
     def dead_letters_in(dump):
         return [source for source, _ in occurrences(dump, [cid, ERIN["email"]]) if source.startswith("dlq:")]

@@ -32,7 +32,7 @@ CANDIDATE = {"name": "Mira Okonkwo-Tanaka", "email": "mira.okonkwo@example.net",
              "skills": ["forklift", "safety"], "years_experience": 4, "location": "Leeds"}
 WEAK = {"name": "Piotr Zielinski-Ng", "email": "piotr.zng@example.net", "phone": "+48 601 234 567",
         "skills": ["forklift"], "years_experience": 0}
-# Every named candidate of the e2e session (this module's, test_hiring_loop's and test_api_fuzz's): none may
+# Every named candidate of the e2e session (this module's, test_hiring_loop's, test_api_fuzz's, test_audit's): none may
 # reach a span or a log.
 PERSONAL_DATA = [CANDIDATE["name"], CANDIDATE["email"], CANDIDATE["phone"], "7700900123",
                  WEAK["name"], WEAK["email"], WEAK["phone"], "601234567",
@@ -43,7 +43,9 @@ PERSONAL_DATA = [CANDIDATE["name"], CANDIDATE["email"], CANDIDATE["phone"], "770
                  "Wes Doc", "wes.doc@example.org",
                  "Rita Rest", "rita.rest@example.net", "+44 20 7946 0321", "442079460321",
                  "Erin Erasure", "erin.erasure@example.com", "+33 1 23 45 67 89", "33123456789", "Erin Again",
-                 "Reto Retention", "reto.retention@example.com", "Kira Kept", "kira.kept@example.com"]
+                 "Reto Retention", "reto.retention@example.com", "Kira Kept", "kira.kept@example.com",
+                 "Audrey Auditson", "audrey.auditson@example.net", "+33 6 12 34 56 78", "33612345678",
+                 "Pavel Poolman", "pavel.poolman@example.net", "+420 601 111 222", "420601111222"]
 
 
 def trace_id(response: httpx.Response) -> str:

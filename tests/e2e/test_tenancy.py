@@ -54,7 +54,9 @@ def tenant_a(platform):
     hr = platform.client(make_key(admin, "hal", "hr", [A]))
     recruiter = platform.client(make_key(admin, "rob", "recruiter", [A]))
     ann = platform.client(make_key(admin, "ann", "interviewer", [A]))
-    key_id = next(k["id"] for k in admin.get("/v1/api-keys").json()["items"] if k["name"] == "rob")
+    # (ids are time-ordered and the session makes many keys, the fuzzer too: one long page, not the first 50)
+    key_id = next(k["id"] for k in admin.get("/v1/api-keys", params={"limit": 500}).json()["items"]
+                  if k["name"] == "rob")
     req = hr.post("/v1/requisitions", json={"title": "Controller", "division": A, "department": "finance",
                                             "tier": "core", "required_skills": ["ledger"]}).json()
     urgent = hr.post("/v1/requisitions", json={"title": "Night Clerk", "division": A, "department": "finance",

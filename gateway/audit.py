@@ -1,0 +1,130 @@
+"""The audit log of personal-data reads: who read which candidate's data, through which route, when.
+
+Every route that returns a candidate's personal data records the read here before it answers, in the
+gateway's own database (collection `audit`, one record per candidate in the response). When the record
+cannot be written the request fails with 503: a read that is not in the log does not happen. Records hold
+ids and the names of the fields that were read, never the values (no name, email or phone).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from opentelemetry import trace
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
+
+from shared.bus.aio_rpc import ServiceUnavailable
+from shared.contracts.caller import Caller
+from shared.ids import new_id
+from shared.storage import decode_cursor, encode_cursor
+from shared.timeutil import iso, utcnow
+
+log = logging.getLogger("hireloop.audit")
+
+# The fields of each kind of answer that are a candidate's personal data (identity, contact, profile, or
+# what the hiring loop concluded about them); a record lists those present in what was returned.
+PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "candidate": ("name", "email", "phone", "location", "skills", "years_experience"),
+    "application": ("screening", "interview", "decision", "confirmation"),
+    "notice": ("recipient", "subject", "body"),
+    "pool_entry": ("name", "skills", "prior"),
+    "match": ("name", "matched_skills", "missing_skills", "prior_average"),
+}
+
+
+def personal_fields(kind: str, *items: dict) -> list[str]:
+    """The personal fields of `kind` that hold a value in any of the items, in a fixed order."""
+    return [f for f in PERSONAL_FIELDS[kind] if any(item.get(f) not in (None, "", [], {}) for item in items)]
+
+
+def division_of(caller: Caller, divisions: Iterable[str | None] = ()) -> str | None:
+    """The division the data read belongs to: the one the answer names, else the caller's only division
+    (a division-scoped key reads nothing outside it). None when that is not one division (an admin reading
+    a candidate's profile, which belongs to no one division; notices of several divisions)."""
+    found = {d for d in divisions if d}
+    if len(found) == 1:
+        return found.pop()
+    if not found and not caller.is_group_wide and len(caller.divisions) == 1:
+        return caller.divisions[0]
+    return None
+
+
+@dataclass(frozen=True)
+class Read:
+    """One candidate's personal data in one answer."""
+    candidate_id: str
+    division: str | None
+    fields: list[str]
+
+
+class AuditUnavailable(ServiceUnavailable):
+    """The audit log could not record a read: answered 503 with Retry-After, like a service away."""
+
+    def __init__(self):
+        super().__init__("audit", "the read could not be recorded in the audit log, so it was not answered")
+
+
+def _view(doc: dict) -> dict[str, Any]:
+    return {
+        "id": doc["_id"],
+        "at": iso(doc["at"]),
+        "candidate_id": doc["candidate_id"],
+        "key_id": doc["key_id"],
+        "key_name": doc["key_name"],
+        "role": doc["role"],
+        "caller_divisions": doc.get("caller_divisions", []),
+        "division": doc.get("division"),
+        "action": doc["action"],
+        "fields": doc.get("fields", []),
+        "trace_id": doc.get("trace_id"),
+    }
+
+
+def _trace_id() -> str | None:
+    ctx = trace.get_current_span().get_span_context()
+    return f"{ctx.trace_id:032x}" if ctx.is_valid else None
+
+
+class AuditLog:
+    def __init__(self, client: AsyncMongoClient, database: str):
+        self.audit = client[database].audit
+
+    async def setup(self) -> None:
+        # Ids are time-ordered (shared.ids), so (candidate_id, _id) is "by candidate, by time".
+        await self.audit.create_index([("candidate_id", 1), ("_id", -1)], name="candidate_time")
+
+    async def record(self, request: Request, caller: Caller, reads: list[Read]) -> None:
+        """Write one record per read, or raise AuditUnavailable (the caller must then not answer)."""
+        if not reads:
+            return
+        route = getattr(request.scope.get("route"), "path", None) or request.url.path
+        at, trace_id = utcnow(), _trace_id()
+        docs = [{"_id": new_id("aud"), "at": at, "candidate_id": r.candidate_id, "key_id": caller.key_id,
+                 "key_name": caller.name, "role": caller.role, "caller_divisions": list(caller.divisions),
+                 "division": r.division, "action": f"{request.method} {route}", "fields": r.fields,
+                 "trace_id": trace_id} for r in reads]
+        try:
+            await self.audit.insert_many(docs)
+        except PyMongoError as exc:
+            # The type only: a driver's message can quote the document (ids, but keep the log plain).
+            log.error("audit record not written", extra={"exc_type": type(exc).__name__, "records": len(docs)})
+            raise AuditUnavailable() from None
+
+    async def list(self, candidate_id: str, limit: int = 50, cursor: str | None = None) -> dict:
+        """One page of a candidate's records, newest first; `next_cursor` continues with older ones."""
+        before = decode_cursor(cursor)
+        query: dict[str, Any] = {"candidate_id": candidate_id}
+        if before:
+            query["_id"] = {"$lt": before}
+        try:
+            docs = [d async for d in self.audit.find(query).sort("_id", -1).limit(limit + 1)]
+        except PyMongoError as exc:
+            log.error("audit log not readable", extra={"exc_type": type(exc).__name__})
+            raise ServiceUnavailable("audit", "the audit log could not be read") from None
+        next_cursor = encode_cursor(docs[limit - 1]["_id"]) if len(docs) > limit else None
+        return {"items": [_view(d) for d in docs[:limit]], "next_cursor": next_cursor}
