@@ -35,6 +35,17 @@ def test_withdrawing_consent_on_the_portal_removes_the_candidate_from_pool_and_p
         return [e for e in items if e["candidate_id"] == app["candidate_id"]]
 
     wait_for(pooled, lambda found: len(found) == 1, what="pooled")
+    # Fields by role: an interviewer gets neither the candidate's profile nor their contact details; another
+    # division sees the pool entry (the pool is group-wide) without contact details, until a re-engagement
+    # is accepted and the candidate applies there.
+    assert ike.get(f"/v1/candidates/{app['candidate_id']}").status_code == 403
+    assert ike.get(f"/v1/applications/{app['id']}").status_code == 403
+    assert ike.get(f"/v1/requisitions/{req['id']}/applications").status_code == 403
+    elsewhere = platform.client(make_key(admin, "olga", "recruiter", ["consent-other"]))
+    seen = elsewhere.get("/v1/talent-pool", params={"division": DIVISION})
+    entry = next(e for e in seen.json()["items"] if e["candidate_id"] == app["candidate_id"])
+    assert "email" not in entry and "phone" not in entry and email not in seen.text
+    assert elsewhere.get(f"/v1/candidates/{app['candidate_id']}").status_code == 404
     urgent = hr.post("/v1/requisitions", json={
         "title": "Night Baker", "division": DIVISION, "department": "bakery", "tier": "basic", "urgent": True,
         "required_skills": ["sourdough"]}).json()
