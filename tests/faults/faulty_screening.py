@@ -21,12 +21,14 @@ def main() -> None:
     from services.screening import domain
     from services.screening.service import ScreeningService
     from shared.bus.runner import run_service
+    from shared.crypto import open_sealed
 
     real_screen = domain.screen
 
     def screen(requisition, candidate, answers):
-        if is_unlucky(candidate.email):
-            raise RuntimeError(f"injected bug: cannot screen {candidate.email}")
+        email = open_sealed(candidate.email)  # events carry it sealed
+        if is_unlucky(email):
+            raise RuntimeError("injected bug: cannot screen this candidate")
         return real_screen(requisition, candidate, answers)
 
     domain.screen = screen

@@ -18,6 +18,7 @@ import pytest
 from kombu import Connection, Exchange
 
 from shared.bus.dlq import DeadLetterQueues
+from shared.crypto import open_sealed
 from tests.faults.faulty_screening import is_unlucky
 from tests.faults.harness import (
     SCREENED,
@@ -64,7 +65,8 @@ def test_a_handler_failing_for_1_percent_dead_letters_them_and_replay_completes_
 
         # Generous: on a loaded 2-core machine the last few hundred screenings can take minutes.
         wait_until(screened, 240, "the 99% healthy applications screened before the fix", interval=1)
-        emails = {json.loads(d.body)["payload"]["candidate"]["email"] for d in letters}
+        # the address travels sealed
+        emails = {open_sealed(json.loads(d.body)["payload"]["candidate"]["email"]) for d in letters}
         assert emails == unlucky
         assert all(d.reason == "handler_failed" and "injected bug" in d.error for d in letters)
     finally:
