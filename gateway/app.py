@@ -390,6 +390,15 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
         return await _idem_call(request, caller, idem, body, 201, "interview_feedback", "schedule_interview",
                                 application_id=application_id, data=body.model_dump(mode="json"))
 
+    @app.get("/v1/interviews", tags=["interviews"])
+    async def list_interviews(request: Request, caller: Annotated[Caller, Depends(roles(*STAFF, INTERVIEWER))],
+                              interviewer: Annotated[str | None, Query(max_length=80)] = None,
+                              status: StatusQ = None, limit: Limit = 50, cursor: Cursor = None):
+        """Interviews in the caller's divisions; an interviewer's key lists those it sits on (`submitted`
+        says whose scorecards are in). Scorecards themselves are read per interview."""
+        return await gw(request).call(caller, "interview_feedback", "list_interviews", request,
+                                      interviewer=interviewer, status=status, limit=limit, cursor=cursor)
+
     @app.get("/v1/interviews/{interview_id}", tags=["interviews"])
     async def get_interview(request: Request, interview_id: str,
                             caller: Annotated[Caller, Depends(roles(*STAFF, INTERVIEWER))]):
@@ -411,6 +420,13 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     async def list_approvals(request: Request, application_id: str, caller: Annotated[Caller, Depends(roles(*STAFF))]):
         return await gw(request).call(caller, "interview_feedback", "list_approvals", request,
                                       application_id=application_id)
+
+    @app.get("/v1/approvals", tags=["decisions"])
+    async def approval_queue(request: Request, caller: Annotated[Caller, Depends(roles(HR, ADMIN))],
+                             division: DivisionQ = None):
+        """The approval steps waiting for a decision now, overdue first: division HR's own steps; for group
+        HR every waiting step, with `can_decide` on its own."""
+        return await gw(request).call(caller, "interview_feedback", "approval_queue", request, division=division)
 
     @app.post("/v1/approvals/{approval_id}", tags=["decisions"])
     async def decide_approval(request: Request, approval_id: str, body: cmd.ApprovalDecisionIn,

@@ -30,7 +30,7 @@ log = logging.getLogger("hireloop.audit")
 # what the hiring loop concluded about them); a record lists those present in what was returned.
 PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
     "candidate": ("name", "email", "phone", "location", "skills", "years_experience"),
-    "application": ("screening", "interview", "decision", "confirmation"),
+    "application": ("candidate_name", "screening", "interview", "decision", "confirmation"),
     "notice": ("recipient", "subject", "body"),
     "pool_entry": ("name", "skills", "prior"),
     "match": ("name", "matched_skills", "missing_skills", "prior_average"),

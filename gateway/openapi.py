@@ -164,6 +164,7 @@ class Application(Doc):
     interview: dict[str, Any] | None = Field(description="the interview summary: average, by_competency, ...")
     decision: dict[str, Any] | None
     timeline: list[TimelineEntry]
+    candidate_name: str | None = Field(None, description="who applied (not on the confirmation/outcome answers)")
 
 
 class ApplicationPage(Doc):
@@ -233,6 +234,34 @@ class ApprovalStep(Doc):
     expected_by: str | None
     decided_at: str | None
     decided_by: str | None
+
+
+class InterviewListItem(Doc):
+    id: str
+    application_id: str
+    requisition_id: str | None
+    division: str
+    status: Literal["scheduled", "complete"]
+    interviewers: list[str]
+    competencies: list[str]
+    scheduled_at: str | None
+    submitted: list[str] = Field(description="the panel members whose scorecard is in")
+
+
+class InterviewPage(Doc):
+    items: list[InterviewListItem]
+    next_cursor: str | None
+
+
+class QueuedApproval(ApprovalStep):
+    application_id: str
+    division: str
+    overdue: bool = Field(description="past its expected_by")
+    can_decide: bool = Field(description="the caller's role decides this step")
+
+
+class ApprovalQueue(Doc):
+    items: list[QueuedApproval]
 
 
 class Decision(Doc):
@@ -410,10 +439,12 @@ SUCCESS: dict[tuple[str, str], tuple[int, Any]] = {
     ("get", "/v1/candidates/{candidate_id}"): (200, Candidate),
     ("post", "/v1/applications/{application_id}/screening/override"): (200, ScreeningResult),
     ("post", "/v1/applications/{application_id}/interviews"): (201, Interview),
+    ("get", "/v1/interviews"): (200, InterviewPage),
     ("get", "/v1/interviews/{interview_id}"): (200, Interview),
     ("post", "/v1/interviews/{interview_id}/scorecards"): (201, ScorecardCreated),
     ("post", "/v1/applications/{application_id}/decision"): (200, Decision),
     ("get", "/v1/applications/{application_id}/approvals"): (200, (ApprovalStep,)),
+    ("get", "/v1/approvals"): (200, ApprovalQueue),
     ("post", "/v1/approvals/{approval_id}"): (200, ApprovalStep),
     ("post", "/v1/applications/{application_id}/confirmation"): (200, Application),
     ("post", "/v1/applications/{application_id}/outcome"): (200, Application),

@@ -247,3 +247,20 @@ def decide_approval(steps: Sequence[dict], step_id: str, caller_role: str, calle
         "next_step": next_pending(updated),
         "chain_status": chain_status(updated),
     }
+
+
+def approval_queue(chains: dict[str, list[dict]], caller_role: str, now: datetime) -> list[dict[str, Any]]:
+    """The steps waiting for a decision now, one per unfinished chain, the longest expected first.
+
+    A step counts only when it is its chain's next one (its predecessors approved, nothing rejected): a
+    group HR step is not in anyone's queue while division HR is still reviewing. HR sees the steps of its
+    role; group HR (admin) sees every waiting step and may decide its own. Each carries `overdue` (past
+    `expected_by`) and `can_decide`."""
+    queue = []
+    for steps in chains.values():
+        step = next_pending(steps)
+        if step is None or (caller_role != "admin" and step["role"] != caller_role):
+            continue
+        queue.append({**step, "overdue": step["expected_by"] <= now,
+                      "can_decide": caller_role in ("system", step["role"])})
+    return sorted(queue, key=lambda s: (s["expected_by"], s["id"]))

@@ -30,7 +30,7 @@ from shared.contracts.events import (
     InterviewSummary,
     ScorecardSubmitted,
 )
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.ids import new_id
 from shared.timeutil import iso, utcnow
 from shared.timeutil import parse as parse_time
@@ -205,6 +205,24 @@ class InterviewFeedbackService(ServiceBase):
         return _interview_view(doc, [], None)
 
     @rpc
+    def list_interviews(self, interviewer: str | None = None, status: str | None = None, limit: int = 50,
+                        cursor: str | None = None) -> dict:
+        """GET /v1/interviews: an interviewer's key lists the interviews it sits on; staff list their
+        divisions' interviews, optionally one interviewer's. Scorecards are not included (see get_interview)."""
+        caller = self.bus.caller
+        if status is not None and status not in (domain.SCHEDULED, domain.COMPLETE):
+            raise Invalid(f"status: must be {domain.SCHEDULED} or {domain.COMPLETE}", field="status")
+        if caller.role == "interviewer":
+            if interviewer not in (None, caller.name):
+                raise Forbidden("an interviewer key lists only its own interviews")
+            interviewer = caller.name
+        docs, next_cursor = self.store.list_interviews(caller.division_filter(), interviewer, status,
+                                                       max(1, min(int(limit), 500)), cursor)
+        items = [{**{k: v for k, v in _interview_view(d, [], None).items() if k not in ("scorecards", "summary")},
+                  "requisition_id": d.get("requisition_id"), "submitted": d.get("submitted", [])} for d in docs]
+        return {"items": items, "next_cursor": next_cursor}
+
+    @rpc
     def get_interview(self, interview_id: str) -> dict:
         caller = self.bus.caller
         doc = self._visible_interview(interview_id)
@@ -337,6 +355,20 @@ class InterviewFeedbackService(ServiceBase):
         if not caller.can_see(division):
             raise NotFound(f"no application {application_id}")
         return [_step_view(_step_from_doc(d)) for d in docs]
+
+    @rpc
+    def approval_queue(self, division: str | None = None) -> dict:
+        """GET /v1/approvals: the steps waiting for a decision now in the caller's divisions, overdue first."""
+        caller = self.bus.caller
+        caller.require_role("hr", "admin")
+        divisions = caller.division_filter()
+        if division is not None:
+            if not caller.can_see(division):
+                return {"items": []}
+            divisions = [division]
+        chains = {app_id: [{**_step_from_doc(d), "application_id": app_id, "division": d["division"]} for d in docs]
+                  for app_id, docs in self.store.open_chains(divisions).items()}
+        return {"items": [_step_view(s) for s in domain.approval_queue(chains, caller.role, _now())]}
 
     @rpc
     def decide_approval(self, approval_id: str, data: dict) -> dict:

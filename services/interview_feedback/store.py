@@ -20,6 +20,8 @@ class InterviewFeedbackStore(ServiceStore):
     def create_indexes(self) -> None:
         self.db.interviews.create_index([("application_id", ASCENDING)], unique=True)
         self.db.interviews.create_index([("division", ASCENDING)])
+        self.db.interviews.create_index([("interviewers", ASCENDING)])
+        self.db.approvals.create_index([("status", ASCENDING), ("division", ASCENDING)])
         self.db.scorecards.create_index([("interview_id", ASCENDING), ("interviewer", ASCENDING)], unique=True)
         self.db.approvals.create_index([("application_id", ASCENDING), ("step", ASCENDING)], unique=True)
 
@@ -44,6 +46,17 @@ class InterviewFeedbackStore(ServiceStore):
         self.db.interviews.update_one(
             {"_id": interview_id}, {"$set": {"status": "complete", "completed_at": completed_at}}, session=session
         )
+
+    def list_interviews(self, divisions: list[str] | None, interviewer: str | None, status: str | None,
+                        limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+        query: dict = {}
+        if divisions is not None:
+            query["division"] = {"$in": divisions}
+        if interviewer is not None:
+            query["interviewers"] = interviewer
+        if status is not None:
+            query["status"] = status
+        return self.page(self.db.interviews, query, limit, cursor)
 
     # -- scorecards ----------------------------------------------------------------------------------
     def insert_scorecard(self, doc: dict, session) -> None:
@@ -73,6 +86,17 @@ class InterviewFeedbackStore(ServiceStore):
     def approvals(self, application_id: str, session=None) -> list[dict]:
         return list(self.db.approvals.find({"application_id": application_id}, session=session)
                     .sort("step", ASCENDING))
+
+    def open_chains(self, divisions: list[str] | None) -> dict[str, list[dict]]:
+        """Every step of each chain that still has a pending step, by application id."""
+        query: dict = {"status": "pending"}
+        if divisions is not None:
+            query["division"] = {"$in": divisions}
+        ids = self.db.approvals.distinct("application_id", query)
+        chains: dict[str, list[dict]] = {}
+        for doc in self.db.approvals.find({"application_id": {"$in": ids}}).sort("step", ASCENDING):
+            chains.setdefault(doc["application_id"], []).append(doc)
+        return chains
 
     def update_pending_approval(self, step: dict, session) -> bool:
         """Write a decided step (domain shape, `id`) if it is still pending; False when someone decided first."""

@@ -391,7 +391,7 @@ class SourcingService(ServiceBase):
 
     @rpc
     def get_application(self, application_id: str) -> dict:
-        return application_view(self._visible_application(self.bus.caller, application_id))
+        return self._with_names([application_view(self._visible_application(self.bus.caller, application_id))])[0]
 
     @rpc
     def list_applications(self, requisition_id: str, status: str | None = None, limit: int = 50,
@@ -402,7 +402,12 @@ class SourcingService(ServiceBase):
             raise Invalid("status: not an application status", field="status")
         self._visible_requisition(caller, requisition_id)
         docs, next_cursor = self.store.list_applications(requisition_id, status, limit, cursor)
-        return {"items": [application_view(d) for d in docs], "next_cursor": next_cursor}
+        return {"items": self._with_names([application_view(d) for d in docs]), "next_cursor": next_cursor}
+
+    def _with_names(self, views: list[dict]) -> list[dict]:
+        """Who applied, by name, so a recruiter's list or board needs no call per candidate."""
+        names = self.store.candidate_names([v["candidate_id"] for v in views]) if views else {}
+        return [{**v, "candidate_name": names.get(v["candidate_id"])} for v in views]
 
     @rpc
     def get_candidate(self, candidate_id: str) -> dict:

@@ -93,6 +93,11 @@ class SourcingStore(ServiceStore):
             query["status"] = status
         return self.page(self.db.applications, query, limit, cursor)
 
+    def candidate_names(self, candidate_ids: list[str]) -> dict[str, str]:
+        """Names by candidate id, for views that show who applied (one query for a page of applications)."""
+        docs = self.db.candidates.find({"_id": {"$in": list(set(candidate_ids))}}, {"name": 1})
+        return {d["_id"]: d.get("name") for d in docs}
+
     def candidate_applications(self, candidate_id: str, divisions: list[str] | None = None,
                                session=None) -> list[dict]:
         query: dict = {"candidate_id": candidate_id}

@@ -391,3 +391,22 @@ def test_chain_status_and_next_pending():
 def test_constants_match_the_api():
     assert domain.APPROVAL_ROLES == ("hr", "admin")
     assert domain.DISCREPANCY_POINTS == 2
+
+
+def test_approval_queue_holds_each_chains_next_step_for_its_role_overdue_first():
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+
+    def chain(app, s1, s2, due1, due2):
+        return [{"id": f"{app}-{n}", "step": n, "role": role, "status": st, "expected_by": now + timedelta(hours=due)}
+                for n, role, st, due in ((1, "hr", s1, due1), (2, "admin", s2, due2))]
+
+    chains = {"a": chain("a", "pending", "pending", 5, 10),     # division HR reviewing
+              "b": chain("b", "pending", "pending", -2, 3),     # division HR, overdue
+              "c": chain("c", "approved", "pending", -9, 1),    # waiting for group HR
+              "d": chain("d", "rejected", "pending", -9, -1),   # ended: in nobody's queue
+              "e": chain("e", "approved", "approved", -9, -1)}  # done
+    hr = domain.approval_queue(chains, "hr", now)
+    assert [(q["id"], q["overdue"], q["can_decide"]) for q in hr] == [("b-1", True, True), ("a-1", False, True)]
+    admin = domain.approval_queue(chains, "admin", now)
+    assert [(q["id"], q["can_decide"]) for q in admin] == [("b-1", False), ("c-2", True), ("a-1", False)]
+    assert domain.approval_queue({}, "hr", now) == []

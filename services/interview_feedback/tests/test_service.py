@@ -222,6 +222,14 @@ def test_interview_scorecards_and_completion(running):
         assert any(e["payload"]["interview_id"] == iid and e["payload"]["division"] == "retail" for e in scheduled)
 
         await s.fail(NotFound, "get_interview", CARL, interview_id=iid)  # not on the panel
+        mine = (await s.call("list_interviews", ANN))["items"]
+        assert iid in [i["id"] for i in mine] and all("ann" in i["interviewers"] for i in mine)
+        assert iid not in [i["id"] for i in (await s.call("list_interviews", CARL))["items"]]
+        await s.fail(Forbidden, "list_interviews", CARL, interviewer="ann")
+        assert iid in [i["id"] for i in (await s.call("list_interviews", HR, interviewer="ann"))["items"]]
+        assert iid not in [i["id"] for i in (await s.call("list_interviews", OTHER_HR))["items"]]
+        assert iid not in [i["id"] for i in (await s.call("list_interviews", HR, status="complete"))["items"]]
+        await s.fail(Invalid, "list_interviews", HR, status="done")
         await s.fail(NotFound, "get_interview", OTHER_HR, interview_id=iid)  # other division
         await s.fail(Forbidden, "submit_scorecard", ANN, interview_id=iid, data=card("bob", {"craft": 1, "service": 1}))
         err = await s.fail(Invalid, "submit_scorecard", ANN, interview_id=iid, data=card("ann", {"craft": 5}))
@@ -313,6 +321,15 @@ def test_core_approval_chain_uses_the_division_sla(running):
         decided_at = _t(decision["decided_at"])
         assert _t(step1["expected_by"]) - decided_at == 600 and _t(step2["expected_by"]) - decided_at == 1200
         assert await s.call("list_approvals", REC, application_id=app_id) == decision["approvals"]
+        # the queues: division HR has step 1; group HR sees it waiting there but cannot decide it yet
+        hr_queue = [q for q in (await s.call("approval_queue", HR))["items"] if q["application_id"] == app_id]
+        assert [(q["id"], q["can_decide"], q["overdue"], q["division"]) for q in hr_queue] == \
+            [(step1["id"], True, False, "retail")]
+        admin_queue = [q for q in (await s.call("approval_queue", ADMIN))["items"] if q["application_id"] == app_id]
+        assert [(q["id"], q["can_decide"]) for q in admin_queue] == [(step1["id"], False)]
+        assert not [q for q in (await s.call("approval_queue", OTHER_HR))["items"] if q["application_id"] == app_id]
+        assert (await s.call("approval_queue", HR, division="logistics"))["items"] == []
+        await s.fail(Forbidden, "approval_queue", REC)
 
         err = await s.fail(Conflict, "decide_approval", ADMIN, approval_id=step2["id"], data={"decision": "approve"})
         assert err.code == "out_of_order"
@@ -323,6 +340,9 @@ def test_core_approval_chain_uses_the_division_sla(running):
         assert done1["status"] == "approved" and done1["decided_by"] == "alice" and done1["note"] == "ok"
         steps = await s.call("list_approvals", HR, application_id=app_id)
         assert steps[0] == done1
+        assert not [q for q in (await s.call("approval_queue", HR))["items"] if q["application_id"] == app_id]
+        admin_queue = [q for q in (await s.call("approval_queue", ADMIN))["items"] if q["application_id"] == app_id]
+        assert [(q["id"], q["role"], q["can_decide"]) for q in admin_queue] == [(step2["id"], "admin", True)]
         assert _t(steps[1]["expected_by"]) - _t(done1["decided_at"]) == 600  # re-based
         err = await s.fail(Conflict, "decide_approval", HR, approval_id=step1["id"], data={"decision": "reject"})
         assert err.code == "already_decided"
