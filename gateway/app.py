@@ -20,14 +20,16 @@ import redis.asyncio as aioredis
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
 from pymongo import AsyncMongoClient
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway import limits, metrics, openapi, portal, telemetry
+from gateway import console, limits, metrics, openapi, portal, telemetry
 from gateway.audit import AuditLog, Read, division_of, personal_fields
 from gateway.idempotency import forget_mentions, idempotent
 from gateway.keys import KeyStore
 from gateway.ratelimit import RateLimited, RateLimiter
+from gateway.templating import STATIC_DIR
 from shared import tracing
 from shared.bus.aio_rpc import AsyncRpcClient, RemoteError, ServiceUnavailable
 from shared.config import Settings, load
@@ -143,6 +145,7 @@ async def lifespan(app: FastAPI):
     try:
         yield
     finally:
+        await console.close(app)
         await gateway.stop()
 
 
@@ -160,6 +163,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_middleware(app)
     _install_routes(app)
     portal.install(app)
+    console.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     limits.install(app, MAX_BODY_BYTES)
     openapi.install(app)
     return app
@@ -393,11 +398,14 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     @app.get("/v1/interviews", tags=["interviews"])
     async def list_interviews(request: Request, caller: Annotated[Caller, Depends(roles(*STAFF, INTERVIEWER))],
                               interviewer: Annotated[str | None, Query(max_length=80)] = None,
-                              status: StatusQ = None, limit: Limit = 50, cursor: Cursor = None):
+                              status: StatusQ = None,
+                              application_id: Annotated[str | None, Query(max_length=100)] = None,
+                              limit: Limit = 50, cursor: Cursor = None):
         """Interviews in the caller's divisions; an interviewer's key lists those it sits on (`submitted`
         says whose scorecards are in). Scorecards themselves are read per interview."""
         return await gw(request).call(caller, "interview_feedback", "list_interviews", request,
-                                      interviewer=interviewer, status=status, limit=limit, cursor=cursor)
+                                      interviewer=interviewer, status=status, application_id=application_id,
+                                      limit=limit, cursor=cursor)
 
     @app.get("/v1/interviews/{interview_id}", tags=["interviews"])
     async def get_interview(request: Request, interview_id: str,

@@ -6,14 +6,14 @@ owning service with a system caller."""
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from gateway import portal_text
 from gateway.idempotency import idempotent
+from gateway.templating import SECURITY_HEADERS, TEMPLATES
 from shared.contracts.caller import Caller
 from shared.contracts.commands import ConsentIn, PortalResponseIn, SurveyIn
 from shared.errors import NotFound
@@ -21,25 +21,8 @@ from shared.signing import BadSignature
 from shared.tokens import read_portal_token
 from shared.validation import parse
 
-TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                        autoescape=select_autoescape(["html"]))
 PORTAL = Caller.system("portal")
-
-STATUS_TEXT = {
-    "received": "We have received your application.",
-    "shortlisted": "Your application passed screening.",
-    "screened_out": "Your application did not pass screening for this role.",
-    "interviewing": "Your interview is scheduled.",
-    "interviewed": "Your interview is complete; a decision is being made.",
-    "awaiting_approval": "Your result is going through approval.",
-    "offered": "You have an offer. Please accept or decline below.",
-    "rejected": "We will not be moving forward this time.",
-    "accepted": "You accepted the offer. Welcome!",
-    "declined": "You declined the offer.",
-    "hired": "You are hired.",
-    "no_show": "You did not start on the agreed date.",
-    "withdrawn": "This application was withdrawn.",
-}
+STATUS_TEXT = portal_text.STATUS["en"]
 
 
 def _read(token: str) -> tuple[str, str]:
@@ -87,8 +70,12 @@ def install(app: FastAPI) -> None:
         view = await _view(request, token)
         if "application/json" in request.headers.get("accept", ""):
             return JSONResponse(view)
-        html = TEMPLATES.get_template("portal.html").render(view=view, token=token)
-        return HTMLResponse(html)
+        locale = portal_text.pick_locale(request.query_params.get("lang"), request.headers.get("accept-language"))
+        html = TEMPLATES.get_template("portal.html").render(
+            view=view, token=token, locale=locale, text=portal_text.TEXT[locale],
+            status_text=portal_text.STATUS[locale].get(view["status"], view["status"]),
+            status_name=lambda status: portal_text.status_name(locale, status))
+        return HTMLResponse(html, headers=SECURITY_HEADERS)
 
     @app.post("/portal/{token}/response", tags=["portal"])
     async def portal_response(request: Request, token: str, body: PortalResponseIn,

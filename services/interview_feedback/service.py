@@ -205,8 +205,8 @@ class InterviewFeedbackService(ServiceBase):
         return _interview_view(doc, [], None)
 
     @rpc
-    def list_interviews(self, interviewer: str | None = None, status: str | None = None, limit: int = 50,
-                        cursor: str | None = None) -> dict:
+    def list_interviews(self, interviewer: str | None = None, status: str | None = None,
+                        application_id: str | None = None, limit: int = 50, cursor: str | None = None) -> dict:
         """GET /v1/interviews: an interviewer's key lists the interviews it sits on; staff list their
         divisions' interviews, optionally one interviewer's. Scorecards are not included (see get_interview)."""
         caller = self.bus.caller
@@ -216,7 +216,7 @@ class InterviewFeedbackService(ServiceBase):
             if interviewer not in (None, caller.name):
                 raise Forbidden("an interviewer key lists only its own interviews")
             interviewer = caller.name
-        docs, next_cursor = self.store.list_interviews(caller.division_filter(), interviewer, status,
+        docs, next_cursor = self.store.list_interviews(caller.division_filter(), interviewer, status, application_id,
                                                        max(1, min(int(limit), 500)), cursor)
         items = [{**{k: v for k, v in _interview_view(d, [], None).items() if k not in ("scorecards", "summary")},
                   "requisition_id": d.get("requisition_id"), "submitted": d.get("submitted", [])} for d in docs]

@@ -48,8 +48,8 @@ class InterviewFeedbackStore(ServiceStore):
         )
 
     def list_interviews(self, divisions: list[str] | None, interviewer: str | None, status: str | None,
-                        limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
-        query: dict = {}
+                        application_id: str | None, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+        query: dict = {} if application_id is None else {"application_id": application_id}
         if divisions is not None:
             query["division"] = {"$in": divisions}
         if interviewer is not None:

@@ -114,6 +114,19 @@ class AsyncRpcClient:
                 await channel.close()
         return found
 
+    async def listen(self, exchange: str, routing_keys: list[str], on_message) -> None:
+        """Hear events as they are published (not a service inbox): a queue of this client's own, gone
+        with its connection, so a listener that is away misses events rather than piling them up. For
+        live views only; anything that must not miss an event is a service with an inbox."""
+        if not self.connected:
+            raise ServiceUnavailable("bus", "not connected to the broker")
+        channel = await self._connection.channel()
+        events = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await channel.declare_queue(f"live-{self.name}-{uuid.uuid4()}", exclusive=True, auto_delete=True)
+        for key in routing_keys:
+            await queue.bind(events, routing_key=key)
+        await queue.consume(on_message, no_ack=True)
+
     async def call(self, service: str, method: str, *, context: dict[str, Any] | None = None,
                    timeout: float | None = None, **kwargs: Any) -> Any:
         """Call `service.method(**kwargs)` in a CLIENT span whose context travels as `nameko.traceparent`."""

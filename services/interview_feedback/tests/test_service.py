@@ -230,6 +230,7 @@ def test_interview_scorecards_and_completion(running):
         assert iid not in [i["id"] for i in (await s.call("list_interviews", OTHER_HR))["items"]]
         assert iid not in [i["id"] for i in (await s.call("list_interviews", HR, status="complete"))["items"]]
         await s.fail(Invalid, "list_interviews", HR, status="done")
+        assert [i["id"] for i in (await s.call("list_interviews", HR, application_id=app_id))["items"]] == [iid]
         await s.fail(NotFound, "get_interview", OTHER_HR, interview_id=iid)  # other division
         await s.fail(Forbidden, "submit_scorecard", ANN, interview_id=iid, data=card("bob", {"craft": 1, "service": 1}))
         err = await s.fail(Invalid, "submit_scorecard", ANN, interview_id=iid, data=card("ann", {"craft": 5}))

@@ -1,0 +1,244 @@
+"""The web console at /console: HR, recruiters and interviewers work the hiring loop in a browser.
+
+Pages are rendered on the server from what the /v1 API answers to the signed-in key (gateway/console/api.py),
+so the console can show and do exactly what that key may through the API, no more. Forms post back here,
+carry a CSRF token, and redirect (post/redirect/get) with a one-line result. The pipeline board refreshes
+itself from server-sent events (gateway/console/live.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+
+from gateway.console import views
+from gateway.console.api import ApiError, Caller, ConsoleApi, SignedOut
+from gateway.console.live import BoardFeed
+from gateway.console.session import (
+    COOKIE,
+    LOGIN_COOKIE,
+    SESSION_SECONDS,
+    Session,
+    Sessions,
+    cookie_options,
+    csrf_ok,
+    same_origin,
+)
+from gateway.templating import SECURITY_HEADERS, TEMPLATES
+from shared.errors import DomainError
+
+STAFF = ("admin", "hr", "recruiter")
+HR_ROLES = ("admin", "hr")
+KEEPALIVE_SECONDS = 15
+
+
+@dataclass
+class Page:
+    """One console request: who is signed in and their way to the API."""
+
+    request: Request
+    session: Session
+    api: Caller
+    form: dict[str, list[str]] | None = None
+
+    def value(self, name: str, default: str = "") -> str:
+        values = (self.form or {}).get(name) or [default]
+        return values[0].strip()
+
+    def values(self, name: str) -> list[str]:
+        return [v.strip() for v in (self.form or {}).get(name, []) if v.strip()]
+
+
+class Console:
+    def __init__(self, app: FastAPI):
+        self.app = app
+        self._api: ConsoleApi | None = None
+        self._feed: BoardFeed | None = None
+
+    @property
+    def gateway(self):
+        return self.app.state.gateway
+
+    @property
+    def sessions(self) -> Sessions:
+        return Sessions(self.gateway.redis, self.gateway.settings.redis_key())
+
+    @property
+    def api(self) -> ConsoleApi:
+        if self._api is None:
+            self._api = ConsoleApi(self.app)
+        return self._api
+
+    @property
+    def feed(self) -> BoardFeed:
+        if self._feed is None:
+            self._feed = BoardFeed(self.gateway.rpc)
+        return self._feed
+
+    # -- rendering -----------------------------------------------------------------------------------
+    @staticmethod
+    def html(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        body = TEMPLATES.get_template(f"console/{template}").render(**context)
+        return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+
+    async def render(self, page: Page, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        flash = await self.sessions.pop_flash(page.session)
+        return self.html(template, status, session=page.session, flash=flash, path=page.request.url.path,
+                         **context)
+
+    # -- the two shapes of a console request ----------------------------------------------------------
+    async def _page(self, request: Request) -> Page | Response:
+        session = await self.sessions.load(request)
+        if session is None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/console/login?next={quote(target)}", status_code=303)
+        return Page(request, session, Caller(self.api, session.key, getattr(request.state, "request_id", None)))
+
+    async def show(self, request: Request, build: Callable[[Page], Awaitable[Response]]) -> Response:
+        """A page: signed in, or off to the sign-in page; an API refusal is shown, not raised."""
+        page = await self._page(request)
+        if isinstance(page, Response):
+            return page
+        try:
+            return await build(page)
+        except SignedOut:
+            return await self._signed_out(page)
+        except ApiError as exc:
+            return await self.render(page, "error.html", status=exc.status, error=exc)
+
+    async def act(self, request: Request, back: str,
+                  do: Callable[[Page], Awaitable[tuple[str, str | None]]]) -> Response:
+        """A form post: CSRF-checked, then `do` returns (what happened, where to go; None: back)."""
+        page = await self._page(request)
+        if isinstance(page, Response):
+            return page
+        page.form = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+        if not same_origin(request) or not csrf_ok(page.session.csrf, page.value("csrf")):
+            return self.html("error.html", 403, session=page.session, flash=None, path=request.url.path,
+                             error=ApiError(403, "csrf", "This form expired or came from another site. "
+                                                         "Go back, reload the page and try again."))
+        try:
+            message, target = await do(page)
+            await self.sessions.set_flash(page.session, {"kind": "ok", "text": message})
+        except SignedOut:
+            return await self._signed_out(page)
+        except (ApiError, DomainError) as exc:
+            field = getattr(exc, "field", None)
+            text = str(exc) if not field or field in str(exc) else f"{field}: {exc}"
+            await self.sessions.set_flash(page.session, {"kind": "error", "text": f"Not done. {text}"})
+            target = None
+        return RedirectResponse(target or back, status_code=303)
+
+    async def _signed_out(self, page: Page) -> Response:
+        await self.sessions.delete(page.session)
+        response = RedirectResponse("/console/login?expired=1", status_code=303)
+        response.delete_cookie(COOKIE, path="/console")
+        return response
+
+    # -- sign-in -------------------------------------------------------------------------------------
+    async def login_page(self, request: Request, error: str | None = None, status: int = 200) -> Response:
+        token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
+        nxt = request.query_params.get("next", "")
+        response = self.html("login.html", status, session=None, flash=None, path="/console/login", csrf=token,
+                             next=nxt if nxt.startswith("/console") else "", error=error,
+                             expired=request.query_params.get("expired"))
+        response.set_cookie(LOGIN_COOKIE, token, max_age=3600, **cookie_options(request))
+        return response
+
+    async def login(self, request: Request) -> Response:
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        sent = (form.get("csrf") or [""])[0]
+        if not same_origin(request) or not csrf_ok(request.cookies.get(LOGIN_COOKIE), sent):
+            return await self.login_page(request, "The sign-in form expired. Please try again.", 403)
+        key = (form.get("api_key") or [""])[0].strip()
+        try:
+            caller = await self.gateway.keys.authenticate(key) if key else None
+        except DomainError:
+            caller = None
+        if caller is None:
+            return await self.login_page(request, "That API key is not valid (unknown, revoked or expired).", 401)
+        session_id = await self.sessions.create(key, caller.name, caller.role, list(caller.divisions))
+        nxt = (form.get("next") or [""])[0]
+        home = "/console/interviews" if caller.role == "interviewer" else "/console/requisitions"
+        response = RedirectResponse(nxt if nxt.startswith("/console/") else home, status_code=303)
+        response.set_cookie(COOKIE, session_id, max_age=SESSION_SECONDS, **cookie_options(request))
+        response.delete_cookie(LOGIN_COOKIE, path="/console")
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        async def do(page: Page):
+            await self.sessions.delete(page.session)
+            return "Signed out.", "/console/login"
+        response = await self.act(request, "/console/login", do)
+        response.delete_cookie(COOKIE, path="/console")
+        return response
+
+    # -- live board ----------------------------------------------------------------------------------
+    async def stream(self, request: Request, requisition_id: str) -> Response:
+        page = await self._page(request)
+        if isinstance(page, Response):
+            return Response(status_code=401)
+        try:
+            await page.api.get(f"/v1/requisitions/{quote(requisition_id)}")  # scope: 404 for others' boards
+        except ApiError as exc:
+            return Response(status_code=exc.status)
+        queue = await self.feed.watch(requisition_id)
+
+        async def events():
+            try:
+                yield "retry: 3000\nevent: ready\ndata: {}\n\n"
+                while True:
+                    try:
+                        change = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                        yield f"event: application\ndata: {json.dumps(change)}\n\n"
+                    except TimeoutError:
+                        yield ": keep-alive\n\n"
+            finally:
+                self.feed.unwatch(requisition_id, queue)
+
+        return StreamingResponse(events(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def install(app: FastAPI) -> None:
+    console = Console(app)
+    app.state.console = console
+    views.install(app, console)
+
+    @app.get("/console", include_in_schema=False)
+    async def console_home(request: Request):
+        session = await console.sessions.load(request)
+        if session is None:
+            return RedirectResponse("/console/login", status_code=303)
+        return RedirectResponse("/console/interviews" if session.role == "interviewer" else "/console/requisitions",
+                                status_code=303)
+
+    @app.get("/console/login", include_in_schema=False)
+    async def login_page(request: Request):
+        return await console.login_page(request)
+
+    @app.post("/console/login", include_in_schema=False)
+    async def login(request: Request):
+        return await console.login(request)
+
+    @app.post("/console/logout", include_in_schema=False)
+    async def logout(request: Request):
+        return await console.logout(request)
+
+    @app.get("/console/requisitions/{requisition_id}/stream", include_in_schema=False)
+    async def board_stream(request: Request, requisition_id: str):
+        return await console.stream(request, requisition_id)
+
+
+async def close(app: FastAPI) -> None:
+    console = getattr(app.state, "console", None)
+    if console is not None and console._api is not None:
+        await console._api.close()

@@ -1,0 +1,93 @@
+"""The console's way to the data: the gateway's own /v1 API, called in-process with the signed-in key.
+
+Nothing the console shows or changes bypasses the API: each call goes through the same ASGI app an API
+client reaches (authentication, rate limits, role checks, division scope in the services, the audit log
+of personal-data reads, idempotency), only without a network hop.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+
+@dataclass
+class ApiError(Exception):
+    status: int
+    code: str
+    message: str
+    field: str | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class SignedOut(ApiError):
+    """The key stopped working (revoked, expired): the session is over."""
+
+
+class ConsoleApi:
+    def __init__(self, app: FastAPI):
+        self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.internal",
+                                         timeout=30)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def request(self, key: str, method: str, path: str, *, params: dict | None = None, body: Any = None,
+                      request_id: str | None = None, idempotency_key: str | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {key}"}
+        if request_id:
+            headers["X-Request-Id"] = request_id
+        if method == "POST":  # a form sent twice (double click, reload) is done once
+            headers["Idempotency-Key"] = idempotency_key or secrets.token_urlsafe(16)
+        clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        response = await self._client.request(method, path, params=clean, json=body, headers=headers)
+        if response.status_code == 204:
+            return None
+        data = response.json()
+        if response.status_code >= 400:
+            err = data.get("error") or {}
+            cls = SignedOut if response.status_code == 401 else ApiError
+            raise cls(response.status_code, err.get("code", "error"), err.get("message", "request failed"),
+                      err.get("field"))
+        return data
+
+
+class Caller:
+    """One console request's view of the API: the session's key and the page's request id."""
+
+    def __init__(self, api: ConsoleApi, key: str, request_id: str | None):
+        self._api, self._key, self._request_id = api, key, request_id
+
+    async def get(self, path: str, **params: Any) -> Any:
+        return await self._api.request(self._key, "GET", path, params=params, request_id=self._request_id)
+
+    async def post(self, path: str, body: Any = None, idempotency_key: str | None = None) -> Any:
+        return await self._api.request(self._key, "POST", path, body=body, request_id=self._request_id,
+                                       idempotency_key=idempotency_key)
+
+    async def put(self, path: str, body: Any) -> Any:
+        return await self._api.request(self._key, "PUT", path, body=body, request_id=self._request_id)
+
+    async def get_or_none(self, path: str, **params: Any) -> Any:
+        """For a panel that may not apply (a report the caller may not read): None instead of an error."""
+        try:
+            return await self.get(path, **params)
+        except SignedOut:
+            raise
+        except ApiError:
+            return None
+
+    async def all_pages(self, path: str, **params: Any) -> list[dict]:
+        items, cursor = [], None
+        while True:
+            page = await self.get(path, limit=500, cursor=cursor, **params)
+            items += page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor or len(items) >= 5000:  # a board beyond that needs filters, not a longer page
+                return items

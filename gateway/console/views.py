@@ -1,0 +1,304 @@
+"""The console's pages and forms. Each reads or writes through the /v1 API (Page.api) and renders a template
+of gateway/templates/console/. Roles decide which controls a page offers; the API decides what is allowed."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+
+from gateway.console import reports
+from gateway.console.api import ApiError
+from shared.contracts.common import AppStatus
+
+if TYPE_CHECKING:
+    from gateway.console import Console, Page
+
+STAFF = ("admin", "hr", "recruiter")
+HR_ROLES = ("admin", "hr")
+# Board columns, in the order an application moves; everything that ended otherwise shares the last one.
+BOARD_COLUMNS = ["received", "shortlisted", "interviewing", "interviewed", "awaiting_approval", "offered",
+                 "accepted", "hired"]
+ENDED = [s.value for s in AppStatus if s.value not in BOARD_COLUMNS]
+POLICY_SECONDS = ["guide_after", "hr_confirm_after", "urgent_confirm_within", "approval_sla", "rejection_delay",
+                  "survey_after", "reuse_interview_within"]
+POLICY_TEXT = ["hr_email", "group_hr_email", "hr_webhook_url"]
+
+
+def q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _split(text: str) -> list[str]:
+    """A comma- or line-separated list typed into one field."""
+    return [p.strip() for p in text.replace("\n", ",").split(",") if p.strip()]
+
+
+def _number(text: str, field: str) -> float:
+    try:
+        return float(text) if text else 0
+    except ValueError:
+        raise ApiError(422, "validation_error", f"{field}: must be a number", field) from None
+
+
+def board_columns(applications: list[dict]) -> list[dict]:
+    columns = {s: [] for s in [*BOARD_COLUMNS, "ended"]}
+    for app in applications:
+        columns[app["status"] if app["status"] in columns else "ended"].append(app)
+    return [{"status": s, "items": items} for s, items in columns.items()]
+
+
+def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place lists the console's pages
+    show, act = console.show, console.act
+
+    # ------------------------------------------------------------------ requisitions
+    @app.get("/console/requisitions", include_in_schema=False)
+    async def requisitions(request: Request):
+        async def build(page: Page):
+            params = {k: request.query_params.get(k) for k in ("status", "urgent", "division", "cursor")}
+            listing = await page.api.get("/v1/requisitions", **params)
+            return await console.render(page, "requisitions.html", listing=listing, filters=params)
+        return await show(request, build)
+
+    @app.post("/console/requisitions", include_in_schema=False)
+    async def create_requisition(request: Request):
+        async def do(page: Page):
+            body = {
+                "title": page.value("title"), "division": page.value("division"),
+                "department": page.value("department"), "tier": page.value("tier", "basic"),
+                "urgent": page.value("urgent") == "on", "required_skills": _split(page.value("required_skills")),
+                "skills": _split(page.value("skills")), "min_years": _number(page.value("min_years"), "min_years"),
+                "headcount": int(_number(page.value("headcount", "1"), "headcount")),
+            }
+            if page.value("location"):
+                body["location"] = page.value("location")
+            created = await page.api.post("/v1/requisitions", body, idempotency_key=page.value("nonce") or None)
+            return f"Requisition “{created['title']}” opened.", f"/console/requisitions/{q(created['id'])}"
+        return await act(request, "/console/requisitions", do)
+
+    @app.get("/console/requisitions/{requisition_id}", include_in_schema=False)
+    async def requisition(request: Request, requisition_id: str):
+        async def build(page: Page):
+            req = await page.api.get(f"/v1/requisitions/{q(requisition_id)}")
+            matches = None
+            if req["urgent"] or request.query_params.get("matches"):
+                matches = await page.api.get(f"/v1/requisitions/{q(requisition_id)}/matches")
+            return await console.render(page, "requisition.html", req=req, matches=matches)
+        return await show(request, build)
+
+    @app.post("/console/requisitions/{requisition_id}/close", include_in_schema=False)
+    async def close_requisition(request: Request, requisition_id: str):
+        async def do(page: Page):
+            await page.api.post(f"/v1/requisitions/{q(requisition_id)}/close", {"reason": page.value("reason")})
+            return "Requisition closed.", None
+        return await act(request, f"/console/requisitions/{q(requisition_id)}", do)
+
+    @app.post("/console/requisitions/{requisition_id}/applications", include_in_schema=False)
+    async def add_application(request: Request, requisition_id: str):
+        async def do(page: Page):
+            candidate = {"name": page.value("name"), "email": page.value("email"),
+                         "skills": _split(page.value("skills")),
+                         "years_experience": _number(page.value("years_experience"), "candidate.years_experience")}
+            if page.value("phone"):
+                candidate["phone"] = page.value("phone")
+            created = await page.api.post("/v1/applications", {
+                "requisition_id": requisition_id, "source": page.value("source", "console"),
+                "talent_pool_consent": page.value("talent_pool_consent") == "on", "candidate": candidate,
+            }, idempotency_key=page.value("nonce") or None)
+            return "Application received; screening runs now.", f"/console/applications/{q(created['id'])}"
+        return await act(request, f"/console/requisitions/{q(requisition_id)}", do)
+
+    @app.post("/console/requisitions/{requisition_id}/matches/{candidate_id}/reengage", include_in_schema=False)
+    async def reengage(request: Request, requisition_id: str, candidate_id: str):
+        async def do(page: Page):
+            await page.api.post(f"/v1/requisitions/{q(requisition_id)}/matches/{q(candidate_id)}/reengage")
+            return "Re-engagement sent: the candidate gets a message with a link to answer.", None
+        return await act(request, f"/console/requisitions/{q(requisition_id)}", do)
+
+    # ------------------------------------------------------------------ the pipeline board
+    @app.get("/console/requisitions/{requisition_id}/board", include_in_schema=False)
+    async def board(request: Request, requisition_id: str):
+        async def build(page: Page):
+            req, apps = await asyncio.gather(
+                page.api.get(f"/v1/requisitions/{q(requisition_id)}"),
+                page.api.all_pages(f"/v1/requisitions/{q(requisition_id)}/applications"))
+            template = "board_columns.html" if request.query_params.get("fragment") else "board.html"
+            return await console.render(page, template, req=req, columns=board_columns(apps), total=len(apps))
+        return await show(request, build)
+
+    # ------------------------------------------------------------------ applications
+    @app.get("/console/applications/{application_id}", include_in_schema=False)
+    async def application(request: Request, application_id: str):
+        async def build(page: Page):
+            path = f"/v1/applications/{q(application_id)}"
+            application = await page.api.get(path)
+            notices, approvals, interviews = await asyncio.gather(
+                page.api.get(f"{path}/notifications"), page.api.get(f"{path}/approvals"),
+                page.api.get("/v1/interviews", application_id=application_id))
+            interview = None
+            if interviews["items"]:
+                interview = await page.api.get(f"/v1/interviews/{q(interviews['items'][0]['id'])}")
+            next_step = next((s for s in approvals if s["status"] == "pending"), None)
+            return await console.render(page, "application.html", app=application, notices=notices,
+                                        approvals=approvals, next_step=next_step, interview=interview)
+        return await show(request, build)
+
+    @app.post("/console/applications/{application_id}/{action}", include_in_schema=False)
+    async def application_action(request: Request, application_id: str, action: str):
+        path = f"/v1/applications/{q(application_id)}"
+
+        async def do(page: Page):
+            note = page.value("note") or None
+            if action == "interviews":
+                await page.api.post(f"{path}/interviews", {
+                    "interviewers": _split(page.value("interviewers")),
+                    "scheduled_at": _utc(page.value("scheduled_at")),
+                    "competencies": _split(page.value("competencies"))})
+                return "Interview scheduled.", None
+            if action == "decision":
+                body = {"outcome": page.value("outcome")} | ({"note": note} if note else {})
+                result = await page.api.post(f"{path}/decision", body)
+                return f"Decision recorded: {result['next_status'].replace('_', ' ')}.", None
+            if action == "confirmation":
+                await page.api.post(f"{path}/confirmation", {"result": page.value("result")} | (
+                    {"note": note} if note else {}))
+                return "Phone confirmation recorded.", None
+            if action == "outcome":
+                await page.api.post(f"{path}/outcome", {"outcome": page.value("outcome")})
+                return "Outcome recorded.", None
+            if action == "override":
+                await page.api.post(f"{path}/screening/override", {
+                    "passed": page.value("passed") == "true", "reason": page.value("reason")})
+                return "Screening overridden.", None
+            raise ApiError(404, "not_found", f"no such action: {action}")
+        return await act(request, f"/console/applications/{q(application_id)}", do)
+
+    # ------------------------------------------------------------------ interviews
+    @app.get("/console/interviews", include_in_schema=False)
+    async def interviews(request: Request):
+        async def build(page: Page):
+            listing = await page.api.get("/v1/interviews", status=request.query_params.get("status"),
+                                         cursor=request.query_params.get("cursor"))
+            return await console.render(page, "interviews.html", listing=listing)
+        return await show(request, build)
+
+    @app.get("/console/interviews/{interview_id}", include_in_schema=False)
+    async def interview(request: Request, interview_id: str):
+        async def build(page: Page):
+            found = await page.api.get(f"/v1/interviews/{q(interview_id)}")
+            submitted = {c["interviewer"] for c in found["scorecards"]}
+            if page.session.role == "interviewer":
+                # Others' cards stay hidden until mine is in, so the API shows mine only: ask the list.
+                listed = await page.api.get("/v1/interviews", application_id=found["application_id"])
+                submitted |= {n for i in listed["items"] if i["id"] == interview_id for n in i["submitted"]}
+                may_submit = [page.session.name] if page.session.name not in submitted else []
+            else:
+                may_submit = [n for n in found["interviewers"] if n not in submitted]
+            return await console.render(page, "interview.html", interview=found, may_submit=may_submit)
+        return await show(request, build)
+
+    @app.post("/console/interviews/{interview_id}/scorecards", include_in_schema=False)
+    async def scorecard(request: Request, interview_id: str):
+        async def do(page: Page):
+            found = await page.api.get(f"/v1/interviews/{q(interview_id)}")
+            ratings = {}
+            for competency in found["competencies"]:
+                value = page.value(f"rating:{competency}")
+                if not value.isdigit():
+                    raise ApiError(422, "validation_error", f"ratings.{competency}: choose a rating from 1 to 5",
+                                   f"ratings.{competency}")
+                ratings[competency] = int(value)
+            await page.api.post(f"/v1/interviews/{q(interview_id)}/scorecards", {
+                "interviewer": page.value("interviewer") or page.session.name, "ratings": ratings,
+                "recommendation": page.value("recommendation"),
+                "highlights": [h.strip() for h in page.value("highlights").splitlines() if h.strip()],
+                "notes": page.value("notes")}, idempotency_key=page.value("nonce") or None)
+            return "Scorecard submitted.", None
+        return await act(request, f"/console/interviews/{q(interview_id)}", do)
+
+    # ------------------------------------------------------------------ approvals
+    @app.get("/console/approvals", include_in_schema=False)
+    async def approvals(request: Request):
+        async def build(page: Page):
+            queue = (await page.api.get("/v1/approvals", division=request.query_params.get("division")))["items"]
+            apps = await asyncio.gather(*(page.api.get_or_none(f"/v1/applications/{q(s['application_id'])}")
+                                          for s in queue))
+            return await console.render(page, "approvals.html", queue=list(zip(queue, apps, strict=True)))
+        return await show(request, build)
+
+    @app.post("/console/approvals/{approval_id}", include_in_schema=False)
+    async def decide_approval(request: Request, approval_id: str):
+        async def do(page: Page):
+            note = page.value("note") or None
+            step = await page.api.post(f"/v1/approvals/{q(approval_id)}",
+                                       {"decision": page.value("decision")} | ({"note": note} if note else {}))
+            return f"Approval step {step['step']} {step['status']}.", None
+        return await act(request, page_back(request, "/console/approvals"), do)
+
+    # ------------------------------------------------------------------ notification policies
+    @app.get("/console/policies", include_in_schema=False)
+    async def policies(request: Request):
+        async def build(page: Page):
+            division = request.query_params.get("division") or next(iter(page.session.divisions), "")
+            if division and division != "*":
+                return _redirect(f"/console/policies/{q(division)}")
+            return await console.render(page, "policy_pick.html")
+        return await show(request, build)
+
+    @app.get("/console/policies/{division}", include_in_schema=False)
+    async def policy(request: Request, division: str):
+        async def build(page: Page):
+            found = await page.api.get(f"/v1/notification-policies/{q(division)}")
+            return await console.render(page, "policy.html", division=division, policy=found,
+                                        seconds=POLICY_SECONDS, texts=POLICY_TEXT)
+        return await show(request, build)
+
+    @app.post("/console/policies/{division}", include_in_schema=False)
+    async def put_policy(request: Request, division: str):
+        async def do(page: Page):
+            body: dict = {"locale": page.value("locale", "en")}
+            for name in POLICY_SECONDS:
+                body[name] = int(_number(page.value(name), name))
+            for name in POLICY_TEXT:
+                if page.value(name):
+                    body[name] = page.value(name)
+            if page.value("hr_webhook_secret"):
+                body["hr_webhook_secret"] = page.value("hr_webhook_secret")
+            await page.api.put(f"/v1/notification-policies/{q(division)}", body)
+            return f"Notification policy of {division} saved.", None
+        return await act(request, f"/console/policies/{q(division)}", do)
+
+    # ------------------------------------------------------------------ reports
+    @app.get("/console/reports", include_in_schema=False)
+    async def reports_page(request: Request):
+        async def build(page: Page):
+            params = {k: request.query_params.get(k) or None for k in ("division", "from", "to")}
+            figures = await reports.gather(page.api, params)
+            return await console.render(page, "reports.html", filters=params, charts=reports.charts(figures),
+                                        figures=figures)
+        return await show(request, build)
+
+
+def page_back(request: Request, default: str) -> str:
+    """Back to the page the form was on (same origin only), else `default`."""
+    referer = request.headers.get("referer", "")
+    host = request.headers.get("host", "")
+    for scheme in ("http://", "https://"):
+        prefix = f"{scheme}{host}/console/"
+        if host and referer.startswith(prefix):
+            return referer[len(scheme) + len(host):]
+    return default
+
+
+def _redirect(target: str) -> RedirectResponse:
+    return RedirectResponse(target, status_code=303)
+
+
+def _utc(value: str) -> str:
+    """A `datetime-local` field (no zone) read as UTC, the console's one time zone."""
+    if value and len(value) == 16:  # 2026-12-01T09:00
+        return value + ":00Z"
+    return value

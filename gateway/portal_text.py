@@ -1,0 +1,102 @@
+"""The candidate portal's words, in English and Simplified Chinese (the locales notices are sent in).
+
+The language is the one the link asks for (`?lang=`), else the browser's (Accept-Language), else English.
+"""
+
+from __future__ import annotations
+
+LOCALES = ("en", "zh-CN")
+
+STATUS = {
+    "en": {
+        "received": "We have received your application.",
+        "shortlisted": "Your application passed screening.",
+        "screened_out": "Your application did not pass screening for this role.",
+        "interviewing": "Your interview is scheduled.",
+        "interviewed": "Your interview is complete; a decision is being made.",
+        "awaiting_approval": "Your result is going through approval.",
+        "offered": "You have an offer. Please accept or decline below.",
+        "rejected": "We will not be moving forward this time.",
+        "accepted": "You accepted the offer. Welcome!",
+        "declined": "You declined the offer.",
+        "hired": "You are hired.",
+        "no_show": "You did not start on the agreed date.",
+        "withdrawn": "This application was withdrawn.",
+    },
+    "zh-CN": {
+        "received": "我们已收到您的申请。",
+        "shortlisted": "您的申请已通过筛选。",
+        "screened_out": "很遗憾，您的申请未通过该职位的筛选。",
+        "interviewing": "您的面试已安排。",
+        "interviewed": "您的面试已完成，我们正在做出决定。",
+        "awaiting_approval": "您的结果正在审批中。",
+        "offered": "恭喜您获得录用通知，请在下方接受或拒绝。",
+        "rejected": "很遗憾，这次我们无法继续推进。",
+        "accepted": "您已接受录用，欢迎加入！",
+        "declined": "您已拒绝录用。",
+        "hired": "您已入职。",
+        "no_show": "您未在约定日期入职。",
+        "withdrawn": "该申请已撤回。",
+    },
+}
+
+STATUS_NAME = {
+    "zh-CN": {"received": "已收到", "shortlisted": "通过筛选", "screened_out": "未通过筛选", "interviewing": "面试中",
+              "interviewed": "已面试", "awaiting_approval": "审批中", "offered": "已发录用", "rejected": "未录用",
+              "accepted": "已接受", "declined": "已拒绝", "hired": "已入职", "no_show": "未入职", "withdrawn": "已撤回",
+              "pending": "待处理", "approved": "已批准"},
+}
+
+TEXT = {
+    "en": {
+        "your_application": "Your application", "where": "Where your application stands",
+        "approvals": "Approval progress", "step": "Step", "status": "Status", "expected_by": "Expected by",
+        "decided": "Decided", "step_hr": "Division HR review", "step_admin": "Group HR approval",
+        "timeline": "Timeline", "answer": "Your answer", "accept": "Accept", "decline": "Decline",
+        "thanks_status": "Thank you. Status:", "survey": "How was your experience?",
+        "survey_legend": "Your rating, from 1 (poor) to 5 (excellent)",
+        "survey_comment": "Anything we could do better? (optional)", "survey_send": "Send feedback",
+        "survey_thanks": "Thank you for your feedback.", "pool": "Talent pool",
+        "pool_withdrawn": "You are not in our talent pool: we will not contact you about other roles.",
+        "pool_in": "You are in our talent pool: we may contact you when a role that fits you opens.",
+        "pool_maybe": "If you agreed to join our talent pool, we may contact you when a role that fits you opens.",
+        "pool_note": "You can withdraw that consent at any time.", "pool_button": "Remove me from the talent pool",
+        "pool_done": "Done: you are no longer in our talent pool.", "reengage": "An opening for you",
+        "reengage_text": "You did well in a previous interview with us. A new role, {title}, has opened and we "
+                         "would like to consider you.",
+        "language": "中文", "language_code": "zh-CN", "page_language": "Language",
+    },
+    "zh-CN": {
+        "your_application": "您的申请", "where": "申请进度", "approvals": "审批进度", "step": "步骤", "status": "状态",
+        "expected_by": "预计完成", "decided": "完成时间",
+        "step_hr": "事业部人力资源审核", "step_admin": "集团人力资源审批",
+        "timeline": "时间线", "answer": "您的答复", "accept": "接受", "decline": "拒绝",
+        "thanks_status": "谢谢。状态：",
+        "survey": "您对这次招聘体验满意吗？", "survey_legend": "请评分：1（差）到 5（非常好）",
+        "survey_comment": "我们还能做得更好吗？（选填）", "survey_send": "提交反馈", "survey_thanks": "感谢您的反馈。",
+        "pool": "人才库", "pool_withdrawn": "您不在我们的人才库中：我们不会就其他职位联系您。",
+        "pool_in": "您已在我们的人才库中：有合适的职位时我们可能会联系您。",
+        "pool_maybe": "如果您同意加入我们的人才库，有合适的职位时我们可能会联系您。",
+        "pool_note": "您可以随时撤回此同意。", "pool_button": "将我移出人才库",
+        "pool_done": "已完成：您已不在我们的人才库中。",
+        "reengage": "有一个适合您的机会",
+        "reengage_text": "您在之前的面试中表现出色。新职位「{title}」已开放，我们希望考虑您。",
+        "language": "English", "language_code": "en", "page_language": "语言",
+    },
+}
+
+
+def pick_locale(asked: str | None, accept_language: str | None) -> str:
+    if asked in LOCALES:
+        return asked
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en"
+    return "en"
+
+
+def status_name(locale: str, status: str) -> str:
+    return STATUS_NAME.get(locale, {}).get(status, status.replace("_", " "))

@@ -1,0 +1,43 @@
+"""The gateway's HTML templates (candidate portal, web console): one Jinja environment, autoescaped."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from shared.timeutil import parse
+
+TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                        autoescape=select_autoescape(["html"]))
+STATIC_DIR = Path(__file__).parent / "static"
+
+# Pages allow only what this gateway serves: no inline script or style, no framing, forms post here.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                               "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def when(value: str | None, empty: str = "—") -> str:
+    """An ISO time as people read it: `2026-12-01 09:00 UTC`."""
+    if not value:
+        return empty
+    try:
+        return parse(value).strftime("%Y-%m-%d %H:%M UTC")
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def label(value: str | None) -> str:
+    return (value or "").replace("_", " ")
+
+
+TEMPLATES.filters["when"] = when
+TEMPLATES.filters["label"] = label
+# A form's one-time id, sent as its Idempotency-Key: a form submitted twice is acted on once.
+TEMPLATES.globals["new_nonce"] = lambda: secrets.token_urlsafe(16)
