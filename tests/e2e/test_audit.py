@@ -142,8 +142,8 @@ def test_each_read_of_personal_data_is_one_record_and_refused_reads_none(platfor
         assert record["at"].endswith("Z") and record["id"]
     fields = {r["action"]: r["fields"] for r in mine}
     assert fields["GET /v1/candidates/{candidate_id}"] == CANDIDATE_FIELDS
-    assert fields["GET /v1/applications/{application_id}"] == ["screening"]  # screened out: no interview yet
-    assert fields["GET /v1/requisitions/{requisition_id}/applications"] == ["screening"]
+    assert fields["GET /v1/applications/{application_id}"] == ["candidate_name", "screening"]  # screened out
+    assert fields["GET /v1/requisitions/{requisition_id}/applications"] == ["candidate_name", "screening"]
     for action in ("GET /v1/applications/{application_id}/notifications",
                    "GET /v1/candidates/{candidate_id}/notifications"):
         assert fields[action][0] == "recipient" and set(fields[action]) <= {"recipient", "subject", "body"}

@@ -281,3 +281,87 @@ def test_a_division_sees_only_its_own_boards_in_the_console(platform, browser):
     stream = context.request.get(f"{platform.base_url}/console/requisitions/{req['id']}/stream")
     assert stream.status == 404
     context.close()
+
+
+def test_urgent_role_resurfaces_the_pool_and_core_approvals_run_from_the_queue(platform, browser):
+    from tests.e2e.test_hiring_loop import app_status, interview_and_pass
+
+    admin = platform.client()
+    division = f"deli-{secrets.token_hex(3)}"
+    skill = f"sourdough-{secrets.token_hex(3)}"  # only this test's candidates have it
+    hr = platform.client(make_key(admin, "hedda", "hr", [division]))
+    hr_key = make_key(admin, "hugo", "hr", [division])
+    recruiter = platform.client(make_key(admin, "rafa", "recruiter", [division]))
+    taster = platform.client(make_key(admin, "tove", "interviewer", [division]))
+
+    def passed_candidate(tier: str, name: str) -> dict:
+        req = hr.post("/v1/requisitions", json={"title": f"Baker ({tier})", "division": division,
+                                                "department": "bakery", "tier": tier,
+                                                "required_skills": [skill]}).json()
+        app = recruiter.post("/v1/applications", json={
+            "requisition_id": req["id"], "source": "job_board", "talent_pool_consent": True,
+            "candidate": {"name": name, "email": f"{name.split()[0].lower()}.{division}@example.com",
+                          "skills": [skill], "years_experience": 4}}).json()
+        wait_for(lambda: app_status(hr, app["id"]), lambda a: a["status"] == "shortlisted", what="shortlisted")
+        interview_and_pass(recruiter, hr, taster, "tove", app["id"], 5, "strong_yes")
+        return app
+
+    # --- a basic pass declined on the portal: pooled
+    declined = passed_candidate("basic", "Ada Brot")
+    offer = wait_for(lambda: hr.get(f"/v1/applications/{declined['id']}/notifications").json(),
+                     lambda ns: any(n["kind"] == "offer" for n in ns), what="offer")
+    link = portal_link(next(n for n in offer if n["kind"] == "offer")["body"])
+    assert platform.client().post(link.split(platform.base_url, 1)[1] + "/response",
+                                  json={"response": "decline"}).status_code == 200
+    wait_for(lambda: recruiter.get("/v1/talent-pool", params={"skill": skill}).json()["items"],
+             lambda items: any(e["candidate_id"] == declined["candidate_id"] for e in items), what="pooled")
+
+    # --- HR opens an urgent requisition in the console: the pool re-surfaces Ada, with reasons
+    context, page = sign_in(browser, platform.base_url, hr_key)
+    form = page.get_by_role("region", name="Open a requisition")
+    form.get_by_label("Title").fill("Head baker")
+    form.get_by_label("Division").fill(division)
+    form.get_by_label("Department").fill("flagship")
+    form.get_by_label("Urgent").check()
+    form.get_by_label("Required skills").fill(skill)
+    form.get_by_role("button", name="Open requisition").click()
+    page.wait_for_url(re.compile(r"/console/requisitions/req_"))
+    urgent_id = page.url.rsplit("/", 1)[1]
+    wait_for(lambda: hr.get(f"/v1/requisitions/{urgent_id}/matches").json(),
+             lambda m: isinstance(m, list) and len(m) == 1, what="matches")
+    page.reload()
+    matches = page.get_by_role("region", name="Re-surfaced from the talent pool")
+    assert "Ada Brot" in matches.inner_text() and "declined" in matches.inner_text()
+    assert matches.get_by_role("listitem").filter(has_text="Ada Brot").locator("ul.reasons li").count() >= 1
+    accessible(page, "urgent requisition with matches")
+    shot(page, "12-urgent-requisition-matches")
+    matches.get_by_role("button", name="Re-engage Ada Brot").click()
+    assert "Re-engagement sent" in page.get_by_role("status").first.inner_text()
+    assert wait_for(lambda: recruiter.get(f"/v1/candidates/{declined['candidate_id']}/notifications").json(),
+                    lambda ns: any(n["kind"] == "reengagement" for n in ns), what="re-engagement notice")
+
+    # --- a core pass: an approval chain; with a 1-second SLA its first step is overdue at once
+    assert hr.put(f"/v1/notification-policies/{division}", json={"approval_sla": 1}).status_code == 200
+    core = passed_candidate("core", "Bea Korn")
+    wait_for(lambda: app_status(hr, core["id"]), lambda a: a["status"] == "awaiting_approval", what="approvals")
+    page.goto("/console/approvals")
+    row = page.get_by_role("row").filter(has_text="Bea Korn")
+    wait_for(lambda: (page.reload(), row.inner_text())[1], lambda text: "overdue" in text, interval=1,
+             what="overdue step")
+    assert "Division HR review" in row.inner_text()
+    accessible(page, "approvals queue")
+    shot(page, "13-approvals-overdue")
+    row.get_by_role("button", name="Approve step 1 for Bea Korn").click()
+    assert "Approval step 1 approved" in page.get_by_role("status").first.inner_text()
+    context.close()
+
+    # --- group HR sees step 2 and approves it: the offer follows
+    admin_context, admin_page = sign_in(browser, platform.base_url, platform.admin_key)
+    admin_page.goto(f"/console/approvals?division={division}")
+    admin_page.get_by_role("button", name="Approve step 2 for Bea Korn").click()
+    assert "Approval step 2 approved" in admin_page.get_by_role("status").first.inner_text()
+    assert wait_for(lambda: app_status(hr, core["id"]), lambda a: a["status"] == "offered", what="offered")
+    admin_page.goto(f"/console/applications/{core['id']}")
+    approvals = admin_page.get_by_role("region", name="Approvals").inner_text()
+    assert approvals.count("approved") == 2 and "by hugo" in approvals and "by bootstrap-admin" in approvals
+    admin_context.close()
