@@ -35,8 +35,6 @@ from gateway.console.session import (
 from gateway.templating import SECURITY_HEADERS, TEMPLATES
 from shared.errors import DomainError
 
-STAFF = ("admin", "hr", "recruiter")
-HR_ROLES = ("admin", "hr")
 KEEPALIVE_SECONDS = 15
 
 
@@ -62,6 +60,7 @@ class Console:
         self.app = app
         self._api: ConsoleApi | None = None
         self._feed: BoardFeed | None = None
+        self._sessions: Sessions | None = None
 
     @property
     def gateway(self):
@@ -69,7 +68,9 @@ class Console:
 
     @property
     def sessions(self) -> Sessions:
-        return Sessions(self.gateway.redis, self.gateway.settings.redis_key())
+        if self._sessions is None:  # the gateway's Redis exists only once the app has started
+            self._sessions = Sessions(self.gateway.redis, self.gateway.settings.redis_key())
+        return self._sessions
 
     @property
     def api(self) -> ConsoleApi:

@@ -17,8 +17,6 @@ from shared.contracts.common import AppStatus
 if TYPE_CHECKING:
     from gateway.console import Console, Page
 
-STAFF = ("admin", "hr", "recruiter")
-HR_ROLES = ("admin", "hr")
 # Board columns, in the order an application moves; everything that ended otherwise shares the last one.
 BOARD_COLUMNS = ["received", "shortlisted", "interviewing", "interviewed", "awaiting_approval", "offered",
                  "accepted", "hired"]
