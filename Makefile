@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-unit test-faults test-fuzz lint format topology mail traces dlq clean
+.PHONY: install run test test-unit test-faults test-fuzz test-browser lint format topology mail traces dlq clean
 
 install: $(STAMP)
 
@@ -28,6 +28,9 @@ test-faults: install  ## only the fault-injection suite (tests/faults), with its
 
 test-fuzz: install  ## only the API fuzz test; FUZZ_EXAMPLES=200 for a longer run than the suite's 20 per operation
 	HIRELOOP_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),20) $(PY) -m pytest tests/e2e/test_api_fuzz.py
+
+test-browser: install  ## only the console and portal in headless Chromium (/usr/bin/chromium); screenshots in test-artifacts/console/
+	$(PY) -m pytest tests/e2e/test_console.py
 
 lint: install
 	$(VENV)/bin/ruff check .
