@@ -54,10 +54,11 @@ def instant(value, field: str) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
+        # In UTC now: an offset that takes year 1 or 9999 out of range is bad input, not a failure later.
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise Invalid(f"{field}: an ISO-8601 date or time, e.g. 2026-11-01 or 2026-11-01T00:00:00Z",
                       field=field) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def report_scope(caller: Caller, division: str | None, start, end) -> ReportScope:

@@ -34,3 +34,31 @@ def test_rate_mean_and_summary():
     assert stats.mean([]) is None and stats.mean([1, 2]) == 1.5
     assert stats.summary([1, 2, 3, 4]) == {"median": 2.5, "p90": 4}
     assert stats.summary([]) == {"median": None, "p90": None}
+
+
+def test_report_scope_checks_division_and_period():
+    from datetime import UTC, datetime
+
+    from shared.contracts.caller import Caller
+    from shared.errors import Forbidden, Invalid, NotFound
+    from shared.reports import report_scope
+
+    hr = Caller(key_id="k", name="h", role="hr", divisions=("retail",))
+    admin = Caller(key_id="a", name="a", role="admin")
+    scope = report_scope(hr, None, "2026-11-01", "2026-12-01T00:00:00Z")
+    assert scope.divisions == ["retail"] and scope.since == datetime(2026, 11, 1, tzinfo=UTC)
+    assert scope.echo() == {"division": None, "from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}
+    assert scope.in_period(datetime(2026, 11, 30, tzinfo=UTC)) and not scope.in_period(scope.until)
+    assert report_scope(admin, None, None, None).divisions is None
+    assert report_scope(admin, "logistics", None, None).divisions == ["logistics"]
+    with pytest.raises(NotFound):
+        report_scope(hr, "logistics", None, None)
+    for start, end, field in [("2026-12-01", "2026-11-01", "to"), ("2026-11-01", "2026-11-01", "to"),
+                              ("yesterday", None, "from"), (None, "0001-01-01T00:00:00+14:00", "to")]:
+        with pytest.raises(Invalid) as exc:
+            report_scope(hr, None, start, end)
+        assert exc.value.field == field
+    with pytest.raises(Invalid):
+        report_scope(admin, "not a division!", None, None)
+    with pytest.raises(Forbidden):
+        report_scope(Caller(key_id="i", name="i", role="interviewer", divisions=("retail",)), None, None, None)
