@@ -23,12 +23,6 @@ class ReportScope:
     since: datetime | None
     until: datetime | None
 
-    def in_period(self, at: datetime | None) -> bool:
-        if at is None:
-            return False
-        at = at if at.tzinfo else at.replace(tzinfo=UTC)
-        return (self.since is None or at >= self.since) and (self.until is None or at < self.until)
-
     def covers(self, division: str | None) -> bool:
         return self.divisions is None or division in self.divisions
 
@@ -40,9 +34,6 @@ class ReportScope:
         if self.until is not None:
             span["$lt"] = self.until
         return span or None
-
-    def division_query(self) -> dict | str | None:
-        return None if self.divisions is None else {"$in": list(self.divisions)}
 
     def echo(self) -> dict:
         """The scope as reports answer it."""

@@ -449,14 +449,16 @@ class TalentPoolService(ServiceBase):
 
     @rpc
     def export_candidate(self, candidate_id: str, application_ids: list[str]) -> dict:
-        """Right of access: the pool entry, consent, and every re-engagement."""
+        """Right of access: the pool entry, consent, every re-engagement and every time they were pooled."""
         self.bus.caller.require_role("admin")
         id_list(application_ids)
         entry = self.store.get_pool_entry(candidate_id)
         candidate = self.store.get_candidate(candidate_id) or {}
         return {"pool_entry": _entry_view(entry) if entry else None,
                 "consent_withdrawn_at": iso(candidate.get("consent_withdrawn_at")),
-                "reengagements": [_reengagement_view(d) for d in self.store.reengagements_of(candidate_id)]}
+                "reengagements": [_reengagement_view(d) for d in self.store.reengagements_of(candidate_id)],
+                "poolings": [{"application_id": d["application_id"], "division": d["division"], "reason": d["reason"],
+                              "pooled_at": iso(d["pooled_at"])} for d in self.store.poolings_of(candidate_id)]}
 
     def _accept(self, doc: dict) -> dict:
         """Creates the application through sourcing, fast-tracked when the prior pass can be reused."""

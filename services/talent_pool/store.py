@@ -31,6 +31,8 @@ class TalentPoolStore(ServiceStore):
         self.db.pool.create_index([("skills_norm", ASCENDING)])
         self.db.pool.create_index([("prior.division", ASCENDING)])
         self.db.pool.create_index([("retain_until", ASCENDING)])
+        self.db.poolings.create_index([("division", ASCENDING), ("pooled_at", ASCENDING)])
+        self.db.poolings.create_index([("candidate_id", ASCENDING)])
         self.db.reengagements.create_index(
             [("requisition_id", ASCENDING), ("candidate_id", ASCENDING)], unique=True,
             name="one_reengagement_per_requisition_candidate",
@@ -138,7 +140,7 @@ class TalentPoolStore(ServiceStore):
     def erase_candidate(self, candidate_id: str, at: datetime, session) -> dict[str, int]:
         """Right to erasure: as a consent withdrawal (out of pool, matches and pending re-engagements), and
         the profile loses name and skills and the projections the free text of interviews and decisions.
-        Re-engagement records stay without personal data (the talent-pool report counts them)."""
+        Re-engagement records and poolings stay without personal data (the talent-pool report counts them)."""
         changed = self.withdraw_consent(candidate_id, at, session)
         self.db.candidates.update_one({"_id": candidate_id}, {"$set": {"name": ERASED, "skills": [], "erased": True}},
                                       session=session)
@@ -196,12 +198,16 @@ class TalentPoolStore(ServiceStore):
             {"candidate_id": candidate_id, "application_id": application_id, "division": division,
              "reason": reason, "pooled_at": pooled_at}, upsert=True, session=session)
 
+    def poolings_of(self, candidate_id: str) -> list[dict]:
+        return list(self.db.poolings.find({"candidate_id": candidate_id}).sort("pooled_at", ASCENDING))
+
     @staticmethod
-    def _scoped(divisions: list[str] | None, field: str, span: dict | None, time_field: str) -> dict:
+    def _scoped(divisions: list[str] | None, division_field: str, span: dict | None = None,
+                time_field: str | None = None) -> dict:
         query: dict = {}
         if divisions is not None:
-            query[field] = {"$in": divisions}
-        if span:
+            query[division_field] = {"$in": divisions}
+        if span and time_field:
             query[time_field] = span
         return query
 
@@ -209,7 +215,7 @@ class TalentPoolStore(ServiceStore):
         """What the talent-pool report counts, in `divisions` (None: all) and the period `span` (a MongoDB
         condition, None: any time): the pool now, poolings, requisitions opened and their matches,
         re-engagements requested, and the applications to urgent requisitions opened in the period."""
-        pool = list(self.db.pool.find({**self._scoped(divisions, "prior.division", None, ""),
+        pool = list(self.db.pool.find({**self._scoped(divisions, "prior.division"),
                                        "retain_until": {"$gt": now}}, {"candidate_id": 1, "retain_until": 1}))
         requisitions = list(self.db.requisitions.find(self._scoped(divisions, "division", span, "created_at"),
                                                       {"urgent": 1, "created_at": 1, "division": 1}))

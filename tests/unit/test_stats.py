@@ -48,7 +48,8 @@ def test_report_scope_checks_division_and_period():
     scope = report_scope(hr, None, "2026-11-01", "2026-12-01T00:00:00Z")
     assert scope.divisions == ["retail"] and scope.since == datetime(2026, 11, 1, tzinfo=UTC)
     assert scope.echo() == {"division": None, "from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}
-    assert scope.in_period(datetime(2026, 11, 30, tzinfo=UTC)) and not scope.in_period(scope.until)
+    assert scope.time_query() == {"$gte": scope.since, "$lt": scope.until} and scope.covers("retail")
+    assert report_scope(hr, None, None, None).time_query() is None
     assert report_scope(admin, None, None, None).divisions is None
     assert report_scope(admin, "logistics", None, None).divisions == ["logistics"]
     with pytest.raises(NotFound):

@@ -466,3 +466,5 @@ def test_pool_report_from_the_projections(store):
     assert exc.value.field == "to"
     with pytest.raises(Forbidden):
         make_service(store, caller=INTERVIEWER).pool_report()
+    exported = make_service(store, caller=SYSTEM).export_candidate(candidate_id="c1", application_ids=[])
+    assert [(p["application_id"], p["reason"]) for p in exported["poolings"]] == [("app_1", "declined")]
