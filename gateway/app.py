@@ -14,7 +14,7 @@ import time
 import uuid
 from contextlib import asynccontextmanager
 from datetime import UTC
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import redis.asyncio as aioredis
 from fastapi import Depends, FastAPI, Header, Query, Request
@@ -135,6 +135,9 @@ Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` 
 DivisionQ = Annotated[str | None, Query(max_length=80)]
 CandidateQ = Annotated[str, Query(min_length=1, max_length=100, description="the candidate whose records to list")]
 StatusQ = Annotated[str | None, Query(max_length=40)]
+FromQ = Annotated[str | None, Query(alias="from", max_length=40, description="ISO date: the period starts here")]
+ToQ = Annotated[str | None, Query(alias="to", max_length=40, description="ISO date, after `from`: the period ends "
+                                                                       "before it")]
 
 
 @asynccontextmanager
@@ -548,6 +551,48 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
         """Per result kind, tier and timing mode: notices, median delay from decision to notice, acceptance
         and no-show rates, average survey score; over decisions in [from, to)."""
         return await gw(request).call(caller, "notification", "timing_report", request, division=division,
+                                      start=start, end=end)
+
+    @app.get("/v1/reports/funnel", tags=["reports"])
+    async def funnel_report(request: Request, caller: Annotated[Caller, Depends(roles(*STAFF))],
+                            division: DivisionQ = None,
+                            requisition_id: Annotated[str | None, Query(max_length=100)] = None,
+                            group_by: Annotated[Literal["division", "requisition"], Query()] = "division",
+                            start: FromQ = None, end: ToQ = None):
+        """Per division or requisition: how many applications reached each status, the conversion and drop-off
+        from the stage before, the median time in each stage, and the exits; over applications received in
+        [from, to)."""
+        return await gw(request).call(caller, "sourcing", "funnel_report", request, division=division,
+                                      requisition_id=requisition_id, group_by=group_by, start=start, end=end)
+
+    @app.get("/v1/reports/time-to-hire", tags=["reports"])
+    async def time_to_hire_report(request: Request, caller: Annotated[Caller, Depends(roles(*STAFF))],
+                                  division: DivisionQ = None, start: FromQ = None, end: ToQ = None):
+        """Per division and tier: median and p90 (nearest rank) days from application to offer and to hire."""
+        return await gw(request).call(caller, "sourcing", "time_to_hire_report", request, division=division,
+                                      start=start, end=end)
+
+    @app.get("/v1/reports/sources", tags=["reports"])
+    async def sources_report(request: Request, caller: Annotated[Caller, Depends(roles(*STAFF))],
+                             division: DivisionQ = None, start: FromQ = None, end: ToQ = None):
+        """Per source channel: applications, shortlisted, interviewed, offers, hires and their rates."""
+        return await gw(request).call(caller, "sourcing", "sources_report", request, division=division,
+                                      start=start, end=end)
+
+    @app.get("/v1/reports/interviewers", tags=["reports"])
+    async def interviewers_report(request: Request, caller: Annotated[Caller, Depends(roles(*STAFF))],
+                                  division: DivisionQ = None, start: FromQ = None, end: ToQ = None):
+        """Per interviewer, over scorecards submitted in [from, to): scorecards, mean rating, leniency z-score,
+        scorecards in flagged discrepancies, median submission delay."""
+        return await gw(request).call(caller, "interview_feedback", "interviewer_report", request,
+                                      division=division, start=start, end=end)
+
+    @app.get("/v1/reports/talent-pool", tags=["reports"])
+    async def talent_pool_report(request: Request, caller: Annotated[Caller, Depends(roles(*STAFF))],
+                                 division: DivisionQ = None, start: FromQ = None, end: ToQ = None):
+        """Pool size, pooled, re-surfaced, re-engaged and accepted, and the days from an urgent requisition's
+        opening to each offer, fast-tracked vs new candidates."""
+        return await gw(request).call(caller, "talent_pool", "pool_report", request, division=division,
                                       start=start, end=end)
 
     # ---------------------------------------------------------------- talent pool

@@ -358,6 +358,123 @@ class TimingReport(Doc):
     groups: list[TimingGroup]
 
 
+class FunnelStage(Doc):
+    status: AppStatus
+    reached: int = Field(description="applications that reached it (reaching a stage implies the earlier ones)")
+    conversion: float | None = Field(description="reached / those at the stage before it on their own path")
+    drop_off: float | None = Field(description="1 - conversion")
+    median_seconds_in_stage: float | None = Field(description="over stays that ended with a next status")
+
+
+class FunnelExits(Doc):
+    screened_out: int
+    rejected: int
+    declined: int
+    no_show: int
+    withdrawn: int
+
+
+class FunnelGroup(Doc):
+    division: str
+    requisition_id: str | None = Field(None, description="when grouped by requisition")
+    requisition_title: str | None = Field(None, description="when grouped by requisition")
+    applications: int
+    stages: list[FunnelStage]
+    exits: FunnelExits
+
+
+class FunnelReport(Doc):
+    division: str | None
+    requisition_id: str | None
+    group_by: Literal["division", "requisition"]
+    from_: str | None = Field(alias="from")
+    to: str | None
+    groups: list[FunnelGroup]
+
+
+class DaysFigures(Doc):
+    median: float | None
+    p90: float | None = Field(description="nearest rank: sorted values[ceil(0.9 n) - 1]")
+
+
+class TimeToHireGroup(Doc):
+    division: str
+    tier: str | None
+    applications: int
+    offers: int
+    hires: int
+    to_offer_days: DaysFigures
+    to_hire_days: DaysFigures
+
+
+class TimeToHireReport(Doc):
+    division: str | None
+    from_: str | None = Field(alias="from")
+    to: str | None
+    groups: list[TimeToHireGroup]
+
+
+class SourceFigures(Doc):
+    source: str
+    applications: int
+    shortlisted: int
+    interviewed: int
+    offers: int
+    hires: int
+    shortlist_rate: float | None
+    offer_rate: float | None
+    hire_rate: float | None
+
+
+class SourcesReport(Doc):
+    division: str | None
+    from_: str | None = Field(alias="from")
+    to: str | None
+    items: list[SourceFigures]
+
+
+class InterviewerFigures(Doc):
+    interviewer: str
+    scorecards: int
+    mean_rating: float | None
+    leniency_z: float | None = Field(description="(mean - mean of the interviewers' means) / their population std")
+    discrepancy_scorecards: int = Field(description="cards whose rating is an end of a flagged competency's spread")
+    discrepancy_rate: float | None
+    median_submission_delay_hours: float | None = Field(description="submitted_at - scheduled_at, floored at 0")
+
+
+class InterviewersReport(Doc):
+    division: str | None
+    from_: str | None = Field(alias="from")
+    to: str | None
+    items: list[InterviewerFigures]
+
+
+class OfferDays(Doc):
+    count: int
+    median: float | None
+    p90: float | None
+
+
+class UrgentTimeToOffer(Doc):
+    fast_tracked: OfferDays = Field(description="applications from a re-engagement (source talent_pool)")
+    new: OfferDays
+
+
+class TalentPoolReport(Doc):
+    division: str | None
+    from_: str | None = Field(alias="from")
+    to: str | None
+    pool_size: int = Field(description="entries in the pool now, whatever the period")
+    pooled: int
+    resurfaced: int
+    reengaged: int
+    reengagement_answered: int
+    reengagement_accepted: int
+    acceptance_rate: float | None
+    urgent_time_to_offer_days: UrgentTimeToOffer
+
+
 # ---------------------------------------------------------------------------------------------- talent pool
 class PriorInterview(Doc):
     requisition_id: str | None
@@ -458,6 +575,11 @@ SUCCESS: dict[tuple[str, str], tuple[int, Any]] = {
     ("get", "/v1/notification-policies/{division}"): (200, Policy),
     ("put", "/v1/notification-policies/{division}"): (200, Policy),
     ("get", "/v1/reports/notification-timing"): (200, TimingReport),
+    ("get", "/v1/reports/funnel"): (200, FunnelReport),
+    ("get", "/v1/reports/time-to-hire"): (200, TimeToHireReport),
+    ("get", "/v1/reports/sources"): (200, SourcesReport),
+    ("get", "/v1/reports/interviewers"): (200, InterviewersReport),
+    ("get", "/v1/reports/talent-pool"): (200, TalentPoolReport),
     ("get", "/v1/talent-pool"): (200, PoolPage),
     ("get", "/v1/requisitions/{requisition_id}/matches"): (200, (Match,)),
     ("post", "/v1/requisitions/{requisition_id}/matches/{candidate_id}/reengage"): (202, Reengagement),
@@ -467,7 +589,8 @@ SUCCESS: dict[tuple[str, str], tuple[int, Any]] = {
     ("post", "/portal/{token}/consent"): (200, ConsentWithdrawn),
 }
 # Routes that look an object up by more than their path: a requisition named in the body, a division.
-NOT_FOUND_WITHOUT_PATH_ID = {("post", "/v1/applications"), ("get", "/v1/reports/notification-timing")}
+REPORTS = ("notification-timing", "funnel", "time-to-hire", "sources", "interviewers", "talent-pool")
+NOT_FOUND_WITHOUT_PATH_ID = {("post", "/v1/applications"), *(("get", f"/v1/reports/{r}") for r in REPORTS)}
 # Routes answered by the gateway alone (its own key store), with no service to be unavailable.
 NO_SERVICE = {("get", "/healthz"), ("get", "/metrics"), ("get", "/v1/admin/services"), ("post", "/v1/api-keys"),
               ("get", "/v1/api-keys"), ("delete", "/v1/api-keys/{key_id}")}

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared import stats
 from shared.contracts.common import Recommendation, Tier, normalize_skill
 from shared.errors import Conflict, Forbidden, Invalid
 
@@ -264,3 +265,65 @@ def approval_queue(chains: dict[str, list[dict]], caller_role: str, now: datetim
         queue.append({**step, "overdue": step["expected_by"] <= now,
                       "can_decide": caller_role in ("system", step["role"])})
     return sorted(queue, key=lambda s: (s["expected_by"], s["id"]))
+
+
+# ----------------------------------------------------------------------------------------------------
+# the interviewers report
+
+
+def in_discrepancy(card: dict, flagged: dict[str, tuple[int, int]]) -> bool:
+    """Whether a card's rating of some flagged competency is that competency's min or max on the interview,
+    i.e. its rating is one end of the spread that raised the flag. `flagged`: competency -> (min, max)."""
+    return any(card["ratings"].get(c) in ends for c, ends in flagged.items())
+
+
+def flagged_spreads(cards: Sequence[dict]) -> dict[str, tuple[int, int]]:
+    """The interview's flagged competencies (spread >= DISCREPANCY_POINTS) with their (min, max)."""
+    ratings = _ratings_by_competency(cards, None)
+    flagged = discrepancy(ratings)["competencies"]
+    return {c: (min(ratings[c]), max(ratings[c])) for c in flagged}
+
+
+def _hours(start: datetime, end: datetime) -> float:
+    return max(0.0, (end - start).total_seconds()) / 3600
+
+
+def interviewer_report(cards: Sequence[dict], interviews: dict[str, dict],
+                       interview_cards: dict[str, Sequence[dict]]) -> list[dict[str, Any]]:
+    """Per interviewer, over `cards` (the scorecards in scope), sorted by name:
+
+    - scorecards: how many they submitted.
+    - mean_rating: the mean of every rating on their cards (each competency counts once per card), 3 decimals.
+    - leniency_z: (their mean_rating - the mean of every interviewer's mean_rating in scope) / the population
+      standard deviation of those means, 3 decimals; null with fewer than 2 interviewers or no spread.
+    - discrepancy_scorecards: their cards on an interview flagged for a discrepancy (any competency whose
+      ratings, over all the interview's cards, differ by 2 or more) where their rating of a flagged
+      competency is the min or the max of that competency's ratings: their rating was part of the spread.
+      discrepancy_rate = discrepancy_scorecards / scorecards, 4 decimals.
+    - median_submission_delay_hours: the median over their cards of submitted_at - the interview's
+      scheduled_at, floored at 0 (a card written before the planned time counts as on time), 3 decimals.
+
+    `interviews`: interview id -> the interview (scheduled_at); `interview_cards`: interview id -> every
+    card of that interview (in scope or not: the flag is the interview's)."""
+    flags = {iid: flagged_spreads(cs) for iid, cs in interview_cards.items()}
+    by_interviewer: dict[str, list[dict]] = {}
+    for card in cards:
+        by_interviewer.setdefault(card["interviewer"], []).append(card)
+    means = {name: stats.mean([r for c in mine for r in c["ratings"].values()])
+             for name, mine in by_interviewer.items()}
+    z = stats.zscores({n: m for n, m in means.items() if m is not None})
+    out = []
+    for name, mine in sorted(by_interviewer.items()):
+        in_flag = sum(1 for c in mine if in_discrepancy(c, flags.get(c["interview_id"]) or {}))
+        delays = [_hours(interviews[c["interview_id"]]["scheduled_at"], c["submitted_at"]) for c in mine
+                  if c["interview_id"] in interviews]
+        out.append({
+            "interviewer": name,
+            "scorecards": len(mine),
+            "mean_rating": stats.rounded(means[name]),
+            "leniency_z": stats.rounded(z.get(name)),
+            "discrepancy_scorecards": in_flag,
+            "discrepancy_rate": stats.rate(in_flag, len(mine)),
+            "median_submission_delay_hours": stats.rounded(stats.median(delays)),
+        })
+    return out

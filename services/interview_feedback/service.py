@@ -32,6 +32,7 @@ from shared.contracts.events import (
 )
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.ids import new_id
+from shared.reports import report_scope
 from shared.timeutil import iso, utcnow
 from shared.timeutil import parse as parse_time
 from shared.validation import id_list, parse
@@ -285,6 +286,16 @@ class InterviewFeedbackService(ServiceBase):
 
         card, status = self.bus.transact(work)
         return {"id": card["_id"], "interview_id": interview_id, **_card_view(card), "interview_status": status}
+
+    # -- reports -----------------------------------------------------------------------------------
+    @rpc
+    def interviewer_report(self, division: str | None = None, start: str | None = None,
+                           end: str | None = None) -> dict:
+        """GET /v1/reports/interviewers: per interviewer, over scorecards submitted in [from, to)."""
+        scope = report_scope(self.bus.caller, division, start, end)
+        cards = self.store.report_scorecards(scope.divisions, scope.time_query())
+        interviews, interview_cards = self.store.interviews_with_cards(sorted({c["interview_id"] for c in cards}))
+        return {**scope.echo(), "items": domain.interviewer_report(cards, interviews, interview_cards)}
 
     # -- decisions ---------------------------------------------------------------------------------
     @rpc

@@ -119,6 +119,27 @@ class InterviewFeedbackStore(ServiceStore):
                 return doc["division"]
         return None
 
+    # -- the interviewers report ---------------------------------------------------------------------
+    CARD_FIGURES = {"interview_id": 1, "interviewer": 1, "ratings": 1, "submitted_at": 1, "division": 1}
+
+    def report_scorecards(self, divisions: list[str] | None, submitted: dict | None) -> list[dict]:
+        """Scorecards in `divisions` (None: all) submitted in the `submitted` span (None: any time); figures only."""
+        query: dict = {}
+        if divisions is not None:
+            query["division"] = {"$in": divisions}
+        if submitted:
+            query["submitted_at"] = submitted
+        return list(self.db.scorecards.find(query, self.CARD_FIGURES).sort("_id", ASCENDING))
+
+    def interviews_with_cards(self, interview_ids: list[str]) -> tuple[dict[str, dict], dict[str, list[dict]]]:
+        """(interview id -> interview, interview id -> every scorecard of it) for these interviews."""
+        interviews = {d["_id"]: d for d in self.db.interviews.find({"_id": {"$in": interview_ids}},
+                                                                    {"scheduled_at": 1, "division": 1})}
+        cards: dict[str, list[dict]] = {i: [] for i in interview_ids}
+        for card in self.db.scorecards.find({"interview_id": {"$in": interview_ids}}, self.CARD_FIGURES):
+            cards.setdefault(card["interview_id"], []).append(card)
+        return interviews, cards
+
     # -- right of access and erasure --------------------------------------------------------------------
     def interviews_for(self, application_ids: list[str], session=None) -> list[dict]:
         return list(self.db.interviews.find({"application_id": {"$in": application_ids}}, session=session)

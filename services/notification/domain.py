@@ -23,6 +23,7 @@ from typing import Any
 
 import jinja2
 
+from shared import stats
 from shared.contracts.commands import NotificationPolicy
 from shared.contracts.common import NoticeKind
 from shared.timeutil import iso
@@ -529,14 +530,6 @@ def delay_seconds(decided_at: datetime, sent_at: datetime) -> float:
     return round(max(0.0, (_utc(sent_at) - _utc(decided_at)).total_seconds()), 3)
 
 
-def _median(values: list[float]) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
@@ -555,7 +548,7 @@ def timing_report(records: list[dict]) -> list[dict[str, Any]]:
         accepted = sum(1 for o in outcomes if o in ACCEPTED_OUTCOMES)
         no_show = sum(1 for o in outcomes if o == "no_show")
         scores = [r["survey_score"] for r in items if r.get("survey_score") is not None]
-        median = _median([r["delay_seconds"] for r in sent if r.get("delay_seconds") is not None])
+        median = stats.median([r["delay_seconds"] for r in sent if r.get("delay_seconds") is not None])
         rows.append({
             "kind": kind,
             "tier": tier or None,

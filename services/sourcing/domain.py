@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared import stats
 from shared.contracts.commands import CandidateIn
 from shared.contracts.common import AppStatus, normalize_email, normalize_skill
 from shared.contracts.events import (
@@ -484,3 +485,144 @@ def retention_expired(apps: list[dict], policy_of, now: datetime) -> bool:
         if app["updated_at"] + timedelta(days=days) > now:
             return False
     return True
+
+
+# ----------------------------------------------------------------------------------------------------
+# Reports: funnel, time to hire, sources. Computed from sourcing's own applications, whose timelines are
+# its record of every status change; `apps` are stored applications (division, tier, source, status,
+# timeline, created_at, requisition_id, requisition_title).
+
+FUNNEL_STAGES: tuple[str, ...] = (S.received, S.shortlisted, S.interviewing, S.interviewed, S.awaiting_approval,
+                                  S.offered, S.accepted, S.hired)
+EXIT_STATUSES: tuple[str, ...] = (S.screened_out, S.rejected, S.declined, S.no_show, S.withdrawn)
+FUNNEL_GROUPS = ("division", "requisition")
+DAY_SECONDS = 86400
+
+
+def stage_path(app: dict) -> tuple[str, ...]:
+    """The stages an application can pass, in order: awaiting_approval only for core roles (a basic pass
+    goes from interviewed straight to offered)."""
+    statuses = {e["status"] for e in app.get("timeline") or []}
+    if app.get("tier") == "core" or S.awaiting_approval in statuses:
+        return FUNNEL_STAGES
+    return tuple(s for s in FUNNEL_STAGES if s != S.awaiting_approval)
+
+
+def reached_stages(app: dict) -> set[str]:
+    """The stages an application reached: every stage of its path up to the furthest one its timeline
+    shows. Reaching a stage implies the earlier ones: a fast-tracked application that starts at
+    `interviewed` with a reused interview counts as shortlisted and interviewing (it was, on its prior
+    application), and an application screened out then shortlisted by an override counts as shortlisted."""
+    path = stage_path(app)
+    seen = [path.index(e["status"]) for e in app.get("timeline") or [] if e["status"] in path]
+    return set(path[: max(seen) + 1]) if seen else set()
+
+
+def _first_at(app: dict, status: str) -> datetime | None:
+    return next((e["at"] for e in app.get("timeline") or [] if e["status"] == status), None)
+
+
+def _seconds(start: datetime, end: datetime) -> float:
+    return max(0.0, (end - start).total_seconds())
+
+
+def stage_durations(app: dict) -> dict[str, list[float]]:
+    """Seconds spent in each funnel stage, one value per stay that ended (the next timeline entry)."""
+    out: dict[str, list[float]] = {}
+    timeline = app.get("timeline") or []
+    for entry, following in zip(timeline, timeline[1:], strict=False):
+        if entry["status"] in FUNNEL_STAGES:
+            out.setdefault(entry["status"], []).append(_seconds(entry["at"], following["at"]))
+    return out
+
+
+def funnel_stages(apps: list[dict]) -> list[dict[str, Any]]:
+    """Per stage: `reached`, `conversion`, `drop_off` and `median_seconds_in_stage`.
+
+    - reached: applications that reached the stage (`reached_stages`).
+    - conversion: reached / the applications that reached the stage before it *on their own path*
+      (`stage_path`): for `awaiting_approval` that is core applications at interviewed; for `offered`,
+      basic applications at interviewed plus core ones at awaiting_approval. So a group of basic roles only
+      has awaiting_approval at 0 reached (conversion null) and offered converting from interviewed. Null
+      for `received` and whenever that denominator is 0. drop_off = 1 - conversion. 4 decimals.
+    - median_seconds_in_stage: median over every stay in the status that ended (3 decimals)."""
+    reached = [(stage_path(a), reached_stages(a)) for a in apps]
+    durations: dict[str, list[float]] = {}
+    for app in apps:
+        for status, values in stage_durations(app).items():
+            durations.setdefault(status, []).extend(values)
+    rows = []
+    for stage in FUNNEL_STAGES:
+        count = sum(1 for _, got in reached if stage in got)
+        conversion = None
+        if stage != FUNNEL_STAGES[0]:
+            before = sum(1 for path, got in reached if stage in path and path[path.index(stage) - 1] in got)
+            conversion = stats.rate(count, before)
+        rows.append({
+            "status": str(stage),
+            "reached": count,
+            "conversion": conversion,
+            "drop_off": None if conversion is None else round(1 - conversion, 4),
+            "median_seconds_in_stage": stats.rounded(stats.median(durations.get(stage, []))),
+        })
+    return rows
+
+
+def funnel_report(apps: list[dict], group_by: str = "division") -> list[dict[str, Any]]:
+    """The funnel per division or per requisition (sorted), with the exits: applications whose status is
+    now screened_out, rejected, declined, no_show or withdrawn."""
+    if group_by not in FUNNEL_GROUPS:
+        raise ValueError(f"group_by must be one of {FUNNEL_GROUPS}")
+    groups: dict[tuple, list[dict]] = {}
+    for app in apps:
+        key = (app["division"],) if group_by == "division" else (app["division"], app["requisition_id"])
+        groups.setdefault(key, []).append(app)
+    out = []
+    for key, items in sorted(groups.items()):
+        head: dict[str, Any] = {"division": key[0]}
+        if group_by == "requisition":
+            head.update(requisition_id=key[1], requisition_title=items[0].get("requisition_title"))
+        out.append({**head, "applications": len(items), "stages": funnel_stages(items),
+                    "exits": {s.value: sum(1 for a in items if a["status"] == s) for s in EXIT_STATUSES}})
+    return out
+
+
+def days_to(app: dict, status: str) -> float | None:
+    """Days from the application's receipt to the first time it reached `status`; None if it never did."""
+    at = _first_at(app, status)
+    return None if at is None else _seconds(app["created_at"], at) / DAY_SECONDS
+
+
+def time_to_hire_report(apps: list[dict]) -> list[dict[str, Any]]:
+    """Per (division, tier): applications, offers (reached offered), hires (reached hired), and the median
+    and p90 (nearest rank, shared/stats.py) of the days from receipt to the offer and to the hire, 3
+    decimals, null when there is none."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for app in apps:
+        groups.setdefault((app["division"], app.get("tier") or ""), []).append(app)
+    out = []
+    for (division, tier), items in sorted(groups.items()):
+        to_offer = [d for d in (days_to(a, S.offered) for a in items) if d is not None]
+        to_hire = [d for d in (days_to(a, S.hired) for a in items) if d is not None]
+        out.append({"division": division, "tier": tier or None, "applications": len(items),
+                    "offers": len(to_offer), "hires": len(to_hire),
+                    "to_offer_days": stats.summary(to_offer), "to_hire_days": stats.summary(to_hire)})
+    return out
+
+
+def sources_report(apps: list[dict]) -> list[dict[str, Any]]:
+    """Per source channel: applications and how many reached shortlisted, interviewed, offered and hired
+    (`reached_stages`), with each of shortlisted, offers and hires over applications (4 decimals)."""
+    groups: dict[str, list[set[str]]] = {}
+    for app in apps:
+        groups.setdefault(app.get("source") or "", []).append(reached_stages(app))
+    out = []
+    for source, reached in sorted(groups.items()):
+        n = len(reached)
+        counts = {name: sum(1 for got in reached if stage in got) for name, stage in (
+            ("shortlisted", S.shortlisted), ("interviewed", S.interviewed), ("offers", S.offered),
+            ("hires", S.hired))}
+        out.append({"source": source, "applications": n, **counts,
+                    "shortlist_rate": stats.rate(counts["shortlisted"], n),
+                    "offer_rate": stats.rate(counts["offers"], n), "hire_rate": stats.rate(counts["hires"], n)})
+    return out

@@ -41,6 +41,7 @@ from shared.crypto import open_sealed
 from shared.erasure import purge_dead_letters
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
+from shared.reports import report_scope
 from shared.timeutil import iso, utcnow
 from shared.validation import parse
 
@@ -408,6 +409,42 @@ class SourcingService(ServiceBase):
         """Who applied, by name, so a recruiter's list or board needs no call per candidate."""
         names = self.store.candidate_names([v["candidate_id"] for v in views]) if views else {}
         return [{**v, "candidate_name": names.get(v["candidate_id"])} for v in views]
+
+    # -- reports (from the applications' timelines: sourcing's record of every status change) ---------------
+    def _report_apps(self, division, start, end, requisition_id=None):
+        caller = self.bus.caller
+        scope = report_scope(caller, division, start, end)
+        if requisition_id is not None:
+            if not isinstance(requisition_id, str) or not 0 < len(requisition_id) <= 100:
+                raise Invalid("requisition_id: an id of at most 100 characters", field="requisition_id")
+            req = self._visible_requisition(caller, requisition_id)
+            if not scope.covers(req["division"]):  # another division than the one asked for
+                raise NotFound(f"requisition {requisition_id} not found")
+        return scope, self.store.report_applications(scope.divisions, scope.time_query(), requisition_id)
+
+    @rpc
+    def funnel_report(self, division: str | None = None, requisition_id: str | None = None,
+                      group_by: str | None = None, start: str | None = None, end: str | None = None) -> dict:
+        """GET /v1/reports/funnel: per division or requisition, over applications received in [from, to)."""
+        group_by = group_by or "division"
+        if group_by not in domain.FUNNEL_GROUPS:
+            raise Invalid(f"group_by: one of {', '.join(domain.FUNNEL_GROUPS)}", field="group_by")
+        scope, apps = self._report_apps(division, start, end, requisition_id)
+        return {**scope.echo(), "requisition_id": requisition_id, "group_by": group_by,
+                "groups": domain.funnel_report(apps, group_by)}
+
+    @rpc
+    def time_to_hire_report(self, division: str | None = None, start: str | None = None,
+                            end: str | None = None) -> dict:
+        """GET /v1/reports/time-to-hire: per division and tier, over applications received in [from, to)."""
+        scope, apps = self._report_apps(division, start, end)
+        return {**scope.echo(), "groups": domain.time_to_hire_report(apps)}
+
+    @rpc
+    def sources_report(self, division: str | None = None, start: str | None = None, end: str | None = None) -> dict:
+        """GET /v1/reports/sources: per source channel, over applications received in [from, to)."""
+        scope, apps = self._report_apps(division, start, end)
+        return {**scope.echo(), "items": domain.sources_report(apps)}
 
     @rpc
     def get_candidate(self, candidate_id: str) -> dict:

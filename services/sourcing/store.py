@@ -106,6 +106,21 @@ class SourcingStore(ServiceStore):
         projection = {"_id": 1, "division": 1, "talent_pool_consent": 1}
         return list(self.db.applications.find(query, projection, session=session).sort("_id", ASCENDING))
 
+    def report_applications(self, divisions: list[str] | None, received: dict | None,
+                            requisition_id: str | None = None) -> list[dict]:
+        """Applications for the reports: in `divisions` (None: all), received in the `received` span (a
+        MongoDB condition on created_at, None: any time), optionally of one requisition. Figures only."""
+        query: dict = {}
+        if divisions is not None:
+            query["division"] = {"$in": divisions}
+        if received:
+            query["created_at"] = received
+        if requisition_id is not None:
+            query["requisition_id"] = requisition_id
+        fields = ("requisition_id", "requisition_title", "division", "tier", "source", "status", "timeline",
+                  "created_at")
+        return list(self.db.applications.find(query, dict.fromkeys(fields, 1)).sort("_id", ASCENDING))
+
     # -- right to erasure and retention -----------------------------------------------------------------
     def erase_candidate_records(self, candidate_id: str, erasure_id: str, at, session) -> dict[str, int]:
         """The candidate anonymised, their applications stripped to figures (domain.anonymised_*)."""

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared import stats
 from shared.contracts.common import normalize_skill
 from shared.timeutil import parse as parse_time
 
@@ -296,3 +297,54 @@ def consent_withdrawn_for(candidate: dict, app: dict) -> bool:
         return False
     received = app.get("received_at")
     return received is None or parse_time(received) <= parse_time(withdrawn)
+
+
+# --- the talent-pool report -------------------------------------------------------------------------
+
+ANSWERED = ("accepted", "declined")
+DAY_SECONDS = 86400
+
+
+def is_fast_tracked(app: dict) -> bool:
+    """An application that came from a re-engagement (the candidate accepted it on the portal)."""
+    return bool(app.get("reengagement_id")) or app.get("source") == "talent_pool"
+
+
+def talent_pool_report(records: dict[str, list], now: datetime) -> dict[str, Any]:
+    """The figures of GET /v1/reports/talent-pool from the store's `report_records`:
+
+    - pool_size: entries in the pool now (not past retain_until, not hired), whatever the period.
+    - pooled: distinct candidates who entered the pool in the period.
+    - resurfaced: distinct candidates ever matched to a requisition opened in the period.
+    - reengaged: re-engagements requested in the period; reengagement_answered: those the candidate
+      accepted or declined; reengagement_accepted; acceptance_rate = accepted / answered (4 decimals).
+    - urgent_time_to_offer_days: for urgent requisitions opened in the period, the days from the
+      requisition's opening to each offer on it, split into applications from a re-engagement
+      (`fast_tracked`) and the others (`new`): `{count, median, p90}` (nearest rank, 3 decimals)."""
+    hired = set(records["hired"])
+    reengagements = records["reengagements"]
+    answered = [r for r in reengagements if r.get("status") in ANSWERED]
+    accepted = sum(1 for r in answered if r["status"] == "accepted")
+    opened = {r["_id"]: r.get("created_at") for r in records["requisitions"]}
+    days: dict[str, list[float]] = {"fast_tracked": [], "new": []}
+    for app in records["applications"]:
+        start, offered = opened.get(app.get("requisition_id")), app.get("offered_at")
+        if start is None or offered is None:
+            continue
+        kind = "fast_tracked" if is_fast_tracked(app) else "new"
+        days[kind].append(max(0.0, (as_dt(offered) - as_dt(start)).total_seconds()) / DAY_SECONDS)
+    surfaced: set[str] = set()
+    for m in records["matches"]:
+        surfaced.update(m.get("surfaced") or [])
+        surfaced.update(i["candidate_id"] for i in m.get("items") or [])
+    return {
+        "pool_size": sum(1 for e in records["pool"] if is_active(e, now, e["candidate_id"] in hired)),
+        "pooled": len({p["candidate_id"] for p in records["poolings"]}),
+        "resurfaced": len(surfaced),
+        "reengaged": len(reengagements),
+        "reengagement_answered": len(answered),
+        "reengagement_accepted": accepted,
+        "acceptance_rate": stats.rate(accepted, len(answered)),
+        "urgent_time_to_offer_days": {kind: {"count": len(values), **stats.summary(values)}
+                                      for kind, values in days.items()},
+    }

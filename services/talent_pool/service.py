@@ -33,6 +33,7 @@ from shared.contracts.events import (
 )
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
+from shared.reports import report_scope
 from shared.storage import MAX_PAGE
 from shared.timeutil import iso, utcnow
 from shared.validation import id_list, parse
@@ -131,6 +132,7 @@ class TalentPoolService(ServiceBase):
         # work, so one of them retries and sees the other: a hired candidate never stays in the pool.
         store.touch_candidate(entry["_id"], pooled_at, s)
         store.save_pool_entry(entry, s)
+        store.log_pooling(entry["_id"], app["_id"], app.get("division") or "", reason, pooled_at, s)
         uow.emit("candidate_pooled", CandidatePooled(
             candidate_id=entry["candidate_id"], application_id=app["_id"], division=app.get("division") or "",
             reason=reason, retain_until=entry["retain_until"]))
@@ -199,6 +201,7 @@ class TalentPoolService(ServiceBase):
                 "candidate_id": payload.candidate_id,
                 "requisition_id": req.id,
                 "division": req.division,
+                "source": payload.source,
                 "received_at": payload.received_at,
             })
             if app.get("status_at") is None:
@@ -223,7 +226,12 @@ class TalentPoolService(ServiceBase):
             if payload.status == "hired":
                 store.mark_hired(payload.candidate_id, payload.application_id, payload.at, s)
                 store.remove_from_pool(payload.candidate_id, s)
+            first_offer = payload.status == "offered" and not app.get("offered_at")
+            if first_offer:
+                app["offered_at"] = payload.at  # the report's time to offer, even when it arrives late
             if not domain.newer_or_same(app.get("status_at"), payload.at):
+                if first_offer:
+                    store.save_application(app, s)
                 return  # an older change delivered late: the projection already holds a newer one
             app.update({
                 "status": payload.status,
@@ -232,6 +240,7 @@ class TalentPoolService(ServiceBase):
                 "consent": payload.talent_pool_consent,
                 "requisition_title": payload.requisition_title,
                 "division": payload.division,
+                "source": payload.source,
             })
             if payload.decision is not None:
                 app["decision"] = payload.decision.model_dump()
@@ -296,6 +305,16 @@ class TalentPoolService(ServiceBase):
             return items
 
         return self.bus.transact(work)
+
+    # -- report --------------------------------------------------------------------------------------
+    @rpc
+    def pool_report(self, division: str | None = None, start: str | None = None, end: str | None = None) -> dict:
+        """GET /v1/reports/talent-pool: the pool now, and what was pooled, surfaced and re-engaged in
+        [from, to) (domain.talent_pool_report says which time bounds which figure)."""
+        scope = report_scope(self.bus.caller, division, start, end)
+        now = utcnow()
+        records = self.store.report_records(scope.divisions, scope.time_query(), now)
+        return {**scope.echo(), **domain.talent_pool_report(records, now)}
 
     # -- re-engagement -------------------------------------------------------------------------------
     @rpc
@@ -430,14 +449,16 @@ class TalentPoolService(ServiceBase):
 
     @rpc
     def export_candidate(self, candidate_id: str, application_ids: list[str]) -> dict:
-        """Right of access: the pool entry, consent, and every re-engagement."""
+        """Right of access: the pool entry, consent, every re-engagement and every time they were pooled."""
         self.bus.caller.require_role("admin")
         id_list(application_ids)
         entry = self.store.get_pool_entry(candidate_id)
         candidate = self.store.get_candidate(candidate_id) or {}
         return {"pool_entry": _entry_view(entry) if entry else None,
                 "consent_withdrawn_at": iso(candidate.get("consent_withdrawn_at")),
-                "reengagements": [_reengagement_view(d) for d in self.store.reengagements_of(candidate_id)]}
+                "reengagements": [_reengagement_view(d) for d in self.store.reengagements_of(candidate_id)],
+                "poolings": [{"application_id": d["application_id"], "division": d["division"], "reason": d["reason"],
+                              "pooled_at": iso(d["pooled_at"])} for d in self.store.poolings_of(candidate_id)]}
 
     def _accept(self, doc: dict) -> dict:
         """Creates the application through sourcing, fast-tracked when the prior pass can be reused."""

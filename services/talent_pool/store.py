@@ -7,6 +7,8 @@
 - `pool`: one entry per pooled candidate (`_id` = candidate id).
 - `matches`: the last computed matches of a requisition (`_id` = requisition id).
 - `reengagements`: one per (requisition, candidate).
+- `poolings`: one per time a candidate entered the pool (ids, division, reason, time; no personal data),
+  kept when the entry leaves the pool, so the report counts who was pooled in a period.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class TalentPoolStore(ServiceStore):
         self.db.pool.create_index([("skills_norm", ASCENDING)])
         self.db.pool.create_index([("prior.division", ASCENDING)])
         self.db.pool.create_index([("retain_until", ASCENDING)])
+        self.db.poolings.create_index([("division", ASCENDING), ("pooled_at", ASCENDING)])
+        self.db.poolings.create_index([("candidate_id", ASCENDING)])
         self.db.reengagements.create_index(
             [("requisition_id", ASCENDING), ("candidate_id", ASCENDING)], unique=True,
             name="one_reengagement_per_requisition_candidate",
@@ -136,7 +140,7 @@ class TalentPoolStore(ServiceStore):
     def erase_candidate(self, candidate_id: str, at: datetime, session) -> dict[str, int]:
         """Right to erasure: as a consent withdrawal (out of pool, matches and pending re-engagements), and
         the profile loses name and skills and the projections the free text of interviews and decisions.
-        Re-engagement records stay without personal data (the talent-pool report counts them)."""
+        Re-engagement records and poolings stay without personal data (the talent-pool report counts them)."""
         changed = self.withdraw_consent(candidate_id, at, session)
         self.db.candidates.update_one({"_id": candidate_id}, {"$set": {"name": ERASED, "skills": [], "erased": True}},
                                       session=session)
@@ -175,14 +179,60 @@ class TalentPoolStore(ServiceStore):
     # -- matches -------------------------------------------------------------------------------------
     def save_matches(self, requisition_id: str, division: str, items: list[dict], computed_at: datetime,
                      session) -> None:
-        self.db.matches.replace_one(
+        """The latest matches replace the previous ones; `surfaced` keeps every candidate ever matched."""
+        self.db.matches.update_one(
             {"_id": requisition_id},
-            {"_id": requisition_id, "division": division, "items": items, "computed_at": computed_at},
+            {"$set": {"division": division, "items": items, "computed_at": computed_at},
+             "$addToSet": {"surfaced": {"$each": [m["candidate_id"] for m in items]}}},
             upsert=True, session=session,
         )
 
     def get_matches(self, requisition_id: str, session=None) -> dict | None:
         return self.db.matches.find_one({"_id": requisition_id}, session=session)
+
+    # -- the talent-pool report ------------------------------------------------------------------------
+    def log_pooling(self, candidate_id: str, application_id: str, division: str, reason: str, pooled_at: datetime,
+                    session) -> None:
+        self.db.poolings.replace_one(
+            {"_id": f"{application_id}:{reason}"},
+            {"candidate_id": candidate_id, "application_id": application_id, "division": division,
+             "reason": reason, "pooled_at": pooled_at}, upsert=True, session=session)
+
+    def poolings_of(self, candidate_id: str) -> list[dict]:
+        return list(self.db.poolings.find({"candidate_id": candidate_id}).sort("pooled_at", ASCENDING))
+
+    @staticmethod
+    def _scoped(divisions: list[str] | None, division_field: str, span: dict | None = None,
+                time_field: str | None = None) -> dict:
+        query: dict = {}
+        if divisions is not None:
+            query[division_field] = {"$in": divisions}
+        if span and time_field:
+            query[time_field] = span
+        return query
+
+    def report_records(self, divisions: list[str] | None, span: dict | None, now: datetime) -> dict[str, list]:
+        """What the talent-pool report counts, in `divisions` (None: all) and the period `span` (a MongoDB
+        condition, None: any time): the pool now, poolings, requisitions opened and their matches,
+        re-engagements requested, and the applications to urgent requisitions opened in the period."""
+        pool = list(self.db.pool.find({**self._scoped(divisions, "prior.division"),
+                                       "retain_until": {"$gt": now}}, {"candidate_id": 1, "retain_until": 1}))
+        requisitions = list(self.db.requisitions.find(self._scoped(divisions, "division", span, "created_at"),
+                                                      {"urgent": 1, "created_at": 1, "division": 1}))
+        req_ids = [r["_id"] for r in requisitions]
+        urgent_ids = [r["_id"] for r in requisitions if r.get("urgent")]
+        return {
+            "pool": pool,
+            "hired": sorted(self.hired_candidate_ids([e["candidate_id"] for e in pool])),
+            "poolings": list(self.db.poolings.find(self._scoped(divisions, "division", span, "pooled_at"))),
+            "requisitions": requisitions,
+            "matches": list(self.db.matches.find({"_id": {"$in": req_ids}}, {"surfaced": 1, "items.candidate_id": 1})),
+            "reengagements": list(self.db.reengagements.find(self._scoped(divisions, "division", span, "created_at"),
+                                                             {"status": 1, "created_at": 1, "division": 1})),
+            "applications": list(self.db.applications.find(
+                {"requisition_id": {"$in": urgent_ids}},
+                {"requisition_id": 1, "offered_at": 1, "reengagement_id": 1, "source": 1})),
+        }
 
     # -- re-engagements ------------------------------------------------------------------------------
     def insert_reengagement(self, doc: dict, session) -> None:

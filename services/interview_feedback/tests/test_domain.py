@@ -410,3 +410,59 @@ def test_approval_queue_holds_each_chains_next_step_for_its_role_overdue_first()
     admin = domain.approval_queue(chains, "admin", now)
     assert [(q["id"], q["can_decide"]) for q in admin] == [("b-1", False), ("c-2", True), ("a-1", False)]
     assert domain.approval_queue({}, "hr", now) == []
+
+
+# ----------------------------------------------------------------------------------------------------
+# the interviewers report: three interviews, hand-computed figures
+
+
+def rcard(interview_id, interviewer, craft, service, hours):
+    return {"interview_id": interview_id, "interviewer": interviewer, "ratings": {"craft": craft, "service": service},
+            "submitted_at": NOW + timedelta(hours=hours)}
+
+
+REPORT_CARDS = [
+    rcard("i1", "ana", 5, 4, 2), rcard("i1", "bo", 3, 4, 4),                               # craft 3..5: flagged
+    rcard("i2", "ana", 5, 4, -1), rcard("i2", "bo", 4, 4, 1), rcard("i2", "cy", 3, 4, 3),  # bo in the middle
+    rcard("i3", "ana", 4, 5, 6), rcard("i3", "cy", 4, 5, 0.5),                             # no flag
+]
+REPORT_INTERVIEWS = {i: {"_id": i, "scheduled_at": NOW} for i in ("i1", "i2", "i3")}
+
+
+def by_interview(cards):
+    out = {}
+    for c in cards:
+        out.setdefault(c["interview_id"], []).append(c)
+    return out
+
+
+def test_interviewer_report_means_leniency_discrepancies_and_delays():
+    rows = {r["interviewer"]: r for r in domain.interviewer_report(REPORT_CARDS, REPORT_INTERVIEWS,
+                                                                   by_interview(REPORT_CARDS))}
+    assert list(rows) == ["ana", "bo", "cy"]
+    # means 27/6 = 4.5, 15/4 = 3.75, 16/4 = 4.0; centre 4.0833, population std 0.3118
+    assert rows["ana"] == {"interviewer": "ana", "scorecards": 3, "mean_rating": 4.5, "leniency_z": 1.336,
+                           "discrepancy_scorecards": 2, "discrepancy_rate": 0.6667,
+                           "median_submission_delay_hours": 2.0}  # delays 2, 0 (early: floored), 6
+    assert rows["bo"] == {"interviewer": "bo", "scorecards": 2, "mean_rating": 3.75, "leniency_z": -1.069,
+                          "discrepancy_scorecards": 1, "discrepancy_rate": 0.5,
+                          "median_submission_delay_hours": 2.5}
+    assert rows["cy"] == {"interviewer": "cy", "scorecards": 2, "mean_rating": 4.0, "leniency_z": -0.267,
+                          "discrepancy_scorecards": 1, "discrepancy_rate": 0.5,
+                          "median_submission_delay_hours": 1.75}
+
+
+def test_interviewer_report_flags_come_from_the_whole_interview_and_z_needs_two_interviewers():
+    only_ana_in_i1 = [REPORT_CARDS[0]]  # bo's card is outside the period, but it makes i1's flag
+    [row] = domain.interviewer_report(only_ana_in_i1, REPORT_INTERVIEWS, by_interview(REPORT_CARDS[:2]))
+    assert row["discrepancy_scorecards"] == 1 and row["leniency_z"] is None and row["mean_rating"] == 4.5
+    same = [rcard("i3", "ana", 4, 4, 1), rcard("i3", "bo", 4, 4, 1)]
+    assert [r["leniency_z"] for r in domain.interviewer_report(same, REPORT_INTERVIEWS, by_interview(same))] == [
+        None, None]  # equal means: no spread to measure leniency by
+    assert domain.interviewer_report([], {}, {}) == []
+
+
+def test_in_discrepancy_is_one_end_of_a_flagged_spread():
+    flagged = domain.flagged_spreads(REPORT_CARDS[2:5])
+    assert flagged == {"craft": (3, 5)}
+    assert [domain.in_discrepancy(c, flagged) for c in REPORT_CARDS[2:5]] == [True, False, True]

@@ -178,3 +178,25 @@ def test_indexes_declared(store):
     assert any(i.get("unique") and i["key"] == [("application_id", 1)] for i in interviews.values())
     cards = store.db.scorecards.index_information()
     assert any(i.get("unique") and i["key"] == [("interview_id", 1), ("interviewer", 1)] for i in cards.values())
+
+
+def test_report_scorecards_by_division_and_submission_time(store):
+    first = interview_doc("app_r1")
+    other = interview_doc("app_r2", division="logistics")
+    write(store, lambda s, ses: s.insert_interview(first, ses))
+    write(store, lambda s, ses: s.insert_interview(other, ses))
+    early = card_doc(first["_id"], "ann", NOW + timedelta(hours=1), division="retail", ratings={"Python": 5, "SQL": 3})
+    late = card_doc(first["_id"], "bob", NOW + timedelta(days=2), division="retail", ratings={"Python": 3, "SQL": 3})
+    elsewhere = card_doc(other["_id"], "ann", NOW, division="logistics")
+    for card in (early, late, elsewhere):
+        write(store, lambda s, ses, card=card: s.insert_scorecard(card, ses))
+    in_day = {"$gte": NOW, "$lt": NOW + timedelta(days=1)}
+    cards = store.report_scorecards(["retail"], in_day)
+    assert [c["_id"] for c in cards] == [early["_id"]] and "notes" not in cards[0]
+    assert len(store.report_scorecards(None, None)) == 3
+    interviews, by_interview = store.interviews_with_cards([first["_id"]])
+    assert interviews[first["_id"]]["scheduled_at"] == NOW
+    assert {c["interviewer"] for c in by_interview[first["_id"]]} == {"ann", "bob"}  # the flag's whole interview
+    [row] = domain.interviewer_report(cards, interviews, by_interview)
+    assert row == {"interviewer": "ann", "scorecards": 1, "mean_rating": 4.0, "leniency_z": None,
+                   "discrepancy_scorecards": 1, "discrepancy_rate": 1.0, "median_submission_delay_hours": 1.0}

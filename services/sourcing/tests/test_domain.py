@@ -326,3 +326,110 @@ def test_details_read_well():
         "Screening overridden by maria: screened out (typo in CV)")
     assert domain.decision_detail(DecisionInfo(outcome="pass", decided_by="hr1", decided_at=T0), "offered") == (
         "Decision: pass by hr1; offer made")
+
+
+# ----------------------------------------------------------------------------------------------------
+# reports: a hand-computed history
+
+H = 3600
+
+
+def history(app_id, tier, source, steps, division="retail", requisition_id="req_1"):
+    """An application whose timeline is `steps`: (status, hours after T0)."""
+    from datetime import timedelta
+
+    timeline = [domain.timeline_entry(T0 + timedelta(hours=h), s, "") for s, h in steps]
+    return {"_id": app_id, "division": division, "requisition_id": requisition_id,
+            "requisition_title": f"Title of {requisition_id}", "tier": tier, "source": source,
+            "status": steps[-1][0], "timeline": timeline, "created_at": T0}
+
+
+HISTORY = [
+    history("a1", "basic", "referral", [("received", 0), ("shortlisted", 1), ("interviewing", 3), ("interviewed", 7),
+                                        ("offered", 8), ("accepted", 20), ("hired", 44)]),
+    history("a2", "basic", "web", [("received", 0), ("screened_out", 0.5)]),
+    history("a3", "basic", "web", [("received", 0), ("shortlisted", 2), ("interviewing", 3), ("interviewed", 5),
+                                   ("rejected", 6)]),
+    history("a4", "core", "referral", [("received", 0), ("shortlisted", 1), ("interviewing", 2), ("interviewed", 4),
+                                       ("awaiting_approval", 5), ("offered", 29), ("declined", 30)],
+            requisition_id="req_2"),
+    # fast track: starts at interviewed with a reused interview
+    history("a5", "core", "talent_pool", [("received", 0), ("interviewed", 0), ("awaiting_approval", 2),
+                                          ("offered", 26), ("accepted", 27), ("no_show", 50)], requisition_id="req_2"),
+]
+
+
+def stages_by_status(rows):
+    return {r["status"]: r for r in rows}
+
+
+def test_reaching_a_stage_implies_the_earlier_ones_of_the_applications_own_path():
+    assert domain.reached_stages(HISTORY[4]) == {"received", "shortlisted", "interviewing", "interviewed",
+                                                 "awaiting_approval", "offered", "accepted"}
+    assert "awaiting_approval" not in domain.reached_stages(HISTORY[0])  # a basic offer skips approval
+    assert domain.reached_stages(HISTORY[1]) == {"received"}
+    overridden = history("a6", "basic", "web", [("received", 0), ("screened_out", 1), ("shortlisted", 2)])
+    assert domain.reached_stages(overridden) == {"received", "shortlisted"}
+
+
+def test_funnel_reached_conversion_drop_off_and_median_time_in_stage():
+    [group] = domain.funnel_report(HISTORY)
+    assert group["division"] == "retail" and group["applications"] == 5 and "requisition_id" not in group
+    rows = stages_by_status(group["stages"])
+    assert [r["status"] for r in group["stages"]] == list(domain.FUNNEL_STAGES)
+    assert {s: r["reached"] for s, r in rows.items()} == {
+        "received": 5, "shortlisted": 4, "interviewing": 4, "interviewed": 4, "awaiting_approval": 2,
+        "offered": 3, "accepted": 2, "hired": 1}
+    assert rows["received"]["conversion"] is None and rows["received"]["drop_off"] is None
+    assert (rows["shortlisted"]["conversion"], rows["shortlisted"]["drop_off"]) == (0.8, 0.2)
+    assert rows["interviewing"]["conversion"] == 1.0 and rows["interviewed"]["conversion"] == 1.0
+    assert rows["awaiting_approval"]["conversion"] == 1.0  # 2 core at awaiting / 2 core at interviewed
+    # offered over basic at interviewed (a1, a3) plus core at awaiting_approval (a4, a5): 3 / 4
+    assert (rows["offered"]["conversion"], rows["offered"]["drop_off"]) == (0.75, 0.25)
+    assert (rows["accepted"]["conversion"], rows["accepted"]["drop_off"]) == (0.6667, 0.3333)
+    assert rows["hired"]["conversion"] == 0.5
+    assert {s: r["median_seconds_in_stage"] for s, r in rows.items()} == {
+        "received": 1 * H, "shortlisted": 1 * H, "interviewing": 2 * H, "interviewed": 1 * H,
+        "awaiting_approval": 24 * H, "offered": 1 * H, "accepted": 23.5 * H, "hired": None}
+    assert group["exits"] == {"screened_out": 1, "rejected": 1, "declined": 1, "no_show": 1, "withdrawn": 0}
+
+
+def test_funnel_of_basic_roles_only_skips_the_approval_stage():
+    [group] = domain.funnel_report(HISTORY[:3])
+    rows = stages_by_status(group["stages"])
+    assert rows["awaiting_approval"]["reached"] == 0 and rows["awaiting_approval"]["conversion"] is None
+    assert rows["offered"]["conversion"] == 0.5  # 1 offer from 2 interviewed
+    assert rows["hired"]["conversion"] == 1.0
+
+
+def test_funnel_by_requisition_and_empty():
+    groups = domain.funnel_report(HISTORY, "requisition")
+    assert [(g["requisition_id"], g["requisition_title"], g["applications"]) for g in groups] == [
+        ("req_1", "Title of req_1", 3), ("req_2", "Title of req_2", 2)]
+    assert domain.funnel_report([]) == []
+    [empty] = domain.funnel_stages([])[:1]
+    assert empty == {"status": "received", "reached": 0, "conversion": None, "drop_off": None,
+                     "median_seconds_in_stage": None}
+    with pytest.raises(ValueError):
+        domain.funnel_report(HISTORY, "source")
+
+
+def test_time_to_hire_per_division_and_tier():
+    basic, core = domain.time_to_hire_report(HISTORY)
+    assert basic == {"division": "retail", "tier": "basic", "applications": 3, "offers": 1, "hires": 1,
+                     "to_offer_days": {"median": 0.333, "p90": 0.333}, "to_hire_days": {"median": 1.833, "p90": 1.833}}
+    # offers after 29 h and 26 h: median 27.5 h = 1.146 days; p90 by nearest rank is the slower one, 29 h
+    assert core == {"division": "retail", "tier": "core", "applications": 2, "offers": 2, "hires": 0,
+                    "to_offer_days": {"median": 1.146, "p90": 1.208}, "to_hire_days": {"median": None, "p90": None}}
+    assert domain.time_to_hire_report([]) == []
+
+
+def test_sources_counts_and_rates():
+    items = {i["source"]: i for i in domain.sources_report(HISTORY)}
+    assert list(items) == ["referral", "talent_pool", "web"]
+    assert items["referral"] == {"source": "referral", "applications": 2, "shortlisted": 2, "interviewed": 2,
+                                 "offers": 2, "hires": 1, "shortlist_rate": 1.0, "offer_rate": 1.0, "hire_rate": 0.5}
+    assert items["talent_pool"]["shortlisted"] == 1 and items["talent_pool"]["hire_rate"] == 0.0
+    assert items["web"] == {"source": "web", "applications": 2, "shortlisted": 1, "interviewed": 1, "offers": 0,
+                            "hires": 0, "shortlist_rate": 0.5, "offer_rate": 0.0, "hire_rate": 0.0}
+    assert domain.sources_report([]) == []

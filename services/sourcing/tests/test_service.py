@@ -360,3 +360,43 @@ def test_withdraw_from_screened_out_and_decision_needs_interviewed(svc):
         as_(svc, RECRUITER).record_outcome(application_id=app_id, data={"outcome": "withdrawn"})
     view = as_(svc, HR).record_outcome(application_id=app_id, data={"outcome": "withdrawn"})
     assert view["status"] == "withdrawn" and view["timeline"][-1]["detail"] == "Withdrawn (recorded by helen)"
+
+
+# ----------------------------------------------------------------------------------------------------
+# reports
+
+
+def test_reports_from_the_stored_applications_scoped_and_validated(svc):
+    req = svc.create_requisition(data=REQ)
+    first = svc.submit_application(data=application(req["id"], talent_pool_consent=True))
+    second = svc.submit_application(data=application(req["id"], email="bo@example.com", source="web"))
+    deliver(svc, "screening", "application_screened", screened(first["id"]))
+    deliver(svc, "screening", "application_screened", screened(second["id"], passed=False))
+
+    funnel = svc.funnel_report()
+    assert (funnel["division"], funnel["group_by"], funnel["from"], funnel["to"]) == (None, "division", None, None)
+    [group] = funnel["groups"]
+    reached = {s["status"]: s["reached"] for s in group["stages"]}
+    assert group["applications"] == 2 and reached["received"] == 2 and reached["shortlisted"] == 1
+    assert group["exits"]["screened_out"] == 1
+    [by_req] = svc.funnel_report(requisition_id=req["id"], group_by="requisition")["groups"]
+    assert by_req["requisition_id"] == req["id"] and by_req["requisition_title"] == "Barista"
+    [tth] = svc.time_to_hire_report(division="retail")["groups"]
+    assert (tth["tier"], tth["applications"], tth["offers"], tth["to_offer_days"]) == (
+        "basic", 2, 0, {"median": None, "p90": None})
+    sources = {i["source"]: i for i in svc.sources_report()["items"]}
+    assert sources["referral"]["shortlist_rate"] == 1.0 and sources["web"]["shortlist_rate"] == 0.0
+
+    assert svc.funnel_report(end="2020-01-01")["groups"] == []  # received after the period
+    other = as_(svc, OTHER_HR)
+    assert other.funnel_report()["groups"] == [] and other.sources_report()["items"] == []
+    with pytest.raises(NotFound):
+        other.time_to_hire_report(division="retail")
+    with pytest.raises(NotFound):
+        other.funnel_report(requisition_id=req["id"])
+    with pytest.raises(Invalid) as exc:
+        as_(svc, HR).funnel_report(group_by="source")
+    assert exc.value.field == "group_by"
+    with pytest.raises(Invalid) as exc:
+        svc.sources_report(start="2026-02-01", end="2026-01-01")
+    assert exc.value.field == "to"

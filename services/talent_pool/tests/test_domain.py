@@ -18,6 +18,7 @@ from services.talent_pool.domain import (
     score,
     split_skills,
     supersedes,
+    talent_pool_report,
     within_window,
 )
 
@@ -301,3 +302,53 @@ def test_answer_status():
     assert answer_status("decline") == "declined"
     with pytest.raises(ValueError):
         answer_status("maybe")
+
+
+# --- the talent-pool report -----------------------------------------------------------------------------
+
+def report_records(**overrides):
+    t = NOW - timedelta(days=10)
+    records = {
+        "pool": [{"candidate_id": "c1", "retain_until": NOW + timedelta(days=1)},
+                 {"candidate_id": "c2", "retain_until": NOW + timedelta(days=1)},   # hired since
+                 {"candidate_id": "c3", "retain_until": NOW - timedelta(seconds=1)}],  # expired
+        "hired": ["c2"],
+        "poolings": [{"candidate_id": "c1"}, {"candidate_id": "c1"}, {"candidate_id": "c4"}],
+        "requisitions": [{"_id": "r_urgent", "urgent": True, "created_at": t},
+                         {"_id": "r_other", "urgent": False, "created_at": t}],
+        "matches": [{"_id": "r_urgent", "surfaced": ["c1", "c4"], "items": [{"candidate_id": "c1"}]},
+                    {"_id": "r_other", "surfaced": ["c4", "c5"], "items": []}],
+        "reengagements": [{"status": "accepted"}, {"status": "declined"}, {"status": "pending"},
+                          {"status": "withdrawn"}],
+        "applications": [
+            {"requisition_id": "r_urgent", "reengagement_id": "reg_1", "offered_at": t + timedelta(days=1)},
+            {"requisition_id": "r_urgent", "source": "talent_pool", "offered_at": t + timedelta(days=2)},
+            {"requisition_id": "r_urgent", "reengagement_id": "reg_3", "offered_at": t + timedelta(days=4)},
+            {"requisition_id": "r_urgent", "source": "referral", "offered_at": t + timedelta(days=6)},
+            {"requisition_id": "r_urgent", "source": "web", "offered_at": t + timedelta(days=8)},
+            {"requisition_id": "r_urgent", "source": "web", "offered_at": None},             # no offer yet
+            {"requisition_id": "r_elsewhen", "source": "web", "offered_at": t},               # not in the period
+        ],
+    }
+    records.update(overrides)
+    return records
+
+
+def test_talent_pool_report_figures():
+    out = talent_pool_report(report_records(), NOW)
+    assert out == {
+        "pool_size": 1, "pooled": 2, "resurfaced": 3, "reengaged": 4, "reengagement_answered": 2,
+        "reengagement_accepted": 1, "acceptance_rate": 0.5,
+        # fast track 1, 2, 4 days: median 2, p90 (nearest rank 3 of 3) 4; new 6, 8: median 7, p90 8
+        "urgent_time_to_offer_days": {"fast_tracked": {"count": 3, "median": 2.0, "p90": 4.0},
+                                      "new": {"count": 2, "median": 7.0, "p90": 8.0}},
+    }
+
+
+def test_talent_pool_report_of_nothing():
+    empty = {k: [] for k in report_records()}
+    assert talent_pool_report(empty, NOW) == {
+        "pool_size": 0, "pooled": 0, "resurfaced": 0, "reengaged": 0, "reengagement_answered": 0,
+        "reengagement_accepted": 0, "acceptance_rate": None,
+        "urgent_time_to_offer_days": {"fast_tracked": {"count": 0, "median": None, "p90": None},
+                                      "new": {"count": 0, "median": None, "p90": None}}}

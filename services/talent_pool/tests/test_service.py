@@ -422,3 +422,49 @@ def test_decline_and_portal_only(store):
         make_service(store, caller=RETAIL_HR).get_reengagement(reengagement_id=reg["id"])
     with pytest.raises(NotFound):
         portal.get_reengagement(reengagement_id="reg_nope")
+
+
+# --- the talent-pool report ---------------------------------------------------------------------------
+
+def test_pool_report_from_the_projections(store):
+    svc = make_service(store)
+    pool_candidate(svc)  # c1 declines on logistics' req_old: pooled
+    opened = utcnow() - timedelta(days=5)
+    urgent = {**requisition("req_urgent", "Senior Data Engineer", urgent=True), "created_at": iso(opened)}
+    deliver(svc, "requisition_opened", {"requisition": urgent})
+    reg = svc.reengage(requisition_id="req_urgent", candidate_id="c1")
+    make_service(store, caller=SYSTEM).respond_reengagement(reengagement_id=reg["id"], data={"response": "accept"})
+    # the fast-tracked application sourcing creates, offered a day after the opening
+    deliver(svc, "application_received", {
+        "application_id": "app_ft_c1", "candidate_id": "c1", "requisition": urgent,
+        "candidate": {"name": "Ana", "email": "c1@x.io", "skills": ["python", "sql"]}, "source": "talent_pool",
+        "talent_pool_consent": True, "received_at": iso(opened + timedelta(hours=1)),
+        "fast_track": {"reengagement_id": reg["id"], "reused_interview_from": "app_1"}})
+    status(svc, "app_ft_c1", "c1", "offered", "interviewed", opened + timedelta(days=1), req=urgent)
+    # a new candidate, offered after 3 days; the acceptance arrives before the offer (out of order)
+    received(svc, "app_new", "c9", req=urgent, at=opened + timedelta(hours=2))
+    status(svc, "app_new", "c9", "accepted", "offered", opened + timedelta(days=3.5), req=urgent)
+    status(svc, "app_new", "c9", "offered", "interviewed", opened + timedelta(days=3), req=urgent)
+    assert store.get_application("app_new")["status"] == "accepted"  # the stale offer changed only offered_at
+
+    out = svc.pool_report()
+    assert out == {"division": None, "from": None, "to": None, "pool_size": 1, "pooled": 1, "resurfaced": 1,
+                   "reengaged": 1, "reengagement_answered": 1, "reengagement_accepted": 1, "acceptance_rate": 1.0,
+                   "urgent_time_to_offer_days": {"fast_tracked": {"count": 1, "median": 1.0, "p90": 1.0},
+                                                 "new": {"count": 1, "median": 3.0, "p90": 3.0}}}
+    # the period bounds poolings, openings and re-engagements; the pool size is the pool now
+    later = svc.pool_report(start=iso(utcnow() + timedelta(days=1)))
+    assert (later["pool_size"], later["pooled"], later["resurfaced"], later["reengaged"]) == (1, 0, 0, 0)
+    assert later["urgent_time_to_offer_days"]["fast_tracked"]["count"] == 0
+
+    retail = make_service(store, caller=RETAIL_HR)
+    assert retail.pool_report()["pool_size"] == 0 and retail.pool_report()["reengaged"] == 0
+    with pytest.raises(NotFound):
+        retail.pool_report(division="logistics")
+    with pytest.raises(Invalid) as exc:
+        svc.pool_report(start="2026-02-01", end="2026-01-01")
+    assert exc.value.field == "to"
+    with pytest.raises(Forbidden):
+        make_service(store, caller=INTERVIEWER).pool_report()
+    exported = make_service(store, caller=SYSTEM).export_candidate(candidate_id="c1", application_ids=[])
+    assert [(p["application_id"], p["reason"]) for p in exported["poolings"]] == [("app_1", "declined")]

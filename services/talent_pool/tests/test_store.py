@@ -122,6 +122,7 @@ def test_matches_are_stored_per_requisition(store):
     run(store, lambda s, ses: s.save_matches("r1", "logistics", [{"candidate_id": "c2", "score": 80}], NOW, ses))
     m = store.get_matches("r1")
     assert m["items"] == [{"candidate_id": "c2", "score": 80}] and m["computed_at"] == NOW
+    assert m["surfaced"] == ["c1", "c2"]  # everyone ever matched (the talent-pool report's "resurfaced")
 
 
 def test_one_reengagement_per_requisition_and_candidate(store):
