@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH = 640
-LABEL_W = 180
-VALUE_W = 120
+WIDTH = 760
+LABEL_W = 210
+VALUE_W = 230
 BAR_H = 18
 GAP = 8
 PATTERNS = ("solid", "hatch", "dots")
@@ -43,13 +43,14 @@ class Row:
 
 def _fill(chart_id: str, series: int) -> str:
     kind = PATTERNS[series % len(PATTERNS)]
-    return 'class="bar"' if kind == "solid" else f'class="bar patterned" fill="url(#{chart_id}-{kind})"'
+    # (a pattern is a fill attribute, so the stylesheet must not set `fill` on patterned bars)
+    return 'class="bar solid"' if kind == "solid" else f'class="bar patterned" fill="url(#{chart_id}-{kind})"'
 
 
 def _frame(chart_id: str, title: str, desc: str, height: int, body: str) -> Markup:
     return Markup(
         f'<svg class="chart" id="{escape(chart_id)}" role="img" aria-labelledby="{chart_id}-t {chart_id}-d" '
-        f'viewBox="0 0 {WIDTH} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
+        f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" preserveAspectRatio="xMinYMin meet" '
         f'xmlns="http://www.w3.org/2000/svg">'
         f'<title id="{chart_id}-t">{escape(title)}</title><desc id="{chart_id}-d">{escape(desc)}</desc>'
         + _DEFS.replace("{id}", chart_id) + body + "</svg>"

@@ -20,6 +20,11 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f} %"
 
 
+def _hours(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.0f} min" if seconds < 3600 else \
+        f"{seconds / 3600:.1f} h"
+
+
 def _days(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} d"
 
@@ -30,12 +35,12 @@ def funnel_chart(report: dict | None):
         for stage in group["stages"]:
             if not stage["reached"] and stage["status"] == "awaiting_approval":
                 continue  # basic roles skip approvals: an empty bar there would read as a drop to zero
-            text = f"{stage['reached']}" + (f" ({_pct(stage['conversion'])} of the stage before)"
-                                            if stage.get("conversion") is not None else "")
+            text = f"{stage['reached']}" + (f" · {_pct(stage['conversion'])}" if stage.get("conversion") is not None
+                                            else "")
             rows.append(Row(f"{group.get('division') or ''} · {stage['status'].replace('_', ' ')}",
                             (Bar(stage["reached"], text),)))
     return bar_chart("chart-funnel", "Hiring funnel",
-                     "Applications that reached each stage, with the share of the stage before.", rows)
+                     "Applications that reached each stage, and the share of the stage before that reached it.", rows)
 
 
 def time_to_hire_chart(report: dict | None):
@@ -59,10 +64,10 @@ def timing_chart(report: dict | None):
         if g["kind"] != "offer":
             continue
         delay = g.get("median_delay_seconds")
-        label = f"{g.get('tier') or ''} · {g['mode'].replace('_', ' ')}" + (
-            f" · {delay / 3600:.1f} h after decision" if delay is not None else "")
-        rows.append(Row(label, (Bar(g.get("acceptance_rate"), f"accepted {_pct(g.get('acceptance_rate'))}", 0),
-                                Bar(g.get("no_show_rate"), f"no-show {_pct(g.get('no_show_rate'))}", 1))))
+        after = f" · sent {_hours(delay)} after the decision" if delay is not None else ""
+        rows.append(Row(f"{g.get('tier') or ''} · {g['mode'].replace('_', ' ')}",
+                        (Bar(g.get("acceptance_rate"), f"accepted {_pct(g.get('acceptance_rate'))}{after}", 0),
+                         Bar(g.get("no_show_rate"), f"no-show {_pct(g.get('no_show_rate'))}", 1))))
     return bar_chart("chart-timing", "Notification timing against acceptance and no-show",
                      "For offers by tier and timing mode: the median delay from decision to notice, the share "
                      "accepted and the share of accepted offers that ended in a no-show.",
@@ -80,7 +85,7 @@ def sources_chart(report: dict | None):
 
 def leniency_chart(report: dict | None):
     rows = [Row(i["interviewer"], (Bar(i.get("leniency_z"), (
-        f"z {i['leniency_z']:+.2f} · mean {i['mean_rating']:.2f}" if i.get("leniency_z") is not None
+        f"z {i['leniency_z']:+.2f} (mean {i['mean_rating']:.2f})" if i.get("leniency_z") is not None
         else f"mean {i['mean_rating']:.2f}" if i.get("mean_rating") is not None else "—"),
         0 if (i.get("leniency_z") or 0) >= 0 else 1),))
         for i in (report or {}).get("items", [])]
