@@ -140,8 +140,8 @@ def schema_errors(resource: dict) -> list[str]:
     except kubernetes_validate.SchemaNotFoundError as exc:
         return [f"{where}: no schema for {resource.get('apiVersion')} {resource.get('kind')}: {exc}"]
     except kubernetes_validate.ValidationError as exc:
-        err = exc.caught
-        return [f"{where}: {'.'.join(map(str, err.absolute_path)) or '<root>'}: {err.message}"]
+        # kubernetes-validate stops at the first error (it copies jsonschema's error into its own).
+        return [f"{where}: {'.'.join(map(str, exc.absolute_path)) or '<root>'}: {exc.message}"]
     return []
 
 
