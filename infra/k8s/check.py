@@ -50,7 +50,8 @@ def operator_secrets(resources: list[dict]) -> dict[str, set[str]]:
 
 
 def operator_pod_labels(resources: list[dict]) -> list[dict]:
-    """Labels of the pods the operators run: RabbitMQ's carry the cluster name, MongoDB's `app: <name>-svc`."""
+    """Labels of the pods the operators run: RabbitMQ's carry the cluster name, MongoDB's `app: <name>-svc`
+    (mongodb-kubernetes-operator controllers/construct/mongodbstatefulset.go labels them with ServiceName())."""
     found = []
     for r in resources:
         if r["kind"] == "RabbitmqCluster":

@@ -59,6 +59,7 @@ def test_each_service_has_a_deployment_and_a_scaled_object_on_its_own_queues(bui
         assert {t["metadata"]["queueName"] for t in triggers} == {topology.rpc_queue(service),
                                                                   topology.inbox_queue(service)}
         assert all(t["authenticationRef"]["name"] == "hireloop-rabbitmq" for t in triggers)
+        assert all(t["metadata"]["vhostName"] == "/" for t in triggers)  # the topology lives in "/"
     gateway = resources[("Deployment", "gateway")]["spec"]["template"]["spec"]["containers"][0]
     assert gateway["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert gateway["readinessProbe"]["httpGet"]["path"] == "/readyz"
