@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-unit test-faults test-fuzz test-browser lint format topology mail traces dlq clean
+.PHONY: install run test test-unit test-faults test-fuzz test-browser lint format topology mail traces dlq clean k8s-check
 
 install: $(STAMP)
 
@@ -37,6 +37,9 @@ lint: install
 
 format: install
 	$(VENV)/bin/ruff check --fix .
+
+k8s-check: install  ## validate infra/k8s offline: build each overlay, check schemas (Kubernetes 1.30, CRDs) and references
+	$(PY) -m infra.k8s.check
 
 topology: install  ## declare exchanges, queues, bindings and dead-letter queues on RABBIT_URL
 	$(PY) -m shared.bus.topology

@@ -169,7 +169,44 @@ def declare(amqp_uri: str) -> None:
         channel.close()
 
 
-if __name__ == "__main__":  # `python -m shared.bus.topology`
+def policies() -> list[dict]:
+    """Broker policies repeating each service queue's limits, for operators to see and tune (a quorum queue
+    uses the lower delivery limit of argument and policy). Patterns name queues exactly, so reply queues
+    (nameko's `rpc.reply-*`, the gateway's) never match. x-queue-type cannot be a policy: it is an argument."""
+    found = []
+    for service in SERVICES:
+        limits = {k.removeprefix("x-"): v for k, v in service_queue_arguments(service).items() if k != "x-queue-type"}
+        wait = {k.removeprefix("x-"): v for k, v in wait_queue_arguments(service).items() if k != "x-queue-type"}
+        found.append({"name": f"hireloop-{service}", "pattern": f"^({rpc_queue(service)}|{service}\\.inbox)$",
+                      "apply-to": "queues", "priority": 10, "definition": limits})
+        found.append({"name": f"hireloop-{service}-wait", "pattern": f"^{service}\\.wait$",
+                      "apply-to": "queues", "priority": 10, "definition": wait})
+    return found
+
+
+def definitions(vhost: str = "/") -> dict:
+    """The topology as a RabbitMQ definitions document (infra/k8s/base/rabbitmq-definitions.json is this,
+    checked by tests): imported into a broker before any service starts. No users: credentials stay out."""
+    specs = queues()
+    return {
+        "vhosts": [{"name": vhost}],
+        "policies": [{"vhost": vhost, **p} for p in policies()],
+        "exchanges": [{"name": name, "vhost": vhost, "type": kind, "durable": True, "auto_delete": False,
+                       "internal": False, "arguments": {}} for name, kind in exchanges()],
+        "queues": [{"name": q.name, "vhost": vhost, "durable": True, "auto_delete": False, "arguments": q.arguments}
+                   for q in specs],
+        "bindings": [{"source": b.exchange, "vhost": vhost, "destination": q.name, "destination_type": "queue",
+                      "routing_key": b.routing_key, "arguments": {}} for q in specs for b in q.bindings],
+    }
+
+
+if __name__ == "__main__":  # `python -m shared.bus.topology` declares; `--definitions` prints them as JSON
+    import json
+    import sys
+
+    if sys.argv[1:] == ["--definitions"]:
+        print(json.dumps(definitions(), indent=2))
+        sys.exit(0)
     from shared.config import load
 
     declare(load().rabbit_url)

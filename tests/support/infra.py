@@ -64,6 +64,15 @@ class VhostAdmin:
         subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, self.user, ".*", ".*", ".*"],
                        check=True, capture_output=True)
 
+    def import_definitions(self, definitions: dict) -> None:
+        """Import a RabbitMQ definitions document (the path production takes: infra/k8s, compose production)."""
+        if self.mgmt:
+            self._api("POST", "/api/definitions", definitions)
+            return
+        # From stdin: rabbitmqctl may run as another user, who could not read our temporary file.
+        subprocess.run(["rabbitmqctl", "-q", "import_definitions"], input=json.dumps(definitions).encode(),
+                       check=True, capture_output=True)
+
     def delete(self, vhost: str) -> None:
         try:
             if self.mgmt:

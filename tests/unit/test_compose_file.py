@@ -101,3 +101,92 @@ def test_grafana_dashboard_charts_only_metrics_the_platform_exports():
                    "hireloop_messages_dead_lettered_total", "hireloop_outbox_backlog", "hireloop_scheduler_backlog",
                    "hireloop_queue_messages", "hireloop_business_events_total"):
         assert figure in charted, figure
+
+
+# ------------------------------------------------------------------ docker-compose.production.yml
+class _ComposeLoader(yaml.SafeLoader):
+    """Knows compose's `!reset` (the override empties the value instead of merging into it)."""
+
+
+class _Reset(list):
+    pass
+
+
+_ComposeLoader.add_constructor("!reset", lambda loader, node: _Reset())
+
+
+def _merge(base, override, key=""):
+    """docker compose's merge of an override file, for the fields these files use: mappings merge, `!reset`
+    empties, ports and volumes add up, anything else (command, image, ...) is replaced."""
+    if isinstance(override, _Reset):
+        return []
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {k: _merge(base[k], v, k) if k in base else v for k, v in override.items()} | \
+            {k: v for k, v in base.items() if k not in override}
+    if key in ("ports", "volumes") and isinstance(base, list) and isinstance(override, list):
+        return base + [v for v in override if v not in base]
+    return override
+
+
+def load_production():
+    base = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    override = yaml.load((ROOT / "docker-compose.production.yml").read_text(), Loader=_ComposeLoader)
+    return override, _merge(base, override)
+
+
+def test_production_overrides_only_services_that_exist_and_adds_the_definitions_import():
+    override, merged = load_production()
+    assert set(override["services"]) - set(load()) == {"rabbitmq-definitions"}
+    for name, svc in merged["services"].items():
+        assert "image" in svc or "build" in svc, name
+    assert set(merged["volumes"]) >= {"mongo-data", "rabbitmq-data", "redis-data"}
+
+
+def test_production_imports_the_same_definitions_file_as_kubernetes_before_the_topology_job():
+    import json
+
+    from shared.bus import topology
+
+    _, merged = load_production()
+    services = merged["services"]
+    job = services["rabbitmq-definitions"]
+    source, target = job["volumes"][0].split(":")[:2]
+    assert source == "./infra/k8s/base/rabbitmq-definitions.json"
+    assert json.loads((ROOT / source).read_text()) == topology.definitions()  # quorum queues, limits, policies
+    script = " ".join(job["command"])
+    assert f"@{target}" in script and "http://rabbitmq:15672/api/definitions" in script
+    assert "--fail-with-body" in script and "--retry" in script
+    assert job["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
+    assert services["topology"]["depends_on"]["rabbitmq-definitions"]["condition"] == \
+        "service_completed_successfully"
+    # The services still wait for the topology job, which now waits for the import.
+    for name in PLATFORM:
+        assert services[name]["depends_on"]["topology"]["condition"] == "service_completed_successfully"
+    assert "management" in services["rabbitmq"]["image"]  # the import goes through the management API
+
+
+def test_production_requires_every_secret_and_gives_rabbitmq_its_own_user():
+    _, merged = load_production()
+    services = merged["services"]
+    for name in (*PLATFORM, "gateway", "topology"):
+        env = services[name]["environment"]
+        for var in ("HIRELOOP_CONTEXT_SECRET", "HIRELOOP_PORTAL_SECRET", "HIRELOOP_DATA_KEYS", "HIRELOOP_LOOKUP_KEY",
+                    "SMTP_URL"):
+            assert env[var].startswith("${" + var + ":?"), (name, var)  # compose refuses to start without it
+        assert env["RABBIT_URL"].startswith("amqp://hireloop:${RABBIT_PASSWORD:?"), name
+    assert services["gateway"]["environment"]["HIRELOOP_ADMIN_KEY"].startswith("${HIRELOOP_ADMIN_KEY:?")
+    rabbit = services["rabbitmq"]
+    assert rabbit["environment"]["RABBITMQ_DEFAULT_USER"] == "hireloop"
+    assert rabbit["environment"]["RABBITMQ_DEFAULT_PASS"].startswith("${RABBIT_PASSWORD:?")
+    assert rabbit["hostname"] == "rabbitmq" and "rabbitmq-data:/var/lib/rabbitmq" in rabbit["volumes"]
+
+
+def test_production_keeps_mongo_a_one_node_replica_set_and_publishes_no_store_ports():
+    _, merged = load_production()
+    services = merged["services"]
+    assert "--replSet" in services["mongo"]["command"]
+    assert "replicaSet=" in services["sourcing"]["environment"]["MONGO_URL"]
+    assert services["mongo"]["ports"] == [] and services["rabbitmq"]["ports"] == []
+    assert services["gateway"]["ports"] == ["8000:8000"]
+    for name in PLATFORM:
+        assert "ports" not in services[name]  # still scales with --scale

@@ -98,6 +98,29 @@ def test_every_subscription_names_a_known_event():
     assert "screening.dlq" in names and "rpc-screening" in names and "notification.inbox" in names
 
 
+def test_policies_repeat_each_queues_limits_and_match_only_service_queues():
+    import re
+
+    from shared.bus import topology
+
+    policies = topology.policies()
+    definitions = topology.definitions()
+    assert definitions["policies"] == [{"vhost": "/", **p} for p in policies]
+    for spec in topology.queues():
+        matching = [p for p in policies if re.search(p["pattern"], spec.name)]
+        if spec.name.endswith(".dlq"):
+            assert matching == [], spec.name  # dead letters stay until someone looks: no limits
+            continue
+        assert len(matching) == 1, spec.name
+        limits = {f"x-{k}": v for k, v in matching[0]["definition"].items()}
+        assert limits == {k: v for k, v in spec.arguments.items() if k != "x-queue-type"}, spec.name
+    # reply queues (nameko's, the gateway's, broker-named) and look-alikes are left alone
+    for name in ("rpc.reply-gateway-1f2e", "rpc-sourcing-extra", "amq.gen-abc", "xsourcing.inbox", "sourcing.inbox2"):
+        assert not any(re.search(p["pattern"], name) for p in policies), name
+    assert {q["name"] for q in definitions["queues"]} == {q.name for q in topology.queues()}
+    assert all(q["arguments"]["x-queue-type"] == "quorum" for q in definitions["queues"])
+
+
 def test_domain_errors_survive_namekos_stringified_arguments():
     from shared.errors import NotFound
 
