@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH = 760
-LABEL_W = 210
-VALUE_W = 230
+WIDTH = 900
+LABEL_W = 240
+VALUE_W = 260
 BAR_H = 18
 GAP = 8
 PATTERNS = ("solid", "hatch", "dots")

@@ -64,12 +64,12 @@ def timing_chart(report: dict | None):
         if g["kind"] != "offer":
             continue
         delay = g.get("median_delay_seconds")
-        after = f" · sent {_hours(delay)} after the decision" if delay is not None else ""
-        rows.append(Row(f"{g.get('tier') or ''} · {g['mode'].replace('_', ' ')}",
-                        (Bar(g.get("acceptance_rate"), f"accepted {_pct(g.get('acceptance_rate'))}{after}", 0),
+        after = f" · after {_hours(delay)}" if delay is not None else ""
+        rows.append(Row(f"{g.get('tier') or ''} · {g['mode'].replace('_', ' ')}{after}",
+                        (Bar(g.get("acceptance_rate"), f"accepted {_pct(g.get('acceptance_rate'))}", 0),
                          Bar(g.get("no_show_rate"), f"no-show {_pct(g.get('no_show_rate'))}", 1))))
     return bar_chart("chart-timing", "Notification timing against acceptance and no-show",
-                     "For offers by tier and timing mode: the median delay from decision to notice, the share "
+                     "For offers by tier and timing mode, with the median delay from decision to notice: the share "
                      "accepted and the share of accepted offers that ended in a no-show.",
                      rows, series=["accepted", "no-show"], max_value=1)
 
