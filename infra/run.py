@@ -183,6 +183,7 @@ def main() -> int:
         platform.wait_ready()
         port = platform.env["GATEWAY_PORT"]
         print(f"  gateway   http://localhost:{port}  (API docs: /docs, readiness: /readyz)")
+        print(f"  console   http://localhost:{port}/console  (sign in with an API key, e.g. the admin key below)")
         print(f"  admin key {platform.env['HIRELOOP_ADMIN_KEY']}  (stored in {var / 'admin-key'} unless you set "
               f"HIRELOOP_ADMIN_KEY)")
         print(f"  logs      {var / 'log'}/")

@@ -138,6 +138,9 @@ class Console:
             target = None
         return RedirectResponse(target or back, status_code=303)
 
+    def _cookie(self, request: Request) -> dict:
+        return cookie_options(request, self.gateway.settings.public_url)
+
     async def _signed_out(self, page: Page) -> Response:
         await self.sessions.delete(page.session)
         response = RedirectResponse("/console/login?expired=1", status_code=303)
@@ -151,7 +154,7 @@ class Console:
         response = self.html("login.html", status, session=None, flash=None, path="/console/login", csrf=token,
                              next=nxt if nxt.startswith("/console") else "", error=error,
                              expired=request.query_params.get("expired"))
-        response.set_cookie(LOGIN_COOKIE, token, max_age=3600, **cookie_options(request))
+        response.set_cookie(LOGIN_COOKIE, token, max_age=3600, **self._cookie(request))
         return response
 
     async def login(self, request: Request) -> Response:
@@ -170,7 +173,7 @@ class Console:
         nxt = (form.get("next") or [""])[0]
         home = "/console/interviews" if caller.role == "interviewer" else "/console/requisitions"
         response = RedirectResponse(nxt if nxt.startswith("/console/") else home, status_code=303)
-        response.set_cookie(COOKIE, session_id, max_age=SESSION_SECONDS, **cookie_options(request))
+        response.set_cookie(COOKIE, session_id, max_age=SESSION_SECONDS, **self._cookie(request))
         response.delete_cookie(LOGIN_COOKIE, path="/console")
         return response
 

@@ -106,5 +106,7 @@ def same_origin(request: Request) -> bool:
     return origin.split("://", 1)[-1].split("/", 1)[0] == host
 
 
-def cookie_options(request: Request) -> dict:
-    return {"httponly": True, "samesite": "strict", "path": "/console", "secure": request.url.scheme == "https"}
+def cookie_options(request: Request, public_url: str) -> dict:
+    """Secure whenever the console is reached over TLS, directly or (PUBLIC_URL https) behind a proxy."""
+    secure = request.url.scheme == "https" or public_url.startswith("https://")
+    return {"httponly": True, "samesite": "strict", "path": "/console", "secure": secure}
