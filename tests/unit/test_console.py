@@ -58,3 +58,17 @@ def test_the_board_has_a_column_per_stage_and_one_for_everything_that_ended():
     assert [c["status"] for c in columns] == [*BOARD_COLUMNS, "ended"]
     counts = {c["status"]: len(c["items"]) for c in columns}
     assert counts["shortlisted"] == 1 and counts["hired"] == 1 and counts["ended"] == 2
+
+
+def test_session_cookies_are_http_only_strict_and_secure_over_tls_even_behind_a_proxy():
+    from starlette.requests import Request
+
+    from gateway.console.session import cookie_options
+
+    def request(scheme):
+        return Request({"type": "http", "scheme": scheme, "method": "GET", "path": "/console", "headers": [],
+                        "server": ("h", 80), "query_string": b""})
+    plain = cookie_options(request("http"), "http://localhost:8000")
+    assert plain == {"httponly": True, "samesite": "strict", "path": "/console", "secure": False}
+    assert cookie_options(request("https"), "http://localhost:8000")["secure"] is True
+    assert cookie_options(request("http"), "https://jobs.example.com")["secure"] is True  # TLS ends at a proxy
