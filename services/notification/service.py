@@ -15,7 +15,6 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
@@ -43,6 +42,7 @@ from shared.crypto import open_sealed, seal
 from shared.erasure import ERASED
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
+from shared.reports import report_scope
 from shared.storage import MAX_PAGE
 from shared.timeutil import iso, utcnow
 from shared.tokens import portal_url
@@ -125,17 +125,6 @@ def _division(value) -> str:
     if not isinstance(value, str) or not DIVISION_RE.match(value):
         raise Invalid("division: letters, digits, '_', '-' or '.', 1 to 80 characters", field="division")
     return value
-
-
-def _instant(value, field: str):
-    if value in (None, ""):
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise Invalid(f"{field}: an ISO-8601 date or time, e.g. 2026-11-01 or 2026-11-01T00:00:00Z",
-                      field=field) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _limit(limit) -> int:
@@ -534,14 +523,6 @@ class NotificationService(ServiceBase):
     def timing_report(self, division: str | None = None, start: str | None = None, end: str | None = None) -> dict:
         """GET /v1/reports/notification-timing: per result kind, tier and mode, over decisions in [from, to)."""
         caller = self.bus.caller
-        caller.require_role(*READER_ROLES)
-        if division is not None:
-            division = _division(division)
-            if not caller.can_see(division):
-                raise NotFound(f"division {division} not found")
-        since, until = _instant(start, "from"), _instant(end, "to")
-        if since and until and since >= until:
-            raise Invalid("to: must be after from", field="to")
-        records = self.store.timing_records(caller.division_filter(), division, since, until)
-        return {"division": division, "from": iso(since), "to": iso(until),
-                "groups": domain.timing_report(records)}
+        scope = report_scope(caller, division, start, end)
+        records = self.store.timing_records(caller.division_filter(), scope.division, scope.since, scope.until)
+        return {**scope.echo(), "groups": domain.timing_report(records)}
