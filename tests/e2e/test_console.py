@@ -123,6 +123,7 @@ def test_the_hiring_loop_in_the_console_and_the_portal(platform, browser):
     form.get_by_label("Nice-to-have skills").fill("latte art")
     form.get_by_label("Minimum years").fill("1")
     accessible(page, "requisitions")
+    shot(page, "01b-requisitions")
     form.get_by_role("button", name="Open requisition").click()
     page.wait_for_url(re.compile(r"/console/requisitions/req_"))
     assert "opened" in page.get_by_role("status").first.inner_text()
@@ -165,6 +166,9 @@ def test_the_hiring_loop_in_the_console_and_the_portal(platform, browser):
     for n, (name, (ratings, recommendation, highlight)) in enumerate(cards.items()):
         ctx, ipage = sign_in(browser, platform.base_url, keys[name])
         assert ipage.get_by_role("heading", level=1).inner_text() == "My interviews"
+        accessible(ipage, "my interviews")
+        if n == 0:
+            shot(ipage, "03b-my-interviews")
         assert ipage.get_by_role("navigation", name="Console").get_by_role("link", name="Requisitions").count() == 0
         ipage.get_by_role("link", name=re.compile("^Interview int_")).first.click()
         if n == 0:
@@ -209,6 +213,10 @@ def test_the_hiring_loop_in_the_console_and_the_portal(platform, browser):
     accessible(page, "application, offered")
     shot(page, "07-application-offered")
     link = portal_link(body)
+    page.get_by_label("Note").fill("start date agreed")
+    page.get_by_role("button", name="Confirmed by phone").click()
+    assert "Phone confirmation recorded" in page.get_by_role("status").first.inner_text()
+    assert "confirmed" in page.get_by_role("region", name="Offer follow-up").inner_text()
 
     # --- the candidate opens the portal on a phone, in Chinese first, and accepts
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
@@ -237,6 +245,7 @@ def test_the_hiring_loop_in_the_console_and_the_portal(platform, browser):
     page.wait_for_url(re.compile(rf"/console/policies/{division}$"))
     page.get_by_label("guide after (seconds)").fill("7200")
     accessible(page, "policy")
+    shot(page, "10b-policy")
     page.get_by_role("button", name="Save policy").click()
     assert "saved" in page.get_by_role("status").first.inner_text()
     hr_api = platform.client(keys["hanna"])
