@@ -67,6 +67,7 @@ def accessible(page, where: str) -> None:
     missing = page.evaluate(UNNAMED)
     assert not missing, f"{where}: controls without an accessible name: {missing}"
     assert page.get_by_role("heading", level=1).count() == 1, f"{where}: one h1 per page"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), f"{where}: scrolls sideways"
 
 
 def sign_in(browser, base_url: str, key: str, viewport=None):
@@ -225,7 +226,6 @@ def test_the_hiring_loop_in_the_console_and_the_portal(platform, browser):
     portal.goto(link)
     assert portal.locator("html").get_attribute("lang") == "zh-CN"
     assert "恭喜您获得录用通知" in portal.get_by_role("status").first.inner_text()
-    assert portal.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling"
     accessible(portal, "portal zh-CN")
     shot(portal, "08-portal-zh-CN-phone")
     portal.get_by_role("link", name="English").click()
