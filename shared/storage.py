@@ -71,6 +71,15 @@ def decode_cursor(cursor: str | None) -> str | None:
         raise Invalid("cursor: not a cursor returned by this API", field="cursor") from None
 
 
+def match(divisions: list[str] | None = None, **equal: Any) -> dict:
+    """A list query: each field given a value must equal it (None: no condition); `divisions`, when not None,
+    limits the query to those divisions (Caller.division_filter())."""
+    query = {field: value for field, value in equal.items() if value is not None}
+    if divisions is not None:
+        query["division"] = {"$in": divisions}
+    return query
+
+
 def update_and_get(collection, query: dict, update: dict, *, upsert: bool = False, session=None) -> dict | None:
     """Conditionally update the document `query["_id"]` and return it as updated, or None if the
     condition did not hold. The conditional update is the atomic step (exactly one of two racing

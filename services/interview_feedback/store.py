@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pymongo import ASCENDING
 
-from shared.storage import ServiceStore, update_and_get
+from shared.storage import ServiceStore, match, update_and_get
 
 
 class InterviewFeedbackStore(ServiceStore):
@@ -49,13 +49,7 @@ class InterviewFeedbackStore(ServiceStore):
 
     def list_interviews(self, divisions: list[str] | None, interviewer: str | None, status: str | None,
                         application_id: str | None, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
-        query: dict = {} if application_id is None else {"application_id": application_id}
-        if divisions is not None:
-            query["division"] = {"$in": divisions}
-        if interviewer is not None:
-            query["interviewers"] = interviewer
-        if status is not None:
-            query["status"] = status
+        query = match(divisions, application_id=application_id, interviewers=interviewer, status=status)
         return self.page(self.db.interviews, query, limit, cursor)
 
     # -- scorecards ----------------------------------------------------------------------------------

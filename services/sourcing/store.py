@@ -9,7 +9,7 @@ from pymongo import ASCENDING
 
 from services.sourcing import domain
 from shared.ids import new_id
-from shared.storage import ServiceStore, update_and_get
+from shared.storage import ServiceStore, match, update_and_get
 
 CANDIDATE_EMAIL_INDEX = "candidate_email_key_unique"
 APPLICATION_UNIQUE_INDEX = "application_candidate_requisition_unique"
@@ -41,14 +41,7 @@ class SourcingStore(ServiceStore):
 
     def list_requisitions(self, divisions: list[str] | None, status: str | None, urgent: bool | None,
                           limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
-        query: dict = {}
-        if divisions is not None:
-            query["division"] = {"$in": divisions}
-        if status is not None:
-            query["status"] = status
-        if urgent is not None:
-            query["urgent"] = urgent
-        return self.page(self.db.requisitions, query, limit, cursor)
+        return self.page(self.db.requisitions, match(divisions, status=status, urgent=urgent), limit, cursor)
 
     # -- candidates ----------------------------------------------------------------------------------
     def upsert_candidate(self, profile: dict, at: datetime, session) -> dict:
