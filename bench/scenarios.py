@@ -1,0 +1,103 @@
+"""The benchmarks. Each returns a dict of figures; every figure is the median of `runs` runs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+from bench import baseline
+from bench.harness import BenchPlatform
+from bench.stats import median, percentile, summary
+from bench.workload import EventWatcher, application_body, new_requisition, run_loadgen
+
+
+def run_baseline(bench: BenchPlatform, runs: int, quick: bool) -> dict:
+    url = bench.infra.rabbit_url
+    n_msgs, n_calls = (2000, 1000) if quick else (5000, 3000)
+    rabbit = [asyncio.run(baseline.rabbit_rate(url, n_msgs)) for _ in range(runs)]
+    with baseline.EchoService({**os.environ, **bench.infra.env()}):
+        rpc = [asyncio.run(baseline.rpc_rate(url, n_calls)) for _ in range(runs)]
+    return {"rabbit_msgs_per_s": summary(rabbit), "nameko_rpc_calls_per_s": summary(rpc)}
+
+
+def run_gateway_read(bench: BenchPlatform, runs: int, quick: bool) -> dict:
+    """GET /v1/applications/{id} with 32 concurrent clients (closed loop) for max req/s and p50/p99, then an
+    open-loop fixed rate at half that maximum for the p99 the target speaks of."""
+    admin = bench.client()
+    req = new_requisition(admin)
+    recruiter = bench.key("recruiter", ["retail"])
+    ids = []
+    for n in range(20):
+        r = admin.post("/v1/applications", json=application_body(req, n, "read"))
+        r.raise_for_status()
+        ids.append(r.json()["id"])
+    paths = [f"/v1/applications/{i}" for i in ids]
+    duration = 5 if quick else 10
+    spec = {"url": bench.base_url, "key": recruiter, "paths": paths, "concurrency": 32}
+    run_loadgen({**spec, "duration": 2})  # warm-up
+    closed = []
+    for _ in range(runs):
+        out = run_loadgen({**spec, "duration": duration})
+        closed.append({"rps": out["ok"] / out["elapsed"], "p50": percentile(out["latencies_ms"], 50),
+                       "p99": percentile(out["latencies_ms"], 99), "errors": out["errors"]})
+    max_rps = median([c["rps"] for c in closed])
+    half = []
+    for _ in range(runs):
+        out = run_loadgen({**spec, "rate": max_rps / 2, "duration": duration})
+        half.append({"rps": out["ok"] / out["elapsed"], "p50": percentile(out["latencies_ms"], 50),
+                     "p99": percentile(out["latencies_ms"], 99), "errors": out["errors"]})
+    return {
+        "max_rps": summary([c["rps"] for c in closed]),
+        "p50_ms": summary([c["p50"] for c in closed]),
+        "p99_ms": summary([c["p99"] for c in closed]),
+        "errors": sum(c["errors"] for c in closed + half),
+        "half_rate": round(max_rps / 2, 1),
+        "half_rate_p50_ms": summary([h["p50"] for h in half]),
+        "half_rate_p99_ms": summary([h["p99"] for h in half]),
+    }
+
+
+def _intake_once(bench: BenchPlatform, key: str, req: str, tag: str, spec: dict, watcher: EventWatcher) -> dict:
+    n = int(spec.get("rate", 400) * spec["duration"] * 1.5) + 100
+    bodies = [application_body(req, i, tag) for i in range(n)]
+    out = run_loadgen({"url": bench.base_url, "key": key, "paths": ["/v1/applications"], "method": "POST",
+                       "bodies": bodies, "record_ids": True, **spec})
+    records = out["records"]
+    seen = watcher.wait_for([i for _, i in records], timeout=120)
+    done = [(watcher.seen[i] - due) * 1000 for due, i in records if i in watcher.seen]
+    first = min(due for due, _ in records)
+    last = max(watcher.seen[i] for _, i in records if i in watcher.seen)
+    return {"submitted": len(records), "screened": seen, "errors": out["errors"], "statuses": out["statuses"],
+            "accepted_per_s": len(records) / out["elapsed"], "end_to_end_per_s": seen / (last - first),
+            "p50_ms": percentile(done, 50), "p95_ms": percentile(done, 95), "p99_ms": percentile(done, 99)}
+
+
+def run_intake(bench: BenchPlatform, runs: int, quick: bool) -> dict:
+    """POST /v1/applications sustained (closed loop, 16 clients: the maximum), then open loop at 50/s; each
+    application is screened when sourcing publishes its move to shortlisted or screened_out (what a GET
+    then shows). Latency: from when the POST was due to that event."""
+    admin = bench.client()
+    recruiter = bench.key("recruiter", ["retail"])
+    duration = 6 if quick else 12
+    screened = ("shortlisted", "screened_out")
+    with EventWatcher(bench.infra.rabbit_url, "sourcing", ["application_status_changed"],
+                      accept=lambda p: p.get("status") in screened) as watcher:
+        max_runs, offered = [], []
+        for r in range(runs):
+            req = new_requisition(admin)
+            max_runs.append(_intake_once(bench, recruiter, req, f"max{r}{time.time_ns()}",
+                                         {"concurrency": 16, "duration": duration}, watcher))
+        for r in range(runs):
+            req = new_requisition(admin)
+            offered.append(_intake_once(bench, recruiter, req, f"at50-{r}{time.time_ns()}",
+                                        {"concurrency": 32, "rate": 50, "duration": duration}, watcher))
+    return {
+        "max_end_to_end_per_s": summary([m["end_to_end_per_s"] for m in max_runs]),
+        "max_accepted_per_s": summary([m["accepted_per_s"] for m in max_runs]),
+        "max_p95_ms": summary([m["p95_ms"] for m in max_runs]),
+        "at_50_end_to_end_per_s": summary([o["end_to_end_per_s"] for o in offered]),
+        "at_50_p50_ms": summary([o["p50_ms"] for o in offered]),
+        "at_50_p95_ms": summary([o["p95_ms"] for o in offered]),
+        "runs": {"max": max_runs, "at_50": offered},
+    }
