@@ -94,10 +94,11 @@ class BenchPlatform:
     def resume(self, label: str) -> None:
         os.kill(self.platform.process(label).pid, signal.SIGCONT)
 
-    def restart(self, label: str) -> None:
+    def restart(self, label: str, **env: str) -> None:
+        """Stops one process and starts it again (with `env` added to its environment)."""
         self.platform.stop_process(label)
+        self.platform.envs[label] = {**self.platform.envs[label], **env}
         self.platform.start_process(label)
-        self.platform.wait_ready(timeout=600)
 
     def rss(self) -> dict[str, float]:
         return {label: round(v, 1) for label, pid in self.pids().items() if (v := rss_mb(pid)) is not None}

@@ -101,3 +101,77 @@ def run_intake(bench: BenchPlatform, runs: int, quick: bool) -> dict:
         "at_50_p95_ms": summary([o["p95_ms"] for o in offered]),
         "runs": {"max": max_runs, "at_50": offered},
     }
+
+
+def _wait_index(bench: BenchPlatform, label: str, candidates: int, timeout: float) -> float:
+    """Waits for talent_pool's log line "pool index built" with this many candidates; its build seconds."""
+    import json as _json
+
+    log = bench.tmp / "log" / f"{label}.log"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in log.read_text(errors="replace").splitlines()[::-1] if log.exists() else []:
+            if '"pool index built"' in line:
+                rec = _json.loads(line)
+                if rec.get("candidates") == candidates:
+                    return rec["seconds"]
+        time.sleep(0.5)
+    raise TimeoutError(f"{label} did not build its index of {candidates} in {timeout:g}s")
+
+
+def run_resurfacing(bench: BenchPlatform, runs: int, quick: bool, sizes=None) -> dict:
+    """For each pool size: seed talent_pool's store (bench/pool_gen.py), restart it, then open urgent
+    requisitions one after another and time, for each, from the POST's answer (opened) to the first
+    GET /v1/requisitions/{id}/matches that answers 200; then the GET alone, warm."""
+    import numpy as np
+
+    from bench import pool_gen
+    from bench.harness import rss_mb
+
+    sizes = sizes or ([2_000, 20_000] if quick else [10_000, 100_000, 1_000_000])
+    per_size = 10 if quick else 20
+    hr = bench.key("hr", ["retail"])
+    recruiter = bench.key("recruiter", ["retail"])
+    label = "talent_pool-1"
+    out: dict = {"sizes": {}}
+    seeded = 0
+    rng = np.random.default_rng(42)
+    with bench.client(hr) as hr_c, bench.client(recruiter) as rec_c:
+        for size in sizes:
+            t0 = time.perf_counter()
+            pool_gen.seed(bench.mongo_url(), bench.database("talent_pool"), size - seeded, seed=size)
+            seed_s = time.perf_counter() - t0
+            seeded = size
+            t0 = time.perf_counter()
+            bench.restart(label, LOG_LEVEL="INFO")  # its "pool index built" line tells when it is ready
+            build_s = _wait_index(bench, label, size, timeout=120 if quick else 600)
+            ready_s = time.perf_counter() - t0
+            open_to_read, get_ms, counts = [], [], []
+            for _ in range(per_size):
+                r = hr_c.post("/v1/requisitions", json=pool_gen.urgent_requisition(rng))
+                r.raise_for_status()
+                opened = time.perf_counter()
+                rid = r.json()["id"]
+                while True:
+                    m = rec_c.get(f"/v1/requisitions/{rid}/matches")
+                    if m.status_code == 200:
+                        break
+                    if m.status_code != 404 or time.perf_counter() - opened > 30:
+                        raise RuntimeError(f"matches of {rid}: {m.status_code} {m.text[:200]}")
+                    time.sleep(0.005)
+                open_to_read.append((time.perf_counter() - opened) * 1000)
+                counts.append(len(m.json()))
+                t1 = time.perf_counter()
+                rec_c.get(f"/v1/requisitions/{rid}/matches").raise_for_status()
+                get_ms.append((time.perf_counter() - t1) * 1000)
+            pid = bench.pids()[label]
+            out["sizes"][str(size)] = {
+                "seed_seconds": round(seed_s, 1), "index_build_seconds": build_s,
+                "restart_to_ready_seconds": round(ready_s, 1),
+                "open_to_readable_p50_ms": percentile(open_to_read, 50),
+                "open_to_readable_p95_ms": percentile(open_to_read, 95),
+                "get_matches_p50_ms": percentile(get_ms, 50), "get_matches_p95_ms": percentile(get_ms, 95),
+                "matches_returned_median": median(counts), "talent_pool_rss_mb": round(rss_mb(pid) or 0, 1),
+                "samples": len(open_to_read),
+            }
+    return out

@@ -19,6 +19,8 @@ Per candidate about 60 bytes (12-byte id, 3 x 8 bytes, a flag, 4 bytes per skill
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import re
 from array import array
 from collections.abc import Iterable
@@ -34,6 +36,16 @@ NO_TIME = np.iinfo(np.int64).min  # a missing prior decision
 # Ids as new_id makes them (`cand_` + 24 hex digits) are kept as 12 raw bytes; any other id in a dict.
 _COMPACT_ID = re.compile(r"cand_[0-9a-f]{24}")
 _PREFIX = "cand_"
+
+
+def _return_freed_memory() -> None:
+    """After a load, hand the memory of the documents read back to the OS (glibc keeps freed heap
+    otherwise, and the RSS would count it)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 def micros(dt: datetime | None) -> int:
@@ -58,6 +70,11 @@ class _Column:
             self._view = np.frombuffer(self.data, dtype=self.dtype) if len(self.data) else np.zeros(0, self.dtype)
         return self._view
 
+    def shrink(self) -> None:
+        """Drops the over-allocation of growing (about 1/8) once a load is done."""
+        self._view = None
+        self.data = array(self.data.typecode, self.data)
+
     def set(self, i: int, value) -> None:
         self.data[i] = value
 
@@ -75,7 +92,8 @@ class PoolIndex:
         # Finding a candidate's slot without a dict of every id (that alone would be ~150 MB at 1 M): the
         # slots indexed by `load` are found by binary search over `order` (their compact ids, sorted);
         # later slots and ids that are not compact are in `recent`.
-        self.order = np.zeros(0, np.int32)
+        self.order: np.ndarray | None = np.zeros(0, np.int32)
+        self.loaded = 0  # slots indexed by `load`
         self.recent: dict[str, int] = {}
 
     # -- building and keeping up -----------------------------------------------------------------------
@@ -84,11 +102,26 @@ class PoolIndex:
         assert self.size == 0, "load fills an empty index"
         for entry in entries:
             self._append(entry, track=False)
-        codes = np.frombuffer(bytes(self.codes), dtype="S12") if self.size else np.zeros(0, "S12")
+        self.loaded = self.size
+        for column in (self.alive, self.average, self.decided, self.retain, *self.postings.values()):
+            column.shrink()
+        codes = np.frombuffer(self.codes, dtype="S12") if self.size else np.zeros(0, "S12")
         compact = np.ones(self.size, bool)
         compact[[s for s in self.recent.values()]] = False
-        slots = np.flatnonzero(compact).astype(np.int32)
-        self.order = slots[np.argsort(codes[slots], kind="stable")]
+        if compact.all() and (self.size < 2 or bool(np.all(codes[:-1] < codes[1:]))):
+            self.order = None  # loaded in id order (as the store reads it): slot order is id order
+            slots = None
+        else:
+            slots = np.flatnonzero(compact).astype(np.int32)
+            self.order = slots[np.argsort(codes[slots], kind="stable")]
+        del codes, compact, slots
+        _return_freed_memory()
+
+    def nbytes(self) -> int:
+        """What the index's arrays hold (without the interpreter's own overhead)."""
+        columns = [self.alive, self.average, self.decided, self.retain, *self.postings.values()]
+        return sum(c.data.buffer_info()[1] * c.data.itemsize for c in columns) + len(self.codes) + (
+            self.order.nbytes if self.order is not None else 0)
 
     def add(self, entry: dict) -> None:
         """Index a pool entry (a stored document); a candidate already indexed is replaced."""
@@ -118,18 +151,18 @@ class PoolIndex:
         slot = self.recent.get(candidate_id)
         if slot is None and _COMPACT_ID.fullmatch(candidate_id):
             key = bytes.fromhex(candidate_id[len(_PREFIX):])
-            lo, hi = 0, len(self.order)
+            order = self.order
+            at = (lambda i: i) if order is None else (lambda i: int(order[i]))
+            lo, hi = 0, self.loaded if order is None else len(order)
+            end = hi
             while lo < hi:  # binary search over the loaded slots' sorted ids
                 mid = (lo + hi) // 2
-                s = int(self.order[mid])
-                if bytes(self.codes[12 * s: 12 * s + 12]) < key:
+                if bytes(self.codes[12 * at(mid): 12 * at(mid) + 12]) < key:
                     lo = mid + 1
                 else:
                     hi = mid
-            if lo < len(self.order):
-                s = int(self.order[lo])
-                if bytes(self.codes[12 * s: 12 * s + 12]) == key:
-                    slot = s
+            if lo < end and bytes(self.codes[12 * at(lo): 12 * at(lo) + 12]) == key:
+                slot = at(lo)
         if slot is None or not self.alive.data[slot]:
             return None
         return slot
