@@ -53,7 +53,8 @@ class Profiler:
         for label, _, base in self.procs:
             raw = base.with_suffix(".txt")
             if raw.exists():
-                found[label] = top_functions(raw.read_text(), n)
+                ours = ("secantus/",) if label == "mongo" else ("gateway/", "services/", "shared/")
+                found[label] = top_functions(raw.read_text(), n, ours)
         return found
 
 

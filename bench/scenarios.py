@@ -5,11 +5,30 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from contextlib import nullcontext
 
 from bench import baseline
 from bench.harness import BenchPlatform
+from bench.profile import Profiler
 from bench.stats import median, percentile, summary
 from bench.workload import EventWatcher, application_body, new_requisition, run_loadgen
+
+PROFILES: dict = {}  # name -> {process: top functions}, filled by profiled runs
+PROFILE = True
+
+
+def profiled(bench: BenchPlatform, name: str, labels: list[str], seconds: float, first: bool = True):
+    """py-spy on these processes for the first run of a figure (bench/profiles/<name>-<process>.txt)."""
+    if not (PROFILE and first):
+        return nullcontext()
+    pids = bench.pids()
+
+    class _Ctx(Profiler):
+        def __exit__(self, *exc):
+            super().__exit__(*exc)
+            PROFILES[name] = self.top()
+
+    return _Ctx({label.split(" ")[0]: pids[label] for label in labels if label in pids}, name, seconds)
 
 
 def run_baseline(bench: BenchPlatform, runs: int, quick: bool) -> dict:
@@ -37,8 +56,9 @@ def run_gateway_read(bench: BenchPlatform, runs: int, quick: bool) -> dict:
     spec = {"url": bench.base_url, "key": recruiter, "paths": paths, "concurrency": 32}
     run_loadgen({**spec, "duration": 2})  # warm-up
     closed = []
-    for _ in range(runs):
-        out = run_loadgen({**spec, "duration": duration})
+    for r in range(runs):
+        with profiled(bench, "read", ["gateway", "sourcing-1", "mongo (embedded)"], duration - 1, r == 0):
+            out = run_loadgen({**spec, "duration": duration})
         closed.append({"rps": out["ok"] / out["elapsed"], "p50": percentile(out["latencies_ms"], 50),
                        "p99": percentile(out["latencies_ms"], 99), "errors": out["errors"]})
     max_rps = median([c["rps"] for c in closed])
@@ -86,8 +106,10 @@ def run_intake(bench: BenchPlatform, runs: int, quick: bool) -> dict:
         max_runs, offered = [], []
         for r in range(runs):
             req = new_requisition(admin)
-            max_runs.append(_intake_once(bench, recruiter, req, f"max{r}{time.time_ns()}",
-                                         {"concurrency": 16, "duration": duration}, watcher))
+            with profiled(bench, "intake", ["gateway", "sourcing-1", "screening-1", "talent_pool-1",
+                                            "notification-1", "mongo (embedded)"], duration - 1, r == 0):
+                max_runs.append(_intake_once(bench, recruiter, req, f"max{r}{time.time_ns()}",
+                                             {"concurrency": 16, "duration": duration}, watcher))
         for r in range(runs):
             req = new_requisition(admin)
             offered.append(_intake_once(bench, recruiter, req, f"at50-{r}{time.time_ns()}",
@@ -147,6 +169,9 @@ def run_resurfacing(bench: BenchPlatform, runs: int, quick: bool, sizes=None) ->
             build_s = _wait_index(bench, label, size, timeout=120 if quick else 600)
             ready_s = time.perf_counter() - t0
             open_to_read, get_ms, counts = [], [], []
+            prof = profiled(bench, f"matches-{size}", [label, "gateway", "mongo (embedded)"], 6,
+                            size == sizes[-1])
+            prof.__enter__()
             for _ in range(per_size):
                 r = hr_c.post("/v1/requisitions", json=pool_gen.urgent_requisition(rng))
                 r.raise_for_status()
@@ -164,6 +189,7 @@ def run_resurfacing(bench: BenchPlatform, runs: int, quick: bool, sizes=None) ->
                 t1 = time.perf_counter()
                 rec_c.get(f"/v1/requisitions/{rid}/matches").raise_for_status()
                 get_ms.append((time.perf_counter() - t1) * 1000)
+            prof.__exit__(None, None, None)
             pid = bench.pids()[label]
             out["sizes"][str(size)] = {
                 "seed_seconds": round(seed_s, 1), "index_build_seconds": build_s,
@@ -175,3 +201,125 @@ def run_resurfacing(bench: BenchPlatform, runs: int, quick: bool, sizes=None) ->
                 "samples": len(open_to_read),
             }
     return out
+
+
+async def _preload_screening(rabbit_url: str, template: dict, headers: dict, n: int, tag: str) -> list[str]:
+    """Publishes n copies of a real application_received envelope (new event and application ids) straight
+    into screening's inbox, with confirms; returns the application ids."""
+    import copy
+    import json as _json
+
+    import aio_pika
+
+    from shared.bus.topology import inbox_queue
+    from shared.ids import new_id
+
+    conn = await aio_pika.connect_robust(rabbit_url)
+    try:
+        channel = await conn.channel(publisher_confirms=True)
+        ids, pending = [], []
+        for i in range(n):
+            env = copy.deepcopy(template)
+            env["event_id"] = new_id("evt")
+            env["payload"]["application_id"] = app_id = f"app_bench{tag}{i:06d}"
+            ids.append(app_id)
+            pending.append(channel.default_exchange.publish(
+                aio_pika.Message(_json.dumps(env).encode(), headers=headers, content_type="application/json",
+                                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                routing_key=inbox_queue("screening")))
+            if len(pending) >= 200:
+                await asyncio.gather(*pending)
+                pending = []
+        await asyncio.gather(*pending)
+        return ids
+    finally:
+        await conn.close()
+
+
+async def _capture_event(rabbit_url: str, producer: str, event_type: str, trigger, timeout: float = 30):
+    """The next `event_type` event of `producer` after `trigger()` runs: (envelope, headers), from a queue
+    of the bench's own bound to the producer's events exchange."""
+    import json as _json
+    import secrets
+
+    import aio_pika
+
+    from shared.bus.topology import events_exchange
+
+    conn = await aio_pika.connect_robust(rabbit_url)
+    try:
+        channel = await conn.channel()
+        exchange = await channel.declare_exchange(events_exchange(producer), aio_pika.ExchangeType.TOPIC,
+                                                  durable=True)
+        queue = await channel.declare_queue(f"bench.capture-{secrets.token_hex(4)}", exclusive=True,
+                                            auto_delete=True)
+        await queue.bind(exchange, routing_key=event_type)
+        await asyncio.get_running_loop().run_in_executor(None, trigger)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = await queue.get(fail=False)
+            if message is not None:
+                await message.ack()
+                return _json.loads(message.body), dict(message.headers or {})
+            await asyncio.sleep(0.1)
+        raise TimeoutError(f"no {producer}.{event_type} event within {timeout:g}s")
+    finally:
+        await conn.close()
+
+
+async def _purge(rabbit_url: str, queue_name: str) -> None:
+    import aio_pika
+
+    conn = await aio_pika.connect_robust(rabbit_url)
+    try:
+        channel = await conn.channel()
+        queue = await channel.get_queue(queue_name, ensure=False)
+        await queue.purge()
+    finally:
+        await conn.close()
+
+
+def run_scaleout(bench: BenchPlatform, runs: int, quick: bool) -> dict:
+    """Screening's consume rate with 1 and with 2 replicas: its inbox is pre-loaded with N copies of a real
+    application_received event while no replica consumes, then the replicas are let go and the time to the
+    N-th application_screened event is taken. Sourcing is paused meanwhile and the screened events meant
+    for it are purged (they name applications it never had), so only screening works."""
+    from shared.bus.topology import inbox_queue
+
+    n = 300 if quick else 1000
+    url = bench.infra.rabbit_url
+    admin = bench.client()
+    req = new_requisition(admin)
+    # A real event as the template, seen on sourcing's events exchange.
+    template, headers = asyncio.run(_capture_event(url, "sourcing", "application_received", lambda: admin.post(
+        "/v1/applications", json=application_body(req, 0, f"tpl{time.time_ns()}")).raise_for_status()))
+    results: dict = {}
+    with EventWatcher(url, "screening", ["application_screened"]) as watcher:
+        order = [1, 2] * runs  # alternate, so drifting machine load hits both alike
+        rates: dict[int, list[float]] = {1: [], 2: []}
+        for r, replicas in enumerate(order):
+            if replicas == 1:
+                bench.platform.stop_process("screening-2")  # stopped, not paused: it would hold prefetched work
+            elif bench.platform.process("screening-2").poll() is not None:
+                bench.platform.start_process("screening-2")
+                time.sleep(8)  # its consumer is up (start-up of a service on a busy machine)
+            active = ["screening-1"] + (["screening-2"] if replicas == 2 else [])
+            bench.pause("sourcing-1")
+            for label in active:
+                bench.pause(label)
+            ids = asyncio.run(_preload_screening(url, template, headers, n, f"{r}x{time.time_ns() % 10**6}"))
+            start = time.time()
+            for label in active:
+                bench.resume(label)
+            with profiled(bench, f"scaleout-{replicas}", active + ["mongo (embedded)"], 4, r < 2):
+                got = watcher.wait_for(ids, timeout=300)
+            last = max(watcher.seen[i] for i in ids if i in watcher.seen)
+            rates[replicas].append(got / (last - start))
+            asyncio.run(_purge(url, inbox_queue("sourcing")))
+            bench.resume("sourcing-1")
+        if bench.platform.process("screening-2").poll() is not None:
+            bench.platform.start_process("screening-2")
+    one, two = median(rates[1]), median(rates[2])
+    results = {"events": n, "one_replica_per_s": summary(rates[1]), "two_replicas_per_s": summary(rates[2]),
+               "ratio_2_to_1": two / one if one else None}
+    return results
