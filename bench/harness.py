@@ -122,6 +122,37 @@ class BenchPlatform:
             return r.json()["key"]
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (children not included)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class CpuMeter:
+    """How much of one core each platform process used during the block (1.0 = a whole core): where the
+    time of a benchmark went, and which process is the ceiling."""
+
+    def __init__(self, bench: BenchPlatform):
+        self.bench = bench
+        self.share: dict[str, float] = {}
+
+    def __enter__(self) -> CpuMeter:
+        self.pids = self.bench.pids()
+        self.start = {label: cpu_seconds(pid) for label, pid in self.pids.items()}
+        self.t0 = time.monotonic()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        wall = time.monotonic() - self.t0
+        for label, pid in self.pids.items():
+            end, start = cpu_seconds(pid), self.start.get(label)
+            if end is not None and start is not None and wall > 0:
+                self.share[label] = round((end - start) / wall, 2)
+
+
 class RssSampler:
     """Samples every platform process's RSS in the background; `peak` is the highest seen per process."""
 

@@ -96,17 +96,28 @@ def markdown(r: dict) -> str:
               "| process | idle | under load |", "|---|---|---|"]
     for k in idle:
         lines.append(f"| {k} | {_n(idle[k])} | {_n(peak.get(k))} |")
+    cpu = {name: r[name]["cpu_cores_used"] for name in ("read", "intake", "scaleout")
+           if name in r and "cpu_cores_used" in r[name]}
+    if cpu:
+        procs = list(next(iter(cpu.values())))
+        lines += ["", "CPU used per process during each benchmark, in cores (1.00 = one whole core; the machine has "
+                  f"{m0['cpus']}, shared with other work):", "",
+                  "| process | " + " | ".join(cpu) + " |", "|---|" + "---|" * len(cpu)]
+        for p in procs:
+            lines.append(f"| {p} | " + " | ".join(_n(cpu[name].get(p), 2) for name in cpu) + " |")
     if "resurfacing" in r or "index" in r:
         lines += ["", "How matching cost grows with the pool:", "",
-                  "| pool | index: rank one requisition p50 / p95 | index build | RSS with index | through the API: "
-                  "opened → readable p50 / p95 | `GET matches` p50 / p95 |", "|---|---|---|---|---|---|"]
+                  "| pool | index: rank one requisition p50 / p95 | before (full scan, scoring only) p50 | index build "
+                  "| RSS with index | through the API: opened → readable p50 / p95 | `GET matches` p50 / p95 |",
+                  "|---|---|---|---|---|---|---|"]
         api = (r.get("resurfacing") or {}).get("sizes", {})
         idx = {str(x["size"]): x for x in r.get("index", [])}
         for size in sorted(set(api) | set(idx), key=int):
             a, x = api.get(size, {}), idx.get(size, {})
+            rss = x.get("rss_after_mb") or a.get("talent_pool_rss_mb")
             lines.append(
                 f"| {int(size):,} | {_n(x.get('best_p50_ms'), 1)} / {_n(x.get('best_p95_ms'), 1)} ms | "
-                f"{_n(x.get('build_seconds'), 1)} s | {_n(x.get('rss_after_mb') or a.get('talent_pool_rss_mb'))} MB | "
+                f"{_n(x.get('full_scan_p50_ms'))} ms | {_n(x.get('build_seconds'), 1)} s | {_n(rss)} MB | "
                 f"{_n(a.get('open_to_readable_p50_ms'))} / {_n(a.get('open_to_readable_p95_ms'))} ms | "
                 f"{_n(a.get('get_matches_p50_ms'))} / {_n(a.get('get_matches_p95_ms'))} ms |")
         xs = r.get("index", [])
