@@ -42,7 +42,7 @@ class Profiler:
     def __exit__(self, *exc) -> None:
         for _, proc, _ in self.procs:
             try:
-                proc.wait(self.seconds + 30)
+                proc.wait(self.seconds + 30)  # py-spy runs for `seconds`, whatever the block took
             except subprocess.TimeoutExpired:
                 proc.terminate()
                 proc.wait()

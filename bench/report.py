@@ -96,12 +96,12 @@ def markdown(r: dict) -> str:
               "| process | idle | under load |", "|---|---|---|"]
     for k in idle:
         lines.append(f"| {k} | {_n(idle[k])} | {_n(peak.get(k))} |")
-    cpu = {name: r[name]["cpu_cores_used"] for name in ("read", "intake", "scaleout")
-           if name in r and "cpu_cores_used" in r[name]}
+    cpu = r.get("cpu_cores_used") or {}
     if cpu:
-        procs = list(next(iter(cpu.values())))
-        lines += ["", "CPU used per process during each benchmark, in cores (1.00 = one whole core; the machine has "
-                  f"{m0['cpus']}, shared with other work):", "",
+        procs = sorted({p for share in cpu.values() for p in share})
+        lines += ["", "CPU used per process while each figure was measured (its first run), in cores (1.00 = one "
+                  f"whole core; the machine has {m0['cpus']}, shared with other work; the load generator's own "
+                  "process is not listed):", "",
                   "| process | " + " | ".join(cpu) + " |", "|---|" + "---|" * len(cpu)]
         for p in procs:
             lines.append(f"| {p} | " + " | ".join(_n(cpu[name].get(p), 2) for name in cpu) + " |")

@@ -17,18 +17,32 @@ PROFILES: dict = {}  # name -> {process: top functions}, filled by profiled runs
 PROFILE = True
 
 
+CPU: dict = {}  # name -> {process: cores used} during the same window
+
+
 def profiled(bench: BenchPlatform, name: str, labels: list[str], seconds: float, first: bool = True):
-    """py-spy on these processes for the first run of a figure (bench/profiles/<name>-<process>.txt)."""
-    if not (PROFILE and first):
+    """For the first run of a figure: py-spy on these processes (bench/profiles/<name>-<process>.txt) and
+    the CPU every platform process used in that window."""
+    if not first:
         return nullcontext()
+    from bench.harness import CpuMeter
+
     pids = bench.pids()
 
     class _Ctx(Profiler):
+        def __enter__(self):
+            self.cpu = CpuMeter(bench).__enter__()
+            return super().__enter__()
+
         def __exit__(self, *exc):
             super().__exit__(*exc)
-            PROFILES[name] = self.top()
+            self.cpu.__exit__(*exc)
+            CPU[name] = self.cpu.share
+            if self.exe:
+                PROFILES[name] = self.top()
 
-    return _Ctx({label.split(" ")[0]: pids[label] for label in labels if label in pids}, name, seconds)
+    return _Ctx({label.split(" ")[0]: pids[label] for label in labels if label in pids}, name, seconds,
+                enabled=PROFILE)
 
 
 def run_baseline(bench: BenchPlatform, runs: int, quick: bool) -> dict:
