@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-unit test-faults test-fuzz test-browser lint format topology mail traces dlq clean k8s-check
+.PHONY: install run test bench test-unit test-faults test-fuzz test-browser lint format topology mail traces dlq clean k8s-check
 
 install: $(STAMP)
 
@@ -55,3 +55,6 @@ clean:
 
 dlq: install  ## dead letters: `make dlq` lists; ARGS="inspect|replay|drop <service> <id>|--all" acts
 	$(PY) -m shared.bus.dlq $(or $(ARGS),list)
+
+bench: install  ## benchmarks on a platform of their own; BENCH_QUICK=1 for small sizes, BENCH_ONLY=read,intake
+	$(PY) -m bench

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from nameko.extensions import DependencyProvider
 from nameko.rpc import ServiceRpc
 from pymongo.errors import DuplicateKeyError
 
@@ -105,18 +106,43 @@ def _requisition_doc(snapshot, existing: dict | None) -> dict:
     return doc
 
 
+class WarmPoolIndex(DependencyProvider):
+    """Builds the match index from the store when the service starts, in the background (at 1 M pooled
+    candidates this takes a minute; matches asked meanwhile wait for it)."""
+
+    def start(self):
+        store = next(d for d in self.container.extensions if isinstance(d, Store)).store
+
+        def build():
+            try:
+                store.pool_index()
+            except Exception:  # noqa: BLE001 - the first match request builds it again
+                log.exception("pool index not built at start")
+
+        self.container.spawn_managed_thread(build)
+
+
 class TalentPoolService(ServiceBase):
     name = "talent_pool"
     store = Store(TalentPoolStore)
+    warm_pool_index = WarmPoolIndex()
     sourcing = ServiceRpc("sourcing")
     notification = ServiceRpc("notification")
 
     # -- shared steps (inside a unit of work) ---------------------------------------------------------
     @staticmethod
     def _compute_matches(store: TalentPoolStore, requisition: dict, now, session=None) -> list[dict]:
-        entries = store.active_pool(now, session=session)
+        """The in-memory index picks the few entries that can rank first; domain ranks them (pool_index.py)."""
+        index = store.pool_index()
         applying = store.applying_candidate_ids(requisition["_id"], session=session)
-        hired = store.hired_candidate_ids([e["candidate_id"] for e in entries], session=session)
+        hired: set[str] = set()
+        while True:
+            best = index.best(requisition, now, exclude=applying | hired)
+            newly_hired = store.hired_candidate_ids(best, session=session) - hired
+            if not newly_hired:  # a hire the index has not caught up with: leave them out and look again
+                break
+            hired |= newly_hired
+        entries = sorted(store.pool_entries(best, session=session), key=lambda e: e["_id"])
         return domain.find_matches(requisition, entries, now, applying=applying, hired=hired)
 
     @staticmethod

@@ -9,16 +9,30 @@
 - `reengagements`: one per (requisition, candidate).
 - `poolings`: one per time a candidate entered the pool (ids, division, reason, time; no personal data),
   kept when the entry leaves the pool, so the report counts who was pooled in a period.
+- `pool_changes`: the candidate of every write to `pool`, written in the same transaction, so each
+  replica's in-memory match index (pool_index.py) catches up with changes any replica made.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+import threading
+from datetime import datetime, timedelta
 
 from pymongo import ASCENDING
 
+from services.talent_pool.pool_index import PoolIndex
 from shared.erasure import ERASED
+from shared.ids import new_id
 from shared.storage import ServiceStore, update_and_get
+from shared.timeutil import utcnow
+
+# Changes are re-read this far back: a transaction that wrote its change record earlier may commit later.
+CHANGES_LOOKBACK = timedelta(seconds=120)
+CHANGES_RETENTION = timedelta(days=1)
+# What the match index keeps of a pool entry.
+INDEXED_FIELDS = {"candidate_id": 1, "skills": 1, "retain_until": 1, "prior.average": 1, "prior.decided_at": 1}
+log = logging.getLogger("hireloop.talent_pool")
 
 
 class TalentPoolStore(ServiceStore):
@@ -33,6 +47,7 @@ class TalentPoolStore(ServiceStore):
         self.db.pool.create_index([("retain_until", ASCENDING)])
         self.db.poolings.create_index([("division", ASCENDING), ("pooled_at", ASCENDING)])
         self.db.poolings.create_index([("candidate_id", ASCENDING)])
+        self.db.pool_changes.create_index([("at", ASCENDING)])
         self.db.reengagements.create_index(
             [("requisition_id", ASCENDING), ("candidate_id", ASCENDING)], unique=True,
             name="one_reengagement_per_requisition_candidate",
@@ -113,13 +128,16 @@ class TalentPoolStore(ServiceStore):
 
     def save_pool_entry(self, entry: dict, session) -> None:
         self.db.pool.replace_one({"_id": entry["_id"]}, entry, upsert=True, session=session)
+        self._pool_changed(entry["_id"], session)
 
     def update_pool_profile(self, candidate_id: str, name: str, skills: list[str], skills_norm: list[str],
                             session) -> None:
-        self.db.pool.update_one(
+        result = self.db.pool.update_one(
             {"_id": candidate_id}, {"$set": {"name": name, "skills": skills, "skills_norm": skills_norm}},
             session=session,
         )
+        if result.matched_count:
+            self._pool_changed(candidate_id, session)
 
     def withdraw_consent(self, candidate_id: str, at: datetime, session) -> dict:
         """The candidate withdrew talent-pool consent: out of the pool, out of stored match lists, every
@@ -158,7 +176,31 @@ class TalentPoolStore(ServiceStore):
         return list(self.db.reengagements.find({"candidate_id": candidate_id}).sort("_id", ASCENDING))
 
     def remove_from_pool(self, candidate_id: str, session) -> bool:
-        return self.db.pool.delete_one({"_id": candidate_id}, session=session).deleted_count == 1
+        removed = self.db.pool.delete_one({"_id": candidate_id}, session=session).deleted_count == 1
+        if removed:
+            self._pool_changed(candidate_id, session)
+        return removed
+
+    # -- the match index -------------------------------------------------------------------------------
+    def _pool_changed(self, candidate_id: str, session) -> None:
+        self.db.pool_changes.insert_one({"_id": new_id("chg"), "candidate_id": candidate_id, "at": utcnow()},
+                                        session=session)
+
+    def pool_entries(self, candidate_ids: list[str], session=None) -> list[dict]:
+        return list(self.db.pool.find({"_id": {"$in": candidate_ids}}, session=session))
+
+    def pool_index(self) -> PoolIndex:
+        """This process's match index, built from the pool on first use and brought up to date with every
+        change committed since (by any replica). Builds happen once, under a lock (the service warms it
+        at start, in the background)."""
+        keeper = self.__dict__.get("_index_keeper")
+        if keeper is None:
+            keeper = self.__dict__.setdefault("_index_keeper", _IndexKeeper(self))
+        return keeper.current()
+
+    def pool_index_ready(self) -> bool:
+        keeper = self.__dict__.get("_index_keeper")
+        return keeper is not None and keeper.index is not None
 
     @staticmethod
     def pool_query(now: datetime, skill_norm: str | None = None, division: str | None = None) -> dict:
@@ -251,3 +293,49 @@ class TalentPoolStore(ServiceStore):
         """Sets the answer only while pending (compare-and-set); None if it was answered meanwhile."""
         return update_and_get(self.db.reengagements, {"_id": reengagement_id, "status": "pending"},
                               {"$set": changes}, session=session)
+
+
+class _IndexKeeper:
+    """Builds a store's PoolIndex and applies the `pool_changes` it has not seen yet."""
+
+    def __init__(self, store: TalentPoolStore):
+        self.store = store
+        self.index: PoolIndex | None = None
+        self.lock = threading.Lock()
+        self.since: datetime | None = None
+        self.applied: dict[str, datetime] = {}  # change id -> its time, within the look-back
+        self.pruned_at: datetime | None = None
+
+    def current(self) -> PoolIndex:
+        with self.lock:
+            if self.index is None:
+                started = utcnow()
+                index = PoolIndex()
+                index.load(self.store.db.pool.find({}, INDEXED_FIELDS, batch_size=5000).sort("_id", ASCENDING))
+                self.index, self.since = index, started - CHANGES_LOOKBACK
+                log.info("pool index built", extra={"candidates": index.live,
+                                                    "seconds": round((utcnow() - started).total_seconds(), 1)})
+            self._catch_up()
+            return self.index
+
+    def _catch_up(self) -> None:
+        db = self.store.db
+        asked_at = utcnow()
+        changes = [c for c in db.pool_changes.find({"at": {"$gte": self.since}}, {"candidate_id": 1, "at": 1})
+                   if c["_id"] not in self.applied]
+        if changes:
+            ids = sorted({c["candidate_id"] for c in changes})
+            found = {d["_id"]: d for d in db.pool.find({"_id": {"$in": ids}}, INDEXED_FIELDS)}
+            for cid in ids:
+                if cid in found:
+                    self.index.add(found[cid])
+                else:
+                    self.index.remove(cid)
+            for c in changes:
+                self.applied[c["_id"]] = c["at"]
+        self.since = asked_at - CHANGES_LOOKBACK
+        self.applied = {k: at for k, at in self.applied.items() if at >= self.since}
+        now = utcnow()
+        if self.pruned_at is None or now - self.pruned_at > timedelta(hours=1):
+            self.pruned_at = now
+            db.pool_changes.delete_many({"at": {"$lt": now - CHANGES_RETENTION}})

@@ -53,9 +53,8 @@ class RunningPlatform:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-def start_platform(infra, tmp_dir: Path, extra_env: dict | None = None, timeout: float = 120) -> RunningPlatform:
-    port = free_port()
-    admin_key = "hl_test_" + secrets.token_urlsafe(16)
+def platform_env(infra, tmp_dir: Path, port: int, admin_key: str, extra_env: dict | None = None) -> dict:
+    """The environment of a platform on the session's isolated infrastructure (also used by bench/)."""
     env = {
         **os.environ,
         **infra.env(),
@@ -68,6 +67,13 @@ def start_platform(infra, tmp_dir: Path, extra_env: dict | None = None, timeout:
         **(extra_env or {}),
     }
     env.pop("SMTP_URL", None)  # the launcher's own capture server, so tests can read the mail
+    return env
+
+
+def start_platform(infra, tmp_dir: Path, extra_env: dict | None = None, timeout: float = 120) -> RunningPlatform:
+    port = free_port()
+    admin_key = "hl_test_" + secrets.token_urlsafe(16)
+    env = platform_env(infra, tmp_dir, port, admin_key, extra_env)
     out = open(tmp_dir / "launcher.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "infra.run"], cwd=ROOT, env=env, stdout=out,
                             stderr=subprocess.STDOUT, start_new_session=True)

@@ -1,0 +1,251 @@
+"""An in-memory index of the talent pool for matching (docs/decisions/001-talent-pool-match-index.md).
+
+Matching used to read every active pool entry and score each one in Python: about linear in the pool
+(seconds at 100 k candidates). This index keeps, per candidate, only what ranking needs, in compact
+arrays: skill postings (candidate slots per normalised skill), the prior interview average, the prior
+decision time and `retain_until`. A requisition's ranking is then a few vector operations over the
+candidates sharing a skill with it, and only the best ones (with everyone tied with the last of them)
+are read from the store and ranked by `domain.find_matches` itself, so the rules and the order stay
+exactly the domain's. The score computed here repeats domain.score's float operations in the same order
+(same IEEE results), so it selects exactly the candidates domain would rank first.
+
+The store stays the truth. Every write to the pool also records the candidate in `pool_changes` in the
+same transaction; before answering, the index re-reads the entries changed since it last looked (with a
+look-back for transactions that committed late), so each replica sees every change (consent withdrawal,
+erasure, hire) whichever replica made it. It is built from the store when the service starts.
+
+Per candidate about 60 bytes (12-byte id, 3 x 8 bytes, a flag, 4 bytes per skill): ~70 MB at 1 M.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import re
+from array import array
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from services.talent_pool import domain
+from shared.contracts.common import normalize_skill
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NO_TIME = np.iinfo(np.int64).min  # a missing prior decision
+# Ids as new_id makes them (`cand_` + 24 hex digits) are kept as 12 raw bytes; any other id in a dict.
+_COMPACT_ID = re.compile(r"cand_[0-9a-f]{24}")
+_PREFIX = "cand_"
+
+
+def _return_freed_memory() -> None:
+    """After a load, hand the memory of the documents read back to the OS (glibc keeps freed heap
+    otherwise, and the RSS would count it)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
+def micros(dt: datetime | None) -> int:
+    """Exact microseconds since the epoch (timedelta arithmetic, as domain.recency_factor's)."""
+    return NO_TIME if dt is None else (dt - EPOCH) // timedelta(microseconds=1)
+
+
+class _Column:
+    """A growable typed column: an `array` while appending (small over-allocation), numpy when read."""
+
+    def __init__(self, code: str, dtype):
+        self.data = array(code)
+        self.dtype = dtype
+        self._view = None
+
+    def append(self, value) -> None:
+        self._view = None  # an exported buffer would stop the array from growing
+        self.data.append(value)
+
+    def view(self) -> np.ndarray:
+        if self._view is None:
+            self._view = np.frombuffer(self.data, dtype=self.dtype) if len(self.data) else np.zeros(0, self.dtype)
+        return self._view
+
+    def shrink(self) -> None:
+        """Drops the over-allocation of growing (about 1/8) once a load is done."""
+        self._view = None
+        self.data = array(self.data.typecode, self.data)
+
+    def set(self, i: int, value) -> None:
+        self.data[i] = value
+
+
+class PoolIndex:
+    def __init__(self):
+        self.alive = _Column("b", np.int8)
+        self.average = _Column("d", np.float64)  # NaN: no average
+        self.decided = _Column("q", np.int64)  # microseconds, NO_TIME: unknown
+        self.retain = _Column("q", np.int64)  # microseconds
+        self.codes = bytearray()  # 12 bytes per slot: the hex part of a compact id (zeros otherwise)
+        self.postings: dict[str, _Column] = {}
+        self.size = 0
+        self.live = 0
+        # Finding a candidate's slot without a dict of every id (that alone would be ~150 MB at 1 M): the
+        # slots indexed by `load` are found by binary search over `order` (their compact ids, sorted);
+        # later slots and ids that are not compact are in `recent`.
+        self.order: np.ndarray | None = np.zeros(0, np.int32)
+        self.loaded = 0  # slots indexed by `load`
+        self.recent: dict[str, int] = {}
+
+    # -- building and keeping up -----------------------------------------------------------------------
+    def load(self, entries: Iterable[dict]) -> None:
+        """Index every entry of an empty index (each candidate once), the way `add` would, in less memory."""
+        assert self.size == 0, "load fills an empty index"
+        for entry in entries:
+            self._append(entry, track=False)
+        self.loaded = self.size
+        for column in (self.alive, self.average, self.decided, self.retain, *self.postings.values()):
+            column.shrink()
+        codes = np.frombuffer(self.codes, dtype="S12") if self.size else np.zeros(0, "S12")
+        compact = np.ones(self.size, bool)
+        compact[[s for s in self.recent.values()]] = False
+        if compact.all() and (self.size < 2 or bool(np.all(codes[:-1] < codes[1:]))):
+            self.order = None  # loaded in id order (as the store reads it): slot order is id order
+            slots = None
+        else:
+            slots = np.flatnonzero(compact).astype(np.int32)
+            self.order = slots[np.argsort(codes[slots], kind="stable")]
+        del codes, compact, slots
+        _return_freed_memory()
+
+    def nbytes(self) -> int:
+        """What the index's arrays hold (without the interpreter's own overhead)."""
+        columns = [self.alive, self.average, self.decided, self.retain, *self.postings.values()]
+        return sum(c.data.buffer_info()[1] * c.data.itemsize for c in columns) + len(self.codes) + (
+            self.order.nbytes if self.order is not None else 0)
+
+    def add(self, entry: dict) -> None:
+        """Index a pool entry (a stored document); a candidate already indexed is replaced."""
+        self.remove(entry["candidate_id"])
+        self._append(entry, track=True)
+
+    def _append(self, entry: dict, track: bool) -> None:
+        cid = entry["candidate_id"]
+        slot = self.size
+        prior = entry.get("prior") or {}
+        average = prior.get("average")
+        self.alive.append(1)
+        self.average.append(float("nan") if average is None else float(average))
+        self.decided.append(micros(prior.get("decided_at")))
+        self.retain.append(micros(entry["retain_until"]))
+        compact = _COMPACT_ID.fullmatch(cid) is not None
+        self.codes += bytes.fromhex(cid[len(_PREFIX):]) if compact else bytes(12)
+        if track or not compact:
+            self.recent[cid] = slot
+        for skill in {normalize_skill(s) for s in entry.get("skills") or []}:
+            self.postings.setdefault(skill, _Column("i", np.int32)).append(slot)
+        self.size += 1
+        self.live += 1
+
+    def slot(self, candidate_id: str) -> int | None:
+        """The live slot of a candidate, or None."""
+        slot = self.recent.get(candidate_id)
+        if slot is None and _COMPACT_ID.fullmatch(candidate_id):
+            key = bytes.fromhex(candidate_id[len(_PREFIX):])
+            order = self.order
+            at = (lambda i: i) if order is None else (lambda i: int(order[i]))
+            lo, hi = 0, self.loaded if order is None else len(order)
+            end = hi
+            while lo < hi:  # binary search over the loaded slots' sorted ids
+                mid = (lo + hi) // 2
+                if bytes(self.codes[12 * at(mid): 12 * at(mid) + 12]) < key:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo < end and bytes(self.codes[12 * at(lo): 12 * at(lo) + 12]) == key:
+                slot = at(lo)
+        if slot is None or not self.alive.data[slot]:
+            return None
+        return slot
+
+    def remove(self, candidate_id: str) -> bool:
+        slot = self.slot(candidate_id)
+        self.recent.pop(candidate_id, None)
+        if slot is None:
+            return False
+        self.alive.set(slot, 0)
+        self.live -= 1
+        return True
+
+    def candidate_id(self, slot: int) -> str:
+        code = bytes(self.codes[12 * slot: 12 * slot + 12])
+        if code == bytes(12):  # not compact: look it up (rare)
+            for cid, s in self.recent.items():
+                if s == slot:
+                    return cid
+        return _PREFIX + code.hex()
+
+    # -- matching ------------------------------------------------------------------------------------
+    def best(self, requisition: dict, now: datetime, exclude: Iterable[str] = (), limit: int = domain.MAX_MATCHES
+             ) -> list[str]:
+        """The candidate ids domain.find_matches would rank in its first `limit` (and everyone tied with the
+        last of them on all but the id), leaving out `exclude`, inactive entries and candidates sharing no
+        skill with the requisition. Hired candidates are the caller's to leave out (they are in the store)."""
+        required, nice = domain.split_skills(requisition)
+        req_norm = [normalize_skill(s) for s in required]
+        nice_norm = [normalize_skill(s) for s in nice]
+        n = self.size
+        if n == 0:
+            return []
+        matched_req = np.zeros(n, np.int16)
+        matched_nice = np.zeros(n, np.int16)
+        for skill in req_norm:
+            if skill in self.postings:
+                matched_req[self.postings[skill].view()] += 1  # a slot is once per skill: no duplicates
+        for skill in nice_norm:
+            if skill in self.postings:
+                matched_nice[self.postings[skill].view()] += 1
+        now_us = micros(now)
+        mask = (matched_req + matched_nice > 0) & (self.alive.view() == 1) & (self.retain.view() > now_us)
+        for cid in exclude:
+            slot = self.slot(cid)
+            if slot is not None:
+                mask[slot] = False
+        slots = np.flatnonzero(mask)
+        if not len(slots):
+            return []
+        has_all = matched_req[slots] == len(req_norm)
+        average = self.average.view()[slots]
+        decided = self.decided.view()[slots]
+        score = _scores(matched_req[slots], len(req_norm), matched_nice[slots], len(nice_norm), average,
+                        decided, now_us)
+        primary = has_all.astype(np.int16) * 128 + score
+        avg_key = np.where(np.isnan(average), -1.0, average)
+        # decided.timestamp() orders as the microseconds do; unknown sorts last (domain: 0)
+        dec_key = np.where(decided == NO_TIME, 0, decided)
+        if len(slots) > limit:
+            cut = np.partition(primary, len(primary) - limit)[len(primary) - limit]
+            keep = primary >= cut
+            slots, primary, avg_key, dec_key = slots[keep], primary[keep], avg_key[keep], dec_key[keep]
+        if len(slots) > limit:
+            order = np.lexsort((-dec_key, -avg_key, -primary))
+            last = order[limit - 1]
+            boundary = (primary == primary[last]) & (avg_key == avg_key[last]) & (dec_key == dec_key[last])
+            chosen = np.zeros(len(slots), bool)
+            chosen[order[:limit]] = True
+            slots = slots[chosen | boundary]
+        return [self.candidate_id(int(s)) for s in slots]
+
+
+def _scores(matched_req, required: int, matched_nice, nice: int, average, decided, now_us: int) -> np.ndarray:
+    """domain.score for arrays, with the same float operations in the same order (bit-identical)."""
+    value = domain.W_REQUIRED * (matched_req / required) if required else np.full(len(matched_req),
+                                                                                  float(domain.W_REQUIRED))
+    value = value + domain.W_NICE * (matched_nice / nice if nice else 1)
+    clipped = np.minimum(np.maximum(average, 0), domain.MAX_AVERAGE)
+    value = value + np.where(np.isnan(average), 0.0, domain.W_AVERAGE * (clipped / domain.MAX_AVERAGE))
+    known = decided != NO_TIME
+    age_seconds = np.where(known, now_us - np.where(known, decided, 0), 0).astype(np.float64) / 1e6
+    age_days = np.maximum(age_seconds, 0) / 86400
+    recency = np.where(known, np.maximum(0.0, 1 - age_days / domain.RECENCY_DAYS), 0.0)
+    value = value + domain.W_RECENCY * recency
+    return np.clip(np.rint(value), 0, 100).astype(np.int16)
