@@ -69,12 +69,14 @@ def main(argv: list[str] | None = None) -> int:
                      ("intake", scenarios.run_intake), ("scaleout", scenarios.run_scaleout)]
             for name, fn in steps:
                 if name == "baseline" or name in only:
+                    waited = bench.settle()
                     t0 = time.time()
-                    print(f"bench: {name} ...", flush=True)
+                    print(f"bench: {name} ... (after {waited:.0f} s for the previous work to drain)", flush=True)
                     results[name] = fn(bench, runs, args.quick)
                     results[name]["seconds"] = round(time.time() - t0)
         results["rss_peak_under_load_mb"] = sampler.peak
         if "resurfacing" in only:
+            bench.settle()
             print("bench: resurfacing ...", flush=True)
             t0 = time.time()
             results["resurfacing"] = scenarios.run_resurfacing(bench, runs, args.quick)

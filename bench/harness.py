@@ -100,6 +100,30 @@ class BenchPlatform:
         self.platform.envs[label] = {**self.platform.envs[label], **env}
         self.platform.start_process(label)
 
+    def settle(self, timeout: float = 180) -> float:
+        """Waits until every service inbox is empty (work left by the previous benchmark would load the
+        next one's machine); returns the seconds waited."""
+        import asyncio
+
+        from shared.bus.aio_rpc import AsyncRpcClient
+        from shared.bus.topology import inbox_queue
+        from shared.contracts.common import SERVICES
+
+        async def depths() -> int:
+            client = AsyncRpcClient(self.infra.rabbit_url, name="bench-settle")
+            await client.connect()
+            try:
+                found = await client.queue_depths([inbox_queue(s) for s in SERVICES])
+                return sum(ready for ready, _ in found.values())
+            finally:
+                await client.close()
+
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout and asyncio.run(depths()) > 0:
+            time.sleep(1)
+        time.sleep(2)  # the last prefetched messages
+        return time.monotonic() - t0
+
     def rss(self) -> dict[str, float]:
         return {label: round(v, 1) for label, pid in self.pids().items() if (v := rss_mb(pid)) is not None}
 

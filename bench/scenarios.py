@@ -330,6 +330,8 @@ def run_scaleout(bench: BenchPlatform, runs: int, quick: bool) -> dict:
 
 
 def _drain_runs(bench: BenchPlatform, runs: int, n: int, url: str, template: dict, headers: dict) -> dict:
+    from shared.bus.topology import inbox_queue
+
     with EventWatcher(url, "screening", ["application_screened"]) as watcher:
         order = [1, 2] * runs  # alternate, so drifting machine load hits both alike
         rates: dict[int, list[float]] = {1: [], 2: []}
@@ -340,6 +342,8 @@ def _drain_runs(bench: BenchPlatform, runs: int, n: int, url: str, template: dic
                 bench.platform.start_process("screening-2")
                 time.sleep(8)  # its consumer is up (start-up of a service on a busy machine)
             active = ["screening-1"] + (["screening-2"] if replicas == 2 else [])
+            # A service declares the whole topology when it starts, bindings included: unbind again.
+            asyncio.run(_binding(url, inbox_queue("sourcing"), "screening", "application_screened", False))
             for label in active:
                 bench.pause(label)
             ids = asyncio.run(_preload_screening(url, template, headers, n, f"{r}x{time.time_ns() % 10**6}"))
