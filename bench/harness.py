@@ -208,13 +208,3 @@ def bench_platform(extra_env: dict | None = None):
         yield bench.start()
     finally:
         bench.stop()
-
-
-def wait_until(predicate, timeout: float, every: float = 0.05, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise TimeoutError(f"{what} not reached within {timeout:g}s")
