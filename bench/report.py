@@ -49,6 +49,17 @@ def markdown(r: dict) -> str:
             f"{_n(g['half_rate_p99_ms']['median'], 1)} ms (p50 {_n(g['half_rate_p50_ms']['median'], 1)}) | | "
             f"≤ 50 ms | {_met(g['half_rate_p99_ms']['median'] <= 50)} |",
         ]
+        if sampled := g.get("sampled"):
+            srps = sampled["max_rps"]["median"]
+            sq = ratio(srps, rpc)
+            lines += [
+                f"| … the same with 1 trace in {round(1 / sampled['ratio'])} kept (`OTEL_TRACES_SAMPLER_ARG="
+                f"{sampled['ratio']:g}`): max | {_n(srps)} req/s | {_n(sq, 2)} of nameko RPC | ≥ 0.60 | "
+                f"{_met(sq >= 0.6 if not math.isnan(sq) else None)} |",
+                f"| … … p99 at half that max ({_n(sampled['half_rate'])} req/s, open loop) | "
+                f"{_n(sampled['half_rate_p99_ms']['median'], 1)} ms | | ≤ 50 ms | "
+                f"{_met(sampled['half_rate_p99_ms']['median'] <= 50)} |",
+            ]
     if "intake" in r:
         i = r["intake"]
         e2e = i["max_end_to_end_per_s"]["median"]

@@ -4,10 +4,18 @@ Every route that returns a candidate's personal data records the read here befor
 gateway's own database (collection `audit`, one record per candidate in the response). When the record
 cannot be written the request fails with 503: a read that is not in the log does not happen. Records hold
 ids and the names of the fields that were read, never the values (no name, email or phone).
+
+Records are written by group commit: while one `insert_many` is in flight, the reads that arrive wait
+and then go together in the next one. Each request still waits for its own records to be written before
+it answers, so the guarantee above holds; under load 32 reads in flight cost one database round trip, not
+32 (the read path's profile had the audit insert as a third of the gateway's database round trips). A
+lone read goes at once, with no added wait.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -90,9 +98,56 @@ def _trace_id() -> str | None:
     return f"{ctx.trace_id:032x}" if ctx.is_valid else None
 
 
+class GroupWriter:
+    """insert_many for many concurrent writers: each `write` returns once its documents are stored (or
+    raises the batch's error), and the writes that arrive during an insert share the next one."""
+
+    def __init__(self, collection, max_batch: int = 1000):
+        self.collection = collection
+        self.max_batch = max_batch
+        self._waiting: list[tuple[list[dict], asyncio.Future, trace.SpanContext]] = []
+        self._flusher: asyncio.Task | None = None
+
+    async def write(self, docs: list[dict]) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((docs, done, trace.get_current_span().get_span_context()))
+        if self._flusher is None:
+            # In an empty context: the batch is nobody's request in particular; its span links to each.
+            self._flusher = asyncio.get_running_loop().create_task(self._flush(), context=contextvars.Context())
+        await asyncio.shield(done)  # a client that goes away does not cancel the others' batch
+
+    async def _flush(self) -> None:
+        batch: list = []
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[:self.max_batch], self._waiting[self.max_batch:]
+                docs = [doc for docs, _, _ in batch for doc in docs]
+                links = [trace.Link(ctx) for _, _, ctx in batch if ctx.is_valid]
+                with trace.get_tracer("hireloop.audit").start_as_current_span(
+                        "audit write", links=links, attributes={"hireloop.audit.records": len(docs)}):
+                    try:
+                        await self.collection.insert_many(docs, ordered=False)
+                    except PyMongoError as exc:
+                        _settle(batch, exc)
+                        continue
+                _settle(batch, None)
+        finally:
+            self._flusher = None
+            # Cancelled (the gateway stopping): nobody waiting may hang, nor answer unrecorded.
+            _settle(batch + self._waiting, PyMongoError("the audit writer stopped"))
+            self._waiting = []
+
+
+def _settle(batch: list, error: BaseException | None) -> None:
+    for _, done, _ in batch:
+        if not done.done():
+            done.set_exception(error) if error is not None else done.set_result(None)
+
+
 class AuditLog:
     def __init__(self, client: AsyncMongoClient, database: str):
         self.audit = client[database].audit
+        self.writer = GroupWriter(self.audit)
 
     async def setup(self) -> None:
         # Ids are time-ordered (shared.ids), so (candidate_id, _id) is "by candidate, by time".
@@ -109,7 +164,7 @@ class AuditLog:
                  "division": r.division, "action": f"{request.method} {route}", "fields": r.fields,
                  "trace_id": trace_id} for r in reads]
         try:
-            await self.audit.insert_many(docs)
+            await self.writer.write(docs)
         except PyMongoError as exc:
             # The type only: a driver's message can quote the document (ids, but keep the log plain).
             log.error("audit record not written", extra={"exc_type": type(exc).__name__, "records": len(docs)})

@@ -33,7 +33,7 @@ def telemetry_config() -> dict:
     """FastAPI's own OpenTelemetry support makes the SERVER span (continuing a caller's `traceparent`) and
     spans for dependencies, endpoint and serialization. Its metrics and logs stay off: /metrics is
     Prometheus, and its logs would carry exception messages."""
-    return {"tracing": True, "operation_spans": True, "metrics": False, "logs": False,
+    return {"tracing": True, "operation_spans": False, "metrics": False, "logs": False,
             "exclude": lambda scope: scope.get("path") in UNTRACED}
 
 

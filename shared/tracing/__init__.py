@@ -58,7 +58,7 @@ def setup_tracing(service: str):
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
     from opentelemetry.sdk.trace.sampling import ParentBased
 
-    from shared.tracing.sampling import QuietRoots
+    from shared.tracing.sampling import QuietRoots, ratio_from_env
 
     resource = Resource.create({
         "service.name": service,
@@ -66,7 +66,7 @@ def setup_tracing(service: str):
         "service.version": os.environ.get("HIRELOOP_VERSION", "0.1.0"),
         "service.instance.id": f"{socket.gethostname()}-{os.getpid()}",
     })
-    provider = TracerProvider(resource=resource, sampler=ParentBased(root=QuietRoots()))
+    provider = TracerProvider(resource=resource, sampler=ParentBased(root=QuietRoots(ratio_from_env())))
     if endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

@@ -6,11 +6,19 @@ Only root spans are decided here (children follow their parent, `ParentBased`). 
   notice opens a new trace linked to the one that scheduled it);
 - a health probe (`<service>/health`), polled by `/readyz` and the platform's health checks;
 - a client call with no operation around it (a MongoDB or Redis command at start-up or in a tick).
+
+Of the other roots, a share is kept: `OTEL_TRACES_SAMPLER_ARG` (the OpenTelemetry variable for a sampler's
+ratio), 1 by default, so every request is traced. Tracing every request costs the read path a good part
+of its throughput (`make bench` measures both; README, Performance); production sets 0.1. The choice is made
+by trace id at the root and followed by every span of the trace, across every service, so a kept trace is
+always whole.
 """
 
 from __future__ import annotations
 
-from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+import os
+
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult, TraceIdRatioBased
 from opentelemetry.trace import SpanKind
 
 TIMER_PREFIX = "timer "
@@ -21,11 +29,31 @@ def is_quiet_root(name: str, kind: SpanKind | None) -> bool:
     return name.startswith(TIMER_PREFIX) or name.endswith(HEALTH_SUFFIX) or kind == SpanKind.CLIENT
 
 
+def ratio_from_env() -> float:
+    raw = os.environ.get("OTEL_TRACES_SAMPLER_ARG", "").strip()
+    if not raw:
+        return 1.0
+    try:
+        ratio = float(raw)
+    except ValueError:
+        ratio = -1.0
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"OTEL_TRACES_SAMPLER_ARG: expected a ratio from 0 to 1, got {raw!r}")
+    return ratio
+
+
 class QuietRoots(Sampler):
+    def __init__(self, ratio: float = 1.0):
+        self.ratio = ratio
+        self._share = None if ratio >= 1.0 else TraceIdRatioBased(ratio)
+
     def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None,
                       trace_state=None):
-        decision = Decision.DROP if is_quiet_root(name, kind) else Decision.RECORD_AND_SAMPLE
-        return SamplingResult(decision, attributes if decision == Decision.RECORD_AND_SAMPLE else None)
+        keep = not is_quiet_root(name, kind) and (
+            self._share is None
+            or self._share.should_sample(parent_context, trace_id, name).decision == Decision.RECORD_AND_SAMPLE)
+        decision = Decision.RECORD_AND_SAMPLE if keep else Decision.DROP
+        return SamplingResult(decision, attributes if keep else None)
 
     def get_description(self) -> str:
-        return "QuietRoots"
+        return f"QuietRoots{{ratio={self.ratio:g}}}"

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased
 from shared import metrics, tracing
 from shared.ids import new_id
 from shared.logs import JsonFormatter, log_context
-from shared.tracing import files, show
+from shared.tracing import files, sampling, show
 from shared.tracing.sampling import QuietRoots
 
 
@@ -242,3 +242,32 @@ def test_spans_go_over_otlp_http_when_an_endpoint_is_set(tmp_path):
     spans = json.loads(done.stdout.strip().splitlines()[-1])
     assert [(s["service"], s["name"]) for s in spans] == [("screening", "process sourcing.application_received")]
     assert spans[0]["attributes"]["hireloop.application_id"] == "app_9"
+
+
+def test_a_sample_ratio_keeps_that_share_of_whole_traces_and_never_a_quiet_root(monkeypatch):
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0.25")
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ParentBased(root=QuietRoots(sampling.ratio_from_env())))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("t")
+    for _ in range(2000):
+        with tracer.start_as_current_span("GET /v1/applications/{id}", kind=trace.SpanKind.SERVER):
+            with tracer.start_as_current_span("sourcing/get_application", kind=trace.SpanKind.CLIENT):
+                pass
+        with tracer.start_as_current_span("timer sourcing.sweep_outbox"):
+            pass
+    finished = memory.get_finished_spans()
+    roots = [s for s in finished if s.parent is None]
+    assert 400 <= len(roots) <= 600  # a quarter of 2000, give or take what chance allows
+    assert all(s.name.startswith("GET") for s in roots)
+    kept = {s.context.trace_id for s in roots}
+    children = [s for s in finished if s.parent is not None]
+    assert {s.context.trace_id for s in children} == kept  # every kept trace whole, no orphan children
+    provider.shutdown()
+
+
+@pytest.mark.parametrize("raw", ["2", "-0.1", "some"])
+def test_a_sample_ratio_outside_0_to_1_is_refused_by_name(monkeypatch, raw):
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", raw)
+    with pytest.raises(ValueError, match="OTEL_TRACES_SAMPLER_ARG"):
+        sampling.ratio_from_env()
