@@ -114,7 +114,10 @@ class GroupWriter:
         if self._flusher is None:
             # In an empty context: the batch is nobody's request in particular; its span links to each.
             self._flusher = asyncio.get_running_loop().create_task(self._flush(), context=contextvars.Context())
-        await asyncio.shield(done)  # a client that goes away does not cancel the others' batch
+        # A client that goes away does not cancel the others' batch; its outcome is then read by nobody, so
+        # mark it read (asyncio would log an unread exception as an error at collection).
+        done.add_done_callback(lambda f: f.cancelled() or f.exception())
+        await asyncio.shield(done)
 
     async def _flush(self) -> None:
         batch: list = []

@@ -156,3 +156,16 @@ def test_a_failed_audit_batch_fails_every_write_in_it(test_infra):
         return [type(r).__name__ for r in results]
     # One insert_many took both: the duplicate fails it, so neither request may answer as recorded.
     assert replicas(test_infra, body, count=1) == ["BulkWriteError", "BulkWriteError"]
+
+
+def test_a_writer_that_goes_away_does_not_stop_the_others_records(test_infra):
+    async def body(_stores, _listener, _redis, db):
+        writer = GroupWriter(db.audit)
+        gone = asyncio.ensure_future(writer.write([{"_id": "gone"}]))
+        staying = asyncio.ensure_future(writer.write([{"_id": "staying"}]))
+        await asyncio.sleep(0)  # both queued for the same batch
+        gone.cancel()
+        await staying
+        return gone.cancelled(), sorted([d["_id"] async for d in db.audit.find({})])
+    cancelled, stored = replicas(test_infra, body, count=1)
+    assert cancelled and stored == ["gone", "staying"]  # over-recorded, never under-recorded
