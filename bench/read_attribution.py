@@ -14,12 +14,11 @@ Each step: a 2 s warm-up, then 3 runs of 5 s; req/s per run and the CPU each pro
 from __future__ import annotations
 
 import json
-import time
 
 from bench.harness import BenchPlatform, CpuMeter
-from bench.scenarios import wait_until_ready
+from bench.scenarios import read_spec
 from bench.stats import median
-from bench.workload import application_body, new_requisition, run_loadgen
+from bench.workload import run_loadgen
 
 STEPS = [
     ("every process traced", {}),
@@ -36,19 +35,13 @@ def main() -> None:
     bench.start()
     found = []
     try:
-        admin = bench.client()
-        req = new_requisition(admin)
-        recruiter = bench.key("recruiter", ["retail"])
-        ids = [admin.post("/v1/applications", json=application_body(req, n, "read")).json()["id"] for n in range(20)]
-        spec = {"url": bench.base_url, "key": recruiter, "paths": [f"/v1/applications/{i}" for i in ids],
-                "concurrency": 32}
+        spec = read_spec(bench)
         bench.settle()
         for label, restarts in STEPS:
             for process, env in restarts.items():
                 bench.restart(process, **env)
             if restarts:
-                time.sleep(5)  # services re-declare their queues and start consuming
-                wait_until_ready(bench)
+                bench.platform.wait_ready(timeout=60)  # /readyz: the gateway up and every service answering
             run_loadgen({**spec, "duration": 2})
             runs = []
             for _ in range(3):

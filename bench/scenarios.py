@@ -7,8 +7,6 @@ import os
 import time
 from contextlib import nullcontext
 
-import httpx
-
 from bench import baseline
 from bench.harness import BenchPlatform
 from bench.profile import Profiler
@@ -56,9 +54,8 @@ def run_baseline(bench: BenchPlatform, runs: int, quick: bool) -> dict:
     return {"rabbit_msgs_per_s": summary(rabbit), "nameko_rpc_calls_per_s": summary(rpc)}
 
 
-def run_gateway_read(bench: BenchPlatform, runs: int, quick: bool) -> dict:
-    """GET /v1/applications/{id} with 32 concurrent clients (closed loop) for max req/s and p50/p99, then an
-    open-loop fixed rate at half that maximum for the p99 the target speaks of."""
+def read_spec(bench: BenchPlatform) -> dict:
+    """A load-generator spec for GET /v1/applications/{id}: 20 applications read by a recruiter, 32 clients."""
     admin = bench.client()
     req = new_requisition(admin)
     recruiter = bench.key("recruiter", ["retail"])
@@ -67,64 +64,59 @@ def run_gateway_read(bench: BenchPlatform, runs: int, quick: bool) -> dict:
         r = admin.post("/v1/applications", json=application_body(req, n, "read"))
         r.raise_for_status()
         ids.append(r.json()["id"])
-    paths = [f"/v1/applications/{i}" for i in ids]
-    duration = 5 if quick else 10
-    spec = {"url": bench.base_url, "key": recruiter, "paths": paths, "concurrency": 32}
-    run_loadgen({**spec, "duration": 2})  # warm-up
+    return {"url": bench.base_url, "key": recruiter, "paths": [f"/v1/applications/{i}" for i in ids],
+            "concurrency": 32}
+
+
+def _reads(bench: BenchPlatform, spec: dict, runs: int, duration: float, profile: bool) -> tuple[list, list, float]:
+    """A warm-up, `runs` closed-loop runs, then `runs` open-loop runs at half their median rate: the
+    (closed, half) runs as {rps, p50, p99, errors}, and that median."""
+    def figures(out: dict) -> dict:
+        return {"rps": out["ok"] / out["elapsed"], "p50": percentile(out["latencies_ms"], 50),
+                "p99": percentile(out["latencies_ms"], 99), "errors": out["errors"]}
+
+    run_loadgen({**spec, "duration": 2})
     closed = []
     for r in range(runs):
-        with profiled(bench, "read", ["gateway", "sourcing-1", "mongo (embedded)"], duration - 1, r == 0):
-            out = run_loadgen({**spec, "duration": duration})
-        closed.append({"rps": out["ok"] / out["elapsed"], "p50": percentile(out["latencies_ms"], 50),
-                       "p99": percentile(out["latencies_ms"], 99), "errors": out["errors"]})
+        with profiled(bench, "read", ["gateway", "sourcing-1", "mongo (embedded)"], duration - 1, profile and r == 0):
+            closed.append(figures(run_loadgen({**spec, "duration": duration})))
     max_rps = median([c["rps"] for c in closed])
-    half = []
-    for _ in range(runs):
-        out = run_loadgen({**spec, "rate": max_rps / 2, "duration": duration})
-        half.append({"rps": out["ok"] / out["elapsed"], "p50": percentile(out["latencies_ms"], 50),
-                     "p99": percentile(out["latencies_ms"], 99), "errors": out["errors"]})
+    half = [figures(run_loadgen({**spec, "rate": max_rps / 2, "duration": duration})) for _ in range(runs)]
+    return closed, half, max_rps
+
+
+def run_gateway_read(bench: BenchPlatform, runs: int, quick: bool) -> dict:
+    """GET /v1/applications/{id} with 32 concurrent clients (closed loop) for max req/s and p50/p99, then an
+    open-loop fixed rate at half that maximum for the p99 the target speaks of."""
+    spec = read_spec(bench)
+    duration = 5 if quick else 10
+    closed, half, max_rps = _reads(bench, spec, runs, duration, profile=True)
     # The same with one trace in ten kept (a production setting; the default keeps every one). The root
     # span is the gateway's and every other span follows its decision, so only the gateway restarts.
     bench.restart("gateway", OTEL_TRACES_SAMPLER_ARG=str(SAMPLED_RATIO))
-    wait_until_ready(bench)
-    run_loadgen({**spec, "duration": 2})
-    sampled = [run_loadgen({**spec, "duration": duration}) for _ in range(runs)]
-    sampled_rps = median([out["ok"] / out["elapsed"] for out in sampled])
-    sampled_half = [run_loadgen({**spec, "rate": sampled_rps / 2, "duration": duration}) for _ in range(runs)]
+    bench.platform.wait_ready(timeout=60)
+    sampled, sampled_half, sampled_rps = _reads(bench, spec, runs, duration, profile=False)
     bench.restart("gateway", OTEL_TRACES_SAMPLER_ARG="1")
-    wait_until_ready(bench)
+    bench.platform.wait_ready(timeout=60)
     return {
         "max_rps": summary([c["rps"] for c in closed]),
         "p50_ms": summary([c["p50"] for c in closed]),
         "p99_ms": summary([c["p99"] for c in closed]),
-        "errors": sum(c["errors"] for c in closed + half) + sum(o["errors"] for o in sampled + sampled_half),
+        "errors": sum(c["errors"] for c in closed + half + sampled + sampled_half),
         "half_rate": round(max_rps / 2, 1),
         "half_rate_p50_ms": summary([h["p50"] for h in half]),
         "half_rate_p99_ms": summary([h["p99"] for h in half]),
         "sampled": {
             "ratio": SAMPLED_RATIO,
-            "max_rps": summary([o["ok"] / o["elapsed"] for o in sampled]),
-            "p99_ms": summary([percentile(o["latencies_ms"], 99) for o in sampled]),
+            "max_rps": summary([c["rps"] for c in sampled]),
+            "p99_ms": summary([c["p99"] for c in sampled]),
             "half_rate": round(sampled_rps / 2, 1),
-            "half_rate_p99_ms": summary([percentile(o["latencies_ms"], 99) for o in sampled_half]),
+            "half_rate_p99_ms": summary([h["p99"] for h in sampled_half]),
         },
     }
 
 
 SAMPLED_RATIO = 0.1
-
-
-def wait_until_ready(bench: BenchPlatform, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=bench.base_url, timeout=2) as client:
-        while time.monotonic() < deadline:
-            try:
-                if client.get("/readyz").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-    raise TimeoutError("the gateway did not become ready")
 
 
 def _intake_once(bench: BenchPlatform, key: str, req: str, tag: str, spec: dict, watcher: EventWatcher) -> dict:

@@ -61,10 +61,10 @@ def _view(doc: dict) -> dict[str, Any]:
 
 
 class KeyStore:
-    def __init__(self, client: AsyncMongoClient, database: str, redis=None, generation_key: str | None = None):
+    def __init__(self, client: AsyncMongoClient, database: str, redis, generation_key: str):
         self.client = client
         self.keys = client[database].api_keys
-        self.redis = redis  # None: no cache, every request reads the database
+        self.redis = redis
         self.generation_key = generation_key
         self._cache: dict[str, tuple[float, dict]] = {}  # key hash -> (loaded at, monotonic; record)
         self._cached_generation: bytes | None = None
@@ -72,8 +72,6 @@ class KeyStore:
     async def _changed(self) -> None:
         """After any change to a key record: every replica's cache is stale from now on."""
         self._cache.clear()
-        if self.redis is None:
-            return
         try:
             async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
                 await self.redis.incr(self.generation_key)
@@ -92,8 +90,6 @@ class KeyStore:
             return None
 
     async def _record(self, hashed: str) -> dict | None:
-        if self.redis is None:
-            return await self.keys.find_one({"hash": hashed})
         generation = await self._generation()
         if generation is None or generation != self._cached_generation:
             self._cache.clear()

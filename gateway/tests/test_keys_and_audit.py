@@ -20,8 +20,9 @@ from shared.timeutil import utcnow
 pytestmark = pytest.mark.integration
 
 
-class FindCounter(monitoring.CommandListener):
-    """Counts the `find` commands on api_keys: the database reads a key check costs."""
+class CommandCounter(monitoring.CommandListener):
+    """Counts the `find` commands on api_keys (the database reads a key check costs) and the documents of
+    each `insert` into audit."""
 
     def __init__(self):
         self.finds = 0
@@ -43,7 +44,7 @@ class FindCounter(monitoring.CommandListener):
 def replicas(test_infra, body, count: int = 2):
     """Run `body(stores, listener, redis, database)` with `count` KeyStores on one fresh database."""
     async def main():
-        listener = FindCounter()
+        listener = CommandCounter()
         mongo = AsyncMongoClient(test_infra.mongo_url, tz_aware=True, event_listeners=[listener])
         redis = aioredis.Redis.from_url(test_infra.redis_url)
         database = f"{test_infra.namespace}_gateway_{new_id('t')}"
