@@ -77,6 +77,17 @@ class Mailer(DependencyProvider):
         return self.sender
 
 
+class CandidateReplyTo(DependencyProvider):
+    """The group-wide address candidates' replies go to when a division's policy names none
+    (CANDIDATE_REPLY_TO; empty: candidates' emails carry no Reply-To and do not invite a reply)."""
+
+    def setup(self):
+        self.address = load().candidate_reply_to or None
+
+    def get_dependency(self, worker_ctx):
+        return self.address
+
+
 class Webhooks(DependencyProvider):
     """One webhook sender per process (HR notices of divisions with `hr_webhook_url`)."""
 
@@ -153,6 +164,7 @@ class NotificationService(ServiceBase):
     mailer = Mailer()
     webhooks = Webhooks()
     retries = RetrySettings()
+    reply_to_fallback = CandidateReplyTo()
 
     # ------------------------------------------------------------------------------------------------
     # creating notices (inside a unit of work)
@@ -167,7 +179,8 @@ class NotificationService(ServiceBase):
         now = utcnow()
         due_now: list[str] = []
         contact = {**contact, "email": open_sealed(contact.get("email"))}  # stored sealed; needed in clear here
-        base = domain.base_context(contact, policy, portal)
+        reply_to = domain.candidate_reply_to(policy, self.reply_to_fallback)
+        base = domain.base_context(contact, policy, portal, reply_to)
         for planned, notice_id in zip(plans, _ordered_ids(len(plans)), strict=True):
             context = {**base, **domain.kind_context(planned, policy, screening=screening, interview=interview),
                        **(context_override or {})}
@@ -178,6 +191,7 @@ class NotificationService(ServiceBase):
                 application_id=application_id, candidate_id=contact.get("candidate_id"),
                 reengagement_id=reengagement_id, division=division, tier=contact.get("tier"),
                 urgent=bool(contact.get("urgent")),
+                reply_to=reply_to if planned.audience == domain.CANDIDATE else None,
             )
             doc["trace"] = tracing.stored_context()  # the delivery, maybe hours later, links back to it
             if uow.store.add_notice(doc, session=uow.session) and planned.delay == 0:
@@ -259,7 +273,8 @@ class NotificationService(ServiceBase):
                 if planned.kind in domain.RESULT_KINDS:
                     uow.store.add_timing(domain.timing_record(
                         application_id=app_id, kind=str(planned.kind), tier=payload.tier, urgent=payload.urgent,
-                        division=payload.division, policy=policy, decided_at=decided_at, now=utcnow()),
+                        division=payload.division, policy=policy, decided_at=decided_at, now=utcnow(),
+                        status=payload.status),
                         session=uow.session)
             return self._create(uow, plans, contact=contact, policy=policy, portal=portal_url("a", app_id),
                                 application_id=app_id, reengagement_id=None, division=payload.division,
