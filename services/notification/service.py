@@ -259,6 +259,8 @@ class NotificationService(ServiceBase):
                 uow.store.timing_outcome(app_id, payload.status, payload.at, session=uow.session)
             if domain.cancels_on_status(payload.status):
                 uow.store.cancel_scheduled(app_id, now=utcnow(), session=uow.session)
+                if payload.status == "shortlisted":  # an overridden screen-out: its rejection is not a result
+                    uow.store.drop_unsent_timing(app_id, session=uow.session)
                 return []
             if payload.status in ("offered", "rejected"):  # the approval chain, if any, is over
                 uow.store.cancel_scheduled(app_id, {NoticeKind.approval_overdue.value}, now=utcnow(),

@@ -192,6 +192,11 @@ class NotificationStore(ServiceStore):
         fields = {k: v for k, v in record.items() if k != "_id"}
         self.db.timing.update_one({"_id": record["_id"]}, {"$setOnInsert": fields}, upsert=True, session=session)
 
+    def drop_unsent_timing(self, application_id: str, session=None) -> None:
+        """Forget a result that never went out (a screen-out's rejection cancelled by an override), so the
+        application's real result is measured when it comes."""
+        self.db.timing.delete_one({"_id": application_id, "sent_at": None}, session=session)
+
     def timing_sent(self, application_id: str, kind: str, sent_at: datetime, delay: float, session=None) -> None:
         self.db.timing.update_one({"_id": application_id, "kind": kind, "sent_at": None},
                                   {"$set": {"sent_at": sent_at, "delay_seconds": delay}}, session=session)

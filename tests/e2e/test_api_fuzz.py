@@ -172,7 +172,8 @@ def test_every_answer_of_the_hiring_loop_is_documented(platform, documented):
 
     assert admin.get("/healthz").status_code == 200 and admin.get("/readyz").status_code == 200
     assert admin.get("/v1/admin/services").status_code == 200
-    assert hr.put(f"/v1/notification-policies/{division}", json={"survey_after": 1}).status_code == 200
+    assert hr.put(f"/v1/notification-policies/{division}",
+                  json={"survey_after": 1, "screen_out_rejection_delay": 1}).status_code == 200
     assert hr.get(f"/v1/notification-policies/{division}").status_code == 200
     throwaway = admin.post("/v1/api-keys", json={"name": "throwaway", "role": "recruiter", "divisions": [division]})
     assert throwaway.status_code == 201

@@ -147,6 +147,10 @@ def test_the_portal_shows_no_staff_names_interview_ids_override_reason_or_reject
     assert view["application_id"] == app["id"] and view["status"] == "rejected"
     assert [e["status"] for e in view["timeline"]] == [e["status"] for e in staff["timeline"]]
     assert "We decided not to move forward" in pages["html en"] and "我们决定暂不推进您的申请" in pages["html zh-CN"]
+    # the result measured is the rejection after the interview, not the screen-out's that the override cancelled
+    groups = hr.get("/v1/reports/notification-timing", params={"division": division, "from": "2020-01-01"}
+                    ).json()["groups"]
+    assert [(g["kind"], g["mode"], g["count"]) for g in groups] == [("rejection", "immediate", 1)], groups
     # ... and the staff view still has it all (nothing was deleted to hide it)
     details = " ".join(e["detail"] for e in staff["timeline"])
     assert OVERRIDE_REASON in details and "anaq7x-int" in details

@@ -64,6 +64,20 @@ def test_a_cancelled_notice_can_be_planned_again_and_keeps_its_record(store):
     assert store.db.notices.count_documents({"application_id": "app_1"}) == 2
 
 
+def test_an_unsent_result_is_forgotten_a_sent_one_is_kept(store):
+    now = utcnow()
+    record = domain.timing_record(application_id="app_1", kind="rejection", tier="basic", urgent=False,
+                                  division="retail", policy=domain.NotificationPolicy(), decided_at=now, now=now,
+                                  status="screened_out")
+    store.add_timing(record)
+    store.drop_unsent_timing("app_1")
+    assert store.get_timing("app_1") is None
+    store.add_timing(record)
+    store.timing_sent("app_1", "rejection", now, 0.0)
+    store.drop_unsent_timing("app_1")
+    assert store.get_timing("app_1")["sent_at"] is not None
+
+
 def test_duplicates_inside_transactions_do_not_abort_the_unit_of_work(store):
     def work(uow):
         created = [uow.store.add_notice(notice(), session=uow.session) for _ in range(2)]
