@@ -50,8 +50,7 @@ def application_view(app: dict, approvals: list[dict], survey: dict, consent: di
         "requisition_title": app.get("requisition_title"),
         "status": status,
         "status_text": portal_text.STATUS[locale].get(status, portal_text.status_name(locale, status)),
-        "timeline": [{"at": e.get("at"), "status": e["status"], "text": portal_text.timeline_text(locale, e["status"])}
-                     for e in app.get("timeline") or []],
+        "timeline": _timeline(app.get("timeline") or [], locale),
         "approvals": [{"step": s["step"], "name": portal_text.step_name(locale, s.get("role")),
                        "status": s["status"], "status_name": portal_text.status_name(locale, s["status"]),
                        "expected_by": s.get("expected_by"), "decided_at": s.get("decided_at")}
@@ -77,6 +76,18 @@ def reengagement_view(reg: dict, consent: dict, locale: str) -> dict[str, Any]:
         "application_id": reg.get("application_id"),
         "talent_pool": _consent_view(consent),
     }
+
+
+def _timeline(entries: list[dict], locale: str) -> list[dict[str, Any]]:
+    """One line per status reached. Entries that keep the status (staff actions such as HR's phone
+    confirmation of an offer) say nothing new to the candidate and are left out."""
+    lines: list[dict[str, Any]] = []
+    for entry in entries:
+        if lines and lines[-1]["status"] == entry["status"]:
+            continue
+        lines.append({"at": entry.get("at"), "status": entry["status"],
+                      "text": portal_text.timeline_text(locale, entry["status"])})
+    return lines
 
 
 def _consent_view(consent: dict) -> dict[str, bool]:

@@ -69,6 +69,16 @@ def test_a_new_staff_field_stays_out_of_the_portal_until_added_on_purpose(locale
     assert "gracew3-only" not in json.dumps(view) and "gracew3-only" not in rendered(view, locale)
 
 
+def test_staff_actions_that_keep_the_status_add_no_line_to_the_candidates_timeline():
+    offered = {**APPLICATION, "status": "offered", "timeline": [
+        {"at": "2026-01-01T09:00:00Z", "status": "received", "detail": "Applied via web"},
+        {"at": "2026-01-02T09:00:00Z", "status": "offered", "detail": "Decision: pass by hanak2w; offer made"},
+        {"at": "2026-01-03T09:00:00Z", "status": "offered", "detail": "HR phone confirmation: confirmed"}]}
+    view = portal.application_view(offered, [], SURVEY, CONSENT, "en")
+    assert [(e["status"], e["at"]) for e in view["timeline"]] == [("received", "2026-01-01T09:00:00Z"),
+                                                                  ("offered", "2026-01-02T09:00:00Z")]
+
+
 def test_the_reengagement_view_keeps_only_the_role_status_and_the_candidates_own_new_application():
     reg = {"id": "rng_1", "requisition_id": "req_42", "requisition_title": "Head Barista", "division": "retail",
            "candidate_id": "cand_99", "status": "accepted", "application_id": "app_2", "fast_track": True,
