@@ -35,6 +35,9 @@ SCORECARD_NOTES = "SNOTES-zq81 spilled the milk twice"
 # Words of the staff timeline's details (sourcing/domain.py) that have no place in the candidate's view.
 STAFF_PHRASES = ["scheduled with", "Decision:", "overridden", "recorded by", "Screened out: score", "reused"]
 LOCALES = ("en", "zh-CN")
+# The README's skills (coffee, customer service, latte art) under names of this module's own: the talent pool
+# is group-wide, and these candidates must not top other tests' matches.
+SKILLS = ["cw-coffee", "cw-customer-service", "cw-latte-art"]
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
@@ -244,7 +247,7 @@ def test_no_portal_page_or_candidate_email_of_the_readme_walk_shows_staff_data(p
     # 1. a requisition, 2. Lin's application (README), Sam's (screened out), Olu's and Kim's
     req = hr.post("/v1/requisitions", json={
         "title": "Barista", "division": division, "department": "stores", "tier": "basic",
-        "required_skills": ["coffee", "customer service"], "skills": ["latte art"], "min_years": 1}).json()
+        "required_skills": SKILLS[:2], "skills": SKILLS[2:], "min_years": 1}).json()
 
     def apply(name: str, skills: list[str]) -> tuple[str, dict]:
         address = f"{name.lower()}.{tag}@example.com"
@@ -254,10 +257,10 @@ def test_no_portal_page_or_candidate_email_of_the_readme_walk_shows_staff_data(p
         assert r.status_code == 202, r.text
         return address, r.json()
 
-    lin_email, lin = apply("Lin", ["coffee", "customer service", "latte art"])
-    sam_email, sam = apply("Sam", ["coffee"])
-    olu_email, olu = apply("Olu", ["coffee", "customer service"])
-    kim_email, kim = apply("Kim", ["coffee", "customer service"])
+    lin_email, lin = apply("Lin", SKILLS)
+    sam_email, sam = apply("Sam", SKILLS[:1])
+    olu_email, olu = apply("Olu", SKILLS[:2])
+    kim_email, kim = apply("Kim", SKILLS[:2])
     for a in (lin, olu, kim):
         wait_for(lambda a=a: app_status(rec, a["id"]), lambda s: s["status"] == "shortlisted", what="shortlisted")
     sam_staff = wait_for(lambda: app_status(rec, sam["id"]), lambda s: s["status"] == "screened_out",
@@ -296,11 +299,11 @@ def test_no_portal_page_or_candidate_email_of_the_readme_walk_shows_staff_data(p
     look("lin", lin_link, "declined")
 
     # 6-7. pooled; an urgent requisition; Lin re-engaged
-    wait_for(lambda: rec.get("/v1/talent-pool", params={"skill": "coffee", "division": division}).json()["items"],
+    wait_for(lambda: rec.get("/v1/talent-pool", params={"skill": SKILLS[0], "division": division}).json()["items"],
              lambda items: any(e["candidate_id"] == lin["candidate_id"] for e in items), what="pooled")
     urgent = hr.post("/v1/requisitions", json={
         "title": "Head Barista", "division": division, "department": "flagship", "tier": "basic", "urgent": True,
-        "required_skills": ["coffee"]}).json()
+        "required_skills": SKILLS[:1]}).json()
     wait_for(lambda: rec.get(f"/v1/requisitions/{urgent['id']}/matches").json(),
              lambda m: isinstance(m, list) and any(x["candidate_id"] == lin["candidate_id"] for x in m),
              what="matches")
