@@ -93,7 +93,7 @@ def test_one_division_applying_never_changes_what_another_division_sees(platform
     # What division A sees is unchanged: the candidate, its application, the board, the pool entry.
     assert hr_a.get(f"/v1/candidates/{cid}").json() == seen_by_a
     assert hr_a.get(f"/v1/applications/{app_a}").json()["candidate_name"] == dana["name"]
-    board = hr_a.get("/v1/applications", params={"requisition_id": req_a["id"]}).json()["items"]
+    board = hr_a.get(f"/v1/requisitions/{req_a['id']}/applications").json()["items"]
     assert [x["candidate_name"] for x in board if x["id"] == app_a] == [dana["name"]]
     wait_for(lambda: app_status(hr_b, app_b), lambda x: x["status"] == "shortlisted", what="B shortlisted")
     assert pool_entries(rec_a, cid) == [pool_before]
@@ -104,13 +104,14 @@ def test_one_division_applying_never_changes_what_another_division_sees(platform
     assert seen_by_b["applications"] == [app_b] and seen_by_a["applications"] == [app_a]
     assert hr_b.get(f"/v1/applications/{app_b}").json()["candidate_name"] == other["name"]
 
-    # The same division applying again still updates its own profile (phone left out: kept).
+    # The same division applying again still updates its own profile, as before.
     again = rec_a.post("/v1/applications", json={"requisition_id": req_a2["id"], "source": "web", "candidate": {
-        "name": "Dana D. Division", "email": dana["email"].lower(), "skills": ["welding"], "years_experience": 7}})
+        "name": "Dana D. Division", "email": dana["email"].lower(), "phone": "+44 20 7946 0202", "skills": ["welding"],
+        "years_experience": 7, "location": "York"}})
     assert again.status_code == 202 and again.json()["candidate_id"] == cid
     now_a = hr_a.get(f"/v1/candidates/{cid}").json()
     assert (now_a["name"], now_a["phone"], now_a["skills"], now_a["location"]) == (
-        "Dana D. Division", dana["phone"], ["welding"], dana["location"])
+        "Dana D. Division", "+44 20 7946 0202", ["welding"], "York")
     seen_by_b_again = hr_b.get(f"/v1/candidates/{cid}").json()
     assert seen_by_b_again == seen_by_b
 
@@ -123,7 +124,7 @@ def test_one_division_applying_never_changes_what_another_division_sees(platform
     # The right of access shows what each division holds; the admin's export has both.
     export = admin.get(f"/v1/candidates/{cid}/export").json()["services"]["sourcing"]
     profiles = {p["division"]: p for p in export["profiles"]}
-    assert profiles["dd-alpha"]["name"] == "Dana D. Division" and profiles["dd-alpha"]["phone"] == dana["phone"]
+    assert profiles["dd-alpha"]["name"] == "Dana D. Division" and profiles["dd-alpha"]["phone"] == "+44 20 7946 0202"
     assert profiles["dd-beta"]["name"] == other["name"] and profiles["dd-beta"]["phone"] is None
 
 
