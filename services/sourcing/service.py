@@ -658,7 +658,7 @@ class SourcingService(ServiceBase):
             counts["outbox"] = uow.store.erase_from_outbox(candidate_id, ids, session=s)
             counts["dead_letters"] = dropped
             erasure = domain.confirm_party(erasure, "sourcing", counts, now)
-            uow.store.mark_erased(candidate_id, erasure["_id"], session=s)
+            uow.store.mark_erased(candidate_id, erasure["_id"], ids, session=s)
             uow.store.insert_erasure(erasure, s)
             uow.emit("candidate_erasure_requested", CandidateErasureRequested(
                 erasure_id=erasure["_id"], candidate_id=candidate_id, application_ids=ids, reason=reason,

@@ -158,6 +158,11 @@ class SourcingStore(ServiceStore):
         """Every application of the candidate, whole, in every division (erasure, export, retention)."""
         return list(self.db.applications.find({"candidate_id": candidate_id}, session=session).sort("_id", ASCENDING))
 
+    def erased_application_hint(self, application_ids: list[str], session=None) -> bool:
+        """Sourcing knows which applications were erased (also those erased before tombstones named them)."""
+        return self.db.applications.find_one({"_id": {"$in": application_ids}, "erased": True}, {"_id": 1},
+                                             session=session) is not None
+
     def insert_erasure(self, doc: dict, session) -> None:
         self.db.erasures.insert_one(doc, session=session)
 

@@ -236,8 +236,6 @@ class TalentPoolService(ServiceBase):
             if app.get("status_at") is None:
                 app["consent"] = payload.talent_pool_consent  # status changes carry the latest consent
             store.save_application(app, s)
-            if store.is_erased(payload.candidate_id, session=s):
-                return  # an event from before the erasure, delivered after it: the person stays erased
             skills = list(payload.candidate.skills)
             if store.save_profile(payload.candidate_id, req.division, payload.candidate.name, skills,
                                   payload.received_at, s):

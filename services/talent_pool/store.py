@@ -95,6 +95,13 @@ class TalentPoolStore(ServiceStore):
     def application_for_reengagement(self, reengagement_id: str, session=None) -> dict | None:
         return self.db.applications.find_one({"reengagement_id": reengagement_id}, session=session)
 
+    def erased_application_hint(self, application_ids: list[str], session=None) -> bool:
+        """An application whose candidate was erased (tombstones from before they named applications)."""
+        docs = self.db.applications.find({"_id": {"$in": application_ids}}, {"candidate_id": 1}, session=session)
+        candidates = [d["candidate_id"] for d in docs if d.get("candidate_id")]
+        return bool(candidates) and self.db.erased.find_one({"_id": {"$in": candidates}}, {"_id": 1},
+                                                            session=session) is not None
+
     # -- candidates ----------------------------------------------------------------------------------
     def get_candidate(self, candidate_id: str, session=None) -> dict | None:
         return self.db.candidates.find_one({"_id": candidate_id}, session=session)
