@@ -483,6 +483,9 @@ class TalentPoolService(ServiceBase):
         entry = self.store.get_pool_entry(candidate_id)
         candidate = self.store.get_candidate(candidate_id) or {}
         return {"pool_entry": _entry_view(entry) if entry else None,
+                # what each division's applications told the pool (docs/decisions/002)
+                "profiles": [{"division": p["division"], "name": p.get("name") or "", "skills": p.get("skills") or [],
+                              "seen_at": iso(p.get("profile_at"))} for p in self.store.profiles_of(candidate_id)],
                 "consent_withdrawn_at": iso(candidate.get("consent_withdrawn_at")),
                 "reengagements": [_reengagement_view(d) for d in self.store.reengagements_of(candidate_id)],
                 "poolings": [{"application_id": d["application_id"], "division": d["division"], "reason": d["reason"],

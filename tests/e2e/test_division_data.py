@@ -122,8 +122,10 @@ def test_one_division_applying_never_changes_what_another_division_sees(platform
              what="pooled again, from division B")
 
     # The right of access shows what each division holds; the admin's export has both.
-    export = admin.get(f"/v1/candidates/{cid}/export").json()["services"]["sourcing"]
-    profiles = {p["division"]: p for p in export["profiles"]}
+    held = admin.get(f"/v1/candidates/{cid}/export").json()["services"]
+    profiles = {p["division"]: p for p in held["sourcing"]["profiles"]}
+    assert {p["division"]: p["name"] for p in held["talent_pool"]["profiles"]} == {
+        "dd-alpha": "Dana D. Division", "dd-beta": other["name"]}
     assert profiles["dd-alpha"]["name"] == "Dana D. Division" and profiles["dd-alpha"]["phone"] == "+44 20 7946 0202"
     assert profiles["dd-beta"]["name"] == other["name"] and profiles["dd-beta"]["phone"] is None
 
