@@ -246,9 +246,14 @@ def test_an_event_parked_during_an_erasure_brings_nothing_back(platform, consume
     assert occurrences(after, [secret]) == []
     assert occurrences(after, [person["name"], person["email"]]) == []
     assert all(dead_lettered(platform, eid) == [] for eid in event_ids)  # acked as a no-op, not dead-lettered
+    kept = admin.get(f"/v1/applications/{app['id']}").json()
     if consumer == "sourcing":  # the parked completion did not move the erased application either
-        kept = admin.get(f"/v1/applications/{app['id']}").json()
         assert kept["interview"] is None and kept["status"] == "interviewing"
+    else:  # interviewed before the erasure: no decision (and its note) is recorded for it any more
+        assert kept["status"] == "interviewed"
+        decided = hr.post(f"/v1/applications/{app['id']}/decision", json={"outcome": "pass", "note": secret})
+        assert decided.status_code == 409 and decided.json()["error"]["code"] == "application_erased", decided.text
+        assert occurrences(platform_dump(platform.env), [secret]) == []
 
 
 def test_a_scorecard_for_an_erased_application_is_refused(platform):
@@ -264,7 +269,5 @@ def test_a_scorecard_for_an_erased_application_is_refused(platform):
         "interviewer": "pat-pc", "ratings": {"craft": 5}, "recommendation": "strong_yes", "highlights": [secret],
         "notes": secret})
     assert late.status_code == 409 and late.json()["error"]["code"] == "application_erased", late.text
-    decided = hr.post(f"/v1/applications/{app['id']}/decision", json={"outcome": "pass", "note": secret})
-    assert decided.status_code == 409
     assert occurrences(platform_dump(platform.env), [secret, person["name"]]) == []
     assert all(dead_lettered(platform, app["id"]) == [] for _ in SERVICES)
