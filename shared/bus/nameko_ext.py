@@ -37,9 +37,9 @@ from pydantic import ValidationError
 
 from shared import metrics, tracing
 from shared.bus import topology
+from shared.bus.callers import act_as_system, caller_of
 from shared.bus.observe import Observability
 from shared.config import load
-from shared.context import CALLER_CONTEXT_KEY, sign_caller, verify_caller
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS, CandidateErased
@@ -389,22 +389,25 @@ class BusHandle:
 
     @property
     def caller(self) -> Caller:
-        """The verified caller of this RPC; raises Unauthenticated for missing or forged context."""
-        return verify_caller(self._ctx.context_data.get(CALLER_CONTEXT_KEY))
+        """The verified caller of this RPC; raises Unauthenticated for a missing or forged context, or one
+        signed for another call or already used (shared/bus/callers.py). Verified once per worker."""
+        return caller_of(self._ctx)
 
     @property
     def event(self) -> dict | None:
         return self._ctx.context_data.get("hireloop_event")
 
     def act_as_system(self) -> None:
-        """Sign a system caller into this worker's context (for RPCs made from handlers and timers)."""
-        self._ctx.context_data[CALLER_CONTEXT_KEY] = sign_caller(Caller.system(self.service_name))
+        """Call other services as this service's system caller (from handlers and timers); every call made
+        through CallerRpc is signed for that call."""
+        act_as_system(self._ctx)
 
     def _headers(self) -> dict[str, Any]:
-        # What travels with the events this worker causes: trace context, correlation, caller. The trace
-        # context is this worker's span (events it emits are its children); without tracing in this
+        # What travels with the events this worker causes: trace context and correlation. Not the caller's
+        # token: it was signed for the call that reached this worker and is worth nothing downstream. The
+        # trace context is this worker's span (events it emits are its children); without tracing in this
         # process, the context it received is passed on so the trace still continues downstream.
-        keep = ("call_id_stack", CALLER_CONTEXT_KEY, "correlation_id")
+        keep = ("call_id_stack", "correlation_id")
         headers = {f"nameko.{k}": v for k, v in self._ctx.context_data.items() if k in keep and v is not None}
         current = tracing.nameko_headers()
         if not current:
