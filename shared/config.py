@@ -59,6 +59,9 @@ class Settings:
     # Signs the caller context the gateway hands to services, and candidate portal tokens.
     context_secret: str = field(default_factory=lambda: _env("HIRELOOP_CONTEXT_SECRET", DEV_SECRET))
     portal_secret: str = field(default_factory=lambda: _env("HIRELOOP_PORTAL_SECRET", DEV_SECRET + "-portal"))
+    # "declare": every service declares the whole topology at start (`make run`, tests). "predeclared": the
+    # operator imported it and processes run as least-privilege broker users (shared/bus/topology.py).
+    broker_topology: str = field(default_factory=lambda: _env("BROKER_TOPOLOGY", "declare"))
     rpc_timeout: float = field(default_factory=lambda: float(_env("RPC_TIMEOUT", "10")))
     max_workers: int = field(default_factory=lambda: int(_env("MAX_WORKERS", "10")))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))

@@ -28,7 +28,7 @@ from aio_pika.exceptions import DeliveryError
 from opentelemetry.trace import SpanKind
 
 from shared import tracing
-from shared.bus.topology import DEADLINE_HEADER, RPC_EXCHANGE
+from shared.bus.topology import DEADLINE_HEADER, RPC_EXCHANGE, predeclared
 from shared.context import CALLER_CONTEXT_KEY, sign_caller
 from shared.contracts.caller import Caller
 from shared.errors import ERRORS_BY_NAME
@@ -74,7 +74,9 @@ class AsyncRpcClient:
             self.amqp_url, client_properties={"connection_name": self.name}
         )
         self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
-        self._exchange = await self._channel.declare_exchange(RPC_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
+        # Passive when the operator imported the topology: a least-privilege user may not declare it.
+        self._exchange = await self._channel.declare_exchange(RPC_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True,
+                                                              passive=predeclared())
         queue = await self._channel.declare_queue(
             f"rpc.reply-{self.name}-{self.reply_key}", exclusive=True, auto_delete=True
         )
@@ -128,7 +130,8 @@ class AsyncRpcClient:
         if not self.connected:
             raise ServiceUnavailable("bus", "not connected to the broker")
         channel = await self._connection.channel()
-        events = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        events = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True,
+                                                passive=predeclared())
         queue = await channel.declare_queue(f"live-{self.name}-{uuid.uuid4()}", exclusive=True, auto_delete=True)
         for key in routing_keys:
             await queue.bind(events, routing_key=key)

@@ -124,6 +124,8 @@ def _service_queue(name: str, service: str, exchange: Exchange | None = None, ro
         routing_key=routing_key,
         durable=True,
         queue_arguments=topology.service_queue_arguments(service),
+        # Imported by the operator; a least-privilege broker user may consume it, not declare it.
+        no_declare=topology.predeclared(),
     )
 
 
@@ -275,7 +277,8 @@ class InboxConsumer(SharedExtension, ProviderCollector):
 
 
     def park(self, message, error: str) -> None:
-        """Send an out-of-order event to `<service>.wait` (it returns after WAIT_SECONDS), then ack it here;
+        """Send an out-of-order event to `<service>.wait` (through `hireloop.wait`, routing key the service: a
+        broker user may park only its own events; it returns after WAIT_SECONDS), then ack it here;
         after WAIT_BUDGET_SECONDS of waiting it is dead-lettered like any other failure."""
         headers = dict(message.headers or {})
         waits = int(headers.get(WAITS_HEADER, 0) or 0) + 1
@@ -286,8 +289,8 @@ class InboxConsumer(SharedExtension, ProviderCollector):
         headers[WAITS_HEADER] = waits
         try:
             self.dead_letters.publisher.publish(
-                raw_body(message), exchange=Exchange("", type="direct"),
-                routing_key=topology.wait_queue(self.container.service_name), headers=headers,
+                raw_body(message), exchange=Exchange(topology.WAIT_EXCHANGE, type="topic", durable=True),
+                routing_key=self.container.service_name, headers=headers,
                 content_type=message.content_type, content_encoding=message.content_encoding,
                 message_id=message.properties.get("message_id"), retry=True)
         except Exception:  # noqa: BLE001 - not parked: requeue instead, nothing is lost
