@@ -45,9 +45,28 @@ def parse_rate(name: str, value: str) -> Rate | None:
     return Rate(rate, burst)
 
 
+def _broker_url(url: str) -> str:
+    """RABBIT_URL, with the credentials of BROKER_USERNAME / BROKER_PASSWORD when given: each process's own
+    least-privilege broker user (shared/bus/topology.py broker_users), e.g. from a Kubernetes Secret the
+    RabbitMQ topology operator writes, while RABBIT_URL names the broker and vhost."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    username, password = os.environ.get("BROKER_USERNAME"), os.environ.get("BROKER_PASSWORD")
+    if not username:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{quote(username, safe='')}:{quote(password or '', safe='')}@{host}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 @dataclass(frozen=True)
 class Settings:
-    rabbit_url: str = field(default_factory=lambda: _env("RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672/"))
+    rabbit_url: str = field(default_factory=lambda: _broker_url(_env("RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672/")))
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL", "redis://127.0.0.1:6379/0"))
     # Empty means "no MongoDB given": the launcher and the tests start the embedded default.
     mongo_url: str = field(default_factory=lambda: _env("MONGO_URL", ""))
