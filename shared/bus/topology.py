@@ -320,8 +320,45 @@ def user_definitions(vhost: str = "/") -> dict:
     }
 
 
-if __name__ == "__main__":  # `python -m shared.bus.topology` declares; `--definitions` prints them as JSON
+def password_variable(user: str) -> str:
+    """The environment variable holding a broker user's password for `--users` (e.g. BROKER_PASSWORD_SOURCING)."""
+    return f"BROKER_PASSWORD_{user.upper()}"
+
+
+def provision_users(amqp_uri: str, passwords: dict[str, str], management_url: str | None = None) -> None:
+    """Make (or update) every broker user with its password and exactly `broker_users()`' permissions, through
+    the management API as the (administrator) user of `amqp_uri`, on its vhost. For docker-compose; Kubernetes
+    has the topology operator do it (infra/k8s/base/broker-users.yaml)."""
+    import base64
     import json
+    import urllib.request
+    from urllib.parse import quote, unquote, urlsplit
+
+    parts = urlsplit(amqp_uri)
+    vhost = quote(unquote(parts.path[1:]) or "/", safe="")
+    api = (management_url or f"http://{parts.hostname}:15672").rstrip("/") + "/api"
+    token = base64.b64encode(f"{unquote(parts.username or 'guest')}:{unquote(parts.password or 'guest')}".encode())
+
+    def put(path: str, body: dict) -> None:
+        request = urllib.request.Request(api + path, data=json.dumps(body).encode(), method="PUT",
+                                         headers={"content-type": "application/json",
+                                                  "authorization": f"Basic {token.decode()}"})
+        urllib.request.urlopen(request, timeout=10).read()
+
+    for user in broker_users():
+        name = quote(user.name, safe="")
+        put(f"/users/{name}", {"password": passwords[user.name], "tags": ""})
+        put(f"/permissions/{vhost}/{name}", {"configure": user.configure, "write": user.write, "read": user.read})
+        for topic in user.topics:
+            put(f"/topic-permissions/{vhost}/{name}", {"exchange": topic.exchange, "write": topic.write,
+                                                        "read": topic.read})
+
+
+if __name__ == "__main__":
+    # `python -m shared.bus.topology` declares; `--definitions` prints them as JSON; `--users` declares, then
+    # makes the broker users (passwords from BROKER_PASSWORD_<USER>, management API at RABBIT_MANAGEMENT_URL).
+    import json
+    import os
     import sys
 
     if sys.argv[1:] == ["--definitions"]:
@@ -331,3 +368,10 @@ if __name__ == "__main__":  # `python -m shared.bus.topology` declares; `--defin
 
     declare(load().rabbit_url)
     print("topology declared")
+    if sys.argv[1:] == ["--users"]:
+        missing = [password_variable(u.name) for u in broker_users() if not os.environ.get(password_variable(u.name))]
+        if missing:
+            sys.exit(f"set {', '.join(missing)}")
+        provision_users(load().rabbit_url, {u.name: os.environ[password_variable(u.name)] for u in broker_users()},
+                        os.environ.get("RABBIT_MANAGEMENT_URL") or None)
+        print("broker users ready: " + ", ".join(u.name for u in broker_users()))

@@ -141,6 +141,9 @@ def test_a_service_user_may_do_its_own_work_on_the_broker(broker):
     assert attempt(gateway, publish(topology.RPC_EXCHANGE, "notification.put_policy")) == "ok"
     assert attempt(gateway, reply_queue("gateway")) == "ok"
     assert attempt(gateway, live_queue("application_status_changed")) == "ok"  # the console's live board
+    # /metrics reads queue depths with passive declarations
+    assert attempt(gateway, lambda ch: ch.queue_declare("rpc-sourcing", passive=True)) == "ok"
+    assert attempt(gateway, lambda ch: ch.queue_declare("sourcing.dlq", passive=True)) == "ok"
 
 
 def test_a_service_user_cannot_touch_what_is_not_its_own(broker):
