@@ -33,7 +33,7 @@ from shared.bus import topology
 from shared.config import load
 from shared.contracts.caller import Caller
 from shared.ids import new_id
-from tests.support.infra import VhostAdmin
+from tests.support.infra import VhostAdmin, _with_vhost
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(not shutil.which("rabbitmqctl"), reason="makes broker users with rabbitmqctl")]
@@ -64,6 +64,7 @@ def broker(test_infra):
                 _ctl("set_topic_permissions", "-p", vhost, name, topic.exchange, topic.write, topic.read)
             host = f"{base.hostname}:{base.port or 5672}"
             urls[user.name] = f"amqp://{quote(name)}:{password}@{host}/{quote(vhost, safe='')}"
+        urls["admin"] = _with_vhost(load().rabbit_url, vhost)
         yield urls
     finally:
         for name in made:
@@ -113,6 +114,26 @@ def reply_queue(client: str, binding_key: str | None = None):
     return declare
 
 
+def _take(url: str, queue: str, body: str, timeout: float = 15) -> bool:
+    """Wait for the message `body` in `queue` and take it (other messages go back)."""
+    conn = _connect(url)
+    try:
+        channel = conn.channel()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = channel.basic_get(queue)
+            if message is None:
+                time.sleep(0.2)
+                continue
+            if message.body.decode() == body:
+                channel.basic_ack(message.delivery_tag)
+                return True
+            channel.basic_reject(message.delivery_tag, requeue=True)
+        return False
+    finally:
+        conn.close()
+
+
 def live_queue(event_type: str):
     def declare(ch):
         name = f"live-gateway-{uuid.uuid4()}"
@@ -137,6 +158,12 @@ def test_a_service_user_may_do_its_own_work_on_the_broker(broker):
         "declare its health probe's reply queue": attempt(screening, reply_queue("healthcheck-screening")),
     }
     assert allowed == {k: "ok" for k in allowed}
+    # A parked event goes hireloop.wait -> screening.wait and, WAIT_SECONDS later, back to screening.inbox.
+    marker = f"parked-{uuid.uuid4()}"
+    park = lambda ch: ch.basic_publish(amqp.Message(marker.encode()), exchange=topology.WAIT_EXCHANGE,  # noqa: E731
+                                       routing_key="screening")
+    assert attempt(screening, park) == "ok"
+    assert _take(broker["admin"], "screening.inbox", marker)
     gateway = broker["gateway"]
     assert attempt(gateway, publish(topology.RPC_EXCHANGE, "notification.put_policy")) == "ok"
     assert attempt(gateway, reply_queue("gateway")) == "ok"

@@ -127,3 +127,18 @@ def test_no_service_calls_another_with_plain_service_rpc():
         names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
         names |= {a.attr for a in ast.walk(tree) if isinstance(a, ast.Attribute)}
         assert not names & {"ServiceRpc", "ClusterRpc"}, path
+
+
+def test_the_broker_users_allow_exactly_the_rpcs_the_services_make():
+    """Each service's broker user may publish RPC requests only to the services it has a CallerRpc for."""
+    import importlib
+
+    from shared.bus import topology
+    from shared.bus.callers import CallerRpc
+    from shared.contracts.common import SERVICES
+
+    for service in SERVICES:
+        module = importlib.import_module(f"services.{service}.service")
+        cls = next(v for v in vars(module).values() if isinstance(v, type) and getattr(v, "name", None) == service)
+        targets = {v.target_service for v in vars(cls).values() if isinstance(v, CallerRpc)}
+        assert set(topology.RPC_CALLS[service]) == targets, service
