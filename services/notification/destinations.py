@@ -211,9 +211,11 @@ def check_url(url: str, allow: AllowList) -> Destination:
     if not hostname:
         raise DestinationRefused("the URL has no host")
     try:
-        port = parts.port or (443 if scheme == "https" else 80)
+        port = parts.port if parts.port is not None else (443 if scheme == "https" else 80)
     except ValueError:
-        raise DestinationRefused("the URL's port is not valid") from None
+        port = 0
+    if not 0 < port < 65536:
+        raise DestinationRefused("the URL's port is not valid")
     host = parse_host(hostname)
     allowed = allow.names(host)
     if scheme != "https" and not allowed:

@@ -118,6 +118,8 @@ def test_inet_aton_spellings_are_normalised_like_resolvers_read_them(text, expec
     "http://example.com/x",  # http outside the allow-list
     "https:///x",
     "https://example.com:99999/x",
+    "https://example.com:0/x",
+    "https://0x/x",
     "https://exa mple.com/x",
     "https://[::1/x",
 ])
