@@ -73,6 +73,9 @@ class Settings:
         default_factory=lambda: parse_rate("RATE_LIMIT_KEY", _env("RATE_LIMIT_KEY", "20/100")))
     rate_limit_division: Rate | None = field(
         default_factory=lambda: parse_rate("RATE_LIMIT_DIVISION", _env("RATE_LIMIT_DIVISION", "100/500")))
+    # Internal webhook destinations an operator allows (services/notification/destinations.py): host names,
+    # addresses and CIDR networks, comma-separated. Empty (the default): only public https destinations.
+    webhook_allowed_hosts: str = field(default_factory=lambda: _env("WEBHOOK_ALLOWED_HOSTS", ""))
 
     def database_name(self, owner: str) -> str:
         """Each service (and the gateway) owns one database; nobody reads another's."""
