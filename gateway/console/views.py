@@ -54,6 +54,10 @@ def _integer(text: str, field: str, default: int = 0) -> int:
     """A whole number typed into a form field (`3`, `3.0`); anything else is a form error naming the field."""
     if not text:
         return default
+    try:
+        return int(text)  # exact, however long (up to Python's digit limit; beyond it, not finite below)
+    except ValueError:
+        pass
     value = _number(text, field)
     if not value.is_integer():
         raise ApiError(422, "validation_error", f"{field}: must be a whole number", field)
