@@ -219,6 +219,7 @@ class Console:
                     except TimeoutError:
                         change = None
                     now = loop.time()
+                    # Every 2 s, and before each change is sent: nothing goes out once the key is revoked.
                     if now - checked >= RECHECK_SECONDS or change is not None:
                         checked = now
                         if not await still_signed_in():

@@ -296,10 +296,9 @@ def forms(platform):
         "/console/requisitions": ({"title": "Form", "division": division, "department": "d", "tier": "basic",
                                    "required_skills": "dough"}, ["min_years", "headcount"]),
         f"/console/requisitions/{req['id']}/applications": (valid_candidate, ["years_experience"]),
-        f"/console/policies/{division}": ({"locale": "en"}, ["guide_after", "hr_confirm_after",
-                                                            "urgent_confirm_within", "approval_sla",
-                                                            "rejection_delay", "survey_after",
-                                                            "reuse_interview_within"]),
+        f"/console/policies/{division}": ({"locale": "en", "hr_email": "hr@example.org"}, [
+            "guide_after", "hr_confirm_after", "urgent_confirm_within", "approval_sla", "rejection_delay",
+            "survey_after", "reuse_interview_within"]),
         f"/console/interviews/{interview['id']}/scorecards": ({"interviewer": "fiona", "recommendation": "yes"},
                                                               ["rating:dough"]),
     }
@@ -347,6 +346,8 @@ def test_every_console_form_route_survives_hostile_input(forms, data):
     browser, csrf, routes, others = forms
     value = st.one_of(st.sampled_from(HOSTILE_NUMBERS), st.text(max_size=40))
     every = {path: [*valid, *numbers] for path, (valid, numbers) in routes.items()} | others
+    every[next(p for p in every if p.startswith("/console/policies/"))] += ["group_hr_email", "hr_webhook_url",
+                                                                           "hr_webhook_secret"]
     for path, fields in every.items():
         form = {field: data.draw(value, label=f"{path} {field}") for field in fields}
         r = post_form(browser, csrf, path, form)
