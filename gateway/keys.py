@@ -131,7 +131,8 @@ class KeyStore:
                     found = await self.keys.find_one({"hash": hashed})
                 else:
                     rotated = await self.keys.update_many(
-                        {"_id": {"$ne": doc["_id"]}, "revoked_at": None,
+                        # Only older ones: two replicas started with two new keys at once keep the newer.
+                        {"_id": {"$ne": doc["_id"]}, "revoked_at": None, "created_at": {"$lte": doc["created_at"]},
                          "$or": [{"bootstrap": True}, {"_id": BOOTSTRAP_KEY_ID}]},
                         {"$set": {"revoked_at": utcnow()}})
                     if rotated.modified_count:

@@ -179,6 +179,16 @@ def test_two_replicas_starting_with_one_new_key_make_one_record(test_infra):
     assert replicas(test_infra, body, count=3) == (1, True)
 
 
+def test_of_two_new_bootstrap_keys_the_later_start_wins(test_infra):
+    async def body(stores, _listener, _redis, db):
+        a, b = stores
+        await a.bootstrap_admin("hl_boot_first")
+        await asyncio.sleep(0.01)
+        await b.bootstrap_admin("hl_boot_second")
+        return await works(a, "hl_boot_first"), await works(a, "hl_boot_second")
+    assert replicas(test_infra, body) == (False, True)
+
+
 def test_the_record_of_the_first_release_keeps_its_revocation_and_is_rotated_like_the_others(test_infra):
     from gateway.keys import BOOTSTRAP_KEY_ID, hash_key
 
