@@ -133,3 +133,31 @@ def test_settings_read_the_keys(monkeypatch):
     assert settings.event_public_keys["feedback-1"].producer == "interview_feedback"
     assert settings.event_max_age_seconds == 86400
     assert "private" not in repr(settings)
+
+
+def test_the_console_live_board_passes_on_only_genuine_events(monkeypatch):
+    """gateway/console/live.py hears sourcing.events itself: a forged status change never reaches a board."""
+    import asyncio
+    import json
+    from types import SimpleNamespace
+
+    from gateway.console.live import BoardFeed
+
+    monkeypatch.setenv(es.PUBLIC_KEYS_VAR, es.public_key_text("sourcing", SOURCING))
+    payload = {"application_id": "app_1", "requisition_id": "req_1", "status": "rejected",
+               "previous_status": "shortlisted"}
+    body = envelope("sourcing", "application_status_changed", payload=payload)
+
+    async def heard(*bodies) -> list:
+        feed = BoardFeed(rpc=None)
+        queue: asyncio.Queue = asyncio.Queue()
+        feed._watchers["req_1"].add(queue)
+        for b in bodies:
+            await feed._on_event(SimpleNamespace(body=json.dumps(b).encode()))
+        return [queue.get_nowait() for _ in range(queue.qsize())]
+
+    forged = [body, es.sign_envelope(body, FEEDBACK), es.sign_envelope(body, es.generate("sourcing-1")),
+              {**es.sign_envelope(body, SOURCING), "payload": {**payload, "status": "offered"}}]
+    assert asyncio.run(heard(*forged)) == []
+    assert asyncio.run(heard(es.sign_envelope(body, SOURCING))) == [
+        {"application_id": "app_1", "status": "rejected", "previous_status": "shortlisted"}]
