@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from shared import event_signing
 
 DEV_SECRET = "hireloop-dev-secret-change-me"
 
@@ -95,6 +98,22 @@ class Settings:
         default_factory=lambda: parse_rate("RATE_LIMIT_KEY", _env("RATE_LIMIT_KEY", "20/100")))
     rate_limit_division: Rate | None = field(
         default_factory=lambda: parse_rate("RATE_LIMIT_DIVISION", _env("RATE_LIMIT_DIVISION", "100/500")))
+    # Internal webhook destinations an operator allows (services/notification/destinations.py): host names,
+    # addresses and CIDR networks, comma-separated. Empty (the default): only public https destinations.
+    webhook_allowed_hosts: str = field(default_factory=lambda: _env("WEBHOOK_ALLOWED_HOSTS", ""))
+    # Event signatures (shared/event_signing.py, docs/architecture.md "Signed events"). A service signs the
+    # events it publishes with its own private key `<kid>:<base64 Ed25519 seed>` (each service process gets
+    # only its own; the gateway none) and verifies every event it consumes against every producer's public
+    # keys `<producer>:<kid>:<base64 public key>, ...` (two per producer while a key rotates). Events older
+    # than the maximum age are refused as stale. `make run` generates development keys in var/keys/.
+    event_signing_key: event_signing.SigningKey | None = field(
+        default_factory=lambda: event_signing.parse_signing_key(_env(event_signing.SIGNING_KEY_VAR, "")),
+        repr=False)
+    event_public_keys: Mapping[str, event_signing.PublicKey] = field(
+        default_factory=lambda: event_signing.parse_public_keys(_env(event_signing.PUBLIC_KEYS_VAR, "")),
+        repr=False)
+    event_max_age_seconds: int = field(default_factory=lambda: event_signing.parse_max_age(
+        _env(event_signing.MAX_AGE_VAR, str(event_signing.DEFAULT_MAX_AGE_SECONDS))))
 
     def database_name(self, owner: str) -> str:
         """Each service (and the gateway) owns one database; nobody reads another's."""

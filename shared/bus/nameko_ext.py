@@ -3,7 +3,10 @@
 - `rpc`: nameko's RPC entrypoint on a quorum queue; a message that cannot be decoded or has no reply
   address goes to the service's dead-letter queue instead of killing the consumer.
 - `event_handler(producer, type)`: handlers of hireloop events. All of a service's handlers share one
-  queue (`<service>.inbox`). The envelope and payload are validated against the contracts; a message
+  queue (`<service>.inbox`). Each event's signature is verified first (shared/event_signing.py): an
+  unsigned, forged, tampered or stale event, or one from a producer that does not publish that type, is
+  dead-lettered with the reason and reaches neither the inbox nor a handler. The envelope and payload are
+  then validated against the contracts; a message
   that can never succeed (not JSON, wrong schema, no handler) is dead-lettered at once with the
   error; a handler error requeues it (nameko's default would ack and lose it) until the delivery limit,
   then it is dead-lettered with the last error. An event that came before one it depends on (NotYet)
@@ -35,7 +38,7 @@ from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 from nameko.timer import timer
 from pydantic import ValidationError
 
-from shared import metrics, tracing
+from shared import event_signing, metrics, tracing
 from shared.bus import topology
 from shared.bus.callers import act_as_system, caller_of
 from shared.bus.observe import Observability
@@ -205,6 +208,12 @@ class InboxConsumer(SharedExtension, ProviderCollector):
 
     def setup(self):
         service = self.container.service_name
+        settings = load()
+        if not settings.event_public_keys:
+            raise RuntimeError(f"{event_signing.PUBLIC_KEYS_VAR} is not set: {service} cannot verify the events "
+                               f"it consumes (docs/architecture.md, 'Signed events')")
+        self.public_keys = settings.event_public_keys
+        self.max_age_seconds = settings.event_max_age_seconds
         self.dead_letters = DeadLetters(service)
         self.queue_name = topology.inbox_queue(service)
         queue = _service_queue(self.queue_name, service)
@@ -239,6 +248,9 @@ class InboxConsumer(SharedExtension, ProviderCollector):
         try:
             if not isinstance(body, dict):
                 raise PoisonMessage("event body is not a JSON object")
+            # Before anything else reads it: who signed it, and may they publish it? A refused event
+            # reaches neither the inbox nor a handler, so it changes nothing.
+            event_signing.verify_envelope(body, self.public_keys, EVENT_MODELS, utcnow(), self.max_age_seconds)
             envelope = EventEnvelope.model_validate(body)
             model = EVENT_MODELS.get((envelope.producer, envelope.type))
             provider = next(
@@ -248,6 +260,9 @@ class InboxConsumer(SharedExtension, ProviderCollector):
             if model is None or provider is None:
                 raise PoisonMessage(f"no handler for {envelope.producer}.{envelope.type}")
             payload = model.model_validate(envelope.payload)
+        except event_signing.EventRefused as exc:
+            self.dead_letters.settle(self.consumer, message, exc.reason, str(exc))
+            return
         except (PoisonMessage, ValidationError) as exc:
             self.dead_letters.settle(self.consumer, message, "invalid_event", str(exc))
             return
@@ -443,6 +458,10 @@ class BusHandle:
 
 class Bus(DependencyProvider):
     def setup(self):
+        self.signing_key = load().event_signing_key
+        if self.signing_key is None:
+            raise RuntimeError(f"{event_signing.SIGNING_KEY_VAR} is not set: {self.container.service_name} cannot "
+                               f"sign the events it publishes (docs/architecture.md, 'Signed events')")
         self.publisher = Publisher(amqp_uri(), use_confirms=True, serializer="json")
 
     def get_dependency(self, worker_ctx):
@@ -454,9 +473,13 @@ class Bus(DependencyProvider):
         exchange = topology.events_exchange(store.owner)
         for doc in store.claim_outbox(only_ids=only_ids):
             try:
+                # Signed here, when it leaves, not when it was emitted: an erasure redacts the payloads of
+                # unsent outbox events (ServiceStore.erase_from_outbox), and what is signed must be exactly
+                # what is published. The outbox is this service's own database; the bus is where trust ends.
+                envelope = event_signing.sign_envelope(doc["envelope"], self.signing_key)
                 with tracing.producer_span(exchange, doc["type"], doc["_id"], doc.get("headers") or {}) as headers:
                     self.publisher.publish(
-                        doc["envelope"],
+                        envelope,
                         exchange=Exchange(exchange, type="topic", durable=True),
                         routing_key=doc["type"],
                         headers=headers,

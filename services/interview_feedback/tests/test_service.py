@@ -17,6 +17,7 @@ import pytest
 
 from shared.contracts.caller import Caller
 from shared.ids import new_id
+from tests.support.event_keys import session_keys
 
 pytestmark = pytest.mark.integration
 
@@ -113,7 +114,9 @@ def running(test_infra, tmp_path_factory):
     for name, module in (("fakes", "services.interview_feedback.tests.fakes"),
                          ("service", "services.interview_feedback")):
         out = open(logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        procs.append((subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env, stdout=out,
+        # Each process gets its own event-signing key (the fakes stand in for sourcing and notification).
+        keys = session_keys().env_for("sourcing" if name == "fakes" else "interview_feedback")
+        procs.append((subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env={**env, **keys}, stdout=out,
                                        stderr=subprocess.STDOUT, start_new_session=True), out))
 
     async def ready():

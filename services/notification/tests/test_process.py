@@ -25,6 +25,7 @@ from shared.contracts.envelope import EventEnvelope
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.timeutil import iso, utcnow
 from shared.tokens import portal_url
+from tests.support.event_keys import session_keys
 from tests.support.infra import VhostAdmin, _with_vhost
 
 pytestmark = pytest.mark.integration
@@ -60,12 +61,13 @@ class Platform:
                                                              **kwargs))
 
     def publish(self, producer: str, event_type: str, payload: dict) -> EventEnvelope:
-        envelope = EventEnvelope(type=event_type, producer=producer, payload=payload)
+        """An event as `producer` would publish it, signed with its test key (tests/support/event_keys.py)."""
+        body = session_keys().signed(producer, event_type, payload)
         exchange = Exchange(topology.events_exchange(producer), type="topic", durable=True)
         with Connection(self.rabbit_url) as conn:
-            conn.Producer().publish(envelope.model_dump(mode="json"), exchange=exchange, routing_key=event_type,
+            conn.Producer().publish(body, exchange=exchange, routing_key=event_type,
                                     serializer="json", retry=True, declare=[exchange])
-        return envelope
+        return EventEnvelope.model_validate(body)
 
     def mail(self, to=None, subject_contains=None):
         return find(self.mail_dir, to=to, subject_contains=subject_contains)
@@ -92,7 +94,7 @@ def running_platform(test_infra, tmp: Path, extra_env: dict[str, str] | None = N
         namespace = f"{test_infra.namespace}n{secrets.token_hex(3)}"
         env = {**os.environ, "RABBIT_URL": rabbit_url, "MONGO_URL": test_infra.mongo_url,
                "HIRELOOP_NAMESPACE": namespace, "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
-               "PYTHONPATH": str(ROOT), **(extra_env or {})}
+               "PYTHONPATH": str(ROOT), **session_keys().env_for("notification"), **(extra_env or {})}
         service_log = open(tmp / "notification.log", "w")  # noqa: SIM115
         logs.append(service_log)
         procs.append(subprocess.Popen([sys.executable, "-m", "services.notification"], cwd=ROOT, env=env,
