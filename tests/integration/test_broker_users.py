@@ -33,6 +33,7 @@ from shared.bus import topology
 from shared.config import load
 from shared.contracts.caller import Caller
 from shared.ids import new_id
+from tests.support.event_keys import session_keys
 from tests.support.infra import VhostAdmin, _with_vhost
 
 pytestmark = [pytest.mark.integration,
@@ -215,7 +216,7 @@ def running_as_own_users(broker, test_infra, tmp_path_factory):
     for service in ("sourcing", "screening"):
         env = {**os.environ, **test_infra.env(), "RABBIT_URL": broker[service], "HIRELOOP_NAMESPACE": namespace,
                "BROKER_TOPOLOGY": "predeclared", "LOG_LEVEL": "WARNING", "SHUTDOWN_GRACE": "3",
-               "METRICS_PORT": "0"}
+               "METRICS_PORT": "0", **session_keys().env_for(service)}
         out = open(logs / f"{service}.log", "wb")  # noqa: SIM115 - closed with the process
         procs.append((subprocess.Popen([sys.executable, "-m", f"services.{service}"], cwd=ROOT, env=env,
                                        stdout=out, stderr=subprocess.STDOUT, start_new_session=True), out))
