@@ -278,3 +278,57 @@ def test_services_run_as_their_own_users_on_the_imported_topology(broker, runnin
     for service in ("sourcing", "screening"):
         log = (running_as_own_users / f"{service}.log").read_text(errors="replace")
         assert "ACCESS_REFUSED" not in log and "access_refused" not in log.lower(), log[-3000:]
+
+
+def test_a_service_parks_an_early_event_under_its_own_user(broker, running_as_own_users, monkeypatch):
+    """sourcing gets application_screened for an application it does not know yet (NotYet): it parks it through
+    hireloop.wait, which its user may do for its own name only, and the event waits in sourcing.wait."""
+    import json
+
+    from shared.bus.aio_rpc import AsyncRpcClient
+
+    monkeypatch.setenv("BROKER_TOPOLOGY", "predeclared")
+    hr = Caller(key_id="k", name="hal", role="hr", divisions=("retail",))
+    admin = _connect(broker["admin"])
+    channel = admin.channel()
+    copies, _, _ = channel.queue_declare(exclusive=True)
+    channel.queue_bind(copies, "screening.events", "application_screened")
+
+    async def submit():
+        client = AsyncRpcClient(broker["gateway"], name="gateway", timeout=10)
+        await client.connect()
+        try:
+            req = await client.call("sourcing", "create_requisition", as_caller=hr, data={
+                "title": "Roaster", "division": "retail", "department": "cafe", "tier": "basic",
+                "required_skills": ["roasting"]})
+            await client.call("sourcing", "submit_application", as_caller=hr, data={
+                "requisition_id": req["id"], "source": "referral", "candidate": {
+                    "name": "Pat Park", "email": f"pat.{new_id('x')}@example.org", "skills": ["roasting"],
+                    "years_experience": 1}})
+        finally:
+            await client.close()
+
+    try:
+        asyncio.run(submit())
+        deadline = time.monotonic() + 30
+        genuine = None
+        while genuine is None and time.monotonic() < deadline:
+            genuine = channel.basic_get(copies, no_ack=True)
+            time.sleep(0.1)
+        assert genuine is not None, "screening published no application_screened"
+        envelope = json.loads(genuine.body)
+        early = session_keys().signed("screening", "application_screened",
+                                      {**envelope["payload"], "application_id": new_id("app")})
+        channel.basic_publish(amqp.Message(json.dumps(early).encode(), content_type="application/json",
+                                           application_headers=dict(genuine.headers or {})),
+                              exchange="screening.events", routing_key="application_screened")
+        parked = False
+        while not parked and time.monotonic() < deadline:
+            _, waiting, _ = channel.queue_declare("sourcing.wait", passive=True)
+            parked = waiting > 0
+            time.sleep(0.05)
+        assert parked, (running_as_own_users / "sourcing.log").read_text()[-3000:]
+    finally:
+        admin.close()
+    log = (running_as_own_users / "sourcing.log").read_text(errors="replace")
+    assert "ACCESS_REFUSED" not in log, log[-3000:]
