@@ -34,7 +34,6 @@ from gateway.templating import STATIC_DIR
 from shared import tracing
 from shared.bus.aio_rpc import AsyncRpcClient, RemoteError, ServiceUnavailable
 from shared.config import Settings, load
-from shared.context import CALLER_CONTEXT_KEY, sign_caller
 from shared.contracts import commands as cmd
 from shared.contracts.caller import Caller
 from shared.contracts.common import SERVICES
@@ -61,7 +60,8 @@ class Gateway:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.rpc = AsyncRpcClient(settings.rabbit_url, name="gateway", timeout=settings.rpc_timeout)
+        self.rpc = AsyncRpcClient(settings.rabbit_url, name="gateway", timeout=settings.rpc_timeout,
+                                  context_secret=settings.context_secret)
         self.mongo = AsyncMongoClient(settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000)
         self.redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=5)
         self.keys = KeyStore(self.mongo, settings.database_name("gateway"), self.redis,
@@ -85,12 +85,11 @@ class Gateway:
     async def call(self, caller: Caller | None, service: str, method: str, request: Request | None = None,
                    **kwargs: Any) -> Any:
         context = {"correlation_id": getattr(getattr(request, "state", None), "request_id", None)}
-        if caller is not None:
-            context[CALLER_CONTEXT_KEY] = sign_caller(caller, self.settings.context_secret)
         started = time.perf_counter()
         outcome = "ok"
         try:
-            return await self.rpc.call(service, method, context=context, **kwargs)
+            # The caller context is signed for this call only (service, method, arguments; shared/context.py).
+            return await self.rpc.call(service, method, context=context, as_caller=caller, **kwargs)
         except DomainError:
             outcome = "domain_error"
             raise

@@ -48,9 +48,28 @@ def parse_rate(name: str, value: str) -> Rate | None:
     return Rate(rate, burst)
 
 
+def _broker_url(url: str) -> str:
+    """RABBIT_URL, with the credentials of BROKER_USERNAME / BROKER_PASSWORD when given: each process's own
+    least-privilege broker user (shared/bus/topology.py broker_users), e.g. from a Kubernetes Secret the
+    RabbitMQ topology operator writes, while RABBIT_URL names the broker and vhost."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    username, password = os.environ.get("BROKER_USERNAME"), os.environ.get("BROKER_PASSWORD")
+    if not username:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{quote(username, safe='')}:{quote(password or '', safe='')}@{host}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 @dataclass(frozen=True)
 class Settings:
-    rabbit_url: str = field(default_factory=lambda: _env("RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672/"))
+    rabbit_url: str = field(default_factory=lambda: _broker_url(_env("RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672/")))
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL", "redis://127.0.0.1:6379/0"))
     # Empty means "no MongoDB given": the launcher and the tests start the embedded default.
     mongo_url: str = field(default_factory=lambda: _env("MONGO_URL", ""))
@@ -62,6 +81,9 @@ class Settings:
     # Signs the caller context the gateway hands to services, and candidate portal tokens.
     context_secret: str = field(default_factory=lambda: _env("HIRELOOP_CONTEXT_SECRET", DEV_SECRET))
     portal_secret: str = field(default_factory=lambda: _env("HIRELOOP_PORTAL_SECRET", DEV_SECRET + "-portal"))
+    # "declare": every service declares the whole topology at start (`make run`, tests). "predeclared": the
+    # operator imported it and processes run as least-privilege broker users (shared/bus/topology.py).
+    broker_topology: str = field(default_factory=lambda: _env("BROKER_TOPOLOGY", "declare"))
     rpc_timeout: float = field(default_factory=lambda: float(_env("RPC_TIMEOUT", "10")))
     max_workers: int = field(default_factory=lambda: int(_env("MAX_WORKERS", "10")))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))

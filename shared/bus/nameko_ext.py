@@ -40,9 +40,9 @@ from pydantic import ValidationError
 
 from shared import event_signing, metrics, tracing
 from shared.bus import topology
+from shared.bus.callers import act_as_system, caller_of
 from shared.bus.observe import Observability
 from shared.config import load
-from shared.context import CALLER_CONTEXT_KEY, sign_caller, verify_caller
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS, CandidateErased
@@ -127,6 +127,8 @@ def _service_queue(name: str, service: str, exchange: Exchange | None = None, ro
         routing_key=routing_key,
         durable=True,
         queue_arguments=topology.service_queue_arguments(service),
+        # Imported by the operator; a least-privilege broker user may consume it, not declare it.
+        no_declare=topology.predeclared(),
     )
 
 
@@ -290,7 +292,8 @@ class InboxConsumer(SharedExtension, ProviderCollector):
 
 
     def park(self, message, error: str) -> None:
-        """Send an out-of-order event to `<service>.wait` (it returns after WAIT_SECONDS), then ack it here;
+        """Send an out-of-order event to `<service>.wait` (through `hireloop.wait`, routing key the service: a
+        broker user may park only its own events; it returns after WAIT_SECONDS), then ack it here;
         after WAIT_BUDGET_SECONDS of waiting it is dead-lettered like any other failure."""
         headers = dict(message.headers or {})
         waits = int(headers.get(WAITS_HEADER, 0) or 0) + 1
@@ -301,8 +304,8 @@ class InboxConsumer(SharedExtension, ProviderCollector):
         headers[WAITS_HEADER] = waits
         try:
             self.dead_letters.publisher.publish(
-                raw_body(message), exchange=Exchange("", type="direct"),
-                routing_key=topology.wait_queue(self.container.service_name), headers=headers,
+                raw_body(message), exchange=Exchange(topology.WAIT_EXCHANGE, type="topic", durable=True),
+                routing_key=self.container.service_name, headers=headers,
                 content_type=message.content_type, content_encoding=message.content_encoding,
                 message_id=message.properties.get("message_id"), retry=True)
         except Exception:  # noqa: BLE001 - not parked: requeue instead, nothing is lost
@@ -404,22 +407,25 @@ class BusHandle:
 
     @property
     def caller(self) -> Caller:
-        """The verified caller of this RPC; raises Unauthenticated for missing or forged context."""
-        return verify_caller(self._ctx.context_data.get(CALLER_CONTEXT_KEY))
+        """The verified caller of this RPC; raises Unauthenticated for a missing or forged context, or one
+        signed for another call or already used (shared/bus/callers.py). Verified once per worker."""
+        return caller_of(self._ctx)
 
     @property
     def event(self) -> dict | None:
         return self._ctx.context_data.get("hireloop_event")
 
     def act_as_system(self) -> None:
-        """Sign a system caller into this worker's context (for RPCs made from handlers and timers)."""
-        self._ctx.context_data[CALLER_CONTEXT_KEY] = sign_caller(Caller.system(self.service_name))
+        """Call other services as this service's system caller (from handlers and timers); every call made
+        through CallerRpc is signed for that call."""
+        act_as_system(self._ctx)
 
     def _headers(self) -> dict[str, Any]:
-        # What travels with the events this worker causes: trace context, correlation, caller. The trace
-        # context is this worker's span (events it emits are its children); without tracing in this
+        # What travels with the events this worker causes: trace context and correlation. Not the caller's
+        # token: it was signed for the call that reached this worker and is worth nothing downstream. The
+        # trace context is this worker's span (events it emits are its children); without tracing in this
         # process, the context it received is passed on so the trace still continues downstream.
-        keep = ("call_id_stack", CALLER_CONTEXT_KEY, "correlation_id")
+        keep = ("call_id_stack", "correlation_id")
         headers = {f"nameko.{k}": v for k, v in self._ctx.context_data.items() if k in keep and v is not None}
         current = tracing.nameko_headers()
         if not current:

@@ -20,7 +20,6 @@ from infra.embedded_mongo import free_port
 from infra.smtp_capture import find, read_body
 from shared.bus import topology
 from shared.bus.aio_rpc import AsyncRpcClient
-from shared.context import sign_caller
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
@@ -33,8 +32,9 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def ctx(role="hr", divisions=("retail",), name="alice"):
-    return {"hireloop_caller": sign_caller(Caller(key_id="k", name=name, role=role, divisions=tuple(divisions)))}
+def ctx(role="hr", divisions=("retail",), name="alice") -> Caller:
+    """A caller; the RPC client signs it for each call (`as_caller`)."""
+    return Caller(key_id="k", name=name, role=role, divisions=tuple(divisions))
 
 
 def wait_for(fn, timeout=15.0, interval=0.1):
@@ -57,7 +57,7 @@ class Platform:
         self.database: str | None = None  # the service's own database, for what the API does not show
 
     def call(self, method, context=None, **kwargs):
-        return self.loop.run_until_complete(self.client.call("notification", method, context=context or ctx(),
+        return self.loop.run_until_complete(self.client.call("notification", method, as_caller=context or ctx(),
                                                              **kwargs))
 
     def publish(self, producer: str, event_type: str, payload: dict) -> EventEnvelope:
@@ -419,7 +419,7 @@ def test_timing_report_from_a_seeded_history(platform):
                           context=system)
         return app
 
-    system = {"hireloop_caller": sign_caller(Caller.system("portal"))}
+    system = Caller.system("portal")
     run("basic", "offer", ["accepted", "hired"], 10)
     run("basic", "offer", ["declined"], 10)
     run("basic", "offer", ["accepted", "no_show"], 30)
