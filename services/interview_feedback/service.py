@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from nameko.rpc import ServiceRpc
 from pymongo.errors import DuplicateKeyError
 
 from services.interview_feedback import domain
 from services.interview_feedback.store import InterviewFeedbackStore
+from shared.bus.callers import CallerRpc
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, rpc
 from shared.bus.remote import UpstreamUnavailable, ask, policy_seconds
 from shared.config import load
@@ -123,8 +123,8 @@ def _refuse_if_erased(uow, application_id: str, candidate_id: str | None) -> Non
 class InterviewFeedbackService(ServiceBase):
     name = "interview_feedback"
     store = Store(InterviewFeedbackStore)
-    sourcing = ServiceRpc("sourcing")
-    notification = ServiceRpc("notification")
+    sourcing = CallerRpc("sourcing")
+    notification = CallerRpc("notification")
 
     # -- other services ----------------------------------------------------------------------------
     def _application(self, application_id: str) -> dict:

@@ -11,11 +11,11 @@ import logging
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import ServiceRpc
 from pymongo.errors import DuplicateKeyError
 
 from services.talent_pool import domain
 from services.talent_pool.store import TalentPoolStore
+from shared.bus.callers import CallerRpc
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, rpc
 from shared.bus.remote import ask, policy_seconds
 from shared.config import load
@@ -126,8 +126,8 @@ class TalentPoolService(ServiceBase):
     name = "talent_pool"
     store = Store(TalentPoolStore)
     warm_pool_index = WarmPoolIndex()
-    sourcing = ServiceRpc("sourcing")
-    notification = ServiceRpc("notification")
+    sourcing = CallerRpc("sourcing")
+    notification = CallerRpc("notification")
 
     # -- shared steps (inside a unit of work) ---------------------------------------------------------
     @staticmethod
