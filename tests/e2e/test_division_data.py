@@ -166,10 +166,11 @@ def text(body) -> str:
 
 
 def park(platform, consumer: str, message) -> str:
-    """Put a copy of a genuine message (body, headers, properties) into `<consumer>.wait`; returns its event id."""
+    """Put a copy of a genuine message (body, headers, properties) into `<consumer>.wait` the way the service
+    parks an event (through `hireloop.wait`); returns its event id."""
     with Connection(platform.env["RABBIT_URL"]) as conn:
         conn.Producer().publish(
-            message.body, exchange=Exchange(""), routing_key=topology.wait_queue(consumer),
+            message.body, exchange=Exchange(topology.WAIT_EXCHANGE, type="topic", durable=True), routing_key=consumer,
             headers=dict(message.headers or {}), content_type=message.content_type,
             content_encoding=message.content_encoding, message_id=message.properties.get("message_id"),
             correlation_id=message.properties.get("correlation_id"))
