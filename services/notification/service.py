@@ -40,7 +40,6 @@ from shared.contracts.events import (
     ReengagementRequested,
 )
 from shared.crypto import open_sealed, seal
-from shared.erasure import ERASED
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
 from shared.reports import report_scope
@@ -218,9 +217,7 @@ class NotificationService(ServiceBase):
         }
 
         def work(uow):
-            if uow.store.is_erased(payload.candidate_id, session=uow.session):
-                # An event from before the erasure, delivered after it: keep the application, not the person.
-                fields.update({"name": ERASED, "email": None, "erased": True})
+            # An event about an erased candidate never gets here (the unit of work's guard, shared/erasure.py).
             uow.store.upsert_contact(payload.application_id, fields, session=uow.session)
 
         self.bus.transact(work, envelope)

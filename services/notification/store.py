@@ -70,6 +70,11 @@ class NotificationStore(ServiceStore):
             {"candidate_id": candidate_id}, sort=[("received_at", DESCENDING), ("_id", DESCENDING)], session=session
         )
 
+    def erased_application_hint(self, application_ids: list[str], session=None) -> bool:
+        """A contact anonymised by an erasure (tombstones from before they named applications)."""
+        return self.db.contacts.find_one({"_id": {"$in": application_ids}, "erased": True}, {"_id": 1},
+                                         session=session) is not None
+
     def step_decided(self, application_id: str, step: int, session=None) -> None:
         self.db.contacts.update_one({"_id": application_id}, {"$addToSet": {"decided_steps": step}},
                                     session=session)

@@ -47,6 +47,7 @@ from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS, CandidateErased
 from shared.erasure import purge_dead_letters
+from shared.erasure import subjects as erasure_subjects
 from shared.errors import DomainError, NotYet
 from shared.storage import AlreadyHandled, ServiceStore, StillContended
 from shared.timeutil import utcnow
@@ -448,6 +449,8 @@ class BusHandle:
             headers=self._headers(),
             correlation_id=correlation or self._ctx.call_id,
             causation_id=envelope.event_id if envelope else self._ctx.call_id,
+            # an event about an erased candidate is acked and changes nothing (shared/erasure.py)
+            about=erasure_subjects(envelope.type, envelope.payload) if envelope else None,
         )
         for e in emitted:
             metrics.count_business(store.owner, e.type, e.payload)
@@ -521,7 +524,8 @@ class ServiceBase:
             counts["outbox"] = uow.store.erase_from_outbox(payload.candidate_id, payload.application_ids,
                                                            session=uow.session)
             counts["dead_letters"] = dropped
-            uow.store.mark_erased(payload.candidate_id, payload.erasure_id, session=uow.session)
+            uow.store.mark_erased(payload.candidate_id, payload.erasure_id, payload.application_ids,
+                                  session=uow.session)
             uow.emit("candidate_erased", CandidateErased(
                 erasure_id=payload.erasure_id, candidate_id=payload.candidate_id, service=self.name,
                 counts=counts, erased_at=utcnow()))
