@@ -6,6 +6,7 @@ import asyncio
 import os
 import time
 from contextlib import nullcontext
+from pathlib import Path
 
 from bench import baseline
 from bench.harness import BenchPlatform
@@ -246,13 +247,19 @@ def run_resurfacing(bench: BenchPlatform, runs: int, quick: bool, sizes=None) ->
     return out
 
 
-async def _preload_screening(rabbit_url: str, template: dict, headers: dict, n: int, tag: str) -> list[str]:
+async def _preload_screening(rabbit_url: str, template: dict, headers: dict, n: int, tag: str,
+                             var_dir: Path) -> list[str]:
     """Publishes n copies of a real application_received envelope (new event and application ids) straight
-    into screening's inbox, with confirms; returns the application ids."""
+    into screening's inbox, with confirms; returns the application ids. Each copy is signed again with
+    sourcing's key from the bench platform's `var_dir/keys` (a changed envelope needs its producer's signature)."""
     import copy
     import json as _json
 
     import aio_pika
+
+    from shared.event_signing import parse_signing_key, sign_envelope
+
+    sourcing_key = parse_signing_key((var_dir / "keys" / "sourcing.key").read_text().strip())
 
     from shared.bus.topology import inbox_queue
     from shared.ids import new_id
@@ -265,6 +272,7 @@ async def _preload_screening(rabbit_url: str, template: dict, headers: dict, n: 
             env = copy.deepcopy(template)
             env["event_id"] = new_id("evt")
             env["payload"]["application_id"] = app_id = f"app_bench{tag}{i:06d}"
+            env = sign_envelope(env, sourcing_key)
             ids.append(app_id)
             pending.append(channel.default_exchange.publish(
                 aio_pika.Message(_json.dumps(env).encode(), headers=headers, content_type="application/json",
@@ -373,7 +381,8 @@ def _drain_runs(bench: BenchPlatform, runs: int, n: int, url: str, template: dic
             asyncio.run(_binding(url, inbox_queue("sourcing"), "screening", "application_screened", False))
             for label in active:
                 bench.pause(label)
-            ids = asyncio.run(_preload_screening(url, template, headers, n, f"{r}x{time.time_ns() % 10**6}"))
+            ids = asyncio.run(_preload_screening(url, template, headers, n, f"{r}x{time.time_ns() % 10**6}",
+                                                 bench.tmp))
             start = time.time()
             for label in active:
                 bench.resume(label)

@@ -27,18 +27,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import console, limits, metrics, openapi, portal, telemetry
 from gateway.audit import AuditLog, Read, division_of, personal_fields
-from gateway.idempotency import forget_mentions, idempotent
+from gateway.idempotency import forget, idempotent
 from gateway.keys import KeyStore
 from gateway.ratelimit import AnonymousRateLimit, RateLimited, RateLimiter, parse_proxies
 from gateway.templating import STATIC_DIR
 from shared import tracing
 from shared.bus.aio_rpc import AsyncRpcClient, RemoteError, ServiceUnavailable
 from shared.config import Settings, load
-from shared.context import CALLER_CONTEXT_KEY, sign_caller
 from shared.contracts import commands as cmd
 from shared.contracts.caller import Caller
 from shared.contracts.common import SERVICES
-from shared.errors import DomainError, Forbidden, Unauthenticated
+from shared.errors import DomainError, Forbidden, NotFound, Unauthenticated
 from shared.timeutil import iso, utcnow
 
 log = logging.getLogger("hireloop.gateway")
@@ -61,7 +60,8 @@ class Gateway:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.rpc = AsyncRpcClient(settings.rabbit_url, name="gateway", timeout=settings.rpc_timeout)
+        self.rpc = AsyncRpcClient(settings.rabbit_url, name="gateway", timeout=settings.rpc_timeout,
+                                  context_secret=settings.context_secret)
         self.mongo = AsyncMongoClient(settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000)
         self.redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=5)
         self.keys = KeyStore(self.mongo, settings.database_name("gateway"), self.redis,
@@ -85,12 +85,11 @@ class Gateway:
     async def call(self, caller: Caller | None, service: str, method: str, request: Request | None = None,
                    **kwargs: Any) -> Any:
         context = {"correlation_id": getattr(getattr(request, "state", None), "request_id", None)}
-        if caller is not None:
-            context[CALLER_CONTEXT_KEY] = sign_caller(caller, self.settings.context_secret)
         started = time.perf_counter()
         outcome = "ok"
         try:
-            return await self.rpc.call(service, method, context=context, **kwargs)
+            # The caller context is signed for this call only (service, method, arguments; shared/context.py).
+            return await self.rpc.call(service, method, context=context, as_caller=caller, **kwargs)
         except DomainError:
             outcome = "domain_error"
             raise
@@ -341,7 +340,8 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
         async def produce():
             created = await gw(request).keys.create(body.name, body.role, body.divisions, body.expires_at)
             return JSONResponse(status_code=201, content=created)
-        return await _idem(request, caller, idem, body, produce)
+        # The answer holds the key's secret: never stored; a replay is 409 idempotency_key_reused.
+        return await _idem(request, caller, idem, body, produce, shows_secret=True)
 
     @app.get("/v1/api-keys", tags=["keys"])
     async def list_keys(request: Request, caller: Annotated[Caller, Depends(roles(ADMIN))], limit: Limit = 50,
@@ -499,9 +499,15 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
         the same erasure (and redoes the gateway's part)."""
         g = gw(request)
         erasure = await g.call(caller, "sourcing", "erase_candidate", request, candidate_id=candidate_id)
-        # The gateway's own part: cached idempotent answers that mention the candidate or an application.
-        ids = [candidate_id, *erasure["application_ids"]]
-        forgotten = await forget_mentions(g.redis, g.settings.redis_key(), ids)
+        # The gateway's own part: cached idempotent answers concerning the candidate, found by every id they
+        # concern (gateway/idempotency.py). An answer about an interview or an approval step (a scorecard, a
+        # step's note) is indexed by that id, which names no application: the erasure asks interview_feedback
+        # for the interviews and steps of the candidate's applications (it keeps ids, so this works during and
+        # after its own erasure). Should that fail, this request fails before the gateway confirms its part,
+        # and asking again (the same erasure) redoes it: nothing is skipped silently.
+        app_ids = list(erasure["application_ids"])
+        ids = [candidate_id, *app_ids, *await _interviews_and_steps(g, caller, request, app_ids)]
+        forgotten = await forget(g.redis, g.settings.redis_key(), ids)
         return await g.call(caller, "sourcing", "confirm_erasure", request, erasure_id=erasure["id"],
                             party="gateway", counts={"idempotency_records": forgotten})
 
@@ -660,10 +666,33 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
                                 requisition_id=requisition_id, candidate_id=candidate_id)
 
 
-async def _idem(request: Request, caller: Caller, idem: str | None, body, produce):
+async def _idem(request: Request, caller: Caller, idem: str | None, body, produce, shows_secret: bool = False):
     g = gw(request)
     parts = [request.method, request.url.path, body.model_dump(mode="json") if body is not None else None]
-    return await idempotent(g.redis, g.settings.redis_key(), caller.key_id, idem, parts, produce)
+    # The path's ids (application, interview, approval step, candidate, ...) find the record on erasure.
+    return await idempotent(g.redis, g.settings.redis_key(), caller.key_id, idem, parts, produce,
+                            concerns=[str(v) for v in request.path_params.values()], shows_secret=shows_secret)
+
+
+async def _interviews_and_steps(g: Gateway, caller: Caller, request: Request, application_ids: list[str]) -> list[str]:
+    """The ids of the interviews and approval steps of these applications (interview_feedback's)."""
+    async def of(application_id: str) -> list[str]:
+        interviews, cursor = [], None
+        while True:
+            page = await g.call(caller, "interview_feedback", "list_interviews", request,
+                                application_id=application_id, limit=500, cursor=cursor)
+            interviews += [i["id"] for i in page["items"]]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        try:
+            steps = await g.call(caller, "interview_feedback", "list_approvals", request,
+                                 application_id=application_id)
+        except NotFound:
+            steps = []
+        return interviews + [s["id"] for s in steps]
+    found = await asyncio.gather(*(of(a) for a in application_ids))
+    return [i for ids in found for i in ids]
 
 
 async def _idem_call(request: Request, caller: Caller, idem: str | None, body, status: int, service: str, method: str,

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
 from redis.exceptions import RedisError
 
 from shared.contracts.caller import ALL_DIVISIONS, Caller
@@ -109,22 +110,47 @@ class KeyStore:
         await self.keys.create_index("hash", unique=True)
 
     async def bootstrap_admin(self, key: str | None) -> str | None:
-        """Make HIRELOOP_ADMIN_KEY valid, or generate an admin key when none exists. Returns a new key."""
+        """Make HIRELOOP_ADMIN_KEY valid, or generate an admin key when none exists. Returns a new key.
+
+        Revocation lasts: a bootstrap key is a record like any other, found by its hash, and a start never
+        touches `revoked_at` of a key it finds, so a revoked HIRELOOP_ADMIN_KEY stays revoked on every restart
+        and every new replica (the start says so in the log). Rotation: the first start with a key not seen
+        before inserts it and revokes the previous bootstrap keys, once; a replica still configured with an
+        old key cannot bring it back, it only finds it revoked.
+        """
         if key:
-            await self.keys.update_one(
-                {"_id": BOOTSTRAP_KEY_ID},
-                {"$set": {"hash": hash_key(key), "name": "bootstrap-admin", "role": "admin",
-                          "divisions": [], "revoked_at": None},
-                 "$setOnInsert": {"created_at": utcnow()}},
-                upsert=True,
-            )
-            await self._changed()  # the bootstrap key may have been replaced
+            hashed = hash_key(key)
+            found = await self.keys.find_one({"hash": hashed})
+            if found is None:
+                doc = {"_id": f"{BOOTSTRAP_KEY_ID}_{hashed[:12]}", "hash": hashed, "name": "bootstrap-admin",
+                       "role": "admin", "divisions": [], "bootstrap": True, "created_at": utcnow(),
+                       "revoked_at": None, "last_used_at": None}
+                try:
+                    await self.keys.insert_one(doc)
+                except DuplicateKeyError:  # another replica inserted the same key at the same moment
+                    found = await self.keys.find_one({"hash": hashed})
+                else:
+                    rotated = await self.keys.update_many(
+                        # Only older ones: two replicas started with two new keys at once keep the newer.
+                        {"_id": {"$ne": doc["_id"]}, "revoked_at": None, "created_at": {"$lte": doc["created_at"]},
+                         "$or": [{"bootstrap": True}, {"_id": BOOTSTRAP_KEY_ID}]},
+                        {"$set": {"revoked_at": utcnow()}})
+                    if rotated.modified_count:
+                        log.warning("HIRELOOP_ADMIN_KEY changed: the previous bootstrap admin key is revoked",
+                                    extra={"revoked": rotated.modified_count})
+                    await self._changed()
+            if found is not None and found.get("revoked_at") is not None:
+                log.error("HIRELOOP_ADMIN_KEY is revoked (since %s) and stays revoked: set a new HIRELOOP_ADMIN_KEY "
+                          "to get a bootstrap admin key (README, Security and privacy)", iso(found["revoked_at"]))
+            elif found is not None and found.get("role") != "admin":
+                log.error("HIRELOOP_ADMIN_KEY is an existing %s key, not an admin key", found.get("role"))
             return None
         if await self.keys.find_one({"role": "admin", "revoked_at": None}):
             return None
         generated = generate_key()
-        await self.keys.insert_one({"_id": BOOTSTRAP_KEY_ID, "hash": hash_key(generated), "name": "bootstrap-admin",
-                                    "role": "admin", "divisions": [], "created_at": utcnow(), "revoked_at": None})
+        await self.keys.insert_one({"_id": f"{BOOTSTRAP_KEY_ID}_{hash_key(generated)[:12]}",
+                                    "hash": hash_key(generated), "name": "bootstrap-admin", "role": "admin",
+                                    "divisions": [], "bootstrap": True, "created_at": utcnow(), "revoked_at": None})
         return generated
 
     async def create(self, name: str, role: str, divisions: list[str], expires_at: datetime | None) -> dict:
@@ -148,6 +174,16 @@ class KeyStore:
         docs = [d async for d in self.keys.find(query).sort("_id", 1).limit(limit + 1)]
         next_cursor = encode_cursor(docs[limit - 1]["_id"]) if len(docs) > limit else None
         return [_view(d) for d in docs[:limit]], next_cursor
+
+    async def is_active(self, key: str) -> bool:
+        """Whether the key still works (not revoked, not expired), for what stays open after one check (a
+        console stream): cheap, as every request's check is (one Redis GET of the generation while no key
+        changed), and it records no use."""
+        doc = await self._record(hash_key(key))
+        if doc is None or doc.get("revoked_at") is not None:
+            return False
+        expires = doc.get("expires_at")
+        return expires is None or expires > utcnow()
 
     async def authenticate(self, key: str) -> Caller:
         doc = await self._record(hash_key(key))

@@ -609,7 +609,8 @@ ERROR_TEXT = {
     401: "Missing, unknown, revoked or expired API key",
     403: "The key's role may not do this, or the division is not the key's",
     404: "Not found, or in a division the key cannot see",
-    409: "Conflict: wrong order, duplicate, or a request with this Idempotency-Key still in progress",
+    409: ("Conflict: wrong order, duplicate, a request with this Idempotency-Key still in progress, or "
+          "(`idempotency_key_reused`) a replay of an answer that held a secret, which is shown once"),
     413: "Request body over the size limit",
     429: "Rate limit of the key, its division or (without a key) the client address exceeded; retry after "
          "`Retry-After` seconds",

@@ -3,7 +3,8 @@
 Starts, in order: the embedded MongoDB default (when MONGO_URL is unset), the local SMTP capture
 (when SMTP_URL is unset), the RabbitMQ topology, the five services (SCALE_<SERVICE>=N replicas each,
 e.g. SCALE_SCREENING=2) and the gateway on GATEWAY_PORT. It waits for /readyz and prints where things
-are. Logs go to var/log/<process>.log; mail to var/mail/.
+are. Logs go to var/log/<process>.log; mail to var/mail/. Event-signing keys are made once in var/keys/
+(infra/event_keys.py): each service is given only its own private key, every process all public keys.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import urllib.request
 from pathlib import Path
 
 from infra.embedded_mongo import EmbeddedMongo, free_port
+from infra.event_keys import ensure_dev_keys
+from shared import event_signing
 from shared.bus import topology
 from shared.contracts.common import SERVICES
 
@@ -105,6 +108,11 @@ class Platform:
         if env.get("HIRELOOP_TRACES_FILE"):
             _rotate(Path(env["HIRELOOP_TRACES_FILE"]))
             print(f"  traces    {env['HIRELOOP_TRACES_FILE']} (`make traces` prints the latest as trees)")
+        # No process inherits a private key from the launcher's environment; services get theirs below.
+        env.pop(event_signing.SIGNING_KEY_VAR, None)
+        keys = ensure_dev_keys(self.var / "keys", SERVICES)
+        env.update(keys.env_for(None))
+        print(f"  keys      event-signing keys in {self.var / 'keys'}/ (each service gets only its own)")
         topology.declare(env.get("RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672/"))
         for service in SERVICES:
             for n in range(int(env.get(f"SCALE_{service.upper()}", "1"))):
@@ -112,7 +120,8 @@ class Platform:
                 # Each process serves its own /metrics; ports from METRICS_BASE_PORT (default 9101) up.
                 port = self._metrics_port(len(self.metrics_ports))
                 self.metrics_ports[label] = port
-                self._spawn(label, ["-m", f"services.{service}"], {**env, "METRICS_PORT": str(port)})
+                self._spawn(label, ["-m", f"services.{service}"],
+                            {**env, **keys.env_for(service), "METRICS_PORT": str(port)})
         self._spawn("gateway", ["-m", "gateway"])
         self._write_scrape_targets()
 

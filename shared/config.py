@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from shared import event_signing
 
 DEV_SECRET = "hireloop-dev-secret-change-me"
 
@@ -45,9 +48,28 @@ def parse_rate(name: str, value: str) -> Rate | None:
     return Rate(rate, burst)
 
 
+def _broker_url(url: str) -> str:
+    """RABBIT_URL, with the credentials of BROKER_USERNAME / BROKER_PASSWORD when given: each process's own
+    least-privilege broker user (shared/bus/topology.py broker_users), e.g. from a Kubernetes Secret the
+    RabbitMQ topology operator writes, while RABBIT_URL names the broker and vhost."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    username, password = os.environ.get("BROKER_USERNAME"), os.environ.get("BROKER_PASSWORD")
+    if not username:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{quote(username, safe='')}:{quote(password or '', safe='')}@{host}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 @dataclass(frozen=True)
 class Settings:
-    rabbit_url: str = field(default_factory=lambda: _env("RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672/"))
+    rabbit_url: str = field(default_factory=lambda: _broker_url(_env("RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672/")))
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL", "redis://127.0.0.1:6379/0"))
     # Empty means "no MongoDB given": the launcher and the tests start the embedded default.
     mongo_url: str = field(default_factory=lambda: _env("MONGO_URL", ""))
@@ -59,6 +81,9 @@ class Settings:
     # Signs the caller context the gateway hands to services, and candidate portal tokens.
     context_secret: str = field(default_factory=lambda: _env("HIRELOOP_CONTEXT_SECRET", DEV_SECRET))
     portal_secret: str = field(default_factory=lambda: _env("HIRELOOP_PORTAL_SECRET", DEV_SECRET + "-portal"))
+    # "declare": every service declares the whole topology at start (`make run`, tests). "predeclared": the
+    # operator imported it and processes run as least-privilege broker users (shared/bus/topology.py).
+    broker_topology: str = field(default_factory=lambda: _env("BROKER_TOPOLOGY", "declare"))
     rpc_timeout: float = field(default_factory=lambda: float(_env("RPC_TIMEOUT", "10")))
     max_workers: int = field(default_factory=lambda: int(_env("MAX_WORKERS", "10")))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
@@ -81,6 +106,22 @@ class Settings:
     trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", ""))
     # Where candidates' replies go when a division's notification policy names no `reply_to`/`hr_email`.
     candidate_reply_to: str = field(default_factory=lambda: _env("CANDIDATE_REPLY_TO", ""))
+    # Internal webhook destinations an operator allows (services/notification/destinations.py): host names,
+    # addresses and CIDR networks, comma-separated. Empty (the default): only public https destinations.
+    webhook_allowed_hosts: str = field(default_factory=lambda: _env("WEBHOOK_ALLOWED_HOSTS", ""))
+    # Event signatures (shared/event_signing.py, docs/architecture.md "Signed events"). A service signs the
+    # events it publishes with its own private key `<kid>:<base64 Ed25519 seed>` (each service process gets
+    # only its own; the gateway none) and verifies every event it consumes against every producer's public
+    # keys `<producer>:<kid>:<base64 public key>, ...` (two per producer while a key rotates). Events older
+    # than the maximum age are refused as stale. `make run` generates development keys in var/keys/.
+    event_signing_key: event_signing.SigningKey | None = field(
+        default_factory=lambda: event_signing.parse_signing_key(_env(event_signing.SIGNING_KEY_VAR, "")),
+        repr=False)
+    event_public_keys: Mapping[str, event_signing.PublicKey] = field(
+        default_factory=lambda: event_signing.parse_public_keys(_env(event_signing.PUBLIC_KEYS_VAR, "")),
+        repr=False)
+    event_max_age_seconds: int = field(default_factory=lambda: event_signing.parse_max_age(
+        _env(event_signing.MAX_AGE_VAR, str(event_signing.DEFAULT_MAX_AGE_SECONDS))))
 
     def database_name(self, owner: str) -> str:
         """Each service (and the gateway) owns one database; nobody reads another's."""

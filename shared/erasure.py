@@ -5,8 +5,10 @@ anonymises its own records and publishes `candidate_erasure_requested` (ids only
 then erases or anonymises its own records of that candidate and of those applications, in one unit of
 work with:
 - its outbox: events not yet sent are redacted, sent ones deleted (they are kept only for inspection);
-- a tombstone (`erased` collection), so an event about the candidate that was already on its way (parked
-  in a wait queue, say) cannot bring the personal data back;
+- a tombstone (`erased` collection: the candidate id and the application ids), so an event about the
+  candidate that was already on its way (parked in a wait queue, dead-lettered and replayed later) cannot
+  bring the personal data back: the unit of work of every event handler checks it (`subjects` below,
+  `ServiceStore.transact(about=...)`), records the event as handled and does nothing else;
 and, before that, drops the messages about the candidate from its dead-letter queue. It answers with
 `candidate_erased` and its counts; sourcing shows the progress per service (`GET /v1/erasures/{id}`).
 
@@ -25,6 +27,22 @@ ERASED = "[erased]"
 FREE_TEXT_KEYS = frozenset({"note", "notes", "comment", "highlights", "reasons"})
 ERASED_CANDIDATE = {"name": ERASED, "email": ERASED, "phone": None, "skills": [], "years_experience": 0,
                     "location": None}
+
+
+# The erasure's own events: about an erased candidate by definition, and handled as such.
+ERASURE_EVENTS = frozenset({"candidate_erasure_requested", "candidate_erased"})
+
+
+def subjects(event_type: str, payload: dict) -> tuple[list[str], list[str]] | None:
+    """The (candidate ids, application ids) an event names, for the unit of work's erased-marker guard
+    (shared/storage.py, `ServiceStore.transact(about=...)`): every consumer acknowledges an event about an
+    erased candidate as a no-op, whichever handler it is for. None for the erasure's own events and for
+    events that name no candidate or application (requisitions)."""
+    if event_type in ERASURE_EVENTS or not isinstance(payload, dict):
+        return None
+    candidates = [v for v in [payload.get("candidate_id")] if isinstance(v, str) and v]
+    applications = [v for v in [payload.get("application_id")] if isinstance(v, str) and v]
+    return (candidates, applications) if candidates or applications else None
 
 
 def redact_payload(value: Any) -> Any:

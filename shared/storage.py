@@ -145,6 +145,7 @@ class ServiceStore:
                                     expireAfterSeconds=OUTBOX_RETENTION_SECONDS)
         self.db.inbox.create_index([("handled_at", ASCENDING)], name="handled_expiry",
                                    expireAfterSeconds=INBOX_RETENTION_SECONDS)
+        self.db.erased.create_index([("application_ids", ASCENDING)])
         self.create_indexes()
 
     def create_indexes(self) -> None:
@@ -167,8 +168,14 @@ class ServiceStore:
         correlation_id: str | None = None,
         causation_id: str | None = None,
         retries: int = 8,
-    ) -> tuple[T, list[EventEnvelope]]:
-        """Run `work` in one transaction; retry on transient errors (write conflicts between replicas)."""
+        about: tuple[list[str], list[str]] | None = None,
+    ) -> tuple[T | None, list[EventEnvelope]]:
+        """Run `work` in one transaction; retry on transient errors (write conflicts between replicas).
+
+        `about`: the (candidate ids, application ids) the event being handled concerns
+        (shared/erasure.py, `subjects`). When one of them was erased here, the event is recorded in the
+        inbox as handled and `work` does not run: (None, []). So an event that waited (a wait queue, a
+        dead-letter replay) until after an erasure is acknowledged and changes nothing."""
         for attempt in range(retries):
             with self.client.start_session() as session:
                 uow = UnitOfWork(self, session, headers or {}, correlation_id, causation_id)
@@ -181,6 +188,10 @@ class ServiceStore:
                                 )
                             except DuplicateKeyError:
                                 raise AlreadyHandled(inbox_event_id) from None
+                        if about is not None and self.erased_any(*about, session=session):
+                            log.info("event about an erased candidate: acknowledged, nothing done",
+                                     extra={"event_id": inbox_event_id})
+                            return None, []
                         result = work(uow)
                     return result, uow.emitted
                 except PyMongoError as exc:
@@ -244,14 +255,39 @@ class ServiceStore:
             erased += 1
         return erased
 
-    def mark_erased(self, candidate_id: str, erasure_id: str, session=None) -> None:
-        self.db.erased.update_one({"_id": candidate_id}, {"$setOnInsert": {"erasure_id": erasure_id,
-                                                                           "erased_at": utcnow()}},
+    def mark_erased(self, candidate_id: str, erasure_id: str, application_ids: list[str] | None = None,
+                    session=None) -> None:
+        """The tombstone: the candidate and their applications, so events naming either are known as erased."""
+        self.db.erased.update_one({"_id": candidate_id},
+                                  {"$setOnInsert": {"erasure_id": erasure_id, "erased_at": utcnow()},
+                                   "$addToSet": {"application_ids": {"$each": list(application_ids or [])}}},
                                   upsert=True, session=session)
 
     def is_erased(self, candidate_id: str | None, session=None) -> bool:
         return candidate_id is not None and self.db.erased.find_one({"_id": candidate_id}, {"_id": 1},
                                                                     session=session) is not None
+
+    def is_application_erased(self, application_id: str | None, session=None) -> bool:
+        return application_id is not None and self.erased_any([], [application_id], session=session)
+
+    def erased_any(self, candidate_ids: list[str], application_ids: list[str], session=None) -> bool:
+        """Whether any of these candidates, or the candidate of any of these applications, was erased here.
+        Two indexed look-ups (no $or: a collection scan on some servers); stores that know more (which
+        candidate an application belongs to, tombstones from before application ids were kept) add to it
+        in `erased_application_hint`."""
+        if candidate_ids and self.db.erased.find_one({"_id": {"$in": list(candidate_ids)}}, {"_id": 1},
+                                                     session=session) is not None:
+            return True
+        if not application_ids:
+            return False
+        if self.db.erased.find_one({"application_ids": {"$in": list(application_ids)}}, {"_id": 1},
+                                   session=session) is not None:
+            return True
+        return self.erased_application_hint(list(application_ids), session)
+
+    def erased_application_hint(self, application_ids: list[str], session=None) -> bool:
+        """Subclasses that keep applications say here whether one of them belongs to an erased candidate."""
+        return False
 
     # -- lists ---------------------------------------------------------------------------------------
     def page(self, collection, query: dict, limit: int = 50, cursor: str | None = None,

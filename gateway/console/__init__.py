@@ -36,6 +36,10 @@ from gateway.templating import SECURITY_HEADERS, TEMPLATES
 from shared.errors import DomainError
 
 KEEPALIVE_SECONDS = 15
+# An open board stream checks this often that its session is still signed in and its key still works, and
+# ends when not (a revoked key's stream ends within this, on every replica: the check reads the KeyStore's
+# generation counter, one Redis GET, and the database only after a key changed).
+RECHECK_SECONDS = 2.0
 
 
 @dataclass
@@ -196,14 +200,37 @@ class Console:
             return Response(status_code=exc.status)
         queue = await self.feed.watch(requisition_id)
 
+        session = page.session
+
+        async def still_signed_in() -> bool:
+            try:
+                return await self.sessions.exists(session) and await self.gateway.keys.is_active(session.key)
+            except Exception:  # noqa: BLE001 - cannot tell (Redis down): end it; the page reconnects and is checked
+                return False
+
         async def events():
+            loop = asyncio.get_running_loop()
+            quiet_since = checked = loop.time()
             try:
                 yield "retry: 3000\nevent: ready\ndata: {}\n\n"
                 while True:
                     try:
-                        change = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
-                        yield f"event: application\ndata: {json.dumps(change)}\n\n"
+                        change = await asyncio.wait_for(queue.get(), RECHECK_SECONDS)
                     except TimeoutError:
+                        change = None
+                    now = loop.time()
+                    # Every 2 s, and before each change is sent: nothing goes out once the key is revoked.
+                    if now - checked >= RECHECK_SECONDS or change is not None:
+                        checked = now
+                        if not await still_signed_in():
+                            # The page's script goes to the sign-in page; a reconnect would get 401.
+                            yield "event: signed-out\ndata: {}\n\n"
+                            return
+                    if change is not None:
+                        quiet_since = now
+                        yield f"event: application\ndata: {json.dumps(change)}\n\n"
+                    elif now - quiet_since >= KEEPALIVE_SECONDS:
+                        quiet_since = now
                         yield ": keep-alive\n\n"
             finally:
                 self.feed.unwatch(requisition_id, queue)

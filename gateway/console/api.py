@@ -49,7 +49,11 @@ class ConsoleApi:
         response = await self._client.request(method, path, params=clean, json=body, headers=headers)
         if response.status_code == 204:
             return None
-        data = response.json()
+        try:
+            data = response.json()
+        except ValueError:  # not JSON (a bare 500 page): an error to show, never one to raise further
+            raise ApiError(response.status_code if response.status_code >= 400 else 502, "error",
+                           "The request failed; try again.") from None
         if response.status_code >= 400:
             err = data.get("error") or {}
             cls = SignedOut if response.status_code == 401 else ApiError

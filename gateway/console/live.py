@@ -1,5 +1,6 @@
 """Live pipeline boards: sourcing's `application_status_changed` events, fanned out to the console's
-server-sent-event streams of the requisition they concern.
+server-sent-event streams of the requisition they concern. Like every consumer, the listener verifies
+each event's signature (shared/event_signing.py) and drops what is unsigned, forged or stale.
 
 One listener per gateway process, started by the first board that is watched. A stream carries ids and
 statuses only, never personal data; on each event the page fetches the board again through the API, so
@@ -13,7 +14,11 @@ import json
 import logging
 from collections import defaultdict
 
+from shared import event_signing
 from shared.bus.topology import events_exchange
+from shared.config import load
+from shared.contracts.events import EVENT_MODELS
+from shared.timeutil import utcnow
 
 log = logging.getLogger("hireloop.console")
 QUEUE_SIZE = 100  # a stream that stops reading loses events (the page re-reads the whole board anyway)
@@ -36,8 +41,21 @@ class BoardFeed:
             raise
 
     async def _on_event(self, message) -> None:
+        settings = load()
         try:
-            payload = json.loads(message.body)["payload"]
+            envelope = json.loads(message.body)
+            if not isinstance(envelope, dict):
+                raise ValueError("not an object")
+            event_signing.verify_envelope(envelope, settings.event_public_keys, EVENT_MODELS, utcnow(),
+                                          settings.event_max_age_seconds)
+        except event_signing.EventRefused as exc:
+            log.warning("refused an event on the live feed", extra={"reason": exc.reason, "error": str(exc)})
+            return
+        except ValueError:
+            log.warning("unreadable status event on the live feed")
+            return
+        try:
+            payload = envelope["payload"]
             change = {"application_id": payload["application_id"], "status": payload["status"],
                       "previous_status": payload.get("previous_status")}
             requisition_id = payload["requisition_id"]

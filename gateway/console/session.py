@@ -89,6 +89,10 @@ class Sessions:
             await self.set_flash(session, None)
         return session.flash
 
+    async def exists(self, session: Session) -> bool:
+        """Whether the session is still signed in (not signed out, not expired)."""
+        return bool(await self.redis.exists(self._key(session.id_hash)))
+
     async def delete(self, session: Session) -> None:
         await self.redis.delete(self._key(session.id_hash))
 

@@ -4,6 +4,7 @@ of gateway/templates/console/. Roles decide which controls a page offers; the AP
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -36,10 +37,31 @@ def _split(text: str) -> list[str]:
 
 
 def _number(text: str, field: str) -> float:
+    """A number typed into a form field, checked as the API checks JSON numbers: finite (no `nan`, `inf` or
+    `1e999`), else a 422-style form error naming the field (never a 500). Empty is 0."""
+    if not text:
+        return 0
     try:
-        return float(text) if text else 0
+        value = float(text)
     except ValueError:
         raise ApiError(422, "validation_error", f"{field}: must be a number", field) from None
+    if not math.isfinite(value):
+        raise ApiError(422, "validation_error", f"{field}: must be a finite number", field)
+    return value + 0.0  # -0 is 0
+
+
+def _integer(text: str, field: str, default: int = 0) -> int:
+    """A whole number typed into a form field (`3`, `3.0`); anything else is a form error naming the field."""
+    if not text:
+        return default
+    try:
+        return int(text)  # exact, however long (up to Python's digit limit; beyond it, not finite below)
+    except ValueError:
+        pass
+    value = _number(text, field)
+    if not value.is_integer():
+        raise ApiError(422, "validation_error", f"{field}: must be a whole number", field)
+    return int(value)
 
 
 def board_columns(applications: list[dict]) -> list[dict]:
@@ -69,7 +91,7 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
                 "department": page.value("department"), "tier": page.value("tier", "basic"),
                 "urgent": page.value("urgent") == "on", "required_skills": _split(page.value("required_skills")),
                 "skills": _split(page.value("skills")), "min_years": _number(page.value("min_years"), "min_years"),
-                "headcount": int(_number(page.value("headcount", "1"), "headcount")),
+                "headcount": _integer(page.value("headcount"), "headcount", default=1),
             }
             if page.value("location"):
                 body["location"] = page.value("location")
@@ -205,7 +227,7 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
             ratings = {}
             for competency in found["competencies"]:
                 value = page.value(f"rating:{competency}")
-                if not value.isdigit():
+                if value not in ("1", "2", "3", "4", "5"):  # not isdigit(): "²" is a digit int() refuses
                     raise ApiError(422, "validation_error", f"ratings.{competency}: choose a rating from 1 to 5",
                                    f"ratings.{competency}")
                 ratings[competency] = int(value)
@@ -259,7 +281,7 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
         async def do(page: Page):
             body: dict = {"locale": page.value("locale", "en"), "share_evidence": page.value("share_evidence") == "on"}
             for name in POLICY_SECONDS:
-                body[name] = int(_number(page.value(name), name))
+                body[name] = _integer(page.value(name), name)
             for name in POLICY_TEXT:
                 if page.value(name):
                     body[name] = page.value(name)

@@ -22,5 +22,10 @@
     clearTimeout(pending);  // a burst of moves is one refresh
     pending = setTimeout(function () { refresh(change); }, 150);
   });
+  source.addEventListener("signed-out", function () {  // the key was revoked or the session signed out
+    source.close();
+    board.dataset.live = "off";
+    location.assign("/console/login?expired=1");
+  });
   source.onerror = function () { board.dataset.live = "off"; if (state) state.textContent = "Reconnecting…"; };
 })();

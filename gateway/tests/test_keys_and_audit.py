@@ -133,6 +133,90 @@ def test_the_cache_is_re_read_after_its_lifetime(test_infra, monkeypatch):
     assert replicas(test_infra, body) == 3
 
 
+# ---------------------------------------------------------------------------------------------- bootstrap
+
+async def works(store, key: str) -> bool:
+    try:
+        await store.authenticate(key)
+        return True
+    except Unauthenticated:
+        return False
+
+
+def test_a_revoked_bootstrap_key_stays_revoked_when_any_replica_starts_again(test_infra, caplog):
+    async def body(stores, _listener, _redis, db):
+        a, b = stores
+        await a.bootstrap_admin("hl_boot_one")
+        assert await works(b, "hl_boot_one")
+        record = await db.api_keys.find_one({"bootstrap": True})
+        await a.revoke(record["_id"])
+        with caplog.at_level("ERROR", logger="hireloop.gateway.keys"):
+            for store in (a, b, a):  # restarts, and a new replica, with the same configuration
+                assert await store.bootstrap_admin("hl_boot_one") is None
+        assert not await works(a, "hl_boot_one") and not await works(b, "hl_boot_one")
+        return await db.api_keys.count_documents({}), caplog.text
+    count, logged = replicas(test_infra, body)
+    assert count == 1 and logged.count("HIRELOOP_ADMIN_KEY is revoked") == 3
+
+
+def test_a_new_bootstrap_key_revokes_the_previous_one_once_and_an_old_replica_cannot_revive_it(test_infra):
+    async def body(stores, _listener, _redis, db):
+        old, new = stores
+        await old.bootstrap_admin("hl_boot_old")
+        assert await works(new, "hl_boot_old")  # cached on the replica that rotates next
+        await new.bootstrap_admin("hl_boot_new")
+        assert await works(new, "hl_boot_new") and not await works(new, "hl_boot_old")
+        assert not await works(old, "hl_boot_old")  # every replica, at once
+        await old.bootstrap_admin("hl_boot_old")  # a replica still configured with the old key restarts
+        return [await works(s, k) for s in (old, new) for k in ("hl_boot_old", "hl_boot_new")]
+    assert replicas(test_infra, body) == [False, True, False, True]
+
+
+def test_two_replicas_starting_with_one_new_key_make_one_record(test_infra):
+    async def body(stores, _listener, _redis, db):
+        await asyncio.gather(*(s.bootstrap_admin("hl_boot_same") for s in stores))
+        return await db.api_keys.count_documents({"revoked_at": None}), await works(stores[0], "hl_boot_same")
+    assert replicas(test_infra, body, count=3) == (1, True)
+
+
+def test_of_two_new_bootstrap_keys_the_later_start_wins(test_infra):
+    async def body(stores, _listener, _redis, db):
+        a, b = stores
+        await a.bootstrap_admin("hl_boot_first")
+        await asyncio.sleep(0.01)
+        await b.bootstrap_admin("hl_boot_second")
+        return await works(a, "hl_boot_first"), await works(a, "hl_boot_second")
+    assert replicas(test_infra, body) == (False, True)
+
+
+def test_the_record_of_the_first_release_keeps_its_revocation_and_is_rotated_like_the_others(test_infra):
+    from gateway.keys import BOOTSTRAP_KEY_ID, hash_key
+
+    async def body(stores, _listener, _redis, db):
+        store = stores[0]
+        # As `bootstrap_admin` wrote it before: one record under a fixed id, here revoked.
+        await db.api_keys.insert_one({"_id": BOOTSTRAP_KEY_ID, "hash": hash_key("hl_boot_legacy"),
+                                      "name": "bootstrap-admin", "role": "admin", "divisions": [],
+                                      "created_at": utcnow(), "revoked_at": utcnow()})
+        await store.bootstrap_admin("hl_boot_legacy")
+        revoked_stays = not await works(store, "hl_boot_legacy")
+        await db.api_keys.update_one({"_id": BOOTSTRAP_KEY_ID}, {"$set": {"revoked_at": None}})
+        await store._changed()
+        await store.bootstrap_admin("hl_boot_next")  # rotation revokes the legacy record too
+        return revoked_stays, await works(store, "hl_boot_legacy"), await works(store, "hl_boot_next")
+    assert replicas(test_infra, body) == (True, False, True)
+
+
+def test_is_active_follows_revocation_without_recording_a_use(test_infra):
+    async def body(stores, _listener, _redis, db):
+        a, b = stores
+        created = await a.create("viewer", "recruiter", ["retail"], None)
+        assert await b.is_active(created["key"]) and not await b.is_active("hl_unknown")
+        await a.revoke(created["id"])
+        return await b.is_active(created["key"]), (await db.api_keys.find_one({"_id": created["id"]}))["last_used_at"]
+    assert replicas(test_infra, body) == (False, None)
+
+
 # ---------------------------------------------------------------------------------------------- audit
 
 def test_concurrent_audit_writes_share_inserts_and_each_waits_for_its_own(test_infra):

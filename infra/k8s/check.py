@@ -33,6 +33,9 @@ CUSTOM = {
     ("keda.sh/v1alpha1", "ScaledObject"): "keda.sh_v1alpha1_scaledobject.yaml",
     ("keda.sh/v1alpha1", "TriggerAuthentication"): "keda.sh_v1alpha1_triggerauthentication.yaml",
     ("rabbitmq.com/v1beta1", "RabbitmqCluster"): "rabbitmq.com_v1beta1_rabbitmqcluster.yaml",
+    ("rabbitmq.com/v1beta1", "User"): "rabbitmq.com_v1beta1_user.yaml",
+    ("rabbitmq.com/v1beta1", "Permission"): "rabbitmq.com_v1beta1_permission.yaml",
+    ("rabbitmq.com/v1beta1", "TopicPermission"): "rabbitmq.com_v1beta1_topicpermission.yaml",
     ("mongodbcommunity.mongodb.com/v1", "MongoDBCommunity"): "mongodbcommunity.mongodb.com_v1_mongodbcommunity.yaml",
 }
 # What the operators make at run time from a custom resource, so no manifest holds it (their documented names).
@@ -42,6 +45,9 @@ def operator_secrets(resources: list[dict]) -> dict[str, set[str]]:
         name = r["metadata"]["name"]
         if r["kind"] == "RabbitmqCluster":
             made[f"{name}-default-user"] = {"username", "password", "host", "port"}
+        if r["kind"] == "User" and "importCredentialsSecret" not in r["spec"]:
+            # messaging-topology-operator: generated credentials in `<name>-user-credentials`
+            made[f"{name}-user-credentials"] = {"username", "password"}
         if r["kind"] == "MongoDBCommunity":
             for user in r["spec"]["users"]:
                 secret = user.get("connectionStringSecretName") or f"{name}-{user.get('db', 'admin')}-{user['name']}"

@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from nameko.rpc import ServiceRpc
 from pymongo.errors import DuplicateKeyError
 
 from services.interview_feedback import domain
 from services.interview_feedback.store import InterviewFeedbackStore
+from shared.bus.callers import CallerRpc
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, rpc
 from shared.bus.remote import UpstreamUnavailable, ask, policy_seconds
 from shared.config import load
@@ -113,11 +113,18 @@ def _ms(dt: datetime) -> datetime:
 
 
 
+def _refuse_if_erased(uow, application_id: str, candidate_id: str | None) -> None:
+    """Nothing more is recorded about an erased candidate (free text would outlive the erasure)."""
+    if uow.store.erased_any([candidate_id] if candidate_id else [], [application_id], session=uow.session):
+        raise Conflict(f"application {application_id} belongs to an erased candidate; nothing more is recorded "
+                       "for it", code="application_erased")
+
+
 class InterviewFeedbackService(ServiceBase):
     name = "interview_feedback"
     store = Store(InterviewFeedbackStore)
-    sourcing = ServiceRpc("sourcing")
-    notification = ServiceRpc("notification")
+    sourcing = CallerRpc("sourcing")
+    notification = CallerRpc("notification")
 
     # -- other services ----------------------------------------------------------------------------
     def _application(self, application_id: str) -> dict:
@@ -192,6 +199,7 @@ class InterviewFeedbackService(ServiceBase):
         }
 
         def work(uow):
+            _refuse_if_erased(uow, application_id, doc["candidate_id"])
             try:
                 uow.store.insert_interview(doc, uow.session)
             except DuplicateKeyError:
@@ -247,6 +255,7 @@ class InterviewFeedbackService(ServiceBase):
             raise duplicate
 
         def work(uow):
+            _refuse_if_erased(uow, interview["application_id"], interview.get("candidate_id"))
             now = _now()
             updated = uow.store.mark_submitted(interview_id, cmd.interviewer, uow.session)
             if updated is None:
@@ -320,6 +329,7 @@ class InterviewFeedbackService(ServiceBase):
         sla = self._approval_sla(division) if next_status == "awaiting_approval" else 0
 
         def work(uow):
+            _refuse_if_erased(uow, application_id, application.get("candidate_id"))
             now = _now()
             doc = {
                 "_id": application_id,
@@ -397,6 +407,7 @@ class InterviewFeedbackService(ServiceBase):
         sla = self._approval_sla(division) if rebases else 0
 
         def work(uow):
+            _refuse_if_erased(uow, application_id, None)
             before = [_step_from_doc(d) for d in uow.store.approvals(application_id, uow.session)]
             result = domain.decide_approval(before, approval_id, caller.role, caller.name, cmd.decision, cmd.note,
                                             _now(), sla)

@@ -134,6 +134,15 @@ class InterviewFeedbackStore(ServiceStore):
             cards.setdefault(card["interview_id"], []).append(card)
         return interviews, cards
 
+    def erased_application_hint(self, application_ids: list[str], session=None) -> bool:
+        """An application whose interview names an erased candidate (tombstones from before they named
+        applications)."""
+        docs = self.db.interviews.find({"application_id": {"$in": application_ids}}, {"candidate_id": 1},
+                                       session=session)
+        candidates = [d["candidate_id"] for d in docs if d.get("candidate_id")]
+        return bool(candidates) and self.db.erased.find_one({"_id": {"$in": candidates}}, {"_id": 1},
+                                                            session=session) is not None
+
     # -- right of access and erasure --------------------------------------------------------------------
     def interviews_for(self, application_ids: list[str], session=None) -> list[dict]:
         return list(self.db.interviews.find({"application_id": {"$in": application_ids}}, session=session)

@@ -28,6 +28,7 @@ from typing import Any
 
 import jinja2
 
+from services.notification.destinations import AllowList, DestinationRefused, check_url
 from shared import stats
 from shared.contracts.commands import NotificationPolicy
 from shared.contracts.common import NoticeKind
@@ -99,9 +100,17 @@ class PolicyError(ValueError):
         self.field = field
 
 
-def policy_to_store(new: NotificationPolicy, stored: NotificationPolicy | None) -> NotificationPolicy:
-    """The policy a PUT stores. The secret is write-only, so a GET's body sent back has it null: with a
-    webhook URL kept and no secret given, the stored secret stays. A URL with no secret at all is refused."""
+def policy_to_store(new: NotificationPolicy, stored: NotificationPolicy | None,
+                    allow: AllowList | None = None) -> NotificationPolicy:
+    """The policy a PUT stores. The webhook URL must be an allowed destination as written (a public https
+    address unless the operator's allow-list names it; destinations.py). The secret is write-only, so a
+    GET's body sent back has it null: with a webhook URL kept and no secret given, the stored secret stays.
+    A URL with no secret at all is refused."""
+    if new.hr_webhook_url is not None:
+        try:
+            check_url(str(new.hr_webhook_url), allow or AllowList())
+        except DestinationRefused as exc:
+            raise PolicyError(f"hr_webhook_url: {exc}", field="hr_webhook_url") from None
     if new.hr_webhook_url is None or new.hr_webhook_secret is not None:
         return new
     kept = stored.hr_webhook_secret if stored is not None else None
@@ -472,10 +481,11 @@ def backoff_seconds(attempts: int, base: int = BACKOFF_BASE_SECONDS) -> int:
 
 
 def after_failure(attempts: int, error: str, now: datetime, *, backoff_base: int = BACKOFF_BASE_SECONDS,
-                  max_attempts: int = MAX_ATTEMPTS) -> dict[str, Any]:
-    """The update for a notice whose `attempts`-th sending failed (whatever its channel)."""
+                  max_attempts: int = MAX_ATTEMPTS, permanent: bool = False) -> dict[str, Any]:
+    """The update for a notice whose `attempts`-th sending failed (whatever its channel). A permanent
+    failure (a refused destination) fails the notice at once."""
     error = error[:1000]
-    if attempts >= max_attempts:
+    if permanent or attempts >= max_attempts:
         return {"status": FAILED, "error": error, "lease_until": None}
     return {"status": SCHEDULED, "error": error, "lease_until": None,
             "scheduled_for": now + timedelta(seconds=backoff_seconds(attempts, backoff_base))}

@@ -21,6 +21,11 @@ class SendError(Exception):
     """Sending failed (connection, refusal, timeout): worth retrying later."""
 
 
+class RefusedDestination(SendError):
+    """The destination may not be sent to (e.g. a webhook to an internal address): retrying will not help,
+    the notice fails at once."""
+
+
 class SmtpSender:
     def __init__(self, smtp_url: str, mail_from: str, timeout: float = DEFAULT_TIMEOUT):
         parts = urlsplit(smtp_url)

@@ -20,7 +20,8 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from services.notification import domain, loader
-from services.notification.sender import SendError, SmtpSender
+from services.notification.destinations import AllowList
+from services.notification.sender import RefusedDestination, SendError, SmtpSender
 from services.notification.store import NotificationStore
 from services.notification.webhook import WebhookSender
 from shared import tracing
@@ -39,7 +40,6 @@ from shared.contracts.events import (
     ReengagementRequested,
 )
 from shared.crypto import open_sealed, seal
-from shared.erasure import ERASED
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
 from shared.reports import report_scope
@@ -89,10 +89,11 @@ class CandidateReplyTo(DependencyProvider):
 
 
 class Webhooks(DependencyProvider):
-    """One webhook sender per process (HR notices of divisions with `hr_webhook_url`)."""
+    """One webhook sender per process (HR notices of divisions with `hr_webhook_url`), with the operator's
+    allow-list of internal destinations (WEBHOOK_ALLOWED_HOSTS; a bad entry stops the start-up)."""
 
     def setup(self):
-        self.sender = WebhookSender()
+        self.sender = WebhookSender(allow=AllowList.parse(load().webhook_allowed_hosts))
 
     def get_dependency(self, worker_ctx):
         return self.sender
@@ -230,9 +231,7 @@ class NotificationService(ServiceBase):
         }
 
         def work(uow):
-            if uow.store.is_erased(payload.candidate_id, session=uow.session):
-                # An event from before the erasure, delivered after it: keep the application, not the person.
-                fields.update({"name": ERASED, "email": None, "erased": True})
+            # An event about an erased candidate never gets here (the unit of work's guard, shared/erasure.py).
             uow.store.upsert_contact(payload.application_id, fields, session=uow.session)
 
         self.bus.transact(work, envelope)
@@ -407,7 +406,8 @@ class NotificationService(ServiceBase):
             error = str(exc) if isinstance(exc, SendError) else f"{type(exc).__name__}: {exc}"
             update = domain.after_failure(notice["attempts"], error, utcnow(),
                                           backoff_base=self.retries.backoff_base,
-                                          max_attempts=self.retries.max_attempts)
+                                          max_attempts=self.retries.max_attempts,
+                                          permanent=isinstance(exc, RefusedDestination))
             self.store.record_failure(notice["_id"], notice["attempts"], update)
             log.warning("notice not sent", extra={"notice_id": notice["_id"], "attempts": notice["attempts"],
                                                   "status": update["status"], "error": error})
@@ -467,7 +467,8 @@ class NotificationService(ServiceBase):
         def work(uow):
             stored = uow.store.get_policy(division, session=uow.session)
             try:
-                policy = domain.policy_to_store(new, domain.effective_policy(stored) if stored else None)
+                policy = domain.policy_to_store(new, domain.effective_policy(stored) if stored else None,
+                                                self.webhooks.allow)
             except domain.PolicyError as exc:
                 raise Invalid(str(exc), field=exc.field) from None
             uow.store.put_policy(division, {**policy.model_dump(mode="json"), "updated_at": utcnow(),

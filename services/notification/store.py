@@ -8,7 +8,9 @@
 
 Personal data is sealed on disk (shared/crypto.py): a contact's email arrives sealed in the event and is
 kept so; a notice's recipient and body (which may quote the candidate's address) are sealed when stored
-and opened when read back, so callers of this store see plain notices.
+and opened when read back, so callers of this store see plain notices. A policy's `hr_webhook_secret` is
+sealed the same way (written sealed, opened on read; one stored in clear by an older version still reads,
+and is sealed when the service starts, `seal_clear_secrets`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from shared.timeutil import utcnow
 
 CLAIM_CANDIDATES = 20
 SEALED_NOTICE_FIELDS = ("recipient", "body")
+SEALED_POLICY_FIELD = "hr_webhook_secret"
 
 
 def _sealed(notice: dict) -> dict:
@@ -52,6 +55,7 @@ class NotificationStore(ServiceStore):
         self.db.notices.create_index([("application_id", ASCENDING), ("_id", ASCENDING)])
         self.db.notices.create_index([("candidate_id", ASCENDING), ("_id", ASCENDING)])
         self.db.timing.create_index([("division", ASCENDING), ("decided_at", ASCENDING)])
+        self.seal_clear_secrets()  # a one-off migration, idempotent: nothing to do once every secret is sealed
 
     # -- contacts ----------------------------------------------------------------------------------
     def upsert_contact(self, application_id: str, fields: dict, session=None) -> None:
@@ -66,6 +70,11 @@ class NotificationStore(ServiceStore):
             {"candidate_id": candidate_id}, sort=[("received_at", DESCENDING), ("_id", DESCENDING)], session=session
         )
 
+    def erased_application_hint(self, application_ids: list[str], session=None) -> bool:
+        """A contact anonymised by an erasure (tombstones from before they named applications)."""
+        return self.db.contacts.find_one({"_id": {"$in": application_ids}, "erased": True}, {"_id": 1},
+                                         session=session) is not None
+
     def step_decided(self, application_id: str, step: int, session=None) -> None:
         self.db.contacts.update_one({"_id": application_id}, {"$addToSet": {"decided_steps": step}},
                                     session=session)
@@ -75,10 +84,29 @@ class NotificationStore(ServiceStore):
 
     # -- policies ----------------------------------------------------------------------------------
     def get_policy(self, division: str, session=None) -> dict | None:
-        return self.db.policies.find_one({"_id": division}, session=session)
+        """The stored policy with its webhook secret opened (a secret stored in clear before sealing
+        existed reads as it is)."""
+        doc = self.db.policies.find_one({"_id": division}, session=session)
+        if doc is not None and doc.get(SEALED_POLICY_FIELD) is not None:
+            doc[SEALED_POLICY_FIELD] = open_sealed(doc[SEALED_POLICY_FIELD])
+        return doc
 
     def put_policy(self, division: str, policy: dict, session=None) -> None:
-        self.db.policies.replace_one({"_id": division}, {"_id": division, **policy}, upsert=True, session=session)
+        doc = {"_id": division, **policy}
+        if doc.get(SEALED_POLICY_FIELD) is not None:
+            doc[SEALED_POLICY_FIELD] = seal(doc[SEALED_POLICY_FIELD])
+        self.db.policies.replace_one({"_id": division}, doc, upsert=True, session=session)
+
+    def seal_clear_secrets(self) -> int:
+        """Seal webhook secrets stored in clear (before they were sealed); at start-up. Returns how many.
+        Each update is conditional on the clear value, so two replicas starting at once seal it once."""
+        sealed = 0
+        for doc in self.db.policies.find({SEALED_POLICY_FIELD: {"$type": "string", "$not": {"$regex": "^pd1:"}}},
+                                         {SEALED_POLICY_FIELD: 1}):
+            clear = doc[SEALED_POLICY_FIELD]
+            sealed += self.db.policies.update_one({"_id": doc["_id"], SEALED_POLICY_FIELD: clear},
+                                                  {"$set": {SEALED_POLICY_FIELD: seal(clear)}}).modified_count
+        return sealed
 
     # -- notices -----------------------------------------------------------------------------------
     def add_notice(self, doc: dict, session=None) -> bool:

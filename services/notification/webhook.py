@@ -1,6 +1,12 @@
-"""HR notices to a division's HR system: a signed JSON POST, with the standard library (`urllib.request`,
-green under eventlet once the process is monkey-patched). Every send has a timeout and raises
-`SendError` on failure, so the dispatcher re-schedules the notice with back-off, like an email.
+"""HR notices to a division's HR system: a signed JSON POST with httpx (green under eventlet once the process
+is monkey-patched). Every send has a timeout and raises `SendError` on failure, so the dispatcher
+re-schedules the notice with back-off, like an email.
+
+Only allowed destinations are sent to (services/notification/destinations.py): the policy PUT refuses an
+internal address as written, and every send resolves the host once, checks every address and connects to
+the checked one, so a name that resolves (or rebinds) to an internal address is refused too. A refused
+destination fails the notice at once (`RefusedDestination`), without a connection, so a notice never
+tells anything about an internal service (not even whether it answers).
 
 What is sent: `POST <hr_webhook_url>` with the JSON body
 `{id, kind, division, application_id, candidate_id, subject, body, step, created_at}` (the notice as it
@@ -11,8 +17,8 @@ is stored; nothing more about the candidate) and the headers
     X-Hireloop-Timestamp: <unix seconds>    when this attempt was signed
     X-Hireloop-Signature: sha256=<hex HMAC-SHA256(secret, f"{timestamp}.".encode() + raw body)>
 
-The secret is the division's `hr_webhook_secret` (write-only in the policy API). Any 2xx answer is a
-delivery; anything else (other statuses, redirects, refused connections, timeouts) is retried.
+The secret is the division's `hr_webhook_secret` (write-only in the policy API, sealed at rest). Any 2xx
+answer is a delivery; anything else (other statuses, redirects, refused connections, timeouts) is retried.
 
 How a receiver verifies a delivery:
 1. Read the raw request body as bytes, before any JSON parsing (re-serialising changes the bytes).
@@ -29,14 +35,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from services.notification.sender import DEFAULT_TIMEOUT, SendError
+import httpx
+
+from services.notification.destinations import (
+    AllowList,
+    Destination,
+    DestinationRefused,
+    IPAddress,
+    check_resolved,
+    check_url,
+)
+from services.notification.sender import DEFAULT_TIMEOUT, RefusedDestination, SendError
 from shared.timeutil import iso
 
 DELIVERY_HEADER = "X-Hireloop-Delivery"
@@ -76,53 +93,84 @@ def encode(notice: dict) -> bytes:
     return json.dumps(payload(notice), ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is not a delivery (urllib would turn the POST into a GET): it fails and is retried."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
 class WebhookSender:
-    def __init__(self, timeout: float = DEFAULT_TIMEOUT, clock: Callable[[], float] = time.time):
+    """Sends with httpx to the address it checked: the URL's host is resolved once, every address it
+    resolves to is checked (`destinations.check_resolved`), and the connection goes to the first one, with
+    the URL's host in `Host` and, for https, in SNI and certificate verification. No proxy from the
+    environment, no redirects followed, the answer's body is not read."""
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT, clock: Callable[[], float] = time.time,
+                 allow: AllowList | None = None, resolve: Callable[..., list] = socket.getaddrinfo,
+                 verify: ssl.SSLContext | bool = True):
         self.timeout = timeout
         self.clock = clock
-        self._opener = urllib.request.build_opener(_NoRedirect())
+        self.allow = allow if allow is not None else AllowList()
+        self.resolve = resolve  # socket.getaddrinfo's signature (green under eventlet)
+        self.verify = verify
 
-    def build_request(self, notice: dict, secret: str) -> urllib.request.Request:
-        body = encode(notice)
+    def headers(self, notice: dict, secret: str, body: bytes) -> dict[str, str]:
         timestamp = int(self.clock())
-        return urllib.request.Request(notice["recipient"], data=body, method="POST", headers={
+        return {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             DELIVERY_HEADER: notice["_id"],
             TIMESTAMP_HEADER: str(timestamp),
             SIGNATURE_HEADER: signature(secret, timestamp, body),
-        })
+        }
+
+    def _addresses(self, destination: Destination) -> list[IPAddress]:
+        if destination.hostname is None:
+            return [destination.host]  # type: ignore[list-item]
+        try:
+            infos = self.resolve(destination.hostname, destination.port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            raise SendError("webhook unreachable: the host name did not resolve") from None
+        addresses: list[IPAddress] = []
+        for info in infos:
+            try:
+                ip = ipaddress.ip_address(info[4][0])
+            except ValueError:
+                raise RefusedDestination("webhook destination refused: the host name resolves to something "
+                                         "that is not an address") from None
+            if ip not in addresses:
+                addresses.append(ip)
+        return addresses
+
+    def target(self, notice: dict) -> tuple[Destination, IPAddress]:
+        """Where this notice may go: (destination, the checked address to connect to).
+        Raises RefusedDestination (a permanent failure) or SendError (resolution failed: retried)."""
+        try:
+            destination = check_url(notice["recipient"], self.allow)
+            return destination, check_resolved(destination, self._addresses(destination), self.allow)
+        except DestinationRefused as exc:
+            raise RefusedDestination(f"webhook destination refused: {exc}") from None
 
     def send(self, notice: dict, secret: str | None) -> str:
-        """POST one notice to its recipient URL; returns the delivery id. Raises SendError on failure.
+        """POST one notice to its recipient URL; returns the delivery id. Raises SendError on failure
+        (RefusedDestination, not worth retrying, when the destination is not allowed: nothing is sent).
         Reasons are short (status code, error class): no response bodies, no URLs, no secrets."""
         if not secret:
             raise SendError("webhook secret not set for the division")
+        destination, address = self.target(notice)
+        body = encode(notice)
+        headers = {"Host": destination.host_header, **self.headers(notice, secret, body)}
+        url = httpx.URL(scheme=destination.scheme, host=str(address), port=destination.port,
+                        raw_path=destination.target.encode())
+        extensions = {"sni_hostname": destination.hostname} if destination.scheme == "https" and \
+            destination.hostname else {}
         try:
-            request = self.build_request(notice, secret)
-        except ValueError as exc:  # not a URL urllib can use
-            raise SendError(f"webhook URL unusable: {type(exc).__name__}") from exc
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                status = response.status
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            raise SendError(f"webhook answered HTTP {exc.code}") from None
-        except urllib.error.URLError as exc:
-            reason = exc.reason
-            detail = type(reason).__name__ if isinstance(reason, BaseException) else str(reason)[:100]
-            raise SendError(f"webhook unreachable: {detail}") from None
-        except TimeoutError:
+            with httpx.Client(timeout=self.timeout, follow_redirects=False, trust_env=False, verify=self.verify) \
+                    as client:
+                request = client.build_request("POST", url, content=body, headers=headers, extensions=extensions)
+                response = client.send(request, stream=True)
+                status = response.status_code
+                response.close()
+        except httpx.TimeoutException:
             raise SendError(f"webhook timed out after {self.timeout:g}s") from None
-        except (OSError, ValueError) as exc:  # reset mid-answer, bad status line...
+        except (httpx.ConnectError, httpx.NetworkError) as exc:
+            raise SendError(f"webhook unreachable: {type(exc).__name__}") from None
+        except (httpx.HTTPError, OSError, ValueError) as exc:  # bad answer, reset mid-answer...
             raise SendError(f"webhook failed: {type(exc).__name__}") from None
-        if not 200 <= status < 300:  # 1xx or anything urllib let through
+        if not 200 <= status < 300:  # a redirect is not a delivery (and is not followed)
             raise SendError(f"webhook answered HTTP {status}")
         return notice["_id"]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from nameko.rpc import ServiceRpc
-
 from services.screening import domain
 from services.screening.store import ScreeningStore
+from shared.bus.callers import CallerRpc
 from shared.bus.nameko_ext import INSTANCE_ID, ServiceBase, Store, event_handler, rpc
 from shared.bus.remote import ask
 from shared.config import load
@@ -30,7 +29,7 @@ def _view(doc: dict) -> dict:
 class ScreeningService(ServiceBase):
     name = "screening"
     store = Store(ScreeningStore)
-    sourcing = ServiceRpc("sourcing")
+    sourcing = CallerRpc("sourcing")
 
     @event_handler("sourcing", "application_received")
     def on_application_received(self, payload: ApplicationReceived, envelope):

@@ -343,13 +343,22 @@ def skill_keys(skills: list[str]) -> list[str]:
     return list(dict.fromkeys(normalize_skill(s) for s in skills))
 
 
+# What a division records about a person (docs/decisions/002-candidates-per-division.md): one profile per
+# (candidate, division); the candidate itself is only the identity (id, email_key).
+PROFILE_FIELDS = ("name", "email", "phone", "skills", "skill_keys", "years_experience", "location")
+
+
+def profile_id(candidate_id: str, division: str) -> str:
+    return f"{candidate_id}|{division}"
+
+
 def profile_update(cand: CandidateIn) -> dict:
-    """The fields an application sets on the candidate: the latest profile wins. Optional fields left
-    out of the request keep the stored value; given ones (even null) replace it."""
+    """The fields an application sets on its division's profile of the candidate: that division's latest
+    application wins. Optional fields left out of the request keep the stored value; given ones (even
+    null) replace it."""
     update = {
         "name": cand.name,
         "email": seal(cand.email),
-        "email_key": candidate_key(cand.email),
         "skills": list(cand.skills),
         "skill_keys": skill_keys(cand.skills),
         "years_experience": cand.years_experience,
@@ -361,11 +370,37 @@ def profile_update(cand: CandidateIn) -> dict:
     return update
 
 
-def candidate_snapshot(cand: dict) -> CandidateSnapshot:
-    """What events carry about the candidate: email and phone stay sealed as stored."""
+def legacy_profile(cand: dict | None) -> dict | None:
+    """The profile a candidate stored before per-division profiles kept on the candidate itself (one for
+    every division, the latest application's); None for a candidate stored since, or erased."""
+    if not cand or cand.get("erasure_id") or "name" not in cand:
+        return None
+    return {field: cand.get(field) for field in PROFILE_FIELDS}
+
+
+def division_profile(candidate_id: str, division: str, stored: dict | None, legacy: dict | None, update: dict,
+                     at: datetime) -> dict:
+    """The division's profile after an application: its stored profile (else the legacy one, for a candidate
+    from before profiles per division) with the application's fields on top."""
+    base = {field: value for field, value in (stored or legacy or {}).items() if field in PROFILE_FIELDS}
+    return {"_id": profile_id(candidate_id, division), "candidate_id": candidate_id, "division": division,
+            **base, **update, "created_at": (stored or {}).get("created_at") or at, "updated_at": at}
+
+
+def profile_for_view(profiles: list[dict], legacy: dict | None) -> dict | None:
+    """What a reader sees of a person: the most recently updated of the profiles of the divisions it may
+    see (a one-division reader: its own); the legacy profile when none of them has one of its own yet."""
+    if profiles:
+        return max(profiles, key=lambda p: (p["updated_at"], p["_id"]))
+    return legacy
+
+
+def candidate_snapshot(profile: dict) -> CandidateSnapshot:
+    """What events carry about the candidate (one division's profile): email and phone stay sealed as stored."""
     return CandidateSnapshot(
-        name=cand["name"], email=cand["email"], phone=cand.get("phone"), skills=list(cand.get("skills") or []),
-        years_experience=cand.get("years_experience") or 0, location=cand.get("location"),
+        name=profile["name"], email=profile["email"], phone=profile.get("phone"),
+        skills=list(profile.get("skills") or []), years_experience=profile.get("years_experience") or 0,
+        location=profile.get("location"),
     )
 
 

@@ -112,17 +112,25 @@ def _confirmation_view(c: dict | None) -> dict | None:
     return {"result": c["result"], "note": c.get("note"), "by": c["by"], "at": iso(c["at"])}
 
 
-def candidate_view(doc: dict, application_ids: list[str]) -> dict:
+def candidate_view(candidate_id: str, profile: dict, application_ids: list[str]) -> dict:
+    """The candidate as one profile tells it (docs/decisions/002-candidates-per-division.md)."""
     return {
-        "id": doc["_id"],
-        "name": doc["name"],
-        "email": open_sealed(doc["email"]),
-        "phone": open_sealed(doc.get("phone")),
-        "skills": doc.get("skills") or [],
-        "years_experience": doc.get("years_experience"),
-        "location": doc.get("location"),
+        "id": candidate_id,
+        "name": profile["name"],
+        "email": open_sealed(profile["email"]),
+        "phone": open_sealed(profile.get("phone")),
+        "skills": profile.get("skills") or [],
+        "years_experience": profile.get("years_experience"),
+        "location": profile.get("location"),
         "applications": application_ids,
     }
+
+
+def profile_export(profile: dict) -> dict:
+    return {"division": profile["division"], "name": profile["name"], "email": open_sealed(profile["email"]),
+            "phone": open_sealed(profile.get("phone")), "skills": profile.get("skills") or [],
+            "years_experience": profile.get("years_experience"), "location": profile.get("location"),
+            "created_at": iso(profile.get("created_at")), "updated_at": iso(profile.get("updated_at"))}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -264,7 +272,8 @@ class SourcingService(ServiceBase):
         caller = self.bus.caller
         caller.require_role("recruiter", "hr", "admin")
         cmd = parse(NewApplication, data)
-        profile = domain.profile_update(cmd.candidate)
+        update = domain.profile_update(cmd.candidate)
+        email_key = domain.candidate_key(cmd.candidate.email)
 
         def work(uow):
             s = uow.session
@@ -275,13 +284,15 @@ class SourcingService(ServiceBase):
             if unknown:
                 raise Invalid(f"answers.{unknown[0]}: not a knock-out question of this requisition",
                               field=f"answers.{unknown[0]}")
-            known = uow.store.find_candidate_by_email_key(profile["email_key"], session=s)
+            known = uow.store.find_candidate_by_email_key(email_key, session=s)
             if known is not None:
                 dup = uow.store.find_application(known["_id"], req["_id"], session=s)
                 if dup is not None:
                     raise _duplicate(dup["_id"])
             now = utcnow()
-            cand = uow.store.upsert_candidate(profile, now, s)
+            cand = uow.store.upsert_candidate(email_key, now, s)
+            # Only this division's profile of the person changes (docs/decisions/002).
+            profile = uow.store.save_profile(cand, req["division"], update, now, s)
             app = {
                 "_id": new_id("app"),
                 "requisition_id": req["_id"],
@@ -309,13 +320,13 @@ class SourcingService(ServiceBase):
             uow.store.insert_application(app, s)
             uow.emit("application_received", ApplicationReceived(
                 application_id=app["_id"], candidate_id=cand["_id"], requisition=domain.requisition_snapshot(req),
-                candidate=domain.candidate_snapshot(cand), source=cmd.source,
+                candidate=domain.candidate_snapshot(profile), source=cmd.source,
                 talent_pool_consent=cmd.talent_pool_consent, answers=dict(cmd.answers), received_at=now))
             uow.emit("application_status_changed", domain.status_changed(app, None))
             return app
 
         def existing():
-            known = self.store.find_candidate_by_email_key(profile["email_key"])
+            known = self.store.find_candidate_by_email_key(email_key)
             return known and self.store.find_application(known["_id"], cmd.requisition_id)
 
         app = self._retry_on_candidate_race(lambda: self.bus.transact(work), existing)
@@ -333,7 +344,7 @@ class SourcingService(ServiceBase):
             if req["status"] != "open":
                 raise Conflict(f"requisition {requisition_id} is closed", code="requisition_closed")
             cand = uow.store.get_candidate(candidate_id, session=s)
-            if cand is None:
+            if cand is None or cand.get("erasure_id"):
                 raise NotFound(f"candidate {candidate_id} not found")
             dup = uow.store.find_application(candidate_id, requisition_id, session=s)
             if dup is not None:
@@ -345,6 +356,7 @@ class SourcingService(ServiceBase):
                     raise Invalid(f"reuse_interview_from: application {reuse_interview_from} is not an interviewed "
                                   f"application of candidate {candidate_id}", field="reuse_interview_from")
                 reused = domain.reused_interview(prior["interview"], reuse_interview_from)
+            profile = self._fast_track_profile(uow, cand, req["division"], reuse_interview_from)
             consent = any(a.get("talent_pool_consent") for a in uow.store.candidate_applications(candidate_id,
                                                                                                   session=s))
             now = utcnow()
@@ -374,7 +386,7 @@ class SourcingService(ServiceBase):
             }
             uow.emit("application_received", ApplicationReceived(
                 application_id=app["_id"], candidate_id=candidate_id, requisition=domain.requisition_snapshot(req),
-                candidate=domain.candidate_snapshot(cand), source="talent_pool", talent_pool_consent=consent,
+                candidate=domain.candidate_snapshot(profile), source="talent_pool", talent_pool_consent=consent,
                 answers={}, received_at=now,
                 fast_track={"reengagement_id": reengagement_id, "reused_interview_from": reuse_interview_from}))
             uow.emit("application_status_changed", domain.status_changed(app, None))
@@ -389,6 +401,27 @@ class SourcingService(ServiceBase):
 
         app = self._retry_on_candidate_race(lambda: self.bus.transact(work), existing)
         return {"id": app["_id"], "candidate_id": app["candidate_id"], "status": app["status"]}
+
+    @staticmethod
+    def _fast_track_profile(uow, cand: dict, division: str, prior_application_id: str | None) -> dict:
+        """The profile a re-engaged candidate's new application uses: the division's own; else a copy of the
+        one the pool knew them by (the prior application's division, else the latest), kept as this
+        division's from now on."""
+        s = uow.session
+        own = uow.store.get_profile(cand["_id"], division, session=s)
+        if own is not None:
+            return own
+        source = None
+        if prior_application_id:
+            prior = uow.store.get_application(prior_application_id, session=s)
+            if prior is not None:
+                source = uow.store.get_profile(cand["_id"], prior["division"], session=s)
+        source = source or domain.profile_for_view(uow.store.profiles_of(cand["_id"], session=s),
+                                                   domain.legacy_profile(cand))
+        if source is None:
+            raise NotFound(f"candidate {cand['_id']} not found")
+        fields = {f: source.get(f) for f in domain.PROFILE_FIELDS}
+        return uow.store.save_profile(cand, division, fields, utcnow(), s)
 
     @rpc
     def get_application(self, application_id: str) -> dict:
@@ -407,8 +440,9 @@ class SourcingService(ServiceBase):
 
     def _with_names(self, views: list[dict]) -> list[dict]:
         """Who applied, by name, so a recruiter's list or board needs no call per candidate."""
-        names = self.store.candidate_names([v["candidate_id"] for v in views]) if views else {}
-        return [{**v, "candidate_name": names.get(v["candidate_id"])} for v in views]
+        pairs = [(v["candidate_id"], v["division"]) for v in views]
+        names = self.store.candidate_names(pairs) if views else {}
+        return [{**v, "candidate_name": names.get(pair)} for v, pair in zip(views, pairs, strict=True)]
 
     # -- reports (from the applications' timelines: sourcing's record of every status change) ---------------
     def _report_apps(self, division, start, end, requisition_id=None):
@@ -452,10 +486,15 @@ class SourcingService(ServiceBase):
         doc = self.store.get_candidate(candidate_id)
         if doc is None or doc.get("erasure_id"):  # an erased candidate is gone for every reader
             raise NotFound(f"candidate {candidate_id} not found")
-        visible = [a["_id"] for a in self.store.candidate_applications(candidate_id, caller.division_filter())]
-        if not visible:
+        apps = self.store.candidate_applications(candidate_id, caller.division_filter())
+        if not apps:
             raise NotFound(f"candidate {candidate_id} not found")
-        return candidate_view(doc, visible)
+        # What the caller's divisions were told, never what another division recorded (docs/decisions/002).
+        profiles = self.store.profiles_of(candidate_id, sorted({a["division"] for a in apps}))
+        profile = domain.profile_for_view(profiles, domain.legacy_profile(doc))
+        if profile is None:
+            raise NotFound(f"candidate {candidate_id} not found")
+        return candidate_view(candidate_id, profile, [a["_id"] for a in apps])
 
     @rpc
     def record_confirmation(self, application_id: str, data: dict) -> dict:
@@ -603,7 +642,9 @@ class SourcingService(ServiceBase):
         app_ids = [a["_id"] for a in self.store.applications_of_candidate(candidate_id)]
         # Dead letters first (outside the transaction, idempotent): a dead-lettered command may hold the
         # address in clear, so it is matched too.
-        needles = [candidate_id, *app_ids, open_sealed(cand.get("email")), open_sealed(cand.get("phone"))]
+        held = [p for p in [*self.store.profiles_of(candidate_id), domain.legacy_profile(cand)] if p]
+        needles = [candidate_id, *app_ids,
+                   *(open_sealed(p.get(f)) for p in held for f in ("email", "phone"))]
         dropped = purge_dead_letters(amqp_uri(), self.name, [n for n in needles if n])
 
         def work(uow):
@@ -617,7 +658,7 @@ class SourcingService(ServiceBase):
             counts["outbox"] = uow.store.erase_from_outbox(candidate_id, ids, session=s)
             counts["dead_letters"] = dropped
             erasure = domain.confirm_party(erasure, "sourcing", counts, now)
-            uow.store.mark_erased(candidate_id, erasure["_id"], session=s)
+            uow.store.mark_erased(candidate_id, erasure["_id"], ids, session=s)
             uow.store.insert_erasure(erasure, s)
             uow.emit("candidate_erasure_requested", CandidateErasureRequested(
                 erasure_id=erasure["_id"], candidate_id=candidate_id, application_ids=ids, reason=reason,
@@ -683,7 +724,13 @@ class SourcingService(ServiceBase):
         if doc is None or doc.get("erasure_id"):
             raise NotFound(f"candidate {candidate_id} not found", code="candidate_not_found")
         apps = self.store.applications_of_candidate(candidate_id)
-        return {"candidate": candidate_view(doc, [a["_id"] for a in apps]),
+        profiles = self.store.profiles_of(candidate_id)
+        latest = domain.profile_for_view(profiles, domain.legacy_profile(doc))
+        if latest is None:
+            raise NotFound(f"candidate {candidate_id} not found", code="candidate_not_found")
+        return {"candidate": candidate_view(candidate_id, latest, [a["_id"] for a in apps]),
+                # every division's own record of the person (docs/decisions/002)
+                "profiles": [profile_export(p) for p in profiles],
                 "applications": [{**application_view(a), "answers": a.get("answers") or {},
                                   "submitted_by": a.get("submitted_by")} for a in apps]}
 

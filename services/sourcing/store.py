@@ -1,5 +1,6 @@
-"""Sourcing's own database: requisitions, candidates (one per normalised email) and applications
-(one per candidate and requisition)."""
+"""Sourcing's own database: requisitions, candidates (one per normalised email: the identity), their
+profiles (one per candidate and division: what that division was told, docs/decisions/002) and
+applications (one per candidate and requisition)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class SourcingStore(ServiceStore):
     def create_indexes(self) -> None:
         self.db.requisitions.create_index([("division", ASCENDING), ("status", ASCENDING)])
         self.db.candidates.create_index([("email_key", ASCENDING)], unique=True, name=CANDIDATE_EMAIL_INDEX)
+        self.db.candidate_profiles.create_index([("candidate_id", ASCENDING)])
         self.db.applications.create_index(
             [("candidate_id", ASCENDING), ("requisition_id", ASCENDING)], unique=True, name=APPLICATION_UNIQUE_INDEX
         )
@@ -44,19 +46,38 @@ class SourcingStore(ServiceStore):
         return self.page(self.db.requisitions, match(divisions, status=status, urgent=urgent), limit, cursor)
 
     # -- candidates ----------------------------------------------------------------------------------
-    def upsert_candidate(self, profile: dict, at: datetime, session) -> dict:
-        """The candidate with this profile's `email_key`, created if new, its profile set to `profile`.
+    def upsert_candidate(self, email_key: str, at: datetime, session) -> dict:
+        """The candidate (the identity) with this `email_key`, created if new.
 
         Looked up by the indexed key, then updated by `_id` (an upsert keyed on email_key scans the
         collection on some servers). Two first applications racing both insert: the unique index
         rejects one, and the caller retries it as an existing candidate."""
-        existing = self.db.candidates.find_one({"email_key": profile["email_key"]}, {"_id": 1}, session=session)
+        existing = self.db.candidates.find_one({"email_key": email_key}, {"_id": 1}, session=session)
         if existing is not None:
-            return update_and_get(self.db.candidates, {"_id": existing["_id"]},
-                                  {"$set": {**profile, "updated_at": at}}, session=session)
-        doc = {"_id": new_id("cand"), **profile, "created_at": at, "updated_at": at}
+            return update_and_get(self.db.candidates, {"_id": existing["_id"]}, {"$set": {"updated_at": at}},
+                                  session=session)
+        doc = {"_id": new_id("cand"), "email_key": email_key, "created_at": at, "updated_at": at}
         self.db.candidates.insert_one(doc, session=session)
         return doc
+
+    # -- profiles: one per candidate and division ----------------------------------------------------------
+    def get_profile(self, candidate_id: str, division: str, session=None) -> dict | None:
+        return self.db.candidate_profiles.find_one({"_id": domain.profile_id(candidate_id, division)},
+                                                   session=session)
+
+    def save_profile(self, cand: dict, division: str, update: dict, at: datetime, session) -> dict:
+        """The division's profile of `cand` after an application's `update` (domain.division_profile)."""
+        stored = self.get_profile(cand["_id"], division, session=session)
+        profile = domain.division_profile(cand["_id"], division, stored, domain.legacy_profile(cand), update, at)
+        self.db.candidate_profiles.replace_one({"_id": profile["_id"]}, profile, upsert=True, session=session)
+        return profile
+
+    def profiles_of(self, candidate_id: str, divisions: list[str] | None = None, session=None) -> list[dict]:
+        """The candidate's profiles, in `divisions` (None: every division), oldest division first."""
+        query: dict = {"candidate_id": candidate_id}
+        if divisions is not None:
+            query["division"] = {"$in": divisions}
+        return list(self.db.candidate_profiles.find(query, session=session).sort("created_at", ASCENDING))
 
     def get_candidate(self, candidate_id: str, session=None) -> dict | None:
         return self.db.candidates.find_one({"_id": candidate_id}, session=session)
@@ -86,10 +107,18 @@ class SourcingStore(ServiceStore):
             query["status"] = status
         return self.page(self.db.applications, query, limit, cursor)
 
-    def candidate_names(self, candidate_ids: list[str]) -> dict[str, str]:
-        """Names by candidate id, for views that show who applied (one query for a page of applications)."""
-        docs = self.db.candidates.find({"_id": {"$in": list(set(candidate_ids))}}, {"name": 1})
-        return {d["_id"]: d.get("name") for d in docs}
+    def candidate_names(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        """Names by (candidate id, division), each as that division recorded it, for views that show who
+        applied (two queries for a page of applications; the legacy profile where a division has none)."""
+        wanted = sorted(set(pairs))
+        docs = self.db.candidate_profiles.find({"_id": {"$in": [domain.profile_id(c, d) for c, d in wanted]}},
+                                               {"name": 1, "candidate_id": 1, "division": 1})
+        names: dict[tuple[str, str], str | None] = {(d["candidate_id"], d["division"]): d.get("name") for d in docs}
+        missing = sorted({c for c, d in wanted if (c, d) not in names})
+        if missing:
+            legacy = {d["_id"]: d.get("name") for d in self.db.candidates.find({"_id": {"$in": missing}}, {"name": 1})}
+            names.update({(c, d): legacy.get(c) for c, d in wanted if (c, d) not in names})
+        return names
 
     def candidate_applications(self, candidate_id: str, divisions: list[str] | None = None,
                                session=None) -> list[dict]:
@@ -119,14 +148,20 @@ class SourcingStore(ServiceStore):
         """The candidate anonymised, their applications stripped to figures (domain.anonymised_*)."""
         self.db.candidates.replace_one({"_id": candidate_id}, domain.anonymised_candidate(candidate_id, erasure_id, at),
                                        session=session)
+        profiles = self.db.candidate_profiles.delete_many({"candidate_id": candidate_id}, session=session).deleted_count
         apps = self.applications_of_candidate(candidate_id, session=session)
         for app in apps:
             self.db.applications.replace_one({"_id": app["_id"]}, domain.anonymised_application(app), session=session)
-        return {"candidates": 1, "applications": len(apps)}
+        return {"candidates": 1, "profiles": profiles, "applications": len(apps)}
 
     def applications_of_candidate(self, candidate_id: str, session=None) -> list[dict]:
         """Every application of the candidate, whole, in every division (erasure, export, retention)."""
         return list(self.db.applications.find({"candidate_id": candidate_id}, session=session).sort("_id", ASCENDING))
+
+    def erased_application_hint(self, application_ids: list[str], session=None) -> bool:
+        """Sourcing knows which applications were erased (also those erased before tombstones named them)."""
+        return self.db.applications.find_one({"_id": {"$in": application_ids}, "erased": True}, {"_id": 1},
+                                             session=session) is not None
 
     def insert_erasure(self, doc: dict, session) -> None:
         self.db.erasures.insert_one(doc, session=session)

@@ -79,6 +79,19 @@ def pool_reason_on_close(app: dict, *, candidate_hired: bool = False) -> str | N
     return REQUISITION_CLOSED
 
 
+def profile_id(candidate_id: str, division: str) -> str:
+    return f"{candidate_id}|{division}"
+
+
+def with_division_profile(candidate: dict, profile: dict | None) -> dict:
+    """The candidate as one division knows them (docs/decisions/002-candidates-per-division.md): name and
+    skills from that division's profile; a candidate stored before profiles per division keeps the name and
+    skills on the candidate itself (the legacy profile) until the division writes its own."""
+    if profile is None:
+        return candidate
+    return {**candidate, "name": profile.get("name") or "", "skills": list(profile.get("skills") or [])}
+
+
 def build_pool_entry(candidate: dict, app: dict, reason: str, pooled_at: datetime, retention_days: int) -> dict:
     """The pool entry of a candidate (the stored document, `_id` = candidate id)."""
     if reason not in POOL_REASONS:

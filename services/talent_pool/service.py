@@ -11,11 +11,11 @@ import logging
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import ServiceRpc
 from pymongo.errors import DuplicateKeyError
 
 from services.talent_pool import domain
 from services.talent_pool.store import TalentPoolStore
+from shared.bus.callers import CallerRpc
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, rpc
 from shared.bus.remote import ask, policy_seconds
 from shared.config import load
@@ -126,8 +126,8 @@ class TalentPoolService(ServiceBase):
     name = "talent_pool"
     store = Store(TalentPoolStore)
     warm_pool_index = WarmPoolIndex()
-    sourcing = ServiceRpc("sourcing")
-    notification = ServiceRpc("notification")
+    sourcing = CallerRpc("sourcing")
+    notification = CallerRpc("notification")
 
     # -- shared steps (inside a unit of work) ---------------------------------------------------------
     @staticmethod
@@ -151,7 +151,10 @@ class TalentPoolService(ServiceBase):
         store, s = uow.store, uow.session
         if domain.consent_withdrawn_for(candidate, app) or candidate.get("erased"):
             return  # consent given with this application was withdrawn on the portal since, or the data erased
-        entry = domain.build_pool_entry(candidate, app, reason, pooled_at, load().pool_retention_days)
+        # Pooled as the division whose application pooled them knows them (docs/decisions/002).
+        profile = store.get_profile(candidate["candidate_id"], app.get("division") or "", session=s)
+        entry = domain.build_pool_entry(domain.with_division_profile(candidate, profile), app, reason, pooled_at,
+                                        load().pool_retention_days)
         if not domain.supersedes(entry, store.get_pool_entry(entry["_id"], session=s)):
             return
         # Writing the candidate makes a concurrent "hired" for the same person conflict with this unit of
@@ -233,11 +236,10 @@ class TalentPoolService(ServiceBase):
             if app.get("status_at") is None:
                 app["consent"] = payload.talent_pool_consent  # status changes carry the latest consent
             store.save_application(app, s)
-            if store.is_erased(payload.candidate_id, session=s):
-                return  # an event from before the erasure, delivered after it: the person stays erased
             skills = list(payload.candidate.skills)
-            if store.save_profile(payload.candidate_id, payload.candidate.name, skills, payload.received_at, s):
-                store.update_pool_profile(payload.candidate_id, payload.candidate.name, skills,
+            if store.save_profile(payload.candidate_id, req.division, payload.candidate.name, skills,
+                                  payload.received_at, s):
+                store.update_pool_profile(payload.candidate_id, req.division, payload.candidate.name, skills,
                                           sorted({normalize_skill(x) for x in skills}), s)
 
         self.bus.transact(work, envelope)
@@ -481,6 +483,9 @@ class TalentPoolService(ServiceBase):
         entry = self.store.get_pool_entry(candidate_id)
         candidate = self.store.get_candidate(candidate_id) or {}
         return {"pool_entry": _entry_view(entry) if entry else None,
+                # what each division's applications told the pool (docs/decisions/002)
+                "profiles": [{"division": p["division"], "name": p.get("name") or "", "skills": p.get("skills") or [],
+                              "seen_at": iso(p.get("profile_at"))} for p in self.store.profiles_of(candidate_id)],
                 "consent_withdrawn_at": iso(candidate.get("consent_withdrawn_at")),
                 "reengagements": [_reengagement_view(d) for d in self.store.reengagements_of(candidate_id)],
                 "poolings": [{"application_id": d["application_id"], "division": d["division"], "reason": d["reason"],
@@ -492,7 +497,8 @@ class TalentPoolService(ServiceBase):
         entry = self.store.get_pool_entry(doc["candidate_id"]) or {}
         prior = entry.get("prior") or doc.get("prior") or {}
         candidate = self.store.get_candidate(doc["candidate_id"]) or {}
-        skills = candidate.get("skills") or entry.get("skills") or doc.get("candidate_skills") or []
+        # The skills the match rested on: the pool entry's (the pooling division's profile).
+        skills = entry.get("skills") or doc.get("candidate_skills") or candidate.get("skills") or []
         fast = domain.fast_track_eligible(prior.get("decided_at"), utcnow(), self._reuse_window(doc["division"]),
                                           skills, req.get("required_skills") or [])
         reuse_from = prior.get("application_id") if fast else None

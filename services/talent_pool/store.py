@@ -3,7 +3,11 @@
 - `requisitions`: projection of sourcing's requisitions (id, title, division, tier, urgent, skills, status).
 - `applications`: projection of sourcing's applications (candidate, requisition, consent, status, decision,
   interview summary), to know who applies where and who passed.
-- `candidates`: name and skills (latest application wins) and whether the candidate was hired.
+- `candidates`: whether the candidate was hired, consent withdrawn, erased (one per person); candidates
+  stored before profiles per division also hold the legacy name and skills.
+- `profiles`: name and skills per (candidate, division) (`_id` "<candidate>|<division>", that division's
+  latest application wins): a pool entry shows the profile of the division that pooled the person
+  (docs/decisions/002-candidates-per-division.md).
 - `pool`: one entry per pooled candidate (`_id` = candidate id).
 - `matches`: the last computed matches of a requisition (`_id` = requisition id).
 - `reengagements`: one per (requisition, candidate).
@@ -21,6 +25,7 @@ from datetime import datetime, timedelta
 
 from pymongo import ASCENDING
 
+from services.talent_pool import domain
 from services.talent_pool.pool_index import PoolIndex
 from shared.erasure import ERASED
 from shared.ids import new_id
@@ -48,6 +53,7 @@ class TalentPoolStore(ServiceStore):
         self.db.poolings.create_index([("division", ASCENDING), ("pooled_at", ASCENDING)])
         self.db.poolings.create_index([("candidate_id", ASCENDING)])
         self.db.pool_changes.create_index([("at", ASCENDING)])
+        self.db.profiles.create_index([("candidate_id", ASCENDING)])
         self.db.reengagements.create_index(
             [("requisition_id", ASCENDING), ("candidate_id", ASCENDING)], unique=True,
             name="one_reengagement_per_requisition_candidate",
@@ -89,22 +95,38 @@ class TalentPoolStore(ServiceStore):
     def application_for_reengagement(self, reengagement_id: str, session=None) -> dict | None:
         return self.db.applications.find_one({"reengagement_id": reengagement_id}, session=session)
 
+    def erased_application_hint(self, application_ids: list[str], session=None) -> bool:
+        """An application whose candidate was erased (tombstones from before they named applications)."""
+        docs = self.db.applications.find({"_id": {"$in": application_ids}}, {"candidate_id": 1}, session=session)
+        candidates = [d["candidate_id"] for d in docs if d.get("candidate_id")]
+        return bool(candidates) and self.db.erased.find_one({"_id": {"$in": candidates}}, {"_id": 1},
+                                                            session=session) is not None
+
     # -- candidates ----------------------------------------------------------------------------------
     def get_candidate(self, candidate_id: str, session=None) -> dict | None:
         return self.db.candidates.find_one({"_id": candidate_id}, session=session)
 
-    def save_profile(self, candidate_id: str, name: str, skills: list[str], seen_at: datetime, session) -> bool:
-        """Latest application wins: a profile older than the stored one changes nothing. True if applied."""
-        current = self.get_candidate(candidate_id, session=session)
+    def get_profile(self, candidate_id: str, division: str, session=None) -> dict | None:
+        return self.db.profiles.find_one({"_id": domain.profile_id(candidate_id, division)}, session=session)
+
+    def save_profile(self, candidate_id: str, division: str, name: str, skills: list[str], seen_at: datetime,
+                     session) -> bool:
+        """That division's latest application wins: a profile older than the division's stored one changes
+        nothing. True if applied."""
+        current = self.get_profile(candidate_id, division, session=session)
         if current is not None and current.get("profile_at") and current["profile_at"] > seen_at:
             return False
-        self.db.candidates.update_one(
-            {"_id": candidate_id},
-            {"$set": {"candidate_id": candidate_id, "name": name, "skills": skills, "profile_at": seen_at},
-             "$setOnInsert": {"hired": False}},
-            upsert=True, session=session,
-        )
+        self.db.profiles.replace_one(
+            {"_id": domain.profile_id(candidate_id, division)},
+            {"candidate_id": candidate_id, "division": division, "name": name, "skills": skills, "profile_at": seen_at},
+            upsert=True, session=session)
+        self.db.candidates.update_one({"_id": candidate_id},
+                                      {"$setOnInsert": {"candidate_id": candidate_id, "hired": False}},
+                                      upsert=True, session=session)
         return True
+
+    def profiles_of(self, candidate_id: str, session=None) -> list[dict]:
+        return list(self.db.profiles.find({"candidate_id": candidate_id}, session=session).sort("_id", ASCENDING))
 
     def mark_hired(self, candidate_id: str, application_id: str, at: datetime, session) -> None:
         self.db.candidates.update_one(
@@ -130,10 +152,13 @@ class TalentPoolStore(ServiceStore):
         self.db.pool.replace_one({"_id": entry["_id"]}, entry, upsert=True, session=session)
         self._pool_changed(entry["_id"], session)
 
-    def update_pool_profile(self, candidate_id: str, name: str, skills: list[str], skills_norm: list[str],
-                            session) -> None:
+    def update_pool_profile(self, candidate_id: str, division: str, name: str, skills: list[str],
+                            skills_norm: list[str], session) -> None:
+        """A newer profile from the division that pooled the person refreshes the entry; another division's
+        never changes it."""
         result = self.db.pool.update_one(
-            {"_id": candidate_id}, {"$set": {"name": name, "skills": skills, "skills_norm": skills_norm}},
+            {"_id": candidate_id, "prior.division": division},
+            {"$set": {"name": name, "skills": skills, "skills_norm": skills_norm}},
             session=session,
         )
         if result.matched_count:
@@ -162,6 +187,7 @@ class TalentPoolStore(ServiceStore):
         changed = self.withdraw_consent(candidate_id, at, session)
         self.db.candidates.update_one({"_id": candidate_id}, {"$set": {"name": ERASED, "skills": [], "erased": True}},
                                       session=session)
+        profiles = self.db.profiles.delete_many({"candidate_id": candidate_id}, session=session).deleted_count
         apps = self.db.applications.update_many({"candidate_id": candidate_id, "interview": {"$ne": None}},
                                                 {"$set": {"interview.highlights": []}}, session=session).modified_count
         self.db.applications.update_many({"candidate_id": candidate_id, "decision": {"$ne": None}},
@@ -169,7 +195,7 @@ class TalentPoolStore(ServiceStore):
         reengagements = self.db.reengagements.update_many({"candidate_id": candidate_id},
                                                           {"$set": {"candidate_skills": []}},
                                                           session=session).modified_count
-        return {"pool_entries": int(changed["removed_from_pool"]), "applications": apps,
+        return {"pool_entries": int(changed["removed_from_pool"]), "applications": apps, "profiles": profiles,
                 "reengagements": reengagements, "reengagements_withdrawn": changed["reengagements_withdrawn"]}
 
     def reengagements_of(self, candidate_id: str) -> list[dict]:

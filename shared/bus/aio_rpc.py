@@ -5,6 +5,9 @@ key `<service>.<method>`, `reply_to` = the routing key of our reply queue (bound
 and a `correlation_id`; context travels as `nameko.<key>` headers. The reply is
 `{"result": ..., "error": null | {exc_type, exc_path, exc_args, value}}`.
 
+`call(..., as_caller=caller)` signs the caller context for that one call (shared/context.py): over the
+service, the method and the arguments exactly as published, with a fresh id and a short expiry.
+
 Every call is bounded by a timeout: a slow or absent service yields ServiceUnavailable (HTTP 503),
 never a hung request. Messages are published `mandatory`, so a service whose queue does not exist
 fails at once instead of after the timeout.
@@ -25,7 +28,9 @@ from aio_pika.exceptions import DeliveryError
 from opentelemetry.trace import SpanKind
 
 from shared import tracing
-from shared.bus.topology import DEADLINE_HEADER, RPC_EXCHANGE
+from shared.bus.topology import DEADLINE_HEADER, RPC_EXCHANGE, predeclared
+from shared.context import CALLER_CONTEXT_KEY, sign_caller
+from shared.contracts.caller import Caller
 from shared.errors import ERRORS_BY_NAME
 
 log = logging.getLogger("hireloop.rpc")
@@ -52,8 +57,10 @@ class RemoteError(Exception):
 
 
 class AsyncRpcClient:
-    def __init__(self, amqp_url: str, name: str = "gateway", timeout: float = 10.0):
+    def __init__(self, amqp_url: str, name: str = "gateway", timeout: float = 10.0,
+                 context_secret: str | None = None):
         self.amqp_url = amqp_url
+        self.context_secret = context_secret  # None: the settings' HIRELOOP_CONTEXT_SECRET
         self.name = name
         self.timeout = timeout
         self.reply_key = str(uuid.uuid4())
@@ -67,7 +74,9 @@ class AsyncRpcClient:
             self.amqp_url, client_properties={"connection_name": self.name}
         )
         self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
-        self._exchange = await self._channel.declare_exchange(RPC_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
+        # Passive when the operator imported the topology: a least-privilege user may not declare it.
+        self._exchange = await self._channel.declare_exchange(RPC_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True,
+                                                              passive=predeclared())
         queue = await self._channel.declare_queue(
             f"rpc.reply-{self.name}-{self.reply_key}", exclusive=True, auto_delete=True
         )
@@ -121,15 +130,17 @@ class AsyncRpcClient:
         if not self.connected:
             raise ServiceUnavailable("bus", "not connected to the broker")
         channel = await self._connection.channel()
-        events = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        events = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True,
+                                                passive=predeclared())
         queue = await channel.declare_queue(f"live-{self.name}-{uuid.uuid4()}", exclusive=True, auto_delete=True)
         for key in routing_keys:
             await queue.bind(events, routing_key=key)
         await queue.consume(on_message, no_ack=True)
 
     async def call(self, service: str, method: str, *, context: dict[str, Any] | None = None,
-                   timeout: float | None = None, **kwargs: Any) -> Any:
-        """Call `service.method(**kwargs)` in a CLIENT span whose context travels as `nameko.traceparent`."""
+                   timeout: float | None = None, as_caller: Caller | None = None, **kwargs: Any) -> Any:
+        """Call `service.method(**kwargs)` in a CLIENT span whose context travels as `nameko.traceparent`;
+        with `as_caller`, a caller context signed for this call."""
         with tracing.tracer().start_as_current_span(
             f"{service}/{method}",
             kind=SpanKind.CLIENT,
@@ -146,14 +157,15 @@ class AsyncRpcClient:
             set_status_on_exception=False,
         ) as span:
             try:
-                return await self._call(service, method, tracing.inject_into(dict(context or {})), timeout, kwargs)
+                return await self._call(service, method, tracing.inject_into(dict(context or {})), timeout, kwargs,
+                                        as_caller)
             except Exception as exc:
                 expected = not isinstance(exc, ServiceUnavailable | RemoteError)  # domain answers: 4xx
                 tracing.record_error(span, exc, expected=expected)
                 raise
 
     async def _call(self, service: str, method: str, context: dict[str, Any], timeout: float | None,
-                    kwargs: dict[str, Any]) -> Any:
+                    kwargs: dict[str, Any], as_caller: Caller | None = None) -> Any:
         if self._exchange is None:
             raise ServiceUnavailable(service, "not connected to the broker")
         correlation_id = str(uuid.uuid4())
@@ -166,8 +178,13 @@ class AsyncRpcClient:
         # Not executed once the caller has given up: the service drops a request received after this.
         # Integer milliseconds: AMQP float headers may be 32-bit, which rounds an epoch to minutes.
         headers[DEADLINE_HEADER] = int((time.time() + bound) * 1000)
+        body = json.dumps({"args": [], "kwargs": kwargs}, default=str)
+        if as_caller is not None:
+            # Signed over the arguments as published (the service digests what it decodes from `body`).
+            headers[f"nameko.{CALLER_CONTEXT_KEY}"] = sign_caller(
+                as_caller, service, method, json.loads(body)["kwargs"], secret=self.context_secret)
         message = aio_pika.Message(
-            json.dumps({"args": [], "kwargs": kwargs}, default=str).encode(),
+            body.encode(),
             content_type="application/json",
             content_encoding="utf-8",
             correlation_id=correlation_id,

@@ -3,7 +3,10 @@
 - `rpc`: nameko's RPC entrypoint on a quorum queue; a message that cannot be decoded or has no reply
   address goes to the service's dead-letter queue instead of killing the consumer.
 - `event_handler(producer, type)`: handlers of hireloop events. All of a service's handlers share one
-  queue (`<service>.inbox`). The envelope and payload are validated against the contracts; a message
+  queue (`<service>.inbox`). Each event's signature is verified first (shared/event_signing.py): an
+  unsigned, forged, tampered or stale event, or one from a producer that does not publish that type, is
+  dead-lettered with the reason and reaches neither the inbox nor a handler. The envelope and payload are
+  then validated against the contracts; a message
   that can never succeed (not JSON, wrong schema, no handler) is dead-lettered at once with the
   error; a handler error requeues it (nameko's default would ack and lose it) until the delivery limit,
   then it is dead-lettered with the last error. An event that came before one it depends on (NotYet)
@@ -35,15 +38,16 @@ from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 from nameko.timer import timer
 from pydantic import ValidationError
 
-from shared import metrics, tracing
+from shared import event_signing, metrics, tracing
 from shared.bus import topology
+from shared.bus.callers import act_as_system, caller_of
 from shared.bus.observe import Observability
 from shared.config import load
-from shared.context import CALLER_CONTEXT_KEY, sign_caller, verify_caller
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS, CandidateErased
 from shared.erasure import purge_dead_letters
+from shared.erasure import subjects as erasure_subjects
 from shared.errors import DomainError, NotYet
 from shared.storage import AlreadyHandled, ServiceStore, StillContended
 from shared.timeutil import utcnow
@@ -124,6 +128,8 @@ def _service_queue(name: str, service: str, exchange: Exchange | None = None, ro
         routing_key=routing_key,
         durable=True,
         queue_arguments=topology.service_queue_arguments(service),
+        # Imported by the operator; a least-privilege broker user may consume it, not declare it.
+        no_declare=topology.predeclared(),
     )
 
 
@@ -203,6 +209,12 @@ class InboxConsumer(SharedExtension, ProviderCollector):
 
     def setup(self):
         service = self.container.service_name
+        settings = load()
+        if not settings.event_public_keys:
+            raise RuntimeError(f"{event_signing.PUBLIC_KEYS_VAR} is not set: {service} cannot verify the events "
+                               f"it consumes (docs/architecture.md, 'Signed events')")
+        self.public_keys = settings.event_public_keys
+        self.max_age_seconds = settings.event_max_age_seconds
         self.dead_letters = DeadLetters(service)
         self.queue_name = topology.inbox_queue(service)
         queue = _service_queue(self.queue_name, service)
@@ -237,6 +249,9 @@ class InboxConsumer(SharedExtension, ProviderCollector):
         try:
             if not isinstance(body, dict):
                 raise PoisonMessage("event body is not a JSON object")
+            # Before anything else reads it: who signed it, and may they publish it? A refused event
+            # reaches neither the inbox nor a handler, so it changes nothing.
+            event_signing.verify_envelope(body, self.public_keys, EVENT_MODELS, utcnow(), self.max_age_seconds)
             envelope = EventEnvelope.model_validate(body)
             model = EVENT_MODELS.get((envelope.producer, envelope.type))
             provider = next(
@@ -246,6 +261,9 @@ class InboxConsumer(SharedExtension, ProviderCollector):
             if model is None or provider is None:
                 raise PoisonMessage(f"no handler for {envelope.producer}.{envelope.type}")
             payload = model.model_validate(envelope.payload)
+        except event_signing.EventRefused as exc:
+            self.dead_letters.settle(self.consumer, message, exc.reason, str(exc))
+            return
         except (PoisonMessage, ValidationError) as exc:
             self.dead_letters.settle(self.consumer, message, "invalid_event", str(exc))
             return
@@ -275,7 +293,8 @@ class InboxConsumer(SharedExtension, ProviderCollector):
 
 
     def park(self, message, error: str) -> None:
-        """Send an out-of-order event to `<service>.wait` (it returns after WAIT_SECONDS), then ack it here;
+        """Send an out-of-order event to `<service>.wait` (through `hireloop.wait`, routing key the service: a
+        broker user may park only its own events; it returns after WAIT_SECONDS), then ack it here;
         after WAIT_BUDGET_SECONDS of waiting it is dead-lettered like any other failure."""
         headers = dict(message.headers or {})
         waits = int(headers.get(WAITS_HEADER, 0) or 0) + 1
@@ -286,8 +305,8 @@ class InboxConsumer(SharedExtension, ProviderCollector):
         headers[WAITS_HEADER] = waits
         try:
             self.dead_letters.publisher.publish(
-                raw_body(message), exchange=Exchange("", type="direct"),
-                routing_key=topology.wait_queue(self.container.service_name), headers=headers,
+                raw_body(message), exchange=Exchange(topology.WAIT_EXCHANGE, type="topic", durable=True),
+                routing_key=self.container.service_name, headers=headers,
                 content_type=message.content_type, content_encoding=message.content_encoding,
                 message_id=message.properties.get("message_id"), retry=True)
         except Exception:  # noqa: BLE001 - not parked: requeue instead, nothing is lost
@@ -389,22 +408,25 @@ class BusHandle:
 
     @property
     def caller(self) -> Caller:
-        """The verified caller of this RPC; raises Unauthenticated for missing or forged context."""
-        return verify_caller(self._ctx.context_data.get(CALLER_CONTEXT_KEY))
+        """The verified caller of this RPC; raises Unauthenticated for a missing or forged context, or one
+        signed for another call or already used (shared/bus/callers.py). Verified once per worker."""
+        return caller_of(self._ctx)
 
     @property
     def event(self) -> dict | None:
         return self._ctx.context_data.get("hireloop_event")
 
     def act_as_system(self) -> None:
-        """Sign a system caller into this worker's context (for RPCs made from handlers and timers)."""
-        self._ctx.context_data[CALLER_CONTEXT_KEY] = sign_caller(Caller.system(self.service_name))
+        """Call other services as this service's system caller (from handlers and timers); every call made
+        through CallerRpc is signed for that call."""
+        act_as_system(self._ctx)
 
     def _headers(self) -> dict[str, Any]:
-        # What travels with the events this worker causes: trace context, correlation, caller. The trace
-        # context is this worker's span (events it emits are its children); without tracing in this
+        # What travels with the events this worker causes: trace context and correlation. Not the caller's
+        # token: it was signed for the call that reached this worker and is worth nothing downstream. The
+        # trace context is this worker's span (events it emits are its children); without tracing in this
         # process, the context it received is passed on so the trace still continues downstream.
-        keep = ("call_id_stack", CALLER_CONTEXT_KEY, "correlation_id")
+        keep = ("call_id_stack", "correlation_id")
         headers = {f"nameko.{k}": v for k, v in self._ctx.context_data.items() if k in keep and v is not None}
         current = tracing.nameko_headers()
         if not current:
@@ -427,6 +449,8 @@ class BusHandle:
             headers=self._headers(),
             correlation_id=correlation or self._ctx.call_id,
             causation_id=envelope.event_id if envelope else self._ctx.call_id,
+            # an event about an erased candidate is acked and changes nothing (shared/erasure.py)
+            about=erasure_subjects(envelope.type, envelope.payload) if envelope else None,
         )
         for e in emitted:
             metrics.count_business(store.owner, e.type, e.payload)
@@ -437,6 +461,10 @@ class BusHandle:
 
 class Bus(DependencyProvider):
     def setup(self):
+        self.signing_key = load().event_signing_key
+        if self.signing_key is None:
+            raise RuntimeError(f"{event_signing.SIGNING_KEY_VAR} is not set: {self.container.service_name} cannot "
+                               f"sign the events it publishes (docs/architecture.md, 'Signed events')")
         self.publisher = Publisher(amqp_uri(), use_confirms=True, serializer="json")
 
     def get_dependency(self, worker_ctx):
@@ -448,9 +476,13 @@ class Bus(DependencyProvider):
         exchange = topology.events_exchange(store.owner)
         for doc in store.claim_outbox(only_ids=only_ids):
             try:
+                # Signed here, when it leaves, not when it was emitted: an erasure redacts the payloads of
+                # unsent outbox events (ServiceStore.erase_from_outbox), and what is signed must be exactly
+                # what is published. The outbox is this service's own database; the bus is where trust ends.
+                envelope = event_signing.sign_envelope(doc["envelope"], self.signing_key)
                 with tracing.producer_span(exchange, doc["type"], doc["_id"], doc.get("headers") or {}) as headers:
                     self.publisher.publish(
-                        doc["envelope"],
+                        envelope,
                         exchange=Exchange(exchange, type="topic", durable=True),
                         routing_key=doc["type"],
                         headers=headers,
@@ -492,7 +524,8 @@ class ServiceBase:
             counts["outbox"] = uow.store.erase_from_outbox(payload.candidate_id, payload.application_ids,
                                                            session=uow.session)
             counts["dead_letters"] = dropped
-            uow.store.mark_erased(payload.candidate_id, payload.erasure_id, session=uow.session)
+            uow.store.mark_erased(payload.candidate_id, payload.erasure_id, payload.application_ids,
+                                  session=uow.session)
             uow.emit("candidate_erased", CandidateErased(
                 erasure_id=payload.erasure_id, candidate_id=payload.candidate_id, service=self.name,
                 counts=counts, erased_at=utcnow()))

@@ -38,13 +38,27 @@ def nameko_config(settings=None) -> dict:
     }
 
 
+def use_predeclared_rpc_exchange() -> None:
+    """nameko declares `nameko-rpc` wherever it uses it (its RPC consumer, reply listener, replies), which needs
+    configure permission on it, i.e. the right to delete it. With the topology imported by the operator
+    (BROKER_TOPOLOGY=predeclared), it is used as it is."""
+    import nameko.rpc
+    from kombu import Exchange
+
+    nameko.rpc.get_rpc_exchange = lambda: Exchange(topology.RPC_EXCHANGE, type="topic", durable=True,
+                                                   no_declare=True)
+
+
 def run_service(service_cls) -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     settings = load()
     setup_logging(service_cls.name, settings.log_level)
     install_tracing(service_cls.name)  # before the store's MongoClient exists: its listeners are fixed then
     config.setup(nameko_config(settings))
-    topology.declare(settings.rabbit_url)
+    if settings.broker_topology == "predeclared":
+        use_predeclared_rpc_exchange()
+    else:
+        topology.declare(settings.rabbit_url)
 
     runner = ServiceRunner()
     runner.add_service(service_cls)

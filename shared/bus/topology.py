@@ -7,11 +7,18 @@ deployment. Declarations are idempotent.
 - `nameko-rpc` (topic): RPC requests, routed `<service>.<method>` to queue `rpc-<service>` (nameko's names).
 - `<service>.events` (topic): events a service publishes, routed by event type (nameko's names).
 - `<service>.inbox`: one queue per consuming service, bound to every event it subscribes to.
-- `<service>.wait`: events that came before one they depend on wait here `WAIT_SECONDS`, then the
-  broker dead-letters them back to `<service>.inbox` (through the default exchange); see shared.errors.NotYet.
+- `<service>.wait`: events that came before one they depend on are parked here (through the topic exchange
+  `hireloop.wait`, routing key `<service>`), wait `WAIT_SECONDS`, then the broker dead-letters them back to
+  `<service>.inbox` (through the default exchange); see shared.errors.NotYet.
 - `hireloop.dlx` (direct) -> `<service>.dlq`: dead letters, routed by the service name.
 Service queues are quorum queues with a delivery limit, so a message that keeps failing is
 dead-lettered by the broker even if a consumer dies while handling it.
+
+Least privilege (`broker_users`): in a deployment each service, and the gateway, connects as its own RabbitMQ
+user that may publish only to its own events exchange, RPCs to the services it calls, replies, its own dead
+letters and parked events, and consume only its own queues. Such a user cannot declare the topology, so the
+operator imports it first (`definitions()`) and the processes run with BROKER_TOPOLOGY=predeclared: they
+declare only their own reply queues and take everything else as it is.
 """
 
 from __future__ import annotations
@@ -22,6 +29,9 @@ from shared.contracts.common import SERVICES
 
 RPC_EXCHANGE = "nameko-rpc"
 DEAD_LETTER_EXCHANGE = "hireloop.dlx"
+# Parked events go through a topic exchange (routing key: the service), so a service's broker user may
+# park only its own events (a topic permission); the default exchange would reach every queue.
+WAIT_EXCHANGE = "hireloop.wait"
 DELIVERY_LIMIT = 5
 # Epoch milliseconds after which an RPC request's caller has given up (set by the gateway, honoured by services).
 DEADLINE_HEADER = "x-hireloop-deadline"
@@ -127,7 +137,7 @@ class QueueSpec:
 
 
 def exchanges() -> list[tuple[str, str]]:
-    return [(RPC_EXCHANGE, "topic"), (DEAD_LETTER_EXCHANGE, "direct")] + [
+    return [(RPC_EXCHANGE, "topic"), (DEAD_LETTER_EXCHANGE, "direct"), (WAIT_EXCHANGE, "topic")] + [
         (events_exchange(s), "topic") for s in SERVICES
     ]
 
@@ -144,11 +154,19 @@ def queues(services: tuple[str, ...] = SERVICES) -> list[QueueSpec]:
                 tuple(Binding(events_exchange(p), t) for p, t in SUBSCRIPTIONS[service]),
             )
         )
-        specs.append(QueueSpec(wait_queue(service), wait_queue_arguments(service), ()))
+        specs.append(QueueSpec(wait_queue(service), wait_queue_arguments(service), (Binding(WAIT_EXCHANGE, service),)))
         specs.append(
             QueueSpec(dead_letter_queue(service), DLQ_ARGUMENTS, (Binding(DEAD_LETTER_EXCHANGE, service),))
         )
     return specs
+
+
+def predeclared() -> bool:
+    """BROKER_TOPOLOGY=predeclared: the operator imported the topology (`definitions()`) and processes run as
+    users that may not declare it; they declare nothing but their own reply queues."""
+    from shared.config import load
+
+    return load().broker_topology == "predeclared"
 
 
 def declare(amqp_uri: str) -> None:
@@ -200,8 +218,147 @@ def definitions(vhost: str = "/") -> dict:
     }
 
 
-if __name__ == "__main__":  # `python -m shared.bus.topology` declares; `--definitions` prints them as JSON
+# ----------------------------------------------------------------------------------------------------
+# Least privilege: one broker user per service and one for the gateway
+
+# Who calls whom by RPC (services: their CallerRpc dependencies, checked by tests; the gateway: everyone).
+RPC_CALLS: dict[str, tuple[str, ...]] = {
+    "sourcing": (),
+    "screening": ("sourcing",),
+    "interview_feedback": ("sourcing", "notification"),
+    "notification": (),
+    "talent_pool": ("sourcing", "notification"),
+    "gateway": SERVICES,
+}
+# nameko and the gateway name reply queues `rpc.reply-<client name>-<uuid4>` and route replies by the uuid.
+UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+# The gateway's live board views hear one event type of one producer (gateway/console).
+GATEWAY_LISTENS = (("sourcing", "application_status_changed"),)
+
+
+@dataclass(frozen=True)
+class TopicPermission:
+    exchange: str
+    write: str
+    read: str
+
+
+@dataclass(frozen=True)
+class BrokerUser:
+    """A RabbitMQ user's permissions on the vhost (regular expressions over resource names) and its topic
+    permissions (over routing keys, checked on publish (write) and on binding a queue (read))."""
+
+    name: str
+    configure: str
+    write: str
+    read: str
+    topics: tuple[TopicPermission, ...]
+
+
+def _any_of(*names: str) -> str:
+    return "^(" + "|".join(names) + ")$"
+
+
+def _escape(name: str) -> str:
+    return name.replace(".", "\\.")
+
+
+def broker_users() -> list[BrokerUser]:
+    """Every process's broker user, least privilege (docs/architecture.md "Broker users"). The manifests
+    (infra/k8s, docker-compose) are generated from / checked against this, and
+    tests/integration/test_broker_users.py proves on a real broker what it allows and refuses."""
+    import re
+
+    def calls(who: str) -> str:
+        targets = RPC_CALLS[who]
+        keys = [f"^({'|'.join(targets)})\\.[A-Za-z0-9_]+$"] if targets else []
+        return "|".join(keys)
+
+    users = []
+    for service in SERVICES:
+        # Its reply queues: nameko's (`rpc.reply-<service>-<uuid>`) and the health probe's.
+        replies = f"rpc\\.reply-(healthcheck-)?{service}-{UUID}"
+        own_rpc_keys = "|".join(k for k in (calls(service), f"^{service}\\.health$", f"^{UUID}$") if k)
+        users.append(BrokerUser(
+            name=service,
+            configure=_any_of(replies),
+            write=_any_of(_escape(events_exchange(service)), _escape(RPC_EXCHANGE), _escape(DEAD_LETTER_EXCHANGE),
+                          _escape(WAIT_EXCHANGE), replies),
+            read=_any_of(_escape(rpc_queue(service)), _escape(inbox_queue(service)),
+                         _escape(dead_letter_queue(service)), replies, _escape(RPC_EXCHANGE)),
+            topics=(
+                # requests to the services it calls, its own health probe, replies (by the caller's uuid);
+                # binds only its reply queues' uuids: it cannot bind a queue to another service's requests.
+                TopicPermission(RPC_EXCHANGE, write=own_rpc_keys, read=f"^{UUID}$"),
+                TopicPermission(events_exchange(service), write=".*", read="^$"),
+                TopicPermission(WAIT_EXCHANGE, write=f"^{re.escape(service)}$", read="^$"),
+            ),
+        ))
+    replies = f"rpc\\.reply-gateway-{UUID}"
+    live = f"live-gateway-{UUID}"
+    users.append(BrokerUser(
+        name="gateway",
+        configure=_any_of(replies, live),
+        write=_any_of(_escape(RPC_EXCHANGE), replies, live),
+        read=_any_of(replies, live, _escape(RPC_EXCHANGE), *(_escape(events_exchange(p)) for p, _ in GATEWAY_LISTENS)),
+        topics=(
+            TopicPermission(RPC_EXCHANGE, write=calls("gateway"), read=f"^{UUID}$"),
+            *(TopicPermission(events_exchange(p), write="^$", read=f"^{t}$") for p, t in GATEWAY_LISTENS),
+        ),
+    ))
+    return users
+
+
+def user_definitions(vhost: str = "/") -> dict:
+    """`broker_users()` as the permissions and topic_permissions of a RabbitMQ definitions document."""
+    users = broker_users()
+    return {
+        "permissions": [{"user": u.name, "vhost": vhost, "configure": u.configure, "write": u.write,
+                         "read": u.read} for u in users],
+        "topic_permissions": [{"user": u.name, "vhost": vhost, "exchange": t.exchange, "write": t.write,
+                               "read": t.read} for u in users for t in u.topics],
+    }
+
+
+def password_variable(user: str) -> str:
+    """The environment variable holding a broker user's password for `--users` (e.g. BROKER_PASSWORD_SOURCING)."""
+    return f"BROKER_PASSWORD_{user.upper()}"
+
+
+def provision_users(amqp_uri: str, passwords: dict[str, str], management_url: str | None = None) -> None:
+    """Make (or update) every broker user with its password and exactly `broker_users()`' permissions, through
+    the management API as the (administrator) user of `amqp_uri`, on its vhost. For docker-compose; Kubernetes
+    has the topology operator do it (infra/k8s/base/broker-users.yaml)."""
+    import base64
     import json
+    import urllib.request
+    from urllib.parse import quote, unquote, urlsplit
+
+    parts = urlsplit(amqp_uri)
+    vhost = quote(unquote(parts.path[1:]) or "/", safe="")
+    api = (management_url or f"http://{parts.hostname}:15672").rstrip("/") + "/api"
+    token = base64.b64encode(f"{unquote(parts.username or 'guest')}:{unquote(parts.password or 'guest')}".encode())
+
+    def put(path: str, body: dict) -> None:
+        request = urllib.request.Request(api + path, data=json.dumps(body).encode(), method="PUT",
+                                         headers={"content-type": "application/json",
+                                                  "authorization": f"Basic {token.decode()}"})
+        urllib.request.urlopen(request, timeout=10).read()
+
+    for user in broker_users():
+        name = quote(user.name, safe="")
+        put(f"/users/{name}", {"password": passwords[user.name], "tags": ""})
+        put(f"/permissions/{vhost}/{name}", {"configure": user.configure, "write": user.write, "read": user.read})
+        for topic in user.topics:
+            put(f"/topic-permissions/{vhost}/{name}", {"exchange": topic.exchange, "write": topic.write,
+                                                        "read": topic.read})
+
+
+if __name__ == "__main__":
+    # `python -m shared.bus.topology` declares; `--definitions` prints them as JSON; `--users` declares, then
+    # makes the broker users (passwords from BROKER_PASSWORD_<USER>, management API at RABBIT_MANAGEMENT_URL).
+    import json
+    import os
     import sys
 
     if sys.argv[1:] == ["--definitions"]:
@@ -211,3 +368,10 @@ if __name__ == "__main__":  # `python -m shared.bus.topology` declares; `--defin
 
     declare(load().rabbit_url)
     print("topology declared")
+    if sys.argv[1:] == ["--users"]:
+        missing = [password_variable(u.name) for u in broker_users() if not os.environ.get(password_variable(u.name))]
+        if missing:
+            sys.exit(f"set {', '.join(missing)}")
+        provision_users(load().rabbit_url, {u.name: os.environ[password_variable(u.name)] for u in broker_users()},
+                        os.environ.get("RABBIT_MANAGEMENT_URL") or None)
+        print("broker users ready: " + ", ".join(u.name for u in broker_users()))

@@ -2,7 +2,8 @@
 
 Consumers de-duplicate by `event_id` (at-least-once delivery means duplicates) and follow a causal
 chain by `correlation_id` (the gateway request that started it) and `causation_id` (the event or
-command that directly caused this one).
+command that directly caused this one). `signature` is the producer's Ed25519 signature over the other
+fields, `{kid, value}`, added when the event is published (shared/event_signing.py).
 """
 
 from __future__ import annotations
@@ -29,3 +30,4 @@ class EventEnvelope(BaseModel):
     correlation_id: str | None = None
     causation_id: str | None = None
     payload: dict[str, Any]
+    signature: dict[str, str] | None = None

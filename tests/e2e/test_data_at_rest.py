@@ -60,12 +60,15 @@ def test_email_and_phone_are_sealed_in_every_store_and_open_through_the_api(plat
     client = mongo_client(platform.env["MONGO_URL"])
     try:
         ns = platform.env["HIRELOOP_NAMESPACE"]
-        stored = client[f"{ns}_sourcing"].candidates.find_one({"_id": app["candidate_id"]})
+        # the candidate is the identity; what the division recorded is its profile (docs/decisions/002)
+        core = client[f"{ns}_sourcing"].candidates.find_one({"_id": app["candidate_id"]})
+        assert core["email_key"].startswith("h1:") and "email" not in core
+        stored = client[f"{ns}_sourcing"].candidate_profiles.find_one({"candidate_id": app["candidate_id"],
+                                                                       "division": DIVISION})
         assert is_sealed(stored["email"]) and is_sealed(stored["phone"])
-        # the second application's address (same person, other spelling) is the latest profile
+        # the second application's address (same person, other spelling) is the division's latest profile
         assert (open_sealed(stored["email"]), open_sealed(stored["phone"])) == (STORED_EMAIL.lower(),
                                                                                 CANDIDATE["phone"])
-        assert stored["email_key"].startswith("h1:")
         event = client[f"{ns}_sourcing"].outbox.find_one({"type": "application_received",
                                                           "envelope.payload.application_id": app["id"]})
         assert open_sealed(event["envelope"]["payload"]["candidate"]["email"]) == STORED_EMAIL

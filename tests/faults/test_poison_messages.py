@@ -19,6 +19,7 @@ from kombu import Connection, Exchange
 
 from shared.bus.dlq import DeadLetterQueues
 from shared.crypto import open_sealed
+from shared.timeutil import utcnow
 from tests.faults.faulty_screening import is_unlucky
 from tests.faults.harness import (
     SCREENED,
@@ -29,6 +30,7 @@ from tests.faults.harness import (
     send_applications,
     wait_until,
 )
+from tests.support.event_keys import platform_keys
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -90,8 +92,7 @@ def test_a_handler_failing_for_1_percent_dead_letters_them_and_replay_completes_
 GARBAGE = {
     "invalid_utf8": (b"\xff\xfe\x00 not utf-8", "binary"),
     "not_json": (b"{not json", "utf-8"),
-    "wrong_schema": (json.dumps({"event_id": "evt_bad", "type": "application_received", "producer": "sourcing",
-                                 "payload": {"application_id": 42}}).encode(), "utf-8"),
+    "wrong_schema": None,  # signed by sourcing's key, so it gets past the signature check to the schema's
     "twenty_mb": (b'{"padding": "' + b"x" * (20 * 1024 * 1024) + b'"}', "utf-8"),
 }
 
@@ -99,11 +100,15 @@ GARBAGE = {
 def test_garbage_on_service_queues_is_dead_lettered_byte_for_byte_and_services_keep_serving(fault_platform):
     fp = fault_platform
     client = fp.client()
+    wrong_schema = platform_keys(fp.var).sign({"event_id": "evt_bad", "type": "application_received",
+                                               "producer": "sourcing", "occurred_at": utcnow().isoformat(),
+                                               "payload": {"application_id": 42}})
+    garbage = {**GARBAGE, "wrong_schema": (json.dumps(wrong_schema).encode(), "utf-8")}
     with DeadLetterQueues(fp.env["RABBIT_URL"]) as dlq:
         before = {s: dlq.count(s) for s in ("screening", "sourcing")}
     with Connection(fp.env["RABBIT_URL"]) as conn:
         producer = conn.Producer()
-        for name, (body, encoding) in GARBAGE.items():
+        for name, (body, encoding) in garbage.items():
             # Straight onto screening's inbox queue, as a broken producer would.
             producer.publish(body, exchange=Exchange(""), routing_key="screening.inbox", message_id=f"garbage-{name}",
                              content_type="application/json", content_encoding=encoding)
@@ -117,10 +122,10 @@ def test_garbage_on_service_queues_is_dead_lettered_byte_for_byte_and_services_k
         return letters if len(letters) == len(GARBAGE) + 1 else None
 
     letters = wait_until(landed, 60, "every garbage message dead-lettered", interval=1)
-    for name, (body, _) in GARBAGE.items():
+    for name, (body, _) in garbage.items():
         letter = letters[f"garbage-{name}"]
         assert letter.body == body, f"{name}: not kept byte for byte"
-        assert letter.reason in ("undecodable", "invalid_event"), (name, letter.reason)
+        assert letter.reason in ("undecodable", "invalid_event", "unsigned_event"), (name, letter.reason)
     assert letters["garbage-wrong_schema"].reason == "invalid_event"
     assert "application_id" in letters["garbage-wrong_schema"].error
     assert letters["garbage-rpc"].reason == "malformed_rpc" and letters["garbage-rpc"].service == "sourcing"

@@ -190,3 +190,25 @@ def test_production_keeps_mongo_a_one_node_replica_set_and_publishes_no_store_po
     assert services["gateway"]["ports"] == ["8000:8000"]
     for name in PLATFORM:
         assert "ports" not in services[name]  # still scales with --scale
+
+
+def test_each_process_connects_as_its_own_broker_user_made_by_the_topology_job():
+    """Least privilege on the broker: the topology job (admin) declares the topology and makes the users of
+    shared.bus.topology.broker_users() (tests/integration/test_broker_users.py proves them on a real broker);
+    every service and the gateway connect as their own and declare nothing (BROKER_TOPOLOGY=predeclared)."""
+    from shared.bus import topology
+
+    for merged in (load(), load_production()[1]["services"]):
+        job = merged["topology"]
+        assert job["command"] == ["python", "-m", "shared.bus.topology", "--users"]
+        for user in topology.broker_users():
+            env = merged[user.name]["environment"]
+            assert env["BROKER_USERNAME"] == user.name and env["BROKER_TOPOLOGY"] == "predeclared", user.name
+            variable = topology.password_variable(user.name)
+            assert env["BROKER_PASSWORD"].startswith("${" + variable + ":"), user.name
+            assert job["environment"][variable].startswith("${" + variable + ":"), user.name
+    _, production = load_production()
+    for user in topology.broker_users():  # production refuses to start without each password
+        variable = topology.password_variable(user.name)
+        assert production["services"][user.name]["environment"]["BROKER_PASSWORD"].startswith("${" + variable + ":?")
+        assert production["services"]["topology"]["environment"][variable].startswith("${" + variable + ":?")

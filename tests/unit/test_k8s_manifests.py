@@ -36,7 +36,7 @@ def test_every_resource_fits_its_schema(built, overlay):
     assert errors == []
     custom = [r for r in resources if (r["apiVersion"], r["kind"]) in check.CUSTOM]
     assert {r["kind"] for r in custom} == {"ScaledObject", "TriggerAuthentication", "RabbitmqCluster",
-                                           "MongoDBCommunity"}
+                                           "MongoDBCommunity", "User", "Permission", "TopicPermission"}
     assert len(resources) - len(custom) >= 20  # the core kinds went through kubernetes-validate
 
 
@@ -100,6 +100,32 @@ def test_production_runs_more_than_one_of_everything_and_dev_one(built):
         assert d["minReplicaCount"] == d["maxReplicaCount"] == 1
     image = prod[("Deployment", "screening")]["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image == "registry.example.com/hireloop:0.1.0"
+
+
+def test_the_broker_users_file_is_generated_from_the_topology():
+    """Regenerate with `python -m infra.k8s.broker_users`."""
+    from infra.k8s import broker_users
+
+    assert broker_users.FILE.read_text() == broker_users.render()
+
+
+@pytest.mark.parametrize("overlay", [o.name for o in OVERLAYS])
+def test_each_process_connects_as_its_own_least_privilege_broker_user(built, overlay):
+    """The users, permissions and topic permissions the manifests declare are broker_users() (the ones
+    tests/integration/test_broker_users.py proves on a real broker), and each Deployment uses its own."""
+    from infra.k8s import broker_users
+
+    resources = built[overlay]
+    assert broker_users.from_resources(resources) == topology.broker_users()
+    found = by_key(resources)
+    assert found[("ConfigMap", "hireloop-config")]["data"]["BROKER_TOPOLOGY"] == "predeclared"
+    for user in topology.broker_users():
+        container = found[("Deployment", user.name.replace("_", "-"))]["spec"]["template"]["spec"]["containers"][0]
+        env = {e["name"]: e for e in container["env"]}
+        for var, key in (("BROKER_USERNAME", "username"), ("BROKER_PASSWORD", "password")):
+            assert env[var]["valueFrom"]["secretKeyRef"] == {"name": broker_users.user_credentials_secret(user.name),
+                                                             "key": key}, (user.name, var)
+        assert "REDIS_URL" in env  # the replay cache of caller contexts (the gateway: its own uses)
 
 
 def test_the_secret_template_holds_only_placeholders():

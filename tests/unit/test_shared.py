@@ -16,16 +16,17 @@ from shared.validation import parse
 
 def test_signed_caller_round_trips_and_rejects_forgery():
     caller = Caller(key_id="k1", name="hana", role="hr", divisions=("retail",))
-    token = sign_caller(caller, "s3cret")
-    assert verify_caller(token, "s3cret") == caller
+    call = ("sourcing", "get_application", {"application_id": "app_1"})
+    token = sign_caller(caller, *call, secret="s3cret")
+    assert verify_caller(token, *call, secret="s3cret").caller == caller
     with pytest.raises(Unauthenticated):
-        verify_caller(token, "other-secret")
+        verify_caller(token, *call, secret="other-secret")
     payload, mac = token.split(".")
-    forged = sign_caller(Caller(key_id="k1", name="hana", role="admin", divisions=("*",)), "guess")
+    forged = sign_caller(Caller(key_id="k1", name="hana", role="admin", divisions=("*",)), *call, secret="guess")
     with pytest.raises(Unauthenticated):
-        verify_caller(forged.split(".")[0] + "." + mac, "s3cret")
+        verify_caller(forged.split(".")[0] + "." + mac, *call, secret="s3cret")
     with pytest.raises(Unauthenticated):
-        verify_caller(None, "s3cret")
+        verify_caller(None, *call, secret="s3cret")
 
 
 def test_signed_tokens_expire():

@@ -10,13 +10,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 
+from shared.contracts.caller import Caller
 from shared.ids import new_id
+from tests.support.event_keys import session_keys
 
 pytestmark = pytest.mark.integration
 
@@ -28,27 +29,9 @@ def _vhost_url(url: str, vhost: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), parts.query, parts.fragment))
 
 
-class ctx(Mapping):  # noqa: N801 - used like the function it replaced
-    """A caller context signed afresh at each use: signatures expire (300 s), and these module-level
-    callers are created at collection, long before the last test here runs in a full suite."""
-
-    def __init__(self, name="alice", role="hr", divisions=("retail",)):
-        self.caller = (name, role, tuple(divisions))
-
-    def __getitem__(self, key):
-        from shared.context import sign_caller
-        from shared.contracts.caller import Caller
-
-        if key != "hireloop_caller":
-            raise KeyError(key)
-        name, role, divisions = self.caller
-        return sign_caller(Caller(key_id="k", name=name, role=role, divisions=divisions))
-
-    def __iter__(self):
-        return iter(["hireloop_caller"])
-
-    def __len__(self):
-        return 1
+def ctx(name="alice", role="hr", divisions=("retail",)) -> Caller:
+    """A caller; the RPC client signs it for each call (`as_caller`)."""
+    return Caller(key_id="k", name=name, role=role, divisions=tuple(divisions))
 
 
 HR, ADMIN, REC = ctx(), ctx("gina", "admin", ()), ctx("rita", "recruiter")
@@ -83,24 +66,24 @@ class Session:
         await self.client.close()
         await self.conn.close()
 
-    async def call(self, method: str, context: dict, **kwargs):
-        return await self.client.call("interview_feedback", method, context=context, **kwargs)
+    async def call(self, method: str, context: Caller, **kwargs):
+        return await self.client.call("interview_feedback", method, as_caller=context, **kwargs)
 
-    async def fail(self, exc_type, method: str, context: dict, **kwargs):
+    async def fail(self, exc_type, method: str, context: Caller, **kwargs):
         with pytest.raises(exc_type) as info:
             await self.call(method, context, **kwargs)
         return info.value
 
     async def put_application(self, tier="basic", status="shortlisted", division="retail") -> str:
         app_id = new_id("app")
-        await self.client.call("sourcing", "put_application", context=HR, application={
+        await self.client.call("sourcing", "put_application", as_caller=HR, application={
             "id": app_id, "requisition_id": "req_1", "requisition_title": "Barista", "candidate_id": "cand_1",
             "division": division, "tier": tier, "urgent": False, "status": status, "screening": None,
             "interview": None})
         return app_id
 
     async def set_status(self, app_id: str, status: str, tier: str) -> None:
-        await self.client.call("sourcing", "put_application", context=HR, application={
+        await self.client.call("sourcing", "put_application", as_caller=HR, application={
             "id": app_id, "requisition_id": "req_1", "candidate_id": "cand_1", "division": "retail", "tier": tier,
             "status": status})
 
@@ -131,7 +114,9 @@ def running(test_infra, tmp_path_factory):
     for name, module in (("fakes", "services.interview_feedback.tests.fakes"),
                          ("service", "services.interview_feedback")):
         out = open(logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        procs.append((subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env, stdout=out,
+        # Each process gets its own event-signing key (the fakes stand in for sourcing and notification).
+        keys = session_keys().env_for("sourcing" if name == "fakes" else "interview_feedback")
+        procs.append((subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env={**env, **keys}, stdout=out,
                                        stderr=subprocess.STDOUT, start_new_session=True), out))
 
     async def ready():
@@ -145,7 +130,7 @@ def running(test_infra, tmp_path_factory):
                                              ("notification", "get_policy", {"division": "x"})):
                 while True:
                     try:
-                        await client.call(service, method, context=HR, **kwargs)
+                        await client.call(service, method, as_caller=HR, **kwargs)
                         break
                     except ServiceUnavailable:
                         if time.monotonic() > deadline:
@@ -310,7 +295,7 @@ def test_core_approval_chain_uses_the_division_sla(running):
     from shared.errors import Conflict, Forbidden, NotFound
 
     async def scenario(s):
-        await s.client.call("notification", "set_policy", context=HR, division="retail",
+        await s.client.call("notification", "set_policy", as_caller=HR, division="retail",
                             policy={"approval_sla": 600})
         app_id = await s.put_application(tier="core", status="interviewed")  # fast-tracked: no interview here
         decision = await s.call("decide", HR, application_id=app_id, data={"outcome": "pass"})
@@ -363,7 +348,7 @@ def test_rejection_ends_the_chain_and_policy_failure_falls_back(running):
     from shared.errors import Conflict
 
     async def scenario(s):
-        await s.client.call("notification", "set_policy", context=HR, division="retail", policy={"mode": "fail"})
+        await s.client.call("notification", "set_policy", as_caller=HR, division="retail", policy={"mode": "fail"})
         app_id = await s.put_application(tier="core", status="interviewed")
         decision = await s.call("decide", HR, application_id=app_id, data={"outcome": "pass"})
         step1, step2 = decision["approvals"]
@@ -377,13 +362,13 @@ def test_rejection_ends_the_chain_and_policy_failure_falls_back(running):
         assert decided[0]["chain_status"] == "rejected" and decided[0]["next_step"] is None
 
         # a policy that never answers costs a bounded wait, then the default applies
-        await s.client.call("notification", "set_policy", context=HR, division="retail", policy={"mode": "hang"})
+        await s.client.call("notification", "set_policy", as_caller=HR, division="retail", policy={"mode": "hang"})
         slow = await s.put_application(tier="core", status="interviewed")
         started = time.monotonic()
         decision = await s.call("decide", HR, application_id=slow, data={"outcome": "pass"})
         assert time.monotonic() - started < 8
         assert _t(decision["approvals"][0]["expected_by"]) - _t(decision["decided_at"]) == 86400
-        await s.client.call("notification", "set_policy", context=HR, division="retail", policy={})
+        await s.client.call("notification", "set_policy", as_caller=HR, division="retail", policy={})
     run(running, scenario)
 
 

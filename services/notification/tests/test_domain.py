@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.notification import domain
+from services.notification.destinations import AllowList
 from services.notification.domain import CANDIDATE, DIVISION_HR, GROUP_HR, Planned
 from shared.contracts.commands import NotificationPolicy
 
@@ -222,6 +223,23 @@ def test_put_policy_keeps_the_stored_secret_when_the_url_stays_and_no_secret_is_
     # No URL any more: nothing to keep; no webhook at all: the policy as given.
     assert domain.policy_to_store(DEFAULTS, HOOK) == DEFAULTS
     assert domain.policy_to_store(NotificationPolicy(guide_after=1), None) == NotificationPolicy(guide_after=1)
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1/h", "https://0x7f000001/h", "https://[::1]/h",
+                                 "https://169.254.169.254/latest", "http://hr.example.com/h"])
+def test_put_policy_with_an_internal_or_plain_http_url_is_refused_naming_the_url(url):
+    policy = NotificationPolicy(hr_webhook_url=url, hr_webhook_secret="0123456789abcdef-secret")
+    with pytest.raises(domain.PolicyError) as err:
+        domain.policy_to_store(policy, None)
+    assert err.value.field == "hr_webhook_url" and str(err.value).startswith("hr_webhook_url: ")
+    # ... unless the operator's allow-list names it.
+    allow = AllowList.parse("127.0.0.1, ::1, 169.254.169.254, hr.example.com")
+    assert domain.policy_to_store(policy, None, allow) == policy
+
+
+def test_a_refused_destination_fails_the_notice_at_once():
+    assert domain.after_failure(1, "webhook destination refused: loopback", NOW, permanent=True) == {
+        "status": domain.FAILED, "error": "webhook destination refused: loopback", "lease_until": None}
 
 
 @pytest.mark.parametrize("stored", [None, DEFAULTS])

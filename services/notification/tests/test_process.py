@@ -20,20 +20,21 @@ from infra.embedded_mongo import free_port
 from infra.smtp_capture import find, read_body
 from shared.bus import topology
 from shared.bus.aio_rpc import AsyncRpcClient
-from shared.context import sign_caller
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.timeutil import iso, utcnow
 from shared.tokens import portal_url
+from tests.support.event_keys import session_keys
 from tests.support.infra import VhostAdmin, _with_vhost
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def ctx(role="hr", divisions=("retail",), name="alice"):
-    return {"hireloop_caller": sign_caller(Caller(key_id="k", name=name, role=role, divisions=tuple(divisions)))}
+def ctx(role="hr", divisions=("retail",), name="alice") -> Caller:
+    """A caller; the RPC client signs it for each call (`as_caller`)."""
+    return Caller(key_id="k", name=name, role=role, divisions=tuple(divisions))
 
 
 def wait_for(fn, timeout=15.0, interval=0.1):
@@ -56,16 +57,17 @@ class Platform:
         self.database: str | None = None  # the service's own database, for what the API does not show
 
     def call(self, method, context=None, **kwargs):
-        return self.loop.run_until_complete(self.client.call("notification", method, context=context or ctx(),
+        return self.loop.run_until_complete(self.client.call("notification", method, as_caller=context or ctx(),
                                                              **kwargs))
 
     def publish(self, producer: str, event_type: str, payload: dict) -> EventEnvelope:
-        envelope = EventEnvelope(type=event_type, producer=producer, payload=payload)
+        """An event as `producer` would publish it, signed with its test key (tests/support/event_keys.py)."""
+        body = session_keys().signed(producer, event_type, payload)
         exchange = Exchange(topology.events_exchange(producer), type="topic", durable=True)
         with Connection(self.rabbit_url) as conn:
-            conn.Producer().publish(envelope.model_dump(mode="json"), exchange=exchange, routing_key=event_type,
+            conn.Producer().publish(body, exchange=exchange, routing_key=event_type,
                                     serializer="json", retry=True, declare=[exchange])
-        return envelope
+        return EventEnvelope.model_validate(body)
 
     def mail(self, to=None, subject_contains=None):
         return find(self.mail_dir, to=to, subject_contains=subject_contains)
@@ -92,7 +94,7 @@ def running_platform(test_infra, tmp: Path, extra_env: dict[str, str] | None = N
         namespace = f"{test_infra.namespace}n{secrets.token_hex(3)}"
         env = {**os.environ, "RABBIT_URL": rabbit_url, "MONGO_URL": test_infra.mongo_url,
                "HIRELOOP_NAMESPACE": namespace, "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
-               "PYTHONPATH": str(ROOT), **(extra_env or {})}
+               "PYTHONPATH": str(ROOT), **session_keys().env_for("notification"), **(extra_env or {})}
         service_log = open(tmp / "notification.log", "w")  # noqa: SIM115
         logs.append(service_log)
         procs.append(subprocess.Popen([sys.executable, "-m", "services.notification"], cwd=ROOT, env=env,
@@ -418,7 +420,7 @@ def test_timing_report_from_a_seeded_history(platform):
                           context=system)
         return app
 
-    system = {"hireloop_caller": sign_caller(Caller.system("portal"))}
+    system = Caller.system("portal")
     run("basic", "offer", ["accepted", "hired"], 10)
     run("basic", "offer", ["declined"], 10)
     run("basic", "offer", ["accepted", "no_show"], 30)

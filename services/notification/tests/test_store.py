@@ -9,6 +9,7 @@ from pymongo.errors import DuplicateKeyError
 from services.notification import domain
 from services.notification.domain import Planned
 from services.notification.store import NotificationStore
+from shared.crypto import is_sealed, open_sealed
 from shared.ids import new_id
 from shared.storage import mongo_client
 from shared.timeutil import utcnow
@@ -211,6 +212,29 @@ def test_contacts_latest_by_candidate_and_policies(store):
     store.put_policy("retail", {"guide_after": 7})  # PUT replaces
     assert store.get_policy("retail") == {"_id": "retail", "guide_after": 7}
     assert "retail_dup" not in [d["_id"] for d in store.db.policies.find()]
+
+
+def test_webhook_secret_is_sealed_at_rest_and_a_clear_one_from_before_still_reads(store):
+    secret = "whsec-0123456789abcdef"
+    store.put_policy("retail", {"hr_webhook_url": "https://hr.example.com/h", "hr_webhook_secret": secret})
+    raw = store.db.policies.find_one({"_id": "retail"})
+    assert is_sealed(raw["hr_webhook_secret"]) and secret not in str(raw)
+    assert store.get_policy("retail")["hr_webhook_secret"] == secret
+    assert domain.effective_policy(store.get_policy("retail")).hr_webhook_secret == secret
+
+    # A secret stored in clear by an older version reads as it is ...
+    store.db.policies.insert_one({"_id": "legacy", "hr_webhook_url": "https://hr.example.com/l",
+                                  "hr_webhook_secret": "clear-legacy-secret-1"})
+    store.db.policies.insert_one({"_id": "nohook", "guide_after": 5})
+    assert store.get_policy("legacy")["hr_webhook_secret"] == "clear-legacy-secret-1"
+    # ... and is sealed by the start-up migration (once; sealed ones are left alone).
+    assert store.seal_clear_secrets() == 1
+    assert store.seal_clear_secrets() == 0
+    legacy = store.db.policies.find_one({"_id": "legacy"})
+    assert is_sealed(legacy["hr_webhook_secret"]) and open_sealed(legacy["hr_webhook_secret"]) == \
+        "clear-legacy-secret-1"
+    assert store.db.policies.find_one({"_id": "retail"})["hr_webhook_secret"] == raw["hr_webhook_secret"]
+    assert store.get_policy("nohook") == {"_id": "nohook", "guide_after": 5}
 
 
 def test_notice_methods_leave_the_outbox_of_the_base_store_working(store):

@@ -21,6 +21,7 @@ from services.notification.tests.test_process import (
     wait_for,
 )
 from services.notification.tests.webhook_receiver import Receiver
+from shared.crypto import is_sealed, open_sealed
 from shared.errors import Invalid
 from shared.storage import mongo_client
 
@@ -30,7 +31,9 @@ MAX_ATTEMPTS = 3
 
 @pytest.fixture(scope="module")
 def platform(test_infra, tmp_path_factory):
-    env = {"NOTIFY_BACKOFF_BASE_SECONDS": "1", "NOTIFY_MAX_ATTEMPTS": str(MAX_ATTEMPTS)}
+    # The receiver listens on 127.0.0.1: only the operator's allow-list lets a webhook go there.
+    env = {"NOTIFY_BACKOFF_BASE_SECONDS": "1", "NOTIFY_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
+           "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"}
     with running_platform(test_infra, tmp_path_factory.mktemp("notification-webhook"), env) as p:
         yield p
 
@@ -169,6 +172,42 @@ def test_a_receiver_that_always_fails_leaves_the_notice_failed_with_the_status(p
     assert final["error"] == "webhook answered HTTP 503" and final["sent_at"] is None
     assert final["channel"] == "webhook" and {h.delivery for h in hits} == {final["id"]}
     assert notices.find_one({"_id": final["id"]})["attempts"] == MAX_ATTEMPTS
+
+
+def test_internal_urls_outside_the_allow_list_are_refused_naming_the_url(platform, receiver):
+    division = a_division()
+    hr = ctx("hr", (division,))
+    allowed = receiver.expect("/allowed", "a-secret-of-16-chars+")
+    for url in (allowed.replace("127.0.0.1", "127.0.0.2"), allowed.replace("127.0.0.1", "[::1]"),
+                allowed.replace("127.0.0.1", "localhost"), "https://169.254.169.254/latest"):
+        with pytest.raises(Invalid) as err:
+            platform.call("put_policy", division=division, data={"hr_webhook_url": url,
+                                                                 "hr_webhook_secret": "a-secret-of-16-chars+"},
+                          context=hr)
+        assert err.value.field == "hr_webhook_url", url
+    assert platform.call("get_policy", division=division, context=hr)["hr_webhook_url"] is None
+
+
+def test_a_secret_stored_in_clear_before_sealing_still_signs_and_is_sealed_when_written(platform, receiver, notices):
+    division = a_division()
+    secret = secrets.token_urlsafe(24)
+    url = receiver.expect("/legacy", secret)
+    policies = notices.database.policies
+    # As an older version stored it: the secret in clear.
+    policies.insert_one({"_id": division, "hr_confirm_after": 1, "hr_webhook_url": url, "hr_webhook_secret": secret})
+    offer(platform, division)
+    assert wait_for(lambda: receiver.at("/legacy"), timeout=15)
+    [hit] = receiver.at("/legacy")
+    assert hit.signature_ok and hit.answered == 200
+    # A GET's body sent back (secret null) keeps the secret, now sealed; it still signs.
+    hr = ctx("hr", (division,))
+    view = platform.call("get_policy", division=division, context=hr)
+    platform.call("put_policy", division=division, data=view, context=hr)
+    stored = policies.find_one({"_id": division})["hr_webhook_secret"]
+    assert is_sealed(stored) and secret not in stored and open_sealed(stored) == secret
+    offer(platform, division)
+    assert wait_for(lambda: len(receiver.at("/legacy")) == 2, timeout=15)
+    assert all(h.signature_ok for h in receiver.at("/legacy"))
 
 
 def test_no_unexpected_errors_in_the_service_log(platform):

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -267,8 +267,9 @@ def test_email_key_ignores_case_and_surrounding_whitespace():
 def test_emails_from_requests_dedup_to_one_key():
     a = CandidateIn(name="Ann", email=" Ann.Lee@Example.com ", years_experience=2)
     b = CandidateIn(name="Ann", email="ann.lee@EXAMPLE.COM", years_experience=2)
-    key = domain.profile_update(a)["email_key"]
-    assert key == domain.profile_update(b)["email_key"] == lookup("ann.lee@example.com")
+    key = domain.candidate_key(a.email)
+    assert key == domain.candidate_key(b.email) == lookup("ann.lee@example.com")
+    assert "email_key" not in domain.profile_update(a)  # the identity is not part of a division's profile
     assert "ann" not in key  # a keyed hash, not the address
 
 
@@ -296,6 +297,60 @@ def test_profile_update_latest_wins_but_omitted_optionals_keep_stored_values():
     assert u["skills"] == ["SQL"] and u["years_experience"] == 3 and u["name"] == "Ann"
     omitted = domain.profile_update(CandidateIn(name="Ann", email="a@example.com", years_experience=3))
     assert "phone" not in omitted and "location" not in omitted
+
+
+# -- candidates per division (docs/decisions/002) ------------------------------------------------------
+
+T1 = T0 + timedelta(hours=1)
+
+
+def _update(**kw):
+    return domain.profile_update(CandidateIn(**{"email": "a@example.com", "years_experience": 3, **kw}))
+
+
+def test_a_division_profile_starts_from_its_own_stored_one_and_the_application_wins():
+    first = domain.division_profile("c1", "alpha", None, None, _update(name="Ann", phone="+1 555", location="Leeds"),
+                                    T0)
+    assert first["_id"] == domain.profile_id("c1", "alpha") == "c1|alpha"
+    assert (first["candidate_id"], first["division"], first["name"], first["location"]) == ("c1", "alpha", "Ann",
+                                                                                          "Leeds")
+    assert first["created_at"] == first["updated_at"] == T0
+    again = domain.division_profile("c1", "alpha", first, None, _update(name="Ann B", skills=["SQL"]), T1)
+    assert (again["name"], open_sealed(again["phone"]), again["location"], again["skills"]) == (
+        "Ann B", "+1 555", "Leeds", ["SQL"])  # left out: kept; given: replaced
+    assert (again["created_at"], again["updated_at"]) == (T0, T1)
+    nulled = domain.division_profile("c1", "alpha", again, None, _update(name="Ann", phone=None), T1)
+    assert nulled["phone"] is None
+
+
+def test_another_division_profile_never_starts_from_a_different_division():
+    alpha = domain.division_profile("c1", "alpha", None, None, _update(name="Ann", phone="+1 555", location="Leeds"),
+                                    T0)
+    beta = domain.division_profile("c1", "beta", None, None, _update(name="Other"), T1)
+    assert beta["name"] == "Other" and "phone" not in beta and "location" not in beta
+    assert alpha["name"] == "Ann"  # a new dict: nothing shared
+
+
+def test_a_legacy_candidate_gives_the_starting_values_until_the_division_has_its_own():
+    legacy_doc = {"_id": "c1", "email_key": "h1:x", **_update(name="Old", phone="+9 999", location="Oslo"),
+                  "created_at": T0}
+    legacy = domain.legacy_profile(legacy_doc)
+    assert legacy["name"] == "Old" and set(legacy) == set(domain.PROFILE_FIELDS)
+    assert domain.legacy_profile({"_id": "c1", "email_key": "h1:x"}) is None  # stored since: identity only
+    assert domain.legacy_profile({**legacy_doc, "erasure_id": "era_1"}) is None
+    mine = domain.division_profile("c1", "alpha", None, legacy, _update(name="New"), T1)
+    assert (mine["name"], open_sealed(mine["phone"]), mine["location"]) == ("New", "+9 999", "Oslo")
+    assert "email_key" not in mine and "_id" in mine and mine["_id"] == "c1|alpha"
+
+
+def test_a_reader_sees_the_latest_of_the_profiles_it_may_see_or_the_legacy_one():
+    a = {"_id": "c1|alpha", "name": "A", "updated_at": T0}
+    b = {"_id": "c1|beta", "name": "B", "updated_at": T1}
+    assert domain.profile_for_view([a], None)["name"] == "A"
+    assert domain.profile_for_view([a, b], None)["name"] == "B"
+    assert domain.profile_for_view([], {"name": "L"})["name"] == "L"
+    assert domain.profile_for_view([a], {"name": "L"})["name"] == "A"
+    assert domain.profile_for_view([], None) is None
 
 
 def test_new_application_answers_are_booleans():

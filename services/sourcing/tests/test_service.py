@@ -12,6 +12,7 @@ from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS
 from shared.crypto import open_sealed
+from shared.erasure import subjects
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.storage import AlreadyHandled
 
@@ -30,7 +31,9 @@ class RecordingBus:
         self.events: list[EventEnvelope] = []
 
     def transact(self, work, envelope=None):
-        result, emitted = self.store.transact(work, inbox_event_id=envelope.event_id if envelope else None)
+        # as shared/bus/nameko_ext.BusHandle.transact: the inbox, and the erased guard for events
+        result, emitted = self.store.transact(work, inbox_event_id=envelope.event_id if envelope else None,
+                                              about=subjects(envelope.type, envelope.payload) if envelope else None)
         for e in emitted:  # every payload must satisfy its contract
             EVENT_MODELS[("sourcing", e.type)].model_validate(e.payload)
         self.events += emitted
@@ -187,6 +190,69 @@ def test_candidate_is_visible_only_through_visible_applications(svc):
         as_(svc, OTHER_HR).get_application(application_id=a["id"])
     with pytest.raises(NotFound):
         as_(svc, OTHER_HR).list_applications(requisition_id=retail["id"])
+
+
+def test_what_one_division_records_never_changes_what_another_sees(svc):
+    """docs/decisions/002: one candidate across divisions, one profile per division."""
+    retail = as_(svc, ADMIN).create_requisition(data=REQ)
+    logistics = svc.create_requisition(data={**REQ, "division": "logistics"})
+    a = as_(svc, RECRUITER).submit_application(data=application(retail["id"], "Ann.Lee@Example.com", candidate={
+        "name": "Ann Lee", "phone": "+1 555 0100", "skills": ["coffee", "latte art"], "location": "Lyon"}))
+    seen_by_retail = as_(svc, HR).get_candidate(candidate_id=a["candidate_id"])
+    b = as_(svc, OTHER_HR).submit_application(data=application(logistics["id"], "ANN.LEE@example.COM", candidate={
+        "name": "Mallory", "phone": None, "skills": ["driving"], "location": "Mars"}))
+    assert b["candidate_id"] == a["candidate_id"] and svc.store.db.candidates.count_documents({}) == 1
+    assert as_(svc, HR).get_candidate(candidate_id=a["candidate_id"]) == seen_by_retail
+    assert (seen_by_retail["name"], seen_by_retail["phone"], seen_by_retail["location"]) == (
+        "Ann Lee", "+1 555 0100", "Lyon")
+    theirs = as_(svc, OTHER_HR).get_candidate(candidate_id=a["candidate_id"])
+    assert (theirs["name"], theirs["phone"], theirs["skills"], theirs["location"], theirs["applications"]) == (
+        "Mallory", None, ["driving"], "Mars", [b["id"]])
+    assert as_(svc, HR).get_application(application_id=a["id"])["candidate_name"] == "Ann Lee"
+    assert as_(svc, HR).list_applications(requisition_id=retail["id"])["items"][0]["candidate_name"] == "Ann Lee"
+    assert as_(svc, OTHER_HR).get_application(application_id=b["id"])["candidate_name"] == "Mallory"
+    # each event carries its own division's profile
+    snapshots = [e["candidate"] for e in svc.bus.of("application_received")]
+    assert [(c["name"], c["location"]) for c in snapshots] == [("Ann Lee", "Lyon"), ("Mallory", "Mars")]
+    # the admin (every division) sees the latest profile and the export holds both
+    assert as_(svc, ADMIN).get_candidate(candidate_id=a["candidate_id"])["name"] == "Mallory"
+    export = svc.export_candidate(candidate_id=a["candidate_id"])
+    assert {p["division"]: (p["name"], p["phone"]) for p in export["profiles"]} == {
+        "retail": ("Ann Lee", "+1 555 0100"), "logistics": ("Mallory", None)}
+
+
+def test_a_fast_track_into_a_new_division_copies_the_profile_it_was_pooled_with(svc):
+    retail = as_(svc, ADMIN).create_requisition(data=REQ)
+    logistics = svc.create_requisition(data={**REQ, "division": "logistics"})
+    old = svc.submit_application(data=application(retail["id"], candidate={"name": "Ann Lee", "phone": "+1 555 0100"}))
+    fast = as_(svc, SYSTEM).submit_fast_track_application(requisition_id=logistics["id"],
+                                                          candidate_id=old["candidate_id"], reengagement_id="re_1")
+    assert svc.store.get_profile(old["candidate_id"], "logistics")["name"] == "Ann Lee"
+    assert open_sealed(svc.bus.of("application_received")[-1]["candidate"]["phone"]) == "+1 555 0100"
+    # from then on the two divisions' records are separate
+    other = as_(svc, ADMIN).create_requisition(data={**REQ, "title": "Again"})
+    as_(svc, RECRUITER).submit_application(data=application(other["id"], candidate={"name": "Ann Renamed"}))
+    assert as_(svc, OTHER_HR).get_candidate(candidate_id=old["candidate_id"])["name"] == "Ann Lee"
+    assert as_(svc, OTHER_HR).get_application(application_id=fast["id"])["candidate_name"] == "Ann Lee"
+
+
+def test_an_event_about_an_erased_application_is_acked_and_changes_nothing(svc):
+    req = as_(svc, ADMIN).create_requisition(data=REQ)
+    app = svc.submit_application(data=application(req["id"]))
+    deliver(svc, "screening", "application_screened", screened(app["id"]))
+    deliver(svc, "interview_feedback", "interview_scheduled", {
+        "interview_id": "int_1", "application_id": app["id"], "division": "retail", "interviewers": ["ivan"],
+        "competencies": ["coffee"], "scheduled_at": "2026-01-02T10:00:00Z"})
+    svc.store.transact(lambda uow: uow.store.mark_erased(app["candidate_id"], "era_1", [app["id"]],
+                                                         session=uow.session))
+    before = svc.store.get_application(app["id"])
+    env = deliver(svc, "interview_feedback", "interview_completed",
+                  {"application_id": app["id"], "division": "retail", "summary": SUMMARY})
+    assert svc.store.get_application(app["id"]) == before  # no highlight, no status change
+    assert svc.store.db.inbox.find_one({"_id": env.event_id}) is not None  # handled: not retried, not dead-lettered
+    with pytest.raises(AlreadyHandled):
+        deliver(svc, "interview_feedback", "interview_completed",
+                {"application_id": app["id"], "division": "retail", "summary": SUMMARY}, event_id=env.event_id)
 
 
 def test_list_applications_pages(svc):

@@ -19,11 +19,19 @@ def store(make_store):
 
 
 def _profile(email, name="Ann Lee", **kw):
-    return domain.profile_update(CandidateIn(name=name, email=email, years_experience=kw.pop("years", 2), **kw))
+    cand = CandidateIn(name=name, email=email, years_experience=kw.pop("years", 2), **kw)
+    return domain.candidate_key(cand.email), domain.profile_update(cand)
 
 
-def _upsert(store, profile):
-    cand, _ = store.transact(lambda uow: uow.store.upsert_candidate(profile, utcnow(), uow.session))
+def _upsert(store, profile, division="retail"):
+    key, update = profile
+
+    def work(uow):
+        cand = uow.store.upsert_candidate(key, utcnow(), uow.session)
+        uow.store.save_profile(cand, division, update, utcnow(), uow.session)
+        return cand
+
+    cand, _ = store.transact(work)
     return cand
 
 
@@ -46,14 +54,52 @@ def test_candidate_dedup_over_case_and_whitespace_variants(store):
     assert first["_id"] == second["_id"] == third["_id"]
     assert first["_id"].startswith("cand_")
     assert store.db.candidates.count_documents({}) == 1
-    latest = store.get_candidate(first["_id"])
-    # the latest profile wins; a phone left out of the latest application is kept
+    core = store.get_candidate(first["_id"])
+    assert core["email_key"] == lookup("ann.lee@example.com") and "name" not in core and "email" not in core
+    assert core["created_at"] <= core["updated_at"]
+    latest = store.get_profile(first["_id"], "retail")
+    # within a division the latest profile wins; a phone left out of the latest application is kept
     assert latest["name"] == "Ann Lee" and latest["years_experience"] == 2
     assert open_sealed(latest["phone"]) == "+1 555 0100"
-    assert latest["email_key"] == lookup("ann.lee@example.com")
-    assert latest["created_at"] <= latest["updated_at"]
     other = _upsert(store, _profile("ann.lee@example.org"))
     assert other["_id"] != first["_id"]
+
+
+def test_each_division_keeps_its_own_profile_of_one_candidate(store):
+    ann = _upsert(store, _profile("Ann.Lee@Example.com", phone="+1 555 0100", skills=["SQL"], location="Leeds"),
+                  "alpha")
+    other = _upsert(store, _profile("ANN.LEE@example.com", name="Someone", phone=None, skills=["Go"], location="Mars"),
+                    "beta")
+    assert other["_id"] == ann["_id"] and store.db.candidates.count_documents({}) == 1
+    alpha, beta = store.get_profile(ann["_id"], "alpha"), store.get_profile(ann["_id"], "beta")
+    assert (alpha["name"], open_sealed(alpha["phone"]), alpha["skills"], alpha["location"]) == (
+        "Ann Lee", "+1 555 0100", ["SQL"], "Leeds")
+    assert (beta["name"], beta["phone"], beta["skills"], beta["location"]) == ("Someone", None, ["Go"], "Mars")
+    assert [p["division"] for p in store.profiles_of(ann["_id"])] == ["alpha", "beta"]
+    assert [p["division"] for p in store.profiles_of(ann["_id"], ["beta"])] == ["beta"]
+    names = store.candidate_names([(ann["_id"], "alpha"), (ann["_id"], "beta"), (ann["_id"], "gamma")])
+    assert names == {(ann["_id"], "alpha"): "Ann Lee", (ann["_id"], "beta"): "Someone", (ann["_id"], "gamma"): None}
+
+
+def test_a_candidate_stored_before_profiles_per_division_keeps_working(store):
+    """Migration (docs/decisions/002): the legacy profile on the candidate answers for divisions without
+    their own, and the first application of a division starts its own without touching the legacy one."""
+    key, update = _profile("leg@example.com", name="Legacy Lee", phone="+44 111", location="York")
+    legacy = {"_id": new_id("cand"), "email_key": key, **update, "created_at": utcnow(), "updated_at": utcnow()}
+    store.db.candidates.insert_one(legacy)
+    assert store.candidate_names([(legacy["_id"], "alpha")]) == {(legacy["_id"], "alpha"): "Legacy Lee"}
+    beta = _upsert(store, _profile("LEG@example.com", name="Beta Name", skills=["Go"]), "beta")
+    assert beta["_id"] == legacy["_id"]
+    mine = store.get_profile(legacy["_id"], "beta")
+    assert (mine["name"], open_sealed(mine["phone"]), mine["location"]) == ("Beta Name", "+44 111", "York")
+    kept = store.get_candidate(legacy["_id"])
+    assert domain.legacy_profile(kept)["name"] == "Legacy Lee"  # what alpha still sees
+    assert store.candidate_names([(legacy["_id"], "alpha"), (legacy["_id"], "beta")]) == {
+        (legacy["_id"], "alpha"): "Legacy Lee", (legacy["_id"], "beta"): "Beta Name"}
+    counts, _ = store.transact(lambda uow: uow.store.erase_candidate_records(legacy["_id"], "era_1", utcnow(),
+                                                                              uow.session))
+    assert counts["profiles"] == 1 and store.profiles_of(legacy["_id"]) == []
+    assert domain.legacy_profile(store.get_candidate(legacy["_id"])) is None
 
 
 def test_candidate_email_key_is_a_unique_index(store):

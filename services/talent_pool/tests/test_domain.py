@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.talent_pool import domain
 from services.talent_pool.domain import (
     answer_status,
     build_pool_entry,
@@ -352,3 +353,12 @@ def test_talent_pool_report_of_nothing():
         "reengagement_accepted": 0, "acceptance_rate": None,
         "urgent_time_to_offer_days": {"fast_tracked": {"count": 0, "median": None, "p90": None},
                                       "new": {"count": 0, "median": None, "p90": None}}}
+
+
+def test_a_pool_entry_shows_the_pooling_division_profile_or_the_legacy_one():
+    legacy = {"candidate_id": "c1", "name": "Legacy", "skills": ["cobol"], "hired": False}
+    assert domain.with_division_profile(legacy, None) == legacy
+    mine = domain.with_division_profile(legacy, {"name": "Ana", "skills": ["python"], "division": "retail"})
+    assert (mine["name"], mine["skills"], mine["hired"]) == ("Ana", ["python"], False)
+    assert legacy["name"] == "Legacy"  # not changed in place
+    assert domain.profile_id("c1", "retail") == "c1|retail"

@@ -58,18 +58,27 @@ def test_applications_by_requisition_and_status(store):
     assert store.application_for_reengagement("reg_2") is None
 
 
-def test_profile_latest_wins_and_hired_flag(store):
-    assert run(store, lambda s, ses: s.save_profile("c1", "Ana", ["python"], NOW, ses)) is True
-    assert run(store, lambda s, ses: s.save_profile("c1", "Old Ana", ["cobol"], NOW - timedelta(days=1), ses)) is False
-    assert run(store, lambda s, ses: s.save_profile("c1", "Ana B", ["python", "sql"], NOW + timedelta(days=1), ses))
+def test_profile_latest_wins_per_division_and_hired_flag(store):
+    assert run(store, lambda s, ses: s.save_profile("c1", "retail", "Ana", ["python"], NOW, ses)) is True
+    assert run(store, lambda s, ses: s.save_profile("c1", "retail", "Old Ana", ["cobol"], NOW - timedelta(days=1),
+                                                    ses)) is False
+    assert run(store, lambda s, ses: s.save_profile("c1", "retail", "Ana B", ["python", "sql"],
+                                                    NOW + timedelta(days=1), ses))
+    # another division's application, older or newer, is that division's profile only
+    assert run(store, lambda s, ses: s.save_profile("c1", "logistics", "Someone", ["go"], NOW + timedelta(days=2),
+                                                    ses))
+    p = store.get_profile("c1", "retail")
+    assert p["name"] == "Ana B" and p["skills"] == ["python", "sql"]
+    assert store.get_profile("c1", "logistics")["name"] == "Someone"
+    assert [x["division"] for x in store.profiles_of("c1")] == ["logistics", "retail"]
     c = store.get_candidate("c1")
-    assert c["name"] == "Ana B" and c["skills"] == ["python", "sql"] and c["hired"] is False
+    assert c["hired"] is False and "name" not in c  # the candidate holds no profile any more
     assert store.hired_candidate_ids(["c1", "c2"]) == set()
     run(store, lambda s, ses: s.mark_hired("c1", "app_9", NOW, ses))
     run(store, lambda s, ses: s.mark_hired("c2", "app_8", NOW, ses))  # hired before any profile arrived
     assert store.hired_candidate_ids(["c1", "c2", "c3"]) == {"c1", "c2"}
     # a later profile keeps the hired flag
-    run(store, lambda s, ses: s.save_profile("c2", "Bo", ["go"], NOW, ses))
+    run(store, lambda s, ses: s.save_profile("c2", "retail", "Bo", ["go"], NOW, ses))
     assert store.get_candidate("c2")["hired"] is True
 
 
@@ -107,11 +116,15 @@ def test_pool_pages_with_cursor(store):
 
 def test_pool_profile_update_and_removal(store):
     run(store, lambda s, ses: s.save_pool_entry(pool_entry("c1", ["x"]), ses))
-    run(store, lambda s, ses: s.update_pool_profile("c1", "New", ["Rust"], ["rust"], ses))
+    # another division's newer profile never changes the entry of the division that pooled the person
+    run(store, lambda s, ses: s.update_pool_profile("c1", "retail", "Other", ["Go"], ["go"], ses))
+    e = store.get_pool_entry("c1")
+    assert (e["name"], e["skills"]) == ("C1", ["x"])
+    run(store, lambda s, ses: s.update_pool_profile("c1", "logistics", "New", ["Rust"], ["rust"], ses))
     e = store.get_pool_entry("c1")
     assert (e["name"], e["skills"], e["skills_norm"]) == ("New", ["Rust"], ["rust"])
     assert e["reason"] == "declined"  # the rest of the entry is untouched
-    run(store, lambda s, ses: s.update_pool_profile("c_absent", "N", [], [], ses))
+    run(store, lambda s, ses: s.update_pool_profile("c_absent", "logistics", "N", [], [], ses))
     assert store.get_pool_entry("c_absent") is None  # no entry is created by a profile update
     assert run(store, lambda s, ses: s.remove_from_pool("c1", ses)) is True
     assert run(store, lambda s, ses: s.remove_from_pool("c1", ses)) is False
