@@ -18,6 +18,9 @@ if __name__ == "__main__":
                 port=int(os.environ.get("GATEWAY_PORT", "8000")), log_config=None,
                 # Our own access log (gateway.telemetry): route templates, trace ids, no client address.
                 access_log=False,
+                # The client address is the peer's; X-Forwarded-For is read by the gateway itself, only from
+                # TRUSTED_PROXIES (gateway/ratelimit.py). uvicorn's default would believe it from 127.0.0.1.
+                proxy_headers=False,
                 # Open console boards (server-sent events) never end by themselves: past this, stop anyway.
                 timeout_graceful_shutdown=int(os.environ.get("SHUTDOWN_GRACE", "20")),
                 workers=int(os.environ.get("GATEWAY_WORKERS", "1")))

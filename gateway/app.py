@@ -29,7 +29,7 @@ from gateway import console, limits, metrics, openapi, portal, telemetry
 from gateway.audit import AuditLog, Read, division_of, personal_fields
 from gateway.idempotency import forget, idempotent
 from gateway.keys import KeyStore
-from gateway.ratelimit import RateLimited, RateLimiter
+from gateway.ratelimit import AnonymousRateLimit, RateLimited, RateLimiter, parse_proxies
 from gateway.templating import STATIC_DIR
 from shared import tracing
 from shared.bus.aio_rpc import AsyncRpcClient, RemoteError, ServiceUnavailable
@@ -271,6 +271,8 @@ class RequestContext:
 
 
 def _install_middleware(app: FastAPI) -> None:
+    # Inside RequestContext, so a 429 is counted, logged and traced like any answer.
+    app.add_middleware(AnonymousRateLimit, proxies=parse_proxies(app.state.settings.trusted_proxies))
     app.add_middleware(RequestContext)
 
 

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
+from gateway.ratelimit import ANONYMOUS_ROUTES
 from shared.contracts.common import AppStatus, NoticeKind, Recommendation, Role
 
 REF = "#/components/schemas/{model}"
@@ -335,6 +336,9 @@ class Policy(Doc):
     hr_webhook_url: str | None = None
     hr_webhook_secret: None = Field(None, description="write-only: always null here")
     hr_webhook_secret_set: bool
+    share_evidence: bool
+    screen_out_rejection_delay: int
+    reply_to: str | None = None
 
 
 class TimingGroup(Doc):
@@ -519,9 +523,15 @@ class Reengagement(Doc):
 
 # ---------------------------------------------------------------------------------------------- portal
 class PortalView(Doc):
+    """What the candidate may see (an allow-list; gateway/portal.py), in the page's language."""
+
     kind: Literal["application", "reengagement"]
+    locale: Literal["en", "zh-CN"]
+    requisition_title: str | None
     status: str
+    status_text: str
     can_respond: bool
+    application_id: str | None = None
 
 
 class PortalAnswer(Doc):
@@ -602,7 +612,8 @@ ERROR_TEXT = {
     409: ("Conflict: wrong order, duplicate, a request with this Idempotency-Key still in progress, or "
           "(`idempotency_key_reused`) a replay of an answer that held a secret, which is shown once"),
     413: "Request body over the size limit",
-    429: "Rate limit of the key or its division exceeded; retry after `Retry-After` seconds",
+    429: "Rate limit of the key, its division or (without a key) the client address exceeded; retry after "
+         "`Retry-After` seconds",
     422: "Invalid input; `error.field` names the field",
     503: "A service is unavailable or too slow; retry after `Retry-After` seconds",
 }
@@ -673,6 +684,8 @@ def _describe_operation(method: str, path: str, op: dict) -> None:
     if authenticated:
         op["security"] = [{"bearerAuth": []}]
         errors |= {401, 403, 429}
+    if path.startswith(ANONYMOUS_ROUTES):
+        errors.add(429)  # limited per client address
     if "{" in path or (method, path) in NOT_FOUND_WITHOUT_PATH_ID:
         errors.add(404)
     if method == "post":

@@ -22,7 +22,6 @@ from shared.tokens import read_portal_token
 from shared.validation import parse
 
 PORTAL = Caller.system("portal")
-STATUS_TEXT = portal_text.STATUS["en"]
 
 
 def _read(token: str) -> tuple[str, str]:
@@ -32,15 +31,76 @@ def _read(token: str) -> tuple[str, str]:
         raise NotFound("this link is not valid") from None
 
 
-async def _view(request: Request, token: str) -> dict[str, Any]:
+# ---------------------------------------------------------------------------------------------------------
+# What the candidate may see. The portal's page and JSON are built field by field from these allow-lists,
+# never by trimming the staff view: a field added to an application, an approval step or a re-engagement
+# for staff stays out of the portal until someone adds it here on purpose. Words come from portal_text,
+# per status, never from the staff timeline's `detail` (key names, interview ids, scores, override reasons).
+
+
+def application_view(app: dict, approvals: list[dict], survey: dict, consent: dict, locale: str) -> dict[str, Any]:
+    """The candidate's view of their application: their own reference (the id in their link), the role's
+    title, where it stands, a timeline in their words, the approval steps' names and times, and what they
+    can do (answer an offer, the survey, leave the talent pool)."""
+    status = app["status"]
+    return {
+        "kind": "application",
+        "application_id": app["id"],
+        "locale": locale,
+        "requisition_title": app.get("requisition_title"),
+        "status": status,
+        "status_text": portal_text.STATUS[locale].get(status, portal_text.status_name(locale, status)),
+        "timeline": _timeline(app.get("timeline") or [], locale),
+        "approvals": [{"step": s["step"], "name": portal_text.step_name(locale, s.get("role")),
+                       "status": s["status"], "status_name": portal_text.status_name(locale, s["status"]),
+                       "expected_by": s.get("expected_by"), "decided_at": s.get("decided_at")}
+                      for s in approvals],
+        "can_respond": status == "offered",
+        "survey": {"open": bool(survey.get("sent")) and not survey.get("answered"),
+                   "answered": bool(survey.get("answered"))},
+        "talent_pool": _consent_view(consent),
+    }
+
+
+def reengagement_view(reg: dict, consent: dict, locale: str) -> dict[str, Any]:
+    """The candidate's view of a re-engagement offer: the role, whether it is still open to answer, and,
+    once accepted, the reference of the application it created for them."""
+    status = reg["status"]
+    return {
+        "kind": "reengagement",
+        "locale": locale,
+        "requisition_title": reg.get("requisition_title"),
+        "status": status,
+        "status_text": portal_text.status_name(locale, status),
+        "can_respond": status == "pending",
+        "application_id": reg.get("application_id"),
+        "talent_pool": _consent_view(consent),
+    }
+
+
+def _timeline(entries: list[dict], locale: str) -> list[dict[str, Any]]:
+    """One line per status reached. Entries that keep the status (staff actions such as HR's phone
+    confirmation of an offer) say nothing new to the candidate and are left out."""
+    lines: list[dict[str, Any]] = []
+    for entry in entries:
+        if lines and lines[-1]["status"] == entry["status"]:
+            continue
+        lines.append({"at": entry.get("at"), "status": entry["status"],
+                      "text": portal_text.timeline_text(locale, entry["status"])})
+    return lines
+
+
+def _consent_view(consent: dict) -> dict[str, bool]:
+    return {"in_pool": bool(consent.get("in_pool")), "withdrawn": bool(consent.get("withdrawn"))}
+
+
+async def _view(request: Request, token: str, locale: str) -> dict[str, Any]:
     gateway = request.app.state.gateway
     kind, object_id = _read(token)
     if kind == "r":
         reg = await gateway.call(PORTAL, "talent_pool", "get_reengagement", request, reengagement_id=object_id)
         consent = await gateway.call(PORTAL, "talent_pool", "consent_status", request, reengagement_id=object_id)
-        return {"kind": "reengagement", "reengagement": reg, "status": reg["status"],
-                "can_respond": reg["status"] == "pending", "requisition_title": reg.get("requisition_title"),
-                "talent_pool": consent}
+        return reengagement_view(reg, consent, locale)
     app = await gateway.call(PORTAL, "sourcing", "get_application", request, application_id=object_id)
     approvals = []
     if app.get("tier") == "core":
@@ -48,18 +108,7 @@ async def _view(request: Request, token: str) -> dict[str, Any]:
                                        application_id=object_id)
     survey = await gateway.call(PORTAL, "notification", "get_survey", request, application_id=object_id)
     consent = await gateway.call(PORTAL, "talent_pool", "consent_status", request, application_id=object_id)
-    return {
-        "kind": "application",
-        "application_id": app["id"],
-        "requisition_title": app.get("requisition_title"),
-        "status": app["status"],
-        "status_text": STATUS_TEXT.get(app["status"], app["status"]),
-        "timeline": app.get("timeline", []),
-        "approvals": approvals,
-        "can_respond": app["status"] == "offered",
-        "survey": {"open": survey["sent"] and not survey["answered"], "answered": survey["answered"]},
-        "talent_pool": consent,
-    }
+    return application_view(app, approvals, survey, consent, locale)
 
 
 def install(app: FastAPI) -> None:
@@ -67,14 +116,11 @@ def install(app: FastAPI) -> None:
 
     @app.get("/portal/{token}", tags=["portal"])
     async def portal_page(request: Request, token: str):
-        view = await _view(request, token)
+        locale = portal_text.pick_locale(request.query_params.get("lang"), request.headers.get("accept-language"))
+        view = await _view(request, token, locale)
         if "application/json" in request.headers.get("accept", ""):
             return JSONResponse(view)
-        locale = portal_text.pick_locale(request.query_params.get("lang"), request.headers.get("accept-language"))
-        html = TEMPLATES.get_template("portal.html").render(
-            view=view, token=token, locale=locale, text=portal_text.TEXT[locale],
-            status_text=portal_text.STATUS[locale].get(view["status"], view["status"]),
-            status_name=lambda status: portal_text.status_name(locale, status))
+        html = TEMPLATES.get_template("portal.html").render(view=view, locale=locale, text=portal_text.TEXT[locale])
         return HTMLResponse(html, headers=SECURITY_HEADERS)
 
     @app.post("/portal/{token}/response", tags=["portal"])

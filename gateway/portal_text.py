@@ -40,6 +40,42 @@ STATUS = {
     },
 }
 
+# One line per timeline entry, by the status it reached: what the candidate may know, in their words. The
+# staff timeline's details (who scheduled, who decided, interview ids, scores, override reasons) never
+# reach the portal.
+TIMELINE = {
+    "en": {
+        "received": "We received your application.",
+        "shortlisted": "Your application passed screening.",
+        "screened_out": "Your application was not taken further for this role.",
+        "interviewing": "Your interview was arranged.",
+        "interviewed": "Your interview is complete.",
+        "awaiting_approval": "Your result went to approval.",
+        "offered": "We made you an offer.",
+        "rejected": "We decided not to move forward with your application.",
+        "accepted": "You accepted the offer.",
+        "declined": "You declined the offer.",
+        "hired": "You joined us.",
+        "no_show": "The agreed start did not take place.",
+        "withdrawn": "The application was withdrawn.",
+    },
+    "zh-CN": {
+        "received": "我们已收到您的申请。",
+        "shortlisted": "您的申请已通过筛选。",
+        "screened_out": "您的申请未进入该职位的下一步。",
+        "interviewing": "已为您安排面试。",
+        "interviewed": "您的面试已完成。",
+        "awaiting_approval": "您的结果已提交审批。",
+        "offered": "我们向您发出了录用通知。",
+        "rejected": "我们决定暂不推进您的申请。",
+        "accepted": "您已接受录用。",
+        "declined": "您已拒绝录用。",
+        "hired": "您已入职。",
+        "no_show": "约定的入职未能进行。",
+        "withdrawn": "该申请已撤回。",
+    },
+}
+
 STATUS_NAME = {
     "zh-CN": {"received": "已收到", "shortlisted": "通过筛选", "screened_out": "未通过筛选", "interviewing": "面试中",
               "interviewed": "已面试", "awaiting_approval": "审批中", "offered": "已发录用", "rejected": "未录用",
@@ -100,3 +136,13 @@ def pick_locale(asked: str | None, accept_language: str | None) -> str:
 
 def status_name(locale: str, status: str) -> str:
     return STATUS_NAME.get(locale, {}).get(status, status.replace("_", " "))
+
+
+def timeline_text(locale: str, status: str) -> str:
+    return TIMELINE.get(locale, TIMELINE["en"]).get(status, status_name(locale, status))
+
+
+def step_name(locale: str, role: str | None) -> str:
+    """An approval step by what it is (division HR review, group HR approval), never by who decides it."""
+    text = TEXT.get(locale, TEXT["en"])
+    return text["step_hr"] if role == "hr" else text["step_admin"]

@@ -5,6 +5,12 @@ from the bucket of each of the key's divisions (keys that see every division, su
 limited per key only). Sizes come from `RATE_LIMIT_KEY` and `RATE_LIMIT_DIVISION` (shared/config.py;
 default 20 requests per second with bursts of 100 per key, 100/500 per division).
 
+Routes that take no API key (the candidate portal, the console's sign-in, and the careers site when it
+comes: add its prefix to ANONYMOUS_ROUTES) are limited per client address instead (`RATE_LIMIT_ANONYMOUS`,
+default 2 requests per second with bursts of 30), by the `AnonymousRateLimit` middleware. The client
+address is the connection's peer; X-Forwarded-For is believed only when the peer is one of
+`TRUSTED_PROXIES`, and then only the hops those proxies appended (`client_address`).
+
 One Lua script checks and takes from all of a request's buckets atomically: either every bucket has a
 token and each loses one, or none is touched and the caller learns how long to wait. The script reads the
 clock of the Redis server (`TIME`), never a replica's, so gateways with skewed clocks agree. A bucket is a
@@ -15,6 +21,8 @@ that vanished and a full one are the same thing and idle keys cost no memory.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import json
 import logging
 import math
 import time
@@ -132,6 +140,14 @@ class RateLimiter:
                               f"for division '{division}'"))
         return found
 
+    async def check_address(self, address: str) -> None:
+        """Raise RateLimited when the client address's bucket (unauthenticated routes) is empty."""
+        rate = self.settings.rate_limit_anonymous
+        if rate is None:
+            return
+        await self._take([(self.settings.redis_key("ratelimit", "address", address), rate, "anonymous",
+                           "per client address")])
+
     async def check(self, caller: Caller) -> None:
         """Raise RateLimited when a bucket of the caller is empty; otherwise take a token from each.
 
@@ -139,7 +155,9 @@ class RateLimiter:
         unlimited (a warning at most every WARN_EVERY_SECONDS, and `hireloop_rate_limit_errors_total`).
         Refusing all traffic because the limiter's store is away would turn a Redis outage into a full
         API outage; the limit protects the platform from one noisy client, not from every client."""
-        buckets = self._buckets(caller)
+        await self._take(self._buckets(caller))
+
+    async def _take(self, buckets: list[tuple[str, Rate, str, str]]) -> None:
         if not buckets:
             return
         try:
@@ -160,3 +178,86 @@ class RateLimiter:
         retry_after = max(1, math.ceil(decision.retry_after))
         raise RateLimited(f"rate limit of {rate.per_second:g} requests per second {where} exceeded (bursts of "
                           f"{rate.burst}); retry after {retry_after} s", retry_after)
+
+
+# Path prefixes of the routes that take no API key, limited per client address. The careers site joins here.
+ANONYMOUS_ROUTES = ("/portal/", "/console/login")
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_proxies(text: str) -> tuple[IpNetwork, ...]:
+    """TRUSTED_PROXIES: comma-separated addresses or CIDR blocks. A typo stops the process at start."""
+    networks = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"TRUSTED_PROXIES: {part!r} is not an IP address or CIDR block") from None
+    return tuple(networks)
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    text = text.strip()
+    if text.startswith("[") and "]" in text:  # [v6]:port
+        text = text[1:text.index("]")]
+    elif text.count(":") == 1:  # v4:port
+        text = text.split(":", 1)[0]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped else ip
+
+
+def _trusted(ip, proxies: tuple[IpNetwork, ...]) -> bool:
+    return ip is not None and any(ip.version == net.version and ip in net for net in proxies)
+
+
+def client_address(peer: str | None, forwarded_for: list[str], proxies: tuple[IpNetwork, ...]) -> str:
+    """The address a request is limited by. Without trusted proxies, or from a peer that is not one, it is the
+    peer's: X-Forwarded-For is anyone's to write. From a trusted proxy, X-Forwarded-For is read from the right
+    (each proxy appends the address it saw) past the trusted proxies; the first other hop is the client.
+    Whatever a client wrote further left is never reached."""
+    peer_ip = _ip(peer or "")
+    if not _trusted(peer_ip, proxies):
+        return str(peer_ip) if peer_ip is not None else (peer or "unknown")
+    hops = [h for value in forwarded_for for h in value.split(",") if h.strip()]
+    nearest = peer_ip
+    for hop in reversed(hops):
+        ip = _ip(hop)
+        if ip is None:
+            break  # a trusted proxy wrote something that is not an address: stop at the last one we know
+        if not _trusted(ip, proxies):
+            return str(ip)
+        nearest = ip
+    return str(nearest)
+
+
+class AnonymousRateLimit:
+    """Pure ASGI middleware: routes under ANONYMOUS_ROUTES draw on their client address's bucket; a refused
+    request is a 429 `rate_limited` with Retry-After and reaches no route."""
+
+    def __init__(self, app, proxies: tuple[IpNetwork, ...] = ()):
+        self.app = app
+        self.proxies = proxies
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(ANONYMOUS_ROUTES):
+            await self.app(scope, receive, send)
+            return
+        peer = scope["client"][0] if scope.get("client") else None
+        forwarded = [v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-forwarded-for"]
+        address = client_address(peer, forwarded, self.proxies)
+        try:
+            await scope["app"].state.gateway.limiter.check_address(address)
+        except RateLimited as exc:
+            body = json.dumps({"error": exc.as_dict()}).encode()
+            await send({"type": "http.response.start", "status": exc.status, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(exc.retry_after).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)

@@ -98,6 +98,14 @@ class Settings:
         default_factory=lambda: parse_rate("RATE_LIMIT_KEY", _env("RATE_LIMIT_KEY", "20/100")))
     rate_limit_division: Rate | None = field(
         default_factory=lambda: parse_rate("RATE_LIMIT_DIVISION", _env("RATE_LIMIT_DIVISION", "100/500")))
+    # Routes without an API key (candidate portal, console sign-in), per client address.
+    rate_limit_anonymous: Rate | None = field(
+        default_factory=lambda: parse_rate("RATE_LIMIT_ANONYMOUS", _env("RATE_LIMIT_ANONYMOUS", "2/30")))
+    # Addresses of reverse proxies in front of the gateway (comma-separated IPs or CIDRs): only a request
+    # from one of them has its client address taken from X-Forwarded-For. Empty: the peer's address.
+    trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", ""))
+    # Where candidates' replies go when a division's notification policy names no `reply_to`/`hr_email`.
+    candidate_reply_to: str = field(default_factory=lambda: _env("CANDIDATE_REPLY_TO", ""))
     # Internal webhook destinations an operator allows (services/notification/destinations.py): host names,
     # addresses and CIDR networks, comma-separated. Empty (the default): only public https destinations.
     webhook_allowed_hosts: str = field(default_factory=lambda: _env("WEBHOOK_ALLOWED_HOSTS", ""))

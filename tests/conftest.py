@@ -12,6 +12,8 @@ def platform(test_infra, tmp_path_factory):
     running = start_platform(test_infra, tmp_path_factory.mktemp("platform"),
                              {"SCALE_SCREENING": "2", "RATE_LIMIT_KEY": "1000/10000",
                               "RATE_LIMIT_DIVISION": "1000/10000",
+                              # every portal and console client of the suite comes from 127.0.0.1
+                              "RATE_LIMIT_ANONYMOUS": "1000/10000",
                               # tests/e2e/test_erasure.py waits for the retention sweep
                               "RETENTION_SWEEP_SECONDS": "2"})
     try:

@@ -23,8 +23,8 @@ BOARD_COLUMNS = ["received", "shortlisted", "interviewing", "interviewed", "awai
                  "accepted", "hired"]
 ENDED = [s.value for s in AppStatus if s.value not in BOARD_COLUMNS]
 POLICY_SECONDS = ["guide_after", "hr_confirm_after", "urgent_confirm_within", "approval_sla", "rejection_delay",
-                  "survey_after", "reuse_interview_within"]
-POLICY_TEXT = ["hr_email", "group_hr_email", "hr_webhook_url"]
+                  "screen_out_rejection_delay", "survey_after", "reuse_interview_within"]
+POLICY_TEXT = ["hr_email", "group_hr_email", "reply_to", "hr_webhook_url"]
 
 
 def q(value: str) -> str:
@@ -279,7 +279,7 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
     @app.post("/console/policies/{division}", include_in_schema=False)
     async def put_policy(request: Request, division: str):
         async def do(page: Page):
-            body: dict = {"locale": page.value("locale", "en")}
+            body: dict = {"locale": page.value("locale", "en"), "share_evidence": page.value("share_evidence") == "on"}
             for name in POLICY_SECONDS:
                 body[name] = _integer(page.value(name), name)
             for name in POLICY_TEXT:

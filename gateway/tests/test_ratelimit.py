@@ -258,3 +258,63 @@ def test_the_gateway_refuses_to_start_with_a_bad_limit(name, value):
     assert done.returncode == 1
     assert f"bad configuration: {name}={value!r}" in done.stderr and "'off'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# ------------------------------------------------------------------ unauthenticated routes: the client address
+
+def test_the_client_address_is_the_peer_unless_the_peer_is_a_trusted_proxy():
+    from gateway.ratelimit import client_address, parse_proxies
+
+    none = parse_proxies("")
+    proxies = parse_proxies("10.0.0.0/8, 192.0.2.7, fd00::/8")
+    # no trusted proxy: X-Forwarded-For is anyone's to write, so it is ignored
+    assert client_address("203.0.113.5", ["1.2.3.4"], none) == "203.0.113.5"
+    # a peer that is not a trusted proxy: same
+    assert client_address("203.0.113.5", ["1.2.3.4"], proxies) == "203.0.113.5"
+    # through one trusted proxy: the hop it appended; what the client wrote further left is never reached
+    assert client_address("10.1.2.3", ["6.6.6.6, 198.51.100.9"], proxies) == "198.51.100.9"
+    # through two trusted proxies (one header or several): past both
+    assert client_address("10.1.2.3", ["6.6.6.6, 198.51.100.9, 192.0.2.7"], proxies) == "198.51.100.9"
+    assert client_address("10.1.2.3", ["6.6.6.6, 198.51.100.9", "10.9.9.9"], proxies) == "198.51.100.9"
+    # IPv6, and an IPv4-mapped peer; ports are dropped
+    assert client_address("fd00::1", ["[2001:db8::5]:4711"], proxies) == "2001:db8::5"
+    assert client_address("::ffff:10.0.0.1", ["198.51.100.9:80"], proxies) == "198.51.100.9"
+    # a trusted proxy with no header, or garbage in it: the nearest address known
+    assert client_address("10.1.2.3", [], proxies) == "10.1.2.3"
+    assert client_address("10.1.2.3", ["not-an-address"], proxies) == "10.1.2.3"
+    assert client_address(None, [], none) == "unknown"
+
+
+def test_trusted_proxies_must_be_addresses_or_blocks():
+    from gateway.ratelimit import parse_proxies
+
+    assert len(parse_proxies("127.0.0.1,::1, 10.0.0.0/8")) == 3
+    with pytest.raises(ValueError, match="TRUSTED_PROXIES"):
+        parse_proxies("localhost")
+
+
+def test_rate_limit_anonymous_has_a_default_and_is_strict(monkeypatch):
+    monkeypatch.delenv("RATE_LIMIT_ANONYMOUS", raising=False)
+    assert Settings().rate_limit_anonymous == Rate(2, 30)
+    monkeypatch.setenv("RATE_LIMIT_ANONYMOUS", "off")
+    assert Settings().rate_limit_anonymous is None
+    monkeypatch.setenv("RATE_LIMIT_ANONYMOUS", "many")
+    with pytest.raises(ValueError, match="RATE_LIMIT_ANONYMOUS"):
+        Settings()
+
+
+@redis_test
+def test_an_address_bucket_refuses_after_its_burst_with_a_retry_after(prefix):
+    settings = Settings(namespace=prefix, rate_limit_anonymous=Rate(SLOW, 3))
+
+    async def go(client):
+        limiter = RateLimiter(client, settings)
+        for _ in range(3):
+            await limiter.check_address("198.51.100.9")
+        with pytest.raises(RateLimited) as refused:
+            await limiter.check_address("198.51.100.9")
+        await limiter.check_address("198.51.100.10")  # another address has its own bucket
+        return refused.value
+
+    refused = run(go)
+    assert refused.status == 429 and refused.retry_after >= 1 and "per client address" in str(refused)

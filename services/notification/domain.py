@@ -2,7 +2,12 @@
 
 - A status change plans notices (`plan_status_change`): an offer now plus the onboarding guide, the HR
   phone-confirmation reminder and, for urgent roles, the escalation to group HR; or a rejection and a
-  survey. Each planned notice has a delay from the division's `NotificationPolicy`.
+  survey. Each planned notice has a delay from the division's `NotificationPolicy`: a screen-out's
+  rejection waits `screen_out_rejection_delay` (nobody is turned down a second after applying), a
+  decision's `rejection_delay`; the survey never comes before the rejection.
+- Candidates read words written for them: no staff or key names, no internal ids, no screening reasons,
+  no notes, no interview scores in a rejection. Their emails carry `Reply-To` (`candidate_reply_to`)
+  and say "reply" only when there is somewhere to reply.
 - Some events cancel notices still scheduled (`cancels_on_status`, `cancels_on_confirmation`).
 - A notice is unique per (application or re-engagement, kind, step): `dedupe_key`.
 - Words come from templates (jinja2 text; first line `Subject: ...`, a blank line, then the body),
@@ -123,6 +128,13 @@ def group_hr_email(policy: NotificationPolicy) -> str:
     return policy.group_hr_email or "group-hr@hireloop.local"
 
 
+def candidate_reply_to(policy: NotificationPolicy, fallback: str | None = None) -> str | None:
+    """Where a candidate's reply goes: the policy's `reply_to`, else the division's HR address when one is
+    configured, else the group-wide `fallback` (the CANDIDATE_REPLY_TO setting), else nowhere (None): the
+    made-up `hr-<division>@hireloop.local` of HR notices is never offered to a candidate."""
+    return policy.reply_to or policy.hr_email or fallback or None
+
+
 def recipient(audience: str, candidate_email: str, division: str, policy: NotificationPolicy) -> str:
     if audience == CANDIDATE:
         return candidate_email
@@ -173,7 +185,7 @@ def plan_status_change(status: str, tier: str, urgent: bool, policy: Notificatio
     """The notices one application status change calls for (none for most changes)."""
     if status == "offered":
         plans = [
-            Planned(NoticeKind.offer, CANDIDATE, 0, extra={"evidence": tier == "basic"}),
+            Planned(NoticeKind.offer, CANDIDATE, 0, extra={"evidence": tier == "basic" and policy.share_evidence}),
             Planned(NoticeKind.guide, CANDIDATE, policy.guide_after),
         ]
         if not confirmed:  # HR already confirmed by phone (its event came first): nothing to remind
@@ -182,11 +194,17 @@ def plan_status_change(status: str, tier: str, urgent: bool, policy: Notificatio
                 plans.append(Planned(NoticeKind.confirm_escalation, GROUP_HR, policy.urgent_confirm_within))
         return plans
     if status in REJECTING_STATUSES:
+        delay = rejection_delay(status, policy)
         return [
-            Planned(NoticeKind.rejection, CANDIDATE, policy.rejection_delay),
-            Planned(NoticeKind.survey, CANDIDATE, policy.survey_after),
+            Planned(NoticeKind.rejection, CANDIDATE, delay, extra={"screened_out": status == "screened_out"}),
+            Planned(NoticeKind.survey, CANDIDATE, max(policy.survey_after, delay)),
         ]
     return []
+
+
+def rejection_delay(status: str, policy: NotificationPolicy) -> int:
+    """A screen-out waits `screen_out_rejection_delay`; a rejection after interviews `rejection_delay`."""
+    return policy.screen_out_rejection_delay if status == "screened_out" else policy.rejection_delay
 
 
 def cancels_on_status(status: str) -> bool:
@@ -283,8 +301,10 @@ def fmt_average(value: float | None) -> str | None:
     return None if value is None else f"{value:.1f}"
 
 
-def base_context(contact: dict, policy: NotificationPolicy, portal_url: str | None) -> dict[str, Any]:
-    """What every template may use."""
+def base_context(contact: dict, policy: NotificationPolicy, portal_url: str | None,
+                 reply_to: str | None = None) -> dict[str, Any]:
+    """What every template may use. Candidate templates use `reply_to` (None: nowhere to reply), never
+    the ids or `division_hr_email`, which are for HR notices."""
     return {
         "locale": policy.locale,
         "name": contact.get("name") or "",
@@ -298,6 +318,7 @@ def base_context(contact: dict, policy: NotificationPolicy, portal_url: str | No
         "portal_url": portal_url,
         "division_hr_email": division_hr_email(contact.get("division") or "", policy),
         "group_hr_email": group_hr_email(policy),
+        "reply_to": reply_to,
     }
 
 
@@ -318,6 +339,8 @@ def kind_context(planned: Planned, policy: NotificationPolicy, *, screening: dic
             "match": screening.get("match"),
             "matched_skills": list(screening.get("matched_skills") or []),
         })
+    elif planned.kind == NoticeKind.rejection:
+        ctx["screened_out"] = bool(extra.get("screened_out"))
     elif planned.kind == NoticeKind.progress:
         ctx.update({
             "next_step": step_label(extra.get("next_role"), locale),
@@ -339,8 +362,11 @@ def kind_context(planned: Planned, policy: NotificationPolicy, *, screening: dic
 
 def reengagement_context(*, requisition_title: str, division: str, reasons: list[str],
                          prior: dict | None) -> dict[str, Any]:
-    """Why the candidate was chosen: the reasons given with the request, else their prior application."""
+    """Why the candidate was chosen: the reasons given with the request, else their prior application.
+    A prior application that ended in a rejection is never quoted (no rejected candidate's score)."""
     prior = prior or {}
+    if prior.get("status") in REJECTING_STATUSES:
+        prior = {}
     return {
         "kind": NoticeKind.reengagement.value,
         "step": 0,
@@ -414,7 +440,8 @@ def render(template_text: str, context: dict[str, Any]) -> Rendered:
 
 def build_notice(planned: Planned, *, notice_id: str, now: datetime, recipient: str, rendered: Rendered,
                  application_id: str | None, candidate_id: str | None, reengagement_id: str | None,
-                 division: str | None, tier: str | None, urgent: bool, channel: str = EMAIL) -> dict[str, Any]:
+                 division: str | None, tier: str | None, urgent: bool, channel: str = EMAIL,
+                 reply_to: str | None = None) -> dict[str, Any]:
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     return {
@@ -423,6 +450,7 @@ def build_notice(planned: Planned, *, notice_id: str, now: datetime, recipient: 
         "kind": str(planned.kind),
         "channel": channel,
         "recipient": recipient,
+        "reply_to": reply_to if channel == EMAIL else None,
         "status": SCHEDULED,
         "scheduled_for": now + timedelta(seconds=planned.delay),
         "sent_at": None,
@@ -505,16 +533,18 @@ ACCEPTED_OUTCOMES = frozenset({"accepted", "hired", "no_show"})
 IMMEDIATE, DELAYED, AFTER_APPROVAL = "immediate", "delayed", "after_approval"
 
 
-def result_mode(kind: str, tier: str | None, policy: NotificationPolicy) -> str:
+def result_mode(kind: str, tier: str | None, policy: NotificationPolicy, status: str = "rejected") -> str:
     """How the policy timed a result notice: a basic offer at once, a core offer after approvals, a
-    rejection at once or after `rejection_delay`."""
+    rejection at once or after its delay (`rejection_delay`, or `screen_out_rejection_delay` for the
+    rejection of a screen-out, `status`)."""
     if kind == NoticeKind.offer:
         return AFTER_APPROVAL if tier == "core" else IMMEDIATE
-    return DELAYED if policy.rejection_delay > 0 else IMMEDIATE
+    return DELAYED if rejection_delay(status, policy) > 0 else IMMEDIATE
 
 
 def timing_record(*, application_id: str, kind: str, tier: str | None, urgent: bool, division: str,
-                  policy: NotificationPolicy, decided_at: datetime, now: datetime) -> dict[str, Any]:
+                  policy: NotificationPolicy, decided_at: datetime, now: datetime,
+                  status: str = "rejected") -> dict[str, Any]:
     """Created with the result notice; `sent_at`, `outcome` and the survey are filled in as they happen."""
     return {
         "_id": application_id,
@@ -522,8 +552,8 @@ def timing_record(*, application_id: str, kind: str, tier: str | None, urgent: b
         "tier": tier,
         "urgent": bool(urgent),
         "division": division,
-        "mode": result_mode(kind, tier, policy),
-        "policy": {"rejection_delay": policy.rejection_delay, "survey_after": policy.survey_after},
+        "mode": result_mode(kind, tier, policy, status),
+        "policy": {"rejection_delay": rejection_delay(status, policy), "survey_after": policy.survey_after},
         "decided_at": decided_at,
         "sent_at": None,
         "delay_seconds": None,

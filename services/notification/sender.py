@@ -55,6 +55,8 @@ class SmtpSender:
         msg["From"] = self.mail_from
         msg["To"] = notice["recipient"]
         msg["Subject"] = notice["subject"]
+        if notice.get("reply_to"):  # candidates' emails: where their answer goes (From is a no-reply address)
+            msg["Reply-To"] = notice["reply_to"]
         msg["Date"] = formatdate(usegmt=True)
         msg["Message-ID"] = self.message_id(notice["_id"])
         msg[NOTICE_HEADER] = notice["_id"]

@@ -77,6 +77,17 @@ class Mailer(DependencyProvider):
         return self.sender
 
 
+class CandidateReplyTo(DependencyProvider):
+    """The group-wide address candidates' replies go to when a division's policy names none
+    (CANDIDATE_REPLY_TO; empty: candidates' emails carry no Reply-To and do not invite a reply)."""
+
+    def setup(self):
+        self.address = load().candidate_reply_to or None
+
+    def get_dependency(self, worker_ctx):
+        return self.address
+
+
 class Webhooks(DependencyProvider):
     """One webhook sender per process (HR notices of divisions with `hr_webhook_url`), with the operator's
     allow-list of internal destinations (WEBHOOK_ALLOWED_HOSTS; a bad entry stops the start-up)."""
@@ -154,6 +165,7 @@ class NotificationService(ServiceBase):
     mailer = Mailer()
     webhooks = Webhooks()
     retries = RetrySettings()
+    reply_to_fallback = CandidateReplyTo()
 
     # ------------------------------------------------------------------------------------------------
     # creating notices (inside a unit of work)
@@ -168,7 +180,8 @@ class NotificationService(ServiceBase):
         now = utcnow()
         due_now: list[str] = []
         contact = {**contact, "email": open_sealed(contact.get("email"))}  # stored sealed; needed in clear here
-        base = domain.base_context(contact, policy, portal)
+        reply_to = domain.candidate_reply_to(policy, self.reply_to_fallback)
+        base = domain.base_context(contact, policy, portal, reply_to)
         for planned, notice_id in zip(plans, _ordered_ids(len(plans)), strict=True):
             context = {**base, **domain.kind_context(planned, policy, screening=screening, interview=interview),
                        **(context_override or {})}
@@ -179,6 +192,7 @@ class NotificationService(ServiceBase):
                 application_id=application_id, candidate_id=contact.get("candidate_id"),
                 reengagement_id=reengagement_id, division=division, tier=contact.get("tier"),
                 urgent=bool(contact.get("urgent")),
+                reply_to=reply_to if planned.audience == domain.CANDIDATE else None,
             )
             doc["trace"] = tracing.stored_context()  # the delivery, maybe hours later, links back to it
             if uow.store.add_notice(doc, session=uow.session) and planned.delay == 0:
@@ -244,6 +258,8 @@ class NotificationService(ServiceBase):
                 uow.store.timing_outcome(app_id, payload.status, payload.at, session=uow.session)
             if domain.cancels_on_status(payload.status):
                 uow.store.cancel_scheduled(app_id, now=utcnow(), session=uow.session)
+                if payload.status == "shortlisted":  # an overridden screen-out: its rejection is not a result
+                    uow.store.drop_unsent_timing(app_id, session=uow.session)
                 return []
             if payload.status in ("offered", "rejected"):  # the approval chain, if any, is over
                 uow.store.cancel_scheduled(app_id, {NoticeKind.approval_overdue.value}, now=utcnow(),
@@ -258,7 +274,8 @@ class NotificationService(ServiceBase):
                 if planned.kind in domain.RESULT_KINDS:
                     uow.store.add_timing(domain.timing_record(
                         application_id=app_id, kind=str(planned.kind), tier=payload.tier, urgent=payload.urgent,
-                        division=payload.division, policy=policy, decided_at=decided_at, now=utcnow()),
+                        division=payload.division, policy=policy, decided_at=decided_at, now=utcnow(),
+                        status=payload.status),
                         session=uow.session)
             return self._create(uow, plans, contact=contact, policy=policy, portal=portal_url("a", app_id),
                                 application_id=app_id, reengagement_id=None, division=payload.division,

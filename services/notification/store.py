@@ -113,8 +113,17 @@ class NotificationStore(ServiceStore):
         """Create the notice unless one with its dedupe key exists (then nothing changes). True if created.
 
         An upsert on the key rather than an insert: inside a transaction a duplicate-key error would abort
-        the whole unit of work; concurrent transactions conflict and are retried by `transact`."""
+        the whole unit of work; concurrent transactions conflict and are retried by `transact`.
+
+        A notice of that key that was cancelled does not count: a later change may plan it again (a
+        screen-out's rejection, waiting its delay, is cancelled by an override; the rejection after the
+        interviews that follow is a new notice). The cancelled one keeps its record under a retired key."""
         fields = {k: v for k, v in _sealed(doc).items() if k != "dedupe_key"}
+        cancelled = self.db.notices.find_one({"dedupe_key": doc["dedupe_key"], "status": CANCELLED}, {"_id": 1},
+                                             session=session)
+        if cancelled is not None:
+            self.db.notices.update_one({"_id": cancelled["_id"], "status": CANCELLED}, {"$set": {
+                "dedupe_key": f"{doc['dedupe_key']}:cancelled:{cancelled['_id']}"}}, session=session)
         try:
             result = self.db.notices.update_one(
                 {"dedupe_key": doc["dedupe_key"]}, {"$setOnInsert": fields}, upsert=True, session=session
@@ -210,6 +219,11 @@ class NotificationStore(ServiceStore):
         """Keep the first record of an application's result (a re-planned notice does not reset it)."""
         fields = {k: v for k, v in record.items() if k != "_id"}
         self.db.timing.update_one({"_id": record["_id"]}, {"$setOnInsert": fields}, upsert=True, session=session)
+
+    def drop_unsent_timing(self, application_id: str, session=None) -> None:
+        """Forget a result that never went out (a screen-out's rejection cancelled by an override), so the
+        application's real result is measured when it comes."""
+        self.db.timing.delete_one({"_id": application_id, "sent_at": None}, session=session)
 
     def timing_sent(self, application_id: str, kind: str, sent_at: datetime, delay: float, session=None) -> None:
         self.db.timing.update_one({"_id": application_id, "kind": kind, "sent_at": None},

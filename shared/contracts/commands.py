@@ -164,6 +164,12 @@ class NotificationPolicy(Strict):
     hr_webhook_url: WebhookUrl | None = None
     # Signs the webhook body (HMAC-SHA256). Write-only: reads answer null and `hr_webhook_secret_set`.
     hr_webhook_secret: WebhookSecret | None = Field(default=None, repr=False, json_schema_extra={"writeOnly": True})
+    # Candidate-facing choices: the evidence (interview average, match, highlights) in a basic role's offer;
+    # how long after a screen-out its rejection goes (nobody is rejected a second after applying); where
+    # candidates' replies go (`Reply-To`; default `hr_email`, then the CANDIDATE_REPLY_TO setting).
+    share_evidence: StrictBool = True
+    screen_out_rejection_delay: Seconds = 86400
+    reply_to: EmailStr | None = None
 
 
 class NotificationPolicyPut(NotificationPolicy):

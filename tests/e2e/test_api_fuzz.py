@@ -172,7 +172,8 @@ def test_every_answer_of_the_hiring_loop_is_documented(platform, documented):
 
     assert admin.get("/healthz").status_code == 200 and admin.get("/readyz").status_code == 200
     assert admin.get("/v1/admin/services").status_code == 200
-    assert hr.put(f"/v1/notification-policies/{division}", json={"survey_after": 1}).status_code == 200
+    assert hr.put(f"/v1/notification-policies/{division}",
+                  json={"survey_after": 1, "screen_out_rejection_delay": 1}).status_code == 200
     assert hr.get(f"/v1/notification-policies/{division}").status_code == 200
     throwaway = admin.post("/v1/api-keys", json={"name": "throwaway", "role": "recruiter", "divisions": [division]})
     assert throwaway.status_code == 201
@@ -238,8 +239,9 @@ def test_every_answer_of_the_hiring_loop_is_documented(platform, documented):
              lambda items: any(e["candidate_id"] == app["candidate_id"] for e in items), what="pooled")
     urgent = hr.post("/v1/requisitions", json={"title": "Lead Auditor", "division": division, "department": "finance",
                                                "tier": "basic", "urgent": True, "required_skills": ["audit"]}).json()
-    wait_for(lambda: recruiter.get(f"/v1/requisitions/{urgent['id']}/matches").json(), lambda m: len(m) > 0,
-             what="matches")
+    # a list: until talent_pool has heard of the new requisition, the answer is a 404 error body (len 1)
+    wait_for(lambda: recruiter.get(f"/v1/requisitions/{urgent['id']}/matches").json(),
+             lambda m: isinstance(m, list) and len(m) > 0, what="matches")
     assert recruiter.post(f"/v1/requisitions/{urgent['id']}/matches/{app['candidate_id']}/reengage").status_code == 202
     reengaged = find_mail(platform, "dana.doc@example.org", "Lead Auditor")[0]
     reengage_token = portal_link(platform.mail_body(reengaged)).split("/portal/", 1)[1]

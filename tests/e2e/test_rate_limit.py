@@ -26,6 +26,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 KEY_RATE, KEY_BURST = 1.0, 8  # per key: 1 request per second, bursts of 8
 DIVISION_RATE, DIVISION_BURST = 1.0, 12
+ANON_RATE, ANON_BURST = 0.2, 6  # per client address, on routes without a key
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,8 @@ def gateways(platform, tmp_path_factory):
             port = free_port()
             env = {**platform.env, "GATEWAY_PORT": str(port),
                    "RATE_LIMIT_KEY": f"{KEY_RATE:g}/{KEY_BURST}",
-                   "RATE_LIMIT_DIVISION": f"{DIVISION_RATE:g}/{DIVISION_BURST}"}
+                   "RATE_LIMIT_DIVISION": f"{DIVISION_RATE:g}/{DIVISION_BURST}",
+                   "RATE_LIMIT_ANONYMOUS": f"{ANON_RATE:g}/{ANON_BURST}"}
             log = open(log_dir / f"gateway-{n}.log", "ab")  # noqa: SIM115 - closed with the process
             procs.append(subprocess.Popen([sys.executable, "-m", "gateway"], cwd=ROOT, env=env, stdout=log,
                                           stderr=subprocess.STDOUT, start_new_session=True))
@@ -158,3 +160,31 @@ def test_a_divisions_limit_is_shared_by_its_keys_across_gateways(platform, gatew
     for _, r in two:
         if r.status_code == 429:
             assert_refusal(r, "requests per second for division 'rl-east'")
+
+
+def test_routes_without_a_key_are_limited_per_client_address_across_gateways(platform, gateways):
+    """Finding 11: /portal/... and /console/login answered every request, however many. Now each client
+    address has one budget on both gateways; X-Forwarded-For from a client that is not a trusted proxy
+    changes nothing (no TRUSTED_PROXIES here); routes with a key keep their own limits."""
+    metric_before = [rate_limited_total(u, "anonymous") for u in gateways]
+    answers = []
+    for i in range(2 * ANON_BURST):
+        url = gateways[i % 2] + ("/portal/forged.token" if i % 3 else "/console/login")
+        # a client trying to pass as many addresses
+        answers.append((i % 2, httpx.get(url, headers={"X-Forwarded-For": f"198.51.100.{i}"}, timeout=10)))
+    statuses = [r.status_code for _, r in answers]
+    assert statuses[:ANON_BURST] == [404 if i % 3 else 200 for i in range(ANON_BURST)], statuses
+    # at 0.2 per second nothing refills while the loop runs (under 5 s) more than one token
+    assert statuses[ANON_BURST + 1:] == [429] * (ANON_BURST - 1), statuses
+    refused = [(g, r) for g, r in answers if r.status_code == 429]
+    for _, r in refused:
+        assert_refusal(r, "per client address")
+    assert {g for g, _ in refused} == {0, 1}
+    for i, url in enumerate(gateways):
+        assert rate_limited_total(url, "anonymous") - metric_before[i] == sum(1 for g, _ in refused if g == i)
+    # a refused sign-in or portal request did nothing: a POST is refused before the route reads it
+    post = httpx.post(gateways[0] + "/console/login", data={"key": "x"}, timeout=10)
+    assert post.status_code == 429 and "set-cookie" not in post.headers
+    # a keyed route is not drawn from the address's bucket
+    key = make_key(platform.client(), "rl-keyed", "hr", ["rl-west"])
+    assert clients(gateways, key)[0].get("/v1/requisitions?division=rl-west").status_code == 200

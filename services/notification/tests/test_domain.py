@@ -53,15 +53,47 @@ def test_already_confirmed_offer_needs_no_reminder_or_escalation():
 def test_rejection_then_survey_with_policy_delays():
     assert kinds(domain.plan_status_change("rejected", "basic", False, DEFAULTS)) == [
         ("rejection", CANDIDATE, 0), ("survey", CANDIDATE, 172800)]
+    policy = NotificationPolicy(rejection_delay=600, survey_after=7200)
+    assert [p.delay for p in domain.plan_status_change("rejected", "core", True, policy)] == [600, 7200]
+    # the survey never comes before the rejection it follows
     policy = NotificationPolicy(rejection_delay=600, survey_after=7)
-    assert [p.delay for p in domain.plan_status_change("rejected", "core", True, policy)] == [600, 7]
+    assert [p.delay for p in domain.plan_status_change("rejected", "core", True, policy)] == [600, 600]
 
 
-def test_a_screen_out_is_a_rejection_and_an_override_to_shortlisted_cancels_it():
-    policy = NotificationPolicy(rejection_delay=3600, survey_after=7200)
+def test_a_screen_out_waits_its_own_delay_a_day_by_default_and_an_override_cancels_it():
+    plans = domain.plan_status_change("screened_out", "basic", False, DEFAULTS)
+    assert kinds(plans) == [("rejection", CANDIDATE, 86400), ("survey", CANDIDATE, 172800)]
+    assert plans[0].extra == {"screened_out": True}
+    policy = NotificationPolicy(rejection_delay=0, screen_out_rejection_delay=3600, survey_after=7200)
     assert kinds(domain.plan_status_change("screened_out", "basic", False, policy)) == [
         ("rejection", CANDIDATE, 3600), ("survey", CANDIDATE, 7200)]
+    assert domain.plan_status_change("rejected", "basic", False, policy)[0].extra == {"screened_out": False}
     assert domain.cancels_on_status("shortlisted") is True
+
+
+def test_share_evidence_off_makes_a_basic_offer_formal():
+    plans = domain.plan_status_change("offered", "basic", False, NotificationPolicy(share_evidence=False))
+    assert plans[0].extra == {"evidence": False}
+
+
+def test_candidates_reply_to_the_policy_then_division_hr_then_the_setting_else_nowhere():
+    assert domain.candidate_reply_to(NotificationPolicy(reply_to="jobs@retail.example", hr_email="hr@retail.example"),
+                                     "careers@group.example") == "jobs@retail.example"
+    assert domain.candidate_reply_to(NotificationPolicy(hr_email="hr@retail.example"),
+                                     "careers@group.example") == "hr@retail.example"
+    assert domain.candidate_reply_to(DEFAULTS, "careers@group.example") == "careers@group.example"
+    assert domain.candidate_reply_to(DEFAULTS, None) is None
+    assert domain.candidate_reply_to(DEFAULTS, "") is None
+
+
+def test_only_candidate_email_notices_carry_reply_to():
+    rendered = domain.Rendered("s", "b")
+    common = dict(notice_id="ntc_1", now=NOW, recipient="x@example.com", rendered=rendered,
+                  application_id="app_1", candidate_id="c", reengagement_id=None, division="d", tier="basic",
+                  urgent=False, reply_to="hr@d.example")
+    assert domain.build_notice(Planned("offer", CANDIDATE, 0), **common)["reply_to"] == "hr@d.example"
+    hook = domain.build_notice(Planned("hr_confirm_reminder", DIVISION_HR, 0), **{**common, "channel": "webhook"})
+    assert hook["reply_to"] is None
 
 
 @pytest.mark.parametrize("status", ["received", "shortlisted", "interviewing", "interviewed",
@@ -379,6 +411,9 @@ def test_result_mode_says_how_the_policy_timed_a_result():
     assert domain.result_mode("offer", "core", NotificationPolicy()) == "after_approval"
     assert domain.result_mode("rejection", "basic", NotificationPolicy()) == "immediate"
     assert domain.result_mode("rejection", "core", NotificationPolicy(rejection_delay=3600)) == "delayed"
+    assert domain.result_mode("rejection", "basic", NotificationPolicy(), "screened_out") == "delayed"
+    assert domain.result_mode("rejection", "basic", NotificationPolicy(screen_out_rejection_delay=0),
+                              "screened_out") == "immediate"
 
 
 def test_timing_report_groups_and_rates():

@@ -183,7 +183,8 @@ def test_policies_by_rpc(platform):
                        "urgent_confirm_within": 7200, "approval_sla": 86400, "rejection_delay": 0,
                        "survey_after": 172800, "locale": "en", "reuse_interview_within": 180 * 86400,
                        "hr_email": None, "group_hr_email": None, "hr_webhook_url": None,
-                       "hr_webhook_secret": None, "hr_webhook_secret_set": False}
+                       "hr_webhook_secret": None, "hr_webhook_secret_set": False,
+                       "share_evidence": True, "screen_out_rejection_delay": 86400, "reply_to": None}
     stored = platform.call("put_policy", division="retail", data={"guide_after": 1, "hr_email": "people@x.io"})
     assert stored["guide_after"] == 1 and stored["survey_after"] == 172800 and stored["hr_email"] == "people@x.io"
     # PUT replaces: a GET's body sent back is accepted, omitted fields go back to defaults

@@ -41,6 +41,16 @@ def test_sent_notice_lands_in_the_capture_index(capture):
     assert find(capture.directory, to="someone-else@example.com") == []
 
 
+def test_a_candidate_notice_with_a_reply_address_carries_reply_to_and_one_without_carries_none(capture):
+    sender = SmtpSender(capture.url, "hireloop <no-reply@hireloop.local>", timeout=5)
+    sender.send({**a_notice("with@example.com"), "reply_to": "hr@retail.example"})
+    sender.send(a_notice("without@example.com"))
+    [with_reply] = find(capture.directory, to="with@example.com")
+    [without] = find(capture.directory, to="without@example.com")
+    assert read_message(capture.directory, with_reply)["Reply-To"] == "hr@retail.example"
+    assert read_message(capture.directory, without)["Reply-To"] is None
+
+
 def test_unreachable_server_raises_send_error_quickly():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

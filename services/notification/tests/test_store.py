@@ -51,6 +51,34 @@ def test_dedupe_key_is_unique_and_a_duplicate_is_a_no_op(store):
     assert store.add_notice(notice(step=1)) is True  # another step is another notice
 
 
+def test_a_cancelled_notice_can_be_planned_again_and_keeps_its_record(store):
+    """A screen-out's rejection waits its delay; an override cancels it; the rejection after the interviews
+    that follow is a new notice of the same kind and step, not swallowed by the cancelled one."""
+    first = notice("rejection", delay=86400)
+    assert store.add_notice(first) is True
+    assert store.cancel_scheduled("app_1", now=utcnow()) == 1
+    second = notice("rejection")
+    assert store.add_notice(second) is True
+    assert store.add_notice(notice("rejection")) is False  # the live one still dedupes
+    assert store.get_notice(first["_id"])["status"] == "cancelled"
+    assert store.get_notice(second["_id"])["status"] == "scheduled"
+    assert store.db.notices.count_documents({"application_id": "app_1"}) == 2
+
+
+def test_an_unsent_result_is_forgotten_a_sent_one_is_kept(store):
+    now = utcnow()
+    record = domain.timing_record(application_id="app_1", kind="rejection", tier="basic", urgent=False,
+                                  division="retail", policy=domain.NotificationPolicy(), decided_at=now, now=now,
+                                  status="screened_out")
+    store.add_timing(record)
+    store.drop_unsent_timing("app_1")
+    assert store.get_timing("app_1") is None
+    store.add_timing(record)
+    store.timing_sent("app_1", "rejection", now, 0.0)
+    store.drop_unsent_timing("app_1")
+    assert store.get_timing("app_1")["sent_at"] is not None
+
+
 def test_duplicates_inside_transactions_do_not_abort_the_unit_of_work(store):
     def work(uow):
         created = [uow.store.add_notice(notice(), session=uow.session) for _ in range(2)]

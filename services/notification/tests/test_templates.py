@@ -14,10 +14,10 @@ INTERVIEW = {"average": 4.333, "by_competency": {"craft": 4.5},
              "highlights": ["Great latte art", "Calm under pressure"]}
 
 
-def render(kind, locale="en", tier="basic", **extra):
+def render(kind, locale="en", tier="basic", reply_to=None, **extra):
     policy = NotificationPolicy(locale=locale)
     planned = domain.Planned(kind, domain.CANDIDATE, 0, extra=extra)
-    ctx = {**domain.base_context({**CONTACT, "tier": tier}, policy, PORTAL),
+    ctx = {**domain.base_context({**CONTACT, "tier": tier}, policy, PORTAL, reply_to),
            **domain.kind_context(planned, policy, screening=SCREENING, interview=INTERVIEW)}
     if kind == "reengagement":
         ctx.update(domain.reengagement_context(requisition_title="Head Barista", division="retail",
@@ -92,3 +92,70 @@ def test_unknown_locale_falls_back_to_english_and_names_are_checked():
     assert loader.template_text("fr", "offer") == loader.template_text("en", "offer")
     with pytest.raises(ValueError):
         loader.template_text("en", "../secrets")
+
+
+# -- candidate-facing words (issue 15, findings 11 and 12) --------------------------------------------------
+
+CANDIDATE_KINDS = ["offer", "rejection", "progress", "guide", "survey", "reengagement"]
+REPLY = {"en": "reply", "zh-CN": "回复"}
+
+
+def every_candidate_notice(locale, reply_to=None):
+    extras = dict(evidence=True, next_role="hr", expected_by="2026-03-02T09:00:00Z")
+    for kind in CANDIDATE_KINDS:
+        yield kind, render(kind, locale, reply_to=reply_to, **extras)
+    yield "rejection (screen-out)", render("rejection", locale, reply_to=reply_to, screened_out=True)
+    yield "offer (core)", render("offer", locale, tier="core", reply_to=reply_to, evidence=False)
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
+def test_no_candidate_notice_shows_internal_ids_or_the_made_up_hr_address(locale):
+    for kind, out in every_candidate_notice(locale):
+        text = out.subject + out.body
+        assert "app_1" not in text and "cand_1" not in text, kind
+        assert "hireloop.local" not in text, kind  # hr-<division>@hireloop.local is for HR notices only
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
+def test_no_candidate_notice_invites_a_reply_when_there_is_nowhere_to_reply(locale):
+    for kind, out in every_candidate_notice(locale):
+        assert REPLY[locale] not in out.body.lower(), (kind, out.body)
+    answered = dict(every_candidate_notice(locale, reply_to="jobs@retail.example"))
+    for kind in ("offer", "rejection", "rejection (screen-out)", "guide"):
+        assert REPLY[locale] in answered[kind].body.lower() and "jobs@retail.example" in answered[kind].body, kind
+
+
+@pytest.mark.parametrize("locale,meeting,screen_out", [
+    ("en", "meeting our team", "We have read your application carefully"),
+    ("zh-CN", "与我们的团队交流", "我们认真阅读了您的申请"),
+])
+def test_a_screen_out_has_its_own_wording_never_thanking_for_a_meeting(locale, meeting, screen_out):
+    out = render("rejection", locale, screened_out=True)
+    assert meeting not in out.body and screen_out in out.body
+    after_interviews = render("rejection", locale, screened_out=False)
+    assert meeting in after_interviews.body and screen_out not in after_interviews.body
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
+def test_a_rejection_shows_no_score_match_or_highlight(locale):
+    for screened_out in (True, False):
+        body = render("rejection", locale, screened_out=screened_out).body
+        assert "4.3" not in body and "75" not in body and "Great latte art" not in body
+
+
+@pytest.mark.parametrize("locale,promise", [
+    ("en", ["pick your start date", "choose the start date", "choose or check your start date", "full terms"]),
+    ("zh-CN", ["选择合适的入职日期", "选择或确认入职日期", "完整的录用条款"]),
+])
+def test_no_notice_promises_a_step_the_portal_does_not_offer(locale, promise):
+    # the portal offers: the status, the timeline, accept/decline, the survey and withdrawing consent
+    for kind, out in every_candidate_notice(locale):
+        for words in promise:
+            assert words not in out.body.lower(), (kind, words)
+
+
+def test_a_rejected_prior_application_is_never_quoted_in_a_reengagement():
+    prior = {"requisition_title": "Barista", "interview_average": 2.1, "interview_highlights": ["Slow"],
+             "status": "rejected"}
+    ctx = domain.reengagement_context(requisition_title="Head Barista", division="retail", reasons=[], prior=prior)
+    assert ctx["prior_average"] is None and ctx["prior_highlights"] == [] and ctx["prior_title"] is None
