@@ -168,7 +168,7 @@ def text(body) -> str:
 def park(platform, consumer: str, message) -> str:
     """Put a copy of a genuine message (body, headers, properties) into `<consumer>.wait` the way the service
     parks an event (through `hireloop.wait`); returns its event id."""
-    with Connection(platform.env["RABBIT_URL"]) as conn:
+    with Connection(platform.env["RABBIT_URL"], transport_options={"confirm_publish": True}) as conn:
         conn.Producer().publish(
             message.body, exchange=Exchange(topology.WAIT_EXCHANGE, type="topic", durable=True), routing_key=consumer,
             headers=dict(message.headers or {}), content_type=message.content_type,

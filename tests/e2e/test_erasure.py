@@ -24,7 +24,7 @@ KEPT = {"name": "Kira Kept", "email": "kira.kept@example.com", "skills": ["forkl
 
 def dead_letter(platform, service: str, body: bytes) -> None:
     """Garbage about the candidate on a service's inbox: the service dead-letters it (never loses it)."""
-    with Connection(platform.env["RABBIT_URL"]) as conn:
+    with Connection(platform.env["RABBIT_URL"], transport_options={"confirm_publish": True}) as conn:
         conn.Producer().publish(body, exchange=Exchange(""), routing_key=topology.inbox_queue(service),
                                 content_type="application/octet-stream", content_encoding="binary")
 

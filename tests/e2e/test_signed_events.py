@@ -156,7 +156,8 @@ def test_forged_unsigned_or_replayed_event_is_dead_lettered_and_changes_nothing(
 
     # The attacker: on the producer's exchange with the type as routing key, like a genuine event.
     exchange = Exchange(topology.events_exchange(producer), type="topic", durable=True)
-    with Connection(platform.env["RABBIT_URL"]) as conn:
+    # Publisher confirms: the connection closes right after, and an unconfirmed message may be dropped then.
+    with Connection(platform.env["RABBIT_URL"], transport_options={"confirm_publish": True}) as conn:
         publish = conn.Producer().publish
         for message_id, case in zip(sent, CASES, strict=True):
             publish(forge(case, pair, payload, keys, message_id), exchange=exchange, routing_key=event_type,

@@ -202,7 +202,8 @@ def candidate(run: str, i: int) -> dict:
 
 
 def open_requisition(client: httpx.Client, title: str) -> dict:
-    r = client.put(f"/v1/notification-policies/{DIVISION}", json={"rejection_delay": 0, "survey_after": 86400})
+    r = client.put(f"/v1/notification-policies/{DIVISION}", json={"rejection_delay": 0, "screen_out_rejection_delay": 0,
+                                                                     "survey_after": 86400})
     assert r.status_code == 200, r.text
     r = client.post("/v1/requisitions", json={
         "title": title, "division": DIVISION, "department": "platform", "tier": "basic",

@@ -64,7 +64,7 @@ class Platform:
         """An event as `producer` would publish it, signed with its test key (tests/support/event_keys.py)."""
         body = session_keys().signed(producer, event_type, payload)
         exchange = Exchange(topology.events_exchange(producer), type="topic", durable=True)
-        with Connection(self.rabbit_url) as conn:
+        with Connection(self.rabbit_url, transport_options={"confirm_publish": True}) as conn:
             conn.Producer().publish(body, exchange=exchange, routing_key=event_type,
                                     serializer="json", retry=True, declare=[exchange])
         return EventEnvelope.model_validate(body)
