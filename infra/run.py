@@ -76,7 +76,7 @@ class Platform:
         return proc
 
     def _write_pids(self) -> None:
-        """var/pids.json: {process label: pid} of the processes started last (rewritten at each start)."""
+        """var/pids.json: {process label: pid} of the running platform (rewritten at each start, removed at stop)."""
         (self.var / "pids.json").write_text(json.dumps({label: p.pid for label, p in self.procs}, indent=2))
 
     def process(self, label: str) -> subprocess.Popen:
@@ -186,6 +186,7 @@ class Platform:
                 proc.wait()
         if self.mongo:
             self.mongo.stop()
+        (self.var / "pids.json").unlink(missing_ok=True)
 
 
 class Supervisor:

@@ -91,3 +91,4 @@ def test_pids_are_written_for_operators_and_tests(tmp_path):
     platform.start_process("crasher")
     assert json.loads((tmp_path / "pids.json").read_text()) == {"crasher": platform.process("crasher").pid}
     platform.stop()
+    assert not (tmp_path / "pids.json").exists()
