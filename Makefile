@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test bench test-unit test-faults test-fuzz test-browser lint format topology mail traces dlq clean k8s-check
+.PHONY: install run test bench test-unit test-faults test-fuzz test-browser lint format topology mail traces audit dlq clean k8s-check
 
 install: $(STAMP)
 
@@ -44,11 +44,14 @@ k8s-check: install  ## validate infra/k8s offline: build each overlay, check sch
 topology: install  ## declare exchanges, queues, bindings and dead-letter queues on RABBIT_URL
 	$(PY) -m shared.bus.topology
 
-traces: install  ## the latest traces of a `make run` platform as trees; ARGS="--last 10 | --trace ID | --name TEXT | --all"
+traces: install  ## the latest traces of a `make run` platform as trees; ARGS="--last 10 | --trace ID | --name 'GET /v1/requisitions' (whole root span name) | --all"
 	$(PY) -m shared.tracing.show $(or $(TRACES_FILE),var/traces.jsonl) $(ARGS)
 
-mail:  ## the latest captured emails of a `make run` platform
-	@tail -n 20 var/mail/index.jsonl 2>/dev/null || echo "no mail captured yet (var/mail/index.jsonl)"
+mail: install  ## the latest captured emails of a `make run` platform, decoded; ARGS="--last 10"
+	@$(PY) -m infra.mail --dir $(or $(MAIL_DIR),var/mail) $(ARGS)
+
+audit: install  ## pip-audit of the installed packages where a vulnerability database is reachable (says so when none is)
+	$(PY) -m infra.audit $(ARGS)
 
 clean:
 	rm -rf var test-artifacts

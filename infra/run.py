@@ -5,6 +5,11 @@ Starts, in order: the embedded MongoDB default (when MONGO_URL is unset), the lo
 e.g. SCALE_SCREENING=2) and the gateway on GATEWAY_PORT. It waits for /readyz and prints where things
 are. Logs go to var/log/<process>.log; mail to var/mail/. Event-signing keys are made once in var/keys/
 (infra/event_keys.py): each service is given only its own private key, every process all public keys.
+
+Before starting anything it checks that RabbitMQ (RABBIT_URL) and Redis (REDIS_URL) answer, and stops at once
+with a sentence saying how to start them when they do not. Once ready, a process that exits is started again
+(Supervisor below): after 1 s, doubling up to 30 s while it keeps failing, back to 1 s once it has stayed up a
+minute; each restart is one line on the launcher's output. The pid of every process is in var/pids.json.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from infra.embedded_mongo import EmbeddedMongo, free_port
 from infra.event_keys import ensure_dev_keys
@@ -28,6 +35,13 @@ from shared.bus import topology
 from shared.contracts.common import SERVICES
 
 GRACE_SECONDS = 25
+RESTART_FIRST_DELAY = 1.0  # seconds before a process that exited is started again
+RESTART_MAX_DELAY = 30.0  # the delay doubles while the process keeps exiting, up to this
+RESTART_STABLE_AFTER = 60.0  # a process up this long is healthy again: its next exit restarts after 1 s
+REACH_TIMEOUT = 3.0  # seconds to wait for RabbitMQ / Redis to accept a connection before giving up
+
+HOW_TO_START = ("start {them} with `sudo {debian}` (Debian), `brew services start {brew}` (macOS) or "
+                "`docker compose up -d rabbitmq redis`")
 
 
 def _port_free(port: int) -> bool:
@@ -58,7 +72,12 @@ class Platform:
         self.envs[label] = env
         self.procs = [(name, p) for name, p in self.procs if name != label] + [(label, proc)]
         self.commands[label] = args
+        self._write_pids()
         return proc
+
+    def _write_pids(self) -> None:
+        """var/pids.json: {process label: pid} of the running platform (rewritten at each start, removed at stop)."""
+        (self.var / "pids.json").write_text(json.dumps({label: p.pid for label, p in self.procs}, indent=2))
 
     def process(self, label: str) -> subprocess.Popen:
         return dict(self.procs)[label]
@@ -167,6 +186,107 @@ class Platform:
                 proc.wait()
         if self.mongo:
             self.mongo.stop()
+        (self.var / "pids.json").unlink(missing_ok=True)
+
+
+class Supervisor:
+    """Starts again any process of a running platform that exited, with backoff, and says so in one line.
+
+    `check()` is called every half second by the launcher's loop; `stopping()` is asked right before each
+    restart, so nothing is started once Ctrl-C / SIGTERM arrived. `clock` and `say` are injectable."""
+
+    def __init__(self, platform: Platform, stopping: Callable[[], bool], say: Callable[[str], None] = print,
+                 clock: Callable[[], float] = time.monotonic):
+        self.platform = platform
+        self.stopping = stopping
+        self.say = say
+        self.clock = clock
+        now = clock()
+        self.started_at = {label: now for label, _ in platform.procs}
+        self.next_delay: dict[str, float] = {}
+        self.due: dict[str, float] = {}  # label -> when it is started again
+
+    def check(self) -> None:
+        now = self.clock()
+        for label, proc in list(self.platform.procs):
+            if label in self.due:
+                continue
+            up_for = now - self.started_at.get(label, now)
+            if proc.poll() is None:
+                if up_for >= RESTART_STABLE_AFTER:
+                    self.next_delay.pop(label, None)
+                continue
+            delay = RESTART_FIRST_DELAY if up_for >= RESTART_STABLE_AFTER else self.next_delay.get(
+                label, RESTART_FIRST_DELAY)
+            self.next_delay[label] = min(delay * 2, RESTART_MAX_DELAY)
+            self.due[label] = now + delay
+            self.say(f"hireloop: {label} exited with code {proc.returncode}{_signal_name(proc.returncode)}; "
+                     f"restarting it in {delay:g} s (log: {self.platform.var / 'log' / label}.log)")
+        for label, when in sorted(self.due.items(), key=lambda item: item[1]):
+            if when > now:
+                continue
+            if self.stopping():
+                return
+            del self.due[label]
+            self.platform.start_process(label)
+            self.started_at[label] = self.clock()
+
+
+def _signal_name(code: int | None) -> str:
+    if code is None or code >= 0:
+        return ""
+    try:
+        return f" ({signal.Signals(-code).name})"
+    except ValueError:
+        return ""
+
+
+def _endpoint(url: str, default_port: int) -> tuple[str, int | str]:
+    """(host, port) of a broker or Redis URL, or ("unix", path) for a unix socket; never the credentials."""
+    parts = urlsplit(url.split(";")[0].strip())
+    if parts.scheme == "unix":
+        return "unix", parts.path
+    return parts.hostname or "127.0.0.1", parts.port or default_port
+
+
+def _reachable(endpoint: tuple[str, int | str], timeout: float = REACH_TIMEOUT) -> bool:
+    host, port = endpoint
+    try:
+        if host == "unix":
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(timeout)
+                s.connect(str(port))
+        else:
+            socket.create_connection((host, int(port)), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def missing_infrastructure(env: dict[str, str]) -> str | None:
+    """None when RabbitMQ and Redis accept connections; else one sentence naming what is missing, where it was
+    looked for (host and port only) and how to start it."""
+    rabbit = env.get("RABBIT_URL") or "amqp://guest:guest@127.0.0.1:5672/"
+    redis = env.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    checks = [("RabbitMQ", "RABBIT_URL", _endpoint(rabbit, 5671 if rabbit.startswith("amqps") else 5672),
+               "rabbitmq-server -detached", "rabbitmq"),
+              ("Redis", "REDIS_URL", _endpoint(redis, 6379), "service redis-server start", "redis")]
+    missing = [check for check in checks if not _reachable(check[2])]
+    if not missing:
+        return None
+    where = " and ".join(f"{name} at {_where(endpoint)} ({var})" for name, var, endpoint, _, _ in missing)
+    verb = "is" if len(missing) == 1 else "are"
+    how = HOW_TO_START.format(them="it" if len(missing) == 1 else "them",
+                              debian=" && sudo ".join(m[3] for m in missing),
+                              brew="` and `brew services start ".join(m[4] for m in missing))
+    return f"{where} {verb} not reachable: {how}, or point {' / '.join(m[1] for m in missing)} at a running one."
+
+
+def _where(endpoint: tuple[str, int | str]) -> str:
+    host, port = endpoint
+    if host == "unix":
+        return f"unix socket {port}"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _rotate(path: Path, max_bytes: int = 200 * 1024 * 1024) -> None:
@@ -186,6 +306,10 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    missing = missing_infrastructure(platform.env)
+    if missing:
+        print(f"hireloop: {missing}", file=sys.stderr, flush=True)
+        return 1
     print("hireloop: starting")
     try:
         platform.start()
@@ -198,16 +322,14 @@ def main() -> int:
         print(f"  logs      {var / 'log'}/")
         print(f"  metrics   http://localhost:{port}/metrics (gateway, queue depths); services: "
               + ", ".join(f"{label} :{p}" for label, p in platform.metrics_ports.items()))
-        print("hireloop: ready. Ctrl-C stops everything.", flush=True)
+        print("hireloop: ready. Ctrl-C stops everything; a process that exits is started again.", flush=True)
+        supervisor = Supervisor(platform, lambda: stopping, say=lambda line: print(line, flush=True))
         while not stopping:
-            for label, proc in platform.procs:
-                if proc.poll() is not None:
-                    print(f"hireloop: {label} exited with code {proc.returncode}; see {var}/log/{label}.log",
-                          flush=True)
-                    stopping = True
+            supervisor.check()
             time.sleep(0.5)
-    except RuntimeError as exc:
-        print(f"hireloop: {exc}", file=sys.stderr, flush=True)
+    except Exception as exc:  # noqa: BLE001 - whatever failed at start, stop what was started, say why once
+        print(f"hireloop: {exc if isinstance(exc, RuntimeError) else f'{type(exc).__name__}: {exc}'}",
+              file=sys.stderr, flush=True)
         platform.stop()
         return 1
     print("hireloop: stopping", flush=True)

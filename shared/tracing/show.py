@@ -33,10 +33,13 @@ def roots(spans: list[dict]) -> list[dict]:
 
 
 def latest(traces: dict[str, list[dict]], n: int, name: str | None = None) -> list[list[dict]]:
+    """The `n` latest traces, oldest first; with `name`, only those whose root span has exactly that name
+    (case and surrounding spaces aside): "GET /v1/requisitions" is not "GET /v1/requisitions/{requisition_id}"."""
+    wanted = name.strip().casefold() if name else None
     chosen = []
     for spans in traces.values():
         top = roots(spans)
-        if name and not any(name.lower() in s["name"].lower() for s in top):
+        if wanted and not any(s["name"].strip().casefold() == wanted for s in top):
             continue
         chosen.append((top[0]["start_ns"], spans))
     chosen.sort(key=lambda item: item[0])
@@ -109,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("file", nargs="?", default=DEFAULT_FILE)
     parser.add_argument("--last", type=int, default=5, help="how many of the latest traces (default 5)")
     parser.add_argument("--trace", help="one trace by id")
-    parser.add_argument("--name", help="only traces whose root span name contains this, e.g. 'POST /v1/app'")
+    parser.add_argument("--name", help="only traces whose root span has this whole name, e.g. 'POST /v1/applications'")
     parser.add_argument("--all", action="store_true", help="list every MongoDB/Redis call instead of folding")
     args = parser.parse_args(argv)
     spans = read_spans(args.file, tail_bytes=TAIL_BYTES)
@@ -124,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         chosen = [traces[args.trace]]
     else:
         chosen = latest(traces, args.last, args.name)
+        if args.name and not chosen:
+            names = sorted({s["name"] for spans in traces.values() for s in roots(spans)})
+            print(f"no trace named {args.name!r} in {args.file}; the names there: " + ", ".join(
+                repr(n) for n in names[:20]) + (" …" if len(names) > 20 else ""), file=sys.stderr)
+            return 1
     for spans in chosen:
         print(render_trace(spans, show_all=args.all))
         print()

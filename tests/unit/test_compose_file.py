@@ -186,7 +186,7 @@ def test_production_keeps_mongo_a_one_node_replica_set_and_publishes_no_store_po
     services = merged["services"]
     assert "--replSet" in services["mongo"]["command"]
     assert "replicaSet=" in services["sourcing"]["environment"]["MONGO_URL"]
-    assert services["mongo"]["ports"] == [] and services["rabbitmq"]["ports"] == []
+    assert services["mongo"]["ports"] == [] and services["rabbitmq"]["ports"] == [] and services["redis"]["ports"] == []
     assert services["gateway"]["ports"] == ["8000:8000"]
     for name in PLATFORM:
         assert "ports" not in services[name]  # still scales with --scale

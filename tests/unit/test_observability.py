@@ -146,6 +146,30 @@ def test_span_file_survives_a_line_cut_short_and_says_when_empty(tmp_path, capsy
     assert "no spans" in capsys.readouterr().err
 
 
+def test_name_selects_traces_by_their_whole_root_name_not_a_part_of_it(tmp_path, capsys):
+    path = tmp_path / "t.jsonl"
+
+    def root(trace: str, name: str, start: int) -> str:
+        return json.dumps({"trace_id": trace * 32, "span_id": trace * 16, "parent_id": None, "name": name,
+                           "kind": "server", "service": "gateway", "start_ns": start, "duration_ms": 1.0,
+                           "status": "unset", "attributes": {}, "events": [], "links": []})
+
+    path.write_text("\n".join([root("a", "GET /v1/requisitions", 1),
+                               root("b", "GET /v1/requisitions/{requisition_id}", 2),
+                               root("c", "GET /v1/requisitions/{requisition_id}/applications", 3),
+                               root("d", "GET /v1/requisitions", 4)]) + "\n")
+    assert show.main([str(path), "--name", "GET /v1/requisitions", "--last", "10"]) == 0
+    shown = [line.split()[1] for line in capsys.readouterr().out.splitlines() if line.startswith("trace ")]
+    assert shown == ["a" * 32, "d" * 32]
+    assert show.main([str(path), "--name", " get /V1/requisitions/{requisition_id} "]) == 0
+    shown = [line.split()[1] for line in capsys.readouterr().out.splitlines() if line.startswith("trace ")]
+    assert shown == ["b" * 32]
+    assert show.main([str(path), "--name", "/v1/requisitions"]) == 1
+    out, err = capsys.readouterr()
+    assert "trace " not in out and err.startswith("no trace named '/v1/requisitions' in ")
+    assert "'GET /v1/requisitions', 'GET /v1/requisitions/{requisition_id}'" in err
+
+
 def _log_line(record_msg: str, **extra) -> dict:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
