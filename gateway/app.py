@@ -706,5 +706,3 @@ async def _idem_call(request: Request, caller: Caller, idem: str | None, body, s
         return JSONResponse(status_code=status, content=result)
     return await _idem(request, caller, idem, body, produce)
 
-
-app = None  # uvicorn uses the factory: `uvicorn gateway.app:create_app --factory`
