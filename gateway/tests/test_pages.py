@@ -63,7 +63,8 @@ def test_the_docs_page_policy_allows_its_inline_script_and_nothing_from_elsewher
     digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
     script_src = next(d for d in policy.split(";") if d.strip().startswith("script-src")).split()[1:]
     assert script_src == ["'self'", f"'sha256-{digest}'"]
-    assert "default-src 'self'" in policy and "http" not in policy and "*" not in policy
+    assert "default-src 'self'" in policy and "style-src 'self';" in policy
+    assert "http" not in policy and "*" not in policy and "unsafe" not in policy
 
 
 def test_the_root_leads_to_the_console(client):
