@@ -20,7 +20,7 @@ run: install  ## start everything (embedded Mongo and SMTP capture unless MONGO_
 test: install  ## the whole suite: unit, integration (real RabbitMQ/Redis/Mongo) and end to end
 	$(PY) -m pytest
 
-test-unit: install
+test-unit: install  ## the tests that need no RabbitMQ, Redis or MongoDB (a test using `test_infra` is integration)
 	$(PY) -m pytest -m "not integration and not e2e"
 
 test-faults: install  ## only the fault-injection suite (tests/faults), with its counts printed

@@ -3,6 +3,16 @@
 import pytest
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: `make test-unit` must never start the infrastructure
+def pytest_collection_modifyitems(items):
+    """A test that uses the session's infrastructure (RabbitMQ vhost, Redis, Mongo: `test_infra`, directly or
+    through `make_store`, `platform`, ...) is an integration test, whatever its file says: `make test-unit`
+    (`-m "not integration and not e2e"`) then runs with no broker, Redis or database at all."""
+    for item in items:
+        if "test_infra" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture(scope="session")
 def test_infra():
     from tests.support.infra import start_test_infra

@@ -12,7 +12,6 @@ import signal
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -200,11 +199,3 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
 
-
-@contextmanager
-def bench_platform(extra_env: dict | None = None):
-    bench = BenchPlatform(extra_env)
-    try:
-        yield bench.start()
-    finally:
-        bench.stop()

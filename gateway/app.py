@@ -25,7 +25,7 @@ from pymongo import AsyncMongoClient
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway import console, limits, metrics, openapi, portal, telemetry
+from gateway import console, docs, limits, metrics, openapi, portal, telemetry
 from gateway.audit import AuditLog, Read, division_of, personal_fields
 from gateway.idempotency import forget, idempotent
 from gateway.keys import KeyStore
@@ -161,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="The hiring loop's public API (api-v1). Auth: `Authorization: Bearer <api key>`.",
         lifespan=lifespan,
         telemetry=telemetry.telemetry_config(),
+        docs_url=None, redoc_url=None,  # FastAPI's own load from a CDN: gateway/docs.py serves them offline
     )
     app.state.settings = settings or load()
     _install_error_handlers(app)
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     limits.install(app, MAX_BODY_BYTES)
     openapi.install(app)
+    docs.install(app)
     return app
 
 
@@ -201,7 +203,9 @@ def _install_error_handlers(app: FastAPI) -> None:
                                                                 f"the {exc.service} service failed to answer"))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException):
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if console.is_console_path(request.url.path):  # a person's browser: a page in the console's look
+            return console.error_page(request, exc.status_code)
         if exc.status_code == 400:  # FastAPI could not read the body at all (not UTF-8, broken form data)
             return JSONResponse(status_code=422, content=error_body(
                 "validation_error", "body: not a readable JSON document (send UTF-8 JSON)", "body"))
@@ -702,5 +706,3 @@ async def _idem_call(request: Request, caller: Caller, idem: str | None, body, s
         return JSONResponse(status_code=status, content=result)
     return await _idem(request, caller, idem, body, produce)
 
-
-app = None  # uvicorn uses the factory: `uvicorn gateway.app:create_app --factory`

@@ -23,7 +23,7 @@ import json
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from shared.erasure import mentions_any
 from shared.errors import Conflict, Invalid
@@ -153,7 +153,3 @@ async def forget_mentions(redis, key_prefix: str, needles: list[str]) -> int:
         if value is not None and mentions_any(value if isinstance(value, bytes) else value.encode(), needles):
             forgotten += await redis.delete(key)
     return forgotten
-
-
-def json_response(status: int, content: Any) -> JSONResponse:
-    return JSONResponse(status_code=status, content=content)

@@ -234,9 +234,6 @@ class ServiceStore:
     def mark_sent(self, event_id: str) -> None:
         self.db.outbox.update_one({"_id": event_id}, {"$set": {"sent_at": utcnow(), "lease_until": None}})
 
-    def release(self, event_id: str) -> None:
-        self.db.outbox.update_one({"_id": event_id}, {"$set": {"lease_until": None}})
-
     def outbox_backlog(self) -> int:
         return self.db.outbox.count_documents({"sent_at": None})
 

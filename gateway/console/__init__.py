@@ -239,10 +239,27 @@ class Console:
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
+def is_console_path(path: str) -> bool:
+    return path == "/console" or path.startswith("/console/")
+
+
+def error_page(request: Request, status: int) -> HTMLResponse:
+    """What the console shows for a page it does not have (404) or a method a page does not take (405):
+    HTML in the console's look, with no session look-up (the address alone decides)."""
+    message = ("There is no such page in the console." if status == 404
+               else "This page cannot be opened that way." if status == 405 else "This request cannot be answered.")
+    return Console.html("error.html", status, session=None, flash=None, path=request.url.path,
+                        error=ApiError(status, "not_found" if status == 404 else "error", message))
+
+
 def install(app: FastAPI) -> None:
     console = Console(app)
     app.state.console = console
     views.install(app, console)
+
+    @app.get("/", include_in_schema=False)
+    async def root():
+        return RedirectResponse("/console", status_code=307)
 
     @app.get("/console", include_in_schema=False)
     async def console_home(request: Request):

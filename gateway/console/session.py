@@ -35,13 +35,6 @@ class Session:
     divisions: list[str]
     flash: dict | None = None  # {kind: ok|error, text}
 
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    def may(self, *roles: str) -> bool:
-        return self.role in roles
-
 
 def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()

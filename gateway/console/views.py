@@ -13,7 +13,6 @@ from fastapi.responses import RedirectResponse
 
 from gateway.console import reports
 from gateway.console.api import ApiError
-from shared.contracts.common import AppStatus
 
 if TYPE_CHECKING:
     from gateway.console import Console, Page
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
 # Board columns, in the order an application moves; everything that ended otherwise shares the last one.
 BOARD_COLUMNS = ["received", "shortlisted", "interviewing", "interviewed", "awaiting_approval", "offered",
                  "accepted", "hired"]
-ENDED = [s.value for s in AppStatus if s.value not in BOARD_COLUMNS]
 POLICY_SECONDS = ["guide_after", "hr_confirm_after", "urgent_confirm_within", "approval_sla", "rejection_delay",
                   "screen_out_rejection_delay", "survey_after", "reuse_interview_within"]
 POLICY_TEXT = ["hr_email", "group_hr_email", "reply_to", "hr_webhook_url"]

@@ -224,10 +224,6 @@ class TalentPoolStore(ServiceStore):
             keeper = self.__dict__.setdefault("_index_keeper", _IndexKeeper(self))
         return keeper.current()
 
-    def pool_index_ready(self) -> bool:
-        keeper = self.__dict__.get("_index_keeper")
-        return keeper is not None and keeper.index is not None
-
     @staticmethod
     def pool_query(now: datetime, skill_norm: str | None = None, division: str | None = None) -> dict:
         query: dict = {"retain_until": {"$gt": now}}

@@ -2,7 +2,7 @@
 
 - `caller_of(worker_ctx)`: the Caller of the RPC this worker executes, from a token signed for exactly this
   call (service, method, arguments; shared/context.py) whose id was never used before (`RedisReplayCache`).
-  Verified once and kept on the worker context. A handler or timer has no caller until `act_as_system`.
+  Verified once and kept on the worker context. A handler or timer has no caller (none calls another service).
 - `CallerRpc(service)`: nameko's ServiceRpc, except that every call signs the worker's caller afresh for
   that call (nameko would copy the worker's incoming token, which the next service refuses: it was
   signed for another call). Services use it instead of ServiceRpc (a test checks none uses ServiceRpc).
@@ -59,13 +59,13 @@ def replay_cache() -> RedisReplayCache:
 
 def caller_of(worker_ctx) -> Caller:
     """The verified caller of this worker; Unauthenticated when missing, forged, signed for another call,
-    expired or already used. Only RPC workers have one, unless the worker called `act_as_system`."""
+    expired or already used. Only RPC workers have one."""
     found = getattr(worker_ctx, _VERIFIED, None)
     if found is not None:
         return found
     entrypoint = worker_ctx.entrypoint
     if not isinstance(entrypoint, Rpc):
-        raise Unauthenticated("no caller: this worker is not an RPC (act as system first)")
+        raise Unauthenticated("no caller: this worker is not an RPC")
     caller = verify_once(
         worker_ctx.context_data.get(CALLER_CONTEXT_KEY),
         worker_ctx.container.service_name,
@@ -76,11 +76,6 @@ def caller_of(worker_ctx) -> Caller:
     )
     setattr(worker_ctx, _VERIFIED, caller)
     return caller
-
-
-def act_as_system(worker_ctx) -> None:
-    """From now on this worker calls other services as the system caller of its service."""
-    setattr(worker_ctx, _VERIFIED, Caller.system(worker_ctx.container.service_name))
 
 
 class _SigningClient(Client):

@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -40,7 +39,7 @@ from pydantic import ValidationError
 
 from shared import event_signing, metrics, tracing
 from shared.bus import topology
-from shared.bus.callers import act_as_system, caller_of
+from shared.bus.callers import caller_of
 from shared.bus.observe import Observability
 from shared.config import load
 from shared.contracts.caller import Caller
@@ -416,11 +415,6 @@ class BusHandle:
     def event(self) -> dict | None:
         return self._ctx.context_data.get("hireloop_event")
 
-    def act_as_system(self) -> None:
-        """Call other services as this service's system caller (from handlers and timers); every call made
-        through CallerRpc is signed for that call."""
-        act_as_system(self._ctx)
-
     def _headers(self) -> dict[str, Any]:
         # What travels with the events this worker causes: trace context and correlation. Not the caller's
         # token: it was signed for the call that reached this worker and is worth nothing downstream. The
@@ -545,7 +539,3 @@ class ServiceBase:
             "metrics_port": metrics.metrics_port(),
             "python": sys.version.split()[0],
         }
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, default=str)

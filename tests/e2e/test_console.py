@@ -374,3 +374,40 @@ def test_urgent_role_resurfaces_the_pool_and_core_approvals_run_from_the_queue(p
     approvals = admin_page.get_by_role("region", name="Approvals").inner_text()
     assert approvals.count("approved") == 2 and "by hugo" in approvals and "by bootstrap-admin" in approvals
     admin_context.close()
+
+
+def test_the_api_docs_render_offline_and_the_root_and_unknown_pages_lead_back_to_the_console(platform, browser):
+    context = browser.new_context(base_url=platform.base_url, viewport={"width": 1366, "height": 900})
+    origin = platform.base_url.rstrip("/")
+    elsewhere: list[str] = []
+
+    def offline(route):  # as on a network with no way out: anything not from the gateway fails
+        if route.request.url.startswith(origin + "/"):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", offline)
+    context.add_init_script("window.__violations = []; document.addEventListener('securitypolicyviolation', "
+                            "e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI))")
+    page = context.new_page()
+    page.goto("/docs")
+    spec = platform.client("").get("/openapi.json").json()
+    operations = sum(1 for item in spec["paths"].values() for method in item
+                     if method in ("get", "post", "put", "patch", "delete"))
+    page.wait_for_function(f"document.querySelectorAll('.opblock').length >= {operations}")
+    page.locator(".opblock-summary").first.click()
+    page.get_by_role("button", name="Try it out").first.click()
+    assert page.locator(".opblock").count() == operations
+    assert page.evaluate("window.__violations") == [] and elsewhere == []
+    shot(page, "20-api-docs")
+
+    page.goto("/")
+    assert page.url.endswith("/console/login")
+    page.goto("/console/no-such-page")
+    assert page.get_by_role("heading", level=1).inner_text() == "Not found"
+    accessible(page, "console 404")
+    page.get_by_role("link", name="Back to the console").click()
+    assert page.url.endswith("/console/login")
+    context.close()

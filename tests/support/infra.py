@@ -134,9 +134,10 @@ def start_test_infra() -> TestInfra:
     cleanups: list = []
 
     if not (rabbit or redis_url or mongo) and _docker_engine_available():  # pragma: no cover - no engine here
-        from testcontainers.mongodb import MongoDbContainer
-        from testcontainers.rabbitmq import RabbitMqContainer
-        from testcontainers.redis import RedisContainer
+        # Declared in the dev extras; imported here, as only a machine with a Docker engine uses it.
+        from testcontainers.community.mongodb import MongoDbContainer
+        from testcontainers.community.rabbitmq import RabbitMqContainer
+        from testcontainers.community.redis import RedisContainer
 
         rc, rd, mg = RabbitMqContainer("rabbitmq:3.13"), RedisContainer("redis:7"), MongoDbContainer("mongo:7")
         for c in (rc, rd, mg):

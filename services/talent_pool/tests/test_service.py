@@ -62,15 +62,12 @@ class FakeNotification:
 
 
 class InProcessBus:
-    """The Bus handle's contract (caller, act_as_system, transact with inbox) without a broker."""
+    """The Bus handle's contract (caller, transact with inbox) without a broker."""
 
     def __init__(self, store, caller):
         self.store = store
         self.caller = caller
         self.emitted: list[EventEnvelope] = []
-
-    def act_as_system(self):
-        self.caller = Caller.system("talent_pool")
 
     def transact(self, work, envelope=None):
         result, emitted = self.store.transact(work, inbox_event_id=envelope.event_id if envelope else None)
