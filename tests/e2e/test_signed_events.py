@@ -3,11 +3,14 @@ sent `decision_recorded` with no headers to `interview_feedback.events` and move
 application to `rejected` (emailing the candidate), and a forged `candidate_erasure_requested` wiped four
 services' data.
 
-Here the attacker does it again, straight on the broker, for EVERY event of the catalogue that some service
-consumes: unsigned, signed with another service's key, signed with a key of its own, a genuinely signed event
-with its payload tampered, a genuinely signed but stale one, and a genuinely signed one replayed under a new
-event id. Every copy lands in every subscriber's dead-letter queue with the reason, and nothing changes: the
-application keeps its status, the candidate keeps their data in every service, no notice and no mail.
+Here the attacker does it again, straight on the broker, for EVERY event type of the catalogue: unsigned, signed
+with another service's key, signed with a key of its own, a genuinely signed event with its payload tampered, a
+genuinely signed but stale one, and a genuinely signed one replayed under a new event id. A type some service
+consumes is published to its producer's exchange, as a genuine one would be; a type nobody consumes (nothing is
+bound to it, so the broker would drop it) is pushed straight into every service's inbox, as an attacker with the
+default exchange could. Every copy lands in the dead-letter queue of every service it reached, with the reason,
+and nothing changes: the application keeps its status, the candidate keeps their data in every service, no
+notice and no mail.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pydantic import BaseModel
 from shared import event_signing
 from shared.bus import topology
 from shared.bus.dlq import DeadLetterQueues
+from shared.contracts.common import SERVICES
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS
 from shared.erasure import ERASED
@@ -38,6 +42,7 @@ DIVISION = "signed-events"
 NAME = "Sigrid Signature"
 EMAIL = "sigrid.signature@example.com"
 SUBSCRIBED = sorted({pair for pairs in topology.SUBSCRIPTIONS.values() for pair in pairs})
+CATALOGUE = sorted(EVENT_MODELS)
 CASES = {  # case -> the reason its dead letter must give
     "unsigned": "unsigned_event",
     "other_service_key": "wrong_producer_key",
@@ -56,6 +61,14 @@ def test_every_subscribed_event_of_the_catalogue_is_covered():
 
 def subscribers(pair: tuple[str, str]) -> list[str]:
     return [service for service, pairs in topology.SUBSCRIPTIONS.items() if pair in pairs]
+
+
+def routes(pair: tuple[str, str]) -> dict[str, tuple[str, str]]:
+    """service -> (exchange, routing key) by which the attacker's copies reach that service's inbox."""
+    producer, event_type = pair
+    if subscribers(pair):
+        return {service: (topology.events_exchange(producer), event_type) for service in subscribers(pair)}
+    return {service: ("", topology.inbox_queue(service)) for service in SERVICES}
 
 
 def _sample(annotation, name: str, values: dict[str, typing.Any]):
@@ -144,7 +157,7 @@ def forge(case: str, pair: tuple[str, str], payload: dict, keys, message_id: str
     raise AssertionError(case)
 
 
-@pytest.mark.parametrize("pair", SUBSCRIBED, ids=[f"{p}.{t}" for p, t in SUBSCRIBED])
+@pytest.mark.parametrize("pair", CATALOGUE, ids=[f"{p}.{t}" for p, t in CATALOGUE])
 def test_forged_unsigned_or_replayed_event_is_dead_lettered_and_changes_nothing(platform, victim, pair):
     producer, event_type = pair
     keys = platform_keys(platform.var_dir)
@@ -154,28 +167,31 @@ def test_forged_unsigned_or_replayed_event_is_dead_lettered_and_changes_nothing(
     tag = uuid.uuid4().hex[:8]
     sent = {f"evt_forged_{tag}_{case}": reason for case, reason in CASES.items()}
 
-    # The attacker: on the producer's exchange with the type as routing key, like a genuine event.
-    exchange = Exchange(topology.events_exchange(producer), type="topic", durable=True)
+    # The attacker: on the producer's exchange with the type as routing key, like a genuine event (or straight
+    # into the inboxes for a type nobody consumes).
+    reached = routes(pair)
     # Publisher confirms: the connection closes right after, and an unconfirmed message may be dropped then.
     with Connection(platform.env["RABBIT_URL"], transport_options={"confirm_publish": True}) as conn:
         publish = conn.Producer().publish
-        for message_id, case in zip(sent, CASES, strict=True):
-            publish(forge(case, pair, payload, keys, message_id), exchange=exchange, routing_key=event_type,
-                    serializer="json", message_id=message_id, retry=True)
+        for exchange_name, routing_key in set(reached.values()):
+            exchange = Exchange(exchange_name, type="topic" if exchange_name else "direct", durable=True)
+            for message_id, case in zip(sent, CASES, strict=True):
+                publish(forge(case, pair, payload, keys, message_id), exchange=exchange, routing_key=routing_key,
+                        serializer="json", message_id=message_id, retry=True)
 
-    # Every copy, in every subscriber's dead-letter queue (the queue is the sentinel: no waiting to see).
-    expected = {(service, message_id) for service in subscribers(pair) for message_id in sent}
+    # Every copy, in the dead-letter queue of every service it reached (the queue is the sentinel: no waiting
+    # to see).
+    expected = {(service, message_id) for service in reached for message_id in sent}
 
     def landed():
         with DeadLetterQueues(platform.env["RABBIT_URL"]) as dlq:
-            return {(s, d.id): d for s in subscribers(pair) for d in dlq.list(s, limit=5000) if d.id in sent}
+            return {(s, d.id): d for s in reached for d in dlq.list(s, limit=5000) if d.id in sent}
 
     letters = wait_for(landed, lambda found: set(found) >= expected, timeout=60, interval=0.5,
                        what=f"{len(expected)} dead letters of forged {producer}.{event_type}")
     for (service, message_id), letter in letters.items():
         assert letter.reason == sent[message_id], (service, message_id, letter.reason, letter.error)
-        assert letter.original_exchange == topology.events_exchange(producer)
-        assert letter.original_routing_key == event_type
+        assert (letter.original_exchange, letter.original_routing_key) == reached[service]
 
     # Nothing changed: the application, the candidate in every service, notices, mail.
     after = state(platform, victim)
@@ -185,5 +201,5 @@ def test_forged_unsigned_or_replayed_event_is_dead_lettered_and_changes_nothing(
     assert NAME in export.text and ERASED not in export.text
 
     with DeadLetterQueues(platform.env["RABBIT_URL"]) as dlq:  # leave the queues as they were
-        for service in subscribers(pair):
+        for service in reached:
             dlq.drop(service, set(sent))
