@@ -1,4 +1,4 @@
-"""Fixtures of the fault-injection suite (`make test-faults`; also part of `make test`).
+"""Fixtures of the fault-injection suite (`make test-faults`, run by .ci/run after `make test`, which leaves it out).
 
 The suite's platform has its own vhost, database names and Redis prefix, apart from the e2e platform of
 the same session, because the tests count every effect in it."""
