@@ -51,18 +51,21 @@ def test_kill_9_screening_with_100_applications_in_flight(fault_platform):
     wait_until(lambda: results.count_documents({"requisition_id": req["id"]}) >= BURST // 4, 120,
                f"{BURST // 4} screened")
     fp.kill("screening-1")
+    killed = time.monotonic()
     killed_at = results.count_documents({"requisition_id": req["id"]})
     assert killed_at < BURST, "the kill came too late to test anything"
     # Start it again once applications have piled up behind the dead consumer (received, not screened).
     piled_up = min(10, BURST - killed_at)
     waiting = wait_until(lambda: (n := sum(a["status"] == "received" for a in applications_of(client, req["id"])))
                          >= piled_up and n, 120, f"{piled_up} applications waiting for screening")
+    restarted = time.monotonic()
     fp.start_process("screening-1")
     sender.join()
 
     counts, details = count_screening_effects(fp, client, req["id"], outcome["run"], BURST, tap=tap)
     counts.show("kill -9 screening")
-    print(f"  killed after {killed_at} screened, started again with {waiting} waiting; burst retries="
+    print(f"  killed after {killed_at} screened, started again {restarted - killed:.1f}s later with {waiting} "
+          f"waiting, all counted {time.monotonic() - restarted:.1f}s after that; burst retries="
           f"{outcome['burst'].retries} {dict(outcome['burst'].errors)}; {details}")
     tap.delete()
     assert outcome["burst"].accepted == BURST
