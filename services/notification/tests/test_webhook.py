@@ -72,6 +72,20 @@ def sentinel_reminder(platform, receiver, division, path) -> str:
     return app
 
 
+@pytest.fixture(scope="module", autouse=True)
+def retried(platform, receiver):
+    """The two back-off scenarios, set off when the module starts so that their waits (1 s, then 4 s, by the
+    service's clock) run alongside the other tests instead of one after the other: an offer in a division whose
+    webhook fails twice and then answers (`/flaky`), and one whose webhook always fails (`/down`).
+    {"flaky" | "down": (division, application id)}."""
+    started = {}
+    for name, statuses in (("flaky", [500, 500]), ("down", [503] * 50)):
+        division = a_division()
+        hr_webhook(platform, receiver, division, f"/{name}", statuses)
+        started[name] = (division, offer(platform, division)[0])
+    return started
+
+
 def items(platform, app, division):
     return {i["kind"]: i for i in platform.call("list_for_application", application_id=app,
                                                 context=ctx("hr", (division,)))["items"]}
@@ -141,11 +155,8 @@ def test_hr_reminder_and_escalation_go_to_the_webhook_once_signed(platform, rece
     assert platform.mail(to="group-hr@hireloop.local") == []
 
 
-def test_a_failing_receiver_gets_retries_with_backoff_then_one_delivery(platform, receiver, notices):
-    division = a_division()
-    hr_webhook(platform, receiver, division, "/flaky", [500, 500])
-    app, _, _ = offer(platform, division)
-
+def test_a_failing_receiver_gets_retries_with_backoff_then_one_delivery(platform, receiver, notices, retried):
+    division, app = retried["flaky"]
     assert wait_for(lambda: [h for h in receiver.at("/flaky") if h.answered == 200], timeout=20)
     sentinel = sentinel_reminder(platform, receiver, division, "/flaky")  # no attempt after the 200 came first
     hits = [h for h in receiver.at("/flaky") if h.json["application_id"] == app]
@@ -161,11 +172,9 @@ def test_a_failing_receiver_gets_retries_with_backoff_then_one_delivery(platform
     assert notices.find_one({"_id": reminder["id"]})["attempts"] == 3
 
 
-def test_a_receiver_that_always_fails_leaves_the_notice_failed_with_the_status(platform, receiver, notices):
-    division = a_division()
-    hr_webhook(platform, receiver, division, "/down", [503] * 50)
-    app, _, _ = offer(platform, division)
-
+def test_a_receiver_that_always_fails_leaves_the_notice_failed_with_the_status(platform, receiver, notices,
+                                                                               retried):
+    division, app = retried["down"]
     def reminder():
         return items(platform, app, division).get("hr_confirm_reminder") or {}
 
