@@ -427,7 +427,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     async def override_screening(request: Request, application_id: str, body: cmd.ScreeningOverride,
                                  caller: Annotated[Caller, Depends(roles(RECRUITER, HR, ADMIN))], idem: IdemKey = None):
         return await _idem_call(request, caller, idem, body, 200, "screening", "override",
-                                application_id=application_id, data=body.model_dump(mode="json"))
+                                application_id=application_id, **body.model_dump(mode="json"))
 
     # ---------------------------------------------------------------- interviews and decisions
     @app.post("/v1/applications/{application_id}/interviews", status_code=201, tags=["interviews"])

@@ -5,10 +5,10 @@ from __future__ import annotations
 from services.screening import domain
 from services.screening.store import ScreeningStore
 from shared.bus.callers import CallerRpc
-from shared.bus.nameko_ext import INSTANCE_ID, ServiceBase, Store, event_handler, rpc
+from shared.bus.nameko_ext import INSTANCE_ID, ServiceBase, Store, event_handler, implements
 from shared.bus.remote import ask
 from shared.config import load
-from shared.contracts.commands import ScreeningOverride
+from shared.contracts import screening as contract
 from shared.contracts.events import (
     ApplicationReceived,
     ApplicationScreened,
@@ -17,13 +17,12 @@ from shared.contracts.events import (
 )
 from shared.errors import Conflict, NotFound
 from shared.timeutil import iso, utcnow
-from shared.validation import id_list, parse
 
 OVERRIDABLE = {"received", "shortlisted", "screened_out"}
 
 
-def _view(doc: dict) -> dict:
-    return {"application_id": doc["_id"], **doc["result"], "screened_at": iso(doc["screened_at"])}
+def _view(doc: dict) -> contract.ScreeningResult:
+    return contract.ScreeningResult(application_id=doc["_id"], **doc["result"], screened_at=iso(doc["screened_at"]))
 
 
 class ScreeningService(ServiceBase):
@@ -55,12 +54,11 @@ class ScreeningService(ServiceBase):
 
         self.bus.transact(work, envelope)
 
-    @rpc
-    def get_screening(self, application_id: str) -> dict:
-        caller = self.bus.caller
-        doc = self.store.get(application_id)
+    @implements(contract.GetScreening)
+    def get_screening(self, caller, args: contract.ApplicationArgs) -> contract.ScreeningResult:
+        doc = self.store.get(args.application_id)
         if doc is None or not caller.can_see(doc["division"]):
-            raise NotFound(f"no screening for application {application_id}")
+            raise NotFound(f"no screening for application {args.application_id}")
         return _view(doc)
 
     @event_handler("sourcing", "candidate_erasure_requested")
@@ -68,17 +66,14 @@ class ScreeningService(ServiceBase):
         self.erase_candidate_data(payload, envelope, lambda uow: {
             "results": uow.store.anonymise(payload.application_ids, uow.session)})
 
-    @rpc
-    def export_candidate(self, candidate_id: str, application_ids: list[str]) -> dict:
+    @implements(contract.ExportCandidate)
+    def export_candidate(self, caller, args: contract.ExportArgs) -> contract.ScreeningExport:
         """Right of access: the screening results of the candidate's applications (ids from sourcing)."""
-        self.bus.caller.require_role("admin")
-        return {"results": [_view(d) for d in self.store.results_for(id_list(application_ids))]}
+        return contract.ScreeningExport(results=[_view(d) for d in self.store.results_for(args.application_ids)])
 
-    @rpc
-    def override(self, application_id: str, data: dict) -> dict:
-        caller = self.bus.caller
-        caller.require_role("recruiter", "hr", "admin")
-        cmd = parse(ScreeningOverride, data)
+    @implements(contract.Override)
+    def override(self, caller, cmd: contract.OverrideArgs) -> contract.ScreeningResult:
+        application_id = cmd.application_id
         # Scope and current status come from the owner of the application.
         application = ask(self.sourcing.get_application, load().rpc_timeout, application_id=application_id)
         if application["status"] not in OVERRIDABLE:

@@ -20,7 +20,7 @@ import json
 import logging
 import time
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 import aio_pika
 import aiormq
@@ -31,9 +31,11 @@ from shared import tracing
 from shared.bus.topology import DEADLINE_HEADER, RPC_EXCHANGE, predeclared
 from shared.context import CALLER_CONTEXT_KEY, sign_caller
 from shared.contracts.caller import Caller
+from shared.contracts.rpc import Rpc
 from shared.errors import ERRORS_BY_NAME
 
 log = logging.getLogger("hireloop.rpc")
+R = TypeVar("R")
 
 
 # Errors of a service that mean "try again in a moment" (HTTP 503), not a bug (500).
@@ -136,6 +138,15 @@ class AsyncRpcClient:
         for key in routing_keys:
             await queue.bind(events, routing_key=key)
         await queue.consume(on_message, no_ack=True)
+
+    async def rpc(self, declared: Rpc[Any, R], caller: Caller | None, *, context: dict[str, Any] | None = None,
+                  timeout: float | None = None, **kwargs: Any) -> R:
+        """Call a declared RPC (shared/contracts/rpc.py): arguments validated and sent in their JSON form,
+        the answer read back into the declared type."""
+        wire = declared.request(**kwargs)
+        raw = await self.call(declared.service, declared.method, context=context, timeout=timeout,
+                              as_caller=caller, **wire)
+        return declared.read_result(raw)
 
     async def call(self, service: str, method: str, *, context: dict[str, Any] | None = None,
                    timeout: float | None = None, as_caller: Caller | None = None, **kwargs: Any) -> Any:

@@ -45,6 +45,7 @@ from shared.config import load
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS, CandidateErased
+from shared.contracts.rpc import Rpc as Declared
 from shared.erasure import purge_dead_letters
 from shared.erasure import subjects as erasure_subjects
 from shared.errors import DomainError, NotYet
@@ -197,6 +198,29 @@ class HireloopRpc(Rpc):
 
 
 rpc = HireloopRpc.decorator
+
+
+def implements(declared: Declared):
+    """The entrypoint of a declared RPC (shared/contracts/rpc.py). The method receives the verified caller and
+    the parsed arguments, and returns its declared answer (a model or the same shape as a dict); the roles,
+    the parsing (a 422 naming the field) and the serialisation are the declaration's, written once."""
+
+    def decorate(method):
+        if method.__name__ != declared.method:
+            raise TypeError(f"{method.__name__} implements {declared.name}: the names must match")
+
+        def entry(self, **kwargs):  # nameko checks calls against this signature: keyword arguments only
+            caller = self.bus.caller
+            caller.require_role(*declared.roles)
+            return declared.dump_result(method(self, caller, declared.parse_args(kwargs)))
+
+        # Not functools.wraps: its __wrapped__ would make nameko check calls against the method's signature.
+        entry.__name__, entry.__qualname__, entry.__doc__ = method.__name__, method.__qualname__, method.__doc__
+        entry.declared = declared
+        entry.implementation = method  # for tests that call the method itself
+        return rpc(entry)
+
+    return decorate
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -7,14 +7,16 @@ processes are down waits forever and holds a worker. `ask` bounds every such cal
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 import eventlet
 
 from shared.contracts.commands import NotificationPolicy
+from shared.contracts.rpc import Rpc
 
 log = logging.getLogger("hireloop.remote")
 POLICY_TIMEOUT = 3.0
+R = TypeVar("R")
 
 
 class UpstreamUnavailable(Exception):
@@ -29,6 +31,16 @@ def ask(method, timeout: float, **kwargs: Any) -> Any:
             return reply.result()
     except eventlet.Timeout:
         raise UpstreamUnavailable(f"no reply within {timeout:g}s") from None
+
+
+def call(service, declared: Rpc[Any, R], timeout: float, **kwargs: Any) -> R:
+    """Call a declared RPC (shared/contracts/rpc.py) through `service`, the service's CallerRpc of the
+    declaration's service: arguments validated and sent in their JSON form, the answer read back into the
+    declared type, the wait bounded by `timeout`."""
+    if getattr(service, "service_name", declared.service) != declared.service:
+        raise TypeError(f"{declared.name} called through the client of {service.service_name}")
+    raw = ask(getattr(service, declared.method), timeout, **declared.request(**kwargs))
+    return declared.read_result(raw)
 
 
 def policy_seconds(notification, division: str, field: str, timeout: float = POLICY_TIMEOUT) -> int:

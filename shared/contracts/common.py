@@ -27,6 +27,10 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(max_length=2000)]
 Skill = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 Division = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.\-]+$")]
+# An id of ours (`req_...`, `app_...`) or another system's, as it travels in paths and between services.
+Id = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+# A list of ids passed between services (e.g. a candidate's applications, from sourcing).
+IdList = Annotated[list[Id], Field(max_length=1000)]
 # A number of years: JSON numbers only. Lax float parsing would take `false` as 0 and "3" as 3.
 Years = Annotated[float, Field(strict=True)]
 

@@ -1,0 +1,5 @@
+"""Every service's RPC declarations, imported together (fills shared.contracts.rpc.REGISTRY)."""
+
+from shared.contracts import screening
+
+__all__ = ["screening"]
