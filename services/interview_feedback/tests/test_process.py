@@ -1,5 +1,7 @@
 """interview_feedback as a real process on RabbitMQ and MongoDB, with stand-ins for sourcing and notification
-(tests/fakes.py) in their own process. Calls go through the gateway's RPC client with a signed caller."""
+(tests/fakes.py) in their own process. Calls go through the gateway's RPC client with a signed caller, typed by
+the declarations of shared/contracts/interview_feedback.py (every answer is read back into its declared model).
+The shell itself, in process, is tested in test_service.py."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 
+from shared.contracts import interview_feedback as contract
 from shared.contracts.caller import Caller
+from shared.contracts.rpc import Rpc
 from shared.ids import new_id
 from tests.support.event_keys import session_keys
 
@@ -66,12 +70,15 @@ class Session:
         await self.client.close()
         await self.conn.close()
 
-    async def call(self, method: str, context: Caller, **kwargs):
-        return await self.client.call("interview_feedback", method, as_caller=context, **kwargs)
+    async def call(self, declared: Rpc, context: Caller, **kwargs) -> dict | list:
+        """A typed call; the answer, read into its declared model, as the JSON the gateway passes on."""
+        answer = await self.client.rpc(declared, context, **kwargs)
+        return declared.dump_result(answer)
 
-    async def fail(self, exc_type, method: str, context: Caller, **kwargs):
+    async def fail(self, exc_type, declared: Rpc, context: Caller, **kwargs):
+        """The service's refusal: sent as given, unchecked by the client, so the service is what refuses."""
         with pytest.raises(exc_type) as info:
-            await self.call(method, context, **kwargs)
+            await self.client.call(declared.service, declared.method, as_caller=context, **kwargs)
         return info.value
 
     async def put_application(self, tier="basic", status="shortlisted", division="retail") -> str:
@@ -176,10 +183,10 @@ def test_unknown_ids_are_not_found(running):
     from shared.errors import NotFound
 
     async def scenario(s):
-        await s.fail(NotFound, "get_interview", HR, interview_id="int_nope")
-        await s.fail(NotFound, "decide_approval", HR, approval_id="apr_nope", data={"decision": "approve"})
-        await s.fail(NotFound, "submit_scorecard", HR, interview_id="int_nope", data=card("ann", {"craft": 1}))
-        await s.fail(NotFound, "list_approvals", HR, application_id="app_nope")
+        await s.fail(NotFound, contract.GetInterview, HR, interview_id="int_nope")
+        await s.fail(NotFound, contract.DecideApproval, HR, approval_id="apr_nope", decision="approve")
+        await s.fail(NotFound, contract.SubmitScorecard, HR, interview_id="int_nope", **card("ann", {"craft": 1}))
+        await s.fail(NotFound, contract.ListApprovals, HR, application_id="app_nope")
     run(running, scenario)
 
 
@@ -190,60 +197,62 @@ def test_interview_scorecards_and_completion(running):
         app_id = await s.put_application()
         received = await s.put_application(status="received")
         elsewhere = await s.put_application(division="logistics")
-        err = await s.fail(Conflict, "schedule_interview", REC, application_id=received, data=BODY)
+        err = await s.fail(Conflict, contract.ScheduleInterview, REC, application_id=received, **BODY)
         assert err.code == "invalid_status" and "received" in err.message
-        await s.fail(NotFound, "schedule_interview", REC, application_id=elsewhere, data=BODY)
-        await s.fail(Forbidden, "schedule_interview", ANN, application_id=app_id, data=BODY)
-        err = await s.fail(Invalid, "schedule_interview", REC, application_id=app_id, data={**BODY, "interviewers": []})
+        await s.fail(NotFound, contract.ScheduleInterview, REC, application_id=elsewhere, **BODY)
+        await s.fail(Forbidden, contract.ScheduleInterview, ANN, application_id=app_id, **BODY)
+        err = await s.fail(Invalid, contract.ScheduleInterview, REC, application_id=app_id,
+                           **{**BODY, "interviewers": []})
         assert err.field == "interviewers"
 
-        interview = await s.call("schedule_interview", REC, application_id=app_id, data=BODY)
+        interview = await s.call(contract.ScheduleInterview, REC, application_id=app_id, **BODY)
         assert interview["id"].startswith("int_") and interview["status"] == "scheduled"
         assert interview["scheduled_at"] == "2026-12-01T09:00:00Z"
         assert interview["scorecards"] == [] and interview["summary"] is None
-        await s.fail(Conflict, "schedule_interview", REC, application_id=app_id, data=BODY)
+        await s.fail(Conflict, contract.ScheduleInterview, REC, application_id=app_id, **BODY)
         iid = interview["id"]
         scheduled = await s.events_of("interview_scheduled")
         assert any(e["payload"]["interview_id"] == iid and e["payload"]["division"] == "retail" for e in scheduled)
 
-        await s.fail(NotFound, "get_interview", CARL, interview_id=iid)  # not on the panel
-        mine = (await s.call("list_interviews", ANN))["items"]
+        await s.fail(NotFound, contract.GetInterview, CARL, interview_id=iid)  # not on the panel
+        mine = (await s.call(contract.ListInterviews, ANN))["items"]
         assert iid in [i["id"] for i in mine] and all("ann" in i["interviewers"] for i in mine)
-        assert iid not in [i["id"] for i in (await s.call("list_interviews", CARL))["items"]]
-        await s.fail(Forbidden, "list_interviews", CARL, interviewer="ann")
-        assert iid in [i["id"] for i in (await s.call("list_interviews", HR, interviewer="ann"))["items"]]
-        assert iid not in [i["id"] for i in (await s.call("list_interviews", OTHER_HR))["items"]]
-        assert iid not in [i["id"] for i in (await s.call("list_interviews", HR, status="complete"))["items"]]
-        await s.fail(Invalid, "list_interviews", HR, status="done")
-        assert [i["id"] for i in (await s.call("list_interviews", HR, application_id=app_id))["items"]] == [iid]
-        await s.fail(NotFound, "get_interview", OTHER_HR, interview_id=iid)  # other division
-        await s.fail(Forbidden, "submit_scorecard", ANN, interview_id=iid, data=card("bob", {"craft": 1, "service": 1}))
-        err = await s.fail(Invalid, "submit_scorecard", ANN, interview_id=iid, data=card("ann", {"craft": 5}))
+        assert iid not in [i["id"] for i in (await s.call(contract.ListInterviews, CARL))["items"]]
+        await s.fail(Forbidden, contract.ListInterviews, CARL, interviewer="ann")
+        assert iid in [i["id"] for i in (await s.call(contract.ListInterviews, HR, interviewer="ann"))["items"]]
+        assert iid not in [i["id"] for i in (await s.call(contract.ListInterviews, OTHER_HR))["items"]]
+        assert iid not in [i["id"] for i in (await s.call(contract.ListInterviews, HR, status="complete"))["items"]]
+        await s.fail(Invalid, contract.ListInterviews, HR, status="done")
+        assert [i["id"] for i in (await s.call(contract.ListInterviews, HR, application_id=app_id))["items"]] == [iid]
+        await s.fail(NotFound, contract.GetInterview, OTHER_HR, interview_id=iid)  # other division
+        await s.fail(Forbidden, contract.SubmitScorecard, ANN, interview_id=iid,
+                     **card("bob", {"craft": 1, "service": 1}))
+        err = await s.fail(Invalid, contract.SubmitScorecard, ANN, interview_id=iid, **card("ann", {"craft": 5}))
         assert err.field == "ratings" and "service" in err.message
-        err = await s.fail(Invalid, "submit_scorecard", ANN, interview_id=iid,
-                           data=card("ann", {"craft": 5, "service": 4, "golf": 1}))
+        err = await s.fail(Invalid, contract.SubmitScorecard, ANN, interview_id=iid,
+                           **card("ann", {"craft": 5, "service": 4, "golf": 1}))
         assert err.field == "ratings" and "golf" in err.message
-        err = await s.fail(Invalid, "submit_scorecard", HR, interview_id=iid,
-                           data=card("zed", {"craft": 1, "service": 1}))
+        err = await s.fail(Invalid, contract.SubmitScorecard, HR, interview_id=iid,
+                           **card("zed", {"craft": 1, "service": 1}))
         assert err.field == "interviewer"
 
-        first = await s.call("submit_scorecard", ANN, interview_id=iid,
-                             data=card("ann", {"craft": 5, "service": 4}, "strong_yes", ["Perfect milk", "Calm"]))
+        first = await s.call(contract.SubmitScorecard, ANN, interview_id=iid,
+                             **card("ann", {"craft": 5, "service": 4}, "strong_yes", ["Perfect milk", "Calm"]))
         assert first["interview_status"] == "scheduled" and first["ratings"] == {"craft": 5, "service": 4}
-        err = await s.fail(Conflict, "submit_scorecard", ANN, interview_id=iid,
-                           data=card("ann", {"craft": 5, "service": 4}))
+        err = await s.fail(Conflict, contract.SubmitScorecard, ANN, interview_id=iid,
+                           **card("ann", {"craft": 5, "service": 4}))
         assert err.code == "duplicate_scorecard"
 
-        hidden = await s.call("get_interview", BOB, interview_id=iid)
+        hidden = await s.call(contract.GetInterview, BOB, interview_id=iid)
         assert hidden["scorecards"] == [] and hidden["summary"] is None
-        mine = await s.call("get_interview", ANN, interview_id=iid)
+        mine = await s.call(contract.GetInterview, ANN, interview_id=iid)
         assert [c["interviewer"] for c in mine["scorecards"]] == ["ann"] and mine["summary"]["average"] == 4.5
 
         # a recruiter may file bob's card for him
-        last = await s.call("submit_scorecard", REC, interview_id=iid,
-                            data=card("bob", {"service": 4, "craft": 3}, "yes", ["perfect  MILK", "Tidy"]))
+        last = await s.call(contract.SubmitScorecard, REC, interview_id=iid,
+                            **card("bob", {"service": 4, "craft": 3}, "yes", ["perfect  MILK", "Tidy"]))
         assert last["interview_status"] == "complete"
-        done = await s.call("get_interview", BOB, interview_id=iid)
+        done = await s.call(contract.GetInterview, BOB, interview_id=iid)
         assert done["status"] == "complete" and len(done["scorecards"]) == 2
         assert done["summary"] == {
             "average": 4.0,
@@ -267,21 +276,21 @@ def test_basic_decision(running):
 
     async def scenario(s):
         app_id = await s.put_application(status="interviewing")
-        err = await s.fail(Conflict, "decide", HR, application_id=app_id, data={"outcome": "pass"})
+        err = await s.fail(Conflict, contract.Decide, HR, application_id=app_id, outcome="pass")
         assert err.code == "invalid_status" and "interviewing" in err.message
         await s.set_status(app_id, "interviewed", "basic")
-        await s.fail(Forbidden, "decide", REC, application_id=app_id, data={"outcome": "pass"})
-        await s.fail(NotFound, "decide", OTHER_HR, application_id=app_id, data={"outcome": "pass"})
-        decision = await s.call("decide", HR, application_id=app_id, data={"outcome": "pass", "note": "hire"})
+        await s.fail(Forbidden, contract.Decide, REC, application_id=app_id, outcome="pass")
+        await s.fail(NotFound, contract.Decide, OTHER_HR, application_id=app_id, outcome="pass")
+        decision = await s.call(contract.Decide, HR, application_id=app_id, outcome="pass", note="hire")
         assert decision["next_status"] == "offered" and decision["approvals"] == []
         assert decision["decided_by"] == "alice" and decision["note"] == "hire"
-        err = await s.fail(Conflict, "decide", HR, application_id=app_id, data={"outcome": "fail"})
+        err = await s.fail(Conflict, contract.Decide, HR, application_id=app_id, outcome="fail")
         assert err.code == "already_decided"
-        assert await s.call("list_approvals", HR, application_id=app_id) == []
-        await s.fail(NotFound, "list_approvals", OTHER_HR, application_id=app_id)
+        assert await s.call(contract.ListApprovals, HR, application_id=app_id) == []
+        await s.fail(NotFound, contract.ListApprovals, OTHER_HR, application_id=app_id)
 
         rejected = await s.put_application(status="interviewed", tier="core")
-        assert (await s.call("decide", ADMIN, application_id=rejected, data={"outcome": "fail"}))["next_status"] == \
+        assert (await s.call(contract.Decide, ADMIN, application_id=rejected, outcome="fail"))["next_status"] == \
             "rejected"
         recorded = {e["payload"]["application_id"]: e["payload"] for e in await s.events_of("decision_recorded", 2)}
         assert recorded[app_id]["next_status"] == "offered" and recorded[app_id]["decision"]["decided_by"] == "alice"
@@ -298,7 +307,7 @@ def test_core_approval_chain_uses_the_division_sla(running):
         await s.client.call("notification", "set_policy", as_caller=HR, division="retail",
                             policy={"approval_sla": 600})
         app_id = await s.put_application(tier="core", status="interviewed")  # fast-tracked: no interview here
-        decision = await s.call("decide", HR, application_id=app_id, data={"outcome": "pass"})
+        decision = await s.call(contract.Decide, HR, application_id=app_id, outcome="pass")
         assert decision["next_status"] == "awaiting_approval"
         step1, step2 = decision["approvals"]
         assert (step1["step"], step1["role"], step1["status"]) == (1, "hr", "pending")
@@ -306,33 +315,36 @@ def test_core_approval_chain_uses_the_division_sla(running):
         assert step1["id"].startswith("apr_") and step1["decided_at"] is None
         decided_at = _t(decision["decided_at"])
         assert _t(step1["expected_by"]) - decided_at == 600 and _t(step2["expected_by"]) - decided_at == 1200
-        assert await s.call("list_approvals", REC, application_id=app_id) == decision["approvals"]
+        assert await s.call(contract.ListApprovals, REC, application_id=app_id) == decision["approvals"]
         # the queues: division HR has step 1; group HR sees it waiting there but cannot decide it yet
-        hr_queue = [q for q in (await s.call("approval_queue", HR))["items"] if q["application_id"] == app_id]
+        hr_queue = [q for q in (await s.call(contract.GetApprovalQueue, HR))["items"] if q["application_id"] == app_id]
         assert [(q["id"], q["can_decide"], q["overdue"], q["division"]) for q in hr_queue] == \
             [(step1["id"], True, False, "retail")]
-        admin_queue = [q for q in (await s.call("approval_queue", ADMIN))["items"] if q["application_id"] == app_id]
+        admin_queue = [q for q in (await s.call(contract.GetApprovalQueue, ADMIN))["items"]
+                       if q["application_id"] == app_id]
         assert [(q["id"], q["can_decide"]) for q in admin_queue] == [(step1["id"], False)]
-        assert not [q for q in (await s.call("approval_queue", OTHER_HR))["items"] if q["application_id"] == app_id]
-        assert (await s.call("approval_queue", HR, division="logistics"))["items"] == []
-        await s.fail(Forbidden, "approval_queue", REC)
+        assert not [q for q in (await s.call(contract.GetApprovalQueue, OTHER_HR))["items"]
+                    if q["application_id"] == app_id]
+        assert (await s.call(contract.GetApprovalQueue, HR, division="logistics"))["items"] == []
+        await s.fail(Forbidden, contract.GetApprovalQueue, REC)
 
-        err = await s.fail(Conflict, "decide_approval", ADMIN, approval_id=step2["id"], data={"decision": "approve"})
+        err = await s.fail(Conflict, contract.DecideApproval, ADMIN, approval_id=step2["id"], decision="approve")
         assert err.code == "out_of_order"
-        await s.fail(Forbidden, "decide_approval", ADMIN, approval_id=step1["id"], data={"decision": "approve"})
-        await s.fail(NotFound, "decide_approval", OTHER_HR, approval_id=step1["id"], data={"decision": "approve"})
+        await s.fail(Forbidden, contract.DecideApproval, ADMIN, approval_id=step1["id"], decision="approve")
+        await s.fail(NotFound, contract.DecideApproval, OTHER_HR, approval_id=step1["id"], decision="approve")
 
-        done1 = await s.call("decide_approval", HR, approval_id=step1["id"], data={"decision": "approve", "note": "ok"})
+        done1 = await s.call(contract.DecideApproval, HR, approval_id=step1["id"], decision="approve", note="ok")
         assert done1["status"] == "approved" and done1["decided_by"] == "alice" and done1["note"] == "ok"
-        steps = await s.call("list_approvals", HR, application_id=app_id)
+        steps = await s.call(contract.ListApprovals, HR, application_id=app_id)
         assert steps[0] == done1
-        assert not [q for q in (await s.call("approval_queue", HR))["items"] if q["application_id"] == app_id]
-        admin_queue = [q for q in (await s.call("approval_queue", ADMIN))["items"] if q["application_id"] == app_id]
+        assert not [q for q in (await s.call(contract.GetApprovalQueue, HR))["items"] if q["application_id"] == app_id]
+        admin_queue = [q for q in (await s.call(contract.GetApprovalQueue, ADMIN))["items"]
+                       if q["application_id"] == app_id]
         assert [(q["id"], q["role"], q["can_decide"]) for q in admin_queue] == [(step2["id"], "admin", True)]
         assert _t(steps[1]["expected_by"]) - _t(done1["decided_at"]) == 600  # re-based
-        err = await s.fail(Conflict, "decide_approval", HR, approval_id=step1["id"], data={"decision": "reject"})
+        err = await s.fail(Conflict, contract.DecideApproval, HR, approval_id=step1["id"], decision="reject")
         assert err.code == "already_decided"
-        done2 = await s.call("decide_approval", ADMIN, approval_id=step2["id"], data={"decision": "approve"})
+        done2 = await s.call(contract.DecideApproval, ADMIN, approval_id=step2["id"], decision="approve")
         assert done2["status"] == "approved"
 
         requested = [e for e in await s.events_of("approvals_requested") if e["payload"]["application_id"] == app_id]
@@ -350,12 +362,12 @@ def test_rejection_ends_the_chain_and_policy_failure_falls_back(running):
     async def scenario(s):
         await s.client.call("notification", "set_policy", as_caller=HR, division="retail", policy={"mode": "fail"})
         app_id = await s.put_application(tier="core", status="interviewed")
-        decision = await s.call("decide", HR, application_id=app_id, data={"outcome": "pass"})
+        decision = await s.call(contract.Decide, HR, application_id=app_id, outcome="pass")
         step1, step2 = decision["approvals"]
         assert _t(step1["expected_by"]) - _t(decision["decided_at"]) == 86400  # NotificationPolicy default
-        rejected = await s.call("decide_approval", HR, approval_id=step1["id"], data={"decision": "reject"})
+        rejected = await s.call(contract.DecideApproval, HR, approval_id=step1["id"], decision="reject")
         assert rejected["status"] == "rejected"
-        err = await s.fail(Conflict, "decide_approval", ADMIN, approval_id=step2["id"], data={"decision": "approve"})
+        err = await s.fail(Conflict, contract.DecideApproval, ADMIN, approval_id=step2["id"], decision="approve")
         assert err.code == "already_decided"
         decided = [e["payload"] for e in await s.events_of("approval_step_decided")
                    if e["payload"]["application_id"] == app_id]
@@ -365,7 +377,7 @@ def test_rejection_ends_the_chain_and_policy_failure_falls_back(running):
         await s.client.call("notification", "set_policy", as_caller=HR, division="retail", policy={"mode": "hang"})
         slow = await s.put_application(tier="core", status="interviewed")
         started = time.monotonic()
-        decision = await s.call("decide", HR, application_id=slow, data={"outcome": "pass"})
+        decision = await s.call(contract.Decide, HR, application_id=slow, outcome="pass")
         assert time.monotonic() - started < 8
         assert _t(decision["approvals"][0]["expected_by"]) - _t(decision["decided_at"]) == 86400
         await s.client.call("notification", "set_policy", as_caller=HR, division="retail", policy={})
@@ -376,11 +388,10 @@ def test_concurrent_last_scorecards_complete_the_interview_once(running):
     async def scenario(s):
         app_id = await s.put_application()
         panel = [f"p{i}" for i in range(6)]
-        interview = await s.call("schedule_interview", REC, application_id=app_id,
-                                 data={"interviewers": panel, "scheduled_at": "2026-12-01T10:00:00Z",
-                                       "competencies": ["craft"]})
+        interview = await s.call(contract.ScheduleInterview, REC, application_id=app_id,
+                                 interviewers=panel, scheduled_at="2026-12-01T10:00:00Z", competencies=["craft"])
         results = await asyncio.gather(*[
-            s.call("submit_scorecard", REC, interview_id=interview["id"], data=card(p, {"craft": 3}))
+            s.call(contract.SubmitScorecard, REC, interview_id=interview["id"], **card(p, {"craft": 3}))
             for p in panel + panel], return_exceptions=True)
         ok = [r for r in results if isinstance(r, dict)]
         assert len(ok) == 6
