@@ -434,7 +434,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     async def schedule_interview(request: Request, application_id: str, body: cmd.NewInterview,
                                  caller: Annotated[Caller, Depends(roles(RECRUITER, HR, ADMIN))], idem: IdemKey = None):
         return await _idem_call(request, caller, idem, body, 201, "interview_feedback", "schedule_interview",
-                                application_id=application_id, data=body.model_dump(mode="json"))
+                                application_id=application_id, **body.model_dump(mode="json"))
 
     @app.get("/v1/interviews", tags=["interviews"])
     async def list_interviews(request: Request, caller: Annotated[Caller, Depends(roles(*STAFF, INTERVIEWER))],
@@ -457,13 +457,13 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     async def submit_scorecard(request: Request, interview_id: str, body: cmd.ScorecardIn,
                                caller: Annotated[Caller, Depends(roles(*STAFF, INTERVIEWER))], idem: IdemKey = None):
         return await _idem_call(request, caller, idem, body, 201, "interview_feedback", "submit_scorecard",
-                                interview_id=interview_id, data=body.model_dump(mode="json"))
+                                interview_id=interview_id, **body.model_dump(mode="json"))
 
     @app.post("/v1/applications/{application_id}/decision", tags=["decisions"])
     async def decide(request: Request, application_id: str, body: cmd.DecisionIn,
                      caller: Annotated[Caller, Depends(roles(HR, ADMIN))], idem: IdemKey = None):
         return await _idem_call(request, caller, idem, body, 200, "interview_feedback", "decide",
-                                application_id=application_id, data=body.model_dump(mode="json"))
+                                application_id=application_id, **body.model_dump(mode="json"))
 
     @app.get("/v1/applications/{application_id}/approvals", tags=["decisions"])
     async def list_approvals(request: Request, application_id: str, caller: Annotated[Caller, Depends(roles(*STAFF))]):
@@ -481,7 +481,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     async def decide_approval(request: Request, approval_id: str, body: cmd.ApprovalDecisionIn,
                               caller: Annotated[Caller, Depends(roles(HR, ADMIN))], idem: IdemKey = None):
         return await _idem_call(request, caller, idem, body, 200, "interview_feedback", "decide_approval",
-                                approval_id=approval_id, data=body.model_dump(mode="json"))
+                                approval_id=approval_id, **body.model_dump(mode="json"))
 
     @app.post("/v1/applications/{application_id}/confirmation", tags=["decisions"])
     async def confirmation(request: Request, application_id: str, body: cmd.ConfirmationIn,

@@ -4,7 +4,9 @@ status a route can give in api-v1's error shape, and Bearer auth as a security s
 The routes themselves return what the services send (no `response_model`, so no second validation on
 the way out); these models only describe it. The API fuzz test (tests/e2e/test_api_fuzz.py) checks every
 answer against this document, so a field added to a service's view belongs here too. Fields api-v1 names
-are required; the models allow extra fields, so adding one is never a contract break.
+are required; the models allow extra fields, so adding one is never a contract break. The answers of a service
+whose RPCs are declared (shared/contracts/<service>.py) are that declaration's models, exact: there a field is
+added to the declaration, and an undeclared one fails in the service.
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from gateway.ratelimit import ANONYMOUS_ROUTES
-from shared.contracts.common import AppStatus, NoticeKind, Recommendation, Role
+from shared.contracts.common import AppStatus, NoticeKind, Role
+from shared.contracts.interview_feedback import (
+    ApprovalQueue,
+    ApprovalStep,
+    Decision,
+    Interview,
+    InterviewersReport,
+    InterviewPage,
+    ScorecardCreated,
+)
 
 REF = "#/components/schemas/{model}"
 
@@ -189,87 +200,7 @@ class Candidate(Doc):
 
 
 # ---------------------------------------------------------------------------------------------- interviews
-class Scorecard(Doc):
-    interviewer: str
-    ratings: dict[str, int]
-    recommendation: Recommendation
-    highlights: list[str]
-    notes: str
-    submitted_at: str | None = None
-
-
-class ScorecardCreated(Scorecard):
-    id: str
-    interview_id: str
-    interview_status: Literal["scheduled", "complete"]
-
-
-class Discrepancy(Doc):
-    flagged: bool
-    competencies: list[str]
-    spread: dict[str, float]
-
-
-class InterviewSummary(Doc):
-    average: float | None
-    by_competency: dict[str, float]
-    recommendations: dict[str, int]
-    discrepancy: Discrepancy
-
-
-class Interview(Doc):
-    id: str
-    application_id: str
-    status: Literal["scheduled", "complete"]
-    interviewers: list[str]
-    competencies: list[str]
-    scorecards: list[Scorecard]
-    summary: InterviewSummary | None
-
-
-class ApprovalStep(Doc):
-    id: str
-    step: int
-    role: str
-    status: Literal["pending", "approved", "rejected"]
-    expected_by: str | None
-    decided_at: str | None
-    decided_by: str | None
-
-
-class InterviewListItem(Doc):
-    id: str
-    application_id: str
-    requisition_id: str | None
-    division: str
-    status: Literal["scheduled", "complete"]
-    interviewers: list[str]
-    competencies: list[str]
-    scheduled_at: str | None
-    submitted: list[str] = Field(description="the panel members whose scorecard is in")
-
-
-class InterviewPage(Doc):
-    items: list[InterviewListItem]
-    next_cursor: str | None
-
-
-class QueuedApproval(ApprovalStep):
-    application_id: str
-    division: str
-    overdue: bool = Field(description="past its expected_by")
-    can_decide: bool = Field(description="the caller's role decides this step")
-
-
-class ApprovalQueue(Doc):
-    items: list[QueuedApproval]
-
-
-class Decision(Doc):
-    application_id: str
-    outcome: Literal["pass", "fail"]
-    next_status: AppStatus
-    approvals: list[ApprovalStep]
+# Interviews, scorecards, decisions and approvals: shared/contracts/interview_feedback.py (imported above).
 
 
 class ConsentWithdrawn(Doc):
@@ -435,23 +366,6 @@ class SourcesReport(Doc):
     from_: str | None = Field(alias="from")
     to: str | None
     items: list[SourceFigures]
-
-
-class InterviewerFigures(Doc):
-    interviewer: str
-    scorecards: int
-    mean_rating: float | None
-    leniency_z: float | None = Field(description="(mean - mean of the interviewers' means) / their population std")
-    discrepancy_scorecards: int = Field(description="cards whose rating is an end of a flagged competency's spread")
-    discrepancy_rate: float | None
-    median_submission_delay_hours: float | None = Field(description="submitted_at - scheduled_at, floored at 0")
-
-
-class InterviewersReport(Doc):
-    division: str | None
-    from_: str | None = Field(alias="from")
-    to: str | None
-    items: list[InterviewerFigures]
 
 
 class OfferDays(Doc):
