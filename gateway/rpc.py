@@ -3,8 +3,10 @@
 
 A call names its target, the caller whose signed context it carries, the HTTP request it serves (for the
 correlation id) and the method's arguments: `await rpc(("sourcing", "get_requisition"), caller, request,
-requisition_id=...)`. The target is a `(service, method)` pair, or any object with `service` and `method`
-attributes (a typed contract), so call sites can move to contracts without touching the seam.
+requisition_id=...)`. The target is a `(service, method)` pair (arguments sent as given, the answer as
+decoded JSON) or a declaration of shared/contracts/rpc.py (`rpc(screening.Override, caller, request, ...)`:
+arguments validated and sent in their JSON form, the answer read into the declared type, as
+`AsyncRpcClient.rpc` does).
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from gateway import metrics
 from shared.bus.aio_rpc import AsyncRpcClient
 from shared.config import Settings
 from shared.contracts.caller import Caller
+from shared.contracts.rpc import Rpc
 from shared.errors import DomainError
 
 
 def address(target: Any) -> tuple[str, str]:
-    """(service, method) of a call's target."""
+    """(service, method) of a call's target: a pair, or a declaration."""
     if isinstance(target, tuple):
         service, method = target
         return service, method
@@ -74,6 +77,8 @@ class RpcServices:
         outcome = "ok"
         try:
             # The caller context is signed for this call only (service, method, arguments; shared/context.py).
+            if isinstance(target, Rpc):
+                return await self.client.rpc(target, caller, context=context, **kwargs)
             return await self.client.call(service, method, context=context, as_caller=caller, **kwargs)
         except DomainError:
             outcome = "domain_error"

@@ -4,8 +4,9 @@ lifespan then connects to MongoDB and Redis only (the fake's `connect` does noth
 
 A test says what each (service, method) answers: a value, an exception to raise (the domain errors of
 shared/errors.py, ServiceUnavailable, RemoteError), or a function of the call. Every call is recorded with
-its caller. Arguments and answers go through JSON as they would on the wire, and a call nobody answered
-raises LookupError, which TestClient re-raises in the test.
+its caller. Arguments and answers go through JSON as they would on the wire; a call by a declaration
+(shared/contracts/rpc.py) has its arguments validated and its answer read into the declared type, as the
+real client does. A call nobody answered raises LookupError, which TestClient re-raises in the test.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fastapi import Request
 
 from gateway.rpc import address
 from shared.contracts.caller import Caller
+from shared.contracts.rpc import Rpc
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,13 @@ class FakeServices:
                        **kwargs: Any) -> Any:
         service, method = address(target)
         correlation_id = getattr(getattr(request, "state", None), "request_id", None)
+        if isinstance(target, Rpc):
+            kwargs = target.request(**kwargs)  # Invalid naming the field, before anything is sent
         # What a service would receive: the RPC client sends the arguments as JSON (default=str).
         call = Call(service, method, caller, json.loads(json.dumps(kwargs, default=str)), correlation_id)
         self.calls.append(call)
-        return await self._answer(call)
+        answer = await self._answer(call)
+        return target.read_result(answer) if isinstance(target, Rpc) else answer
 
     async def health(self, service: str, timeout: float = 3) -> dict:
         call = Call(service, "health", None, {})
