@@ -1,0 +1,59 @@
+"""Decisions after the interview, the approval chain (interview_feedback), and HR's phone confirmation and
+the final outcome of an offer (sourcing)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from gateway.deps import ADMIN, HR, RECRUITER, STAFF, DivisionQ, IdemKey, Rpc, idempotent_call, ok, roles
+from gateway.openapi import Application
+from shared.contracts import commands as cmd
+from shared.contracts import interview_feedback
+from shared.contracts.caller import Caller
+from shared.contracts.interview_feedback import ApprovalQueue, ApprovalStep, Decision
+
+router = APIRouter(tags=["decisions"])
+
+
+@router.post("/v1/applications/{application_id}/decision", responses=ok(Decision))
+async def decide(request: Request, rpc: Rpc, application_id: str, body: cmd.DecisionIn,
+                 caller: Annotated[Caller, Depends(roles(HR, ADMIN))], idem: IdemKey = None):
+    return await idempotent_call(request, rpc, caller, idem, body, 200, interview_feedback.Decide,
+                                 application_id=application_id, **body.model_dump(mode="json"))
+
+
+@router.get("/v1/applications/{application_id}/approvals", responses=ok(list[ApprovalStep]))
+async def list_approvals(request: Request, rpc: Rpc, application_id: str,
+                         caller: Annotated[Caller, Depends(roles(*STAFF))]):
+    return await rpc(interview_feedback.ListApprovals, caller, request, application_id=application_id)
+
+
+@router.get("/v1/approvals", responses=ok(ApprovalQueue))
+async def approval_queue(request: Request, rpc: Rpc, caller: Annotated[Caller, Depends(roles(HR, ADMIN))],
+                         division: DivisionQ = None):
+    """The approval steps waiting for a decision now, overdue first: division HR's own steps; for group
+    HR every waiting step, with `can_decide` on its own."""
+    return await rpc(interview_feedback.GetApprovalQueue, caller, request, division=division)
+
+
+@router.post("/v1/approvals/{approval_id}", responses=ok(ApprovalStep))
+async def decide_approval(request: Request, rpc: Rpc, approval_id: str, body: cmd.ApprovalDecisionIn,
+                          caller: Annotated[Caller, Depends(roles(HR, ADMIN))], idem: IdemKey = None):
+    return await idempotent_call(request, rpc, caller, idem, body, 200, interview_feedback.DecideApproval,
+                                 approval_id=approval_id, **body.model_dump(mode="json"))
+
+
+@router.post("/v1/applications/{application_id}/confirmation", responses=ok(Application))
+async def confirmation(request: Request, rpc: Rpc, application_id: str, body: cmd.ConfirmationIn,
+                       caller: Annotated[Caller, Depends(roles(HR, RECRUITER, ADMIN))], idem: IdemKey = None):
+    return await idempotent_call(request, rpc, caller, idem, body, 200, ("sourcing", "record_confirmation"),
+                                 application_id=application_id, data=body.model_dump(mode="json"))
+
+
+@router.post("/v1/applications/{application_id}/outcome", responses=ok(Application))
+async def outcome(request: Request, rpc: Rpc, application_id: str, body: cmd.OutcomeIn,
+                  caller: Annotated[Caller, Depends(roles(HR, ADMIN))], idem: IdemKey = None):
+    return await idempotent_call(request, rpc, caller, idem, body, 200, ("sourcing", "record_outcome"),
+                                 application_id=application_id, data=body.model_dump(mode="json"))
