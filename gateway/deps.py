@@ -13,6 +13,7 @@ from gateway.connections import Gateway
 from gateway.idempotency import idempotent
 from gateway.rpc import ServiceCalls
 from shared.contracts.caller import Caller
+from shared.contracts.rpc import Rpc as Declared
 from shared.errors import Forbidden, Unauthenticated
 
 ADMIN, HR, RECRUITER, INTERVIEWER = "admin", "hr", "recruiter", "interviewer"
@@ -50,6 +51,14 @@ def roles(*allowed: str):
             raise Forbidden(f"role '{caller.role}' may not do this; allowed: {', '.join(allowed)}")
         return caller
     return check
+
+
+class CallerOf:
+    """`caller: CallerOf[sourcing.GetRequisition]`: the authenticated caller, if the roles declared for that RPC
+    (written once, in shared/contracts) allow it; checked here too so a refused key costs no call."""
+
+    def __class_getitem__(cls, declared: Declared) -> Any:
+        return Annotated[Caller, Depends(roles(*declared.roles))]
 
 
 def ok(model: Any, status: int = 200) -> dict[int, dict]:

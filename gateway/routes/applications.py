@@ -12,6 +12,7 @@ from gateway.deps import (
     HR,
     RECRUITER,
     STAFF,
+    CallerOf,
     Cursor,
     IdemKey,
     Limit,
@@ -69,6 +70,6 @@ async def get_candidate(request: Request, rpc: Rpc, candidate_id: str,
 @router.post("/v1/applications/{application_id}/screening/override", tags=["screening"],
              responses=ok(screening.ScreeningResult))
 async def override_screening(request: Request, rpc: Rpc, application_id: str, body: cmd.ScreeningOverride,
-                             caller: Annotated[Caller, Depends(roles(RECRUITER, HR, ADMIN))], idem: IdemKey = None):
+                             caller: CallerOf[screening.Override], idem: IdemKey = None):
     return await idempotent_call(request, rpc, caller, idem, body, 200, screening.Override,
                                  application_id=application_id, **body.model_dump(mode="json"))

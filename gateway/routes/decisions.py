@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from gateway.deps import ADMIN, HR, RECRUITER, STAFF, DivisionQ, IdemKey, Rpc, idempotent_call, ok, roles
+from gateway.deps import ADMIN, HR, RECRUITER, CallerOf, DivisionQ, IdemKey, Rpc, idempotent_call, ok, roles
 from gateway.openapi import Application
 from shared.contracts import commands as cmd
 from shared.contracts import interview_feedback
@@ -19,19 +19,19 @@ router = APIRouter(tags=["decisions"])
 
 @router.post("/v1/applications/{application_id}/decision", responses=ok(Decision))
 async def decide(request: Request, rpc: Rpc, application_id: str, body: cmd.DecisionIn,
-                 caller: Annotated[Caller, Depends(roles(HR, ADMIN))], idem: IdemKey = None):
+                 caller: CallerOf[interview_feedback.Decide], idem: IdemKey = None):
     return await idempotent_call(request, rpc, caller, idem, body, 200, interview_feedback.Decide,
                                  application_id=application_id, **body.model_dump(mode="json"))
 
 
 @router.get("/v1/applications/{application_id}/approvals", responses=ok(list[ApprovalStep]))
 async def list_approvals(request: Request, rpc: Rpc, application_id: str,
-                         caller: Annotated[Caller, Depends(roles(*STAFF))]):
+                         caller: CallerOf[interview_feedback.ListApprovals]):
     return await rpc(interview_feedback.ListApprovals, caller, request, application_id=application_id)
 
 
 @router.get("/v1/approvals", responses=ok(ApprovalQueue))
-async def approval_queue(request: Request, rpc: Rpc, caller: Annotated[Caller, Depends(roles(HR, ADMIN))],
+async def approval_queue(request: Request, rpc: Rpc, caller: CallerOf[interview_feedback.GetApprovalQueue],
                          division: DivisionQ = None):
     """The approval steps waiting for a decision now, overdue first: division HR's own steps; for group
     HR every waiting step, with `can_decide` on its own."""
@@ -40,7 +40,7 @@ async def approval_queue(request: Request, rpc: Rpc, caller: Annotated[Caller, D
 
 @router.post("/v1/approvals/{approval_id}", responses=ok(ApprovalStep))
 async def decide_approval(request: Request, rpc: Rpc, approval_id: str, body: cmd.ApprovalDecisionIn,
-                          caller: Annotated[Caller, Depends(roles(HR, ADMIN))], idem: IdemKey = None):
+                          caller: CallerOf[interview_feedback.DecideApproval], idem: IdemKey = None):
     return await idempotent_call(request, rpc, caller, idem, body, 200, interview_feedback.DecideApproval,
                                  approval_id=approval_id, **body.model_dump(mode="json"))
 
