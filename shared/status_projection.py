@@ -83,12 +83,13 @@ def may_be_on_its_way(application_id: str, now: datetime) -> bool:
 
 def for_command(read: Callable[[str], dict | None], application_id: str, caller: Caller, pre: Precondition | None,
                 *, may_still_move: Callable[[dict], bool] | None = None, wait_seconds: float = WAIT_SECONDS,
-                clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] | None = None,
                 now: Callable[[], datetime] = utcnow) -> dict:
     """The projected application (`read(application_id)`) once `pre` allows its status (None: any status).
 
     `may_still_move(doc)`: False when the caller's own records show that the status `pre` needs cannot come
     without something that has not happened here (then a refusal is answered at once, not after the wait)."""
+    sleep = sleep or time.sleep  # looked up now: eventlet's, once the service process has patched `time`
     deadline = clock() + wait_seconds
     waiting = False
     try:
