@@ -8,6 +8,7 @@ from typing import Any
 
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.rpc import Rpc
+from shared.erasure import subjects
 
 
 class InProcessBus:
@@ -19,12 +20,17 @@ class InProcessBus:
         self.emitted: list[EventEnvelope] = []
 
     def transact(self, work, envelope=None):
-        result, emitted = self.store.transact(work, inbox_event_id=envelope.event_id if envelope else None)
+        # As the real bus: an event about an erased candidate changes nothing (shared/erasure.py).
+        result, emitted = self.store.transact(work, inbox_event_id=envelope.event_id if envelope else None,
+                                              about=subjects(envelope.type, envelope.payload) if envelope else None)
         self.emitted.extend(emitted)
         return result
 
     def of_type(self, event_type):
         return [e for e in self.emitted if e.type == event_type]
+
+    def payloads(self, event_type):
+        return [e.payload for e in self.of_type(event_type)]
 
 
 class _Reply:
