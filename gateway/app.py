@@ -580,9 +580,14 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     @app.put("/v1/notification-policies/{division}", tags=["notifications"])
     async def put_policy(request: Request, division: str, body: cmd.NotificationPolicyPut,
                          caller: Annotated[Caller, Depends(roles(HR, ADMIN))]):
+        from shared.errors import Invalid
+
+        # A GET's body sent back names its division: it must be this one (the path's is the policy's).
+        if body.division not in (None, division):
+            raise Invalid("division: does not match the division in the path", field="division")
         # Unset fields take their defaults in the service (PUT replaces); a secret not sent is kept there.
-        return await gw(request).call(caller, "notification", "put_policy", request, division=division,
-                                      data=body.model_dump(mode="json", exclude_none=True))
+        return await gw(request).call(caller, "notification", "put_policy", request,
+                                      **{**body.model_dump(mode="json", exclude_none=True), "division": division})
 
     # ---------------------------------------------------------------- reports
     @app.get("/v1/reports/notification-timing", tags=["reports"])

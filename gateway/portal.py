@@ -133,7 +133,7 @@ def install(app: FastAPI) -> None:
         async def produce():
             if kind == "r":
                 result = await gateway.call(PORTAL, "talent_pool", "respond_reengagement", request,
-                                            reengagement_id=object_id, data=data.model_dump())
+                                            reengagement_id=object_id, **data.model_dump())
                 return JSONResponse({"kind": "reengagement", "status": result["status"],
                                      "application_id": result.get("application_id")})
             result = await gateway.call(PORTAL, "sourcing", "candidate_response", request, application_id=object_id,
@@ -155,7 +155,7 @@ def install(app: FastAPI) -> None:
 
         async def produce():
             result = await gateway.call(PORTAL, "notification", "record_survey", request, application_id=object_id,
-                                        data=data.model_dump())
+                                        **data.model_dump())
             return JSONResponse(result)
 
         return await idempotent(gateway.redis, gateway.settings.redis_key(), _owner(token), idem,
