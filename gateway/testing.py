@@ -63,7 +63,8 @@ class FakeServices:
         """Every declared RPC (shared/contracts), and each `(service, method)` of `undeclared` with the answer type
         given there, answers as a service holding one object per id of `ids` (`{"application_id": "app_1",
         "division": "retail", ...}`) would: a call naming another id (an argument `<kind>_id` not in `ids`, or
-        with another value) is NotFound; any other call gets `sample(answer type, ids)`."""
+        with another value) is NotFound, or an empty list or page when a list is what it answers; any other
+        call gets `sample(answer type, ids)`."""
         targets = {(d.service, d.method): d.returns for s in SERVICES for d in declared(s).values()}
         for target, returns in {**targets, **(undeclared or {})}.items():
             self.answer(target, _holding(returns, ids))
@@ -127,10 +128,15 @@ class FakeServices:
 
 def _holding(returns: Any, ids: Mapping[str, str]):
     answer = sample(returns, ids)
+    # A list, or a page of one, filtered by an id it does not hold is empty; one object is not found.
+    nothing = [] if isinstance(answer, list) else {**answer, "items": [], "next_cursor": None} if (
+        isinstance(answer, dict) and isinstance(answer.get("items"), list) and "next_cursor" in answer) else None
 
     def found(call: Call) -> Any:
         for name, value in call.kwargs.items():
             if name.endswith("_id") and value is not None and value != ids.get(name):
+                if nothing is not None:
+                    return nothing
                 raise NotFound(f"{name.removesuffix('_id')} {value} not found")
         return answer
     return found
