@@ -141,19 +141,15 @@ def test_the_key_is_shown_once_and_never_listed(gw, admin):
 # ---------------------------------------------------------------------------------------------- logs and spans
 
 @pytest.fixture
-def spans(monkeypatch, tmp_path):
-    """Tracing on in this process as in a gateway process (shared/tracing: its provider and sampler, the
-    MongoDB and Redis instrumentation; spans to a file), every finished span also kept here in memory."""
-    if not tracing.enabled():
-        monkeypatch.setenv("HIRELOOP_TRACES_FILE", str(tmp_path / "traces.jsonl"))
-        assert tracing.setup_tracing("gateway") is not None
+def traced(monkeypatch, tmp_path):
+    """Tracing on for the gateway started in the test, as `make run` turns it on for a gateway process (a span
+    file): create_app sets up the process's tracer provider, sampler and MongoDB and Redis instrumentation
+    (shared/tracing; once per process, so a provider already set up stays). Yields an in-memory exporter to
+    add to that provider once the app exists."""
+    monkeypatch.setenv("HIRELOOP_TRACES_FILE", str(tmp_path / "traces.jsonl"))
     memory = InMemorySpanExporter()
-    processor = SimpleSpanProcessor(memory)
-    tracing._provider.add_span_processor(processor)
-    try:
-        yield memory
-    finally:
-        processor.shutdown()  # the provider keeps it, exporting nothing from now on
+    yield memory
+    memory.shutdown()  # the provider keeps the processor, which exports nothing from now on
 
 
 @contextmanager
@@ -177,13 +173,15 @@ def logged() -> Iterator[io.StringIO]:
             logging.getLogger(name).setLevel(level)
 
 
-def test_keys_are_in_no_log_and_no_span(data_infra, spans):
+def test_keys_are_in_no_log_and_no_span(data_infra, traced):
     """A key used for answered and refused requests (404, 422, 403, then 401 once revoked), and keys that
     were never valid: neither a key nor its hash is in any log line or span of the gateway, nor in anything
     it sent to a service (what a service could log)."""
     # A gateway started here, after tracing is on: its MongoDB and Redis clients are instrumented at creation.
     with namespace_of(data_infra, "keys-unseen") as namespace, logged() as log, \
             running(gateway_settings(data_infra, namespace)) as gw:
+        assert tracing.enabled(), "the gateway did not turn tracing on"
+        tracing._provider.add_span_processor(SimpleSpanProcessor(traced))
         gw.fake.answer(("sourcing", "list_requisitions"), EMPTY_PAGE)
         gw.fake.answer(("sourcing", "get_application"), NotFound("application app_missing not found"))
         admin = gw.as_("admin")
@@ -208,7 +206,7 @@ def test_keys_are_in_no_log_and_no_span(data_infra, spans):
 
     # every request above is in the spans, and in the log
     traces = {r.headers["traceresponse"].split("-")[1] for r in answers}
-    recorded = [span_to_dict(s) for s in spans.get_finished_spans()]
+    recorded = [span_to_dict(s) for s in traced.get_finished_spans()]
     assert traces <= {s["trace_id"] for s in recorded}
     lines = [json.loads(line) for line in log.getvalue().splitlines()]
     assert {line.get("trace_id") for line in lines if line["logger"] == "hireloop.access"} >= traces
