@@ -59,7 +59,7 @@ class FakeServices:
         raise, or a function (plain or async) of the `Call` returning the answer or raising."""
         self._answers[address(target)] = answer
 
-    def answer_declared(self, ids: Mapping[str, str], undeclared: Mapping[tuple[str, str], Any] | None = None) -> None:
+    def answer_declared(self, ids: Mapping[str, Any], undeclared: Mapping[tuple[str, str], Any] | None = None) -> None:
         """Every declared RPC (shared/contracts), and each `(service, method)` of `undeclared` with the answer type
         given there, answers as a service holding one object per id of `ids` (`{"application_id": "app_1",
         "division": "retail", ...}`) would: a call naming another id (an argument `<kind>_id` not in `ids`, or
@@ -126,7 +126,7 @@ class FakeServices:
         return json.loads(json.dumps(answer))  # a copy, as decoded from a reply
 
 
-def _holding(returns: Any, ids: Mapping[str, str]):
+def _holding(returns: Any, ids: Mapping[str, Any]):
     answer = sample(returns, ids)
     # A list, or a page of one, filtered by an id it does not hold is empty; one object is not found.
     nothing = [] if isinstance(answer, list) else {**answer, "items": [], "next_cursor": None} if (
@@ -146,12 +146,13 @@ def _holding(returns: Any, ids: Mapping[str, str]):
 SAMPLE_TIME = "2026-12-01T09:00:00Z"
 
 
-def sample(returns: Any, ids: Mapping[str, str] | None = None) -> Any:
+def sample(returns: Any, ids: Mapping[str, Any] | None = None) -> Any:
     """A valid value of `returns` (a model, a list of them, ...: what a declaration answers), in its JSON form,
     made from its JSON schema: every field present, the first choice of each union and enum (not null when
     something else is allowed), one item in each list, the least each bound allows. A field named as a key of
-    `ids` takes that value, and an object's `id` the value of the id of its kind (`application_id` for an
-    object whose type is named Application...). Checked against `returns` before it is used."""
+    `ids` takes that value (an id, or any field a test wants: `{"competencies": ["dough"]}`), and an object's
+    `id` the value of the id of its kind (`application_id` for an object whose type is named Application...).
+    Checked against `returns` before it is used."""
     adapter = TypeAdapter(returns)
     schema = adapter.json_schema(mode="serialization")
     value = _sample(schema, schema.get("$defs", {}), dict(ids or {}), "", "")
@@ -159,7 +160,9 @@ def sample(returns: Any, ids: Mapping[str, str] | None = None) -> Any:
     return value
 
 
-def _sample(schema: dict, defs: dict, ids: dict[str, str], name: str, owner: str) -> Any:
+def _sample(schema: dict, defs: dict, ids: dict[str, Any], name: str, owner: str) -> Any:
+    if name in ids:
+        return ids[name]
     if "$ref" in schema:
         return _sample(defs[schema["$ref"].rsplit("/", 1)[-1]], defs, ids, name, owner)
     if "const" in schema:
@@ -205,10 +208,8 @@ def _number(schema: dict, kind: str) -> int | float:
     return int(value) if kind == "integer" else float(value)
 
 
-def _string(schema: dict, ids: dict[str, str], name: str, owner: str) -> str:
-    if name in ids:
-        value = ids[name]
-    elif name == "id":
+def _string(schema: dict, ids: dict[str, Any], name: str, owner: str) -> str:
+    if name == "id":
         kind = next((k for k in ids if k.endswith("_id") and k.removesuffix("_id") in owner.lower()), None)
         value = ids[kind] if kind else f"{owner.lower() or 'object'}_1"
     elif schema.get("format") == "date-time" or name == "at" or name.endswith("_at"):

@@ -22,7 +22,6 @@ import os
 import pytest
 import redis.asyncio as aioredis
 import schemathesis
-from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -34,10 +33,8 @@ from schemathesis.specs.openapi.checks import (
 
 from gateway.app import create_app
 from gateway.keys import KeyStore
-from gateway.testing import FakeServices
-from gateway.tests.inprocess import forget, gateway_settings
+from gateway.tests.inprocess import forget, gateway_settings, holding
 from shared.config import Rate
-from shared.contracts.rpc import declared
 from shared.tokens import portal_token
 
 pytestmark = pytest.mark.integration
@@ -51,30 +48,6 @@ FUZZ_DIVISION = "fuzzing"
 HELD = {"requisition_id": "req_fuzz", "application_id": "app_fuzz", "candidate_id": "cand_fuzz",
         "interview_id": "int_fuzz", "approval_id": "apr_fuzz", "reengagement_id": "reg_fuzz",
         "erasure_id": "era_fuzz", "division": FUZZ_DIVISION}
-
-
-def undeclared_sourcing() -> dict:
-    """sourcing's RPCs with the answer types the gateway documents, while shared/contracts/sourcing.py does not
-    declare them yet (then `answer_declared` finds them by their declarations)."""
-    if declared("sourcing"):
-        return {}
-    from gateway import openapi as doc
-
-    class SourcingExport(BaseModel):  # what the export route reads of sourcing's part
-        candidate: doc.Candidate
-        applications: list[doc.Application]
-
-    answers = {"create_requisition": doc.Requisition, "get_requisition": doc.Requisition,
-               "close_requisition": doc.Requisition, "list_requisitions": doc.RequisitionPage,
-               "submit_application": doc.ApplicationAccepted, "get_application": doc.Application,
-               "list_applications": doc.ApplicationPage, "get_candidate": doc.Candidate,
-               "record_confirmation": doc.Application, "record_outcome": doc.Application,
-               "candidate_response": doc.Application, "erase_candidate": doc.Erasure,
-               "confirm_erasure": doc.Erasure, "get_erasure": doc.Erasure, "export_candidate": SourcingExport,
-               "get_retention_policy": doc.RetentionPolicy, "put_retention_policy": doc.RetentionPolicy,
-               "funnel_report": doc.FunnelReport, "time_to_hire_report": doc.TimeToHireReport,
-               "sources_report": doc.SourcesReport}
-    return {("sourcing", method): answer for method, answer in answers.items()}
 
 
 def fuzz_config(key: str, pinned: dict[str, str] | None = None) -> schemathesis.Config:
@@ -101,8 +74,7 @@ def fuzzed_gateway(data_infra):
     lots = Rate(1000, 10000)
     settings = gateway_settings(data_infra, namespace, rate_limit_key=lots, rate_limit_division=lots,
                                 rate_limit_anonymous=lots)
-    fake = FakeServices()
-    fake.answer_declared(HELD, undeclared_sourcing())
+    fake = holding(HELD)
 
     async def keys():
         mongo, redis = AsyncMongoClient(settings.mongo_url, tz_aware=True), aioredis.Redis.from_url(settings.redis_url)
