@@ -1,5 +1,5 @@
 """Every service's RPC declarations, imported together (fills shared.contracts.rpc.REGISTRY)."""
 
-from shared.contracts import screening
+from shared.contracts import screening, sourcing
 
-__all__ = ["screening"]
+__all__ = ["screening", "sourcing"]

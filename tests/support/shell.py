@@ -7,7 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.contracts.envelope import EventEnvelope
+from shared.contracts.events import EVENT_MODELS
 from shared.contracts.rpc import Rpc
+from shared.erasure import subjects
 
 
 class InProcessBus:
@@ -19,7 +21,11 @@ class InProcessBus:
         self.emitted: list[EventEnvelope] = []
 
     def transact(self, work, envelope=None):
-        result, emitted = self.store.transact(work, inbox_event_id=envelope.event_id if envelope else None)
+        # as shared/bus/nameko_ext.BusHandle.transact: the inbox, and the erased guard for events
+        result, emitted = self.store.transact(work, inbox_event_id=envelope.event_id if envelope else None,
+                                              about=subjects(envelope.type, envelope.payload) if envelope else None)
+        for e in emitted:  # every payload must satisfy its contract, as its consumers will read it
+            EVENT_MODELS[(e.producer, e.type)].model_validate(e.payload)
         self.emitted.extend(emitted)
         return result
 
