@@ -370,7 +370,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     async def create_requisition(request: Request, body: cmd.NewRequisition,
                                  caller: Annotated[Caller, Depends(roles(HR, ADMIN))], idem: IdemKey = None):
         return await _idem_call(request, caller, idem, body, 201, "sourcing", "create_requisition",
-                                data=body.model_dump(mode="json"))
+                                **body.model_dump(mode="json"))
 
     @app.get("/v1/requisitions", tags=["requisitions"])
     async def list_requisitions(request: Request, caller: Annotated[Caller, Depends(roles(*STAFF))],
@@ -387,7 +387,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     async def close_requisition(request: Request, requisition_id: str, body: cmd.CloseRequisition,
                                 caller: Annotated[Caller, Depends(roles(HR, ADMIN))], idem: IdemKey = None):
         return await _idem_call(request, caller, idem, body, 200, "sourcing", "close_requisition",
-                                requisition_id=requisition_id, data=body.model_dump(mode="json"))
+                                requisition_id=requisition_id, **body.model_dump(mode="json"))
 
     @app.get("/v1/requisitions/{requisition_id}/applications", tags=["applications"])
     async def requisition_applications(request: Request, requisition_id: str,
@@ -405,7 +405,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     async def submit_application(request: Request, body: cmd.NewApplication,
                                  caller: Annotated[Caller, Depends(roles(RECRUITER, HR, ADMIN))], idem: IdemKey = None):
         return await _idem_call(request, caller, idem, body, 202, "sourcing", "submit_application",
-                                data=body.model_dump(mode="json"))
+                                **body.model_dump(mode="json"))
 
     @app.get("/v1/applications/{application_id}", tags=["applications"])
     async def get_application(request: Request, application_id: str, caller: Annotated[Caller, Depends(roles(*STAFF))]):
@@ -487,13 +487,13 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     async def confirmation(request: Request, application_id: str, body: cmd.ConfirmationIn,
                            caller: Annotated[Caller, Depends(roles(HR, RECRUITER, ADMIN))], idem: IdemKey = None):
         return await _idem_call(request, caller, idem, body, 200, "sourcing", "record_confirmation",
-                                application_id=application_id, data=body.model_dump(mode="json"))
+                                application_id=application_id, **body.model_dump(mode="json"))
 
     @app.post("/v1/applications/{application_id}/outcome", tags=["decisions"])
     async def outcome(request: Request, application_id: str, body: cmd.OutcomeIn,
                       caller: Annotated[Caller, Depends(roles(HR, ADMIN))], idem: IdemKey = None):
         return await _idem_call(request, caller, idem, body, 200, "sourcing", "record_outcome",
-                                application_id=application_id, data=body.model_dump(mode="json"))
+                                application_id=application_id, **body.model_dump(mode="json"))
 
     # ---------------------------------------------------------------- candidates' rights (GDPR)
     @app.delete("/v1/candidates/{candidate_id}", status_code=202, tags=["privacy"])
@@ -543,8 +543,12 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place lists the w
     @app.put("/v1/retention-policies/{division}", tags=["privacy"])
     async def put_retention(request: Request, division: str, body: cmd.RetentionPolicyIn,
                             caller: Annotated[Caller, Depends(roles(ADMIN))]):
+        from shared.errors import Invalid
+
+        if body.division is not None and body.division != division:  # a GET's answer sent back to another path
+            raise Invalid("division: must match the path", field="division")
         return await gw(request).call(caller, "sourcing", "put_retention_policy", request, division=division,
-                                      data=body.model_dump(mode="json", exclude_none=True))
+                                      **body.model_dump(mode="json", exclude={"division"}))
 
     # ---------------------------------------------------------------- notifications
     @app.get("/v1/applications/{application_id}/notifications", tags=["notifications"])

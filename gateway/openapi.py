@@ -4,7 +4,9 @@ status a route can give in api-v1's error shape, and Bearer auth as a security s
 The routes themselves return what the services send (no `response_model`, so no second validation on
 the way out); these models only describe it. The API fuzz test (tests/e2e/test_api_fuzz.py) checks every
 answer against this document, so a field added to a service's view belongs here too. Fields api-v1 names
-are required; the models allow extra fields, so adding one is never a contract break.
+are required; the models allow extra fields, so adding one is never a contract break. A service's answers
+that are declared with its RPCs (shared/contracts/<service>.py) are imported from there instead: those
+forbid undeclared fields, and the service already answers through them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,21 @@ from pydantic.json_schema import models_json_schema
 
 from gateway.ratelimit import ANONYMOUS_ROUTES
 from shared.contracts.common import AppStatus, NoticeKind, Recommendation, Role
+from shared.contracts.screening import ScreeningResult
+from shared.contracts.sourcing import (
+    Application,
+    ApplicationAccepted,
+    ApplicationPage,
+    ApplicationRecord,
+    Candidate,
+    Erasure,
+    FunnelReport,
+    Requisition,
+    RequisitionPage,
+    RetentionPolicy,
+    SourcesReport,
+    TimeToHireReport,
+)
 
 REF = "#/components/schemas/{model}"
 
@@ -100,92 +117,6 @@ class AuditRecord(Doc):
 class AuditPage(Doc):
     items: list[AuditRecord]
     next_cursor: str | None
-
-
-# ---------------------------------------------------------------------------------------------- sourcing
-class KnockoutQuestionView(Doc):
-    id: str
-    question: str
-    required_answer: bool
-
-
-class Requisition(Doc):
-    id: str
-    status: Literal["open", "closed"]
-    title: str
-    division: str
-    department: str
-    tier: Literal["basic", "core"]
-    urgent: bool
-    required_skills: list[str]
-    skills: list[str]
-    min_years: float
-    location: str | None
-    headcount: int
-    knockout_questions: list[KnockoutQuestionView] = []
-    created_at: str
-    closed_at: str | None = None
-    close_reason: Literal["filled", "cancelled"] | None = None
-
-
-class RequisitionPage(Doc):
-    items: list[Requisition]
-    next_cursor: str | None
-
-
-class TimelineEntry(Doc):
-    at: str
-    status: AppStatus
-    detail: str
-
-
-class Screening(Doc):
-    passed: bool
-    score: int = Field(ge=0, le=100)
-    match: int = Field(ge=0, le=100)
-    matched_skills: list[str]
-    missing_skills: list[str]
-    reasons: list[str]
-    override: dict[str, Any] | None = None
-
-
-class ScreeningResult(Screening):
-    application_id: str
-    screened_at: str | None = None
-
-
-class Application(Doc):
-    id: str
-    requisition_id: str
-    candidate_id: str
-    division: str
-    source: str
-    status: AppStatus
-    screening: Screening | None
-    interview: dict[str, Any] | None = Field(description="the interview summary: average, by_competency, ...")
-    decision: dict[str, Any] | None
-    timeline: list[TimelineEntry]
-    candidate_name: str | None = Field(None, description="who applied (not on the confirmation/outcome answers)")
-
-
-class ApplicationPage(Doc):
-    items: list[Application]
-    next_cursor: str | None
-
-
-class ApplicationAccepted(Doc):
-    id: str
-    candidate_id: str
-    status: AppStatus
-
-
-class Candidate(Doc):
-    id: str
-    name: str
-    email: str
-    phone: str | None
-    skills: list[str]
-    applications: list[str]
 
 
 # ---------------------------------------------------------------------------------------------- interviews
@@ -291,34 +222,11 @@ class Notice(Doc):
     body: str | None
 
 
-class ErasureStep(Doc):
-    status: Literal["pending", "done"]
-    at: str | None
-    counts: dict[str, int] = Field(description="records erased or anonymised, by kind")
-
-
-class Erasure(Doc):
-    id: str
-    candidate_id: str
-    application_ids: list[str]
-    reason: Literal["request", "retention"]
-    status: Literal["in_progress", "completed"]
-    requested_at: str
-    completed_at: str | None
-    services: dict[str, ErasureStep] = Field(description="per service (and the gateway): its part of the erasure")
-
-
 class CandidateExport(Doc):
     candidate_id: str
     exported_at: str
     format: Literal["hireloop-export/1"]
     services: dict[str, dict[str, Any]] = Field(description="what each service holds about the candidate")
-
-
-class RetentionPolicy(Doc):
-    division: str
-    rejected_days: int
-    pool_days: int
 
 
 class Policy(Doc):
@@ -360,81 +268,6 @@ class TimingReport(Doc):
     from_: str | None = Field(alias="from")
     to: str | None
     groups: list[TimingGroup]
-
-
-class FunnelStage(Doc):
-    status: AppStatus
-    reached: int = Field(description="applications that reached it (reaching a stage implies the earlier ones)")
-    conversion: float | None = Field(description="reached / those at the stage before it on their own path")
-    drop_off: float | None = Field(description="1 - conversion")
-    median_seconds_in_stage: float | None = Field(description="over stays that ended with a next status")
-
-
-class FunnelExits(Doc):
-    screened_out: int
-    rejected: int
-    declined: int
-    no_show: int
-    withdrawn: int
-
-
-class FunnelGroup(Doc):
-    division: str
-    requisition_id: str | None = Field(None, description="when grouped by requisition")
-    requisition_title: str | None = Field(None, description="when grouped by requisition")
-    applications: int
-    stages: list[FunnelStage]
-    exits: FunnelExits
-
-
-class FunnelReport(Doc):
-    division: str | None
-    requisition_id: str | None
-    group_by: Literal["division", "requisition"]
-    from_: str | None = Field(alias="from")
-    to: str | None
-    groups: list[FunnelGroup]
-
-
-class DaysFigures(Doc):
-    median: float | None
-    p90: float | None = Field(description="nearest rank: sorted values[ceil(0.9 n) - 1]")
-
-
-class TimeToHireGroup(Doc):
-    division: str
-    tier: str | None
-    applications: int
-    offers: int
-    hires: int
-    to_offer_days: DaysFigures
-    to_hire_days: DaysFigures
-
-
-class TimeToHireReport(Doc):
-    division: str | None
-    from_: str | None = Field(alias="from")
-    to: str | None
-    groups: list[TimeToHireGroup]
-
-
-class SourceFigures(Doc):
-    source: str
-    applications: int
-    shortlisted: int
-    interviewed: int
-    offers: int
-    hires: int
-    shortlist_rate: float | None
-    offer_rate: float | None
-    hire_rate: float | None
-
-
-class SourcesReport(Doc):
-    division: str | None
-    from_: str | None = Field(alias="from")
-    to: str | None
-    items: list[SourceFigures]
 
 
 class InterviewerFigures(Doc):
@@ -573,8 +406,8 @@ SUCCESS: dict[tuple[str, str], tuple[int, Any]] = {
     ("get", "/v1/applications/{application_id}/approvals"): (200, (ApprovalStep,)),
     ("get", "/v1/approvals"): (200, ApprovalQueue),
     ("post", "/v1/approvals/{approval_id}"): (200, ApprovalStep),
-    ("post", "/v1/applications/{application_id}/confirmation"): (200, Application),
-    ("post", "/v1/applications/{application_id}/outcome"): (200, Application),
+    ("post", "/v1/applications/{application_id}/confirmation"): (200, ApplicationRecord),
+    ("post", "/v1/applications/{application_id}/outcome"): (200, ApplicationRecord),
     ("get", "/v1/applications/{application_id}/notifications"): (200, (Notice,)),
     ("get", "/v1/candidates/{candidate_id}/notifications"): (200, (Notice,)),
     ("delete", "/v1/candidates/{candidate_id}"): (202, Erasure),

@@ -137,7 +137,7 @@ def install(app: FastAPI) -> None:
                 return JSONResponse({"kind": "reengagement", "status": result["status"],
                                      "application_id": result.get("application_id")})
             result = await gateway.call(PORTAL, "sourcing", "candidate_response", request, application_id=object_id,
-                                        data=data.model_dump())
+                                        **data.model_dump())
             return JSONResponse({"kind": "application", "application_id": result["id"], "status": result["status"]})
 
         return await idempotent(gateway.redis, gateway.settings.redis_key(), _owner(token), idem,

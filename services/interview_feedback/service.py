@@ -15,7 +15,7 @@ from services.interview_feedback import domain
 from services.interview_feedback.store import InterviewFeedbackStore
 from shared.bus.callers import CallerRpc
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, rpc
-from shared.bus.remote import UpstreamUnavailable, ask, policy_seconds
+from shared.bus.remote import UpstreamUnavailable, call, policy_seconds
 from shared.config import load
 from shared.contracts.commands import ApprovalDecisionIn, DecisionIn, NewInterview, ScorecardIn
 from shared.contracts.events import (
@@ -30,6 +30,7 @@ from shared.contracts.events import (
     InterviewSummary,
     ScorecardSubmitted,
 )
+from shared.contracts.sourcing import GetApplication
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.ids import new_id
 from shared.reports import report_scope
@@ -128,9 +129,11 @@ class InterviewFeedbackService(ServiceBase):
 
     # -- other services ----------------------------------------------------------------------------
     def _application(self, application_id: str) -> dict:
-        """The application as sourcing shows it to this caller (NotFound when out of scope)."""
+        """The application as sourcing shows it to this caller (NotFound when out of scope): the declared
+        answer (shared/contracts/sourcing.py), in its JSON form."""
         try:
-            return ask(self.sourcing.get_application, load().rpc_timeout, application_id=application_id)
+            return call(self.sourcing, GetApplication, load().rpc_timeout,
+                        application_id=application_id).model_dump(mode="json")
         except UpstreamUnavailable as exc:
             raise UpstreamUnavailable(f"sourcing: {exc}") from None
 

@@ -6,7 +6,7 @@ from services.screening import domain
 from services.screening.store import ScreeningStore
 from shared.bus.callers import CallerRpc
 from shared.bus.nameko_ext import INSTANCE_ID, ServiceBase, Store, event_handler, implements
-from shared.bus.remote import ask
+from shared.bus.remote import call
 from shared.config import load
 from shared.contracts import screening as contract
 from shared.contracts.events import (
@@ -15,6 +15,7 @@ from shared.contracts.events import (
     CandidateErasureRequested,
     ScreeningResult,
 )
+from shared.contracts.sourcing import GetApplication
 from shared.errors import Conflict, NotFound
 from shared.timeutil import iso, utcnow
 
@@ -75,9 +76,9 @@ class ScreeningService(ServiceBase):
     def override(self, caller, cmd: contract.OverrideArgs) -> contract.ScreeningResult:
         application_id = cmd.application_id
         # Scope and current status come from the owner of the application.
-        application = ask(self.sourcing.get_application, load().rpc_timeout, application_id=application_id)
-        if application["status"] not in OVERRIDABLE:
-            raise Conflict(f"application is {application['status']}; screening can only be overridden "
+        status = call(self.sourcing, GetApplication, load().rpc_timeout, application_id=application_id).status.value
+        if status not in OVERRIDABLE:
+            raise Conflict(f"application is {status}; screening can only be overridden "
                            f"before interviews start", code="invalid_status")
         doc = self.store.get(application_id)
         if doc is None:

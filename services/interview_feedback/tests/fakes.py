@@ -14,6 +14,7 @@ if __name__ == "__main__":  # patch before nameko and kombu are imported
 
 from shared.bus.nameko_ext import Bus, rpc  # noqa: E402
 from shared.errors import NotFound  # noqa: E402
+from tests.support.applications import application as complete  # noqa: E402
 
 APPLICATIONS: dict[str, dict] = {}
 POLICIES: dict[str, dict] = {}
@@ -34,7 +35,7 @@ class FakeSourcing:
         application = APPLICATIONS.get(application_id)
         if application is None or not caller.can_see(application["division"]):
             raise NotFound(f"no application {application_id}")
-        return application
+        return complete(**application)  # every field of sourcing's declared answer, as the real one gives
 
 
 class FakeNotification:

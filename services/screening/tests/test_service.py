@@ -10,8 +10,10 @@ from shared.contracts import screening as contract
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS
+from shared.contracts.sourcing import GetApplication
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from tests.support.shell import InProcessBus
+from tests.support.applications import application
+from tests.support.shell import FakeService, InProcessBus
 
 HR = Caller(key_id="k1", name="alice", role="hr", divisions=("logistics",))
 RETAIL_HR = Caller(key_id="k2", name="bob", role="hr", divisions=("retail",))
@@ -24,8 +26,11 @@ def store(make_store):
     return make_store(ScreeningStore)
 
 
-def shell(store, caller=HR):
-    return worker_factory(ScreeningService, store=store, bus=InProcessBus(store, caller))
+def shell(store, caller=HR, status="received"):
+    """The shell with sourcing answering every application as `status` (scope and status are sourcing's)."""
+    sourcing = FakeService("sourcing").answer(
+        GetApplication, lambda a: application(id=a.application_id, division="logistics", status=status))
+    return worker_factory(ScreeningService, store=store, bus=InProcessBus(store, caller), sourcing=sourcing)
 
 
 def receive(svc, app_id="app_1", division="logistics", skills=("python", "sql")):
@@ -69,20 +74,28 @@ def test_roles_are_the_declarations(store):
     assert [r["application_id"] for r in exported["results"]] == ["app_1"]
 
 
-def test_override_of_an_unscreened_application_is_a_conflict(store, monkeypatch):
-    svc = shell(store)
-    monkeypatch.setattr("services.screening.service.ask", lambda *a, **k: {"status": "received"})
+def test_override_of_an_unscreened_application_is_a_conflict(store):
+    svc = shell(store, status="received")
     with pytest.raises(Conflict) as err:
         svc.override(application_id="app_none", passed=True, reason="referral")
     assert err.value.code == "not_screened"
 
 
-def test_override_records_who_and_why_and_announces_it(store, monkeypatch):
+def test_override_records_who_and_why_and_announces_it(store):
     receive(shell(store), skills=("python",))
-    svc = shell(store)
-    monkeypatch.setattr("services.screening.service.ask", lambda *a, **k: {"status": "screened_out"})
+    svc = shell(store, status="screened_out")
     result = svc.override(application_id="app_1", passed=True, reason="strong referral")
+    assert [a.application_id for a in svc.sourcing.calls_to(GetApplication)] == ["app_1"]  # asked as declared
     assert result["passed"] is True and result["override"]["by"] == "alice"
     assert result["override"]["reason"] == "strong referral"
     [event] = svc.bus.of_type("application_screened")
     assert event.payload["result"]["passed"] is True
+
+
+def test_override_once_interviews_start_is_refused_by_the_status_sourcing_answers(store):
+    receive(shell(store))
+    svc = shell(store, status="interviewing")
+    with pytest.raises(Conflict) as err:
+        svc.override(application_id="app_1", passed=False, reason="second thoughts")
+    assert err.value.code == "invalid_status" and "application is interviewing" in err.value.message
+    assert svc.bus.of_type("application_screened") == []
