@@ -1,12 +1,13 @@
-"""What the OpenAPI document says the gateway answers: the response body of every route, every error
-status a route can give in api-v1's error shape, and Bearer auth as a security scheme.
+"""What the OpenAPI document says beyond what the routes declare: every error status a route can give, in
+api-v1's error shape, and Bearer auth as a security scheme. The models below describe the success answers;
+each route names its own (`responses=ok(Model)`, gateway/deps.py).
 
 The routes themselves return what the services send (no `response_model`, so no second validation on
 the way out); these models only describe it. The API fuzz test (tests/e2e/test_api_fuzz.py) checks every
 answer against this document, so a field added to a service's view belongs here too. Fields api-v1 names
-are required; the models allow extra fields, so adding one is never a contract break. A service's answers
-that are declared with its RPCs (shared/contracts/<service>.py) are imported from there instead: those
-forbid undeclared fields, and the service already answers through them.
+are required; the models allow extra fields, so adding one is never a contract break. The answers of a service
+whose RPCs are declared (shared/contracts/<service>.py) are that declaration's models, exact: there a field is
+added to the declaration, and an undeclared one fails in the service.
 """
 
 from __future__ import annotations
@@ -19,22 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from gateway.ratelimit import ANONYMOUS_ROUTES
-from shared.contracts.common import AppStatus, NoticeKind, Recommendation, Role
-from shared.contracts.screening import ScreeningResult
-from shared.contracts.sourcing import (
-    Application,
-    ApplicationAccepted,
-    ApplicationPage,
-    ApplicationRecord,
-    Candidate,
-    Erasure,
-    FunnelReport,
-    Requisition,
-    RequisitionPage,
-    RetentionPolicy,
-    SourcesReport,
-    TimeToHireReport,
-)
+from shared.contracts.common import NoticeKind, Role
 
 REF = "#/components/schemas/{model}"
 
@@ -119,88 +105,13 @@ class AuditPage(Doc):
     next_cursor: str | None
 
 
+# ---------------------------------------------------------------------------------------------- sourcing
+# Requisitions, applications, candidates, erasures, retention and sourcing's reports:
+# shared/contracts/sourcing.py.
+
+
 # ---------------------------------------------------------------------------------------------- interviews
-class Scorecard(Doc):
-    interviewer: str
-    ratings: dict[str, int]
-    recommendation: Recommendation
-    highlights: list[str]
-    notes: str
-    submitted_at: str | None = None
-
-
-class ScorecardCreated(Scorecard):
-    id: str
-    interview_id: str
-    interview_status: Literal["scheduled", "complete"]
-
-
-class Discrepancy(Doc):
-    flagged: bool
-    competencies: list[str]
-    spread: dict[str, float]
-
-
-class InterviewSummary(Doc):
-    average: float | None
-    by_competency: dict[str, float]
-    recommendations: dict[str, int]
-    discrepancy: Discrepancy
-
-
-class Interview(Doc):
-    id: str
-    application_id: str
-    status: Literal["scheduled", "complete"]
-    interviewers: list[str]
-    competencies: list[str]
-    scorecards: list[Scorecard]
-    summary: InterviewSummary | None
-
-
-class ApprovalStep(Doc):
-    id: str
-    step: int
-    role: str
-    status: Literal["pending", "approved", "rejected"]
-    expected_by: str | None
-    decided_at: str | None
-    decided_by: str | None
-
-
-class InterviewListItem(Doc):
-    id: str
-    application_id: str
-    requisition_id: str | None
-    division: str
-    status: Literal["scheduled", "complete"]
-    interviewers: list[str]
-    competencies: list[str]
-    scheduled_at: str | None
-    submitted: list[str] = Field(description="the panel members whose scorecard is in")
-
-
-class InterviewPage(Doc):
-    items: list[InterviewListItem]
-    next_cursor: str | None
-
-
-class QueuedApproval(ApprovalStep):
-    application_id: str
-    division: str
-    overdue: bool = Field(description="past its expected_by")
-    can_decide: bool = Field(description="the caller's role decides this step")
-
-
-class ApprovalQueue(Doc):
-    items: list[QueuedApproval]
-
-
-class Decision(Doc):
-    application_id: str
-    outcome: Literal["pass", "fail"]
-    next_status: AppStatus
-    approvals: list[ApprovalStep]
+# Interviews, scorecards, decisions and approvals: shared/contracts/interview_feedback.py (imported above).
 
 
 class ConsentWithdrawn(Doc):
@@ -268,23 +179,6 @@ class TimingReport(Doc):
     from_: str | None = Field(alias="from")
     to: str | None
     groups: list[TimingGroup]
-
-
-class InterviewerFigures(Doc):
-    interviewer: str
-    scorecards: int
-    mean_rating: float | None
-    leniency_z: float | None = Field(description="(mean - mean of the interviewers' means) / their population std")
-    discrepancy_scorecards: int = Field(description="cards whose rating is an end of a flagged competency's spread")
-    discrepancy_rate: float | None
-    median_submission_delay_hours: float | None = Field(description="submitted_at - scheduled_at, floored at 0")
-
-
-class InterviewersReport(Doc):
-    division: str | None
-    from_: str | None = Field(alias="from")
-    to: str | None
-    items: list[InterviewerFigures]
 
 
 class OfferDays(Doc):
@@ -379,58 +273,6 @@ class SurveyAnswered(Doc):
     answered: bool
 
 
-# ---------------------------------------------------------------------------------------------- the table
-# (method, path) -> (success status, body model; a list of it when wrapped in a 1-tuple; None: no body)
-SUCCESS: dict[tuple[str, str], tuple[int, Any]] = {
-    ("get", "/healthz"): (200, Health),
-    ("get", "/readyz"): (200, Ready),
-    ("get", "/v1/admin/services"): (200, ServiceHealthList),
-    ("post", "/v1/api-keys"): (201, ApiKeyCreated),
-    ("get", "/v1/api-keys"): (200, ApiKeyPage),
-    ("delete", "/v1/api-keys/{key_id}"): (204, None),
-    ("get", "/v1/audit"): (200, AuditPage),
-    ("post", "/v1/requisitions"): (201, Requisition),
-    ("get", "/v1/requisitions"): (200, RequisitionPage),
-    ("get", "/v1/requisitions/{requisition_id}"): (200, Requisition),
-    ("post", "/v1/requisitions/{requisition_id}/close"): (200, Requisition),
-    ("get", "/v1/requisitions/{requisition_id}/applications"): (200, ApplicationPage),
-    ("post", "/v1/applications"): (202, ApplicationAccepted),
-    ("get", "/v1/applications/{application_id}"): (200, Application),
-    ("get", "/v1/candidates/{candidate_id}"): (200, Candidate),
-    ("post", "/v1/applications/{application_id}/screening/override"): (200, ScreeningResult),
-    ("post", "/v1/applications/{application_id}/interviews"): (201, Interview),
-    ("get", "/v1/interviews"): (200, InterviewPage),
-    ("get", "/v1/interviews/{interview_id}"): (200, Interview),
-    ("post", "/v1/interviews/{interview_id}/scorecards"): (201, ScorecardCreated),
-    ("post", "/v1/applications/{application_id}/decision"): (200, Decision),
-    ("get", "/v1/applications/{application_id}/approvals"): (200, (ApprovalStep,)),
-    ("get", "/v1/approvals"): (200, ApprovalQueue),
-    ("post", "/v1/approvals/{approval_id}"): (200, ApprovalStep),
-    ("post", "/v1/applications/{application_id}/confirmation"): (200, ApplicationRecord),
-    ("post", "/v1/applications/{application_id}/outcome"): (200, ApplicationRecord),
-    ("get", "/v1/applications/{application_id}/notifications"): (200, (Notice,)),
-    ("get", "/v1/candidates/{candidate_id}/notifications"): (200, (Notice,)),
-    ("delete", "/v1/candidates/{candidate_id}"): (202, Erasure),
-    ("get", "/v1/erasures/{erasure_id}"): (200, Erasure),
-    ("get", "/v1/candidates/{candidate_id}/export"): (200, CandidateExport),
-    ("get", "/v1/retention-policies/{division}"): (200, RetentionPolicy),
-    ("put", "/v1/retention-policies/{division}"): (200, RetentionPolicy),
-    ("get", "/v1/notification-policies/{division}"): (200, Policy),
-    ("put", "/v1/notification-policies/{division}"): (200, Policy),
-    ("get", "/v1/reports/notification-timing"): (200, TimingReport),
-    ("get", "/v1/reports/funnel"): (200, FunnelReport),
-    ("get", "/v1/reports/time-to-hire"): (200, TimeToHireReport),
-    ("get", "/v1/reports/sources"): (200, SourcesReport),
-    ("get", "/v1/reports/interviewers"): (200, InterviewersReport),
-    ("get", "/v1/reports/talent-pool"): (200, TalentPoolReport),
-    ("get", "/v1/talent-pool"): (200, PoolPage),
-    ("get", "/v1/requisitions/{requisition_id}/matches"): (200, (Match,)),
-    ("post", "/v1/requisitions/{requisition_id}/matches/{candidate_id}/reengage"): (202, Reengagement),
-    ("get", "/portal/{token}"): (200, PortalView),
-    ("post", "/portal/{token}/response"): (200, PortalAnswer),
-    ("post", "/portal/{token}/survey"): (200, SurveyAnswered),
-    ("post", "/portal/{token}/consent"): (200, ConsentWithdrawn),
-}
 # Routes that look an object up by more than their path: a requisition named in the body, a division.
 REPORTS = ("notification-timing", "funnel", "time-to-hire", "sources", "interviewers", "talent-pool")
 NOT_FOUND_WITHOUT_PATH_ID = {("post", "/v1/applications"), *(("get", f"/v1/reports/{r}") for r in REPORTS)}
@@ -457,32 +299,18 @@ def _error_response(status: int) -> dict:
         model="Error")}}}}
 
 
-def _body_schema(model: Any) -> dict:
-    if isinstance(model, tuple):
-        return {"type": "array", "items": {"$ref": REF.format(model=model[0].__name__)}}
-    return {"$ref": REF.format(model=model.__name__)}
-
-
-def _models() -> list[type[BaseModel]]:
-    found = {NotReady, Error}
-    for _, model in SUCCESS.values():
-        if model is not None:
-            found.add(model[0] if isinstance(model, tuple) else model)
-    return sorted(found, key=lambda m: m.__name__)
-
-
 def describe(spec: dict) -> dict:
     """The document FastAPI generates, completed as the module docstring says."""
     spec = deepcopy(spec)
-    _, defs = models_json_schema([(m, "serialization") for m in _models()], ref_template=REF)
+    _, defs = models_json_schema([(m, "serialization") for m in (Error, NotReady)], ref_template=REF)
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     for name, schema in defs.get("$defs", {}).items():
-        # A response model must not replace a request body's schema of the same name (enums may be shared).
+        # An error model must not replace a schema of the same name (enums may be shared).
         if schemas.setdefault(name, schema) != schema:
-            raise ValueError(f"OpenAPI: response model {name} clashes with a request schema of that name")
+            raise ValueError(f"OpenAPI: error model {name} clashes with another schema of that name")
     components["securitySchemes"] = {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                     "description": "An API key: `Authorization: Bearer <key>`"}}
     for path, operations in spec["paths"].items():
@@ -499,20 +327,6 @@ def _describe_operation(method: str, path: str, op: dict) -> None:
         del op["parameters"]
     responses: dict[str, Any] = op.setdefault("responses", {})
     responses.pop("422", None)  # FastAPI's, in its own error shape; ours is added below where it applies
-    success = SUCCESS.get((method, path))
-    if success is not None:
-        status, model = success
-        for code in [c for c in responses if c.startswith("2")]:
-            del responses[code]
-        if model is None:
-            responses[str(status)] = {"description": "Done (no body)"}
-        elif path == "/portal/{token}":
-            responses[str(status)] = {"description": "The page, or with `Accept: application/json` its data",
-                                      "content": {"application/json": {"schema": _body_schema(model)},
-                                                  "text/html": {"schema": {"type": "string"}}}}
-        else:
-            responses[str(status)] = {"description": "OK", "content": {
-                "application/json": {"schema": _body_schema(model)}}}
     errors: set[int] = set()
     if authenticated:
         op["security"] = [{"bearerAuth": []}]

@@ -30,7 +30,7 @@ PREFIX = "pd1:"
 DATA_KEYS_VAR = "HIRELOOP_DATA_KEYS"
 LOOKUP_KEY_VAR = "HIRELOOP_LOOKUP_KEY"
 # Development keys, derived from the development secret: `make run` and the tests work without set-up;
-# production sets both variables (README, "Security and privacy").
+# production sets both variables (docs/security.md).
 DEV_DATA_KEYS = "dev:" + base64.b64encode(hashlib.sha256((DEV_SECRET + ":data").encode()).digest()).decode()
 DEV_LOOKUP_KEY = base64.b64encode(hashlib.sha256((DEV_SECRET + ":lookup").encode()).digest()).decode()
 

@@ -85,7 +85,7 @@ class Console:
     @property
     def feed(self) -> BoardFeed:
         if self._feed is None:
-            self._feed = BoardFeed(self.gateway.rpc)
+            self._feed = BoardFeed(self.app.state.services)  # the seam to the bus (gateway/rpc.py)
         return self._feed
 
     # -- rendering -----------------------------------------------------------------------------------

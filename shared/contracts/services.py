@@ -1,5 +1,5 @@
 """Every service's RPC declarations, imported together (fills shared.contracts.rpc.REGISTRY)."""
 
-from shared.contracts import screening, sourcing
+from shared.contracts import interview_feedback, screening, sourcing
 
-__all__ = ["screening", "sourcing"]
+__all__ = ["interview_feedback", "screening", "sourcing"]

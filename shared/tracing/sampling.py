@@ -9,7 +9,7 @@ Only root spans are decided here (children follow their parent, `ParentBased`). 
 
 Of the other roots, a share is kept: `OTEL_TRACES_SAMPLER_ARG` (the OpenTelemetry variable for a sampler's
 ratio), 1 by default, so every request is traced. Tracing every request costs the read path a good part
-of its throughput (`make bench` measures both; README, Performance); production sets 0.1. The choice is made
+of its throughput (`make bench` measures both; docs/performance.md); production sets 0.1. The choice is made
 by trace id at the root and followed by every span of the trace, across every service, so a kept trace is
 always whole.
 """
