@@ -1,8 +1,9 @@
 """The interview_feedback service shell: interviews, scorecards, decisions and approval chains.
 
-It consumes no events: it asks sourcing for an application's status, division and tier (which also
-enforces the caller's scope) and notification for the division's approval SLA. Rules live in domain.py;
-its RPCs (arguments, answers, roles) are declared in shared/contracts/interview_feedback.py.
+It keeps its own copy of application statuses (shared/status_projection.py, fed by sourcing's
+`application_status_changed`: status, division, tier), which scheduling and deciding check against the
+preconditions of shared/contracts/status.py, and asks notification for the division's approval SLA. Rules
+live in domain.py; its RPCs (arguments, answers, roles) are declared in shared/contracts/interview_feedback.py.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from services.interview_feedback import domain
 from services.interview_feedback.store import InterviewFeedbackStore
 from shared.bus.callers import CallerRpc
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, implements
-from shared.bus.remote import UpstreamUnavailable, call, policy_seconds
-from shared.config import load
+from shared.bus.remote import policy_seconds
 from shared.contracts import interview_feedback as contract
+from shared.contracts.common import AppStatus
 from shared.contracts.events import (
+    ApplicationStatusChanged,
     ApprovalsRequested,
     ApprovalStep,
     ApprovalStepDecided,
@@ -31,10 +33,11 @@ from shared.contracts.events import (
     InterviewSummary,
     ScorecardSubmitted,
 )
-from shared.contracts.sourcing import GetApplication
+from shared.contracts.status import DECIDE, SCHEDULE_INTERVIEW, Precondition
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.ids import new_id
 from shared.reports import report_scope
+from shared.status_projection import WAIT_SECONDS, for_command
 from shared.timeutil import iso, utcnow
 from shared.timeutil import parse as parse_time
 
@@ -133,18 +136,19 @@ def _refuse_if_erased(uow, application_id: str, candidate_id: str | None) -> Non
 class InterviewFeedbackService(ServiceBase):
     name = "interview_feedback"
     store = Store(InterviewFeedbackStore)
-    sourcing = CallerRpc("sourcing")
     notification = CallerRpc("notification")
+    status_wait_seconds = WAIT_SECONDS  # how long a command waits for the status copy to catch up
 
-    # -- other services ----------------------------------------------------------------------------
-    def _application(self, application_id: str) -> dict:
-        """The application as sourcing shows it to this caller (NotFound when out of scope): the declared
-        answer (shared/contracts/sourcing.py), in its JSON form."""
-        try:
-            return call(self.sourcing, GetApplication, load().rpc_timeout,
-                        application_id=application_id).model_dump(mode="json")
-        except UpstreamUnavailable as exc:
-            raise UpstreamUnavailable(f"sourcing: {exc}") from None
+    # -- applications: this service's copy of their status ------------------------------------------------
+    def _application(self, application_id: str, pre: Precondition | None = None, may_still_move=None) -> dict:
+        """The application as the status copy holds it, for this caller (NotFound when unknown or out of
+        scope), once `pre` allows its status (Conflict `invalid_status` otherwise)."""
+        return for_command(self.store.projected_application, application_id, self.bus.caller, pre,
+                           may_still_move=may_still_move, wait_seconds=self.status_wait_seconds)
+
+    @event_handler("sourcing", "application_status_changed")
+    def on_application_status_changed(self, payload: ApplicationStatusChanged, envelope):
+        self.bus.transact(lambda uow: uow.store.project_status(payload, uow.session), envelope)
 
     def _approval_sla(self, division: str) -> int:
         """The division's approval SLA in seconds; the policy default when notification can't say."""
@@ -160,12 +164,14 @@ class InterviewFeedbackService(ServiceBase):
     # -- right of access and erasure -------------------------------------------------------------------
     @event_handler("sourcing", "candidate_erasure_requested")
     def on_candidate_erasure_requested(self, payload: CandidateErasureRequested, envelope):
-        self.erase_candidate_data(payload, envelope,
-                                  lambda uow: uow.store.anonymise(payload.application_ids, uow.session))
+        self.erase_candidate_data(payload, envelope, lambda uow: {
+            **uow.store.anonymise(payload.application_ids, uow.session),
+            "statuses": uow.store.mark_statuses_erased(payload.application_ids, uow.session)})
 
     @implements(contract.ExportCandidate)
     def export_candidate(self, caller, args: contract.ExportArgs) -> contract.InterviewFeedbackExport:
-        """Right of access: interviews with every scorecard, decisions and approval steps."""
+        """Right of access: interviews with every scorecard, decisions and approval steps. The status copy
+        holds nothing personal (ids and statuses) and is not part of it."""
         ids = args.application_ids
         interviews = [_interview(doc, self.store.scorecards(doc["_id"]), None)
                       for doc in self.store.interviews_for(ids)]
@@ -181,13 +187,8 @@ class InterviewFeedbackService(ServiceBase):
         if existing is not None and caller.can_see(existing["division"]):
             raise Conflict(f"application {application_id} already has interview {existing['_id']}",
                            code="already_scheduled")
-        application = self._application(application_id)
+        application = self._application(application_id, SCHEDULE_INTERVIEW)
         division = application["division"]
-        if not caller.can_see(division):
-            raise NotFound(f"no application {application_id}")
-        if application["status"] != "shortlisted":
-            raise Conflict(f"application is {application['status']}; only a shortlisted application can be "
-                           f"scheduled for an interview", code="invalid_status")
         now = _now()
         doc = {
             "_id": new_id("int"),
@@ -317,13 +318,14 @@ class InterviewFeedbackService(ServiceBase):
             if not caller.can_see(existing["division"]):
                 raise NotFound(f"no application {application_id}")
             raise already
-        application = self._application(application_id)
+        # `interviewed` comes only from an interview completed here, or with a fast track (which starts at
+        # received): without either, a status short of it is refused at once rather than waited for.
+        interview = self.store.interview_for_application(application_id)
+        completed_here = interview is not None and interview["status"] == domain.COMPLETE
+        application = self._application(
+            application_id, DECIDE,
+            may_still_move=lambda app: completed_here or app["status"] == AppStatus.received)
         division, tier = application["division"], application.get("tier", "")
-        if not caller.can_see(division):
-            raise NotFound(f"no application {application_id}")
-        if application["status"] != "interviewed":
-            raise Conflict(f"application is {application['status']}; a decision needs an interviewed "
-                           f"application", code="invalid_status")
         next_status = domain.next_status(cmd.outcome, tier)
         sla = self._approval_sla(division) if next_status == "awaiting_approval" else 0
 
@@ -369,7 +371,7 @@ class InterviewFeedbackService(ServiceBase):
         docs = self.store.approvals(application_id)
         division = docs[0]["division"] if docs else self.store.known_division(application_id)
         if division is None:
-            # Nothing here: sourcing says whether the application exists for this caller.
+            # Nothing recorded here: the status copy says whether the application exists for this caller.
             division = self._application(application_id)["division"]
         if not caller.can_see(division):
             raise NotFound(f"no application {application_id}")

@@ -175,11 +175,6 @@ def dedupe_key(application_id: str | None, reengagement_id: str | None, kind: st
     return f"{subject}:{kind}:{step}"
 
 
-def is_stale(last_status_at: datetime | None, at: datetime) -> bool:
-    """A status change older than the latest one already applied no longer applies (out of order)."""
-    return last_status_at is not None and _utc(at) < _utc(last_status_at)
-
-
 def plan_status_change(status: str, tier: str, urgent: bool, policy: NotificationPolicy,
                        confirmed: bool = False) -> list[Planned]:
     """The notices one application status change calls for (none for most changes)."""

@@ -39,6 +39,7 @@ from shared.contracts.events import (
     OfferConfirmationRecorded,
     ReengagementRequested,
 )
+from shared.contracts.status import supersedes
 from shared.crypto import open_sealed, seal
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
@@ -244,10 +245,10 @@ class NotificationService(ServiceBase):
 
         def work(uow):
             contact = _known_contact(uow, app_id)
-            if domain.is_stale(contact.get("status_at"), payload.at):
+            if not supersedes(contact.get("status_sequence"), contact.get("status_at"), payload.sequence, payload.at):
                 return []  # an older change delivered late: a newer one was applied already
-            fields = {"status": payload.status, "status_at": payload.at, "tier": payload.tier,
-                      "urgent": payload.urgent, "requisition_title": payload.requisition_title,
+            fields = {"status": payload.status, "status_at": payload.at, "status_sequence": payload.sequence,
+                      "tier": payload.tier, "urgent": payload.urgent, "requisition_title": payload.requisition_title,
                       "division": payload.division}
             if interview and not contact.get("erased"):
                 fields.update({"interview_average": interview.get("average"),

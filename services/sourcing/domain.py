@@ -1,15 +1,8 @@
-"""Sourcing rules: the application status machine, what each incoming event does to an application,
+"""Sourcing rules: what each incoming event does to an application, the moves of the status machine,
 candidate de-duplication and the snapshots sourcing publishes. Pure functions, no I/O.
 
-Status machine (api-v1):
-    received -> shortlisted | screened_out
-    shortlisted <-> screened_out            (only by a screening override)
-    shortlisted -> interviewing -> interviewed -> awaiting_approval | offered | rejected
-    awaiting_approval -> offered | rejected
-    offered -> accepted | declined
-    accepted -> hired | no_show
-    any non-terminal status -> withdrawn
-`screened_out` is not terminal: a person may override the screening verdict.
+The status machine itself and the preconditions other services check against their copy of the status are
+in shared/contracts/status.py (written once; sourcing checks every move against the same table).
 """
 
 from __future__ import annotations
@@ -34,29 +27,20 @@ from shared.contracts.events import (
     RequisitionSnapshot,
     ScreeningResult,
 )
+from shared.contracts.status import (  # noqa: F401 - the machine, re-exported for sourcing's readers
+    DECIDE,
+    OVERRIDE_ONLY,
+    OVERRIDE_SCREENING,
+    SCHEDULE_INTERVIEW,
+    TERMINAL,
+    TRANSITIONS,
+    can_move,
+    is_terminal,
+)
 from shared.crypto import lookup, seal
 from shared.erasure import ERASED, PARTIES
 
 S = AppStatus
-
-TERMINAL: frozenset[str] = frozenset({S.rejected, S.declined, S.hired, S.no_show, S.withdrawn})
-
-# Ordinary moves (withdrawn is added for every non-terminal status below).
-TRANSITIONS: dict[str, frozenset[str]] = {
-    S.received: frozenset({S.shortlisted, S.screened_out}),
-    S.shortlisted: frozenset({S.interviewing, S.screened_out}),
-    S.screened_out: frozenset({S.shortlisted}),
-    S.interviewing: frozenset({S.interviewed}),
-    S.interviewed: frozenset({S.awaiting_approval, S.offered, S.rejected}),
-    S.awaiting_approval: frozenset({S.offered, S.rejected}),
-    S.offered: frozenset({S.accepted, S.declined}),
-    S.accepted: frozenset({S.hired, S.no_show}),
-}
-# These two moves happen only when a person overrides the screening verdict.
-OVERRIDE_ONLY: frozenset[tuple[str, str]] = frozenset({
-    (S.shortlisted, S.screened_out),
-    (S.screened_out, S.shortlisted),
-})
 
 # Where a decision may send an interviewed application.
 DECISION_TARGETS: frozenset[str] = frozenset({S.awaiting_approval, S.offered, S.rejected})
@@ -70,20 +54,6 @@ class RuleViolation(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
-
-
-def is_terminal(status: str) -> bool:
-    return status in TERMINAL
-
-
-def can_move(current: str, new: str, *, override: bool = False) -> bool:
-    if current in TERMINAL or current == new:
-        return False
-    if new == S.withdrawn:
-        return True
-    if new not in TRANSITIONS.get(current, frozenset()):
-        return False
-    return override or (current, new) not in OVERRIDE_ONLY
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -109,13 +79,14 @@ def after_screening(current: str, result: ScreeningResult) -> Next:
     target = S.shortlisted if result.passed else S.screened_out
     if current == S.received:
         return Next(target)
-    if result.override and current in (S.shortlisted, S.screened_out) and current != target:
+    # The same precondition screening checks before it accepts an override.
+    if result.override and OVERRIDE_SCREENING.allows(current) and current != target:
         return Next(target)
     return STAY
 
 
 def after_interview_scheduled(current: str) -> Next:
-    if current == S.shortlisted:
+    if SCHEDULE_INTERVIEW.allows(current):  # what interview_feedback checked before scheduling
         return Next(S.interviewing)
     if current == S.received:
         return Next(wait=True, reason="the screening result has not been applied yet")
@@ -133,7 +104,7 @@ def after_interview_completed(current: str) -> Next:
 def after_decision(current: str, next_status: str) -> Next:
     if next_status not in DECISION_TARGETS:
         raise ValueError(f"a decision cannot move an application to '{next_status}'")
-    if current == S.interviewed:
+    if DECIDE.allows(current):  # what interview_feedback checked before deciding
         return Next(next_status)
     if current in (S.received, S.shortlisted, S.interviewing):
         return Next(wait=True, reason="the interview has not been completed here yet")
@@ -420,6 +391,7 @@ def status_changed(app: dict, previous: str | None) -> ApplicationStatusChanged:
     """The application as it now stands, after its latest timeline entry; no personal data."""
     last = app["timeline"][-1]
     return ApplicationStatusChanged(
+        sequence=len(app["timeline"]),  # one entry per change: the projections' order (shared/contracts/status.py)
         application_id=app["_id"],
         candidate_id=app["candidate_id"],
         requisition_id=app["requisition_id"],

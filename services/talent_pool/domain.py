@@ -290,11 +290,6 @@ def answer_status(response: str) -> str:
     raise ValueError(f"unknown response {response!r}")
 
 
-def newer_or_same(stored_at: datetime | None, incoming_at: datetime) -> bool:
-    """Projections apply a change only if it is not older than the one they hold (out-of-order events)."""
-    return stored_at is None or incoming_at >= stored_at
-
-
 def as_dt(value: Any) -> datetime | None:
     """Datetimes in payload dicts (dumped as JSON) come back as ISO strings."""
     if value is None or isinstance(value, datetime):

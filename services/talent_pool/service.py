@@ -33,6 +33,7 @@ from shared.contracts.events import (
     RequisitionOpened,
 )
 from shared.contracts.sourcing import SubmitFastTrackApplication
+from shared.contracts.status import supersedes
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
 from shared.reports import report_scope
@@ -258,7 +259,7 @@ class TalentPoolService(ServiceBase):
             first_offer = payload.status == "offered" and not app.get("offered_at")
             if first_offer:
                 app["offered_at"] = payload.at  # the report's time to offer, even when it arrives late
-            if not domain.newer_or_same(app.get("status_at"), payload.at):
+            if not supersedes(app.get("status_sequence"), app.get("status_at"), payload.sequence, payload.at):
                 if first_offer:
                     store.save_application(app, s)
                 return  # an older change delivered late: the projection already holds a newer one
@@ -266,6 +267,7 @@ class TalentPoolService(ServiceBase):
                 "status": payload.status,
                 "previous_status": payload.previous_status,
                 "status_at": payload.at,
+                "status_sequence": payload.sequence,
                 "consent": payload.talent_pool_consent,
                 "requisition_title": payload.requisition_title,
                 "division": payload.division,

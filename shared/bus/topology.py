@@ -55,9 +55,11 @@ SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
     ],
     "screening": [
         ("sourcing", "application_received"),
+        ("sourcing", "application_status_changed"),
         ("sourcing", "candidate_erasure_requested"),
     ],
     "interview_feedback": [
+        ("sourcing", "application_status_changed"),
         ("sourcing", "candidate_erasure_requested"),
     ],
     "notification": [
@@ -224,8 +226,8 @@ def definitions(vhost: str = "/") -> dict:
 # Who calls whom by RPC (services: their CallerRpc dependencies, checked by tests; the gateway: everyone).
 RPC_CALLS: dict[str, tuple[str, ...]] = {
     "sourcing": (),
-    "screening": ("sourcing",),
-    "interview_feedback": ("sourcing", "notification"),
+    "screening": (),
+    "interview_feedback": ("notification",),
     "notification": (),
     "talent_pool": ("sourcing", "notification"),
     "gateway": SERVICES,

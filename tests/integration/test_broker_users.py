@@ -4,8 +4,9 @@ then every broker user made with exactly the permissions the manifests declare (
 
 - A service user can do its own work: sourcing and screening run as real processes under their own users
   (BROKER_TOPOLOGY=predeclared) with the gateway's user calling them; an application goes through screening
-  (events both ways, RPC requests and replies, the outbox relay) and a screening override asks sourcing
-  (a service-to-service RPC under restricted topic permissions).
+  (events both ways, RPC requests and replies, the outbox relay) and a screening override checks screening's
+  own copy of the status, fed by sourcing's `application_status_changed` on screening's inbox. A service may
+  call the services it calls (interview_feedback -> notification) under restricted topic permissions.
 - It cannot publish to another service's events exchange (finding 1's attack), park into another's wait
   queue, reach a queue through the default exchange, call a service it does not call, read another's
   queue, bind a queue to another service's RPC requests (finding 2's sniffing), or declare or delete the
@@ -150,7 +151,6 @@ def test_a_service_user_may_do_its_own_work_on_the_broker(broker):
     reply = str(uuid.uuid4())
     allowed = {
         "publish its own event": attempt(screening, publish("screening.events", "application_screened")),
-        "call sourcing": attempt(screening, publish(topology.RPC_EXCHANGE, "sourcing.get_application")),
         "answer an RPC": attempt(screening, publish(topology.RPC_EXCHANGE, reply)),
         "dead-letter": attempt(screening, publish(topology.DEAD_LETTER_EXCHANGE, "screening")),
         "park its own event": attempt(screening, publish(topology.WAIT_EXCHANGE, "screening")),
@@ -161,6 +161,7 @@ def test_a_service_user_may_do_its_own_work_on_the_broker(broker):
         "declare its health probe's reply queue": attempt(screening, reply_queue("healthcheck-screening")),
     }
     assert allowed == {k: "ok" for k in allowed}
+    assert attempt(broker["interview_feedback"], publish(topology.RPC_EXCHANGE, "notification.get_policy")) == "ok"
     # A parked event goes hireloop.wait -> screening.wait and, WAIT_SECONDS later, back to screening.inbox.
     marker = f"parked-{uuid.uuid4()}"
     park = lambda ch: ch.basic_publish(amqp.Message(marker.encode()), exchange=topology.WAIT_EXCHANGE,  # noqa: E731
@@ -186,6 +187,8 @@ def test_a_service_user_cannot_touch_what_is_not_its_own(broker):
         "park into another's wait queue": attempt(screening, publish(topology.WAIT_EXCHANGE, "sourcing")),
         "call a service it does not call": attempt(screening,
                                                    publish(topology.RPC_EXCHANGE, "notification.put_policy")),
+        # it keeps its own copy of application statuses: nothing to ask sourcing
+        "call sourcing": attempt(screening, publish(topology.RPC_EXCHANGE, "sourcing.get_application")),
         "read another's inbox": attempt(screening, get("sourcing.inbox")),
         "read another's RPC queue": attempt(screening, get("rpc-sourcing")),
         "read another's dead letters": attempt(screening, get("sourcing.dlq")),
@@ -265,7 +268,7 @@ def test_services_run_as_their_own_users_on_the_imported_topology(broker, runnin
                     break
                 assert time.monotonic() < deadline, (running_as_own_users / "screening.log").read_text()
                 await asyncio.sleep(0.3)
-            # screening asks sourcing (service to service, its own topic permissions) before overriding
+            # screening checks its own copy of the status (sourcing's event, on its inbox) before overriding
             override = await client.rpc(Override, hr, application_id=app.id,
                                         passed=found.status != "shortlisted", reason="fit")
             return found, override

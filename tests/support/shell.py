@@ -21,7 +21,7 @@ class InProcessBus:
         self.emitted: list[EventEnvelope] = []
 
     def transact(self, work, envelope=None):
-        # as shared/bus/nameko_ext.BusHandle.transact: the inbox, and the erased guard for events
+        # As the real bus: an event about an erased candidate changes nothing (shared/erasure.py).
         result, emitted = self.store.transact(work, inbox_event_id=envelope.event_id if envelope else None,
                                               about=subjects(envelope.type, envelope.payload) if envelope else None)
         for e in emitted:  # every payload must satisfy its contract, as its consumers will read it
@@ -31,6 +31,9 @@ class InProcessBus:
 
     def of_type(self, event_type):
         return [e for e in self.emitted if e.type == event_type]
+
+    def payloads(self, event_type):
+        return [e.payload for e in self.of_type(event_type)]
 
 
 class _Reply:

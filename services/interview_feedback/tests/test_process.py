@@ -1,6 +1,7 @@
 """interview_feedback as a real process on RabbitMQ and MongoDB, with stand-ins for sourcing and notification
 (tests/fakes.py) in their own process. Calls go through the gateway's RPC client with a signed caller, typed by
-the declarations of shared/contracts/interview_feedback.py (every answer is read back into its declared model).
+the declarations of shared/contracts/interview_feedback.py (every answer is read back into its declared model);
+the applications reach the service as sourcing's signed `application_status_changed` events (its status copy).
 The shell itself, in process, is tested in test_service.py."""
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ OTHER_HR = ctx("lou", "hr", ("logistics",))
 class Session:
     """One connection: RPC client plus a queue catching every event interview_feedback publishes."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, statuses):
         self.url = url
+        self.statuses = statuses  # interview_feedback's status copy (its `application_status` collection)
         self.events: list[dict] = []
 
     async def __aenter__(self):
@@ -83,16 +85,26 @@ class Session:
 
     async def put_application(self, tier="basic", status="shortlisted", division="retail") -> str:
         app_id = new_id("app")
-        await self.client.call("sourcing", "put_application", as_caller=HR, application={
+        stored = await self.client.call("sourcing", "put_application", as_caller=HR, application={
             "id": app_id, "requisition_id": "req_1", "requisition_title": "Barista", "candidate_id": "cand_1",
             "division": division, "tier": tier, "urgent": False, "status": status, "screening": None,
             "interview": None})
+        await self.copied(app_id, stored["sequence"])
         return app_id
 
-    async def set_status(self, app_id: str, status: str, tier: str) -> None:
-        await self.client.call("sourcing", "put_application", as_caller=HR, application={
+    async def set_status(self, app_id: str, status: str, tier: str, wait: bool = True) -> None:
+        stored = await self.client.call("sourcing", "put_application", as_caller=HR, application={
             "id": app_id, "requisition_id": "req_1", "candidate_id": "cand_1", "division": "retail", "tier": tier,
             "status": status})
+        if wait:
+            await self.copied(app_id, stored["sequence"])
+
+    async def copied(self, app_id: str, sequence: int, timeout: float = 10) -> None:
+        """Until interview_feedback has taken the change into its status copy (through its inbox)."""
+        deadline = time.monotonic() + timeout
+        while self.statuses.find_one({"_id": app_id, "sequence": sequence}) is None:
+            assert time.monotonic() < deadline, f"{app_id}: change {sequence} never reached the status copy"
+            await asyncio.sleep(0.05)
 
     async def events_of(self, event_type: str, min_count: int = 1, timeout: float = 10) -> list[dict]:
         deadline = time.monotonic() + timeout
@@ -146,10 +158,12 @@ def running(test_infra, tmp_path_factory):
         finally:
             await client.close()
 
+    statuses = MongoClient(test_infra.mongo_url)
     try:
         asyncio.run(ready())
-        yield url
+        yield url, statuses[f"{namespace}_interview_feedback"].application_status
     finally:
+        statuses.close()
         for proc, out in procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -164,9 +178,9 @@ def running(test_infra, tmp_path_factory):
             client.drop_database(f"{namespace}_interview_feedback")
 
 
-def run(url, scenario):
+def run(running, scenario):
     async def go():
-        async with Session(url) as s:
+        async with Session(*running) as s:
             await scenario(s)
     asyncio.run(go())
 
@@ -187,6 +201,17 @@ def test_unknown_ids_are_not_found(running):
         await s.fail(NotFound, contract.DecideApproval, HR, approval_id="apr_nope", decision="approve")
         await s.fail(NotFound, contract.SubmitScorecard, HR, interview_id="int_nope", **card("ann", {"craft": 1}))
         await s.fail(NotFound, contract.ListApprovals, HR, application_id="app_nope")
+    run(running, scenario)
+
+
+def test_a_command_right_after_a_status_change_waits_for_the_copy(running):
+    """The client saw the new status through sourcing; the signed event carrying it reaches interview_feedback's
+    copy a moment later: the command waits for it instead of answering 409."""
+    async def scenario(s):
+        app_id = await s.put_application(status="received")
+        await s.set_status(app_id, "shortlisted", "basic", wait=False)
+        interview = await s.call(contract.ScheduleInterview, REC, application_id=app_id, **BODY)
+        assert interview["status"] == "scheduled" and interview["application_id"] == app_id
     run(running, scenario)
 
 

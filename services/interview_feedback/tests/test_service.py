@@ -13,11 +13,11 @@ from services.interview_feedback.service import InterviewFeedbackService
 from services.interview_feedback.store import InterviewFeedbackStore
 from shared.contracts import interview_feedback as contract
 from shared.contracts.caller import Caller
-from shared.contracts.sourcing import GetApplication
+from shared.contracts.envelope import EventEnvelope
+from shared.contracts.events import ApplicationStatusChanged
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from shared.timeutil import parse
-from tests.support.applications import application
-from tests.support.shell import FakeService, InProcessBus
+from shared.timeutil import iso, parse, utcnow
+from tests.support.shell import InProcessBus
 
 HR = Caller(key_id="k1", name="alice", role="hr", divisions=("retail",))
 OTHER_HR = Caller(key_id="k2", name="lou", role="hr", divisions=("logistics",))
@@ -49,8 +49,8 @@ class _Method:
 
 class Upstream:
     """Another service as its CallerRpc client looks (`upstream.method.call_async(**kwargs).result()`), for
-    notification, whose RPCs have no declarations on this branch yet (then FakeService of tests/support/shell.py
-    stands in for it, as it does for sourcing, checking the arguments and answers against the declarations)."""
+    notification's policy (FakeService of tests/support/shell.py stands in for a declared service once the
+    call goes through shared.bus.remote.call)."""
 
     def __init__(self, **methods):
         self.calls: list[dict] = []
@@ -59,30 +59,28 @@ class Upstream:
 
 
 class Platform:
-    """The shell's surroundings: its store, the applications sourcing knows, notification's approval SLA."""
+    """The shell's surroundings: its store (with its copy of application statuses, fed as sourcing's
+    `application_status_changed` events feed it), and notification's approval SLA."""
 
     def __init__(self, store):
         self.store = store
-        self.applications: dict[str, dict] = {}
+        self.sequence = 0
         self.approval_sla = 600
-
-        def get_application(args):
-            if args.application_id not in self.applications:
-                raise NotFound(f"no application {args.application_id}")
-            return application(**self.applications[args.application_id])  # complete, as sourcing answers
-
-        self.sourcing = FakeService("sourcing").answer(GetApplication, get_application)
         self.notification = Upstream(get_policy=lambda division: {"division": division,
                                                                   "approval_sla": self.approval_sla})
 
     def application(self, app_id="app_1", status="shortlisted", tier="basic", division="retail") -> str:
-        self.applications[app_id] = {"id": app_id, "requisition_id": "req_1", "candidate_id": f"cand_{app_id}",
-                                     "division": division, "tier": tier, "status": status}
+        self.sequence += 1
+        payload = {"sequence": self.sequence, "application_id": app_id, "candidate_id": f"cand_{app_id}",
+                   "requisition_id": "req_1", "requisition_title": "Barista", "division": division, "tier": tier,
+                   "source": "referral", "previous_status": None, "status": status, "at": iso(utcnow())}
+        env = EventEnvelope(type="application_status_changed", producer="sourcing", payload=payload)
+        self.shell(HR).on_application_status_changed(ApplicationStatusChanged.model_validate(payload), env)
         return app_id
 
     def shell(self, caller: Caller):
         return worker_factory(InterviewFeedbackService, store=self.store, bus=InProcessBus(self.store, caller),
-                              sourcing=self.sourcing, notification=self.notification)
+                              notification=self.notification)
 
 
 @pytest.fixture
@@ -151,7 +149,7 @@ def test_roles_are_the_declarations(platform):
     for caller, method, kwargs in refused:
         with pytest.raises(Forbidden):
             getattr(platform.shell(caller), method)(**kwargs)
-    assert platform.store.get_decision(app_id) is None and platform.sourcing.calls == []  # refused before acting
+    assert platform.store.get_decision(app_id) is None  # refused before acting
     # What the declarations say, for whoever reads them (the gateway's routes check the same roles).
     assert contract.Decide.roles == ("hr", "admin") and contract.ExportCandidate.roles == ("admin",)
     assert set(contract.SubmitScorecard.roles) == {"admin", "hr", "recruiter", "interviewer"}

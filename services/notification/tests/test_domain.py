@@ -138,10 +138,14 @@ def test_build_notice_schedules_at_now_plus_delay():
 
 
 def test_stale_status_change_is_ignored_but_equal_time_is_not():
-    assert domain.is_stale(NOW, NOW - timedelta(seconds=1))
-    assert not domain.is_stale(NOW, NOW)
-    assert not domain.is_stale(None, NOW)
-    assert not domain.is_stale(NOW.replace(tzinfo=None), NOW + timedelta(seconds=1))
+    """The contact's order of status changes (shared/contracts/status.py)."""
+    from shared.contracts.status import supersedes
+
+    assert not supersedes(0, NOW, 0, NOW - timedelta(seconds=1))
+    assert supersedes(0, NOW, 0, NOW)
+    assert supersedes(None, None, 0, NOW)
+    assert supersedes(None, NOW.replace(tzinfo=None), 0, NOW + timedelta(seconds=1))
+    assert not supersedes(5, NOW, 4, NOW)  # the same time: the sequence decides
 
 
 # -- recipients and policies ----------------------------------------------------------------------------

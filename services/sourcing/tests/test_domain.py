@@ -368,6 +368,7 @@ def test_status_changed_snapshot_carries_no_personal_data():
     ev = domain.status_changed(a, "interviewing")
     dumped = ev.model_dump(mode="json")
     assert dumped["previous_status"] == "interviewing" and dumped["status"] == "interviewed"
+    assert dumped["sequence"] == 2  # its place in the timeline: projections order changes by it
     assert dumped["detail"] == "Interview complete: average 4.25"
     assert dumped["interview"]["average"] == 4.25 and dumped["screening"]["score"] == 80
     assert not {"name", "email", "phone", "candidate"} & set(dumped)

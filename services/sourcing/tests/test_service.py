@@ -383,6 +383,8 @@ def test_fast_track_with_and_without_reused_interview(svc):
     assert received["source"] == "talent_pool" and open_sealed(received["candidate"]["email"]) == "ann@example.com"
     changes = sent(svc, "application_status_changed")
     assert [(c["previous_status"], c["status"]) for c in changes] == [(None, "received"), ("received", "interviewed")]
+    # one transaction, one time: only the sequence tells a projection which of the two came last
+    assert [c["sequence"] for c in changes] == [1, 2] and changes[0]["at"] == changes[1]["at"]
     assert changes[0]["interview"] is None and changes[1]["interview"]["reused_from_application_id"] == old["id"]
     assert changes[1]["reengagement_id"] == "re_1"
 

@@ -11,7 +11,6 @@ from services.talent_pool.domain import (
     find_matches,
     is_active,
     match_one,
-    newer_or_same,
     pool_reason,
     pool_reason_on_close,
     reached_interviewed,
@@ -133,9 +132,13 @@ def test_expiry():
 
 
 def test_out_of_order_guard():
-    assert newer_or_same(None, NOW)
-    assert newer_or_same(NOW, NOW)
-    assert not newer_or_same(NOW, NOW - timedelta(seconds=1))
+    """The projection's order (shared/contracts/status.py): a late older change never replaces a newer one."""
+    from shared.contracts.status import supersedes
+
+    assert supersedes(None, None, 0, NOW)
+    assert supersedes(0, NOW, 0, NOW)
+    assert not supersedes(0, NOW, 0, NOW - timedelta(seconds=1))
+    assert supersedes(1, NOW, 2, NOW) and not supersedes(2, NOW, 1, NOW)  # one transaction: by sequence
 
 
 # --- scoring ----------------------------------------------------------------------------------------

@@ -124,10 +124,11 @@ def received(svc, app_id, cand_id, req=None, consent=True, name="Ana", skills=("
 
 
 def status(svc, app_id, cand_id, new, previous, at, req=None, consent=True, decided_days_ago=10, outcome="pass",
-           average=4.3, event_id=None):
+           average=4.3, event_id=None, sequence=0):
     req = req or requisition()
     decided = outcome is not None and new not in ("received", "shortlisted", "interviewing", "interviewed")
     body = {
+        "sequence": sequence,
         "application_id": app_id, "candidate_id": cand_id, "requisition_id": req["id"],
         "requisition_title": req["title"], "division": req["division"], "tier": "basic", "source": "referral",
         "talent_pool_consent": consent, "previous_status": previous, "status": new, "at": iso(at),
@@ -218,6 +219,17 @@ def test_late_older_status_is_ignored(svc, store):
     status(svc, "app_1", "c1", "offered", "interviewed", utcnow() - timedelta(days=1))
     assert store.get_application("app_1")["status"] == "declined"
     assert store.get_pool_entry("c1")["reason"] == "declined"
+
+
+def test_changes_made_at_the_same_time_keep_their_order(svc, store):
+    """A fast-tracked application is received and interviewed in one transaction (one `at`): the sequence says
+    which came last, whatever order they arrive in."""
+    at = utcnow()
+    received(svc, "app_ft", "c9", at=at)
+    status(svc, "app_ft", "c9", "interviewed", "received", at, sequence=2)
+    status(svc, "app_ft", "c9", "received", None, at, sequence=1)
+    app = store.get_application("app_ft")
+    assert (app["status"], app["status_sequence"], app["reached_interviewed"]) == ("interviewed", 2, True)
 
 
 def test_hired_anywhere_removes_and_keeps_out(svc, store):
