@@ -13,11 +13,9 @@ from gateway.connections import Gateway
 from gateway.idempotency import idempotent
 from gateway.rpc import ServiceCalls
 from shared.contracts.caller import Caller
+from shared.contracts.rpc import ADMIN, HR, INTERVIEWER, RECRUITER, STAFF  # noqa: F401 - the routes' roles
 from shared.contracts.rpc import Rpc as Declared
 from shared.errors import Forbidden, Unauthenticated
-
-ADMIN, HR, RECRUITER, INTERVIEWER = "admin", "hr", "recruiter", "interviewer"
-STAFF = (ADMIN, HR, RECRUITER)
 
 
 def gw(request: Request) -> Gateway:

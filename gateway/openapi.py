@@ -4,10 +4,10 @@ each route names its own (`responses=ok(Model)`, gateway/deps.py).
 
 The routes themselves return what the services send (no `response_model`, so no second validation on
 the way out); these models only describe it. The API fuzz test (tests/e2e/test_api_fuzz.py) checks every
-answer against this document, so a field added to a service's view belongs here too. Fields api-v1 names
-are required; the models allow extra fields, so adding one is never a contract break. The answers of a service
-whose RPCs are declared (shared/contracts/<service>.py) are that declaration's models, exact: there a field is
-added to the declaration, and an undeclared one fails in the service.
+answer against this document. A service whose RPCs are declared (shared/contracts/<service>.py) describes
+its answers there, exactly (a field it does not declare is an error in the service); the models still
+written here (the gateway's own answers and those of services not yet declared) name the fields api-v1
+names and allow extra ones.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from gateway.ratelimit import ANONYMOUS_ROUTES
-from shared.contracts.common import NoticeKind, Role
+from shared.contracts.common import Role
 
 REF = "#/components/schemas/{model}"
 
@@ -120,132 +120,12 @@ class ConsentWithdrawn(Doc):
     reengagements_withdrawn: int
 
 
-# ---------------------------------------------------------------------------------------------- notifications
-class Notice(Doc):
-    id: str
-    kind: NoticeKind
-    channel: str
-    recipient: str | None
-    status: Literal["scheduled", "sent", "failed", "cancelled"]
-    scheduled_for: str | None
-    sent_at: str | None
-    subject: str | None
-    body: str | None
-
-
+# ---------------------------------------------------------------------------------------------- privacy
 class CandidateExport(Doc):
     candidate_id: str
     exported_at: str
     format: Literal["hireloop-export/1"]
     services: dict[str, dict[str, Any]] = Field(description="what each service holds about the candidate")
-
-
-class Policy(Doc):
-    division: str
-    guide_after: int
-    hr_confirm_after: int
-    urgent_confirm_within: int
-    approval_sla: int
-    rejection_delay: int
-    survey_after: int
-    locale: Literal["en", "zh-CN"]
-    reuse_interview_within: int
-    hr_email: str | None = None
-    group_hr_email: str | None = None
-    hr_webhook_url: str | None = None
-    hr_webhook_secret: None = Field(None, description="write-only: always null here")
-    hr_webhook_secret_set: bool
-    share_evidence: bool
-    screen_out_rejection_delay: int
-    reply_to: str | None = None
-
-
-class TimingGroup(Doc):
-    kind: str
-    tier: str | None
-    mode: str
-    count: int
-    sent: int
-    median_delay_seconds: float | None
-    outcomes: dict[str, int]
-    acceptance_rate: float | None
-    no_show_rate: float | None
-    surveys: int
-    average_survey_score: float | None
-
-
-class TimingReport(Doc):
-    division: str | None
-    from_: str | None = Field(alias="from")
-    to: str | None
-    groups: list[TimingGroup]
-
-
-class OfferDays(Doc):
-    count: int
-    median: float | None
-    p90: float | None
-
-
-class UrgentTimeToOffer(Doc):
-    fast_tracked: OfferDays = Field(description="applications from a re-engagement (source talent_pool)")
-    new: OfferDays
-
-
-class TalentPoolReport(Doc):
-    division: str | None
-    from_: str | None = Field(alias="from")
-    to: str | None
-    pool_size: int = Field(description="entries in the pool now, whatever the period")
-    pooled: int
-    resurfaced: int
-    reengaged: int
-    reengagement_answered: int
-    reengagement_accepted: int
-    acceptance_rate: float | None
-    urgent_time_to_offer_days: UrgentTimeToOffer
-
-
-# ---------------------------------------------------------------------------------------------- talent pool
-class PriorInterview(Doc):
-    requisition_id: str | None
-    division: str | None
-    average: float | None
-    by_competency: dict[str, float]
-    decided_at: str | None
-
-
-class PoolEntry(Doc):
-    candidate_id: str
-    name: str
-    skills: list[str]
-    prior: PriorInterview
-    reason: str
-    pooled_at: str
-    retain_until: str
-
-
-class PoolPage(Doc):
-    items: list[PoolEntry]
-    next_cursor: str | None
-
-
-class Match(Doc):
-    candidate_id: str
-    name: str
-    score: float = Field(ge=0, le=100)
-    matched_skills: list[str]
-    missing_skills: list[str]
-    prior_average: float | None
-    reasons: list[str]
-    pooled_reason: str | None
-
-
-class Reengagement(Doc):
-    id: str
-    requisition_id: str
-    candidate_id: str
-    status: str
 
 
 # ---------------------------------------------------------------------------------------------- portal
@@ -265,12 +145,6 @@ class PortalAnswer(Doc):
     kind: Literal["application", "reengagement"]
     status: str
     application_id: str | None
-
-
-class SurveyAnswered(Doc):
-    application_id: str
-    score: int
-    answered: bool
 
 
 # Routes that look an object up by more than their path: a requisition named in the body, a division.

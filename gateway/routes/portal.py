@@ -10,17 +10,19 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic_core import to_jsonable_python
 
 from gateway import portal_text
 from gateway.deps import IdemKey, Rpc, gw, ok
 from gateway.idempotency import idempotent
-from gateway.openapi import ConsentWithdrawn, PortalAnswer, PortalView, SurveyAnswered
+from gateway.openapi import ConsentWithdrawn, PortalAnswer, PortalView
 from gateway.portal import application_view, reengagement_view
 from gateway.rpc import ServiceCalls
 from gateway.templating import SECURITY_HEADERS, TEMPLATES
-from shared.contracts import interview_feedback, sourcing
+from shared.contracts import interview_feedback, notification, sourcing, talent_pool
 from shared.contracts.caller import Caller
 from shared.contracts.commands import ConsentIn, PortalResponseIn, SurveyIn
+from shared.contracts.notification import SurveyAnswered
 from shared.errors import NotFound
 from shared.signing import BadSignature
 from shared.tokens import read_portal_token
@@ -42,21 +44,25 @@ def _owner(token: str) -> str:
     return "portal:" + hashlib.sha256(token.encode()).hexdigest()[:32]
 
 
+
+def plain(answer: Any) -> Any:
+    return to_jsonable_python(answer)
+
+
 async def _view(request: Request, rpc: ServiceCalls, token: str, locale: str) -> dict[str, Any]:
     kind, object_id = _read(token)
     if kind == "r":
-        reg = await rpc(("talent_pool", "get_reengagement"), PORTAL, request, reengagement_id=object_id)
-        consent = await rpc(("talent_pool", "consent_status"), PORTAL, request, reengagement_id=object_id)
-        return reengagement_view(reg, consent, locale)
-    # The portal's allow-list (gateway/portal.py) reads plain data.
-    app = (await rpc(sourcing.GetApplication, PORTAL, request, application_id=object_id)).model_dump(mode="json")
+        reg = await rpc(talent_pool.GetReengagement, PORTAL, request, reengagement_id=object_id)
+        consent = await rpc(talent_pool.ConsentStatus, PORTAL, request, reengagement_id=object_id)
+        return reengagement_view(plain(reg), plain(consent), locale)
+    app = plain(await rpc(sourcing.GetApplication, PORTAL, request, application_id=object_id))
     approvals = []
     if app["tier"] == "core":
-        steps = await rpc(interview_feedback.ListApprovals, PORTAL, request, application_id=object_id)
-        approvals = [s.model_dump(mode="json") for s in steps]  # the portal's allow-list reads plain data
-    survey = await rpc(("notification", "get_survey"), PORTAL, request, application_id=object_id)
-    consent = await rpc(("talent_pool", "consent_status"), PORTAL, request, application_id=object_id)
-    return application_view(app, approvals, survey, consent, locale)
+        approvals = plain(await rpc(interview_feedback.ListApprovals, PORTAL, request, application_id=object_id))
+    survey = await rpc(notification.GetSurvey, PORTAL, request, application_id=object_id)
+    consent = await rpc(talent_pool.ConsentStatus, PORTAL, request, application_id=object_id)
+    # The views below are the portal's allow-list (gateway/portal.py): they read plain data.
+    return application_view(app, approvals, plain(survey), plain(consent), locale)
 
 
 @router.get("/portal/{token}", responses={200: {
@@ -79,10 +85,10 @@ async def portal_response(request: Request, rpc: Rpc, token: str, body: PortalRe
 
     async def produce():
         if kind == "r":
-            result = await rpc(("talent_pool", "respond_reengagement"), PORTAL, request, reengagement_id=object_id,
-                               data=data.model_dump())
-            return JSONResponse({"kind": "reengagement", "status": result["status"],
-                                 "application_id": result.get("application_id")})
+            result = await rpc(talent_pool.RespondReengagement, PORTAL, request, reengagement_id=object_id,
+                               **data.model_dump())
+            return JSONResponse({"kind": "reengagement", "status": result.status,
+                                 "application_id": result.application_id})
         result = await rpc(sourcing.CandidateResponse, PORTAL, request, application_id=object_id,
                            **data.model_dump())
         return JSONResponse({"kind": "application", "application_id": result.id, "status": result.status.value})
@@ -101,9 +107,9 @@ async def portal_survey(request: Request, rpc: Rpc, token: str, body: SurveyIn, 
     data = parse(SurveyIn, body.model_dump())
 
     async def produce():
-        result = await rpc(("notification", "record_survey"), PORTAL, request, application_id=object_id,
-                           data=data.model_dump())
-        return JSONResponse(result)
+        result = await rpc(notification.RecordSurvey, PORTAL, request, application_id=object_id,
+                           **data.model_dump())
+        return JSONResponse(plain(result))
 
     return await idempotent(g.redis, g.settings.redis_key(), _owner(token), idem,
                             [request.url.path, data.model_dump()], produce)
@@ -116,6 +122,6 @@ async def portal_consent(request: Request, rpc: Rpc, token: str, body: ConsentIn
     kind, object_id = _read(token)
     parse(ConsentIn, body.model_dump())
     ids = {"reengagement_id": object_id} if kind == "r" else {"application_id": object_id}
-    result = await rpc(("talent_pool", "withdraw_consent"), PORTAL, request, **ids)
-    return JSONResponse({"talent_pool_consent": False, "removed_from_pool": result["removed_from_pool"],
-                         "reengagements_withdrawn": result["reengagements_withdrawn"]})
+    result = await rpc(talent_pool.WithdrawConsent, PORTAL, request, **ids)
+    return JSONResponse({"talent_pool_consent": False, "removed_from_pool": result.removed_from_pool,
+                         "reengagements_withdrawn": result.reengagements_withdrawn})

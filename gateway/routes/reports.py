@@ -7,17 +7,18 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from gateway.deps import STAFF, DivisionQ, FromQ, Rpc, ToQ, ok, roles
-from gateway.openapi import TalentPoolReport, TimingReport
-from shared.contracts import interview_feedback, sourcing
+from shared.contracts import interview_feedback, notification, sourcing, talent_pool
 from shared.contracts.caller import Caller
 from shared.contracts.interview_feedback import InterviewersReport
+from shared.contracts.notification import NotificationTimingReport
 from shared.contracts.sourcing import FunnelReport, SourcesReport, TimeToHireReport
+from shared.contracts.talent_pool import TalentPoolReport
 
 router = APIRouter(tags=["reports"])
 Staff = Annotated[Caller, Depends(roles(*STAFF))]
 
 
-@router.get("/v1/reports/notification-timing", responses=ok(TimingReport))
+@router.get("/v1/reports/notification-timing", responses=ok(NotificationTimingReport))
 async def notification_timing(request: Request, rpc: Rpc, caller: Staff, division: DivisionQ = None,
                               start: Annotated[str | None, Query(alias="from", max_length=40,
                                                                  description="ISO date")] = None,
@@ -25,7 +26,7 @@ async def notification_timing(request: Request, rpc: Rpc, caller: Staff, divisio
                                                                description="ISO date")] = None):
     """Per result kind, tier and timing mode: notices, median delay from decision to notice, acceptance
     and no-show rates, average survey score; over decisions in [from, to)."""
-    return await rpc(("notification", "timing_report"), caller, request, division=division, start=start, end=end)
+    return await rpc(notification.TimingReport, caller, request, division=division, start=start, end=end)
 
 
 @router.get("/v1/reports/funnel", responses=ok(FunnelReport))
@@ -68,4 +69,4 @@ async def talent_pool_report(request: Request, rpc: Rpc, caller: Staff, division
                              start: FromQ = None, end: ToQ = None):
     """Pool size, pooled, re-surfaced, re-engaged and accepted, and the days from an urgent requisition's
     opening to each offer, fast-tracked vs new candidates."""
-    return await rpc(("talent_pool", "pool_report"), caller, request, division=division, start=start, end=end)
+    return await rpc(talent_pool.PoolReport, caller, request, division=division, start=start, end=end)

@@ -14,8 +14,9 @@
   rendered here by `render`; the service loads the files.
 - Channels: candidates are always written to by email; HR notices (division or group HR) go to the
   division's signed webhook when its policy has `hr_webhook_url`, else by email (`delivery`). The
-  channel is decided when the notice is created. The webhook secret is write-only: `policy_view` never
-  shows it, and a PUT that keeps the URL but omits the secret keeps the stored one (`policy_to_store`).
+  channel is decided when the notice is created. The webhook secret is write-only: a policy as read
+  (`Policy.of` in shared/contracts/notification.py) never shows it, and a PUT that keeps the URL but
+  omits the secret keeps the stored one (`policy_to_store`).
 - Sending: a claimed notice that fails is re-scheduled with back-off (`after_failure`) and fails for
   good after `max_attempts` (default `MAX_ATTEMPTS`; both configurable by the shell).
 """
@@ -32,6 +33,7 @@ from services.notification.destinations import AllowList, DestinationRefused, ch
 from shared import stats
 from shared.contracts.commands import NotificationPolicy
 from shared.contracts.common import NoticeKind
+from shared.contracts.notification import Notice
 from shared.timeutil import iso
 
 EMAIL, WEBHOOK = "email", "webhook"
@@ -78,18 +80,6 @@ def effective_policy(stored: dict | None) -> NotificationPolicy:
         return NotificationPolicy()
     fields = NotificationPolicy.model_fields
     return NotificationPolicy.model_validate({k: v for k, v in stored.items() if k in fields})
-
-
-def policy_view(division: str, policy: NotificationPolicy) -> dict:
-    """What GET answers: the policy with the webhook secret hidden (only whether one is set)."""
-    view = {"division": division, **policy.model_dump(mode="json")}
-    view["hr_webhook_secret"] = None
-    view["hr_webhook_secret_set"] = policy.hr_webhook_secret is not None
-    return view
-
-
-# Read-only fields of `policy_view` that a GET's body sent back in a PUT may carry.
-POLICY_VIEW_ONLY = ("hr_webhook_secret_set",)
 
 
 class PolicyError(ValueError):
@@ -486,10 +476,10 @@ def after_failure(attempts: int, error: str, now: datetime, *, backoff_base: int
             "scheduled_for": now + timedelta(seconds=backoff_seconds(attempts, backoff_base))}
 
 
-def notice_view(doc: dict) -> dict[str, Any]:
+def notice_view(doc: dict) -> Notice:
     """api-v1's shape, plus what ties the notice to its application, candidate and division."""
     status = doc["status"]
-    return {
+    return Notice.model_validate({
         "id": doc["_id"],
         "kind": doc["kind"],
         "channel": doc.get("channel", CHANNEL),
@@ -505,7 +495,7 @@ def notice_view(doc: dict) -> dict[str, Any]:
         "division": doc.get("division"),
         "step": doc.get("step", 0),
         "error": doc.get("error"),
-    }
+    })
 
 
 def _utc(value: datetime) -> datetime:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from dataclasses import dataclass
 
 from nameko.extensions import DependencyProvider
@@ -25,9 +24,10 @@ from services.notification.sender import RefusedDestination, SendError, SmtpSend
 from services.notification.store import NotificationStore
 from services.notification.webhook import WebhookSender
 from shared import tracing
-from shared.bus.nameko_ext import ServiceBase, Store, event_handler, rpc
+from shared.bus.nameko_ext import ServiceBase, Store, event_handler, implements
 from shared.config import load
-from shared.contracts.commands import NotificationPolicy, SurveyIn
+from shared.contracts import notification as contract
+from shared.contracts.commands import NotificationPolicy
 from shared.contracts.common import NoticeKind
 from shared.contracts.events import (
     ApplicationReceived,
@@ -44,15 +44,11 @@ from shared.crypto import open_sealed, seal
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
 from shared.reports import report_scope
-from shared.storage import MAX_PAGE
 from shared.timeutil import iso, utcnow
 from shared.tokens import portal_url
-from shared.validation import id_list, parse
 
 log = logging.getLogger("hireloop.notification")
 
-DIVISION_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
-READER_ROLES = ("recruiter", "hr", "admin")
 DISPATCH_BATCH = 50
 
 
@@ -132,22 +128,6 @@ class RetrySettings(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.retries
-
-
-def _division(value) -> str:
-    if not isinstance(value, str) or not DIVISION_RE.match(value):
-        raise Invalid("division: letters, digits, '_', '-' or '.', 1 to 80 characters", field="division")
-    return value
-
-
-def _limit(limit) -> int:
-    try:
-        value = int(limit)
-    except (TypeError, ValueError):
-        raise Invalid("limit: must be an integer from 1 to 500", field="limit") from None
-    if not 1 <= value <= MAX_PAGE:
-        raise Invalid("limit: must be an integer from 1 to 500", field="limit")
-    return value
 
 
 def _ordered_ids(n: int) -> list[str]:
@@ -439,31 +419,20 @@ class NotificationService(ServiceBase):
                                   domain.delay_seconds(timing["decided_at"], sent_at), session=uow.session)
 
     # ------------------------------------------------------------------------------------------------
-    # RPC
+    # RPC (declared in shared/contracts/notification.py: arguments, answers and roles)
 
-    @rpc
-    def get_policy(self, division: str) -> dict:
-        caller = self.bus.caller
-        division = _division(division)
-        if not caller.can_see(division):
-            raise NotFound(f"no notification policy for division {division}")
-        return domain.policy_view(division, self._policy(division))
+    @implements(contract.GetPolicy)
+    def get_policy(self, caller, args: contract.DivisionArgs) -> contract.Policy:
+        if not caller.can_see(args.division):
+            raise NotFound(f"no notification policy for division {args.division}")
+        return contract.Policy.of(args.division, self._policy(args.division))
 
-    @rpc
-    def put_policy(self, division: str, data: dict) -> dict:
-        caller = self.bus.caller
-        caller.require_role("hr", "admin")
-        division = _division(division)
+    @implements(contract.PutPolicy)
+    def put_policy(self, caller, args: contract.PutPolicyArgs) -> contract.Policy:
+        division = args.division
         if not caller.can_see(division):
             raise Forbidden(f"you may not change the notification policy of division {division}")
-        if isinstance(data, dict) and "division" in data:
-            # A GET's body sent back as is: tolerate its division when it is this one.
-            if data["division"] != division:
-                raise Invalid("division: does not match the division in the path", field="division")
-            data = {k: v for k, v in data.items() if k != "division"}
-        if isinstance(data, dict):  # ... and its read-only fields
-            data = {k: v for k, v in data.items() if k not in domain.POLICY_VIEW_ONLY}
-        new = parse(NotificationPolicy, data)
+        new = args.policy()  # a GET's read-only `hr_webhook_secret_set`, sent back, is not part of it
 
         def work(uow):
             stored = uow.store.get_policy(division, session=uow.session)
@@ -476,72 +445,65 @@ class NotificationService(ServiceBase):
                                             "updated_by": caller.name}, session=uow.session)
             return policy
 
-        return domain.policy_view(division, self.bus.transact(work))
+        return contract.Policy.of(division, self.bus.transact(work))
 
-    @rpc
-    def list_for_application(self, application_id: str, limit: int = MAX_PAGE, cursor: str | None = None) -> dict:
-        caller = self.bus.caller
-        caller.require_role(*READER_ROLES)
-        contact = self.store.get_contact(application_id)
+    @implements(contract.ListForApplication)
+    def list_for_application(self, caller, args: contract.ApplicationPageArgs) -> contract.NoticePage:
+        contact = self.store.get_contact(args.application_id)
         if contact is not None and not caller.can_see(contact.get("division")):
-            raise NotFound(f"application {application_id} not found")
-        docs, next_cursor = self.store.notices_for_application(application_id, caller.division_filter(),
-                                                               _limit(limit), cursor)
-        return {"items": [domain.notice_view(d) for d in docs], "next_cursor": next_cursor}
+            raise NotFound(f"application {args.application_id} not found")
+        docs, next_cursor = self.store.notices_for_application(args.application_id, caller.division_filter(),
+                                                               args.limit, args.cursor)
+        return contract.NoticePage(items=[domain.notice_view(d) for d in docs], next_cursor=next_cursor)
 
-    @rpc
-    def list_for_candidate(self, candidate_id: str, limit: int = MAX_PAGE, cursor: str | None = None) -> dict:
-        caller = self.bus.caller
-        caller.require_role(*READER_ROLES)
-        docs, next_cursor = self.store.notices_for_candidate(candidate_id, caller.division_filter(), _limit(limit),
-                                                             cursor)
-        return {"items": [domain.notice_view(d) for d in docs], "next_cursor": next_cursor}
+    @implements(contract.ListForCandidate)
+    def list_for_candidate(self, caller, args: contract.CandidatePageArgs) -> contract.NoticePage:
+        docs, next_cursor = self.store.notices_for_candidate(args.candidate_id, caller.division_filter(),
+                                                             args.limit, args.cursor)
+        return contract.NoticePage(items=[domain.notice_view(d) for d in docs], next_cursor=next_cursor)
 
     @event_handler("sourcing", "candidate_erasure_requested")
     def on_candidate_erasure_requested(self, payload: CandidateErasureRequested, envelope):
         self.erase_candidate_data(payload, envelope, lambda uow: uow.store.anonymise(
             payload.candidate_id, payload.application_ids, uow.session))
 
-    @rpc
-    def export_candidate(self, candidate_id: str, application_ids: list[str]) -> dict:
+    @implements(contract.ExportCandidate)
+    def export_candidate(self, caller, args: contract.ExportArgs) -> contract.NotificationExport:
         """Right of access: every notice (sent, waiting or cancelled) and every survey answer."""
-        self.bus.caller.require_role("admin")
-        ids = id_list(application_ids)
-        surveys = [{"application_id": t["_id"], "score": t.get("survey_score"), "comment": t.get("survey_comment"),
-                    "answered_at": iso(t.get("surveyed_at"))}
-                   for t in self.store.timing_for(ids) if t.get("survey_score") is not None]
-        return {"notices": [domain.notice_view(d) for d in self.store.all_notices_for(candidate_id, ids)],
-                "surveys": surveys}
+        surveys = [contract.SurveyRecord(application_id=t["_id"], score=t["survey_score"],
+                                         comment=t.get("survey_comment"), answered_at=iso(t.get("surveyed_at")))
+                   for t in self.store.timing_for(args.application_ids) if t.get("survey_score") is not None]
+        notices = self.store.all_notices_for(args.candidate_id, args.application_ids)
+        return contract.NotificationExport(notices=[domain.notice_view(d) for d in notices], surveys=surveys)
 
-    @rpc
-    def get_survey(self, application_id: str) -> dict:
+    @implements(contract.GetSurvey)
+    def get_survey(self, caller, args: contract.ApplicationArgs) -> contract.SurveyState:
         """Whether the candidate was sent a survey for this application and has answered it (portal)."""
-        self.bus.caller.require_role("system")
-        timing = self.store.get_timing(application_id) or {}
-        return {"sent": self.store.survey_sent(application_id), "answered": timing.get("survey_score") is not None}
+        timing = self.store.get_timing(args.application_id) or {}
+        return contract.SurveyState(sent=self.store.survey_sent(args.application_id),
+                                    answered=timing.get("survey_score") is not None)
 
-    @rpc
-    def record_survey(self, application_id: str, data: dict) -> dict:
+    @implements(contract.RecordSurvey)
+    def record_survey(self, caller, args: contract.RecordSurveyArgs) -> contract.SurveyAnswered:
         """The candidate's answer from the portal: once per application, only after a survey was sent."""
-        self.bus.caller.require_role("system")
-        answer = parse(SurveyIn, data)
+        application_id = args.application_id
         if not self.store.survey_sent(application_id):
             raise Conflict("no survey was sent for this application", code="no_survey")
 
         def work(uow):
             if uow.store.get_timing(application_id, session=uow.session) is None:
                 raise Conflict("no survey was sent for this application", code="no_survey")
-            if not uow.store.record_survey(application_id, answer.score, answer.comment, utcnow(),
+            if not uow.store.record_survey(application_id, args.score, args.comment, utcnow(),
                                            session=uow.session):
                 raise Conflict("the survey was answered already", code="already_answered")
 
         self.bus.transact(work)
-        return {"application_id": application_id, "score": answer.score, "answered": True}
+        return contract.SurveyAnswered(application_id=application_id, score=args.score, answered=True)
 
-    @rpc
-    def timing_report(self, division: str | None = None, start: str | None = None, end: str | None = None) -> dict:
+    @implements(contract.TimingReport)
+    def timing_report(self, caller, args: contract.ReportArgs) -> contract.NotificationTimingReport:
         """GET /v1/reports/notification-timing: per result kind, tier and mode, over decisions in [from, to)."""
-        caller = self.bus.caller
-        scope = report_scope(caller, division, start, end)
+        scope = report_scope(caller, args.division, args.start, args.end)
         records = self.store.timing_records(caller.division_filter(), scope.division, scope.since, scope.until)
-        return {**scope.echo(), "groups": domain.timing_report(records)}
+        return contract.NotificationTimingReport.model_validate(
+            {**scope.echo(), "groups": domain.timing_report(records)})

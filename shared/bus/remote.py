@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import eventlet
 
 from shared.contracts.commands import NotificationPolicy
+from shared.contracts.notification import GetPolicy
 from shared.contracts.rpc import Rpc
 
 log = logging.getLogger("hireloop.remote")
@@ -48,12 +49,9 @@ def policy_seconds(notification, division: str, field: str, timeout: float = POL
     are refinements with safe defaults, so a slow notification service must not block the caller)."""
     default = getattr(NotificationPolicy(), field)
     try:
-        policy = ask(notification.get_policy, timeout, division=division)
-        value = policy.get(field) if isinstance(policy, dict) else None
-    except Exception as exc:  # noqa: BLE001 - down, slow or refused: fall back to the default
+        # The answer is read into the declared Policy: a wrong or missing delay fails here, like no answer.
+        return getattr(call(notification, GetPolicy, timeout, division=division), field)
+    except Exception as exc:  # noqa: BLE001 - down, slow, refused or malformed: fall back to the default
         log.warning("policy unavailable, using the default", extra={"division": division, "field": field,
                                                                      "error": repr(exc)})
         return default
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        return default
-    return value

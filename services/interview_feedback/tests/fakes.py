@@ -14,6 +14,8 @@ if __name__ == "__main__":  # patch before nameko and kombu are imported
     eventlet.monkey_patch()
 
 from shared.bus.nameko_ext import rpc  # noqa: E402
+from shared.contracts.commands import NotificationPolicy  # noqa: E402
+from shared.contracts.notification import Policy  # noqa: E402
 
 APPLICATIONS: dict[str, dict] = {}
 POLICIES: dict[str, dict] = {}
@@ -75,7 +77,9 @@ class FakeNotification:
             raise RuntimeError("policy store is down")
         if policy.get("mode") == "hang":
             eventlet.sleep(30)
-        return {"division": division, "approval_sla": policy.get("approval_sla", 86400)}
+        # The whole answer of shared/contracts/notification.Policy: callers read it into that model.
+        return Policy.of(division, NotificationPolicy(approval_sla=policy.get("approval_sla", 86400))).model_dump(
+            mode="json")
 
 
 def main() -> None:

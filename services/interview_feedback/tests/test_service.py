@@ -12,12 +12,15 @@ from pydantic import ValidationError
 from services.interview_feedback.service import InterviewFeedbackService
 from services.interview_feedback.store import InterviewFeedbackStore
 from shared.contracts import interview_feedback as contract
+from shared.contracts import notification
 from shared.contracts.caller import Caller
+from shared.contracts.commands import NotificationPolicy
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import ApplicationStatusChanged
+from shared.contracts.notification import Policy
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.timeutil import iso, parse, utcnow
-from tests.support.shell import InProcessBus
+from tests.support.shell import FakeService, InProcessBus
 
 HR = Caller(key_id="k1", name="alice", role="hr", divisions=("retail",))
 OTHER_HR = Caller(key_id="k2", name="lou", role="hr", divisions=("logistics",))
@@ -30,34 +33,6 @@ BODY = {"interviewers": ["ann", "bob"], "scheduled_at": "2026-12-01T10:00:00+01:
         "competencies": ["craft", "service"]}
 
 
-class _Reply:
-    def __init__(self, thunk):
-        self.thunk = thunk
-
-    def result(self):
-        return self.thunk()
-
-
-class _Method:
-    def __init__(self, fn, calls: list):
-        self.fn, self.calls = fn, calls
-
-    def call_async(self, **kwargs):
-        self.calls.append(kwargs)
-        return _Reply(lambda: self.fn(**kwargs))
-
-
-class Upstream:
-    """Another service as its CallerRpc client looks (`upstream.method.call_async(**kwargs).result()`), for
-    notification's policy (FakeService of tests/support/shell.py stands in for a declared service once the
-    call goes through shared.bus.remote.call)."""
-
-    def __init__(self, **methods):
-        self.calls: list[dict] = []
-        for name, fn in methods.items():
-            setattr(self, name, _Method(fn, self.calls))
-
-
 class Platform:
     """The shell's surroundings: its store (with its copy of application statuses, fed as sourcing's
     `application_status_changed` events feed it), and notification's approval SLA."""
@@ -66,8 +41,8 @@ class Platform:
         self.store = store
         self.sequence = 0
         self.approval_sla = 600
-        self.notification = Upstream(get_policy=lambda division: {"division": division,
-                                                                  "approval_sla": self.approval_sla})
+        self.notification = FakeService("notification").answer(notification.GetPolicy, lambda args: Policy.of(
+            args.division, NotificationPolicy(approval_sla=self.approval_sla)))
 
     def application(self, app_id="app_1", status="shortlisted", tier="basic", division="retail") -> str:
         self.sequence += 1
@@ -209,7 +184,7 @@ def test_a_core_pass_opens_the_approval_chain_decided_in_order(platform):
                                                                             (2, "admin", "pending")]
     decided_at = parse(decision["decided_at"]).timestamp()
     assert parse(step2["expected_by"]).timestamp() - decided_at == 1200  # two of notification's SLA
-    assert platform.notification.calls == [{"division": "retail"}]
+    assert [a.division for a in platform.notification.calls_to(notification.GetPolicy)] == ["retail"]
     assert [e.payload["next_status"] for e in hr.bus.of_type("decision_recorded")] == ["awaiting_approval"]
     with pytest.raises(Conflict) as twice:
         hr.decide(application_id=app_id, outcome="fail")

@@ -185,28 +185,30 @@ def test_policies_by_rpc(platform):
                        "hr_email": None, "group_hr_email": None, "hr_webhook_url": None,
                        "hr_webhook_secret": None, "hr_webhook_secret_set": False,
                        "share_evidence": True, "screen_out_rejection_delay": 86400, "reply_to": None}
-    stored = platform.call("put_policy", division="retail", data={"guide_after": 1, "hr_email": "people@x.io"})
+    stored = platform.call("put_policy", division="retail", guide_after=1, hr_email="people@x.io")
     assert stored["guide_after"] == 1 and stored["survey_after"] == 172800 and stored["hr_email"] == "people@x.io"
-    # PUT replaces: a GET's body sent back is accepted, omitted fields go back to defaults
-    again = platform.call("put_policy", division="retail", data={**stored, "hr_email": None})
+    # PUT replaces: a GET's body sent back is accepted (its division is the policy's), omitted fields go back
+    # to defaults
+    assert stored["division"] == "retail"
+    again = platform.call("put_policy", **{**stored, "hr_email": None})
     assert again == {**stored, "hr_email": None}
     assert platform.call("get_policy", division="retail", context=ctx("recruiter")) == again
     with pytest.raises(Forbidden):
-        platform.call("put_policy", division="retail", data={}, context=ctx("recruiter"))
+        platform.call("put_policy", division="retail", context=ctx("recruiter"))
     with pytest.raises(Forbidden):
-        platform.call("put_policy", division="logistics", data={})
+        platform.call("put_policy", division="logistics")
     with pytest.raises(NotFound):
         platform.call("get_policy", division="logistics")
     with pytest.raises(Invalid) as err:
-        platform.call("put_policy", division="retail", data={"guide_after": -1})
+        platform.call("put_policy", division="retail", guide_after=-1)
     assert err.value.field == "guide_after"
     with pytest.raises(Invalid):
-        platform.call("put_policy", division="retail", data={"bogus": 1})
+        platform.call("put_policy", division="retail", bogus=1)
     assert platform.call("get_policy", division="logistics", context=ctx("admin", ()))["guide_after"] == 3600
 
 
 def test_basic_offer_with_evidence_goes_out_once_then_the_guide(platform):
-    platform.call("put_policy", division="retail", data={"guide_after": 1})
+    platform.call("put_policy", division="retail", guide_after=1)
     app, cand, email = uid("app"), uid("cand"), f"{uid('li')}@example.com"
     platform.publish("sourcing", "application_received", received(app, cand, email))
     event = status_changed(app, cand, "offered", "interviewed")
@@ -337,7 +339,7 @@ def test_core_progress_per_step_overdue_reminder_to_approvers_and_offer_after_th
 
     app, cand, email = uid("app"), uid("cand"), f"{uid('core')}@example.com"
     division = uid("div")
-    platform.call("put_policy", division=division, data={"guide_after": 3600},
+    platform.call("put_policy", division=division, guide_after=3600,
                   context=ctx("admin", ()))
     hr = ctx("hr", (division,))
     platform.publish("sourcing", "application_received", received(app, cand, email, division, "core",
@@ -398,7 +400,7 @@ def test_timing_report_from_a_seeded_history(platform):
     are computed by hand below."""
     division = uid("div")
     admin = ctx("admin", ())
-    platform.call("put_policy", division=division, data={"survey_after": 1}, context=admin)
+    platform.call("put_policy", division=division, survey_after=1, context=admin)
 
     def run(tier, result, outcomes, seconds_ago, survey=None):
         app, cand, email = uid("app"), uid("cand"), f"{uid('m')}@example.com"
@@ -416,7 +418,7 @@ def test_timing_report_from_a_seeded_history(platform):
             previous = outcome
         if survey is not None:
             wait_for(lambda: platform.call("get_survey", application_id=app, context=system)["sent"])
-            platform.call("record_survey", application_id=app, data={"score": survey, "comment": "ok"},
+            platform.call("record_survey", application_id=app, score=survey, comment="ok",
                           context=system)
         return app
 
@@ -430,15 +432,15 @@ def test_timing_report_from_a_seeded_history(platform):
     never_surveyed = run("basic", "offer", [], 10)
 
     with pytest.raises(Conflict) as again:
-        platform.call("record_survey", application_id=rejected, data={"score": 5}, context=system)
+        platform.call("record_survey", application_id=rejected, score=5, context=system)
     assert again.value.code == "already_answered"
     with pytest.raises(Conflict):
-        platform.call("record_survey", application_id=never_surveyed, data={"score": 5}, context=system)
+        platform.call("record_survey", application_id=never_surveyed, score=5, context=system)
     with pytest.raises(Invalid) as bad:
-        platform.call("record_survey", application_id=rejected, data={"score": 6}, context=system)
+        platform.call("record_survey", application_id=rejected, score=6, context=system)
     assert bad.value.field == "score"
     with pytest.raises(Forbidden):
-        platform.call("record_survey", application_id=rejected, data={"score": 5}, context=ctx("hr", (division,)))
+        platform.call("record_survey", application_id=rejected, score=5, context=ctx("hr", (division,)))
 
     def report():
         return {(g["kind"], g["tier"], g["mode"]): g for g in platform.call(
@@ -477,9 +479,8 @@ def test_second_scale_policy_delays_are_kept_for_rejection_survey_escalation_and
     from datetime import datetime
 
     division = uid("div")
-    platform.call("put_policy", division=division, context=ctx("admin", ()), data={
-        "rejection_delay": 2, "survey_after": 4, "urgent_confirm_within": 1, "hr_confirm_after": 3,
-        "group_hr_email": "group-people@example.org"})
+    platform.call("put_policy", division=division, context=ctx("admin", ()), rejection_delay=2, survey_after=4,
+                  urgent_confirm_within=1, hr_confirm_after=3, group_hr_email="group-people@example.org")
 
     rejected, cand, email = uid("app"), uid("cand"), f"{uid('late')}@example.com"
     offered, cand2, email2 = uid("app"), uid("cand"), f"{uid('urgent')}@example.com"
