@@ -19,7 +19,7 @@ from gateway.openapi import ConsentWithdrawn, PortalAnswer, PortalView
 from gateway.portal import application_view, reengagement_view
 from gateway.rpc import ServiceCalls
 from gateway.templating import SECURITY_HEADERS, TEMPLATES
-from shared.contracts import interview_feedback, notification, talent_pool
+from shared.contracts import interview_feedback, notification, sourcing, talent_pool
 from shared.contracts.caller import Caller
 from shared.contracts.commands import ConsentIn, PortalResponseIn, SurveyIn
 from shared.contracts.notification import SurveyAnswered
@@ -55,9 +55,9 @@ async def _view(request: Request, rpc: ServiceCalls, token: str, locale: str) ->
         reg = await rpc(talent_pool.GetReengagement, PORTAL, request, reengagement_id=object_id)
         consent = await rpc(talent_pool.ConsentStatus, PORTAL, request, reengagement_id=object_id)
         return reengagement_view(plain(reg), plain(consent), locale)
-    app = await rpc(("sourcing", "get_application"), PORTAL, request, application_id=object_id)
+    app = plain(await rpc(sourcing.GetApplication, PORTAL, request, application_id=object_id))
     approvals = []
-    if app.get("tier") == "core":
+    if app["tier"] == "core":
         approvals = plain(await rpc(interview_feedback.ListApprovals, PORTAL, request, application_id=object_id))
     survey = await rpc(notification.GetSurvey, PORTAL, request, application_id=object_id)
     consent = await rpc(talent_pool.ConsentStatus, PORTAL, request, application_id=object_id)
@@ -89,9 +89,9 @@ async def portal_response(request: Request, rpc: Rpc, token: str, body: PortalRe
                                **data.model_dump())
             return JSONResponse({"kind": "reengagement", "status": result.status,
                                  "application_id": result.application_id})
-        result = await rpc(("sourcing", "candidate_response"), PORTAL, request, application_id=object_id,
-                           data=data.model_dump())
-        return JSONResponse({"kind": "application", "application_id": result["id"], "status": result["status"]})
+        result = await rpc(sourcing.CandidateResponse, PORTAL, request, application_id=object_id,
+                           **data.model_dump())
+        return JSONResponse({"kind": "application", "application_id": result.id, "status": result.status.value})
 
     return await idempotent(g.redis, g.settings.redis_key(), _owner(token), idem,
                             [request.url.path, data.model_dump()], produce)

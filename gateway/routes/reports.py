@@ -7,15 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from gateway.deps import STAFF, DivisionQ, FromQ, Rpc, ToQ, ok, roles
-from gateway.openapi import (
-    FunnelReport,
-    SourcesReport,
-    TimeToHireReport,
-)
-from shared.contracts import interview_feedback, notification, talent_pool
+from shared.contracts import interview_feedback, notification, sourcing, talent_pool
 from shared.contracts.caller import Caller
 from shared.contracts.interview_feedback import InterviewersReport
 from shared.contracts.notification import NotificationTimingReport
+from shared.contracts.sourcing import FunnelReport, SourcesReport, TimeToHireReport
 from shared.contracts.talent_pool import TalentPoolReport
 
 router = APIRouter(tags=["reports"])
@@ -41,22 +37,22 @@ async def funnel_report(request: Request, rpc: Rpc, caller: Staff, division: Div
     """Per division or requisition: how many applications reached each status, the conversion and drop-off
     from the stage before, the median time in each stage, and the exits; over applications received in
     [from, to)."""
-    return await rpc(("sourcing", "funnel_report"), caller, request, division=division,
-                     requisition_id=requisition_id, group_by=group_by, start=start, end=end)
+    return await rpc(sourcing.FunnelReportRpc, caller, request, division=division, requisition_id=requisition_id,
+                     group_by=group_by, start=start, end=end)
 
 
 @router.get("/v1/reports/time-to-hire", responses=ok(TimeToHireReport))
 async def time_to_hire_report(request: Request, rpc: Rpc, caller: Staff, division: DivisionQ = None,
                               start: FromQ = None, end: ToQ = None):
     """Per division and tier: median and p90 (nearest rank) days from application to offer and to hire."""
-    return await rpc(("sourcing", "time_to_hire_report"), caller, request, division=division, start=start, end=end)
+    return await rpc(sourcing.TimeToHireReportRpc, caller, request, division=division, start=start, end=end)
 
 
 @router.get("/v1/reports/sources", responses=ok(SourcesReport))
 async def sources_report(request: Request, rpc: Rpc, caller: Staff, division: DivisionQ = None,
                          start: FromQ = None, end: ToQ = None):
     """Per source channel: applications, shortlisted, interviewed, offers, hires and their rates."""
-    return await rpc(("sourcing", "sources_report"), caller, request, division=division, start=start, end=end)
+    return await rpc(sourcing.SourcesReportRpc, caller, request, division=division, start=start, end=end)
 
 
 @router.get("/v1/reports/interviewers", responses=ok(InterviewersReport))

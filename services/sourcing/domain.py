@@ -45,7 +45,6 @@ S = AppStatus
 # Where a decision may send an interviewed application.
 DECISION_TARGETS: frozenset[str] = frozenset({S.awaiting_approval, S.offered, S.rejected})
 CONFIRMABLE: frozenset[str] = frozenset({S.offered, S.accepted})
-REQUISITION_STATUSES = ("open", "closed")
 
 
 class RuleViolation(Exception):

@@ -17,7 +17,7 @@ from services.talent_pool import domain
 from services.talent_pool.store import TalentPoolStore
 from shared.bus.callers import CallerRpc
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, implements
-from shared.bus.remote import ask, policy_seconds
+from shared.bus.remote import call, policy_seconds
 from shared.config import load
 from shared.contracts import talent_pool as contract
 from shared.contracts.common import normalize_skill
@@ -32,6 +32,7 @@ from shared.contracts.events import (
     RequisitionClosed,
     RequisitionOpened,
 )
+from shared.contracts.sourcing import SubmitFastTrackApplication
 from shared.contracts.status import supersedes
 from shared.errors import Conflict, NotFound, NotYet
 from shared.ids import new_id
@@ -491,13 +492,13 @@ class TalentPoolService(ServiceBase):
         if reuse_from is None:
             fast = False
         try:
-            app = ask(self.sourcing.submit_fast_track_application, 3 * load().rpc_timeout,
-                       requisition_id=doc["requisition_id"], candidate_id=doc["candidate_id"],
-                       reengagement_id=doc["_id"], reuse_interview_from=reuse_from)
+            application_id = call(self.sourcing, SubmitFastTrackApplication, 3 * load().rpc_timeout,
+                                  requisition_id=doc["requisition_id"], candidate_id=doc["candidate_id"],
+                                  reengagement_id=doc["_id"], reuse_interview_from=reuse_from).id
         except Conflict:
             # An earlier attempt may have created the application before failing here: link it if so.
             existing = self.store.application_for_reengagement(doc["_id"])
             if existing is None:
                 raise
-            app = {"id": existing["_id"]}
-        return {"application_id": app["id"], "fast_track": fast}
+            application_id = existing["_id"]
+        return {"application_id": application_id, "fast_track": fast}

@@ -32,8 +32,9 @@ import pytest
 
 from shared.bus import topology
 from shared.config import load
-from shared.contracts import screening
 from shared.contracts.caller import Caller
+from shared.contracts.screening import Override
+from shared.contracts.sourcing import CreateRequisition, GetApplication, SubmitApplication
 from shared.ids import new_id
 from tests.support.event_keys import session_keys
 from tests.support.infra import VhostAdmin, _with_vhost
@@ -256,29 +257,27 @@ def test_services_run_as_their_own_users_on_the_imported_topology(broker, runnin
                     except ServiceUnavailable:
                         assert time.monotonic() < deadline, (running_as_own_users / f"{service}.log").read_text()
                         await asyncio.sleep(0.5)
-            req = await client.call("sourcing", "create_requisition", as_caller=hr, data={
-                "title": "Barista", "division": "retail", "department": "cafe", "tier": "basic",
-                "required_skills": ["espresso"]})
-            app = await client.call("sourcing", "submit_application", as_caller=hr, data={
-                "requisition_id": req["id"], "source": "referral", "candidate": {
-                    "name": "Bea Broker", "email": f"bea.{new_id('x')}@example.org", "skills": ["espresso"],
-                    "years_experience": 2}})
+            req = await client.rpc(CreateRequisition, hr, title="Barista", division="retail",
+                                   department="cafe", tier="basic", required_skills=["espresso"])
+            app = await client.rpc(SubmitApplication, hr, requisition_id=req.id, source="referral", candidate={
+                "name": "Bea Broker", "email": f"bea.{new_id('x')}@example.org", "skills": ["espresso"],
+                "years_experience": 2})
             while True:  # sourcing -> application_received -> screening -> application_screened -> sourcing
-                found = await client.call("sourcing", "get_application", as_caller=hr, application_id=app["id"])
-                if found["status"] != "received":
+                found = await client.rpc(GetApplication, hr, application_id=app.id)
+                if found.status != "received":
                     break
                 assert time.monotonic() < deadline, (running_as_own_users / "screening.log").read_text()
                 await asyncio.sleep(0.3)
             # screening checks its own copy of the status (sourcing's event, on its inbox) before overriding
-            override = await client.rpc(screening.Override, hr, application_id=app["id"],
-                                        passed=found["status"] != "shortlisted", reason="fit")
+            override = await client.rpc(Override, hr, application_id=app.id,
+                                        passed=found.status != "shortlisted", reason="fit")
             return found, override
         finally:
             await client.close()
 
     found, override = asyncio.run(scenario())
-    assert found["status"] in ("shortlisted", "screened_out") and found["screening"] is not None
-    assert override.application_id == found["id"]
+    assert found.status in ("shortlisted", "screened_out") and found.screening is not None
+    assert override.application_id == found.id
     for service in ("sourcing", "screening"):
         log = (running_as_own_users / f"{service}.log").read_text(errors="replace")
         assert "ACCESS_REFUSED" not in log and "access_refused" not in log.lower(), log[-3000:]
@@ -302,13 +301,11 @@ def test_a_service_parks_an_early_event_under_its_own_user(broker, running_as_ow
         client = AsyncRpcClient(broker["gateway"], name="gateway", timeout=10)
         await client.connect()
         try:
-            req = await client.call("sourcing", "create_requisition", as_caller=hr, data={
-                "title": "Roaster", "division": "retail", "department": "cafe", "tier": "basic",
-                "required_skills": ["roasting"]})
-            await client.call("sourcing", "submit_application", as_caller=hr, data={
-                "requisition_id": req["id"], "source": "referral", "candidate": {
-                    "name": "Pat Park", "email": f"pat.{new_id('x')}@example.org", "skills": ["roasting"],
-                    "years_experience": 1}})
+            req = await client.rpc(CreateRequisition, hr, title="Roaster", division="retail",
+                                   department="cafe", tier="basic", required_skills=["roasting"])
+            await client.rpc(SubmitApplication, hr, requisition_id=req.id, source="referral", candidate={
+                "name": "Pat Park", "email": f"pat.{new_id('x')}@example.org", "skills": ["roasting"],
+                "years_experience": 1})
         finally:
             await client.close()
 
