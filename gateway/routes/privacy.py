@@ -13,7 +13,7 @@ from gateway.idempotency import forget
 from gateway.openapi import CandidateExport
 from gateway.rpc import ServiceCalls
 from shared.contracts import commands as cmd
-from shared.contracts import interview_feedback, sourcing
+from shared.contracts import interview_feedback, notification, screening, sourcing, talent_pool
 from shared.contracts.caller import Caller
 from shared.contracts.sourcing import Erasure, RetentionPolicy
 from shared.errors import Forbidden, Invalid, NotFound
@@ -53,14 +53,15 @@ async def export_candidate(request: Request, rpc: Rpc, candidate_id: str,
     """Right of access: everything every service holds about the candidate, as one JSON document."""
     own = await rpc(sourcing.ExportCandidate, caller, request, candidate_id=candidate_id)
     app_ids = [a.id for a in own.applications]
-    others = ("screening", "interview_feedback", "notification", "talent_pool")
-    parts = await asyncio.gather(*(rpc((service, "export_candidate"), caller, request, candidate_id=candidate_id,
-                                       application_ids=app_ids) for service in others))
+    others = (screening.ExportCandidate, interview_feedback.ExportCandidate, notification.ExportCandidate,
+              talent_pool.ExportCandidate)
+    parts = await asyncio.gather(*(rpc(declared, caller, request, candidate_id=candidate_id, application_ids=app_ids)
+                                   for declared in others))
     divisions = {a.division for a in own.applications}
     await gw(request).audit.record(request, caller, [Read(candidate_id, division_of(caller, divisions), [
         "export", *personal_fields("candidate", own.candidate.model_dump())])])
     return {"candidate_id": candidate_id, "exported_at": iso(utcnow()), "format": "hireloop-export/1",
-            "services": {"sourcing": own, **dict(zip(others, parts, strict=True))}}
+            "services": {"sourcing": own, **{d.service: part for d, part in zip(others, parts, strict=True)}}}
 
 
 @router.get("/v1/retention-policies/{division}", responses=ok(RetentionPolicy))

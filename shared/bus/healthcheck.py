@@ -8,13 +8,14 @@ import sys
 
 from shared.bus.aio_rpc import AsyncRpcClient
 from shared.config import load
+from shared.contracts.rpc import HEALTH
 
 
 async def check(service: str, timeout: float) -> dict:
     client = AsyncRpcClient(load().rabbit_url, name=f"healthcheck-{service}", timeout=timeout)
     await client.connect()
     try:
-        return await client.call(service, "health")
+        return (await client.rpc(HEALTH[service], None)).model_dump()
     finally:
         await client.close()
 

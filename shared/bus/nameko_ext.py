@@ -45,6 +45,7 @@ from shared.config import load
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS, CandidateErased
+from shared.contracts.rpc import HEALTH
 from shared.contracts.rpc import Rpc as Declared
 from shared.erasure import purge_dead_letters
 from shared.erasure import subjects as erasure_subjects
@@ -552,7 +553,8 @@ class ServiceBase:
 
     @rpc
     def health(self):
-        return {
+        """The probe (shared/contracts/rpc.py HEALTH): no caller, nothing personal; its answer as declared."""
+        return HEALTH[self.name].dump_result({
             "service": self.name,
             "instance": INSTANCE_ID,
             "version": os.environ.get("HIRELOOP_VERSION", "0.1.0"),
@@ -562,4 +564,4 @@ class ServiceBase:
             "outbox_backlog": self.store.outbox_backlog(),
             "metrics_port": metrics.metrics_port(),
             "python": sys.version.split()[0],
-        }
+        })
