@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from gateway.audit import Read, division_of, personal_fields
 from gateway.deps import (
-    STAFF,
     CallerOf,
     Cursor,
     IdemKey,
@@ -18,11 +15,9 @@ from gateway.deps import (
     gw,
     idempotent_call,
     ok,
-    roles,
 )
 from shared.contracts import commands as cmd
 from shared.contracts import screening, sourcing
-from shared.contracts.caller import Caller
 from shared.contracts.sourcing import Application, ApplicationAccepted, ApplicationPage, Candidate
 
 router = APIRouter()  # tags per route: the screening override has its own
@@ -30,7 +25,7 @@ router = APIRouter()  # tags per route: the screening override has its own
 
 @router.get("/v1/requisitions/{requisition_id}/applications", tags=["applications"], responses=ok(ApplicationPage))
 async def requisition_applications(request: Request, rpc: Rpc, requisition_id: str,
-                                   caller: Annotated[Caller, Depends(roles(*STAFF))], status: StatusQ = None,
+                                   caller: CallerOf[sourcing.ListApplications], status: StatusQ = None,
                                    limit: Limit = 50, cursor: Cursor = None):
     page = await rpc(sourcing.ListApplications, caller, request, requisition_id=requisition_id, status=status,
                      limit=limit, cursor=cursor)
@@ -48,7 +43,7 @@ async def submit_application(request: Request, rpc: Rpc, body: cmd.NewApplicatio
 
 @router.get("/v1/applications/{application_id}", tags=["applications"], responses=ok(Application))
 async def get_application(request: Request, rpc: Rpc, application_id: str,
-                          caller: Annotated[Caller, Depends(roles(*STAFF))]):
+                          caller: CallerOf[sourcing.GetApplication]):
     found = await rpc(sourcing.GetApplication, caller, request, application_id=application_id)
     await gw(request).audit.record(request, caller, [
         Read(found.candidate_id, found.division, personal_fields("application", found.model_dump()))])
@@ -57,7 +52,7 @@ async def get_application(request: Request, rpc: Rpc, application_id: str,
 
 @router.get("/v1/candidates/{candidate_id}", tags=["applications"], responses=ok(Candidate))
 async def get_candidate(request: Request, rpc: Rpc, candidate_id: str,
-                        caller: Annotated[Caller, Depends(roles(*STAFF))]):
+                        caller: CallerOf[sourcing.GetCandidate]):
     found = await rpc(sourcing.GetCandidate, caller, request, candidate_id=candidate_id)
     await gw(request).audit.record(request, caller, [
         Read(found.id, division_of(caller), personal_fields("candidate", found.model_dump()))])

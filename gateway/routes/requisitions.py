@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Request
 
-from fastapi import APIRouter, Depends, Request
-
-from gateway.deps import STAFF, CallerOf, Cursor, DivisionQ, IdemKey, Limit, Rpc, StatusQ, idempotent_call, ok, roles
+from gateway.deps import CallerOf, Cursor, DivisionQ, IdemKey, Limit, Rpc, StatusQ, idempotent_call, ok
 from shared.contracts import commands as cmd
 from shared.contracts import sourcing
-from shared.contracts.caller import Caller
 from shared.contracts.sourcing import Requisition, RequisitionPage
 
 router = APIRouter(tags=["requisitions"])
@@ -24,7 +21,7 @@ async def create_requisition(request: Request, rpc: Rpc, body: cmd.NewRequisitio
 
 # Reads: staff only here (sourcing itself lets any role read within its divisions).
 @router.get("/v1/requisitions", responses=ok(RequisitionPage))
-async def list_requisitions(request: Request, rpc: Rpc, caller: Annotated[Caller, Depends(roles(*STAFF))],
+async def list_requisitions(request: Request, rpc: Rpc, caller: CallerOf[sourcing.ListRequisitions],
                             division: DivisionQ = None, status: StatusQ = None, urgent: bool | None = None,
                             limit: Limit = 50, cursor: Cursor = None):
     return await rpc(sourcing.ListRequisitions, caller, request, division=division, status=status, urgent=urgent,
@@ -33,7 +30,7 @@ async def list_requisitions(request: Request, rpc: Rpc, caller: Annotated[Caller
 
 @router.get("/v1/requisitions/{requisition_id}", responses=ok(Requisition))
 async def get_requisition(request: Request, rpc: Rpc, requisition_id: str,
-                          caller: Annotated[Caller, Depends(roles(*STAFF))]):
+                          caller: CallerOf[sourcing.GetRequisition]):
     return await rpc(sourcing.GetRequisition, caller, request, requisition_id=requisition_id)
 
 

@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field, StrictInt, StringConstraints
 
 from shared.contracts import commands as cmd
 from shared.contracts.common import AppStatus, Id
-from shared.contracts.rpc import ADMIN, ANYONE, HR, RECRUITER, STAFF, Args, Rpc, View
+from shared.contracts.rpc import ADMIN, HR, RECRUITER, STAFF, Args, Rpc, View
 from shared.contracts.screening import Screening
 
 SERVICE = "sourcing"
@@ -346,16 +346,16 @@ class PutRetentionPolicyArgs(cmd.RetentionPolicyIn):
 # ---------------------------------------------------------------------------------------------- declarations
 # Named after their methods; the reports' end in Rpc, as their answers keep the names the OpenAPI document uses.
 CreateRequisition = Rpc(SERVICE, "create_requisition", cmd.NewRequisition, Requisition, (HR, ADMIN))
-GetRequisition = Rpc(SERVICE, "get_requisition", RequisitionArgs, Requisition, ANYONE)
-ListRequisitions = Rpc(SERVICE, "list_requisitions", ListRequisitionsArgs, RequisitionPage, ANYONE)
+GetRequisition = Rpc(SERVICE, "get_requisition", RequisitionArgs, Requisition, STAFF)
+ListRequisitions = Rpc(SERVICE, "list_requisitions", ListRequisitionsArgs, RequisitionPage, STAFF)
 CloseRequisition = Rpc(SERVICE, "close_requisition", CloseRequisitionArgs, Requisition, (HR, ADMIN))
 
 SubmitApplication = Rpc(SERVICE, "submit_application", cmd.NewApplication, ApplicationAccepted, (RECRUITER, HR, ADMIN))
 SubmitFastTrackApplication = Rpc(SERVICE, "submit_fast_track_application", FastTrackArgs, ApplicationAccepted,
                                  (ADMIN,), "talent_pool acts as the system; an admin may do it by hand")
-GetApplication = Rpc(SERVICE, "get_application", ApplicationArgs, Application, ANYONE)
-ListApplications = Rpc(SERVICE, "list_applications", ListApplicationsArgs, ApplicationPage, ANYONE)
-GetCandidate = Rpc(SERVICE, "get_candidate", CandidateArgs, Candidate, ANYONE)
+GetApplication = Rpc(SERVICE, "get_application", ApplicationArgs, Application, STAFF)
+ListApplications = Rpc(SERVICE, "list_applications", ListApplicationsArgs, ApplicationPage, STAFF)
+GetCandidate = Rpc(SERVICE, "get_candidate", CandidateArgs, Candidate, STAFF)
 RecordConfirmation = Rpc(SERVICE, "record_confirmation", ConfirmationArgs, ApplicationRecord, (HR, RECRUITER, ADMIN))
 RecordOutcome = Rpc(SERVICE, "record_outcome", OutcomeArgs, ApplicationRecord, (HR, ADMIN))
 CandidateResponse = Rpc(SERVICE, "candidate_response", CandidateResponseArgs, ApplicationRecord, (ADMIN,),

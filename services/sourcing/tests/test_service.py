@@ -494,8 +494,11 @@ def test_roles_are_the_declarations_and_a_refusal_changes_nothing(svc):
     assert svc.store.db.requisitions.count_documents({}) == 1
     assert svc.store.get_application(app["id"])["status"] == "received"
     assert svc.store.db.retention_policies.count_documents({}) == 0
-    # reads are open to every role in its divisions (the gateway's routes narrow them further)
-    assert as_(svc, INTERVIEWER).get_application(application_id=app["id"])["id"] == app["id"]
+    # reads are staff's (the gateway's routes take the same roles from the declarations): an interviewer's key
+    # reads its interviews, not applications
+    with pytest.raises(Forbidden):
+        as_(svc, INTERVIEWER).get_application(application_id=app["id"])
+    assert as_(svc, RECRUITER).get_application(application_id=app["id"])["id"] == app["id"]
     # a service acting on its own passes every role check
     assert as_(svc, SYSTEM).get_retention_policy(division="retail")["division"] == "retail"
 
