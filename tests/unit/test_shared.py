@@ -191,3 +191,32 @@ def test_keys_of_free_form_maps_are_bounded_like_the_strings_they_stand_for():
     with pytest.raises(Invalid) as e:
         parse(ScorecardIn, {**card, "ratings": {"c" * 81: 3}})
     assert e.value.field.startswith("ratings") and "80" in e.value.message
+
+
+def test_one_page_limit_for_every_list():
+    from pydantic import TypeAdapter, ValidationError
+
+    from shared.contracts import interview_feedback, queries
+    from shared.contracts.common import MAX_PAGE, PAGE_LIMIT_MESSAGE, PageLimit, RpcPageLimit, page_limit
+    from shared.errors import from_validation_error
+    from shared.storage import MAX_PAGE as STORE_PAGE
+
+    assert MAX_PAGE == 500 and page_limit(1) == 1 and page_limit(500) == 500
+    for bad in (0, 501, -1, True, "5", None, 5.0):
+        with pytest.raises(Invalid) as info:
+            page_limit(bad)
+        assert (info.value.field, info.value.code, str(info.value)) == ("limit", "validation_error",
+                                                                         PAGE_LIMIT_MESSAGE)
+    assert PAGE_LIMIT_MESSAGE == "limit: must be an integer from 1 to 500"
+    adapter = TypeAdapter(PageLimit)  # what the gateway's `?limit=` uses
+    assert adapter.validate_python(500) == 500
+    for bad in (0, 501):
+        with pytest.raises(ValidationError):
+            adapter.validate_python(bad)
+    # Every list RPC's declaration takes the one type, and refuses in the same words as page_limit.
+    assert queries.Limit is RpcPageLimit and STORE_PAGE is MAX_PAGE is queries.MAX_PAGE
+    for bad in (0, 501, True, "5"):
+        with pytest.raises(ValidationError) as info:
+            interview_feedback.ListInterviewsArgs.model_validate({"limit": bad})
+        assert (from_validation_error(info.value).message, from_validation_error(info.value).field) == (
+            PAGE_LIMIT_MESSAGE, "limit")
