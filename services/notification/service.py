@@ -41,7 +41,7 @@ from shared.contracts.events import (
 )
 from shared.contracts.status import supersedes
 from shared.crypto import open_sealed, seal
-from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
+from shared.errors import Conflict, Forbidden, NotFound, NotYet
 from shared.ids import new_id
 from shared.reports import report_scope
 from shared.timeutil import iso, utcnow
@@ -436,11 +436,8 @@ class NotificationService(ServiceBase):
 
         def work(uow):
             stored = uow.store.get_policy(division, session=uow.session)
-            try:
-                policy = domain.policy_to_store(new, domain.effective_policy(stored) if stored else None,
-                                                self.webhooks.allow)
-            except domain.PolicyError as exc:
-                raise Invalid(str(exc), field=exc.field) from None
+            policy = domain.policy_to_store(new, domain.effective_policy(stored) if stored else None,
+                                            self.webhooks.allow)
             uow.store.put_policy(division, {**policy.model_dump(mode="json"), "updated_at": utcnow(),
                                             "updated_by": caller.name}, session=uow.session)
             return policy

@@ -148,10 +148,6 @@ def erasure_view(doc: dict) -> contract.Erasure:
     )
 
 
-def _rule(exc: domain.RuleViolation) -> Conflict:
-    return Conflict(exc.message, code=exc.code)
-
-
 def _duplicate(existing_id: str) -> Conflict:
     return Conflict(f"this candidate has already applied to this requisition: application {existing_id}",
                     code="duplicate_application")
@@ -467,10 +463,7 @@ class SourcingService(ServiceBase):
 
         def work(uow):
             app = self._visible_application(caller, application_id, uow.session, uow.store)
-            try:
-                domain.check_confirmable(app["status"])
-            except domain.RuleViolation as exc:
-                raise _rule(exc) from None
+            domain.check_confirmable(app["status"])
             now = utcnow()
             app["confirmation"] = {"result": cmd.result, "note": cmd.note, "by": caller.name, "at": now}
             app["timeline"].append(domain.timeline_entry(now, app["status"], domain.confirmation_detail(cmd.result)))
@@ -487,11 +480,8 @@ class SourcingService(ServiceBase):
     def record_outcome(self, caller, cmd: contract.OutcomeArgs) -> contract.ApplicationRecord:
         def work(uow):
             app = self._visible_application(caller, cmd.application_id, uow.session, uow.store)
-            try:
-                new_status = domain.outcome_status(app["status"], cmd.outcome)
-                self._change(uow, app, new_status, domain.outcome_detail(cmd.outcome, caller.name))
-            except domain.RuleViolation as exc:
-                raise _rule(exc) from None
+            new_status = domain.outcome_status(app["status"], cmd.outcome)
+            self._change(uow, app, new_status, domain.outcome_detail(cmd.outcome, caller.name))
             return app
 
         return application_record(self.bus.transact(work))
@@ -501,11 +491,8 @@ class SourcingService(ServiceBase):
         # The portal calls as the system after checking the candidate's token (the declaration's roles).
         def work(uow):
             app = self._visible_application(caller, cmd.application_id, uow.session, uow.store)
-            try:
-                new_status = domain.response_status(app["status"], cmd.response)
-                self._change(uow, app, new_status, domain.response_detail(new_status))
-            except domain.RuleViolation as exc:
-                raise _rule(exc) from None
+            new_status = domain.response_status(app["status"], cmd.response)
+            self._change(uow, app, new_status, domain.response_detail(new_status))
             return app
 
         return application_record(self.bus.transact(work))

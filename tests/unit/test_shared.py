@@ -220,3 +220,33 @@ def test_one_page_limit_for_every_list():
             interview_feedback.ListInterviewsArgs.model_validate({"limit": bad})
         assert (from_validation_error(info.value).message, from_validation_error(info.value).field) == (
             PAGE_LIMIT_MESSAGE, "limit")
+
+
+def test_domain_errors_name_no_http_status_and_the_gateway_maps_each_kind_in_one_place():
+    import ast
+    from pathlib import Path
+
+    from gateway.errors import http_status
+    from shared.errors import ERRORS_BY_NAME, Conflict, DomainError, NotFound
+
+    assert all(not hasattr(cls, "status") for cls in (DomainError, *ERRORS_BY_NAME.values()))
+    statuses = {name: http_status(cls("x")) for name, cls in ERRORS_BY_NAME.items()}
+    assert statuses == {"NotFound": 404, "Conflict": 409, "Invalid": 422, "Forbidden": 403, "Unauthenticated": 401}
+
+    class NoSuchStep(NotFound):
+        pass
+
+    assert http_status(NoSuchStep("x")) == 404 and http_status(DomainError("x")) == 400
+    assert Conflict("x", code="invalid_transition").as_dict() == {"code": "invalid_transition", "message": "x"}
+    # Domains refuse with the shared family: no refusal class of their own, nothing of HTTP. (A broken
+    # template file is a deployment fault that fails the handler, not an answer to anyone: not a refusal.)
+    faults = {"TemplateError"}
+    root = Path(__file__).resolve().parents[2]
+    for path in sorted(root.glob("services/*/domain.py")):
+        tree = ast.parse(path.read_text())
+        own = [n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)
+               and any(isinstance(b, ast.Name) and b.id.endswith(("Error", "Exception", "Violation")) for b in n.bases)]
+        assert set(own) <= faults, f"{path}: {own}"
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+            a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert not {m for m in imported if m and m.split(".")[0] in ("fastapi", "starlette", "gateway", "http")}, path
