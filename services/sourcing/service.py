@@ -12,6 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.sourcing import domain
 from services.sourcing.store import SourcingStore
+from shared.bus.dlq import purge_dead_letters
 from shared.bus.nameko_ext import PoisonMessage, ServiceBase, Store, amqp_uri, event_handler, implements
 from shared.config import load
 from shared.contracts import sourcing as contract
@@ -31,7 +32,6 @@ from shared.contracts.events import (
     RequisitionOpened,
 )
 from shared.crypto import open_sealed
-from shared.erasure import purge_dead_letters
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
 from shared.reports import report_scope

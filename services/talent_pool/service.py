@@ -17,7 +17,7 @@ from services.talent_pool import domain
 from services.talent_pool.store import TalentPoolStore
 from shared.bus.callers import CallerRpc
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, implements
-from shared.bus.remote import call, policy_seconds
+from shared.bus.remote import call, call_or_none
 from shared.config import load
 from shared.contracts import talent_pool as contract
 from shared.contracts.common import normalize_skill
@@ -32,10 +32,12 @@ from shared.contracts.events import (
     RequisitionClosed,
     RequisitionOpened,
 )
+from shared.contracts.notification import GetPolicy
 from shared.contracts.sourcing import SubmitFastTrackApplication
 from shared.contracts.status import supersedes
 from shared.errors import Conflict, NotFound, NotYet
 from shared.ids import new_id
+from shared.policy import POLICY_TIMEOUT, policy_seconds
 from shared.reports import report_scope
 from shared.timeutil import iso, utcnow
 
@@ -396,7 +398,8 @@ class TalentPoolService(ServiceBase):
 
     def _reuse_window(self, division: str) -> int:
         """The division's `reuse_interview_within` in seconds; the policy default when notification can't say."""
-        return policy_seconds(self.notification, division, "reuse_interview_within")
+        answer = call_or_none(self.notification, GetPolicy, POLICY_TIMEOUT, division=division)
+        return policy_seconds(answer, "reuse_interview_within")
 
     @implements(contract.RespondReengagement)
     def respond_reengagement(self, caller, cmd: contract.RespondArgs) -> contract.ReengagementDetail:

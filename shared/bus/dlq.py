@@ -32,6 +32,7 @@ from kombu import Connection
 
 from shared.bus import topology
 from shared.contracts.common import SERVICES
+from shared.erasure import mentions_any
 
 DEAD_LETTER_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
                        "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason", "x-delivery-count")
@@ -183,6 +184,13 @@ class DeadLetterQueues:
                       limit: int = 100000) -> list[DeadLetter]:
         """Drop the dead letters `matching` accepts (an erasure removes a candidate's); the rest go back."""
         return self._settle(service, None, replay=False, limit=limit, matching=matching)
+
+
+def purge_dead_letters(amqp_uri: str, service: str, needles: list[str]) -> int:
+    """An erasure's part in the broker (shared/erasure.py): drop the service's dead letters that mention the
+    candidate (`needles`: ids, an address); the others stay, untouched."""
+    with DeadLetterQueues(amqp_uri) as queues:
+        return len(queues.drop_matching(service, lambda dl: mentions_any(dl.body, needles)))
 
 
 def _services(arg: str | None) -> tuple[str, ...]:

@@ -37,18 +37,17 @@ from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 from nameko.timer import timer
 from pydantic import ValidationError
 
-from shared import event_signing, metrics, tracing
+from shared import erasure, event_signing, metrics, tracing
 from shared.bus import topology
 from shared.bus.callers import caller_of
+from shared.bus.dlq import purge_dead_letters
 from shared.bus.observe import Observability
 from shared.config import load
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
-from shared.contracts.events import EVENT_MODELS, CandidateErased
+from shared.contracts.events import EVENT_MODELS
 from shared.contracts.rpc import HEALTH
 from shared.contracts.rpc import Rpc as Declared
-from shared.erasure import purge_dead_letters
-from shared.erasure import subjects as erasure_subjects
 from shared.errors import DomainError, NotYet
 from shared.storage import AlreadyHandled, ServiceStore, StillContended
 from shared.timeutil import utcnow
@@ -469,7 +468,7 @@ class BusHandle:
             correlation_id=correlation or self._ctx.call_id,
             causation_id=envelope.event_id if envelope else self._ctx.call_id,
             # an event about an erased candidate is acked and changes nothing (shared/erasure.py)
-            about=erasure_subjects(envelope.type, envelope.payload) if envelope else None,
+            about=erasure.subjects(envelope.type, envelope.payload) if envelope else None,
         )
         for e in emitted:
             metrics.count_business(store.owner, e.type, e.payload)
@@ -534,22 +533,11 @@ class ServiceBase:
         self.bus.relay_pending()
 
     def erase_candidate_data(self, payload, envelope, erase_own) -> None:
-        """This service's part of an erasure (shared/erasure.py): its dead letters about the candidate, then
-        `erase_own(uow) -> counts` with the outbox and the tombstone in one unit of work, then the answer."""
-        dropped = purge_dead_letters(amqp_uri(), self.name, [payload.candidate_id, *payload.application_ids])
-
-        def work(uow):
-            counts = dict(erase_own(uow))
-            counts["outbox"] = uow.store.erase_from_outbox(payload.candidate_id, payload.application_ids,
-                                                           session=uow.session)
-            counts["dead_letters"] = dropped
-            uow.store.mark_erased(payload.candidate_id, payload.erasure_id, payload.application_ids,
-                                  session=uow.session)
-            uow.emit("candidate_erased", CandidateErased(
-                erasure_id=payload.erasure_id, candidate_id=payload.candidate_id, service=self.name,
-                counts=counts, erased_at=utcnow()))
-
-        self.bus.transact(work, envelope)
+        """This service's part of an erasure (shared/erasure.py): its dead letters about the candidate (in the
+        broker, so outside the transaction), then its own records, outbox and tombstone in one unit of work."""
+        dropped = purge_dead_letters(amqp_uri(), self.name, erasure.dead_letter_needles(payload))
+        self.bus.transact(lambda uow: erasure.erase_own_records(uow, payload, self.name, erase_own, dropped),
+                          envelope)
 
     @rpc
     def health(self):

@@ -250,3 +250,17 @@ def test_domain_errors_name_no_http_status_and_the_gateway_maps_each_kind_in_one
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
             a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         assert not {m for m in imported if m and m.split(".")[0] in ("fastapi", "starlette", "gateway", "http")}, path
+
+
+def test_a_policy_delay_is_the_answer_when_usable_else_the_contract_default():
+    from shared.contracts.commands import NotificationPolicy
+    from shared.policy import policy_seconds
+
+    default = NotificationPolicy().approval_sla
+    assert policy_seconds({"approval_sla": 60}, "approval_sla") == 60
+    assert policy_seconds({"approval_sla": 0}, "approval_sla") == 0
+    assert policy_seconds(NotificationPolicy(approval_sla=60), "approval_sla") == 60  # the declared answer
+    for unusable in (None, "down", {}, {"approval_sla": -1}, {"approval_sla": True}, {"approval_sla": "60"},
+                     {"approval_sla": 60.5}):
+        assert policy_seconds(unusable, "approval_sla") == default
+    assert policy_seconds(None, "reuse_interview_within") == NotificationPolicy().reuse_interview_within
