@@ -4,17 +4,15 @@ application follows the events of screening and interview_feedback. Rules live i
 from __future__ import annotations
 
 import logging
-import os
 from datetime import timedelta
 
-from nameko.timer import timer
 from pymongo.errors import DuplicateKeyError
 
 from services.sourcing import domain
 from services.sourcing.store import SourcingStore
+from shared.bus.configured import configured_timer
 from shared.bus.dlq import purge_dead_letters
 from shared.bus.nameko_ext import PoisonMessage, ServiceBase, Store, amqp_uri, event_handler, implements
-from shared.config import load
 from shared.contracts import sourcing as contract
 from shared.contracts.commands import NewApplication, NewRequisition
 from shared.contracts.common import AppStatus
@@ -38,8 +36,7 @@ from shared.reports import report_scope
 from shared.timeutil import iso, utcnow
 
 log = logging.getLogger("hireloop.sourcing")
-# How often the retention sweep looks for expired candidates, and how many it erases per sweep at most.
-RETENTION_SWEEP_SECONDS = float(os.environ.get("RETENTION_SWEEP_SECONDS", "3600"))
+# How many candidates the retention sweep (every RETENTION_SWEEP_SECONDS) erases at most per sweep.
 RETENTION_BATCH = 200
 # A race between two first applications of the same new candidate ends in a duplicate key; try again.
 UPSERT_RACE_RETRIES = 3
@@ -670,7 +667,7 @@ class SourcingService(ServiceBase):
                                                        submitted_by=a.get("submitted_by")) for a in apps])
 
     def _retention(self, division: str | None) -> domain.Retention:
-        settings = load()
+        settings = self.settings
         doc = self.store.get_retention_policy(division) if division else None
         return domain.Retention(rejected_days=(doc or {}).get("rejected_days", settings.retention_rejected_days),
                                 pool_days=(doc or {}).get("pool_days", settings.pool_retention_days))
@@ -690,7 +687,7 @@ class SourcingService(ServiceBase):
         self.store.put_retention_policy(cmd.division, cmd.stored())
         return contract.RetentionPolicy(division=cmd.division, **cmd.stored())
 
-    @timer(interval=RETENTION_SWEEP_SECONDS)
+    @configured_timer("retention_sweep_seconds")
     def retention_sweep(self):
         """Erase candidates whose every application ended without a hire longer ago than their division keeps
         them (an erasure like a requested one, reason `retention`)."""

@@ -200,7 +200,7 @@ def _services(arg: str | None) -> tuple[str, ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from shared.config import load
+    from shared.config import Settings
 
     parser = argparse.ArgumentParser(prog="python -m shared.bus.dlq", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--all", action="store_true")
     args = parser.parse_args(argv)
 
-    with DeadLetterQueues(load().rabbit_url) as dlq:
+    with DeadLetterQueues(Settings.from_env().rabbit_url) as dlq:
         if args.command == "list":
             report = {}
             for service in _services(args.service):

@@ -133,7 +133,7 @@ def test_domain_errors_survive_namekos_stringified_arguments():
 
 
 def test_rate_limit_settings_parse_strictly(monkeypatch):
-    from shared.config import Rate, Settings, load, parse_rate
+    from shared.config import Rate, Settings, parse_rate
 
     assert parse_rate("X", "20/100") == Rate(20, 100) and str(Rate(20, 100)) == "20/100"
     assert parse_rate("X", " 0.5/10 ") == Rate(0.5, 10)
@@ -145,14 +145,14 @@ def test_rate_limit_settings_parse_strictly(monkeypatch):
 
     monkeypatch.delenv("RATE_LIMIT_KEY", raising=False)
     monkeypatch.delenv("RATE_LIMIT_DIVISION", raising=False)
-    defaults = Settings()
+    defaults = Settings.from_env()
     assert (defaults.rate_limit_key, defaults.rate_limit_division) == (Rate(20, 100), Rate(100, 500))
     monkeypatch.setenv("RATE_LIMIT_KEY", "5/7")
     monkeypatch.setenv("RATE_LIMIT_DIVISION", "off")
-    assert (load().rate_limit_key, load().rate_limit_division) == (Rate(5, 7), None)
+    assert (Settings.from_env().rate_limit_key, Settings.from_env().rate_limit_division) == (Rate(5, 7), None)
     monkeypatch.setenv("RATE_LIMIT_DIVISION", "lots")
     with pytest.raises(ValueError, match="RATE_LIMIT_DIVISION='lots'"):
-        load()
+        Settings.from_env()
 
 
 def test_numbers_and_times_in_commands_are_what_json_says_not_what_lax_parsing_makes_of_them():

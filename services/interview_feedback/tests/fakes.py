@@ -91,9 +91,9 @@ def main() -> None:
 
     from shared.bus import topology
     from shared.bus.runner import nameko_config
-    from shared.config import load
+    from shared.config import Settings
 
-    settings = load()
+    settings = Settings.from_env()
     config.setup(nameko_config(settings))
     topology.declare(settings.rabbit_url)
     runner = ServiceRunner()
