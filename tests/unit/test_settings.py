@@ -218,3 +218,11 @@ def test_from_env_reads_the_process_environment_by_default(monkeypatch):
     settings = Settings.from_env()
     assert (settings.namespace, settings.rate_limit_key) == ("from-the-env", None)
     assert dataclasses.replace(settings, namespace="t1").namespace == "t1"  # tests pass their own explicitly
+
+
+def test_every_variable_is_documented_in_the_configuration_page():
+    page = (ROOT / "docs" / "configuration.md").read_text()
+    names = {f.metadata["env"] for f in dataclasses.fields(Settings) if "env" in f.metadata}
+    names |= {"BROKER_USERNAME", "BROKER_PASSWORD", "BROKER_PASSWORD_<USER>", "SCALE_<SERVICE>"}
+    assert len(names) > 45
+    assert sorted(n for n in names if f"`{n}`" not in page) == []
