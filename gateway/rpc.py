@@ -55,7 +55,8 @@ class RpcServices:
 
     def __init__(self, settings: Settings):
         self.client = AsyncRpcClient(settings.rabbit_url, name="gateway", timeout=settings.rpc_timeout,
-                                     context_secret=settings.context_secret)
+                                     context_secret=settings.context_secret,
+                                     predeclared=settings.predeclared_topology)
 
     @property
     def connected(self) -> bool:

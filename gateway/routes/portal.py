@@ -32,9 +32,9 @@ PORTAL = Caller.system("portal")
 router = APIRouter(tags=["portal"])
 
 
-def _read(token: str) -> tuple[str, str]:
+def _read(request: Request, token: str) -> tuple[str, str]:
     try:
-        return read_portal_token(token)
+        return read_portal_token(token, request.app.state.settings.portal_secret)
     except BadSignature:
         raise NotFound("this link is not valid") from None
 
@@ -50,7 +50,7 @@ def plain(answer: Any) -> Any:
 
 
 async def _view(request: Request, rpc: ServiceCalls, token: str, locale: str) -> dict[str, Any]:
-    kind, object_id = _read(token)
+    kind, object_id = _read(request, token)
     if kind == "r":
         reg = await rpc(talent_pool.GetReengagement, PORTAL, request, reengagement_id=object_id)
         consent = await rpc(talent_pool.ConsentStatus, PORTAL, request, reengagement_id=object_id)
@@ -80,7 +80,7 @@ async def portal_page(request: Request, rpc: Rpc, token: str):
 @router.post("/portal/{token}/response", responses=ok(PortalAnswer))
 async def portal_response(request: Request, rpc: Rpc, token: str, body: PortalResponseIn, idem: IdemKey = None):
     g = gw(request)
-    kind, object_id = _read(token)
+    kind, object_id = _read(request, token)
     data = parse(PortalResponseIn, body.model_dump())
 
     async def produce():
@@ -101,7 +101,7 @@ async def portal_response(request: Request, rpc: Rpc, token: str, body: PortalRe
 async def portal_survey(request: Request, rpc: Rpc, token: str, body: SurveyIn, idem: IdemKey = None):
     """The candidate's satisfaction survey (score 1-5, optional comment), once per application."""
     g = gw(request)
-    kind, object_id = _read(token)
+    kind, object_id = _read(request, token)
     if kind != "a":
         raise NotFound("this link has no survey")
     data = parse(SurveyIn, body.model_dump())
@@ -119,7 +119,7 @@ async def portal_survey(request: Request, rpc: Rpc, token: str, body: SurveyIn, 
 async def portal_consent(request: Request, rpc: Rpc, token: str, body: ConsentIn):
     """Withdraw talent-pool consent: out of the pool and every pending re-engagement, at once. Doing it
     twice changes nothing more, so no idempotency key is needed."""
-    kind, object_id = _read(token)
+    kind, object_id = _read(request, token)
     parse(ConsentIn, body.model_dump())
     ids = {"reengagement_id": object_id} if kind == "r" else {"application_id": object_id}
     result = await rpc(talent_pool.WithdrawConsent, PORTAL, request, **ids)

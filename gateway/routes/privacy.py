@@ -15,6 +15,7 @@ from gateway.rpc import ServiceCalls
 from shared.contracts import commands as cmd
 from shared.contracts import interview_feedback, notification, screening, sourcing, talent_pool
 from shared.contracts.caller import Caller
+from shared.contracts.common import MAX_PAGE
 from shared.contracts.sourcing import Erasure, RetentionPolicy
 from shared.errors import Forbidden, Invalid, NotFound
 from shared.timeutil import iso, utcnow
@@ -87,7 +88,7 @@ async def interviews_and_steps(rpc: ServiceCalls, caller: Caller, request: Reque
         interviews, cursor = [], None
         while True:
             page = await rpc(interview_feedback.ListInterviews, caller, request,
-                             application_id=application_id, limit=500, cursor=cursor)
+                             application_id=application_id, limit=MAX_PAGE, cursor=cursor)
             interviews += [i.id for i in page.items]
             cursor = page.next_cursor
             if not cursor:

@@ -274,7 +274,8 @@ def test_the_portal_asks_the_owning_services_as_the_portal_and_shows_the_candida
                                                                 candidate_id="cand_7", division="retail"))
     gw.fake.answer(("notification", "get_survey"), {"sent": False, "answered": False})
     gw.fake.answer(("talent_pool", "consent_status"), {"in_pool": False, "withdrawn": False})
-    response = gw.client.get(f"/portal/{portal_token('a', 'app_7')}", headers={"Accept": "application/json"})
+    token = portal_token("a", "app_7", gw.client.app.state.settings.portal_secret)
+    response = gw.client.get(f"/portal/{token}", headers={"Accept": "application/json"})
     assert response.status_code == 200
     view = response.json()
     assert (view["application_id"], view["status"], view["can_respond"]) == ("app_7", "offered", True)

@@ -4,16 +4,15 @@ application follows the events of screening and interview_feedback. Rules live i
 from __future__ import annotations
 
 import logging
-import os
 from datetime import timedelta
 
-from nameko.timer import timer
 from pymongo.errors import DuplicateKeyError
 
 from services.sourcing import domain
 from services.sourcing.store import SourcingStore
+from shared.bus.configured import configured_timer
+from shared.bus.dlq import purge_dead_letters
 from shared.bus.nameko_ext import PoisonMessage, ServiceBase, Store, amqp_uri, event_handler, implements
-from shared.config import load
 from shared.contracts import sourcing as contract
 from shared.contracts.commands import NewApplication, NewRequisition
 from shared.contracts.common import AppStatus
@@ -31,15 +30,13 @@ from shared.contracts.events import (
     RequisitionOpened,
 )
 from shared.crypto import open_sealed
-from shared.erasure import purge_dead_letters
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
 from shared.reports import report_scope
 from shared.timeutil import iso, utcnow
 
 log = logging.getLogger("hireloop.sourcing")
-# How often the retention sweep looks for expired candidates, and how many it erases per sweep at most.
-RETENTION_SWEEP_SECONDS = float(os.environ.get("RETENTION_SWEEP_SECONDS", "3600"))
+# How many candidates the retention sweep (every RETENTION_SWEEP_SECONDS) erases at most per sweep.
 RETENTION_BATCH = 200
 # A race between two first applications of the same new candidate ends in a duplicate key; try again.
 UPSERT_RACE_RETRIES = 3
@@ -146,10 +143,6 @@ def erasure_view(doc: dict) -> contract.Erasure:
         services={party: {"status": p["status"], "at": iso(p.get("at")), "counts": p.get("counts") or {}}
                   for party, p in doc["parties"].items()},
     )
-
-
-def _rule(exc: domain.RuleViolation) -> Conflict:
-    return Conflict(exc.message, code=exc.code)
 
 
 def _duplicate(existing_id: str) -> Conflict:
@@ -467,10 +460,7 @@ class SourcingService(ServiceBase):
 
         def work(uow):
             app = self._visible_application(caller, application_id, uow.session, uow.store)
-            try:
-                domain.check_confirmable(app["status"])
-            except domain.RuleViolation as exc:
-                raise _rule(exc) from None
+            domain.check_confirmable(app["status"])
             now = utcnow()
             app["confirmation"] = {"result": cmd.result, "note": cmd.note, "by": caller.name, "at": now}
             app["timeline"].append(domain.timeline_entry(now, app["status"], domain.confirmation_detail(cmd.result)))
@@ -487,11 +477,8 @@ class SourcingService(ServiceBase):
     def record_outcome(self, caller, cmd: contract.OutcomeArgs) -> contract.ApplicationRecord:
         def work(uow):
             app = self._visible_application(caller, cmd.application_id, uow.session, uow.store)
-            try:
-                new_status = domain.outcome_status(app["status"], cmd.outcome)
-                self._change(uow, app, new_status, domain.outcome_detail(cmd.outcome, caller.name))
-            except domain.RuleViolation as exc:
-                raise _rule(exc) from None
+            new_status = domain.outcome_status(app["status"], cmd.outcome)
+            self._change(uow, app, new_status, domain.outcome_detail(cmd.outcome, caller.name))
             return app
 
         return application_record(self.bus.transact(work))
@@ -501,11 +488,8 @@ class SourcingService(ServiceBase):
         # The portal calls as the system after checking the candidate's token (the declaration's roles).
         def work(uow):
             app = self._visible_application(caller, cmd.application_id, uow.session, uow.store)
-            try:
-                new_status = domain.response_status(app["status"], cmd.response)
-                self._change(uow, app, new_status, domain.response_detail(new_status))
-            except domain.RuleViolation as exc:
-                raise _rule(exc) from None
+            new_status = domain.response_status(app["status"], cmd.response)
+            self._change(uow, app, new_status, domain.response_detail(new_status))
             return app
 
         return application_record(self.bus.transact(work))
@@ -683,7 +667,7 @@ class SourcingService(ServiceBase):
                                                        submitted_by=a.get("submitted_by")) for a in apps])
 
     def _retention(self, division: str | None) -> domain.Retention:
-        settings = load()
+        settings = self.settings
         doc = self.store.get_retention_policy(division) if division else None
         return domain.Retention(rejected_days=(doc or {}).get("rejected_days", settings.retention_rejected_days),
                                 pool_days=(doc or {}).get("pool_days", settings.pool_retention_days))
@@ -703,7 +687,7 @@ class SourcingService(ServiceBase):
         self.store.put_retention_policy(cmd.division, cmd.stored())
         return contract.RetentionPolicy(division=cmd.division, **cmd.stored())
 
-    @timer(interval=RETENTION_SWEEP_SECONDS)
+    @configured_timer("retention_sweep_seconds")
     def retention_sweep(self):
         """Erase candidates whose every application ended without a hire longer ago than their division keeps
         them (an erasure like a requested one, reason `retention`)."""

@@ -10,14 +10,15 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StrictInt, StringConstraints
 
 from shared.contracts import commands as cmd
-from shared.contracts.common import AppStatus, Id
+from shared.contracts.common import DEFAULT_PAGE, AppStatus, Id, RpcPageLimit
 from shared.contracts.rpc import ADMIN, HR, RECRUITER, STAFF, Args, Rpc, View
 from shared.contracts.screening import Screening
 
 SERVICE = "sourcing"
 
-# What api-v1 says of every list: `?limit=` (default 50, max 500) and `?cursor=` (the gateway's bounds).
-Limit = Annotated[int, Field(ge=1, le=500, description="page size (max 500)")]
+# What api-v1 says of every list: `?limit=` (default 50, max 500: shared/contracts/common.py, the one page
+# size) and `?cursor=` (the gateway's bounds).
+Limit = RpcPageLimit
 Cursor = Annotated[str, StringConstraints(max_length=200)]
 # A division as a filter or a path names it (no pattern: one the caller cannot see is simply not found).
 DivisionName = Annotated[str, StringConstraints(min_length=1, max_length=80)]
@@ -266,7 +267,7 @@ class ListRequisitionsArgs(Args):
     division: DivisionName | None = None
     status: Literal["open", "closed"] | None = None
     urgent: bool | None = None
-    limit: Limit = 50
+    limit: Limit = DEFAULT_PAGE
     cursor: Cursor | None = None
 
 
@@ -290,7 +291,7 @@ class ApplicationArgs(Args):
 class ListApplicationsArgs(Args):
     requisition_id: Id
     status: AppStatus | None = None
-    limit: Limit = 50
+    limit: Limit = DEFAULT_PAGE
     cursor: Cursor | None = None
 
 

@@ -31,7 +31,7 @@ import amqp
 import pytest
 
 from shared.bus import topology
-from shared.config import load
+from shared.config import Settings
 from shared.contracts.caller import Caller
 from shared.contracts.screening import Override
 from shared.contracts.sourcing import CreateRequisition, GetApplication, SubmitApplication
@@ -51,12 +51,12 @@ def _ctl(*args: str) -> None:
 @pytest.fixture(scope="module")
 def broker(test_infra):
     """A vhost with the imported topology and every broker user; yields {user: amqp url}."""
-    admin = VhostAdmin(load().rabbit_url)
+    admin = VhostAdmin(Settings.from_env().rabbit_url)
     vhost = f"hireloop-users-{new_id('t')}"
     admin.create(vhost)
     admin.import_definitions(topology.definitions(vhost))
     made, urls = [], {}
-    base = urlsplit(load().rabbit_url)
+    base = urlsplit(Settings.from_env().rabbit_url)
     try:
         for user in topology.broker_users():
             name = f"{vhost}-{user.name}"  # users are per broker, not per vhost: one set per test run
@@ -68,7 +68,7 @@ def broker(test_infra):
                 _ctl("set_topic_permissions", "-p", vhost, name, topic.exchange, topic.write, topic.read)
             host = f"{base.hostname}:{base.port or 5672}"
             urls[user.name] = f"amqp://{quote(name)}:{password}@{host}/{quote(vhost, safe='')}"
-        urls["admin"] = _with_vhost(load().rabbit_url, vhost)
+        urls["admin"] = _with_vhost(Settings.from_env().rabbit_url, vhost)
         yield urls
     finally:
         for name in made:
@@ -238,14 +238,15 @@ def running_as_own_users(broker, test_infra, tmp_path_factory):
             out.close()
 
 
-def test_services_run_as_their_own_users_on_the_imported_topology(broker, running_as_own_users, monkeypatch):
+def test_services_run_as_their_own_users_on_the_imported_topology(broker, running_as_own_users):
     from shared.bus.aio_rpc import AsyncRpcClient, ServiceUnavailable
 
-    monkeypatch.setenv("BROKER_TOPOLOGY", "predeclared")  # the gateway's client: passive declarations
     hr = Caller(key_id="k", name="hal", role="hr", divisions=("retail",))
 
     async def scenario():
-        client = AsyncRpcClient(broker["gateway"], name="gateway", timeout=10)
+        # the gateway's client on the imported topology: passive declarations
+        client = AsyncRpcClient(broker["gateway"], name="gateway", timeout=10, predeclared=True,
+                                context_secret=Settings.from_env().context_secret)
         await client.connect()
         try:
             deadline = time.monotonic() + 90
@@ -283,14 +284,13 @@ def test_services_run_as_their_own_users_on_the_imported_topology(broker, runnin
         assert "ACCESS_REFUSED" not in log and "access_refused" not in log.lower(), log[-3000:]
 
 
-def test_a_service_parks_an_early_event_under_its_own_user(broker, running_as_own_users, monkeypatch):
+def test_a_service_parks_an_early_event_under_its_own_user(broker, running_as_own_users):
     """sourcing gets application_screened for an application it does not know yet (NotYet): it parks it through
     hireloop.wait, which its user may do for its own name only, and the event waits in sourcing.wait."""
     import json
 
     from shared.bus.aio_rpc import AsyncRpcClient
 
-    monkeypatch.setenv("BROKER_TOPOLOGY", "predeclared")
     hr = Caller(key_id="k", name="hal", role="hr", divisions=("retail",))
     admin = _connect(broker["admin"])
     channel = admin.channel()
@@ -298,7 +298,8 @@ def test_a_service_parks_an_early_event_under_its_own_user(broker, running_as_ow
     channel.queue_bind(copies, "screening.events", "application_screened")
 
     async def submit():
-        client = AsyncRpcClient(broker["gateway"], name="gateway", timeout=10)
+        client = AsyncRpcClient(broker["gateway"], name="gateway", timeout=10, predeclared=True,
+                                context_secret=Settings.from_env().context_secret)
         await client.connect()
         try:
             req = await client.rpc(CreateRequisition, hr, title="Roaster", division="retail",

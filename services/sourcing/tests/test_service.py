@@ -11,6 +11,7 @@ from nameko.testing.services import worker_factory
 from services.sourcing import service
 from services.sourcing.service import NotYetKnown, SourcingService
 from services.sourcing.store import SourcingStore
+from shared.config import Settings
 from shared.contracts import sourcing as contract
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
@@ -32,7 +33,7 @@ INTERVIEWER = Caller(key_id="k5", name="ivan", role="interviewer", divisions=("r
 @pytest.fixture
 def svc(make_store):
     store = make_store(SourcingStore)
-    return worker_factory(SourcingService, store=store, bus=InProcessBus(store, HR))
+    return worker_factory(SourcingService, store=store, bus=InProcessBus(store, HR), settings=Settings())
 
 
 def as_(svc, caller):

@@ -13,6 +13,7 @@ from services.talent_pool.service import NotSeenYet, TalentPoolService
 from services.talent_pool.store import TalentPoolStore
 from shared.bus.nameko_ext import EventHandler
 from shared.bus.topology import SUBSCRIPTIONS
+from shared.config import Settings
 from shared.contracts import notification
 from shared.contracts import talent_pool as contract
 from shared.contracts.caller import Caller
@@ -60,7 +61,7 @@ def svc(store):
 def make_service(store, caller=HR, notification=None):
     bus = InProcessBus(store, caller)
     return worker_factory(TalentPoolService, store=store, bus=bus, sourcing=fake_sourcing(),
-                          notification=notification or fake_notification())
+                          notification=notification or fake_notification(), settings=Settings())
 
 
 def deliver(svc, event_type, payload: dict, event_id=None):
