@@ -22,8 +22,8 @@ from gateway import console, docs, errors, limits, middleware, openapi, routes, 
 from gateway.connections import Gateway
 from gateway.rpc import RpcServices, ServiceCalls
 from gateway.templating import STATIC_DIR
-from shared import tracing
-from shared.config import Settings, load
+from shared import crypto, tracing
+from shared.config import Settings
 
 MAX_BODY_BYTES = 1_000_000
 
@@ -44,8 +44,11 @@ async def lifespan(app: FastAPI):
 
 
 def create_app(settings: Settings | None = None, services: ServiceCalls | None = None) -> FastAPI:
-    """The gateway's ASGI app; `services` replaces the RPC client (tests: gateway/testing.py FakeServices)."""
-    tracing.setup_tracing("gateway")  # before the Mongo and Redis clients exist (instrumented at creation)
+    """The gateway's ASGI app; `services` replaces the RPC client (tests: gateway/testing.py FakeServices).
+    Without `settings` (each of uvicorn's worker processes), they are read from the environment here."""
+    settings = settings or Settings.from_env()
+    tracing.setup_tracing("gateway", settings)  # before the Mongo and Redis clients exist (instrumented then)
+    crypto.configure(settings)
     app = FastAPI(
         title="hireloop gateway",
         version="1.0.0",
@@ -54,7 +57,7 @@ def create_app(settings: Settings | None = None, services: ServiceCalls | None =
         telemetry=telemetry.telemetry_config(),
         docs_url=None, redoc_url=None,  # FastAPI's own load from a CDN: gateway/docs.py serves them offline
     )
-    app.state.settings = settings or load()
+    app.state.settings = settings
     app.state.services = services if services is not None else RpcServices(app.state.settings)
     errors.install(app)
     middleware.install(app)

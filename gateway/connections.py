@@ -3,8 +3,6 @@ limits, idempotency, console sessions). The services are reached through their o
 
 from __future__ import annotations
 
-import os
-
 import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
 
@@ -27,14 +25,10 @@ class Gateway:
     async def start(self) -> None:
         await self.keys.setup()
         await self.audit.setup()
-        generated = await self.keys.bootstrap_admin(_admin_key_from_env())
+        generated = await self.keys.bootstrap_admin(self.settings.admin_key or None)  # HIRELOOP_ADMIN_KEY
         if generated:
             print(f"hireloop: generated admin API key (shown once): {generated}", flush=True)
 
     async def stop(self) -> None:
         await self.redis.aclose()
         await self.mongo.close()
-
-
-def _admin_key_from_env() -> str | None:
-    return os.environ.get("HIRELOOP_ADMIN_KEY") or None

@@ -13,6 +13,7 @@ from gateway.connections import Gateway
 from gateway.idempotency import idempotent
 from gateway.rpc import ServiceCalls
 from shared.contracts.caller import Caller
+from shared.contracts.common import MAX_PAGE, PageLimit
 from shared.contracts.rpc import ADMIN, HR, INTERVIEWER, RECRUITER, STAFF  # noqa: F401 - the routes' roles
 from shared.contracts.rpc import Rpc as Declared
 from shared.errors import Forbidden, Unauthenticated
@@ -67,7 +68,7 @@ def ok(model: Any, status: int = 200) -> dict[int, dict]:
 
 
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-Limit = Annotated[int, Query(ge=1, le=500, description="page size (max 500)")]
+Limit = Annotated[PageLimit, Query(description=f"page size (max {MAX_PAGE})")]
 Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")]
 DivisionQ = Annotated[str | None, Query(max_length=80)]
 CandidateQ = Annotated[str, Query(min_length=1, max_length=100, description="the candidate whose records to list")]

@@ -1,5 +1,6 @@
 """api-v1's error answers: every exception a route can raise, as `{"error": {"code", "message", "field"}}`
-with its status (and Retry-After where waiting helps)."""
+with its status (and Retry-After where waiting helps). The HTTP status of each kind of domain error
+(shared/errors.py) is decided here, in one place: domains and services name none."""
 
 from __future__ import annotations
 
@@ -13,10 +14,27 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gateway import console
 from gateway.ratelimit import RateLimited
 from shared.bus.aio_rpc import RemoteError, ServiceUnavailable
-from shared.errors import DomainError
+from shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
 
 log = logging.getLogger("hireloop.gateway")
 RETRY_AFTER_SECONDS = "5"
+
+HTTP_STATUS: dict[type[DomainError], int] = {
+    Invalid: 422,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+}
+DEFAULT_STATUS = 400  # a DomainError of no kind above
+
+
+def http_status(exc: DomainError) -> int:
+    """The status of the nearest kind `exc` is (a subclass answers like its kind)."""
+    for cls in type(exc).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return DEFAULT_STATUS
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict:
@@ -29,7 +47,7 @@ def error_body(code: str, message: str, field: str | None = None) -> dict:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError):
-        return JSONResponse(status_code=exc.status, content={"error": exc.as_dict()})
+        return JSONResponse(status_code=http_status(exc), content={"error": exc.as_dict()})
 
     @app.exception_handler(RateLimited)
     async def rate_limited(_: Request, exc: RateLimited):

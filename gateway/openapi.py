@@ -20,8 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from gateway.ratelimit import ANONYMOUS_ROUTES
-from shared.contracts import screening as screening_contract
-from shared.contracts.common import AppStatus, Role
+from shared.contracts.common import Role
 
 REF = "#/components/schemas/{model}"
 
@@ -107,74 +106,8 @@ class AuditPage(Doc):
 
 
 # ---------------------------------------------------------------------------------------------- sourcing
-class KnockoutQuestionView(Doc):
-    id: str
-    question: str
-    required_answer: bool
-
-
-class Requisition(Doc):
-    id: str
-    status: Literal["open", "closed"]
-    title: str
-    division: str
-    department: str
-    tier: Literal["basic", "core"]
-    urgent: bool
-    required_skills: list[str]
-    skills: list[str]
-    min_years: float
-    location: str | None
-    headcount: int
-    knockout_questions: list[KnockoutQuestionView] = []
-    created_at: str
-    closed_at: str | None = None
-    close_reason: Literal["filled", "cancelled"] | None = None
-
-
-class RequisitionPage(Doc):
-    items: list[Requisition]
-    next_cursor: str | None
-
-
-class TimelineEntry(Doc):
-    at: str
-    status: AppStatus
-    detail: str
-
-
-class Application(Doc):
-    id: str
-    requisition_id: str
-    candidate_id: str
-    division: str
-    source: str
-    status: AppStatus
-    screening: screening_contract.Screening | None
-    interview: dict[str, Any] | None = Field(description="the interview summary: average, by_competency, ...")
-    decision: dict[str, Any] | None
-    timeline: list[TimelineEntry]
-    candidate_name: str | None = Field(None, description="who applied (not on the confirmation/outcome answers)")
-
-
-class ApplicationPage(Doc):
-    items: list[Application]
-    next_cursor: str | None
-
-
-class ApplicationAccepted(Doc):
-    id: str
-    candidate_id: str
-    status: AppStatus
-
-
-class Candidate(Doc):
-    id: str
-    name: str
-    email: str
-    phone: str | None
-    skills: list[str]
-    applications: list[str]
+# Requisitions, applications, candidates, erasures, retention and sourcing's reports:
+# shared/contracts/sourcing.py.
 
 
 # ---------------------------------------------------------------------------------------------- interviews
@@ -188,111 +121,11 @@ class ConsentWithdrawn(Doc):
 
 
 # ---------------------------------------------------------------------------------------------- privacy
-class ErasureStep(Doc):
-    status: Literal["pending", "done"]
-    at: str | None
-    counts: dict[str, int] = Field(description="records erased or anonymised, by kind")
-
-
-class Erasure(Doc):
-    id: str
-    candidate_id: str
-    application_ids: list[str]
-    reason: Literal["request", "retention"]
-    status: Literal["in_progress", "completed"]
-    requested_at: str
-    completed_at: str | None
-    services: dict[str, ErasureStep] = Field(description="per service (and the gateway): its part of the erasure")
-
-
 class CandidateExport(Doc):
     candidate_id: str
     exported_at: str
     format: Literal["hireloop-export/1"]
     services: dict[str, dict[str, Any]] = Field(description="what each service holds about the candidate")
-
-
-class RetentionPolicy(Doc):
-    division: str
-    rejected_days: int
-    pool_days: int
-
-
-class FunnelStage(Doc):
-    status: AppStatus
-    reached: int = Field(description="applications that reached it (reaching a stage implies the earlier ones)")
-    conversion: float | None = Field(description="reached / those at the stage before it on their own path")
-    drop_off: float | None = Field(description="1 - conversion")
-    median_seconds_in_stage: float | None = Field(description="over stays that ended with a next status")
-
-
-class FunnelExits(Doc):
-    screened_out: int
-    rejected: int
-    declined: int
-    no_show: int
-    withdrawn: int
-
-
-class FunnelGroup(Doc):
-    division: str
-    requisition_id: str | None = Field(None, description="when grouped by requisition")
-    requisition_title: str | None = Field(None, description="when grouped by requisition")
-    applications: int
-    stages: list[FunnelStage]
-    exits: FunnelExits
-
-
-class FunnelReport(Doc):
-    division: str | None
-    requisition_id: str | None
-    group_by: Literal["division", "requisition"]
-    from_: str | None = Field(alias="from")
-    to: str | None
-    groups: list[FunnelGroup]
-
-
-class DaysFigures(Doc):
-    median: float | None
-    p90: float | None = Field(description="nearest rank: sorted values[ceil(0.9 n) - 1]")
-
-
-class TimeToHireGroup(Doc):
-    division: str
-    tier: str | None
-    applications: int
-    offers: int
-    hires: int
-    to_offer_days: DaysFigures
-    to_hire_days: DaysFigures
-
-
-class TimeToHireReport(Doc):
-    division: str | None
-    from_: str | None = Field(alias="from")
-    to: str | None
-    groups: list[TimeToHireGroup]
-
-
-class SourceFigures(Doc):
-    source: str
-    applications: int
-    shortlisted: int
-    interviewed: int
-    offers: int
-    hires: int
-    shortlist_rate: float | None
-    offer_rate: float | None
-    hire_rate: float | None
-
-
-class SourcesReport(Doc):
-    division: str | None
-    from_: str | None = Field(alias="from")
-    to: str | None
-    items: list[SourceFigures]
-
-
 
 
 # ---------------------------------------------------------------------------------------------- portal

@@ -1,12 +1,10 @@
 """The gateway's seam to the services: one object that calls them, handed to routes as a FastAPI dependency
 (gateway/deps.py `Rpc`), so tests replace it with an in-process fake (gateway/testing.py).
 
-A call names its target, the caller whose signed context it carries, the HTTP request it serves (for the
-correlation id) and the method's arguments: `await rpc(("sourcing", "get_requisition"), caller, request,
-requisition_id=...)`. The target is a `(service, method)` pair (arguments sent as given, the answer as
-decoded JSON) or a declaration of shared/contracts/rpc.py (`rpc(screening.Override, caller, request, ...)`:
-arguments validated and sent in their JSON form, the answer read into the declared type, as
-`AsyncRpcClient.rpc` does).
+A call names its declaration (shared/contracts/<service>.py), the caller whose signed context it carries, the
+HTTP request it serves (for the correlation id) and the method's arguments: `await rpc(sourcing.GetRequisition,
+caller, request, requisition_id=...)`: arguments validated and sent in their JSON form, the answer read into
+the declared type (`AsyncRpcClient.rpc`).
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from gateway import metrics
 from shared.bus.aio_rpc import AsyncRpcClient
 from shared.config import Settings
 from shared.contracts.caller import Caller
-from shared.contracts.rpc import Rpc
+from shared.contracts.rpc import HEALTH, Rpc
 from shared.errors import DomainError
 
 
@@ -57,7 +55,8 @@ class RpcServices:
 
     def __init__(self, settings: Settings):
         self.client = AsyncRpcClient(settings.rabbit_url, name="gateway", timeout=settings.rpc_timeout,
-                                     context_secret=settings.context_secret)
+                                     context_secret=settings.context_secret,
+                                     predeclared=settings.predeclared_topology)
 
     @property
     def connected(self) -> bool:
@@ -69,17 +68,15 @@ class RpcServices:
     async def close(self) -> None:
         await self.client.close()
 
-    async def __call__(self, target: Any, caller: Caller | None, request: Request | None = None,
+    async def __call__(self, target: Rpc, caller: Caller | None, request: Request | None = None,
                        **kwargs: Any) -> Any:
-        service, method = address(target)
+        service, method = target.service, target.method
         context = {"correlation_id": getattr(getattr(request, "state", None), "request_id", None)}
         started = time.perf_counter()
         outcome = "ok"
         try:
             # The caller context is signed for this call only (service, method, arguments; shared/context.py).
-            if isinstance(target, Rpc):
-                return await self.client.rpc(target, caller, context=context, **kwargs)
-            return await self.client.call(service, method, context=context, as_caller=caller, **kwargs)
+            return await self.client.rpc(target, caller, context=context, **kwargs)
         except DomainError:
             outcome = "domain_error"
             raise
@@ -91,7 +88,7 @@ class RpcServices:
 
     async def health(self, service: str, timeout: float = 3) -> dict:
         # A probe (readiness, the admin's service list), not a caller's request: not in the RPC metrics.
-        return await self.client.call(service, "health", timeout=timeout)
+        return (await self.client.rpc(HEALTH[service], None, timeout=timeout)).model_dump()
 
     async def queue_depths(self, names: list[str]) -> dict[str, tuple[int, int]]:
         return await self.client.queue_depths(names)

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from gateway.audit import Read, division_of, personal_fields
 from gateway.deps import (
-    ADMIN,
-    HR,
-    RECRUITER,
-    STAFF,
     CallerOf,
     Cursor,
     IdemKey,
@@ -21,49 +15,47 @@ from gateway.deps import (
     gw,
     idempotent_call,
     ok,
-    roles,
 )
-from gateway.openapi import Application, ApplicationAccepted, ApplicationPage, Candidate
 from shared.contracts import commands as cmd
-from shared.contracts import screening
-from shared.contracts.caller import Caller
+from shared.contracts import screening, sourcing
+from shared.contracts.sourcing import Application, ApplicationAccepted, ApplicationPage, Candidate
 
 router = APIRouter()  # tags per route: the screening override has its own
 
 
 @router.get("/v1/requisitions/{requisition_id}/applications", tags=["applications"], responses=ok(ApplicationPage))
 async def requisition_applications(request: Request, rpc: Rpc, requisition_id: str,
-                                   caller: Annotated[Caller, Depends(roles(*STAFF))], status: StatusQ = None,
+                                   caller: CallerOf[sourcing.ListApplications], status: StatusQ = None,
                                    limit: Limit = 50, cursor: Cursor = None):
-    page = await rpc(("sourcing", "list_applications"), caller, request, requisition_id=requisition_id,
-                     status=status, limit=limit, cursor=cursor)
+    page = await rpc(sourcing.ListApplications, caller, request, requisition_id=requisition_id, status=status,
+                     limit=limit, cursor=cursor)
     await gw(request).audit.record(request, caller, [
-        Read(a["candidate_id"], a.get("division"), personal_fields("application", a)) for a in page["items"]])
+        Read(a.candidate_id, a.division, personal_fields("application", a.model_dump())) for a in page.items])
     return page
 
 
 @router.post("/v1/applications", status_code=202, tags=["applications"], responses=ok(ApplicationAccepted, 202))
 async def submit_application(request: Request, rpc: Rpc, body: cmd.NewApplication,
-                             caller: Annotated[Caller, Depends(roles(RECRUITER, HR, ADMIN))], idem: IdemKey = None):
-    return await idempotent_call(request, rpc, caller, idem, body, 202, ("sourcing", "submit_application"),
-                                 data=body.model_dump(mode="json"))
+                             caller: CallerOf[sourcing.SubmitApplication], idem: IdemKey = None):
+    return await idempotent_call(request, rpc, caller, idem, body, 202, sourcing.SubmitApplication,
+                                 **body.model_dump(mode="json"))
 
 
 @router.get("/v1/applications/{application_id}", tags=["applications"], responses=ok(Application))
 async def get_application(request: Request, rpc: Rpc, application_id: str,
-                          caller: Annotated[Caller, Depends(roles(*STAFF))]):
-    found = await rpc(("sourcing", "get_application"), caller, request, application_id=application_id)
+                          caller: CallerOf[sourcing.GetApplication]):
+    found = await rpc(sourcing.GetApplication, caller, request, application_id=application_id)
     await gw(request).audit.record(request, caller, [
-        Read(found["candidate_id"], found.get("division"), personal_fields("application", found))])
+        Read(found.candidate_id, found.division, personal_fields("application", found.model_dump()))])
     return found
 
 
 @router.get("/v1/candidates/{candidate_id}", tags=["applications"], responses=ok(Candidate))
 async def get_candidate(request: Request, rpc: Rpc, candidate_id: str,
-                        caller: Annotated[Caller, Depends(roles(*STAFF))]):
-    found = await rpc(("sourcing", "get_candidate"), caller, request, candidate_id=candidate_id)
+                        caller: CallerOf[sourcing.GetCandidate]):
+    found = await rpc(sourcing.GetCandidate, caller, request, candidate_id=candidate_id)
     await gw(request).audit.record(request, caller, [
-        Read(found["id"], division_of(caller), personal_fields("candidate", found))])
+        Read(found.id, division_of(caller), personal_fields("candidate", found.model_dump()))])
     return found
 
 

@@ -3,16 +3,13 @@ the final outcome of an offer (sourcing)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Request
 
-from fastapi import APIRouter, Depends, Request
-
-from gateway.deps import ADMIN, HR, RECRUITER, CallerOf, DivisionQ, IdemKey, Rpc, idempotent_call, ok, roles
-from gateway.openapi import Application
+from gateway.deps import CallerOf, DivisionQ, IdemKey, Rpc, idempotent_call, ok
 from shared.contracts import commands as cmd
-from shared.contracts import interview_feedback
-from shared.contracts.caller import Caller
+from shared.contracts import interview_feedback, sourcing
 from shared.contracts.interview_feedback import ApprovalQueue, ApprovalStep, Decision
+from shared.contracts.sourcing import ApplicationRecord
 
 router = APIRouter(tags=["decisions"])
 
@@ -45,15 +42,15 @@ async def decide_approval(request: Request, rpc: Rpc, approval_id: str, body: cm
                                  approval_id=approval_id, **body.model_dump(mode="json"))
 
 
-@router.post("/v1/applications/{application_id}/confirmation", responses=ok(Application))
+@router.post("/v1/applications/{application_id}/confirmation", responses=ok(ApplicationRecord))
 async def confirmation(request: Request, rpc: Rpc, application_id: str, body: cmd.ConfirmationIn,
-                       caller: Annotated[Caller, Depends(roles(HR, RECRUITER, ADMIN))], idem: IdemKey = None):
-    return await idempotent_call(request, rpc, caller, idem, body, 200, ("sourcing", "record_confirmation"),
-                                 application_id=application_id, data=body.model_dump(mode="json"))
+                       caller: CallerOf[sourcing.RecordConfirmation], idem: IdemKey = None):
+    return await idempotent_call(request, rpc, caller, idem, body, 200, sourcing.RecordConfirmation,
+                                 application_id=application_id, **body.model_dump(mode="json"))
 
 
-@router.post("/v1/applications/{application_id}/outcome", responses=ok(Application))
+@router.post("/v1/applications/{application_id}/outcome", responses=ok(ApplicationRecord))
 async def outcome(request: Request, rpc: Rpc, application_id: str, body: cmd.OutcomeIn,
-                  caller: Annotated[Caller, Depends(roles(HR, ADMIN))], idem: IdemKey = None):
-    return await idempotent_call(request, rpc, caller, idem, body, 200, ("sourcing", "record_outcome"),
-                                 application_id=application_id, data=body.model_dump(mode="json"))
+                  caller: CallerOf[sourcing.RecordOutcome], idem: IdemKey = None):
+    return await idempotent_call(request, rpc, caller, idem, body, 200, sourcing.RecordOutcome,
+                                 application_id=application_id, **body.model_dump(mode="json"))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from gateway.audit import Read, division_of, personal_fields
 from gateway.deps import ADMIN, HR, CallerOf, Rpc, gw, ok, roles
 from shared.contracts import commands as cmd
-from shared.contracts import notification
+from shared.contracts import notification, sourcing
 from shared.contracts.caller import Caller
 from shared.contracts.notification import Notice, Policy
 from shared.errors import Forbidden, Invalid
@@ -21,19 +21,19 @@ router = APIRouter(tags=["notifications"])
 @router.get("/v1/applications/{application_id}/notifications", responses=ok(list[Notice]))
 async def application_notifications(request: Request, rpc: Rpc, application_id: str,
                                     caller: CallerOf[notification.ListForApplication]):
-    found = await rpc(("sourcing", "get_application"), caller, request, application_id=application_id)  # 404
+    found = await rpc(sourcing.GetApplication, caller, request, application_id=application_id)  # 404
     page = await rpc(notification.ListForApplication, caller, request, application_id=application_id)
     notices = [n.model_dump(mode="json") for n in page.items]
     if notices:  # they carry the recipient's address, and the body names the candidate
         await gw(request).audit.record(request, caller, [
-            Read(found["candidate_id"], found.get("division"), personal_fields("notice", *notices))])
+            Read(found.candidate_id, found.division, personal_fields("notice", *notices))])
     return notices  # api-v1: a bare list of notices
 
 
 @router.get("/v1/candidates/{candidate_id}/notifications", responses=ok(list[Notice]))
 async def candidate_notifications(request: Request, rpc: Rpc, candidate_id: str,
                                   caller: CallerOf[notification.ListForCandidate]):
-    await rpc(("sourcing", "get_candidate"), caller, request, candidate_id=candidate_id)  # scope: 404
+    await rpc(sourcing.GetCandidate, caller, request, candidate_id=candidate_id)  # scope: 404
     page = await rpc(notification.ListForCandidate, caller, request, candidate_id=candidate_id)
     notices = [n.model_dump(mode="json") for n in page.items]
     if notices:

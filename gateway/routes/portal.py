@@ -19,7 +19,7 @@ from gateway.openapi import ConsentWithdrawn, PortalAnswer, PortalView
 from gateway.portal import application_view, reengagement_view
 from gateway.rpc import ServiceCalls
 from gateway.templating import SECURITY_HEADERS, TEMPLATES
-from shared.contracts import interview_feedback, notification, talent_pool
+from shared.contracts import interview_feedback, notification, sourcing, talent_pool
 from shared.contracts.caller import Caller
 from shared.contracts.commands import ConsentIn, PortalResponseIn, SurveyIn
 from shared.contracts.notification import SurveyAnswered
@@ -32,9 +32,9 @@ PORTAL = Caller.system("portal")
 router = APIRouter(tags=["portal"])
 
 
-def _read(token: str) -> tuple[str, str]:
+def _read(request: Request, token: str) -> tuple[str, str]:
     try:
-        return read_portal_token(token)
+        return read_portal_token(token, request.app.state.settings.portal_secret)
     except BadSignature:
         raise NotFound("this link is not valid") from None
 
@@ -50,14 +50,14 @@ def plain(answer: Any) -> Any:
 
 
 async def _view(request: Request, rpc: ServiceCalls, token: str, locale: str) -> dict[str, Any]:
-    kind, object_id = _read(token)
+    kind, object_id = _read(request, token)
     if kind == "r":
         reg = await rpc(talent_pool.GetReengagement, PORTAL, request, reengagement_id=object_id)
         consent = await rpc(talent_pool.ConsentStatus, PORTAL, request, reengagement_id=object_id)
         return reengagement_view(plain(reg), plain(consent), locale)
-    app = await rpc(("sourcing", "get_application"), PORTAL, request, application_id=object_id)
+    app = plain(await rpc(sourcing.GetApplication, PORTAL, request, application_id=object_id))
     approvals = []
-    if app.get("tier") == "core":
+    if app["tier"] == "core":
         approvals = plain(await rpc(interview_feedback.ListApprovals, PORTAL, request, application_id=object_id))
     survey = await rpc(notification.GetSurvey, PORTAL, request, application_id=object_id)
     consent = await rpc(talent_pool.ConsentStatus, PORTAL, request, application_id=object_id)
@@ -80,7 +80,7 @@ async def portal_page(request: Request, rpc: Rpc, token: str):
 @router.post("/portal/{token}/response", responses=ok(PortalAnswer))
 async def portal_response(request: Request, rpc: Rpc, token: str, body: PortalResponseIn, idem: IdemKey = None):
     g = gw(request)
-    kind, object_id = _read(token)
+    kind, object_id = _read(request, token)
     data = parse(PortalResponseIn, body.model_dump())
 
     async def produce():
@@ -89,9 +89,9 @@ async def portal_response(request: Request, rpc: Rpc, token: str, body: PortalRe
                                **data.model_dump())
             return JSONResponse({"kind": "reengagement", "status": result.status,
                                  "application_id": result.application_id})
-        result = await rpc(("sourcing", "candidate_response"), PORTAL, request, application_id=object_id,
-                           data=data.model_dump())
-        return JSONResponse({"kind": "application", "application_id": result["id"], "status": result["status"]})
+        result = await rpc(sourcing.CandidateResponse, PORTAL, request, application_id=object_id,
+                           **data.model_dump())
+        return JSONResponse({"kind": "application", "application_id": result.id, "status": result.status.value})
 
     return await idempotent(g.redis, g.settings.redis_key(), _owner(token), idem,
                             [request.url.path, data.model_dump()], produce)
@@ -101,7 +101,7 @@ async def portal_response(request: Request, rpc: Rpc, token: str, body: PortalRe
 async def portal_survey(request: Request, rpc: Rpc, token: str, body: SurveyIn, idem: IdemKey = None):
     """The candidate's satisfaction survey (score 1-5, optional comment), once per application."""
     g = gw(request)
-    kind, object_id = _read(token)
+    kind, object_id = _read(request, token)
     if kind != "a":
         raise NotFound("this link has no survey")
     data = parse(SurveyIn, body.model_dump())
@@ -119,7 +119,7 @@ async def portal_survey(request: Request, rpc: Rpc, token: str, body: SurveyIn, 
 async def portal_consent(request: Request, rpc: Rpc, token: str, body: ConsentIn):
     """Withdraw talent-pool consent: out of the pool and every pending re-engagement, at once. Doing it
     twice changes nothing more, so no idempotency key is needed."""
-    kind, object_id = _read(token)
+    kind, object_id = _read(request, token)
     parse(ConsentIn, body.model_dump())
     ids = {"reengagement_id": object_id} if kind == "r" else {"application_id": object_id}
     result = await rpc(talent_pool.WithdrawConsent, PORTAL, request, **ids)

@@ -298,12 +298,12 @@ def test_trusted_proxies_must_be_addresses_or_blocks():
 
 def test_rate_limit_anonymous_has_a_default_and_is_strict(monkeypatch):
     monkeypatch.delenv("RATE_LIMIT_ANONYMOUS", raising=False)
-    assert Settings().rate_limit_anonymous == Rate(2, 30)
+    assert Settings.from_env().rate_limit_anonymous == Rate(2, 30)
     monkeypatch.setenv("RATE_LIMIT_ANONYMOUS", "off")
-    assert Settings().rate_limit_anonymous is None
+    assert Settings.from_env().rate_limit_anonymous is None
     monkeypatch.setenv("RATE_LIMIT_ANONYMOUS", "many")
     with pytest.raises(ValueError, match="RATE_LIMIT_ANONYMOUS"):
-        Settings()
+        Settings.from_env()
 
 
 @redis_test

@@ -17,16 +17,19 @@ from shared.bus.aio_rpc import RemoteError, ServiceUnavailable
 from shared.contracts.common import SERVICES
 from shared.errors import Conflict, Invalid, NotFound
 from shared.tokens import portal_token
+from tests.support.applications import application
 
 NEW_REQUISITION = {"title": "Barista", "division": "retail", "department": "Cafe", "tier": "basic",
                    "required_skills": ["espresso"]}
 
 
 def requisition(call=None, **fields) -> dict:
-    """A requisition as sourcing answers it (from a create call's data, when given)."""
-    data = call.kwargs["data"] if call is not None else NEW_REQUISITION
+    """A requisition as sourcing answers it (shared/contracts/sourcing.py; from a create call's arguments, when
+    given)."""
+    data = call.kwargs if call is not None else NEW_REQUISITION
     return {"id": "req_1", "status": "open", "urgent": False, "skills": [], "min_years": 0, "location": None,
-            "headcount": 1, "knockout_questions": [], "created_at": "2026-01-05T09:00:00Z", **data, **fields}
+            "headcount": 1, "knockout_questions": [], "created_at": "2026-01-05T09:00:00Z", "closed_at": None,
+            "close_reason": None, **data, **fields}
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +101,7 @@ def test_a_post_with_an_idempotency_key_is_done_once_and_its_answer_replayed(gw)
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json() and first.json()["id"] == "req_1" and first.json()["title"] == "Barista"
     [call] = gw.fake.calls_to(("sourcing", "create_requisition"))
-    assert call.kwargs["data"]["required_skills"] == ["espresso"] and call.kwargs["data"]["headcount"] == 1
+    assert call.kwargs["required_skills"] == ["espresso"] and call.kwargs["headcount"] == 1
     # the same key with another body is refused, and changes nothing
     other = gw.client.post("/v1/requisitions", json={**NEW_REQUISITION, "title": "Baker"}, headers=headers)
     assert other.status_code == 422 and error(other)["field"] == "Idempotency-Key"
@@ -122,6 +125,27 @@ def test_a_body_that_breaks_the_contract_is_a_422_naming_the_field_and_reaches_n
     assert error(response)["code"] == "validation_error" and error(response)["field"] == field
     assert error(response)["message"].startswith(f"{field}: ") and says in error(response)["message"]
     assert gw.fake.calls == []
+
+
+def test_a_declared_call_checks_its_arguments_before_anything_is_sent(gw):
+    """Routes call sourcing by its declarations (shared/contracts/sourcing.py): an argument the declaration
+    refuses is a 422 naming it, and no service is asked."""
+    gw.fake.answer(("sourcing", "put_retention_policy"), lambda call: {"division": call.kwargs["division"],
+                                                                        "rejected_days": call.kwargs["rejected_days"],
+                                                                        "pool_days": call.kwargs["pool_days"]})
+    admin = gw.as_("admin")
+    too_long = gw.client.get(f"/v1/requisitions/{'r' * 101}", headers=admin)
+    assert too_long.status_code == 422 and error(too_long)["field"] == "requisition_id"
+    # a GET's answer may be sent back as is, but only to its own division's path
+    elsewhere = gw.client.put("/v1/retention-policies/cafes", json={"division": "retail", "rejected_days": 30,
+                                                                     "pool_days": 60}, headers=admin)
+    assert elsewhere.status_code == 422 and error(elsewhere)["field"] == "division"
+    assert gw.fake.calls == []
+    sent_back = gw.client.put("/v1/retention-policies/retail", json={"division": "retail", "rejected_days": 30,
+                                                                      "pool_days": 60}, headers=admin)
+    assert sent_back.json() == {"division": "retail", "rejected_days": 30, "pool_days": 60}
+    [call] = gw.fake.calls_to(("sourcing", "put_retention_policy"))
+    assert call.kwargs == {"division": "retail", "rejected_days": 30, "pool_days": 60}
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -156,12 +180,10 @@ def test_a_service_away_is_a_503_with_retry_after_and_a_service_bug_a_500(gw):
 
 def test_a_read_of_personal_data_is_recorded_in_the_audit_log_with_field_names_only(gw):
     candidate = f"cand_{secrets.token_hex(4)}"
-    gw.fake.answer(("sourcing", "get_application"), {
-        "id": "app_1", "requisition_id": "req_1", "candidate_id": candidate, "division": "retail",
-        "source": "referral", "status": "shortlisted", "candidate_name": "Ann Lee", "interview": None,
-        "decision": None, "timeline": [],
-        "screening": {"passed": True, "score": 80, "match": 90, "matched_skills": ["espresso"], "missing_skills": [],
-                      "reasons": []}})
+    gw.fake.answer(("sourcing", "get_application"), application(
+        id="app_1", candidate_id=candidate, status="shortlisted", candidate_name="Ann Lee", timeline=[],
+        screening={"passed": True, "score": 80, "match": 90, "matched_skills": ["espresso"], "missing_skills": [],
+                   "reasons": []}))
     key_id, key = gw.key("recruiter")
     read = gw.client.get("/v1/applications/app_1", headers={"Authorization": f"Bearer {key}"})
     assert read.status_code == 200 and read.json()["candidate_name"] == "Ann Lee"
@@ -213,12 +235,13 @@ def test_the_admins_service_list_and_the_queue_metrics_go_through_the_seam(gw):
 # ---------------------------------------------------------------------------------------------- portal, console
 
 def test_the_portal_asks_the_owning_services_as_the_portal_and_shows_the_candidate_view(gw):
-    gw.fake.answer(("sourcing", "get_application"), {"id": "app_7", "status": "offered", "tier": "basic",
-                                                     "requisition_title": "Barista", "timeline": [],
-                                                     "candidate_id": "cand_7", "division": "retail"})
+    gw.fake.answer(("sourcing", "get_application"), application(id="app_7", status="offered", tier="basic",
+                                                                requisition_title="Barista", timeline=[],
+                                                                candidate_id="cand_7", division="retail"))
     gw.fake.answer(("notification", "get_survey"), {"sent": False, "answered": False})
     gw.fake.answer(("talent_pool", "consent_status"), {"in_pool": False, "withdrawn": False})
-    response = gw.client.get(f"/portal/{portal_token('a', 'app_7')}", headers={"Accept": "application/json"})
+    token = portal_token("a", "app_7", gw.client.app.state.settings.portal_secret)
+    response = gw.client.get(f"/portal/{token}", headers={"Accept": "application/json"})
     assert response.status_code == 200
     view = response.json()
     assert (view["application_id"], view["status"], view["can_respond"]) == ("app_7", "offered", True)

@@ -17,7 +17,7 @@ from services.interview_feedback import domain
 from services.interview_feedback.store import InterviewFeedbackStore
 from shared.bus.callers import CallerRpc
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, implements
-from shared.bus.remote import policy_seconds
+from shared.bus.remote import call_or_none
 from shared.contracts import interview_feedback as contract
 from shared.contracts.common import AppStatus
 from shared.contracts.events import (
@@ -33,9 +33,11 @@ from shared.contracts.events import (
     InterviewSummary,
     ScorecardSubmitted,
 )
+from shared.contracts.notification import GetPolicy
 from shared.contracts.status import DECIDE, SCHEDULE_INTERVIEW, Precondition
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.ids import new_id
+from shared.policy import POLICY_TIMEOUT, policy_seconds
 from shared.reports import report_scope
 from shared.status_projection import WAIT_SECONDS, for_command
 from shared.timeutil import iso, utcnow
@@ -152,7 +154,8 @@ class InterviewFeedbackService(ServiceBase):
 
     def _approval_sla(self, division: str) -> int:
         """The division's approval SLA in seconds; the policy default when notification can't say."""
-        return policy_seconds(self.notification, division, "approval_sla")
+        answer = call_or_none(self.notification, GetPolicy, POLICY_TIMEOUT, division=division)
+        return policy_seconds(answer, "approval_sla")
 
     def _visible_interview(self, caller, interview_id: str) -> dict:
         doc = self.store.get_interview(interview_id)

@@ -34,6 +34,7 @@ from shared import stats
 from shared.contracts.commands import NotificationPolicy
 from shared.contracts.common import NoticeKind
 from shared.contracts.notification import Notice
+from shared.errors import Invalid
 from shared.timeutil import iso
 
 EMAIL, WEBHOOK = "email", "webhook"
@@ -82,12 +83,6 @@ def effective_policy(stored: dict | None) -> NotificationPolicy:
     return NotificationPolicy.model_validate({k: v for k, v in stored.items() if k in fields})
 
 
-class PolicyError(ValueError):
-    """A policy that is well-formed field by field but not as a whole."""
-
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
 
 
 def policy_to_store(new: NotificationPolicy, stored: NotificationPolicy | None,
@@ -100,13 +95,13 @@ def policy_to_store(new: NotificationPolicy, stored: NotificationPolicy | None,
         try:
             check_url(str(new.hr_webhook_url), allow or AllowList())
         except DestinationRefused as exc:
-            raise PolicyError(f"hr_webhook_url: {exc}", field="hr_webhook_url") from None
+            raise Invalid(f"hr_webhook_url: {exc}", field="hr_webhook_url") from None
     if new.hr_webhook_url is None or new.hr_webhook_secret is not None:
         return new
     kept = stored.hr_webhook_secret if stored is not None else None
     if kept is None:
-        raise PolicyError("hr_webhook_secret: required (16 to 200 characters) with hr_webhook_url",
-                          field="hr_webhook_secret")
+        raise Invalid("hr_webhook_secret: required (16 to 200 characters) with hr_webhook_url",
+                      field="hr_webhook_secret")
     return new.model_copy(update={"hr_webhook_secret": kept})
 
 

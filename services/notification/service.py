@@ -12,7 +12,6 @@ the same `X-Hireloop-Delivery` on a webhook). A failed send is retried with back
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 
 from nameko.extensions import DependencyProvider
@@ -24,8 +23,9 @@ from services.notification.sender import RefusedDestination, SendError, SmtpSend
 from services.notification.store import NotificationStore
 from services.notification.webhook import WebhookSender
 from shared import tracing
+from shared.bus.configured import container_settings
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, implements
-from shared.config import load
+from shared.config import Settings
 from shared.contracts import notification as contract
 from shared.contracts.commands import NotificationPolicy
 from shared.contracts.common import NoticeKind
@@ -41,7 +41,7 @@ from shared.contracts.events import (
 )
 from shared.contracts.status import supersedes
 from shared.crypto import open_sealed, seal
-from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
+from shared.errors import Conflict, Forbidden, NotFound, NotYet
 from shared.ids import new_id
 from shared.reports import report_scope
 from shared.timeutil import iso, utcnow
@@ -67,7 +67,7 @@ class Mailer(DependencyProvider):
     """One SMTP sender per process, from SMTP_URL and MAIL_FROM."""
 
     def setup(self):
-        settings = load()
+        settings = container_settings()
         self.sender = SmtpSender(settings.smtp_url, settings.mail_from)
 
     def get_dependency(self, worker_ctx):
@@ -79,7 +79,7 @@ class CandidateReplyTo(DependencyProvider):
     (CANDIDATE_REPLY_TO; empty: candidates' emails carry no Reply-To and do not invite a reply)."""
 
     def setup(self):
-        self.address = load().candidate_reply_to or None
+        self.address = container_settings().candidate_reply_to or None
 
     def get_dependency(self, worker_ctx):
         return self.address
@@ -90,23 +90,10 @@ class Webhooks(DependencyProvider):
     allow-list of internal destinations (WEBHOOK_ALLOWED_HOSTS; a bad entry stops the start-up)."""
 
     def setup(self):
-        self.sender = WebhookSender(allow=AllowList.parse(load().webhook_allowed_hosts))
+        self.sender = WebhookSender(allow=AllowList.parse(container_settings().webhook_allowed_hosts))
 
     def get_dependency(self, worker_ctx):
         return self.sender
-
-
-def _env_int(name: str, default: int, minimum: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, not {raw!r}") from None
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, not {value}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -115,16 +102,15 @@ class Retries:
     max_attempts: int
 
     @classmethod
-    def from_env(cls) -> Retries:
-        return cls(backoff_base=_env_int("NOTIFY_BACKOFF_BASE_SECONDS", domain.BACKOFF_BASE_SECONDS, 1),
-                   max_attempts=_env_int("NOTIFY_MAX_ATTEMPTS", domain.MAX_ATTEMPTS, 1))
+    def from_settings(cls, settings: Settings) -> Retries:
+        return cls(backoff_base=settings.notify_backoff_base_seconds, max_attempts=settings.notify_max_attempts)
 
 
 class RetrySettings(DependencyProvider):
-    """How failed sends are retried, read once per process (a bad value stops the start-up)."""
+    """How failed sends are retried (NOTIFY_BACKOFF_BASE_SECONDS, NOTIFY_MAX_ATTEMPTS), once per process."""
 
     def setup(self):
-        self.retries = Retries.from_env()
+        self.retries = Retries.from_settings(container_settings())
 
     def get_dependency(self, worker_ctx):
         return self.retries
@@ -258,7 +244,8 @@ class NotificationService(ServiceBase):
                         division=payload.division, policy=policy, decided_at=decided_at, now=utcnow(),
                         status=payload.status),
                         session=uow.session)
-            return self._create(uow, plans, contact=contact, policy=policy, portal=portal_url("a", app_id),
+            portal = portal_url("a", app_id, self.settings)
+            return self._create(uow, plans, contact=contact, policy=policy, portal=portal,
                                 application_id=app_id, reengagement_id=None, division=payload.division,
                                 screening=screening, interview=interview)
 
@@ -290,7 +277,7 @@ class NotificationService(ServiceBase):
             if not plans:
                 return []
             return self._create(uow, plans, contact=contact, policy=policy,
-                                portal=portal_url("a", application_id), application_id=application_id,
+                                portal=portal_url("a", application_id, self.settings), application_id=application_id,
                                 reengagement_id=None, division=contact["division"])
 
         self._dispatch_soon(self.bus.transact(work, envelope))
@@ -337,7 +324,7 @@ class NotificationService(ServiceBase):
             extra = domain.reengagement_context(requisition_title=payload.requisition_title,
                                                 division=payload.division, reasons=reasons, prior=prior)
             return self._create(uow, [domain.plan_reengagement()], contact=contact, policy=policy,
-                                portal=portal_url("r", payload.reengagement_id), application_id=None,
+                                portal=portal_url("r", payload.reengagement_id, self.settings), application_id=None,
                                 reengagement_id=payload.reengagement_id, division=payload.division,
                                 context_override=extra)
 
@@ -436,11 +423,8 @@ class NotificationService(ServiceBase):
 
         def work(uow):
             stored = uow.store.get_policy(division, session=uow.session)
-            try:
-                policy = domain.policy_to_store(new, domain.effective_policy(stored) if stored else None,
-                                                self.webhooks.allow)
-            except domain.PolicyError as exc:
-                raise Invalid(str(exc), field=exc.field) from None
+            policy = domain.policy_to_store(new, domain.effective_policy(stored) if stored else None,
+                                            self.webhooks.allow)
             uow.store.put_policy(division, {**policy.model_dump(mode="json"), "updated_at": utcnow(),
                                             "updated_by": caller.name}, session=uow.session)
             return policy

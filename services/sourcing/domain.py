@@ -39,22 +39,13 @@ from shared.contracts.status import (  # noqa: F401 - the machine, re-exported f
 )
 from shared.crypto import lookup, seal
 from shared.erasure import ERASED, PARTIES
+from shared.errors import Conflict
 
 S = AppStatus
 
 # Where a decision may send an interviewed application.
 DECISION_TARGETS: frozenset[str] = frozenset({S.awaiting_approval, S.offered, S.rejected})
 CONFIRMABLE: frozenset[str] = frozenset({S.offered, S.accepted})
-REQUISITION_STATUSES = ("open", "closed")
-
-
-class RuleViolation(Exception):
-    """A command asks for something the rules refuse; `code` is the api-v1 error code."""
-
-    def __init__(self, message: str, code: str):
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -162,29 +153,29 @@ def outcome_status(current: str, outcome: str) -> str:
     if outcome in (S.hired, S.no_show):
         if current == S.accepted:
             return outcome
-        raise RuleViolation(f"'{outcome}' can only be recorded for an accepted offer; the application is "
-                            f"{current}", "invalid_transition")
+        raise Conflict(f"'{outcome}' can only be recorded for an accepted offer; the application is "
+                       f"{current}", code="invalid_transition")
     if outcome == S.withdrawn:
         if not is_terminal(current):
             return S.withdrawn
-        raise RuleViolation(f"the application is already {current}; it cannot be withdrawn", "invalid_transition")
-    raise RuleViolation(f"unknown outcome '{outcome}'", "invalid_transition")
+        raise Conflict(f"the application is already {current}; it cannot be withdrawn", code="invalid_transition")
+    raise Conflict(f"unknown outcome '{outcome}'", code="invalid_transition")
 
 
 def response_status(current: str, response: str) -> str:
     if current != S.offered:
-        raise RuleViolation(f"there is no open offer to respond to; the application is {current}", "invalid_status")
+        raise Conflict(f"there is no open offer to respond to; the application is {current}", code="invalid_status")
     if response == "accept":
         return S.accepted
     if response == "decline":
         return S.declined
-    raise RuleViolation(f"unknown response '{response}'", "invalid_status")
+    raise Conflict(f"unknown response '{response}'", code="invalid_status")
 
 
 def check_confirmable(current: str) -> None:
     if current not in CONFIRMABLE:
-        raise RuleViolation(f"a phone confirmation is only recorded for an offered or accepted application; "
-                            f"this one is {current}", "invalid_status")
+        raise Conflict(f"a phone confirmation is only recorded for an offered or accepted application; "
+                       f"this one is {current}", code="invalid_status")
 
 
 def unknown_answers(answers: dict[str, bool], knockout_questions: list[dict]) -> list[str]:
@@ -205,7 +196,7 @@ def move(app: dict, new_status: str, detail: str, at: datetime, *, override: boo
     """Move `app` (a stored application) to `new_status` in place; returns the previous status."""
     previous = app["status"]
     if not can_move(previous, new_status, override=override):
-        raise RuleViolation(f"an application cannot go from {previous} to {new_status}", "invalid_transition")
+        raise Conflict(f"an application cannot go from {previous} to {new_status}", code="invalid_transition")
     app["status"] = str(new_status)
     app["timeline"].append(timeline_entry(at, new_status, detail))
     app["updated_at"] = at
@@ -284,8 +275,8 @@ def start_with_reused_interview(app: dict, reused: dict, prior_application_id: s
     interview attached (the one move outside the ordinary machine). Returns the previous status."""
     previous = app["status"]
     if previous != S.received:
-        raise RuleViolation(f"only a new application can reuse an interview; this one is {previous}",
-                            "invalid_transition")
+        raise Conflict(f"only a new application can reuse an interview; this one is {previous}",
+                       code="invalid_transition")
     app["interview"] = reused
     app["status"] = S.interviewed.value
     app["timeline"].append(timeline_entry(at, S.interviewed, fast_track_interviewed_detail(prior_application_id)))

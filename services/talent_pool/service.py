@@ -17,8 +17,7 @@ from services.talent_pool import domain
 from services.talent_pool.store import TalentPoolStore
 from shared.bus.callers import CallerRpc
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, implements
-from shared.bus.remote import ask, policy_seconds
-from shared.config import load
+from shared.bus.remote import call, call_or_none
 from shared.contracts import talent_pool as contract
 from shared.contracts.common import normalize_skill
 from shared.contracts.events import (
@@ -32,9 +31,12 @@ from shared.contracts.events import (
     RequisitionClosed,
     RequisitionOpened,
 )
+from shared.contracts.notification import GetPolicy
+from shared.contracts.sourcing import SubmitFastTrackApplication
 from shared.contracts.status import supersedes
 from shared.errors import Conflict, NotFound, NotYet
 from shared.ids import new_id
+from shared.policy import POLICY_TIMEOUT, policy_seconds
 from shared.reports import report_scope
 from shared.timeutil import iso, utcnow
 
@@ -144,8 +146,7 @@ class TalentPoolService(ServiceBase):
         entries = sorted(store.pool_entries(best, session=session), key=lambda e: e["_id"])
         return domain.find_matches(requisition, entries, now, applying=applying, hired=hired)
 
-    @staticmethod
-    def _pool(uow, candidate: dict, app: dict, reason: str, pooled_at) -> None:
+    def _pool(self, uow, candidate: dict, app: dict, reason: str, pooled_at) -> None:
         """Put (or refresh) the candidate in the pool unless a newer entry is already there."""
         store, s = uow.store, uow.session
         if domain.consent_withdrawn_for(candidate, app) or candidate.get("erased"):
@@ -153,7 +154,7 @@ class TalentPoolService(ServiceBase):
         # Pooled as the division whose application pooled them knows them (docs/decisions/002).
         profile = store.get_profile(candidate["candidate_id"], app.get("division") or "", session=s)
         entry = domain.build_pool_entry(domain.with_division_profile(candidate, profile), app, reason, pooled_at,
-                                        load().pool_retention_days)
+                                        self.settings.pool_retention_days)
         if not domain.supersedes(entry, store.get_pool_entry(entry["_id"], session=s)):
             return
         # Writing the candidate makes a concurrent "hired" for the same person conflict with this unit of
@@ -395,7 +396,8 @@ class TalentPoolService(ServiceBase):
 
     def _reuse_window(self, division: str) -> int:
         """The division's `reuse_interview_within` in seconds; the policy default when notification can't say."""
-        return policy_seconds(self.notification, division, "reuse_interview_within")
+        answer = call_or_none(self.notification, GetPolicy, POLICY_TIMEOUT, division=division)
+        return policy_seconds(answer, "reuse_interview_within")
 
     @implements(contract.RespondReengagement)
     def respond_reengagement(self, caller, cmd: contract.RespondArgs) -> contract.ReengagementDetail:
@@ -491,13 +493,13 @@ class TalentPoolService(ServiceBase):
         if reuse_from is None:
             fast = False
         try:
-            app = ask(self.sourcing.submit_fast_track_application, 3 * load().rpc_timeout,
-                       requisition_id=doc["requisition_id"], candidate_id=doc["candidate_id"],
-                       reengagement_id=doc["_id"], reuse_interview_from=reuse_from)
+            application_id = call(self.sourcing, SubmitFastTrackApplication, 3 * self.settings.rpc_timeout,
+                                  requisition_id=doc["requisition_id"], candidate_id=doc["candidate_id"],
+                                  reengagement_id=doc["_id"], reuse_interview_from=reuse_from).id
         except Conflict:
             # An earlier attempt may have created the application before failing here: link it if so.
             existing = self.store.application_for_reengagement(doc["_id"])
             if existing is None:
                 raise
-            app = {"id": existing["_id"]}
-        return {"application_id": app["id"], "fast_track": fast}
+            application_id = existing["_id"]
+        return {"application_id": application_id, "fast_track": fast}

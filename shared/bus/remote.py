@@ -11,12 +11,9 @@ from typing import Any, TypeVar
 
 import eventlet
 
-from shared.contracts.commands import NotificationPolicy
-from shared.contracts.notification import GetPolicy
 from shared.contracts.rpc import Rpc
 
 log = logging.getLogger("hireloop.remote")
-POLICY_TIMEOUT = 3.0
 R = TypeVar("R")
 
 
@@ -44,14 +41,12 @@ def call(service, declared: Rpc[Any, R], timeout: float, **kwargs: Any) -> R:
     return declared.read_result(raw)
 
 
-def policy_seconds(notification, division: str, field: str, timeout: float = POLICY_TIMEOUT) -> int:
-    """One delay of a division's notification policy; the default when notification cannot say (policies
-    are refinements with safe defaults, so a slow notification service must not block the caller)."""
-    default = getattr(NotificationPolicy(), field)
+def call_or_none(service, declared: Rpc[Any, R], timeout: float, **kwargs: Any) -> R | None:
+    """`call`, or None when the other service did not answer (in time, or at all) or answered what its
+    declaration does not allow (logged): for what the caller can do without (a division's policy,
+    shared/policy.py)."""
     try:
-        # The answer is read into the declared Policy: a wrong or missing delay fails here, like no answer.
-        return getattr(call(notification, GetPolicy, timeout, division=division), field)
-    except Exception as exc:  # noqa: BLE001 - down, slow, refused or malformed: fall back to the default
-        log.warning("policy unavailable, using the default", extra={"division": division, "field": field,
-                                                                     "error": repr(exc)})
-        return default
+        return call(service, declared, timeout, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - down, slow, refused or malformed: the caller goes on without it
+        log.warning("no usable answer, going on without it", extra={"call": declared.name, "error": repr(exc)})
+        return None

@@ -8,14 +8,13 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 
 from shared.contracts.commands import ApprovalDecisionIn, DecisionIn, NewInterview, ScorecardIn
-from shared.contracts.common import AppStatus, Id, IdList, Recommendation
+from shared.contracts.common import DEFAULT_PAGE, AppStatus, Id, IdList, Recommendation, RpcPageLimit
 from shared.contracts.rpc import ADMIN, ANYONE, HR, STAFF, Args, Rpc, View
 
 SERVICE = "interview_feedback"
 
 InterviewStatus = Literal["scheduled", "complete"]
-# The API's bounds (gateway/app.py `Limit`, `Cursor`): a page is 1 to 500 items.
-Limit = Annotated[int, Field(ge=1, le=500)]
+# The API's bounds (gateway/deps.py `Cursor`; a page's size is shared/contracts/common.py's, as every list's).
 Cursor = Annotated[str | None, Field(max_length=200)]
 # A division to narrow to; the service checks it further (its form, and that the caller may see it).
 DivisionArg = Annotated[str | None, Field(max_length=80)]
@@ -158,7 +157,7 @@ class ListInterviewsArgs(Args):
     interviewer: Annotated[str | None, Field(max_length=80)] = None
     status: InterviewStatus | None = None
     application_id: Id | None = None
-    limit: Limit = 50
+    limit: RpcPageLimit = DEFAULT_PAGE
     cursor: Cursor = None
 
 

@@ -8,16 +8,11 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from shared.contracts.common import MAX_PAGE, RpcPageLimit
 from shared.contracts.rpc import Args, View
 
-MAX_PAGE = 500  # the most a store answers in one page (shared.storage.MAX_PAGE; a unit test keeps them equal)
+__all__ = ["MAX_PAGE", "Cursor", "Filter", "Limit", "ReportArgs", "ReportPeriod"]
 CURSOR_MAX = 200  # what the gateway takes in `?cursor=` (a `next_cursor` is far shorter)
-
-
-def _limit(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE:
-        raise PydanticCustomError("limit", f"must be an integer from 1 to {MAX_PAGE}")
-    return value
 
 
 def _cursor(value: Any) -> str | None:
@@ -34,7 +29,7 @@ def _text_at_most(n: int):
     return BeforeValidator(check)
 
 
-Limit = Annotated[int, BeforeValidator(_limit)]
+Limit = RpcPageLimit  # a page size (shared/contracts/common.py, the one definition)
 Cursor = Annotated[str | None, BeforeValidator(_cursor)]
 # A filter of a list (a skill, a division): any short text; what it matches is the service's business.
 Filter = Annotated[str | None, _text_at_most(80)]

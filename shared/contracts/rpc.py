@@ -14,10 +14,11 @@ Object-level scope (which divisions a caller sees) stays with the service: it de
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+from shared.contracts.common import SERVICES
 from shared.errors import from_validation_error
 
 A = TypeVar("A", bound=BaseModel)
@@ -53,10 +54,13 @@ class Rpc(Generic[A, R]):
     returns: Any  # a View, a list of them, a dict type, ...: anything pydantic's TypeAdapter takes
     roles: tuple[str, ...]
     summary: str = ""
+    register: bool = True  # False for the health probe, which every service answers alike (HEALTH)
     _adapter: TypeAdapter = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_adapter", TypeAdapter(self.returns))
+        if not self.register:
+            return
         REGISTRY.setdefault(self.service, {})
         if self.method in REGISTRY[self.service]:
             raise ValueError(f"RPC {self.service}.{self.method} is declared twice")
@@ -94,3 +98,25 @@ def declared(service: str) -> dict[str, Rpc]:
     from shared.contracts import services  # noqa: F401 - imports every service's contract module
 
     return dict(REGISTRY.get(service, {}))
+
+
+class ServiceHealth(View):
+    """A service's answer to the health probe (readiness, the admin's service list, container checks)."""
+
+    service: str
+    instance: str
+    version: str
+    uptime_seconds: float
+    store: Literal["ok", "down"]
+    broker: Literal["ok"]
+    outbox_backlog: int
+    metrics_port: int | None
+    python: str
+
+
+def _health(service: str) -> Rpc[NoArgs, ServiceHealth]:
+    # A probe carries no caller (nothing personal in it); every service answers it from shared/bus/nameko_ext.py.
+    return Rpc(service, "health", NoArgs, ServiceHealth, SYSTEM_ONLY, "the health probe", register=False)
+
+
+HEALTH: dict[str, Rpc[NoArgs, ServiceHealth]] = {s: _health(s) for s in SERVICES}

@@ -179,7 +179,7 @@ class ExportArgs(Args):
 # ---------------------------------------------------------------------------------------------- declarations
 # The pool is group-wide: an entry's data belongs to the division whose interview pooled it.
 ListPool = Rpc(SERVICE, "list_pool", ListPoolArgs, PoolPage, STAFF)
-GetMatches = Rpc(SERVICE, "get_matches", RequisitionArgs, list[Match], ANYONE,
+GetMatches = Rpc(SERVICE, "get_matches", RequisitionArgs, list[Match], STAFF,
                  "The ranked matches of a requisition the caller can see (stored as its latest matches)")
 PoolReport = Rpc(SERVICE, "pool_report", ReportArgs, TalentPoolReport, STAFF, "GET /v1/reports/talent-pool")
 Reengage = Rpc(SERVICE, "reengage", ReengageArgs, Reengagement, STAFF)

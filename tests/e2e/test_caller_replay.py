@@ -74,7 +74,7 @@ def test_a_sniffed_caller_context_cannot_be_replayed(platform):
         try:
             for label, method, context, kwargs in (
                     ("(a) other method", "put_retention_policy", lambda: token,
-                     {"division": DIVISION, "data": {"rejected_days": 0, "pool_days": 0}}),
+                     {"division": DIVISION, "rejected_days": 0, "pool_days": 0}),
                     ("(b) other arguments", "get_retention_policy", lambda: token, {"division": OTHER}),
                     ("(c) verbatim", "get_retention_policy", lambda: token, read_args),
                     ("(d) expired", "get_retention_policy", expired, read_args)):

@@ -31,9 +31,10 @@ import amqp
 import pytest
 
 from shared.bus import topology
-from shared.config import load
-from shared.contracts import screening
+from shared.config import Settings
 from shared.contracts.caller import Caller
+from shared.contracts.screening import Override
+from shared.contracts.sourcing import CreateRequisition, GetApplication, SubmitApplication
 from shared.ids import new_id
 from tests.support.event_keys import session_keys
 from tests.support.infra import VhostAdmin, _with_vhost
@@ -50,12 +51,12 @@ def _ctl(*args: str) -> None:
 @pytest.fixture(scope="module")
 def broker(test_infra):
     """A vhost with the imported topology and every broker user; yields {user: amqp url}."""
-    admin = VhostAdmin(load().rabbit_url)
+    admin = VhostAdmin(Settings.from_env().rabbit_url)
     vhost = f"hireloop-users-{new_id('t')}"
     admin.create(vhost)
     admin.import_definitions(topology.definitions(vhost))
     made, urls = [], {}
-    base = urlsplit(load().rabbit_url)
+    base = urlsplit(Settings.from_env().rabbit_url)
     try:
         for user in topology.broker_users():
             name = f"{vhost}-{user.name}"  # users are per broker, not per vhost: one set per test run
@@ -67,7 +68,7 @@ def broker(test_infra):
                 _ctl("set_topic_permissions", "-p", vhost, name, topic.exchange, topic.write, topic.read)
             host = f"{base.hostname}:{base.port or 5672}"
             urls[user.name] = f"amqp://{quote(name)}:{password}@{host}/{quote(vhost, safe='')}"
-        urls["admin"] = _with_vhost(load().rabbit_url, vhost)
+        urls["admin"] = _with_vhost(Settings.from_env().rabbit_url, vhost)
         yield urls
     finally:
         for name in made:
@@ -237,14 +238,15 @@ def running_as_own_users(broker, test_infra, tmp_path_factory):
             out.close()
 
 
-def test_services_run_as_their_own_users_on_the_imported_topology(broker, running_as_own_users, monkeypatch):
+def test_services_run_as_their_own_users_on_the_imported_topology(broker, running_as_own_users):
     from shared.bus.aio_rpc import AsyncRpcClient, ServiceUnavailable
 
-    monkeypatch.setenv("BROKER_TOPOLOGY", "predeclared")  # the gateway's client: passive declarations
     hr = Caller(key_id="k", name="hal", role="hr", divisions=("retail",))
 
     async def scenario():
-        client = AsyncRpcClient(broker["gateway"], name="gateway", timeout=10)
+        # the gateway's client on the imported topology: passive declarations
+        client = AsyncRpcClient(broker["gateway"], name="gateway", timeout=10, predeclared=True,
+                                context_secret=Settings.from_env().context_secret)
         await client.connect()
         try:
             deadline = time.monotonic() + 90
@@ -256,42 +258,39 @@ def test_services_run_as_their_own_users_on_the_imported_topology(broker, runnin
                     except ServiceUnavailable:
                         assert time.monotonic() < deadline, (running_as_own_users / f"{service}.log").read_text()
                         await asyncio.sleep(0.5)
-            req = await client.call("sourcing", "create_requisition", as_caller=hr, data={
-                "title": "Barista", "division": "retail", "department": "cafe", "tier": "basic",
-                "required_skills": ["espresso"]})
-            app = await client.call("sourcing", "submit_application", as_caller=hr, data={
-                "requisition_id": req["id"], "source": "referral", "candidate": {
-                    "name": "Bea Broker", "email": f"bea.{new_id('x')}@example.org", "skills": ["espresso"],
-                    "years_experience": 2}})
+            req = await client.rpc(CreateRequisition, hr, title="Barista", division="retail",
+                                   department="cafe", tier="basic", required_skills=["espresso"])
+            app = await client.rpc(SubmitApplication, hr, requisition_id=req.id, source="referral", candidate={
+                "name": "Bea Broker", "email": f"bea.{new_id('x')}@example.org", "skills": ["espresso"],
+                "years_experience": 2})
             while True:  # sourcing -> application_received -> screening -> application_screened -> sourcing
-                found = await client.call("sourcing", "get_application", as_caller=hr, application_id=app["id"])
-                if found["status"] != "received":
+                found = await client.rpc(GetApplication, hr, application_id=app.id)
+                if found.status != "received":
                     break
                 assert time.monotonic() < deadline, (running_as_own_users / "screening.log").read_text()
                 await asyncio.sleep(0.3)
             # screening checks its own copy of the status (sourcing's event, on its inbox) before overriding
-            override = await client.rpc(screening.Override, hr, application_id=app["id"],
-                                        passed=found["status"] != "shortlisted", reason="fit")
+            override = await client.rpc(Override, hr, application_id=app.id,
+                                        passed=found.status != "shortlisted", reason="fit")
             return found, override
         finally:
             await client.close()
 
     found, override = asyncio.run(scenario())
-    assert found["status"] in ("shortlisted", "screened_out") and found["screening"] is not None
-    assert override.application_id == found["id"]
+    assert found.status in ("shortlisted", "screened_out") and found.screening is not None
+    assert override.application_id == found.id
     for service in ("sourcing", "screening"):
         log = (running_as_own_users / f"{service}.log").read_text(errors="replace")
         assert "ACCESS_REFUSED" not in log and "access_refused" not in log.lower(), log[-3000:]
 
 
-def test_a_service_parks_an_early_event_under_its_own_user(broker, running_as_own_users, monkeypatch):
+def test_a_service_parks_an_early_event_under_its_own_user(broker, running_as_own_users):
     """sourcing gets application_screened for an application it does not know yet (NotYet): it parks it through
     hireloop.wait, which its user may do for its own name only, and the event waits in sourcing.wait."""
     import json
 
     from shared.bus.aio_rpc import AsyncRpcClient
 
-    monkeypatch.setenv("BROKER_TOPOLOGY", "predeclared")
     hr = Caller(key_id="k", name="hal", role="hr", divisions=("retail",))
     admin = _connect(broker["admin"])
     channel = admin.channel()
@@ -299,16 +298,15 @@ def test_a_service_parks_an_early_event_under_its_own_user(broker, running_as_ow
     channel.queue_bind(copies, "screening.events", "application_screened")
 
     async def submit():
-        client = AsyncRpcClient(broker["gateway"], name="gateway", timeout=10)
+        client = AsyncRpcClient(broker["gateway"], name="gateway", timeout=10, predeclared=True,
+                                context_secret=Settings.from_env().context_secret)
         await client.connect()
         try:
-            req = await client.call("sourcing", "create_requisition", as_caller=hr, data={
-                "title": "Roaster", "division": "retail", "department": "cafe", "tier": "basic",
-                "required_skills": ["roasting"]})
-            await client.call("sourcing", "submit_application", as_caller=hr, data={
-                "requisition_id": req["id"], "source": "referral", "candidate": {
-                    "name": "Pat Park", "email": f"pat.{new_id('x')}@example.org", "skills": ["roasting"],
-                    "years_experience": 1}})
+            req = await client.rpc(CreateRequisition, hr, title="Roaster", division="retail",
+                                   department="cafe", tier="basic", required_skills=["roasting"])
+            await client.rpc(SubmitApplication, hr, requisition_id=req.id, source="referral", candidate={
+                "name": "Pat Park", "email": f"pat.{new_id('x')}@example.org", "skills": ["roasting"],
+                "years_experience": 1})
         finally:
             await client.close()
 

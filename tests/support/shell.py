@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.contracts.envelope import EventEnvelope
+from shared.contracts.events import EVENT_MODELS
 from shared.contracts.rpc import Rpc
 from shared.erasure import subjects
 
@@ -23,6 +24,8 @@ class InProcessBus:
         # As the real bus: an event about an erased candidate changes nothing (shared/erasure.py).
         result, emitted = self.store.transact(work, inbox_event_id=envelope.event_id if envelope else None,
                                               about=subjects(envelope.type, envelope.payload) if envelope else None)
+        for e in emitted:  # every payload must satisfy its contract, as its consumers will read it
+            EVENT_MODELS[(e.producer, e.type)].model_validate(e.payload)
         self.emitted.extend(emitted)
         return result
 

@@ -29,7 +29,7 @@ def announce(application: dict, previous: str | None, sequence: int) -> None:
 
     from shared import event_signing
     from shared.bus import topology
-    from shared.config import load
+    from shared.bus.configured import container_settings
     from shared.contracts.envelope import EventEnvelope
     from shared.contracts.events import ApplicationStatusChanged
     from shared.timeutil import utcnow
@@ -41,7 +41,7 @@ def announce(application: dict, previous: str | None, sequence: int) -> None:
         previous_status=previous, status=application["status"], at=utcnow())
     envelope = EventEnvelope(type="application_status_changed", producer="sourcing",
                              payload=change.model_dump(mode="json")).model_dump(mode="json")
-    signed = event_signing.sign_envelope(envelope, load().event_signing_key)
+    signed = event_signing.sign_envelope(envelope, container_settings().event_signing_key)
     Publisher(config.get("AMQP_URI"), use_confirms=True, serializer="json").publish(
         signed, exchange=Exchange(topology.events_exchange("sourcing"), type="topic", durable=True),
         routing_key="application_status_changed", message_id=envelope["event_id"], retry=True)
@@ -91,9 +91,9 @@ def main() -> None:
 
     from shared.bus import topology
     from shared.bus.runner import nameko_config
-    from shared.config import load
+    from shared.config import Settings
 
-    settings = load()
+    settings = Settings.from_env()
     config.setup(nameko_config(settings))
     topology.declare(settings.rabbit_url)
     runner = ServiceRunner()

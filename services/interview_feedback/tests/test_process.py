@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 
+from shared.config import Settings
 from shared.contracts import interview_feedback as contract
 from shared.contracts.caller import Caller
 from shared.contracts.rpc import Rpc
@@ -57,7 +58,8 @@ class Session:
 
         from shared.bus.aio_rpc import AsyncRpcClient
 
-        self.client = AsyncRpcClient(self.url, name="if-test", timeout=20)
+        self.client = AsyncRpcClient(self.url, name="if-test", timeout=20,
+                                     context_secret=Settings.from_env().context_secret)
         await self.client.connect()
         self.conn = await aio_pika.connect_robust(self.url)
         channel = await self.conn.channel()
@@ -141,7 +143,7 @@ def running(test_infra, tmp_path_factory):
     async def ready():
         from shared.bus.aio_rpc import AsyncRpcClient, ServiceUnavailable
 
-        client = AsyncRpcClient(url, name="if-ready", timeout=2)
+        client = AsyncRpcClient(url, name="if-ready", timeout=2, context_secret=Settings.from_env().context_secret)
         await client.connect()
         try:
             deadline = time.monotonic() + 60

@@ -7,6 +7,7 @@ from services.notification.destinations import AllowList
 from services.notification.domain import CANDIDATE, DIVISION_HR, GROUP_HR, Planned
 from shared.contracts.commands import NotificationPolicy
 from shared.contracts.notification import Policy
+from shared.errors import Invalid
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 DEFAULTS = NotificationPolicy()
@@ -235,7 +236,7 @@ def test_put_policy_keeps_the_stored_secret_when_the_url_stays_and_no_secret_is_
                                  "https://169.254.169.254/latest", "http://hr.example.com/h"])
 def test_put_policy_with_an_internal_or_plain_http_url_is_refused_naming_the_url(url):
     policy = NotificationPolicy(hr_webhook_url=url, hr_webhook_secret="0123456789abcdef-secret")
-    with pytest.raises(domain.PolicyError) as err:
+    with pytest.raises(Invalid) as err:
         domain.policy_to_store(policy, None)
     assert err.value.field == "hr_webhook_url" and str(err.value).startswith("hr_webhook_url: ")
     # ... unless the operator's allow-list names it.
@@ -250,7 +251,7 @@ def test_a_refused_destination_fails_the_notice_at_once():
 
 @pytest.mark.parametrize("stored", [None, DEFAULTS])
 def test_put_policy_with_a_url_and_no_secret_anywhere_is_refused_naming_the_secret(stored):
-    with pytest.raises(domain.PolicyError) as err:
+    with pytest.raises(Invalid) as err:
         domain.policy_to_store(NotificationPolicy(hr_webhook_url="https://hr.example.com/h"), stored)
     assert err.value.field == "hr_webhook_secret"
     assert str(err.value).startswith("hr_webhook_secret:")

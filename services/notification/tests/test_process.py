@@ -20,6 +20,7 @@ from infra.embedded_mongo import free_port
 from infra.smtp_capture import find, read_body
 from shared.bus import topology
 from shared.bus.aio_rpc import AsyncRpcClient
+from shared.config import Settings
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
@@ -51,10 +52,13 @@ class Platform:
         self.rabbit_url = rabbit_url
         self.mail_dir = mail_dir
         self.loop = loop
-        self.client = AsyncRpcClient(rabbit_url, name="notification-test", timeout=10)
+        # signs callers with the secret the service process has (both from this environment)
+        self.client = AsyncRpcClient(rabbit_url, name="notification-test", timeout=10,
+                                     context_secret=Settings.from_env().context_secret)
         self.log_path: Path | None = None
         self.mongo_url: str | None = None
         self.database: str | None = None  # the service's own database, for what the API does not show
+        self.settings: Settings | None = None  # the service process's (from its environment)
 
     def call(self, method, context=None, **kwargs):
         return self.loop.run_until_complete(self.client.call("notification", method, as_caller=context or ctx(),
@@ -102,6 +106,7 @@ def running_platform(test_infra, tmp: Path, extra_env: dict[str, str] | None = N
         p = Platform(rabbit_url, mail_dir, loop)
         p.log_path = tmp / "notification.log"
         p.mongo_url, p.database = test_infra.mongo_url, f"{namespace}_notification"
+        p.settings = Settings.from_env(env)
         loop.run_until_complete(p.client.connect())
 
         def healthy():
@@ -223,7 +228,7 @@ def test_basic_offer_with_evidence_goes_out_once_then_the_guide(platform):
     assert "Skills match: 75%" in body
     assert "Beautiful latte art" in body and "Calm with difficult customers" in body
     assert "ID" in body and "bank details" in body and "start date" in body
-    assert portal_url("a", app) in body
+    assert portal_url("a", app, platform.settings) in body
     assert offers[0]["notice_id"].startswith("ntc_")
 
     guide = wait_for(lambda: platform.mail(to=email, subject_contains="onboarding guide"), timeout=10)
@@ -272,7 +277,7 @@ def test_urgent_core_offer_escalates_and_decline_cancels(platform):
         app, cand, "offered", "awaiting_approval", "logistics", "core", True, "Fleet Manager"))
     [offer] = wait_for(lambda: platform.mail(to=email, subject_contains="Offer of employment"))
     body = read_body(platform.mail_dir, offer)
-    assert portal_url("a", app) in body and "4.3" not in body
+    assert portal_url("a", app, platform.settings) in body and "4.3" not in body
     context = ctx("hr", ("logistics",))
     kinds = {i["kind"]: i for i in platform.call("list_for_application", application_id=app, context=context)["items"]}
     assert set(kinds) == {"offer", "guide", "hr_confirm_reminder", "confirm_escalation"}
@@ -310,7 +315,7 @@ def test_rejection_now_survey_later_and_progress_and_reengagement(platform):
     assert "not to move forward" in read_body(platform.mail_dir, rejection)
     items = platform.call("list_for_application", application_id=app)["items"]
     survey = next(i for i in items if i["kind"] == "survey")
-    assert survey["status"] == "scheduled" and portal_url("a", app) in survey["body"]
+    assert survey["status"] == "scheduled" and portal_url("a", app, platform.settings) in survey["body"]
 
     reg = uid("reg")
     platform.publish("talent_pool", "reengagement_requested", {
@@ -318,7 +323,7 @@ def test_rejection_now_survey_later_and_progress_and_reengagement(platform):
         "division": "retail", "candidate_id": cand, "requested_by": "rita"})
     [re] = wait_for(lambda: platform.mail(to=email, subject_contains="Head Barista"))
     body = read_body(platform.mail_dir, re)
-    assert portal_url("r", reg) in body and "Barista" in body
+    assert portal_url("r", reg, platform.settings) in body and "Barista" in body
 
     everything = platform.call("list_for_candidate", candidate_id=cand)["items"]
     assert {i["kind"] for i in everything} == {"progress", "rejection", "survey", "reengagement", "approval_overdue"}

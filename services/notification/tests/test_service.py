@@ -10,6 +10,7 @@ from nameko.testing.services import worker_factory
 from services.notification.service import NotificationService, Retries
 from services.notification.store import NotificationStore
 from services.notification.webhook import WebhookSender
+from shared.config import Settings
 from shared.contracts import notification as contract
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
@@ -54,7 +55,7 @@ def shell(store, mailer):
     def make(caller=HR):
         return worker_factory(NotificationService, store=store, bus=InProcessBus(store, caller), mailer=mailer,
                               webhooks=WebhookSender(), retries=Retries(backoff_base=5, max_attempts=5),
-                              reply_to_fallback=None)
+                              reply_to_fallback=None, settings=Settings())
     return make
 
 

@@ -6,7 +6,6 @@ from services.talent_pool import domain
 from services.talent_pool.domain import (
     answer_status,
     build_pool_entry,
-    covers_required,
     fast_track_eligible,
     find_matches,
     is_active,
@@ -293,12 +292,6 @@ def test_window_boundary_and_zero_window():
     assert within_window(NOW - timedelta(seconds=WINDOW), NOW, WINDOW)
     assert not within_window(NOW - timedelta(seconds=WINDOW + 1), NOW, WINDOW)
     assert not within_window(NOW - timedelta(seconds=1), NOW, 0)
-
-
-def test_covers_required_ignores_case_and_spacing():
-    assert covers_required([" Machine   Learning "], ["machine learning"])
-    assert not covers_required([], ["x"])
-    assert covers_required(["a"], [])
 
 
 def test_answer_status():

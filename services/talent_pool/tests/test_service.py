@@ -13,12 +13,14 @@ from services.talent_pool.service import NotSeenYet, TalentPoolService
 from services.talent_pool.store import TalentPoolStore
 from shared.bus.nameko_ext import EventHandler
 from shared.bus.topology import SUBSCRIPTIONS
+from shared.config import Settings
 from shared.contracts import notification
 from shared.contracts import talent_pool as contract
 from shared.contracts.caller import Caller
 from shared.contracts.commands import NotificationPolicy
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS
+from shared.contracts.sourcing import SubmitFastTrackApplication
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.storage import AlreadyHandled
 from shared.timeutil import iso, utcnow
@@ -30,36 +32,11 @@ INTERVIEWER = Caller(key_id="k3", name="ivan", role="interviewer", divisions=("l
 SYSTEM = Caller.system("gateway")
 
 
-class _Reply:
-    def __init__(self, thunk):
-        self.thunk = thunk
-
-    def result(self):
-        return self.thunk()
-
-
-class _Remote:
-    """One RPC method of another service: records calls, answers with `fn`."""
-
-    def __init__(self, fn):
-        self.fn = fn
-        self.calls: list[dict] = []
-
-    def call_async(self, **kwargs):
-        self.calls.append(kwargs)
-        return _Reply(lambda: self.fn(**kwargs))
-
-
-class FakeSourcing:
-    """sourcing's RPCs are not declared yet (shared/contracts/sourcing.py): until they are, a stand-in by
-    method name, which the talent_pool shell calls as it always has (`ask`)."""
-
-    service_name = "sourcing"
-
-    def __init__(self):
-        self.submit_fast_track_application = _Remote(
-            lambda **kw: {"id": f"app_ft_{kw['candidate_id']}", "candidate_id": kw["candidate_id"],
-                          "status": "interviewed" if kw["reuse_interview_from"] else "received"})
+def fake_sourcing() -> FakeService:
+    """sourcing at its typed seam: the fast-tracked application, as shared/contracts/sourcing.py declares it."""
+    return FakeService("sourcing").answer(SubmitFastTrackApplication, lambda args: {
+        "id": f"app_ft_{args.candidate_id}", "candidate_id": args.candidate_id,
+        "status": "interviewed" if args.reuse_interview_from else "received"})
 
 
 def fake_notification(window=180 * 86400, fail=False) -> FakeService:
@@ -83,8 +60,8 @@ def svc(store):
 
 def make_service(store, caller=HR, notification=None):
     bus = InProcessBus(store, caller)
-    return worker_factory(TalentPoolService, store=store, bus=bus, sourcing=FakeSourcing(),
-                          notification=notification or fake_notification())
+    return worker_factory(TalentPoolService, store=store, bus=bus, sourcing=fake_sourcing(),
+                          notification=notification or fake_notification(), settings=Settings())
 
 
 def deliver(svc, event_type, payload: dict, event_id=None):
@@ -365,9 +342,9 @@ def test_accept_within_window_with_skills_is_fast_tracked(store):
     assert out["status"] == "accepted" and out["fast_track"] is True and out["application_id"] == "app_ft_c1"
     assert set(out) == {"id", "requisition_id", "requisition_title", "division", "candidate_id", "status",
                         "application_id", "fast_track", "created_at", "answered_at"}
-    (call,) = portal.sourcing.submit_fast_track_application.calls
-    assert call == {"requisition_id": "req_urgent", "candidate_id": "c1", "reengagement_id": reg["id"],
-                    "reuse_interview_from": "app_1"}
+    (call,) = portal.sourcing.calls_to(SubmitFastTrackApplication)
+    assert call.model_dump() == {"requisition_id": "req_urgent", "candidate_id": "c1", "reengagement_id": reg["id"],
+                                 "reuse_interview_from": "app_1"}
     assert portal.notification.calls_to(notification.GetPolicy) == [notification.DivisionArgs(division="logistics")]
     (answered,) = portal.bus.of_type("reengagement_answered")
     assert answered.payload["response"] == "accept" and answered.payload["application_id"] == "app_ft_c1"
@@ -384,7 +361,7 @@ def test_accept_outside_window_is_not_fast_tracked(store):
     portal = make_service(store, caller=SYSTEM, notification=fake_notification(window=86400))
     out = portal.respond_reengagement(reengagement_id=reg["id"], response="accept")
     assert out["status"] == "accepted" and out["fast_track"] is False
-    assert portal.sourcing.submit_fast_track_application.calls[0]["reuse_interview_from"] is None
+    assert portal.sourcing.calls_to(SubmitFastTrackApplication)[0].reuse_interview_from is None
 
 
 def test_missing_required_skill_is_not_fast_tracked_and_policy_failure_uses_default(store):
@@ -395,7 +372,7 @@ def test_missing_required_skill_is_not_fast_tracked_and_policy_failure_uses_defa
     portal = make_service(store, caller=SYSTEM, notification=fake_notification(fail=True))
     out = portal.respond_reengagement(reengagement_id=reg["id"], response="accept")
     assert out["fast_track"] is False
-    assert portal.sourcing.submit_fast_track_application.calls[0]["reuse_interview_from"] is None
+    assert portal.sourcing.calls_to(SubmitFastTrackApplication)[0].reuse_interview_from is None
 
 
 def test_default_policy_still_fast_tracks_a_recent_complete_pass(store):
@@ -419,7 +396,7 @@ def test_decline_and_portal_only(store):
         portal.respond_reengagement(reengagement_id=reg["id"], response="maybe")
     out = portal.respond_reengagement(reengagement_id=reg["id"], response="decline")
     assert out["status"] == "declined" and out["application_id"] is None and out["answered_at"]
-    assert portal.sourcing.submit_fast_track_application.calls == []
+    assert portal.sourcing.calls_to(SubmitFastTrackApplication) == []
     with pytest.raises(NotFound):
         make_service(store, caller=RETAIL_HR).get_reengagement(reengagement_id=reg["id"])
     with pytest.raises(NotFound):
