@@ -59,15 +59,14 @@ class FakeServices:
         raise, or a function (plain or async) of the `Call` returning the answer or raising."""
         self._answers[address(target)] = answer
 
-    def answer_declared(self, ids: Mapping[str, Any], undeclared: Mapping[tuple[str, str], Any] | None = None) -> None:
-        """Every declared RPC (shared/contracts), and each `(service, method)` of `undeclared` with the answer type
-        given there, answers as a service holding one object per id of `ids` (`{"application_id": "app_1",
-        "division": "retail", ...}`) would: a call naming another id (an argument `<kind>_id` not in `ids`, or
-        with another value) is NotFound, or an empty list or page when a list is what it answers; any other
-        call gets `sample(answer type, ids)`."""
-        targets = {(d.service, d.method): d.returns for s in SERVICES for d in declared(s).values()}
-        for target, returns in {**targets, **(undeclared or {})}.items():
-            self.answer(target, _holding(returns, ids))
+    def answer_declared(self, ids: Mapping[str, Any]) -> None:
+        """Every declared RPC (shared/contracts) answers as a service holding one object per id of `ids`
+        (`{"application_id": "app_1", "division": "retail", ...}`) would: a call naming another id (an argument
+        `<kind>_id` not in `ids`, or with another value) is NotFound, or an empty list or page when a list is
+        what it answers; any other call gets `sample(its declared answer type, ids)`."""
+        for service in SERVICES:
+            for declaration in declared(service).values():
+                self.answer(declaration, _holding(declaration.returns, ids))
 
     def calls_to(self, target: Any) -> list[Call]:
         service, method = address(target)

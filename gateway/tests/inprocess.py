@@ -12,13 +12,11 @@ from typing import Any
 
 import redis
 from fastapi.testclient import TestClient
-from pydantic import BaseModel
 from pymongo import MongoClient
 
 from gateway.app import create_app
 from gateway.testing import FakeServices
 from shared.config import Settings
-from shared.contracts.rpc import declared
 
 CLOSED_BROKER = "amqp://guest:guest@127.0.0.1:1/"  # nothing listens there: the fake must stand for the services
 PEER = ("127.0.0.1", 50000)  # the client address every request comes from, as over a loopback connection
@@ -88,29 +86,5 @@ def holding(ids: dict[str, Any]) -> FakeServices:
     """Fake services that hold one object per id of `ids` and answer every RPC about them validly
     (FakeServices.answer_declared)."""
     fake = FakeServices()
-    fake.answer_declared(ids, undeclared_sourcing())
+    fake.answer_declared(ids)
     return fake
-
-
-def undeclared_sourcing() -> dict:
-    """sourcing's RPCs with the answer types the gateway documents, while shared/contracts/sourcing.py does not
-    declare them yet (then `answer_declared` finds them by their declarations)."""
-    if declared("sourcing"):
-        return {}
-    from gateway import openapi as doc
-
-    class SourcingExport(BaseModel):  # what the export route reads of sourcing's part
-        candidate: doc.Candidate
-        applications: list[doc.Application]
-
-    answers = {"create_requisition": doc.Requisition, "get_requisition": doc.Requisition,
-               "close_requisition": doc.Requisition, "list_requisitions": doc.RequisitionPage,
-               "submit_application": doc.ApplicationAccepted, "get_application": doc.Application,
-               "list_applications": doc.ApplicationPage, "get_candidate": doc.Candidate,
-               "record_confirmation": doc.Application, "record_outcome": doc.Application,
-               "candidate_response": doc.Application, "erase_candidate": doc.Erasure,
-               "confirm_erasure": doc.Erasure, "get_erasure": doc.Erasure, "export_candidate": SourcingExport,
-               "get_retention_policy": doc.RetentionPolicy, "put_retention_policy": doc.RetentionPolicy,
-               "funnel_report": doc.FunnelReport, "time_to_hire_report": doc.TimeToHireReport,
-               "sources_report": doc.SourcesReport}
-    return {("sourcing", method): answer for method, answer in answers.items()}

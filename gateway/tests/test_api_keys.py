@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from gateway import keys as keys_module
 from gateway.tests.inprocess import gateway_settings, namespace_of, running
 from shared import tracing
+from shared.contracts import sourcing
 from shared.errors import NotFound
 from shared.logs import NOISY_LOGGERS, JsonFormatter
 from shared.tracing.files import span_to_dict
@@ -39,7 +40,7 @@ def gateway(data_infra):
 @pytest.fixture
 def gw(gateway):
     gateway.fake.reset()
-    gateway.fake.answer(("sourcing", "list_requisitions"), EMPTY_PAGE)
+    gateway.fake.answer(sourcing.ListRequisitions, EMPTY_PAGE)
     return gateway
 
 
@@ -141,14 +142,13 @@ def test_the_key_is_shown_once_and_never_listed(gw, admin):
 # ---------------------------------------------------------------------------------------------- logs and spans
 
 @pytest.fixture
-def traced(monkeypatch, tmp_path):
-    """Tracing on for the gateway started in the test, as `make run` turns it on for a gateway process (a span
-    file): create_app sets up the process's tracer provider, sampler and MongoDB and Redis instrumentation
-    (shared/tracing; once per process, so a provider already set up stays). Yields an in-memory exporter to
-    add to that provider once the app exists."""
-    monkeypatch.setenv("HIRELOOP_TRACES_FILE", str(tmp_path / "traces.jsonl"))
+def traced(tmp_path):
+    """Tracing for the gateway started in the test, as `make run` turns it on for a gateway process (a span
+    file, `traces_file`): create_app sets up the process's tracer provider, sampler and MongoDB and Redis
+    instrumentation (shared/tracing; once per process, so a provider already set up stays). Yields the
+    settings that turn it on and an in-memory exporter to add to that provider once the app exists."""
     memory = InMemorySpanExporter()
-    yield memory
+    yield {"traces_file": str(tmp_path / "traces.jsonl")}, memory
     memory.shutdown()  # the provider keeps the processor, which exports nothing from now on
 
 
@@ -178,12 +178,13 @@ def test_keys_are_in_no_log_and_no_span(data_infra, traced):
     were never valid: neither a key nor its hash is in any log line or span of the gateway, nor in anything
     it sent to a service (what a service could log)."""
     # A gateway started here, after tracing is on: its MongoDB and Redis clients are instrumented at creation.
+    tracing_on, spans = traced
     with namespace_of(data_infra, "keys-unseen") as namespace, logged() as log, \
-            running(gateway_settings(data_infra, namespace)) as gw:
+            running(gateway_settings(data_infra, namespace, **tracing_on)) as gw:
         assert tracing.enabled(), "the gateway did not turn tracing on"
-        tracing._provider.add_span_processor(SimpleSpanProcessor(traced))
-        gw.fake.answer(("sourcing", "list_requisitions"), EMPTY_PAGE)
-        gw.fake.answer(("sourcing", "get_application"), NotFound("application app_missing not found"))
+        tracing._provider.add_span_processor(SimpleSpanProcessor(spans))
+        gw.fake.answer(sourcing.ListRequisitions, EMPTY_PAGE)
+        gw.fake.answer(sourcing.GetApplication, NotFound("application app_missing not found"))
         admin = gw.as_("admin")
         created = create(gw, admin, "lex")
         key = created["key"]
@@ -206,7 +207,7 @@ def test_keys_are_in_no_log_and_no_span(data_infra, traced):
 
     # every request above is in the spans, and in the log
     traces = {r.headers["traceresponse"].split("-")[1] for r in answers}
-    recorded = [span_to_dict(s) for s in traced.get_finished_spans()]
+    recorded = [span_to_dict(s) for s in spans.get_finished_spans()]
     assert traces <= {s["trace_id"] for s in recorded}
     lines = [json.loads(line) for line in log.getvalue().splitlines()]
     assert {line.get("trace_id") for line in lines if line["logger"] == "hireloop.access"} >= traces

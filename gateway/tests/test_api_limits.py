@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from gateway.tests.inprocess import gateway_settings, namespace_of, running
-from shared.contracts import talent_pool
+from shared.contracts import sourcing, talent_pool
 
 pytestmark = pytest.mark.integration
 
@@ -21,9 +21,10 @@ EMPTY_PAGE = {"items": [], "next_cursor": None}
 
 
 def requisition(call) -> dict:
-    """A requisition as sourcing answers its creation (from the call's data)."""
+    """A requisition as sourcing answers its creation (shared/contracts/sourcing.py; from the call's arguments)."""
     return {"id": "req_1", "status": "open", "urgent": False, "skills": [], "min_years": 0, "location": None,
-            "headcount": 1, "knockout_questions": [], "created_at": "2026-01-05T09:00:00Z", **call.kwargs["data"]}
+            "headcount": 1, "knockout_questions": [], "created_at": "2026-01-05T09:00:00Z", "closed_at": None,
+            "close_reason": None, **call.kwargs}
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +36,9 @@ def gateway(data_infra):
 @pytest.fixture
 def gw(gateway):
     gateway.fake.reset()
-    gateway.fake.answer(("sourcing", "create_requisition"), requisition)
-    gateway.fake.answer(("sourcing", "list_requisitions"), EMPTY_PAGE)
-    gateway.fake.answer(("sourcing", "list_applications"), EMPTY_PAGE)
+    gateway.fake.answer(sourcing.CreateRequisition, requisition)
+    gateway.fake.answer(sourcing.ListRequisitions, EMPTY_PAGE)
+    gateway.fake.answer(sourcing.ListApplications, EMPTY_PAGE)
     gateway.fake.answer(talent_pool.ListPool, EMPTY_PAGE)
     return gateway
 
@@ -98,8 +99,8 @@ def test_body_size_is_limited_with_or_without_content_length(gw, hr):
     ok, read = streamed(gw, "/v1/requisitions", chunks(small, 7), json_type)
     assert ok.status_code == 201 and ok.json()["title"] == "Chunked", ok.text
     assert read >= len(small) // 7  # the body did arrive in pieces, and was put together
-    [call] = gw.fake.calls_to(("sourcing", "create_requisition"))
-    assert call.kwargs["data"]["title"] == "Chunked" and call.kwargs["data"]["division"] == DIVISION
+    [call] = gw.fake.calls_to(sourcing.CreateRequisition)
+    assert call.kwargs["title"] == "Chunked" and call.kwargs["division"] == DIVISION
 
 
 def test_page_size_is_limited_on_every_list(gw, hr):

@@ -81,9 +81,9 @@ def test_a_replayed_key_creation_never_shows_the_secret_again(gateway, data_infr
 # ------------------------------------------------------------------------------------------------ finding 8
 
 
-def test_a_revoked_bootstrap_admin_key_stays_revoked_across_restarts_and_rotation(data_infra, monkeypatch, caplog):
-    """Each `start` is a gateway process starting with HIRELOOP_ADMIN_KEY set: a new app (its own key cache)
-    on a key database of its own namespace, so its bootstrap keys are nobody else's."""
+def test_a_revoked_bootstrap_admin_key_stays_revoked_across_restarts_and_rotation(data_infra, caplog):
+    """Each `start` is a gateway process starting with HIRELOOP_ADMIN_KEY set (`admin_key`): a new app (its
+    own key cache) on a key database of its own namespace, so its bootstrap keys are nobody else's."""
     first, second, third = (f"hl_boot_{secrets.token_urlsafe(16)}" for _ in range(3))
 
     def status_with(gw, key: str) -> int:
@@ -91,9 +91,8 @@ def test_a_revoked_bootstrap_admin_key_stays_revoked_across_restarts_and_rotatio
 
     with namespace_of(data_infra, "boot") as namespace:
         def start(admin_key: str):
-            monkeypatch.setenv("HIRELOOP_ADMIN_KEY", admin_key)
             caplog.clear()
-            return running(gateway_settings(data_infra, namespace))
+            return running(gateway_settings(data_infra, namespace, admin_key=admin_key))
 
         with start(first) as gw:
             assert status_with(gw, first) == 200

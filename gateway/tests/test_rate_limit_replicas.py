@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from gateway.tests.inprocess import Gateway, gateway_settings, namespace_of, running
 from shared.config import Rate
+from shared.contracts import sourcing
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +34,7 @@ def gateways(data_infra):
                                     rate_limit_anonymous=Rate(ANON_RATE, ANON_BURST))
         with running(settings) as first, running(settings) as second:
             for gw in (first, second):
-                gw.fake.answer(("sourcing", "list_requisitions"), EMPTY_PAGE)
+                gw.fake.answer(sourcing.ListRequisitions, EMPTY_PAGE)
             yield [first, second]
 
 
