@@ -7,21 +7,30 @@ shared/errors.py, ServiceUnavailable, RemoteError), or a function of the call. E
 its caller. Arguments and answers go through JSON as they would on the wire; a call by a declaration
 (shared/contracts/rpc.py) has its arguments validated and its answer read into the declared type, as the
 real client does. A call nobody answered raises LookupError, which TestClient re-raises in the test.
+
+`answer_declared(ids)` stands for every service at once, as services that hold one object per id of `ids`:
+each declared RPC answers a valid answer of its declared type (`sample`) for those ids and NotFound for any
+other (the API fuzz test, gateway/tests/test_api_fuzz.py).
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
 from fastapi import Request
+from pydantic import TypeAdapter
 
 from gateway.rpc import address
 from shared.contracts.caller import Caller
-from shared.contracts.rpc import Rpc
+from shared.contracts.common import SERVICES
+from shared.contracts.rpc import Rpc, declared
+from shared.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,15 @@ class FakeServices:
         """What `target` ((service, method) or a contract) answers from now on: a value, an exception to
         raise, or a function (plain or async) of the `Call` returning the answer or raising."""
         self._answers[address(target)] = answer
+
+    def answer_declared(self, ids: Mapping[str, Any]) -> None:
+        """Every declared RPC (shared/contracts) answers as a service holding one object per id of `ids`
+        (`{"application_id": "app_1", "division": "retail", ...}`) would: a call naming another id (an argument
+        `<kind>_id` not in `ids`, or with another value) is NotFound, or an empty list or page when a list is
+        what it answers; any other call gets `sample(its declared answer type, ids)`."""
+        for service in SERVICES:
+            for declaration in declared(service).values():
+                self.answer(declaration, _holding(declaration.returns, ids))
 
     def calls_to(self, target: Any) -> list[Call]:
         service, method = address(target)
@@ -105,3 +123,105 @@ class FakeServices:
             if inspect.isawaitable(answer):
                 answer = await answer
         return json.loads(json.dumps(answer))  # a copy, as decoded from a reply
+
+
+def _holding(returns: Any, ids: Mapping[str, Any]):
+    answer = sample(returns, ids)
+    # A list, or a page of one, filtered by an id it does not hold is empty; one object is not found.
+    nothing = [] if isinstance(answer, list) else {**answer, "items": [], "next_cursor": None} if (
+        isinstance(answer, dict) and isinstance(answer.get("items"), list) and "next_cursor" in answer) else None
+
+    def found(call: Call) -> Any:
+        for name, value in call.kwargs.items():
+            if name.endswith("_id") and value is not None and value != ids.get(name):
+                if nothing is not None:
+                    return nothing
+                raise NotFound(f"{name.removesuffix('_id')} {value} not found")
+        return answer
+    return found
+
+
+# -- valid answers, made from their types -----------------------------------------------------------------
+SAMPLE_TIME = "2026-12-01T09:00:00Z"
+
+
+def sample(returns: Any, ids: Mapping[str, Any] | None = None) -> Any:
+    """A valid value of `returns` (a model, a list of them, ...: what a declaration answers), in its JSON form,
+    made from its JSON schema: every field present, the first choice of each union and enum (not null when
+    something else is allowed), one item in each list, the least each bound allows. A field named as a key of
+    `ids` takes that value (an id, or any field a test wants: `{"competencies": ["dough"]}`), and an object's
+    `id` the value of the id of its kind (`application_id` for an object whose type is named Application...).
+    Checked against `returns` before it is used."""
+    adapter = TypeAdapter(returns)
+    schema = adapter.json_schema(mode="serialization")
+    value = _sample(schema, schema.get("$defs", {}), dict(ids or {}), "", "")
+    adapter.validate_python(value)  # a sample its own type refuses would test nothing
+    return value
+
+
+def _sample(schema: dict, defs: dict, ids: dict[str, Any], name: str, owner: str) -> Any:
+    if name in ids:
+        return ids[name]
+    if "$ref" in schema:
+        return _sample(defs[schema["$ref"].rsplit("/", 1)[-1]], defs, ids, name, owner)
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            options = [o for o in schema[key] if o.get("type") != "null"] or schema[key]
+            return _sample(options[0], defs, ids, name, owner)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "null" or kind is None and not schema:
+        return None
+    if kind == "boolean":
+        return True
+    if kind in ("integer", "number"):
+        return _number(schema, kind)
+    if kind == "string":
+        return _string(schema, ids, name, owner)
+    if kind == "array":
+        count = max(schema.get("minItems", 1), 1) if schema.get("maxItems", 1) else 0
+        return [_sample(schema.get("items", {}), defs, ids, name, owner) for _ in range(count)]
+    if kind == "object" or "properties" in schema:
+        title = schema.get("title", owner)
+        value = {prop: _sample(sub, defs, ids, prop, title) for prop, sub in schema.get("properties", {}).items()}
+        extra = schema.get("additionalProperties")
+        if not schema.get("properties") and isinstance(extra, dict) and extra:
+            value["x"] = _sample(extra, defs, ids, "x", title)
+        return value
+    return None
+
+
+def _number(schema: dict, kind: str) -> int | float:
+    low = schema.get("minimum", schema.get("exclusiveMinimum", -float("inf")))
+    high = schema.get("maximum", schema.get("exclusiveMaximum", float("inf")))
+    value = min(max(1, low), high)
+    if value == schema.get("exclusiveMinimum"):
+        value += 1
+    if value == schema.get("exclusiveMaximum"):
+        value -= 1
+    return int(value) if kind == "integer" else float(value)
+
+
+def _string(schema: dict, ids: dict[str, Any], name: str, owner: str) -> str:
+    if name == "id":
+        kind = next((k for k in ids if k.endswith("_id") and k.removesuffix("_id") in owner.lower()), None)
+        value = ids[kind] if kind else f"{owner.lower() or 'object'}_1"
+    elif schema.get("format") == "date-time" or name == "at" or name.endswith("_at"):
+        value = SAMPLE_TIME
+    elif schema.get("format") == "date":
+        value = SAMPLE_TIME[:10]
+    elif "email" in name or schema.get("format") == "email":
+        value = "someone@example.org"
+    elif name.endswith("url"):
+        value = "https://example.org/hook"
+    else:
+        value = "x" * max(schema.get("minLength", 1), 1)
+    pattern = schema.get("pattern")
+    if pattern and not re.search(pattern, value):
+        raise ValueError(f"sample: no value for {owner}.{name} matching {pattern!r}: give it in `ids`")
+    return value

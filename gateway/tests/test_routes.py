@@ -8,23 +8,17 @@ import re
 import secrets
 
 import pytest
-import redis
-from fastapi.testclient import TestClient
-from pymongo import MongoClient
 
-from gateway.app import create_app
 from gateway.console.session import COOKIE, LOGIN_COOKIE
 from gateway.routes.portal import PORTAL
-from gateway.testing import FakeServices
+from gateway.tests.inprocess import gateway_settings, namespace_of, running
 from shared.bus import topology
 from shared.bus.aio_rpc import RemoteError, ServiceUnavailable
-from shared.config import Settings
 from shared.contracts.common import SERVICES
 from shared.errors import Conflict, Invalid, NotFound
 from shared.tokens import portal_token
 from tests.support.applications import application
 
-CLOSED_BROKER = "amqp://guest:guest@127.0.0.1:1/"  # nothing listens there: the fake must stand for the services
 NEW_REQUISITION = {"title": "Barista", "division": "retail", "department": "Cafe", "tier": "basic",
                    "required_skills": ["espresso"]}
 
@@ -38,38 +32,10 @@ def requisition(call=None, **fields) -> dict:
             "close_reason": None, **data, **fields}
 
 
-class Gateway:
-    def __init__(self, client: TestClient, fake: FakeServices):
-        self.client, self.fake = client, fake
-        self.app = client.app
-
-    def key(self, role: str, divisions: tuple[str, ...] = ("retail",)) -> tuple[str, str]:
-        """A new API key of `role` in the gateway's key store: (key id, secret)."""
-        keys = self.app.state.gateway.keys
-        created = self.client.portal.call(keys.create, f"{role}-{secrets.token_hex(3)}", role,
-                                          [] if role == "admin" else list(divisions), None)
-        return created["id"], created["key"]
-
-    def as_(self, role: str, divisions: tuple[str, ...] = ("retail",)) -> dict:
-        return {"Authorization": f"Bearer {self.key(role, divisions)[1]}"}
-
-
 @pytest.fixture(scope="module")
 def gateway(data_infra):
-    namespace = f"{data_infra.namespace}-routes-{secrets.token_hex(3)}"
-    settings = Settings(rabbit_url=CLOSED_BROKER, redis_url=data_infra.redis_url, mongo_url=data_infra.mongo_url,
-                        namespace=namespace)
-    fake = FakeServices()
-    try:
-        with TestClient(create_app(settings, services=fake), follow_redirects=False) as client:
-            yield Gateway(client, fake)
-    finally:
-        with MongoClient(data_infra.mongo_url) as mongo:
-            mongo.drop_database(settings.database_name("gateway"))
-        r = redis.Redis.from_url(data_infra.redis_url)
-        for key in r.scan_iter(f"{namespace}:*"):
-            r.delete(key)
-        r.close()
+    with namespace_of(data_infra, "routes") as namespace, running(gateway_settings(data_infra, namespace)) as gw:
+        yield gw
 
 
 @pytest.fixture

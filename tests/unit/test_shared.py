@@ -4,7 +4,7 @@ import pytest
 
 from shared.context import sign_caller, verify_caller
 from shared.contracts.caller import Caller
-from shared.contracts.commands import ApiKeyIn, NewApplication, NewInterview, NewRequisition, ScorecardIn
+from shared.contracts.commands import ApiKeyIn, ConsentIn, NewApplication, NewInterview, NewRequisition, ScorecardIn
 from shared.contracts.common import normalize_email, normalize_skill
 from shared.contracts.events import EVENT_MODELS
 from shared.errors import Forbidden, Invalid, Unauthenticated
@@ -175,6 +175,11 @@ def test_numbers_and_times_in_commands_are_what_json_says_not_what_lax_parsing_m
     with pytest.raises(Invalid) as e:
         parse(NewInterview, {"interviewers": ["a"], "scheduled_at": 1_800_000_000, "competencies": ["c"]})
     assert e.value.field == "scheduled_at"
+    assert parse(ConsentIn, {"talent_pool": False}).talent_pool is False
+    for bad in (0, 0.0, "false", None, True):
+        with pytest.raises(Invalid) as e:
+            parse(ConsentIn, {"talent_pool": bad})
+        assert e.value.field == "talent_pool"
 
 
 def test_keys_of_free_form_maps_are_bounded_like_the_strings_they_stand_for():
