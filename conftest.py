@@ -5,19 +5,33 @@ import pytest
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects: `make test-unit` must never start the infrastructure
 def pytest_collection_modifyitems(items):
-    """A test that uses the session's infrastructure (RabbitMQ vhost, Redis, Mongo: `test_infra`, directly or
-    through `make_store`, `platform`, ...) is an integration test, whatever its file says: `make test-unit`
-    (`-m "not integration and not e2e"`) then runs with no broker, Redis or database at all."""
+    """A test that uses the session's infrastructure (RabbitMQ vhost, Redis, Mongo: `test_infra` or `data_infra`,
+    directly or through `make_store`, `platform`, ...) is an integration test, whatever its file says: `make
+    test-unit` (`-m "not integration and not e2e"`) then runs with no broker, Redis or database at all."""
     for item in items:
-        if "test_infra" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("e2e"):
+        uses = set(getattr(item, "fixturenames", ()))
+        if uses & {"test_infra", "data_infra"} and not item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")
-def test_infra():
-    from tests.support.infra import start_test_infra
+def data_infra():
+    """Redis and MongoDB, no broker: for tests of what does not use the bus (the gateway against a fake)."""
+    from tests.support.infra import start_data_infra
 
-    infra = start_test_infra()
+    infra = start_data_infra()
+    try:
+        yield infra
+    finally:
+        infra.close()
+
+
+@pytest.fixture(scope="session")
+def test_infra(data_infra):
+    """`data_infra` with a RabbitMQ vhost of this session's own."""
+    from tests.support.infra import add_broker
+
+    infra = add_broker(data_infra)
     try:
         yield infra
     finally:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bench import report, scenarios
 from bench.harness import BenchPlatform, RssSampler, machine
+from shared.config import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ALL = ["baseline", "read", "intake", "scaleout", "resurfacing", "index"]
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     results: dict = {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "started_at": datetime.now(UTC).isoformat(),
                      "quick": args.quick, "runs": runs, "machine_at_start": machine(),
-                     "platform": {"screening_replicas": 2, "mongo": os.environ.get("MONGO_URL") and "MONGO_URL"
+                     "platform": {"screening_replicas": 2, "mongo": Settings.from_env().mongo_url and "MONGO_URL"
                                   or "embedded secantusdb"}}
     print(f"bench: {'quick' if args.quick else 'full'} run, {runs} run(s) per figure; machine {machine()}",
           flush=True)

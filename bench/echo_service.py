@@ -5,12 +5,13 @@ import eventlet
 
 eventlet.monkey_patch()
 
-import os  # noqa: E402
 import signal  # noqa: E402
 
 from nameko import config  # noqa: E402
 from nameko.rpc import rpc  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
+
+from shared.config import Settings  # noqa: E402
 
 
 class BenchEcho:
@@ -23,7 +24,7 @@ class BenchEcho:
 
 def main() -> None:
     # The same worker and prefetch settings as hireloop's services (shared/bus/runner.py defaults).
-    config.setup({"AMQP_URI": os.environ["RABBIT_URL"], "max_workers": 10, "PREFETCH_COUNT": 10,
+    config.setup({"AMQP_URI": Settings.from_env().rabbit_url, "max_workers": 10, "PREFETCH_COUNT": 10,
                   "serializer": "json"})
     runner = ServiceRunner()
     runner.add_service(BenchEcho)

@@ -1,4 +1,4 @@
-"""The markdown table of a benchmark run (bench/results/<date>.md and the README's Performance section)."""
+"""The markdown table of a benchmark run (bench/results/<date>.md and docs/performance.md)."""
 
 from __future__ import annotations
 

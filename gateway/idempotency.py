@@ -10,7 +10,7 @@ Two rules keep the cache from holding what it must not:
   route's path ids, and every `id`/`*_id` value of the request body and of the answer. An erasure drops
   the records of the candidate's ids (`forget`), whether or not the stored body names them: a scorecard's
   answer names only its interview, found through the interview id of its path (the erasure expands the
-  candidate's applications to their interviews and approvals, gateway/app.py `erase_candidate`).
+  candidate's applications to their interviews and approvals, gateway/routes/privacy.py `erase_candidate`).
 - **Secrets are never stored.** A route whose answer carries a secret (an API key's `key`) passes
   `shows_secret=True`: what is remembered is not the answer but the refusal a replay gets, 409
   `idempotency_key_reused` naming the object created; the secret is shown once, as the contract says.

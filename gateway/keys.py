@@ -141,7 +141,7 @@ class KeyStore:
                     await self._changed()
             if found is not None and found.get("revoked_at") is not None:
                 log.error("HIRELOOP_ADMIN_KEY is revoked (since %s) and stays revoked: set a new HIRELOOP_ADMIN_KEY "
-                          "to get a bootstrap admin key (README, Security and privacy)", iso(found["revoked_at"]))
+                          "to get a bootstrap admin key (docs/security.md)", iso(found["revoked_at"]))
             elif found is not None and found.get("role") != "admin":
                 log.error("HIRELOOP_ADMIN_KEY is an existing %s key, not an admin key", found.get("role"))
             return None

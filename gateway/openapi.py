@@ -1,10 +1,13 @@
-"""What the OpenAPI document says the gateway answers: the response body of every route, every error
-status a route can give in api-v1's error shape, and Bearer auth as a security scheme.
+"""What the OpenAPI document says beyond what the routes declare: every error status a route can give, in
+api-v1's error shape, and Bearer auth as a security scheme. The models below describe the success answers;
+each route names its own (`responses=ok(Model)`, gateway/deps.py).
 
 The routes themselves return what the services send (no `response_model`, so no second validation on
 the way out); these models only describe it. The API fuzz test (tests/e2e/test_api_fuzz.py) checks every
-answer against this document, so a field added to a service's view belongs here too. Fields api-v1 names
-are required; the models allow extra fields, so adding one is never a contract break.
+answer against this document. A service whose RPCs are declared (shared/contracts/<service>.py) describes
+its answers there, exactly (a field it does not declare is an error in the service); the models still
+written here (the gateway's own answers and those of services not yet declared) name the fields api-v1
+names and allow extra ones.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from gateway.ratelimit import ANONYMOUS_ROUTES
-from shared.contracts.common import AppStatus, NoticeKind, Recommendation, Role
+from shared.contracts.common import Role
 
 REF = "#/components/schemas/{model}"
 
@@ -103,173 +106,12 @@ class AuditPage(Doc):
 
 
 # ---------------------------------------------------------------------------------------------- sourcing
-class KnockoutQuestionView(Doc):
-    id: str
-    question: str
-    required_answer: bool
-
-
-class Requisition(Doc):
-    id: str
-    status: Literal["open", "closed"]
-    title: str
-    division: str
-    department: str
-    tier: Literal["basic", "core"]
-    urgent: bool
-    required_skills: list[str]
-    skills: list[str]
-    min_years: float
-    location: str | None
-    headcount: int
-    knockout_questions: list[KnockoutQuestionView] = []
-    created_at: str
-    closed_at: str | None = None
-    close_reason: Literal["filled", "cancelled"] | None = None
-
-
-class RequisitionPage(Doc):
-    items: list[Requisition]
-    next_cursor: str | None
-
-
-class TimelineEntry(Doc):
-    at: str
-    status: AppStatus
-    detail: str
-
-
-class Screening(Doc):
-    passed: bool
-    score: int = Field(ge=0, le=100)
-    match: int = Field(ge=0, le=100)
-    matched_skills: list[str]
-    missing_skills: list[str]
-    reasons: list[str]
-    override: dict[str, Any] | None = None
-
-
-class ScreeningResult(Screening):
-    application_id: str
-    screened_at: str | None = None
-
-
-class Application(Doc):
-    id: str
-    requisition_id: str
-    candidate_id: str
-    division: str
-    source: str
-    status: AppStatus
-    screening: Screening | None
-    interview: dict[str, Any] | None = Field(description="the interview summary: average, by_competency, ...")
-    decision: dict[str, Any] | None
-    timeline: list[TimelineEntry]
-    candidate_name: str | None = Field(None, description="who applied (not on the confirmation/outcome answers)")
-
-
-class ApplicationPage(Doc):
-    items: list[Application]
-    next_cursor: str | None
-
-
-class ApplicationAccepted(Doc):
-    id: str
-    candidate_id: str
-    status: AppStatus
-
-
-class Candidate(Doc):
-    id: str
-    name: str
-    email: str
-    phone: str | None
-    skills: list[str]
-    applications: list[str]
+# Requisitions, applications, candidates, erasures, retention and sourcing's reports:
+# shared/contracts/sourcing.py.
 
 
 # ---------------------------------------------------------------------------------------------- interviews
-class Scorecard(Doc):
-    interviewer: str
-    ratings: dict[str, int]
-    recommendation: Recommendation
-    highlights: list[str]
-    notes: str
-    submitted_at: str | None = None
-
-
-class ScorecardCreated(Scorecard):
-    id: str
-    interview_id: str
-    interview_status: Literal["scheduled", "complete"]
-
-
-class Discrepancy(Doc):
-    flagged: bool
-    competencies: list[str]
-    spread: dict[str, float]
-
-
-class InterviewSummary(Doc):
-    average: float | None
-    by_competency: dict[str, float]
-    recommendations: dict[str, int]
-    discrepancy: Discrepancy
-
-
-class Interview(Doc):
-    id: str
-    application_id: str
-    status: Literal["scheduled", "complete"]
-    interviewers: list[str]
-    competencies: list[str]
-    scorecards: list[Scorecard]
-    summary: InterviewSummary | None
-
-
-class ApprovalStep(Doc):
-    id: str
-    step: int
-    role: str
-    status: Literal["pending", "approved", "rejected"]
-    expected_by: str | None
-    decided_at: str | None
-    decided_by: str | None
-
-
-class InterviewListItem(Doc):
-    id: str
-    application_id: str
-    requisition_id: str | None
-    division: str
-    status: Literal["scheduled", "complete"]
-    interviewers: list[str]
-    competencies: list[str]
-    scheduled_at: str | None
-    submitted: list[str] = Field(description="the panel members whose scorecard is in")
-
-
-class InterviewPage(Doc):
-    items: list[InterviewListItem]
-    next_cursor: str | None
-
-
-class QueuedApproval(ApprovalStep):
-    application_id: str
-    division: str
-    overdue: bool = Field(description="past its expected_by")
-    can_decide: bool = Field(description="the caller's role decides this step")
-
-
-class ApprovalQueue(Doc):
-    items: list[QueuedApproval]
-
-
-class Decision(Doc):
-    application_id: str
-    outcome: Literal["pass", "fail"]
-    next_status: AppStatus
-    approvals: list[ApprovalStep]
+# Interviews, scorecards, decisions and approvals: shared/contracts/interview_feedback.py (imported above).
 
 
 class ConsentWithdrawn(Doc):
@@ -278,247 +120,12 @@ class ConsentWithdrawn(Doc):
     reengagements_withdrawn: int
 
 
-# ---------------------------------------------------------------------------------------------- notifications
-class Notice(Doc):
-    id: str
-    kind: NoticeKind
-    channel: str
-    recipient: str | None
-    status: Literal["scheduled", "sent", "failed", "cancelled"]
-    scheduled_for: str | None
-    sent_at: str | None
-    subject: str | None
-    body: str | None
-
-
-class ErasureStep(Doc):
-    status: Literal["pending", "done"]
-    at: str | None
-    counts: dict[str, int] = Field(description="records erased or anonymised, by kind")
-
-
-class Erasure(Doc):
-    id: str
-    candidate_id: str
-    application_ids: list[str]
-    reason: Literal["request", "retention"]
-    status: Literal["in_progress", "completed"]
-    requested_at: str
-    completed_at: str | None
-    services: dict[str, ErasureStep] = Field(description="per service (and the gateway): its part of the erasure")
-
-
+# ---------------------------------------------------------------------------------------------- privacy
 class CandidateExport(Doc):
     candidate_id: str
     exported_at: str
     format: Literal["hireloop-export/1"]
     services: dict[str, dict[str, Any]] = Field(description="what each service holds about the candidate")
-
-
-class RetentionPolicy(Doc):
-    division: str
-    rejected_days: int
-    pool_days: int
-
-
-class Policy(Doc):
-    division: str
-    guide_after: int
-    hr_confirm_after: int
-    urgent_confirm_within: int
-    approval_sla: int
-    rejection_delay: int
-    survey_after: int
-    locale: Literal["en", "zh-CN"]
-    reuse_interview_within: int
-    hr_email: str | None = None
-    group_hr_email: str | None = None
-    hr_webhook_url: str | None = None
-    hr_webhook_secret: None = Field(None, description="write-only: always null here")
-    hr_webhook_secret_set: bool
-    share_evidence: bool
-    screen_out_rejection_delay: int
-    reply_to: str | None = None
-
-
-class TimingGroup(Doc):
-    kind: str
-    tier: str | None
-    mode: str
-    count: int
-    sent: int
-    median_delay_seconds: float | None
-    outcomes: dict[str, int]
-    acceptance_rate: float | None
-    no_show_rate: float | None
-    surveys: int
-    average_survey_score: float | None
-
-
-class TimingReport(Doc):
-    division: str | None
-    from_: str | None = Field(alias="from")
-    to: str | None
-    groups: list[TimingGroup]
-
-
-class FunnelStage(Doc):
-    status: AppStatus
-    reached: int = Field(description="applications that reached it (reaching a stage implies the earlier ones)")
-    conversion: float | None = Field(description="reached / those at the stage before it on their own path")
-    drop_off: float | None = Field(description="1 - conversion")
-    median_seconds_in_stage: float | None = Field(description="over stays that ended with a next status")
-
-
-class FunnelExits(Doc):
-    screened_out: int
-    rejected: int
-    declined: int
-    no_show: int
-    withdrawn: int
-
-
-class FunnelGroup(Doc):
-    division: str
-    requisition_id: str | None = Field(None, description="when grouped by requisition")
-    requisition_title: str | None = Field(None, description="when grouped by requisition")
-    applications: int
-    stages: list[FunnelStage]
-    exits: FunnelExits
-
-
-class FunnelReport(Doc):
-    division: str | None
-    requisition_id: str | None
-    group_by: Literal["division", "requisition"]
-    from_: str | None = Field(alias="from")
-    to: str | None
-    groups: list[FunnelGroup]
-
-
-class DaysFigures(Doc):
-    median: float | None
-    p90: float | None = Field(description="nearest rank: sorted values[ceil(0.9 n) - 1]")
-
-
-class TimeToHireGroup(Doc):
-    division: str
-    tier: str | None
-    applications: int
-    offers: int
-    hires: int
-    to_offer_days: DaysFigures
-    to_hire_days: DaysFigures
-
-
-class TimeToHireReport(Doc):
-    division: str | None
-    from_: str | None = Field(alias="from")
-    to: str | None
-    groups: list[TimeToHireGroup]
-
-
-class SourceFigures(Doc):
-    source: str
-    applications: int
-    shortlisted: int
-    interviewed: int
-    offers: int
-    hires: int
-    shortlist_rate: float | None
-    offer_rate: float | None
-    hire_rate: float | None
-
-
-class SourcesReport(Doc):
-    division: str | None
-    from_: str | None = Field(alias="from")
-    to: str | None
-    items: list[SourceFigures]
-
-
-class InterviewerFigures(Doc):
-    interviewer: str
-    scorecards: int
-    mean_rating: float | None
-    leniency_z: float | None = Field(description="(mean - mean of the interviewers' means) / their population std")
-    discrepancy_scorecards: int = Field(description="cards whose rating is an end of a flagged competency's spread")
-    discrepancy_rate: float | None
-    median_submission_delay_hours: float | None = Field(description="submitted_at - scheduled_at, floored at 0")
-
-
-class InterviewersReport(Doc):
-    division: str | None
-    from_: str | None = Field(alias="from")
-    to: str | None
-    items: list[InterviewerFigures]
-
-
-class OfferDays(Doc):
-    count: int
-    median: float | None
-    p90: float | None
-
-
-class UrgentTimeToOffer(Doc):
-    fast_tracked: OfferDays = Field(description="applications from a re-engagement (source talent_pool)")
-    new: OfferDays
-
-
-class TalentPoolReport(Doc):
-    division: str | None
-    from_: str | None = Field(alias="from")
-    to: str | None
-    pool_size: int = Field(description="entries in the pool now, whatever the period")
-    pooled: int
-    resurfaced: int
-    reengaged: int
-    reengagement_answered: int
-    reengagement_accepted: int
-    acceptance_rate: float | None
-    urgent_time_to_offer_days: UrgentTimeToOffer
-
-
-# ---------------------------------------------------------------------------------------------- talent pool
-class PriorInterview(Doc):
-    requisition_id: str | None
-    division: str | None
-    average: float | None
-    by_competency: dict[str, float]
-    decided_at: str | None
-
-
-class PoolEntry(Doc):
-    candidate_id: str
-    name: str
-    skills: list[str]
-    prior: PriorInterview
-    reason: str
-    pooled_at: str
-    retain_until: str
-
-
-class PoolPage(Doc):
-    items: list[PoolEntry]
-    next_cursor: str | None
-
-
-class Match(Doc):
-    candidate_id: str
-    name: str
-    score: float = Field(ge=0, le=100)
-    matched_skills: list[str]
-    missing_skills: list[str]
-    prior_average: float | None
-    reasons: list[str]
-    pooled_reason: str | None
-
-
-class Reengagement(Doc):
-    id: str
-    requisition_id: str
-    candidate_id: str
-    status: str
 
 
 # ---------------------------------------------------------------------------------------------- portal
@@ -540,64 +147,6 @@ class PortalAnswer(Doc):
     application_id: str | None
 
 
-class SurveyAnswered(Doc):
-    application_id: str
-    score: int
-    answered: bool
-
-
-# ---------------------------------------------------------------------------------------------- the table
-# (method, path) -> (success status, body model; a list of it when wrapped in a 1-tuple; None: no body)
-SUCCESS: dict[tuple[str, str], tuple[int, Any]] = {
-    ("get", "/healthz"): (200, Health),
-    ("get", "/readyz"): (200, Ready),
-    ("get", "/v1/admin/services"): (200, ServiceHealthList),
-    ("post", "/v1/api-keys"): (201, ApiKeyCreated),
-    ("get", "/v1/api-keys"): (200, ApiKeyPage),
-    ("delete", "/v1/api-keys/{key_id}"): (204, None),
-    ("get", "/v1/audit"): (200, AuditPage),
-    ("post", "/v1/requisitions"): (201, Requisition),
-    ("get", "/v1/requisitions"): (200, RequisitionPage),
-    ("get", "/v1/requisitions/{requisition_id}"): (200, Requisition),
-    ("post", "/v1/requisitions/{requisition_id}/close"): (200, Requisition),
-    ("get", "/v1/requisitions/{requisition_id}/applications"): (200, ApplicationPage),
-    ("post", "/v1/applications"): (202, ApplicationAccepted),
-    ("get", "/v1/applications/{application_id}"): (200, Application),
-    ("get", "/v1/candidates/{candidate_id}"): (200, Candidate),
-    ("post", "/v1/applications/{application_id}/screening/override"): (200, ScreeningResult),
-    ("post", "/v1/applications/{application_id}/interviews"): (201, Interview),
-    ("get", "/v1/interviews"): (200, InterviewPage),
-    ("get", "/v1/interviews/{interview_id}"): (200, Interview),
-    ("post", "/v1/interviews/{interview_id}/scorecards"): (201, ScorecardCreated),
-    ("post", "/v1/applications/{application_id}/decision"): (200, Decision),
-    ("get", "/v1/applications/{application_id}/approvals"): (200, (ApprovalStep,)),
-    ("get", "/v1/approvals"): (200, ApprovalQueue),
-    ("post", "/v1/approvals/{approval_id}"): (200, ApprovalStep),
-    ("post", "/v1/applications/{application_id}/confirmation"): (200, Application),
-    ("post", "/v1/applications/{application_id}/outcome"): (200, Application),
-    ("get", "/v1/applications/{application_id}/notifications"): (200, (Notice,)),
-    ("get", "/v1/candidates/{candidate_id}/notifications"): (200, (Notice,)),
-    ("delete", "/v1/candidates/{candidate_id}"): (202, Erasure),
-    ("get", "/v1/erasures/{erasure_id}"): (200, Erasure),
-    ("get", "/v1/candidates/{candidate_id}/export"): (200, CandidateExport),
-    ("get", "/v1/retention-policies/{division}"): (200, RetentionPolicy),
-    ("put", "/v1/retention-policies/{division}"): (200, RetentionPolicy),
-    ("get", "/v1/notification-policies/{division}"): (200, Policy),
-    ("put", "/v1/notification-policies/{division}"): (200, Policy),
-    ("get", "/v1/reports/notification-timing"): (200, TimingReport),
-    ("get", "/v1/reports/funnel"): (200, FunnelReport),
-    ("get", "/v1/reports/time-to-hire"): (200, TimeToHireReport),
-    ("get", "/v1/reports/sources"): (200, SourcesReport),
-    ("get", "/v1/reports/interviewers"): (200, InterviewersReport),
-    ("get", "/v1/reports/talent-pool"): (200, TalentPoolReport),
-    ("get", "/v1/talent-pool"): (200, PoolPage),
-    ("get", "/v1/requisitions/{requisition_id}/matches"): (200, (Match,)),
-    ("post", "/v1/requisitions/{requisition_id}/matches/{candidate_id}/reengage"): (202, Reengagement),
-    ("get", "/portal/{token}"): (200, PortalView),
-    ("post", "/portal/{token}/response"): (200, PortalAnswer),
-    ("post", "/portal/{token}/survey"): (200, SurveyAnswered),
-    ("post", "/portal/{token}/consent"): (200, ConsentWithdrawn),
-}
 # Routes that look an object up by more than their path: a requisition named in the body, a division.
 REPORTS = ("notification-timing", "funnel", "time-to-hire", "sources", "interviewers", "talent-pool")
 NOT_FOUND_WITHOUT_PATH_ID = {("post", "/v1/applications"), *(("get", f"/v1/reports/{r}") for r in REPORTS)}
@@ -624,32 +173,18 @@ def _error_response(status: int) -> dict:
         model="Error")}}}}
 
 
-def _body_schema(model: Any) -> dict:
-    if isinstance(model, tuple):
-        return {"type": "array", "items": {"$ref": REF.format(model=model[0].__name__)}}
-    return {"$ref": REF.format(model=model.__name__)}
-
-
-def _models() -> list[type[BaseModel]]:
-    found = {NotReady, Error}
-    for _, model in SUCCESS.values():
-        if model is not None:
-            found.add(model[0] if isinstance(model, tuple) else model)
-    return sorted(found, key=lambda m: m.__name__)
-
-
 def describe(spec: dict) -> dict:
     """The document FastAPI generates, completed as the module docstring says."""
     spec = deepcopy(spec)
-    _, defs = models_json_schema([(m, "serialization") for m in _models()], ref_template=REF)
+    _, defs = models_json_schema([(m, "serialization") for m in (Error, NotReady)], ref_template=REF)
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     for name, schema in defs.get("$defs", {}).items():
-        # A response model must not replace a request body's schema of the same name (enums may be shared).
+        # An error model must not replace a schema of the same name (enums may be shared).
         if schemas.setdefault(name, schema) != schema:
-            raise ValueError(f"OpenAPI: response model {name} clashes with a request schema of that name")
+            raise ValueError(f"OpenAPI: error model {name} clashes with another schema of that name")
     components["securitySchemes"] = {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                     "description": "An API key: `Authorization: Bearer <key>`"}}
     for path, operations in spec["paths"].items():
@@ -666,20 +201,6 @@ def _describe_operation(method: str, path: str, op: dict) -> None:
         del op["parameters"]
     responses: dict[str, Any] = op.setdefault("responses", {})
     responses.pop("422", None)  # FastAPI's, in its own error shape; ours is added below where it applies
-    success = SUCCESS.get((method, path))
-    if success is not None:
-        status, model = success
-        for code in [c for c in responses if c.startswith("2")]:
-            del responses[code]
-        if model is None:
-            responses[str(status)] = {"description": "Done (no body)"}
-        elif path == "/portal/{token}":
-            responses[str(status)] = {"description": "The page, or with `Accept: application/json` its data",
-                                      "content": {"application/json": {"schema": _body_schema(model)},
-                                                  "text/html": {"schema": {"type": "string"}}}}
-        else:
-            responses[str(status)] = {"description": "OK", "content": {
-                "application/json": {"schema": _body_schema(model)}}}
     errors: set[int] = set()
     if authenticated:
         op["security"] = [{"bearerAuth": []}]

@@ -73,7 +73,9 @@ class EmbeddedMongo:
 
 
 if __name__ == "__main__":  # `python -m infra.embedded_mongo [data_dir]`: run one in the foreground
-    m = EmbeddedMongo(sys.argv[1] if len(sys.argv) > 1 else None, port=int(os.environ.get("MONGO_PORT", "0")) or None)
+    from shared.config import Settings
+
+    m = EmbeddedMongo(sys.argv[1] if len(sys.argv) > 1 else None, port=Settings.from_env().embedded_mongo_port or None)
     import signal
 
     signal.signal(signal.SIGTERM, lambda *_: (m.stop(), sys.exit(0)))

@@ -4,7 +4,7 @@
     var/keys/<service>.key   the service's HIRELOOP_EVENT_SIGNING_KEY (mode 0600; only that service gets it)
     var/keys/public-keys     HIRELOOP_EVENT_PUBLIC_KEYS: every service's public key (derived, rewritten)
 
-Production keys come from the operator's secret store instead (README, "Security and privacy").
+Production keys come from the operator's secret store instead (docs/security.md).
 """
 
 from __future__ import annotations

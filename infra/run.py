@@ -32,6 +32,7 @@ from infra.embedded_mongo import EmbeddedMongo, free_port
 from infra.event_keys import ensure_dev_keys
 from shared import event_signing
 from shared.bus import topology
+from shared.config import Settings
 from shared.contracts.common import SERVICES
 
 GRACE_SECONDS = 25
@@ -101,7 +102,8 @@ class Platform:
 
     def start(self) -> None:
         env = self.env
-        env.setdefault("GATEWAY_PORT", "8000")
+        settings = Settings.from_env(env)  # typed values and their defaults; `env` is what children get
+        env.setdefault("GATEWAY_PORT", str(settings.gateway_port))
         env.setdefault("PUBLIC_URL", f"http://localhost:{env['GATEWAY_PORT']}")
         if not env.get("MONGO_URL"):
             self.mongo = EmbeddedMongo(self.var / "mongo", log_path=str(self.var / "log" / "mongo.log"))
@@ -132,20 +134,20 @@ class Platform:
         keys = ensure_dev_keys(self.var / "keys", SERVICES)
         env.update(keys.env_for(None))
         print(f"  keys      event-signing keys in {self.var / 'keys'}/ (each service gets only its own)")
-        topology.declare(env.get("RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672/"))
+        topology.declare(settings.rabbit_url)
         for service in SERVICES:
-            for n in range(int(env.get(f"SCALE_{service.upper()}", "1"))):
+            for n in range(settings.scale[service]):
                 label = f"{service}-{n + 1}"
                 # Each process serves its own /metrics; ports from METRICS_BASE_PORT (default 9101) up.
-                port = self._metrics_port(len(self.metrics_ports))
+                port = self._metrics_port(settings.metrics_base_port + len(self.metrics_ports))
                 self.metrics_ports[label] = port
                 self._spawn(label, ["-m", f"services.{service}"],
                             {**env, **keys.env_for(service), "METRICS_PORT": str(port)})
         self._spawn("gateway", ["-m", "gateway"])
         self._write_scrape_targets()
 
-    def _metrics_port(self, index: int) -> int:
-        preferred = int(self.env.get("METRICS_BASE_PORT", "9101")) + index
+    @staticmethod
+    def _metrics_port(preferred: int) -> int:
         return preferred if _port_free(preferred) else free_port()
 
     def _write_scrape_targets(self) -> None:
@@ -263,11 +265,10 @@ def _reachable(endpoint: tuple[str, int | str], timeout: float = REACH_TIMEOUT) 
         return False
 
 
-def missing_infrastructure(env: dict[str, str]) -> str | None:
+def missing_infrastructure(settings: Settings) -> str | None:
     """None when RabbitMQ and Redis accept connections; else one sentence naming what is missing, where it was
     looked for (host and port only) and how to start it."""
-    rabbit = env.get("RABBIT_URL") or "amqp://guest:guest@127.0.0.1:5672/"
-    redis = env.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    rabbit, redis = settings.rabbit_url, settings.redis_url
     checks = [("RabbitMQ", "RABBIT_URL", _endpoint(rabbit, 5671 if rabbit.startswith("amqps") else 5672),
                "rabbitmq-server -detached", "rabbitmq"),
               ("Redis", "REDIS_URL", _endpoint(redis, 6379), "service redis-server start", "redis")]
@@ -296,8 +297,16 @@ def _rotate(path: Path, max_bytes: int = 200 * 1024 * 1024) -> None:
 
 
 def main() -> int:
-    var = Path(os.environ.get("HIRELOOP_VAR_DIR", "var")).resolve()
-    platform = Platform(var, dict(os.environ))
+    # The launcher's environment is what it hands to the processes it starts (with what it adds), so it is
+    # copied whole here; its own settings are read from that copy.
+    env = dict(os.environ)
+    try:
+        settings = Settings.from_env(env)
+    except ValueError as exc:  # e.g. RATE_LIMIT_KEY=fast: one sentence naming the variable, nothing started
+        print(f"hireloop: bad configuration: {exc}", file=sys.stderr, flush=True)
+        return 1
+    var = Path(settings.var_dir).resolve()
+    platform = Platform(var, env)
     stopping = False
 
     def on_signal(signum, _frame):
@@ -306,7 +315,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    missing = missing_infrastructure(platform.env)
+    missing = missing_infrastructure(settings)
     if missing:
         print(f"hireloop: {missing}", file=sys.stderr, flush=True)
         return 1

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from shared.config import load
 from shared.contracts.caller import Caller
 from shared.errors import Unauthenticated
 from shared.signing import BadSignature, sign, verify
@@ -64,7 +63,7 @@ class ReplayCache(Protocol):
 
 
 def sign_caller(caller: Caller, service: str, method: str, kwargs: dict[str, Any], *, args: Sequence[Any] = (),
-                secret: str | None = None, ttl: float = CALLER_TTL_SECONDS) -> str:
+                secret: str, ttl: float = CALLER_TTL_SECONDS) -> str:
     """A token that lets `caller` make exactly the call `service.method(*args, **kwargs)`, once, within `ttl`."""
     body = {
         "caller": caller.model_dump(mode="json"),
@@ -73,17 +72,17 @@ def sign_caller(caller: Caller, service: str, method: str, kwargs: dict[str, Any
         "digest": arguments_digest(args, kwargs),
         "jti": uuid.uuid4().hex,
     }
-    return sign(body, secret or load().context_secret, _PURPOSE, min(ttl, CALLER_TTL_SECONDS))
+    return sign(body, secret, _PURPOSE, min(ttl, CALLER_TTL_SECONDS))
 
 
 def verify_caller(token: str | None, service: str, method: str, kwargs: dict[str, Any], *,
-                  args: Sequence[Any] = (), secret: str | None = None) -> SignedCall:
+                  args: Sequence[Any] = (), secret: str) -> SignedCall:
     """Check the signature, the expiry, and that the token was signed for this very call (service, method,
     arguments). Raises Unauthenticated otherwise. The caller of this function checks the id is new."""
     if not token:
         raise Unauthenticated("missing caller context")
     try:
-        body = verify(token, secret or load().context_secret, _PURPOSE)
+        body = verify(token, secret, _PURPOSE)
         signed_for = (body.get("service"), body.get("method"))
         if signed_for != (service, method):
             raise BadSignature(f"signed for {signed_for[0]}.{signed_for[1]}, not {service}.{method}")
@@ -98,7 +97,7 @@ def verify_caller(token: str | None, service: str, method: str, kwargs: dict[str
 
 
 def verify_once(token: str | None, service: str, method: str, kwargs: dict[str, Any], replay: ReplayCache, *,
-                args: Sequence[Any] = (), secret: str | None = None) -> Caller:
+                args: Sequence[Any] = (), secret: str) -> Caller:
     """`verify_caller`, then refuse an id already used: a verbatim replay of a genuine call."""
     signed = verify_caller(token, service, method, kwargs, args=args, secret=secret)
     if not replay.first_use(signed.jti):

@@ -19,18 +19,17 @@ import binascii
 import hashlib
 import hmac
 import os
-from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from shared.config import DEV_SECRET
+from shared.config import DEV_SECRET, Settings
 
 PREFIX = "pd1:"
 DATA_KEYS_VAR = "HIRELOOP_DATA_KEYS"
 LOOKUP_KEY_VAR = "HIRELOOP_LOOKUP_KEY"
 # Development keys, derived from the development secret: `make run` and the tests work without set-up;
-# production sets both variables (README, "Security and privacy").
+# production sets both variables (docs/security.md).
 DEV_DATA_KEYS = "dev:" + base64.b64encode(hashlib.sha256((DEV_SECRET + ":data").encode()).digest()).decode()
 DEV_LOOKUP_KEY = base64.b64encode(hashlib.sha256((DEV_SECRET + ":lookup").encode()).digest()).decode()
 
@@ -97,12 +96,24 @@ def is_sealed(value: object) -> bool:
     return isinstance(value, str) and value.startswith(PREFIX)
 
 
-@lru_cache(maxsize=1)
+_sealer: Sealer | None = None
+
+
+def configure(settings: Settings) -> Sealer:
+    """Make the process's sealer from its settings (HIRELOOP_DATA_KEYS, HIRELOOP_LOOKUP_KEY), once, at start:
+    `run_service` and the gateway's `create_app` do. A bad key stops the start with the variable's name."""
+    global _sealer
+    _sealer = Sealer(settings.data_keys or DEV_DATA_KEYS, settings.lookup_key or DEV_LOOKUP_KEY)
+    return _sealer
+
+
 def sealer() -> Sealer:
-    """The process's sealer, from the environment (read once)."""
-    data = os.environ.get(DATA_KEYS_VAR) or DEV_DATA_KEYS
-    lookup = os.environ.get(LOOKUP_KEY_VAR) or DEV_LOOKUP_KEY
-    return Sealer(data, lookup)
+    """The process's sealer; a process that configured none (a test, a tool) seals with the development keys,
+    as a process started without the variables does."""
+    global _sealer
+    if _sealer is None:
+        _sealer = Sealer(DEV_DATA_KEYS, DEV_LOOKUP_KEY)
+    return _sealer
 
 
 def seal(value: str | None) -> str | None:

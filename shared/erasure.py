@@ -9,8 +9,9 @@ work with:
   candidate that was already on its way (parked in a wait queue, dead-lettered and replayed later) cannot
   bring the personal data back: the unit of work of every event handler checks it (`subjects` below,
   `ServiceStore.transact(about=...)`), records the event as handled and does nothing else;
-and, before that, drops the messages about the candidate from its dead-letter queue. It answers with
-`candidate_erased` and its counts; sourcing shows the progress per service (`GET /v1/erasures/{id}`).
+and, before that, drops the messages about the candidate from its dead-letter queue (the bus's part,
+`shared.bus.dlq.purge_dead_letters`). It answers with `candidate_erased` and its counts (`erase_own_records`
+below); sourcing shows the progress per service (`GET /v1/erasures/{id}`).
 
 What is kept: ids, statuses, timestamps, scores and ratings (the reports' figures), never a name, an email,
 a phone or free text about the person.
@@ -19,6 +20,9 @@ a phone or free text about the person.
 from __future__ import annotations
 
 from typing import Any
+
+from shared.contracts.events import CandidateErased
+from shared.timeutil import utcnow
 
 # Who confirms an erasure: every service, and the gateway (its idempotency cache in Redis).
 PARTIES = ("sourcing", "screening", "interview_feedback", "notification", "talent_pool", "gateway")
@@ -68,9 +72,21 @@ def mentions_any(body: bytes, needles: list[str]) -> bool:
     return any(n and n.lower() in text for n in needles)
 
 
-def purge_dead_letters(amqp_uri: str, service: str, needles: list[str]) -> int:
-    """Drop the service's dead letters that mention the candidate; the others stay, untouched."""
-    from shared.bus.dlq import DeadLetterQueues
+def erase_own_records(uow, payload, service: str, erase_own, dead_letters_dropped: int) -> None:
+    """A service's part of an erasure, in its unit of work `uow` (shared/storage.py): `erase_own(uow) ->
+    counts` for its own records, then its outbox, then the tombstone, then its answer (`candidate_erased`
+    with the counts, `dead_letters_dropped` among them: the shell drops those first, outside the
+    transaction, as they are in the broker). `payload` is the CandidateErasureRequested being handled."""
+    counts = dict(erase_own(uow))
+    counts["outbox"] = uow.store.erase_from_outbox(payload.candidate_id, payload.application_ids,
+                                                   session=uow.session)
+    counts["dead_letters"] = dead_letters_dropped
+    uow.store.mark_erased(payload.candidate_id, payload.erasure_id, payload.application_ids, session=uow.session)
+    uow.emit("candidate_erased", CandidateErased(
+        erasure_id=payload.erasure_id, candidate_id=payload.candidate_id, service=service, counts=counts,
+        erased_at=utcnow()))
 
-    with DeadLetterQueues(amqp_uri) as queues:
-        return len(queues.drop_matching(service, lambda dl: mentions_any(dl.body, needles)))
+
+def dead_letter_needles(payload) -> list[str]:
+    """What marks a dead letter as about the erased candidate: its id and its applications' ids."""
+    return [payload.candidate_id, *payload.application_ids]

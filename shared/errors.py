@@ -1,8 +1,9 @@
-"""Domain errors that cross the bus intact.
+"""The one family of domain errors: what a rule refuses, in words a client can act on, with no HTTP.
 
-Services raise these; nameko serialises them into the RPC reply, `deserialize_to_instance` turns them
-back into the same class in a calling service, and the gateway maps `exc_type` to the HTTP status and
-the error body of api-v1 (`{"error": {"code", "message", "field"}}`).
+Domains (services/*/domain.py) and service shells raise these; `code` is the api-v1 error code and `field`
+the field at fault. They cross the bus intact: nameko serialises them into the RPC reply and
+`deserialize_to_instance` turns them back into the same class in a calling service. The HTTP status of
+each kind is the gateway's business, decided in one place (gateway/errors.py); a domain never names one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ class NotYet(Exception):  # noqa: N818 - reads as "not yet (handled)"
 
 
 class DomainError(Exception):
-    status = 400
+    """Base of the family: a request the rules refuse (the kinds below say how)."""
+
     default_code = "bad_request"
 
     def __init__(self, message: str, code: str | None = None, field: str | None = None):
@@ -45,31 +47,36 @@ class DomainError(Exception):
 
 @deserialize_to_instance
 class NotFound(DomainError):
-    status = 404
+    """The thing asked for does not exist, or the caller may not know it does."""
+
     default_code = "not_found"
 
 
 @deserialize_to_instance
 class Conflict(DomainError):
-    status = 409
+    """Not now: the state of things forbids it (wrong order, duplicate, already done)."""
+
     default_code = "conflict"
 
 
 @deserialize_to_instance
 class Invalid(DomainError):
-    status = 422
+    """The request itself is wrong; `field` names what is at fault."""
+
     default_code = "validation_error"
 
 
 @deserialize_to_instance
 class Forbidden(DomainError):
-    status = 403
+    """The caller may not do this (role, division)."""
+
     default_code = "forbidden"
 
 
 @deserialize_to_instance
 class Unauthenticated(DomainError):
-    status = 401
+    """Nobody known is calling (missing, forged or expired credentials)."""
+
     default_code = "unauthenticated"
 
 

@@ -93,11 +93,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(_clean(body), default=str)
 
 
+# Libraries whose INFO and DEBUG lines are noise (and can quote what they carry): warnings and above only.
+NOISY_LOGGERS = ("pymongo", "amqp", "kombu", "aiormq", "aio_pika", "urllib3", "opentelemetry")
+
+
 def setup_logging(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("pymongo", "amqp", "kombu", "aiormq", "aio_pika", "urllib3", "opentelemetry"):
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)

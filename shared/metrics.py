@@ -7,7 +7,6 @@ the process collector: CPU, RSS, open files). Names follow Prometheus convention
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
@@ -80,10 +79,4 @@ def gauge_from(gauge: Gauge, labels: tuple[str, ...], read: Callable[[], float])
     gauge.labels(*labels).set_function(safe)
 
 
-def metrics_port() -> int | None:
-    """The port to serve /metrics on: METRICS_PORT, or none when unset (e.g. services run inside tests)."""
-    value = os.environ.get("METRICS_PORT", "").strip()
-    return int(value) if value.isdigit() and int(value) > 0 else None
-
-
-__all__ = ["REGISTRY", "count_business", "gauge_from", "metrics_port"]
+__all__ = ["REGISTRY", "count_business", "gauge_from"]

@@ -23,6 +23,7 @@ from pymongo import ASCENDING, MongoClient
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from shared.contracts.common import MAX_PAGE, page_limit  # noqa: F401 - MAX_PAGE: the most a page() answers
 from shared.contracts.envelope import EventEnvelope
 from shared.errors import NotYet
 from shared.timeutil import utcnow
@@ -30,7 +31,6 @@ from shared.timeutil import utcnow
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-MAX_PAGE = 500
 OUTBOX_LEASE = timedelta(seconds=30)
 OUTBOX_RETENTION_SECONDS = 7 * 86400
 # Longer than any redelivery or dead-letter replay is expected to come after the first delivery.
@@ -290,7 +290,7 @@ class ServiceStore:
     def page(self, collection, query: dict, limit: int = 50, cursor: str | None = None,
              projection: dict | None = None) -> tuple[list[dict], str | None]:
         """Ids are time-ordered, so `_id` order is creation order and the cursor is the last id seen."""
-        limit = max(1, min(int(limit), MAX_PAGE))
+        limit = page_limit(limit)
         after = decode_cursor(cursor)
         if after:
             query = {"$and": [query, {"_id": {"$gt": after}}]}

@@ -8,7 +8,7 @@ def platform(test_infra, tmp_path_factory):
 
     # The suite's clients share a few keys (the fuzz test alone sends thousands of requests): the default
     # per-key limit would throttle them. Rate limiting itself is tested with gateways of its own
-    # (tests/e2e/test_rate_limit.py).
+    # (gateway/tests/test_rate_limit_replicas.py).
     running = start_platform(test_infra, tmp_path_factory.mktemp("platform"),
                              {"SCALE_SCREENING": "2", "RATE_LIMIT_KEY": "1000/10000",
                               "RATE_LIMIT_DIVISION": "1000/10000",

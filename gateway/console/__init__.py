@@ -85,7 +85,8 @@ class Console:
     @property
     def feed(self) -> BoardFeed:
         if self._feed is None:
-            self._feed = BoardFeed(self.gateway.rpc)
+            # the seam to the bus (gateway/rpc.py), and the keys its events are verified with
+            self._feed = BoardFeed(self.app.state.services, self.app.state.settings)
         return self._feed
 
     # -- rendering -----------------------------------------------------------------------------------

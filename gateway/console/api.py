@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from shared.contracts.common import MAX_PAGE
+
 
 @dataclass
 class ApiError(Exception):
@@ -90,7 +92,7 @@ class Caller:
     async def all_pages(self, path: str, **params: Any) -> list[dict]:
         items, cursor = [], None
         while True:
-            page = await self.get(path, limit=500, cursor=cursor, **params)
+            page = await self.get(path, limit=MAX_PAGE, cursor=cursor, **params)
             items += page["items"]
             cursor = page.get("next_cursor")
             if not cursor or len(items) >= 5000:  # a board beyond that needs filters, not a longer page

@@ -16,7 +16,7 @@ from collections import defaultdict
 
 from shared import event_signing
 from shared.bus.topology import events_exchange
-from shared.config import load
+from shared.config import Settings
 from shared.contracts.events import EVENT_MODELS
 from shared.timeutil import utcnow
 
@@ -25,8 +25,11 @@ QUEUE_SIZE = 100  # a stream that stops reading loses events (the page re-reads 
 
 
 class BoardFeed:
-    def __init__(self, rpc):
+    def __init__(self, rpc, settings: Settings):
         self._rpc = rpc
+        # Events are verified like every consumer does (HIRELOOP_EVENT_PUBLIC_KEYS, the maximum age).
+        self._public_keys = settings.event_public_keys
+        self._max_age_seconds = settings.event_max_age_seconds
         self._watchers: dict[str, set[asyncio.Queue]] = defaultdict(set)
         self._started: asyncio.Task | None = None
 
@@ -41,13 +44,12 @@ class BoardFeed:
             raise
 
     async def _on_event(self, message) -> None:
-        settings = load()
         try:
             envelope = json.loads(message.body)
             if not isinstance(envelope, dict):
                 raise ValueError("not an object")
-            event_signing.verify_envelope(envelope, settings.event_public_keys, EVENT_MODELS, utcnow(),
-                                          settings.event_max_age_seconds)
+            event_signing.verify_envelope(envelope, self._public_keys, EVENT_MODELS, utcnow(),
+                                          self._max_age_seconds)
         except event_signing.EventRefused as exc:
             log.warning("refused an event on the live feed", extra={"reason": exc.reason, "error": str(exc)})
             return

@@ -39,12 +39,12 @@ def test_a_replay_of_an_answer_with_a_secret_is_a_409_naming_what_was_created():
 
 
 @pytest.fixture
-def redis_prefix(test_infra):
-    prefix = f"{test_infra.namespace}:{new_id('t')}"
-    yield test_infra.redis_url, prefix
+def redis_prefix(data_infra):
+    prefix = f"{data_infra.namespace}:{new_id('t')}"
+    yield data_infra.redis_url, prefix
 
     async def clean():
-        r = aioredis.Redis.from_url(test_infra.redis_url)
+        r = aioredis.Redis.from_url(data_infra.redis_url)
         async for key in r.scan_iter(f"{prefix}:*"):
             await r.delete(key)
         await r.aclose()

@@ -233,19 +233,22 @@ def test_redis_down_fails_open_and_is_counted():
 # ---------------------------------------------------------------------------------------------- wiring
 
 def test_every_v1_route_goes_through_authentication_and_so_the_limiter():
-    from fastapi.routing import APIRoute
+    from fastapi.routing import APIRoute, iter_route_contexts
 
-    from gateway.app import authenticated, create_app
+    from gateway.app import create_app
+    from gateway.deps import authenticated
 
     def depends_on_authenticated(dependant) -> bool:
         return any(d.call is authenticated or depends_on_authenticated(d) for d in dependant.dependencies)
 
     app = create_app(Settings())
-    v1 = [r for r in app.routes if isinstance(r, APIRoute) and r.path.startswith("/v1/")]
+    # Every route, also those of the included routers (gateway/routes/), as declared.
+    routes = [c.original_route for c in iter_route_contexts(app.routes)]
+    v1 = [r for r in routes if isinstance(r, APIRoute) and r.path.startswith("/v1/")]
     assert len(v1) > 20
     assert [r.path for r in v1 if not depends_on_authenticated(r.dependant)] == []
     # and the operations and portal routes are not key-limited
-    others = [r for r in app.routes if isinstance(r, APIRoute) and not r.path.startswith("/v1/")]
+    others = [r for r in routes if isinstance(r, APIRoute) and not r.path.startswith("/v1/")]
     assert {"/healthz", "/readyz", "/metrics", "/portal/{token}"} <= {r.path for r in others}
     assert [r.path for r in others if depends_on_authenticated(r.dependant)] == []
 
@@ -295,12 +298,12 @@ def test_trusted_proxies_must_be_addresses_or_blocks():
 
 def test_rate_limit_anonymous_has_a_default_and_is_strict(monkeypatch):
     monkeypatch.delenv("RATE_LIMIT_ANONYMOUS", raising=False)
-    assert Settings().rate_limit_anonymous == Rate(2, 30)
+    assert Settings.from_env().rate_limit_anonymous == Rate(2, 30)
     monkeypatch.setenv("RATE_LIMIT_ANONYMOUS", "off")
-    assert Settings().rate_limit_anonymous is None
+    assert Settings.from_env().rate_limit_anonymous is None
     monkeypatch.setenv("RATE_LIMIT_ANONYMOUS", "many")
     with pytest.raises(ValueError, match="RATE_LIMIT_ANONYMOUS"):
-        Settings()
+        Settings.from_env()
 
 
 @redis_test

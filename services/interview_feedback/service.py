@@ -1,7 +1,9 @@
 """The interview_feedback service shell: interviews, scorecards, decisions and approval chains.
 
-It consumes no events: it asks sourcing for an application's status, division and tier (which also
-enforces the caller's scope) and notification for the division's approval SLA. Rules live in domain.py.
+It keeps its own copy of application statuses (shared/status_projection.py, fed by sourcing's
+`application_status_changed`: status, division, tier), which scheduling and deciding check against the
+preconditions of shared/contracts/status.py, and asks notification for the division's approval SLA. Rules
+live in domain.py; its RPCs (arguments, answers, roles) are declared in shared/contracts/interview_feedback.py.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from pymongo.errors import DuplicateKeyError
 from services.interview_feedback import domain
 from services.interview_feedback.store import InterviewFeedbackStore
 from shared.bus.callers import CallerRpc
-from shared.bus.nameko_ext import ServiceBase, Store, event_handler, rpc
-from shared.bus.remote import UpstreamUnavailable, ask, policy_seconds
-from shared.config import load
-from shared.contracts.commands import ApprovalDecisionIn, DecisionIn, NewInterview, ScorecardIn
+from shared.bus.nameko_ext import ServiceBase, Store, event_handler, implements
+from shared.bus.remote import call_or_none
+from shared.contracts import interview_feedback as contract
+from shared.contracts.common import AppStatus
 from shared.contracts.events import (
+    ApplicationStatusChanged,
     ApprovalsRequested,
     ApprovalStep,
     ApprovalStepDecided,
@@ -30,22 +33,25 @@ from shared.contracts.events import (
     InterviewSummary,
     ScorecardSubmitted,
 )
-from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.contracts.notification import GetPolicy
+from shared.contracts.status import DECIDE, SCHEDULE_INTERVIEW, Precondition
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.ids import new_id
+from shared.policy import POLICY_TIMEOUT, policy_seconds
 from shared.reports import report_scope
+from shared.status_projection import WAIT_SECONDS, for_command
 from shared.timeutil import iso, utcnow
 from shared.timeutil import parse as parse_time
-from shared.validation import id_list, parse
 
 log = logging.getLogger("hireloop.interview_feedback")
 
 
 
 # ----------------------------------------------------------------------------------------------------
-# views
+# answers (shared/contracts/interview_feedback.py) from stored documents
 
 
-def _card_view(card: dict) -> dict:
+def _card_fields(card: dict) -> dict:
     return {
         "interviewer": card["interviewer"],
         "ratings": card["ratings"],
@@ -56,7 +62,8 @@ def _card_view(card: dict) -> dict:
     }
 
 
-def _interview_view(doc: dict, cards: list[dict], summary: dict | None) -> dict:
+def _interview_fields(doc: dict) -> dict:
+    """What an interview shows, listed or read alone."""
     return {
         "id": doc["_id"],
         "application_id": doc["application_id"],
@@ -67,9 +74,16 @@ def _interview_view(doc: dict, cards: list[dict], summary: dict | None) -> dict:
         "scheduled_at": iso(doc["scheduled_at"]),
         "created_at": iso(doc["created_at"]),
         "completed_at": iso(doc.get("completed_at")),
-        "scorecards": [_card_view(c) for c in cards],
-        "summary": summary,
     }
+
+
+def _interview(doc: dict, cards: list[dict], summary: dict | None) -> contract.Interview:
+    return contract.Interview(**_interview_fields(doc), scorecards=[_card_fields(c) for c in cards], summary=summary)
+
+
+def _listed_interview(doc: dict) -> contract.InterviewListItem:
+    return contract.InterviewListItem(**_interview_fields(doc), requisition_id=doc.get("requisition_id"),
+                                      submitted=doc.get("submitted", []))
 
 
 def _step_from_doc(doc: dict) -> dict:
@@ -86,20 +100,21 @@ def _step_from_doc(doc: dict) -> dict:
     }
 
 
-def _step_view(step: dict) -> dict:
+def _step_fields(step: dict) -> dict:
+    """A domain step (a chain's, or a queue's with its extra fields) with its times as the API shows them."""
     return {**step, "expected_by": iso(step["expected_by"]), "decided_at": iso(step["decided_at"])}
 
 
-def _decision_view(doc: dict, steps: list[dict]) -> dict:
-    return {
-        "application_id": doc["_id"],
-        "outcome": doc["outcome"],
-        "next_status": doc["next_status"],
-        "note": doc.get("note"),
-        "decided_by": doc.get("decided_by"),
-        "decided_at": iso(doc["decided_at"]),
-        "approvals": [_step_view(s) for s in steps],
-    }
+def _decision(doc: dict, steps: list[dict]) -> contract.Decision:
+    return contract.Decision(
+        application_id=doc["_id"],
+        outcome=doc["outcome"],
+        next_status=doc["next_status"],
+        note=doc.get("note"),
+        decided_by=doc.get("decided_by"),
+        decided_at=iso(doc["decided_at"]),
+        approvals=[_step_fields(s) for s in steps],
+    )
 
 
 def _now() -> datetime:
@@ -123,23 +138,26 @@ def _refuse_if_erased(uow, application_id: str, candidate_id: str | None) -> Non
 class InterviewFeedbackService(ServiceBase):
     name = "interview_feedback"
     store = Store(InterviewFeedbackStore)
-    sourcing = CallerRpc("sourcing")
     notification = CallerRpc("notification")
+    status_wait_seconds = WAIT_SECONDS  # how long a command waits for the status copy to catch up
 
-    # -- other services ----------------------------------------------------------------------------
-    def _application(self, application_id: str) -> dict:
-        """The application as sourcing shows it to this caller (NotFound when out of scope)."""
-        try:
-            return ask(self.sourcing.get_application, load().rpc_timeout, application_id=application_id)
-        except UpstreamUnavailable as exc:
-            raise UpstreamUnavailable(f"sourcing: {exc}") from None
+    # -- applications: this service's copy of their status ------------------------------------------------
+    def _application(self, application_id: str, pre: Precondition | None = None, may_still_move=None) -> dict:
+        """The application as the status copy holds it, for this caller (NotFound when unknown or out of
+        scope), once `pre` allows its status (Conflict `invalid_status` otherwise)."""
+        return for_command(self.store.projected_application, application_id, self.bus.caller, pre,
+                           may_still_move=may_still_move, wait_seconds=self.status_wait_seconds)
+
+    @event_handler("sourcing", "application_status_changed")
+    def on_application_status_changed(self, payload: ApplicationStatusChanged, envelope):
+        self.bus.transact(lambda uow: uow.store.project_status(payload, uow.session), envelope)
 
     def _approval_sla(self, division: str) -> int:
         """The division's approval SLA in seconds; the policy default when notification can't say."""
-        return policy_seconds(self.notification, division, "approval_sla")
+        answer = call_or_none(self.notification, GetPolicy, POLICY_TIMEOUT, division=division)
+        return policy_seconds(answer, "approval_sla")
 
-    def _visible_interview(self, interview_id: str) -> dict:
-        caller = self.bus.caller
+    def _visible_interview(self, caller, interview_id: str) -> dict:
         doc = self.store.get_interview(interview_id)
         if (doc is None or not caller.can_see(doc["division"])
                 or not domain.on_panel(caller.role, caller.name, doc["interviewers"])):
@@ -149,37 +167,31 @@ class InterviewFeedbackService(ServiceBase):
     # -- right of access and erasure -------------------------------------------------------------------
     @event_handler("sourcing", "candidate_erasure_requested")
     def on_candidate_erasure_requested(self, payload: CandidateErasureRequested, envelope):
-        self.erase_candidate_data(payload, envelope,
-                                  lambda uow: uow.store.anonymise(payload.application_ids, uow.session))
+        self.erase_candidate_data(payload, envelope, lambda uow: {
+            **uow.store.anonymise(payload.application_ids, uow.session),
+            "statuses": uow.store.mark_statuses_erased(payload.application_ids, uow.session)})
 
-    @rpc
-    def export_candidate(self, candidate_id: str, application_ids: list[str]) -> dict:
-        """Right of access: interviews with every scorecard, decisions and approval steps."""
-        self.bus.caller.require_role("admin")
-        ids = id_list(application_ids)
-        interviews = [_interview_view(doc, self.store.scorecards(doc["_id"]), None)
+    @implements(contract.ExportCandidate)
+    def export_candidate(self, caller, args: contract.ExportArgs) -> contract.InterviewFeedbackExport:
+        """Right of access: interviews with every scorecard, decisions and approval steps. The status copy
+        holds nothing personal (ids and statuses) and is not part of it."""
+        ids = args.application_ids
+        interviews = [_interview(doc, self.store.scorecards(doc["_id"]), None)
                       for doc in self.store.interviews_for(ids)]
-        decisions = [_decision_view(doc, [_step_from_doc(s) for s in self.store.approvals(doc["_id"])])
+        decisions = [_decision(doc, [_step_from_doc(s) for s in self.store.approvals(doc["_id"])])
                      for doc in self.store.decisions_for(ids)]
-        return {"interviews": interviews, "decisions": decisions}
+        return contract.InterviewFeedbackExport(interviews=interviews, decisions=decisions)
 
     # -- interviews --------------------------------------------------------------------------------
-    @rpc
-    def schedule_interview(self, application_id: str, data: dict) -> dict:
-        caller = self.bus.caller
-        caller.require_role("recruiter", "hr", "admin")
-        cmd = parse(NewInterview, data)
+    @implements(contract.ScheduleInterview)
+    def schedule_interview(self, caller, cmd: contract.ScheduleInterviewArgs) -> contract.Interview:
+        application_id = cmd.application_id
         existing = self.store.interview_for_application(application_id)
         if existing is not None and caller.can_see(existing["division"]):
             raise Conflict(f"application {application_id} already has interview {existing['_id']}",
                            code="already_scheduled")
-        application = self._application(application_id)
+        application = self._application(application_id, SCHEDULE_INTERVIEW)
         division = application["division"]
-        if not caller.can_see(division):
-            raise NotFound(f"no application {application_id}")
-        if application["status"] != "shortlisted":
-            raise Conflict(f"application is {application['status']}; only a shortlisted application can be "
-                           f"scheduled for an interview", code="invalid_status")
         now = _now()
         doc = {
             "_id": new_id("int"),
@@ -211,40 +223,32 @@ class InterviewFeedbackService(ServiceBase):
                 scheduled_at=doc["scheduled_at"]))
 
         self.bus.transact(work)
-        return _interview_view(doc, [], None)
+        return _interview(doc, [], None)
 
-    @rpc
-    def list_interviews(self, interviewer: str | None = None, status: str | None = None,
-                        application_id: str | None = None, limit: int = 50, cursor: str | None = None) -> dict:
+    @implements(contract.ListInterviews)
+    def list_interviews(self, caller, args: contract.ListInterviewsArgs) -> contract.InterviewPage:
         """GET /v1/interviews: an interviewer's key lists the interviews it sits on; staff list their
         divisions' interviews, optionally one interviewer's. Scorecards are not included (see get_interview)."""
-        caller = self.bus.caller
-        if status is not None and status not in (domain.SCHEDULED, domain.COMPLETE):
-            raise Invalid(f"status: must be {domain.SCHEDULED} or {domain.COMPLETE}", field="status")
+        interviewer = args.interviewer
         if caller.role == "interviewer":
             if interviewer not in (None, caller.name):
                 raise Forbidden("an interviewer key lists only its own interviews")
             interviewer = caller.name
-        docs, next_cursor = self.store.list_interviews(caller.division_filter(), interviewer, status, application_id,
-                                                       max(1, min(int(limit), 500)), cursor)
-        items = [{**{k: v for k, v in _interview_view(d, [], None).items() if k not in ("scorecards", "summary")},
-                  "requisition_id": d.get("requisition_id"), "submitted": d.get("submitted", [])} for d in docs]
-        return {"items": items, "next_cursor": next_cursor}
+        docs, next_cursor = self.store.list_interviews(caller.division_filter(), interviewer, args.status,
+                                                       args.application_id, args.limit, args.cursor)
+        return contract.InterviewPage(items=[_listed_interview(d) for d in docs], next_cursor=next_cursor)
 
-    @rpc
-    def get_interview(self, interview_id: str) -> dict:
-        caller = self.bus.caller
-        doc = self._visible_interview(interview_id)
-        cards = self.store.scorecards(interview_id)
+    @implements(contract.GetInterview)
+    def get_interview(self, caller, args: contract.InterviewArgs) -> contract.Interview:
+        doc = self._visible_interview(caller, args.interview_id)
+        cards = self.store.scorecards(args.interview_id)
         visible, show_summary = domain.visible_scorecards(caller.role, caller.name, cards)
         summary = domain.summarize(cards, doc["competencies"]) if show_summary else None
-        return _interview_view(doc, visible, summary)
+        return _interview(doc, visible, summary)
 
-    @rpc
-    def submit_scorecard(self, interview_id: str, data: dict) -> dict:
-        caller = self.bus.caller
-        caller.require_role("interviewer", "recruiter", "hr", "admin")
-        cmd = parse(ScorecardIn, data)
+    @implements(contract.SubmitScorecard)
+    def submit_scorecard(self, caller, cmd: contract.SubmitScorecardArgs) -> contract.ScorecardCreated:
+        interview_id = cmd.interview_id
         interview = self.store.get_interview(interview_id)
         if interview is None or not caller.can_see(interview["division"]):
             raise NotFound(f"no interview {interview_id}")
@@ -294,37 +298,37 @@ class InterviewFeedbackService(ServiceBase):
             return card, status
 
         card, status = self.bus.transact(work)
-        return {"id": card["_id"], "interview_id": interview_id, **_card_view(card), "interview_status": status}
+        return contract.ScorecardCreated(id=card["_id"], interview_id=interview_id, **_card_fields(card),
+                                         interview_status=status)
 
     # -- reports -----------------------------------------------------------------------------------
-    @rpc
-    def interviewer_report(self, division: str | None = None, start: str | None = None,
-                           end: str | None = None) -> dict:
+    @implements(contract.InterviewerReport)
+    def interviewer_report(self, caller, args: contract.ReportArgs) -> contract.InterviewersReport:
         """GET /v1/reports/interviewers: per interviewer, over scorecards submitted in [from, to)."""
-        scope = report_scope(self.bus.caller, division, start, end)
+        scope = report_scope(caller, args.division, args.start, args.end)
         cards = self.store.report_scorecards(scope.divisions, scope.time_query())
         interviews, interview_cards = self.store.interviews_with_cards(sorted({c["interview_id"] for c in cards}))
-        return {**scope.echo(), "items": domain.interviewer_report(cards, interviews, interview_cards)}
+        return contract.InterviewersReport(**scope.echo(),
+                                           items=domain.interviewer_report(cards, interviews, interview_cards))
 
     # -- decisions ---------------------------------------------------------------------------------
-    @rpc
-    def decide(self, application_id: str, data: dict) -> dict:
-        caller = self.bus.caller
-        caller.require_role("hr", "admin")
-        cmd = parse(DecisionIn, data)
+    @implements(contract.Decide)
+    def decide(self, caller, cmd: contract.DecideArgs) -> contract.Decision:
+        application_id = cmd.application_id
         already = Conflict(f"application {application_id} was already decided", code="already_decided")
         existing = self.store.get_decision(application_id)
         if existing is not None:
             if not caller.can_see(existing["division"]):
                 raise NotFound(f"no application {application_id}")
             raise already
-        application = self._application(application_id)
+        # `interviewed` comes only from an interview completed here, or with a fast track (which starts at
+        # received): without either, a status short of it is refused at once rather than waited for.
+        interview = self.store.interview_for_application(application_id)
+        completed_here = interview is not None and interview["status"] == domain.COMPLETE
+        application = self._application(
+            application_id, DECIDE,
+            may_still_move=lambda app: completed_here or app["status"] == AppStatus.received)
         division, tier = application["division"], application.get("tier", "")
-        if not caller.can_see(division):
-            raise NotFound(f"no application {application_id}")
-        if application["status"] != "interviewed":
-            raise Conflict(f"application is {application['status']}; a decision needs an interviewed "
-                           f"application", code="invalid_status")
         next_status = domain.next_status(cmd.outcome, tier)
         sla = self._approval_sla(division) if next_status == "awaiting_approval" else 0
 
@@ -362,39 +366,36 @@ class InterviewFeedbackService(ServiceBase):
             return doc, steps
 
         doc, steps = self.bus.transact(work)
-        return _decision_view(doc, steps)
+        return _decision(doc, steps)
 
-    @rpc
-    def list_approvals(self, application_id: str) -> list[dict]:
-        caller = self.bus.caller
-        caller.require_role("recruiter", "hr", "admin")
+    @implements(contract.ListApprovals)
+    def list_approvals(self, caller, args: contract.ApplicationArgs) -> list[contract.ApprovalStep]:
+        application_id = args.application_id
         docs = self.store.approvals(application_id)
         division = docs[0]["division"] if docs else self.store.known_division(application_id)
         if division is None:
-            # Nothing here: sourcing says whether the application exists for this caller.
+            # Nothing recorded here: the status copy says whether the application exists for this caller.
             division = self._application(application_id)["division"]
         if not caller.can_see(division):
             raise NotFound(f"no application {application_id}")
-        return [_step_view(_step_from_doc(d)) for d in docs]
+        return [contract.ApprovalStep(**_step_fields(_step_from_doc(d))) for d in docs]
 
-    @rpc
-    def approval_queue(self, division: str | None = None) -> dict:
+    @implements(contract.GetApprovalQueue)
+    def approval_queue(self, caller, args: contract.ApprovalQueueArgs) -> contract.ApprovalQueue:
         """GET /v1/approvals: the steps waiting for a decision now in the caller's divisions, overdue first."""
-        caller = self.bus.caller
-        caller.require_role("hr", "admin")
         divisions = caller.division_filter()
-        if division is not None:
-            if not caller.can_see(division):
-                return {"items": []}
-            divisions = [division]
+        if args.division is not None:
+            if not caller.can_see(args.division):
+                return contract.ApprovalQueue(items=[])
+            divisions = [args.division]
         chains = {app_id: [{**_step_from_doc(d), "application_id": app_id, "division": d["division"]} for d in docs]
                   for app_id, docs in self.store.open_chains(divisions).items()}
-        return {"items": [_step_view(s) for s in domain.approval_queue(chains, caller.role, _now())]}
+        return contract.ApprovalQueue(items=[_step_fields(s) for s in domain.approval_queue(chains, caller.role,
+                                                                                             _now())])
 
-    @rpc
-    def decide_approval(self, approval_id: str, data: dict) -> dict:
-        caller = self.bus.caller
-        cmd = parse(ApprovalDecisionIn, data)
+    @implements(contract.DecideApproval)
+    def decide_approval(self, caller, cmd: contract.DecideApprovalArgs) -> contract.ApprovalStep:
+        approval_id = cmd.approval_id
         doc = self.store.get_approval(approval_id)
         if doc is None or not caller.can_see(doc["division"]):
             raise NotFound(f"no approval step {approval_id}")
@@ -424,4 +425,4 @@ class InterviewFeedbackService(ServiceBase):
             return result
 
         result = self.bus.transact(work)
-        return _step_view(result["step"])
+        return contract.ApprovalStep(**_step_fields(result["step"]))

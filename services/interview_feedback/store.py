@@ -5,16 +5,19 @@
 - `scorecards`: one per (interview, interviewer).
 - `decisions`: one per application (`_id` is the application id).
 - `approvals`: the steps of a core role's chain, one per (application, step).
+- `application_status`: its copy of application statuses (shared/status_projection.py): what scheduling and
+  deciding check.
 """
 
 from __future__ import annotations
 
 from pymongo import ASCENDING
 
+from shared.status_projection import StatusProjection
 from shared.storage import ServiceStore, match, update_and_get
 
 
-class InterviewFeedbackStore(ServiceStore):
+class InterviewFeedbackStore(StatusProjection, ServiceStore):
     owner = "interview_feedback"
 
     def create_indexes(self) -> None:

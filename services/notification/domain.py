@@ -14,8 +14,9 @@
   rendered here by `render`; the service loads the files.
 - Channels: candidates are always written to by email; HR notices (division or group HR) go to the
   division's signed webhook when its policy has `hr_webhook_url`, else by email (`delivery`). The
-  channel is decided when the notice is created. The webhook secret is write-only: `policy_view` never
-  shows it, and a PUT that keeps the URL but omits the secret keeps the stored one (`policy_to_store`).
+  channel is decided when the notice is created. The webhook secret is write-only: a policy as read
+  (`Policy.of` in shared/contracts/notification.py) never shows it, and a PUT that keeps the URL but
+  omits the secret keeps the stored one (`policy_to_store`).
 - Sending: a claimed notice that fails is re-scheduled with back-off (`after_failure`) and fails for
   good after `max_attempts` (default `MAX_ATTEMPTS`; both configurable by the shell).
 """
@@ -32,6 +33,8 @@ from services.notification.destinations import AllowList, DestinationRefused, ch
 from shared import stats
 from shared.contracts.commands import NotificationPolicy
 from shared.contracts.common import NoticeKind
+from shared.contracts.notification import Notice
+from shared.errors import Invalid
 from shared.timeutil import iso
 
 EMAIL, WEBHOOK = "email", "webhook"
@@ -80,24 +83,6 @@ def effective_policy(stored: dict | None) -> NotificationPolicy:
     return NotificationPolicy.model_validate({k: v for k, v in stored.items() if k in fields})
 
 
-def policy_view(division: str, policy: NotificationPolicy) -> dict:
-    """What GET answers: the policy with the webhook secret hidden (only whether one is set)."""
-    view = {"division": division, **policy.model_dump(mode="json")}
-    view["hr_webhook_secret"] = None
-    view["hr_webhook_secret_set"] = policy.hr_webhook_secret is not None
-    return view
-
-
-# Read-only fields of `policy_view` that a GET's body sent back in a PUT may carry.
-POLICY_VIEW_ONLY = ("hr_webhook_secret_set",)
-
-
-class PolicyError(ValueError):
-    """A policy that is well-formed field by field but not as a whole."""
-
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
 
 
 def policy_to_store(new: NotificationPolicy, stored: NotificationPolicy | None,
@@ -110,13 +95,13 @@ def policy_to_store(new: NotificationPolicy, stored: NotificationPolicy | None,
         try:
             check_url(str(new.hr_webhook_url), allow or AllowList())
         except DestinationRefused as exc:
-            raise PolicyError(f"hr_webhook_url: {exc}", field="hr_webhook_url") from None
+            raise Invalid(f"hr_webhook_url: {exc}", field="hr_webhook_url") from None
     if new.hr_webhook_url is None or new.hr_webhook_secret is not None:
         return new
     kept = stored.hr_webhook_secret if stored is not None else None
     if kept is None:
-        raise PolicyError("hr_webhook_secret: required (16 to 200 characters) with hr_webhook_url",
-                          field="hr_webhook_secret")
+        raise Invalid("hr_webhook_secret: required (16 to 200 characters) with hr_webhook_url",
+                      field="hr_webhook_secret")
     return new.model_copy(update={"hr_webhook_secret": kept})
 
 
@@ -173,11 +158,6 @@ def dedupe_key(application_id: str | None, reengagement_id: str | None, kind: st
     if not subject:
         raise ValueError("a notice belongs to an application or a re-engagement")
     return f"{subject}:{kind}:{step}"
-
-
-def is_stale(last_status_at: datetime | None, at: datetime) -> bool:
-    """A status change older than the latest one already applied no longer applies (out of order)."""
-    return last_status_at is not None and _utc(at) < _utc(last_status_at)
 
 
 def plan_status_change(status: str, tier: str, urgent: bool, policy: NotificationPolicy,
@@ -491,10 +471,10 @@ def after_failure(attempts: int, error: str, now: datetime, *, backoff_base: int
             "scheduled_for": now + timedelta(seconds=backoff_seconds(attempts, backoff_base))}
 
 
-def notice_view(doc: dict) -> dict[str, Any]:
+def notice_view(doc: dict) -> Notice:
     """api-v1's shape, plus what ties the notice to its application, candidate and division."""
     status = doc["status"]
-    return {
+    return Notice.model_validate({
         "id": doc["_id"],
         "kind": doc["kind"],
         "channel": doc.get("channel", CHANNEL),
@@ -510,7 +490,7 @@ def notice_view(doc: dict) -> dict[str, Any]:
         "division": doc.get("division"),
         "step": doc.get("step", 0),
         "error": doc.get("error"),
-    }
+    })
 
 
 def _utc(value: datetime) -> datetime:

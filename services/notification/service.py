@@ -12,8 +12,6 @@ the same `X-Hireloop-Delivery` on a webhook). A failed send is retried with back
 from __future__ import annotations
 
 import logging
-import os
-import re
 from dataclasses import dataclass
 
 from nameko.extensions import DependencyProvider
@@ -25,9 +23,11 @@ from services.notification.sender import RefusedDestination, SendError, SmtpSend
 from services.notification.store import NotificationStore
 from services.notification.webhook import WebhookSender
 from shared import tracing
-from shared.bus.nameko_ext import ServiceBase, Store, event_handler, rpc
-from shared.config import load
-from shared.contracts.commands import NotificationPolicy, SurveyIn
+from shared.bus.configured import container_settings
+from shared.bus.nameko_ext import ServiceBase, Store, event_handler, implements
+from shared.config import Settings
+from shared.contracts import notification as contract
+from shared.contracts.commands import NotificationPolicy
 from shared.contracts.common import NoticeKind
 from shared.contracts.events import (
     ApplicationReceived,
@@ -39,19 +39,16 @@ from shared.contracts.events import (
     OfferConfirmationRecorded,
     ReengagementRequested,
 )
+from shared.contracts.status import supersedes
 from shared.crypto import open_sealed, seal
-from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
+from shared.errors import Conflict, Forbidden, NotFound, NotYet
 from shared.ids import new_id
 from shared.reports import report_scope
-from shared.storage import MAX_PAGE
 from shared.timeutil import iso, utcnow
 from shared.tokens import portal_url
-from shared.validation import id_list, parse
 
 log = logging.getLogger("hireloop.notification")
 
-DIVISION_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
-READER_ROLES = ("recruiter", "hr", "admin")
 DISPATCH_BATCH = 50
 
 
@@ -70,7 +67,7 @@ class Mailer(DependencyProvider):
     """One SMTP sender per process, from SMTP_URL and MAIL_FROM."""
 
     def setup(self):
-        settings = load()
+        settings = container_settings()
         self.sender = SmtpSender(settings.smtp_url, settings.mail_from)
 
     def get_dependency(self, worker_ctx):
@@ -82,7 +79,7 @@ class CandidateReplyTo(DependencyProvider):
     (CANDIDATE_REPLY_TO; empty: candidates' emails carry no Reply-To and do not invite a reply)."""
 
     def setup(self):
-        self.address = load().candidate_reply_to or None
+        self.address = container_settings().candidate_reply_to or None
 
     def get_dependency(self, worker_ctx):
         return self.address
@@ -93,23 +90,10 @@ class Webhooks(DependencyProvider):
     allow-list of internal destinations (WEBHOOK_ALLOWED_HOSTS; a bad entry stops the start-up)."""
 
     def setup(self):
-        self.sender = WebhookSender(allow=AllowList.parse(load().webhook_allowed_hosts))
+        self.sender = WebhookSender(allow=AllowList.parse(container_settings().webhook_allowed_hosts))
 
     def get_dependency(self, worker_ctx):
         return self.sender
-
-
-def _env_int(name: str, default: int, minimum: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, not {raw!r}") from None
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, not {value}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -118,35 +102,18 @@ class Retries:
     max_attempts: int
 
     @classmethod
-    def from_env(cls) -> Retries:
-        return cls(backoff_base=_env_int("NOTIFY_BACKOFF_BASE_SECONDS", domain.BACKOFF_BASE_SECONDS, 1),
-                   max_attempts=_env_int("NOTIFY_MAX_ATTEMPTS", domain.MAX_ATTEMPTS, 1))
+    def from_settings(cls, settings: Settings) -> Retries:
+        return cls(backoff_base=settings.notify_backoff_base_seconds, max_attempts=settings.notify_max_attempts)
 
 
 class RetrySettings(DependencyProvider):
-    """How failed sends are retried, read once per process (a bad value stops the start-up)."""
+    """How failed sends are retried (NOTIFY_BACKOFF_BASE_SECONDS, NOTIFY_MAX_ATTEMPTS), once per process."""
 
     def setup(self):
-        self.retries = Retries.from_env()
+        self.retries = Retries.from_settings(container_settings())
 
     def get_dependency(self, worker_ctx):
         return self.retries
-
-
-def _division(value) -> str:
-    if not isinstance(value, str) or not DIVISION_RE.match(value):
-        raise Invalid("division: letters, digits, '_', '-' or '.', 1 to 80 characters", field="division")
-    return value
-
-
-def _limit(limit) -> int:
-    try:
-        value = int(limit)
-    except (TypeError, ValueError):
-        raise Invalid("limit: must be an integer from 1 to 500", field="limit") from None
-    if not 1 <= value <= MAX_PAGE:
-        raise Invalid("limit: must be an integer from 1 to 500", field="limit")
-    return value
 
 
 def _ordered_ids(n: int) -> list[str]:
@@ -244,10 +211,10 @@ class NotificationService(ServiceBase):
 
         def work(uow):
             contact = _known_contact(uow, app_id)
-            if domain.is_stale(contact.get("status_at"), payload.at):
+            if not supersedes(contact.get("status_sequence"), contact.get("status_at"), payload.sequence, payload.at):
                 return []  # an older change delivered late: a newer one was applied already
-            fields = {"status": payload.status, "status_at": payload.at, "tier": payload.tier,
-                      "urgent": payload.urgent, "requisition_title": payload.requisition_title,
+            fields = {"status": payload.status, "status_at": payload.at, "status_sequence": payload.sequence,
+                      "tier": payload.tier, "urgent": payload.urgent, "requisition_title": payload.requisition_title,
                       "division": payload.division}
             if interview and not contact.get("erased"):
                 fields.update({"interview_average": interview.get("average"),
@@ -277,7 +244,8 @@ class NotificationService(ServiceBase):
                         division=payload.division, policy=policy, decided_at=decided_at, now=utcnow(),
                         status=payload.status),
                         session=uow.session)
-            return self._create(uow, plans, contact=contact, policy=policy, portal=portal_url("a", app_id),
+            portal = portal_url("a", app_id, self.settings)
+            return self._create(uow, plans, contact=contact, policy=policy, portal=portal,
                                 application_id=app_id, reengagement_id=None, division=payload.division,
                                 screening=screening, interview=interview)
 
@@ -309,7 +277,7 @@ class NotificationService(ServiceBase):
             if not plans:
                 return []
             return self._create(uow, plans, contact=contact, policy=policy,
-                                portal=portal_url("a", application_id), application_id=application_id,
+                                portal=portal_url("a", application_id, self.settings), application_id=application_id,
                                 reengagement_id=None, division=contact["division"])
 
         self._dispatch_soon(self.bus.transact(work, envelope))
@@ -356,7 +324,7 @@ class NotificationService(ServiceBase):
             extra = domain.reengagement_context(requisition_title=payload.requisition_title,
                                                 division=payload.division, reasons=reasons, prior=prior)
             return self._create(uow, [domain.plan_reengagement()], contact=contact, policy=policy,
-                                portal=portal_url("r", payload.reengagement_id), application_id=None,
+                                portal=portal_url("r", payload.reengagement_id, self.settings), application_id=None,
                                 reengagement_id=payload.reengagement_id, division=payload.division,
                                 context_override=extra)
 
@@ -438,109 +406,88 @@ class NotificationService(ServiceBase):
                                   domain.delay_seconds(timing["decided_at"], sent_at), session=uow.session)
 
     # ------------------------------------------------------------------------------------------------
-    # RPC
+    # RPC (declared in shared/contracts/notification.py: arguments, answers and roles)
 
-    @rpc
-    def get_policy(self, division: str) -> dict:
-        caller = self.bus.caller
-        division = _division(division)
-        if not caller.can_see(division):
-            raise NotFound(f"no notification policy for division {division}")
-        return domain.policy_view(division, self._policy(division))
+    @implements(contract.GetPolicy)
+    def get_policy(self, caller, args: contract.DivisionArgs) -> contract.Policy:
+        if not caller.can_see(args.division):
+            raise NotFound(f"no notification policy for division {args.division}")
+        return contract.Policy.of(args.division, self._policy(args.division))
 
-    @rpc
-    def put_policy(self, division: str, data: dict) -> dict:
-        caller = self.bus.caller
-        caller.require_role("hr", "admin")
-        division = _division(division)
+    @implements(contract.PutPolicy)
+    def put_policy(self, caller, args: contract.PutPolicyArgs) -> contract.Policy:
+        division = args.division
         if not caller.can_see(division):
             raise Forbidden(f"you may not change the notification policy of division {division}")
-        if isinstance(data, dict) and "division" in data:
-            # A GET's body sent back as is: tolerate its division when it is this one.
-            if data["division"] != division:
-                raise Invalid("division: does not match the division in the path", field="division")
-            data = {k: v for k, v in data.items() if k != "division"}
-        if isinstance(data, dict):  # ... and its read-only fields
-            data = {k: v for k, v in data.items() if k not in domain.POLICY_VIEW_ONLY}
-        new = parse(NotificationPolicy, data)
+        new = args.policy()  # a GET's read-only `hr_webhook_secret_set`, sent back, is not part of it
 
         def work(uow):
             stored = uow.store.get_policy(division, session=uow.session)
-            try:
-                policy = domain.policy_to_store(new, domain.effective_policy(stored) if stored else None,
-                                                self.webhooks.allow)
-            except domain.PolicyError as exc:
-                raise Invalid(str(exc), field=exc.field) from None
+            policy = domain.policy_to_store(new, domain.effective_policy(stored) if stored else None,
+                                            self.webhooks.allow)
             uow.store.put_policy(division, {**policy.model_dump(mode="json"), "updated_at": utcnow(),
                                             "updated_by": caller.name}, session=uow.session)
             return policy
 
-        return domain.policy_view(division, self.bus.transact(work))
+        return contract.Policy.of(division, self.bus.transact(work))
 
-    @rpc
-    def list_for_application(self, application_id: str, limit: int = MAX_PAGE, cursor: str | None = None) -> dict:
-        caller = self.bus.caller
-        caller.require_role(*READER_ROLES)
-        contact = self.store.get_contact(application_id)
+    @implements(contract.ListForApplication)
+    def list_for_application(self, caller, args: contract.ApplicationPageArgs) -> contract.NoticePage:
+        contact = self.store.get_contact(args.application_id)
         if contact is not None and not caller.can_see(contact.get("division")):
-            raise NotFound(f"application {application_id} not found")
-        docs, next_cursor = self.store.notices_for_application(application_id, caller.division_filter(),
-                                                               _limit(limit), cursor)
-        return {"items": [domain.notice_view(d) for d in docs], "next_cursor": next_cursor}
+            raise NotFound(f"application {args.application_id} not found")
+        docs, next_cursor = self.store.notices_for_application(args.application_id, caller.division_filter(),
+                                                               args.limit, args.cursor)
+        return contract.NoticePage(items=[domain.notice_view(d) for d in docs], next_cursor=next_cursor)
 
-    @rpc
-    def list_for_candidate(self, candidate_id: str, limit: int = MAX_PAGE, cursor: str | None = None) -> dict:
-        caller = self.bus.caller
-        caller.require_role(*READER_ROLES)
-        docs, next_cursor = self.store.notices_for_candidate(candidate_id, caller.division_filter(), _limit(limit),
-                                                             cursor)
-        return {"items": [domain.notice_view(d) for d in docs], "next_cursor": next_cursor}
+    @implements(contract.ListForCandidate)
+    def list_for_candidate(self, caller, args: contract.CandidatePageArgs) -> contract.NoticePage:
+        docs, next_cursor = self.store.notices_for_candidate(args.candidate_id, caller.division_filter(),
+                                                             args.limit, args.cursor)
+        return contract.NoticePage(items=[domain.notice_view(d) for d in docs], next_cursor=next_cursor)
 
     @event_handler("sourcing", "candidate_erasure_requested")
     def on_candidate_erasure_requested(self, payload: CandidateErasureRequested, envelope):
         self.erase_candidate_data(payload, envelope, lambda uow: uow.store.anonymise(
             payload.candidate_id, payload.application_ids, uow.session))
 
-    @rpc
-    def export_candidate(self, candidate_id: str, application_ids: list[str]) -> dict:
+    @implements(contract.ExportCandidate)
+    def export_candidate(self, caller, args: contract.ExportArgs) -> contract.NotificationExport:
         """Right of access: every notice (sent, waiting or cancelled) and every survey answer."""
-        self.bus.caller.require_role("admin")
-        ids = id_list(application_ids)
-        surveys = [{"application_id": t["_id"], "score": t.get("survey_score"), "comment": t.get("survey_comment"),
-                    "answered_at": iso(t.get("surveyed_at"))}
-                   for t in self.store.timing_for(ids) if t.get("survey_score") is not None]
-        return {"notices": [domain.notice_view(d) for d in self.store.all_notices_for(candidate_id, ids)],
-                "surveys": surveys}
+        surveys = [contract.SurveyRecord(application_id=t["_id"], score=t["survey_score"],
+                                         comment=t.get("survey_comment"), answered_at=iso(t.get("surveyed_at")))
+                   for t in self.store.timing_for(args.application_ids) if t.get("survey_score") is not None]
+        notices = self.store.all_notices_for(args.candidate_id, args.application_ids)
+        return contract.NotificationExport(notices=[domain.notice_view(d) for d in notices], surveys=surveys)
 
-    @rpc
-    def get_survey(self, application_id: str) -> dict:
+    @implements(contract.GetSurvey)
+    def get_survey(self, caller, args: contract.ApplicationArgs) -> contract.SurveyState:
         """Whether the candidate was sent a survey for this application and has answered it (portal)."""
-        self.bus.caller.require_role("system")
-        timing = self.store.get_timing(application_id) or {}
-        return {"sent": self.store.survey_sent(application_id), "answered": timing.get("survey_score") is not None}
+        timing = self.store.get_timing(args.application_id) or {}
+        return contract.SurveyState(sent=self.store.survey_sent(args.application_id),
+                                    answered=timing.get("survey_score") is not None)
 
-    @rpc
-    def record_survey(self, application_id: str, data: dict) -> dict:
+    @implements(contract.RecordSurvey)
+    def record_survey(self, caller, args: contract.RecordSurveyArgs) -> contract.SurveyAnswered:
         """The candidate's answer from the portal: once per application, only after a survey was sent."""
-        self.bus.caller.require_role("system")
-        answer = parse(SurveyIn, data)
+        application_id = args.application_id
         if not self.store.survey_sent(application_id):
             raise Conflict("no survey was sent for this application", code="no_survey")
 
         def work(uow):
             if uow.store.get_timing(application_id, session=uow.session) is None:
                 raise Conflict("no survey was sent for this application", code="no_survey")
-            if not uow.store.record_survey(application_id, answer.score, answer.comment, utcnow(),
+            if not uow.store.record_survey(application_id, args.score, args.comment, utcnow(),
                                            session=uow.session):
                 raise Conflict("the survey was answered already", code="already_answered")
 
         self.bus.transact(work)
-        return {"application_id": application_id, "score": answer.score, "answered": True}
+        return contract.SurveyAnswered(application_id=application_id, score=args.score, answered=True)
 
-    @rpc
-    def timing_report(self, division: str | None = None, start: str | None = None, end: str | None = None) -> dict:
+    @implements(contract.TimingReport)
+    def timing_report(self, caller, args: contract.ReportArgs) -> contract.NotificationTimingReport:
         """GET /v1/reports/notification-timing: per result kind, tier and mode, over decisions in [from, to)."""
-        caller = self.bus.caller
-        scope = report_scope(caller, division, start, end)
+        scope = report_scope(caller, args.division, args.start, args.end)
         records = self.store.timing_records(caller.division_filter(), scope.division, scope.since, scope.until)
-        return {**scope.echo(), "groups": domain.timing_report(records)}
+        return contract.NotificationTimingReport.model_validate(
+            {**scope.echo(), "groups": domain.timing_report(records)})

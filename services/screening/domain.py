@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from shared import skills
 from shared.contracts.common import normalize_skill
 from shared.contracts.events import CandidateSnapshot, RequisitionSnapshot, ScreeningResult
 
@@ -32,14 +33,10 @@ def screen(
     req: RequisitionSnapshot, cand: CandidateSnapshot, answers: dict[str, bool] | None = None
 ) -> ScreeningResult:
     answers = answers or {}
-    have = {normalize_skill(s) for s in cand.skills}
-    required = list(dict.fromkeys(req.required_skills))
-    nice = [s for s in dict.fromkeys(req.skills) if normalize_skill(s) not in {normalize_skill(r) for r in required}]
-
-    matched_required = [s for s in required if normalize_skill(s) in have]
-    missing_required = [s for s in required if normalize_skill(s) not in have]
-    matched_nice = [s for s in nice if normalize_skill(s) in have]
-    missing_nice = [s for s in nice if normalize_skill(s) not in have]
+    found = skills.match(cand.skills, req.required_skills, req.skills)
+    required, nice = found.required, found.nice
+    matched_required, missing_required = found.matched_required, found.missing_required
+    matched_nice = found.matched_nice
 
     reasons: list[str] = []
     knocked_out = False
@@ -99,8 +96,8 @@ def screen(
         passed=not knocked_out,
         score=score,
         match=match,
-        matched_skills=matched_required + matched_nice,
-        missing_skills=missing_required + missing_nice,
+        matched_skills=found.matched,
+        missing_skills=found.missing,
         reasons=reasons,
     )
 

@@ -1,35 +1,36 @@
-"""The screening service shell: events in, results out. Rules live in domain.py."""
+"""The screening service shell: events in, results out. Rules live in domain.py.
+
+It keeps its own copy of application statuses (shared/status_projection.py, fed by
+`application_status_changed`): an override checks the status there (shared/contracts/status.py).
+"""
 
 from __future__ import annotations
 
 from services.screening import domain
 from services.screening.store import ScreeningStore
-from shared.bus.callers import CallerRpc
-from shared.bus.nameko_ext import INSTANCE_ID, ServiceBase, Store, event_handler, rpc
-from shared.bus.remote import ask
-from shared.config import load
-from shared.contracts.commands import ScreeningOverride
+from shared.bus.nameko_ext import INSTANCE_ID, ServiceBase, Store, event_handler, implements
+from shared.contracts import screening as contract
 from shared.contracts.events import (
     ApplicationReceived,
     ApplicationScreened,
+    ApplicationStatusChanged,
     CandidateErasureRequested,
     ScreeningResult,
 )
+from shared.contracts.status import OVERRIDE_SCREENING
 from shared.errors import Conflict, NotFound
+from shared.status_projection import WAIT_SECONDS, for_command
 from shared.timeutil import iso, utcnow
-from shared.validation import id_list, parse
-
-OVERRIDABLE = {"received", "shortlisted", "screened_out"}
 
 
-def _view(doc: dict) -> dict:
-    return {"application_id": doc["_id"], **doc["result"], "screened_at": iso(doc["screened_at"])}
+def _view(doc: dict) -> contract.ScreeningResult:
+    return contract.ScreeningResult(application_id=doc["_id"], **doc["result"], screened_at=iso(doc["screened_at"]))
 
 
 class ScreeningService(ServiceBase):
     name = "screening"
     store = Store(ScreeningStore)
-    sourcing = CallerRpc("sourcing")
+    status_wait_seconds = WAIT_SECONDS  # how long an override waits for the status copy to catch up
 
     @event_handler("sourcing", "application_received")
     def on_application_received(self, payload: ApplicationReceived, envelope):
@@ -55,35 +56,35 @@ class ScreeningService(ServiceBase):
 
         self.bus.transact(work, envelope)
 
-    @rpc
-    def get_screening(self, application_id: str) -> dict:
-        caller = self.bus.caller
-        doc = self.store.get(application_id)
+    @event_handler("sourcing", "application_status_changed")
+    def on_application_status_changed(self, payload: ApplicationStatusChanged, envelope):
+        self.bus.transact(lambda uow: uow.store.project_status(payload, uow.session), envelope)
+
+    @implements(contract.GetScreening)
+    def get_screening(self, caller, args: contract.ApplicationArgs) -> contract.ScreeningResult:
+        doc = self.store.get(args.application_id)
         if doc is None or not caller.can_see(doc["division"]):
-            raise NotFound(f"no screening for application {application_id}")
+            raise NotFound(f"no screening for application {args.application_id}")
         return _view(doc)
 
     @event_handler("sourcing", "candidate_erasure_requested")
     def on_candidate_erasure_requested(self, payload: CandidateErasureRequested, envelope):
         self.erase_candidate_data(payload, envelope, lambda uow: {
-            "results": uow.store.anonymise(payload.application_ids, uow.session)})
+            "results": uow.store.anonymise(payload.application_ids, uow.session),
+            "statuses": uow.store.mark_statuses_erased(payload.application_ids, uow.session)})
 
-    @rpc
-    def export_candidate(self, candidate_id: str, application_ids: list[str]) -> dict:
-        """Right of access: the screening results of the candidate's applications (ids from sourcing)."""
-        self.bus.caller.require_role("admin")
-        return {"results": [_view(d) for d in self.store.results_for(id_list(application_ids))]}
+    @implements(contract.ExportCandidate)
+    def export_candidate(self, caller, args: contract.ExportArgs) -> contract.ScreeningExport:
+        """Right of access: the screening results of the candidate's applications (ids from sourcing). The
+        status copy holds nothing personal (ids and statuses) and is not part of it."""
+        return contract.ScreeningExport(results=[_view(d) for d in self.store.results_for(args.application_ids)])
 
-    @rpc
-    def override(self, application_id: str, data: dict) -> dict:
-        caller = self.bus.caller
-        caller.require_role("recruiter", "hr", "admin")
-        cmd = parse(ScreeningOverride, data)
-        # Scope and current status come from the owner of the application.
-        application = ask(self.sourcing.get_application, load().rpc_timeout, application_id=application_id)
-        if application["status"] not in OVERRIDABLE:
-            raise Conflict(f"application is {application['status']}; screening can only be overridden "
-                           f"before interviews start", code="invalid_status")
+    @implements(contract.Override)
+    def override(self, caller, cmd: contract.OverrideArgs) -> contract.ScreeningResult:
+        application_id = cmd.application_id
+        # Scope and status from this service's copy; sourcing checks the move again when the verdict reaches it.
+        for_command(self.store.projected_application, application_id, caller, OVERRIDE_SCREENING,
+                    wait_seconds=self.status_wait_seconds)
         doc = self.store.get(application_id)
         if doc is None:
             raise Conflict("application has not been screened yet; try again in a moment", code="not_screened")

@@ -1,13 +1,15 @@
-"""Screening's own database: one result per application."""
+"""Screening's own database: one result per application, and its copy of application statuses
+(shared/status_projection.py: what an override checks)."""
 
 from __future__ import annotations
 
 from pymongo import ASCENDING
 
+from shared.status_projection import StatusProjection
 from shared.storage import ServiceStore
 
 
-class ScreeningStore(ServiceStore):
+class ScreeningStore(StatusProjection, ServiceStore):
     owner = "screening"
 
     def create_indexes(self) -> None:

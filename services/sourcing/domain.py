@@ -1,15 +1,8 @@
-"""Sourcing rules: the application status machine, what each incoming event does to an application,
+"""Sourcing rules: what each incoming event does to an application, the moves of the status machine,
 candidate de-duplication and the snapshots sourcing publishes. Pure functions, no I/O.
 
-Status machine (api-v1):
-    received -> shortlisted | screened_out
-    shortlisted <-> screened_out            (only by a screening override)
-    shortlisted -> interviewing -> interviewed -> awaiting_approval | offered | rejected
-    awaiting_approval -> offered | rejected
-    offered -> accepted | declined
-    accepted -> hired | no_show
-    any non-terminal status -> withdrawn
-`screened_out` is not terminal: a person may override the screening verdict.
+The status machine itself and the preconditions other services check against their copy of the status are
+in shared/contracts/status.py (written once; sourcing checks every move against the same table).
 """
 
 from __future__ import annotations
@@ -34,57 +27,25 @@ from shared.contracts.events import (
     RequisitionSnapshot,
     ScreeningResult,
 )
+from shared.contracts.status import (  # noqa: F401 - the machine, re-exported for sourcing's readers
+    DECIDE,
+    OVERRIDE_ONLY,
+    OVERRIDE_SCREENING,
+    SCHEDULE_INTERVIEW,
+    TERMINAL,
+    TRANSITIONS,
+    can_move,
+    is_terminal,
+)
 from shared.crypto import lookup, seal
 from shared.erasure import ERASED, PARTIES
+from shared.errors import Conflict
 
 S = AppStatus
-
-TERMINAL: frozenset[str] = frozenset({S.rejected, S.declined, S.hired, S.no_show, S.withdrawn})
-
-# Ordinary moves (withdrawn is added for every non-terminal status below).
-TRANSITIONS: dict[str, frozenset[str]] = {
-    S.received: frozenset({S.shortlisted, S.screened_out}),
-    S.shortlisted: frozenset({S.interviewing, S.screened_out}),
-    S.screened_out: frozenset({S.shortlisted}),
-    S.interviewing: frozenset({S.interviewed}),
-    S.interviewed: frozenset({S.awaiting_approval, S.offered, S.rejected}),
-    S.awaiting_approval: frozenset({S.offered, S.rejected}),
-    S.offered: frozenset({S.accepted, S.declined}),
-    S.accepted: frozenset({S.hired, S.no_show}),
-}
-# These two moves happen only when a person overrides the screening verdict.
-OVERRIDE_ONLY: frozenset[tuple[str, str]] = frozenset({
-    (S.shortlisted, S.screened_out),
-    (S.screened_out, S.shortlisted),
-})
 
 # Where a decision may send an interviewed application.
 DECISION_TARGETS: frozenset[str] = frozenset({S.awaiting_approval, S.offered, S.rejected})
 CONFIRMABLE: frozenset[str] = frozenset({S.offered, S.accepted})
-REQUISITION_STATUSES = ("open", "closed")
-
-
-class RuleViolation(Exception):
-    """A command asks for something the rules refuse; `code` is the api-v1 error code."""
-
-    def __init__(self, message: str, code: str):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
-def is_terminal(status: str) -> bool:
-    return status in TERMINAL
-
-
-def can_move(current: str, new: str, *, override: bool = False) -> bool:
-    if current in TERMINAL or current == new:
-        return False
-    if new == S.withdrawn:
-        return True
-    if new not in TRANSITIONS.get(current, frozenset()):
-        return False
-    return override or (current, new) not in OVERRIDE_ONLY
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -110,13 +71,14 @@ def after_screening(current: str, result: ScreeningResult) -> Next:
     target = S.shortlisted if result.passed else S.screened_out
     if current == S.received:
         return Next(target)
-    if result.override and current in (S.shortlisted, S.screened_out) and current != target:
+    # The same precondition screening checks before it accepts an override.
+    if result.override and OVERRIDE_SCREENING.allows(current) and current != target:
         return Next(target)
     return STAY
 
 
 def after_interview_scheduled(current: str) -> Next:
-    if current == S.shortlisted:
+    if SCHEDULE_INTERVIEW.allows(current):  # what interview_feedback checked before scheduling
         return Next(S.interviewing)
     if current == S.received:
         return Next(wait=True, reason="the screening result has not been applied yet")
@@ -134,7 +96,7 @@ def after_interview_completed(current: str) -> Next:
 def after_decision(current: str, next_status: str) -> Next:
     if next_status not in DECISION_TARGETS:
         raise ValueError(f"a decision cannot move an application to '{next_status}'")
-    if current == S.interviewed:
+    if DECIDE.allows(current):  # what interview_feedback checked before deciding
         return Next(next_status)
     if current in (S.received, S.shortlisted, S.interviewing):
         return Next(wait=True, reason="the interview has not been completed here yet")
@@ -191,29 +153,29 @@ def outcome_status(current: str, outcome: str) -> str:
     if outcome in (S.hired, S.no_show):
         if current == S.accepted:
             return outcome
-        raise RuleViolation(f"'{outcome}' can only be recorded for an accepted offer; the application is "
-                            f"{current}", "invalid_transition")
+        raise Conflict(f"'{outcome}' can only be recorded for an accepted offer; the application is "
+                       f"{current}", code="invalid_transition")
     if outcome == S.withdrawn:
         if not is_terminal(current):
             return S.withdrawn
-        raise RuleViolation(f"the application is already {current}; it cannot be withdrawn", "invalid_transition")
-    raise RuleViolation(f"unknown outcome '{outcome}'", "invalid_transition")
+        raise Conflict(f"the application is already {current}; it cannot be withdrawn", code="invalid_transition")
+    raise Conflict(f"unknown outcome '{outcome}'", code="invalid_transition")
 
 
 def response_status(current: str, response: str) -> str:
     if current != S.offered:
-        raise RuleViolation(f"there is no open offer to respond to; the application is {current}", "invalid_status")
+        raise Conflict(f"there is no open offer to respond to; the application is {current}", code="invalid_status")
     if response == "accept":
         return S.accepted
     if response == "decline":
         return S.declined
-    raise RuleViolation(f"unknown response '{response}'", "invalid_status")
+    raise Conflict(f"unknown response '{response}'", code="invalid_status")
 
 
 def check_confirmable(current: str) -> None:
     if current not in CONFIRMABLE:
-        raise RuleViolation(f"a phone confirmation is only recorded for an offered or accepted application; "
-                            f"this one is {current}", "invalid_status")
+        raise Conflict(f"a phone confirmation is only recorded for an offered or accepted application; "
+                       f"this one is {current}", code="invalid_status")
 
 
 def unknown_answers(answers: dict[str, bool], knockout_questions: list[dict]) -> list[str]:
@@ -234,7 +196,7 @@ def move(app: dict, new_status: str, detail: str, at: datetime, *, override: boo
     """Move `app` (a stored application) to `new_status` in place; returns the previous status."""
     previous = app["status"]
     if not can_move(previous, new_status, override=override):
-        raise RuleViolation(f"an application cannot go from {previous} to {new_status}", "invalid_transition")
+        raise Conflict(f"an application cannot go from {previous} to {new_status}", code="invalid_transition")
     app["status"] = str(new_status)
     app["timeline"].append(timeline_entry(at, new_status, detail))
     app["updated_at"] = at
@@ -313,8 +275,8 @@ def start_with_reused_interview(app: dict, reused: dict, prior_application_id: s
     interview attached (the one move outside the ordinary machine). Returns the previous status."""
     previous = app["status"]
     if previous != S.received:
-        raise RuleViolation(f"only a new application can reuse an interview; this one is {previous}",
-                            "invalid_transition")
+        raise Conflict(f"only a new application can reuse an interview; this one is {previous}",
+                       code="invalid_transition")
     app["interview"] = reused
     app["status"] = S.interviewed.value
     app["timeline"].append(timeline_entry(at, S.interviewed, fast_track_interviewed_detail(prior_application_id)))
@@ -421,6 +383,7 @@ def status_changed(app: dict, previous: str | None) -> ApplicationStatusChanged:
     """The application as it now stands, after its latest timeline entry; no personal data."""
     last = app["timeline"][-1]
     return ApplicationStatusChanged(
+        sequence=len(app["timeline"]),  # one entry per change: the projections' order (shared/contracts/status.py)
         application_id=app["_id"],
         candidate_id=app["candidate_id"],
         requisition_id=app["requisition_id"],

@@ -4,25 +4,17 @@ application follows the events of screening and interview_feedback. Rules live i
 from __future__ import annotations
 
 import logging
-import os
 from datetime import timedelta
 
-from nameko.timer import timer
 from pymongo.errors import DuplicateKeyError
 
 from services.sourcing import domain
 from services.sourcing.store import SourcingStore
-from shared.bus.nameko_ext import PoisonMessage, ServiceBase, Store, amqp_uri, event_handler, rpc
-from shared.config import load
-from shared.contracts.commands import (
-    CloseRequisition,
-    ConfirmationIn,
-    NewApplication,
-    NewRequisition,
-    OutcomeIn,
-    PortalResponseIn,
-    RetentionPolicyIn,
-)
+from shared.bus.configured import configured_timer
+from shared.bus.dlq import purge_dead_letters
+from shared.bus.nameko_ext import PoisonMessage, ServiceBase, Store, amqp_uri, event_handler, implements
+from shared.contracts import sourcing as contract
+from shared.contracts.commands import NewApplication, NewRequisition
 from shared.contracts.common import AppStatus
 from shared.contracts.events import (
     ApplicationReceived,
@@ -38,17 +30,13 @@ from shared.contracts.events import (
     RequisitionOpened,
 )
 from shared.crypto import open_sealed
-from shared.erasure import purge_dead_letters
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
 from shared.reports import report_scope
 from shared.timeutil import iso, utcnow
-from shared.validation import parse
 
 log = logging.getLogger("hireloop.sourcing")
-APP_STATUSES = {s.value for s in AppStatus}
-# How often the retention sweep looks for expired candidates, and how many it erases per sweep at most.
-RETENTION_SWEEP_SECONDS = float(os.environ.get("RETENTION_SWEEP_SECONDS", "3600"))
+# How many candidates the retention sweep (every RETENTION_SWEEP_SECONDS) erases at most per sweep.
 RETENTION_BATCH = 200
 # A race between two first applications of the same new candidate ends in a duplicate key; try again.
 UPSERT_RACE_RETRIES = 3
@@ -59,31 +47,32 @@ class NotYetKnown(NotYet):
 
 
 # ----------------------------------------------------------------------------------------------------
-# views
+# answers (shared/contracts/sourcing.py), from the stored documents
 
 
-def requisition_view(doc: dict) -> dict:
-    return {
-        "id": doc["_id"],
-        "status": doc["status"],
-        "title": doc["title"],
-        "division": doc["division"],
-        "department": doc["department"],
-        "tier": doc["tier"],
-        "urgent": doc["urgent"],
-        "required_skills": doc["required_skills"],
-        "skills": doc["skills"],
-        "min_years": doc["min_years"],
-        "location": doc.get("location"),
-        "headcount": doc["headcount"],
-        "knockout_questions": doc.get("knockout_questions") or [],
-        "created_at": iso(doc["created_at"]),
-        "closed_at": iso(doc.get("closed_at")),
-        "close_reason": doc.get("close_reason"),
-    }
+def requisition_view(doc: dict) -> contract.Requisition:
+    return contract.Requisition(
+        id=doc["_id"],
+        status=doc["status"],
+        title=doc["title"],
+        division=doc["division"],
+        department=doc["department"],
+        tier=doc["tier"],
+        urgent=doc["urgent"],
+        required_skills=doc["required_skills"],
+        skills=doc["skills"],
+        min_years=doc["min_years"],
+        location=doc.get("location"),
+        headcount=doc["headcount"],
+        knockout_questions=doc.get("knockout_questions") or [],
+        created_at=iso(doc["created_at"]),
+        closed_at=iso(doc.get("closed_at")),
+        close_reason=doc.get("close_reason"),
+    )
 
 
-def application_view(doc: dict) -> dict:
+def _application_fields(doc: dict) -> dict:
+    """The fields of contract.ApplicationRecord (the record; the views add to it)."""
     return {
         "id": doc["_id"],
         "requisition_id": doc["requisition_id"],
@@ -106,59 +95,54 @@ def application_view(doc: dict) -> dict:
     }
 
 
+def application_record(doc: dict) -> contract.ApplicationRecord:
+    return contract.ApplicationRecord(**_application_fields(doc))
+
+
 def _confirmation_view(c: dict | None) -> dict | None:
     if not c:
         return None
     return {"result": c["result"], "note": c.get("note"), "by": c["by"], "at": iso(c["at"])}
 
 
-def candidate_view(candidate_id: str, profile: dict, application_ids: list[str]) -> dict:
+def accepted_view(app: dict) -> contract.ApplicationAccepted:
+    return contract.ApplicationAccepted(id=app["_id"], candidate_id=app["candidate_id"], status=app["status"])
+
+
+def candidate_view(candidate_id: str, profile: dict, application_ids: list[str]) -> contract.Candidate:
     """The candidate as one profile tells it (docs/decisions/002-candidates-per-division.md)."""
-    return {
-        "id": candidate_id,
-        "name": profile["name"],
-        "email": open_sealed(profile["email"]),
-        "phone": open_sealed(profile.get("phone")),
-        "skills": profile.get("skills") or [],
-        "years_experience": profile.get("years_experience"),
-        "location": profile.get("location"),
-        "applications": application_ids,
-    }
+    return contract.Candidate(
+        id=candidate_id,
+        name=profile["name"],
+        email=open_sealed(profile["email"]),
+        phone=open_sealed(profile.get("phone")),
+        skills=profile.get("skills") or [],
+        years_experience=profile.get("years_experience"),
+        location=profile.get("location"),
+        applications=application_ids,
+    )
 
 
-def profile_export(profile: dict) -> dict:
-    return {"division": profile["division"], "name": profile["name"], "email": open_sealed(profile["email"]),
-            "phone": open_sealed(profile.get("phone")), "skills": profile.get("skills") or [],
-            "years_experience": profile.get("years_experience"), "location": profile.get("location"),
-            "created_at": iso(profile.get("created_at")), "updated_at": iso(profile.get("updated_at"))}
+def profile_export(profile: dict) -> contract.ProfileExport:
+    return contract.ProfileExport(
+        division=profile["division"], name=profile["name"], email=open_sealed(profile["email"]),
+        phone=open_sealed(profile.get("phone")), skills=profile.get("skills") or [],
+        years_experience=profile.get("years_experience"), location=profile.get("location"),
+        created_at=iso(profile.get("created_at")), updated_at=iso(profile.get("updated_at")))
 
 
-# ----------------------------------------------------------------------------------------------------
-# argument helpers
-
-
-def _limit(limit) -> int:
-    try:
-        value = int(limit)
-    except (TypeError, ValueError):
-        raise Invalid("limit: must be an integer", field="limit") from None
-    if value < 1:
-        raise Invalid("limit: must be at least 1", field="limit")
-    return value
-
-
-def _optional_bool(value, field: str) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes"):
-        return True
-    if isinstance(value, str) and value.strip().lower() in ("false", "0", "no"):
-        return False
-    raise Invalid(f"{field}: must be true or false", field=field)
-
-
-def _rule(exc: domain.RuleViolation) -> Conflict:
-    return Conflict(exc.message, code=exc.code)
+def erasure_view(doc: dict) -> contract.Erasure:
+    return contract.Erasure(
+        id=doc["_id"],
+        candidate_id=doc["candidate_id"],
+        application_ids=doc.get("application_ids") or [],
+        reason=doc["reason"],
+        status=doc["status"],
+        requested_at=iso(doc["requested_at"]),
+        completed_at=iso(doc.get("completed_at")),
+        services={party: {"status": p["status"], "at": iso(p.get("at")), "counts": p.get("counts") or {}}
+                  for party, p in doc["parties"].items()},
+    )
 
 
 def _duplicate(existing_id: str) -> Conflict:
@@ -204,11 +188,8 @@ class SourcingService(ServiceBase):
         raise AssertionError("unreachable")
 
     # -- requisitions --------------------------------------------------------------------------------
-    @rpc
-    def create_requisition(self, data: dict) -> dict:
-        caller = self.bus.caller
-        caller.require_role("hr", "admin")
-        cmd = parse(NewRequisition, data)
+    @implements(contract.CreateRequisition)
+    def create_requisition(self, caller, cmd: NewRequisition) -> contract.Requisition:
         if not caller.can_see(cmd.division):
             raise Forbidden(f"you may not open requisitions in division '{cmd.division}'")
         doc = {
@@ -228,31 +209,23 @@ class SourcingService(ServiceBase):
         self.bus.transact(work)
         return requisition_view(doc)
 
-    @rpc
-    def get_requisition(self, requisition_id: str) -> dict:
-        return requisition_view(self._visible_requisition(self.bus.caller, requisition_id))
+    @implements(contract.GetRequisition)
+    def get_requisition(self, caller, args: contract.RequisitionArgs) -> contract.Requisition:
+        return requisition_view(self._visible_requisition(caller, args.requisition_id))
 
-    @rpc
-    def list_requisitions(self, division: str | None = None, status: str | None = None, urgent=None,
-                          limit: int = 50, cursor: str | None = None) -> dict:
-        caller = self.bus.caller
-        limit = _limit(limit)
-        urgent = _optional_bool(urgent, "urgent")
-        if status is not None and status not in domain.REQUISITION_STATUSES:
-            raise Invalid(f"status: must be one of {', '.join(domain.REQUISITION_STATUSES)}", field="status")
+    @implements(contract.ListRequisitions)
+    def list_requisitions(self, caller, args: contract.ListRequisitionsArgs) -> contract.RequisitionPage:
         divisions = caller.division_filter()
-        if division is not None:
-            if not caller.can_see(division):
-                return {"items": [], "next_cursor": None}
-            divisions = [division]
-        docs, next_cursor = self.store.list_requisitions(divisions, status, urgent, limit, cursor)
-        return {"items": [requisition_view(d) for d in docs], "next_cursor": next_cursor}
+        if args.division is not None:
+            if not caller.can_see(args.division):
+                return contract.RequisitionPage(items=[], next_cursor=None)
+            divisions = [args.division]
+        docs, next_cursor = self.store.list_requisitions(divisions, args.status, args.urgent, args.limit, args.cursor)
+        return contract.RequisitionPage(items=[requisition_view(d) for d in docs], next_cursor=next_cursor)
 
-    @rpc
-    def close_requisition(self, requisition_id: str, data: dict) -> dict:
-        caller = self.bus.caller
-        caller.require_role("hr", "admin")
-        cmd = parse(CloseRequisition, data)
+    @implements(contract.CloseRequisition)
+    def close_requisition(self, caller, cmd: contract.CloseRequisitionArgs) -> contract.Requisition:
+        requisition_id = cmd.requisition_id
 
         def work(uow):
             self._visible_requisition(caller, requisition_id, uow.session, uow.store)
@@ -267,11 +240,8 @@ class SourcingService(ServiceBase):
         return requisition_view(self.bus.transact(work))
 
     # -- applications --------------------------------------------------------------------------------
-    @rpc
-    def submit_application(self, data: dict) -> dict:
-        caller = self.bus.caller
-        caller.require_role("recruiter", "hr", "admin")
-        cmd = parse(NewApplication, data)
+    @implements(contract.SubmitApplication)
+    def submit_application(self, caller, cmd: NewApplication) -> contract.ApplicationAccepted:
         update = domain.profile_update(cmd.candidate)
         email_key = domain.candidate_key(cmd.candidate.email)
 
@@ -329,14 +299,13 @@ class SourcingService(ServiceBase):
             known = self.store.find_candidate_by_email_key(email_key)
             return known and self.store.find_application(known["_id"], cmd.requisition_id)
 
-        app = self._retry_on_candidate_race(lambda: self.bus.transact(work), existing)
-        return {"id": app["_id"], "candidate_id": app["candidate_id"], "status": app["status"]}
+        return accepted_view(self._retry_on_candidate_race(lambda: self.bus.transact(work), existing))
 
-    @rpc
-    def submit_fast_track_application(self, requisition_id: str, candidate_id: str, reengagement_id: str,
-                                      reuse_interview_from: str | None = None) -> dict:
-        caller = self.bus.caller
-        caller.require_role("admin")  # talent_pool acts as the system; an admin may do it by hand
+    @implements(contract.SubmitFastTrackApplication)
+    def submit_fast_track_application(self, caller, args: contract.FastTrackArgs) -> contract.ApplicationAccepted:
+        # talent_pool acts as the system; an admin may do it by hand (the declaration's roles)
+        requisition_id, candidate_id = args.requisition_id, args.candidate_id
+        reengagement_id, reuse_interview_from = args.reengagement_id, args.reuse_interview_from
 
         def work(uow):
             s = uow.session
@@ -399,8 +368,7 @@ class SourcingService(ServiceBase):
         def existing():
             return self.store.find_application(candidate_id, requisition_id)
 
-        app = self._retry_on_candidate_race(lambda: self.bus.transact(work), existing)
-        return {"id": app["_id"], "candidate_id": app["candidate_id"], "status": app["status"]}
+        return accepted_view(self._retry_on_candidate_race(lambda: self.bus.transact(work), existing))
 
     @staticmethod
     def _fast_track_profile(uow, cand: dict, division: str, prior_application_id: str | None) -> dict:
@@ -423,66 +391,56 @@ class SourcingService(ServiceBase):
         fields = {f: source.get(f) for f in domain.PROFILE_FIELDS}
         return uow.store.save_profile(cand, division, fields, utcnow(), s)
 
-    @rpc
-    def get_application(self, application_id: str) -> dict:
-        return self._with_names([application_view(self._visible_application(self.bus.caller, application_id))])[0]
+    @implements(contract.GetApplication)
+    def get_application(self, caller, args: contract.ApplicationArgs) -> contract.Application:
+        return self._with_names([self._visible_application(caller, args.application_id)])[0]
 
-    @rpc
-    def list_applications(self, requisition_id: str, status: str | None = None, limit: int = 50,
-                          cursor: str | None = None) -> dict:
-        caller = self.bus.caller
-        limit = _limit(limit)
-        if status is not None and status not in APP_STATUSES:
-            raise Invalid("status: not an application status", field="status")
-        self._visible_requisition(caller, requisition_id)
-        docs, next_cursor = self.store.list_applications(requisition_id, status, limit, cursor)
-        return {"items": self._with_names([application_view(d) for d in docs]), "next_cursor": next_cursor}
+    @implements(contract.ListApplications)
+    def list_applications(self, caller, args: contract.ListApplicationsArgs) -> contract.ApplicationPage:
+        self._visible_requisition(caller, args.requisition_id)
+        status = args.status.value if args.status else None
+        docs, next_cursor = self.store.list_applications(args.requisition_id, status, args.limit, args.cursor)
+        return contract.ApplicationPage(items=self._with_names(docs), next_cursor=next_cursor)
 
-    def _with_names(self, views: list[dict]) -> list[dict]:
+    def _with_names(self, docs: list[dict]) -> list[contract.Application]:
         """Who applied, by name, so a recruiter's list or board needs no call per candidate."""
-        pairs = [(v["candidate_id"], v["division"]) for v in views]
-        names = self.store.candidate_names(pairs) if views else {}
-        return [{**v, "candidate_name": names.get(pair)} for v, pair in zip(views, pairs, strict=True)]
+        pairs = [(d["candidate_id"], d["division"]) for d in docs]
+        names = self.store.candidate_names(pairs) if docs else {}
+        return [contract.Application(**_application_fields(d), candidate_name=names.get(pair))
+                for d, pair in zip(docs, pairs, strict=True)]
 
     # -- reports (from the applications' timelines: sourcing's record of every status change) ---------------
-    def _report_apps(self, division, start, end, requisition_id=None):
-        caller = self.bus.caller
-        scope = report_scope(caller, division, start, end)
+    def _report_apps(self, caller, args: contract.ReportArgs, requisition_id=None):
+        scope = report_scope(caller, args.division, args.start, args.end)
         if requisition_id is not None:
-            if not isinstance(requisition_id, str) or not 0 < len(requisition_id) <= 100:
-                raise Invalid("requisition_id: an id of at most 100 characters", field="requisition_id")
             req = self._visible_requisition(caller, requisition_id)
             if not scope.covers(req["division"]):  # another division than the one asked for
                 raise NotFound(f"requisition {requisition_id} not found")
         return scope, self.store.report_applications(scope.divisions, scope.time_query(), requisition_id)
 
-    @rpc
-    def funnel_report(self, division: str | None = None, requisition_id: str | None = None,
-                      group_by: str | None = None, start: str | None = None, end: str | None = None) -> dict:
+    # The domain's report rows are plain dicts; the declared answer checks them on the way out.
+    @implements(contract.FunnelReportRpc)
+    def funnel_report(self, caller, args: contract.FunnelArgs) -> dict:
         """GET /v1/reports/funnel: per division or requisition, over applications received in [from, to)."""
-        group_by = group_by or "division"
-        if group_by not in domain.FUNNEL_GROUPS:
-            raise Invalid(f"group_by: one of {', '.join(domain.FUNNEL_GROUPS)}", field="group_by")
-        scope, apps = self._report_apps(division, start, end, requisition_id)
-        return {**scope.echo(), "requisition_id": requisition_id, "group_by": group_by,
-                "groups": domain.funnel_report(apps, group_by)}
+        scope, apps = self._report_apps(caller, args, args.requisition_id)
+        return {**scope.echo(), "requisition_id": args.requisition_id, "group_by": args.group_by,
+                "groups": domain.funnel_report(apps, args.group_by)}
 
-    @rpc
-    def time_to_hire_report(self, division: str | None = None, start: str | None = None,
-                            end: str | None = None) -> dict:
+    @implements(contract.TimeToHireReportRpc)
+    def time_to_hire_report(self, caller, args: contract.ReportArgs) -> dict:
         """GET /v1/reports/time-to-hire: per division and tier, over applications received in [from, to)."""
-        scope, apps = self._report_apps(division, start, end)
+        scope, apps = self._report_apps(caller, args)
         return {**scope.echo(), "groups": domain.time_to_hire_report(apps)}
 
-    @rpc
-    def sources_report(self, division: str | None = None, start: str | None = None, end: str | None = None) -> dict:
+    @implements(contract.SourcesReportRpc)
+    def sources_report(self, caller, args: contract.ReportArgs) -> dict:
         """GET /v1/reports/sources: per source channel, over applications received in [from, to)."""
-        scope, apps = self._report_apps(division, start, end)
+        scope, apps = self._report_apps(caller, args)
         return {**scope.echo(), "items": domain.sources_report(apps)}
 
-    @rpc
-    def get_candidate(self, candidate_id: str) -> dict:
-        caller = self.bus.caller
+    @implements(contract.GetCandidate)
+    def get_candidate(self, caller, args: contract.CandidateArgs) -> contract.Candidate:
+        candidate_id = args.candidate_id
         doc = self.store.get_candidate(candidate_id)
         if doc is None or doc.get("erasure_id"):  # an erased candidate is gone for every reader
             raise NotFound(f"candidate {candidate_id} not found")
@@ -496,18 +454,13 @@ class SourcingService(ServiceBase):
             raise NotFound(f"candidate {candidate_id} not found")
         return candidate_view(candidate_id, profile, [a["_id"] for a in apps])
 
-    @rpc
-    def record_confirmation(self, application_id: str, data: dict) -> dict:
-        caller = self.bus.caller
-        caller.require_role("hr", "recruiter", "admin")
-        cmd = parse(ConfirmationIn, data)
+    @implements(contract.RecordConfirmation)
+    def record_confirmation(self, caller, cmd: contract.ConfirmationArgs) -> contract.ApplicationRecord:
+        application_id = cmd.application_id
 
         def work(uow):
             app = self._visible_application(caller, application_id, uow.session, uow.store)
-            try:
-                domain.check_confirmable(app["status"])
-            except domain.RuleViolation as exc:
-                raise _rule(exc) from None
+            domain.check_confirmable(app["status"])
             now = utcnow()
             app["confirmation"] = {"result": cmd.result, "note": cmd.note, "by": caller.name, "at": now}
             app["timeline"].append(domain.timeline_entry(now, app["status"], domain.confirmation_detail(cmd.result)))
@@ -518,41 +471,28 @@ class SourcingService(ServiceBase):
                 by=caller.name, at=now))
             return app
 
-        return application_view(self.bus.transact(work))
+        return application_record(self.bus.transact(work))
 
-    @rpc
-    def record_outcome(self, application_id: str, data: dict) -> dict:
-        caller = self.bus.caller
-        caller.require_role("hr", "admin")
-        cmd = parse(OutcomeIn, data)
-
+    @implements(contract.RecordOutcome)
+    def record_outcome(self, caller, cmd: contract.OutcomeArgs) -> contract.ApplicationRecord:
         def work(uow):
-            app = self._visible_application(caller, application_id, uow.session, uow.store)
-            try:
-                new_status = domain.outcome_status(app["status"], cmd.outcome)
-                self._change(uow, app, new_status, domain.outcome_detail(cmd.outcome, caller.name))
-            except domain.RuleViolation as exc:
-                raise _rule(exc) from None
+            app = self._visible_application(caller, cmd.application_id, uow.session, uow.store)
+            new_status = domain.outcome_status(app["status"], cmd.outcome)
+            self._change(uow, app, new_status, domain.outcome_detail(cmd.outcome, caller.name))
             return app
 
-        return application_view(self.bus.transact(work))
+        return application_record(self.bus.transact(work))
 
-    @rpc
-    def candidate_response(self, application_id: str, data: dict) -> dict:
-        caller = self.bus.caller
-        caller.require_role("admin")  # the portal calls as the system after checking the token
-        cmd = parse(PortalResponseIn, data)
-
+    @implements(contract.CandidateResponse)
+    def candidate_response(self, caller, cmd: contract.CandidateResponseArgs) -> contract.ApplicationRecord:
+        # The portal calls as the system after checking the candidate's token (the declaration's roles).
         def work(uow):
-            app = self._visible_application(caller, application_id, uow.session, uow.store)
-            try:
-                new_status = domain.response_status(app["status"], cmd.response)
-                self._change(uow, app, new_status, domain.response_detail(new_status))
-            except domain.RuleViolation as exc:
-                raise _rule(exc) from None
+            app = self._visible_application(caller, cmd.application_id, uow.session, uow.store)
+            new_status = domain.response_status(app["status"], cmd.response)
+            self._change(uow, app, new_status, domain.response_detail(new_status))
             return app
 
-        return application_view(self.bus.transact(work))
+        return application_record(self.bus.transact(work))
 
     # -- events --------------------------------------------------------------------------------------
     def _application_for_event(self, uow, application_id: str, event_type: str) -> dict:
@@ -626,12 +566,10 @@ class SourcingService(ServiceBase):
         self.bus.transact(work, envelope)
 
     # -- right to erasure, right of access, retention ---------------------------------------------------
-    @rpc
-    def erase_candidate(self, candidate_id: str) -> dict:
+    @implements(contract.EraseCandidate)
+    def erase_candidate(self, caller, args: contract.CandidateArgs) -> contract.Erasure:
         """Right to erasure (admin): anonymise here, then every service erases its own (erasure_view)."""
-        caller = self.bus.caller
-        caller.require_role("admin")
-        return erasure_view(self._erase(candidate_id, "request", caller.name))
+        return erasure_view(self._erase(args.candidate_id, "request", caller.name))
 
     def _erase(self, candidate_id: str, reason: str, requested_by: str) -> dict:
         cand = self.store.get_candidate(candidate_id)
@@ -667,24 +605,17 @@ class SourcingService(ServiceBase):
 
         return self.bus.transact(work)
 
-    @rpc
-    def get_erasure(self, erasure_id: str) -> dict:
-        self.bus.caller.require_role("admin")
-        doc = self.store.get_erasure(erasure_id) if isinstance(erasure_id, str) else None
+    @implements(contract.GetErasure)
+    def get_erasure(self, caller, args: contract.ErasureArgs) -> contract.Erasure:
+        doc = self.store.get_erasure(args.erasure_id)
         if doc is None:
-            raise NotFound(f"erasure {erasure_id} not found", code="erasure_not_found")
+            raise NotFound(f"erasure {args.erasure_id} not found", code="erasure_not_found")
         return erasure_view(doc)
 
-    @rpc
-    def confirm_erasure(self, erasure_id: str, party: str, counts: dict) -> dict:
+    @implements(contract.ConfirmErasure)
+    def confirm_erasure(self, caller, args: contract.ConfirmErasureArgs) -> contract.Erasure:
         """The gateway's confirmation of its part (its Redis records); services confirm by event."""
-        self.bus.caller.require_role("admin")
-        if party != "gateway":
-            raise Invalid("party: only the gateway confirms by RPC; services answer with candidate_erased",
-                          field="party")
-        if not isinstance(counts, dict) or not all(isinstance(v, int) for v in counts.values()):
-            raise Invalid("counts: expected an object of integers", field="counts")
-        return erasure_view(self._confirm(erasure_id, party, counts, utcnow()))
+        return erasure_view(self._confirm(args.erasure_id, args.party, args.counts, utcnow()))
 
     def _confirm(self, erasure_id: str, party: str, counts: dict, at, envelope=None) -> dict:
         def work(uow):
@@ -716,11 +647,11 @@ class SourcingService(ServiceBase):
     def on_talent_pool_erased(self, payload: CandidateErased, envelope):
         self._erased_by(payload, envelope)
 
-    @rpc
-    def export_candidate(self, candidate_id: str) -> dict:
+    @implements(contract.ExportCandidate)
+    def export_candidate(self, caller, args: contract.CandidateArgs) -> contract.SourcingExport:
         """Right of access (admin): the candidate and every application, whole, in every division."""
-        self.bus.caller.require_role("admin")
-        doc = self.store.get_candidate(candidate_id) if isinstance(candidate_id, str) else None
+        candidate_id = args.candidate_id
+        doc = self.store.get_candidate(candidate_id)
         if doc is None or doc.get("erasure_id"):
             raise NotFound(f"candidate {candidate_id} not found", code="candidate_not_found")
         apps = self.store.applications_of_candidate(candidate_id)
@@ -728,38 +659,35 @@ class SourcingService(ServiceBase):
         latest = domain.profile_for_view(profiles, domain.legacy_profile(doc))
         if latest is None:
             raise NotFound(f"candidate {candidate_id} not found", code="candidate_not_found")
-        return {"candidate": candidate_view(candidate_id, latest, [a["_id"] for a in apps]),
-                # every division's own record of the person (docs/decisions/002)
-                "profiles": [profile_export(p) for p in profiles],
-                "applications": [{**application_view(a), "answers": a.get("answers") or {},
-                                  "submitted_by": a.get("submitted_by")} for a in apps]}
+        return contract.SourcingExport(
+            candidate=candidate_view(candidate_id, latest, [a["_id"] for a in apps]),
+            # every division's own record of the person (docs/decisions/002)
+            profiles=[profile_export(p) for p in profiles],
+            applications=[contract.ExportedApplication(**_application_fields(a), answers=a.get("answers") or {},
+                                                       submitted_by=a.get("submitted_by")) for a in apps])
 
     def _retention(self, division: str | None) -> domain.Retention:
-        settings = load()
+        settings = self.settings
         doc = self.store.get_retention_policy(division) if division else None
         return domain.Retention(rejected_days=(doc or {}).get("rejected_days", settings.retention_rejected_days),
                                 pool_days=(doc or {}).get("pool_days", settings.pool_retention_days))
 
-    @rpc
-    def get_retention_policy(self, division: str) -> dict:
-        caller = self.bus.caller
-        caller.require_role("hr", "admin")
+    @implements(contract.GetRetentionPolicy)
+    def get_retention_policy(self, caller, args: contract.DivisionArgs) -> contract.RetentionPolicy:
+        division = args.division
         if not caller.can_see(division):
             raise Forbidden(f"no access to division '{division}'")
         policy = self._retention(division)
-        return {"division": division, "rejected_days": policy.rejected_days, "pool_days": policy.pool_days}
+        return contract.RetentionPolicy(division=division, rejected_days=policy.rejected_days,
+                                        pool_days=policy.pool_days)
 
-    @rpc
-    def put_retention_policy(self, division: str, data: dict) -> dict:
-        caller = self.bus.caller
-        caller.require_role("admin")  # how long the group keeps personal data is the group's decision
-        cmd = parse(RetentionPolicyIn, data)
-        if cmd.division is not None and cmd.division != division:
-            raise Invalid("division: must match the path", field="division")
-        self.store.put_retention_policy(division, cmd.stored())
-        return {"division": division, **cmd.stored()}
+    @implements(contract.PutRetentionPolicy)
+    def put_retention_policy(self, caller, cmd: contract.PutRetentionPolicyArgs) -> contract.RetentionPolicy:
+        # Admin only (the declaration): how long the group keeps personal data is the group's decision.
+        self.store.put_retention_policy(cmd.division, cmd.stored())
+        return contract.RetentionPolicy(division=cmd.division, **cmd.stored())
 
-    @timer(interval=RETENTION_SWEEP_SECONDS)
+    @configured_timer("retention_sweep_seconds")
     def retention_sweep(self):
         """Erase candidates whose every application ended without a hire longer ago than their division keeps
         them (an erasure like a requested one, reason `retention`)."""
@@ -781,16 +709,3 @@ class SourcingService(ServiceBase):
                 except Exception:  # noqa: BLE001 - the next sweep tries again; one failure must not stop the rest
                     log.exception("retention erasure failed", extra={"candidate_id": candidate_id})
 
-
-def erasure_view(doc: dict) -> dict:
-    return {
-        "id": doc["_id"],
-        "candidate_id": doc["candidate_id"],
-        "application_ids": doc.get("application_ids") or [],
-        "reason": doc["reason"],
-        "status": doc["status"],
-        "requested_at": iso(doc["requested_at"]),
-        "completed_at": iso(doc.get("completed_at")),
-        "services": {party: {"status": p["status"], "at": iso(p.get("at")), "counts": p.get("counts") or {}}
-                     for party, p in doc["parties"].items()},
-    }

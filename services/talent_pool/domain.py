@@ -19,8 +19,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared import stats
-from shared.contracts.common import normalize_skill
+from shared import skills, stats
 from shared.timeutil import parse as parse_time
 
 # Statuses that end an application without a hire and can put its candidate in the pool.
@@ -98,13 +97,13 @@ def build_pool_entry(candidate: dict, app: dict, reason: str, pooled_at: datetim
         raise ValueError(f"unknown pool reason {reason!r}")
     interview = app.get("interview") or {}
     decision = app.get("decision") or {}
-    skills = list(candidate.get("skills") or [])
+    held = list(candidate.get("skills") or [])
     return {
         "_id": candidate["candidate_id"],
         "candidate_id": candidate["candidate_id"],
         "name": candidate.get("name") or "",
-        "skills": skills,
-        "skills_norm": sorted({normalize_skill(s) for s in skills}),
+        "skills": held,
+        "skills_norm": sorted(skills.normalized(held)),
         "prior": {
             "requisition_id": app.get("requisition_id"),
             "requisition_title": app.get("requisition_title"),
@@ -131,24 +130,9 @@ def is_active(entry: dict, now: datetime, hired: bool = False) -> bool:
 
 # --- matching ---------------------------------------------------------------------------------------
 
-def _unique(skills: Iterable[str]) -> list[str]:
-    seen: dict[str, str] = {}
-    for s in skills:
-        seen.setdefault(normalize_skill(s), s)
-    return list(seen.values())
-
-
 def split_skills(requisition: dict) -> tuple[list[str], list[str]]:
-    """(required, nice-to-have); a skill listed in both counts as required."""
-    required = _unique(requisition.get("required_skills") or [])
-    req_norm = {normalize_skill(s) for s in required}
-    nice = [s for s in _unique(requisition.get("skills") or []) if normalize_skill(s) not in req_norm]
-    return required, nice
-
-
-def covers_required(candidate_skills: Iterable[str], required_skills: Iterable[str]) -> bool:
-    have = {normalize_skill(s) for s in candidate_skills}
-    return all(normalize_skill(s) in have for s in required_skills)
+    """(required, nice-to-have) of a requisition document (shared/skills.py)."""
+    return skills.split(requisition.get("required_skills") or [], requisition.get("skills") or [])
 
 
 def recency_factor(decided_at: datetime | None, now: datetime) -> float:
@@ -212,25 +196,23 @@ def reasons_for(entry: dict, required: list[str], nice: list[str], matched_requi
 
 def match_one(entry: dict, requisition: dict, now: datetime) -> dict:
     """How one pooled candidate measures up to the requisition (with the ranking key fields)."""
-    required, nice = split_skills(requisition)
-    have = {normalize_skill(s) for s in entry.get("skills") or []}
-    matched_required = [s for s in required if normalize_skill(s) in have]
-    missing_required = [s for s in required if normalize_skill(s) not in have]
-    matched_nice = [s for s in nice if normalize_skill(s) in have]
-    missing_nice = [s for s in nice if normalize_skill(s) not in have]
+    found = skills.match(entry.get("skills") or [], requisition.get("required_skills") or [],
+                         requisition.get("skills") or [])
+    required, nice = found.required, found.nice
     prior = entry.get("prior") or {}
     average = prior.get("average")
     return {
         "candidate_id": entry["candidate_id"],
         "name": entry.get("name") or "",
-        "score": score(len(matched_required), len(required), len(matched_nice), len(nice), average,
+        "score": score(len(found.matched_required), len(required), len(found.matched_nice), len(nice), average,
                        prior.get("decided_at"), now),
-        "matched_skills": matched_required + matched_nice,
-        "missing_skills": missing_required + missing_nice,
+        "matched_skills": found.matched,
+        "missing_skills": found.missing,
         "prior_average": average,
-        "reasons": reasons_for(entry, required, nice, matched_required, missing_required, matched_nice),
+        "reasons": reasons_for(entry, required, nice, found.matched_required, found.missing_required,
+                               found.matched_nice),
         "pooled_reason": entry.get("reason"),
-        "has_all_required": not missing_required,
+        "has_all_required": found.has_all_required,
         "_decided_at": prior.get("decided_at"),
     }
 
@@ -279,7 +261,7 @@ def within_window(decided_at: datetime | None, now: datetime, window_seconds: in
 def fast_track_eligible(decided_at: datetime | None, now: datetime, window_seconds: int,
                         candidate_skills: Iterable[str], required_skills: Iterable[str]) -> bool:
     """Skip the second interview: the prior pass is recent enough and covers every required skill."""
-    return within_window(decided_at, now, window_seconds) and covers_required(candidate_skills, required_skills)
+    return within_window(decided_at, now, window_seconds) and skills.covers(candidate_skills, required_skills)
 
 
 def answer_status(response: str) -> str:
@@ -288,11 +270,6 @@ def answer_status(response: str) -> str:
     if response == "decline":
         return "declined"
     raise ValueError(f"unknown response {response!r}")
-
-
-def newer_or_same(stored_at: datetime | None, incoming_at: datetime) -> bool:
-    """Projections apply a change only if it is not older than the one they hold (out-of-order events)."""
-    return stored_at is None or incoming_at >= stored_at
 
 
 def as_dt(value: Any) -> datetime | None:

@@ -16,10 +16,9 @@ from pymongo.errors import DuplicateKeyError
 from services.talent_pool import domain
 from services.talent_pool.store import TalentPoolStore
 from shared.bus.callers import CallerRpc
-from shared.bus.nameko_ext import ServiceBase, Store, event_handler, rpc
-from shared.bus.remote import ask, policy_seconds
-from shared.config import load
-from shared.contracts.commands import PortalResponseIn
+from shared.bus.nameko_ext import ServiceBase, Store, event_handler, implements
+from shared.bus.remote import call, call_or_none
+from shared.contracts import talent_pool as contract
 from shared.contracts.common import normalize_skill
 from shared.contracts.events import (
     ApplicationReceived,
@@ -32,12 +31,14 @@ from shared.contracts.events import (
     RequisitionClosed,
     RequisitionOpened,
 )
-from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
+from shared.contracts.notification import GetPolicy
+from shared.contracts.sourcing import SubmitFastTrackApplication
+from shared.contracts.status import supersedes
+from shared.errors import Conflict, NotFound, NotYet
 from shared.ids import new_id
+from shared.policy import POLICY_TIMEOUT, policy_seconds
 from shared.reports import report_scope
-from shared.storage import MAX_PAGE
 from shared.timeutil import iso, utcnow
-from shared.validation import id_list, parse
 
 log = logging.getLogger("hireloop.talent_pool")
 
@@ -50,9 +51,9 @@ class NotSeenYet(NotYet):
 # views
 
 
-def _entry_view(doc: dict) -> dict:
+def _entry_view(doc: dict) -> contract.PoolEntry:
     prior = doc.get("prior") or {}
-    return {
+    return contract.PoolEntry.model_validate({
         "candidate_id": doc["candidate_id"],
         "name": doc.get("name") or "",
         "skills": doc.get("skills") or [],
@@ -68,11 +69,11 @@ def _entry_view(doc: dict) -> dict:
         "reason": doc["reason"],
         "pooled_at": iso(doc["pooled_at"]),
         "retain_until": iso(doc["retain_until"]),
-    }
+    })
 
 
-def _reengagement_view(doc: dict) -> dict:
-    return {
+def _reengagement_view(doc: dict) -> contract.ReengagementDetail:
+    return contract.ReengagementDetail.model_validate({
         "id": doc["_id"],
         "requisition_id": doc["requisition_id"],
         "requisition_title": doc.get("requisition_title"),
@@ -83,7 +84,7 @@ def _reengagement_view(doc: dict) -> dict:
         "fast_track": bool(doc.get("fast_track")),
         "created_at": iso(doc["created_at"]),
         "answered_at": iso(doc.get("answered_at")),
-    }
+    })
 
 
 def _requisition_doc(snapshot, existing: dict | None) -> dict:
@@ -145,8 +146,7 @@ class TalentPoolService(ServiceBase):
         entries = sorted(store.pool_entries(best, session=session), key=lambda e: e["_id"])
         return domain.find_matches(requisition, entries, now, applying=applying, hired=hired)
 
-    @staticmethod
-    def _pool(uow, candidate: dict, app: dict, reason: str, pooled_at) -> None:
+    def _pool(self, uow, candidate: dict, app: dict, reason: str, pooled_at) -> None:
         """Put (or refresh) the candidate in the pool unless a newer entry is already there."""
         store, s = uow.store, uow.session
         if domain.consent_withdrawn_for(candidate, app) or candidate.get("erased"):
@@ -154,7 +154,7 @@ class TalentPoolService(ServiceBase):
         # Pooled as the division whose application pooled them knows them (docs/decisions/002).
         profile = store.get_profile(candidate["candidate_id"], app.get("division") or "", session=s)
         entry = domain.build_pool_entry(domain.with_division_profile(candidate, profile), app, reason, pooled_at,
-                                        load().pool_retention_days)
+                                        self.settings.pool_retention_days)
         if not domain.supersedes(entry, store.get_pool_entry(entry["_id"], session=s)):
             return
         # Writing the candidate makes a concurrent "hired" for the same person conflict with this unit of
@@ -257,7 +257,7 @@ class TalentPoolService(ServiceBase):
             first_offer = payload.status == "offered" and not app.get("offered_at")
             if first_offer:
                 app["offered_at"] = payload.at  # the report's time to offer, even when it arrives late
-            if not domain.newer_or_same(app.get("status_at"), payload.at):
+            if not supersedes(app.get("status_sequence"), app.get("status_at"), payload.sequence, payload.at):
                 if first_offer:
                     store.save_application(app, s)
                 return  # an older change delivered late: the projection already holds a newer one
@@ -265,6 +265,7 @@ class TalentPoolService(ServiceBase):
                 "status": payload.status,
                 "previous_status": payload.previous_status,
                 "status_at": payload.at,
+                "status_sequence": payload.sequence,
                 "consent": payload.talent_pool_consent,
                 "requisition_title": payload.requisition_title,
                 "division": payload.division,
@@ -293,25 +294,15 @@ class TalentPoolService(ServiceBase):
         self.bus.transact(work, envelope)
 
     # -- pool and matches ------------------------------------------------------------------------------
-    @rpc
-    def list_pool(self, skill: str | None = None, division: str | None = None, limit: int = 50,
-                  cursor: str | None = None) -> dict:
-        caller = self.bus.caller
-        caller.require_role("recruiter", "hr", "admin")  # the pool is group-wide: no division scope
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE:
-            raise Invalid(f"limit: must be an integer from 1 to {MAX_PAGE}", field="limit")
-        if skill is not None and (not isinstance(skill, str) or len(skill) > 80):
-            raise Invalid("skill: must be a string of at most 80 characters", field="skill")
-        if division is not None and (not isinstance(division, str) or len(division) > 80):
-            raise Invalid("division: must be a string of at most 80 characters", field="division")
-        if cursor is not None and not isinstance(cursor, str):
-            raise Invalid("cursor: not a cursor returned by this API", field="cursor")
+    @implements(contract.ListPool)
+    def list_pool(self, caller, args: contract.ListPoolArgs) -> contract.PoolPage:
+        # The pool is group-wide: no division scope (the division filters by the pooling division).
         now = utcnow()
-        docs, next_cursor = self.store.list_pool(now, normalize_skill(skill) if skill else None, division or None,
-                                                 limit, cursor)
+        docs, next_cursor = self.store.list_pool(now, normalize_skill(args.skill) if args.skill else None,
+                                                 args.division or None, args.limit, args.cursor)
         hired = self.store.hired_candidate_ids([d["candidate_id"] for d in docs])
         items = [_entry_view(d) for d in docs if domain.is_active(d, now, d["candidate_id"] in hired)]
-        return {"items": items, "next_cursor": next_cursor}
+        return contract.PoolPage(items=items, next_cursor=next_cursor)
 
     def _visible_requisition(self, caller, requisition_id: str, session=None, store=None) -> dict:
         req = (store or self.store).get_requisition(requisition_id, session=session)
@@ -320,9 +311,9 @@ class TalentPoolService(ServiceBase):
             raise NotFound(f"requisition {requisition_id} not found", code="requisition_not_found")
         return req
 
-    @rpc
-    def get_matches(self, requisition_id: str) -> list[dict]:
-        caller = self.bus.caller
+    @implements(contract.GetMatches)
+    def get_matches(self, caller, args: contract.RequisitionArgs) -> list[contract.Match]:
+        requisition_id = args.requisition_id
         self._visible_requisition(caller, requisition_id)
 
         def work(uow):
@@ -332,23 +323,22 @@ class TalentPoolService(ServiceBase):
             uow.store.save_matches(req["_id"], req["division"], items, now, uow.session)
             return items
 
-        return self.bus.transact(work)
+        return [contract.Match.model_validate(m) for m in self.bus.transact(work)]
 
     # -- report --------------------------------------------------------------------------------------
-    @rpc
-    def pool_report(self, division: str | None = None, start: str | None = None, end: str | None = None) -> dict:
+    @implements(contract.PoolReport)
+    def pool_report(self, caller, args: contract.ReportArgs) -> contract.TalentPoolReport:
         """GET /v1/reports/talent-pool: the pool now, and what was pooled, surfaced and re-engaged in
         [from, to) (domain.talent_pool_report says which time bounds which figure)."""
-        scope = report_scope(self.bus.caller, division, start, end)
+        scope = report_scope(caller, args.division, args.start, args.end)
         now = utcnow()
         records = self.store.report_records(scope.divisions, scope.time_query(), now)
-        return {**scope.echo(), **domain.talent_pool_report(records, now)}
+        return contract.TalentPoolReport.model_validate({**scope.echo(), **domain.talent_pool_report(records, now)})
 
     # -- re-engagement -------------------------------------------------------------------------------
-    @rpc
-    def reengage(self, requisition_id: str, candidate_id: str) -> dict:
-        caller = self.bus.caller
-        caller.require_role("recruiter", "hr", "admin")
+    @implements(contract.Reengage)
+    def reengage(self, caller, args: contract.ReengageArgs) -> contract.Reengagement:
+        requisition_id, candidate_id = args.requisition_id, args.candidate_id
         req = self._visible_requisition(caller, requisition_id)
         if req.get("status") != "open":
             raise Conflict(f"requisition {requisition_id} is closed", code="requisition_closed")
@@ -391,8 +381,8 @@ class TalentPoolService(ServiceBase):
             return doc
 
         doc = self.bus.transact(work)
-        return {"id": doc["_id"], "requisition_id": requisition_id, "candidate_id": candidate_id,
-                "status": doc["status"]}
+        return contract.Reengagement(id=doc["_id"], requisition_id=requisition_id, candidate_id=candidate_id,
+                                     status=doc["status"])
 
     def _visible_reengagement(self, caller, reengagement_id: str) -> dict:
         doc = self.store.get_reengagement(reengagement_id)
@@ -400,20 +390,19 @@ class TalentPoolService(ServiceBase):
             raise NotFound(f"re-engagement {reengagement_id} not found", code="reengagement_not_found")
         return doc
 
-    @rpc
-    def get_reengagement(self, reengagement_id: str) -> dict:
-        return _reengagement_view(self._visible_reengagement(self.bus.caller, reengagement_id))
+    @implements(contract.GetReengagement)
+    def get_reengagement(self, caller, args: contract.ReengagementArgs) -> contract.ReengagementDetail:
+        return _reengagement_view(self._visible_reengagement(caller, args.reengagement_id))
 
     def _reuse_window(self, division: str) -> int:
         """The division's `reuse_interview_within` in seconds; the policy default when notification can't say."""
-        return policy_seconds(self.notification, division, "reuse_interview_within")
+        answer = call_or_none(self.notification, GetPolicy, POLICY_TIMEOUT, division=division)
+        return policy_seconds(answer, "reuse_interview_within")
 
-    @rpc
-    def respond_reengagement(self, reengagement_id: str, data: dict) -> dict:
-        caller = self.bus.caller
-        if caller.role != "system":
-            raise Forbidden("only the candidate, through the portal, answers a re-engagement")
-        cmd = parse(PortalResponseIn, data)
+    @implements(contract.RespondReengagement)
+    def respond_reengagement(self, caller, cmd: contract.RespondArgs) -> contract.ReengagementDetail:
+        """Only the candidate, through the portal (a system caller), answers a re-engagement."""
+        reengagement_id = cmd.reengagement_id
         doc = self._visible_reengagement(caller, reengagement_id)
         if doc["status"] != "pending":
             raise Conflict(f"re-engagement {reengagement_id} was already answered ({doc['status']})",
@@ -446,28 +435,25 @@ class TalentPoolService(ServiceBase):
                 return app["candidate_id"]
         raise NotFound("no candidate for this link", code="candidate_not_found")
 
-    @rpc
-    def consent_status(self, application_id: str | None = None, reengagement_id: str | None = None) -> dict:
+    @implements(contract.ConsentStatus)
+    def consent_status(self, caller, args: contract.PortalLinkArgs) -> contract.PoolConsent:
         """For the portal: is the candidate in the pool, and did they withdraw consent."""
-        self.bus.caller.require_role("system")
-        candidate_id = self._candidate_of(application_id, reengagement_id)
+        candidate_id = self._candidate_of(args.application_id, args.reengagement_id)
         candidate = self.store.get_candidate(candidate_id) or {}
-        return {"in_pool": self.store.get_pool_entry(candidate_id) is not None,
-                "withdrawn": candidate.get("consent_withdrawn_at") is not None}
+        return contract.PoolConsent(in_pool=self.store.get_pool_entry(candidate_id) is not None,
+                                    withdrawn=candidate.get("consent_withdrawn_at") is not None)
 
-    @rpc
-    def withdraw_consent(self, application_id: str | None = None, reengagement_id: str | None = None) -> dict:
+    @implements(contract.WithdrawConsent)
+    def withdraw_consent(self, caller, args: contract.PortalLinkArgs) -> contract.ConsentWithdrawal:
         """The candidate, on the portal, withdraws talent-pool consent: removed from the pool and from every
         pending re-engagement at once (one transaction)."""
-        if self.bus.caller.role != "system":
-            raise Forbidden("only the candidate, through the portal, withdraws their consent")
-        candidate_id = self._candidate_of(application_id, reengagement_id)
+        candidate_id = self._candidate_of(args.application_id, args.reengagement_id)
 
         def work(uow):
             return uow.store.withdraw_consent(candidate_id, utcnow(), uow.session)
 
         changed = self.bus.transact(work)
-        return {"candidate_id": candidate_id, "talent_pool_consent": False, **changed}
+        return contract.ConsentWithdrawal(candidate_id=candidate_id, talent_pool_consent=False, **changed)
 
     # -- right of access and erasure -------------------------------------------------------------------
     @event_handler("sourcing", "candidate_erasure_requested")
@@ -475,21 +461,23 @@ class TalentPoolService(ServiceBase):
         self.erase_candidate_data(payload, envelope, lambda uow: uow.store.erase_candidate(
             payload.candidate_id, utcnow(), uow.session))
 
-    @rpc
-    def export_candidate(self, candidate_id: str, application_ids: list[str]) -> dict:
+    @implements(contract.ExportCandidate)
+    def export_candidate(self, caller, args: contract.ExportArgs) -> contract.TalentPoolExport:
         """Right of access: the pool entry, consent, every re-engagement and every time they were pooled."""
-        self.bus.caller.require_role("admin")
-        id_list(application_ids)
+        candidate_id = args.candidate_id
         entry = self.store.get_pool_entry(candidate_id)
         candidate = self.store.get_candidate(candidate_id) or {}
-        return {"pool_entry": _entry_view(entry) if entry else None,
-                # what each division's applications told the pool (docs/decisions/002)
-                "profiles": [{"division": p["division"], "name": p.get("name") or "", "skills": p.get("skills") or [],
-                              "seen_at": iso(p.get("profile_at"))} for p in self.store.profiles_of(candidate_id)],
-                "consent_withdrawn_at": iso(candidate.get("consent_withdrawn_at")),
-                "reengagements": [_reengagement_view(d) for d in self.store.reengagements_of(candidate_id)],
-                "poolings": [{"application_id": d["application_id"], "division": d["division"], "reason": d["reason"],
-                              "pooled_at": iso(d["pooled_at"])} for d in self.store.poolings_of(candidate_id)]}
+        return contract.TalentPoolExport(
+            pool_entry=_entry_view(entry) if entry else None,
+            # what each division's applications told the pool (docs/decisions/002)
+            profiles=[contract.PoolProfile(division=p["division"], name=p.get("name") or "",
+                                           skills=p.get("skills") or [], seen_at=iso(p.get("profile_at")))
+                      for p in self.store.profiles_of(candidate_id)],
+            consent_withdrawn_at=iso(candidate.get("consent_withdrawn_at")),
+            reengagements=[_reengagement_view(d) for d in self.store.reengagements_of(candidate_id)],
+            poolings=[contract.Pooling(application_id=d["application_id"], division=d["division"],
+                                       reason=d["reason"], pooled_at=iso(d["pooled_at"]))
+                      for d in self.store.poolings_of(candidate_id)])
 
     def _accept(self, doc: dict) -> dict:
         """Creates the application through sourcing, fast-tracked when the prior pass can be reused."""
@@ -505,13 +493,13 @@ class TalentPoolService(ServiceBase):
         if reuse_from is None:
             fast = False
         try:
-            app = ask(self.sourcing.submit_fast_track_application, 3 * load().rpc_timeout,
-                       requisition_id=doc["requisition_id"], candidate_id=doc["candidate_id"],
-                       reengagement_id=doc["_id"], reuse_interview_from=reuse_from)
+            application_id = call(self.sourcing, SubmitFastTrackApplication, 3 * self.settings.rpc_timeout,
+                                  requisition_id=doc["requisition_id"], candidate_id=doc["candidate_id"],
+                                  reengagement_id=doc["_id"], reuse_interview_from=reuse_from).id
         except Conflict:
             # An earlier attempt may have created the application before failing here: link it if so.
             existing = self.store.application_for_reengagement(doc["_id"])
             if existing is None:
                 raise
-            app = {"id": existing["_id"]}
-        return {"application_id": app["id"], "fast_track": fast}
+            application_id = existing["_id"]
+        return {"application_id": application_id, "fast_track": fast}

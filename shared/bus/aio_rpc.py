@@ -20,7 +20,7 @@ import json
 import logging
 import time
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 import aio_pika
 import aiormq
@@ -28,12 +28,14 @@ from aio_pika.exceptions import DeliveryError
 from opentelemetry.trace import SpanKind
 
 from shared import tracing
-from shared.bus.topology import DEADLINE_HEADER, RPC_EXCHANGE, predeclared
+from shared.bus.topology import DEADLINE_HEADER, RPC_EXCHANGE
 from shared.context import CALLER_CONTEXT_KEY, sign_caller
 from shared.contracts.caller import Caller
+from shared.contracts.rpc import Rpc
 from shared.errors import ERRORS_BY_NAME
 
 log = logging.getLogger("hireloop.rpc")
+R = TypeVar("R")
 
 
 # Errors of a service that mean "try again in a moment" (HTTP 503), not a bug (500).
@@ -58,9 +60,12 @@ class RemoteError(Exception):
 
 class AsyncRpcClient:
     def __init__(self, amqp_url: str, name: str = "gateway", timeout: float = 10.0,
-                 context_secret: str | None = None):
+                 context_secret: str | None = None, predeclared: bool = False):
         self.amqp_url = amqp_url
-        self.context_secret = context_secret  # None: the settings' HIRELOOP_CONTEXT_SECRET
+        # HIRELOOP_CONTEXT_SECRET, to sign the caller of a call (`as_caller`); None: this client signs none.
+        self.context_secret = context_secret
+        # BROKER_TOPOLOGY=predeclared: the operator imported the topology; declare only the reply queue.
+        self.predeclared = predeclared
         self.name = name
         self.timeout = timeout
         self.reply_key = str(uuid.uuid4())
@@ -76,7 +81,7 @@ class AsyncRpcClient:
         self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         # Passive when the operator imported the topology: a least-privilege user may not declare it.
         self._exchange = await self._channel.declare_exchange(RPC_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True,
-                                                              passive=predeclared())
+                                                              passive=self.predeclared)
         queue = await self._channel.declare_queue(
             f"rpc.reply-{self.name}-{self.reply_key}", exclusive=True, auto_delete=True
         )
@@ -131,11 +136,20 @@ class AsyncRpcClient:
             raise ServiceUnavailable("bus", "not connected to the broker")
         channel = await self._connection.channel()
         events = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True,
-                                                passive=predeclared())
+                                                passive=self.predeclared)
         queue = await channel.declare_queue(f"live-{self.name}-{uuid.uuid4()}", exclusive=True, auto_delete=True)
         for key in routing_keys:
             await queue.bind(events, routing_key=key)
         await queue.consume(on_message, no_ack=True)
+
+    async def rpc(self, declared: Rpc[Any, R], caller: Caller | None, *, context: dict[str, Any] | None = None,
+                  timeout: float | None = None, **kwargs: Any) -> R:
+        """Call a declared RPC (shared/contracts/rpc.py): arguments validated and sent in their JSON form,
+        the answer read back into the declared type."""
+        wire = declared.request(**kwargs)
+        raw = await self.call(declared.service, declared.method, context=context, timeout=timeout,
+                              as_caller=caller, **wire)
+        return declared.read_result(raw)
 
     async def call(self, service: str, method: str, *, context: dict[str, Any] | None = None,
                    timeout: float | None = None, as_caller: Caller | None = None, **kwargs: Any) -> Any:
@@ -168,6 +182,8 @@ class AsyncRpcClient:
                     kwargs: dict[str, Any], as_caller: Caller | None = None) -> Any:
         if self._exchange is None:
             raise ServiceUnavailable(service, "not connected to the broker")
+        if as_caller is not None and not self.context_secret:
+            raise ValueError("this RPC client has no context secret to sign a caller with")
         correlation_id = str(uuid.uuid4())
         loop = asyncio.get_running_loop()
         fut: asyncio.Future = loop.create_future()

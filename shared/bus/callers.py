@@ -16,8 +16,8 @@ import threading
 import redis
 from nameko.rpc import Client, Rpc, ServiceRpc
 
+from shared.bus.configured import container_settings
 from shared.bus.remote import UpstreamUnavailable
-from shared.config import load
 from shared.context import CALLER_CONTEXT_KEY, REPLAY_TTL_SECONDS, sign_caller, verify_once
 from shared.contracts.caller import Caller
 from shared.errors import Unauthenticated
@@ -51,7 +51,7 @@ def replay_cache() -> RedisReplayCache:
     global _cache
     with _cache_lock:
         if _cache is None:
-            settings = load()
+            settings = container_settings()
             client = redis.Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3)
             _cache = RedisReplayCache(client, settings.redis_key("rpc-seen"))
         return _cache
@@ -73,6 +73,7 @@ def caller_of(worker_ctx) -> Caller:
         worker_ctx.kwargs,
         replay_cache(),
         args=worker_ctx.args,
+        secret=container_settings().context_secret,
     )
     setattr(worker_ctx, _VERIFIED, caller)
     return caller
@@ -96,7 +97,8 @@ class _SigningClient(Client):
         if not self.fully_specified:
             raise ValueError(f"Cannot call unspecified method {self.identifier}")
         caller = caller_of(self.worker_ctx)
-        token = sign_caller(caller, self.service_name, self.method_name, kwargs, args=args)
+        token = sign_caller(caller, self.service_name, self.method_name, kwargs, args=args,
+                            secret=container_settings().context_secret)
         # The worker's own context (trace, correlation, call id stack), with this call's token in place of
         # the one the worker received.
         signed = Client(self.publish, self.register_for_reply, {**self.context_data, CALLER_CONTEXT_KEY: token},

@@ -32,6 +32,7 @@ from kombu import Connection
 
 from shared.bus import topology
 from shared.contracts.common import SERVICES
+from shared.erasure import mentions_any
 
 DEAD_LETTER_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
                        "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason", "x-delivery-count")
@@ -185,6 +186,13 @@ class DeadLetterQueues:
         return self._settle(service, None, replay=False, limit=limit, matching=matching)
 
 
+def purge_dead_letters(amqp_uri: str, service: str, needles: list[str]) -> int:
+    """An erasure's part in the broker (shared/erasure.py): drop the service's dead letters that mention the
+    candidate (`needles`: ids, an address); the others stay, untouched."""
+    with DeadLetterQueues(amqp_uri) as queues:
+        return len(queues.drop_matching(service, lambda dl: mentions_any(dl.body, needles)))
+
+
 def _services(arg: str | None) -> tuple[str, ...]:
     if arg and arg not in SERVICES:
         raise SystemExit(f"unknown service '{arg}'; one of: {', '.join(SERVICES)}")
@@ -192,7 +200,7 @@ def _services(arg: str | None) -> tuple[str, ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from shared.config import load
+    from shared.config import Settings
 
     parser = argparse.ArgumentParser(prog="python -m shared.bus.dlq", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -210,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--all", action="store_true")
     args = parser.parse_args(argv)
 
-    with DeadLetterQueues(load().rabbit_url) as dlq:
+    with DeadLetterQueues(Settings.from_env().rabbit_url) as dlq:
         if args.command == "list":
             report = {}
             for service in _services(args.service):

@@ -7,14 +7,16 @@ import asyncio
 import sys
 
 from shared.bus.aio_rpc import AsyncRpcClient
-from shared.config import load
+from shared.config import Settings
+from shared.contracts.rpc import HEALTH
 
 
-async def check(service: str, timeout: float) -> dict:
-    client = AsyncRpcClient(load().rabbit_url, name=f"healthcheck-{service}", timeout=timeout)
+async def check(service: str, timeout: float, settings: Settings) -> dict:
+    client = AsyncRpcClient(settings.rabbit_url, name=f"healthcheck-{service}", timeout=timeout,
+                            predeclared=settings.predeclared_topology)
     await client.connect()
     try:
-        return await client.call(service, "health")
+        return (await client.rpc(HEALTH[service], None)).model_dump()
     finally:
         await client.close()
 
@@ -22,7 +24,7 @@ async def check(service: str, timeout: float) -> dict:
 def main() -> int:
     service = sys.argv[1]
     try:
-        health = asyncio.run(check(service, float(sys.argv[2]) if len(sys.argv) > 2 else 5.0))
+        health = asyncio.run(check(service, float(sys.argv[2]) if len(sys.argv) > 2 else 5.0, Settings.from_env()))
     except Exception as exc:  # noqa: BLE001 - any failure is unhealthy
         print(f"{service}: unhealthy: {exc}", file=sys.stderr)
         return 1

@@ -37,16 +37,17 @@ from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 from nameko.timer import timer
 from pydantic import ValidationError
 
-from shared import event_signing, metrics, tracing
+from shared import erasure, event_signing, metrics, tracing
 from shared.bus import topology
 from shared.bus.callers import caller_of
+from shared.bus.configured import ServiceSettings, container_settings
+from shared.bus.dlq import purge_dead_letters
 from shared.bus.observe import Observability
-from shared.config import load
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
-from shared.contracts.events import EVENT_MODELS, CandidateErased
-from shared.erasure import purge_dead_letters
-from shared.erasure import subjects as erasure_subjects
+from shared.contracts.events import EVENT_MODELS
+from shared.contracts.rpc import HEALTH
+from shared.contracts.rpc import Rpc as Declared
 from shared.errors import DomainError, NotYet
 from shared.storage import AlreadyHandled, ServiceStore, StillContended
 from shared.timeutil import utcnow
@@ -121,6 +122,7 @@ class DeadLetters:
 
 
 def _service_queue(name: str, service: str, exchange: Exchange | None = None, routing_key: str = "") -> Queue:
+    predeclared = container_settings().predeclared_topology
     return Queue(
         name,
         exchange=exchange,
@@ -128,7 +130,7 @@ def _service_queue(name: str, service: str, exchange: Exchange | None = None, ro
         durable=True,
         queue_arguments=topology.service_queue_arguments(service),
         # Imported by the operator; a least-privilege broker user may consume it, not declare it.
-        no_declare=topology.predeclared(),
+        no_declare=predeclared,
     )
 
 
@@ -199,6 +201,29 @@ class HireloopRpc(Rpc):
 rpc = HireloopRpc.decorator
 
 
+def implements(declared: Declared):
+    """The entrypoint of a declared RPC (shared/contracts/rpc.py). The method receives the verified caller and
+    the parsed arguments, and returns its declared answer (a model or the same shape as a dict); the roles,
+    the parsing (a 422 naming the field) and the serialisation are the declaration's, written once."""
+
+    def decorate(method):
+        if method.__name__ != declared.method:
+            raise TypeError(f"{method.__name__} implements {declared.name}: the names must match")
+
+        def entry(self, **kwargs):  # nameko checks calls against this signature: keyword arguments only
+            caller = self.bus.caller
+            caller.require_role(*declared.roles)
+            return declared.dump_result(method(self, caller, declared.parse_args(kwargs)))
+
+        # Not functools.wraps: its __wrapped__ would make nameko check calls against the method's signature.
+        entry.__name__, entry.__qualname__, entry.__doc__ = method.__name__, method.__qualname__, method.__doc__
+        entry.declared = declared
+        entry.implementation = method  # for tests that call the method itself
+        return rpc(entry)
+
+    return decorate
+
+
 # ----------------------------------------------------------------------------------------------------
 # Events
 
@@ -208,7 +233,7 @@ class InboxConsumer(SharedExtension, ProviderCollector):
 
     def setup(self):
         service = self.container.service_name
-        settings = load()
+        settings = container_settings()
         if not settings.event_public_keys:
             raise RuntimeError(f"{event_signing.PUBLIC_KEYS_VAR} is not set: {service} cannot verify the events "
                                f"it consumes (docs/architecture.md, 'Signed events')")
@@ -383,7 +408,7 @@ class Store(DependencyProvider):
     def setup(self):
         from shared.storage import mongo_client
 
-        settings = load()
+        settings = container_settings()
         client = mongo_client(settings.mongo_url)
         self.store = self.store_cls(client, settings.database_name(self.container.service_name))
         self.store.ensure_indexes()
@@ -444,7 +469,7 @@ class BusHandle:
             correlation_id=correlation or self._ctx.call_id,
             causation_id=envelope.event_id if envelope else self._ctx.call_id,
             # an event about an erased candidate is acked and changes nothing (shared/erasure.py)
-            about=erasure_subjects(envelope.type, envelope.payload) if envelope else None,
+            about=erasure.subjects(envelope.type, envelope.payload) if envelope else None,
         )
         for e in emitted:
             metrics.count_business(store.owner, e.type, e.payload)
@@ -455,7 +480,7 @@ class BusHandle:
 
 class Bus(DependencyProvider):
     def setup(self):
-        self.signing_key = load().event_signing_key
+        self.signing_key = container_settings().event_signing_key
         if self.signing_key is None:
             raise RuntimeError(f"{event_signing.SIGNING_KEY_VAR} is not set: {self.container.service_name} cannot "
                                f"sign the events it publishes (docs/architecture.md, 'Signed events')")
@@ -496,10 +521,11 @@ STARTED_AT = time.time()
 
 
 class ServiceBase:
-    """Shared by every service class: the outbox sweep and a health RPC."""
+    """Shared by every service class: the outbox sweep, a health RPC and `self.settings` (the process's)."""
 
     name: str = ""
     store: ServiceStore
+    settings = ServiceSettings()
     bus = Bus()
     observe = Observability()
 
@@ -509,33 +535,23 @@ class ServiceBase:
         self.bus.relay_pending()
 
     def erase_candidate_data(self, payload, envelope, erase_own) -> None:
-        """This service's part of an erasure (shared/erasure.py): its dead letters about the candidate, then
-        `erase_own(uow) -> counts` with the outbox and the tombstone in one unit of work, then the answer."""
-        dropped = purge_dead_letters(amqp_uri(), self.name, [payload.candidate_id, *payload.application_ids])
-
-        def work(uow):
-            counts = dict(erase_own(uow))
-            counts["outbox"] = uow.store.erase_from_outbox(payload.candidate_id, payload.application_ids,
-                                                           session=uow.session)
-            counts["dead_letters"] = dropped
-            uow.store.mark_erased(payload.candidate_id, payload.erasure_id, payload.application_ids,
-                                  session=uow.session)
-            uow.emit("candidate_erased", CandidateErased(
-                erasure_id=payload.erasure_id, candidate_id=payload.candidate_id, service=self.name,
-                counts=counts, erased_at=utcnow()))
-
-        self.bus.transact(work, envelope)
+        """This service's part of an erasure (shared/erasure.py): its dead letters about the candidate (in the
+        broker, so outside the transaction), then its own records, outbox and tombstone in one unit of work."""
+        dropped = purge_dead_letters(amqp_uri(), self.name, erasure.dead_letter_needles(payload))
+        self.bus.transact(lambda uow: erasure.erase_own_records(uow, payload, self.name, erase_own, dropped),
+                          envelope)
 
     @rpc
     def health(self):
-        return {
+        """The probe (shared/contracts/rpc.py HEALTH): no caller, nothing personal; its answer as declared."""
+        return HEALTH[self.name].dump_result({
             "service": self.name,
             "instance": INSTANCE_ID,
-            "version": os.environ.get("HIRELOOP_VERSION", "0.1.0"),
+            "version": self.settings.version,
             "uptime_seconds": round(time.time() - STARTED_AT, 1),
             "store": "ok" if self.store.ping() else "down",
             "broker": "ok",
             "outbox_backlog": self.store.outbox_backlog(),
-            "metrics_port": metrics.metrics_port(),
+            "metrics_port": self.settings.metrics_port,
             "python": sys.version.split()[0],
-        }
+        })

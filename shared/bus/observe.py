@@ -24,6 +24,7 @@ from opentelemetry import trace
 
 from shared import metrics, tracing
 from shared.bus import topology
+from shared.config import Settings
 from shared.errors import DomainError, NotYet
 from shared.logs import reset_log_context, set_log_context
 from shared.tracing.sampling import TIMER_PREFIX
@@ -126,12 +127,13 @@ ADAPTERS = {
     "shared.bus.nameko_ext.HireloopRpc": "shared.bus.observe.RpcAdapter",
     "shared.bus.nameko_ext.EventHandler": "shared.bus.observe.EventAdapter",
     "nameko.timer.Timer": "shared.bus.observe.TimerAdapter",
+    "shared.bus.configured.ConfiguredTimer": "shared.bus.observe.TimerAdapter",  # adapters go by exact type
 }
 
 
-def install_tracing(service: str) -> bool:
+def install_tracing(service: str, settings: Settings) -> bool:
     """Set up the tracer provider and patch nameko's containers and RPC client; False when tracing is off."""
-    if tracing.setup_tracing(service) is None:
+    if tracing.setup_tracing(service, settings) is None:
         return False
     import nameko_opentelemetry
     from nameko_opentelemetry import entrypoints, rpc

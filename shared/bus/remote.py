@@ -7,14 +7,14 @@ processes are down waits forever and holds a worker. `ask` bounds every such cal
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 import eventlet
 
-from shared.contracts.commands import NotificationPolicy
+from shared.contracts.rpc import Rpc
 
 log = logging.getLogger("hireloop.remote")
-POLICY_TIMEOUT = 3.0
+R = TypeVar("R")
 
 
 class UpstreamUnavailable(Exception):
@@ -31,17 +31,22 @@ def ask(method, timeout: float, **kwargs: Any) -> Any:
         raise UpstreamUnavailable(f"no reply within {timeout:g}s") from None
 
 
-def policy_seconds(notification, division: str, field: str, timeout: float = POLICY_TIMEOUT) -> int:
-    """One delay of a division's notification policy; the default when notification cannot say (policies
-    are refinements with safe defaults, so a slow notification service must not block the caller)."""
-    default = getattr(NotificationPolicy(), field)
+def call(service, declared: Rpc[Any, R], timeout: float, **kwargs: Any) -> R:
+    """Call a declared RPC (shared/contracts/rpc.py) through `service`, the service's CallerRpc of the
+    declaration's service: arguments validated and sent in their JSON form, the answer read back into the
+    declared type, the wait bounded by `timeout`."""
+    if getattr(service, "service_name", declared.service) != declared.service:
+        raise TypeError(f"{declared.name} called through the client of {service.service_name}")
+    raw = ask(getattr(service, declared.method), timeout, **declared.request(**kwargs))
+    return declared.read_result(raw)
+
+
+def call_or_none(service, declared: Rpc[Any, R], timeout: float, **kwargs: Any) -> R | None:
+    """`call`, or None when the other service did not answer (in time, or at all) or answered what its
+    declaration does not allow (logged): for what the caller can do without (a division's policy,
+    shared/policy.py)."""
     try:
-        policy = ask(notification.get_policy, timeout, division=division)
-        value = policy.get(field) if isinstance(policy, dict) else None
-    except Exception as exc:  # noqa: BLE001 - down, slow or refused: fall back to the default
-        log.warning("policy unavailable, using the default", extra={"division": division, "field": field,
-                                                                     "error": repr(exc)})
-        return default
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        return default
-    return value
+        return call(service, declared, timeout, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - down, slow, refused or malformed: the caller goes on without it
+        log.warning("no usable answer, going on without it", extra={"call": declared.name, "error": repr(exc)})
+        return None

@@ -1,8 +1,9 @@
 """Runs one service class as one process: `python -m services.<name>` calls `run_service`.
 
 The caller must have run `eventlet.monkey_patch()` before importing anything else (see each
-service's `__main__.py`). SIGTERM/SIGINT stop taking new work and let in-flight workers finish,
-within a grace period; whatever is unacked then goes back to the queue.
+service's `__main__.py`). The process's Settings are made here, once, and handed to nameko's container
+config (shared/bus/configured.py). SIGTERM/SIGINT stop taking new work and let in-flight workers finish,
+within a grace period (SHUTDOWN_GRACE); whatever is unacked then goes back to the queue.
 """
 
 from __future__ import annotations
@@ -16,26 +17,15 @@ import eventlet
 from nameko import config
 from nameko.runners import ServiceRunner
 
-from shared import tracing
+from shared import crypto, tracing
 from shared.bus import topology
+from shared.bus.configured import nameko_config
 from shared.bus.observe import install_tracing, start_metrics_server
-from shared.config import load
+from shared.config import Settings
 from shared.logs import setup_logging
-from shared.metrics import metrics_port
 
 log = logging.getLogger("hireloop.runner")
-GRACE_SECONDS = float(os.environ.get("SHUTDOWN_GRACE", "20"))
-
-
-def nameko_config(settings=None) -> dict:
-    settings = settings or load()
-    return {
-        "AMQP_URI": settings.rabbit_url,
-        "max_workers": settings.max_workers,
-        "PREFETCH_COUNT": settings.max_workers,
-        "serializer": "json",
-        "HEARTBEAT": 30,
-    }
+__all__ = ["nameko_config", "run_service"]
 
 
 def use_predeclared_rpc_exchange() -> None:
@@ -49,13 +39,15 @@ def use_predeclared_rpc_exchange() -> None:
                                                    no_declare=True)
 
 
-def run_service(service_cls) -> None:
+def run_service(service_cls, settings: Settings | None = None) -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    settings = load()
+    settings = settings or Settings.from_env()  # the one read of the environment in a service process
     setup_logging(service_cls.name, settings.log_level)
-    install_tracing(service_cls.name)  # before the store's MongoClient exists: its listeners are fixed then
+    # before the store's MongoClient exists: its listeners are fixed then
+    install_tracing(service_cls.name, settings)
+    crypto.configure(settings)
     config.setup(nameko_config(settings))
-    if settings.broker_topology == "predeclared":
+    if settings.predeclared_topology:
         use_predeclared_rpc_exchange()
     else:
         topology.declare(settings.rabbit_url)
@@ -74,7 +66,7 @@ def run_service(service_cls) -> None:
     signal.signal(signal.SIGINT, shutdown)
 
     runner.start()
-    port = metrics_port()
+    port = settings.metrics_port
     if port:
         start_metrics_server(port)
     log.info("started", extra={"instance": os.getpid(), "metrics_port": port})
@@ -86,7 +78,7 @@ def run_service(service_cls) -> None:
         pass
     # Graceful: stop consumers and let running workers finish; kill what is left after the grace period.
     stopper = eventlet.spawn(runner.stop)
-    with eventlet.Timeout(GRACE_SECONDS, False):
+    with eventlet.Timeout(settings.shutdown_grace, False):
         stopper.wait()
         log.info("stopped")
         tracing.shutdown()  # flush the last spans

@@ -55,9 +55,11 @@ SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
     ],
     "screening": [
         ("sourcing", "application_received"),
+        ("sourcing", "application_status_changed"),
         ("sourcing", "candidate_erasure_requested"),
     ],
     "interview_feedback": [
+        ("sourcing", "application_status_changed"),
         ("sourcing", "candidate_erasure_requested"),
     ],
     "notification": [
@@ -161,14 +163,6 @@ def queues(services: tuple[str, ...] = SERVICES) -> list[QueueSpec]:
     return specs
 
 
-def predeclared() -> bool:
-    """BROKER_TOPOLOGY=predeclared: the operator imported the topology (`definitions()`) and processes run as
-    users that may not declare it; they declare nothing but their own reply queues."""
-    from shared.config import load
-
-    return load().broker_topology == "predeclared"
-
-
 def declare(amqp_uri: str) -> None:
     """Declare everything with kombu (synchronous; used by services at start-up and `make topology`)."""
     from kombu import Connection, Exchange, Queue
@@ -224,8 +218,8 @@ def definitions(vhost: str = "/") -> dict:
 # Who calls whom by RPC (services: their CallerRpc dependencies, checked by tests; the gateway: everyone).
 RPC_CALLS: dict[str, tuple[str, ...]] = {
     "sourcing": (),
-    "screening": ("sourcing",),
-    "interview_feedback": ("sourcing", "notification"),
+    "screening": (),
+    "interview_feedback": ("notification",),
     "notification": (),
     "talent_pool": ("sourcing", "notification"),
     "gateway": SERVICES,
@@ -358,20 +352,21 @@ if __name__ == "__main__":
     # `python -m shared.bus.topology` declares; `--definitions` prints them as JSON; `--users` declares, then
     # makes the broker users (passwords from BROKER_PASSWORD_<USER>, management API at RABBIT_MANAGEMENT_URL).
     import json
-    import os
     import sys
 
     if sys.argv[1:] == ["--definitions"]:
         print(json.dumps(definitions(), indent=2))
         sys.exit(0)
-    from shared.config import load
+    from shared.config import Settings
 
-    declare(load().rabbit_url)
+    settings = Settings.from_env()
+    declare(settings.rabbit_url)
     print("topology declared")
     if sys.argv[1:] == ["--users"]:
-        missing = [password_variable(u.name) for u in broker_users() if not os.environ.get(password_variable(u.name))]
+        passwords = settings.broker_user_passwords
+        missing = [password_variable(u.name) for u in broker_users() if not passwords.get(u.name)]
         if missing:
             sys.exit(f"set {', '.join(missing)}")
-        provision_users(load().rabbit_url, {u.name: os.environ[password_variable(u.name)] for u in broker_users()},
-                        os.environ.get("RABBIT_MANAGEMENT_URL") or None)
+        provision_users(settings.rabbit_url, {u.name: passwords[u.name] for u in broker_users()},
+                        settings.rabbit_management_url or None)
         print("broker users ready: " + ", ".join(u.name for u in broker_users()))

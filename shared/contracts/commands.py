@@ -3,9 +3,19 @@ service, from the same model. Limits on sizes keep one request from exhausting a
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import EmailStr, Field, HttpUrl, StrictBool, StrictInt, StringConstraints, UrlConstraints, field_validator
+from pydantic import (
+    BeforeValidator,
+    EmailStr,
+    Field,
+    HttpUrl,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    UrlConstraints,
+    field_validator,
+)
 
 from shared.contracts.common import (
     Division,
@@ -127,10 +137,18 @@ class PortalResponseIn(Strict):
     response: Literal["accept", "decline"]
 
 
+def _json_boolean(value: Any) -> Any:
+    # A Literal[False] alone takes 0 and 0.0 too (they equal False in Python): only a JSON `false` is false.
+    if not isinstance(value, bool):
+        raise ValueError("must be false (a JSON boolean)")
+    return value
+
+
 class ConsentIn(Strict):
     """The candidate's talent-pool consent, from the portal: it can only be withdrawn there."""
 
-    talent_pool: Literal[False]
+    # found by the API fuzz test (a portal token pinned): `{"talent_pool": 0}` withdrew the consent
+    talent_pool: Annotated[Literal[False], BeforeValidator(_json_boolean)]
 
 
 class SurveyIn(Strict):

@@ -7,8 +7,43 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from shared.errors import Invalid
 
 SERVICES = ("sourcing", "screening", "interview_feedback", "notification", "talent_pool")
+
+# Every list is paged (api-v1: `?limit=`, default 50, max 500; `?cursor=`). The one definition of a page size:
+# - `PageLimit`: the gateway's `?limit=` (FastAPI reads the digits of the query string, then these bounds;
+#   its 422 words are the API's);
+# - `RpcPageLimit`: the `limit` argument of a list RPC's declaration (shared/contracts/queries.py), exactly
+#   an integer as JSON carries it, refused in the services' words;
+# - `page_limit(value)`: the same check for code handed a value outside pydantic (a store's page()).
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+PAGE_LIMIT_WORDS = f"must be an integer from 1 to {MAX_PAGE}"
+PAGE_LIMIT_MESSAGE = f"limit: {PAGE_LIMIT_WORDS}"
+
+
+def is_page_limit(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_PAGE
+
+
+def page_limit(value: Any) -> int:
+    """`value` as a page size: an integer (not a bool) from 1 to MAX_PAGE, else Invalid naming `limit`."""
+    if not is_page_limit(value):
+        raise Invalid(PAGE_LIMIT_MESSAGE, field="limit")
+    return value
+
+
+def _rpc_page_limit(value: Any) -> int:
+    if not is_page_limit(value):
+        raise PydanticCustomError("limit", PAGE_LIMIT_WORDS)
+    return value
+
+
+PageLimit = Annotated[int, Field(ge=1, le=MAX_PAGE)]
+RpcPageLimit = Annotated[int, BeforeValidator(_rpc_page_limit)]
 
 
 class Strict(BaseModel):
@@ -27,6 +62,10 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(max_length=2000)]
 Skill = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 Division = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.\-]+$")]
+# An id of ours (`req_...`, `app_...`) or another system's, as it travels in paths and between services.
+Id = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+# A list of ids passed between services (e.g. a candidate's applications, from sourcing).
+IdList = Annotated[list[Id], Field(max_length=1000)]
 # A number of years: JSON numbers only. Lax float parsing would take `false` as 0 and "3" as 3.
 Years = Annotated[float, Field(strict=True)]
 

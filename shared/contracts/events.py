@@ -100,8 +100,14 @@ class ApplicationReceived(Open):
 
 
 class ApplicationStatusChanged(Open):
-    """The application as it now stands (no personal data), after one status change."""
+    """The application as it now stands (no personal data), after one status change.
 
+    Consumers keep their own copy of the status from it (projections) and must expect changes out of
+    order: `sequence` orders them (shared/contracts/status.py, `supersedes`)."""
+
+    # The change's position in the application's timeline (1: received), strictly increasing per application.
+    # Added within version 1: 0 when the producer predates it (consumers then compare `at`).
+    sequence: int = 0
     application_id: str
     candidate_id: str
     requisition_id: str

@@ -1,7 +1,7 @@
 """OpenTelemetry for every hireloop process: one trace from the gateway request through RabbitMQ to every
 service and store.
 
-- `setup_tracing(service)` installs a tracer provider once per process. Spans go to OTLP when
+- `setup_tracing(service, settings)` installs a tracer provider once per process. Spans go to OTLP when
   `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) is set, else to the JSON-lines file named by
   `HIRELOOP_TRACES_FILE` (`make run` sets `var/traces.jsonl`; `make traces` prints it), else nowhere:
   without a provider every span below is a no-op, so unit tests pay nothing.
@@ -21,11 +21,14 @@ import os
 import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+
+if TYPE_CHECKING:
+    from shared.config import Settings
 
 log = logging.getLogger("hireloop.tracing")
 
@@ -42,15 +45,14 @@ def enabled() -> bool:
     return _provider is not None
 
 
-def setup_tracing(service: str):
+def setup_tracing(service: str, settings: Settings):
     """Install the process's tracer provider (once) and instrument PyMongo and Redis. Returns the provider,
     or None when no exporter is configured (tracing stays a no-op)."""
     global _provider
     if _provider is not None:
         return _provider
-    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    path = os.environ.get("HIRELOOP_TRACES_FILE")
-    if os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true" or not (endpoint or path):
+    endpoint, path = settings.otlp_traces_url, settings.traces_file
+    if settings.tracing_disabled or not (endpoint or path):
         return None
 
     from opentelemetry.sdk.resources import Resource
@@ -58,19 +60,19 @@ def setup_tracing(service: str):
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
     from opentelemetry.sdk.trace.sampling import ParentBased
 
-    from shared.tracing.sampling import QuietRoots, ratio_from_env
+    from shared.tracing.sampling import QuietRoots
 
     resource = Resource.create({
         "service.name": service,
         "service.namespace": "hireloop",
-        "service.version": os.environ.get("HIRELOOP_VERSION", "0.1.0"),
+        "service.version": settings.version,
         "service.instance.id": f"{socket.gethostname()}-{os.getpid()}",
     })
-    provider = TracerProvider(resource=resource, sampler=ParentBased(root=QuietRoots(ratio_from_env())))
+    provider = TracerProvider(resource=resource, sampler=ParentBased(root=QuietRoots(settings.traces_sample_ratio)))
     if endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
         where = f"OTLP {endpoint}"
     else:
         from shared.tracing.files import JsonLinesSpanExporter

@@ -8,15 +8,13 @@ Only root spans are decided here (children follow their parent, `ParentBased`). 
 - a client call with no operation around it (a MongoDB or Redis command at start-up or in a tick).
 
 Of the other roots, a share is kept: `OTEL_TRACES_SAMPLER_ARG` (the OpenTelemetry variable for a sampler's
-ratio), 1 by default, so every request is traced. Tracing every request costs the read path a good part
-of its throughput (`make bench` measures both; README, Performance); production sets 0.1. The choice is made
-by trace id at the root and followed by every span of the trace, across every service, so a kept trace is
-always whole.
+ratio; `Settings.traces_sample_ratio`), 1 by default, so every request is traced. Tracing every request
+costs the read path a good part of its throughput (`make bench` measures both; docs/performance.md);
+production sets 0.1. The choice is made by trace id at the root and followed by every span of the trace,
+across every service, so a kept trace is always whole.
 """
 
 from __future__ import annotations
-
-import os
 
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult, TraceIdRatioBased
 from opentelemetry.trace import SpanKind
@@ -27,19 +25,6 @@ HEALTH_SUFFIX = "/health"
 
 def is_quiet_root(name: str, kind: SpanKind | None) -> bool:
     return name.startswith(TIMER_PREFIX) or name.endswith(HEALTH_SUFFIX) or kind == SpanKind.CLIENT
-
-
-def ratio_from_env() -> float:
-    raw = os.environ.get("OTEL_TRACES_SAMPLER_ARG", "").strip()
-    if not raw:
-        return 1.0
-    try:
-        ratio = float(raw)
-    except ValueError:
-        ratio = -1.0
-    if not 0.0 <= ratio <= 1.0:
-        raise ValueError(f"OTEL_TRACES_SAMPLER_ARG: expected a ratio from 0 to 1, got {raw!r}")
-    return ratio
 
 
 class QuietRoots(Sampler):

@@ -18,6 +18,7 @@ import pytest
 
 from shared.bus.aio_rpc import AsyncRpcClient
 from shared.bus.topology import RPC_EXCHANGE
+from shared.config import Settings
 from shared.context import CALLER_CONTEXT_KEY, sign_caller
 from shared.contracts.caller import Caller
 from shared.errors import Unauthenticated
@@ -57,7 +58,7 @@ def test_a_sniffed_caller_context_cannot_be_replayed(platform):
     assert admin.put(f"/v1/retention-policies/{DIVISION}", json=policy).status_code == 200
     before = admin.get(f"/v1/retention-policies/{DIVISION}").json()
     assert before == {"division": DIVISION, **policy}
-    secret = platform.env.get("HIRELOOP_CONTEXT_SECRET") or None
+    secret = Settings.from_env(platform.env).context_secret  # the platform's own (its default when unset)
 
     async def attack():
         sniffed = await _sniff_admin_read(platform, admin)
@@ -74,7 +75,7 @@ def test_a_sniffed_caller_context_cannot_be_replayed(platform):
         try:
             for label, method, context, kwargs in (
                     ("(a) other method", "put_retention_policy", lambda: token,
-                     {"division": DIVISION, "data": {"rejected_days": 0, "pool_days": 0}}),
+                     {"division": DIVISION, "rejected_days": 0, "pool_days": 0}),
                     ("(b) other arguments", "get_retention_policy", lambda: token, {"division": OTHER}),
                     ("(c) verbatim", "get_retention_policy", lambda: token, read_args),
                     ("(d) expired", "get_retention_policy", expired, read_args)):

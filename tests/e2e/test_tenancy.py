@@ -15,6 +15,7 @@ import asyncio
 import pytest
 
 from shared.bus.aio_rpc import AsyncRpcClient
+from shared.config import Settings
 from shared.context import CALLER_CONTEXT_KEY, sign_caller
 from shared.contracts.caller import Caller
 from shared.errors import NotFound, Unauthenticated
@@ -149,7 +150,7 @@ def test_services_refuse_rpcs_without_a_valid_caller_context(platform, tenant_a)
     """Straight to the broker, bypassing the gateway: no context, a context signed with a guessed secret,
     a valid signature over other claims (tampered), and a genuine one of the wrong division."""
     application_id = tenant_a["ids"]["application_id"]
-    secret = platform.env.get("HIRELOOP_CONTEXT_SECRET") or None
+    secret = Settings.from_env(platform.env).context_secret  # the platform's own (its default when unset)
     wrong_division = Caller(key_id="k", name="mallory", role="hr", divisions=(B,))
     everything = Caller(key_id="k", name="mallory", role="admin", divisions=("*",))
 

@@ -4,8 +4,9 @@ then every broker user made with exactly the permissions the manifests declare (
 
 - A service user can do its own work: sourcing and screening run as real processes under their own users
   (BROKER_TOPOLOGY=predeclared) with the gateway's user calling them; an application goes through screening
-  (events both ways, RPC requests and replies, the outbox relay) and a screening override asks sourcing
-  (a service-to-service RPC under restricted topic permissions).
+  (events both ways, RPC requests and replies, the outbox relay) and a screening override checks screening's
+  own copy of the status, fed by sourcing's `application_status_changed` on screening's inbox. A service may
+  call the services it calls (interview_feedback -> notification) under restricted topic permissions.
 - It cannot publish to another service's events exchange (finding 1's attack), park into another's wait
   queue, reach a queue through the default exchange, call a service it does not call, read another's
   queue, bind a queue to another service's RPC requests (finding 2's sniffing), or declare or delete the
@@ -32,8 +33,10 @@ import amqp
 import pytest
 
 from shared.bus import topology
-from shared.config import load
+from shared.config import Settings
 from shared.contracts.caller import Caller
+from shared.contracts.screening import Override
+from shared.contracts.sourcing import CreateRequisition, GetApplication, SubmitApplication
 from shared.ids import new_id
 from tests.support.event_keys import session_keys
 from tests.support.infra import VhostAdmin, _with_vhost
@@ -56,9 +59,10 @@ def broker(test_infra):
 
     One `rabbitmqctl import_definitions` makes it all (vhost, topology, users, permissions) and one
     `rabbitmqctl eval` removes the users: each rabbitmqctl call starts an Erlang VM, a second or more."""
-    admin = VhostAdmin(load().rabbit_url)
+    rabbit_url = Settings.from_env().rabbit_url
+    admin = VhostAdmin(rabbit_url)
     vhost = f"hireloop-users-{new_id('t')}"
-    base = urlsplit(load().rabbit_url)
+    base = urlsplit(rabbit_url)
     host = f"{base.hostname}:{base.port or 5672}"
     # users are per broker, not per vhost: one set per test run, named after the vhost
     names = {user.name: f"{vhost}-{user.name}" for user in topology.broker_users()}
@@ -74,7 +78,7 @@ def broker(test_infra):
     }
     urls = {user: f"amqp://{quote(name)}:{passwords[user]}@{host}/{quote(vhost, safe='')}"
             for user, name in names.items()}
-    urls["admin"] = _with_vhost(load().rabbit_url, vhost)
+    urls["admin"] = _with_vhost(rabbit_url, vhost)
     try:
         admin.import_definitions(definitions)
         yield urls
@@ -160,7 +164,6 @@ def test_a_service_user_may_do_its_own_work_on_the_broker(broker):
     reply = str(uuid.uuid4())
     allowed = {
         "publish its own event": attempt(screening, publish("screening.events", "application_screened")),
-        "call sourcing": attempt(screening, publish(topology.RPC_EXCHANGE, "sourcing.get_application")),
         "answer an RPC": attempt(screening, publish(topology.RPC_EXCHANGE, reply)),
         "dead-letter": attempt(screening, publish(topology.DEAD_LETTER_EXCHANGE, "screening")),
         "park its own event": attempt(screening, publish(topology.WAIT_EXCHANGE, "screening")),
@@ -171,6 +174,7 @@ def test_a_service_user_may_do_its_own_work_on_the_broker(broker):
         "declare its health probe's reply queue": attempt(screening, reply_queue("healthcheck-screening")),
     }
     assert allowed == {k: "ok" for k in allowed}
+    assert attempt(broker["interview_feedback"], publish(topology.RPC_EXCHANGE, "notification.get_policy")) == "ok"
     # A parked event goes hireloop.wait -> screening.wait and, WAIT_SECONDS later, back to screening.inbox.
     marker = f"parked-{uuid.uuid4()}"
     park = lambda ch: ch.basic_publish(amqp.Message(marker.encode()), exchange=topology.WAIT_EXCHANGE,  # noqa: E731
@@ -196,6 +200,8 @@ def test_a_service_user_cannot_touch_what_is_not_its_own(broker):
         "park into another's wait queue": attempt(screening, publish(topology.WAIT_EXCHANGE, "sourcing")),
         "call a service it does not call": attempt(screening,
                                                    publish(topology.RPC_EXCHANGE, "notification.put_policy")),
+        # it keeps its own copy of application statuses: nothing to ask sourcing
+        "call sourcing": attempt(screening, publish(topology.RPC_EXCHANGE, "sourcing.get_application")),
         "read another's inbox": attempt(screening, get("sourcing.inbox")),
         "read another's RPC queue": attempt(screening, get("rpc-sourcing")),
         "read another's dead letters": attempt(screening, get("sourcing.dlq")),
@@ -245,14 +251,15 @@ def running_as_own_users(broker, test_infra, tmp_path_factory):
             out.close()
 
 
-def test_services_run_as_their_own_users_on_the_imported_topology(broker, running_as_own_users, monkeypatch):
+def test_services_run_as_their_own_users_on_the_imported_topology(broker, running_as_own_users):
     from shared.bus.aio_rpc import AsyncRpcClient, ServiceUnavailable
 
-    monkeypatch.setenv("BROKER_TOPOLOGY", "predeclared")  # the gateway's client: passive declarations
     hr = Caller(key_id="k", name="hal", role="hr", divisions=("retail",))
 
     async def scenario():
-        client = AsyncRpcClient(broker["gateway"], name="gateway", timeout=10)
+        # the gateway's client on the imported topology: passive declarations
+        client = AsyncRpcClient(broker["gateway"], name="gateway", timeout=10, predeclared=True,
+                                context_secret=Settings.from_env().context_secret)
         await client.connect()
         try:
             deadline = time.monotonic() + 90
@@ -264,42 +271,39 @@ def test_services_run_as_their_own_users_on_the_imported_topology(broker, runnin
                     except ServiceUnavailable:
                         assert time.monotonic() < deadline, (running_as_own_users / f"{service}.log").read_text()
                         await asyncio.sleep(0.5)
-            req = await client.call("sourcing", "create_requisition", as_caller=hr, data={
-                "title": "Barista", "division": "retail", "department": "cafe", "tier": "basic",
-                "required_skills": ["espresso"]})
-            app = await client.call("sourcing", "submit_application", as_caller=hr, data={
-                "requisition_id": req["id"], "source": "referral", "candidate": {
-                    "name": "Bea Broker", "email": f"bea.{new_id('x')}@example.org", "skills": ["espresso"],
-                    "years_experience": 2}})
+            req = await client.rpc(CreateRequisition, hr, title="Barista", division="retail",
+                                   department="cafe", tier="basic", required_skills=["espresso"])
+            app = await client.rpc(SubmitApplication, hr, requisition_id=req.id, source="referral", candidate={
+                "name": "Bea Broker", "email": f"bea.{new_id('x')}@example.org", "skills": ["espresso"],
+                "years_experience": 2})
             while True:  # sourcing -> application_received -> screening -> application_screened -> sourcing
-                found = await client.call("sourcing", "get_application", as_caller=hr, application_id=app["id"])
-                if found["status"] != "received":
+                found = await client.rpc(GetApplication, hr, application_id=app.id)
+                if found.status != "received":
                     break
                 assert time.monotonic() < deadline, (running_as_own_users / "screening.log").read_text()
                 await asyncio.sleep(0.3)
-            # screening asks sourcing (service to service, its own topic permissions) before overriding
-            override = await client.call("screening", "override", as_caller=hr, application_id=app["id"],
-                                         data={"passed": found["status"] != "shortlisted", "reason": "fit"})
+            # screening checks its own copy of the status (sourcing's event, on its inbox) before overriding
+            override = await client.rpc(Override, hr, application_id=app.id,
+                                        passed=found.status != "shortlisted", reason="fit")
             return found, override
         finally:
             await client.close()
 
     found, override = asyncio.run(scenario())
-    assert found["status"] in ("shortlisted", "screened_out") and found["screening"] is not None
-    assert override["application_id"] == found["id"]
+    assert found.status in ("shortlisted", "screened_out") and found.screening is not None
+    assert override.application_id == found.id
     for service in ("sourcing", "screening"):
         log = (running_as_own_users / f"{service}.log").read_text(errors="replace")
         assert "ACCESS_REFUSED" not in log and "access_refused" not in log.lower(), log[-3000:]
 
 
-def test_a_service_parks_an_early_event_under_its_own_user(broker, running_as_own_users, monkeypatch):
+def test_a_service_parks_an_early_event_under_its_own_user(broker, running_as_own_users):
     """sourcing gets application_screened for an application it does not know yet (NotYet): it parks it through
     hireloop.wait, which its user may do for its own name only, and the event waits in sourcing.wait."""
     import json
 
     from shared.bus.aio_rpc import AsyncRpcClient
 
-    monkeypatch.setenv("BROKER_TOPOLOGY", "predeclared")
     hr = Caller(key_id="k", name="hal", role="hr", divisions=("retail",))
     admin = _connect(broker["admin"])
     channel = admin.channel()
@@ -307,16 +311,15 @@ def test_a_service_parks_an_early_event_under_its_own_user(broker, running_as_ow
     channel.queue_bind(copies, "screening.events", "application_screened")
 
     async def submit():
-        client = AsyncRpcClient(broker["gateway"], name="gateway", timeout=10)
+        client = AsyncRpcClient(broker["gateway"], name="gateway", timeout=10, predeclared=True,
+                                context_secret=Settings.from_env().context_secret)
         await client.connect()
         try:
-            req = await client.call("sourcing", "create_requisition", as_caller=hr, data={
-                "title": "Roaster", "division": "retail", "department": "cafe", "tier": "basic",
-                "required_skills": ["roasting"]})
-            await client.call("sourcing", "submit_application", as_caller=hr, data={
-                "requisition_id": req["id"], "source": "referral", "candidate": {
-                    "name": "Pat Park", "email": f"pat.{new_id('x')}@example.org", "skills": ["roasting"],
-                    "years_experience": 1}})
+            req = await client.rpc(CreateRequisition, hr, title="Roaster", division="retail",
+                                   department="cafe", tier="basic", required_skills=["roasting"])
+            await client.rpc(SubmitApplication, hr, requisition_id=req.id, source="referral", candidate={
+                "name": "Pat Park", "email": f"pat.{new_id('x')}@example.org", "skills": ["roasting"],
+                "years_experience": 1})
         finally:
             await client.close()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shared.bus import topology
-from shared.config import load
+from shared.config import Settings
 from shared.ids import new_id
 from tests.support.infra import VhostAdmin, _with_vhost
 
@@ -25,7 +25,7 @@ def test_the_committed_definitions_file_is_the_topology():
 
 @pytest.mark.skipif(not shutil.which("rabbitmqctl"), reason="lists queue policies with rabbitmqctl")
 def test_imported_definitions_give_quorum_queues_with_policies_and_agree_with_the_code():
-    admin = VhostAdmin(load().rabbit_url)
+    admin = VhostAdmin(Settings.from_env().rabbit_url)
     vhost = f"hireloop-defs-{new_id('t')}"
     admin.create(vhost)
     try:
@@ -42,6 +42,6 @@ def test_imported_definitions_give_quorum_queues_with_policies_and_agree_with_th
             expected[topology.dead_letter_queue(service)] = ["quorum", ""]
         assert found == expected
         # What every service does at start: must not clash with what the import declared.
-        topology.declare(_with_vhost(load().rabbit_url, vhost))
+        topology.declare(_with_vhost(Settings.from_env().rabbit_url, vhost))
     finally:
         admin.delete(vhost)

@@ -90,6 +90,7 @@ class TestInfra:
     mongo_url: str
     namespace: str
     cleanups: list = field(default_factory=list)
+    containers: bool = False  # Redis and MongoDB run in containers (testcontainers): RabbitMQ too
 
     def env(self) -> dict[str, str]:
         return {
@@ -125,36 +126,30 @@ def clear_redis(redis_url: str, namespace: str) -> None:
     r.close()
 
 
-def start_test_infra() -> TestInfra:
+def start_data_infra() -> TestInfra:
+    """Redis and MongoDB for one test session, with no broker (`rabbit_url` empty): what the gateway's tests
+    need, which run against a fake of the services (gateway/testing.py). `add_broker` adds a vhost."""
     run_id = secrets.token_hex(4)
     namespace = f"t{run_id}"
-    rabbit = os.environ.get("RABBIT_URL")
     redis_url = os.environ.get("REDIS_URL")
     mongo = os.environ.get("MONGO_URL")
     cleanups: list = []
+    containers = False
 
-    if not (rabbit or redis_url or mongo) and _docker_engine_available():  # pragma: no cover - no engine here
+    if not (os.environ.get("RABBIT_URL") or redis_url or mongo) and _docker_engine_available():  # pragma: no cover
         # Declared in the dev extras; imported here, as only a machine with a Docker engine uses it.
         from testcontainers.community.mongodb import MongoDbContainer
-        from testcontainers.community.rabbitmq import RabbitMqContainer
         from testcontainers.community.redis import RedisContainer
 
-        rc, rd, mg = RabbitMqContainer("rabbitmq:3.13"), RedisContainer("redis:7"), MongoDbContainer("mongo:7")
-        for c in (rc, rd, mg):
+        rd, mg = RedisContainer("redis:7"), MongoDbContainer("mongo:7")
+        for c in (rd, mg):
             c.start()
             cleanups.append(c.stop)
-        params = rc.get_connection_params()
-        rabbit = f"amqp://guest:guest@{params.host}:{params.port}/"
         redis_url = f"redis://{rd.get_container_host_ip()}:{rd.get_exposed_port(6379)}/0"
         mongo = mg.get_connection_url()
+        containers = True
 
-    rabbit = rabbit or "amqp://guest:guest@127.0.0.1:5672/"
     redis_url = redis_url or "redis://127.0.0.1:6379/0"
-    vhost = f"hireloop-test-{run_id}"
-    admin = VhostAdmin(rabbit)
-    admin.create(vhost)
-    cleanups.append(lambda: admin.delete(vhost))
-
     if not mongo:
         embedded = EmbeddedMongo()
         mongo = embedded.start()
@@ -164,4 +159,37 @@ def start_test_infra() -> TestInfra:
 
     cleanups.append(lambda: clear_redis(redis_url, namespace))
 
-    return TestInfra(_with_vhost(rabbit, vhost), redis_url, mongo, namespace, cleanups)
+    return TestInfra("", redis_url, mongo, namespace, cleanups, containers)
+
+
+def add_broker(infra: TestInfra) -> TestInfra:
+    """`infra` with a RabbitMQ vhost of its own; closing the result removes the vhost (and only that)."""
+    rabbit = os.environ.get("RABBIT_URL")
+    cleanups: list = []
+    if not rabbit and infra.containers:  # pragma: no cover - no engine here
+        from testcontainers.community.rabbitmq import RabbitMqContainer
+
+        rc = RabbitMqContainer("rabbitmq:3.13")
+        rc.start()
+        cleanups.append(rc.stop)
+        params = rc.get_connection_params()
+        rabbit = f"amqp://guest:guest@{params.host}:{params.port}/"
+
+    rabbit = rabbit or "amqp://guest:guest@127.0.0.1:5672/"
+    vhost = f"hireloop-test-{infra.namespace.removeprefix('t')}"
+    admin = VhostAdmin(rabbit)
+    admin.create(vhost)
+    cleanups.append(lambda: admin.delete(vhost))
+    return TestInfra(_with_vhost(rabbit, vhost), infra.redis_url, infra.mongo_url, infra.namespace, cleanups)
+
+
+def start_test_infra() -> TestInfra:
+    """Everything one session's tests use: Redis, MongoDB and a RabbitMQ vhost (bench/ uses this too)."""
+    data = start_data_infra()
+    try:
+        broker = add_broker(data)
+    except BaseException:
+        data.close()
+        raise
+    return TestInfra(broker.rabbit_url, data.redis_url, data.mongo_url, data.namespace,
+                     data.cleanups + broker.cleanups)

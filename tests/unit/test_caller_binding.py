@@ -51,7 +51,7 @@ def test_a_token_verifies_for_the_call_it_was_signed_for():
 
 @pytest.mark.parametrize("service, method, kwargs", [
     ("sourcing", "put_retention_policy", {"division": "retail"}),  # the finding: a read's context on a write
-    ("sourcing", "put_retention_policy", {"division": "retail", "data": {"rejected_days": 0}}),
+    ("sourcing", "put_retention_policy", {"division": "retail", "rejected_days": 0, "pool_days": 0}),
     ("notification", "get_retention_policy", {"division": "retail"}),  # another service
     ("sourcing", "get_retention_policy", {"division": "logistics"}),  # other arguments
     ("sourcing", "get_retention_policy", {"division": "retail", "extra": None}),

@@ -69,3 +69,20 @@ def test_lookup_is_deterministic_and_keyed():
 def test_bad_keys_are_refused_naming_the_variable(data_keys, lookup, names):
     with pytest.raises(ValueError, match=names):
         Sealer(data_keys, lookup)
+
+
+def test_the_process_seals_with_the_keys_of_its_settings(monkeypatch):
+    """What run_service and the gateway's create_app do at start; a process that configured nothing (a test,
+    a tool) seals with the development keys, as one started without the variables does."""
+    from gateway.app import create_app
+    from shared import crypto
+    from shared.config import Settings
+
+    monkeypatch.setattr(crypto, "_sealer", None)
+    assert crypto.sealer().current == "dev"
+    monkeypatch.setattr(crypto, "_sealer", None)
+    configured = Settings(data_keys=f"k7:{key()},dev:{key()}", lookup_key=LOOKUP)
+    create_app(configured)
+    assert crypto.sealer().current == "k7" and crypto.seal("ann@example.com").startswith("pd1:k7:")
+    with pytest.raises(ValueError, match="HIRELOOP_DATA_KEYS"):
+        crypto.configure(Settings(data_keys="k1:short"))

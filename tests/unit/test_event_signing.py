@@ -107,7 +107,7 @@ def test_settings_refuse_malformed_keys_naming_the_variable(monkeypatch):
     for value in ("no-colon", "kid:not-base64!", "kid:" + seed[:-8], "bad kid!:" + seed):
         monkeypatch.setenv(es.SIGNING_KEY_VAR, value)
         with pytest.raises(ValueError, match=es.SIGNING_KEY_VAR) as info:
-            Settings()
+            Settings.from_env()
         assert seed not in str(info.value)  # a secret is never echoed
     monkeypatch.delenv(es.SIGNING_KEY_VAR)
     good = es.public_key_text("sourcing", SOURCING)
@@ -115,11 +115,11 @@ def test_settings_refuse_malformed_keys_naming_the_variable(monkeypatch):
                   "sourcing:k:AAAA"):
         monkeypatch.setenv(es.PUBLIC_KEYS_VAR, value)
         with pytest.raises(ValueError, match=es.PUBLIC_KEYS_VAR):
-            Settings()
+            Settings.from_env()
     monkeypatch.setenv(es.PUBLIC_KEYS_VAR, good)
     monkeypatch.setenv(es.MAX_AGE_VAR, "soon")
     with pytest.raises(ValueError, match=es.MAX_AGE_VAR):
-        Settings()
+        Settings.from_env()
 
 
 def test_settings_read_the_keys(monkeypatch):
@@ -127,7 +127,7 @@ def test_settings_read_the_keys(monkeypatch):
     monkeypatch.setenv(es.PUBLIC_KEYS_VAR, f"{es.public_key_text('sourcing', SOURCING)}\n"
                                           f"{es.public_key_text('interview_feedback', FEEDBACK)}")
     monkeypatch.setenv(es.MAX_AGE_VAR, "86400")
-    settings = Settings()
+    settings = Settings.from_env()
     assert settings.event_signing_key.kid == "feedback-1"
     assert sorted(settings.event_public_keys) == ["feedback-1", "sourcing-1"]
     assert settings.event_public_keys["feedback-1"].producer == "interview_feedback"
@@ -149,7 +149,7 @@ def test_the_console_live_board_passes_on_only_genuine_events(monkeypatch):
     body = envelope("sourcing", "application_status_changed", payload=payload)
 
     async def heard(*bodies) -> list:
-        feed = BoardFeed(rpc=None)
+        feed = BoardFeed(rpc=None, settings=Settings.from_env())
         queue: asyncio.Queue = asyncio.Queue()
         feed._watchers["req_1"].add(queue)
         for b in bodies:

@@ -1,4 +1,4 @@
-"""The gateway's body limit on its own (the whole gateway: tests/e2e/test_api_limits.py): it counts the bytes
+"""The gateway's body limit on its own (the whole gateway: gateway/tests/test_api_limits.py): it counts the bytes
 that arrive, so a chunked body without Content-Length cannot get past it either."""
 
 from __future__ import annotations

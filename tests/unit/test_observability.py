@@ -16,9 +16,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import ParentBased
 
 from shared import metrics, tracing
+from shared.config import Settings
 from shared.ids import new_id
 from shared.logs import JsonFormatter, log_context
-from shared.tracing import files, sampling, show
+from shared.tracing import files, show
 from shared.tracing.sampling import QuietRoots
 
 
@@ -239,7 +240,8 @@ threading.Thread(target=server.serve_forever, daemon=True).start()
 os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{server.server_port}"
 
 from shared import tracing
-assert tracing.setup_tracing("screening") is not None
+from shared.config import Settings
+assert tracing.setup_tracing("screening", Settings.from_env()) is not None
 with tracing.tracer().start_as_current_span("process sourcing.application_received"):
     tracing.set_ids(application_id="app_9")
 tracing.shutdown()
@@ -271,7 +273,7 @@ def test_spans_go_over_otlp_http_when_an_endpoint_is_set(tmp_path):
 def test_a_sample_ratio_keeps_that_share_of_whole_traces_and_never_a_quiet_root(monkeypatch):
     monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0.25")
     memory = InMemorySpanExporter()
-    provider = TracerProvider(sampler=ParentBased(root=QuietRoots(sampling.ratio_from_env())))
+    provider = TracerProvider(sampler=ParentBased(root=QuietRoots(Settings.from_env().traces_sample_ratio)))
     provider.add_span_processor(SimpleSpanProcessor(memory))
     tracer = provider.get_tracer("t")
     for _ in range(2000):
@@ -294,4 +296,4 @@ def test_a_sample_ratio_keeps_that_share_of_whole_traces_and_never_a_quiet_root(
 def test_a_sample_ratio_outside_0_to_1_is_refused_by_name(monkeypatch, raw):
     monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", raw)
     with pytest.raises(ValueError, match="OTEL_TRACES_SAMPLER_ARG"):
-        sampling.ratio_from_env()
+        Settings.from_env()

@@ -4,7 +4,7 @@ import pytest
 
 from shared.context import sign_caller, verify_caller
 from shared.contracts.caller import Caller
-from shared.contracts.commands import ApiKeyIn, NewApplication, NewInterview, NewRequisition, ScorecardIn
+from shared.contracts.commands import ApiKeyIn, ConsentIn, NewApplication, NewInterview, NewRequisition, ScorecardIn
 from shared.contracts.common import normalize_email, normalize_skill
 from shared.contracts.events import EVENT_MODELS
 from shared.errors import Forbidden, Invalid, Unauthenticated
@@ -133,7 +133,7 @@ def test_domain_errors_survive_namekos_stringified_arguments():
 
 
 def test_rate_limit_settings_parse_strictly(monkeypatch):
-    from shared.config import Rate, Settings, load, parse_rate
+    from shared.config import Rate, Settings, parse_rate
 
     assert parse_rate("X", "20/100") == Rate(20, 100) and str(Rate(20, 100)) == "20/100"
     assert parse_rate("X", " 0.5/10 ") == Rate(0.5, 10)
@@ -145,14 +145,14 @@ def test_rate_limit_settings_parse_strictly(monkeypatch):
 
     monkeypatch.delenv("RATE_LIMIT_KEY", raising=False)
     monkeypatch.delenv("RATE_LIMIT_DIVISION", raising=False)
-    defaults = Settings()
+    defaults = Settings.from_env()
     assert (defaults.rate_limit_key, defaults.rate_limit_division) == (Rate(20, 100), Rate(100, 500))
     monkeypatch.setenv("RATE_LIMIT_KEY", "5/7")
     monkeypatch.setenv("RATE_LIMIT_DIVISION", "off")
-    assert (load().rate_limit_key, load().rate_limit_division) == (Rate(5, 7), None)
+    assert (Settings.from_env().rate_limit_key, Settings.from_env().rate_limit_division) == (Rate(5, 7), None)
     monkeypatch.setenv("RATE_LIMIT_DIVISION", "lots")
     with pytest.raises(ValueError, match="RATE_LIMIT_DIVISION='lots'"):
-        load()
+        Settings.from_env()
 
 
 def test_numbers_and_times_in_commands_are_what_json_says_not_what_lax_parsing_makes_of_them():
@@ -175,6 +175,11 @@ def test_numbers_and_times_in_commands_are_what_json_says_not_what_lax_parsing_m
     with pytest.raises(Invalid) as e:
         parse(NewInterview, {"interviewers": ["a"], "scheduled_at": 1_800_000_000, "competencies": ["c"]})
     assert e.value.field == "scheduled_at"
+    assert parse(ConsentIn, {"talent_pool": False}).talent_pool is False
+    for bad in (0, 0.0, "false", None, True):
+        with pytest.raises(Invalid) as e:
+            parse(ConsentIn, {"talent_pool": bad})
+        assert e.value.field == "talent_pool"
 
 
 def test_keys_of_free_form_maps_are_bounded_like_the_strings_they_stand_for():
@@ -191,3 +196,76 @@ def test_keys_of_free_form_maps_are_bounded_like_the_strings_they_stand_for():
     with pytest.raises(Invalid) as e:
         parse(ScorecardIn, {**card, "ratings": {"c" * 81: 3}})
     assert e.value.field.startswith("ratings") and "80" in e.value.message
+
+
+def test_one_page_limit_for_every_list():
+    from pydantic import TypeAdapter, ValidationError
+
+    from shared.contracts import interview_feedback, queries
+    from shared.contracts.common import MAX_PAGE, PAGE_LIMIT_MESSAGE, PageLimit, RpcPageLimit, page_limit
+    from shared.errors import from_validation_error
+    from shared.storage import MAX_PAGE as STORE_PAGE
+
+    assert MAX_PAGE == 500 and page_limit(1) == 1 and page_limit(500) == 500
+    for bad in (0, 501, -1, True, "5", None, 5.0):
+        with pytest.raises(Invalid) as info:
+            page_limit(bad)
+        assert (info.value.field, info.value.code, str(info.value)) == ("limit", "validation_error",
+                                                                         PAGE_LIMIT_MESSAGE)
+    assert PAGE_LIMIT_MESSAGE == "limit: must be an integer from 1 to 500"
+    adapter = TypeAdapter(PageLimit)  # what the gateway's `?limit=` uses
+    assert adapter.validate_python(500) == 500
+    for bad in (0, 501):
+        with pytest.raises(ValidationError):
+            adapter.validate_python(bad)
+    # Every list RPC's declaration takes the one type, and refuses in the same words as page_limit.
+    assert queries.Limit is RpcPageLimit and STORE_PAGE is MAX_PAGE is queries.MAX_PAGE
+    for bad in (0, 501, True, "5"):
+        with pytest.raises(ValidationError) as info:
+            interview_feedback.ListInterviewsArgs.model_validate({"limit": bad})
+        assert (from_validation_error(info.value).message, from_validation_error(info.value).field) == (
+            PAGE_LIMIT_MESSAGE, "limit")
+
+
+def test_domain_errors_name_no_http_status_and_the_gateway_maps_each_kind_in_one_place():
+    import ast
+    from pathlib import Path
+
+    from gateway.errors import http_status
+    from shared.errors import ERRORS_BY_NAME, Conflict, DomainError, NotFound
+
+    assert all(not hasattr(cls, "status") for cls in (DomainError, *ERRORS_BY_NAME.values()))
+    statuses = {name: http_status(cls("x")) for name, cls in ERRORS_BY_NAME.items()}
+    assert statuses == {"NotFound": 404, "Conflict": 409, "Invalid": 422, "Forbidden": 403, "Unauthenticated": 401}
+
+    class NoSuchStep(NotFound):
+        pass
+
+    assert http_status(NoSuchStep("x")) == 404 and http_status(DomainError("x")) == 400
+    assert Conflict("x", code="invalid_transition").as_dict() == {"code": "invalid_transition", "message": "x"}
+    # Domains refuse with the shared family: no refusal class of their own, nothing of HTTP. (A broken
+    # template file is a deployment fault that fails the handler, not an answer to anyone: not a refusal.)
+    faults = {"TemplateError"}
+    root = Path(__file__).resolve().parents[2]
+    for path in sorted(root.glob("services/*/domain.py")):
+        tree = ast.parse(path.read_text())
+        own = [n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)
+               and any(isinstance(b, ast.Name) and b.id.endswith(("Error", "Exception", "Violation")) for b in n.bases)]
+        assert set(own) <= faults, f"{path}: {own}"
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+            a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert not {m for m in imported if m and m.split(".")[0] in ("fastapi", "starlette", "gateway", "http")}, path
+
+
+def test_a_policy_delay_is_the_answer_when_usable_else_the_contract_default():
+    from shared.contracts.commands import NotificationPolicy
+    from shared.policy import policy_seconds
+
+    default = NotificationPolicy().approval_sla
+    assert policy_seconds({"approval_sla": 60}, "approval_sla") == 60
+    assert policy_seconds({"approval_sla": 0}, "approval_sla") == 0
+    assert policy_seconds(NotificationPolicy(approval_sla=60), "approval_sla") == 60  # the declared answer
+    for unusable in (None, "down", {}, {"approval_sla": -1}, {"approval_sla": True}, {"approval_sla": "60"},
+                     {"approval_sla": 60.5}):
+        assert policy_seconds(unusable, "approval_sla") == default
+    assert policy_seconds(None, "reuse_interview_within") == NotificationPolicy().reuse_interview_within

@@ -1,411 +1,234 @@
-"""interview_feedback as a real process on RabbitMQ and MongoDB, with stand-ins for sourcing and notification
-(tests/fakes.py) in their own process. Calls go through the gateway's RPC client with a signed caller."""
+"""The interview_feedback shell in process (tests/support/shell.py) against a real MongoDB: roles, arguments and
+answers as declared in shared/contracts/interview_feedback.py, scope by division and panel, the interview, the
+decision and its approval chain, the report and the right of access. The same service as a process on the
+broker: test_process.py."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
-
 import pytest
+from nameko.testing.services import worker_factory
+from pydantic import ValidationError
 
+from services.interview_feedback.service import InterviewFeedbackService
+from services.interview_feedback.store import InterviewFeedbackStore
+from shared.contracts import interview_feedback as contract
+from shared.contracts import notification
 from shared.contracts.caller import Caller
-from shared.ids import new_id
-from tests.support.event_keys import session_keys
+from shared.contracts.commands import NotificationPolicy
+from shared.contracts.envelope import EventEnvelope
+from shared.contracts.events import ApplicationStatusChanged
+from shared.contracts.notification import Policy
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.timeutil import iso, parse, utcnow
+from tests.support.shell import FakeService, InProcessBus
 
-pytestmark = pytest.mark.integration
+HR = Caller(key_id="k1", name="alice", role="hr", divisions=("retail",))
+OTHER_HR = Caller(key_id="k2", name="lou", role="hr", divisions=("logistics",))
+REC = Caller(key_id="k3", name="rita", role="recruiter", divisions=("retail",))
+ANN = Caller(key_id="k4", name="ann", role="interviewer", divisions=("retail",))
+BOB = Caller(key_id="k5", name="bob", role="interviewer", divisions=("retail",))
+ADMIN = Caller(key_id="k6", name="gina", role="admin", divisions=())
 
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def _vhost_url(url: str, vhost: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), parts.query, parts.fragment))
-
-
-def ctx(name="alice", role="hr", divisions=("retail",)) -> Caller:
-    """A caller; the RPC client signs it for each call (`as_caller`)."""
-    return Caller(key_id="k", name=name, role=role, divisions=tuple(divisions))
-
-
-HR, ADMIN, REC = ctx(), ctx("gina", "admin", ()), ctx("rita", "recruiter")
-ANN, BOB, CARL = ctx("ann", "interviewer"), ctx("bob", "interviewer"), ctx("carl", "interviewer")
-OTHER_HR = ctx("lou", "hr", ("logistics",))
+BODY = {"interviewers": ["ann", "bob"], "scheduled_at": "2026-12-01T10:00:00+01:00",
+        "competencies": ["craft", "service"]}
 
 
-class Session:
-    """One connection: RPC client plus a queue catching every event interview_feedback publishes."""
+class Platform:
+    """The shell's surroundings: its store (with its copy of application statuses, fed as sourcing's
+    `application_status_changed` events feed it), and notification's approval SLA."""
 
-    def __init__(self, url: str):
-        self.url = url
-        self.events: list[dict] = []
+    def __init__(self, store):
+        self.store = store
+        self.sequence = 0
+        self.approval_sla = 600
+        self.notification = FakeService("notification").answer(notification.GetPolicy, lambda args: Policy.of(
+            args.division, NotificationPolicy(approval_sla=self.approval_sla)))
 
-    async def __aenter__(self):
-        import aio_pika
-
-        from shared.bus.aio_rpc import AsyncRpcClient
-
-        self.client = AsyncRpcClient(self.url, name="if-test", timeout=20)
-        await self.client.connect()
-        self.conn = await aio_pika.connect_robust(self.url)
-        channel = await self.conn.channel()
-        exchange = await channel.declare_exchange("interview_feedback.events", aio_pika.ExchangeType.TOPIC,
-                                                  durable=True)
-        queue = await channel.declare_queue(exclusive=True)
-        await queue.bind(exchange, "#")
-        await queue.consume(lambda m: self.events.append(json.loads(m.body)), no_ack=True)
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.client.close()
-        await self.conn.close()
-
-    async def call(self, method: str, context: Caller, **kwargs):
-        return await self.client.call("interview_feedback", method, as_caller=context, **kwargs)
-
-    async def fail(self, exc_type, method: str, context: Caller, **kwargs):
-        with pytest.raises(exc_type) as info:
-            await self.call(method, context, **kwargs)
-        return info.value
-
-    async def put_application(self, tier="basic", status="shortlisted", division="retail") -> str:
-        app_id = new_id("app")
-        await self.client.call("sourcing", "put_application", as_caller=HR, application={
-            "id": app_id, "requisition_id": "req_1", "requisition_title": "Barista", "candidate_id": "cand_1",
-            "division": division, "tier": tier, "urgent": False, "status": status, "screening": None,
-            "interview": None})
+    def application(self, app_id="app_1", status="shortlisted", tier="basic", division="retail") -> str:
+        self.sequence += 1
+        payload = {"sequence": self.sequence, "application_id": app_id, "candidate_id": f"cand_{app_id}",
+                   "requisition_id": "req_1", "requisition_title": "Barista", "division": division, "tier": tier,
+                   "source": "referral", "previous_status": None, "status": status, "at": iso(utcnow())}
+        env = EventEnvelope(type="application_status_changed", producer="sourcing", payload=payload)
+        self.shell(HR).on_application_status_changed(ApplicationStatusChanged.model_validate(payload), env)
         return app_id
 
-    async def set_status(self, app_id: str, status: str, tier: str) -> None:
-        await self.client.call("sourcing", "put_application", as_caller=HR, application={
-            "id": app_id, "requisition_id": "req_1", "candidate_id": "cand_1", "division": "retail", "tier": tier,
-            "status": status})
-
-    async def events_of(self, event_type: str, min_count: int = 1, timeout: float = 10) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [e for e in self.events if e["type"] == event_type]
-            if len(found) >= min_count or time.monotonic() > deadline:
-                return found
-            await asyncio.sleep(0.1)
+    def shell(self, caller: Caller):
+        return worker_factory(InterviewFeedbackService, store=self.store, bus=InProcessBus(self.store, caller),
+                              notification=self.notification)
 
 
-@pytest.fixture(scope="module")
-def running(test_infra, tmp_path_factory):
-    from pymongo import MongoClient
-
-    from tests.support.infra import VhostAdmin
-
-    vhost = f"{test_infra.namespace}-interview-feedback"
-    admin = VhostAdmin(test_infra.rabbit_url)
-    admin.create(vhost)
-    url = _vhost_url(test_infra.rabbit_url, vhost)
-    namespace = f"{test_infra.namespace}if"
-    env = {**os.environ, "RABBIT_URL": url, "MONGO_URL": test_infra.mongo_url, "HIRELOOP_NAMESPACE": namespace,
-           "LOG_LEVEL": "WARNING", "SHUTDOWN_GRACE": "3"}
-    logs = tmp_path_factory.mktemp("interview_feedback")
-    procs = []
-    for name, module in (("fakes", "services.interview_feedback.tests.fakes"),
-                         ("service", "services.interview_feedback")):
-        out = open(logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        # Each process gets its own event-signing key (the fakes stand in for sourcing and notification).
-        keys = session_keys().env_for("sourcing" if name == "fakes" else "interview_feedback")
-        procs.append((subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env={**env, **keys}, stdout=out,
-                                       stderr=subprocess.STDOUT, start_new_session=True), out))
-
-    async def ready():
-        from shared.bus.aio_rpc import AsyncRpcClient, ServiceUnavailable
-
-        client = AsyncRpcClient(url, name="if-ready", timeout=2)
-        await client.connect()
-        try:
-            deadline = time.monotonic() + 60
-            for service, method, kwargs in (("interview_feedback", "health", {}),
-                                             ("notification", "get_policy", {"division": "x"})):
-                while True:
-                    try:
-                        await client.call(service, method, as_caller=HR, **kwargs)
-                        break
-                    except ServiceUnavailable:
-                        if time.monotonic() > deadline:
-                            raise
-                        await asyncio.sleep(0.5)
-        finally:
-            await client.close()
-
-    try:
-        asyncio.run(ready())
-        yield url
-    finally:
-        for proc, out in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            out.close()
-        admin.delete(vhost)
-        with MongoClient(test_infra.mongo_url) as client:
-            client.drop_database(f"{namespace}_interview_feedback")
-
-
-def run(url, scenario):
-    async def go():
-        async with Session(url) as s:
-            await scenario(s)
-    asyncio.run(go())
+@pytest.fixture
+def platform(make_store):
+    return Platform(make_store(InterviewFeedbackStore))
 
 
 def card(who, ratings, recommendation="yes", highlights=()):
     return {"interviewer": who, "ratings": ratings, "recommendation": recommendation, "highlights": list(highlights)}
 
 
-BODY = {"interviewers": ["ann", "bob"], "scheduled_at": "2026-12-01T10:00:00+01:00",
-        "competencies": ["craft", "service"]}
+def test_an_interview_is_scheduled_scored_and_completed_with_answers_as_declared(platform):
+    app_id = platform.application()
+    rec = platform.shell(REC)
+    interview = rec.schedule_interview(application_id=app_id, **BODY)
+    assert contract.Interview.model_validate(interview).status == "scheduled"
+    assert interview["scheduled_at"] == "2026-12-01T09:00:00Z" and interview["division"] == "retail"
+    assert interview["scorecards"] == [] and interview["summary"] is None
+    iid = interview["id"]
+    [scheduled] = rec.bus.of_type("interview_scheduled")
+    assert scheduled.payload["interview_id"] == iid
+    with pytest.raises(Conflict) as again:
+        rec.schedule_interview(application_id=app_id, **BODY)
+    assert again.value.code == "already_scheduled"
+
+    page = platform.shell(ANN).list_interviews()
+    assert [i.id for i in contract.InterviewPage.model_validate(page).items] == [iid]
+    assert page["items"][0]["requisition_id"] == "req_1" and page["items"][0]["submitted"] == []
+    assert "scorecards" not in page["items"][0]
+    with pytest.raises(Forbidden):
+        platform.shell(ANN).list_interviews(interviewer="bob")
+    assert platform.shell(OTHER_HR).list_interviews()["items"] == []
+
+    first = platform.shell(ANN).submit_scorecard(interview_id=iid, **card("ann", {"craft": 5, "service": 4},
+                                                                             "strong_yes", ["Calm"]))
+    created = contract.ScorecardCreated.model_validate(first)
+    assert (created.interview_status, created.interview_id, created.notes) == ("scheduled", iid, "")
+    assert platform.shell(BOB).get_interview(interview_id=iid)["scorecards"] == []  # not before its own
+    last = platform.shell(REC).submit_scorecard(interview_id=iid, **card("bob", {"craft": 3, "service": 4}))
+    assert last["interview_status"] == "complete"
+
+    done = platform.shell(BOB).get_interview(interview_id=iid)
+    assert contract.Interview.model_validate(done).completed_at is not None
+    assert done["summary"] == {
+        "average": 4.0,
+        "by_competency": {"craft": 4.0, "service": 4.0},
+        "recommendations": {"strong_yes": 1, "yes": 1, "no": 0, "strong_no": 0},
+        "discrepancy": {"flagged": True, "competencies": ["craft"], "spread": {"craft": 2, "service": 0}},
+    }
+    assert isinstance(done["summary"]["discrepancy"]["spread"]["craft"], int)  # the API answers 2, not 2.0
+    with pytest.raises(NotFound):
+        platform.shell(OTHER_HR).get_interview(interview_id=iid)
 
 
-def test_unknown_ids_are_not_found(running):
-    from shared.errors import NotFound
-
-    async def scenario(s):
-        await s.fail(NotFound, "get_interview", HR, interview_id="int_nope")
-        await s.fail(NotFound, "decide_approval", HR, approval_id="apr_nope", data={"decision": "approve"})
-        await s.fail(NotFound, "submit_scorecard", HR, interview_id="int_nope", data=card("ann", {"craft": 1}))
-        await s.fail(NotFound, "list_approvals", HR, application_id="app_nope")
-    run(running, scenario)
-
-
-def test_interview_scorecards_and_completion(running):
-    from shared.errors import Conflict, Forbidden, Invalid, NotFound
-
-    async def scenario(s):
-        app_id = await s.put_application()
-        received = await s.put_application(status="received")
-        elsewhere = await s.put_application(division="logistics")
-        err = await s.fail(Conflict, "schedule_interview", REC, application_id=received, data=BODY)
-        assert err.code == "invalid_status" and "received" in err.message
-        await s.fail(NotFound, "schedule_interview", REC, application_id=elsewhere, data=BODY)
-        await s.fail(Forbidden, "schedule_interview", ANN, application_id=app_id, data=BODY)
-        err = await s.fail(Invalid, "schedule_interview", REC, application_id=app_id, data={**BODY, "interviewers": []})
-        assert err.field == "interviewers"
-
-        interview = await s.call("schedule_interview", REC, application_id=app_id, data=BODY)
-        assert interview["id"].startswith("int_") and interview["status"] == "scheduled"
-        assert interview["scheduled_at"] == "2026-12-01T09:00:00Z"
-        assert interview["scorecards"] == [] and interview["summary"] is None
-        await s.fail(Conflict, "schedule_interview", REC, application_id=app_id, data=BODY)
-        iid = interview["id"]
-        scheduled = await s.events_of("interview_scheduled")
-        assert any(e["payload"]["interview_id"] == iid and e["payload"]["division"] == "retail" for e in scheduled)
-
-        await s.fail(NotFound, "get_interview", CARL, interview_id=iid)  # not on the panel
-        mine = (await s.call("list_interviews", ANN))["items"]
-        assert iid in [i["id"] for i in mine] and all("ann" in i["interviewers"] for i in mine)
-        assert iid not in [i["id"] for i in (await s.call("list_interviews", CARL))["items"]]
-        await s.fail(Forbidden, "list_interviews", CARL, interviewer="ann")
-        assert iid in [i["id"] for i in (await s.call("list_interviews", HR, interviewer="ann"))["items"]]
-        assert iid not in [i["id"] for i in (await s.call("list_interviews", OTHER_HR))["items"]]
-        assert iid not in [i["id"] for i in (await s.call("list_interviews", HR, status="complete"))["items"]]
-        await s.fail(Invalid, "list_interviews", HR, status="done")
-        assert [i["id"] for i in (await s.call("list_interviews", HR, application_id=app_id))["items"]] == [iid]
-        await s.fail(NotFound, "get_interview", OTHER_HR, interview_id=iid)  # other division
-        await s.fail(Forbidden, "submit_scorecard", ANN, interview_id=iid, data=card("bob", {"craft": 1, "service": 1}))
-        err = await s.fail(Invalid, "submit_scorecard", ANN, interview_id=iid, data=card("ann", {"craft": 5}))
-        assert err.field == "ratings" and "service" in err.message
-        err = await s.fail(Invalid, "submit_scorecard", ANN, interview_id=iid,
-                           data=card("ann", {"craft": 5, "service": 4, "golf": 1}))
-        assert err.field == "ratings" and "golf" in err.message
-        err = await s.fail(Invalid, "submit_scorecard", HR, interview_id=iid,
-                           data=card("zed", {"craft": 1, "service": 1}))
-        assert err.field == "interviewer"
-
-        first = await s.call("submit_scorecard", ANN, interview_id=iid,
-                             data=card("ann", {"craft": 5, "service": 4}, "strong_yes", ["Perfect milk", "Calm"]))
-        assert first["interview_status"] == "scheduled" and first["ratings"] == {"craft": 5, "service": 4}
-        err = await s.fail(Conflict, "submit_scorecard", ANN, interview_id=iid,
-                           data=card("ann", {"craft": 5, "service": 4}))
-        assert err.code == "duplicate_scorecard"
-
-        hidden = await s.call("get_interview", BOB, interview_id=iid)
-        assert hidden["scorecards"] == [] and hidden["summary"] is None
-        mine = await s.call("get_interview", ANN, interview_id=iid)
-        assert [c["interviewer"] for c in mine["scorecards"]] == ["ann"] and mine["summary"]["average"] == 4.5
-
-        # a recruiter may file bob's card for him
-        last = await s.call("submit_scorecard", REC, interview_id=iid,
-                            data=card("bob", {"service": 4, "craft": 3}, "yes", ["perfect  MILK", "Tidy"]))
-        assert last["interview_status"] == "complete"
-        done = await s.call("get_interview", BOB, interview_id=iid)
-        assert done["status"] == "complete" and len(done["scorecards"]) == 2
-        assert done["summary"] == {
-            "average": 4.0,
-            "by_competency": {"craft": 4.0, "service": 4.0},
-            "recommendations": {"strong_yes": 1, "yes": 1, "no": 0, "strong_no": 0},
-            "discrepancy": {"flagged": True, "competencies": ["craft"], "spread": {"craft": 2, "service": 0}},
-        }
-        completed = [e for e in await s.events_of("interview_completed")
-                     if e["payload"]["summary"]["interview_id"] == iid]
-        assert len(completed) == 1
-        summary = completed[0]["payload"]["summary"]
-        assert completed[0]["payload"]["application_id"] == app_id
-        assert summary["average"] == 4.0 and summary["highlights"] == ["Perfect milk", "Calm", "Tidy"]
-        assert len([e for e in await s.events_of("scorecard_submitted", 2)
-                    if e["payload"]["interview_id"] == iid]) == 2
-    run(running, scenario)
+def test_roles_are_the_declarations(platform):
+    app_id = platform.application(status="interviewed", tier="core")
+    refused = [
+        (ANN, "schedule_interview", {"application_id": app_id, **BODY}),
+        (REC, "decide", {"application_id": app_id, "outcome": "pass"}),
+        (ANN, "list_approvals", {"application_id": app_id}),
+        (REC, "approval_queue", {}),
+        (REC, "decide_approval", {"approval_id": "apr_1", "decision": "approve"}),
+        (ANN, "interviewer_report", {}),
+        (HR, "export_candidate", {"candidate_id": "cand_1", "application_ids": [app_id]}),
+    ]
+    for caller, method, kwargs in refused:
+        with pytest.raises(Forbidden):
+            getattr(platform.shell(caller), method)(**kwargs)
+    assert platform.store.get_decision(app_id) is None  # refused before acting
+    # What the declarations say, for whoever reads them (the gateway's routes check the same roles).
+    assert contract.Decide.roles == ("hr", "admin") and contract.ExportCandidate.roles == ("admin",)
+    assert set(contract.SubmitScorecard.roles) == {"admin", "hr", "recruiter", "interviewer"}
 
 
-def test_basic_decision(running):
-    from shared.errors import Conflict, Forbidden, NotFound
-
-    async def scenario(s):
-        app_id = await s.put_application(status="interviewing")
-        err = await s.fail(Conflict, "decide", HR, application_id=app_id, data={"outcome": "pass"})
-        assert err.code == "invalid_status" and "interviewing" in err.message
-        await s.set_status(app_id, "interviewed", "basic")
-        await s.fail(Forbidden, "decide", REC, application_id=app_id, data={"outcome": "pass"})
-        await s.fail(NotFound, "decide", OTHER_HR, application_id=app_id, data={"outcome": "pass"})
-        decision = await s.call("decide", HR, application_id=app_id, data={"outcome": "pass", "note": "hire"})
-        assert decision["next_status"] == "offered" and decision["approvals"] == []
-        assert decision["decided_by"] == "alice" and decision["note"] == "hire"
-        err = await s.fail(Conflict, "decide", HR, application_id=app_id, data={"outcome": "fail"})
-        assert err.code == "already_decided"
-        assert await s.call("list_approvals", HR, application_id=app_id) == []
-        await s.fail(NotFound, "list_approvals", OTHER_HR, application_id=app_id)
-
-        rejected = await s.put_application(status="interviewed", tier="core")
-        assert (await s.call("decide", ADMIN, application_id=rejected, data={"outcome": "fail"}))["next_status"] == \
-            "rejected"
-        recorded = {e["payload"]["application_id"]: e["payload"] for e in await s.events_of("decision_recorded", 2)}
-        assert recorded[app_id]["next_status"] == "offered" and recorded[app_id]["decision"]["decided_by"] == "alice"
-        assert recorded[rejected]["next_status"] == "rejected"
-        assert not [e for e in s.events if e["type"] == "approvals_requested"
-                    and e["payload"]["application_id"] in (app_id, rejected)]
-    run(running, scenario)
+def test_arguments_are_parsed_as_declared_naming_the_field(platform):
+    app_id = platform.application()
+    rec = platform.shell(REC)
+    cases = [
+        (lambda: rec.schedule_interview(application_id=app_id, **{**BODY, "interviewers": []}), "interviewers", ""),
+        (lambda: rec.schedule_interview(application_id=app_id, **BODY, data=BODY), "data", "unknown field"),
+        (lambda: rec.schedule_interview(application_id="", **BODY), "application_id", ""),
+        (lambda: rec.list_interviews(limit=501), "limit", "500"),
+        (lambda: rec.list_interviews(limit=0), "limit", "1"),
+        (lambda: rec.list_interviews(status="done"), "status", "scheduled"),
+        (lambda: rec.list_interviews(cursor="c" * 201), "cursor", "200"),
+        (lambda: platform.shell(HR).decide(application_id=app_id, outcome="maybe"), "outcome", ""),
+        (lambda: rec.submit_scorecard(interview_id="int_1", **card("ann", {"craft": 6})), "ratings.craft", "5"),
+        (lambda: platform.shell(HR).decide_approval(approval_id="apr_1", decision="ok"), "decision", ""),
+        (lambda: platform.shell(HR).interviewer_report(start="2026-12-01", end="2026-11-01"), "to", "after"),
+        (lambda: platform.shell(ADMIN).export_candidate(candidate_id="c", application_ids=["a"] * 1001),
+         "application_ids", "1000"),
+    ]
+    for call, field, words in cases:
+        with pytest.raises(Invalid) as err:
+            call()
+        assert err.value.field == field and field in err.value.message and words in err.value.message, err.value
+    assert platform.store.interview_for_application(app_id) is None
 
 
-def test_core_approval_chain_uses_the_division_sla(running):
-    from shared.errors import Conflict, Forbidden, NotFound
+def test_an_answer_with_an_undeclared_field_fails_in_the_service(platform, monkeypatch):
+    from services.interview_feedback import service
 
-    async def scenario(s):
-        await s.client.call("notification", "set_policy", as_caller=HR, division="retail",
-                            policy={"approval_sla": 600})
-        app_id = await s.put_application(tier="core", status="interviewed")  # fast-tracked: no interview here
-        decision = await s.call("decide", HR, application_id=app_id, data={"outcome": "pass"})
-        assert decision["next_status"] == "awaiting_approval"
-        step1, step2 = decision["approvals"]
-        assert (step1["step"], step1["role"], step1["status"]) == (1, "hr", "pending")
-        assert (step2["step"], step2["role"], step2["status"]) == (2, "admin", "pending")
-        assert step1["id"].startswith("apr_") and step1["decided_at"] is None
-        decided_at = _t(decision["decided_at"])
-        assert _t(step1["expected_by"]) - decided_at == 600 and _t(step2["expected_by"]) - decided_at == 1200
-        assert await s.call("list_approvals", REC, application_id=app_id) == decision["approvals"]
-        # the queues: division HR has step 1; group HR sees it waiting there but cannot decide it yet
-        hr_queue = [q for q in (await s.call("approval_queue", HR))["items"] if q["application_id"] == app_id]
-        assert [(q["id"], q["can_decide"], q["overdue"], q["division"]) for q in hr_queue] == \
-            [(step1["id"], True, False, "retail")]
-        admin_queue = [q for q in (await s.call("approval_queue", ADMIN))["items"] if q["application_id"] == app_id]
-        assert [(q["id"], q["can_decide"]) for q in admin_queue] == [(step1["id"], False)]
-        assert not [q for q in (await s.call("approval_queue", OTHER_HR))["items"] if q["application_id"] == app_id]
-        assert (await s.call("approval_queue", HR, division="logistics"))["items"] == []
-        await s.fail(Forbidden, "approval_queue", REC)
-
-        err = await s.fail(Conflict, "decide_approval", ADMIN, approval_id=step2["id"], data={"decision": "approve"})
-        assert err.code == "out_of_order"
-        await s.fail(Forbidden, "decide_approval", ADMIN, approval_id=step1["id"], data={"decision": "approve"})
-        await s.fail(NotFound, "decide_approval", OTHER_HR, approval_id=step1["id"], data={"decision": "approve"})
-
-        done1 = await s.call("decide_approval", HR, approval_id=step1["id"], data={"decision": "approve", "note": "ok"})
-        assert done1["status"] == "approved" and done1["decided_by"] == "alice" and done1["note"] == "ok"
-        steps = await s.call("list_approvals", HR, application_id=app_id)
-        assert steps[0] == done1
-        assert not [q for q in (await s.call("approval_queue", HR))["items"] if q["application_id"] == app_id]
-        admin_queue = [q for q in (await s.call("approval_queue", ADMIN))["items"] if q["application_id"] == app_id]
-        assert [(q["id"], q["role"], q["can_decide"]) for q in admin_queue] == [(step2["id"], "admin", True)]
-        assert _t(steps[1]["expected_by"]) - _t(done1["decided_at"]) == 600  # re-based
-        err = await s.fail(Conflict, "decide_approval", HR, approval_id=step1["id"], data={"decision": "reject"})
-        assert err.code == "already_decided"
-        done2 = await s.call("decide_approval", ADMIN, approval_id=step2["id"], data={"decision": "approve"})
-        assert done2["status"] == "approved"
-
-        requested = [e for e in await s.events_of("approvals_requested") if e["payload"]["application_id"] == app_id]
-        assert [st["role"] for st in requested[0]["payload"]["steps"]] == ["hr", "admin"]
-        decided = [e["payload"] for e in await s.events_of("approval_step_decided", 2)
-                   if e["payload"]["application_id"] == app_id]
-        assert [(d["step"]["step"], d["chain_status"]) for d in decided] == [(1, "pending"), (2, "approved_all")]
-        assert decided[0]["next_step"]["id"] == step2["id"] and decided[1]["next_step"] is None
-    run(running, scenario)
+    app_id = platform.application()
+    iid = platform.shell(REC).schedule_interview(application_id=app_id, **BODY)["id"]
+    fields = service._interview_fields
+    monkeypatch.setattr(service, "_interview_fields", lambda doc: {**fields(doc), "candidate_id": doc["candidate_id"]})
+    with pytest.raises(ValidationError, match="candidate_id"):
+        platform.shell(HR).get_interview(interview_id=iid)
 
 
-def test_rejection_ends_the_chain_and_policy_failure_falls_back(running):
-    from shared.errors import Conflict
+def test_a_core_pass_opens_the_approval_chain_decided_in_order(platform):
+    app_id = platform.application(status="interviewing", tier="core")
+    hr = platform.shell(HR)
+    with pytest.raises(Conflict) as early:
+        hr.decide(application_id=app_id, outcome="pass")
+    assert early.value.code == "invalid_status"
+    platform.application(app_id, status="interviewed", tier="core")
+    with pytest.raises(NotFound):
+        platform.shell(OTHER_HR).decide(application_id=app_id, outcome="pass")
 
-    async def scenario(s):
-        await s.client.call("notification", "set_policy", as_caller=HR, division="retail", policy={"mode": "fail"})
-        app_id = await s.put_application(tier="core", status="interviewed")
-        decision = await s.call("decide", HR, application_id=app_id, data={"outcome": "pass"})
-        step1, step2 = decision["approvals"]
-        assert _t(step1["expected_by"]) - _t(decision["decided_at"]) == 86400  # NotificationPolicy default
-        rejected = await s.call("decide_approval", HR, approval_id=step1["id"], data={"decision": "reject"})
-        assert rejected["status"] == "rejected"
-        err = await s.fail(Conflict, "decide_approval", ADMIN, approval_id=step2["id"], data={"decision": "approve"})
-        assert err.code == "already_decided"
-        decided = [e["payload"] for e in await s.events_of("approval_step_decided")
-                   if e["payload"]["application_id"] == app_id]
-        assert decided[0]["chain_status"] == "rejected" and decided[0]["next_step"] is None
+    decision = hr.decide(application_id=app_id, outcome="pass", note="strong")
+    parsed = contract.Decision.model_validate(decision)
+    assert (parsed.next_status, parsed.note, parsed.decided_by) == ("awaiting_approval", "strong", "alice")
+    step1, step2 = decision["approvals"]
+    assert [(s["step"], s["role"], s["status"]) for s in (step1, step2)] == [(1, "hr", "pending"),
+                                                                            (2, "admin", "pending")]
+    decided_at = parse(decision["decided_at"]).timestamp()
+    assert parse(step2["expected_by"]).timestamp() - decided_at == 1200  # two of notification's SLA
+    assert [a.division for a in platform.notification.calls_to(notification.GetPolicy)] == ["retail"]
+    assert [e.payload["next_status"] for e in hr.bus.of_type("decision_recorded")] == ["awaiting_approval"]
+    with pytest.raises(Conflict) as twice:
+        hr.decide(application_id=app_id, outcome="fail")
+    assert twice.value.code == "already_decided"
+    assert platform.shell(REC).list_approvals(application_id=app_id) == decision["approvals"]
 
-        # a policy that never answers costs a bounded wait, then the default applies
-        await s.client.call("notification", "set_policy", as_caller=HR, division="retail", policy={"mode": "hang"})
-        slow = await s.put_application(tier="core", status="interviewed")
-        started = time.monotonic()
-        decision = await s.call("decide", HR, application_id=slow, data={"outcome": "pass"})
-        assert time.monotonic() - started < 8
-        assert _t(decision["approvals"][0]["expected_by"]) - _t(decision["decided_at"]) == 86400
-        await s.client.call("notification", "set_policy", as_caller=HR, division="retail", policy={})
-    run(running, scenario)
+    queue = platform.shell(ADMIN).approval_queue()
+    assert [(q.id, q.can_decide, q.overdue) for q in contract.ApprovalQueue.model_validate(queue).items] == \
+        [(step1["id"], False, False)]
+    assert hr.approval_queue(division="logistics") == {"items": []}  # a division it cannot see: nothing
+    with pytest.raises(Conflict) as order:
+        platform.shell(ADMIN).decide_approval(approval_id=step2["id"], decision="approve")
+    assert order.value.code == "out_of_order"
+    with pytest.raises(Forbidden):
+        platform.shell(ADMIN).decide_approval(approval_id=step1["id"], decision="approve")
 
-
-def test_concurrent_last_scorecards_complete_the_interview_once(running):
-    async def scenario(s):
-        app_id = await s.put_application()
-        panel = [f"p{i}" for i in range(6)]
-        interview = await s.call("schedule_interview", REC, application_id=app_id,
-                                 data={"interviewers": panel, "scheduled_at": "2026-12-01T10:00:00Z",
-                                       "competencies": ["craft"]})
-        results = await asyncio.gather(*[
-            s.call("submit_scorecard", REC, interview_id=interview["id"], data=card(p, {"craft": 3}))
-            for p in panel + panel], return_exceptions=True)
-        ok = [r for r in results if isinstance(r, dict)]
-        assert len(ok) == 6
-        assert {getattr(r, "code", None) for r in results if not isinstance(r, dict)} == {"duplicate_scorecard"}
-        assert [r["interview_status"] for r in ok].count("complete") == 1
-        # Sentinel, not a sleep: another interview completed after this one; once its event is caught, a
-        # second completion of this one would have been too.
-        later = await s.call("schedule_interview", REC, application_id=await s.put_application(),
-                             data={"interviewers": ["p0"], "scheduled_at": "2026-12-01T11:00:00Z",
-                                   "competencies": ["craft"]})
-        await s.call("submit_scorecard", REC, interview_id=later["id"], data=card("p0", {"craft": 3}))
-
-        def completions(interview_id):
-            return [e for e in s.events if e["type"] == "interview_completed"
-                    and e["payload"]["summary"]["interview_id"] == interview_id]
-
-        deadline = time.monotonic() + 10
-        while not completions(later["id"]) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        assert len(completions(later["id"])) == 1, "the sentinel's interview_completed never came"
-        assert len(completions(interview["id"])) == 1
-    run(running, scenario)
+    approved = hr.decide_approval(approval_id=step1["id"], decision="approve", note="ok")
+    assert contract.ApprovalStep.model_validate(approved).note == "ok" and approved["decided_by"] == "alice"
+    assert [q["id"] for q in platform.shell(ADMIN).approval_queue()["items"]] == [step2["id"]]
+    admin = platform.shell(ADMIN)
+    assert admin.decide_approval(approval_id=step2["id"], decision="approve")["status"] == "approved"
+    [decided] = admin.bus.of_type("approval_step_decided")
+    assert decided.payload["chain_status"] == "approved_all" and decided.payload["next_step"] is None
+    assert hr.approval_queue()["items"] == []
+    assert [s["status"] for s in hr.list_approvals(application_id=app_id)] == ["approved", "approved"]
 
 
-def _t(iso: str) -> float:
-    from shared.timeutil import parse
+def test_the_interviewers_report_and_the_right_of_access(platform):
+    app_id = platform.application()
+    iid = platform.shell(REC).schedule_interview(application_id=app_id, **BODY)["id"]
+    for who in ("ann", "bob"):
+        platform.shell(REC).submit_scorecard(interview_id=iid, **card(who, {"craft": 4, "service": 4},
+                                                                          highlights=["kind"]))
+    platform.application(app_id, status="interviewed")
+    platform.shell(HR).decide(application_id=app_id, outcome="pass", note="hire")
 
-    return parse(iso).timestamp()
+    report = platform.shell(HR).interviewer_report(division="retail", start="2000-01-01")
+    assert set(report) == {"division", "from", "to", "items"}  # `from`, as the API names it
+    assert report["from"] == "2000-01-01T00:00:00Z" and report["to"] is None
+    parsed = contract.InterviewersReport.model_validate(report)
+    assert [(f.interviewer, f.scorecards, f.mean_rating) for f in parsed.items] == [("ann", 1, 4.0), ("bob", 1, 4.0)]
+
+    exported = platform.shell(ADMIN).export_candidate(candidate_id="cand_app_1", application_ids=[app_id, "app_x"])
+    held = contract.InterviewFeedbackExport.model_validate(exported)
+    assert [c.highlights for c in held.interviews[0].scorecards] == [["kind"], ["kind"]]
+    assert held.interviews[0].summary is None  # every card, no summary
+    assert [(d.application_id, d.outcome, d.note) for d in held.decisions] == [(app_id, "pass", "hire")]

@@ -6,6 +6,8 @@ from services.notification import domain
 from services.notification.destinations import AllowList
 from services.notification.domain import CANDIDATE, DIVISION_HR, GROUP_HR, Planned
 from shared.contracts.commands import NotificationPolicy
+from shared.contracts.notification import Policy
+from shared.errors import Invalid
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 DEFAULTS = NotificationPolicy()
@@ -138,10 +140,14 @@ def test_build_notice_schedules_at_now_plus_delay():
 
 
 def test_stale_status_change_is_ignored_but_equal_time_is_not():
-    assert domain.is_stale(NOW, NOW - timedelta(seconds=1))
-    assert not domain.is_stale(NOW, NOW)
-    assert not domain.is_stale(None, NOW)
-    assert not domain.is_stale(NOW.replace(tzinfo=None), NOW + timedelta(seconds=1))
+    """The contact's order of status changes (shared/contracts/status.py)."""
+    from shared.contracts.status import supersedes
+
+    assert not supersedes(0, NOW, 0, NOW - timedelta(seconds=1))
+    assert supersedes(0, NOW, 0, NOW)
+    assert supersedes(None, None, 0, NOW)
+    assert supersedes(None, NOW.replace(tzinfo=None), 0, NOW + timedelta(seconds=1))
+    assert not supersedes(5, NOW, 4, NOW)  # the same time: the sequence decides
 
 
 # -- recipients and policies ----------------------------------------------------------------------------
@@ -162,8 +168,8 @@ def test_effective_policy_defaults_and_stored_values():
     stored = {"_id": "retail", "guide_after": 10, "locale": "zh-CN", "updated_at": NOW, "updated_by": "x"}
     policy = domain.effective_policy(stored)
     assert policy.guide_after == 10 and policy.locale == "zh-CN" and policy.survey_after == 172800
-    view = domain.policy_view("retail", policy)
-    assert view["division"] == "retail" and view["guide_after"] == 10 and view["hr_email"] is None
+    view = Policy.of("retail", policy)
+    assert view.division == "retail" and view.guide_after == 10 and view.hr_email is None
 
 
 HOOK = NotificationPolicy(hr_webhook_url="https://hr.example.com/hooks/hireloop",
@@ -198,19 +204,20 @@ def test_build_notice_records_the_channel_and_refuses_unknown_ones():
     doc = domain.build_notice(planned, channel="webhook", **args)
     assert (doc["channel"], doc["recipient"]) == ("webhook", "https://hr.example.com/h")
     assert "secret" not in str(doc)
-    assert domain.notice_view(doc)["channel"] == "webhook"
+    assert domain.notice_view(doc).channel == "webhook"
     assert domain.build_notice(planned, **args)["channel"] == "email"
     with pytest.raises(ValueError):
         domain.build_notice(planned, channel="sms", **args)
 
 
 def test_policy_view_never_shows_the_webhook_secret():
-    view = domain.policy_view("retail", HOOK)
-    assert view["hr_webhook_secret"] is None and view["hr_webhook_secret_set"] is True
-    assert view["hr_webhook_url"] == "https://hr.example.com/hooks/hireloop"
+    view = Policy.of("retail", HOOK)
+    assert view.hr_webhook_secret is None and view.hr_webhook_secret_set is True
+    assert view.hr_webhook_url == "https://hr.example.com/hooks/hireloop"
     assert "0123456789abcdef-secret" not in repr(view) and "0123456789abcdef-secret" not in repr(HOOK)
-    plain = domain.policy_view("retail", DEFAULTS)
-    assert plain["hr_webhook_secret"] is None and plain["hr_webhook_secret_set"] is False
+    assert "0123456789abcdef-secret" not in view.model_dump_json()
+    plain = Policy.of("retail", DEFAULTS)
+    assert plain.hr_webhook_secret is None and plain.hr_webhook_secret_set is False
 
 
 def test_put_policy_keeps_the_stored_secret_when_the_url_stays_and_no_secret_is_given():
@@ -229,7 +236,7 @@ def test_put_policy_keeps_the_stored_secret_when_the_url_stays_and_no_secret_is_
                                  "https://169.254.169.254/latest", "http://hr.example.com/h"])
 def test_put_policy_with_an_internal_or_plain_http_url_is_refused_naming_the_url(url):
     policy = NotificationPolicy(hr_webhook_url=url, hr_webhook_secret="0123456789abcdef-secret")
-    with pytest.raises(domain.PolicyError) as err:
+    with pytest.raises(Invalid) as err:
         domain.policy_to_store(policy, None)
     assert err.value.field == "hr_webhook_url" and str(err.value).startswith("hr_webhook_url: ")
     # ... unless the operator's allow-list names it.
@@ -244,7 +251,7 @@ def test_a_refused_destination_fails_the_notice_at_once():
 
 @pytest.mark.parametrize("stored", [None, DEFAULTS])
 def test_put_policy_with_a_url_and_no_secret_anywhere_is_refused_naming_the_secret(stored):
-    with pytest.raises(domain.PolicyError) as err:
+    with pytest.raises(Invalid) as err:
         domain.policy_to_store(NotificationPolicy(hr_webhook_url="https://hr.example.com/h"), stored)
     assert err.value.field == "hr_webhook_secret"
     assert str(err.value).startswith("hr_webhook_secret:")
@@ -378,14 +385,14 @@ def test_notice_view_is_the_api_shape_and_hides_the_internal_sending_status():
     doc = domain.build_notice(Planned("offer", CANDIDATE, 0), notice_id="ntc_1", now=NOW, recipient="a@x.io",
                               rendered=domain.Rendered("S", "B\n"), application_id="app_1", candidate_id="c1",
                               reengagement_id=None, division="retail", tier="basic", urgent=False)
-    view = domain.notice_view({**doc, "status": "sending"})
+    view = domain.notice_view({**doc, "status": "sending"}).model_dump(mode="json")
     assert {"id", "kind", "channel", "recipient", "status", "scheduled_for", "sent_at", "subject",
             "body"} <= set(view)
     assert view["status"] == "scheduled"
     assert view["scheduled_for"] == "2026-03-01T09:00:00Z" and view["sent_at"] is None
     assert (view["application_id"], view["candidate_id"], view["division"], view["step"]) == ("app_1", "c1",
                                                                                               "retail", 0)
-    sent = domain.notice_view({**doc, "status": "sent", "sent_at": NOW})
+    sent = domain.notice_view({**doc, "status": "sent", "sent_at": NOW}).model_dump(mode="json")
     assert sent["status"] == "sent" and sent["sent_at"] == "2026-03-01T09:00:00Z"
 
 

@@ -20,6 +20,7 @@ from infra.embedded_mongo import free_port
 from infra.smtp_capture import find, read_body
 from shared.bus import topology
 from shared.bus.aio_rpc import AsyncRpcClient
+from shared.config import Settings
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
@@ -52,11 +53,14 @@ class Platform:
         self.rabbit_url = rabbit_url
         self.mail_dir = mail_dir
         self.loop = loop
-        self.client = AsyncRpcClient(rabbit_url, name="notification-test", timeout=10)
+        # signs callers with the secret the service process has (both from this environment)
+        self.client = AsyncRpcClient(rabbit_url, name="notification-test", timeout=10,
+                                     context_secret=Settings.from_env().context_secret)
         self.log_path: Path | None = None
         self.mongo_url: str | None = None
         self.database: str | None = None  # the service's own database, for what the API does not show
         self.metrics_url: str | None = None
+        self.settings: Settings | None = None  # the service process's (from its environment)
 
     def call(self, method, context=None, **kwargs):
         return self.loop.run_until_complete(self.client.call("notification", method, as_caller=context or ctx(),
@@ -107,6 +111,7 @@ def running_platform(test_infra, tmp: Path, extra_env: dict[str, str] | None = N
         p.log_path = tmp / "notification.log"
         p.mongo_url, p.database = test_infra.mongo_url, f"{namespace}_notification"
         p.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+        p.settings = Settings.from_env(env)
         loop.run_until_complete(p.client.connect())
 
         def healthy():
@@ -194,28 +199,30 @@ def test_policies_by_rpc(platform):
                        "hr_email": None, "group_hr_email": None, "hr_webhook_url": None,
                        "hr_webhook_secret": None, "hr_webhook_secret_set": False,
                        "share_evidence": True, "screen_out_rejection_delay": 86400, "reply_to": None}
-    stored = platform.call("put_policy", division="retail", data={"guide_after": 1, "hr_email": "people@x.io"})
+    stored = platform.call("put_policy", division="retail", guide_after=1, hr_email="people@x.io")
     assert stored["guide_after"] == 1 and stored["survey_after"] == 172800 and stored["hr_email"] == "people@x.io"
-    # PUT replaces: a GET's body sent back is accepted, omitted fields go back to defaults
-    again = platform.call("put_policy", division="retail", data={**stored, "hr_email": None})
+    # PUT replaces: a GET's body sent back is accepted (its division is the policy's), omitted fields go back
+    # to defaults
+    assert stored["division"] == "retail"
+    again = platform.call("put_policy", **{**stored, "hr_email": None})
     assert again == {**stored, "hr_email": None}
     assert platform.call("get_policy", division="retail", context=ctx("recruiter")) == again
     with pytest.raises(Forbidden):
-        platform.call("put_policy", division="retail", data={}, context=ctx("recruiter"))
+        platform.call("put_policy", division="retail", context=ctx("recruiter"))
     with pytest.raises(Forbidden):
-        platform.call("put_policy", division="logistics", data={})
+        platform.call("put_policy", division="logistics")
     with pytest.raises(NotFound):
         platform.call("get_policy", division="logistics")
     with pytest.raises(Invalid) as err:
-        platform.call("put_policy", division="retail", data={"guide_after": -1})
+        platform.call("put_policy", division="retail", guide_after=-1)
     assert err.value.field == "guide_after"
     with pytest.raises(Invalid):
-        platform.call("put_policy", division="retail", data={"bogus": 1})
+        platform.call("put_policy", division="retail", bogus=1)
     assert platform.call("get_policy", division="logistics", context=ctx("admin", ()))["guide_after"] == 3600
 
 
 def test_basic_offer_with_evidence_goes_out_once_then_the_guide(platform):
-    platform.call("put_policy", division="retail", data={"guide_after": 1})
+    platform.call("put_policy", division="retail", guide_after=1)
     app, cand, email = uid("app"), uid("cand"), f"{uid('li')}@example.com"
     platform.publish("sourcing", "application_received", received(app, cand, email))
     event = status_changed(app, cand, "offered", "interviewed")
@@ -230,7 +237,7 @@ def test_basic_offer_with_evidence_goes_out_once_then_the_guide(platform):
     assert "Skills match: 75%" in body
     assert "Beautiful latte art" in body and "Calm with difficult customers" in body
     assert "ID" in body and "bank details" in body and "start date" in body
-    assert portal_url("a", app) in body
+    assert portal_url("a", app, platform.settings) in body
     assert offers[0]["notice_id"].startswith("ntc_")
 
     guide = wait_for(lambda: platform.mail(to=email, subject_contains="onboarding guide"), timeout=10)
@@ -281,7 +288,7 @@ def test_urgent_core_offer_escalates_and_decline_cancels(platform):
         app, cand, "offered", "awaiting_approval", "logistics", "core", True, "Fleet Manager"))
     [offer] = wait_for(lambda: platform.mail(to=email, subject_contains="Offer of employment"))
     body = read_body(platform.mail_dir, offer)
-    assert portal_url("a", app) in body and "4.3" not in body
+    assert portal_url("a", app, platform.settings) in body and "4.3" not in body
     context = ctx("hr", ("logistics",))
     kinds = {i["kind"]: i for i in platform.call("list_for_application", application_id=app, context=context)["items"]}
     assert set(kinds) == {"offer", "guide", "hr_confirm_reminder", "confirm_escalation"}
@@ -319,7 +326,7 @@ def test_rejection_now_survey_later_and_progress_and_reengagement(platform):
     assert "not to move forward" in read_body(platform.mail_dir, rejection)
     items = platform.call("list_for_application", application_id=app)["items"]
     survey = next(i for i in items if i["kind"] == "survey")
-    assert survey["status"] == "scheduled" and portal_url("a", app) in survey["body"]
+    assert survey["status"] == "scheduled" and portal_url("a", app, platform.settings) in survey["body"]
 
     reg = uid("reg")
     platform.publish("talent_pool", "reengagement_requested", {
@@ -327,7 +334,7 @@ def test_rejection_now_survey_later_and_progress_and_reengagement(platform):
         "division": "retail", "candidate_id": cand, "requested_by": "rita"})
     [re] = wait_for(lambda: platform.mail(to=email, subject_contains="Head Barista"))
     body = read_body(platform.mail_dir, re)
-    assert portal_url("r", reg) in body and "Barista" in body
+    assert portal_url("r", reg, platform.settings) in body and "Barista" in body
 
     everything = platform.call("list_for_candidate", candidate_id=cand)["items"]
     assert {i["kind"] for i in everything} == {"progress", "rejection", "survey", "reengagement", "approval_overdue"}
@@ -348,7 +355,7 @@ def test_core_progress_per_step_overdue_reminder_to_approvers_and_offer_after_th
 
     app, cand, email = uid("app"), uid("cand"), f"{uid('core')}@example.com"
     division = uid("div")
-    platform.call("put_policy", division=division, data={"guide_after": 3600},
+    platform.call("put_policy", division=division, guide_after=3600,
                   context=ctx("admin", ()))
     hr = ctx("hr", (division,))
     platform.publish("sourcing", "application_received", received(app, cand, email, division, "core",
@@ -410,7 +417,7 @@ def test_timing_report_from_a_seeded_history(platform):
     division = uid("div")
     admin = ctx("admin", ())
     # surveys due with the rejection: the report counts them, not when they went out
-    platform.call("put_policy", division=division, data={"survey_after": 0}, context=admin)
+    platform.call("put_policy", division=division, survey_after=0, context=admin)
 
     def run(tier, result, outcomes, seconds_ago, survey=None):
         app, cand, email = uid("app"), uid("cand"), f"{uid('m')}@example.com"
@@ -428,7 +435,7 @@ def test_timing_report_from_a_seeded_history(platform):
             previous = outcome
         if survey is not None:
             wait_for(lambda: platform.call("get_survey", application_id=app, context=system)["sent"])
-            platform.call("record_survey", application_id=app, data={"score": survey, "comment": "ok"},
+            platform.call("record_survey", application_id=app, score=survey, comment="ok",
                           context=system)
         return app
 
@@ -442,15 +449,15 @@ def test_timing_report_from_a_seeded_history(platform):
     never_surveyed = run("basic", "offer", [], 10)
 
     with pytest.raises(Conflict) as again:
-        platform.call("record_survey", application_id=rejected, data={"score": 5}, context=system)
+        platform.call("record_survey", application_id=rejected, score=5, context=system)
     assert again.value.code == "already_answered"
     with pytest.raises(Conflict):
-        platform.call("record_survey", application_id=never_surveyed, data={"score": 5}, context=system)
+        platform.call("record_survey", application_id=never_surveyed, score=5, context=system)
     with pytest.raises(Invalid) as bad:
-        platform.call("record_survey", application_id=rejected, data={"score": 6}, context=system)
+        platform.call("record_survey", application_id=rejected, score=6, context=system)
     assert bad.value.field == "score"
     with pytest.raises(Forbidden):
-        platform.call("record_survey", application_id=rejected, data={"score": 5}, context=ctx("hr", (division,)))
+        platform.call("record_survey", application_id=rejected, score=5, context=ctx("hr", (division,)))
 
     def report():
         return {(g["kind"], g["tier"], g["mode"]): g for g in platform.call(
@@ -489,9 +496,8 @@ def test_second_scale_policy_delays_are_kept_for_rejection_survey_escalation_and
     from datetime import datetime
 
     division = uid("div")
-    platform.call("put_policy", division=division, context=ctx("admin", ()), data={
-        "rejection_delay": 2, "survey_after": 4, "urgent_confirm_within": 1, "hr_confirm_after": 3,
-        "group_hr_email": "group-people@example.org"})
+    platform.call("put_policy", division=division, context=ctx("admin", ()), rejection_delay=2, survey_after=4,
+                  urgent_confirm_within=1, hr_confirm_after=3, group_hr_email="group-people@example.org")
 
     rejected, cand, email = uid("app"), uid("cand"), f"{uid('late')}@example.com"
     offered, cand2, email2 = uid("app"), uid("cand"), f"{uid('urgent')}@example.com"

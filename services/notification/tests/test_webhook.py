@@ -50,7 +50,7 @@ def hr_webhook(platform, receiver, division, path, statuses=None, **policy):
     secret = secrets.token_urlsafe(24)
     url = receiver.expect(path, secret, statuses)
     platform.call("put_policy", division=division, context=ctx("hr", (division,)),
-                  data={"hr_confirm_after": 1, "hr_webhook_url": url, "hr_webhook_secret": secret, **policy})
+                  **{"hr_confirm_after": 1, "hr_webhook_url": url, "hr_webhook_secret": secret, **policy})
     return url, secret
 
 
@@ -100,7 +100,7 @@ def test_policy_keeps_the_secret_write_only(platform, receiver):
     assert view["hr_webhook_secret_set"] is True and secret not in str(view)
 
     # A GET's body sent back (secret null, the read-only flag along) keeps the stored secret.
-    again = platform.call("put_policy", division=division, data={**view, "guide_after": 7}, context=hr)
+    again = platform.call("put_policy", **{**view, "guide_after": 7}, context=hr)  # its division is the path's
     assert again == {**view, "guide_after": 7}
     stored = platform.call("get_policy", division=division, context=hr)
     assert stored["hr_webhook_secret_set"] is True and stored["guide_after"] == 7
@@ -108,19 +108,19 @@ def test_policy_keeps_the_secret_write_only(platform, receiver):
     # A URL with no secret, stored or given: refused, naming the secret; nothing changes.
     other = a_division()
     with pytest.raises(Invalid) as err:
-        platform.call("put_policy", division=other, data={"hr_webhook_url": url}, context=ctx("hr", (other,)))
+        platform.call("put_policy", division=other, hr_webhook_url=url, context=ctx("hr", (other,)))
     assert err.value.field == "hr_webhook_secret"
     with pytest.raises(Invalid) as err:
-        platform.call("put_policy", division=other, data={"hr_webhook_url": url, "hr_webhook_secret": "short"},
+        platform.call("put_policy", division=other, hr_webhook_url=url, hr_webhook_secret="short",
                       context=ctx("hr", (other,)))
     assert err.value.field == "hr_webhook_secret"
     assert platform.call("get_policy", division=other, context=ctx("hr", (other,)))["hr_webhook_url"] is None
 
     # Dropping the URL drops the webhook and its secret.
-    cleared = platform.call("put_policy", division=division, data={}, context=hr)
+    cleared = platform.call("put_policy", division=division, context=hr)
     assert cleared["hr_webhook_url"] is None and cleared["hr_webhook_secret_set"] is False
     with pytest.raises(Invalid):
-        platform.call("put_policy", division=division, data={"hr_webhook_url": url}, context=hr)
+        platform.call("put_policy", division=division, hr_webhook_url=url, context=hr)
 
 
 def test_hr_reminder_and_escalation_go_to_the_webhook_once_signed(platform, receiver):
@@ -197,9 +197,8 @@ def test_internal_urls_outside_the_allow_list_are_refused_naming_the_url(platfor
     for url in (allowed.replace("127.0.0.1", "127.0.0.2"), allowed.replace("127.0.0.1", "[::1]"),
                 allowed.replace("127.0.0.1", "localhost"), "https://169.254.169.254/latest"):
         with pytest.raises(Invalid) as err:
-            platform.call("put_policy", division=division, data={"hr_webhook_url": url,
-                                                                 "hr_webhook_secret": "a-secret-of-16-chars+"},
-                          context=hr)
+            platform.call("put_policy", division=division, hr_webhook_url=url,
+                          hr_webhook_secret="a-secret-of-16-chars+", context=hr)
         assert err.value.field == "hr_webhook_url", url
     assert platform.call("get_policy", division=division, context=hr)["hr_webhook_url"] is None
 
@@ -218,7 +217,7 @@ def test_a_secret_stored_in_clear_before_sealing_still_signs_and_is_sealed_when_
     # A GET's body sent back (secret null) keeps the secret, now sealed; it still signs.
     hr = ctx("hr", (division,))
     view = platform.call("get_policy", division=division, context=hr)
-    platform.call("put_policy", division=division, data=view, context=hr)
+    platform.call("put_policy", **view, context=hr)
     stored = policies.find_one({"_id": division})["hr_webhook_secret"]
     assert is_sealed(stored) and secret not in stored and open_sealed(stored) == secret
     offer(platform, division)

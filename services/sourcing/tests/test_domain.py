@@ -6,7 +6,6 @@ from services.sourcing import domain
 from services.sourcing.domain import (
     STAY,
     Next,
-    RuleViolation,
     after_approval,
     after_decision,
     after_interview_completed,
@@ -29,6 +28,7 @@ from shared.contracts.events import (
     ScreeningResult,
 )
 from shared.crypto import is_sealed, lookup, open_sealed
+from shared.errors import Conflict
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 ALL = [s.value for s in AppStatus]
@@ -100,7 +100,7 @@ def test_move_appends_timeline_and_refuses_illegal_moves():
     previous = domain.move(a, "shortlisted", "Screening passed", T0)
     assert previous == "received" and a["status"] == "shortlisted"
     assert a["timeline"][-1] == {"at": T0, "status": "shortlisted", "detail": "Screening passed"}
-    with pytest.raises(RuleViolation) as exc:
+    with pytest.raises(Conflict) as exc:
         domain.move(a, "offered", "skip ahead", T0)
     assert exc.value.code == "invalid_transition"
     assert a["status"] == "shortlisted" and len(a["timeline"]) == 2
@@ -210,13 +210,13 @@ def test_outcomes():
     assert domain.outcome_status("accepted", "hired") == "hired"
     assert domain.outcome_status("accepted", "no_show") == "no_show"
     for status in ("offered", "interviewed", "received"):
-        with pytest.raises(RuleViolation) as exc:
+        with pytest.raises(Conflict) as exc:
             domain.outcome_status(status, "hired")
         assert exc.value.code == "invalid_transition"
     for status in NON_TERMINAL:
         assert domain.outcome_status(status, "withdrawn") == "withdrawn"
     for status in domain.TERMINAL:
-        with pytest.raises(RuleViolation):
+        with pytest.raises(Conflict):
             domain.outcome_status(status, "withdrawn")
 
 
@@ -224,7 +224,7 @@ def test_candidate_response_only_from_offered():
     assert domain.response_status("offered", "accept") == "accepted"
     assert domain.response_status("offered", "decline") == "declined"
     for status in ("accepted", "declined", "awaiting_approval"):
-        with pytest.raises(RuleViolation) as exc:
+        with pytest.raises(Conflict) as exc:
             domain.response_status(status, "accept")
         assert exc.value.code == "invalid_status"
 
@@ -232,7 +232,7 @@ def test_candidate_response_only_from_offered():
 def test_confirmation_only_for_offered_or_accepted():
     domain.check_confirmable("offered")
     domain.check_confirmable("accepted")
-    with pytest.raises(RuleViolation) as exc:
+    with pytest.raises(Conflict) as exc:
         domain.check_confirmable("interviewed")
     assert exc.value.code == "invalid_status"
 
@@ -253,7 +253,7 @@ def test_fast_track_reuses_the_prior_interview():
     assert [e["status"] for e in a["timeline"]] == ["received", "interviewed"]
     assert a["timeline"][0]["detail"] == "Re-engaged from the talent pool"
     assert a["timeline"][1]["detail"] == "Prior interview from application app_old reused (fast track)"
-    with pytest.raises(RuleViolation):
+    with pytest.raises(Conflict):
         domain.start_with_reused_interview(a, reused, "app_old", T0)
 
 
@@ -368,6 +368,7 @@ def test_status_changed_snapshot_carries_no_personal_data():
     ev = domain.status_changed(a, "interviewing")
     dumped = ev.model_dump(mode="json")
     assert dumped["previous_status"] == "interviewing" and dumped["status"] == "interviewed"
+    assert dumped["sequence"] == 2  # its place in the timeline: projections order changes by it
     assert dumped["detail"] == "Interview complete: average 4.25"
     assert dumped["interview"]["average"] == 4.25 and dumped["screening"]["score"] == 80
     assert not {"name", "email", "phone", "candidate"} & set(dumped)

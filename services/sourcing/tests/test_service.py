@@ -1,20 +1,25 @@
 """The service shell against a real MongoDB: RPC methods and event handlers called directly (nameko's
-worker_factory), with a bus stand-in that runs the real unit of work and keeps what it emitted."""
+worker_factory), with the in-process bus (tests/support/shell.py) that runs the real unit of work and keeps
+what it emitted. RPCs are called as their declarations say (shared/contracts/sourcing.py): keyword arguments,
+roles and answers checked by the declaration."""
 
 from datetime import UTC, datetime
 
 import pytest
 from nameko.testing.services import worker_factory
 
+from services.sourcing import service
 from services.sourcing.service import NotYetKnown, SourcingService
 from services.sourcing.store import SourcingStore
+from shared.config import Settings
+from shared.contracts import sourcing as contract
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS
 from shared.crypto import open_sealed
-from shared.erasure import subjects
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.storage import AlreadyHandled
+from tests.support.shell import InProcessBus
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 HR = Caller(key_id="k1", name="helen", role="hr", divisions=("retail",))
@@ -22,36 +27,23 @@ RECRUITER = Caller(key_id="k2", name="rita", role="recruiter", divisions=("retai
 OTHER_HR = Caller(key_id="k3", name="olaf", role="hr", divisions=("logistics",))
 ADMIN = Caller(key_id="k4", name="ada", role="admin")
 SYSTEM = Caller.system("talent_pool")
-
-
-class RecordingBus:
-    def __init__(self, store: SourcingStore):
-        self.store = store
-        self.caller = HR
-        self.events: list[EventEnvelope] = []
-
-    def transact(self, work, envelope=None):
-        # as shared/bus/nameko_ext.BusHandle.transact: the inbox, and the erased guard for events
-        result, emitted = self.store.transact(work, inbox_event_id=envelope.event_id if envelope else None,
-                                              about=subjects(envelope.type, envelope.payload) if envelope else None)
-        for e in emitted:  # every payload must satisfy its contract
-            EVENT_MODELS[("sourcing", e.type)].model_validate(e.payload)
-        self.events += emitted
-        return result
-
-    def of(self, event_type):
-        return [e.payload for e in self.events if e.type == event_type]
+INTERVIEWER = Caller(key_id="k5", name="ivan", role="interviewer", divisions=("retail",))
 
 
 @pytest.fixture
 def svc(make_store):
     store = make_store(SourcingStore)
-    return worker_factory(SourcingService, store=store, bus=RecordingBus(store))
+    return worker_factory(SourcingService, store=store, bus=InProcessBus(store, HR), settings=Settings())
 
 
 def as_(svc, caller):
     svc.bus.caller = caller
     return svc
+
+
+def sent(svc, event_type):
+    """The payloads of the events of this type the service emitted (each checked against its contract)."""
+    return [e.payload for e in svc.bus.of_type(event_type)]
 
 
 REQ = {"title": "Barista", "division": "retail", "department": "stores", "tier": "basic",
@@ -93,17 +85,17 @@ SUMMARY = {"interview_id": "int_1", "average": 4.5, "by_competency": {"coffee": 
 
 
 def test_requisition_lifecycle_and_scope(svc):
-    req = as_(svc, HR).create_requisition(data=REQ)
+    req = as_(svc, HR).create_requisition(**REQ)
     assert req["id"].startswith("req_") and req["status"] == "open" and req["closed_at"] is None
     assert req["knockout_questions"] == [{"id": "permit", "question": "Work permit?", "required_answer": True}]
     assert req["created_at"].endswith("Z")
-    assert svc.bus.of("requisition_opened")[0]["requisition"]["id"] == req["id"]
+    assert sent(svc, "requisition_opened")[0]["requisition"]["id"] == req["id"]
     with pytest.raises(Forbidden):
-        as_(svc, OTHER_HR).create_requisition(data=REQ)
+        as_(svc, OTHER_HR).create_requisition(**REQ)
     with pytest.raises(Forbidden):
-        as_(svc, RECRUITER).create_requisition(data=REQ)
+        as_(svc, RECRUITER).create_requisition(**REQ)
     with pytest.raises(Invalid) as exc:
-        as_(svc, HR).create_requisition(data={**REQ, "salary": 1})
+        as_(svc, HR).create_requisition(**{**REQ, "salary": 1})
     assert exc.value.field == "salary"
 
     with pytest.raises(NotFound):
@@ -115,38 +107,38 @@ def test_requisition_lifecycle_and_scope(svc):
     assert as_(svc, HR).list_requisitions(status="closed")["items"] == []
 
     with pytest.raises(NotFound):
-        as_(svc, OTHER_HR).close_requisition(requisition_id=req["id"], data={"reason": "filled"})
-    closed = as_(svc, HR).close_requisition(requisition_id=req["id"], data={"reason": "filled"})
+        as_(svc, OTHER_HR).close_requisition(requisition_id=req["id"], **{"reason": "filled"})
+    closed = as_(svc, HR).close_requisition(requisition_id=req["id"], **{"reason": "filled"})
     assert closed["status"] == "closed" and closed["close_reason"] == "filled" and closed["closed_at"]
     with pytest.raises(Conflict) as exc:
-        svc.close_requisition(requisition_id=req["id"], data={"reason": "cancelled"})
+        svc.close_requisition(requisition_id=req["id"], **{"reason": "cancelled"})
     assert exc.value.code == "requisition_closed"
-    assert len(svc.bus.of("requisition_closed")) == 1
+    assert len(sent(svc, "requisition_closed")) == 1
 
 
 def test_submit_dedups_candidates_and_refuses_duplicates(svc):
-    req = as_(svc, HR).create_requisition(data=REQ)
-    req2 = svc.create_requisition(data={**REQ, "title": "Shift lead"})
-    first = as_(svc, RECRUITER).submit_application(data=application(req["id"], "Ann.Lee@Example.com",
+    req = as_(svc, HR).create_requisition(**REQ)
+    req2 = svc.create_requisition(**{**REQ, "title": "Shift lead"})
+    first = as_(svc, RECRUITER).submit_application(**application(req["id"], "Ann.Lee@Example.com",
                                                                       answers={"permit": True}))
     assert first["status"] == "received" and first["id"].startswith("app_")
     assert first["candidate_id"].startswith("cand_")
-    second = svc.submit_application(data=application(req2["id"], " ann.lee@EXAMPLE.com",
+    second = svc.submit_application(**application(req2["id"], " ann.lee@EXAMPLE.com",
                                                      candidate={"name": "Ann Lee", "phone": "+1 555 0100"}))
     assert second["candidate_id"] == first["candidate_id"]
 
     with pytest.raises(Conflict) as exc:
-        svc.submit_application(data=application(req["id"], "ANN.LEE@example.com"))
+        svc.submit_application(**application(req["id"], "ANN.LEE@example.com"))
     assert exc.value.code == "duplicate_application" and first["id"] in exc.value.message
 
     cand = svc.get_candidate(candidate_id=first["candidate_id"])
     assert cand["name"] == "Ann Lee" and cand["phone"] == "+1 555 0100"
     assert cand["applications"] == [first["id"], second["id"]]
 
-    received = svc.bus.of("application_received")
+    received = sent(svc, "application_received")
     assert len(received) == 2 and received[0]["answers"] == {"permit": True}
     assert open_sealed(received[0]["candidate"]["email"]) == "Ann.Lee@example.com"  # sealed on the bus
-    changes = svc.bus.of("application_status_changed")
+    changes = sent(svc, "application_status_changed")
     assert [(c["previous_status"], c["status"]) for c in changes] == [(None, "received")] * 2
     assert "email" not in changes[0]
 
@@ -157,30 +149,30 @@ def test_submit_dedups_candidates_and_refuses_duplicates(svc):
 
 
 def test_submit_checks_requisition_and_answers(svc):
-    req = as_(svc, HR).create_requisition(data=REQ)
+    req = as_(svc, HR).create_requisition(**REQ)
     with pytest.raises(NotFound):
-        as_(svc, RECRUITER).submit_application(data=application("req_nope"))
+        as_(svc, RECRUITER).submit_application(**application("req_nope"))
     with pytest.raises(NotFound):
         as_(svc, Caller(key_id="x", name="x", role="recruiter", divisions=("hq",))).submit_application(
-            data=application(req["id"]))
+            **application(req["id"]))
     with pytest.raises(Invalid) as exc:
-        as_(svc, RECRUITER).submit_application(data=application(req["id"], answers={"permit": True, "car": True}))
+        as_(svc, RECRUITER).submit_application(**application(req["id"], answers={"permit": True, "car": True}))
     assert exc.value.field == "answers.car"
     with pytest.raises(Forbidden):
         as_(svc, Caller(key_id="i", name="ivan", role="interviewer", divisions=("retail",))).submit_application(
-            data=application(req["id"]))
-    as_(svc, HR).close_requisition(requisition_id=req["id"], data={"reason": "cancelled"})
+            **application(req["id"]))
+    as_(svc, HR).close_requisition(requisition_id=req["id"], **{"reason": "cancelled"})
     with pytest.raises(Conflict) as exc:
-        as_(svc, RECRUITER).submit_application(data=application(req["id"]))
+        as_(svc, RECRUITER).submit_application(**application(req["id"]))
     assert exc.value.code == "requisition_closed"
     assert svc.store.db.candidates.count_documents({}) == 0
 
 
 def test_candidate_is_visible_only_through_visible_applications(svc):
-    retail = as_(svc, ADMIN).create_requisition(data=REQ)
-    logistics = svc.create_requisition(data={**REQ, "division": "logistics"})
-    a = svc.submit_application(data=application(retail["id"]))
-    b = svc.submit_application(data=application(logistics["id"]))
+    retail = as_(svc, ADMIN).create_requisition(**REQ)
+    logistics = svc.create_requisition(**{**REQ, "division": "logistics"})
+    a = svc.submit_application(**application(retail["id"]))
+    b = svc.submit_application(**application(logistics["id"]))
     assert as_(svc, OTHER_HR).get_candidate(candidate_id=a["candidate_id"])["applications"] == [b["id"]]
     assert as_(svc, ADMIN).get_candidate(candidate_id=a["candidate_id"])["applications"] == [a["id"], b["id"]]
     with pytest.raises(NotFound):
@@ -194,12 +186,12 @@ def test_candidate_is_visible_only_through_visible_applications(svc):
 
 def test_what_one_division_records_never_changes_what_another_sees(svc):
     """docs/decisions/002: one candidate across divisions, one profile per division."""
-    retail = as_(svc, ADMIN).create_requisition(data=REQ)
-    logistics = svc.create_requisition(data={**REQ, "division": "logistics"})
-    a = as_(svc, RECRUITER).submit_application(data=application(retail["id"], "Ann.Lee@Example.com", candidate={
+    retail = as_(svc, ADMIN).create_requisition(**REQ)
+    logistics = svc.create_requisition(**{**REQ, "division": "logistics"})
+    a = as_(svc, RECRUITER).submit_application(**application(retail["id"], "Ann.Lee@Example.com", candidate={
         "name": "Ann Lee", "phone": "+1 555 0100", "skills": ["coffee", "latte art"], "location": "Lyon"}))
     seen_by_retail = as_(svc, HR).get_candidate(candidate_id=a["candidate_id"])
-    b = as_(svc, OTHER_HR).submit_application(data=application(logistics["id"], "ANN.LEE@example.COM", candidate={
+    b = as_(svc, OTHER_HR).submit_application(**application(logistics["id"], "ANN.LEE@example.COM", candidate={
         "name": "Mallory", "phone": None, "skills": ["driving"], "location": "Mars"}))
     assert b["candidate_id"] == a["candidate_id"] and svc.store.db.candidates.count_documents({}) == 1
     assert as_(svc, HR).get_candidate(candidate_id=a["candidate_id"]) == seen_by_retail
@@ -212,7 +204,7 @@ def test_what_one_division_records_never_changes_what_another_sees(svc):
     assert as_(svc, HR).list_applications(requisition_id=retail["id"])["items"][0]["candidate_name"] == "Ann Lee"
     assert as_(svc, OTHER_HR).get_application(application_id=b["id"])["candidate_name"] == "Mallory"
     # each event carries its own division's profile
-    snapshots = [e["candidate"] for e in svc.bus.of("application_received")]
+    snapshots = [e["candidate"] for e in sent(svc, "application_received")]
     assert [(c["name"], c["location"]) for c in snapshots] == [("Ann Lee", "Lyon"), ("Mallory", "Mars")]
     # the admin (every division) sees the latest profile and the export holds both
     assert as_(svc, ADMIN).get_candidate(candidate_id=a["candidate_id"])["name"] == "Mallory"
@@ -222,23 +214,23 @@ def test_what_one_division_records_never_changes_what_another_sees(svc):
 
 
 def test_a_fast_track_into_a_new_division_copies_the_profile_it_was_pooled_with(svc):
-    retail = as_(svc, ADMIN).create_requisition(data=REQ)
-    logistics = svc.create_requisition(data={**REQ, "division": "logistics"})
-    old = svc.submit_application(data=application(retail["id"], candidate={"name": "Ann Lee", "phone": "+1 555 0100"}))
+    retail = as_(svc, ADMIN).create_requisition(**REQ)
+    logistics = svc.create_requisition(**{**REQ, "division": "logistics"})
+    old = svc.submit_application(**application(retail["id"], candidate={"name": "Ann Lee", "phone": "+1 555 0100"}))
     fast = as_(svc, SYSTEM).submit_fast_track_application(requisition_id=logistics["id"],
                                                           candidate_id=old["candidate_id"], reengagement_id="re_1")
     assert svc.store.get_profile(old["candidate_id"], "logistics")["name"] == "Ann Lee"
-    assert open_sealed(svc.bus.of("application_received")[-1]["candidate"]["phone"]) == "+1 555 0100"
+    assert open_sealed(sent(svc, "application_received")[-1]["candidate"]["phone"]) == "+1 555 0100"
     # from then on the two divisions' records are separate
-    other = as_(svc, ADMIN).create_requisition(data={**REQ, "title": "Again"})
-    as_(svc, RECRUITER).submit_application(data=application(other["id"], candidate={"name": "Ann Renamed"}))
+    other = as_(svc, ADMIN).create_requisition(**{**REQ, "title": "Again"})
+    as_(svc, RECRUITER).submit_application(**application(other["id"], candidate={"name": "Ann Renamed"}))
     assert as_(svc, OTHER_HR).get_candidate(candidate_id=old["candidate_id"])["name"] == "Ann Lee"
     assert as_(svc, OTHER_HR).get_application(application_id=fast["id"])["candidate_name"] == "Ann Lee"
 
 
 def test_an_event_about_an_erased_application_is_acked_and_changes_nothing(svc):
-    req = as_(svc, ADMIN).create_requisition(data=REQ)
-    app = svc.submit_application(data=application(req["id"]))
+    req = as_(svc, ADMIN).create_requisition(**REQ)
+    app = svc.submit_application(**application(req["id"]))
     deliver(svc, "screening", "application_screened", screened(app["id"]))
     deliver(svc, "interview_feedback", "interview_scheduled", {
         "interview_id": "int_1", "application_id": app["id"], "division": "retail", "interviewers": ["ivan"],
@@ -256,8 +248,8 @@ def test_an_event_about_an_erased_application_is_acked_and_changes_nothing(svc):
 
 
 def test_list_applications_pages(svc):
-    req = as_(svc, ADMIN).create_requisition(data=REQ)
-    ids = [svc.submit_application(data=application(req["id"], f"c{i}@example.com"))["id"] for i in range(5)]
+    req = as_(svc, ADMIN).create_requisition(**REQ)
+    ids = [svc.submit_application(**application(req["id"], f"c{i}@example.com"))["id"] for i in range(5)]
     page = svc.list_applications(requisition_id=req["id"], limit=2)
     got = [a["id"] for a in page["items"]]
     while page["next_cursor"]:
@@ -270,8 +262,8 @@ def test_list_applications_pages(svc):
 
 
 def test_full_path_from_screening_to_hired(svc):
-    req = as_(svc, HR).create_requisition(data={**REQ, "tier": "core"})
-    app = svc.submit_application(data=application(req["id"], talent_pool_consent=True))
+    req = as_(svc, HR).create_requisition(**{**REQ, "tier": "core"})
+    app = svc.submit_application(**application(req["id"], talent_pool_consent=True))
     app_id = app["id"]
     env = deliver(svc, "screening", "application_screened", screened(app_id))
     with pytest.raises(AlreadyHandled):  # a redelivered event changes nothing
@@ -290,52 +282,52 @@ def test_full_path_from_screening_to_hired(svc):
             {"application_id": app_id, "division": "retail", "step": step, "chain_status": "pending"})
     assert svc.get_application(application_id=app_id)["status"] == "awaiting_approval"
     with pytest.raises(Conflict) as exc:
-        svc.record_confirmation(application_id=app_id, data={"result": "confirmed"})
+        svc.record_confirmation(application_id=app_id, **{"result": "confirmed"})
     assert exc.value.code == "invalid_status"
     deliver(svc, "interview_feedback", "approval_step_decided",
             {"application_id": app_id, "division": "retail", "step": {**step, "step": 2, "role": "admin"},
              "chain_status": "approved_all"})
 
-    view = as_(svc, RECRUITER).record_confirmation(application_id=app_id, data={"result": "confirmed", "note": "ok"})
+    view = as_(svc, RECRUITER).record_confirmation(application_id=app_id, **{"result": "confirmed", "note": "ok"})
     assert view["confirmation"]["result"] == "confirmed" and view["confirmation"]["by"] == "rita"
     assert view["timeline"][-1]["status"] == "offered"
     assert view["timeline"][-1]["detail"] == "HR phone confirmation: confirmed"
-    assert svc.bus.of("offer_confirmation_recorded")[0]["result"] == "confirmed"
+    assert sent(svc, "offer_confirmation_recorded")[0]["result"] == "confirmed"
 
     with pytest.raises(Conflict) as exc:
-        as_(svc, HR).record_outcome(application_id=app_id, data={"outcome": "hired"})
+        as_(svc, HR).record_outcome(application_id=app_id, **{"outcome": "hired"})
     assert exc.value.code == "invalid_transition"
     with pytest.raises(Forbidden):
-        as_(svc, HR).candidate_response(application_id=app_id, data={"response": "accept"})
-    assert as_(svc, SYSTEM).candidate_response(application_id=app_id, data={"response": "accept"})[
+        as_(svc, HR).candidate_response(application_id=app_id, **{"response": "accept"})
+    assert as_(svc, SYSTEM).candidate_response(application_id=app_id, **{"response": "accept"})[
         "status"] == "accepted"
     with pytest.raises(Conflict) as exc:
-        svc.candidate_response(application_id=app_id, data={"response": "decline"})
+        svc.candidate_response(application_id=app_id, **{"response": "decline"})
     assert exc.value.code == "invalid_status"
-    final = as_(svc, HR).record_outcome(application_id=app_id, data={"outcome": "hired"})
+    final = as_(svc, HR).record_outcome(application_id=app_id, **{"outcome": "hired"})
     assert final["status"] == "hired"
     with pytest.raises(Conflict):
-        svc.record_outcome(application_id=app_id, data={"outcome": "withdrawn"})
+        svc.record_outcome(application_id=app_id, **{"outcome": "withdrawn"})
 
     statuses = [e["status"] for e in final["timeline"]]
     assert statuses == ["received", "shortlisted", "interviewing", "interviewed", "awaiting_approval", "offered",
                         "offered", "accepted", "hired"]
     assert final["interview"]["average"] == 4.5 and final["decision"]["outcome"] == "pass"
     assert final["screening"]["passed"] is True
-    changes = [(c["previous_status"], c["status"]) for c in svc.bus.of("application_status_changed")]
+    changes = [(c["previous_status"], c["status"]) for c in sent(svc, "application_status_changed")]
     assert changes == [(None, "received"), ("received", "shortlisted"), ("shortlisted", "interviewing"),
                        ("interviewing", "interviewed"), ("interviewed", "awaiting_approval"),
                        ("awaiting_approval", "offered"), ("offered", "accepted"), ("accepted", "hired")]
-    last = svc.bus.of("application_status_changed")[-1]
+    last = sent(svc, "application_status_changed")[-1]
     assert last["interview"]["interview_id"] == "int_1" and last["decision"]["decided_by"] == "helen"
 
 
 def test_screening_events_out_of_order_and_overrides(svc):
-    req = as_(svc, HR).create_requisition(data=REQ)
+    req = as_(svc, HR).create_requisition(**REQ)
     with pytest.raises(NotYetKnown):  # an application sourcing has not got yet: retried, not dropped
         deliver(svc, "screening", "application_screened", screened("app_unknown"))
     assert svc.store.db.inbox.count_documents({}) == 0
-    app_id = svc.submit_application(data=application(req["id"]))["id"]
+    app_id = svc.submit_application(**application(req["id"]))["id"]
     deliver(svc, "screening", "application_screened", screened(app_id, passed=False))
     assert svc.get_application(application_id=app_id)["status"] == "screened_out"
     override = {"by": "rita", "reason": "referral", "at": "2026-01-05T00:00:00Z"}
@@ -355,17 +347,17 @@ def test_screening_events_out_of_order_and_overrides(svc):
 
 
 def test_fast_track_with_and_without_reused_interview(svc):
-    req = as_(svc, ADMIN).create_requisition(data=REQ)
-    old = svc.submit_application(data=application(req["id"], talent_pool_consent=True))
+    req = as_(svc, ADMIN).create_requisition(**REQ)
+    old = svc.submit_application(**application(req["id"], talent_pool_consent=True))
     deliver(svc, "screening", "application_screened", screened(old["id"]))
     deliver(svc, "interview_feedback", "interview_scheduled", {
         "interview_id": "int_1", "application_id": old["id"], "division": "retail", "interviewers": ["ivan"],
         "competencies": ["coffee"], "scheduled_at": "2026-01-02T10:00:00Z"})
     deliver(svc, "interview_feedback", "interview_completed",
             {"application_id": old["id"], "division": "retail", "summary": SUMMARY})
-    new_req = svc.create_requisition(data={**REQ, "title": "Head barista", "urgent": True})
-    other_req = svc.create_requisition(data={**REQ, "title": "Night barista"})
-    svc.bus.events.clear()
+    new_req = svc.create_requisition(**{**REQ, "title": "Head barista", "urgent": True})
+    other_req = svc.create_requisition(**{**REQ, "title": "Night barista"})
+    svc.bus.emitted.clear()
 
     with pytest.raises(Forbidden):
         as_(svc, RECRUITER).submit_fast_track_application(requisition_id=new_req["id"],
@@ -387,11 +379,13 @@ def test_fast_track_with_and_without_reused_interview(svc):
     assert [(e["status"], e["detail"]) for e in view["timeline"]] == [
         ("received", "Re-engaged from the talent pool"),
         ("interviewed", f"Prior interview from application {old['id']} reused (fast track)")]
-    received = svc.bus.of("application_received")[0]
+    received = sent(svc, "application_received")[0]
     assert received["fast_track"] == {"reengagement_id": "re_1", "reused_interview_from": old["id"]}
     assert received["source"] == "talent_pool" and open_sealed(received["candidate"]["email"]) == "ann@example.com"
-    changes = svc.bus.of("application_status_changed")
+    changes = sent(svc, "application_status_changed")
     assert [(c["previous_status"], c["status"]) for c in changes] == [(None, "received"), ("received", "interviewed")]
+    # one transaction, one time: only the sequence tells a projection which of the two came last
+    assert [c["sequence"] for c in changes] == [1, 2] and changes[0]["at"] == changes[1]["at"]
     assert changes[0]["interview"] is None and changes[1]["interview"]["reused_from_application_id"] == old["id"]
     assert changes[1]["reengagement_id"] == "re_1"
 
@@ -407,7 +401,7 @@ def test_fast_track_with_and_without_reused_interview(svc):
     deliver(svc, "screening", "application_screened", screened(fast["id"], passed=False))
     assert svc.get_application(application_id=fast["id"])["status"] == "interviewed"
 
-    svc.close_requisition(requisition_id=other_req["id"], data={"reason": "cancelled"})
+    svc.close_requisition(requisition_id=other_req["id"], **{"reason": "cancelled"})
     with pytest.raises(Conflict) as exc:
         svc.submit_fast_track_application(requisition_id=other_req["id"], candidate_id="cand_x",
                                           reengagement_id="re_4")
@@ -415,16 +409,16 @@ def test_fast_track_with_and_without_reused_interview(svc):
 
 
 def test_withdraw_from_screened_out_and_decision_needs_interviewed(svc):
-    req = as_(svc, HR).create_requisition(data=REQ)
-    app_id = svc.submit_application(data=application(req["id"]))["id"]
+    req = as_(svc, HR).create_requisition(**REQ)
+    app_id = svc.submit_application(**application(req["id"]))["id"]
     deliver(svc, "screening", "application_screened", screened(app_id, passed=False))
     with pytest.raises(NotYetKnown):
         deliver(svc, "interview_feedback", "decision_recorded", {
             "application_id": "app_missing", "division": "retail", "tier": "basic", "next_status": "offered",
             "decision": {"outcome": "pass", "decided_at": "2026-01-03T00:00:00Z"}})
     with pytest.raises(Forbidden):
-        as_(svc, RECRUITER).record_outcome(application_id=app_id, data={"outcome": "withdrawn"})
-    view = as_(svc, HR).record_outcome(application_id=app_id, data={"outcome": "withdrawn"})
+        as_(svc, RECRUITER).record_outcome(application_id=app_id, **{"outcome": "withdrawn"})
+    view = as_(svc, HR).record_outcome(application_id=app_id, **{"outcome": "withdrawn"})
     assert view["status"] == "withdrawn" and view["timeline"][-1]["detail"] == "Withdrawn (recorded by helen)"
 
 
@@ -433,9 +427,9 @@ def test_withdraw_from_screened_out_and_decision_needs_interviewed(svc):
 
 
 def test_reports_from_the_stored_applications_scoped_and_validated(svc):
-    req = svc.create_requisition(data=REQ)
-    first = svc.submit_application(data=application(req["id"], talent_pool_consent=True))
-    second = svc.submit_application(data=application(req["id"], email="bo@example.com", source="web"))
+    req = svc.create_requisition(**REQ)
+    first = svc.submit_application(**application(req["id"], talent_pool_consent=True))
+    second = svc.submit_application(**application(req["id"], email="bo@example.com", source="web"))
     deliver(svc, "screening", "application_screened", screened(first["id"]))
     deliver(svc, "screening", "application_screened", screened(second["id"], passed=False))
 
@@ -466,3 +460,140 @@ def test_reports_from_the_stored_applications_scoped_and_validated(svc):
     with pytest.raises(Invalid) as exc:
         svc.sources_report(start="2026-02-01", end="2026-01-01")
     assert exc.value.field == "to"
+
+
+# ----------------------------------------------------------------------------------------------------
+# the declarations (shared/contracts/sourcing.py): roles, arguments, answers
+
+
+def test_roles_are_the_declarations_and_a_refusal_changes_nothing(svc):
+    req = as_(svc, HR).create_requisition(**REQ)
+    app = as_(svc, RECRUITER).submit_application(**application(req["id"]))
+    refused = [
+        (INTERVIEWER, "create_requisition", REQ),
+        (RECRUITER, "close_requisition", {"requisition_id": req["id"], "reason": "filled"}),
+        (INTERVIEWER, "submit_application", application(req["id"], "ivy@example.com")),
+        (INTERVIEWER, "record_confirmation", {"application_id": app["id"], "result": "confirmed"}),
+        (RECRUITER, "record_outcome", {"application_id": app["id"], "outcome": "withdrawn"}),
+        (HR, "candidate_response", {"application_id": app["id"], "response": "accept"}),
+        (HR, "submit_fast_track_application", {"requisition_id": req["id"], "candidate_id": app["candidate_id"],
+                                               "reengagement_id": "re_1"}),
+        (INTERVIEWER, "funnel_report", {}),
+        (INTERVIEWER, "time_to_hire_report", {}),
+        (INTERVIEWER, "sources_report", {}),
+        (HR, "erase_candidate", {"candidate_id": app["candidate_id"]}),
+        (HR, "get_erasure", {"erasure_id": "era_1"}),
+        (HR, "confirm_erasure", {"erasure_id": "era_1", "party": "gateway", "counts": {}}),
+        (HR, "export_candidate", {"candidate_id": app["candidate_id"]}),
+        (RECRUITER, "get_retention_policy", {"division": "retail"}),
+        (HR, "put_retention_policy", {"division": "retail", "rejected_days": 1, "pool_days": 1}),
+    ]
+    for caller, method, kwargs in refused:
+        with pytest.raises(Forbidden) as err:
+            getattr(as_(svc, caller), method)(**kwargs)
+        assert f"role '{caller.role}' may not do this" in err.value.message, method
+    assert svc.store.db.requisitions.count_documents({}) == 1
+    assert svc.store.get_application(app["id"])["status"] == "received"
+    assert svc.store.db.retention_policies.count_documents({}) == 0
+    # reads are staff's (the gateway's routes take the same roles from the declarations): an interviewer's key
+    # reads its interviews, not applications
+    with pytest.raises(Forbidden):
+        as_(svc, INTERVIEWER).get_application(application_id=app["id"])
+    assert as_(svc, RECRUITER).get_application(application_id=app["id"])["id"] == app["id"]
+    # a service acting on its own passes every role check
+    assert as_(svc, SYSTEM).get_retention_policy(division="retail")["division"] == "retail"
+
+
+def test_arguments_are_parsed_as_declared_and_a_bad_one_is_named(svc):
+    req = as_(svc, HR).create_requisition(**REQ)
+    app = svc.submit_application(**application(req["id"]))
+    bad = [
+        (HR, "get_requisition", {"requisition_id": "r" * 101}, "requisition_id"),
+        (HR, "get_application", {"application_id": app["id"], "division": "retail"}, "division"),  # unknown
+        (HR, "get_candidate", {}, "candidate_id"),
+        (HR, "list_requisitions", {"limit": 0}, "limit"),
+        (HR, "list_requisitions", {"limit": 501}, "limit"),
+        (HR, "list_requisitions", {"limit": "many"}, "limit"),
+        (HR, "list_requisitions", {"status": "paused"}, "status"),
+        (HR, "list_requisitions", {"urgent": "perhaps"}, "urgent"),
+        (HR, "list_applications", {"requisition_id": req["id"], "status": "nonsense"}, "status"),
+        (HR, "list_applications", {"requisition_id": req["id"], "cursor": "c" * 201}, "cursor"),
+        (HR, "close_requisition", {"requisition_id": req["id"], "reason": "bored"}, "reason"),
+        (HR, "close_requisition", {"reason": "filled"}, "requisition_id"),
+        (HR, "record_outcome", {"application_id": app["id"], "outcome": "promoted"}, "outcome"),
+        (HR, "funnel_report", {"group_by": "source"}, "group_by"),
+        (HR, "funnel_report", {"requisition_id": "r" * 101}, "requisition_id"),
+        (ADMIN, "confirm_erasure", {"erasure_id": "era_1", "party": "screening", "counts": {}}, "party"),
+        (ADMIN, "confirm_erasure", {"erasure_id": "era_1", "party": "gateway", "counts": {"keys": "2"}},
+         "counts.keys"),
+        (ADMIN, "put_retention_policy", {"division": "retail", "rejected_days": -1, "pool_days": 1},
+         "rejected_days"),
+        (ADMIN, "submit_fast_track_application", {"requisition_id": req["id"], "candidate_id": app["candidate_id"]},
+         "reengagement_id"),
+    ]
+    for caller, method, kwargs, field in bad:
+        with pytest.raises(Invalid) as err:
+            getattr(as_(svc, caller), method)(**kwargs)
+        assert err.value.field == field, (method, kwargs, err.value.message)
+        assert err.value.message.startswith(f"{field}: "), err.value.message
+    assert svc.store.get_requisition(req["id"])["status"] == "open"
+    assert svc.store.get_application(app["id"])["status"] == "received"
+    assert svc.store.db.retention_policies.count_documents({}) == 0
+    # the bounds api-v1 gives every list
+    assert len(as_(svc, HR).list_requisitions(limit=500)["items"]) == 1
+
+
+def test_answers_are_the_declared_models(svc):
+    req = as_(svc, HR).create_requisition(**REQ)
+    assert contract.Requisition.model_validate(req).knockout_questions[0].id == "permit"
+    app = as_(svc, RECRUITER).submit_application(**application(req["id"], answers={"permit": True}))
+    assert set(app) == set(contract.ApplicationAccepted.model_fields)
+    view = svc.get_application(application_id=app["id"])
+    assert contract.Application.model_validate(view).candidate_name == "Ann"
+    page = svc.list_applications(requisition_id=req["id"])
+    assert contract.ApplicationPage.model_validate(page).items[0].candidate_name == "Ann"
+    assert contract.RequisitionPage.model_validate(svc.list_requisitions()).items[0].id == req["id"]
+    assert contract.Candidate.model_validate(svc.get_candidate(candidate_id=app["candidate_id"])).name == "Ann"
+    # a change answers the record, without the name look-up
+    changed = as_(svc, HR).record_outcome(application_id=app["id"], outcome="withdrawn")
+    assert "candidate_name" not in changed
+    assert contract.ApplicationRecord.model_validate(changed).status == "withdrawn"
+    # reports echo `from` and `to` by their API names; a division's funnel group names no requisition
+    funnel = svc.funnel_report(start="2026-01-01")
+    assert funnel["from"].startswith("2026-01-01") and funnel["to"] is None and "from_" not in funnel
+    assert contract.FunnelReport.model_validate(funnel).groups[0].division == "retail"
+    assert "requisition_id" not in funnel["groups"][0]
+    [by_req] = svc.funnel_report(group_by="requisition")["groups"]
+    assert isinstance(contract.FunnelReport.model_validate(svc.funnel_report(group_by="requisition")).groups[0],
+                      contract.RequisitionFunnelGroup) and by_req["requisition_title"] == "Barista"
+    contract.TimeToHireReport.model_validate(svc.time_to_hire_report())
+    contract.SourcesReport.model_validate(svc.sources_report())
+    export = as_(svc, ADMIN).export_candidate(candidate_id=app["candidate_id"])
+    exported = contract.SourcingExport.model_validate(export)
+    assert exported.applications[0].answers == {"permit": True} and exported.applications[0].submitted_by == "rita"
+    assert "candidate_name" not in export["applications"][0]
+
+
+def test_an_answer_that_drifts_from_its_declaration_fails_in_the_service(svc, monkeypatch):
+    req = as_(svc, HR).create_requisition(**REQ)
+    app = svc.submit_application(**application(req["id"]))
+    fields = service._application_fields
+    monkeypatch.setattr(service, "_application_fields", lambda doc: {**fields(doc), "email": "ann@example.com"})
+    with pytest.raises(ValueError, match="email"):
+        svc.get_application(application_id=app["id"])
+    # a report's rows are the domain's dicts: the declaration checks them on the way out
+    rows = service.domain.sources_report
+    monkeypatch.setattr(service.domain, "sources_report", lambda apps: [{**r, "names": ["Ann"]} for r in rows(apps)])
+    with pytest.raises(ValueError, match="names"):
+        svc.sources_report()
+
+
+def test_retention_policies_per_division(svc):
+    default = as_(svc, HR).get_retention_policy(division="retail")
+    assert contract.RetentionPolicy.model_validate(default).division == "retail"
+    with pytest.raises(Forbidden):
+        as_(svc, HR).get_retention_policy(division="logistics")
+    put = as_(svc, ADMIN).put_retention_policy(division="retail", rejected_days=30, pool_days=90)
+    assert put == {"division": "retail", "rejected_days": 30, "pool_days": 90}
+    assert as_(svc, HR).get_retention_policy(division="retail") == put
+    assert as_(svc, OTHER_HR).get_retention_policy(division="logistics") == {**default, "division": "logistics"}

@@ -6,12 +6,10 @@ from services.talent_pool import domain
 from services.talent_pool.domain import (
     answer_status,
     build_pool_entry,
-    covers_required,
     fast_track_eligible,
     find_matches,
     is_active,
     match_one,
-    newer_or_same,
     pool_reason,
     pool_reason_on_close,
     reached_interviewed,
@@ -133,9 +131,13 @@ def test_expiry():
 
 
 def test_out_of_order_guard():
-    assert newer_or_same(None, NOW)
-    assert newer_or_same(NOW, NOW)
-    assert not newer_or_same(NOW, NOW - timedelta(seconds=1))
+    """The projection's order (shared/contracts/status.py): a late older change never replaces a newer one."""
+    from shared.contracts.status import supersedes
+
+    assert supersedes(None, None, 0, NOW)
+    assert supersedes(0, NOW, 0, NOW)
+    assert not supersedes(0, NOW, 0, NOW - timedelta(seconds=1))
+    assert supersedes(1, NOW, 2, NOW) and not supersedes(2, NOW, 1, NOW)  # one transaction: by sequence
 
 
 # --- scoring ----------------------------------------------------------------------------------------
@@ -290,12 +292,6 @@ def test_window_boundary_and_zero_window():
     assert within_window(NOW - timedelta(seconds=WINDOW), NOW, WINDOW)
     assert not within_window(NOW - timedelta(seconds=WINDOW + 1), NOW, WINDOW)
     assert not within_window(NOW - timedelta(seconds=1), NOW, 0)
-
-
-def test_covers_required_ignores_case_and_spacing():
-    assert covers_required([" Machine   Learning "], ["machine learning"])
-    assert not covers_required([], ["x"])
-    assert covers_required(["a"], [])
 
 
 def test_answer_status():

@@ -1,6 +1,7 @@
 """The service shell against a real MongoDB: handlers and RPC methods called directly (nameko's
-worker_factory), with a small in-process bus (same unit of work and inbox as the real one, no broker) and
-stand-ins for the sourcing and notification services."""
+worker_factory), with the in-process bus of tests/support/shell.py (same unit of work and inbox as the real
+one, no broker) and stand-ins for the sourcing and notification services. RPCs take and answer what
+shared/contracts/talent_pool.py declares."""
 
 from datetime import timedelta
 
@@ -12,12 +13,18 @@ from services.talent_pool.service import NotSeenYet, TalentPoolService
 from services.talent_pool.store import TalentPoolStore
 from shared.bus.nameko_ext import EventHandler
 from shared.bus.topology import SUBSCRIPTIONS
+from shared.config import Settings
+from shared.contracts import notification
+from shared.contracts import talent_pool as contract
 from shared.contracts.caller import Caller
+from shared.contracts.commands import NotificationPolicy
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS
+from shared.contracts.sourcing import SubmitFastTrackApplication
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.storage import AlreadyHandled
 from shared.timeutil import iso, utcnow
+from tests.support.shell import FakeService, InProcessBus
 
 HR = Caller(key_id="k1", name="alice", role="hr", divisions=("logistics",))
 RETAIL_HR = Caller(key_id="k2", name="bob", role="hr", divisions=("retail",))
@@ -25,57 +32,20 @@ INTERVIEWER = Caller(key_id="k3", name="ivan", role="interviewer", divisions=("l
 SYSTEM = Caller.system("gateway")
 
 
-class Reply:
-    def __init__(self, thunk):
-        self.thunk = thunk
-
-    def result(self):
-        return self.thunk()
-
-
-class Remote:
-    """One RPC method of another service: records calls, answers with `fn`."""
-
-    def __init__(self, fn):
-        self.fn = fn
-        self.calls: list[dict] = []
-
-    def call_async(self, **kwargs):
-        self.calls.append(kwargs)
-        return Reply(lambda: self.fn(**kwargs))
+def fake_sourcing() -> FakeService:
+    """sourcing at its typed seam: the fast-tracked application, as shared/contracts/sourcing.py declares it."""
+    return FakeService("sourcing").answer(SubmitFastTrackApplication, lambda args: {
+        "id": f"app_ft_{args.candidate_id}", "candidate_id": args.candidate_id,
+        "status": "interviewed" if args.reuse_interview_from else "received"})
 
 
-class FakeSourcing:
-    def __init__(self):
-        self.submit_fast_track_application = Remote(
-            lambda **kw: {"id": f"app_ft_{kw['candidate_id']}", "candidate_id": kw["candidate_id"],
-                          "status": "interviewed" if kw["reuse_interview_from"] else "received"})
-
-
-class FakeNotification:
-    def __init__(self, window=180 * 86400, fail=False):
-        def get_policy(division):
-            if fail:
-                raise RuntimeError("notification is down")
-            return {"division": division, "reuse_interview_within": window}
-        self.get_policy = Remote(get_policy)
-
-
-class InProcessBus:
-    """The Bus handle's contract (caller, transact with inbox) without a broker."""
-
-    def __init__(self, store, caller):
-        self.store = store
-        self.caller = caller
-        self.emitted: list[EventEnvelope] = []
-
-    def transact(self, work, envelope=None):
-        result, emitted = self.store.transact(work, inbox_event_id=envelope.event_id if envelope else None)
-        self.emitted.extend(emitted)
-        return result
-
-    def of_type(self, event_type):
-        return [e for e in self.emitted if e.type == event_type]
+def fake_notification(window=180 * 86400, fail=False) -> FakeService:
+    """notification at its typed seam: the division's policy, as shared/contracts/notification.py declares it."""
+    def get_policy(args: notification.DivisionArgs):
+        if fail:
+            raise RuntimeError("notification is down")
+        return notification.Policy.of(args.division, NotificationPolicy(reuse_interview_within=window))
+    return FakeService("notification").answer(notification.GetPolicy, get_policy)
 
 
 @pytest.fixture
@@ -90,8 +60,8 @@ def svc(store):
 
 def make_service(store, caller=HR, notification=None):
     bus = InProcessBus(store, caller)
-    return worker_factory(TalentPoolService, store=store, bus=bus, sourcing=FakeSourcing(),
-                          notification=notification or FakeNotification())
+    return worker_factory(TalentPoolService, store=store, bus=bus, sourcing=fake_sourcing(),
+                          notification=notification or fake_notification(), settings=Settings())
 
 
 def deliver(svc, event_type, payload: dict, event_id=None):
@@ -124,10 +94,11 @@ def received(svc, app_id, cand_id, req=None, consent=True, name="Ana", skills=("
 
 
 def status(svc, app_id, cand_id, new, previous, at, req=None, consent=True, decided_days_ago=10, outcome="pass",
-           average=4.3, event_id=None):
+           average=4.3, event_id=None, sequence=0):
     req = req or requisition()
     decided = outcome is not None and new not in ("received", "shortlisted", "interviewing", "interviewed")
     body = {
+        "sequence": sequence,
         "application_id": app_id, "candidate_id": cand_id, "requisition_id": req["id"],
         "requisition_title": req["title"], "division": req["division"], "tier": "basic", "source": "referral",
         "talent_pool_consent": consent, "previous_status": previous, "status": new, "at": iso(at),
@@ -218,6 +189,17 @@ def test_late_older_status_is_ignored(svc, store):
     status(svc, "app_1", "c1", "offered", "interviewed", utcnow() - timedelta(days=1))
     assert store.get_application("app_1")["status"] == "declined"
     assert store.get_pool_entry("c1")["reason"] == "declined"
+
+
+def test_changes_made_at_the_same_time_keep_their_order(svc, store):
+    """A fast-tracked application is received and interviewed in one transaction (one `at`): the sequence says
+    which came last, whatever order they arrive in."""
+    at = utcnow()
+    received(svc, "app_ft", "c9", at=at)
+    status(svc, "app_ft", "c9", "interviewed", "received", at, sequence=2)
+    status(svc, "app_ft", "c9", "received", None, at, sequence=1)
+    app = store.get_application("app_ft")
+    assert (app["status"], app["status_sequence"], app["reached_interviewed"]) == ("interviewed", 2, True)
 
 
 def test_hired_anywhere_removes_and_keeps_out(svc, store):
@@ -356,18 +338,18 @@ def test_accept_within_window_with_skills_is_fast_tracked(store):
     portal = make_service(store, caller=SYSTEM)
     seen = portal.get_reengagement(reengagement_id=reg["id"])
     assert seen["status"] == "pending" and seen["application_id"] is None and seen["answered_at"] is None
-    out = portal.respond_reengagement(reengagement_id=reg["id"], data={"response": "accept"})
+    out = portal.respond_reengagement(reengagement_id=reg["id"], response="accept")
     assert out["status"] == "accepted" and out["fast_track"] is True and out["application_id"] == "app_ft_c1"
     assert set(out) == {"id", "requisition_id", "requisition_title", "division", "candidate_id", "status",
                         "application_id", "fast_track", "created_at", "answered_at"}
-    (call,) = portal.sourcing.submit_fast_track_application.calls
-    assert call == {"requisition_id": "req_urgent", "candidate_id": "c1", "reengagement_id": reg["id"],
-                    "reuse_interview_from": "app_1"}
-    assert portal.notification.get_policy.calls == [{"division": "logistics"}]
+    (call,) = portal.sourcing.calls_to(SubmitFastTrackApplication)
+    assert call.model_dump() == {"requisition_id": "req_urgent", "candidate_id": "c1", "reengagement_id": reg["id"],
+                                 "reuse_interview_from": "app_1"}
+    assert portal.notification.calls_to(notification.GetPolicy) == [notification.DivisionArgs(division="logistics")]
     (answered,) = portal.bus.of_type("reengagement_answered")
     assert answered.payload["response"] == "accept" and answered.payload["application_id"] == "app_ft_c1"
     with pytest.raises(Conflict) as exc:
-        portal.respond_reengagement(reengagement_id=reg["id"], data={"response": "decline"})
+        portal.respond_reengagement(reengagement_id=reg["id"], response="decline")
     assert exc.value.code == "already_answered"
 
 
@@ -376,10 +358,10 @@ def test_accept_outside_window_is_not_fast_tracked(store):
     pool_candidate(svc, decided_days_ago=10)
     open_urgent(svc)
     reg = svc.reengage(requisition_id="req_urgent", candidate_id="c1")
-    portal = make_service(store, caller=SYSTEM, notification=FakeNotification(window=86400))
-    out = portal.respond_reengagement(reengagement_id=reg["id"], data={"response": "accept"})
+    portal = make_service(store, caller=SYSTEM, notification=fake_notification(window=86400))
+    out = portal.respond_reengagement(reengagement_id=reg["id"], response="accept")
     assert out["status"] == "accepted" and out["fast_track"] is False
-    assert portal.sourcing.submit_fast_track_application.calls[0]["reuse_interview_from"] is None
+    assert portal.sourcing.calls_to(SubmitFastTrackApplication)[0].reuse_interview_from is None
 
 
 def test_missing_required_skill_is_not_fast_tracked_and_policy_failure_uses_default(store):
@@ -387,10 +369,10 @@ def test_missing_required_skill_is_not_fast_tracked_and_policy_failure_uses_defa
     pool_candidate(svc, skills=("python",), decided_days_ago=10)
     open_urgent(svc)
     reg = svc.reengage(requisition_id="req_urgent", candidate_id="c1")
-    portal = make_service(store, caller=SYSTEM, notification=FakeNotification(fail=True))
-    out = portal.respond_reengagement(reengagement_id=reg["id"], data={"response": "accept"})
+    portal = make_service(store, caller=SYSTEM, notification=fake_notification(fail=True))
+    out = portal.respond_reengagement(reengagement_id=reg["id"], response="accept")
     assert out["fast_track"] is False
-    assert portal.sourcing.submit_fast_track_application.calls[0]["reuse_interview_from"] is None
+    assert portal.sourcing.calls_to(SubmitFastTrackApplication)[0].reuse_interview_from is None
 
 
 def test_default_policy_still_fast_tracks_a_recent_complete_pass(store):
@@ -398,8 +380,8 @@ def test_default_policy_still_fast_tracks_a_recent_complete_pass(store):
     pool_candidate(svc, decided_days_ago=10)
     open_urgent(svc)
     reg = svc.reengage(requisition_id="req_urgent", candidate_id="c1")
-    portal = make_service(store, caller=SYSTEM, notification=FakeNotification(fail=True))
-    assert portal.respond_reengagement(reengagement_id=reg["id"], data={"response": "accept"})["fast_track"] is True
+    portal = make_service(store, caller=SYSTEM, notification=fake_notification(fail=True))
+    assert portal.respond_reengagement(reengagement_id=reg["id"], response="accept")["fast_track"] is True
 
 
 def test_decline_and_portal_only(store):
@@ -408,13 +390,13 @@ def test_decline_and_portal_only(store):
     open_urgent(svc)
     reg = svc.reengage(requisition_id="req_urgent", candidate_id="c1")
     with pytest.raises(Forbidden):
-        svc.respond_reengagement(reengagement_id=reg["id"], data={"response": "decline"})
+        svc.respond_reengagement(reengagement_id=reg["id"], response="decline")
     portal = make_service(store, caller=SYSTEM)
     with pytest.raises(Invalid):
-        portal.respond_reengagement(reengagement_id=reg["id"], data={"response": "maybe"})
-    out = portal.respond_reengagement(reengagement_id=reg["id"], data={"response": "decline"})
+        portal.respond_reengagement(reengagement_id=reg["id"], response="maybe")
+    out = portal.respond_reengagement(reengagement_id=reg["id"], response="decline")
     assert out["status"] == "declined" and out["application_id"] is None and out["answered_at"]
-    assert portal.sourcing.submit_fast_track_application.calls == []
+    assert portal.sourcing.calls_to(SubmitFastTrackApplication) == []
     with pytest.raises(NotFound):
         make_service(store, caller=RETAIL_HR).get_reengagement(reengagement_id=reg["id"])
     with pytest.raises(NotFound):
@@ -430,7 +412,7 @@ def test_pool_report_from_the_projections(store):
     urgent = {**requisition("req_urgent", "Senior Data Engineer", urgent=True), "created_at": iso(opened)}
     deliver(svc, "requisition_opened", {"requisition": urgent})
     reg = svc.reengage(requisition_id="req_urgent", candidate_id="c1")
-    make_service(store, caller=SYSTEM).respond_reengagement(reengagement_id=reg["id"], data={"response": "accept"})
+    make_service(store, caller=SYSTEM).respond_reengagement(reengagement_id=reg["id"], response="accept")
     # the fast-tracked application sourcing creates, offered a day after the opening
     deliver(svc, "application_received", {
         "application_id": "app_ft_c1", "candidate_id": "c1", "requisition": urgent,
@@ -465,3 +447,119 @@ def test_pool_report_from_the_projections(store):
         make_service(store, caller=INTERVIEWER).pool_report()
     exported = make_service(store, caller=SYSTEM).export_candidate(candidate_id="c1", application_ids=[])
     assert [(p["application_id"], p["reason"]) for p in exported["poolings"]] == [("app_1", "declined")]
+
+
+# --- the declarations (shared/contracts/talent_pool.py): roles, arguments, answers ---------------------
+
+def test_roles_are_the_declarations(store):
+    svc = make_service(store)
+    pool_candidate(svc)
+    open_urgent(svc)
+    reg = svc.reengage(requisition_id="req_urgent", candidate_id="c1")
+    # the portal's RPCs answer a system caller only (the gateway, after checking the candidate's link)
+    for person in (HR, make_admin()):
+        shell = make_service(store, caller=person)
+        with pytest.raises(Forbidden):
+            shell.consent_status(reengagement_id=reg["id"])
+        with pytest.raises(Forbidden):
+            shell.withdraw_consent(reengagement_id=reg["id"])
+        with pytest.raises(Forbidden):
+            shell.respond_reengagement(reengagement_id=reg["id"], response="accept")
+    # the right of access is an admin's
+    with pytest.raises(Forbidden):
+        svc.export_candidate(candidate_id="c1", application_ids=[])
+    assert make_service(store, caller=make_admin()).export_candidate(candidate_id="c1", application_ids=[])
+    assert store.get_pool_entry("c1") is not None  # nothing a refused call did changed the pool
+
+
+def make_admin():
+    return Caller(key_id="k9", name="root", role="admin", divisions=())
+
+
+@pytest.mark.parametrize(("method", "kwargs", "field", "message"), [
+    ("list_pool", {"limit": 0}, "limit", "limit: must be an integer from 1 to 500"),
+    ("list_pool", {"limit": True}, "limit", "limit: must be an integer from 1 to 500"),
+    ("list_pool", {"skill": "x" * 81}, "skill", "skill: must be a string of at most 80 characters"),
+    ("list_pool", {"division": 7}, "division", "division: must be a string of at most 80 characters"),
+    ("list_pool", {"cursor": 5}, "cursor", "cursor: not a cursor returned by this API"),
+    ("list_pool", {"sort": "name"}, "sort", "sort: unknown field"),
+    ("reengage", {"requisition_id": "", "candidate_id": "c1"}, "requisition_id", None),
+    ("get_matches", {}, "requisition_id", None),
+    ("export_candidate", {"candidate_id": "c1", "application_ids": "app_1"}, "application_ids", None),
+])
+def test_arguments_are_parsed_as_declared_naming_the_field(store, method, kwargs, field, message):
+    with pytest.raises(Invalid) as err:
+        getattr(make_service(store, caller=make_admin()), method)(**kwargs)
+    assert err.value.field == field
+    if message:
+        assert err.value.message == message
+
+
+def test_a_portal_answer_is_parsed_as_declared(store):
+    svc = make_service(store)
+    pool_candidate(svc)
+    open_urgent(svc)
+    reg = svc.reengage(requisition_id="req_urgent", candidate_id="c1")
+    portal = make_service(store, caller=SYSTEM)
+    with pytest.raises(Invalid) as err:
+        portal.respond_reengagement(reengagement_id=reg["id"], response="maybe")
+    assert err.value.field == "response"
+    with pytest.raises(Invalid) as err:  # the nested body of the old call: an unknown argument, refused
+        portal.respond_reengagement(reengagement_id=reg["id"], response="accept", data={"response": "accept"})
+    assert (err.value.field, err.value.message) == ("data", "data: unknown field")
+    assert portal.get_reengagement(reengagement_id=reg["id"])["status"] == "pending"
+
+
+def test_answers_are_the_declared_models(store):
+    svc = make_service(store)
+    pool_candidate(svc)
+    open_urgent(svc)
+    page = contract.PoolPage.model_validate(svc.list_pool())
+    assert [e.candidate_id for e in page.items] == ["c1"]
+    assert page.items[0].prior.requisition_title == "Data Engineer" and page.items[0].prior.application_id == "app_1"
+    [match] = [contract.Match.model_validate(m) for m in svc.get_matches(requisition_id="req_urgent")]
+    assert match.candidate_id == "c1"
+    reg = contract.Reengagement.model_validate(svc.reengage(requisition_id="req_urgent", candidate_id="c1"))
+    portal = make_service(store, caller=SYSTEM)
+    detail = contract.ReengagementDetail.model_validate(portal.get_reengagement(reengagement_id=reg.id))
+    assert (detail.status, detail.division, detail.requisition_title) == ("pending", "logistics",
+                                                                           "Senior Data Engineer")
+    report = contract.TalentPoolReport.model_validate(svc.pool_report())
+    assert report.pool_size == 1 and report.reengaged == 1
+    exported = contract.TalentPoolExport.model_validate(
+        make_service(store, caller=make_admin()).export_candidate(candidate_id="c1", application_ids=["app_1"]))
+    assert exported.pool_entry.candidate_id == "c1" and [r.id for r in exported.reengagements] == [reg.id]
+    assert [(p.division, p.name) for p in exported.profiles] == [("logistics", "Ana")]
+
+
+def test_an_answer_that_drifts_from_its_declaration_fails_in_the_service(store, monkeypatch):
+    svc = make_service(store)
+    pool_candidate(svc)
+    open_urgent(svc)
+    real = TalentPoolService._compute_matches
+
+    def leaky(store_, requisition, now, session=None):
+        return [{**m, "email": "leak@x.io"} for m in real(store_, requisition, now, session=session)]
+
+    monkeypatch.setattr(TalentPoolService, "_compute_matches", staticmethod(leaky))
+    with pytest.raises(ValueError, match="email"):
+        svc.get_matches(requisition_id="req_urgent")
+
+
+def test_the_portal_reads_and_withdraws_consent(store):
+    svc = make_service(store)
+    pool_candidate(svc)
+    open_urgent(svc)
+    reg = svc.reengage(requisition_id="req_urgent", candidate_id="c1")
+    portal = make_service(store, caller=SYSTEM)
+    assert portal.consent_status(application_id="app_1") == {"in_pool": True, "withdrawn": False}
+    out = portal.withdraw_consent(reengagement_id=reg["id"])
+    assert out == {"candidate_id": "c1", "talent_pool_consent": False, "removed_from_pool": True,
+                   "reengagements_withdrawn": 1}
+    assert portal.consent_status(reengagement_id=reg["id"]) == {"in_pool": False, "withdrawn": True}
+    assert portal.get_reengagement(reengagement_id=reg["id"])["status"] == "withdrawn"
+    again = portal.withdraw_consent(application_id="app_1")  # twice changes nothing more
+    assert (again["removed_from_pool"], again["reengagements_withdrawn"]) == (False, 0)
+    with pytest.raises(NotFound) as err:
+        portal.consent_status(application_id="app_nobody")
+    assert err.value.code == "candidate_not_found"

@@ -1,91 +1,63 @@
-"""Rate limits across two gateway processes: one API key's budget is one budget, whichever replica answers.
+"""Rate limits across two gateways: one API key's budget is one budget, whichever replica answers.
 
-Two more gateways (`python -m gateway`) join the session's platform with the same environment as its own
-gateway (Redis, MongoDB, RabbitMQ vhost, namespace, secrets) and small limits of their own; the session
-gateway keeps the default limits that the other e2e tests run under.
+Two gateway apps on the same Redis and MongoDB under one namespace are two replicas of one deployment (each
+its own process state: key cache, limiter, Redis and MongoDB clients, event loop), here in one test process
+against a fake of the services, with small limits of this module's own.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import signal
-import subprocess
-import sys
 import time
 
-import httpx
 import pytest
+from fastapi.testclient import TestClient
 
-from infra.embedded_mongo import free_port
-from tests.e2e.test_hiring_loop import make_key
-from tests.support.platform import ROOT
-from tests.support.waiting import wait_for
+from gateway.tests.inprocess import Gateway, gateway_settings, namespace_of, running
+from shared.config import Rate
+from shared.contracts import sourcing
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+pytestmark = pytest.mark.integration
 
 KEY_RATE, KEY_BURST = 1.0, 8  # per key: 1 request per second, bursts of 8
 DIVISION_RATE, DIVISION_BURST = 1.0, 12
 ANON_RATE, ANON_BURST = 0.2, 6  # per client address, on routes without a key
+EMPTY_PAGE = {"items": [], "next_cursor": None}
 
 
 @pytest.fixture(scope="module")
-def gateways(platform, tmp_path_factory):
-    """Base URLs of two gateway processes sharing the platform's Redis, with RATE_LIMIT_* of this module."""
-    log_dir = tmp_path_factory.mktemp("ratelimit-gateways")
-    procs, urls = [], []
-    try:
-        for n in (1, 2):
-            port = free_port()
-            env = {**platform.env, "GATEWAY_PORT": str(port),
-                   "RATE_LIMIT_KEY": f"{KEY_RATE:g}/{KEY_BURST}",
-                   "RATE_LIMIT_DIVISION": f"{DIVISION_RATE:g}/{DIVISION_BURST}",
-                   "RATE_LIMIT_ANONYMOUS": f"{ANON_RATE:g}/{ANON_BURST}"}
-            log = open(log_dir / f"gateway-{n}.log", "ab")  # noqa: SIM115 - closed with the process
-            procs.append(subprocess.Popen([sys.executable, "-m", "gateway"], cwd=ROOT, env=env, stdout=log,
-                                          stderr=subprocess.STDOUT, start_new_session=True))
-            urls.append(f"http://127.0.0.1:{port}")
-        for n, (proc, url) in enumerate(zip(procs, urls, strict=True), 1):
-            def ready(p=proc, u=url, n=n):
-                assert p.poll() is None, (log_dir / f"gateway-{n}.log").read_text()[-3000:]
-                try:
-                    return httpx.get(u + "/readyz", timeout=5).status_code
-                except httpx.TransportError:
-                    return None
-            wait_for(ready, lambda status: status == 200, timeout=60, interval=0.3, what=f"gateway {n} ready")
-        yield urls
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+def gateways(data_infra):
+    """Two gateways sharing one Redis and one key database, with RATE_LIMIT_* of this module."""
+    with namespace_of(data_infra, "ratelimit") as namespace:
+        settings = gateway_settings(data_infra, namespace, rate_limit_key=Rate(KEY_RATE, KEY_BURST),
+                                    rate_limit_division=Rate(DIVISION_RATE, DIVISION_BURST),
+                                    rate_limit_anonymous=Rate(ANON_RATE, ANON_BURST))
+        with running(settings) as first, running(settings) as second:
+            for gw in (first, second):
+                gw.fake.answer(sourcing.ListRequisitions, EMPTY_PAGE)
+            yield [first, second]
 
 
-def clients(urls: list[str], key: str) -> list[httpx.Client]:
-    return [httpx.Client(base_url=u, headers={"Authorization": f"Bearer {key}"}, timeout=30) for u in urls]
+def clients(gateways: list[Gateway], key: str) -> list[tuple[TestClient, dict]]:
+    return [(gw.client, {"Authorization": f"Bearer {key}"}) for gw in gateways]
 
 
-def alternate(pair: list[httpx.Client], path: str, count: int) -> tuple[list[tuple[int, httpx.Response]], float]:
+def alternate(pair, path: str, count: int) -> tuple[list, float]:
     """`count` GETs, one after the other, alternating between the gateways; (gateway index, response), seconds."""
     started = time.monotonic()
-    answers = [(i % 2, pair[i % 2].get(path)) for i in range(count)]
+    answers = [(i % 2, pair[i % 2][0].get(path, headers=pair[i % 2][1])) for i in range(count)]
     return answers, time.monotonic() - started
 
 
-def rate_limited_total(url: str, scope: str) -> float:
-    text = httpx.get(url + "/metrics", timeout=10).text
+def rate_limited_total(gw: Gateway, scope: str) -> float:
+    text = gw.client.get("/metrics").text
     for line in text.splitlines():
         if line.startswith(f'hireloop_rate_limited_total{{scope="{scope}"}} '):
             return float(line.split()[-1])
     return 0.0
 
 
-def assert_refusal(r: httpx.Response, scope_words: str) -> int:
+def assert_refusal(r, scope_words: str) -> int:
     assert r.status_code == 429, r.text
     error = r.json()["error"]
     assert error["code"] == "rate_limited" and scope_words in error["message"], error
@@ -94,12 +66,11 @@ def assert_refusal(r: httpx.Response, scope_words: str) -> int:
     return int(retry_after)
 
 
-def test_one_keys_limit_is_shared_by_two_gateways(platform, gateways):
-    admin = platform.client()
-    key = make_key(admin, "rl-busy", "hr", ["rl-north"])
-    other = make_key(admin, "rl-calm", "hr", ["rl-south"])
+def test_one_keys_limit_is_shared_by_two_gateways(gateways):
+    _, key = gateways[0].key("hr", ("rl-north",), name="rl-busy")
+    _, other = gateways[1].key("hr", ("rl-south",), name="rl-calm")
     pair = clients(gateways, key)
-    metric_before = [rate_limited_total(u, "key") for u in gateways]
+    metric_before = rate_limited_total(gateways[0], "key")
 
     answers, elapsed = alternate(pair, "/v1/requisitions?division=rl-north", 3 * KEY_BURST)
     statuses = [r.status_code for _, r in answers]
@@ -117,31 +88,32 @@ def test_one_keys_limit_is_shared_by_two_gateways(platform, gateways):
     assert {g for g, _ in refused} == {0, 1}, "both gateways refuse once the shared bucket is empty"
     retry_afters = [assert_refusal(r, f"limit of {KEY_RATE:g} requests per second per key") for _, r in refused]
     assert max(retry_afters) == math.ceil(1 / KEY_RATE)
-
-    # each gateway counted its own refusals
-    for i, url in enumerate(gateways):
-        assert rate_limited_total(url, "key") - metric_before[i] == sum(1 for g, _ in refused if g == i)
+    # Every refusal counted once, by the gateway that refused it (in one test process both gateways share one
+    # metrics registry: their /metrics show the same sum, and a refusal counted by both would show twice).
+    assert rate_limited_total(gateways[0], "key") - metric_before == len(refused)
+    assert rate_limited_total(gateways[1], "key") == rate_limited_total(gateways[0], "key")
 
     # another key (of another division) is not affected, on either gateway
     other_pair = clients(gateways, other)
-    assert [other_pair[i % 2].get("/v1/requisitions?division=rl-south").status_code for i in range(4)] == [200] * 4
+    assert [other_pair[i % 2][0].get("/v1/requisitions?division=rl-south", headers=other_pair[i % 2][1]).status_code
+            for i in range(4)] == [200] * 4
 
     # after waiting Retry-After, the key passes again (on the other gateway than the one that refused last)
     last_gateway, last = refused[-1]
     time.sleep(assert_refusal(last, "per key"))
-    again = pair[1 - last_gateway].get("/v1/requisitions?division=rl-north")
+    client, headers = pair[1 - last_gateway]
+    again = client.get("/v1/requisitions?division=rl-north", headers=headers)
     assert again.status_code == 200, again.text
 
     # unauthenticated requests and operations routes are not key-limited
-    anonymous = [httpx.get(gateways[i % 2] + "/v1/requisitions", timeout=10).status_code for i in range(12)]
+    anonymous = [gateways[i % 2].client.get("/v1/requisitions").status_code for i in range(12)]
     assert anonymous == [401] * 12
-    assert [httpx.get(gateways[i % 2] + "/healthz", timeout=10).status_code for i in range(12)] == [200] * 12
+    assert [gateways[i % 2].client.get("/healthz").status_code for i in range(12)] == [200] * 12
 
 
-def test_a_divisions_limit_is_shared_by_its_keys_across_gateways(platform, gateways):
-    admin = platform.client()
-    first = clients(gateways, make_key(admin, "rl-first", "recruiter", ["rl-east"]))
-    second = clients(gateways, make_key(admin, "rl-second", "recruiter", ["rl-east"]))
+def test_a_divisions_limit_is_shared_by_its_keys_across_gateways(gateways):
+    first = clients(gateways, gateways[0].key("recruiter", ("rl-east",), name="rl-first")[1])
+    second = clients(gateways, gateways[1].key("recruiter", ("rl-east",), name="rl-second")[1])
 
     started = time.monotonic()
     one, _ = alternate(first, "/v1/requisitions?division=rl-east", KEY_BURST + 2)
@@ -162,16 +134,16 @@ def test_a_divisions_limit_is_shared_by_its_keys_across_gateways(platform, gatew
             assert_refusal(r, "requests per second for division 'rl-east'")
 
 
-def test_routes_without_a_key_are_limited_per_client_address_across_gateways(platform, gateways):
+def test_routes_without_a_key_are_limited_per_client_address_across_gateways(gateways):
     """Finding 11: /portal/... and /console/login answered every request, however many. Now each client
     address has one budget on both gateways; X-Forwarded-For from a client that is not a trusted proxy
     changes nothing (no TRUSTED_PROXIES here); routes with a key keep their own limits."""
-    metric_before = [rate_limited_total(u, "anonymous") for u in gateways]
+    metric_before = rate_limited_total(gateways[0], "anonymous")
     answers = []
     for i in range(2 * ANON_BURST):
-        url = gateways[i % 2] + ("/portal/forged.token" if i % 3 else "/console/login")
+        path = "/portal/forged.token" if i % 3 else "/console/login"
         # a client trying to pass as many addresses
-        answers.append((i % 2, httpx.get(url, headers={"X-Forwarded-For": f"198.51.100.{i}"}, timeout=10)))
+        answers.append((i % 2, gateways[i % 2].client.get(path, headers={"X-Forwarded-For": f"198.51.100.{i}"})))
     statuses = [r.status_code for _, r in answers]
     assert statuses[:ANON_BURST] == [404 if i % 3 else 200 for i in range(ANON_BURST)], statuses
     # at 0.2 per second nothing refills while the loop runs (under 5 s) more than one token
@@ -180,11 +152,11 @@ def test_routes_without_a_key_are_limited_per_client_address_across_gateways(pla
     for _, r in refused:
         assert_refusal(r, "per client address")
     assert {g for g, _ in refused} == {0, 1}
-    for i, url in enumerate(gateways):
-        assert rate_limited_total(url, "anonymous") - metric_before[i] == sum(1 for g, _ in refused if g == i)
+    assert rate_limited_total(gateways[0], "anonymous") - metric_before == len(refused)  # each counted once
     # a refused sign-in or portal request did nothing: a POST is refused before the route reads it
-    post = httpx.post(gateways[0] + "/console/login", data={"key": "x"}, timeout=10)
+    post = gateways[0].client.post("/console/login", data={"key": "x"})
     assert post.status_code == 429 and "set-cookie" not in post.headers
     # a keyed route is not drawn from the address's bucket
-    key = make_key(platform.client(), "rl-keyed", "hr", ["rl-west"])
-    assert clients(gateways, key)[0].get("/v1/requisitions?division=rl-west").status_code == 200
+    _, key = gateways[0].key("hr", ("rl-west",), name="rl-keyed")
+    assert gateways[0].client.get("/v1/requisitions?division=rl-west",
+                                  headers={"Authorization": f"Bearer {key}"}).status_code == 200

@@ -1,0 +1,67 @@
+"""Applications and candidates (sourcing), and the screening override: every personal-data read is audited."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from gateway.audit import Read, division_of, personal_fields
+from gateway.deps import (
+    CallerOf,
+    Cursor,
+    IdemKey,
+    Limit,
+    Rpc,
+    StatusQ,
+    gw,
+    idempotent_call,
+    ok,
+)
+from shared.contracts import commands as cmd
+from shared.contracts import screening, sourcing
+from shared.contracts.sourcing import Application, ApplicationAccepted, ApplicationPage, Candidate
+
+router = APIRouter()  # tags per route: the screening override has its own
+
+
+@router.get("/v1/requisitions/{requisition_id}/applications", tags=["applications"], responses=ok(ApplicationPage))
+async def requisition_applications(request: Request, rpc: Rpc, requisition_id: str,
+                                   caller: CallerOf[sourcing.ListApplications], status: StatusQ = None,
+                                   limit: Limit = 50, cursor: Cursor = None):
+    page = await rpc(sourcing.ListApplications, caller, request, requisition_id=requisition_id, status=status,
+                     limit=limit, cursor=cursor)
+    await gw(request).audit.record(request, caller, [
+        Read(a.candidate_id, a.division, personal_fields("application", a.model_dump())) for a in page.items])
+    return page
+
+
+@router.post("/v1/applications", status_code=202, tags=["applications"], responses=ok(ApplicationAccepted, 202))
+async def submit_application(request: Request, rpc: Rpc, body: cmd.NewApplication,
+                             caller: CallerOf[sourcing.SubmitApplication], idem: IdemKey = None):
+    return await idempotent_call(request, rpc, caller, idem, body, 202, sourcing.SubmitApplication,
+                                 **body.model_dump(mode="json"))
+
+
+@router.get("/v1/applications/{application_id}", tags=["applications"], responses=ok(Application))
+async def get_application(request: Request, rpc: Rpc, application_id: str,
+                          caller: CallerOf[sourcing.GetApplication]):
+    found = await rpc(sourcing.GetApplication, caller, request, application_id=application_id)
+    await gw(request).audit.record(request, caller, [
+        Read(found.candidate_id, found.division, personal_fields("application", found.model_dump()))])
+    return found
+
+
+@router.get("/v1/candidates/{candidate_id}", tags=["applications"], responses=ok(Candidate))
+async def get_candidate(request: Request, rpc: Rpc, candidate_id: str,
+                        caller: CallerOf[sourcing.GetCandidate]):
+    found = await rpc(sourcing.GetCandidate, caller, request, candidate_id=candidate_id)
+    await gw(request).audit.record(request, caller, [
+        Read(found.id, division_of(caller), personal_fields("candidate", found.model_dump()))])
+    return found
+
+
+@router.post("/v1/applications/{application_id}/screening/override", tags=["screening"],
+             responses=ok(screening.ScreeningResult))
+async def override_screening(request: Request, rpc: Rpc, application_id: str, body: cmd.ScreeningOverride,
+                             caller: CallerOf[screening.Override], idem: IdemKey = None):
+    return await idempotent_call(request, rpc, caller, idem, body, 200, screening.Override,
+                                 application_id=application_id, **body.model_dump(mode="json"))

@@ -1,0 +1,48 @@
+"""API keys: an admin creates, lists and revokes them (the gateway's own key store, no service)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from gateway.deps import ADMIN, Cursor, IdemKey, Limit, gw, idempotent_answer, ok, roles
+from gateway.openapi import ApiKeyCreated, ApiKeyPage
+from shared.contracts import commands as cmd
+from shared.contracts.caller import Caller
+from shared.errors import Invalid
+from shared.timeutil import utcnow
+
+router = APIRouter(tags=["keys"])
+
+
+@router.post("/v1/api-keys", status_code=201, responses=ok(ApiKeyCreated, 201))
+async def create_key(request: Request, body: cmd.ApiKeyIn, caller: Annotated[Caller, Depends(roles(ADMIN))],
+                     idem: IdemKey = None):
+    if body.role != ADMIN and not body.divisions:
+        raise Invalid("divisions: a non-admin key needs at least one division", field="divisions")
+    expires = body.expires_at
+    if expires is not None and (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) <= utcnow():
+        # (a time without an offset is UTC, as MongoDB stores it) A key dead on arrival is a mistake.
+        raise Invalid("expires_at: must be in the future", field="expires_at")
+
+    async def produce():
+        created = await gw(request).keys.create(body.name, body.role, body.divisions, body.expires_at)
+        return JSONResponse(status_code=201, content=created)
+    # The answer holds the key's secret: never stored; a replay is 409 idempotency_key_reused.
+    return await idempotent_answer(request, caller, idem, body, produce, shows_secret=True)
+
+
+@router.get("/v1/api-keys", responses=ok(ApiKeyPage))
+async def list_keys(request: Request, caller: Annotated[Caller, Depends(roles(ADMIN))], limit: Limit = 50,
+                    cursor: Cursor = None):
+    items, next_cursor = await gw(request).keys.list(limit, cursor)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.delete("/v1/api-keys/{key_id}", status_code=204, responses={204: {"description": "Done (no body)"}})
+async def delete_key(request: Request, key_id: str, caller: Annotated[Caller, Depends(roles(ADMIN))]):
+    await gw(request).keys.revoke(key_id)
+    return Response(status_code=204)

@@ -1,0 +1,127 @@
+"""The candidate portal: `/portal/{token}` (HTML for people, JSON with Accept: application/json),
+`/portal/{token}/response`, `/survey` and `/consent`. The token is the candidate's only credential:
+HMAC-signed, bound to one application (kind `a`) or one re-engagement offer (kind `r`). After checking it,
+the gateway asks the owning service with a system caller."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic_core import to_jsonable_python
+
+from gateway import portal_text
+from gateway.deps import IdemKey, Rpc, gw, ok
+from gateway.idempotency import idempotent
+from gateway.openapi import ConsentWithdrawn, PortalAnswer, PortalView
+from gateway.portal import application_view, reengagement_view
+from gateway.rpc import ServiceCalls
+from gateway.templating import SECURITY_HEADERS, TEMPLATES
+from shared.contracts import interview_feedback, notification, sourcing, talent_pool
+from shared.contracts.caller import Caller
+from shared.contracts.commands import ConsentIn, PortalResponseIn, SurveyIn
+from shared.contracts.notification import SurveyAnswered
+from shared.errors import NotFound
+from shared.signing import BadSignature
+from shared.tokens import read_portal_token
+from shared.validation import parse
+
+PORTAL = Caller.system("portal")
+router = APIRouter(tags=["portal"])
+
+
+def _read(request: Request, token: str) -> tuple[str, str]:
+    try:
+        return read_portal_token(token, request.app.state.settings.portal_secret)
+    except BadSignature:
+        raise NotFound("this link is not valid") from None
+
+
+def _owner(token: str) -> str:
+    # The token is the candidate's credential, so it also owns the idempotency records.
+    return "portal:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+
+def plain(answer: Any) -> Any:
+    return to_jsonable_python(answer)
+
+
+async def _view(request: Request, rpc: ServiceCalls, token: str, locale: str) -> dict[str, Any]:
+    kind, object_id = _read(request, token)
+    if kind == "r":
+        reg = await rpc(talent_pool.GetReengagement, PORTAL, request, reengagement_id=object_id)
+        consent = await rpc(talent_pool.ConsentStatus, PORTAL, request, reengagement_id=object_id)
+        return reengagement_view(plain(reg), plain(consent), locale)
+    app = plain(await rpc(sourcing.GetApplication, PORTAL, request, application_id=object_id))
+    approvals = []
+    if app["tier"] == "core":
+        approvals = plain(await rpc(interview_feedback.ListApprovals, PORTAL, request, application_id=object_id))
+    survey = await rpc(notification.GetSurvey, PORTAL, request, application_id=object_id)
+    consent = await rpc(talent_pool.ConsentStatus, PORTAL, request, application_id=object_id)
+    # The views below are the portal's allow-list (gateway/portal.py): they read plain data.
+    return application_view(app, approvals, plain(survey), plain(consent), locale)
+
+
+@router.get("/portal/{token}", responses={200: {
+    "model": PortalView, "description": "The page, or with `Accept: application/json` its data",
+    "content": {"text/html": {"schema": {"type": "string"}}}}})
+async def portal_page(request: Request, rpc: Rpc, token: str):
+    locale = portal_text.pick_locale(request.query_params.get("lang"), request.headers.get("accept-language"))
+    view = await _view(request, rpc, token, locale)
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse(view)
+    html = TEMPLATES.get_template("portal.html").render(view=view, locale=locale, text=portal_text.TEXT[locale])
+    return HTMLResponse(html, headers=SECURITY_HEADERS)
+
+
+@router.post("/portal/{token}/response", responses=ok(PortalAnswer))
+async def portal_response(request: Request, rpc: Rpc, token: str, body: PortalResponseIn, idem: IdemKey = None):
+    g = gw(request)
+    kind, object_id = _read(request, token)
+    data = parse(PortalResponseIn, body.model_dump())
+
+    async def produce():
+        if kind == "r":
+            result = await rpc(talent_pool.RespondReengagement, PORTAL, request, reengagement_id=object_id,
+                               **data.model_dump())
+            return JSONResponse({"kind": "reengagement", "status": result.status,
+                                 "application_id": result.application_id})
+        result = await rpc(sourcing.CandidateResponse, PORTAL, request, application_id=object_id,
+                           **data.model_dump())
+        return JSONResponse({"kind": "application", "application_id": result.id, "status": result.status.value})
+
+    return await idempotent(g.redis, g.settings.redis_key(), _owner(token), idem,
+                            [request.url.path, data.model_dump()], produce)
+
+
+@router.post("/portal/{token}/survey", responses=ok(SurveyAnswered))
+async def portal_survey(request: Request, rpc: Rpc, token: str, body: SurveyIn, idem: IdemKey = None):
+    """The candidate's satisfaction survey (score 1-5, optional comment), once per application."""
+    g = gw(request)
+    kind, object_id = _read(request, token)
+    if kind != "a":
+        raise NotFound("this link has no survey")
+    data = parse(SurveyIn, body.model_dump())
+
+    async def produce():
+        result = await rpc(notification.RecordSurvey, PORTAL, request, application_id=object_id,
+                           **data.model_dump())
+        return JSONResponse(plain(result))
+
+    return await idempotent(g.redis, g.settings.redis_key(), _owner(token), idem,
+                            [request.url.path, data.model_dump()], produce)
+
+
+@router.post("/portal/{token}/consent", responses=ok(ConsentWithdrawn))
+async def portal_consent(request: Request, rpc: Rpc, token: str, body: ConsentIn):
+    """Withdraw talent-pool consent: out of the pool and every pending re-engagement, at once. Doing it
+    twice changes nothing more, so no idempotency key is needed."""
+    kind, object_id = _read(request, token)
+    parse(ConsentIn, body.model_dump())
+    ids = {"reengagement_id": object_id} if kind == "r" else {"application_id": object_id}
+    result = await rpc(talent_pool.WithdrawConsent, PORTAL, request, **ids)
+    return JSONResponse({"talent_pool_consent": False, "removed_from_pool": result.removed_from_pool,
+                         "reengagements_withdrawn": result.reengagements_withdrawn})

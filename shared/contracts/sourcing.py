@@ -1,0 +1,380 @@
+"""The sourcing service's RPCs (shared/contracts/rpc.py): requisitions, candidates and applications, the
+reports drawn from the applications' timelines, and the candidates' rights (erasure, access, retention).
+
+The answer models are also what the gateway's OpenAPI document says these routes answer (gateway/openapi.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, StrictInt, StringConstraints
+
+from shared.contracts import commands as cmd
+from shared.contracts.common import DEFAULT_PAGE, AppStatus, Id, RpcPageLimit
+from shared.contracts.rpc import ADMIN, HR, RECRUITER, STAFF, Args, Rpc, View
+from shared.contracts.screening import Screening
+
+SERVICE = "sourcing"
+
+# What api-v1 says of every list: `?limit=` (default 50, max 500: shared/contracts/common.py, the one page
+# size) and `?cursor=` (the gateway's bounds).
+Limit = RpcPageLimit
+Cursor = Annotated[str, StringConstraints(max_length=200)]
+# A division as a filter or a path names it (no pattern: one the caller cannot see is simply not found).
+DivisionName = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+# A report's period, as the gateway takes `from` and `to` (parsed by shared/reports.py, which names them).
+PeriodEnd = Annotated[str, StringConstraints(max_length=40)]
+
+
+# ---------------------------------------------------------------------------------------------- answers
+class KnockoutQuestionView(View):
+    id: str
+    question: str
+    required_answer: bool
+
+
+class Requisition(View):
+    id: str
+    status: Literal["open", "closed"]
+    title: str
+    division: str
+    department: str
+    tier: Literal["basic", "core"]
+    urgent: bool
+    required_skills: list[str]
+    skills: list[str]
+    min_years: float
+    location: str | None
+    headcount: int
+    knockout_questions: list[KnockoutQuestionView]
+    created_at: str
+    closed_at: str | None
+    close_reason: Literal["filled", "cancelled"] | None
+
+
+class RequisitionPage(View):
+    items: list[Requisition]
+    next_cursor: str | None
+
+
+class TimelineEntry(View):
+    at: str
+    status: AppStatus
+    detail: str
+
+
+class Confirmation(View):
+    """HR's phone confirmation of an offer."""
+
+    result: Literal["confirmed", "unreachable"]
+    note: str | None
+    by: str
+    at: str
+
+
+class ApplicationRecord(View):
+    """An application as sourcing records it (the answer of a confirmation, an outcome, a candidate's response)."""
+
+    id: str
+    requisition_id: str
+    requisition_title: str
+    candidate_id: str
+    division: str
+    department: str
+    tier: Literal["basic", "core"]
+    urgent: bool
+    source: str
+    status: AppStatus
+    screening: Screening | None
+    interview: dict[str, Any] | None = Field(description="the interview summary: average, by_competency, ...")
+    decision: dict[str, Any] | None
+    confirmation: Confirmation | None
+    talent_pool_consent: bool
+    timeline: list[TimelineEntry]
+    created_at: str
+    updated_at: str
+
+
+class Application(ApplicationRecord):
+    """An application as a recruiter reads it: with who applied, by the name their division knows."""
+
+    candidate_name: str | None = Field(description="who applied (null once the candidate is erased)")
+
+
+class ApplicationPage(View):
+    items: list[Application]
+    next_cursor: str | None
+
+
+class ApplicationAccepted(View):
+    id: str
+    candidate_id: str
+    status: AppStatus
+
+
+class Candidate(View):
+    """The candidate as one division's profile tells it (docs/decisions/002-candidates-per-division.md)."""
+
+    id: str
+    name: str
+    email: str
+    phone: str | None
+    skills: list[str]
+    years_experience: float | None
+    location: str | None
+    applications: list[str]
+
+
+class ProfileExport(View):
+    """One division's record of the person."""
+
+    division: str
+    name: str
+    email: str
+    phone: str | None
+    skills: list[str]
+    years_experience: float | None
+    location: str | None
+    created_at: str | None
+    updated_at: str | None
+
+
+class ExportedApplication(ApplicationRecord):
+    answers: dict[str, bool]
+    submitted_by: str | None
+
+
+class SourcingExport(View):
+    """Right of access: the candidate, every division's profile and every application, whole."""
+
+    candidate: Candidate
+    profiles: list[ProfileExport]
+    applications: list[ExportedApplication]
+
+
+class ErasureStep(View):
+    status: Literal["pending", "done"]
+    at: str | None
+    counts: dict[str, int] = Field(description="records erased or anonymised, by kind")
+
+
+class Erasure(View):
+    id: str
+    candidate_id: str
+    application_ids: list[str]
+    reason: Literal["request", "retention"]
+    status: Literal["in_progress", "completed"]
+    requested_at: str
+    completed_at: str | None
+    services: dict[str, ErasureStep] = Field(description="per service (and the gateway): its part of the erasure")
+
+
+class RetentionPolicy(View):
+    division: str
+    rejected_days: int
+    pool_days: int
+
+
+class Report(View):
+    """What every report echoes of what it was asked: the division and the period `[from, to)`."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    division: str | None
+    from_: str | None = Field(alias="from")
+    to: str | None
+
+
+class FunnelStage(View):
+    status: AppStatus
+    reached: int = Field(description="applications that reached it (reaching a stage implies the earlier ones)")
+    conversion: float | None = Field(description="reached / those at the stage before it on their own path")
+    drop_off: float | None = Field(description="1 - conversion")
+    median_seconds_in_stage: float | None = Field(description="over stays that ended with a next status")
+
+
+class FunnelExits(View):
+    screened_out: int
+    rejected: int
+    declined: int
+    no_show: int
+    withdrawn: int
+
+
+class FunnelGroup(View):
+    """One division's funnel (`group_by=division`)."""
+
+    division: str
+    applications: int
+    stages: list[FunnelStage]
+    exits: FunnelExits
+
+
+class RequisitionFunnelGroup(FunnelGroup):
+    """One requisition's funnel (`group_by=requisition`)."""
+
+    requisition_id: str
+    requisition_title: str | None
+
+
+class FunnelReport(Report):
+    requisition_id: str | None
+    group_by: Literal["division", "requisition"]
+    groups: list[FunnelGroup | RequisitionFunnelGroup]
+
+
+class DaysFigures(View):
+    median: float | None
+    p90: float | None = Field(description="nearest rank: sorted values[ceil(0.9 n) - 1]")
+
+
+class TimeToHireGroup(View):
+    division: str
+    tier: str | None
+    applications: int
+    offers: int
+    hires: int
+    to_offer_days: DaysFigures
+    to_hire_days: DaysFigures
+
+
+class TimeToHireReport(Report):
+    groups: list[TimeToHireGroup]
+
+
+class SourceFigures(View):
+    source: str
+    applications: int
+    shortlisted: int
+    interviewed: int
+    offers: int
+    hires: int
+    shortlist_rate: float | None
+    offer_rate: float | None
+    hire_rate: float | None
+
+
+class SourcesReport(Report):
+    items: list[SourceFigures]
+
+
+# ---------------------------------------------------------------------------------------------- arguments
+class RequisitionArgs(Args):
+    requisition_id: Id
+
+
+class ListRequisitionsArgs(Args):
+    division: DivisionName | None = None
+    status: Literal["open", "closed"] | None = None
+    urgent: bool | None = None
+    limit: Limit = DEFAULT_PAGE
+    cursor: Cursor | None = None
+
+
+class CloseRequisitionArgs(cmd.CloseRequisition):
+    requisition_id: Id
+
+
+class FastTrackArgs(Args):
+    """A re-engaged pool candidate's application (talent_pool, as the system), maybe reusing a prior interview."""
+
+    requisition_id: Id
+    candidate_id: Id
+    reengagement_id: Id
+    reuse_interview_from: Id | None = None
+
+
+class ApplicationArgs(Args):
+    application_id: Id
+
+
+class ListApplicationsArgs(Args):
+    requisition_id: Id
+    status: AppStatus | None = None
+    limit: Limit = DEFAULT_PAGE
+    cursor: Cursor | None = None
+
+
+class CandidateArgs(Args):
+    candidate_id: Id
+
+
+class ConfirmationArgs(cmd.ConfirmationIn):
+    application_id: Id
+
+
+class OutcomeArgs(cmd.OutcomeIn):
+    application_id: Id
+
+
+class CandidateResponseArgs(cmd.PortalResponseIn):
+    application_id: Id
+
+
+class ReportArgs(Args):
+    division: DivisionName | None = None
+    start: PeriodEnd | None = None
+    end: PeriodEnd | None = None
+
+
+class FunnelArgs(ReportArgs):
+    requisition_id: Id | None = None
+    group_by: Literal["division", "requisition"] = "division"
+
+
+class ErasureArgs(Args):
+    erasure_id: Id
+
+
+class ConfirmErasureArgs(Args):
+    """The gateway's confirmation of its part of an erasure (its Redis records); services confirm by event."""
+
+    erasure_id: Id
+    party: Literal["gateway"]
+    counts: dict[str, StrictInt]
+
+
+class DivisionArgs(Args):
+    division: DivisionName
+
+
+class PutRetentionPolicyArgs(cmd.RetentionPolicyIn):
+    """The path's division; the body's own (a GET's answer sent back) is checked against it by the gateway."""
+
+    division: DivisionName
+
+
+# ---------------------------------------------------------------------------------------------- declarations
+# Named after their methods; the reports' end in Rpc, as their answers keep the names the OpenAPI document uses.
+CreateRequisition = Rpc(SERVICE, "create_requisition", cmd.NewRequisition, Requisition, (HR, ADMIN))
+GetRequisition = Rpc(SERVICE, "get_requisition", RequisitionArgs, Requisition, STAFF)
+ListRequisitions = Rpc(SERVICE, "list_requisitions", ListRequisitionsArgs, RequisitionPage, STAFF)
+CloseRequisition = Rpc(SERVICE, "close_requisition", CloseRequisitionArgs, Requisition, (HR, ADMIN))
+
+SubmitApplication = Rpc(SERVICE, "submit_application", cmd.NewApplication, ApplicationAccepted, (RECRUITER, HR, ADMIN))
+SubmitFastTrackApplication = Rpc(SERVICE, "submit_fast_track_application", FastTrackArgs, ApplicationAccepted,
+                                 (ADMIN,), "talent_pool acts as the system; an admin may do it by hand")
+GetApplication = Rpc(SERVICE, "get_application", ApplicationArgs, Application, STAFF)
+ListApplications = Rpc(SERVICE, "list_applications", ListApplicationsArgs, ApplicationPage, STAFF)
+GetCandidate = Rpc(SERVICE, "get_candidate", CandidateArgs, Candidate, STAFF)
+RecordConfirmation = Rpc(SERVICE, "record_confirmation", ConfirmationArgs, ApplicationRecord, (HR, RECRUITER, ADMIN))
+RecordOutcome = Rpc(SERVICE, "record_outcome", OutcomeArgs, ApplicationRecord, (HR, ADMIN))
+CandidateResponse = Rpc(SERVICE, "candidate_response", CandidateResponseArgs, ApplicationRecord, (ADMIN,),
+                        "the portal calls as the system after checking the candidate's token")
+
+FunnelReportRpc = Rpc(SERVICE, "funnel_report", FunnelArgs, FunnelReport, STAFF,
+                      "GET /v1/reports/funnel: per division or requisition, over applications received in [from, to)")
+TimeToHireReportRpc = Rpc(SERVICE, "time_to_hire_report", ReportArgs, TimeToHireReport, STAFF,
+                          "GET /v1/reports/time-to-hire: per division and tier")
+SourcesReportRpc = Rpc(SERVICE, "sources_report", ReportArgs, SourcesReport, STAFF,
+                       "GET /v1/reports/sources: per source channel")
+
+EraseCandidate = Rpc(SERVICE, "erase_candidate", CandidateArgs, Erasure, (ADMIN,),
+                     "Right to erasure: anonymise here, then every service erases its own")
+GetErasure = Rpc(SERVICE, "get_erasure", ErasureArgs, Erasure, (ADMIN,))
+ConfirmErasure = Rpc(SERVICE, "confirm_erasure", ConfirmErasureArgs, Erasure, (ADMIN,))
+ExportCandidate = Rpc(SERVICE, "export_candidate", CandidateArgs, SourcingExport, (ADMIN,),
+                      "Right of access: the candidate and every application, whole, in every division")
+GetRetentionPolicy = Rpc(SERVICE, "get_retention_policy", DivisionArgs, RetentionPolicy, (HR, ADMIN))
+PutRetentionPolicy = Rpc(SERVICE, "put_retention_policy", PutRetentionPolicyArgs, RetentionPolicy, (ADMIN,),
+                         "how long the group keeps personal data is the group's decision")
