@@ -1,4 +1,5 @@
-# hireloop: `make run` starts the platform, `make test` runs the whole suite. Both set themselves up.
+# hireloop: `make run` starts the platform, `make test` runs the suite (all but the fault and browser tiers,
+# which `make test-faults` and `make test-browser` run; .ci/run runs all three). Both set themselves up.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -17,8 +18,8 @@ $(STAMP): pyproject.toml
 run: install  ## start everything (embedded Mongo and SMTP capture unless MONGO_URL / SMTP_URL are set)
 	$(PY) -m infra.run
 
-test: install  ## the whole suite: unit, integration (real RabbitMQ/Redis/Mongo) and end to end
-	$(PY) -m pytest
+test: install  ## unit, integration (real RabbitMQ/Redis/Mongo) and end to end; not tests/faults nor the browser test
+	$(PY) -m pytest -m "not faults and not browser"
 
 test-unit: install  ## the tests that need no RabbitMQ, Redis or MongoDB (a test using `test_infra` is integration)
 	$(PY) -m pytest -m "not integration and not e2e"
@@ -30,7 +31,7 @@ test-fuzz: install  ## only the API fuzz test; FUZZ_EXAMPLES=200 for a longer ru
 	HIRELOOP_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),20) $(PY) -m pytest gateway/tests/test_api_fuzz.py tests/e2e/test_api_fuzz.py
 
 test-browser: install  ## only the console and portal in headless Chromium (/usr/bin/chromium); screenshots in test-artifacts/console/
-	$(PY) -m pytest tests/e2e/test_console.py
+	$(PY) -m pytest tests/e2e/test_console.py -m browser
 
 lint: install
 	$(VENV)/bin/ruff check .

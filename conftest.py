@@ -60,3 +60,26 @@ def make_store(test_infra):
         for name in names:
             client.drop_database(name)
         client.close()
+
+
+def _settle_heap():
+    """Collect, then move every object alive now out of the cyclic GC's reach (`gc.freeze`).
+
+    A test session holds a large heap (every collected module and item, schemathesis' and hypothesis' state,
+    the e2e clients): each full collection walks all of it, and allocation-heavy tests pay for that many
+    times over (services/talent_pool/tests/test_pool_index.py: 3.4 s within the collected session, 0.3 s
+    with the heap frozen). What is alive between modules mostly lives to the end of the session anyway."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
+def pytest_collection_finish(session):
+    _settle_heap()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    if nextitem is None or nextitem.module is not item.module:  # after a module's fixtures are gone
+        _settle_heap()

@@ -21,7 +21,7 @@ import pytest
 from tests.e2e.test_hiring_loop import make_key, portal_link
 from tests.support.waiting import wait_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.browser]  # `make test-browser`
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "console"

@@ -1,7 +1,9 @@
-"""Fixtures of the fault-injection suite (`make test-faults`; also part of `make test`).
+"""Fixtures of the fault-injection suite (`make test-faults`, run by .ci/run after `make test`, which leaves it out).
 
 The suite's platform has its own vhost, database names and Redis prefix, apart from the e2e platform of
-the same session, because the tests count every effect in it."""
+the same session, because the tests count every effect in it. One platform serves every test but the
+broker restart (which needs a broker of its own): two notification replicas (the scheduler tests race them)
+and an SMTP capture in this process that can hold back one message's answer (`fault_platform.smtp`)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import secrets
 
 import pytest
 
-from tests.faults.harness import FaultPlatform
+from tests.faults.harness import FaultPlatform, HoldingSmtp
 from tests.support.infra import VhostAdmin, _with_vhost, clear_redis, drop_databases
 
 
@@ -36,11 +38,15 @@ def isolated_env(test_infra, label: str, rabbit_url: str | None = None):
 
 @pytest.fixture(scope="session")
 def fault_platform(test_infra, tmp_path_factory):
+    var = tmp_path_factory.mktemp("faults")
+    smtp = HoldingSmtp(var / "mail").start()  # writes var/mail/index.jsonl like the launcher's capture
     env, cleanup = isolated_env(test_infra, "f")
-    fp = FaultPlatform(env, tmp_path_factory.mktemp("faults"))
+    fp = FaultPlatform(env, var, extra_env={"SCALE_NOTIFICATION": "2", "SMTP_URL": smtp.url})
+    fp.smtp = smtp
     try:
         fp.start()
         yield fp
     finally:
         fp.stop()
+        smtp.stop()
         cleanup()

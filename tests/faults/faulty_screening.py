@@ -1,4 +1,4 @@
-"""The screening service with a bug that hits 1% of applications (test 4): `python -m tests.faults.faulty_screening`.
+"""The screening service with a bug that hits 3% of applications (test 4): `python -m tests.faults.faulty_screening`.
 
 The service code is untouched; only its pure screening rule is wrapped, so every other part (inbox,
 requeue, delivery limit, dead-letter queue) is the real one. Importing this module changes nothing;
@@ -8,9 +8,9 @@ import re
 
 
 def is_unlucky(email: str) -> bool:
-    """Candidates c7, c107, c207, ... (1 in 100) of a fault-test burst."""
+    """Candidates c7, c37, c77, c107, ... (3 in 100) of a fault-test burst: a few poison messages in one burst."""
     match = re.match(r"c(\d+)\.", email)
-    return bool(match) and int(match.group(1)) % 100 == 7
+    return bool(match) and int(match.group(1)) % 100 in (7, 37, 77)
 
 
 def main() -> None:

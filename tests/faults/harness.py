@@ -2,6 +2,10 @@
 a private RabbitMQ node that can be restarted without touching the machine's broker, an application burst
 driven over HTTP like a real client (retries with an Idempotency-Key), an event tap that sees every event
 published, and the counts every test prints: sent, completed, lost, duplicated, dead-lettered.
+
+Bursts are of BURST (100) applications: enough for prefetched, in-flight and queued messages at the moment of
+a fault. Faults are triggered by counts (so many screened, accepted, refused), never by timers, so the same
+moment of the run is hit on a fast machine and on a loaded one.
 """
 
 from __future__ import annotations
@@ -12,16 +16,21 @@ import secrets
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from email import message_from_bytes
+from email import policy as email_policy
 from pathlib import Path
 
 import httpx
+from aiosmtpd.controller import Controller
 from kombu import Connection, Exchange, Queue
 
 from infra.embedded_mongo import free_port
 from infra.run import Platform
+from infra.smtp_capture import _CaptureHandler
 from shared.bus import topology
 from shared.bus.dlq import DeadLetterQueues
 from shared.contracts.common import SERVICES
@@ -29,6 +38,7 @@ from shared.storage import mongo_client
 
 DIVISION = "faults"
 SCREENED = {"shortlisted", "screened_out"}
+BURST = 100  # applications per burst
 
 # ----------------------------------------------------------------------------------------------------
 # a private RabbitMQ node
@@ -107,6 +117,61 @@ class PrivateBroker:
 
 
 # ----------------------------------------------------------------------------------------------------
+# an SMTP capture that can hold its answer to one message
+
+
+class HoldingHandler(_CaptureHandler):
+    """Stores and indexes every message like `infra.smtp_capture`; when armed, the first message that
+    matches is stored and then left unanswered (no `250`) until released: its sender sits between
+    "the server has it" and "I know it was sent"."""
+
+    def __init__(self, directory: Path):
+        super().__init__(directory)
+        self.matches = None
+        self.held: dict | None = None
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def hold_next(self, matches) -> None:
+        self.held, self.matches = None, matches
+        self.holding.clear()
+        self.release.clear()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        content = envelope.original_content or envelope.content
+        entry = self.save(envelope.mail_from, list(envelope.rcpt_tos), content)
+        msg = message_from_bytes(content if isinstance(content, bytes) else content.encode(),
+                                 policy=email_policy.default)
+        if self.matches is not None and self.matches(entry, msg):
+            self.matches, self.held = None, entry
+            self.holding.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+        return "250 Message accepted for delivery"
+
+
+class HoldingSmtp:
+    def __init__(self, directory: Path):
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.handler = HoldingHandler(directory)
+        self.port = free_port()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> HoldingSmtp:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.handler.release.set()
+        self.controller.stop()
+
+
+# ----------------------------------------------------------------------------------------------------
 # the platform, process by process
 
 
@@ -130,6 +195,7 @@ class FaultPlatform:
         self.var = var_dir
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._mongo = None
+        self.smtp: HoldingSmtp | None = None  # an SMTP capture of the test's, when the platform was given one
 
     def start(self) -> FaultPlatform:
         self.platform.start()
@@ -258,14 +324,22 @@ async def _post_all(base_url: str, key: str, requisition_id: str, run: str, coun
 
 
 def send_applications(base_url: str, key: str, requisition_id: str, count: int, *, concurrency: int = 8,
-                      timeout: float = 300, on_progress=lambda accepted: None) -> tuple[str, Burst]:
+                      timeout: float = 300, on_progress=lambda accepted: None,
+                      burst: Burst | None = None) -> tuple[str, Burst]:
     """POST `count` applications; retries 5xx, 429 (after Retry-After) and connection errors with the same
-    Idempotency-Key."""
+    Idempotency-Key. `burst`: a Burst of the caller's, whose counts it may watch from another thread while
+    the applications go out (e.g. to inject a fault when so many were accepted or refused)."""
     run = secrets.token_hex(3)
-    burst = Burst()
+    burst = burst if burst is not None else Burst()
     asyncio.run(_post_all(base_url, key, requisition_id, run, count, concurrency, time.monotonic() + timeout,
                           burst, on_progress))
     return run, burst
+
+
+def queue_depth(amqp_url: str, queue: str) -> int:
+    """Messages ready in `queue` (a passive declare: nothing is consumed or redelivered)."""
+    with Connection(amqp_url) as conn:
+        return conn.default_channel.queue_declare(queue, passive=True).message_count
 
 
 def applications_of(client: httpx.Client, requisition_id: str) -> list[dict]:

@@ -13,7 +13,7 @@ from kombu import Connection, Exchange, Queue
 
 from shared.bus import topology
 from shared.contracts.common import SERVICES
-from tests.faults.harness import applications_of, count_screening_effects, open_requisition, send_applications
+from tests.faults.harness import BURST, applications_of, count_screening_effects, open_requisition, send_applications
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -73,7 +73,7 @@ def test_every_event_delivered_twice_changes_state_once_and_sends_one_notice_eac
     fp = fault_platform
     client = fp.client()
     req = open_requisition(client, "Support engineer (duplicates)")
-    count = 120
+    count = BURST
     with Duplicator(fp.env["RABBIT_URL"]) as duplicator:
         run, burst = send_applications(fp.base_url, fp.admin_key, req["id"], count)
         counts, details = count_screening_effects(fp, client, req["id"], run, count, timeout=120)

@@ -2,7 +2,7 @@
 atomic update, so a notification outage loses nothing and two replicas never send one notice twice.
 
 8. `kill -9` both notification replicas while every offer's follow-ups (onboarding guide, HR
-   confirmation reminder) are scheduled but not yet due; wait until all are past due; start both again
+   confirmation reminder) are scheduled but not yet due; let them all fall due; start both again
    at once. Every follow-up goes out exactly once (one email per notice in the SMTP capture, each notice
    `sent` after one attempt), none is lost, none is left scheduled or failed.
 9. `kill -9` the notification service *during* a delivery: the SMTP server has the message, the
@@ -12,107 +12,32 @@ atomic update, so a notification outage loses nothing and two replicas never sen
    carry one Message-ID (`<notice id@domain>`), so a mail system can drop the second. Every other notice
    is sent once.
 
-The module runs a platform of its own, with two notification replicas and an SMTP capture in the test
-process that can hold one message's answer (the platform's mail index is still `var/mail/index.jsonl`).
+The suite's platform runs two notification replicas and an SMTP capture in the test process that can hold
+one message's answer (tests/faults/conftest.py). Time is moved, not waited for: due times (test 8) and one
+lease (test 9) are set into the past in the notification database while no replica could act on them, the
+only writes these tests make to a service's database. "Nothing more was sent" is checked after both
+replicas' dispatchers have run twice more (their /metrics), not after a sleep.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import signal
-import threading
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email import policy as email_policy
-from pathlib import Path
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
-from infra.embedded_mongo import free_port
-from infra.smtp_capture import _CaptureHandler, read_message
-from tests.faults.conftest import isolated_env
-from tests.faults.harness import FaultPlatform, applications_of, wait_until
+from infra.smtp_capture import read_message
+from tests.faults.harness import FaultPlatform, HoldingSmtp, applications_of, wait_until
+from tests.support.sentinel import timer_ticks
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 NOTIFIERS = ("notification-1", "notification-2")
 FOLLOW_UPS = ("guide", "hr_confirm_reminder")
-
-
-# ----------------------------------------------------------------------------------------------------
-# an SMTP capture that can hold its answer to one message
-
-
-class HoldingHandler(_CaptureHandler):
-    """Stores and indexes every message like `infra.smtp_capture`; when armed, the first message that
-    matches is stored and then left unanswered (no `250`) until released: its sender sits between
-    "the server has it" and "I know it was sent"."""
-
-    def __init__(self, directory: Path):
-        super().__init__(directory)
-        self.matches = None
-        self.held: dict | None = None
-        self.holding = threading.Event()
-        self.release = threading.Event()
-
-    def hold_next(self, matches) -> None:
-        self.held, self.matches = None, matches
-        self.holding.clear()
-        self.release.clear()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        content = envelope.original_content or envelope.content
-        entry = self.save(envelope.mail_from, list(envelope.rcpt_tos), content)
-        msg = message_from_bytes(content if isinstance(content, bytes) else content.encode(),
-                                 policy=email_policy.default)
-        if self.matches is not None and self.matches(entry, msg):
-            self.matches, self.held = None, entry
-            self.holding.set()
-            while not self.release.is_set():
-                await asyncio.sleep(0.05)
-        return "250 Message accepted for delivery"
-
-
-class HoldingSmtp:
-    def __init__(self, directory: Path):
-        directory.mkdir(parents=True, exist_ok=True)
-        self.directory = directory
-        self.handler = HoldingHandler(directory)
-        self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
-
-    def start(self) -> HoldingSmtp:
-        self.controller.start()
-        return self
-
-    def stop(self) -> None:
-        self.handler.release.set()
-        self.controller.stop()
-
-
-@pytest.fixture(scope="module")
-def scheduler_platform(test_infra, tmp_path_factory):
-    var = tmp_path_factory.mktemp("scheduler")
-    smtp = HoldingSmtp(var / "mail").start()
-    env, cleanup = isolated_env(test_infra, "s")
-    fp = FaultPlatform(env, var, extra_env={"SCALE_NOTIFICATION": "2", "SMTP_URL": smtp.url})
-    try:
-        fp.start()
-        yield fp, smtp
-    finally:
-        fp.stop()
-        smtp.stop()
-        cleanup()
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -173,6 +98,12 @@ def notices_of(fp: FaultPlatform, app_ids, kinds=None) -> list[dict]:
     return list(fp.db("notification").notices.find(query))
 
 
+def dispatchers_ran(fp: FaultPlatform) -> None:
+    """Both replicas' dispatchers ran twice more: whatever either would still send has been sent."""
+    timer_ticks([f"http://127.0.0.1:{fp.platform.metrics_ports[label]}/metrics" for label in NOTIFIERS],
+                "dispatch_due")
+
+
 def restart_together(fp: FaultPlatform, labels) -> None:
     """Start stopped processes at once (so their dispatchers race for the same due notices)."""
     before = {label: fp.log(label).count('"msg": "started"') for label in labels}
@@ -212,11 +143,12 @@ def expected_recipient(notice: dict, emails: dict[str, str], division: str) -> s
 
 
 @pytest.mark.timeout(240)
-def test_kill_9_notification_with_follow_ups_scheduled_sends_every_due_notice_once(scheduler_platform):
-    fp, smtp = scheduler_platform
+def test_kill_9_notification_with_follow_ups_scheduled_sends_every_due_notice_once(fault_platform):
+    fp, smtp = fault_platform, fault_platform.smtp
     client = fp.client()
     division = f"sched{secrets.token_hex(3)}"
-    count, guide_after, confirm_after = 12, 8, 10
+    # An hour and two ahead: certainly not due at the kill, however slow the machine; made due below.
+    count, guide_after, confirm_after = 12, 3600, 7200
     emails = offered(client, division, count, {"guide_after": guide_after, "hr_confirm_after": confirm_after})
     ids = set(emails)
 
@@ -232,11 +164,17 @@ def test_kill_9_notification_with_follow_ups_scheduled_sends_every_due_notice_on
     assert first_due > killed_at, "the kill came too late: a follow-up was already due"
     assert {n["status"] for n in follow_ups} == {"scheduled"}
 
-    # Down until every follow-up is past due; nothing goes out meanwhile.
-    time.sleep(max(0.0, (last_due - datetime.now(UTC)).total_seconds()) + 1.0)
+    # Down until every follow-up is past due (the clock moved for them: due a second ago, in their order);
+    # nothing goes out meanwhile.
+    follow_up_ids = {n["_id"] for n in follow_ups}
+    shift = datetime.now(UTC) - timedelta(seconds=1) - last_due
+    for n in follow_ups:
+        moved = fp.db("notification").notices.update_one({"_id": n["_id"], "status": "scheduled"},
+                                                          {"$set": {"scheduled_for": n["scheduled_for"] + shift}})
+        assert moved.modified_count == 1
+    assert max(n["scheduled_for"] for n in notices_of(fp, ids, FOLLOW_UPS)) < datetime.now(UTC)
     down_for = (datetime.now(UTC) - killed_at).total_seconds()
     assert {n["status"] for n in notices_of(fp, ids, FOLLOW_UPS)} == {"scheduled"}
-    follow_up_ids = {n["_id"] for n in follow_ups}
     assert not [m for m in fp.mail() if m["notice_id"] in follow_up_ids]
 
     restarted_at = datetime.now(UTC)
@@ -248,7 +186,7 @@ def test_kill_9_notification_with_follow_ups_scheduled_sends_every_due_notice_on
     except AssertionError:
         pass  # counted as missing below
     waited = (datetime.now(UTC) - restarted_at).total_seconds()
-    time.sleep(1.5)  # a few dispatcher ticks of both replicas: room for a duplicate to show up
+    dispatchers_ran(fp)  # room for a duplicate to show up
 
     notices = {n["_id"]: n for n in notices_of(fp, ids)}
     captured = [m for m in fp.mail() if m["notice_id"] in notices]
@@ -267,8 +205,8 @@ def test_kill_9_notification_with_follow_ups_scheduled_sends_every_due_notice_on
           f"sent={sum(1 for n in follow_up_copies.values() if n)} emails={sum(follow_up_copies.values())} "
           f"duplicates={duplicates} missing={missing} failed={statuses.get('failed', 0)} "
           f"still-scheduled={statuses.get('scheduled', 0) + statuses.get('sending', 0)}")
-    print(f"  killed {(first_due - killed_at).total_seconds():.1f}s before the first was due; both replicas "
-          f"down {down_for:.1f}s; settled {waited:.1f}s after the restart; statuses={dict(statuses)} "
+    print(f"  killed {(first_due - killed_at).total_seconds():.1f}s before the first was due (then made due); "
+          f"both replicas down {down_for:.1f}s; settled {waited:.1f}s after the restart; statuses={dict(statuses)} "
           f"attempts={dict(attempts)}; sent by {sent_by_replica(fp, follow_up_ids)}; "
           f"offer emails (before the kill) per offer: {dict(offer_copies)}")
 
@@ -291,7 +229,7 @@ def test_kill_9_notification_with_follow_ups_scheduled_sends_every_due_notice_on
 
 @pytest.mark.timeout(240)
 def test_kill_9_during_a_delivery_resends_that_notice_once_after_its_lease_with_the_same_message_id(
-        scheduler_platform):
+        fault_platform):
     """Deterministic: the SMTP capture stores the first guide email and holds back its `250`, so the
     dispatcher is certainly between claim and mark-sent when it is killed (well within the 10 s SMTP
     timeout). Only notification-1 runs at that moment, so no other delivery is cut short.
@@ -299,8 +237,9 @@ def test_kill_9_during_a_delivery_resends_that_notice_once_after_its_lease_with_
     The lease is 60 s (`CLAIM_LEASE_SECONDS`, longer than the SMTP timeout). The test checks that two
     live replicas leave the claimed notice alone after the restart, then moves that one notice's
     `lease_until` into the past instead of waiting a minute: the only write this test makes to a
-    service's database. From there the production path (a claim of an expired lease) resends it."""
-    fp, smtp = scheduler_platform
+    service's database besides test 8's due times. From there the production path (a claim of an expired
+    lease) resends it."""
+    fp, smtp = fault_platform, fault_platform.smtp
     client = fp.client()
     division = f"sched{secrets.token_hex(3)}"
     count = 3
@@ -330,7 +269,7 @@ def test_kill_9_during_a_delivery_resends_that_notice_once_after_its_lease_with_
     notices = fp.db("notification").notices
     wait_until(lambda: notices.count_documents({"_id": {"$in": list(others)}, "status": "sent"}) == len(others)
                or None, 30, "the other follow-ups sent")
-    time.sleep(1.0)
+    dispatchers_ran(fp)  # both live replicas had their chance at the leased notice
     leased = notices.find_one({"_id": held})
     copies_while_leased = Counter(m["notice_id"] for m in captured())[held]
     lease_left = (leased["lease_until"] - datetime.now(UTC)).total_seconds()
@@ -343,7 +282,7 @@ def test_kill_9_during_a_delivery_resends_that_notice_once_after_its_lease_with_
     assert moved.modified_count == 1
     wait_until(lambda: notices.find_one({"_id": held})["status"] == "sent"
                and Counter(m["notice_id"] for m in captured())[held] >= 2 or None, 30, "the held notice resent")
-    time.sleep(1.0)
+    dispatchers_ran(fp)  # room for a third copy to show up
 
     final = {n["_id"]: n for n in notices_of(fp, ids, FOLLOW_UPS)}
     mail = captured()

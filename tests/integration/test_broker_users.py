@@ -16,6 +16,8 @@ then every broker user made with exactly the permissions the manifests declare (
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import os
 import secrets
 import shutil
@@ -44,35 +46,46 @@ pytestmark = [pytest.mark.integration,
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _ctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True)
+def _password_hash(password: str) -> str:
+    """RabbitMQ's rabbit_password_hashing_sha256, as a definitions document carries a password: base64 of a
+    4-byte salt followed by SHA-256(salt + password)."""
+    salt = secrets.token_bytes(4)
+    return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
 
 
 @pytest.fixture(scope="module")
 def broker(test_infra):
-    """A vhost with the imported topology and every broker user; yields {user: amqp url}."""
-    admin = VhostAdmin(Settings.from_env().rabbit_url)
+    """A vhost with the imported topology and every broker user; yields {user: amqp url}.
+
+    One `rabbitmqctl import_definitions` makes it all (vhost, topology, users, permissions) and one
+    `rabbitmqctl eval` removes the users: each rabbitmqctl call starts an Erlang VM, a second or more."""
+    rabbit_url = Settings.from_env().rabbit_url
+    admin = VhostAdmin(rabbit_url)
     vhost = f"hireloop-users-{new_id('t')}"
-    admin.create(vhost)
-    admin.import_definitions(topology.definitions(vhost))
-    made, urls = [], {}
-    base = urlsplit(Settings.from_env().rabbit_url)
+    base = urlsplit(rabbit_url)
+    host = f"{base.hostname}:{base.port or 5672}"
+    # users are per broker, not per vhost: one set per test run, named after the vhost
+    names = {user.name: f"{vhost}-{user.name}" for user in topology.broker_users()}
+    passwords = {user: secrets.token_hex(16) for user in names}
+    users = topology.user_definitions(vhost)
+    definitions = {
+        **topology.definitions(vhost),
+        "users": [{"name": names[u], "password_hash": _password_hash(passwords[u]),
+                   "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": ""} for u in names],
+        "permissions": [{"user": admin.user, "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"},
+                        *({**p, "user": names[p["user"]]} for p in users["permissions"])],
+        "topic_permissions": [{**t, "user": names[t["user"]]} for t in users["topic_permissions"]],
+    }
+    urls = {user: f"amqp://{quote(name)}:{passwords[user]}@{host}/{quote(vhost, safe='')}"
+            for user, name in names.items()}
+    urls["admin"] = _with_vhost(rabbit_url, vhost)
     try:
-        for user in topology.broker_users():
-            name = f"{vhost}-{user.name}"  # users are per broker, not per vhost: one set per test run
-            password = secrets.token_hex(16)
-            _ctl("add_user", name, password)
-            made.append(name)
-            _ctl("set_permissions", "-p", vhost, name, user.configure, user.write, user.read)
-            for topic in user.topics:
-                _ctl("set_topic_permissions", "-p", vhost, name, topic.exchange, topic.write, topic.read)
-            host = f"{base.hostname}:{base.port or 5672}"
-            urls[user.name] = f"amqp://{quote(name)}:{password}@{host}/{quote(vhost, safe='')}"
-        urls["admin"] = _with_vhost(Settings.from_env().rabbit_url, vhost)
+        admin.import_definitions(definitions)
         yield urls
     finally:
-        for name in made:
-            subprocess.run(["rabbitmqctl", "-q", "delete_user", name], check=False, capture_output=True)
+        listed = ", ".join(f'<<"{name}">>' for name in names.values())
+        subprocess.run(["rabbitmqctl", "-q", "eval", "lists:foreach(fun(U) -> rabbit_auth_backend_internal:"
+                        f'delete_user(U, <<"hireloop-tests">>) end, [{listed}]).'], check=False, capture_output=True)
         admin.delete(vhost)
 
 

@@ -28,6 +28,7 @@ def test_an_id_is_accepted_once_and_expires(test_infra):
 
 
 def test_redis_away_refuses_instead_of_passing():
-    cache = RedisReplayCache(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1), "x")
+    # retry=None: redis-py's own retries (seconds of back-off) are not what is tested here
+    cache = RedisReplayCache(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1, retry=None), "x")
     with pytest.raises(UpstreamUnavailable):
         cache.first_use("any")

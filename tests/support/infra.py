@@ -60,9 +60,9 @@ class VhostAdmin:
             return
         if not shutil.which("rabbitmqctl"):
             raise RuntimeError("cannot create a test vhost: no rabbitmqctl and no RABBIT_MGMT_URL")
-        subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True, capture_output=True)
-        subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, self.user, ".*", ".*", ".*"],
-                       check=True, capture_output=True)
+        # One call (each rabbitmqctl starts an Erlang VM: a second or more) for the vhost and our permissions.
+        self.import_definitions({"vhosts": [{"name": vhost}], "permissions": [
+            {"user": self.user, "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"}]})
 
     def import_definitions(self, definitions: dict) -> None:
         """Import a RabbitMQ definitions document (the path production takes: infra/k8s, compose production)."""

@@ -424,10 +424,21 @@ def test_concurrent_last_scorecards_complete_the_interview_once(running):
         assert len(ok) == 6
         assert {getattr(r, "code", None) for r in results if not isinstance(r, dict)} == {"duplicate_scorecard"}
         assert [r["interview_status"] for r in ok].count("complete") == 1
-        await asyncio.sleep(1)
-        completed = [e for e in s.events if e["type"] == "interview_completed"
-                     and e["payload"]["summary"]["interview_id"] == interview["id"]]
-        assert len(completed) == 1
+        # Sentinel, not a sleep: another interview completed after this one; once its event is caught, a
+        # second completion of this one would have been too.
+        later = await s.call(contract.ScheduleInterview, REC, application_id=await s.put_application(),
+                             interviewers=["p0"], scheduled_at="2026-12-01T11:00:00Z", competencies=["craft"])
+        await s.call(contract.SubmitScorecard, REC, interview_id=later["id"], **card("p0", {"craft": 3}))
+
+        def completions(interview_id):
+            return [e for e in s.events if e["type"] == "interview_completed"
+                    and e["payload"]["summary"]["interview_id"] == interview_id]
+
+        deadline = time.monotonic() + 10
+        while not completions(later["id"]) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert len(completions(later["id"])) == 1, "the sentinel's interview_completed never came"
+        assert len(completions(interview["id"])) == 1
     run(running, scenario)
 
 

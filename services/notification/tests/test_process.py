@@ -28,6 +28,7 @@ from shared.timeutil import iso, utcnow
 from shared.tokens import portal_url
 from tests.support.event_keys import session_keys
 from tests.support.infra import VhostAdmin, _with_vhost
+from tests.support.sentinel import timer_ticks
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
@@ -58,6 +59,7 @@ class Platform:
         self.log_path: Path | None = None
         self.mongo_url: str | None = None
         self.database: str | None = None  # the service's own database, for what the API does not show
+        self.metrics_url: str | None = None
         self.settings: Settings | None = None  # the service process's (from its environment)
 
     def call(self, method, context=None, **kwargs):
@@ -96,9 +98,11 @@ def running_platform(test_infra, tmp: Path, extra_env: dict[str, str] | None = N
             [sys.executable, "-m", "infra.smtp_capture", "--host", "127.0.0.1", "--port", str(smtp_port),
              "--dir", str(mail_dir)], cwd=ROOT, stdout=smtp_log, stderr=subprocess.STDOUT))
         namespace = f"{test_infra.namespace}n{secrets.token_hex(3)}"
+        metrics_port = free_port()  # its /metrics: the dispatcher's ticks are a test's sentinel
         env = {**os.environ, "RABBIT_URL": rabbit_url, "MONGO_URL": test_infra.mongo_url,
                "HIRELOOP_NAMESPACE": namespace, "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
-               "PYTHONPATH": str(ROOT), **session_keys().env_for("notification"), **(extra_env or {})}
+               "METRICS_PORT": str(metrics_port), "PYTHONPATH": str(ROOT), **session_keys().env_for("notification"),
+               **(extra_env or {})}
         service_log = open(tmp / "notification.log", "w")  # noqa: SIM115
         logs.append(service_log)
         procs.append(subprocess.Popen([sys.executable, "-m", "services.notification"], cwd=ROOT, env=env,
@@ -106,6 +110,7 @@ def running_platform(test_infra, tmp: Path, extra_env: dict[str, str] | None = N
         p = Platform(rabbit_url, mail_dir, loop)
         p.log_path = tmp / "notification.log"
         p.mongo_url, p.database = test_infra.mongo_url, f"{namespace}_notification"
+        p.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         p.settings = Settings.from_env(env)
         loop.run_until_complete(p.client.connect())
 
@@ -129,12 +134,6 @@ def running_platform(test_infra, tmp: Path, extra_env: dict[str, str] | None = N
             f.close()
         loop.close()
         admin.delete(vhost)
-
-
-@pytest.fixture(scope="module")
-def platform(test_infra, tmp_path_factory):
-    with running_platform(test_infra, tmp_path_factory.mktemp("notification")) as p:
-        yield p
 
 
 def received(app_id, cand_id, email, division="retail", tier="basic", urgent=False, title="Barista"):
@@ -180,6 +179,16 @@ def unexpected_errors(log_path: Path) -> list[str]:
 
 def uid(prefix):
     return f"{prefix}_{secrets.token_hex(6)}"
+
+
+def sentinel_offer(platform, division: str = "retail") -> None:
+    """Publish an offer of a new application and wait for its email: what was published before it through the
+    same queue and handlers has had its effect by then (instead of sleeping to see nothing more happen)."""
+    app, cand, email = uid("app"), uid("cand"), f"{uid('sentinel')}@example.com"
+    platform.publish("sourcing", "application_received", received(app, cand, email, division))
+    platform.publish("sourcing", "application_status_changed", status_changed(app, cand, "offered", "interviewed",
+                                                                              division))
+    assert wait_for(lambda: platform.mail(to=email, subject_contains="offer")), "the sentinel offer never came"
 
 
 def test_policies_by_rpc(platform):
@@ -234,9 +243,10 @@ def test_basic_offer_with_evidence_goes_out_once_then_the_guide(platform):
     guide = wait_for(lambda: platform.mail(to=email, subject_contains="onboarding guide"), timeout=10)
     assert len(guide) == 1
 
-    # The same change announced again (a new event id): the dedupe key keeps it to one offer.
+    # The same change announced again (a new event id): the dedupe key keeps it to one offer. Sentinel: an
+    # offer of another application, published after it and handled the same way, is out.
     platform.publish("sourcing", "application_status_changed", event)
-    time.sleep(2.5)
+    sentinel_offer(platform)
     assert len(platform.mail(to=email, subject_contains="offer")) == 1
     assert len(platform.mail(to=email)) == 2  # offer + guide, nothing else to the candidate
 
@@ -264,7 +274,8 @@ def test_basic_offer_with_evidence_goes_out_once_then_the_guide(platform):
 def test_status_change_before_the_application_is_known_is_retried(platform):
     app, cand, email = uid("app"), uid("cand"), f"{uid('early')}@example.com"
     platform.publish("sourcing", "application_status_changed", status_changed(app, cand, "offered", "interviewed"))
-    time.sleep(0.5)
+    # the service has met it first and set it aside to wait
+    assert wait_for(lambda: f"application {app} not received yet" in platform.log_path.read_text())
     platform.publish("sourcing", "application_received", received(app, cand, email))
     assert len(wait_for(lambda: platform.mail(to=email, subject_contains="offer"))) == 1
 
@@ -405,7 +416,8 @@ def test_timing_report_from_a_seeded_history(platform):
     are computed by hand below."""
     division = uid("div")
     admin = ctx("admin", ())
-    platform.call("put_policy", division=division, survey_after=1, context=admin)
+    # surveys due with the rejection: the report counts them, not when they went out
+    platform.call("put_policy", division=division, survey_after=0, context=admin)
 
     def run(tier, result, outcomes, seconds_ago, survey=None):
         app, cand, email = uid("app"), uid("cand"), f"{uid('m')}@example.com"
@@ -515,6 +527,8 @@ def test_second_scale_policy_delays_are_kept_for_rejection_survey_escalation_and
 
 def test_no_unexpected_errors_in_the_service_log(platform):
     """Handled failures are expected (a status change before its application); anything else is a bug."""
-    time.sleep(1.5)  # a few timer ticks and outbox sweeps
+    # a few dispatcher ticks and outbox sweeps, counted on the process's /metrics
+    timer_ticks([platform.metrics_url], "dispatch_due")
+    timer_ticks([platform.metrics_url], "relay_outbox")
     assert unexpected_errors(platform.log_path) == []
     assert platform.call("health")["outbox_backlog"] == 0

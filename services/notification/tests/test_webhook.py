@@ -1,20 +1,21 @@
 """HR notices over the signed webhook, with the notification service as a real process (RabbitMQ, MongoDB,
 SMTP capture) and a real HTTP receiver that verifies every signature with the division's secret.
 
-The service runs with NOTIFY_BACKOFF_BASE_SECONDS=1 and NOTIFY_MAX_ATTEMPTS=3 (retries after 1 s, then
-4 s; failed after the 3rd attempt), so retries and the final failure take seconds."""
+The service (conftest.py, shared with test_process.py) runs with NOTIFY_BACKOFF_BASE_SECONDS=1 and
+NOTIFY_MAX_ATTEMPTS=3 (retries after 1 s, then 4 s; failed after the 3rd attempt), so retries and the final
+failure take seconds. Where a test checks that nothing more arrives, a sentinel (a later notice of another
+application, due after anything that could still come) is waited for instead of a sleep."""
 
 from __future__ import annotations
 
 import secrets
-import time
 
 import pytest
 
+from services.notification.tests.conftest import MAX_ATTEMPTS
 from services.notification.tests.test_process import (
     ctx,
     received,
-    running_platform,
     status_changed,
     uid,
     unexpected_errors,
@@ -26,16 +27,6 @@ from shared.errors import Invalid
 from shared.storage import mongo_client
 
 pytestmark = pytest.mark.integration
-MAX_ATTEMPTS = 3
-
-
-@pytest.fixture(scope="module")
-def platform(test_infra, tmp_path_factory):
-    # The receiver listens on 127.0.0.1: only the operator's allow-list lets a webhook go there.
-    env = {"NOTIFY_BACKOFF_BASE_SECONDS": "1", "NOTIFY_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
-           "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"}
-    with running_platform(test_infra, tmp_path_factory.mktemp("notification-webhook"), env) as p:
-        yield p
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +60,30 @@ def offer(platform, division, urgent=False):
     event = status_changed(app, cand, "offered", "interviewed", division, urgent=urgent)
     platform.publish("sourcing", "application_status_changed", event)
     return app, email, event
+
+
+def sentinel_reminder(platform, receiver, division, path) -> str:
+    """Offer another application in `division` and wait until its HR reminder reached the webhook: it was
+    scheduled (1 s ahead) after everything the test waited for, and the dispatcher takes due notices in order
+    of due time, so whatever else was still to come (a retry, a duplicate) came before it. Its application id."""
+    app, _, _ = offer(platform, division)
+    assert wait_for(lambda: [h for h in receiver.at(path) if h.json["application_id"] == app
+                             and h.json["kind"] == "hr_confirm_reminder"], timeout=15), "no sentinel reminder"
+    return app
+
+
+@pytest.fixture(scope="module", autouse=True)
+def retried(platform, receiver):
+    """The two back-off scenarios, set off when the module starts so that their waits (1 s, then 4 s, by the
+    service's clock) run alongside the other tests instead of one after the other: an offer in a division whose
+    webhook fails twice and then answers (`/flaky`), and one whose webhook always fails (`/down`).
+    {"flaky" | "down": (division, application id)}."""
+    started = {}
+    for name, statuses in (("flaky", [500, 500]), ("down", [503] * 50)):
+        division = a_division()
+        hr_webhook(platform, receiver, division, f"/{name}", statuses)
+        started[name] = (division, offer(platform, division)[0])
+    return started
 
 
 def items(platform, app, division):
@@ -114,11 +129,11 @@ def test_hr_reminder_and_escalation_go_to_the_webhook_once_signed(platform, rece
     app, email, event = offer(platform, division, urgent=True)
 
     def delivered(kind):
-        return [h for h in receiver.at("/ok") if h.json["kind"] == kind]
+        return [h for h in receiver.at("/ok") if h.json["kind"] == kind and h.json["application_id"] == app]
 
     assert wait_for(lambda: delivered("hr_confirm_reminder") and delivered("confirm_escalation"), timeout=15)
     platform.publish("sourcing", "application_status_changed", event)  # the same change announced again
-    time.sleep(2.5)  # retries and duplicates would have arrived by now
+    sentinel = sentinel_reminder(platform, receiver, division, "/ok")  # retries and duplicates came before it
 
     by_kind = items(platform, app, division)
     for kind in ("hr_confirm_reminder", "confirm_escalation"):
@@ -130,7 +145,9 @@ def test_hr_reminder_and_escalation_go_to_the_webhook_once_signed(platform, rece
         assert hit.json["subject"] == notice["subject"] and hit.json["body"] == notice["body"]
         assert (notice["channel"], notice["recipient"], notice["status"]) == ("webhook", url, "sent")
         assert notice["sent_at"] and notice["error"] is None
-    assert len(receiver.at("/ok")) == 2
+    assert len([h for h in receiver.at("/ok") if h.json["application_id"] == app]) == 2
+    assert len(receiver.at("/ok")) == 2 + 1  # and the sentinel's reminder (not urgent: no escalation)
+    assert {h.json["application_id"] for h in receiver.at("/ok")} == {app, sentinel}
     # The candidate still gets email; HR got nothing by email.
     assert (by_kind["offer"]["channel"], by_kind["offer"]["recipient"]) == ("email", email)
     assert len(platform.mail(to=email, subject_contains="offer")) == 1
@@ -138,14 +155,13 @@ def test_hr_reminder_and_escalation_go_to_the_webhook_once_signed(platform, rece
     assert platform.mail(to="group-hr@hireloop.local") == []
 
 
-def test_a_failing_receiver_gets_retries_with_backoff_then_one_delivery(platform, receiver, notices):
-    division = a_division()
-    hr_webhook(platform, receiver, division, "/flaky", [500, 500])
-    app, _, _ = offer(platform, division)
-
+def test_a_failing_receiver_gets_retries_with_backoff_then_one_delivery(platform, receiver, notices, retried):
+    division, app = retried["flaky"]
     assert wait_for(lambda: [h for h in receiver.at("/flaky") if h.answered == 200], timeout=20)
-    time.sleep(2)
-    hits = receiver.at("/flaky")
+    sentinel = sentinel_reminder(platform, receiver, division, "/flaky")  # no attempt after the 200 came first
+    hits = [h for h in receiver.at("/flaky") if h.json["application_id"] == app]
+    assert [h.answered for h in receiver.at("/flaky")] == [500, 500, 200, 200]  # the sentinel's, once
+    assert receiver.at("/flaky")[-1].json["application_id"] == sentinel
     assert [h.answered for h in hits] == [500, 500, 200]
     assert all(h.signature_ok for h in hits)
     assert {h.delivery for h in hits} == {hits[0].json["id"]}  # one notice, retried
@@ -156,17 +172,17 @@ def test_a_failing_receiver_gets_retries_with_backoff_then_one_delivery(platform
     assert notices.find_one({"_id": reminder["id"]})["attempts"] == 3
 
 
-def test_a_receiver_that_always_fails_leaves_the_notice_failed_with_the_status(platform, receiver, notices):
-    division = a_division()
-    hr_webhook(platform, receiver, division, "/down", [503] * 50)
-    app, _, _ = offer(platform, division)
-
+def test_a_receiver_that_always_fails_leaves_the_notice_failed_with_the_status(platform, receiver, notices,
+                                                                               retried):
+    division, app = retried["down"]
     def reminder():
         return items(platform, app, division).get("hr_confirm_reminder") or {}
 
     assert wait_for(lambda: reminder().get("status") == "failed", timeout=25), reminder()
-    time.sleep(2)  # no attempt after the last
-    hits = receiver.at("/down")
+    # no attempt after the last: the sentinel's first attempt, due after it, came with none before it
+    sentinel = sentinel_reminder(platform, receiver, division, "/down")
+    assert receiver.at("/down")[-1].json["application_id"] == sentinel
+    hits = [h for h in receiver.at("/down") if h.json["application_id"] == app]
     assert len(hits) == MAX_ATTEMPTS and all(h.signature_ok and h.answered == 503 for h in hits)
     final = reminder()
     assert final["error"] == "webhook answered HTTP 503" and final["sent_at"] is None
