@@ -22,14 +22,6 @@ from shared.contracts.rpc import HEALTH, Rpc
 from shared.errors import DomainError
 
 
-def address(target: Any) -> tuple[str, str]:
-    """(service, method) of a call's target: a pair, or a declaration."""
-    if isinstance(target, tuple):
-        service, method = target
-        return service, method
-    return target.service, target.method
-
-
 class ServiceCalls(Protocol):
     """What the gateway needs of the services: calls, their health, and the broker's view of their queues."""
 

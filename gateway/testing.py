@@ -2,11 +2,11 @@
 runs in a test with no broker and no service: `create_app(settings, services=FakeServices())`. The
 lifespan then connects to MongoDB and Redis only (the fake's `connect` does nothing).
 
-A test says what each (service, method) answers: a value, an exception to raise (the domain errors of
-shared/errors.py, ServiceUnavailable, RemoteError), or a function of the call. Every call is recorded with
-its caller. Arguments and answers go through JSON as they would on the wire; a call by a declaration
-(shared/contracts/rpc.py) has its arguments validated and its answer read into the declared type, as the
-real client does. A call nobody answered raises LookupError, which TestClient re-raises in the test.
+A test says what each declared RPC (shared/contracts/<service>.py) answers: a value, an exception to raise
+(the domain errors of shared/errors.py, ServiceUnavailable, RemoteError), or a function of the call. Every
+call is recorded with its caller. Arguments and answers go through JSON as they would on the wire: the
+arguments validated by the declaration, the answer read into the declared type, as the real client does. A
+call nobody answered raises LookupError, which TestClient re-raises in the test.
 
 `answer_declared(ids)` stands for every service at once, as services that hold one object per id of `ids`:
 each declared RPC answers a valid answer of its declared type (`sample`) for those ids and NotFound for any
@@ -26,7 +26,6 @@ from typing import Any
 from fastapi import Request
 from pydantic import TypeAdapter
 
-from gateway.rpc import address
 from shared.contracts.caller import Caller
 from shared.contracts.common import SERVICES
 from shared.contracts.rpc import Rpc, declared
@@ -54,10 +53,10 @@ class FakeServices:
         self.listeners: list[tuple[str, list[str], Any]] = []
         self._answers: dict[tuple[str, str], Any] = {}
 
-    def answer(self, target: Any, answer: Any) -> None:
-        """What `target` ((service, method) or a contract) answers from now on: a value, an exception to
-        raise, or a function (plain or async) of the `Call` returning the answer or raising."""
-        self._answers[address(target)] = answer
+    def answer(self, target: Rpc, answer: Any) -> None:
+        """What the declared RPC `target` answers from now on: a value, an exception to raise, or a function
+        (plain or async) of the `Call` returning the answer or raising."""
+        self._answers[(target.service, target.method)] = answer
 
     def answer_declared(self, ids: Mapping[str, Any]) -> None:
         """Every declared RPC (shared/contracts) answers as a service holding one object per id of `ids`
@@ -68,9 +67,8 @@ class FakeServices:
             for declaration in declared(service).values():
                 self.answer(declaration, _holding(declaration.returns, ids))
 
-    def calls_to(self, target: Any) -> list[Call]:
-        service, method = address(target)
-        return [c for c in self.calls if (c.service, c.method) == (service, method)]
+    def calls_to(self, target: Rpc) -> list[Call]:
+        return [c for c in self.calls if (c.service, c.method) == (target.service, target.method)]
 
     # -- the seam (gateway/rpc.py ServiceCalls) -------------------------------------------------------------
     async def connect(self) -> None:
@@ -79,17 +77,16 @@ class FakeServices:
     async def close(self) -> None:
         pass
 
-    async def __call__(self, target: Any, caller: Caller | None, request: Request | None = None,
+    async def __call__(self, target: Rpc, caller: Caller | None, request: Request | None = None,
                        **kwargs: Any) -> Any:
-        service, method = address(target)
+        service, method = target.service, target.method
         correlation_id = getattr(getattr(request, "state", None), "request_id", None)
-        if isinstance(target, Rpc):
-            kwargs = target.request(**kwargs)  # Invalid naming the field, before anything is sent
+        kwargs = target.request(**kwargs)  # Invalid naming the field, before anything is sent
         # What a service would receive: the RPC client sends the arguments as JSON (default=str).
         call = Call(service, method, caller, json.loads(json.dumps(kwargs, default=str)), correlation_id)
         self.calls.append(call)
         answer = await self._answer(call)
-        return target.read_result(answer) if isinstance(target, Rpc) else answer
+        return target.read_result(answer)
 
     async def health(self, service: str, timeout: float = 3) -> dict:
         call = Call(service, "health", None, {})
@@ -115,7 +112,7 @@ class FakeServices:
             answer = self._answers[(call.service, call.method)]
         except KeyError:
             raise LookupError(f"FakeServices: no answer for {call.service}.{call.method}; "
-                              f"give one with answer(({call.service!r}, {call.method!r}), ...)") from None
+                              f"give one with answer(<its declaration>, ...)") from None
         if isinstance(answer, BaseException):
             raise answer
         if callable(answer):

@@ -14,7 +14,9 @@ from gateway.routes.portal import PORTAL
 from gateway.tests.inprocess import gateway_settings, namespace_of, running
 from shared.bus import topology
 from shared.bus.aio_rpc import RemoteError, ServiceUnavailable
+from shared.contracts import interview_feedback, notification, sourcing, talent_pool
 from shared.contracts.common import SERVICES
+from shared.contracts.rpc import HEALTH
 from shared.errors import Conflict, Invalid, NotFound
 from shared.tokens import portal_token
 from tests.support.applications import application
@@ -53,7 +55,7 @@ def error(response) -> dict:
 # ---------------------------------------------------------------------------------------------- auth
 
 def test_no_key_or_an_unknown_key_is_401_and_reaches_no_service(gw):
-    gw.fake.answer(("sourcing", "list_requisitions"), {"items": [], "next_cursor": None})
+    gw.fake.answer(sourcing.ListRequisitions, {"items": [], "next_cursor": None})
     for headers in ({}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer hl_not_a_key"}):
         response = gw.client.get("/v1/requisitions", headers=headers)
         assert response.status_code == 401 and error(response)["code"] == "unauthenticated", headers
@@ -61,8 +63,8 @@ def test_no_key_or_an_unknown_key_is_401_and_reaches_no_service(gw):
 
 
 def test_a_role_the_route_does_not_allow_is_403_and_reaches_no_service(gw):
-    gw.fake.answer(("sourcing", "list_requisitions"), {"items": [], "next_cursor": None})
-    gw.fake.answer(("sourcing", "create_requisition"), requisition)
+    gw.fake.answer(sourcing.ListRequisitions, {"items": [], "next_cursor": None})
+    gw.fake.answer(sourcing.CreateRequisition, requisition)
     refused = [
         gw.client.get("/v1/requisitions", headers=gw.as_("interviewer")),  # staff only
         gw.client.post("/v1/requisitions", json=NEW_REQUISITION, headers=gw.as_("recruiter")),  # hr, admin
@@ -81,35 +83,35 @@ def test_a_role_the_route_does_not_allow_is_403_and_reaches_no_service(gw):
 
 def test_a_get_is_forwarded_with_its_query_and_the_callers_identity(gw):
     page = {"items": [requisition()], "next_cursor": "c2"}
-    gw.fake.answer(("sourcing", "list_requisitions"), page)
+    gw.fake.answer(sourcing.ListRequisitions, page)
     key_id, key = gw.key("hr", ("retail", "cafes"))
     response = gw.client.get("/v1/requisitions", params={"division": "retail", "status": "open", "limit": 5},
                              headers={"Authorization": f"Bearer {key}", "X-Request-Id": "req-abc"})
     assert response.status_code == 200 and response.json() == page
     assert response.headers["X-Request-Id"] == "req-abc"
-    [call] = gw.fake.calls_to(("sourcing", "list_requisitions"))
+    [call] = gw.fake.calls_to(sourcing.ListRequisitions)
     assert call.kwargs == {"division": "retail", "status": "open", "urgent": None, "limit": 5, "cursor": None}
     assert (call.caller.key_id, call.caller.role, call.caller.divisions) == (key_id, "hr", ("cafes", "retail"))
     assert call.correlation_id == "req-abc"
 
 
 def test_a_post_with_an_idempotency_key_is_done_once_and_its_answer_replayed(gw):
-    gw.fake.answer(("sourcing", "create_requisition"), lambda call: requisition(call, id=f"req_{len(gw.fake.calls)}"))
+    gw.fake.answer(sourcing.CreateRequisition, lambda call: requisition(call, id=f"req_{len(gw.fake.calls)}"))
     headers = {**gw.as_("hr"), "Idempotency-Key": "open-barista-1"}
     first = gw.client.post("/v1/requisitions", json=NEW_REQUISITION, headers=headers)
     again = gw.client.post("/v1/requisitions", json=NEW_REQUISITION, headers=headers)
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json() and first.json()["id"] == "req_1" and first.json()["title"] == "Barista"
-    [call] = gw.fake.calls_to(("sourcing", "create_requisition"))
+    [call] = gw.fake.calls_to(sourcing.CreateRequisition)
     assert call.kwargs["required_skills"] == ["espresso"] and call.kwargs["headcount"] == 1
     # the same key with another body is refused, and changes nothing
     other = gw.client.post("/v1/requisitions", json={**NEW_REQUISITION, "title": "Baker"}, headers=headers)
     assert other.status_code == 422 and error(other)["field"] == "Idempotency-Key"
-    assert len(gw.fake.calls_to(("sourcing", "create_requisition"))) == 1
+    assert len(gw.fake.calls_to(sourcing.CreateRequisition)) == 1
     # without a key, each POST is its own
     plain = {"Authorization": headers["Authorization"]}
     assert gw.client.post("/v1/requisitions", json=NEW_REQUISITION, headers=plain).json()["id"] == "req_2"
-    assert len(gw.fake.calls_to(("sourcing", "create_requisition"))) == 2
+    assert len(gw.fake.calls_to(sourcing.CreateRequisition)) == 2
 
 
 @pytest.mark.parametrize("body, field, says", [
@@ -119,7 +121,7 @@ def test_a_post_with_an_idempotency_key_is_done_once_and_its_answer_replayed(gw)
     ({**NEW_REQUISITION, "salary": 1}, "salary", "unknown field"),
 ])
 def test_a_body_that_breaks_the_contract_is_a_422_naming_the_field_and_reaches_no_service(gw, body, field, says):
-    gw.fake.answer(("sourcing", "create_requisition"), requisition)
+    gw.fake.answer(sourcing.CreateRequisition, requisition)
     response = gw.client.post("/v1/requisitions", json=body, headers=gw.as_("hr"))
     assert response.status_code == 422
     assert error(response)["code"] == "validation_error" and error(response)["field"] == field
@@ -130,7 +132,7 @@ def test_a_body_that_breaks_the_contract_is_a_422_naming_the_field_and_reaches_n
 def test_a_declared_call_checks_its_arguments_before_anything_is_sent(gw):
     """Routes call sourcing by its declarations (shared/contracts/sourcing.py): an argument the declaration
     refuses is a 422 naming it, and no service is asked."""
-    gw.fake.answer(("sourcing", "put_retention_policy"), lambda call: {"division": call.kwargs["division"],
+    gw.fake.answer(sourcing.PutRetentionPolicy, lambda call: {"division": call.kwargs["division"],
                                                                         "rejected_days": call.kwargs["rejected_days"],
                                                                         "pool_days": call.kwargs["pool_days"]})
     admin = gw.as_("admin")
@@ -144,7 +146,7 @@ def test_a_declared_call_checks_its_arguments_before_anything_is_sent(gw):
     sent_back = gw.client.put("/v1/retention-policies/retail", json={"division": "retail", "rejected_days": 30,
                                                                       "pool_days": 60}, headers=admin)
     assert sent_back.json() == {"division": "retail", "rejected_days": 30, "pool_days": 60}
-    [call] = gw.fake.calls_to(("sourcing", "put_retention_policy"))
+    [call] = gw.fake.calls_to(sourcing.PutRetentionPolicy)
     assert call.kwargs == {"division": "retail", "rejected_days": 30, "pool_days": 60}
 
 
@@ -156,7 +158,7 @@ def test_a_declared_call_checks_its_arguments_before_anything_is_sent(gw):
     (Invalid("min_years: above the role's maximum", field="min_years"), 422, "validation_error", "min_years"),
 ])
 def test_a_services_domain_error_is_its_status_and_code(gw, raised, status, code, field):
-    gw.fake.answer(("sourcing", "get_requisition"), raised)
+    gw.fake.answer(sourcing.GetRequisition, raised)
     response = gw.client.get("/v1/requisitions/req_9", headers=gw.as_("recruiter"))
     assert response.status_code == status
     expected = {"code": code, "message": raised.message, **({"field": field} if field else {})}
@@ -164,12 +166,12 @@ def test_a_services_domain_error_is_its_status_and_code(gw, raised, status, code
 
 
 def test_a_service_away_is_a_503_with_retry_after_and_a_service_bug_a_500(gw):
-    gw.fake.answer(("sourcing", "get_requisition"), ServiceUnavailable("sourcing", "no reply within 8s"))
+    gw.fake.answer(sourcing.GetRequisition, ServiceUnavailable("sourcing", "no reply within 8s"))
     away = gw.client.get("/v1/requisitions/req_1", headers=gw.as_("recruiter"))
     assert away.status_code == 503 and away.headers["Retry-After"] == "5"
     assert error(away) == {"code": "service_unavailable", "message": "service 'sourcing' is unavailable: no reply "
                                                                      "within 8s"}
-    gw.fake.answer(("sourcing", "get_requisition"), RemoteError("sourcing", "KeyError", "'title'"))
+    gw.fake.answer(sourcing.GetRequisition, RemoteError("sourcing", "KeyError", "'title'"))
     bug = gw.client.get("/v1/requisitions/req_1", headers=gw.as_("recruiter"))
     assert bug.status_code == 500 and error(bug) == {"code": "internal_error",
                                                      "message": "the sourcing service failed to answer"}
@@ -180,7 +182,7 @@ def test_a_service_away_is_a_503_with_retry_after_and_a_service_bug_a_500(gw):
 
 def test_a_read_of_personal_data_is_recorded_in_the_audit_log_with_field_names_only(gw):
     candidate = f"cand_{secrets.token_hex(4)}"
-    gw.fake.answer(("sourcing", "get_application"), application(
+    gw.fake.answer(sourcing.GetApplication, application(
         id="app_1", candidate_id=candidate, status="shortlisted", candidate_name="Ann Lee", timeline=[],
         screening={"passed": True, "score": 80, "match": 90, "matched_skills": ["espresso"], "missing_skills": [],
                    "reasons": []}))
@@ -206,10 +208,10 @@ def test_readyz_names_the_service_that_does_not_answer(gw):
     assert ready.status_code == 200
     assert ready.json() == {"status": "ready", "checks": {"broker": "ok", "redis": "ok", "mongo": "ok",
                                                           **{s: "ok" for s in SERVICES}}}
-    assert sorted(c.service for c in gw.fake.calls_to(("screening", "health")) + gw.fake.calls_to(
-        ("sourcing", "health"))) == ["screening", "sourcing"]
+    assert sorted(c.service for c in gw.fake.calls_to(HEALTH["screening"]) + gw.fake.calls_to(
+        HEALTH["sourcing"])) == ["screening", "sourcing"]
 
-    gw.fake.answer(("screening", "health"), ServiceUnavailable("screening", "no reply within 3s"))
+    gw.fake.answer(HEALTH["screening"], ServiceUnavailable("screening", "no reply within 3s"))
     gw.fake.connected = False
     not_ready = gw.client.get("/readyz")
     assert not_ready.status_code == 503 and not_ready.headers["Retry-After"] == "5"
@@ -219,7 +221,7 @@ def test_readyz_names_the_service_that_does_not_answer(gw):
 
 
 def test_the_admins_service_list_and_the_queue_metrics_go_through_the_seam(gw):
-    gw.fake.answer(("notification", "health"), ServiceUnavailable("notification", "no reply within 3s"))
+    gw.fake.answer(HEALTH["notification"], ServiceUnavailable("notification", "no reply within 3s"))
     listed = gw.client.get("/v1/admin/services", headers=gw.as_("admin"))
     assert listed.status_code == 200
     statuses = {item["service"]: item["status"] for item in listed.json()["items"]}
@@ -235,11 +237,11 @@ def test_the_admins_service_list_and_the_queue_metrics_go_through_the_seam(gw):
 # ---------------------------------------------------------------------------------------------- portal, console
 
 def test_the_portal_asks_the_owning_services_as_the_portal_and_shows_the_candidate_view(gw):
-    gw.fake.answer(("sourcing", "get_application"), application(id="app_7", status="offered", tier="basic",
+    gw.fake.answer(sourcing.GetApplication, application(id="app_7", status="offered", tier="basic",
                                                                 requisition_title="Barista", timeline=[],
                                                                 candidate_id="cand_7", division="retail"))
-    gw.fake.answer(("notification", "get_survey"), {"sent": False, "answered": False})
-    gw.fake.answer(("talent_pool", "consent_status"), {"in_pool": False, "withdrawn": False})
+    gw.fake.answer(notification.GetSurvey, {"sent": False, "answered": False})
+    gw.fake.answer(talent_pool.ConsentStatus, {"in_pool": False, "withdrawn": False})
     token = portal_token("a", "app_7", gw.client.app.state.settings.portal_secret)
     response = gw.client.get(f"/portal/{token}", headers={"Accept": "application/json"})
     assert response.status_code == 200
@@ -247,12 +249,12 @@ def test_the_portal_asks_the_owning_services_as_the_portal_and_shows_the_candida
     assert (view["application_id"], view["status"], view["can_respond"]) == ("app_7", "offered", True)
     assert "cand_7" not in response.text and "retail" not in response.text
     assert {c.caller for c in gw.fake.calls} == {PORTAL}
-    assert gw.fake.calls_to(("interview_feedback", "list_approvals")) == []  # a basic role has no approvals
+    assert gw.fake.calls_to(interview_feedback.ListApprovals) == []  # a basic role has no approvals
     assert gw.client.get("/portal/not-a-token").status_code == 404
 
 
 def test_the_console_signs_in_and_shows_what_the_services_answer_through_the_api(gw):
-    gw.fake.answer(("sourcing", "list_requisitions"), {"items": [requisition(title="Night baker")],
+    gw.fake.answer(sourcing.ListRequisitions, {"items": [requisition(title="Night baker")],
                                                        "next_cursor": None})
     key_id, key = gw.key("hr")
     gw.client.cookies.clear()
@@ -265,10 +267,10 @@ def test_the_console_signs_in_and_shows_what_the_services_answer_through_the_api
 
     page = gw.client.get("/console/requisitions")
     assert page.status_code == 200 and "Night baker" in page.text
-    [call] = gw.fake.calls_to(("sourcing", "list_requisitions"))
+    [call] = gw.fake.calls_to(sourcing.ListRequisitions)
     assert call.caller.key_id == key_id  # the page read the API as the signed-in key
 
-    gw.fake.answer(("sourcing", "list_requisitions"), ServiceUnavailable("sourcing", "no reply within 8s"))
+    gw.fake.answer(sourcing.ListRequisitions, ServiceUnavailable("sourcing", "no reply within 8s"))
     away = gw.client.get("/console/requisitions")
     assert away.status_code == 503 and "text/html" in away.headers["content-type"]
     gw.client.cookies.clear()

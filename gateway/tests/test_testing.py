@@ -24,7 +24,7 @@ def test_a_call_by_declaration_is_validated_sent_in_its_json_form_and_answered_t
     fake.answer(screening.Override, lambda call: {**RESULT, "application_id": call.kwargs["application_id"]})
     result = asyncio.run(fake(screening.Override, HR, application_id="app_1", passed=True, reason="knows the trade"))
     assert isinstance(result, screening.ScreeningResult) and result.application_id == "app_1" and result.passed
-    [call] = fake.calls_to(("screening", "override"))  # a declaration and its (service, method) are one target
+    [call] = fake.calls_to(screening.Override)
     assert call.kwargs == {"application_id": "app_1", "passed": True, "reason": "knows the trade"}
     assert call.caller == HR
 
@@ -45,13 +45,13 @@ def test_an_answer_that_breaks_the_declaration_fails_as_in_the_real_client():
         asyncio.run(fake(screening.Override, HR, application_id="app_1", passed=True, reason="x"))
 
 
-def test_a_pair_is_answered_as_decoded_json_and_an_unanswered_call_is_a_lookup_error():
+def test_an_answer_is_read_from_its_json_copy_and_an_unanswered_call_is_a_lookup_error():
     fake = FakeServices()
-    fake.answer(("screening", "get_screening"), RESULT)
-    got = asyncio.run(fake(("screening", "get_screening"), HR, application_id="app_1"))
-    assert got == RESULT and got is not RESULT
+    fake.answer(screening.GetScreening, RESULT)
+    got = asyncio.run(fake(screening.GetScreening, HR, application_id="app_1"))
+    assert got.model_dump(mode="json", exclude_unset=True) == RESULT
     with pytest.raises(LookupError, match="screening.override"):
-        asyncio.run(fake(("screening", "override"), HR, application_id="app_1"))
+        asyncio.run(fake(screening.Override, HR, application_id="app_1", passed=True, reason="knows the trade"))
 
 
 HELD = {"application_id": "app_1", "requisition_id": "req_1", "interview_id": "int_1", "division": "retail"}
