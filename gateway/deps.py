@@ -67,6 +67,12 @@ def ok(model: Any, status: int = 200) -> dict[int, dict]:
     return {status: {"model": model, "description": "OK"}}
 
 
+# What a route tells the OpenAPI document beyond its path and body (`openapi_extra=`; gateway/openapi.py reads
+# and drops them): it looks an object up by its body or query (a requisition, a division), so it may be a 404
+# with no id in its path; or it is answered by the gateway alone, with no service to be unavailable (no 503).
+FINDS_BY_BODY = {"x-hireloop-finds-by-body": True}
+GATEWAY_ONLY = {"x-hireloop-gateway-only": True}
+
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 Limit = Annotated[PageLimit, Query(description=f"page size (max {MAX_PAGE})")]
 Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")]

@@ -147,13 +147,6 @@ class PortalAnswer(Doc):
     application_id: str | None
 
 
-# Routes that look an object up by more than their path: a requisition named in the body, a division.
-REPORTS = ("notification-timing", "funnel", "time-to-hire", "sources", "interviewers", "talent-pool")
-NOT_FOUND_WITHOUT_PATH_ID = {("post", "/v1/applications"), *(("get", f"/v1/reports/{r}") for r in REPORTS)}
-# Routes answered by the gateway alone (its own key store), with no service to be unavailable.
-NO_SERVICE = {("get", "/healthz"), ("get", "/metrics"), ("get", "/v1/admin/services"), ("post", "/v1/api-keys"),
-              ("get", "/v1/api-keys"), ("delete", "/v1/api-keys/{key_id}")}
-
 ERROR_TEXT = {
     401: "Missing, unknown, revoked or expired API key",
     403: "The key's role may not do this, or the division is not the key's",
@@ -201,13 +194,16 @@ def _describe_operation(method: str, path: str, op: dict) -> None:
         del op["parameters"]
     responses: dict[str, Any] = op.setdefault("responses", {})
     responses.pop("422", None)  # FastAPI's, in its own error shape; ours is added below where it applies
+    # What the route declared of itself (gateway/deps.py FINDS_BY_BODY, GATEWAY_ONLY): read, not published.
+    finds_by_body = op.pop("x-hireloop-finds-by-body", False)
+    gateway_only = op.pop("x-hireloop-gateway-only", False)
     errors: set[int] = set()
     if authenticated:
         op["security"] = [{"bearerAuth": []}]
         errors |= {401, 403, 429}
     if path.startswith(ANONYMOUS_ROUTES):
         errors.add(429)  # limited per client address
-    if "{" in path or (method, path) in NOT_FOUND_WITHOUT_PATH_ID:
+    if "{" in path or finds_by_body:
         errors.add(404)
     if method == "post":
         errors.add(409)  # Idempotency-Key in flight, at least
@@ -215,7 +211,7 @@ def _describe_operation(method: str, path: str, op: dict) -> None:
         errors |= {413, 422}
     if op.get("parameters"):
         errors.add(422)
-    if path.startswith(("/v1/", "/portal/")) and (method, path) not in NO_SERVICE:
+    if path.startswith(("/v1/", "/portal/")) and not gateway_only:
         errors.add(503)
     for status in sorted(errors):
         responses[str(status)] = _error_response(status)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 
 from gateway.audit import Read, division_of, personal_fields
 from gateway.deps import (
+    FINDS_BY_BODY,
     CallerOf,
     Cursor,
     IdemKey,
@@ -34,7 +35,8 @@ async def requisition_applications(request: Request, rpc: Rpc, requisition_id: s
     return page
 
 
-@router.post("/v1/applications", status_code=202, tags=["applications"], responses=ok(ApplicationAccepted, 202))
+@router.post("/v1/applications", status_code=202, tags=["applications"], responses=ok(ApplicationAccepted, 202),
+             openapi_extra=FINDS_BY_BODY)
 async def submit_application(request: Request, rpc: Rpc, body: cmd.NewApplication,
                              caller: CallerOf[sourcing.SubmitApplication], idem: IdemKey = None):
     return await idempotent_call(request, rpc, caller, idem, body, 202, sourcing.SubmitApplication,

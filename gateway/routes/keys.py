@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from gateway.deps import ADMIN, Cursor, IdemKey, Limit, gw, idempotent_answer, ok, roles
+from gateway.deps import ADMIN, GATEWAY_ONLY, Cursor, IdemKey, Limit, gw, idempotent_answer, ok, roles
 from gateway.openapi import ApiKeyCreated, ApiKeyPage
 from shared.contracts import commands as cmd
 from shared.contracts.caller import Caller
@@ -18,7 +18,7 @@ from shared.timeutil import utcnow
 router = APIRouter(tags=["keys"])
 
 
-@router.post("/v1/api-keys", status_code=201, responses=ok(ApiKeyCreated, 201))
+@router.post("/v1/api-keys", status_code=201, responses=ok(ApiKeyCreated, 201), openapi_extra=GATEWAY_ONLY)
 async def create_key(request: Request, body: cmd.ApiKeyIn, caller: Annotated[Caller, Depends(roles(ADMIN))],
                      idem: IdemKey = None):
     if body.role != ADMIN and not body.divisions:
@@ -35,14 +35,15 @@ async def create_key(request: Request, body: cmd.ApiKeyIn, caller: Annotated[Cal
     return await idempotent_answer(request, caller, idem, body, produce, shows_secret=True)
 
 
-@router.get("/v1/api-keys", responses=ok(ApiKeyPage))
+@router.get("/v1/api-keys", responses=ok(ApiKeyPage), openapi_extra=GATEWAY_ONLY)
 async def list_keys(request: Request, caller: Annotated[Caller, Depends(roles(ADMIN))], limit: Limit = 50,
                     cursor: Cursor = None):
     items, next_cursor = await gw(request).keys.list(limit, cursor)
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.delete("/v1/api-keys/{key_id}", status_code=204, responses={204: {"description": "Done (no body)"}})
+@router.delete("/v1/api-keys/{key_id}", status_code=204, responses={204: {"description": "Done (no body)"}},
+                openapi_extra=GATEWAY_ONLY)
 async def delete_key(request: Request, key_id: str, caller: Annotated[Caller, Depends(roles(ADMIN))]):
     await gw(request).keys.revoke(key_id)
     return Response(status_code=204)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from gateway import metrics
-from gateway.deps import ADMIN, Rpc, gw, ok, roles
+from gateway.deps import ADMIN, GATEWAY_ONLY, Rpc, gw, ok, roles
 from gateway.errors import RETRY_AFTER_SECONDS
 from gateway.openapi import Health, Ready, ServiceHealthList
 from shared.contracts.caller import Caller
@@ -18,7 +18,7 @@ from shared.contracts.common import SERVICES
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", responses=ok(Health))
+@router.get("/healthz", responses=ok(Health), openapi_extra=GATEWAY_ONLY)
 async def healthz():
     return {"status": "ok"}
 
@@ -49,14 +49,14 @@ async def readyz(request: Request, rpc: Rpc):
     return {"status": "ready", "checks": checks}
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get("/metrics", response_class=PlainTextResponse, openapi_extra=GATEWAY_ONLY)
 async def prometheus_metrics(rpc: Rpc):
     await metrics.refresh_queue_depths(rpc)
     body, content_type = metrics.render()
     return Response(content=body, media_type=content_type)
 
 
-@router.get("/v1/admin/services", responses=ok(ServiceHealthList))
+@router.get("/v1/admin/services", responses=ok(ServiceHealthList), openapi_extra=GATEWAY_ONLY)  # "down" rows
 async def services_health(rpc: Rpc, caller: Annotated[Caller, Depends(roles(ADMIN))]):
     async def one(s):
         try:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from gateway.deps import CallerOf, DivisionQ, FromQ, Rpc, ToQ, ok
+from gateway.deps import FINDS_BY_BODY, CallerOf, DivisionQ, FromQ, Rpc, ToQ, ok
 from shared.contracts import interview_feedback, notification, sourcing, talent_pool
 from shared.contracts.interview_feedback import InterviewersReport
 from shared.contracts.notification import NotificationTimingReport
@@ -16,7 +16,7 @@ from shared.contracts.talent_pool import TalentPoolReport
 router = APIRouter(tags=["reports"])
 
 
-@router.get("/v1/reports/notification-timing", responses=ok(NotificationTimingReport))
+@router.get("/v1/reports/notification-timing", responses=ok(NotificationTimingReport), openapi_extra=FINDS_BY_BODY)
 async def notification_timing(request: Request, rpc: Rpc, caller: CallerOf[notification.TimingReport],
                               division: DivisionQ = None, start: FromQ = None, end: ToQ = None):
     """Per result kind, tier and timing mode: notices, median delay from decision to notice, acceptance
@@ -24,7 +24,7 @@ async def notification_timing(request: Request, rpc: Rpc, caller: CallerOf[notif
     return await rpc(notification.TimingReport, caller, request, division=division, start=start, end=end)
 
 
-@router.get("/v1/reports/funnel", responses=ok(FunnelReport))
+@router.get("/v1/reports/funnel", responses=ok(FunnelReport), openapi_extra=FINDS_BY_BODY)
 async def funnel_report(request: Request, rpc: Rpc, caller: CallerOf[sourcing.FunnelReportRpc],
                         division: DivisionQ = None, requisition_id: Annotated[str | None, Query(max_length=100)] = None,
                         group_by: Annotated[Literal["division", "requisition"], Query()] = "division",
@@ -36,21 +36,21 @@ async def funnel_report(request: Request, rpc: Rpc, caller: CallerOf[sourcing.Fu
                      group_by=group_by, start=start, end=end)
 
 
-@router.get("/v1/reports/time-to-hire", responses=ok(TimeToHireReport))
+@router.get("/v1/reports/time-to-hire", responses=ok(TimeToHireReport), openapi_extra=FINDS_BY_BODY)
 async def time_to_hire_report(request: Request, rpc: Rpc, caller: CallerOf[sourcing.TimeToHireReportRpc],
                               division: DivisionQ = None, start: FromQ = None, end: ToQ = None):
     """Per division and tier: median and p90 (nearest rank) days from application to offer and to hire."""
     return await rpc(sourcing.TimeToHireReportRpc, caller, request, division=division, start=start, end=end)
 
 
-@router.get("/v1/reports/sources", responses=ok(SourcesReport))
+@router.get("/v1/reports/sources", responses=ok(SourcesReport), openapi_extra=FINDS_BY_BODY)
 async def sources_report(request: Request, rpc: Rpc, caller: CallerOf[sourcing.SourcesReportRpc],
                          division: DivisionQ = None, start: FromQ = None, end: ToQ = None):
     """Per source channel: applications, shortlisted, interviewed, offers, hires and their rates."""
     return await rpc(sourcing.SourcesReportRpc, caller, request, division=division, start=start, end=end)
 
 
-@router.get("/v1/reports/interviewers", responses=ok(InterviewersReport))
+@router.get("/v1/reports/interviewers", responses=ok(InterviewersReport), openapi_extra=FINDS_BY_BODY)
 async def interviewers_report(request: Request, rpc: Rpc, caller: CallerOf[interview_feedback.InterviewerReport],
                               division: DivisionQ = None, start: FromQ = None, end: ToQ = None):
     """Per interviewer, over scorecards submitted in [from, to): scorecards, mean rating, leniency z-score,
@@ -59,7 +59,7 @@ async def interviewers_report(request: Request, rpc: Rpc, caller: CallerOf[inter
                      end=end)
 
 
-@router.get("/v1/reports/talent-pool", responses=ok(TalentPoolReport))
+@router.get("/v1/reports/talent-pool", responses=ok(TalentPoolReport), openapi_extra=FINDS_BY_BODY)
 async def talent_pool_report(request: Request, rpc: Rpc, caller: CallerOf[talent_pool.PoolReport],
                              division: DivisionQ = None, start: FromQ = None, end: ToQ = None):
     """Pool size, pooled, re-surfaced, re-engaged and accepted, and the days from an urgent requisition's
