@@ -30,7 +30,10 @@ class EmbeddedMongo:
 
     @property
     def url(self) -> str:
-        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+        # No retryable writes: secantusdb keeps a record of every write made outside a transaction and scans
+        # them all on each write, so each write costs more than the last (bench/embedded_writes.py measures it).
+        # A local server has no failover for a retry to ride out.
+        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true&retryWrites=false"
 
     def start(self, timeout: float = 30) -> str:
         exe = shutil.which("secantusd-py", path=os.path.dirname(sys.executable)) or shutil.which("secantusd-py")
