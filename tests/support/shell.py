@@ -10,6 +10,7 @@ from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS
 from shared.contracts.rpc import Rpc
 from shared.erasure import subjects
+from shared.timeutil import iso, utcnow
 
 
 class InProcessBus:
@@ -82,3 +83,21 @@ class FakeService:
         if name not in self.answers:
             raise AssertionError(f"the test gave {self.service_name}.{name} no answer")
         return _Method(self, name)
+
+
+def deliver(handler, producer: str, event_type: str, payload: dict, event_id: str | None = None) -> EventEnvelope:
+    """An event as the inbox hands it to a shell's handler: in its envelope, validated by its contract."""
+    env = EventEnvelope(type=event_type, producer=producer, payload=payload,
+                        **({"event_id": event_id} if event_id else {}))
+    handler(EVENT_MODELS[(producer, event_type)].model_validate(env.payload), env)
+    return env
+
+
+def status_changed(svc, app_id: str, status: str, sequence: int, *, division: str = "retail", tier: str = "basic",
+                   candidate_id: str = "cand_1", title: str = "Barista", at=None,
+                   event_id: str | None = None) -> EventEnvelope:
+    """sourcing's `application_status_changed` delivered to a shell that keeps a copy of statuses."""
+    payload = {"sequence": sequence, "application_id": app_id, "candidate_id": candidate_id,
+               "requisition_id": "req_1", "requisition_title": title, "division": division, "tier": tier,
+               "source": "referral", "previous_status": None, "status": status, "at": iso(at or utcnow())}
+    return deliver(svc.on_application_status_changed, "sourcing", "application_status_changed", payload, event_id)

@@ -15,12 +15,10 @@ from shared.contracts import interview_feedback as contract
 from shared.contracts import notification
 from shared.contracts.caller import Caller
 from shared.contracts.commands import NotificationPolicy
-from shared.contracts.envelope import EventEnvelope
-from shared.contracts.events import ApplicationStatusChanged
 from shared.contracts.notification import Policy
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from shared.timeutil import iso, parse, utcnow
-from tests.support.shell import FakeService, InProcessBus
+from shared.timeutil import parse
+from tests.support.shell import FakeService, InProcessBus, status_changed
 
 HR = Caller(key_id="k1", name="alice", role="hr", divisions=("retail",))
 OTHER_HR = Caller(key_id="k2", name="lou", role="hr", divisions=("logistics",))
@@ -46,11 +44,8 @@ class Platform:
 
     def application(self, app_id="app_1", status="shortlisted", tier="basic", division="retail") -> str:
         self.sequence += 1
-        payload = {"sequence": self.sequence, "application_id": app_id, "candidate_id": f"cand_{app_id}",
-                   "requisition_id": "req_1", "requisition_title": "Barista", "division": division, "tier": tier,
-                   "source": "referral", "previous_status": None, "status": status, "at": iso(utcnow())}
-        env = EventEnvelope(type="application_status_changed", producer="sourcing", payload=payload)
-        self.shell(HR).on_application_status_changed(ApplicationStatusChanged.model_validate(payload), env)
+        status_changed(self.shell(HR), app_id, status, self.sequence, division=division, tier=tier,
+                       candidate_id=f"cand_{app_id}")
         return app_id
 
     def shell(self, caller: Caller):

@@ -19,7 +19,7 @@ from shared.errors import Conflict, NotFound
 from shared.ids import new_id
 from shared.storage import AlreadyHandled
 from shared.timeutil import iso, utcnow
-from tests.support.shell import InProcessBus
+from tests.support.shell import InProcessBus, status_changed
 
 REC = Caller(key_id="k1", name="rita", role="recruiter", divisions=("retail",))
 HR = Caller(key_id="k2", name="hana", role="hr", divisions=("retail",))
@@ -38,16 +38,8 @@ def service(store, caller=HR, wait=0.4):
     return svc
 
 
-def changed(svc, app_id, status, sequence, *, division="retail", tier="basic", at=None, event_id=None,
-            candidate_id="cand_1"):
-    """Deliver sourcing's application_status_changed, validated like the inbox does."""
-    payload = {"sequence": sequence, "application_id": app_id, "candidate_id": candidate_id,
-               "requisition_id": "req_1", "requisition_title": "Barista", "division": division, "tier": tier,
-               "source": "referral", "previous_status": None, "status": status, "at": iso(at or utcnow())}
-    env = EventEnvelope(type="application_status_changed", producer="sourcing", payload=payload,
-                        **({"event_id": event_id} if event_id else {}))
-    svc.on_application_status_changed(EVENT_MODELS[("sourcing", env.type)].model_validate(env.payload), env)
-    return env
+def changed(svc, app_id, status, sequence, **options):
+    return status_changed(svc, app_id, status, sequence, **options)
 
 
 def copied(store, app_id):

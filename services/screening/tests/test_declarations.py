@@ -1,6 +1,8 @@
 """The screening shell in process (tests/support/shell.py): roles, arguments and answers as declared in
 shared/contracts/screening.py."""
 
+from datetime import UTC, datetime
+
 import pytest
 from nameko.testing.services import worker_factory
 
@@ -11,7 +13,7 @@ from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from tests.support.shell import InProcessBus
+from tests.support.shell import InProcessBus, status_changed
 
 HR = Caller(key_id="k1", name="alice", role="hr", divisions=("logistics",))
 RETAIL_HR = Caller(key_id="k2", name="bob", role="hr", divisions=("retail",))
@@ -70,12 +72,8 @@ def test_roles_are_the_declarations(store):
 
 
 def status(svc, app_id, value, sequence, division="logistics"):
-    payload = {"sequence": sequence, "application_id": app_id, "candidate_id": "cand_1", "requisition_id": "req_1",
-               "requisition_title": "Data Engineer", "division": division, "tier": "basic", "source": "referral",
-               "previous_status": None, "status": value, "at": "2026-12-01T09:00:01Z"}
-    env = EventEnvelope(type="application_status_changed", producer="sourcing", payload=payload)
-    svc.on_application_status_changed(
-        EVENT_MODELS[("sourcing", "application_status_changed")].model_validate(payload), env)
+    status_changed(svc, app_id, value, sequence, division=division, title="Data Engineer",
+                   at=datetime(2026, 12, 1, 9, 0, 1, tzinfo=UTC))
 
 
 def test_override_of_an_unscreened_application_is_a_conflict(store):

@@ -15,7 +15,8 @@ from shared.contracts.events import EVENT_MODELS
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.ids import new_id
 from shared.timeutil import iso, utcnow
-from tests.support.shell import InProcessBus
+from tests.support.shell import InProcessBus, status_changed
+from tests.support.shell import deliver as shell_deliver
 
 REC = Caller(key_id="k1", name="rita", role="recruiter", divisions=("retail",))
 OTHER = Caller(key_id="k2", name="lou", role="recruiter", divisions=("logistics",))
@@ -35,10 +36,9 @@ def service(store, caller=REC, wait=0.4):
 
 
 def deliver(svc, event_type, payload):
-    env = EventEnvelope(type=event_type, producer="sourcing", payload=payload)
     handler = {"application_received": svc.on_application_received,
                "application_status_changed": svc.on_application_status_changed}[event_type]
-    handler(EVENT_MODELS[("sourcing", event_type)].model_validate(env.payload), env)
+    shell_deliver(handler, "sourcing", event_type, payload)
 
 
 def received(svc, app_id, skills=("coffee",)):
@@ -50,10 +50,7 @@ def received(svc, app_id, skills=("coffee",)):
 
 
 def changed(svc, app_id, status, sequence, division="retail"):
-    deliver(svc, "application_status_changed", {
-        "sequence": sequence, "application_id": app_id, "candidate_id": "cand_1", "requisition_id": "req_1",
-        "requisition_title": "Barista", "division": division, "tier": "basic", "source": "referral",
-        "previous_status": None, "status": status, "at": iso(utcnow())})
+    status_changed(svc, app_id, status, sequence, division=division)
 
 
 def test_an_application_is_screened_once(store):
