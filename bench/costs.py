@@ -18,24 +18,24 @@ from collections.abc import Callable, Mapping
 
 MONGO = "hireloop_mongo_commands_total"
 CONSUMED = "hireloop_messages_consumed_total"
+FAILED = "hireloop_messages_failed_total"  # handled later: parked in `*.wait` or requeued
 
-# {"mongo": {(service, command): n}, "consumed": {(service, queue): n}}
+# {"mongo": {(service, command): n}, "consumed": {(service, queue): n}, "failed": {(service, action): n}}
 Counts = dict[str, dict[tuple[str, str], float]]
+KINDS = {MONGO: ("mongo", "command"), CONSUMED: ("consumed", "queue"), FAILED: ("failed", "action")}
 
 
 def parse_counts(text: str) -> Counts:
-    """The two counters of one Prometheus text scrape."""
+    """The three counters of one Prometheus text scrape (labels other than these two are summed over)."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    counts: Counts = {"mongo": {}, "consumed": {}}
+    counts: Counts = {kind: {} for kind, _ in KINDS.values()}
     for family in text_string_to_metric_families(text):
         for s in family.samples:
-            if s.name == MONGO:
-                key, kind = (s.labels.get("service", ""), s.labels.get("command", "")), "mongo"
-            elif s.name == CONSUMED:
-                key, kind = (s.labels.get("service", ""), s.labels.get("queue", "")), "consumed"
-            else:
+            if s.name not in KINDS:
                 continue
+            kind, label = KINDS[s.name]
+            key = (s.labels.get("service", ""), s.labels.get(label, ""))
             counts[kind][key] = counts[kind].get(key, 0.0) + s.value
     return counts
 
@@ -43,14 +43,15 @@ def parse_counts(text: str) -> Counts:
 def difference(before: Mapping[str, Counts], after: Mapping[str, Counts]) -> tuple[Counts, list[str]]:
     """What every process counted between two scrapes, summed over processes (replicas of a service add up),
     and the processes whose counters went backwards (restarted meanwhile: their figures are left out)."""
-    total: Counts = {"mongo": {}, "consumed": {}}
+    total: Counts = {kind: {} for kind, _ in KINDS.values()}
     restarted = []
     for process, end in after.items():
         start = before.get(process)
         if start is None:
             restarted.append(process)
             continue
-        deltas = {kind: {key: value - start[kind].get(key, 0.0) for key, value in end[kind].items()} for kind in end}
+        deltas = {kind: {key: value - start.get(kind, {}).get(key, 0.0) for key, value in end[kind].items()}
+                  for kind in end}
         if any(v < 0 for kind in deltas.values() for v in kind.values()):
             restarted.append(process)
             continue
@@ -82,10 +83,15 @@ def per_application(delta: Counts, applications: int) -> dict:
         "mongo_commands_per_application": round(sum(mongo.values()) / n, 2),
         "mongo_by_service": share(mongo, lambda k: k[0]),
         "mongo_by_command": share(mongo, lambda k: k[1]),
+        "mongo_by_service_command": share(mongo, lambda k: f"{k[0]} {k[1]}"),
         "deliveries_per_application": round(sum(inbox.values()) / n, 2),
         "deliveries_by_service": share(inbox, lambda k: k[0]),
         "rpc_deliveries_per_application": round(sum(rpc.values()) / n, 2),
         "rpc_by_service": share(rpc, lambda k: k[0]),
+        # why some events were delivered more than once: parked until an earlier one commits, or requeued
+        "parked_per_application": round(sum(v for k, v in delta.get("failed", {}).items() if k[1] == "parked") / n, 2),
+        "requeued_per_application": round(sum(v for k, v in delta.get("failed", {}).items()
+                                              if k[1] == "requeued") / n, 2),
     }
 
 
@@ -95,8 +101,8 @@ def per_application(delta: Counts, applications: int) -> dict:
 
 def scrape_urls(bench) -> dict[str, str]:
     """Every platform process's metrics URL: the services' own ports (infra/run.py `metrics_ports`, from
-    METRICS_BASE_PORT up) filtered to the two counters, and the gateway's /metrics."""
-    query = f"?name%5B%5D={MONGO}&name%5B%5D={CONSUMED}"  # name[]=, as prometheus_client reads it
+    METRICS_BASE_PORT up) filtered to the counters above, and the gateway's /metrics."""
+    query = "?" + "&".join(f"name%5B%5D={name}" for name in KINDS)  # name[]=, as prometheus_client reads it
     urls = {label: f"http://127.0.0.1:{port}/metrics{query}" for label, port in bench.platform.metrics_ports.items()
             if bench.platform.process(label).poll() is None}
     urls["gateway"] = f"{bench.base_url}/metrics"

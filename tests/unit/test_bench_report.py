@@ -10,7 +10,7 @@ from bench import costs, report
 from shared import metrics
 
 
-def scrape_text(mongo: dict[tuple[str, str], int], consumed: dict[tuple[str, str], int]) -> str:
+def scrape_text(mongo: dict[tuple[str, str], int], consumed: dict[tuple[str, str], int], parked: int = 0) -> str:
     """A process's /metrics as shared/metrics.py writes it."""
     registry = CollectorRegistry()
     for (service, command), n in mongo.items():
@@ -18,6 +18,9 @@ def scrape_text(mongo: dict[tuple[str, str], int], consumed: dict[tuple[str, str
     counter = Counter("hireloop_messages_consumed_total", "", ["service", "queue"], registry=registry)
     for (service, queue), n in consumed.items():
         counter.labels(service, queue).inc(n)
+    failed = Counter("hireloop_messages_failed_total", "", ["service", "queue", "action"], registry=registry)
+    if parked:
+        failed.labels("talent_pool", "talent_pool.inbox", "parked").inc(parked)
     return generate_latest(registry).decode()
 
 
@@ -36,7 +39,7 @@ def test_costs_per_application_from_scrapes_before_and_after():
         "screening-1": costs.parse_counts(scrape_text({("screening", "insert"): 11},
                                                       {("screening", "screening.inbox"): 6})),
         "screening-2": costs.parse_counts(scrape_text({("screening", "insert"): 4},
-                                                      {("screening", "screening.inbox"): 4})),
+                                                      {("screening", "screening.inbox"): 4}, parked=5)),
         "gateway": costs.parse_counts(scrape_text({("gateway", "insert"): 1}, {})),
     }
     delta, restarted = costs.difference(before, after)
@@ -50,6 +53,9 @@ def test_costs_per_application_from_scrapes_before_and_after():
     assert figures["deliveries_per_application"] == 2.0  # inbox deliveries only
     assert figures["deliveries_by_service"] == {"sourcing": 1.0, "screening": 1.0}
     assert figures["rpc_deliveries_per_application"] == 1.0 and figures["rpc_by_service"] == {"sourcing": 1.0}
+    assert figures["mongo_by_service_command"] == {"sourcing find": 2.0, "screening insert": 1.0,
+                                                   "sourcing commitTransaction": 1.0}
+    assert (figures["parked_per_application"], figures["requeued_per_application"]) == (0.5, 0.0)
 
 
 def test_a_process_restarted_between_the_scrapes_is_left_out_and_named():
@@ -89,7 +95,9 @@ INTAKE = {
               "mongo_commands_per_application": 24.5, "mongo_by_service": {"sourcing": 14.0, "talent_pool": 10.5},
               "mongo_by_command": {"find": 12.0, "insert": 12.5},
               "deliveries_per_application": 6.5, "deliveries_by_service": {"talent_pool": 3.5, "notification": 3.0},
-              "rpc_deliveries_per_application": 1.0, "rpc_by_service": {"sourcing": 1.0}},
+              "rpc_deliveries_per_application": 1.0, "rpc_by_service": {"sourcing": 1.0},
+              "mongo_by_service_command": {"sourcing find": 12.0}, "parked_per_application": 1.25,
+              "requeued_per_application": 0.0},
 }
 
 
@@ -102,6 +110,8 @@ def test_every_issue_17_target_has_a_row_with_its_target_and_whether_it_was_met(
     assert cells(table, "RabbitMQ deliveries per application")[1:] == ["6.5", "", "≤ 7", "yes"]
     assert cells(table, "… of which timers")[1] == "≈ 1.0 (10.0 commands/s idle)"  # 10/s × 20 s / 200
     assert "sourcing 1.0" in cells(table, "… RPC requests taken from")[1]
+    assert cells(table, "… of which events parked")[1] == "1.25 / 0.00"
+    assert cells(table, "… by service and command")[1] == "sourcing find 12.0"
     assert cells(table, "memory: largest RSS of a service")[1:] == ["160 MB", "", "≤ 150 MB", "**no**"]
     # what this run did not measure still shows its target
     assert cells(table, "gateway `GET /v1/applications/{id}`, 32 clients, production sampling")[1:] == [
