@@ -410,8 +410,10 @@ class Store(DependencyProvider):
         from shared.storage import mongo_client
 
         settings = container_settings()
-        client = mongo_client(settings.mongo_url)
-        self.store = self.store_cls(client, settings.database_name(self.container.service_name))
+        service = self.container.service_name
+        # Its commands counted by name (hireloop_mongo_commands_total): what `make bench` divides per application.
+        client = mongo_client(settings.mongo_url, event_listeners=[metrics.count_mongo_commands(service)])
+        self.store = self.store_cls(client, settings.database_name(service))
         self.store.ensure_indexes()
 
     def stop(self):
