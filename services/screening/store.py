@@ -26,10 +26,11 @@ class ScreeningStore(StatusProjection, ServiceStore):
 
     def anonymise(self, application_ids: list[str], session) -> int:
         """Keep pass/fail, score and match (report figures); drop the reasons, which describe the person."""
+        # `_rev` moves on, so a document write that read the result before (an override) reads it again.
         changed = self.db.results.update_many(
             {"_id": {"$in": application_ids}},
             {"$set": {"result.reasons": [], "result.matched_skills": [], "result.missing_skills": [],
-                      "erased": True}},
+                      "erased": True}, "$inc": {"_rev": 1}},
             session=session).modified_count
         self.db.results.update_many({"_id": {"$in": application_ids}, "result.override": {"$ne": None}},
                                     {"$set": {"result.override.reason": None}}, session=session)

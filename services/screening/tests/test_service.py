@@ -195,3 +195,22 @@ def test_erasure_marks_the_status_copy_and_counts_it(store, test_infra):
         svc.override(application_id=app_id, **OVERRIDE)
     assert exc.value.code == "application_erased"
     assert store.get(app_id)["result"]["override"] is None
+
+
+def test_an_erasure_between_an_overrides_read_and_write_makes_it_read_again(store):
+    """The erasure anonymises in its own transaction; an override that read the result just before must not
+    write the old reasons back (its write is conditional on `_rev`, which the erasure moves on)."""
+    svc = service(store)
+    app_id = new_id("app")
+    received(svc, app_id)
+    seen = []
+
+    def decide(state, change):
+        seen.append(state.get("erased", False))
+        if len(seen) == 1:
+            store.anonymise([app_id], None)  # lands between this write's read and its write
+        return None if state.get("erased") else {**state, "result": {**state["result"], "reasons": ["kept?"]}}
+
+    store.write_document("results", app_id, decide)
+    assert seen == [False, True]
+    assert store.get(app_id)["result"]["reasons"] == []
