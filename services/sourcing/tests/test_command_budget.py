@@ -13,6 +13,7 @@ from services.sourcing.service import SourcingService
 from services.sourcing.store import SourcingStore
 from shared.config import Settings
 from shared.contracts.caller import Caller
+from shared.errors import Conflict
 from shared.ids import new_id
 from shared.storage import mongo_client
 from tests.support.shell import InProcessBus, deliver
@@ -26,11 +27,17 @@ REQ = {"title": "Barista", "division": "retail", "department": "stores", "tier":
 class Commands(monitoring.CommandListener):
     def __init__(self):
         self.names: list[str] = []
+        self.filters: list[tuple[str, dict]] = []
         self.on = False
 
     def started(self, event):
         if self.on:
             self.names.append(event.command_name)
+            cmd = event.command
+            if event.command_name == "find":
+                self.filters.append((cmd["find"], dict(cmd.get("filter") or {})))
+            elif event.command_name == "update":
+                self.filters.extend((cmd["update"], dict(u["q"])) for u in cmd.get("updates") or ())
 
     def succeeded(self, event):
         pass
@@ -40,6 +47,7 @@ class Commands(monitoring.CommandListener):
 
     def count(self, run) -> Counter:
         self.names.clear()
+        self.filters.clear()
         self.on = True
         try:
             run()
@@ -86,18 +94,65 @@ def _screened(app_id):
                        "reasons": ["ok"], "override": None}}
 
 
-def test_submit_and_screened_stay_within_their_command_budget(counted):
+def _unindexed(store, filters) -> list:
+    """The filters no index serves (its fields not a prefix of any index's): a collection scan on the
+    embedded store (secantusdb)."""
+    out = []
+    for collection, query in filters:
+        fields = [f for f in query if not f.startswith("$")]
+        prefixes = [[k for k, _ in spec["key"]] for spec in store.db[collection].index_information().values()]
+        if any(f.startswith("$") for f in query) or not any(p[:len(fields)] == fields or fields[:1] == p[:1]
+                                                            for p in prefixes):
+            out.append((collection, query))
+    return out
+
+
+def test_submit_and_the_status_handlers_stay_within_their_command_budget(counted):
     svc, listener = counted
+    assert _unindexed(svc.store, [("applications", {"division": "retail"}), ("candidates", {"$or": []})]) == [
+        ("applications", {"division": "retail"}), ("candidates", {"$or": []})]  # what the check below refuses
     req = svc.create_requisition(**REQ)
     other = svc.create_requisition(**{**REQ, "title": "Shift lead"})
     apps = {}
     new = listener.count(lambda: apps.setdefault("a", svc.submit_application(**_application(req["id"], "a@x.org"))))
+    assert _unindexed(svc.store, listener.filters) == []
     again = listener.count(lambda: apps.setdefault("b", svc.submit_application(**_application(other["id"], "a@x.org"))))
+    assert _unindexed(svc.store, listener.filters) == []
+    app_id = apps["a"]["id"]
     screened = listener.count(lambda: deliver(svc.on_application_screened, "screening", "application_screened",
-                                              _screened(apps["a"]["id"])))
+                                              _screened(app_id)))
+    assert _unindexed(svc.store, listener.filters) == []
     print("submit, new candidate:", sum(new.values()), dict(new))
     print("submit, known candidate:", sum(again.values()), dict(again))
     print("application_screened:", sum(screened.values()), dict(screened))
+    # a new candidate: requisition, candidate read + insert, profile upsert, application read + insert; a known
+    # one: requisition, candidate, profile read + upsert, application read + insert
     assert sum(new.values()) <= 6, new
     assert sum(again.values()) <= 6, again
-    assert sum(screened.values()) <= 2, screened
+    assert "commitTransaction" not in new and "commitTransaction" not in again
+    assert sum(screened.values()) <= 2, screened  # find + conditional update
+
+    later = [
+        (svc.on_interview_scheduled, "interview_scheduled", {
+            "interview_id": "int_1", "application_id": app_id, "division": "retail", "interviewers": ["ivan"],
+            "competencies": ["coffee"], "scheduled_at": "2026-01-02T10:00:00Z"}),
+        (svc.on_interview_completed, "interview_completed", {"application_id": app_id, "division": "retail",
+                                                             "summary": SUMMARY}),
+        (svc.on_decision_recorded, "decision_recorded", {
+            "application_id": app_id, "division": "retail", "tier": "basic", "next_status": "offered",
+            "decision": {"outcome": "pass", "decided_by": "helen", "decided_at": "2026-01-03T00:00:00Z"}}),
+    ]
+    for handler, event_type, payload in later:
+        used = listener.count(lambda h=handler, t=event_type, p=payload: deliver(h, "interview_feedback", t, p))
+        assert sum(used.values()) <= 2, (event_type, used)
+    assert svc.get_application(application_id=app_id)["status"] == "offered"
+
+    # a duplicate is answered by the unique index, looked up only then (the existing id for the 409)
+    with pytest.raises(Conflict) as exc:
+        svc.submit_application(**_application(req["id"], "A@x.org"))
+    assert app_id in exc.value.message
+
+
+SUMMARY = {"interview_id": "int_1", "average": 4.5, "by_competency": {"coffee": 4.5}, "recommendations": {"yes": 2},
+           "discrepancy": {"flagged": False, "competencies": [], "spread": {}}, "highlights": [],
+           "completed_at": "2026-01-01T00:00:00Z"}

@@ -608,3 +608,40 @@ def test_retention_policies_per_division(svc):
     assert put == {"division": "retail", "rejected_days": 30, "pool_days": 90}
     assert as_(svc, HR).get_retention_policy(division="retail") == put
     assert as_(svc, OTHER_HR).get_retention_policy(division="logistics") == {**default, "division": "logistics"}
+
+
+BOOKKEEPING_FIELDS = {"_rev", "inbox", "outbox", "outbox_pending", "outbox_lease"}
+
+
+def test_views_and_exports_never_show_the_write_bookkeeping(svc):
+    req = as_(svc, ADMIN).create_requisition(**REQ)
+    app = svc.submit_application(**application(req["id"], answers={"permit": True}))
+    deliver(svc, "screening", "application_screened", screened(app["id"]))
+    stored = svc.store.get_application(app["id"])
+    assert {"_rev", "inbox", "outbox"} <= set(stored)  # what the document carries ...
+    record = svc.record_outcome(application_id=app["id"], outcome="withdrawn")
+    views = [record, svc.get_application(application_id=app["id"]),
+             *svc.list_applications(requisition_id=req["id"])["items"],
+             *svc.export_candidate(candidate_id=app["candidate_id"])["applications"]]
+    for view in views:  # ... and no answer shows
+        assert not BOOKKEEPING_FIELDS & set(view), sorted(BOOKKEEPING_FIELDS & set(view))
+        assert view["status"] == "withdrawn"
+    assert "inbox" not in str(svc.funnel_report()) and "_rev" not in str(svc.funnel_report())
+
+
+def test_erasure_marks_applications_erased_and_redacts_events_still_on_them(svc, monkeypatch):
+    """Events not relayed yet (the broker away) wait on the application: the erasure redacts them there,
+    as it did in the outbox collection, and the anonymised application is marked `erased`."""
+    monkeypatch.setattr(service, "purge_dead_letters", lambda *args: 0)  # no broker here
+    req = as_(svc, ADMIN).create_requisition(**REQ)
+    monkeypatch.setattr(svc.store, "clear_relayed", lambda *args: None)  # nothing relayed
+    app = svc.submit_application(**application(req["id"], candidate={"name": "Zed Secret", "phone": "+1 555 0199"}))
+    held = svc.store.get_application(app["id"])
+    assert [e["type"] for e in held["outbox"]] == ["application_received", "application_status_changed"]
+    assert "Zed Secret" in str(held["outbox"])
+    erasure = as_(svc, ADMIN).erase_candidate(candidate_id=app["candidate_id"])
+    assert erasure["services"]["sourcing"]["counts"]["outbox"] >= 1
+    after = svc.store.get_application(app["id"])
+    assert after["erased"] is True and "Zed Secret" not in str(after)
+    assert len(after["outbox"]) == 2 and after["outbox_pending"] is True  # still published (redacted) by the sweep
+    assert after["_rev"] > held["_rev"]
