@@ -147,6 +147,19 @@ def test_submit_and_the_status_handlers_stay_within_their_command_budget(counted
         assert sum(used.values()) <= 2, (event_type, used)
     assert svc.get_application(application_id=app_id)["status"] == "offered"
 
+    # RPC commands on one application: one write too
+    confirmed = listener.count(lambda: svc.record_confirmation(application_id=app_id, result="confirmed"))
+    assert sum(confirmed.values()) <= 2, confirmed
+    # the fast track (talent_pool's re-engagement): no transaction either
+    third = svc.create_requisition(**{**REQ, "title": "Night shift"})
+    svc.bus.caller = Caller.system("talent_pool")
+    fast = listener.count(lambda: svc.submit_fast_track_application(
+        requisition_id=third["id"], candidate_id=apps["a"]["candidate_id"], reengagement_id="re_1",
+        reuse_interview_from=app_id))
+    print("record_confirmation:", sum(confirmed.values()), "fast track:", sum(fast.values()), dict(fast))
+    assert "commitTransaction" not in fast and sum(fast.values()) <= 8, fast
+    assert _unindexed(svc.store, listener.filters) == []
+
     # a duplicate is answered by the unique index, looked up only then (the existing id for the 409)
     with pytest.raises(Conflict) as exc:
         svc.submit_application(**_application(req["id"], "A@x.org"))
