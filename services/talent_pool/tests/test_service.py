@@ -9,7 +9,7 @@ import pytest
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from nameko.testing.services import worker_factory
 
-from services.talent_pool.service import NotSeenYet, TalentPoolService
+from services.talent_pool.service import TalentPoolService
 from services.talent_pool.store import TalentPoolStore
 from shared.bus.nameko_ext import EventHandler
 from shared.bus.topology import SUBSCRIPTIONS
@@ -22,7 +22,7 @@ from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS
 from shared.contracts.sourcing import SubmitFastTrackApplication
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from shared.storage import AlreadyHandled
+from shared.storage import AlreadyHandled, state_of
 from shared.timeutil import iso, utcnow
 from tests.support.shell import FakeService, InProcessBus
 
@@ -94,7 +94,7 @@ def received(svc, app_id, cand_id, req=None, consent=True, name="Ana", skills=("
 
 
 def status(svc, app_id, cand_id, new, previous, at, req=None, consent=True, decided_days_ago=10, outcome="pass",
-           average=4.3, event_id=None, sequence=0):
+           average=4.3, event_id=None, sequence=0, decided_at=None):
     req = req or requisition()
     decided = outcome is not None and new not in ("received", "shortlisted", "interviewing", "interviewed")
     body = {
@@ -104,7 +104,8 @@ def status(svc, app_id, cand_id, new, previous, at, req=None, consent=True, deci
         "talent_pool_consent": consent, "previous_status": previous, "status": new, "at": iso(at),
         "interview": {"interview_id": "int_1", "average": average, "by_competency": {"sql": 4.5},
                       "recommendations": {"yes": 2}, "discrepancy": {"flagged": False}},
-        "decision": ({"outcome": outcome, "decided_at": iso(utcnow() - timedelta(days=decided_days_ago))}
+        "decision": ({"outcome": outcome,
+                      "decided_at": iso(decided_at or utcnow() - timedelta(days=decided_days_ago))}
                      if decided else None),
     }
     return deliver(svc, "application_status_changed", body, event_id=event_id)
@@ -162,15 +163,55 @@ def test_rejected_candidate_does_not_enter(svc, store):
     assert store.get_pool_entry("c1") is None
 
 
-def test_status_of_an_unseen_application_raises_for_retry(svc, store):
+def test_a_status_change_before_its_application_creates_the_projection_and_pools_once_received(svc, store):
     t = utcnow()
-    with pytest.raises(NotSeenYet):
-        status(svc, "app_unseen", "c1", "declined", "offered", t, event_id="evt_retry")
-    # the failed unit of work left no inbox record: the redelivered event is handled once it can be
-    received(svc, "app_unseen", "c1", at=t - timedelta(hours=1))
-    status(svc, "app_unseen", "c1", "declined", "offered", t, event_id="evt_retry")
-    assert store.get_application("app_unseen")["status"] == "declined"
-    assert store.get_pool_entry("c1")["reason"] == "declined"
+    status(svc, "app_early", "c1", "declined", "offered", t, sequence=5)
+    app = store.get_application("app_early")
+    assert (app["status"], app["candidate_id"], app["received_at"], app["consent"]) == ("declined", "c1", None, True)
+    # not pooled yet: the entry needs the person's profile, which application_received brings
+    assert store.get_pool_entry("c1") is None and svc.bus.of_type("candidate_pooled") == []
+    received(svc, "app_early", "c1", at=t - timedelta(hours=1), skills=("python", "go"))
+    app = store.get_application("app_early")
+    assert app["status"] == "declined" and app["received_at"] is not None and "pool_due" not in app
+    entry = store.get_pool_entry("c1")
+    assert entry["reason"] == "declined" and entry["skills"] == ["python", "go"]
+    assert len(svc.bus.of_type("candidate_pooled")) == 1
+
+
+def received_then_changes(svc, order, t0):
+    """One application's events (received, interviewed, offered, declined) delivered in `order`."""
+    decided = t0 - timedelta(days=2)
+    events = {
+        "received": lambda: received(svc, "app_1", "c1", at=t0, consent=False),
+        "interviewed": lambda: status(svc, "app_1", "c1", "interviewed", "interviewing", t0 + timedelta(minutes=1),
+                                      sequence=4, average=3.5, decided_at=decided),
+        "offered": lambda: status(svc, "app_1", "c1", "offered", "interviewed", t0 + timedelta(minutes=2),
+                                  sequence=5, decided_at=decided),
+        "declined": lambda: status(svc, "app_1", "c1", "declined", "offered", t0 + timedelta(minutes=3),
+                                   sequence=6, decided_at=decided),
+    }
+    for name in order:
+        events[name]()
+
+
+@pytest.mark.parametrize("order", [
+    ("received", "interviewed", "offered", "declined"),
+    ("declined", "received", "offered", "interviewed"),
+    ("offered", "declined", "interviewed", "received"),
+])
+def test_every_order_of_an_applications_events_gives_the_same_projection(make_store, order):
+    first, second = make_store(TalentPoolStore), make_store(TalentPoolStore)
+    in_order, shuffled = make_service(first), make_service(second)
+    t0 = utcnow() - timedelta(hours=1)
+    received_then_changes(in_order, ("received", "interviewed", "offered", "declined"), t0)
+    received_then_changes(shuffled, order, t0)
+    expected = state_of(first.get_application("app_1"))
+    assert state_of(second.get_application("app_1")) == expected
+    # the latest change carries the latest consent (given after the application, on the portal)
+    assert (expected["consent"], expected["status"], expected["reached_interviewed"]) == (True, "declined", True)
+    assert expected["offered_at"] and expected["interview"]["average"] == 4.3  # the latest change's summary
+    assert second.get_pool_entry("c1") == first.get_pool_entry("c1") is not None
+    assert len(shuffled.bus.of_type("candidate_pooled")) == 1
 
 
 def test_duplicate_event_changes_nothing(svc, store):
