@@ -85,12 +85,14 @@ def requisition(rid="req_old", title="Data Engineer", division="logistics", urge
             "urgent": urgent, "required_skills": list(required), "skills": list(skills), "status": "open"}
 
 
-def received(svc, app_id, cand_id, req=None, consent=True, name="Ana", skills=("python", "sql"), at=None):
+def received(svc, app_id, cand_id, req=None, consent=True, name="Ana", skills=("python", "sql"), at=None,
+             event_id=None):
     req = req or requisition()
     return deliver(svc, "application_received", {
         "application_id": app_id, "candidate_id": cand_id, "requisition": req,
         "candidate": {"name": name, "email": f"{cand_id}@x.io", "skills": list(skills)},
-        "source": "referral", "talent_pool_consent": consent, "received_at": iso(at or utcnow())})
+        "source": "referral", "talent_pool_consent": consent, "received_at": iso(at or utcnow())},
+        event_id=event_id)
 
 
 def status(svc, app_id, cand_id, new, previous, at, req=None, consent=True, decided_days_ago=10, outcome="pass",
@@ -212,6 +214,64 @@ def test_every_order_of_an_applications_events_gives_the_same_projection(make_st
     assert expected["offered_at"] and expected["interview"]["average"] == 4.3  # the latest change's summary
     assert second.get_pool_entry("c1") == first.get_pool_entry("c1") is not None
     assert len(shuffled.bus.of_type("candidate_pooled")) == 1
+
+
+def test_a_redelivery_finishes_the_steps_a_stopped_first_delivery_left(svc, store, monkeypatch):
+    """The projection's write records the event; the steps after it (profile, pooling) are idempotent and run
+    again when the event comes back, before it is acknowledged as a duplicate."""
+    t0 = utcnow() - timedelta(hours=1)
+    stop_once = []
+
+    def stopping(real):
+        def step(*args, **kwargs):
+            if not stop_once:
+                stop_once.append(real.__name__)
+                raise ConnectionError("the process stopped here")
+            return real(*args, **kwargs)
+        return step
+
+    monkeypatch.setattr(store, "save_profile", stopping(store.save_profile))
+    with pytest.raises(ConnectionError):
+        received(svc, "app_1", "c1", at=t0, event_id="evt_received")
+    assert store.get_application("app_1")["received_at"] is not None and store.profiles_of("c1") == []
+    with pytest.raises(AlreadyHandled):
+        received(svc, "app_1", "c1", at=t0, event_id="evt_received")
+    assert [p["name"] for p in store.profiles_of("c1")] == ["Ana"]
+
+    status(svc, "app_1", "c1", "offered", "interviewed", t0 + timedelta(minutes=1), sequence=5)
+    stop_once.clear()
+    monkeypatch.setattr(TalentPoolService, "_pool", stopping(TalentPoolService._pool))
+    with pytest.raises(ConnectionError):
+        status(svc, "app_1", "c1", "declined", "offered", t0 + timedelta(minutes=2), sequence=6,
+               event_id="evt_declined")
+    assert store.get_application("app_1")["pool_due"] is True and store.get_pool_entry("c1") is None
+    with pytest.raises(AlreadyHandled):
+        status(svc, "app_1", "c1", "declined", "offered", t0 + timedelta(minutes=2), sequence=6,
+               event_id="evt_declined")
+    assert store.get_pool_entry("c1")["reason"] == "declined" and "pool_due" not in store.get_application("app_1")
+    with pytest.raises(AlreadyHandled):  # and once only
+        status(svc, "app_1", "c1", "declined", "offered", t0 + timedelta(minutes=2), sequence=6,
+               event_id="evt_declined")
+    assert len(svc.bus.of_type("candidate_pooled")) == 1
+
+
+def test_erasure_marks_the_projections_and_later_events_change_nothing(svc, store):
+    pool_candidate(svc, ending=None)
+
+    def erase(uow):
+        uow.store.erase_candidate("c1", utcnow(), uow.session)
+        uow.store.mark_erased("c1", "era_1", ["app_1"], session=uow.session)
+
+    store.transact(erase)
+    app = store.get_application("app_1")
+    assert app["erased"] is True and app["decision"]["note"] is None and app["interview"]["highlights"] == []
+    assert store.profiles_of("c1") == []
+    status(svc, "app_1", "c1", "declined", "offered", utcnow(), sequence=9)
+    assert store.get_application("app_1")["status"] == "offered" and store.get_pool_entry("c1") is None
+    received(svc, "app_1", "c1")  # sent again (another event id): brings no profile back
+    received(svc, "app_2", "c1", req=requisition("req_two"))  # a new application of theirs is not kept
+    assert store.get_application("app_2") is None and store.profiles_of("c1") == []
+    assert svc.bus.of_type("candidate_pooled") == []
 
 
 def test_duplicate_event_changes_nothing(svc, store):
