@@ -2,9 +2,12 @@
 
 - `requisitions`: projection of sourcing's requisitions (id, title, division, tier, urgent, skills, status).
 - `applications`: projection of sourcing's applications (candidate, requisition, consent, status, decision,
-  interview summary), to know who applies where and who passed.
-- `candidates`: whether the candidate was hired, consent withdrawn, erased (one per person); candidates
-  stored before profiles per division also hold the legacy name and skills.
+  interview summary), to know who applies where and who passed. One document per application, written with
+  one conditional write per event (ServiceStore.write_document: `_rev`, `inbox`), created by whichever of its
+  events comes first (domain.apply_received / apply_status_change); `pool_due` while a pooling step is owed;
+  `erased` once the candidate was erased (later events then leave it alone).
+- `candidates`: whether the candidate was hired, consent withdrawn, erased (one per person, created by the
+  first of those); candidates stored before profiles per division also hold the legacy name and skills.
 - `profiles`: name and skills per (candidate, division) (`_id` "<candidate>|<division>", that division's
   latest application wins): a pool entry shows the profile of the division that pooled the person
   (docs/decisions/002-candidates-per-division.md).
