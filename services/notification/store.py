@@ -1,7 +1,10 @@
 """Notification's own database.
 
-- `contacts`: one per application (`_id` = application id), from `application_received`: who to write
-  to and what about; plus the latest status seen (for out-of-order events) and interview evidence.
+- `contacts`: one per application (`_id` = application id), made by whichever of its events comes first
+  (written with `write_document`: `_rev`, `inbox`): who to write to and what about (`application_received`),
+  the latest status seen (ordered by `status_sequence`) and interview evidence; `notices`, how many notices
+  were created for it (0: nothing to cancel, nothing to re-key; missing on contacts from before it was kept),
+  and `pending`, a status that plans notices and came before the address (planned when it comes).
 - `policies`: one per division (`_id` = division); missing fields take NotificationPolicy defaults.
 - `notices`: every notice, unique by `dedupe_key` (application or re-engagement, kind, step), with its
   due time; dispatchers claim due notices atomically with a lease, so two replicas never send one.
