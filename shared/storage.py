@@ -262,7 +262,9 @@ class ServiceStore:
                     doc["outbox_pending"] = True
                 try:
                     coll.insert_one(doc)
-                except DuplicateKeyError:
+                except DuplicateKeyError as exc:
+                    if not _on_id(exc):
+                        raise  # another unique index refused it (a duplicate the caller answers): not a race
                     continue  # created meanwhile (a redelivery racing, or another event of it): read again
                 return doc, change.emitted, change.entries
             rev = stored.get("_rev") or 0
@@ -472,3 +474,11 @@ def _redacted(entry: dict) -> dict:
 
     envelope = entry["envelope"]
     return {**entry, "envelope": {**envelope, "payload": redact_payload(envelope.get("payload") or {})}}
+
+
+def _on_id(exc: DuplicateKeyError) -> bool:
+    """Whether a duplicate key error is about `_id` (the document exists) rather than another unique index."""
+    details = exc.details or {}
+    if "keyPattern" in details:
+        return set(details["keyPattern"]) == {"_id"}
+    return "index: _id_ " in str(details.get("errmsg", exc))

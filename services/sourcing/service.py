@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from pymongo.errors import DuplicateKeyError
+
 from services.sourcing import domain
 from services.sourcing.store import SourcingStore
 from shared.bus.configured import configured_timer
@@ -41,10 +43,6 @@ UPSERT_RACE_RETRIES = 3
 
 class NotYetKnown(NotYet):
     """An event needs state sourcing has not got yet (an earlier event still on its way): retry later."""
-
-
-class _PairTaken(Exception):
-    """The insert of a new application was refused by the unique (candidate, requisition) index."""
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -188,18 +186,14 @@ class SourcingService(ServiceBase):
     def _create_application(self, app: dict, emit) -> dict:
         """The new application and the events `emit(app, change)` announces it with, in one insert. The unique
         (candidate, requisition) index answers a duplicate: 409 with the existing application."""
-        tries = []
 
         def decide(state, change):
-            if tries:  # a fresh id cannot exist: a second try means the unique pair index refused the insert
-                raise _PairTaken()
-            tries.append(state)
             emit(app, change)
             return dict(app)
 
         try:
             return self.bus.write("applications", app["_id"], decide)
-        except _PairTaken:
+        except DuplicateKeyError:  # the pair index (a fresh id cannot clash: write_document re-raises only others)
             existing = self.store.find_application(app["candidate_id"], app["requisition_id"])
             raise _duplicate(existing["_id"] if existing else "(being written)") from None
 

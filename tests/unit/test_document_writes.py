@@ -152,3 +152,23 @@ def test_emitting_without_writing_the_document_is_a_programming_error(make_store
     with pytest.raises(AssertionError):
         store.write_document("things", "a", emits_only)
     assert store.db.things.count_documents({}) == 0
+
+
+def test_a_clash_on_another_unique_index_is_the_callers_to_answer(make_store):
+    """Only an `_id` clash is a race to read again; another unique index refusing the new document is an
+    answer (a duplicate application), raised at once and not retried."""
+    from pymongo import ASCENDING
+    from pymongo.errors import DuplicateKeyError
+
+    store = make_store(Projections)
+    store.db.things.create_index([("pair", ASCENDING)], unique=True)
+    store.write_document("things", "a", lambda s, c: {"pair": "cand_1/req_1"})
+    runs = []
+
+    def same_pair(state, change):
+        runs.append(state)
+        return {"pair": "cand_1/req_1"}
+
+    with pytest.raises(DuplicateKeyError):
+        store.write_document("things", "b", same_pair)
+    assert runs == [None] and store.db.things.count_documents({}) == 1
