@@ -16,7 +16,7 @@ from shared.bus import topology
 from shared.bus.nameko_ext import Bus
 from shared.contracts.common import AppStatus
 from shared.contracts.envelope import EventEnvelope
-from shared.contracts.status import TRANSITIONS, can_move
+from shared.contracts.status import DECIDE, OVERRIDE_SCREENING, SCHEDULE_INTERVIEW, TRANSITIONS, can_move, check
 
 STATUSES = [s.value for s in AppStatus]
 PAIRS = [(p, s) for p in ["none", *STATUSES] for s in STATUSES]
@@ -103,6 +103,19 @@ def test_the_bindings_are_compact_where_a_pattern_can_say_it():
     # nobody is bound to the bare type any more (no message carries it)
     for service in NEEDED:
         assert topology.STATUS_CHANGED not in status_keys(service)
+
+
+@pytest.mark.parametrize(("service", "preconditions", "seed"), [
+    ("screening", [OVERRIDE_SCREENING], "received"),  # seeded from application_received
+    ("interview_feedback", [SCHEDULE_INTERVIEW, DECIDE], None),  # unknown until its first change (404, not 409)
+])
+def test_a_status_copy_hears_every_change_that_alters_what_its_commands_answer(service, preconditions, seed):
+    """Whatever the rule says, a copy must not miss a change after which a command it checks would answer
+    otherwise (allowed, wait, refused; or not found while the copy does not know the application)."""
+    for previous, status in PAIRS:
+        held = seed if previous == "none" else previous
+        if held is None or any(check(pre, held) != check(pre, status) for pre in preconditions):
+            assert service in topology.consumers_of("sourcing", key(previous, status)), (previous, status)
 
 
 def test_the_moves_that_matter_reach_whom_they_should():
