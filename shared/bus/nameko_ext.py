@@ -537,7 +537,8 @@ class Bus(DependencyProvider):
                 self.publisher.publish(
                     envelope,
                     exchange=Exchange(exchange, type="topic", durable=True),
-                    routing_key=entry["type"],
+                    # the type, and for a status change the transition: consumers bind to the changes they need
+                    routing_key=topology.routing_key(entry["type"], entry["envelope"].get("payload") or {}),
                     headers=headers,
                     message_id=entry["_id"],
                     retry=True,

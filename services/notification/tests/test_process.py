@@ -71,7 +71,7 @@ class Platform:
         body = session_keys().signed(producer, event_type, payload)
         exchange = Exchange(topology.events_exchange(producer), type="topic", durable=True)
         with Connection(self.rabbit_url, transport_options={"confirm_publish": True}) as conn:
-            conn.Producer().publish(body, exchange=exchange, routing_key=event_type,
+            conn.Producer().publish(body, exchange=exchange, routing_key=topology.routing_key(event_type, payload),
                                     serializer="json", retry=True, declare=[exchange])
         return EventEnvelope.model_validate(body)
 
