@@ -225,6 +225,7 @@ class ServiceStore:
         doc_id: str,
         decide: Callable[[dict | None, DocumentChange], dict | None],
         *,
+        new: bool = False,
         event_id: str | None = None,
         about: tuple[list[str], list[str]] | None = None,
         headers: dict[str, Any] | None = None,
@@ -240,13 +241,19 @@ class ServiceStore:
         Raises AlreadyHandled when `event_id` was applied to the document before. `about`: what the event
         concerns (shared/erasure.py, `subjects`): a document marked `erased`, or a new one whose subject
         has a tombstone here, is left alone and the event acknowledged: (None, [], []).
+        `new`: the document is expected not to exist (a fresh id, or an application's first event): the first
+        attempt inserts without reading it (the tombstones are still checked); an `_id` clash (it existed: a
+        redelivery, another event of it first) reads it and runs again as usual.
         Returns (the document as written or found, the emitted envelopes, their outbox entries)."""
         coll = self.db[collection]
         for _attempt in range(retries):
-            stored = coll.find_one({"_id": doc_id})
+            stored = None if new and _attempt == 0 else coll.find_one({"_id": doc_id})
             if stored is not None and event_id is not None and event_id in (stored.get("inbox") or ()):
                 raise AlreadyHandled(event_id)
-            if about is not None and (stored.get("erased") if stored is not None else self.erased_any(*about)):
+            # A new document: the tombstones alone (a store's `erased_application_hint` looks in its own records of
+            # the application, of which this document would be the one).
+            if about is not None and (stored.get("erased") if stored is not None
+                                      else self.erased_any(*about, hint=False)):
                 log.info("event about an erased candidate: acknowledged, nothing done", extra={"event_id": event_id})
                 return None, [], []
             change = DocumentChange(self, headers or {}, correlation_id, causation_id)
@@ -368,7 +375,8 @@ class ServiceStore:
     def is_application_erased(self, application_id: str | None, session=None) -> bool:
         return application_id is not None and self.erased_any([], [application_id], session=session)
 
-    def erased_any(self, candidate_ids: list[str], application_ids: list[str], session=None) -> bool:
+    def erased_any(self, candidate_ids: list[str], application_ids: list[str], session=None,
+                   hint: bool = True) -> bool:
         """Whether any of these candidates, or the candidate of any of these applications, was erased here.
         One indexed look-up of every id a tombstone names (`subjects`); stores that know more (which
         candidate an application belongs to, tombstones from before application ids were kept) add to it
@@ -376,8 +384,8 @@ class ServiceStore:
         ids = [*candidate_ids, *application_ids]
         if ids and self.db.erased.find_one({"subjects": {"$in": ids}}, {"_id": 1}, session=session) is not None:
             return True
-        if not application_ids:
-            return False
+        if not application_ids or not hint or candidate_ids:
+            return False  # an event naming its candidate: every tombstone names its candidate, so it was found above
         return self.erased_application_hint(list(application_ids), session)
 
     def erased_application_hint(self, application_ids: list[str], session=None) -> bool:

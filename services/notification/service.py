@@ -217,7 +217,9 @@ class NotificationService(ServiceBase):
         }
         # Usually the first event of the application: a new contact, nothing else. A status change that came
         # first and waits for the address (`pending`) makes its notices now.
-        self._on_contact(payload.application_id, envelope, lambda state: domain.contact_received(state, fields))
+        # Nearly always the application's first event here: inserted without a read first (a clash reads).
+        self._on_contact(payload.application_id, envelope, lambda state: domain.contact_received(state, fields),
+                         new=True)
 
     @event_handler("sourcing", "application_status_changed")
     def on_status_changed(self, payload: ApplicationStatusChanged, envelope):
@@ -233,7 +235,8 @@ class NotificationService(ServiceBase):
         self._on_contact(payload.application_id, envelope, lambda state: domain.contact_status(state, change),
                          straight_to_transaction=payload.status in domain.NOTICE_STATUSES)
 
-    def _on_contact(self, app_id: str, envelope, apply, *, straight_to_transaction: bool = False) -> None:
+    def _on_contact(self, app_id: str, envelope, apply, *, straight_to_transaction: bool = False,
+                    new: bool = False) -> None:
         """Apply `apply(state) -> domain.ContactChange` to the application's contact: one document write when
         only the contact changes, else the contact and its notices in one transaction."""
         def decide(state, change):
@@ -244,7 +247,7 @@ class NotificationService(ServiceBase):
 
         if not straight_to_transaction:
             try:
-                self.bus.write("contacts", app_id, decide, envelope)
+                self.bus.write("contacts", app_id, decide, envelope, new=new)
                 return
             except _TouchesOthers:
                 pass

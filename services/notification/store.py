@@ -61,24 +61,6 @@ class NotificationStore(ServiceStore):
         self.seal_clear_secrets()  # a one-off migration, idempotent: nothing to do once every secret is sealed
 
     # -- contacts ----------------------------------------------------------------------------------
-    def write_document(self, collection, doc_id, decide, *, about=None, **kwargs):
-        """As ServiceStore's, but a new contact is checked against the tombstones alone: the store's
-        `erased_application_hint` would look for this very contact, just found missing (one command saved on
-        every application's first event). A stored contact marked `erased` is left alone, as there."""
-        if collection != "contacts" or about is None:
-            return super().write_document(collection, doc_id, decide, about=about, **kwargs)
-        ids = [*about[0], *about[1]]
-
-        def guarded(state, change):
-            # A read, no side effect: decide may run again on a concurrent write, and reads the same.
-            if state is None and ids and self.db.erased.find_one({"subjects": {"$in": ids}}, {"_id": 1}):
-                return None
-            if state is not None and state.get("erased"):
-                return None
-            return decide(state, change)
-
-        return super().write_document(collection, doc_id, guarded, about=None, **kwargs)
-
     def write_contact(self, stored: dict, state: dict, event_id: str | None, session=None) -> bool:
         """`stored` (as read) becomes `state`, the event marked handled on it: the write `write_document` makes,
         for a change that goes in a transaction with notices. False when the contact changed since it was read."""

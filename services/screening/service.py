@@ -58,7 +58,8 @@ class ScreeningService(ServiceBase):
             }
 
         try:
-            written = self.bus.write("results", payload.application_id, decide, envelope)
+            # the application's first event here: inserted without a read first (a clash reads)
+            written = self.bus.write("results", payload.application_id, decide, envelope, new=True)
         except AlreadyHandled:
             # A redelivery: the result is there; the status copy may not be (a crash in between).
             self.store.project_status(received_change(payload))

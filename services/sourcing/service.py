@@ -192,7 +192,7 @@ class SourcingService(ServiceBase):
             return dict(app)
 
         try:
-            return self.bus.write("applications", app["_id"], decide)
+            return self.bus.write("applications", app["_id"], decide, new=True)
         except DuplicateKeyError:  # the pair index (a fresh id cannot clash: write_document re-raises only others)
             existing = self.store.find_application(app["candidate_id"], app["requisition_id"])
             raise _duplicate(existing["_id"] if existing else "(being written)") from None

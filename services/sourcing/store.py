@@ -51,20 +51,20 @@ class SourcingStore(ServiceStore):
 
     # -- candidates ----------------------------------------------------------------------------------
     def candidate_for(self, email_key: str, at: datetime, retries: int = 3) -> tuple[dict, bool]:
-        """The candidate (the identity) with this `email_key`, and whether this call created it. One indexed
-        read for a known candidate (nothing written: the identity does not change); a read and an insert
-        for a new one. Two first applications racing both insert: the unique index refuses one, which
-        reads again and finds the other's."""
+        """The candidate (the identity) with this `email_key`, and whether this call created it. Most
+        applications come from people new to the group (a campus drive, a store opening), so the insert goes
+        first: one command for a new candidate; for a known one the unique index refuses it and one indexed
+        read finds them (nothing written: the identity does not change). Two first applications racing both
+        insert: the index refuses one, which reads and finds the other's."""
         for _attempt in range(retries):
-            known = self.db.candidates.find_one({"email_key": email_key})
-            if known is not None:
-                return known, False
             doc = {"_id": new_id("cand"), "email_key": email_key, "created_at": at, "updated_at": at}
             try:
                 self.db.candidates.insert_one(doc)
+                return doc, True
             except DuplicateKeyError:
-                continue
-            return doc, True
+                known = self.db.candidates.find_one({"email_key": email_key})
+                if known is not None:
+                    return known, False
         raise StillContended(f"candidate {email_key}: created and gone {retries} times")
 
     # -- profiles: one per candidate and division ----------------------------------------------------------

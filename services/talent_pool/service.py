@@ -226,7 +226,9 @@ class TalentPoolService(ServiceBase):
             if app.get("pool_due"):
                 self._pool_application(app["_id"], envelope)
 
-        self._project(payload.application_id, lambda state: domain.apply_received(state, received), envelope, after)
+        # Nearly always the application's first event here: inserted without a read first (a clash reads).
+        self._project(payload.application_id, lambda state: domain.apply_received(state, received), envelope, after,
+                      new=True)
 
     @event_handler("sourcing", "application_status_changed")
     def on_application_status_changed(self, payload: ApplicationStatusChanged, envelope):
@@ -258,7 +260,7 @@ class TalentPoolService(ServiceBase):
                       lambda state: domain.apply_status_change(state, change, requisition_closed=closed),
                       envelope, after)
 
-    def _project(self, application_id: str, apply, envelope, after) -> None:
+    def _project(self, application_id: str, apply, envelope, after, *, new: bool = False) -> None:
         """One write of the application's projection (created by whichever event comes first), then `after`
         (idempotent steps on other documents). A redelivery of an event already applied runs `after` again
         before it is acknowledged: the first delivery may have stopped between the write and those steps."""
@@ -267,7 +269,7 @@ class TalentPoolService(ServiceBase):
             return None if new == state else new  # nothing changes: no write
 
         try:
-            app = self.bus.write("applications", application_id, decide, envelope)
+            app = self.bus.write("applications", application_id, decide, envelope, new=new)
         except AlreadyHandled:
             app = self.store.get_application(application_id)
             if app is not None and not app.get("erased"):

@@ -120,14 +120,6 @@ class TalentPoolStore(ServiceStore):
         self.db.applications.update_one({"_id": application_id}, {"$unset": {"pool_due": ""}, "$inc": {"_rev": 1}},
                                         session=session)
 
-    def erased_any(self, candidate_ids: list[str], application_ids: list[str], session=None) -> bool:
-        """An event that names its candidate needs no look-up of its applications' candidate (the hint below,
-        one more query per new projection): every tombstone names its candidate."""
-        if not candidate_ids:
-            return super().erased_any(candidate_ids, application_ids, session=session)
-        return self.db.erased.find_one({"subjects": {"$in": [*candidate_ids, *application_ids]}}, {"_id": 1},
-                                       session=session) is not None
-
     def erased_application_hint(self, application_ids: list[str], session=None) -> bool:
         """An application whose candidate was erased (tombstones from before they named applications)."""
         docs = self.db.applications.find({"_id": {"$in": application_ids}}, {"candidate_id": 1}, session=session)

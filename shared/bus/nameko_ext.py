@@ -483,14 +483,15 @@ class BusHandle:
             self._provider.relay(store, [e.event_id for e in emitted])
         return result
 
-    def write(self, collection: str, doc_id: str, decide, envelope: EventEnvelope | None = None) -> dict | None:
+    def write(self, collection: str, doc_id: str, decide, envelope: EventEnvelope | None = None, *,
+              new: bool = False) -> dict | None:
         """One document, one write (ServiceStore.write_document): `decide(state, change) -> new state | None`,
         with the handled event's id and the events `change.emit`s kept on the document; then relay them.
         Raises AlreadyHandled for a duplicate event (the inbox acks it). Returns the document as written."""
         store: ServiceStore = self._ctx.service.store
         correlation = envelope.correlation_id if envelope else self._ctx.context_data.get("correlation_id")
         doc, emitted, entries = store.write_document(
-            collection, doc_id, decide,
+            collection, doc_id, decide, new=new,
             event_id=envelope.event_id if envelope else None,
             about=erasure.subjects(envelope.type, envelope.payload) if envelope else None,
             headers=self._headers(),
@@ -598,7 +599,8 @@ class Bus(DependencyProvider):
 
 
 STARTED_AT = time.time()
-CLEAR_INTERVAL = 0.05  # seconds between batches pulling relayed events off their documents
+CLEAR_INTERVAL = 0.5  # seconds between batches pulling relayed events off their documents (one command per
+# collection and batch: at 50 applications/s a batch holds ~25 applications' events; well within SWEEP_GRACE)
 SWEEP_GRACE = timedelta(seconds=3)  # an event on a document this old was not relayed right after its write
 
 

@@ -30,11 +30,11 @@ class InProcessBus:
         self.emitted.extend(emitted)
         return result
 
-    def write(self, collection, doc_id, decide, envelope=None):
+    def write(self, collection, doc_id, decide, envelope=None, *, new=False):
         # As the real bus: one document, one write (ServiceStore.write_document), then the events go out
         # (here: recorded, and pulled off the document as the relay's batch would).
         doc, emitted, entries = self.store.write_document(
-            collection, doc_id, decide, event_id=envelope.event_id if envelope else None,
+            collection, doc_id, decide, new=new, event_id=envelope.event_id if envelope else None,
             about=subjects(envelope.type, envelope.payload) if envelope else None)
         for e in emitted:
             EVENT_MODELS[(e.producer, e.type)].model_validate(e.payload)

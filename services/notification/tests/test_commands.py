@@ -94,7 +94,8 @@ def test_intake_in_order_received_then_shortlisted_or_screened_out(counted):
         "screened_out": count(counter, status, svc, "app_b", "screened_out", 2),
     }
     print({k: (len(v), v) for k, v in got.items()})
-    assert len(got["received"]) <= 3, got["received"]
+    # the tombstones, then the contact inserted without a read first (nearly always the application's first event)
+    assert got["received"] == ["find", "insert"], got["received"]
     assert len(got["shortlisted"]) <= 2, got["shortlisted"]
     # the rejection and the survey, waiting a day: contact, policy, then one transaction writing the contact,
     # both notices and the timing record
@@ -114,7 +115,9 @@ def test_intake_out_of_order_screened_out_before_received(counted):
     print({k: (len(v), v) for k, v in got.items()})
     assert len(got["screened_out first"]) <= 4, got["screened_out first"]
     assert len(got["shortlisted first"]) <= 3, got["shortlisted first"]
-    assert len(got["received after shortlisted"]) <= 2, got["received after shortlisted"]
-    assert len(got["received after"]) <= 7, got["received after"]
+    # the insert that expects a new contact clashes, then a read and the write: one more than in order
+    assert len(got["received after shortlisted"]) <= 4, got["received after shortlisted"]
+    # the insert that expects a new contact clashes, then the pending notices are planned in a transaction
+    assert len(got["received after"]) <= 9, got["received after"]
     assert sorted(n["kind"] for n in store.db.notices.find({"application_id": "app_c"})) == ["rejection", "survey"]
     assert store.db.notices.count_documents({"application_id": "app_d"}) == 0

@@ -60,10 +60,10 @@ class RelayedInBatches(InProcessBus):
     """The bus as it runs: relayed events are pulled off their documents in batches (one update_many per
     collection every 50 ms, shared by every document written meanwhile), so not counted per handler here."""
 
-    def write(self, collection, doc_id, decide, envelope=None):
+    def write(self, collection, doc_id, decide, envelope=None, *, new=False):
         clear, self.store.clear_relayed = self.store.clear_relayed, lambda *a: None
         try:
-            return super().write(collection, doc_id, decide, envelope)
+            return super().write(collection, doc_id, decide, envelope, new=new)
         finally:
             self.store.clear_relayed = clear
 

@@ -121,22 +121,22 @@ def test_one_application_per_candidate_and_requisition(store):
 
 def test_two_first_applications_of_one_new_candidate_racing_end_with_one_candidate(store, monkeypatch):
     key, _ = _profile("race@example.com")
-    # the other application inserts the same candidate between this one's read and its insert
-    real_find = store.db.candidates.find_one
+    # the other application inserts the same new candidate just before this one's insert
+    collection = type(store.db.candidates)
+    real_insert = collection.insert_one
     other = {"_id": "cand_other", "email_key": key, "created_at": utcnow(), "updated_at": utcnow()}
     calls = []
 
-    def find_one(query, *args, **kwargs):
-        calls.append(query)
+    def insert_one(self, doc, *args, **kwargs):
+        calls.append(doc["_id"])
         if len(calls) == 1:
-            store.db.candidates.insert_one(other)
-            return None
-        return real_find(query, *args, **kwargs)
+            real_insert(self, other)
+        return real_insert(self, doc, *args, **kwargs)
 
-    monkeypatch.setattr(type(store.db.candidates), "find_one", lambda self, q, *a, **k: find_one(q, *a, **k))
+    monkeypatch.setattr(collection, "insert_one", insert_one)
     cand, created = store.candidate_for(key, utcnow())
     monkeypatch.undo()
-    assert (cand["_id"], created, len(calls)) == ("cand_other", False, 2)
+    assert (cand["_id"], created, len(calls)) == ("cand_other", False, 1)  # refused by the index, then found
     assert store.db.candidates.count_documents({}) == 1
 
 
