@@ -56,6 +56,8 @@ def micros(dt: datetime | None) -> int:
 class _Column:
     """A growable typed column: an `array` while appending (small over-allocation), numpy when read."""
 
+    __slots__ = ("data", "dtype", "_view")
+
     def __init__(self, code: str, dtype):
         self.data = array(code)
         self.dtype = dtype
@@ -78,15 +80,167 @@ class _Column:
     def set(self, i: int, value) -> None:
         self.data[i] = value
 
+    def nbytes(self) -> int:
+        return len(self.data) * self.data.itemsize
+
+
+class _Averages:
+    """Prior averages, exact: a 2-byte code per slot into a table of the distinct values (a mean of 1-5
+    ratings takes few values), float64 per slot once there are more than 65,535 of them."""
+
+    __slots__ = ("codes", "table", "lookup", "wide")
+
+    def __init__(self):
+        self.codes = _Column("H", np.uint16)
+        self.table = array("d", [float("nan")])  # code 0: no average
+        self.lookup: dict[float, int] = {}
+        self.wide: _Column | None = None
+
+    def append(self, value: float | None) -> None:
+        if self.wide is not None:
+            self.wide.append(float("nan") if value is None else value)
+            return
+        code = 0 if value is None else self.lookup.get(value)
+        if code is None:
+            if len(self.table) > 0xFFFF:
+                self._widen()
+                self.wide.append(value)
+                return
+            # 0.0 and -0.0 share a code: they are equal in every comparison and sum the score alike
+            code = self.lookup[value] = len(self.table)
+            self.table.append(value)
+        self.codes.append(code)
+
+    def _widen(self) -> None:
+        wide = _Column("d", np.float64)
+        wide.data = array("d", np.frombuffer(self.table)[self.codes.view()].tobytes())
+        self.wide, self.codes, self.table, self.lookup = _Column("H", np.uint16), array("d"), {}
+
+    def gather(self, slots: np.ndarray) -> np.ndarray:
+        """float64 per slot, NaN where there is none."""
+        if self.wide is not None:
+            return self.wide.view()[slots]
+        return np.frombuffer(self.table)[self.codes.view()[slots]]
+
+    def shrink(self) -> None:
+        (self.wide or self.codes).shrink()
+
+    def nbytes(self) -> int:
+        return (self.wide or self.codes).nbytes() + len(self.table) * 8
+
+
+_MS_LIMIT = (1 << 48) - 1  # the compact form's largest millisecond, also its "no time"
+
+
+class _Times:
+    """Instants in exact microseconds since the epoch (NO_TIME: none). The store keeps milliseconds, so
+    they are held as 48-bit milliseconds (4 + 2 bytes); one value finer than that (or before 1970)
+    turns the column into int64 microseconds, still exact."""
+
+    __slots__ = ("low", "high", "wide")
+
+    def __init__(self):
+        self.low = _Column("I", np.uint32)
+        self.high = _Column("H", np.uint16)
+        self.wide: _Column | None = None
+
+    def append(self, us: int) -> None:
+        if self.wide is None:
+            if us == NO_TIME:
+                ms = _MS_LIMIT
+            elif us % 1000 == 0 and 0 <= us // 1000 < _MS_LIMIT:
+                ms = us // 1000
+            else:
+                wide = _Column("q", np.int64)
+                wide.data = array("q", self.gather(np.arange(len(self.low.data))).tobytes())
+                self.wide, self.low, self.high = wide, _Column("I", np.uint32), _Column("H", np.uint16)
+            if self.wide is None:
+                self.low.append(ms & 0xFFFFFFFF)
+                self.high.append(ms >> 32)
+                return
+        self.wide.append(us)
+
+    def gather(self, slots: np.ndarray) -> np.ndarray:
+        """int64 microseconds per slot."""
+        if self.wide is not None:
+            return self.wide.view()[slots]
+        ms = (self.high.view()[slots].astype(np.int64) << 32) | self.low.view()[slots]
+        return np.where(ms == _MS_LIMIT, NO_TIME, ms * 1000)
+
+    def shrink(self) -> None:
+        for column in (self.wide,) if self.wide is not None else (self.low, self.high):
+            column.shrink()
+
+    def nbytes(self) -> int:
+        return self.wide.nbytes() if self.wide is not None else self.low.nbytes() + self.high.nbytes()
+
+
+_BLOCK = 16  # a sparse posting keeps the low 16 bits of a slot; the blocks of 65,536 slots are counted
+
+
+class _Postings:
+    """The slots holding one skill, in increasing order (slots are only ever appended). Sparse: 2 bytes a
+    slot (its low 16 bits) plus where each block of 65,536 slots starts. A skill on more than 1/16 of the
+    pool becomes a bitmap after a load (1 bit per slot of the pool, smaller from there on)."""
+
+    __slots__ = ("lows", "starts", "bits", "count")
+
+    def __init__(self):
+        self.lows: _Column | None = _Column("H", np.uint16)
+        self.starts = array("i")  # starts[b]: the first position in `lows` of a slot in block b
+        self.bits: bytearray | None = None
+        self.count = 0
+
+    def append(self, slot: int) -> None:
+        self.count += 1
+        if self.bits is not None:
+            byte = slot >> 3
+            if byte >= len(self.bits):
+                self.bits.extend(bytes(byte + 1 - len(self.bits)))
+            self.bits[byte] |= 0x80 >> (slot & 7)
+            return
+        while len(self.starts) <= slot >> _BLOCK:
+            self.starts.append(len(self.lows.data))
+        self.lows.append(slot & 0xFFFF)
+
+    def slots(self) -> np.ndarray:
+        if self.bits is not None:
+            return np.flatnonzero(np.unpackbits(np.frombuffer(self.bits, np.uint8))).astype(np.int32)
+        lows = self.lows.view()
+        sizes = np.diff(np.append(np.frombuffer(self.starts, np.int32), len(lows)))
+        return lows.astype(np.int32) + np.repeat(np.arange(len(sizes), dtype=np.int32) << _BLOCK, sizes)
+
+    def count_into(self, matched: np.ndarray) -> None:
+        """Adds 1 to `matched` at each of this skill's slots (a slot holds a skill once)."""
+        if self.bits is not None:
+            matched += np.unpackbits(np.frombuffer(self.bits, np.uint8), count=len(matched))
+        else:
+            matched[self.slots()] += 1
+
+    def settle(self, size: int) -> None:
+        """After a load: the smaller of the two forms for a pool of `size` slots, without slack."""
+        if self.bits is None and self.count * 16 > size:
+            bits = np.zeros(size, np.uint8)
+            bits[self.slots()] = 1
+            self.bits = bytearray(np.packbits(bits).tobytes())
+            self.lows, self.starts = None, array("i")
+        elif self.bits is None:
+            self.lows.shrink()
+
+    def nbytes(self) -> int:
+        if self.bits is not None:
+            return len(self.bits)
+        return self.lows.nbytes() + len(self.starts) * 4
+
 
 class PoolIndex:
     def __init__(self):
         self.alive = _Column("b", np.int8)
-        self.average = _Column("d", np.float64)  # NaN: no average
-        self.decided = _Column("q", np.int64)  # microseconds, NO_TIME: unknown
-        self.retain = _Column("q", np.int64)  # microseconds
+        self.average = _Averages()
+        self.decided = _Times()  # NO_TIME: unknown
+        self.retain = _Times()
         self.codes = bytearray()  # 12 bytes per slot: the hex part of a compact id (zeros otherwise)
-        self.postings: dict[str, _Column] = {}
+        self.postings: dict[str, _Postings] = {}
         self.size = 0
         self.live = 0
         # Finding a candidate's slot without a dict of every id (that alone would be ~150 MB at 1 M): the
@@ -103,8 +257,11 @@ class PoolIndex:
         for entry in entries:
             self._append(entry, track=False)
         self.loaded = self.size
-        for column in (self.alive, self.average, self.decided, self.retain, *self.postings.values()):
+        # One column at a time, so that the copy that drops a column's slack is the only one alive.
+        for column in (self.alive, self.average, self.decided, self.retain):
             column.shrink()
+        for postings in self.postings.values():
+            postings.settle(self.size)
         codes = np.frombuffer(self.codes, dtype="S12") if self.size else np.zeros(0, "S12")
         compact = np.ones(self.size, bool)
         compact[[s for s in self.recent.values()]] = False
@@ -119,8 +276,8 @@ class PoolIndex:
 
     def nbytes(self) -> int:
         """What the index's arrays hold (without the interpreter's own overhead)."""
-        columns = [self.alive, self.average, self.decided, self.retain, *self.postings.values()]
-        return sum(c.data.buffer_info()[1] * c.data.itemsize for c in columns) + len(self.codes) + (
+        parts = [self.alive, self.average, self.decided, self.retain, *self.postings.values()]
+        return sum(p.nbytes() for p in parts) + len(self.codes) + (
             self.order.nbytes if self.order is not None else 0)
 
     def add(self, entry: dict) -> None:
@@ -134,7 +291,7 @@ class PoolIndex:
         prior = entry.get("prior") or {}
         average = prior.get("average")
         self.alive.append(1)
-        self.average.append(float("nan") if average is None else float(average))
+        self.average.append(None if average is None else float(average))
         self.decided.append(micros(prior.get("decided_at")))
         self.retain.append(micros(entry["retain_until"]))
         compact = _COMPACT_ID.fullmatch(cid) is not None
@@ -142,7 +299,10 @@ class PoolIndex:
         if track or not compact:
             self.recent[cid] = slot
         for skill in {normalize_skill(s) for s in entry.get("skills") or []}:
-            self.postings.setdefault(skill, _Column("i", np.int32)).append(slot)
+            postings = self.postings.get(skill)
+            if postings is None:
+                postings = self.postings[skill] = _Postings()
+            postings.append(slot)
         self.size += 1
         self.live += 1
 
@@ -200,22 +360,24 @@ class PoolIndex:
         matched_nice = np.zeros(n, np.int16)
         for skill in req_norm:
             if skill in self.postings:
-                matched_req[self.postings[skill].view()] += 1  # a slot is once per skill: no duplicates
+                self.postings[skill].count_into(matched_req)
         for skill in nice_norm:
             if skill in self.postings:
-                matched_nice[self.postings[skill].view()] += 1
+                self.postings[skill].count_into(matched_nice)
         now_us = micros(now)
-        mask = (matched_req + matched_nice > 0) & (self.alive.view() == 1) & (self.retain.view() > now_us)
+        mask = (matched_req + matched_nice > 0) & (self.alive.view() == 1)
         for cid in exclude:
             slot = self.slot(cid)
             if slot is not None:
                 mask[slot] = False
         slots = np.flatnonzero(mask)
+        del mask
+        slots = slots[self.retain.gather(slots) > now_us]  # only those sharing a skill: fewer to widen
         if not len(slots):
             return []
         has_all = matched_req[slots] == len(req_norm)
-        average = self.average.view()[slots]
-        decided = self.decided.view()[slots]
+        average = self.average.gather(slots)
+        decided = self.decided.gather(slots)
         score = _scores(matched_req[slots], len(req_norm), matched_nice[slots], len(nice_norm), average,
                         decided, now_us)
         primary = has_all.astype(np.int16) * 128 + score
