@@ -114,13 +114,13 @@ class _Averages:
     def _widen(self) -> None:
         wide = _Column("d", np.float64)
         wide.data = array("d", np.frombuffer(self.table)[self.codes.view()].tobytes())
-        self.wide, self.codes, self.table, self.lookup = _Column("H", np.uint16), array("d"), {}
+        self.wide, self.codes, self.table, self.lookup = wide, _Column("H", np.uint16), array("d"), {}
 
     def gather(self, slots: np.ndarray) -> np.ndarray:
         """float64 per slot, NaN where there is none."""
         if self.wide is not None:
-            return self.wide.view()[slots]
-        return np.frombuffer(self.table)[self.codes.view()[slots]]
+            return self.wide.view().take(slots)
+        return np.frombuffer(self.table).take(self.codes.view().take(slots))
 
     def shrink(self) -> None:
         (self.wide or self.codes).shrink()
@@ -160,12 +160,28 @@ class _Times:
                 return
         self.wide.append(us)
 
+    def _ms(self, slots: np.ndarray) -> np.ndarray:
+        ms = self.high.view().take(slots).astype(np.int64)
+        ms <<= 32
+        ms |= self.low.view().take(slots)
+        return ms
+
     def gather(self, slots: np.ndarray) -> np.ndarray:
         """int64 microseconds per slot."""
         if self.wide is not None:
-            return self.wide.view()[slots]
-        ms = (self.high.view()[slots].astype(np.int64) << 32) | self.low.view()[slots]
-        return np.where(ms == _MS_LIMIT, NO_TIME, ms * 1000)
+            return self.wide.view().take(slots)
+        us = self._ms(slots)
+        none = us == _MS_LIMIT
+        us *= 1000
+        us[none] = NO_TIME
+        return us
+
+    def later_than(self, slots: np.ndarray, us: int) -> np.ndarray:
+        """Per slot: is its time after `us`? (No time is not.)"""
+        if self.wide is not None:
+            return self.wide.view().take(slots) > us
+        ms = self._ms(slots)
+        return (ms > us // 1000) & (ms != _MS_LIMIT)  # ms * 1000 > us exactly when ms > floor(us / 1000)
 
     def shrink(self) -> None:
         for column in (self.wide,) if self.wide is not None else (self.low, self.high):
@@ -372,7 +388,7 @@ class PoolIndex:
                 mask[slot] = False
         slots = np.flatnonzero(mask)
         del mask
-        slots = slots[self.retain.gather(slots) > now_us]  # only those sharing a skill: fewer to widen
+        slots = slots[self.retain.later_than(slots, now_us)]  # only those sharing a skill: fewer to read
         if not len(slots):
             return []
         has_all = matched_req[slots] == len(req_norm)
