@@ -176,6 +176,20 @@ class _Times:
         us[none] = NO_TIME
         return us
 
+    def get(self, slot: int) -> int:
+        if self.wide is not None:
+            return self.wide.data[slot]
+        ms = self.high.data[slot] << 32 | self.low.data[slot]
+        return NO_TIME if ms == _MS_LIMIT else ms * 1000
+
+    def clear(self, slot: int) -> None:
+        """Sets a slot to NO_TIME."""
+        if self.wide is not None:
+            self.wide.set(slot, NO_TIME)
+        else:
+            self.low.set(slot, _MS_LIMIT & 0xFFFFFFFF)
+            self.high.set(slot, _MS_LIMIT >> 32)
+
     def later_than(self, slots: np.ndarray, us: int) -> np.ndarray:
         """Per slot: is its time after `us`? (No time is not.)"""
         if self.wide is not None:
@@ -251,10 +265,9 @@ class _Postings:
 
 class PoolIndex:
     def __init__(self):
-        self.alive = _Column("b", np.int8)
         self.average = _Averages()
         self.decided = _Times()  # NO_TIME: unknown
-        self.retain = _Times()
+        self.retain = _Times()  # NO_TIME: a dead slot (a stored entry always has one), so no live flag
         self.codes = bytearray()  # 12 bytes per slot: the hex part of a compact id (zeros otherwise)
         self.postings: dict[str, _Postings] = {}
         self.size = 0
@@ -274,7 +287,7 @@ class PoolIndex:
             self._append(entry, track=False)
         self.loaded = self.size
         # One column at a time, so that the copy that drops a column's slack is the only one alive.
-        for column in (self.alive, self.average, self.decided, self.retain):
+        for column in (self.average, self.decided, self.retain):
             column.shrink()
         for postings in self.postings.values():
             postings.settle(self.size)
@@ -292,7 +305,7 @@ class PoolIndex:
 
     def nbytes(self) -> int:
         """What the index's arrays hold (without the interpreter's own overhead)."""
-        parts = [self.alive, self.average, self.decided, self.retain, *self.postings.values()]
+        parts = [self.average, self.decided, self.retain, *self.postings.values()]
         return sum(p.nbytes() for p in parts) + len(self.codes) + (
             self.order.nbytes if self.order is not None else 0)
 
@@ -306,7 +319,6 @@ class PoolIndex:
         slot = self.size
         prior = entry.get("prior") or {}
         average = prior.get("average")
-        self.alive.append(1)
         self.average.append(None if average is None else float(average))
         self.decided.append(micros(prior.get("decided_at")))
         self.retain.append(micros(entry["retain_until"]))
@@ -339,7 +351,7 @@ class PoolIndex:
                     hi = mid
             if lo < end and bytes(self.codes[12 * at(lo): 12 * at(lo) + 12]) == key:
                 slot = at(lo)
-        if slot is None or not self.alive.data[slot]:
+        if slot is None or self.retain.get(slot) == NO_TIME:
             return None
         return slot
 
@@ -348,7 +360,7 @@ class PoolIndex:
         self.recent.pop(candidate_id, None)
         if slot is None:
             return False
-        self.alive.set(slot, 0)
+        self.retain.clear(slot)
         self.live -= 1
         return True
 
@@ -381,14 +393,14 @@ class PoolIndex:
             if skill in self.postings:
                 self.postings[skill].count_into(matched_nice)
         now_us = micros(now)
-        mask = (matched_req + matched_nice > 0) & (self.alive.view() == 1)
+        mask = matched_req + matched_nice > 0
         for cid in exclude:
             slot = self.slot(cid)
             if slot is not None:
                 mask[slot] = False
         slots = np.flatnonzero(mask)
         del mask
-        slots = slots[self.retain.later_than(slots, now_us)]  # only those sharing a skill: fewer to read
+        slots = slots[self.retain.later_than(slots, now_us)]  # dead slots too; only those sharing a skill
         if not len(slots):
             return []
         has_all = matched_req[slots] == len(req_norm)

@@ -193,3 +193,17 @@ def test_later_than_is_exact_in_both_forms():
         assert times.later_than(slots, at - 1).tolist() == [True, True, False]
         assert times.later_than(slots, at).tolist() == [False, True, False]
         assert times.gather(slots).tolist() == [at, at + 1000, NO_TIME]
+
+
+def test_a_removed_slot_is_dead_in_both_time_forms():
+    for retain in (to_ms(NOW) + timedelta(days=9), NOW + timedelta(days=9, microseconds=1)):
+        index = PoolIndex()
+        a, b = new_id("cand"), new_id("cand")
+        rng = random.Random(4)
+        entries = [entry(rng, a), entry(rng, b)]
+        for e in entries:
+            e["retain_until"], e["skills"] = retain, ["Skill 1"]
+        index.load(entries)
+        assert index.best({"required_skills": ["Skill 1"]}, NOW) == [a, b]
+        assert index.remove(a) and index.slot(a) is None and index.slot(b) == 1 and index.live == 1
+        assert index.best({"required_skills": ["Skill 1"]}, NOW) == [b]
