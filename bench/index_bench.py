@@ -51,8 +51,10 @@ def main(size: int, requisitions: int) -> dict:
         best = index.best(req, now)
         costs.append((time.perf_counter() - t1) * 1000)
         assert best, "an urgent requisition found no one"
+    rss_ranking = rss_mb(os.getpid())  # the ranking's temporaries come and go in the same heap
     return {"size": size, "build_seconds": round(build, 1), "rss_before_mb": round(rss_before, 1),
             "rss_after_mb": round(rss_after, 1), "rss_peak_mb": round(rss_peak, 1),
+            "rss_after_ranking_mb": round(rss_ranking, 1),
             "index_mb": round(index.nbytes() / 2**20, 1), "best_p50_ms": percentile(costs, 50),
             "best_p95_ms": percentile(costs, 95), "requisitions": requisitions,
             "full_scan_p50_ms": percentile(scan, 50) if scan else None}
