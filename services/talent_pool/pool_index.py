@@ -394,38 +394,61 @@ class PoolIndex:
         for skill in nice_norm:
             if skill in self.postings:
                 self.postings[skill].count_into(matched_nice)
-        now_us = micros(now)
-        mask = matched_req + matched_nice > 0
         for cid in exclude:
             slot = self.slot(cid)
             if slot is not None:
-                mask[slot] = False
-        slots = np.flatnonzero(mask)
-        del mask
-        slots = slots[self.retain.later_than(slots, now_us)]  # dead slots too; only those sharing a skill
-        if not len(slots):
+                matched_req[slot] = matched_nice[slot] = 0
+        now_us = micros(now)
+        # By ranges of slots: a candidate among the best of the whole pool is among the best of its range
+        # (fewer are better than it there), so the best of each range, then the best of those, are the
+        # best of all; and each range's arrays stay small. Ranking the whole pool at once left ~90 MB of
+        # freed temporaries at 1 M in the heap (glibc keeps them: RSS).
+        kept = []
+        for start in range(0, n, _RANGE):
+            stop = min(n, start + _RANGE)
+            slots = np.flatnonzero(matched_req[start:stop] + matched_nice[start:stop] > 0) + start
+            slots = slots[self.retain.later_than(slots, now_us)]  # dead slots too
+            if len(slots):
+                keys = self._keys(slots, matched_req, len(req_norm), matched_nice, len(nice_norm), now_us)
+                kept.append(_best_of(slots, *keys, limit))
+        if not kept:
             return []
-        has_all = matched_req[slots] == len(req_norm)
+        slots, primary, avg_key, dec_key = (np.concatenate(part) for part in zip(*kept, strict=True))
+        slots, *_ = _best_of(slots, primary, avg_key, dec_key, limit)
+        return [self.candidate_id(int(s)) for s in slots]
+
+    def _keys(self, slots, matched_req, required: int, matched_nice, nice: int, now_us: int):
+        """domain.find_matches's order for these slots but the id: (all required, score), average, decision."""
+        has_all = matched_req[slots] == required
         average = self.average.gather(slots)
         decided = self.decided.gather(slots)
-        score = _scores(matched_req[slots], len(req_norm), matched_nice[slots], len(nice_norm), average,
-                        decided, now_us)
+        score = _scores(matched_req[slots], required, matched_nice[slots], nice, average, decided, now_us)
         primary = has_all.astype(np.int16) * 128 + score
         avg_key = np.where(np.isnan(average), -1.0, average)
         # decided.timestamp() orders as the microseconds do; unknown sorts last (domain: 0)
         dec_key = np.where(decided == NO_TIME, 0, decided)
-        if len(slots) > limit:
-            cut = np.partition(primary, len(primary) - limit)[len(primary) - limit]
-            keep = primary >= cut
-            slots, primary, avg_key, dec_key = slots[keep], primary[keep], avg_key[keep], dec_key[keep]
-        if len(slots) > limit:
-            order = np.lexsort((-dec_key, -avg_key, -primary))
-            last = order[limit - 1]
-            boundary = (primary == primary[last]) & (avg_key == avg_key[last]) & (dec_key == dec_key[last])
-            chosen = np.zeros(len(slots), bool)
-            chosen[order[:limit]] = True
-            slots = slots[chosen | boundary]
-        return [self.candidate_id(int(s)) for s in slots]
+        return primary, avg_key, dec_key
+
+
+_RANGE = 1 << 16
+
+
+def _best_of(slots, primary, avg_key, dec_key, limit: int):
+    """The first `limit` by the keys and everyone tied with the last of them (in slot order): those
+    fewer than `limit` others are better than."""
+    if len(slots) > limit:
+        cut = np.partition(primary, len(primary) - limit)[len(primary) - limit]
+        keep = primary >= cut
+        slots, primary, avg_key, dec_key = slots[keep], primary[keep], avg_key[keep], dec_key[keep]
+    if len(slots) > limit:
+        order = np.lexsort((-dec_key, -avg_key, -primary))
+        last = order[limit - 1]
+        boundary = (primary == primary[last]) & (avg_key == avg_key[last]) & (dec_key == dec_key[last])
+        chosen = np.zeros(len(slots), bool)
+        chosen[order[:limit]] = True
+        keep = chosen | boundary
+        slots, primary, avg_key, dec_key = slots[keep], primary[keep], avg_key[keep], dec_key[keep]
+    return slots, primary, avg_key, dec_key
 
 
 def _scores(matched_req, required: int, matched_nice, nice: int, average, decided, now_us: int) -> np.ndarray:

@@ -5,8 +5,9 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 
-from services.talent_pool import domain
+from services.talent_pool import domain, pool_index
 from services.talent_pool.pool_index import NO_TIME, PoolIndex, _Averages, _Postings, _Times, micros
 from shared.ids import new_id
 
@@ -31,7 +32,9 @@ def via_index(index, req, entries, applying, hired, limit):
     return domain.find_matches(req, chosen, NOW, applying=applying, hired=hired, limit=limit)
 
 
-def test_index_ranks_like_the_full_scan():
+@pytest.mark.parametrize("range_", [pool_index._RANGE, 7])  # one range, and many (the best of the best)
+def test_index_ranks_like_the_full_scan(range_, monkeypatch):
+    monkeypatch.setattr(pool_index, "_RANGE", range_)
     rng = random.Random(8)
     for round_ in range(30):
         ids = [new_id("cand") for _ in range(rng.randint(0, 300))] + ["c-odd-1", "c-odd-2"]
@@ -162,7 +165,9 @@ def test_ids_round_trip_through_compact_codes_and_the_odd_ones():
     assert [shuffled.candidate_id(shuffled.slot(c)) for c in mixed] == mixed
 
 
-def test_the_benchmark_pool_ranks_like_the_full_scan():
+@pytest.mark.parametrize("range_", [pool_index._RANGE, 100])
+def test_the_benchmark_pool_ranks_like_the_full_scan(range_, monkeypatch):
+    monkeypatch.setattr(pool_index, "_RANGE", range_)
     # The generated pool `make bench` ranks at 1 M (Zipf-like skills: bitmaps and sparse postings).
     from bench import pool_gen
 
