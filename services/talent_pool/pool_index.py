@@ -242,12 +242,26 @@ class _Postings:
         sizes = np.diff(np.append(np.frombuffer(self.starts, np.int32), len(lows)))
         return lows.astype(np.int32) + np.repeat(np.arange(len(sizes), dtype=np.int32) << _BLOCK, sizes)
 
-    def count_into(self, matched: np.ndarray) -> None:
-        """Adds 1 to `matched` at each of this skill's slots (a slot holds a skill once)."""
+    def count_into(self, matched: np.ndarray, start: int = 0) -> None:
+        """Adds 1 to `matched` (slots start .. start + len(matched)) at each of this skill's slots there (a
+        slot holds a skill once). Only that range is read: a bitmap's bytes, a sparse list's blocks."""
+        stop = start + len(matched)
         if self.bits is not None:
-            matched += np.unpackbits(np.frombuffer(self.bits, np.uint8), count=len(matched))
-        else:
-            matched[self.slots()] += 1
+            bits = np.unpackbits(np.frombuffer(self.bits, np.uint8)[start >> 3:(stop + 7) >> 3])
+            bits = bits[start & 7:(start & 7) + len(matched)]
+            matched[:len(bits)] += bits
+            return
+        first, last = start >> _BLOCK, min((stop - 1) >> _BLOCK, len(self.starts) - 1)
+        if first > last:
+            return
+        lows = self.lows.view()
+        bounds = np.append(np.frombuffer(self.starts, np.int32)[first:last + 1],
+                           self.starts[last + 1] if last + 1 < len(self.starts) else len(lows))
+        slots = lows[bounds[0]:bounds[-1]].astype(np.int64) + np.repeat(
+            np.arange(first, last + 1, dtype=np.int64) << _BLOCK, np.diff(bounds))
+        if start & 0xFFFF or stop & 0xFFFF:  # a range not on block bounds
+            slots = slots[(slots >= start) & (slots < stop)]
+        matched[slots - start] += 1
 
     def settle(self, size: int) -> None:
         """After a load: the smaller of the two forms for a pool of `size` slots, without slack."""
@@ -386,31 +400,31 @@ class PoolIndex:
         n = self.size
         if n == 0:
             return []
-        matched_req = np.zeros(n, np.int16)
-        matched_nice = np.zeros(n, np.int16)
-        for skill in req_norm:
-            if skill in self.postings:
-                self.postings[skill].count_into(matched_req)
-        for skill in nice_norm:
-            if skill in self.postings:
-                self.postings[skill].count_into(matched_nice)
-        for cid in exclude:
-            slot = self.slot(cid)
-            if slot is not None:
-                matched_req[slot] = matched_nice[slot] = 0
+        req_postings = [self.postings[k] for k in req_norm if k in self.postings]
+        nice_postings = [self.postings[k] for k in nice_norm if k in self.postings]
+        excluded = np.array(sorted({s for c in exclude if (s := self.slot(c)) is not None}), np.int64)
         now_us = micros(now)
         # By ranges of slots: a candidate among the best of the whole pool is among the best of its range
         # (fewer are better than it there), so the best of each range, then the best of those, are the
-        # best of all; and each range's arrays stay small. Ranking the whole pool at once left ~90 MB of
-        # freed temporaries at 1 M in the heap (glibc keeps them: RSS).
+        # best of all; and no array is as long as the pool. Ranking the whole pool at once left ~90 MB of
+        # freed temporaries at 1 M in glibc's heap (RSS), which it keeps.
         kept = []
         for start in range(0, n, _RANGE):
             stop = min(n, start + _RANGE)
-            slots = np.flatnonzero(matched_req[start:stop] + matched_nice[start:stop] > 0) + start
-            slots = slots[self.retain.later_than(slots, now_us)]  # dead slots too
+            matched_req = np.zeros(stop - start, np.int16)
+            matched_nice = np.zeros(stop - start, np.int16)
+            for postings in req_postings:
+                postings.count_into(matched_req, start)
+            for postings in nice_postings:
+                postings.count_into(matched_nice, start)
+            out = excluded[(excluded >= start) & (excluded < stop)] - start
+            matched_req[out] = matched_nice[out] = 0
+            slots = np.flatnonzero(matched_req + matched_nice > 0)
+            slots = slots[self.retain.later_than(slots + start, now_us)]  # dead slots too
             if len(slots):
-                keys = self._keys(slots, matched_req, len(req_norm), matched_nice, len(nice_norm), now_us)
-                kept.append(_best_of(slots, *keys, limit))
+                keys = self._keys(slots + start, matched_req[slots], len(req_norm), matched_nice[slots],
+                                  len(nice_norm), now_us)
+                kept.append(_best_of(slots + start, *keys, limit))
         if not kept:
             return []
         slots, primary, avg_key, dec_key = (np.concatenate(part) for part in zip(*kept, strict=True))
@@ -419,10 +433,10 @@ class PoolIndex:
 
     def _keys(self, slots, matched_req, required: int, matched_nice, nice: int, now_us: int):
         """domain.find_matches's order for these slots but the id: (all required, score), average, decision."""
-        has_all = matched_req[slots] == required
+        has_all = matched_req == required
         average = self.average.gather(slots)
         decided = self.decided.gather(slots)
-        score = _scores(matched_req[slots], required, matched_nice[slots], nice, average, decided, now_us)
+        score = _scores(matched_req, required, matched_nice, nice, average, decided, now_us)
         primary = has_all.astype(np.int16) * 128 + score
         avg_key = np.where(np.isnan(average), -1.0, average)
         # decided.timestamp() orders as the microseconds do; unknown sorts last (domain: 0)

@@ -147,6 +147,10 @@ def test_postings_across_blocks_and_as_a_bitmap_give_the_same_slots():
         matched = np.zeros(size + 70_001, np.int16)
         postings.count_into(matched)
         assert np.flatnonzero(matched).tolist() == slots.tolist() + [size + 70_000]
+        for start, length in ((0, 65_536), (65_536, 65_536), (65_530, 70_003), (131_075, 7), (199_990, 70_011)):
+            part = np.zeros(length, np.int16)
+            postings.count_into(part, start)  # one range of slots only, as `best` reads them
+            assert part.tolist() == matched[start:start + length].tolist(), (share, start)
 
 
 def test_ids_round_trip_through_compact_codes_and_the_odd_ones():
