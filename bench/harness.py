@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.stats import rss_mb
 from infra.embedded_mongo import free_port
 from infra.run import Platform
 from tests.support.infra import start_test_infra
@@ -37,17 +38,6 @@ def machine() -> dict:
             mem[key] = int(value.split()[0]) // 1024
     return {"cpus": os.cpu_count(), "loadavg": [round(one, 2), round(five, 2), round(fifteen, 2)],
             "mem_total_mb": mem.get("MemTotal"), "mem_available_mb": mem.get("MemAvailable")}
-
-
-def rss_mb(pid: int) -> float | None:
-    """VmRSS of a process, in MB (None once it is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 class BenchPlatform:

@@ -16,8 +16,7 @@ import numpy as np
 
 import services.talent_pool.service  # noqa: F401 - the service's imports, for an honest RSS
 from bench import pool_gen
-from bench.harness import rss_mb
-from bench.stats import percentile
+from bench.stats import percentile, rss_mb
 from services.talent_pool import domain
 from services.talent_pool.pool_index import PoolIndex
 from shared.timeutil import utcnow
@@ -30,6 +29,7 @@ def main(size: int, requisitions: int) -> dict:
     index.load(pool_gen.index_entries(size, seed=size))  # new_id is increasing: already in id order
     build = time.perf_counter() - t0
     rss_after = rss_mb(os.getpid())
+    rss_peak = rss_mb(os.getpid(), "VmHWM")  # includes the generator's own chunks (~100 MB of draws)
     rng = np.random.default_rng(7)
     costs = []
     now = utcnow()
@@ -51,8 +51,10 @@ def main(size: int, requisitions: int) -> dict:
         best = index.best(req, now)
         costs.append((time.perf_counter() - t1) * 1000)
         assert best, "an urgent requisition found no one"
+    rss_ranking = rss_mb(os.getpid())  # the ranking's temporaries come and go in the same heap
     return {"size": size, "build_seconds": round(build, 1), "rss_before_mb": round(rss_before, 1),
-            "rss_after_mb": round(rss_after, 1),
+            "rss_after_mb": round(rss_after, 1), "rss_peak_mb": round(rss_peak, 1),
+            "rss_after_ranking_mb": round(rss_ranking, 1),
             "index_mb": round(index.nbytes() / 2**20, 1), "best_p50_ms": percentile(costs, 50),
             "best_p95_ms": percentile(costs, 95), "requisitions": requisitions,
             "full_scan_p50_ms": percentile(scan, 50) if scan else None}

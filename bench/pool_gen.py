@@ -91,7 +91,8 @@ def urgent_requisition(rng: np.random.Generator) -> dict:
 
 def index_entries(n: int, seed: int):
     """n pool entries with only the fields the match index reads (same distributions as `candidates`),
-    generated fast enough for a million: the in-process index benchmark."""
+    generated fast enough for a million: the in-process index benchmark. Times are whole milliseconds, as
+    the index always gets them (it reads them from the store, and BSON dates hold milliseconds)."""
     rng = np.random.default_rng(seed)
     names = skill_names()
     cumulative = np.cumsum(skill_weights())
@@ -106,6 +107,7 @@ def index_entries(n: int, seed: int):
         for i in range(m):
             skills = list(dict.fromkeys(draws[i].tolist()))[: counts[i]]
             decided = now - timedelta(seconds=float(ages[i]))
+            decided = decided.replace(microsecond=decided.microsecond // 1000 * 1000)  # as the store returns it
             yield {"candidate_id": new_id("cand"), "skills": [names[k] for k in skills],
                    "prior": {"average": float(averages[i]), "decided_at": decided},
                    "retain_until": decided + timedelta(days=368)}

@@ -236,7 +236,7 @@ def run_resurfacing(bench: BenchPlatform, runs: int, quick: bool, sizes=None) ->
     import numpy as np
 
     from bench import pool_gen
-    from bench.harness import rss_mb
+    from bench.stats import rss_mb
 
     # 1 M is measured by the index alone (bench/index_bench.py): the embedded Mongo takes in about 900 pool
     # documents/s on this machine, so seeding a million would take the run 18 minutes.

@@ -49,3 +49,17 @@ def growth_exponent(sizes: Sequence[float], costs: Sequence[float]) -> float:
     if len(sizes) < 2 or min(costs) <= 0:
         return math.nan
     return math.log(costs[-1] / costs[0]) / math.log(sizes[-1] / sizes[0])
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float | None:
+    """VmRSS (or another /proc/<pid>/status figure in kB, such as VmHWM, the peak RSS) of a process, in
+    MB (None once it is gone). Here rather than in harness.py, so a process measuring itself need not
+    import the harness (7 MB the service does not carry)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None

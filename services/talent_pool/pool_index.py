@@ -14,7 +14,9 @@ same transaction; before answering, the index re-reads the entries changed since
 look-back for transactions that committed late), so each replica sees every change (consent withdrawal,
 erasure, hire) whichever replica made it. It is built from the store when the service starts.
 
-Per candidate about 60 bytes (12-byte id, 3 x 8 bytes, a flag, 4 bytes per skill): ~70 MB at 1 M.
+Per candidate about 35 bytes, every form exact: a 12-byte id, two 6-byte times (the store's
+milliseconds), a 2-byte average code, and per skill 2 bytes (or 1 bit of a bitmap for a skill on more
+than 1/16 of the pool): 35 MB at 1 M (`python -m bench.index_bench 1000000 50`).
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ def micros(dt: datetime | None) -> int:
 class _Column:
     """A growable typed column: an `array` while appending (small over-allocation), numpy when read."""
 
+    __slots__ = ("data", "dtype", "_view")
+
     def __init__(self, code: str, dtype):
         self.data = array(code)
         self.dtype = dtype
@@ -78,15 +82,210 @@ class _Column:
     def set(self, i: int, value) -> None:
         self.data[i] = value
 
+    def nbytes(self) -> int:
+        return len(self.data) * self.data.itemsize
+
+
+class _Averages:
+    """Prior averages, exact: a 2-byte code per slot into a table of the distinct values (a mean of 1-5
+    ratings takes few values), float64 per slot once there are more than 65,535 of them."""
+
+    __slots__ = ("codes", "table", "lookup", "wide")
+
+    def __init__(self):
+        self.codes = _Column("H", np.uint16)
+        self.table = array("d", [float("nan")])  # code 0: no average
+        self.lookup: dict[float, int] = {}
+        self.wide: _Column | None = None
+
+    def append(self, value: float | None) -> None:
+        if self.wide is not None:
+            self.wide.append(float("nan") if value is None else value)
+            return
+        code = 0 if value is None else self.lookup.get(value)
+        if code is None:
+            if len(self.table) > 0xFFFF:
+                self._widen()
+                self.wide.append(value)
+                return
+            # 0.0 and -0.0 share a code: they are equal in every comparison and sum the score alike
+            code = self.lookup[value] = len(self.table)
+            self.table.append(value)
+        self.codes.append(code)
+
+    def _widen(self) -> None:
+        wide = _Column("d", np.float64)
+        wide.data = array("d", np.frombuffer(self.table)[self.codes.view()].tobytes())
+        self.wide, self.codes, self.table, self.lookup = wide, _Column("H", np.uint16), array("d"), {}
+
+    def gather(self, slots: np.ndarray) -> np.ndarray:
+        """float64 per slot, NaN where there is none."""
+        if self.wide is not None:
+            return self.wide.view().take(slots)
+        return np.frombuffer(self.table).take(self.codes.view().take(slots))
+
+    def shrink(self) -> None:
+        (self.wide or self.codes).shrink()
+
+    def nbytes(self) -> int:
+        return (self.wide or self.codes).nbytes() + len(self.table) * 8
+
+
+_MS_LIMIT = (1 << 48) - 1  # the compact form's largest millisecond, also its "no time"
+
+
+class _Times:
+    """Instants in exact microseconds since the epoch (NO_TIME: none). The store keeps milliseconds, so
+    they are held as 48-bit milliseconds (4 + 2 bytes); one value finer than that (or before 1970)
+    turns the column into int64 microseconds, still exact."""
+
+    __slots__ = ("low", "high", "wide")
+
+    def __init__(self):
+        self.low = _Column("I", np.uint32)
+        self.high = _Column("H", np.uint16)
+        self.wide: _Column | None = None
+
+    def append(self, us: int) -> None:
+        if self.wide is None:
+            if us == NO_TIME:
+                ms = _MS_LIMIT
+            elif us % 1000 == 0 and 0 <= us // 1000 < _MS_LIMIT:
+                ms = us // 1000
+            else:
+                wide = _Column("q", np.int64)
+                wide.data = array("q", self.gather(np.arange(len(self.low.data))).tobytes())
+                self.wide, self.low, self.high = wide, _Column("I", np.uint32), _Column("H", np.uint16)
+            if self.wide is None:
+                self.low.append(ms & 0xFFFFFFFF)
+                self.high.append(ms >> 32)
+                return
+        self.wide.append(us)
+
+    def _ms(self, slots: np.ndarray) -> np.ndarray:
+        ms = self.high.view().take(slots).astype(np.int64)
+        ms <<= 32
+        ms |= self.low.view().take(slots)
+        return ms
+
+    def gather(self, slots: np.ndarray) -> np.ndarray:
+        """int64 microseconds per slot."""
+        if self.wide is not None:
+            return self.wide.view().take(slots)
+        us = self._ms(slots)
+        none = us == _MS_LIMIT
+        us *= 1000
+        us[none] = NO_TIME
+        return us
+
+    def get(self, slot: int) -> int:
+        if self.wide is not None:
+            return self.wide.data[slot]
+        ms = self.high.data[slot] << 32 | self.low.data[slot]
+        return NO_TIME if ms == _MS_LIMIT else ms * 1000
+
+    def clear(self, slot: int) -> None:
+        """Sets a slot to NO_TIME."""
+        if self.wide is not None:
+            self.wide.set(slot, NO_TIME)
+        else:
+            self.low.set(slot, _MS_LIMIT & 0xFFFFFFFF)
+            self.high.set(slot, _MS_LIMIT >> 32)
+
+    def later_than(self, slots: np.ndarray, us: int) -> np.ndarray:
+        """Per slot: is its time after `us`? (No time is not.)"""
+        if self.wide is not None:
+            return self.wide.view().take(slots) > us
+        ms = self._ms(slots)
+        return (ms > us // 1000) & (ms != _MS_LIMIT)  # ms * 1000 > us exactly when ms > floor(us / 1000)
+
+    def shrink(self) -> None:
+        for column in (self.wide,) if self.wide is not None else (self.low, self.high):
+            column.shrink()
+
+    def nbytes(self) -> int:
+        return self.wide.nbytes() if self.wide is not None else self.low.nbytes() + self.high.nbytes()
+
+
+_BLOCK = 16  # a sparse posting keeps the low 16 bits of a slot; the blocks of 65,536 slots are counted
+
+
+class _Postings:
+    """The slots holding one skill, in increasing order (slots are only ever appended). Sparse: 2 bytes a
+    slot (its low 16 bits) plus where each block of 65,536 slots starts. A skill on more than 1/16 of the
+    pool becomes a bitmap after a load (1 bit per slot of the pool, smaller from there on)."""
+
+    __slots__ = ("lows", "starts", "bits", "count")
+
+    def __init__(self):
+        self.lows: _Column | None = _Column("H", np.uint16)
+        self.starts = array("i")  # starts[b]: the first position in `lows` of a slot in block b
+        self.bits: bytearray | None = None
+        self.count = 0
+
+    def append(self, slot: int) -> None:
+        self.count += 1
+        if self.bits is not None:
+            byte = slot >> 3
+            if byte >= len(self.bits):
+                self.bits.extend(bytes(byte + 1 - len(self.bits)))
+            self.bits[byte] |= 0x80 >> (slot & 7)
+            return
+        while len(self.starts) <= slot >> _BLOCK:
+            self.starts.append(len(self.lows.data))
+        self.lows.append(slot & 0xFFFF)
+
+    def slots(self) -> np.ndarray:
+        if self.bits is not None:
+            return np.flatnonzero(np.unpackbits(np.frombuffer(self.bits, np.uint8))).astype(np.int32)
+        lows = self.lows.view()
+        sizes = np.diff(np.append(np.frombuffer(self.starts, np.int32), len(lows)))
+        return lows.astype(np.int32) + np.repeat(np.arange(len(sizes), dtype=np.int32) << _BLOCK, sizes)
+
+    def count_into(self, matched: np.ndarray, start: int = 0) -> None:
+        """Adds 1 to `matched` (slots start .. start + len(matched)) at each of this skill's slots there (a
+        slot holds a skill once). Only that range is read: a bitmap's bytes, a sparse list's blocks."""
+        stop = start + len(matched)
+        if self.bits is not None:
+            bits = np.unpackbits(np.frombuffer(self.bits, np.uint8)[start >> 3:(stop + 7) >> 3])
+            bits = bits[start & 7:(start & 7) + len(matched)]
+            matched[:len(bits)] += bits
+            return
+        first, last = start >> _BLOCK, min((stop - 1) >> _BLOCK, len(self.starts) - 1)
+        if first > last:
+            return
+        lows = self.lows.view()
+        bounds = np.append(np.frombuffer(self.starts, np.int32)[first:last + 1],
+                           self.starts[last + 1] if last + 1 < len(self.starts) else len(lows))
+        slots = lows[bounds[0]:bounds[-1]].astype(np.int64) + np.repeat(
+            np.arange(first, last + 1, dtype=np.int64) << _BLOCK, np.diff(bounds))
+        if start & 0xFFFF or stop & 0xFFFF:  # a range not on block bounds
+            slots = slots[(slots >= start) & (slots < stop)]
+        matched[slots - start] += 1
+
+    def settle(self, size: int) -> None:
+        """After a load: the smaller of the two forms for a pool of `size` slots, without slack."""
+        if self.bits is None and self.count * 16 > size:
+            bits = np.zeros(size, np.uint8)
+            bits[self.slots()] = 1
+            self.bits = bytearray(np.packbits(bits).tobytes())
+            self.lows, self.starts = None, array("i")
+        elif self.bits is None:
+            self.lows.shrink()
+
+    def nbytes(self) -> int:
+        if self.bits is not None:
+            return len(self.bits)
+        return self.lows.nbytes() + len(self.starts) * 4
+
 
 class PoolIndex:
     def __init__(self):
-        self.alive = _Column("b", np.int8)
-        self.average = _Column("d", np.float64)  # NaN: no average
-        self.decided = _Column("q", np.int64)  # microseconds, NO_TIME: unknown
-        self.retain = _Column("q", np.int64)  # microseconds
+        self.average = _Averages()
+        self.decided = _Times()  # NO_TIME: unknown
+        self.retain = _Times()  # NO_TIME: a dead slot (a stored entry always has one), so no live flag
         self.codes = bytearray()  # 12 bytes per slot: the hex part of a compact id (zeros otherwise)
-        self.postings: dict[str, _Column] = {}
+        self.postings: dict[str, _Postings] = {}
         self.size = 0
         self.live = 0
         # Finding a candidate's slot without a dict of every id (that alone would be ~150 MB at 1 M): the
@@ -103,8 +302,11 @@ class PoolIndex:
         for entry in entries:
             self._append(entry, track=False)
         self.loaded = self.size
-        for column in (self.alive, self.average, self.decided, self.retain, *self.postings.values()):
+        # One column at a time, so that the copy that drops a column's slack is the only one alive.
+        for column in (self.average, self.decided, self.retain):
             column.shrink()
+        for postings in self.postings.values():
+            postings.settle(self.size)
         codes = np.frombuffer(self.codes, dtype="S12") if self.size else np.zeros(0, "S12")
         compact = np.ones(self.size, bool)
         compact[[s for s in self.recent.values()]] = False
@@ -119,8 +321,8 @@ class PoolIndex:
 
     def nbytes(self) -> int:
         """What the index's arrays hold (without the interpreter's own overhead)."""
-        columns = [self.alive, self.average, self.decided, self.retain, *self.postings.values()]
-        return sum(c.data.buffer_info()[1] * c.data.itemsize for c in columns) + len(self.codes) + (
+        parts = [self.average, self.decided, self.retain, *self.postings.values()]
+        return sum(p.nbytes() for p in parts) + len(self.codes) + (
             self.order.nbytes if self.order is not None else 0)
 
     def add(self, entry: dict) -> None:
@@ -133,8 +335,7 @@ class PoolIndex:
         slot = self.size
         prior = entry.get("prior") or {}
         average = prior.get("average")
-        self.alive.append(1)
-        self.average.append(float("nan") if average is None else float(average))
+        self.average.append(None if average is None else float(average))
         self.decided.append(micros(prior.get("decided_at")))
         self.retain.append(micros(entry["retain_until"]))
         compact = _COMPACT_ID.fullmatch(cid) is not None
@@ -142,7 +343,10 @@ class PoolIndex:
         if track or not compact:
             self.recent[cid] = slot
         for skill in {normalize_skill(s) for s in entry.get("skills") or []}:
-            self.postings.setdefault(skill, _Column("i", np.int32)).append(slot)
+            postings = self.postings.get(skill)
+            if postings is None:
+                postings = self.postings[skill] = _Postings()
+            postings.append(slot)
         self.size += 1
         self.live += 1
 
@@ -163,7 +367,7 @@ class PoolIndex:
                     hi = mid
             if lo < end and bytes(self.codes[12 * at(lo): 12 * at(lo) + 12]) == key:
                 slot = at(lo)
-        if slot is None or not self.alive.data[slot]:
+        if slot is None or self.retain.get(slot) == NO_TIME:
             return None
         return slot
 
@@ -172,7 +376,7 @@ class PoolIndex:
         self.recent.pop(candidate_id, None)
         if slot is None:
             return False
-        self.alive.set(slot, 0)
+        self.retain.clear(slot)
         self.live -= 1
         return True
 
@@ -196,44 +400,69 @@ class PoolIndex:
         n = self.size
         if n == 0:
             return []
-        matched_req = np.zeros(n, np.int16)
-        matched_nice = np.zeros(n, np.int16)
-        for skill in req_norm:
-            if skill in self.postings:
-                matched_req[self.postings[skill].view()] += 1  # a slot is once per skill: no duplicates
-        for skill in nice_norm:
-            if skill in self.postings:
-                matched_nice[self.postings[skill].view()] += 1
+        req_postings = [self.postings[k] for k in req_norm if k in self.postings]
+        nice_postings = [self.postings[k] for k in nice_norm if k in self.postings]
+        excluded = np.array(sorted({s for c in exclude if (s := self.slot(c)) is not None}), np.int64)
         now_us = micros(now)
-        mask = (matched_req + matched_nice > 0) & (self.alive.view() == 1) & (self.retain.view() > now_us)
-        for cid in exclude:
-            slot = self.slot(cid)
-            if slot is not None:
-                mask[slot] = False
-        slots = np.flatnonzero(mask)
-        if not len(slots):
+        # By ranges of slots: a candidate among the best of the whole pool is among the best of its range
+        # (fewer are better than it there), so the best of each range, then the best of those, are the
+        # best of all; and no array is as long as the pool. Ranking the whole pool at once left ~90 MB of
+        # freed temporaries at 1 M in glibc's heap (RSS), which it keeps.
+        kept = []
+        for start in range(0, n, _RANGE):
+            stop = min(n, start + _RANGE)
+            matched_req = np.zeros(stop - start, np.int16)
+            matched_nice = np.zeros(stop - start, np.int16)
+            for postings in req_postings:
+                postings.count_into(matched_req, start)
+            for postings in nice_postings:
+                postings.count_into(matched_nice, start)
+            out = excluded[(excluded >= start) & (excluded < stop)] - start
+            matched_req[out] = matched_nice[out] = 0
+            slots = np.flatnonzero(matched_req + matched_nice > 0)
+            slots = slots[self.retain.later_than(slots + start, now_us)]  # dead slots too
+            if len(slots):
+                keys = self._keys(slots + start, matched_req[slots], len(req_norm), matched_nice[slots],
+                                  len(nice_norm), now_us)
+                kept.append(_best_of(slots + start, *keys, limit))
+        if not kept:
             return []
-        has_all = matched_req[slots] == len(req_norm)
-        average = self.average.view()[slots]
-        decided = self.decided.view()[slots]
-        score = _scores(matched_req[slots], len(req_norm), matched_nice[slots], len(nice_norm), average,
-                        decided, now_us)
+        slots, primary, avg_key, dec_key = (np.concatenate(part) for part in zip(*kept, strict=True))
+        slots, *_ = _best_of(slots, primary, avg_key, dec_key, limit)
+        return [self.candidate_id(int(s)) for s in slots]
+
+    def _keys(self, slots, matched_req, required: int, matched_nice, nice: int, now_us: int):
+        """domain.find_matches's order for these slots but the id: (all required, score), average, decision."""
+        has_all = matched_req == required
+        average = self.average.gather(slots)
+        decided = self.decided.gather(slots)
+        score = _scores(matched_req, required, matched_nice, nice, average, decided, now_us)
         primary = has_all.astype(np.int16) * 128 + score
         avg_key = np.where(np.isnan(average), -1.0, average)
         # decided.timestamp() orders as the microseconds do; unknown sorts last (domain: 0)
         dec_key = np.where(decided == NO_TIME, 0, decided)
-        if len(slots) > limit:
-            cut = np.partition(primary, len(primary) - limit)[len(primary) - limit]
-            keep = primary >= cut
-            slots, primary, avg_key, dec_key = slots[keep], primary[keep], avg_key[keep], dec_key[keep]
-        if len(slots) > limit:
-            order = np.lexsort((-dec_key, -avg_key, -primary))
-            last = order[limit - 1]
-            boundary = (primary == primary[last]) & (avg_key == avg_key[last]) & (dec_key == dec_key[last])
-            chosen = np.zeros(len(slots), bool)
-            chosen[order[:limit]] = True
-            slots = slots[chosen | boundary]
-        return [self.candidate_id(int(s)) for s in slots]
+        return primary, avg_key, dec_key
+
+
+_RANGE = 1 << 15  # 32,768 slots: half a postings block (1 << 16 kept 4-7 MB more of heap after rankings at 1 M)
+
+
+def _best_of(slots, primary, avg_key, dec_key, limit: int):
+    """The first `limit` by the keys and everyone tied with the last of them (in slot order): those
+    fewer than `limit` others are better than."""
+    if len(slots) > limit:
+        cut = np.partition(primary, len(primary) - limit)[len(primary) - limit]
+        keep = primary >= cut
+        slots, primary, avg_key, dec_key = slots[keep], primary[keep], avg_key[keep], dec_key[keep]
+    if len(slots) > limit:
+        order = np.lexsort((-dec_key, -avg_key, -primary))
+        last = order[limit - 1]
+        boundary = (primary == primary[last]) & (avg_key == avg_key[last]) & (dec_key == dec_key[last])
+        chosen = np.zeros(len(slots), bool)
+        chosen[order[:limit]] = True
+        keep = chosen | boundary
+        slots, primary, avg_key, dec_key = slots[keep], primary[keep], avg_key[keep], dec_key[keep]
+    return slots, primary, avg_key, dec_key
 
 
 def _scores(matched_req, required: int, matched_nice, nice: int, average, decided, now_us: int) -> np.ndarray:
