@@ -238,12 +238,11 @@ class TalentPoolService(ServiceBase):
         def work(uow):
             store, s = uow.store, uow.session
             req = payload.requisition
+            learned = None
             if store.get_requisition(req.id, session=s) is None:
                 # Learn the requisition from the snapshot; requisition_opened fills in the rest if it is late.
                 learned = _requisition_doc(req, None)
                 store.save_requisition(learned, s)
-                if learned["status"] == "open":
-                    self._store_matches(store, learned, utcnow(), s)
             else:
                 # Applying takes the candidate off this requisition's matches at once (refilled by the refresh).
                 store.pull_from_matches(payload.candidate_id, utcnow(), s, requisition_id=req.id)
@@ -276,6 +275,8 @@ class TalentPoolService(ServiceBase):
                                   payload.received_at, s):
                 store.update_pool_profile(payload.candidate_id, req.division, payload.candidate.name, skills,
                                           sorted({normalize_skill(x) for x in skills}), s)
+            if learned is not None and learned["status"] == "open":
+                self._store_matches(store, learned, utcnow(), s)  # after this application: its candidate is left out
 
         self.bus.transact(work, envelope)
 

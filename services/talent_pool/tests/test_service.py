@@ -341,6 +341,14 @@ def test_applying_hired_and_withdrawn_candidates_leave_the_stored_list_at_once(s
     assert svc.get_matches(requisition_id="req_urgent") == []
 
 
+def test_a_requisition_first_known_from_an_application_gets_a_list_without_its_applicant(svc, store):
+    pool_candidate(svc)
+    pool_candidate(svc, cand_id="c2", app_id="app_2", name="Bo")
+    received(svc, "app_9", "c1", req=requisition("req_fresh"))  # before requisition_opened reached us
+    assert [m["candidate_id"] for m in store.get_matches("req_fresh")["items"]] == ["c2"]
+    assert [m["candidate_id"] for m in svc.get_matches(requisition_id="req_fresh")] == ["c2"]
+
+
 def test_a_closed_requisition_s_list_is_no_longer_refreshed(svc, store):
     pool_candidate(svc)
     urgent = open_urgent(svc)
