@@ -1,6 +1,6 @@
 """The gateway's CPU for one answer of 50 matches, in process: read into list[Match], model_dump for the
 audit and FastAPI's jsonable_encoder + JSONResponse (what the route did), against slicing the result out of
-nameko's reply, the audit reading the decoded JSON, and Response (what it does; docs/decisions/004).
+nameko's reply, the audit reading the decoded JSON, and Response (what it does; docs/decisions/005).
 
     PYTHONPATH=$PWD .venv/bin/python -m bench.matches_encode
 """

@@ -1,7 +1,7 @@
 """GET /v1/requisitions/{id}/matches through the gateway on the bench platform (default 20,000 pooled): the
 latency of 300 GETs in sequence and the CPU per GET of the gateway, talent_pool and the embedded Mongo, with
 the idle background (timers, relays) over the same time taken off: CPU is less disturbed than latency by
-other work on a shared machine (docs/decisions/004-stored-match-lists.md).
+other work on a shared machine (docs/decisions/005-stored-match-lists.md).
 
     PYTHONPATH=$PWD .venv/bin/python -m bench.matches_read [pool size]
 """

@@ -13,7 +13,7 @@ import time
 
 import aio_pika
 
-from shared.bus.topology import events_exchange
+from shared.bus.topology import events_exchange, every_key
 
 SKILLS = ["coffee", "customer service", "latte art", "cash handling", "inventory", "scheduling"]
 
@@ -70,7 +70,7 @@ class EventWatcher:
         queue = await channel.declare_queue(f"bench.watch-{secrets.token_hex(4)}", exclusive=True,
                                             auto_delete=True)
         for t in self.types:
-            await queue.bind(exchange, routing_key=t)
+            await queue.bind(exchange, routing_key=every_key(t))  # a status change's key names its transition
 
         async def on_message(message):
             at = time.time()

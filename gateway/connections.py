@@ -6,16 +6,19 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
 
+from gateway import metrics
 from gateway.audit import AuditLog
 from gateway.keys import KeyStore
 from gateway.ratelimit import RateLimiter
 from shared.config import Settings
+from shared.metrics import count_mongo_commands
 
 
 class Gateway:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.mongo = AsyncMongoClient(settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000)
+        self.mongo = AsyncMongoClient(settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000,
+                                      event_listeners=[count_mongo_commands("gateway", metrics.REGISTRY)])
         self.redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=5)
         self.keys = KeyStore(self.mongo, settings.database_name("gateway"), self.redis,
                              settings.redis_key("keys", "generation"))

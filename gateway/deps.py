@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
+from fastapi.datastructures import Default, DefaultPlaceholder
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 from gateway.connections import Gateway
@@ -61,10 +64,25 @@ class CallerOf:
 
 
 def ok(model: Any, status: int = 200) -> dict[int, dict]:
-    """A route's success answer, for the OpenAPI document (`responses=ok(Model)`, with `status_code=` the same
-    when not 200). Only a description: routes return what the services send, with no `response_model`,
-    so nothing validates or filters it a second time on the way out (the models are in gateway/openapi.py)."""
+    """A route's success answer (`responses=ok(Model)`, with `status_code=` the same when not 200): for the
+    OpenAPI document, and, through `AnswerRoute`, the model the answer is written with."""
     return {status: {"model": model, "description": "OK"}}
+
+
+class AnswerRoute(APIRoute):
+    """A route whose `responses=ok(Model)` names its success model answers with that model as its
+    `response_model`. Routes return what the services sent, already that model: FastAPI checks an instance
+    without validating it again and writes it with pydantic's JSON serializer, where without a response
+    model it walks the whole answer with `jsonable_encoder` (about 1 ms of a read's 3 ms of gateway CPU)."""
+
+    def __init__(self, path: str, endpoint: Any, *, response_model: Any = Default(None),
+                 responses: dict | None = None, status_code: int | None = None, **kwargs: Any):
+        if isinstance(response_model, DefaultPlaceholder) and responses:
+            declared = (responses.get(status_code or 200) or {}).get("model")
+            if isinstance(declared, type) and issubclass(declared, BaseModel):
+                response_model = declared
+        super().__init__(path, endpoint, response_model=response_model, responses=responses,
+                         status_code=status_code, **kwargs)
 
 
 # What a route tells the OpenAPI document beyond its path and body (`openapi_extra=`; gateway/openapi.py reads

@@ -27,6 +27,7 @@ from fastapi import Request
 from pydantic import TypeAdapter
 
 from gateway.rpc import Passed
+from shared.bus.topology import topic_matches
 from shared.contracts.caller import Caller
 from shared.contracts.common import SERVICES
 from shared.contracts.rpc import Rpc, declared
@@ -117,7 +118,7 @@ class FakeServices:
     async def publish(self, exchange: str, routing_key: str, body: bytes) -> None:
         """An event as the listeners of `exchange` with that routing key would hear it."""
         for heard_exchange, keys, on_message in list(self.listeners):
-            if heard_exchange == exchange and routing_key in keys:
+            if heard_exchange == exchange and any(topic_matches(k, routing_key) for k in keys):
                 await on_message(SimpleNamespace(body=body, routing_key=routing_key))
 
     async def _answer(self, call: Call) -> Any:

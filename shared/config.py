@@ -207,6 +207,9 @@ class Settings:
     tracing_disabled: bool = variable("OTEL_SDK_DISABLED", _true, default=False)
     # Share of root traces kept (shared/tracing/sampling.py).
     traces_sample_ratio: float = variable("OTEL_TRACES_SAMPLER_ARG", parse_ratio, default=1.0)
+    # One span per MongoDB command (OpenTelemetry's PyMongo instrumentation): off by default, since it was a
+    # large share of every service's CPU (issue 17); `true` to see each store call in a trace while debugging.
+    trace_db_commands: bool = variable("HIRELOOP_TRACE_DB_COMMANDS", _true, default=False)
 
     # -- the product ---------------------------------------------------------------------------------------
     # Talent pool retention for pooled candidates, in days.

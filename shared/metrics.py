@@ -7,9 +7,11 @@ the process collector: CPU, RSS, open files). Names follow Prometheus convention
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client.core import CounterMetricFamily
+from pymongo import monitoring
 
 disable_created_metrics()  # the `_created` twin of every counter doubles the scrape for nothing we chart
 
@@ -21,6 +23,8 @@ WORKERS = Counter("hireloop_worker_calls_total",
                   ["service", "entrypoint", "name", "outcome"])
 WORKER_LATENCY = Histogram("hireloop_worker_duration_seconds", "Entrypoint call duration",
                            ["service", "entrypoint", "name"], buckets=BUCKETS)
+# Every delivery a service's consumer takes: `<service>.inbox` (events, including those coming back from
+# `<service>.wait` after parking, and redeliveries) and `rpc-<service>` (RPC requests).
 MESSAGES_CONSUMED = Counter("hireloop_messages_consumed_total", "Messages taken from a service queue",
                             ["service", "queue"])
 MESSAGES_FAILED = Counter("hireloop_messages_failed_total",
@@ -67,6 +71,70 @@ def count_business(service: str, event_type: str, payload: dict) -> None:
         BUSINESS.labels(service, name).inc()
 
 
+MONGO_COMMANDS_NAME = "hireloop_mongo_commands"
+
+
+class MongoCommandCounter(monitoring.CommandListener):
+    """Counts the MongoDB commands a client sends, by command name (find, insert, update, commitTransaction,
+    ...): given to the client as an event listener. It runs on every command, so it does one dict increment
+    and nothing else; Prometheus reads the dict at scrape time (MongoCommands)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        name = event.command_name
+        self.counts[name] = self.counts.get(name, 0) + 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+class MongoCommands:
+    """The Prometheus collector of `hireloop_mongo_commands_total{service, command}`: one counting listener per
+    service (one per process in production; several services share a test process)."""
+
+    def __init__(self) -> None:
+        self.listeners: dict[str, MongoCommandCounter] = {}
+
+    def listener(self, service: str) -> MongoCommandCounter:
+        return self.listeners.setdefault(service, MongoCommandCounter())
+
+    def _family(self) -> CounterMetricFamily:
+        return CounterMetricFamily(MONGO_COMMANDS_NAME, "MongoDB commands sent by this process, by command name",
+                                   labels=["service", "command"])
+
+    def describe(self) -> Iterator[CounterMetricFamily]:
+        yield self._family()  # the name only: a filtered scrape (`?name[]=`) finds it without collecting
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = self._family()
+        for service, listener in list(self.listeners.items()):
+            for command, count in list(listener.counts.items()):
+                family.add_metric([service, command], count)
+        yield family
+
+
+def mongo_commands(registry: CollectorRegistry = REGISTRY) -> MongoCommands:
+    """The MongoDB command counters of a registry (made and registered once)."""
+    found = _MONGO_COMMANDS.get(registry)
+    if found is None:
+        found = _MONGO_COMMANDS[registry] = MongoCommands()
+        registry.register(found)
+    return found
+
+
+_MONGO_COMMANDS: dict[CollectorRegistry, MongoCommands] = {}
+
+
+def count_mongo_commands(service: str, registry: CollectorRegistry = REGISTRY) -> MongoCommandCounter:
+    """The listener to give a MongoClient (`event_listeners=[...]`) so its commands count for `service`."""
+    return mongo_commands(registry).listener(service)
+
+
 def gauge_from(gauge: Gauge, labels: tuple[str, ...], read: Callable[[], float]) -> None:
     """Read the gauge's value at scrape time (e.g. a count in the store); a failing read reports -1."""
 
@@ -79,4 +147,4 @@ def gauge_from(gauge: Gauge, labels: tuple[str, ...], read: Callable[[], float])
     gauge.labels(*labels).set_function(safe)
 
 
-__all__ = ["REGISTRY", "count_business", "gauge_from"]
+__all__ = ["REGISTRY", "count_business", "count_mongo_commands", "gauge_from"]

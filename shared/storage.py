@@ -15,6 +15,7 @@ import base64
 import logging
 import time
 from collections.abc import Callable
+from copy import deepcopy
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -131,6 +132,8 @@ class ServiceStore:
     """Base of every service's store: owns one database, its outbox and its inbox."""
 
     owner: str = ""
+    # Collections whose documents carry their own outbox (write_document); the relay's sweep looks in each.
+    documents_with_outbox: tuple[str, ...] = ()
 
     def __init__(self, client: MongoClient, database: str):
         self.client = client
@@ -146,6 +149,13 @@ class ServiceStore:
         self.db.inbox.create_index([("handled_at", ASCENDING)], name="handled_expiry",
                                    expireAfterSeconds=INBOX_RETENTION_SECONDS)
         self.db.erased.create_index([("application_ids", ASCENDING)])
+        # Every id a tombstone names (the candidate and their applications): one indexed look-up per check.
+        self.db.erased.create_index([("subjects", ASCENDING)])
+        for legacy in self.db.erased.find({"subjects": {"$exists": False}}, {"application_ids": 1}):
+            self.db.erased.update_one({"_id": legacy["_id"]}, {"$addToSet": {"subjects": {
+                "$each": [legacy["_id"], *(legacy.get("application_ids") or [])]}}})
+        for collection in self.documents_with_outbox:
+            self.db[collection].create_index([("outbox_pending", ASCENDING)], sparse=True, name="outbox_pending")
         self.create_indexes()
 
     def create_indexes(self) -> None:
@@ -208,6 +218,86 @@ class ServiceStore:
                     time.sleep(min(0.01 * 2**attempt, 0.5))
         raise AssertionError("unreachable")
 
+    # -- one document, one write (docs/decisions/004-one-document-writes.md) -------------------------------
+    def write_document(
+        self,
+        collection: str,
+        doc_id: str,
+        decide: Callable[[dict | None, DocumentChange], dict | None],
+        *,
+        event_id: str | None = None,
+        about: tuple[list[str], list[str]] | None = None,
+        headers: dict[str, Any] | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        retries: int = 8,
+    ) -> tuple[dict | None, list[EventEnvelope], list[dict]]:
+        """Read document `doc_id` of `collection`, let `decide(state, change)` return its new state (or None:
+        nothing to write), and write that state, the handled event's id and the emitted events in one
+        conditional write. A concurrent write in between (another replica, another event of the same
+        document) makes the condition fail, and the whole step runs again on what is there now.
+
+        Raises AlreadyHandled when `event_id` was applied to the document before. `about`: what the event
+        concerns (shared/erasure.py, `subjects`): a document marked `erased`, or a new one whose subject
+        has a tombstone here, is left alone and the event acknowledged: (None, [], []).
+        Returns (the document as written or found, the emitted envelopes, their outbox entries)."""
+        coll = self.db[collection]
+        for _attempt in range(retries):
+            stored = coll.find_one({"_id": doc_id})
+            if stored is not None and event_id is not None and event_id in (stored.get("inbox") or ()):
+                raise AlreadyHandled(event_id)
+            if about is not None and (stored.get("erased") if stored is not None else self.erased_any(*about)):
+                log.info("event about an erased candidate: acknowledged, nothing done", extra={"event_id": event_id})
+                return None, [], []
+            change = DocumentChange(self, headers or {}, correlation_id, causation_id)
+            after = decide(deepcopy(state_of(stored)), change)
+            if after is None:
+                if change.emitted:
+                    raise AssertionError("a change that emits events must write its document")
+                return stored, [], []
+            after["_id"] = doc_id
+            if stored is None:
+                doc = {**after, "_rev": 1, "inbox": [event_id] if event_id else [], "outbox": change.entries}
+                if change.entries:
+                    doc["outbox_pending"] = True
+                try:
+                    coll.insert_one(doc)
+                except DuplicateKeyError as exc:
+                    if not _on_id(exc):
+                        raise  # another unique index refused it (a duplicate the caller answers): not a race
+                    continue  # created meanwhile (a redelivery racing, or another event of it): read again
+                return doc, change.emitted, change.entries
+            rev = stored.get("_rev") or 0
+            update = _write_update(state_of(stored), after, rev, change.entries, event_id)
+            if coll.update_one({"_id": doc_id, "_rev": stored.get("_rev")}, update).matched_count:
+                written = {**stored, **after, "_rev": rev + 1,
+                           "outbox": (stored.get("outbox") or []) + change.entries}
+                return written, change.emitted, change.entries
+        raise StillContended(f"{collection}/{doc_id}: the document kept changing under {retries} attempts")
+
+    def pending_documents(self, collection: str, limit: int = 500) -> list[dict]:
+        """Documents of `collection` that may hold unrelayed events (their outbox, ids and lease only)."""
+        return list(self.db[collection].find({"outbox_pending": True}, {"outbox": 1, "outbox_lease": 1})
+                    .limit(limit))
+
+    def lease_document_outbox(self, collection: str, doc_id: str) -> bool:
+        """Take the sweep's lease on a document's outbox, so two replicas' sweeps do not both publish it."""
+        now = utcnow()
+        return self.db[collection].update_one(
+            {"_id": doc_id, "outbox_lease": {"$not": {"$gte": now}}},
+            {"$set": {"outbox_lease": now + OUTBOX_LEASE}}).matched_count == 1
+
+    def clear_relayed(self, collection: str, doc_ids: list[str], event_ids: list[str]) -> None:
+        """Pull relayed events off their documents: one command for a whole batch."""
+        self.db[collection].update_many({"_id": {"$in": list(doc_ids)}},
+                                        {"$pull": {"outbox": {"_id": {"$in": list(event_ids)}}}})
+
+    def settle_empty_outboxes(self, collection: str, doc_ids: list[str]) -> None:
+        """Documents whose outbox is empty leave the sweep's index (checked in the same write, so an event
+        added meanwhile keeps its document pending)."""
+        self.db[collection].update_many({"_id": {"$in": list(doc_ids)}, "outbox": {"$size": 0}},
+                                        {"$unset": {"outbox_pending": "", "outbox_lease": ""}})
+
     # -- outbox --------------------------------------------------------------------------------------
     def claim_outbox(self, limit: int = 100, only_ids: list[str] | None = None) -> list[dict]:
         """Lease unsent events for publishing; a lease that runs out (crashed relay) frees them again.
@@ -250,6 +340,16 @@ class ServiceStore:
             payload = redact_payload(doc["envelope"].get("payload") or {})
             self.db.outbox.update_one({"_id": doc["_id"]}, {"$set": {"envelope.payload": payload}}, session=session)
             erased += 1
+        # Events still waiting on their documents (write_document) are redacted the same way.
+        about_ids = {candidate_id, *application_ids}
+        for collection in self.documents_with_outbox:
+            for doc in self.db[collection].find({"outbox_pending": True}, {"outbox": 1}, session=session):
+                entries = doc.get("outbox") or []
+                if not any(_names(e, about_ids) for e in entries):
+                    continue
+                redacted = [_redacted(e) if _names(e, about_ids) else e for e in entries]
+                self.db[collection].update_one({"_id": doc["_id"]}, {"$set": {"outbox": redacted}}, session=session)
+                erased += sum(1 for e in entries if _names(e, about_ids))
         return erased
 
     def mark_erased(self, candidate_id: str, erasure_id: str, application_ids: list[str] | None = None,
@@ -257,7 +357,8 @@ class ServiceStore:
         """The tombstone: the candidate and their applications, so events naming either are known as erased."""
         self.db.erased.update_one({"_id": candidate_id},
                                   {"$setOnInsert": {"erasure_id": erasure_id, "erased_at": utcnow()},
-                                   "$addToSet": {"application_ids": {"$each": list(application_ids or [])}}},
+                                   "$addToSet": {"application_ids": {"$each": list(application_ids or [])},
+                                                 "subjects": {"$each": [candidate_id, *(application_ids or [])]}}},
                                   upsert=True, session=session)
 
     def is_erased(self, candidate_id: str | None, session=None) -> bool:
@@ -269,17 +370,14 @@ class ServiceStore:
 
     def erased_any(self, candidate_ids: list[str], application_ids: list[str], session=None) -> bool:
         """Whether any of these candidates, or the candidate of any of these applications, was erased here.
-        Two indexed look-ups (no $or: a collection scan on some servers); stores that know more (which
+        One indexed look-up of every id a tombstone names (`subjects`); stores that know more (which
         candidate an application belongs to, tombstones from before application ids were kept) add to it
         in `erased_application_hint`."""
-        if candidate_ids and self.db.erased.find_one({"_id": {"$in": list(candidate_ids)}}, {"_id": 1},
-                                                     session=session) is not None:
+        ids = [*candidate_ids, *application_ids]
+        if ids and self.db.erased.find_one({"subjects": {"$in": ids}}, {"_id": 1}, session=session) is not None:
             return True
         if not application_ids:
             return False
-        if self.db.erased.find_one({"application_ids": {"$in": list(application_ids)}}, {"_id": 1},
-                                   session=session) is not None:
-            return True
         return self.erased_application_hint(list(application_ids), session)
 
     def erased_application_hint(self, application_ids: list[str], session=None) -> bool:
@@ -297,3 +395,90 @@ class ServiceStore:
         docs = list(collection.find(query, projection).sort("_id", ASCENDING).limit(limit + 1))
         next_cursor = encode_cursor(docs[limit - 1]["_id"]) if len(docs) > limit else None
         return docs[:limit], next_cursor
+
+
+# ----------------------------------------------------------------------------------------------------
+# One atomic document write per handler (docs/decisions/004-one-document-writes.md)
+#
+# Where one document (an aggregate: an application's projection, a screening result) can hold what a
+# handler changes, the change, the mark that the event was handled and the events it causes go in ONE
+# write of that document: no transaction, no inbox or outbox collection. The document carries
+#   _rev            incremented by every write; a write is conditional on the _rev it read (optimistic)
+#   inbox           the ids of the last INBOX_KEEP events applied to it (a redelivery is seen there)
+#   outbox          events caused by its writes and not yet relayed (signed and published after the write,
+#                   then pulled off in batches)
+#   outbox_pending  true while the outbox may hold events (sparse index: the sweep finds them in one query)
+BOOKKEEPING = ("_rev", "inbox", "outbox", "outbox_pending", "outbox_lease")
+INBOX_KEEP = 64
+
+
+class DocumentChange:
+    """What one handler does to one document: the events it emits (kept on the document until relayed)."""
+
+    def __init__(self, store: ServiceStore, headers: dict[str, Any], correlation_id: str | None,
+                 causation_id: str | None):
+        self.store = store
+        self.headers = headers
+        self.correlation_id = correlation_id
+        self.causation_id = causation_id
+        self.emitted: list[EventEnvelope] = []
+        self.entries: list[dict] = []
+
+    def emit(self, event_type: str, payload: BaseModel | dict) -> EventEnvelope:
+        body = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+        envelope = EventEnvelope(type=event_type, producer=self.store.owner, correlation_id=self.correlation_id,
+                                 causation_id=self.causation_id, payload=body)
+        self.emitted.append(envelope)
+        self.entries.append({"_id": envelope.event_id, "type": event_type, "envelope": envelope.model_dump(mode="json"),
+                             "headers": self.headers, "created_at": utcnow()})
+        return envelope
+
+
+def state_of(doc: dict | None) -> dict | None:
+    """The document without the write bookkeeping (what a handler decides on and a view shows)."""
+    if doc is None:
+        return None
+    return {k: v for k, v in doc.items() if k not in BOOKKEEPING}
+
+
+def _write_update(before: dict, after: dict, rev: int, entries: list[dict], event_id: str | None) -> dict:
+    """The update taking `before` to `after`: top-level fields set or unset, the outbox and inbox appended to
+    (never replaced: the relay pulls sent events off concurrently)."""
+    update: dict[str, Any] = {"$set": {k: v for k, v in after.items() if k != "_id" and before.get(k, _MISSING) != v}}
+    update["$set"]["_rev"] = rev + 1
+    removed = [k for k in before if k not in after and k != "_id"]
+    if removed:
+        update["$unset"] = dict.fromkeys(removed, "")
+    push: dict[str, Any] = {}
+    if entries:
+        push["outbox"] = {"$each": entries}
+        update["$set"]["outbox_pending"] = True
+    if event_id is not None:
+        push["inbox"] = {"$each": [event_id], "$slice": -INBOX_KEEP}
+    if push:
+        update["$push"] = push
+    return update
+
+
+_MISSING = object()
+
+
+def _names(entry: dict, ids: set[str]) -> bool:
+    """Whether a document outbox entry's event names one of these candidate or application ids."""
+    payload = (entry.get("envelope") or {}).get("payload") or {}
+    return payload.get("candidate_id") in ids or payload.get("application_id") in ids
+
+
+def _redacted(entry: dict) -> dict:
+    from shared.erasure import redact_payload
+
+    envelope = entry["envelope"]
+    return {**entry, "envelope": {**envelope, "payload": redact_payload(envelope.get("payload") or {})}}
+
+
+def _on_id(exc: DuplicateKeyError) -> bool:
+    """Whether a duplicate key error is about `_id` (the document exists) rather than another unique index."""
+    details = exc.details or {}
+    if "keyPattern" in details:
+        return set(details["keyPattern"]) == {"_id"}
+    return "index: _id_ " in str(details.get("errmsg", exc))

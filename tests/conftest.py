@@ -15,7 +15,9 @@ def platform(test_infra, tmp_path_factory):
                               # every portal and console client of the suite comes from 127.0.0.1
                               "RATE_LIMIT_ANONYMOUS": "1000/10000",
                               # tests/e2e/test_erasure.py waits for the retention sweep
-                              "RETENTION_SWEEP_SECONDS": "2"})
+                              "RETENTION_SWEEP_SECONDS": "2",
+                              # tests/e2e/test_observability.py follows traces down to the store's commands
+                              "HIRELOOP_TRACE_DB_COMMANDS": "true"})
     try:
         yield running
     finally:

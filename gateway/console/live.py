@@ -15,7 +15,7 @@ import logging
 from collections import defaultdict
 
 from shared import event_signing
-from shared.bus.topology import events_exchange
+from shared.bus.topology import STATUS_CHANGED, events_exchange, every_key
 from shared.config import Settings
 from shared.contracts.events import EVENT_MODELS
 from shared.timeutil import utcnow
@@ -36,7 +36,7 @@ class BoardFeed:
     async def _ensure_started(self) -> None:
         if self._started is None:
             self._started = asyncio.ensure_future(self._rpc.listen(
-                events_exchange("sourcing"), ["application_status_changed"], self._on_event))
+                events_exchange("sourcing"), [every_key(STATUS_CHANGED)], self._on_event))
         try:
             await asyncio.shield(self._started)
         except Exception:

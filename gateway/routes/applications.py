@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from gateway.audit import Read, division_of, personal_fields
 from gateway.deps import (
     FINDS_BY_BODY,
+    AnswerRoute,
     CallerOf,
     Cursor,
     IdemKey,
@@ -21,7 +22,7 @@ from shared.contracts import commands as cmd
 from shared.contracts import screening, sourcing
 from shared.contracts.sourcing import Application, ApplicationAccepted, ApplicationPage, Candidate
 
-router = APIRouter()  # tags per route: the screening override has its own
+router = APIRouter(route_class=AnswerRoute)  # tags per route: the screening override has its own
 
 
 @router.get("/v1/requisitions/{requisition_id}/applications", tags=["applications"], responses=ok(ApplicationPage))

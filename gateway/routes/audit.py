@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from gateway.deps import ADMIN, CandidateQ, Cursor, Limit, gw, ok, roles
+from gateway.deps import ADMIN, AnswerRoute, CandidateQ, Cursor, Limit, gw, ok, roles
 from gateway.openapi import AuditPage
 from shared.contracts.caller import Caller
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(route_class=AnswerRoute, tags=["audit"])
 
 
 @router.get("/v1/audit", responses=ok(AuditPage))

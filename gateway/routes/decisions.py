@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from gateway.deps import CallerOf, DivisionQ, IdemKey, Rpc, idempotent_call, ok
+from gateway.deps import AnswerRoute, CallerOf, DivisionQ, IdemKey, Rpc, idempotent_call, ok
 from shared.contracts import commands as cmd
 from shared.contracts import interview_feedback, sourcing
 from shared.contracts.interview_feedback import ApprovalQueue, ApprovalStep, Decision
 from shared.contracts.sourcing import ApplicationRecord
 
-router = APIRouter(tags=["decisions"])
+router = APIRouter(route_class=AnswerRoute, tags=["decisions"])
 
 
 @router.post("/v1/applications/{application_id}/decision", responses=ok(Decision))

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from gateway.deps import (
+    AnswerRoute,
     CallerOf,
     Cursor,
     IdemKey,
@@ -20,7 +21,7 @@ from shared.contracts import commands as cmd
 from shared.contracts import interview_feedback
 from shared.contracts.interview_feedback import Interview, InterviewPage, ScorecardCreated
 
-router = APIRouter(tags=["interviews"])
+router = APIRouter(route_class=AnswerRoute, tags=["interviews"])
 
 
 @router.post("/v1/applications/{application_id}/interviews", status_code=201, responses=ok(Interview, 201))

@@ -8,14 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from gateway.deps import ADMIN, GATEWAY_ONLY, Cursor, IdemKey, Limit, gw, idempotent_answer, ok, roles
+from gateway.deps import ADMIN, GATEWAY_ONLY, AnswerRoute, Cursor, IdemKey, Limit, gw, idempotent_answer, ok, roles
 from gateway.openapi import ApiKeyCreated, ApiKeyPage
 from shared.contracts import commands as cmd
 from shared.contracts.caller import Caller
 from shared.errors import Invalid
 from shared.timeutil import utcnow
 
-router = APIRouter(tags=["keys"])
+router = APIRouter(route_class=AnswerRoute, tags=["keys"])
 
 
 @router.post("/v1/api-keys", status_code=201, responses=ok(ApiKeyCreated, 201), openapi_extra=GATEWAY_ONLY)

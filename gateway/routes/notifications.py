@@ -8,14 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from gateway.audit import Read, division_of, personal_fields
-from gateway.deps import ADMIN, HR, CallerOf, Rpc, gw, ok, roles
+from gateway.deps import ADMIN, HR, AnswerRoute, CallerOf, Rpc, gw, ok, roles
 from shared.contracts import commands as cmd
 from shared.contracts import notification, sourcing
 from shared.contracts.caller import Caller
 from shared.contracts.notification import Notice, Policy
 from shared.errors import Forbidden, Invalid
 
-router = APIRouter(tags=["notifications"])
+router = APIRouter(route_class=AnswerRoute, tags=["notifications"])
 
 
 @router.get("/v1/applications/{application_id}/notifications", responses=ok(list[Notice]))

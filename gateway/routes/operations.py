@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from gateway import metrics
-from gateway.deps import ADMIN, GATEWAY_ONLY, Rpc, gw, ok, roles
+from gateway.deps import ADMIN, GATEWAY_ONLY, AnswerRoute, Rpc, gw, ok, roles
 from gateway.errors import RETRY_AFTER_SECONDS
 from gateway.openapi import Health, Ready, ServiceHealthList
 from shared.contracts.caller import Caller
 from shared.contracts.common import SERVICES
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(route_class=AnswerRoute, tags=["operations"])
 
 
 @router.get("/healthz", responses=ok(Health), openapi_extra=GATEWAY_ONLY)

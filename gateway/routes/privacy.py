@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from gateway.audit import Read, division_of, personal_fields
-from gateway.deps import ADMIN, CallerOf, Rpc, gw, ok, roles
+from gateway.deps import ADMIN, AnswerRoute, CallerOf, Rpc, gw, ok, roles
 from gateway.idempotency import forget
 from gateway.openapi import CandidateExport
 from gateway.rpc import ServiceCalls
@@ -20,7 +20,7 @@ from shared.contracts.sourcing import Erasure, RetentionPolicy
 from shared.errors import Forbidden, Invalid, NotFound
 from shared.timeutil import iso, utcnow
 
-router = APIRouter(tags=["privacy"])
+router = APIRouter(route_class=AnswerRoute, tags=["privacy"])
 
 
 @router.delete("/v1/candidates/{candidate_id}", status_code=202, responses=ok(Erasure, 202))

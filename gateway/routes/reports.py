@@ -6,14 +6,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from gateway.deps import FINDS_BY_BODY, CallerOf, DivisionQ, FromQ, Rpc, ToQ, ok
+from gateway.deps import FINDS_BY_BODY, AnswerRoute, CallerOf, DivisionQ, FromQ, Rpc, ToQ, ok
 from shared.contracts import interview_feedback, notification, sourcing, talent_pool
 from shared.contracts.interview_feedback import InterviewersReport
 from shared.contracts.notification import NotificationTimingReport
 from shared.contracts.sourcing import FunnelReport, SourcesReport, TimeToHireReport
 from shared.contracts.talent_pool import TalentPoolReport
 
-router = APIRouter(tags=["reports"])
+router = APIRouter(route_class=AnswerRoute, tags=["reports"])
 
 
 @router.get("/v1/reports/notification-timing", responses=ok(NotificationTimingReport), openapi_extra=FINDS_BY_BODY)

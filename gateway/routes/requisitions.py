@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from gateway.deps import CallerOf, Cursor, DivisionQ, IdemKey, Limit, Rpc, StatusQ, idempotent_call, ok
+from gateway.deps import AnswerRoute, CallerOf, Cursor, DivisionQ, IdemKey, Limit, Rpc, StatusQ, idempotent_call, ok
 from shared.contracts import commands as cmd
 from shared.contracts import sourcing
 from shared.contracts.sourcing import Requisition, RequisitionPage
 
-router = APIRouter(tags=["requisitions"])
+router = APIRouter(route_class=AnswerRoute, tags=["requisitions"])
 
 
 @router.post("/v1/requisitions", status_code=201, responses=ok(Requisition, 201))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from gateway.audit import Read, division_of, personal_fields
 from gateway.deps import (
+    AnswerRoute,
     CallerOf,
     Cursor,
     DivisionQ,
@@ -21,7 +22,7 @@ from gateway.deps import (
 from shared.contracts import talent_pool as pool
 from shared.contracts.talent_pool import Match, PoolPage, Reengagement
 
-router = APIRouter(tags=["talent pool"])
+router = APIRouter(route_class=AnswerRoute, tags=["talent pool"])
 
 
 @router.get("/v1/talent-pool", responses=ok(PoolPage))

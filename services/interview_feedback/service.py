@@ -150,7 +150,8 @@ class InterviewFeedbackService(ServiceBase):
 
     @event_handler("sourcing", "application_status_changed")
     def on_application_status_changed(self, payload: ApplicationStatusChanged, envelope):
-        self.bus.transact(lambda uow: uow.store.project_status(payload, uow.session), envelope)
+        # One conditional upsert, idempotent and ordered by sequence: no transaction, no inbox record.
+        self.store.project_status(payload)
 
     def _approval_sla(self, division: str) -> int:
         """The division's approval SLA in seconds; the policy default when notification can't say."""

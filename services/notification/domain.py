@@ -34,6 +34,7 @@ from shared import stats
 from shared.contracts.commands import NotificationPolicy
 from shared.contracts.common import NoticeKind
 from shared.contracts.notification import Notice
+from shared.contracts.status import supersedes
 from shared.errors import Invalid
 from shared.timeutil import iso
 
@@ -180,6 +181,88 @@ def plan_status_change(status: str, tier: str, urgent: bool, policy: Notificatio
             Planned(NoticeKind.survey, CANDIDATE, max(policy.survey_after, delay)),
         ]
     return []
+
+
+# ----------------------------------------------------------------------------------------------------
+# The contact: one document per application, made by whichever of its events comes first
+
+# Statuses whose change plans notices (plan_status_change): they need the candidate's address, which only
+# `application_received` brings. One that arrives first is kept on the contact (`pending`) and planned then.
+NOTICE_STATUSES = frozenset({"offered"}) | REJECTING_STATUSES
+
+
+@dataclass(frozen=True)
+class ContactChange:
+    """What one event does to an application's contact (`state`: its new state, None for nothing) and to the
+    rest of the store: notices to plan for the status held (`plan`: status, decided_at, screening,
+    interview), notices still scheduled to cancel, the timing record to update."""
+
+    state: dict[str, Any] | None
+    plan: dict[str, Any] | None = None
+    cancel_all: bool = False
+    drop_unsent_timing: bool = False
+    cancel_overdue: bool = False
+    record_outcome: bool = False
+
+    @property
+    def touches_others(self) -> bool:
+        """Whether more than the contact changes (then the shell writes it with the notices, atomically)."""
+        return bool(self.plan or self.cancel_all or self.drop_unsent_timing or self.cancel_overdue
+                    or self.record_outcome)
+
+
+def is_received(contact: dict | None) -> bool:
+    """The application's `application_received` was handled: its contact knows who to write to."""
+    return contact is not None and contact.get("received_at") is not None
+
+
+def may_have_notices(contact: dict) -> bool:
+    """Whether notices of this application may exist. `notices` counts those created; contacts from before it
+    was kept have none, so anything may be there."""
+    return contact.get("notices") != 0
+
+
+def contact_received(contact: dict | None, fields: dict[str, Any]) -> ContactChange:
+    """`application_received`: who to write to. A status that came first and needs notices is planned now."""
+    state = {**(contact or {"notices": 0}), **fields}
+    pending = state.pop("pending", None)
+    if pending is not None and state.get("status") in NOTICE_STATUSES:
+        return ContactChange(state, plan=pending)
+    return ContactChange(state)
+
+
+def contact_status(contact: dict | None, change: dict[str, Any]) -> ContactChange:
+    """`application_status_changed` (`change`: status, at, sequence, tier, urgent, requisition_title, division,
+    decided_at, screening, interview). A late older change does nothing; a status that plans notices before
+    the application was received waits on the contact (`pending`) for its address."""
+    state = dict(contact or {"notices": 0})
+    if not supersedes(state.get("status_sequence"), state.get("status_at"), change["sequence"], change["at"]):
+        return ContactChange(None)  # an older change delivered late: a newer one was applied already
+    status = change["status"]
+    state.update({"status": status, "status_at": change["at"], "status_sequence": change["sequence"],
+                  "tier": change["tier"], "urgent": change["urgent"],
+                  "requisition_title": change["requisition_title"], "division": change["division"]})
+    interview = change.get("interview")
+    if interview:
+        state.update({"interview_average": interview.get("average"),
+                      "interview_highlights": interview.get("highlights") or []})
+    state.pop("pending", None)  # a newer status replaces what an older one was waiting to say
+    details = {k: change.get(k) for k in ("status", "decided_at", "screening", "interview")}
+    if not is_received(state):
+        if status in NOTICE_STATUSES:
+            state["pending"] = details
+        return ContactChange(state)
+    earlier = may_have_notices(state)
+    return ContactChange(
+        state,
+        plan=details if status in NOTICE_STATUSES else None,
+        cancel_all=earlier and cancels_on_status(status),
+        # an overridden screen-out: its rejection, never sent, is not the application's result
+        drop_unsent_timing=earlier and status == "shortlisted",
+        # the approval chain, if any, is over
+        cancel_overdue=earlier and status in ("offered", "rejected"),
+        record_outcome=earlier and status in OUTCOME_STATUSES,
+    )
 
 
 def rejection_delay(status: str, policy: NotificationPolicy) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
@@ -39,11 +40,11 @@ from shared.contracts.events import (
     OfferConfirmationRecorded,
     ReengagementRequested,
 )
-from shared.contracts.status import supersedes
 from shared.crypto import open_sealed, seal
 from shared.errors import Conflict, Forbidden, NotFound, NotYet
 from shared.ids import new_id
 from shared.reports import report_scope
+from shared.storage import AlreadyHandled, StillContended, state_of
 from shared.timeutil import iso, utcnow
 from shared.tokens import portal_url
 
@@ -58,9 +59,20 @@ class ContactNotYetKnown(NotYet):
 
 def _known_contact(uow, application_id: str) -> dict:
     contact = uow.store.get_contact(application_id, session=uow.session)
-    if contact is None:
+    if not domain.is_received(contact):  # none yet, or one a status change made before it was received
         raise ContactNotYetKnown(f"application {application_id} not received yet")
     return contact
+
+
+class _TouchesOthers(Exception):
+    """A contact write found the change touches notices or timing too: it goes in a transaction instead."""
+
+
+class _ContactChanged(Exception):
+    """The contact changed between its read and the transaction's write: read it again."""
+
+
+CONTACT_ATTEMPTS = 8
 
 
 class Mailer(DependencyProvider):
@@ -140,15 +152,16 @@ class NotificationService(ServiceBase):
     def _create(self, uow, plans: list[domain.Planned], *, contact: dict, policy: NotificationPolicy,
                 portal: str | None, application_id: str | None, reengagement_id: str | None,
                 division: str, screening: dict | None = None, interview: dict | None = None,
-                context_override: dict | None = None) -> list[str]:
-        """Render and store the planned notices; returns the ids of those created and due now."""
+                context_override: dict | None = None, first: bool = False) -> tuple[list[str], list[str]]:
+        """Render and store the planned notices; returns the ids of those created, and of those due now.
+        `first`: the application has no notice yet (its contact says so), so they are inserted at once."""
         if contact.get("erased"):
-            return []  # the candidate's data was erased: nobody to write to, nothing to say
+            return [], []  # the candidate's data was erased: nobody to write to, nothing to say
         now = utcnow()
-        due_now: list[str] = []
         contact = {**contact, "email": open_sealed(contact.get("email"))}  # stored sealed; needed in clear here
         reply_to = domain.candidate_reply_to(policy, self.reply_to_fallback)
         base = domain.base_context(contact, policy, portal, reply_to)
+        docs, due = [], set()
         for planned, notice_id in zip(plans, _ordered_ids(len(plans)), strict=True):
             context = {**base, **domain.kind_context(planned, policy, screening=screening, interview=interview),
                        **(context_override or {})}
@@ -162,9 +175,11 @@ class NotificationService(ServiceBase):
                 reply_to=reply_to if planned.audience == domain.CANDIDATE else None,
             )
             doc["trace"] = tracing.stored_context()  # the delivery, maybe hours later, links back to it
-            if uow.store.add_notice(doc, session=uow.session) and planned.delay == 0:
-                due_now.append(notice_id)
-        return due_now
+            docs.append(doc)
+            if planned.delay == 0:
+                due.add(notice_id)
+        created = uow.store.add_notices(docs, first=first, session=uow.session)
+        return created, [i for i in created if i in due]
 
     def _policy(self, division: str, session=None) -> NotificationPolicy:
         return domain.effective_policy(self.store.get_policy(division, session=session))
@@ -181,6 +196,10 @@ class NotificationService(ServiceBase):
     # ------------------------------------------------------------------------------------------------
     # events
 
+    # The contact (one document per application) is made by whichever of its events comes first, in one
+    # document write; a change that also creates or cancels notices, or updates the timing record, writes the
+    # contact with them in one transaction (`_contact_with_others`).
+
     @event_handler("sourcing", "application_received")
     def on_application_received(self, payload: ApplicationReceived, envelope):
         req = payload.requisition
@@ -196,60 +215,105 @@ class NotificationService(ServiceBase):
             "received_at": payload.received_at,
             "updated_at": utcnow(),
         }
-
-        def work(uow):
-            # An event about an erased candidate never gets here (the unit of work's guard, shared/erasure.py).
-            uow.store.upsert_contact(payload.application_id, fields, session=uow.session)
-
-        self.bus.transact(work, envelope)
+        # Usually the first event of the application: a new contact, nothing else. A status change that came
+        # first and waits for the address (`pending`) makes its notices now.
+        self._on_contact(payload.application_id, envelope, lambda state: domain.contact_received(state, fields))
 
     @event_handler("sourcing", "application_status_changed")
     def on_status_changed(self, payload: ApplicationStatusChanged, envelope):
-        app_id = payload.application_id
-        screening = payload.screening.model_dump(mode="json") if payload.screening else None
-        interview = payload.interview.model_dump(mode="json") if payload.interview else None
+        change = {
+            "status": payload.status, "at": payload.at, "sequence": payload.sequence, "tier": payload.tier,
+            "urgent": payload.urgent, "requisition_title": payload.requisition_title, "division": payload.division,
+            "decided_at": payload.decision.decided_at if payload.decision else payload.at,
+            "screening": payload.screening.model_dump(mode="json") if payload.screening else None,
+            "interview": payload.interview.model_dump(mode="json") if payload.interview else None,
+        }
+        # A status that plans notices goes straight to the transaction (its contact is nearly always known);
+        # the others (shortlisted, interviewing...) are one document write unless the contact says otherwise.
+        self._on_contact(payload.application_id, envelope, lambda state: domain.contact_status(state, change),
+                         straight_to_transaction=payload.status in domain.NOTICE_STATUSES)
 
-        def work(uow):
-            contact = _known_contact(uow, app_id)
-            if not supersedes(contact.get("status_sequence"), contact.get("status_at"), payload.sequence, payload.at):
-                return []  # an older change delivered late: a newer one was applied already
-            fields = {"status": payload.status, "status_at": payload.at, "status_sequence": payload.sequence,
-                      "tier": payload.tier, "urgent": payload.urgent, "requisition_title": payload.requisition_title,
-                      "division": payload.division}
-            if interview and not contact.get("erased"):
-                fields.update({"interview_average": interview.get("average"),
-                               "interview_highlights": interview.get("highlights") or []})
-            uow.store.update_contact(app_id, fields, session=uow.session)
-            contact.update(fields)
-            if payload.status in domain.OUTCOME_STATUSES:
-                uow.store.timing_outcome(app_id, payload.status, payload.at, session=uow.session)
-            if domain.cancels_on_status(payload.status):
-                uow.store.cancel_scheduled(app_id, now=utcnow(), session=uow.session)
-                if payload.status == "shortlisted":  # an overridden screen-out: its rejection is not a result
-                    uow.store.drop_unsent_timing(app_id, session=uow.session)
-                return []
-            if payload.status in ("offered", "rejected"):  # the approval chain, if any, is over
-                uow.store.cancel_scheduled(app_id, {NoticeKind.approval_overdue.value}, now=utcnow(),
-                                           session=uow.session)
-            policy = self._policy(payload.division, session=uow.session)
-            plans = domain.plan_status_change(payload.status, payload.tier, payload.urgent, policy,
-                                              confirmed=bool(contact.get("confirmed_at")))
-            if not plans:
-                return []
-            decided_at = payload.decision.decided_at if payload.decision else payload.at
+    def _on_contact(self, app_id: str, envelope, apply, *, straight_to_transaction: bool = False) -> None:
+        """Apply `apply(state) -> domain.ContactChange` to the application's contact: one document write when
+        only the contact changes, else the contact and its notices in one transaction."""
+        def decide(state, change):
+            outcome = apply(state)
+            if outcome.touches_others:
+                raise _TouchesOthers
+            return outcome.state
+
+        if not straight_to_transaction:
+            try:
+                self.bus.write("contacts", app_id, decide, envelope)
+                return
+            except _TouchesOthers:
+                pass
+        for _ in range(CONTACT_ATTEMPTS):
+            stored = self.store.get_contact(app_id)
+            if stored is None or stored.get("erased"):
+                try:  # a new contact (checked against tombstones), or an erased one left alone: the write's guard
+                    self.bus.write("contacts", app_id, decide, envelope)
+                    return
+                except _TouchesOthers:
+                    continue  # created meanwhile by another event of it
+            if envelope.event_id in (stored.get("inbox") or ()):
+                raise AlreadyHandled(envelope.event_id)
+            outcome = apply(state_of(stored))
+            if outcome.state is None:
+                return
+            if not outcome.touches_others:
+                if self.store.write_contact(stored, outcome.state, envelope.event_id):
+                    return
+                continue
+            # Read before the transaction: the policy is another document, and only needed for notices.
+            policy = self._policy(outcome.state["division"]) if outcome.plan else None
+            try:
+                due = self.bus.transact(partial(self._contact_with_others, stored=stored, outcome=outcome,
+                                                policy=policy, event_id=envelope.event_id))
+            except _ContactChanged:
+                continue
+            self._dispatch_soon(due)
+            return
+        raise StillContended(f"contact {app_id} kept changing")
+
+    def _contact_with_others(self, uow, stored: dict, outcome: domain.ContactChange,
+                             policy: NotificationPolicy | None, event_id: str) -> list[str]:
+        """The contact's change with what it does to other documents, in one transaction: notices created or
+        cancelled must agree with the status the contact holds (a cancel that ran before the notices existed,
+        or notices of a status already replaced, would send a rejection after an override). Returns the ids
+        of notices due now."""
+        app_id, state = stored["_id"], dict(outcome.state)
+        now = utcnow()
+        if outcome.record_outcome:
+            uow.store.timing_outcome(app_id, state["status"], state["status_at"], session=uow.session)
+        if outcome.cancel_all:
+            uow.store.cancel_scheduled(app_id, now=now, session=uow.session)
+        if outcome.drop_unsent_timing:
+            uow.store.drop_unsent_timing(app_id, session=uow.session)
+        if outcome.cancel_overdue:
+            uow.store.cancel_scheduled(app_id, {NoticeKind.approval_overdue.value}, now=now, session=uow.session)
+        due: list[str] = []
+        plan = outcome.plan
+        if plan is not None and policy is not None:
+            status = plan["status"]
+            plans = domain.plan_status_change(status, state.get("tier"), bool(state.get("urgent")), policy,
+                                              confirmed=bool(state.get("confirmed_at")))
             for planned in plans:
                 if planned.kind in domain.RESULT_KINDS:
                     uow.store.add_timing(domain.timing_record(
-                        application_id=app_id, kind=str(planned.kind), tier=payload.tier, urgent=payload.urgent,
-                        division=payload.division, policy=policy, decided_at=decided_at, now=utcnow(),
-                        status=payload.status),
+                        application_id=app_id, kind=str(planned.kind), tier=state.get("tier"),
+                        urgent=bool(state.get("urgent")), division=state["division"], policy=policy,
+                        decided_at=plan["decided_at"], now=now, status=status),
                         session=uow.session)
-            portal = portal_url("a", app_id, self.settings)
-            return self._create(uow, plans, contact=contact, policy=policy, portal=portal,
-                                application_id=app_id, reengagement_id=None, division=payload.division,
-                                screening=screening, interview=interview)
-
-        self._dispatch_soon(self.bus.transact(work, envelope))
+            created, due = self._create(uow, plans, contact=state, policy=policy,
+                                        portal=portal_url("a", app_id, self.settings), application_id=app_id,
+                                        reengagement_id=None, division=state["division"],
+                                        screening=plan.get("screening"), interview=plan.get("interview"),
+                                        first=state.get("notices") == 0)
+            state["notices"] = (state.get("notices") or 0) + len(created)
+        if not uow.store.write_contact(stored, state, event_id, session=uow.session):
+            raise _ContactChanged  # the transaction is abandoned: nothing above stays
+        return due
 
     @event_handler("sourcing", "offer_confirmation_recorded")
     def on_offer_confirmation(self, payload: OfferConfirmationRecorded, envelope):
@@ -276,9 +340,13 @@ class NotificationService(ServiceBase):
             plans = plan(uow, contact, policy)
             if not plans:
                 return []
-            return self._create(uow, plans, contact=contact, policy=policy,
-                                portal=portal_url("a", application_id, self.settings), application_id=application_id,
-                                reengagement_id=None, division=contact["division"])
+            created, due = self._create(uow, plans, contact=contact, policy=policy,
+                                        portal=portal_url("a", application_id, self.settings),
+                                        application_id=application_id, reengagement_id=None,
+                                        division=contact["division"], first=contact.get("notices") == 0)
+            if created:  # the contact counts them: a later status change knows there is something to cancel
+                uow.store.count_notices(application_id, len(created), session=uow.session)
+            return due
 
         self._dispatch_soon(self.bus.transact(work, envelope))
 
@@ -323,10 +391,11 @@ class NotificationService(ServiceBase):
                        "_id": None, "tier": None, "urgent": False}
             extra = domain.reengagement_context(requisition_title=payload.requisition_title,
                                                 division=payload.division, reasons=reasons, prior=prior)
-            return self._create(uow, [domain.plan_reengagement()], contact=contact, policy=policy,
-                                portal=portal_url("r", payload.reengagement_id, self.settings), application_id=None,
-                                reengagement_id=payload.reengagement_id, division=payload.division,
-                                context_override=extra)
+            _, due = self._create(uow, [domain.plan_reengagement()], contact=contact, policy=policy,
+                                  portal=portal_url("r", payload.reengagement_id, self.settings),
+                                  application_id=None, reengagement_id=payload.reengagement_id,
+                                  division=payload.division, context_override=extra)
+            return due
 
         self._dispatch_soon(self.bus.transact(work, envelope))
 

@@ -1,7 +1,10 @@
 """Notification's own database.
 
-- `contacts`: one per application (`_id` = application id), from `application_received`: who to write
-  to and what about; plus the latest status seen (for out-of-order events) and interview evidence.
+- `contacts`: one per application (`_id` = application id), made by whichever of its events comes first
+  (written with `write_document`: `_rev`, `inbox`): who to write to and what about (`application_received`),
+  the latest status seen (ordered by `status_sequence`) and interview evidence; `notices`, how many notices
+  were created for it (0: nothing to cancel, nothing to re-key; missing on contacts from before it was kept),
+  and `pending`, a status that plans notices and came before the address (planned when it comes).
 - `policies`: one per division (`_id` = division); missing fields take NotificationPolicy defaults.
 - `notices`: every notice, unique by `dedupe_key` (application or re-engagement, kind, step), with its
   due time; dispatchers claim due notices atomically with a lease, so two replicas never send one.
@@ -19,12 +22,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.notification.domain import CANCELLED, SCHEDULED, SENDING, SENT
 from shared.crypto import open_sealed, seal
 from shared.erasure import ERASED
-from shared.storage import ServiceStore, update_and_get
+from shared.storage import ServiceStore, _write_update, state_of, update_and_get
 from shared.timeutil import utcnow
 
 CLAIM_CANDIDATES = 20
@@ -58,6 +61,37 @@ class NotificationStore(ServiceStore):
         self.seal_clear_secrets()  # a one-off migration, idempotent: nothing to do once every secret is sealed
 
     # -- contacts ----------------------------------------------------------------------------------
+    def write_document(self, collection, doc_id, decide, *, about=None, **kwargs):
+        """As ServiceStore's, but a new contact is checked against the tombstones alone: the store's
+        `erased_application_hint` would look for this very contact, just found missing (one command saved on
+        every application's first event). A stored contact marked `erased` is left alone, as there."""
+        if collection != "contacts" or about is None:
+            return super().write_document(collection, doc_id, decide, about=about, **kwargs)
+        ids = [*about[0], *about[1]]
+
+        def guarded(state, change):
+            # A read, no side effect: decide may run again on a concurrent write, and reads the same.
+            if state is None and ids and self.db.erased.find_one({"subjects": {"$in": ids}}, {"_id": 1}):
+                return None
+            if state is not None and state.get("erased"):
+                return None
+            return decide(state, change)
+
+        return super().write_document(collection, doc_id, guarded, about=None, **kwargs)
+
+    def write_contact(self, stored: dict, state: dict, event_id: str | None, session=None) -> bool:
+        """`stored` (as read) becomes `state`, the event marked handled on it: the write `write_document` makes,
+        for a change that goes in a transaction with notices. False when the contact changed since it was read."""
+        update = _write_update(state_of(stored), {**state, "_id": stored["_id"]}, stored.get("_rev") or 0, [],
+                               event_id)
+        return self.db.contacts.update_one({"_id": stored["_id"], "_rev": stored.get("_rev")}, update,
+                                           session=session).matched_count == 1
+
+    def count_notices(self, application_id: str, created: int, session=None) -> None:
+        """Notices were created for the application outside a contact write (approval progress, reminders)."""
+        self.db.contacts.update_one({"_id": application_id}, {"$inc": {"notices": created, "_rev": 1}},
+                                    session=session)
+
     def upsert_contact(self, application_id: str, fields: dict, session=None) -> None:
         self.db.contacts.update_one({"_id": application_id}, {"$set": fields}, upsert=True, session=session)
 
@@ -76,11 +110,12 @@ class NotificationStore(ServiceStore):
                                          session=session) is not None
 
     def step_decided(self, application_id: str, step: int, session=None) -> None:
-        self.db.contacts.update_one({"_id": application_id}, {"$addToSet": {"decided_steps": step}},
-                                    session=session)
+        self.db.contacts.update_one({"_id": application_id}, {"$addToSet": {"decided_steps": step},
+                                                              "$inc": {"_rev": 1}}, session=session)
 
     def update_contact(self, application_id: str, fields: dict, session=None) -> None:
-        self.db.contacts.update_one({"_id": application_id}, {"$set": fields}, session=session)
+        # `_rev` moves, so a document write that read the contact before this reads it again.
+        self.db.contacts.update_one({"_id": application_id}, {"$set": fields, "$inc": {"_rev": 1}}, session=session)
 
     # -- policies ----------------------------------------------------------------------------------
     def get_policy(self, division: str, session=None) -> dict | None:
@@ -131,6 +166,19 @@ class NotificationStore(ServiceStore):
         except DuplicateKeyError:  # a concurrent insert outside a transaction won the race
             return False
         return result.upserted_id is not None
+
+    def add_notices(self, docs: list[dict], *, first: bool, session=None) -> list[str]:
+        """Create notices (as `add_notice`); returns the ids of those created. `first`: the application has no
+        notice yet (its contact's count), so no key can be taken: one insert for them all."""
+        if not first:
+            return [d["_id"] for d in docs if self.add_notice(d, session=session)]
+        if docs:
+            try:
+                self.db.notices.insert_many([_sealed(d) for d in docs], ordered=False, session=session)
+            except BulkWriteError as exc:  # outside a transaction: a racing writer created some of them
+                taken = {e["index"] for e in exc.details.get("writeErrors", [])}
+                return [d["_id"] for i, d in enumerate(docs) if i not in taken]
+        return [d["_id"] for d in docs]
 
     def get_notice(self, notice_id: str, session=None) -> dict | None:
         return _opened(self.db.notices.find_one({"_id": notice_id}, session=session))
@@ -281,8 +329,9 @@ class NotificationStore(ServiceStore):
             session=session).modified_count
         contacts = self.db.contacts.update_many(
             {"$or": [{"candidate_id": candidate_id}, {"_id": {"$in": application_ids}}]},
-            {"$set": {"name": ERASED, "email": None, "erased": True},
-             "$unset": {"interview_highlights": ""}},
+            # `erased` is what the document writes' guard reads; `_rev` moves so a write in flight reads again.
+            {"$set": {"name": ERASED, "email": None, "erased": True}, "$inc": {"_rev": 1},
+             "$unset": {"interview_highlights": "", "pending": ""}},
             session=session).modified_count
         surveys = self.db.timing.update_many({"_id": {"$in": application_ids}}, {"$set": {"survey_comment": None}},
                                              session=session).modified_count

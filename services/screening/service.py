@@ -1,7 +1,9 @@
 """The screening service shell: events in, results out. Rules live in domain.py.
 
-It keeps its own copy of application statuses (shared/status_projection.py, fed by
-`application_status_changed`): an override checks the status there (shared/contracts/status.py).
+It keeps its own copy of application statuses (shared/status_projection.py, started from
+`application_received` and fed by `application_status_changed`): an override checks the status there
+(shared/contracts/status.py). A result and the `application_screened` it causes are one document write
+(shared/storage.py write_document); the copy is one conditional upsert per change.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from shared.contracts.events import (
 )
 from shared.contracts.status import OVERRIDE_SCREENING
 from shared.errors import Conflict, NotFound
-from shared.status_projection import WAIT_SECONDS, for_command
+from shared.status_projection import WAIT_SECONDS, for_command, received_change
+from shared.storage import AlreadyHandled, state_of
 from shared.timeutil import iso, utcnow
 
 
 def _view(doc: dict) -> contract.ScreeningResult:
+    doc = state_of(doc)  # never the write bookkeeping (shared/storage.py)
     return contract.ScreeningResult(application_id=doc["_id"], **doc["result"], screened_at=iso(doc["screened_at"]))
 
 
@@ -36,29 +40,38 @@ class ScreeningService(ServiceBase):
     def on_application_received(self, payload: ApplicationReceived, envelope):
         result = domain.screen(payload.requisition, payload.candidate, payload.answers)
 
-        def work(uow):
-            if uow.store.get(payload.application_id, session=uow.session):
-                return  # already screened (e.g. the same application re-announced)
-            uow.store.save({
-                "_id": payload.application_id,
-                "requisition_id": payload.requisition.id,
-                "division": payload.requisition.division,
-                "result": result.model_dump(mode="json"),
-                "screened_by": INSTANCE_ID,
-                "screened_at": utcnow(),
-            }, uow.session)
-            uow.emit("application_screened", ApplicationScreened(
+        def decide(state, change):
+            if state is not None:
+                return None  # already screened (e.g. the same application re-announced)
+            change.emit("application_screened", ApplicationScreened(
                 application_id=payload.application_id,
                 requisition_id=payload.requisition.id,
                 division=payload.requisition.division,
                 result=result,
             ))
+            return {
+                "requisition_id": payload.requisition.id,
+                "division": payload.requisition.division,
+                "result": result.model_dump(mode="json"),
+                "screened_by": INSTANCE_ID,
+                "screened_at": utcnow(),
+            }
 
-        self.bus.transact(work, envelope)
+        try:
+            written = self.bus.write("results", payload.application_id, decide, envelope)
+        except AlreadyHandled:
+            # A redelivery: the result is there; the status copy may not be (a crash in between).
+            self.store.project_status(received_change(payload))
+            raise
+        if written is not None:  # None: about an erased candidate, nothing kept
+            # The status copy starts at `received` from this event: an override needs no other event to
+            # arrive first, whichever status changes this service is sent.
+            self.store.project_status(received_change(payload))
 
     @event_handler("sourcing", "application_status_changed")
     def on_application_status_changed(self, payload: ApplicationStatusChanged, envelope):
-        self.bus.transact(lambda uow: uow.store.project_status(payload, uow.session), envelope)
+        # One conditional upsert, idempotent and ordered by sequence: no transaction, no inbox record.
+        self.store.project_status(payload)
 
     @implements(contract.GetScreening)
     def get_screening(self, caller, args: contract.ApplicationArgs) -> contract.ScreeningResult:
@@ -88,15 +101,21 @@ class ScreeningService(ServiceBase):
         doc = self.store.get(application_id)
         if doc is None:
             raise Conflict("application has not been screened yet; try again in a moment", code="not_screened")
-        updated = domain.apply_override(ScreeningResult(**doc["result"]), cmd.passed, caller.name, cmd.reason,
-                                        iso(utcnow()))
+        at = iso(utcnow())
 
-        def work(uow):
-            doc["result"] = updated.model_dump(mode="json")
-            uow.store.save(doc, uow.session)
-            uow.emit("application_screened", ApplicationScreened(
-                application_id=application_id, requisition_id=doc["requisition_id"],
-                division=doc["division"], result=updated))
+        def decide(state, change):
+            if state is None:
+                raise Conflict("application has not been screened yet; try again in a moment", code="not_screened")
+            if state.get("erased"):  # its reason would describe the person after the erasure
+                raise Conflict(f"application {application_id} belongs to an erased candidate; nothing more is "
+                               "recorded for it", code="application_erased")
+            # From the state as written now (decide runs again if another override came in between).
+            updated = domain.apply_override(ScreeningResult(**state["result"]), cmd.passed, caller.name,
+                                            cmd.reason, at)
+            change.emit("application_screened", ApplicationScreened(
+                application_id=application_id, requisition_id=state["requisition_id"],
+                division=state["division"], result=updated))
+            return {**state, "result": updated.model_dump(mode="json")}
 
-        self.bus.transact(work)
+        doc = self.bus.write("results", application_id, decide)
         return _view(doc)

@@ -192,6 +192,36 @@ def timeline_entry(at: datetime, status: str, detail: str) -> dict:
     return {"at": at, "status": str(status), "detail": detail}
 
 
+def new_application(application_id: str, req: dict, candidate_id: str, *, source: str, answers: dict[str, bool],
+                    talent_pool_consent: bool, detail: str, submitted_by: str, at: datetime,
+                    reengagement_id: str | None = None) -> dict:
+    """A received application to requisition `req` (a stored requisition), as stored."""
+    return {
+        "_id": application_id,
+        "requisition_id": req["_id"],
+        "requisition_title": req["title"],
+        "candidate_id": candidate_id,
+        "division": req["division"],
+        "department": req["department"],
+        "tier": req["tier"],
+        "urgent": req["urgent"],
+        "source": source,
+        "status": AppStatus.received.value,
+        "answers": dict(answers),
+        "talent_pool_consent": talent_pool_consent,
+        "screening": None,
+        "interview_id": None,
+        "interview": None,
+        "decision": None,
+        "confirmation": None,
+        "reengagement_id": reengagement_id,
+        "timeline": [timeline_entry(at, AppStatus.received, detail)],
+        "created_at": at,
+        "updated_at": at,
+        "submitted_by": submitted_by,
+    }
+
+
 def move(app: dict, new_status: str, detail: str, at: datetime, *, override: bool = False) -> str:
     """Move `app` (a stored application) to `new_status` in place; returns the previous status."""
     previous = app["status"]

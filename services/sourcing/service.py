@@ -15,7 +15,6 @@ from shared.bus.dlq import purge_dead_letters
 from shared.bus.nameko_ext import PoisonMessage, ServiceBase, Store, amqp_uri, event_handler, implements
 from shared.contracts import sourcing as contract
 from shared.contracts.commands import NewApplication, NewRequisition
-from shared.contracts.common import AppStatus
 from shared.contracts.events import (
     ApplicationReceived,
     ApplicationScreened,
@@ -167,25 +166,36 @@ class SourcingService(ServiceBase):
             raise NotFound(f"application {application_id} not found")
         return doc
 
-    def _change(self, uow, app: dict, new_status: str, detail: str, *, override: bool = False) -> None:
-        """Move the application, store it and announce the change, in the caller's unit of work."""
-        previous = domain.move(app, new_status, detail, utcnow(), override=override)
-        uow.store.save_application(app, uow.session)
-        uow.emit("application_status_changed", domain.status_changed(app, previous))
+    def _move(self, caller, application_id: str, step) -> dict:
+        """One write of one application (RPC commands): `step(app, change)` changes the application the caller
+        may see and emits what it causes; stored together (ServiceStore.write_document)."""
+        def decide(app, change):
+            if app is None or not caller.can_see(app["division"]):
+                raise NotFound(f"application {application_id} not found")
+            step(app, change)
+            return app
 
-    def _retry_on_candidate_race(self, run, candidate_id_for_conflict):
-        """Run `run()`; a duplicate key is either the same application submitted twice concurrently
-        (409) or two first applications of one new candidate racing (run again)."""
-        for attempt in range(UPSERT_RACE_RETRIES):
-            try:
-                return run()
-            except DuplicateKeyError:
-                existing = candidate_id_for_conflict()
-                if existing is not None:
-                    raise _duplicate(existing["_id"]) from None
-                if attempt == UPSERT_RACE_RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
+        return self.bus.write("applications", application_id, decide)
+
+    @staticmethod
+    def _change(app: dict, change, new_status: str, detail: str, *, override: bool = False) -> None:
+        """Move the application and announce the change, in the same write."""
+        previous = domain.move(app, new_status, detail, utcnow(), override=override)
+        change.emit("application_status_changed", domain.status_changed(app, previous))
+
+    def _create_application(self, app: dict, emit) -> dict:
+        """The new application and the events `emit(app, change)` announces it with, in one insert. The unique
+        (candidate, requisition) index answers a duplicate: 409 with the existing application."""
+
+        def decide(state, change):
+            emit(app, change)
+            return dict(app)
+
+        try:
+            return self.bus.write("applications", app["_id"], decide)
+        except DuplicateKeyError:  # the pair index (a fresh id cannot clash: write_document re-raises only others)
+            existing = self.store.find_application(app["candidate_id"], app["requisition_id"])
+            raise _duplicate(existing["_id"] if existing else "(being written)") from None
 
     # -- requisitions --------------------------------------------------------------------------------
     @implements(contract.CreateRequisition)
@@ -242,154 +252,85 @@ class SourcingService(ServiceBase):
     # -- applications --------------------------------------------------------------------------------
     @implements(contract.SubmitApplication)
     def submit_application(self, caller, cmd: NewApplication) -> contract.ApplicationAccepted:
-        update = domain.profile_update(cmd.candidate)
-        email_key = domain.candidate_key(cmd.candidate.email)
+        """No transaction: the identity and the division's profile are idempotent single-document upserts,
+        then the application and its two events are one insert (docs/decisions/004-one-document-writes.md)."""
+        req = self._visible_requisition(caller, cmd.requisition_id)
+        if req["status"] != "open":
+            raise Conflict(f"requisition {req['_id']} is closed", code="requisition_closed")
+        unknown = domain.unknown_answers(cmd.answers, req.get("knockout_questions") or [])
+        if unknown:
+            raise Invalid(f"answers.{unknown[0]}: not a knock-out question of this requisition",
+                          field=f"answers.{unknown[0]}")
+        now = utcnow()
+        cand, created = self.store.candidate_for(domain.candidate_key(cmd.candidate.email), now,
+                                                 retries=UPSERT_RACE_RETRIES)
+        # Only this division's profile of the person changes (docs/decisions/002).
+        profile = self.store.save_profile(cand, req["division"], domain.profile_update(cmd.candidate), now,
+                                          new_candidate=created)
+        app = domain.new_application(new_id("app"), req, cand["_id"], source=cmd.source, answers=cmd.answers,
+                                     talent_pool_consent=cmd.talent_pool_consent,
+                                     detail=domain.received_detail(cmd.source), submitted_by=caller.name, at=now)
 
-        def work(uow):
-            s = uow.session
-            req = self._visible_requisition(caller, cmd.requisition_id, s, uow.store)
-            if req["status"] != "open":
-                raise Conflict(f"requisition {req['_id']} is closed", code="requisition_closed")
-            unknown = domain.unknown_answers(cmd.answers, req.get("knockout_questions") or [])
-            if unknown:
-                raise Invalid(f"answers.{unknown[0]}: not a knock-out question of this requisition",
-                              field=f"answers.{unknown[0]}")
-            known = uow.store.find_candidate_by_email_key(email_key, session=s)
-            if known is not None:
-                dup = uow.store.find_application(known["_id"], req["_id"], session=s)
-                if dup is not None:
-                    raise _duplicate(dup["_id"])
-            now = utcnow()
-            cand = uow.store.upsert_candidate(email_key, now, s)
-            # Only this division's profile of the person changes (docs/decisions/002).
-            profile = uow.store.save_profile(cand, req["division"], update, now, s)
-            app = {
-                "_id": new_id("app"),
-                "requisition_id": req["_id"],
-                "requisition_title": req["title"],
-                "candidate_id": cand["_id"],
-                "division": req["division"],
-                "department": req["department"],
-                "tier": req["tier"],
-                "urgent": req["urgent"],
-                "source": cmd.source,
-                "status": AppStatus.received.value,
-                "answers": dict(cmd.answers),
-                "talent_pool_consent": cmd.talent_pool_consent,
-                "screening": None,
-                "interview_id": None,
-                "interview": None,
-                "decision": None,
-                "confirmation": None,
-                "reengagement_id": None,
-                "timeline": [domain.timeline_entry(now, AppStatus.received, domain.received_detail(cmd.source))],
-                "created_at": now,
-                "updated_at": now,
-                "submitted_by": caller.name,
-            }
-            uow.store.insert_application(app, s)
-            uow.emit("application_received", ApplicationReceived(
+        def announce(app, change):
+            change.emit("application_received", ApplicationReceived(
                 application_id=app["_id"], candidate_id=cand["_id"], requisition=domain.requisition_snapshot(req),
                 candidate=domain.candidate_snapshot(profile), source=cmd.source,
                 talent_pool_consent=cmd.talent_pool_consent, answers=dict(cmd.answers), received_at=now))
-            uow.emit("application_status_changed", domain.status_changed(app, None))
-            return app
+            change.emit("application_status_changed", domain.status_changed(app, None))
 
-        def existing():
-            known = self.store.find_candidate_by_email_key(email_key)
-            return known and self.store.find_application(known["_id"], cmd.requisition_id)
-
-        return accepted_view(self._retry_on_candidate_race(lambda: self.bus.transact(work), existing))
+        return accepted_view(self._create_application(app, announce))
 
     @implements(contract.SubmitFastTrackApplication)
     def submit_fast_track_application(self, caller, args: contract.FastTrackArgs) -> contract.ApplicationAccepted:
         # talent_pool acts as the system; an admin may do it by hand (the declaration's roles)
         requisition_id, candidate_id = args.requisition_id, args.candidate_id
         reengagement_id, reuse_interview_from = args.reengagement_id, args.reuse_interview_from
+        req = self._visible_requisition(caller, requisition_id)
+        if req["status"] != "open":
+            raise Conflict(f"requisition {requisition_id} is closed", code="requisition_closed")
+        cand = self.store.get_candidate(candidate_id)
+        if cand is None or cand.get("erasure_id"):
+            raise NotFound(f"candidate {candidate_id} not found")
+        reused = prior = None
+        if reuse_interview_from:
+            prior = self.store.get_application(reuse_interview_from)
+            if prior is None or prior["candidate_id"] != candidate_id or not prior.get("interview"):
+                raise Invalid(f"reuse_interview_from: application {reuse_interview_from} is not an interviewed "
+                              f"application of candidate {candidate_id}", field="reuse_interview_from")
+            reused = domain.reused_interview(prior["interview"], reuse_interview_from)
+        profile = self._fast_track_profile(cand, req["division"], prior)
+        consent = any(a.get("talent_pool_consent") for a in self.store.candidate_applications(candidate_id))
+        now = utcnow()
+        app = domain.new_application(new_id("app"), req, candidate_id, source="talent_pool", answers={},
+                                     talent_pool_consent=consent, detail=domain.FAST_TRACK_RECEIVED,
+                                     submitted_by=caller.name, at=now, reengagement_id=reengagement_id)
 
-        def work(uow):
-            s = uow.session
-            req = self._visible_requisition(caller, requisition_id, s, uow.store)
-            if req["status"] != "open":
-                raise Conflict(f"requisition {requisition_id} is closed", code="requisition_closed")
-            cand = uow.store.get_candidate(candidate_id, session=s)
-            if cand is None or cand.get("erasure_id"):
-                raise NotFound(f"candidate {candidate_id} not found")
-            dup = uow.store.find_application(candidate_id, requisition_id, session=s)
-            if dup is not None:
-                raise _duplicate(dup["_id"])
-            reused = None
-            if reuse_interview_from:
-                prior = uow.store.get_application(reuse_interview_from, session=s)
-                if prior is None or prior["candidate_id"] != candidate_id or not prior.get("interview"):
-                    raise Invalid(f"reuse_interview_from: application {reuse_interview_from} is not an interviewed "
-                                  f"application of candidate {candidate_id}", field="reuse_interview_from")
-                reused = domain.reused_interview(prior["interview"], reuse_interview_from)
-            profile = self._fast_track_profile(uow, cand, req["division"], reuse_interview_from)
-            consent = any(a.get("talent_pool_consent") for a in uow.store.candidate_applications(candidate_id,
-                                                                                                  session=s))
-            now = utcnow()
-            app = {
-                "_id": new_id("app"),
-                "requisition_id": req["_id"],
-                "requisition_title": req["title"],
-                "candidate_id": candidate_id,
-                "division": req["division"],
-                "department": req["department"],
-                "tier": req["tier"],
-                "urgent": req["urgent"],
-                "source": "talent_pool",
-                "status": AppStatus.received.value,
-                "answers": {},
-                "talent_pool_consent": consent,
-                "screening": None,
-                "interview_id": None,
-                "interview": None,
-                "decision": None,
-                "confirmation": None,
-                "reengagement_id": reengagement_id,
-                "timeline": [domain.timeline_entry(now, AppStatus.received, domain.FAST_TRACK_RECEIVED)],
-                "created_at": now,
-                "updated_at": now,
-                "submitted_by": caller.name,
-            }
-            uow.emit("application_received", ApplicationReceived(
+        def announce(app, change):
+            change.emit("application_received", ApplicationReceived(
                 application_id=app["_id"], candidate_id=candidate_id, requisition=domain.requisition_snapshot(req),
                 candidate=domain.candidate_snapshot(profile), source="talent_pool", talent_pool_consent=consent,
                 answers={}, received_at=now,
                 fast_track={"reengagement_id": reengagement_id, "reused_interview_from": reuse_interview_from}))
-            uow.emit("application_status_changed", domain.status_changed(app, None))
+            change.emit("application_status_changed", domain.status_changed(app, None))
             if reused is not None:
                 previous = domain.start_with_reused_interview(app, reused, reuse_interview_from, now)
-                uow.emit("application_status_changed", domain.status_changed(app, previous))
-            uow.store.insert_application(app, s)
-            return app
+                change.emit("application_status_changed", domain.status_changed(app, previous))
 
-        def existing():
-            return self.store.find_application(candidate_id, requisition_id)
+        return accepted_view(self._create_application(app, announce))
 
-        return accepted_view(self._retry_on_candidate_race(lambda: self.bus.transact(work), existing))
-
-    @staticmethod
-    def _fast_track_profile(uow, cand: dict, division: str, prior_application_id: str | None) -> dict:
+    def _fast_track_profile(self, cand: dict, division: str, prior: dict | None) -> dict:
         """The profile a re-engaged candidate's new application uses: the division's own; else a copy of the
         one the pool knew them by (the prior application's division, else the latest), kept as this
         division's from now on."""
-        s = uow.session
-        own = uow.store.get_profile(cand["_id"], division, session=s)
+        own = self.store.get_profile(cand["_id"], division)
         if own is not None:
             return own
-        source = None
-        if prior_application_id:
-            prior = uow.store.get_application(prior_application_id, session=s)
-            if prior is not None:
-                source = uow.store.get_profile(cand["_id"], prior["division"], session=s)
-        source = source or domain.profile_for_view(uow.store.profiles_of(cand["_id"], session=s),
-                                                   domain.legacy_profile(cand))
+        source = self.store.get_profile(cand["_id"], prior["division"]) if prior is not None else None
+        source = source or domain.profile_for_view(self.store.profiles_of(cand["_id"]), domain.legacy_profile(cand))
         if source is None:
             raise NotFound(f"candidate {cand['_id']} not found")
         fields = {f: source.get(f) for f in domain.PROFILE_FIELDS}
-        return uow.store.save_profile(cand, division, fields, utcnow(), s)
+        return self.store.save_profile(cand, division, fields, utcnow())
 
     @implements(contract.GetApplication)
     def get_application(self, caller, args: contract.ApplicationArgs) -> contract.Application:
@@ -456,114 +397,91 @@ class SourcingService(ServiceBase):
 
     @implements(contract.RecordConfirmation)
     def record_confirmation(self, caller, cmd: contract.ConfirmationArgs) -> contract.ApplicationRecord:
-        application_id = cmd.application_id
-
-        def work(uow):
-            app = self._visible_application(caller, application_id, uow.session, uow.store)
+        def step(app, change):
             domain.check_confirmable(app["status"])
             now = utcnow()
             app["confirmation"] = {"result": cmd.result, "note": cmd.note, "by": caller.name, "at": now}
             app["timeline"].append(domain.timeline_entry(now, app["status"], domain.confirmation_detail(cmd.result)))
             app["updated_at"] = now
-            uow.store.save_application(app, uow.session)
-            uow.emit("offer_confirmation_recorded", OfferConfirmationRecorded(
-                application_id=application_id, division=app["division"], result=cmd.result, note=cmd.note,
+            change.emit("offer_confirmation_recorded", OfferConfirmationRecorded(
+                application_id=app["_id"], division=app["division"], result=cmd.result, note=cmd.note,
                 by=caller.name, at=now))
-            return app
 
-        return application_record(self.bus.transact(work))
+        return application_record(self._move(caller, cmd.application_id, step))
 
     @implements(contract.RecordOutcome)
     def record_outcome(self, caller, cmd: contract.OutcomeArgs) -> contract.ApplicationRecord:
-        def work(uow):
-            app = self._visible_application(caller, cmd.application_id, uow.session, uow.store)
+        def step(app, change):
             new_status = domain.outcome_status(app["status"], cmd.outcome)
-            self._change(uow, app, new_status, domain.outcome_detail(cmd.outcome, caller.name))
-            return app
+            self._change(app, change, new_status, domain.outcome_detail(cmd.outcome, caller.name))
 
-        return application_record(self.bus.transact(work))
+        return application_record(self._move(caller, cmd.application_id, step))
 
     @implements(contract.CandidateResponse)
     def candidate_response(self, caller, cmd: contract.CandidateResponseArgs) -> contract.ApplicationRecord:
         # The portal calls as the system after checking the candidate's token (the declaration's roles).
-        def work(uow):
-            app = self._visible_application(caller, cmd.application_id, uow.session, uow.store)
+        def step(app, change):
             new_status = domain.response_status(app["status"], cmd.response)
-            self._change(uow, app, new_status, domain.response_detail(new_status))
+            self._change(app, change, new_status, domain.response_detail(new_status))
+
+        return application_record(self._move(caller, cmd.application_id, step))
+
+    # -- events ----------------------------------------------------------------------------------------
+    def _follow(self, payload, envelope, record, detail, *, override: bool = False) -> None:
+        """One write of the application an event is about: `record(app)` stores the event's data on it (False:
+        a stale event, nothing to write), then the status moves as the domain says, with the handled event's
+        id and the `application_status_changed` it causes (ServiceStore.write_document)."""
+        event_type = envelope.type
+
+        def decide(app, change):
+            if app is None:
+                # Its submit has not been written (yet): a true gap, retried later (the wait queue).
+                raise NotYetKnown(f"{event_type}: application {payload.application_id} is not known (yet)")
+            if record(app) is False:
+                return None
+            try:
+                step = domain.next_status_for_event(event_type, app["status"], payload)
+            except ValueError as exc:
+                raise PoisonMessage(str(exc)) from None
+            if step.wait:
+                raise NotYetKnown(f"{event_type} for application {app['_id']} ({app['status']}): {step.reason}")
+            if step.status:
+                self._change(app, change, step.status, detail(step.status), override=override)
+            else:
+                app["updated_at"] = utcnow()
             return app
 
-        return application_record(self.bus.transact(work))
-
-    # -- events --------------------------------------------------------------------------------------
-    def _application_for_event(self, uow, application_id: str, event_type: str) -> dict:
-        app = uow.store.get_application(application_id, session=uow.session)
-        if app is None:
-            # Created in a transaction that may not be visible yet, or an event from the future: retry.
-            raise NotYetKnown(f"{event_type}: application {application_id} is not known (yet)")
-        return app
-
-    def _follow(self, uow, app: dict, event_type: str, payload, detail, *, override: bool = False) -> None:
-        """Apply what the domain says `event_type` does to `app`; store the data recorded on it."""
-        try:
-            step = domain.next_status_for_event(event_type, app["status"], payload)
-        except ValueError as exc:
-            raise PoisonMessage(str(exc)) from None
-        if step.wait:
-            raise NotYetKnown(f"{event_type} for application {app['_id']} ({app['status']}): {step.reason}")
-        if step.status:
-            self._change(uow, app, step.status, detail(step.status), override=override)
-        else:
-            app["updated_at"] = utcnow()
-            uow.store.save_application(app, uow.session)
+        self.bus.write("applications", payload.application_id, decide, envelope)
 
     @event_handler("screening", "application_screened")
     def on_application_screened(self, payload: ApplicationScreened, envelope):
-        def work(uow):
-            app = self._application_for_event(uow, payload.application_id, envelope.type)
+        def record(app):
             if not domain.keep_screening(app.get("screening"), payload.result):
-                return  # a stale verdict: a person's later override stands
+                return False  # a stale verdict: a person's later override stands
             app["screening"] = payload.result.model_dump(mode="json")
-            self._follow(uow, app, envelope.type, payload, lambda _s: domain.screening_detail(payload.result),
-                         override=bool(payload.result.override))
+            return True
 
-        self.bus.transact(work, envelope)
+        self._follow(payload, envelope, record, lambda _s: domain.screening_detail(payload.result),
+                     override=bool(payload.result.override))
 
     @event_handler("interview_feedback", "interview_scheduled")
     def on_interview_scheduled(self, payload: InterviewScheduled, envelope):
-        def work(uow):
-            app = self._application_for_event(uow, payload.application_id, envelope.type)
-            app["interview_id"] = payload.interview_id
-            self._follow(uow, app, envelope.type, payload, lambda _s: domain.interview_scheduled_detail(payload))
-
-        self.bus.transact(work, envelope)
+        self._follow(payload, envelope, lambda app: app.update(interview_id=payload.interview_id),
+                     lambda _s: domain.interview_scheduled_detail(payload))
 
     @event_handler("interview_feedback", "interview_completed")
     def on_interview_completed(self, payload: InterviewCompleted, envelope):
-        def work(uow):
-            app = self._application_for_event(uow, payload.application_id, envelope.type)
-            app["interview"] = payload.summary.model_dump(mode="json")
-            self._follow(uow, app, envelope.type, payload,
-                         lambda _s: domain.interview_completed_detail(payload.summary))
-
-        self.bus.transact(work, envelope)
+        self._follow(payload, envelope, lambda app: app.update(interview=payload.summary.model_dump(mode="json")),
+                     lambda _s: domain.interview_completed_detail(payload.summary))
 
     @event_handler("interview_feedback", "decision_recorded")
     def on_decision_recorded(self, payload: DecisionRecorded, envelope):
-        def work(uow):
-            app = self._application_for_event(uow, payload.application_id, envelope.type)
-            app["decision"] = payload.decision.model_dump(mode="json")
-            self._follow(uow, app, envelope.type, payload,
-                         lambda s: domain.decision_detail(payload.decision, s))
-
-        self.bus.transact(work, envelope)
+        self._follow(payload, envelope, lambda app: app.update(decision=payload.decision.model_dump(mode="json")),
+                     lambda s: domain.decision_detail(payload.decision, s))
 
     @event_handler("interview_feedback", "approval_step_decided")
     def on_approval_step_decided(self, payload: ApprovalStepDecided, envelope):
-        def work(uow):
-            app = self._application_for_event(uow, payload.application_id, envelope.type)
-            self._follow(uow, app, envelope.type, payload, lambda _s: domain.approval_detail(payload))
-
-        self.bus.transact(work, envelope)
+        self._follow(payload, envelope, lambda app: None, lambda _s: domain.approval_detail(payload))
 
     # -- right to erasure, right of access, retention ---------------------------------------------------
     @implements(contract.EraseCandidate)

@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
 
 from services.sourcing import domain
 from shared.ids import new_id
-from shared.storage import ServiceStore, match, update_and_get
+from shared.storage import ServiceStore, StillContended, match, update_and_get
 
 CANDIDATE_EMAIL_INDEX = "candidate_email_key_unique"
 APPLICATION_UNIQUE_INDEX = "application_candidate_requisition_unique"
@@ -18,6 +19,9 @@ APPLICATION_UNIQUE_INDEX = "application_candidate_requisition_unique"
 
 class SourcingStore(ServiceStore):
     owner = "sourcing"
+    # An application holds its own state, the ids of the events it handled and the events it caused
+    # (ServiceStore.write_document): submit and every status change are one write of one document.
+    documents_with_outbox = ("applications",)
 
     def create_indexes(self) -> None:
         self.db.requisitions.create_index([("division", ASCENDING), ("status", ASCENDING)])
@@ -46,30 +50,43 @@ class SourcingStore(ServiceStore):
         return self.page(self.db.requisitions, match(divisions, status=status, urgent=urgent), limit, cursor)
 
     # -- candidates ----------------------------------------------------------------------------------
-    def upsert_candidate(self, email_key: str, at: datetime, session) -> dict:
-        """The candidate (the identity) with this `email_key`, created if new.
-
-        Looked up by the indexed key, then updated by `_id` (an upsert keyed on email_key scans the
-        collection on some servers). Two first applications racing both insert: the unique index
-        rejects one, and the caller retries it as an existing candidate."""
-        existing = self.db.candidates.find_one({"email_key": email_key}, {"_id": 1}, session=session)
-        if existing is not None:
-            return update_and_get(self.db.candidates, {"_id": existing["_id"]}, {"$set": {"updated_at": at}},
-                                  session=session)
-        doc = {"_id": new_id("cand"), "email_key": email_key, "created_at": at, "updated_at": at}
-        self.db.candidates.insert_one(doc, session=session)
-        return doc
+    def candidate_for(self, email_key: str, at: datetime, retries: int = 3) -> tuple[dict, bool]:
+        """The candidate (the identity) with this `email_key`, and whether this call created it. One indexed
+        read for a known candidate (nothing written: the identity does not change); a read and an insert
+        for a new one. Two first applications racing both insert: the unique index refuses one, which
+        reads again and finds the other's."""
+        for _attempt in range(retries):
+            known = self.db.candidates.find_one({"email_key": email_key})
+            if known is not None:
+                return known, False
+            doc = {"_id": new_id("cand"), "email_key": email_key, "created_at": at, "updated_at": at}
+            try:
+                self.db.candidates.insert_one(doc)
+            except DuplicateKeyError:
+                continue
+            return doc, True
+        raise StillContended(f"candidate {email_key}: created and gone {retries} times")
 
     # -- profiles: one per candidate and division ----------------------------------------------------------
     def get_profile(self, candidate_id: str, division: str, session=None) -> dict | None:
         return self.db.candidate_profiles.find_one({"_id": domain.profile_id(candidate_id, division)},
                                                    session=session)
 
-    def save_profile(self, cand: dict, division: str, update: dict, at: datetime, session) -> dict:
-        """The division's profile of `cand` after an application's `update` (domain.division_profile)."""
-        stored = self.get_profile(cand["_id"], division, session=session)
-        profile = domain.division_profile(cand["_id"], division, stored, domain.legacy_profile(cand), update, at)
-        self.db.candidate_profiles.replace_one({"_id": profile["_id"]}, profile, upsert=True, session=session)
+    def save_profile(self, cand: dict, division: str, update: dict, at: datetime, session=None, *,
+                     new_candidate: bool = False) -> dict:
+        """The division's profile of `cand` after an application's `update` (domain.division_profile), written
+        as one idempotent upsert of the fields the application gives (what another application of the same
+        division wrote meanwhile to the other fields stays). A candidate this application created has no
+        profile yet: nothing to read."""
+        stored = None if new_candidate else self.get_profile(cand["_id"], division, session=session)
+        legacy = domain.legacy_profile(cand)
+        profile = domain.division_profile(cand["_id"], division, stored, legacy, update, at)
+        first = {f: v for f, v in profile.items() if f in domain.PROFILE_FIELDS and f not in update}
+        self.db.candidate_profiles.update_one(
+            {"_id": profile["_id"]},
+            {"$set": {"candidate_id": cand["_id"], "division": division, **update, "updated_at": at},
+             "$setOnInsert": {**first, "created_at": profile["created_at"]}},
+            upsert=True, session=session)
         return profile
 
     def profiles_of(self, candidate_id: str, divisions: list[str] | None = None, session=None) -> list[dict]:
@@ -82,13 +99,7 @@ class SourcingStore(ServiceStore):
     def get_candidate(self, candidate_id: str, session=None) -> dict | None:
         return self.db.candidates.find_one({"_id": candidate_id}, session=session)
 
-    def find_candidate_by_email_key(self, email_key: str, session=None) -> dict | None:
-        return self.db.candidates.find_one({"email_key": email_key}, session=session)
-
     # -- applications --------------------------------------------------------------------------------
-    def insert_application(self, doc: dict, session) -> None:
-        self.db.applications.insert_one(doc, session=session)
-
     def get_application(self, application_id: str, session=None) -> dict | None:
         return self.db.applications.find_one({"_id": application_id}, session=session)
 
@@ -96,9 +107,6 @@ class SourcingStore(ServiceStore):
         return self.db.applications.find_one(
             {"candidate_id": candidate_id, "requisition_id": requisition_id}, session=session
         )
-
-    def save_application(self, app: dict, session) -> None:
-        self.db.applications.replace_one({"_id": app["_id"]}, app, session=session)
 
     def list_applications(self, requisition_id: str, status: str | None, limit: int,
                           cursor: str | None) -> tuple[list[dict], str | None]:
@@ -151,7 +159,11 @@ class SourcingStore(ServiceStore):
         profiles = self.db.candidate_profiles.delete_many({"candidate_id": candidate_id}, session=session).deleted_count
         apps = self.applications_of_candidate(candidate_id, session=session)
         for app in apps:
-            self.db.applications.replace_one({"_id": app["_id"]}, domain.anonymised_application(app), session=session)
+            # A new _rev: a handler that read the application before this erasure cannot write over it (its
+            # conditional write fails, it reads again and finds it erased).
+            self.db.applications.replace_one({"_id": app["_id"]},
+                                             {**domain.anonymised_application(app), "_rev": (app.get("_rev") or 0) + 1},
+                                             session=session)
         return {"candidates": 1, "profiles": profiles, "applications": len(apps)}
 
     def applications_of_candidate(self, candidate_id: str, session=None) -> list[dict]:

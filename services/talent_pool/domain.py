@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared import skills, stats
+from shared.contracts.status import supersedes as status_supersedes
 from shared.timeutil import parse as parse_time
 
 # Statuses that end an application without a hire and can put its candidate in the pool.
@@ -126,6 +127,87 @@ def supersedes(new: dict, existing: dict | None) -> bool:
 
 def is_active(entry: dict, now: datetime, hired: bool = False) -> bool:
     return not hired and entry["retain_until"] > now
+
+
+# --- the application projection -----------------------------------------------------------------------
+#
+# One document per application, created by whichever of `application_received` and
+# `application_status_changed` arrives first (they travel on different queues): each fills in what it knows
+# and what the other brings later is merged in, so both orders give the same document.
+
+def new_application(application_id: str) -> dict:
+    """The projection before any event filled it in."""
+    return {
+        "application_id": application_id, "candidate_id": None, "requisition_id": None, "division": None,
+        "source": None, "requisition_title": None, "reengagement_id": None, "received_at": None,
+        "status": "received", "previous_status": None, "status_at": None, "status_sequence": None,
+        "consent": None, "decision": None, "interview": None, "reached_interviewed": False, "offered_at": None,
+    }
+
+
+def apply_received(app: dict | None, received: dict) -> dict:
+    """`application_received` merged into the projection (`received`: application_id, candidate_id,
+    requisition_id, requisition_title, division, source, received_at, consent, reengagement_id).
+    What a status change already set stays: it is the later word on the status, the consent (status changes
+    carry the latest), the division, title, source and re-engagement."""
+    app = dict(app) if app is not None else new_application(received["application_id"])
+    app.update(candidate_id=received["candidate_id"], requisition_id=received["requisition_id"],
+               received_at=received["received_at"])
+    if received.get("seen_at") and not app.get("seen_at"):
+        app["seen_at"] = received["seen_at"]  # when talent_pool first heard of it (a redelivery changes nothing)
+    for key in ("division", "source", "requisition_title", "reengagement_id"):
+        if app.get(key) is None:
+            app[key] = received[key]
+    if app.get("status_at") is None:
+        app["consent"] = received["consent"]
+    if pool_due(app):
+        app["pool_due"] = True
+    return app
+
+
+def apply_status_change(app: dict | None, change: dict, *, requisition_closed: bool | None = None) -> dict:
+    """`application_status_changed` merged into the projection (`change`: the event's payload, datetimes
+    parsed). A change older than the one held (`sequence`, then `at`) changes only the first offer's time.
+    `requisition_closed`: for an offer, whether its requisition is known closed (None: unknown)."""
+    app = dict(app) if app is not None else new_application(change["application_id"])
+    for key in ("candidate_id", "requisition_id"):
+        if app.get(key) is None:
+            app[key] = change[key]
+    if change["status"] == "offered" and not app.get("offered_at"):
+        app["offered_at"] = change["at"]  # the report's time to offer, even when it arrives late
+    if not status_supersedes(app.get("status_sequence"), app.get("status_at"), change["sequence"], change["at"]):
+        return app
+    app.update({
+        "status": change["status"],
+        "previous_status": change["previous_status"],
+        "status_at": change["at"],
+        "status_sequence": change["sequence"],
+        "consent": change["consent"],
+        "requisition_title": change["requisition_title"],
+        "division": change["division"],
+        "source": change["source"],
+    })
+    for key in ("decision", "interview", "reengagement_id"):
+        if change.get(key):
+            app[key] = change[key]
+    app["reached_interviewed"] = reached_interviewed(app, change["previous_status"])
+    if pool_due(app, requisition_closed=requisition_closed):
+        app["pool_due"] = True
+    else:
+        app.pop("pool_due", None)
+    return app
+
+
+def pool_due(app: dict, *, requisition_closed: bool | None = None) -> bool:
+    """Whether the projection, as it stands, may put its candidate in the pool: the pooling step then checks
+    what lives elsewhere (hired, consent withdrawn on the portal, the requisition closed) and does it.
+    Only once `application_received` was seen: the pool entry needs that division's profile of the person."""
+    if app.get("received_at") is None:
+        return False
+    status = app.get("status")
+    if status in UNHIRED_ENDINGS:
+        return pool_reason(app, status) is not None
+    return requisition_closed is not False and pool_reason_on_close(app) is not None
 
 
 # --- matching ---------------------------------------------------------------------------------------
@@ -340,7 +422,7 @@ def talent_pool_report(records: dict[str, list], now: datetime) -> dict[str, Any
     }
 
 
-# --- stored match lists (docs/decisions/004-stored-match-lists.md) -----------------------------------
+# --- stored match lists (docs/decisions/005-stored-match-lists.md) -----------------------------------
 
 # A stored list is recomputed at least this often (the recency part of the score drifts by a point in
 # about 36 days; a day keeps it exact in practice), and when its first entry's `retain_until` passes.

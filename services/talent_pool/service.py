@@ -34,22 +34,17 @@ from shared.contracts.events import (
 )
 from shared.contracts.notification import GetPolicy
 from shared.contracts.sourcing import SubmitFastTrackApplication
-from shared.contracts.status import supersedes
-from shared.errors import Conflict, NotFound, NotYet
+from shared.errors import Conflict, NotFound
 from shared.ids import new_id
 from shared.policy import POLICY_TIMEOUT, policy_seconds
 from shared.reports import report_scope
+from shared.storage import AlreadyHandled
 from shared.timeutil import iso, utcnow
 
 log = logging.getLogger("hireloop.talent_pool")
 # How often stored match lists catch up with pool changes: a candidate pooled shows in the matches of the
-# open requisitions within about this (docs/decisions/004-stored-match-lists.md).
+# open requisitions within about this (docs/decisions/005-stored-match-lists.md).
 REFRESH_INTERVAL = 0.5
-
-class NotSeenYet(NotYet):
-    """An event needs one that has not arrived yet (raised so the inbox retries it later)."""
-
-
 
 # ----------------------------------------------------------------------------------------------------
 # views
@@ -158,7 +153,7 @@ class TalentPoolService(ServiceBase):
 
     @staticmethod
     def _list_fields(requisition: dict, items: list[dict], now, retain_until: dict[str, Any]) -> dict:
-        """What a stored list keeps besides its items (docs/decisions/004-stored-match-lists.md)."""
+        """What a stored list keeps besides its items (docs/decisions/005-stored-match-lists.md)."""
         return {"open": requisition.get("status") == "open", "skills_norm": domain.skills_norm(requisition),
                 "floor": domain.list_floor(requisition, items),
                 "refresh_at": domain.refresh_due(now, [retain_until[m["candidate_id"]] for m in items])}
@@ -226,6 +221,8 @@ class TalentPoolService(ServiceBase):
             store.close_requisition(payload.requisition_id, payload.division, payload.closed_at, s)
             store.close_matches(payload.requisition_id, s)
             for app in store.applications_of_requisition(payload.requisition_id, status="offered", session=s):
+                if app.get("received_at") is None:
+                    continue  # its application_received pools it (domain.pool_due), with the person's profile
                 candidate = self._candidate(store, app["candidate_id"], s)
                 reason = domain.pool_reason_on_close(app, candidate_hired=bool(candidate.get("hired")))
                 if reason:
@@ -233,102 +230,110 @@ class TalentPoolService(ServiceBase):
 
         self.bus.transact(work, envelope)
 
+    # -- the application projection (one document per application: domain.apply_received / apply_status_change)
     @event_handler("sourcing", "application_received")
     def on_application_received(self, payload: ApplicationReceived, envelope):
-        def work(uow):
-            store, s = uow.store, uow.session
-            req = payload.requisition
-            learned = None
-            if store.get_requisition(req.id, session=s) is None:
-                # Learn the requisition from the snapshot; requisition_opened fills in the rest if it is late.
-                learned = _requisition_doc(req, None)
-                store.save_requisition(learned, s)
-            else:
-                # Applying takes the candidate off this requisition's matches at once (refilled by the refresh).
-                store.pull_from_matches(payload.candidate_id, utcnow(), s, requisition_id=req.id)
-            app = store.get_application(payload.application_id, session=s)
-            if app is None:
-                app = {
-                    "_id": payload.application_id,
-                    "status": "received",
-                    "status_at": None,
-                    "consent": payload.talent_pool_consent,
-                    "decision": None,
-                    "interview": None,
-                    "reached_interviewed": False,
-                    "requisition_title": req.title,
-                    "reengagement_id": (payload.fast_track or {}).get("reengagement_id"),
-                }
-            app.update({
-                "application_id": payload.application_id,
-                "candidate_id": payload.candidate_id,
-                "requisition_id": req.id,
-                "division": req.division,
-                "source": payload.source,
-                "received_at": payload.received_at,
-            })
-            if app.get("status_at") is None:
-                app["consent"] = payload.talent_pool_consent  # status changes carry the latest consent
-            store.save_application(app, s)
-            skills = list(payload.candidate.skills)
-            if store.save_profile(payload.candidate_id, req.division, payload.candidate.name, skills,
-                                  payload.received_at, s):
-                store.update_pool_profile(payload.candidate_id, req.division, payload.candidate.name, skills,
-                                          sorted({normalize_skill(x) for x in skills}), s)
-            if learned is not None and learned["status"] == "open":
-                self._store_matches(store, learned, utcnow(), s)  # after this application: its candidate is left out
+        req = payload.requisition
+        received = {
+            "application_id": payload.application_id, "candidate_id": payload.candidate_id,
+            "requisition_id": req.id, "requisition_title": req.title, "division": req.division,
+            "source": payload.source, "received_at": payload.received_at, "consent": payload.talent_pool_consent,
+            "reengagement_id": (payload.fast_track or {}).get("reengagement_id"),
+        }
 
-        self.bus.transact(work, envelope)
+        def after(app: dict) -> None:
+            # Idempotent single commands, after the projection's write (its erased guard goes first).
+            # `unlisted`: the refresh gives it its stored matches (requisition_opened's own write drops the mark)
+            self.store.learn_requisition({**_requisition_doc(req, None), "unlisted": True})
+            skills = list(payload.candidate.skills)
+            if self.store.save_profile(payload.candidate_id, req.division, payload.candidate.name, skills,
+                                       payload.received_at) == "updated":
+                # A division's newer profile refreshes the pool entry that division made. A profile just created
+                # has no such entry: pooling waits for application_received (domain.pool_due); only entries
+                # pooled before profiles per division existed wait for that division's next application.
+                self.store.update_pool_profile(payload.candidate_id, req.division, payload.candidate.name, skills,
+                                               sorted({normalize_skill(x) for x in skills}))
+            if app.get("pool_due"):
+                self._pool_application(app["_id"], envelope)
+
+        # `seen_at`: the refresh finds new applications by it and takes their candidates off that requisition's
+        # stored matches (no command added here).
+        received["seen_at"] = utcnow()
+        self._project(payload.application_id, lambda state: domain.apply_received(state, received), envelope, after)
 
     @event_handler("sourcing", "application_status_changed")
     def on_application_status_changed(self, payload: ApplicationStatusChanged, envelope):
+        store = self.store
+        if payload.status == "hired":
+            # Idempotent, before the projection's write (a redelivery repeats them harmlessly). Marked first,
+            # removed second: a pooling that raced past the mark is removed here (see _pool).
+            store.mark_hired(payload.candidate_id, payload.application_id, payload.at)
+            if store.remove_from_pool(payload.candidate_id):
+                store.pull_from_matches(payload.candidate_id, utcnow(), None)  # hired: on no list from now
+        closed = None
+        if payload.status == "offered":
+            # An offer on a requisition that closed before it reached us pools as the close would have.
+            req = store.get_requisition(payload.requisition_id)
+            closed = req is not None and req.get("status") == "closed"
+        change = {
+            **payload.model_dump(include={"application_id", "candidate_id", "requisition_id", "requisition_title",
+                                          "division", "source", "status", "previous_status", "at", "sequence",
+                                          "reengagement_id"}),
+            "consent": payload.talent_pool_consent,
+            "decision": payload.decision.model_dump() if payload.decision is not None else None,
+            "interview": payload.interview.model_dump() if payload.interview is not None else None,
+        }
+
+        def after(app: dict) -> None:
+            if app.get("pool_due"):
+                self._pool_application(app["_id"], envelope)
+
+        self._project(payload.application_id,
+                      lambda state: domain.apply_status_change(state, change, requisition_closed=closed),
+                      envelope, after)
+
+    def _project(self, application_id: str, apply, envelope, after) -> None:
+        """One write of the application's projection (created by whichever event comes first), then `after`
+        (idempotent steps on other documents). A redelivery of an event already applied runs `after` again
+        before it is acknowledged: the first delivery may have stopped between the write and those steps."""
+        def decide(state, _change):
+            new = apply(state)
+            return None if new == state else new  # nothing changes: no write
+
+        try:
+            app = self.bus.write("applications", application_id, decide, envelope)
+        except AlreadyHandled:
+            app = self.store.get_application(application_id)
+            if app is not None and not app.get("erased"):
+                after(app)
+            raise
+        if app is not None:  # None: the candidate was erased, nothing to do
+            after(app)
+
+    def _pool_application(self, application_id: str, envelope) -> None:
+        """The pooling step (domain.pool_due): candidate, pool entry, poolings and `candidate_pooled` in one
+        transaction, which also clears `pool_due` (so it happens once). Terminal statuses only."""
         def work(uow):
             store, s = uow.store, uow.session
-            app = store.get_application(payload.application_id, session=s)
-            if app is None:
-                raise NotSeenYet(f"application {payload.application_id} not seen yet (application_received pending)")
-            if payload.status == "hired":
-                store.mark_hired(payload.candidate_id, payload.application_id, payload.at, s)
-                if store.remove_from_pool(payload.candidate_id, s):
-                    store.pull_from_matches(payload.candidate_id, utcnow(), s)  # hired: on no list from now
-            first_offer = payload.status == "offered" and not app.get("offered_at")
-            if first_offer:
-                app["offered_at"] = payload.at  # the report's time to offer, even when it arrives late
-            if not supersedes(app.get("status_sequence"), app.get("status_at"), payload.sequence, payload.at):
-                if first_offer:
-                    store.save_application(app, s)
-                return  # an older change delivered late: the projection already holds a newer one
-            app.update({
-                "status": payload.status,
-                "previous_status": payload.previous_status,
-                "status_at": payload.at,
-                "status_sequence": payload.sequence,
-                "consent": payload.talent_pool_consent,
-                "requisition_title": payload.requisition_title,
-                "division": payload.division,
-                "source": payload.source,
-            })
-            if payload.decision is not None:
-                app["decision"] = payload.decision.model_dump()
-            if payload.interview is not None:
-                app["interview"] = payload.interview.model_dump()
-            if payload.reengagement_id:
-                app["reengagement_id"] = payload.reengagement_id
-            app["reached_interviewed"] = domain.reached_interviewed(app, payload.previous_status)
-            store.save_application(app, s)
-
-            candidate = self._candidate(store, payload.candidate_id, s)
+            app = store.get_application(application_id, session=s)
+            if app is None or not app.get("pool_due") or app.get("erased"):
+                return
+            candidate = self._candidate(store, app["candidate_id"], s)
             hired = bool(candidate.get("hired"))
-            reason = domain.pool_reason(app, payload.status, candidate_hired=hired)
-            if reason is None and payload.status == "offered":
-                # The requisition closed before this offer reached us: the offer is open on a closed role.
-                req = store.get_requisition(payload.requisition_id, session=s)
-                if req is not None and req.get("status") == "closed":
-                    reason = domain.pool_reason_on_close(app, candidate_hired=hired)
+            if app["status"] in domain.UNHIRED_ENDINGS:
+                reason = domain.pool_reason(app, app["status"], candidate_hired=hired)
+            else:
+                req = store.get_requisition(app["requisition_id"], session=s)
+                closed = req is not None and req.get("status") == "closed"
+                reason = domain.pool_reason_on_close(app, candidate_hired=hired) if closed else None
             if reason:
-                self._pool(uow, candidate, app, reason, payload.at)
+                self._pool(uow, candidate, app, reason, app["status_at"])
+            store.settle_pooling(application_id, s)
 
-        self.bus.transact(work, envelope)
+        try:
+            self.bus.transact(work, envelope)
+        except AlreadyHandled:
+            pass  # this event's pooling step ran before (and cleared pool_due with it)
 
     # -- pool and matches ------------------------------------------------------------------------------
     @implements(contract.ListPool)
@@ -350,7 +355,7 @@ class TalentPoolService(ServiceBase):
 
     @implements(contract.GetMatches)
     def get_matches(self, caller, args: contract.RequisitionArgs) -> list[contract.Match]:
-        """The stored list, as the last computation left it (docs/decisions/004-stored-match-lists.md): one
+        """The stored list, as the last computation left it (docs/decisions/005-stored-match-lists.md): one
         find, no write. A requisition known without one (learned before lists were stored) is ranked here
         without storing anything; the refresh stores its list."""
         requisition_id = args.requisition_id
@@ -362,11 +367,18 @@ class TalentPoolService(ServiceBase):
 
     @timer(interval=REFRESH_INTERVAL)
     def refresh_matches(self) -> int:
-        """Recomputes the stored lists a pool change can alter (any replica's: the index applies every
+        """Takes new applicants off their requisition's list, gives requisitions learned from a snapshot their
+        list, and recomputes the stored lists a pool change can alter (any replica's: the index applies every
         `pool_changes` record), the ones due (an entry past `retain_until`, a day old, a candidate taken off)
         and, after the index was built, every open one. Returns how many lists changed."""
         changed, rebuilt = self.store.take_pool_changes()
         now = utcnow()
+        self.store.pull_applicants(self.store.take_new_applications(), now)
+        for requisition_id in self.store.unlisted_requisitions():  # learned from an application's snapshot
+            req = self.store.get_requisition(requisition_id)
+            if req is not None and req.get("status") == "open" and "required_skills" in req:
+                self._store_matches(self.store, req, now, None)
+            self.store.mark_listed(requisition_id)
         due = set(self.store.due_match_lists(now))
         if rebuilt:
             for requisition_id in self.store.open_requisitions_without_lists():

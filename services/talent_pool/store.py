@@ -2,16 +2,19 @@
 
 - `requisitions`: projection of sourcing's requisitions (id, title, division, tier, urgent, skills, status).
 - `applications`: projection of sourcing's applications (candidate, requisition, consent, status, decision,
-  interview summary), to know who applies where and who passed.
-- `candidates`: whether the candidate was hired, consent withdrawn, erased (one per person); candidates
-  stored before profiles per division also hold the legacy name and skills.
+  interview summary), to know who applies where and who passed. One document per application, written with
+  one conditional write per event (ServiceStore.write_document: `_rev`, `inbox`), created by whichever of its
+  events comes first (domain.apply_received / apply_status_change); `pool_due` while a pooling step is owed;
+  `erased` once the candidate was erased (later events then leave it alone).
+- `candidates`: whether the candidate was hired, consent withdrawn, erased (one per person, created by the
+  first of those); candidates stored before profiles per division also hold the legacy name and skills.
 - `profiles`: name and skills per (candidate, division) (`_id` "<candidate>|<division>", that division's
   latest application wins): a pool entry shows the profile of the division that pooled the person
   (docs/decisions/002-candidates-per-division.md).
 - `pool`: one entry per pooled candidate (`_id` = candidate id).
 - `matches`: the stored matches of a requisition (`_id` = requisition id), computed off the request path
   (when it opens, when a pool change can alter it, when due) and only read by GET
-  (docs/decisions/004-stored-match-lists.md): `items` (the api-v1 answer), `surfaced` (everyone ever on
+  (docs/decisions/005-stored-match-lists.md): `items` (the api-v1 answer), `surfaced` (everyone ever on
   it), `open`, `skills_norm` and `floor` (what a pool change is checked against), `refresh_at`.
 - `reengagements`: one per (requisition, candidate).
 - `poolings`: one per time a candidate entered the pool (ids, division, reason, time; no personal data),
@@ -27,6 +30,7 @@ import threading
 from datetime import datetime, timedelta
 
 from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
 
 from services.talent_pool import domain
 from services.talent_pool.pool_index import PoolIndex
@@ -38,6 +42,11 @@ from shared.timeutil import utcnow
 # Changes are re-read this far back: a transaction that wrote its change record earlier may commit later.
 CHANGES_LOOKBACK = timedelta(seconds=120)
 CHANGES_RETENTION = timedelta(days=1)
+# New applications are re-read this far back: a projection write may land after a later one's.
+APPLICATIONS_LOOKBACK = timedelta(seconds=10)
+# Requisition ids this process knows are stored, so their applications skip the write (requisitions are
+# never deleted); forgotten all at once past this many.
+KNOWN_REQUISITIONS_MAX = 100_000
 # What the match index keeps of a pool entry.
 INDEXED_FIELDS = {"candidate_id": 1, "skills": 1, "retain_until": 1, "prior.average": 1, "prior.decided_at": 1}
 log = logging.getLogger("hireloop.talent_pool")
@@ -61,6 +70,8 @@ class TalentPoolStore(ServiceStore):
         self.db.matches.create_index([("refresh_at", ASCENDING)])
         self.db.matches.create_index([("open", ASCENDING)])
         self.db.matches.create_index([("items.candidate_id", ASCENDING)])
+        self.db.applications.create_index([("seen_at", ASCENDING)])  # new applicants, for the refresh
+        self.db.requisitions.create_index([("unlisted", ASCENDING)])  # learned from a snapshot, no list yet
         self.db.profiles.create_index([("candidate_id", ASCENDING)])
         self.db.reengagements.create_index(
             [("requisition_id", ASCENDING), ("candidate_id", ASCENDING)], unique=True,
@@ -73,6 +84,18 @@ class TalentPoolStore(ServiceStore):
 
     def save_requisition(self, doc: dict, session) -> None:
         self.db.requisitions.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
+
+    def learn_requisition(self, doc: dict) -> None:
+        """Stores a requisition snapshot unless one is there (`requisition_opened`, or a close's stub, keeps its
+        own): one idempotent command, and none for an id this process already knows is stored."""
+        known: set[str] = self.__dict__.setdefault("_known_requisitions", set())
+        if doc["_id"] in known:
+            return
+        self.db.requisitions.update_one({"_id": doc["_id"]},
+                                        {"$setOnInsert": {k: v for k, v in doc.items() if k != "_id"}}, upsert=True)
+        if len(known) >= KNOWN_REQUISITIONS_MAX:
+            known.clear()
+        known.add(doc["_id"])
 
     def close_requisition(self, requisition_id: str, division: str, closed_at: datetime, session) -> dict:
         """Marks it closed; a close that overtook the opening leaves a stub the opening fills in."""
@@ -103,6 +126,20 @@ class TalentPoolStore(ServiceStore):
     def application_for_reengagement(self, reengagement_id: str, session=None) -> dict | None:
         return self.db.applications.find_one({"reengagement_id": reengagement_id}, session=session)
 
+    def settle_pooling(self, application_id: str, session) -> None:
+        """The pooling step of an application is done (`pool_due` off; `_rev` moves, so a write of the
+        projection that read it before retries on this)."""
+        self.db.applications.update_one({"_id": application_id}, {"$unset": {"pool_due": ""}, "$inc": {"_rev": 1}},
+                                        session=session)
+
+    def erased_any(self, candidate_ids: list[str], application_ids: list[str], session=None) -> bool:
+        """An event that names its candidate needs no look-up of its applications' candidate (the hint below,
+        one more query per new projection): every tombstone names its candidate."""
+        if not candidate_ids:
+            return super().erased_any(candidate_ids, application_ids, session=session)
+        return self.db.erased.find_one({"subjects": {"$in": [*candidate_ids, *application_ids]}}, {"_id": 1},
+                                       session=session) is not None
+
     def erased_application_hint(self, application_ids: list[str], session=None) -> bool:
         """An application whose candidate was erased (tombstones from before they named applications)."""
         docs = self.db.applications.find({"_id": {"$in": application_ids}}, {"candidate_id": 1}, session=session)
@@ -118,25 +155,23 @@ class TalentPoolStore(ServiceStore):
         return self.db.profiles.find_one({"_id": domain.profile_id(candidate_id, division)}, session=session)
 
     def save_profile(self, candidate_id: str, division: str, name: str, skills: list[str], seen_at: datetime,
-                     session) -> bool:
+                     session=None) -> str | None:
         """That division's latest application wins: a profile older than the division's stored one changes
-        nothing. True if applied."""
-        current = self.get_profile(candidate_id, division, session=session)
-        if current is not None and current.get("profile_at") and current["profile_at"] > seen_at:
-            return False
-        self.db.profiles.replace_one(
-            {"_id": domain.profile_id(candidate_id, division)},
-            {"candidate_id": candidate_id, "division": division, "name": name, "skills": skills, "profile_at": seen_at},
-            upsert=True, session=session)
-        self.db.candidates.update_one({"_id": candidate_id},
-                                      {"$setOnInsert": {"candidate_id": candidate_id, "hired": False}},
-                                      upsert=True, session=session)
-        return True
+        nothing. One idempotent command. "created", "updated", or None when a newer profile is stored."""
+        try:
+            result = self.db.profiles.update_one(
+                {"_id": domain.profile_id(candidate_id, division), "profile_at": {"$not": {"$gt": seen_at}}},
+                {"$set": {"candidate_id": candidate_id, "division": division, "name": name, "skills": skills,
+                          "profile_at": seen_at}},
+                upsert=True, session=session)
+        except DuplicateKeyError:
+            return None  # the filter missed a stored profile (a newer one), so the upsert collided with it
+        return "created" if result.upserted_id is not None else "updated"
 
     def profiles_of(self, candidate_id: str, session=None) -> list[dict]:
         return list(self.db.profiles.find({"candidate_id": candidate_id}, session=session).sort("_id", ASCENDING))
 
-    def mark_hired(self, candidate_id: str, application_id: str, at: datetime, session) -> None:
+    def mark_hired(self, candidate_id: str, application_id: str, at: datetime, session=None) -> None:
         self.db.candidates.update_one(
             {"_id": candidate_id},
             {"$set": {"candidate_id": candidate_id, "hired": True, "hired_at": at,
@@ -146,7 +181,10 @@ class TalentPoolStore(ServiceStore):
 
     def touch_candidate(self, candidate_id: str, pooled_at: datetime, session) -> None:
         """Records the pooling on the candidate, so a concurrent hire of the same person write-conflicts."""
-        self.db.candidates.update_one({"_id": candidate_id}, {"$set": {"pooled_at": pooled_at}}, session=session)
+        self.db.candidates.update_one({"_id": candidate_id},
+                                      {"$set": {"pooled_at": pooled_at},
+                                       "$setOnInsert": {"candidate_id": candidate_id, "hired": False}},
+                                      upsert=True, session=session)
 
     def hired_candidate_ids(self, candidate_ids: list[str], session=None) -> set[str]:
         docs = self.db.candidates.find({"_id": {"$in": candidate_ids}, "hired": True}, {"_id": 1}, session=session)
@@ -161,7 +199,7 @@ class TalentPoolStore(ServiceStore):
         self._pool_changed(entry["_id"], session)
 
     def update_pool_profile(self, candidate_id: str, division: str, name: str, skills: list[str],
-                            skills_norm: list[str], session) -> None:
+                            skills_norm: list[str], session=None) -> None:
         """A newer profile from the division that pooled the person refreshes the entry; another division's
         never changes it."""
         result = self.db.pool.update_one(
@@ -199,6 +237,11 @@ class TalentPoolStore(ServiceStore):
                                                 {"$set": {"interview.highlights": []}}, session=session).modified_count
         self.db.applications.update_many({"candidate_id": candidate_id, "decision": {"$ne": None}},
                                          {"$set": {"decision.note": None}}, session=session)
+        # `erased` makes every later write of these projections a no-op (ServiceStore.write_document); `_rev`
+        # moves, so a write that read one before this retries and sees it.
+        self.db.applications.update_many({"candidate_id": candidate_id},
+                                         {"$set": {"erased": True}, "$unset": {"pool_due": ""}, "$inc": {"_rev": 1}},
+                                         session=session)
         reengagements = self.db.reengagements.update_many({"candidate_id": candidate_id},
                                                           {"$set": {"candidate_skills": []}},
                                                           session=session).modified_count
@@ -208,7 +251,7 @@ class TalentPoolStore(ServiceStore):
     def reengagements_of(self, candidate_id: str) -> list[dict]:
         return list(self.db.reengagements.find({"candidate_id": candidate_id}).sort("_id", ASCENDING))
 
-    def remove_from_pool(self, candidate_id: str, session) -> bool:
+    def remove_from_pool(self, candidate_id: str, session=None) -> bool:
         removed = self.db.pool.delete_one({"_id": candidate_id}, session=session).deleted_count == 1
         if removed:
             self._pool_changed(candidate_id, session)
@@ -299,6 +342,37 @@ class TalentPoolStore(ServiceStore):
             query["_id"] = requisition_id
         self.db.matches.update_many(query, {"$pull": {"items": {"candidate_id": candidate_id}},
                                             "$set": {"refresh_at": at, "floor": None}}, session=session)
+
+    def take_new_applications(self) -> list[tuple[str, str]]:
+        """(requisition, candidate) of the applications this process has not seen yet (by `seen_at`, with a
+        look-back for writes that landed after a later one)."""
+        state = self.__dict__.setdefault("_new_applications", {"since": utcnow() - APPLICATIONS_LOOKBACK, "seen": {}})
+        asked = utcnow()
+        docs = self.db.applications.find({"seen_at": {"$gte": state["since"]}},
+                                         {"candidate_id": 1, "requisition_id": 1, "seen_at": 1})
+        new = [d for d in docs if d["_id"] not in state["seen"]]
+        seen = {**state["seen"], **{d["_id"]: d["seen_at"] for d in new}}
+        state["since"] = asked - APPLICATIONS_LOOKBACK
+        state["seen"] = {k: at for k, at in seen.items() if at >= state["since"]}
+        return [(d["requisition_id"], d["candidate_id"]) for d in new
+                if d.get("requisition_id") and d.get("candidate_id")]
+
+    def pull_applicants(self, pairs: list[tuple[str, str]], at: datetime) -> None:
+        """Takes each candidate off the stored list of the requisition they applied to, if on it."""
+        if not pairs:
+            return
+        listed = self.db.matches.find({"_id": {"$in": sorted({r for r, _ in pairs})},
+                                       "items.candidate_id": {"$in": sorted({c for _, c in pairs})}},
+                                      {"items.candidate_id": 1})
+        on = {(d["_id"], i["candidate_id"]) for d in listed for i in d.get("items") or []}
+        for requisition_id, candidate_id in sorted(set(pairs) & on):
+            self.pull_from_matches(candidate_id, at, None, requisition_id=requisition_id)
+
+    def unlisted_requisitions(self) -> list[str]:
+        return [d["_id"] for d in self.db.requisitions.find({"unlisted": True}, {"_id": 1})]
+
+    def mark_listed(self, requisition_id: str) -> None:
+        self.db.requisitions.update_one({"_id": requisition_id}, {"$unset": {"unlisted": ""}})
 
     def open_match_lists(self) -> list[dict]:
         """The open lists, as much as a pool change is checked against (domain.could_change_list)."""

@@ -23,6 +23,7 @@ import os
 import socket
 import sys
 import time
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -409,8 +410,10 @@ class Store(DependencyProvider):
         from shared.storage import mongo_client
 
         settings = container_settings()
-        client = mongo_client(settings.mongo_url)
-        self.store = self.store_cls(client, settings.database_name(self.container.service_name))
+        service = self.container.service_name
+        # Its commands counted by name (hireloop_mongo_commands_total): what `make bench` divides per application.
+        client = mongo_client(settings.mongo_url, event_listeners=[metrics.count_mongo_commands(service)])
+        self.store = self.store_cls(client, settings.database_name(service))
         self.store.ensure_indexes()
 
     def stop(self):
@@ -457,6 +460,9 @@ class BusHandle:
     def relay_pending(self) -> int:
         return self._provider.relay(self._ctx.service.store)
 
+    def sweep_documents(self) -> int:
+        return self._provider.sweep_documents(self._ctx.service.store)
+
     def transact(self, work, envelope: EventEnvelope | None = None):
         """Run `work(uow)` in one transaction (with inbox dedup when handling `envelope`), then relay
         the events it emitted. Raises AlreadyHandled for a duplicate event (the inbox acks it)."""
@@ -477,6 +483,26 @@ class BusHandle:
             self._provider.relay(store, [e.event_id for e in emitted])
         return result
 
+    def write(self, collection: str, doc_id: str, decide, envelope: EventEnvelope | None = None) -> dict | None:
+        """One document, one write (ServiceStore.write_document): `decide(state, change) -> new state | None`,
+        with the handled event's id and the events `change.emit`s kept on the document; then relay them.
+        Raises AlreadyHandled for a duplicate event (the inbox acks it). Returns the document as written."""
+        store: ServiceStore = self._ctx.service.store
+        correlation = envelope.correlation_id if envelope else self._ctx.context_data.get("correlation_id")
+        doc, emitted, entries = store.write_document(
+            collection, doc_id, decide,
+            event_id=envelope.event_id if envelope else None,
+            about=erasure.subjects(envelope.type, envelope.payload) if envelope else None,
+            headers=self._headers(),
+            correlation_id=correlation or self._ctx.call_id,
+            causation_id=envelope.event_id if envelope else self._ctx.call_id,
+        )
+        for e in emitted:
+            metrics.count_business(store.owner, e.type, e.payload)
+        if entries:
+            self._provider.relay_document(store, collection, doc_id, entries)
+        return doc
+
 
 class Bus(DependencyProvider):
     def setup(self):
@@ -489,35 +515,91 @@ class Bus(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return BusHandle(self, worker_ctx)
 
-    def relay(self, store: ServiceStore, only_ids: list[str] | None = None) -> int:
-        """Publish unsent outbox events; mark each sent only after the broker confirmed it."""
-        sent = 0
+    def start(self):
+        # Relayed events are pulled off their documents in batches (one command per collection per batch).
+        self._cleared: dict[tuple[int, str], tuple[ServiceStore, set[str], set[str]]] = {}
+        self._flushing = True
+        self.container.spawn_managed_thread(self._clear_loop)
+
+    def stop(self):
+        self._flushing = False
+        self.flush_cleared()
+
+    def _publish(self, store: ServiceStore, entry: dict) -> bool:
+        """Sign and publish one outbox entry; True once the broker confirmed it."""
         exchange = topology.events_exchange(store.owner)
+        try:
+            # Signed here, when it leaves, not when it was emitted: an erasure redacts the payloads of
+            # unsent outbox events (ServiceStore.erase_from_outbox), and what is signed must be exactly
+            # what is published. The outbox is this service's own database; the bus is where trust ends.
+            envelope = event_signing.sign_envelope(entry["envelope"], self.signing_key)
+            with tracing.producer_span(exchange, entry["type"], entry["_id"], entry.get("headers") or {}) as headers:
+                self.publisher.publish(
+                    envelope,
+                    exchange=Exchange(exchange, type="topic", durable=True),
+                    # the type, and for a status change the transition: consumers bind to the changes they need
+                    routing_key=topology.routing_key(entry["type"], entry["envelope"].get("payload") or {}),
+                    headers=headers,
+                    message_id=entry["_id"],
+                    retry=True,
+                )
+        except Exception:  # noqa: BLE001 - left in the outbox; the sweep publishes it later
+            log.exception("outbox publish failed", extra={"event_id": entry["_id"]})
+            return False
+        metrics.EVENTS_PUBLISHED.labels(store.owner, entry["type"]).inc()
+        return True
+
+    def relay(self, store: ServiceStore, only_ids: list[str] | None = None) -> int:
+        """Publish unsent events of the outbox collection; mark each sent only after the broker confirmed it."""
+        sent = 0
         for doc in store.claim_outbox(only_ids=only_ids):
+            if self._publish(store, doc):  # a failure stays leased; the sweep publishes it when the lease ends
+                store.mark_sent(doc["_id"])
+                sent += 1
+        return sent
+
+    def relay_document(self, store: ServiceStore, collection: str, doc_id: str, entries: list[dict]) -> int:
+        """Publish events kept on a document; the confirmed ones are pulled off it in the next batch."""
+        sent = [e["_id"] for e in entries if self._publish(store, e)]
+        if sent:
+            _, docs, events = self._cleared.setdefault((id(store), collection), (store, set(), set()))
+            docs.add(doc_id)
+            events.update(sent)
+        return len(sent)
+
+    def flush_cleared(self) -> None:
+        batches, self._cleared = self._cleared, {}
+        for (_, collection), (store, docs, events) in batches.items():
             try:
-                # Signed here, when it leaves, not when it was emitted: an erasure redacts the payloads of
-                # unsent outbox events (ServiceStore.erase_from_outbox), and what is signed must be exactly
-                # what is published. The outbox is this service's own database; the bus is where trust ends.
-                envelope = event_signing.sign_envelope(doc["envelope"], self.signing_key)
-                with tracing.producer_span(exchange, doc["type"], doc["_id"], doc.get("headers") or {}) as headers:
-                    self.publisher.publish(
-                        envelope,
-                        exchange=Exchange(exchange, type="topic", durable=True),
-                        routing_key=doc["type"],
-                        headers=headers,
-                        message_id=doc["_id"],
-                        retry=True,
-                    )
-            except Exception:  # noqa: BLE001 - left leased; the sweep publishes it when the lease ends
-                log.exception("outbox publish failed", extra={"event_id": doc["_id"]})
-                continue
-            store.mark_sent(doc["_id"])
-            metrics.EVENTS_PUBLISHED.labels(store.owner, doc["type"]).inc()
-            sent += 1
+                store.clear_relayed(collection, sorted(docs), sorted(events))
+            except Exception:  # noqa: BLE001 - left on the documents: the sweep publishes them again (deduplicated)
+                log.warning("could not clear relayed events", exc_info=True, extra={"collection": collection})
+
+    def _clear_loop(self):
+        while self._flushing:
+            eventlet.sleep(CLEAR_INTERVAL)
+            self.flush_cleared()
+
+    def sweep_documents(self, store: ServiceStore) -> int:
+        """Events on documents whose relay did not happen (a process killed between write and publish, a
+        broker away): published once they are older than SWEEP_GRACE; empty outboxes leave the index."""
+        sent = 0
+        cutoff = utcnow() - SWEEP_GRACE
+        for collection in store.documents_with_outbox:
+            pending = store.pending_documents(collection)
+            empty = [d["_id"] for d in pending if not d.get("outbox")]
+            if empty:
+                store.settle_empty_outboxes(collection, empty)
+            for doc in pending:
+                due = [e for e in doc.get("outbox") or [] if e["created_at"] <= cutoff]
+                if due and store.lease_document_outbox(collection, doc["_id"]):
+                    sent += self.relay_document(store, collection, doc["_id"], due)
         return sent
 
 
 STARTED_AT = time.time()
+CLEAR_INTERVAL = 0.05  # seconds between batches pulling relayed events off their documents
+SWEEP_GRACE = timedelta(seconds=3)  # an event on a document this old was not relayed right after its write
 
 
 class ServiceBase:
@@ -533,6 +615,7 @@ class ServiceBase:
     def relay_outbox(self):
         # Events whose immediate relay failed (broker away, process killed after commit) go out here.
         self.bus.relay_pending()
+        self.bus.sweep_documents()
 
     def erase_candidate_data(self, payload, envelope, erase_own) -> None:
         """This service's part of an erasure (shared/erasure.py): its dead letters about the candidate (in the

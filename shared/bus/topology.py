@@ -5,7 +5,9 @@ declares the full topology (not only its own queues) at start-up, and `make topo
 deployment. Declarations are idempotent.
 
 - `nameko-rpc` (topic): RPC requests, routed `<service>.<method>` to queue `rpc-<service>` (nameko's names).
-- `<service>.events` (topic): events a service publishes, routed by event type (nameko's names).
+- `<service>.events` (topic): events a service publishes, routed by event type (nameko's names), except
+  `application_status_changed`, routed `application_status_changed.<previous status or none>.<status>`
+  (`routing_key`) so that each consumer is bound to the status changes it needs only (`Transitions`).
 - `<service>.inbox`: one queue per consuming service, bound to every event it subscribes to.
 - `<service>.wait`: events that came before one they depend on are parked here (through the topic exchange
   `hireloop.wait`, routing key `<service>`), wait `WAIT_SECONDS`, then the broker dead-letters them back to
@@ -23,9 +25,11 @@ declare only their own reply queues and take everything else as it is.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from shared.contracts.common import SERVICES
+from shared.contracts.common import SERVICES, AppStatus
+from shared.contracts.status import OVERRIDE_SCREENING
 
 RPC_EXCHANGE = "nameko-rpc"
 DEAD_LETTER_EXCHANGE = "hireloop.dlx"
@@ -39,8 +43,124 @@ DEADLINE_HEADER = "x-hireloop-deadline"
 WAIT_SECONDS = 2
 WAIT_BUDGET_SECONDS = 300
 
+# ----------------------------------------------------------------------------------------------------
+# Status changes are routed by transition
+
+STATUS_CHANGED = "application_status_changed"
+NO_STATUS = "none"  # the previous status of an application's first change (None in the payload)
+STATUSES: tuple[str, ...] = tuple(s.value for s in AppStatus)
+PREVIOUS: tuple[str, ...] = (NO_STATUS, *STATUSES)
+# Every (previous, status) pair a key can carry, possible moves or not (status.py's machine plus the fast track
+# are a subset): a rule decides over all of them, so a move the machine gains later is never silently unrouted.
+ALL_PAIRS: frozenset[tuple[str, str]] = frozenset((p, s) for p in PREVIOUS for s in STATUSES)
+
+
+def routing_key(event_type: str, payload: Mapping) -> str:
+    """The routing key an event is published with: its type, and for a status change the transition too."""
+    if event_type != STATUS_CHANGED:
+        return event_type
+    return f"{STATUS_CHANGED}.{payload.get('previous_status') or NO_STATUS}.{payload['status']}"
+
+
+def every_key(event_type: str) -> str:
+    """The binding key that hears every event of a type (for watchers and tools). `#` matches zero words too,
+    so it also hears a status change published with the bare type (a sourcing from before the transition keys)."""
+    return f"{STATUS_CHANGED}.#" if event_type == STATUS_CHANGED else event_type
+
+
+@dataclass(frozen=True)
+class Transitions:
+    """The status changes a consumer needs: `needs(previous or "none", status)`; `why` says why (docs, tests)."""
+
+    why: str
+    needs: Callable[[str, str], bool]
+
+    def pairs(self) -> frozenset[tuple[str, str]]:
+        return frozenset(pair for pair in ALL_PAIRS if self.needs(*pair))
+
+
+def transition_keys(rule: Transitions | None) -> tuple[str, ...]:
+    """The binding keys that hear exactly `rule`'s status changes: `#` for all of them, then a `*.<status>`
+    for each status needed whatever came before, a `<previous>.*` for each previous status whose every change is
+    needed, and an explicit `<previous>.<status>` for what is left."""
+    wanted = ALL_PAIRS if rule is None else rule.pairs()
+    if wanted == ALL_PAIRS:
+        return (every_key(STATUS_CHANGED),)
+    covers: dict[str, frozenset[tuple[str, str]]] = {}
+    for s in STATUSES:
+        column = frozenset((p, s) for p in PREVIOUS)
+        if column <= wanted:
+            covers[f"{STATUS_CHANGED}.*.{s}"] = column
+    for p in PREVIOUS:
+        row = frozenset((p, s) for s in STATUSES)
+        if row <= wanted:
+            covers[f"{STATUS_CHANGED}.{p}.*"] = row
+    for key in list(covers):  # a pattern whose pairs the others hear already is one binding too many
+        others = frozenset().union(*(c for k, c in covers.items() if k != key))
+        if covers[key] <= others:
+            del covers[key]
+    heard = frozenset().union(*covers.values())
+    explicit = [f"{STATUS_CHANGED}.{p}.{s}" for p in PREVIOUS for s in STATUSES if (p, s) in wanted - heard]
+    return (*covers, *explicit)
+
+
+def topic_matches(pattern: str, key: str) -> bool:
+    """RabbitMQ's topic match: words split on ".", `*` is exactly one word, `#` zero or more."""
+
+    def match(ps: list[str], ks: list[str]) -> bool:
+        if not ps:
+            return not ks
+        if ps[0] == "#":
+            return any(match(ps[1:], ks[i:]) for i in range(len(ks) + 1))
+        return bool(ks) and ps[0] in ("*", ks[0]) and match(ps[1:], ks[1:])
+
+    return match(pattern.split("."), key.split("."))
+
+
+S = AppStatus
+_OVERRIDABLE = OVERRIDE_SCREENING.allowed
+_BEFORE_INTERVIEWS = frozenset({NO_STATUS, S.received, S.shortlisted, S.screened_out})
+
+EVERY_CHANGE = Transitions("every change", lambda p, s: True)
+SCREENING_NEEDS = Transitions(
+    "changes that leave or re-enter the statuses a screening override allows (received, shortlisted, "
+    "screened_out): its copy starts as received from application_received, and an override needs only to know "
+    "whether the application is still in that set",
+    lambda p, s: ((S.received if p == NO_STATUS else p) in _OVERRIDABLE) != (s in _OVERRIDABLE))
+NOTIFICATION_NEEDS = Transitions(
+    "every change but an application's first (none -> received): its contact comes with application_received",
+    lambda p, s: (p, s) != (NO_STATUS, S.received))
+TALENT_POOL_NEEDS = Transitions(
+    "every change but those among none, received, shortlisted and screened_out: pooling starts at interviewed "
+    "and its report counts offers; application_received brings the candidate and consent",
+    lambda p, s: not (p in _BEFORE_INTERVIEWS and s in _BEFORE_INTERVIEWS))
+
+
+class Subscription(tuple):
+    """A row of SUBSCRIPTIONS: still the pair (producer, event type), compared and unpacked as one; for a status
+    change, `transitions` narrows what is heard (None: every change)."""
+
+    transitions: Transitions | None
+
+    def __new__(cls, producer: str, event_type: str, transitions: Transitions | None = None):
+        if transitions is not None and event_type != STATUS_CHANGED:
+            raise ValueError(f"only {STATUS_CHANGED} is routed by transition, not {event_type}")
+        row = super().__new__(cls, (producer, event_type))
+        row.transitions = transitions
+        return row
+
+
+def binding_keys(row: tuple[str, str]) -> tuple[str, ...]:
+    """The keys binding a consumer's inbox to one row of its subscriptions."""
+    _, event_type = row
+    if event_type != STATUS_CHANGED:
+        return (event_type,)
+    return transition_keys(getattr(row, "transitions", None))
+
+
 # Who hears what: consumer -> [(producer, event type)]. The single source of the bindings; each
-# service's inbox handlers must match its row (checked by tests).
+# service's inbox handlers must match its row (checked by tests). A status change row says which changes
+# the consumer needs (docs/architecture.md, "Status changes by transition").
 SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
     "sourcing": [
         ("screening", "application_screened"),
@@ -55,16 +175,17 @@ SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
     ],
     "screening": [
         ("sourcing", "application_received"),
-        ("sourcing", "application_status_changed"),
+        Subscription("sourcing", STATUS_CHANGED, SCREENING_NEEDS),
         ("sourcing", "candidate_erasure_requested"),
     ],
     "interview_feedback": [
-        ("sourcing", "application_status_changed"),
+        # every change, `received` too: a schedule on a received application answers 409 invalid_status, not 404
+        Subscription("sourcing", STATUS_CHANGED, EVERY_CHANGE),
         ("sourcing", "candidate_erasure_requested"),
     ],
     "notification": [
         ("sourcing", "application_received"),
-        ("sourcing", "application_status_changed"),
+        Subscription("sourcing", STATUS_CHANGED, NOTIFICATION_NEEDS),
         ("sourcing", "offer_confirmation_recorded"),
         ("interview_feedback", "approvals_requested"),
         ("interview_feedback", "approval_step_decided"),
@@ -75,10 +196,16 @@ SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
         ("sourcing", "requisition_opened"),
         ("sourcing", "requisition_closed"),
         ("sourcing", "application_received"),
-        ("sourcing", "application_status_changed"),
+        Subscription("sourcing", STATUS_CHANGED, TALENT_POOL_NEEDS),
         ("sourcing", "candidate_erasure_requested"),
     ],
 }
+
+
+def consumers_of(producer: str, key: str) -> list[str]:
+    """The services whose inbox hears an event that `producer` publishes with routing key `key`."""
+    return [service for service, rows in SUBSCRIPTIONS.items()
+            if any(row[0] == producer and any(topic_matches(k, key) for k in binding_keys(row)) for row in rows)]
 
 
 def events_exchange(service: str) -> str:
@@ -153,7 +280,8 @@ def queues(services: tuple[str, ...] = SERVICES) -> list[QueueSpec]:
             QueueSpec(
                 inbox_queue(service),
                 args,
-                tuple(Binding(events_exchange(p), t) for p, t in SUBSCRIPTIONS[service]),
+                tuple(Binding(events_exchange(row[0]), key) for row in SUBSCRIPTIONS[service]
+                      for key in binding_keys(row)),
             )
         )
         specs.append(QueueSpec(wait_queue(service), wait_queue_arguments(service), (Binding(WAIT_EXCHANGE, service),)))
@@ -297,7 +425,9 @@ def broker_users() -> list[BrokerUser]:
         read=_any_of(replies, live, _escape(RPC_EXCHANGE), *(_escape(events_exchange(p)) for p, _ in GATEWAY_LISTENS)),
         topics=(
             TopicPermission(RPC_EXCHANGE, write=calls("gateway"), read=f"^{UUID}$"),
-            *(TopicPermission(events_exchange(p), write="^$", read=f"^{t}$") for p, t in GATEWAY_LISTENS),
+            # binds (read) with the key that hears every event of the type (a status change: `<type>.#`)
+            *(TopicPermission(events_exchange(p), write="^$", read=f"^{_escape(every_key(t))}$")
+              for p, t in GATEWAY_LISTENS),
         ),
     ))
     return users

@@ -46,7 +46,8 @@ def enabled() -> bool:
 
 
 def setup_tracing(service: str, settings: Settings):
-    """Install the process's tracer provider (once) and instrument PyMongo and Redis. Returns the provider,
+    """Install the process's tracer provider (once) and instrument Redis, and PyMongo when
+    HIRELOOP_TRACE_DB_COMMANDS asks for a span per command. Returns the provider,
     or None when no exporter is configured (tracing stays a no-op)."""
     global _provider
     if _provider is not None:
@@ -81,18 +82,21 @@ def setup_tracing(service: str, settings: Settings):
         provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(path), schedule_delay_millis=500))
         where = path
     trace.set_tracer_provider(provider)
-    _instrument_clients(provider)
+    _instrument_clients(provider, settings)
     _provider = provider
     log.info("tracing on", extra={"exporter": where})
     return provider
 
 
-def _instrument_clients(provider) -> None:
+def _instrument_clients(provider, settings: Settings) -> None:
     # Registered before any client exists: PyMongo captures its command listeners at client creation.
-    from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
 
-    PymongoInstrumentor().instrument(tracer_provider=provider, capture_statement=False)
+    if settings.trace_db_commands:
+        # A span per MongoDB command only when asked (HIRELOOP_TRACE_DB_COMMANDS): it costs every command.
+        from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+
+        PymongoInstrumentor().instrument(tracer_provider=provider, capture_statement=False)
     RedisInstrumentor().instrument(tracer_provider=provider)
 
 

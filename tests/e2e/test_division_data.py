@@ -16,7 +16,7 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Exchange, Queue, binding
 
 from shared.bus import topology
 from shared.contracts.common import SERVICES
@@ -141,12 +141,17 @@ def held_events(platform, consumer: str, producer: str, event_type: str):
     Yields a function returning the held messages; the binding is restored on the way out."""
     exchange = topology.events_exchange(producer)
     inbox = topology.inbox_queue(consumer)
+    # the inbox's own keys for that event (a status change: the transitions the consumer needs)
+    row = next(r for r in topology.SUBSCRIPTIONS[consumer] if r == (producer, event_type))
+    keys = topology.binding_keys(row)
     with Connection(platform.env["RABBIT_URL"]) as conn:
         channel = conn.channel()
         held = Queue(f"test.held.{uuid.uuid4().hex[:8]}", exchange=Exchange(exchange, type="topic", durable=True),
-                     routing_key=event_type, exclusive=True, auto_delete=True)
+                     bindings=[binding(Exchange(exchange, type="topic", durable=True), routing_key=k) for k in keys],
+                     exclusive=True, auto_delete=True)
         held(channel).declare()
-        channel.queue_unbind(queue=inbox, exchange=exchange, routing_key=event_type)
+        for key in keys:
+            channel.queue_unbind(queue=inbox, exchange=exchange, routing_key=key)
         messages: list = []
 
         def take():
@@ -157,7 +162,8 @@ def held_events(platform, consumer: str, producer: str, event_type: str):
         try:
             yield take
         finally:
-            channel.queue_bind(queue=inbox, exchange=exchange, routing_key=event_type)
+            for key in keys:
+                channel.queue_bind(queue=inbox, exchange=exchange, routing_key=key)
             held(channel).delete()
 
 

@@ -63,11 +63,15 @@ def subscribers(pair: tuple[str, str]) -> list[str]:
     return [service for service, pairs in topology.SUBSCRIPTIONS.items() if pair in pairs]
 
 
-def routes(pair: tuple[str, str]) -> dict[str, tuple[str, str]]:
-    """service -> (exchange, routing key) by which the attacker's copies reach that service's inbox."""
+def routes(pair: tuple[str, str], payload: dict) -> dict[str, tuple[str, str]]:
+    """service -> (exchange, routing key) by which the attacker's copies reach that service's inbox (a status
+    change's key names its transition, and reaches the consumers that need that one)."""
     producer, event_type = pair
+    key = topology.routing_key(event_type, payload)
     if subscribers(pair):
-        return {service: (topology.events_exchange(producer), event_type) for service in subscribers(pair)}
+        reached = topology.consumers_of(producer, key)
+        assert reached, f"{key} reaches no subscriber"
+        return {service: (topology.events_exchange(producer), key) for service in reached}
     return {service: ("", topology.inbox_queue(service)) for service in SERVICES}
 
 
@@ -167,9 +171,9 @@ def test_forged_unsigned_or_replayed_event_is_dead_lettered_and_changes_nothing(
     tag = uuid.uuid4().hex[:8]
     sent = {f"evt_forged_{tag}_{case}": reason for case, reason in CASES.items()}
 
-    # The attacker: on the producer's exchange with the type as routing key, like a genuine event (or straight
+    # The attacker: on the producer's exchange with the routing key of a genuine event (or straight
     # into the inboxes for a type nobody consumes).
-    reached = routes(pair)
+    reached = routes(pair, payload)
     # Publisher confirms: the connection closes right after, and an unconfirmed message may be dropped then.
     with Connection(platform.env["RABBIT_URL"], transport_options={"confirm_publish": True}) as conn:
         publish = conn.Producer().publish

@@ -184,7 +184,11 @@ def test_a_service_user_may_do_its_own_work_on_the_broker(broker):
     gateway = broker["gateway"]
     assert attempt(gateway, publish(topology.RPC_EXCHANGE, "notification.put_policy")) == "ok"
     assert attempt(gateway, reply_queue("gateway")) == "ok"
-    assert attempt(gateway, live_queue("application_status_changed")) == "ok"  # the console's live board
+    # the console's live board hears every status change, whatever its transition key
+    assert attempt(gateway, live_queue(topology.every_key(topology.STATUS_CHANGED))) == "ok"
+    # sourcing publishes status changes with their transition keys
+    for key in ("application_status_changed.none.received", "application_status_changed.received.shortlisted"):
+        assert attempt(broker["sourcing"], publish("sourcing.events", key)) == "ok", key
     # /metrics reads queue depths with passive declarations
     assert attempt(gateway, lambda ch: ch.queue_declare("rpc-sourcing", passive=True)) == "ok"
     assert attempt(gateway, lambda ch: ch.queue_declare("sourcing.dlq", passive=True)) == "ok"
@@ -217,10 +221,11 @@ def test_a_service_user_cannot_touch_what_is_not_its_own(broker):
     assert refused == {k: "refused" for k in refused}
     gateway = broker["gateway"]
     refused = {
-        "publish an event": attempt(gateway, publish("sourcing.events", "application_status_changed")),
+        "publish an event": attempt(gateway, publish("sourcing.events", "application_status_changed.none.received")),
         "read a service queue": attempt(gateway, get("rpc-sourcing")),
         "sniff RPC requests": attempt(gateway, reply_queue("gateway", "sourcing.*")),
         "hear other events": attempt(gateway, live_queue("candidate_erasure_requested")),
+        "hear everything sourcing publishes": attempt(gateway, live_queue("#")),
     }
     assert refused == {k: "refused" for k in refused}
 

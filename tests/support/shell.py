@@ -14,7 +14,7 @@ from shared.timeutil import iso, utcnow
 
 
 class InProcessBus:
-    """The Bus handle's contract (caller, transact with inbox) without a broker."""
+    """The Bus handle's contract (caller, transact with inbox, write of one document) without a broker."""
 
     def __init__(self, store, caller):
         self.store = store
@@ -29,6 +29,19 @@ class InProcessBus:
             EVENT_MODELS[(e.producer, e.type)].model_validate(e.payload)
         self.emitted.extend(emitted)
         return result
+
+    def write(self, collection, doc_id, decide, envelope=None):
+        # As the real bus: one document, one write (ServiceStore.write_document), then the events go out
+        # (here: recorded, and pulled off the document as the relay's batch would).
+        doc, emitted, entries = self.store.write_document(
+            collection, doc_id, decide, event_id=envelope.event_id if envelope else None,
+            about=subjects(envelope.type, envelope.payload) if envelope else None)
+        for e in emitted:
+            EVENT_MODELS[(e.producer, e.type)].model_validate(e.payload)
+        self.emitted.extend(emitted)
+        if entries:
+            self.store.clear_relayed(collection, [doc_id], [e["_id"] for e in entries])
+        return doc
 
     def of_type(self, event_type):
         return [e for e in self.emitted if e.type == event_type]

@@ -297,3 +297,38 @@ def test_a_sample_ratio_outside_0_to_1_is_refused_by_name(monkeypatch, raw):
     monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", raw)
     with pytest.raises(ValueError, match="OTEL_TRACES_SAMPLER_ARG"):
         Settings.from_env()
+
+
+@pytest.mark.parametrize("asked", [False, True])
+def test_a_span_per_mongodb_command_only_when_asked(data_infra, asked):
+    """Per-command PyMongo spans cost every command (issue 17): off unless HIRELOOP_TRACE_DB_COMMANDS asks;
+    Redis calls are traced either way."""
+    import dataclasses
+
+    from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+    from shared.storage import mongo_client
+
+    settings = Settings.from_env({"HIRELOOP_TRACE_DB_COMMANDS": "true"} if asked else {})
+    assert settings.trace_db_commands is asked
+    settings = dataclasses.replace(settings, mongo_url=data_infra.mongo_url)
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracing._instrument_clients(provider, settings)
+    try:
+        assert PymongoInstrumentor().is_instrumented_by_opentelemetry is asked
+        assert RedisInstrumentor().is_instrumented_by_opentelemetry
+        client = mongo_client(settings.mongo_url)  # after instrumenting: listeners are fixed at creation
+        try:
+            client[f"{data_infra.namespace}_spans"].things.find_one({"_id": "x"})
+        finally:
+            client.close()
+        db_spans = [s.name for s in memory.get_finished_spans() if s.attributes.get("db.system") == "mongodb"]
+        assert any("find" in name for name in db_spans) if asked else db_spans == []
+    finally:
+        if PymongoInstrumentor().is_instrumented_by_opentelemetry:
+            PymongoInstrumentor().uninstrument()
+        RedisInstrumentor().uninstrument()
+        provider.shutdown()

@@ -124,6 +124,7 @@ def test_unset_or_empty_variables_give_the_documented_defaults():
     assert (defaults.rate_limit_key, defaults.rate_limit_division, defaults.rate_limit_anonymous) == (
         Rate(20, 100), Rate(100, 500), Rate(2, 30))
     assert (defaults.traces_sample_ratio, defaults.otlp_traces_url, defaults.traces_file) == (1.0, "", "")
+    assert defaults.trace_db_commands is False  # no span per MongoDB command unless asked (issue 17)
     assert defaults.event_max_age_seconds == event_signing.DEFAULT_MAX_AGE_SECONDS
     assert (defaults.event_signing_key, dict(defaults.event_public_keys)) == (None, {})
     assert defaults.scale == {"sourcing": 1, "screening": 1, "interview_feedback": 1, "notification": 1,
@@ -153,6 +154,7 @@ def test_each_variable_is_read_by_its_name():
            "CANDIDATE_REPLY_TO": "hr@x", "WEBHOOK_ALLOWED_HOSTS": "10.0.0.0/8", "RATE_LIMIT_KEY": "off",
            "RATE_LIMIT_DIVISION": "5/7", "RATE_LIMIT_ANONYMOUS": "1/2", "TRUSTED_PROXIES": "127.0.0.1",
            "HIRELOOP_TRACES_FILE": "var/t.jsonl", "OTEL_SDK_DISABLED": "TRUE", "OTEL_TRACES_SAMPLER_ARG": "0.1",
+           "HIRELOOP_TRACE_DB_COMMANDS": "true",
            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel:4318/", "RABBIT_MANAGEMENT_URL": "http://mq:15672",
            "HIRELOOP_VAR_DIR": "/tmp/v", "METRICS_BASE_PORT": "9200", "MONGO_PORT": "27018",
            "SCALE_SCREENING": "3", "HIRELOOP_EVENT_MAX_AGE_SECONDS": "86400"}
@@ -171,6 +173,7 @@ def test_each_variable_is_read_by_its_name():
     assert (s.candidate_reply_to, s.webhook_allowed_hosts, s.trusted_proxies) == ("hr@x", "10.0.0.0/8", "127.0.0.1")
     assert (s.rate_limit_key, s.rate_limit_division, s.rate_limit_anonymous) == (None, Rate(5, 7), Rate(1, 2))
     assert (s.traces_file, s.tracing_disabled, s.traces_sample_ratio) == ("var/t.jsonl", True, 0.1)
+    assert s.trace_db_commands is True
     assert s.otlp_traces_url == "http://otel:4318/v1/traces"  # the base URL, as OpenTelemetry's exporter does
     assert Settings.from_env({**env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://t/x"}).otlp_traces_url == \
         "http://t/x"

@@ -44,7 +44,8 @@ def announce(application: dict, previous: str | None, sequence: int) -> None:
     signed = event_signing.sign_envelope(envelope, container_settings().event_signing_key)
     Publisher(config.get("AMQP_URI"), use_confirms=True, serializer="json").publish(
         signed, exchange=Exchange(topology.events_exchange("sourcing"), type="topic", durable=True),
-        routing_key="application_status_changed", message_id=envelope["event_id"], retry=True)
+        routing_key=topology.routing_key("application_status_changed", envelope["payload"]),
+        message_id=envelope["event_id"], retry=True)
 
 
 class FakeSourcing:

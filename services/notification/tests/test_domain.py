@@ -441,3 +441,61 @@ def test_timing_report_groups_and_rates():
     assert rejection["median_delay_seconds"] == 5400.0 and rejection["average_survey_score"] == 3.5
     assert rejection["acceptance_rate"] is None and rejection["no_show_rate"] is None
     assert domain.timing_report([]) == []
+
+
+# ----------------------------------------------------------------------------------------------------
+# The contact, made by whichever event of the application comes first
+
+def _change(status, sequence, **extra):
+    from datetime import UTC, datetime
+    at = datetime(2026, 11, 1, 12, 0, sequence, tzinfo=UTC)
+    return {"status": status, "at": at, "sequence": sequence, "tier": "basic", "urgent": False,
+            "requisition_title": "Barista", "division": "retail", "decided_at": at, "screening": {"match": 40},
+            "interview": None, **extra}
+
+
+RECEIVED = {"candidate_id": "cand_1", "name": "Li", "email": "sealed", "division": "retail",
+            "received_at": "2026-11-01T12:00:00Z"}
+
+
+def test_a_screen_out_before_the_address_waits_on_the_contact_and_is_planned_when_it_comes():
+    first = domain.contact_status(None, _change("screened_out", 2))
+    assert not first.touches_others and first.state["pending"]["status"] == "screened_out"
+    assert first.state["notices"] == 0 and first.state["status"] == "screened_out"
+    then = domain.contact_received(first.state, RECEIVED)
+    assert then.plan == first.state["pending"] and "pending" not in then.state and then.touches_others
+    assert then.state["status"] == "screened_out" and then.state["email"] == "sealed"
+
+
+def test_an_override_before_the_address_leaves_nothing_to_say():
+    early = domain.contact_status(None, _change("screened_out", 2)).state
+    override = domain.contact_status(early, _change("shortlisted", 3))
+    assert "pending" not in override.state and not override.touches_others  # nothing was created to cancel
+    late = domain.contact_status(override.state, _change("screened_out", 2))  # the older one again, late
+    assert late.state is None
+    received = domain.contact_received(override.state, RECEIVED)
+    assert received.plan is None and not received.touches_others
+
+
+def test_received_first_then_the_intake_statuses():
+    contact = {**domain.contact_received(None, RECEIVED).state, "_id": "app_1"}
+    assert contact["notices"] == 0 and not domain.contact_received(None, RECEIVED).touches_others
+    shortlisted = domain.contact_status(contact, _change("shortlisted", 2))
+    assert not shortlisted.touches_others  # no notice exists: nothing to cancel, no timing to drop
+    screened = domain.contact_status(contact, _change("screened_out", 2))
+    assert screened.plan["status"] == "screened_out" and not screened.cancel_all
+    # once notices exist (or for a contact from before they were counted), an override cancels them
+    for notices in ({"notices": 2}, {}):
+        known = {k: v for k, v in {**screened.state, **notices}.items() if k != "notices" or notices}
+        override = domain.contact_status(known, _change("shortlisted", 3))
+        assert override.cancel_all and override.drop_unsent_timing and override.plan is None
+
+
+def test_an_offer_after_notices_cancels_overdue_reminders_and_outcomes_are_recorded():
+    contact = {**RECEIVED, "notices": 1, "status": "awaiting_approval", "status_sequence": 5}
+    offered = domain.contact_status(contact, _change("offered", 6))
+    assert offered.cancel_overdue and offered.plan["status"] == "offered" and not offered.cancel_all
+    accepted = domain.contact_status(offered.state, _change("accepted", 7))
+    assert accepted.record_outcome and accepted.plan is None
+    fresh = domain.contact_status({**RECEIVED, "notices": 0}, _change("accepted", 7))
+    assert not fresh.touches_others  # no result notice, so no timing record to update

@@ -71,7 +71,7 @@ class Platform:
         body = session_keys().signed(producer, event_type, payload)
         exchange = Exchange(topology.events_exchange(producer), type="topic", durable=True)
         with Connection(self.rabbit_url, transport_options={"confirm_publish": True}) as conn:
-            conn.Producer().publish(body, exchange=exchange, routing_key=event_type,
+            conn.Producer().publish(body, exchange=exchange, routing_key=topology.routing_key(event_type, payload),
                                     serializer="json", retry=True, declare=[exchange])
         return EventEnvelope.model_validate(body)
 
@@ -271,13 +271,16 @@ def test_basic_offer_with_evidence_goes_out_once_then_the_guide(platform):
         "list_for_application", application_id=app)["items"]}["hr_confirm_reminder"] == "cancelled")
 
 
-def test_status_change_before_the_application_is_known_is_retried(platform):
+def test_status_change_before_the_application_is_known_waits_on_its_contact(platform):
     app, cand, email = uid("app"), uid("cand"), f"{uid('early')}@example.com"
     platform.publish("sourcing", "application_status_changed", status_changed(app, cand, "offered", "interviewed"))
-    # the service has met it first and set it aside to wait
-    assert wait_for(lambda: f"application {app} not received yet" in platform.log_path.read_text())
+    # kept on the application's contact, not set aside to wait: nothing is parked, nothing sent yet
+    sentinel_offer(platform)
+    assert platform.mail(to=email) == []
+    assert f"application {app} not received yet" not in platform.log_path.read_text()
     platform.publish("sourcing", "application_received", received(app, cand, email))
-    assert len(wait_for(lambda: platform.mail(to=email, subject_contains="offer"))) == 1
+    [offer] = wait_for(lambda: platform.mail(to=email, subject_contains="offer"))
+    assert "Beautiful latte art" in read_body(platform.mail_dir, offer)  # the status's evidence was kept
 
 
 def test_urgent_core_offer_escalates_and_decline_cancels(platform):

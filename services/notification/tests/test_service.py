@@ -190,3 +190,58 @@ def test_an_answer_that_drifts_from_its_declaration_fails_in_the_service(shell, 
     store.db.notices.update_many({"application_id": app_id}, {"$set": {"status": "bounced"}})
     with pytest.raises(ValueError, match="status"):
         shell().list_for_application(application_id=app_id)
+
+
+def _received(shell, app_id, division="retail"):
+    deliver(shell(), "sourcing", "application_received", {
+        "application_id": app_id, "candidate_id": "cand_1", "source": "referral", "received_at": iso(utcnow()),
+        "requisition": {"id": "req_1", "title": "Barista", "division": division, "department": "stores",
+                        "tier": "basic", "urgent": False, "required_skills": ["Coffee"]},
+        "candidate": {"name": "Li Wei", "email": "li@example.com", "skills": ["Coffee"]}})
+
+
+def _status(shell, app_id, status, sequence, division="retail"):
+    deliver(shell(), "sourcing", "application_status_changed", {
+        "sequence": sequence, "application_id": app_id, "candidate_id": "cand_1", "requisition_id": "req_1",
+        "requisition_title": "Barista", "division": division, "tier": "basic", "urgent": False,
+        "source": "referral", "previous_status": "received", "status": status, "at": iso(utcnow()),
+        "screening": {"passed": False, "score": 20, "match": 20, "matched_skills": [], "missing_skills": ["Coffee"],
+                      "reasons": ["Missing Coffee."]}})
+
+
+def test_a_screen_out_before_its_application_is_told_when_the_address_comes(shell, store, mailer):
+    shell(ADMIN).put_policy(division="retail", screen_out_rejection_delay=0, survey_after=3600)
+    _status(shell, "app_early", "screened_out", 2)  # no waiting: kept on the contact
+    assert store.db.notices.count_documents({}) == 0 and mailer.sent == []
+    assert store.get_contact("app_early")["pending"]["status"] == "screened_out"
+    _received(shell, "app_early")
+    [rejection] = mailer.sent
+    assert rejection["kind"] == "rejection" and rejection["recipient"] == "li@example.com"
+    assert sorted(n["kind"] for n in store.db.notices.find({"application_id": "app_early"})) == ["rejection",
+                                                                                                  "survey"]
+    contact = store.get_contact("app_early")
+    assert "pending" not in contact and contact["notices"] == 2 and contact["status"] == "screened_out"
+    assert store.get_timing("app_early")["kind"] == "rejection"
+
+
+def test_an_override_cancels_the_waiting_rejection_and_forgets_its_timing(shell, store, mailer):
+    _received(shell, "app_o")
+    _status(shell, "app_o", "screened_out", 2)  # the default policy: the rejection waits a day
+    assert store.get_timing("app_o") is not None
+    _status(shell, "app_o", "shortlisted", 3)
+    assert {n["status"] for n in store.db.notices.find({"application_id": "app_o"})} == {"cancelled"}
+    assert store.get_timing("app_o") is None and mailer.sent == []
+    _status(shell, "app_o", "screened_out", 2)  # the older change again, late: nothing
+    assert {n["status"] for n in store.db.notices.find({"application_id": "app_o"})} == {"cancelled"}
+    _status(shell, "app_o", "screened_out", 4)  # a new screen-out plans its rejection again
+    assert sorted(n["status"] for n in store.db.notices.find({"application_id": "app_o"})) == [
+        "cancelled", "cancelled", "scheduled", "scheduled"]
+
+
+def test_an_erased_contact_takes_no_more_changes(shell, store, mailer):
+    _received(shell, "app_e")
+    store.transact(lambda uow: uow.store.anonymise("cand_1", ["app_e"], uow.session))
+    contact = store.get_contact("app_e")
+    assert contact["erased"] is True and contact["email"] is None
+    _status(shell, "app_e", "screened_out", 2)
+    assert store.get_contact("app_e").get("status") is None and store.db.notices.count_documents({}) == 0

@@ -19,6 +19,7 @@ from shared.contracts.events import EVENT_MODELS
 from shared.crypto import open_sealed
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.storage import AlreadyHandled
+from shared.timeutil import utcnow
 from tests.support.shell import InProcessBus
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -127,13 +128,17 @@ def test_submit_dedups_candidates_and_refuses_duplicates(svc):
                                                      candidate={"name": "Ann Lee", "phone": "+1 555 0100"}))
     assert second["candidate_id"] == first["candidate_id"]
 
-    with pytest.raises(Conflict) as exc:
-        svc.submit_application(**application(req["id"], "ANN.LEE@example.com"))
-    assert exc.value.code == "duplicate_application" and first["id"] in exc.value.message
-
     cand = svc.get_candidate(candidate_id=first["candidate_id"])
     assert cand["name"] == "Ann Lee" and cand["phone"] == "+1 555 0100"
     assert cand["applications"] == [first["id"], second["id"]]
+
+    with pytest.raises(Conflict) as exc:
+        svc.submit_application(**application(req["id"], "ANN.LEE@example.com", candidate={"name": "Ann L."}))
+    assert exc.value.code == "duplicate_application" and first["id"] in exc.value.message
+    # No transaction: the division's profile is written before the unique index refuses the application, so
+    # the details of the refused duplicate (the same person's, from the same division) are its latest.
+    assert svc.store.db.applications.count_documents({}) == 2 and svc.store.db.candidates.count_documents({}) == 1
+    assert svc.get_candidate(candidate_id=first["candidate_id"])["name"] == "Ann L."
 
     received = sent(svc, "application_received")
     assert len(received) == 2 and received[0]["answers"] == {"permit": True}
@@ -235,16 +240,22 @@ def test_an_event_about_an_erased_application_is_acked_and_changes_nothing(svc):
     deliver(svc, "interview_feedback", "interview_scheduled", {
         "interview_id": "int_1", "application_id": app["id"], "division": "retail", "interviewers": ["ivan"],
         "competencies": ["coffee"], "scheduled_at": "2026-01-02T10:00:00Z"})
-    svc.store.transact(lambda uow: uow.store.mark_erased(app["candidate_id"], "era_1", [app["id"]],
-                                                         session=uow.session))
+
+    def erase(uow):  # what _erase does in its transaction, without the broker's dead letters
+        uow.store.erase_candidate_records(app["candidate_id"], "era_1", utcnow(), uow.session)
+        uow.store.mark_erased(app["candidate_id"], "era_1", [app["id"]], session=uow.session)
+
+    svc.store.transact(erase)
     before = svc.store.get_application(app["id"])
+    assert before["erased"] is True
+    svc.bus.emitted.clear()
     env = deliver(svc, "interview_feedback", "interview_completed",
                   {"application_id": app["id"], "division": "retail", "summary": SUMMARY})
-    assert svc.store.get_application(app["id"]) == before  # no highlight, no status change
-    assert svc.store.db.inbox.find_one({"_id": env.event_id}) is not None  # handled: not retried, not dead-lettered
-    with pytest.raises(AlreadyHandled):
-        deliver(svc, "interview_feedback", "interview_completed",
-                {"application_id": app["id"], "division": "retail", "summary": SUMMARY}, event_id=env.event_id)
+    # acked (no error: not retried, not dead-lettered), no highlight, no status change, nothing announced
+    assert svc.store.get_application(app["id"]) == before and svc.bus.emitted == []
+    deliver(svc, "interview_feedback", "interview_completed",  # a redelivery: the same
+            {"application_id": app["id"], "division": "retail", "summary": SUMMARY}, event_id=env.event_id)
+    assert svc.store.get_application(app["id"]) == before
 
 
 def test_list_applications_pages(svc):
@@ -326,7 +337,7 @@ def test_screening_events_out_of_order_and_overrides(svc):
     req = as_(svc, HR).create_requisition(**REQ)
     with pytest.raises(NotYetKnown):  # an application sourcing has not got yet: retried, not dropped
         deliver(svc, "screening", "application_screened", screened("app_unknown"))
-    assert svc.store.db.inbox.count_documents({}) == 0
+    assert svc.store.db.applications.count_documents({}) == 0
     app_id = svc.submit_application(**application(req["id"]))["id"]
     deliver(svc, "screening", "application_screened", screened(app_id, passed=False))
     assert svc.get_application(application_id=app_id)["status"] == "screened_out"
@@ -597,3 +608,40 @@ def test_retention_policies_per_division(svc):
     assert put == {"division": "retail", "rejected_days": 30, "pool_days": 90}
     assert as_(svc, HR).get_retention_policy(division="retail") == put
     assert as_(svc, OTHER_HR).get_retention_policy(division="logistics") == {**default, "division": "logistics"}
+
+
+BOOKKEEPING_FIELDS = {"_rev", "inbox", "outbox", "outbox_pending", "outbox_lease"}
+
+
+def test_views_and_exports_never_show_the_write_bookkeeping(svc):
+    req = as_(svc, ADMIN).create_requisition(**REQ)
+    app = svc.submit_application(**application(req["id"], answers={"permit": True}))
+    deliver(svc, "screening", "application_screened", screened(app["id"]))
+    stored = svc.store.get_application(app["id"])
+    assert {"_rev", "inbox", "outbox"} <= set(stored)  # what the document carries ...
+    record = svc.record_outcome(application_id=app["id"], outcome="withdrawn")
+    views = [record, svc.get_application(application_id=app["id"]),
+             *svc.list_applications(requisition_id=req["id"])["items"],
+             *svc.export_candidate(candidate_id=app["candidate_id"])["applications"]]
+    for view in views:  # ... and no answer shows
+        assert not BOOKKEEPING_FIELDS & set(view), sorted(BOOKKEEPING_FIELDS & set(view))
+        assert view["status"] == "withdrawn"
+    assert "inbox" not in str(svc.funnel_report()) and "_rev" not in str(svc.funnel_report())
+
+
+def test_erasure_marks_applications_erased_and_redacts_events_still_on_them(svc, monkeypatch):
+    """Events not relayed yet (the broker away) wait on the application: the erasure redacts them there,
+    as it did in the outbox collection, and the anonymised application is marked `erased`."""
+    monkeypatch.setattr(service, "purge_dead_letters", lambda *args: 0)  # no broker here
+    req = as_(svc, ADMIN).create_requisition(**REQ)
+    monkeypatch.setattr(svc.store, "clear_relayed", lambda *args: None)  # nothing relayed
+    app = svc.submit_application(**application(req["id"], candidate={"name": "Zed Secret", "phone": "+1 555 0199"}))
+    held = svc.store.get_application(app["id"])
+    assert [e["type"] for e in held["outbox"]] == ["application_received", "application_status_changed"]
+    assert "Zed Secret" in str(held["outbox"])
+    erasure = as_(svc, ADMIN).erase_candidate(candidate_id=app["candidate_id"])
+    assert erasure["services"]["sourcing"]["counts"]["outbox"] >= 1
+    after = svc.store.get_application(app["id"])
+    assert after["erased"] is True and "Zed Secret" not in str(after)
+    assert len(after["outbox"]) == 2 and after["outbox_pending"] is True  # still published (redacted) by the sweep
+    assert after["_rev"] > held["_rev"]

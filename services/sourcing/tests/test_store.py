@@ -24,15 +24,15 @@ def _profile(email, name="Ann Lee", **kw):
 
 
 def _upsert(store, profile, division="retail"):
+    """What a submit does before it writes the application: two single-document writes, no transaction."""
     key, update = profile
-
-    def work(uow):
-        cand = uow.store.upsert_candidate(key, utcnow(), uow.session)
-        uow.store.save_profile(cand, division, update, utcnow(), uow.session)
-        return cand
-
-    cand, _ = store.transact(work)
+    cand, created = store.candidate_for(key, utcnow())
+    store.save_profile(cand, division, update, utcnow(), new_candidate=created)
     return cand
+
+
+def _insert(store, app):
+    store.write_document("applications", app["_id"], lambda state, change: dict(app))
 
 
 def _app(candidate_id, requisition_id, division="retail", status="received"):
@@ -109,15 +109,56 @@ def test_candidate_email_key_is_a_unique_index(store):
 
 
 def test_one_application_per_candidate_and_requisition(store):
-    store.transact(lambda uow: uow.store.insert_application(_app("cand_1", "req_1"), uow.session))
+    _insert(store, _app("cand_1", "req_1"))
     with pytest.raises(DuplicateKeyError):
-        store.transact(lambda uow: uow.store.insert_application(_app("cand_1", "req_1"), uow.session))
-    # the failed transaction left nothing behind; other pairs are fine
-    store.transact(lambda uow: uow.store.insert_application(_app("cand_1", "req_2"), uow.session))
-    store.transact(lambda uow: uow.store.insert_application(_app("cand_2", "req_1"), uow.session))
+        store.db.applications.insert_one(_app("cand_1", "req_1"))
+    _insert(store, _app("cand_1", "req_2"))
+    _insert(store, _app("cand_2", "req_1"))
     assert store.db.applications.count_documents({}) == 3
     assert store.find_application("cand_1", "req_1")["requisition_id"] == "req_1"
     assert store.find_application("cand_3", "req_1") is None
+
+
+def test_two_first_applications_of_one_new_candidate_racing_end_with_one_candidate(store, monkeypatch):
+    key, _ = _profile("race@example.com")
+    # the other application inserts the same candidate between this one's read and its insert
+    real_find = store.db.candidates.find_one
+    other = {"_id": "cand_other", "email_key": key, "created_at": utcnow(), "updated_at": utcnow()}
+    calls = []
+
+    def find_one(query, *args, **kwargs):
+        calls.append(query)
+        if len(calls) == 1:
+            store.db.candidates.insert_one(other)
+            return None
+        return real_find(query, *args, **kwargs)
+
+    monkeypatch.setattr(type(store.db.candidates), "find_one", lambda self, q, *a, **k: find_one(q, *a, **k))
+    cand, created = store.candidate_for(key, utcnow())
+    monkeypatch.undo()
+    assert (cand["_id"], created, len(calls)) == ("cand_other", False, 2)
+    assert store.db.candidates.count_documents({}) == 1
+
+
+def test_an_erasure_makes_a_stale_write_of_an_application_read_again(store):
+    """The anonymised application gets a new _rev: a handler that read it before cannot write over it."""
+    key, update = _profile("gone@example.com")
+    cand = _upsert(store, (key, update))
+    app = {**_app(cand["_id"], "req_1"), "answers": {"q": True}}
+    _insert(store, app)
+    seen = []
+
+    def decide(state, change):
+        seen.append(state.get("erased"))
+        if len(seen) == 1:  # the erasure commits between this handler's read and its write
+            store.transact(lambda uow: uow.store.erase_candidate_records(cand["_id"], "era_1", utcnow(), uow.session))
+        state["status"] = "shortlisted"
+        return state
+
+    store.write_document("applications", app["_id"], decide)
+    assert seen == [None, True]  # ran again on the erased application (BusHandle.write then skips it: about=)
+    stored = store.db.applications.find_one({"_id": app["_id"]})
+    assert stored["erased"] is True and stored["answers"] == {} and stored["_rev"] == 3
 
 
 def test_requisitions_page_in_creation_order_with_filters(store):
@@ -158,9 +199,9 @@ def test_applications_page_and_filter_by_status(store):
     ids = []
     for i in range(5):
         a = _app(f"cand_{i}", "req_1", status="shortlisted" if i % 2 else "received")
-        store.transact(lambda uow, a=a: uow.store.insert_application(a, uow.session))
+        _insert(store, a)
         ids.append(a["_id"])
-    store.transact(lambda uow: uow.store.insert_application(_app("cand_0", "req_other"), uow.session))
+    _insert(store, _app("cand_0", "req_other"))
     first, cursor = store.list_applications("req_1", None, 2, None)
     second, cursor2 = store.list_applications("req_1", None, 2, cursor)
     third, cursor3 = store.list_applications("req_1", None, 2, cursor2)
@@ -171,24 +212,33 @@ def test_applications_page_and_filter_by_status(store):
 
 def test_candidate_applications_limited_to_divisions(store):
     for a in (_app("cand_9", "req_a", "retail"), _app("cand_9", "req_b", "logistics"), _app("cand_8", "req_a")):
-        store.transact(lambda uow, a=a: uow.store.insert_application(a, uow.session))
+        _insert(store, a)
     assert len(store.candidate_applications("cand_9")) == 2
     assert [a["division"] for a in store.candidate_applications("cand_9", ["logistics"])] == ["logistics"]
     assert store.candidate_applications("cand_9", []) == []
 
 
-def test_save_application_and_outbox_in_one_transaction(store):
+def test_an_application_and_its_events_are_one_write(store):
     a = _app("cand_1", "req_1")
-    store.transact(lambda uow: uow.store.insert_application(a, uow.session))
+    _insert(store, a)
 
-    def work(uow):
-        app = uow.store.get_application(a["_id"], session=uow.session)
+    def boom(app, change):
         app["status"] = "shortlisted"
-        uow.store.save_application(app, uow.session)
-        uow.emit("application_status_changed", {"application_id": a["_id"]})
+        change.emit("application_status_changed", {"application_id": a["_id"]})
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        store.transact(work)
-    assert store.get_application(a["_id"])["status"] == "received"
-    assert store.db.outbox.count_documents({}) == 0
+        store.write_document("applications", a["_id"], boom)
+    stored = store.db.applications.find_one({"_id": a["_id"]})
+    assert stored["status"] == "received" and stored["outbox"] == [] and "outbox_pending" not in stored
+
+    def move(app, change):
+        app["status"] = "shortlisted"
+        change.emit("application_status_changed", {"application_id": a["_id"]})
+        return app
+
+    store.write_document("applications", a["_id"], move, event_id="evt_1")
+    stored = store.db.applications.find_one({"_id": a["_id"]})
+    assert stored["status"] == "shortlisted" and stored["inbox"] == ["evt_1"] and stored["outbox_pending"] is True
+    assert [e["type"] for e in stored["outbox"]] == ["application_status_changed"]
+    assert store.pending_documents("applications")[0]["_id"] == a["_id"]  # the sweep finds it (sparse index)

@@ -381,3 +381,43 @@ def test_a_pool_change_can_change_a_list_only_if_on_it_or_able_to_rank_in_it():
     items = find_matches(requisition, [entry(f"c{i}", average=i % 5) for i in range(60)], NOW)
     assert len(items) == 50 and list_floor(requisition, items) == [True, items[-1]["score"]]
     assert list_floor(requisition, items[:49]) is None
+
+
+# --- the application projection -----------------------------------------------------------------------
+
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+RECEIVED = {"application_id": "app_1", "candidate_id": "c1", "requisition_id": "r1", "requisition_title": "Old",
+            "division": "retail", "source": "referral", "received_at": T0, "consent": False, "reengagement_id": None}
+
+
+def change(status, sequence, at, previous=None, **extra):
+    return {"application_id": "app_1", "candidate_id": "c1", "requisition_id": "r1", "requisition_title": "New",
+            "division": "retail", "source": "referral", "status": status, "previous_status": previous, "at": at,
+            "sequence": sequence, "consent": True, "reengagement_id": None,
+            "decision": {"outcome": "pass", "decided_at": at}, "interview": {"average": 4.0}, **extra}
+
+
+def test_received_after_a_status_change_keeps_the_later_word_and_owes_the_pooling():
+    app = domain.apply_status_change(None, change("declined", 6, T0 + timedelta(days=3), "offered"))
+    assert (app["status"], app["candidate_id"], app["received_at"]) == ("declined", "c1", None)
+    assert "pool_due" not in app  # no profile of the person yet: pooling waits for application_received
+    app = domain.apply_received(app, RECEIVED)
+    assert app["received_at"] == T0 and app["consent"] is True and app["requisition_title"] == "New"
+    assert app["pool_due"] is True
+
+
+def test_an_older_change_only_dates_the_first_offer():
+    held = domain.apply_status_change(domain.apply_received(None, RECEIVED),
+                                      change("accepted", 7, T0 + timedelta(days=4), "offered"))
+    late = domain.apply_status_change(held, change("offered", 6, T0 + timedelta(days=3), "interviewed"))
+    assert late == {**held, "offered_at": T0 + timedelta(days=3)}
+    assert domain.apply_status_change(late, change("offered", 6, T0 + timedelta(days=3), "interviewed")) == late
+
+
+def test_an_offer_owes_a_pooling_only_on_a_closed_or_unknown_requisition():
+    app = domain.apply_received(None, RECEIVED)
+    offer = change("offered", 5, T0 + timedelta(days=2), "interviewed")
+    assert "pool_due" not in domain.apply_status_change(app, offer, requisition_closed=False)
+    assert domain.apply_status_change(app, offer, requisition_closed=True)["pool_due"] is True
+    refused = change("offered", 5, T0 + timedelta(days=2), "interviewed", consent=False)
+    assert "pool_due" not in domain.apply_status_change(app, refused, requisition_closed=True)

@@ -10,7 +10,7 @@ from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from nameko.testing.services import worker_factory
 from pymongo import MongoClient, monitoring
 
-from services.talent_pool.service import NotSeenYet, TalentPoolService
+from services.talent_pool.service import TalentPoolService
 from services.talent_pool.store import TalentPoolStore
 from shared.bus.nameko_ext import EventHandler
 from shared.bus.topology import SUBSCRIPTIONS
@@ -23,7 +23,7 @@ from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS
 from shared.contracts.sourcing import SubmitFastTrackApplication
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from shared.storage import AlreadyHandled
+from shared.storage import AlreadyHandled, state_of
 from shared.timeutil import iso, utcnow
 from tests.support.shell import FakeService, InProcessBus
 
@@ -86,16 +86,18 @@ def requisition(rid="req_old", title="Data Engineer", division="logistics", urge
             "urgent": urgent, "required_skills": list(required), "skills": list(skills), "status": "open"}
 
 
-def received(svc, app_id, cand_id, req=None, consent=True, name="Ana", skills=("python", "sql"), at=None):
+def received(svc, app_id, cand_id, req=None, consent=True, name="Ana", skills=("python", "sql"), at=None,
+             event_id=None):
     req = req or requisition()
     return deliver(svc, "application_received", {
         "application_id": app_id, "candidate_id": cand_id, "requisition": req,
         "candidate": {"name": name, "email": f"{cand_id}@x.io", "skills": list(skills)},
-        "source": "referral", "talent_pool_consent": consent, "received_at": iso(at or utcnow())})
+        "source": "referral", "talent_pool_consent": consent, "received_at": iso(at or utcnow())},
+        event_id=event_id)
 
 
 def status(svc, app_id, cand_id, new, previous, at, req=None, consent=True, decided_days_ago=10, outcome="pass",
-           average=4.3, event_id=None, sequence=0):
+           average=4.3, event_id=None, sequence=0, decided_at=None):
     req = req or requisition()
     decided = outcome is not None and new not in ("received", "shortlisted", "interviewing", "interviewed")
     body = {
@@ -105,7 +107,8 @@ def status(svc, app_id, cand_id, new, previous, at, req=None, consent=True, deci
         "talent_pool_consent": consent, "previous_status": previous, "status": new, "at": iso(at),
         "interview": {"interview_id": "int_1", "average": average, "by_competency": {"sql": 4.5},
                       "recommendations": {"yes": 2}, "discrepancy": {"flagged": False}},
-        "decision": ({"outcome": outcome, "decided_at": iso(utcnow() - timedelta(days=decided_days_ago))}
+        "decision": ({"outcome": outcome,
+                      "decided_at": iso(decided_at or utcnow() - timedelta(days=decided_days_ago))}
                      if decided else None),
     }
     return deliver(svc, "application_status_changed", body, event_id=event_id)
@@ -163,15 +166,115 @@ def test_rejected_candidate_does_not_enter(svc, store):
     assert store.get_pool_entry("c1") is None
 
 
-def test_status_of_an_unseen_application_raises_for_retry(svc, store):
+def test_a_status_change_before_its_application_creates_the_projection_and_pools_once_received(svc, store):
     t = utcnow()
-    with pytest.raises(NotSeenYet):
-        status(svc, "app_unseen", "c1", "declined", "offered", t, event_id="evt_retry")
-    # the failed unit of work left no inbox record: the redelivered event is handled once it can be
-    received(svc, "app_unseen", "c1", at=t - timedelta(hours=1))
-    status(svc, "app_unseen", "c1", "declined", "offered", t, event_id="evt_retry")
-    assert store.get_application("app_unseen")["status"] == "declined"
-    assert store.get_pool_entry("c1")["reason"] == "declined"
+    status(svc, "app_early", "c1", "declined", "offered", t, sequence=5)
+    app = store.get_application("app_early")
+    assert (app["status"], app["candidate_id"], app["received_at"], app["consent"]) == ("declined", "c1", None, True)
+    # not pooled yet: the entry needs the person's profile, which application_received brings
+    assert store.get_pool_entry("c1") is None and svc.bus.of_type("candidate_pooled") == []
+    received(svc, "app_early", "c1", at=t - timedelta(hours=1), skills=("python", "go"))
+    app = store.get_application("app_early")
+    assert app["status"] == "declined" and app["received_at"] is not None and "pool_due" not in app
+    entry = store.get_pool_entry("c1")
+    assert entry["reason"] == "declined" and entry["skills"] == ["python", "go"]
+    assert len(svc.bus.of_type("candidate_pooled")) == 1
+
+
+def received_then_changes(svc, order, t0):
+    """One application's events (received, interviewed, offered, declined) delivered in `order`."""
+    decided = t0 - timedelta(days=2)
+    events = {
+        "received": lambda: received(svc, "app_1", "c1", at=t0, consent=False),
+        "interviewed": lambda: status(svc, "app_1", "c1", "interviewed", "interviewing", t0 + timedelta(minutes=1),
+                                      sequence=4, average=3.5, decided_at=decided),
+        "offered": lambda: status(svc, "app_1", "c1", "offered", "interviewed", t0 + timedelta(minutes=2),
+                                  sequence=5, decided_at=decided),
+        "declined": lambda: status(svc, "app_1", "c1", "declined", "offered", t0 + timedelta(minutes=3),
+                                   sequence=6, decided_at=decided),
+    }
+    for name in order:
+        events[name]()
+
+
+@pytest.mark.parametrize("order", [
+    ("received", "interviewed", "offered", "declined"),
+    ("declined", "received", "offered", "interviewed"),
+    ("offered", "declined", "interviewed", "received"),
+])
+def test_every_order_of_an_applications_events_gives_the_same_projection(make_store, order):
+    first, second = make_store(TalentPoolStore), make_store(TalentPoolStore)
+    in_order, shuffled = make_service(first), make_service(second)
+    t0 = utcnow() - timedelta(hours=1)
+    received_then_changes(in_order, ("received", "interviewed", "offered", "declined"), t0)
+    received_then_changes(shuffled, order, t0)
+    def projection(store):  # without `seen_at`: when this store heard of it, not what it holds
+        return {k: v for k, v in state_of(store.get_application("app_1")).items() if k != "seen_at"}
+    expected = projection(first)
+    assert projection(second) == expected
+    # the latest change carries the latest consent (given after the application, on the portal)
+    assert (expected["consent"], expected["status"], expected["reached_interviewed"]) == (True, "declined", True)
+    assert expected["offered_at"] and expected["interview"]["average"] == 4.3  # the latest change's summary
+    assert second.get_pool_entry("c1") == first.get_pool_entry("c1") is not None
+    assert len(shuffled.bus.of_type("candidate_pooled")) == 1
+
+
+def test_a_redelivery_finishes_the_steps_a_stopped_first_delivery_left(svc, store, monkeypatch):
+    """The projection's write records the event; the steps after it (profile, pooling) are idempotent and run
+    again when the event comes back, before it is acknowledged as a duplicate."""
+    t0 = utcnow() - timedelta(hours=1)
+    stop_once = []
+
+    def stopping(real):
+        def step(*args, **kwargs):
+            if not stop_once:
+                stop_once.append(real.__name__)
+                raise ConnectionError("the process stopped here")
+            return real(*args, **kwargs)
+        return step
+
+    monkeypatch.setattr(store, "save_profile", stopping(store.save_profile))
+    with pytest.raises(ConnectionError):
+        received(svc, "app_1", "c1", at=t0, event_id="evt_received")
+    assert store.get_application("app_1")["received_at"] is not None and store.profiles_of("c1") == []
+    with pytest.raises(AlreadyHandled):
+        received(svc, "app_1", "c1", at=t0, event_id="evt_received")
+    assert [p["name"] for p in store.profiles_of("c1")] == ["Ana"]
+
+    status(svc, "app_1", "c1", "offered", "interviewed", t0 + timedelta(minutes=1), sequence=5)
+    stop_once.clear()
+    monkeypatch.setattr(TalentPoolService, "_pool", stopping(TalentPoolService._pool))
+    with pytest.raises(ConnectionError):
+        status(svc, "app_1", "c1", "declined", "offered", t0 + timedelta(minutes=2), sequence=6,
+               event_id="evt_declined")
+    assert store.get_application("app_1")["pool_due"] is True and store.get_pool_entry("c1") is None
+    with pytest.raises(AlreadyHandled):
+        status(svc, "app_1", "c1", "declined", "offered", t0 + timedelta(minutes=2), sequence=6,
+               event_id="evt_declined")
+    assert store.get_pool_entry("c1")["reason"] == "declined" and "pool_due" not in store.get_application("app_1")
+    with pytest.raises(AlreadyHandled):  # and once only
+        status(svc, "app_1", "c1", "declined", "offered", t0 + timedelta(minutes=2), sequence=6,
+               event_id="evt_declined")
+    assert len(svc.bus.of_type("candidate_pooled")) == 1
+
+
+def test_erasure_marks_the_projections_and_later_events_change_nothing(svc, store):
+    pool_candidate(svc, ending=None)
+
+    def erase(uow):
+        uow.store.erase_candidate("c1", utcnow(), uow.session)
+        uow.store.mark_erased("c1", "era_1", ["app_1"], session=uow.session)
+
+    store.transact(erase)
+    app = store.get_application("app_1")
+    assert app["erased"] is True and app["decision"]["note"] is None and app["interview"]["highlights"] == []
+    assert store.profiles_of("c1") == []
+    status(svc, "app_1", "c1", "declined", "offered", utcnow(), sequence=9)
+    assert store.get_application("app_1")["status"] == "offered" and store.get_pool_entry("c1") is None
+    received(svc, "app_1", "c1")  # sent again (another event id): brings no profile back
+    received(svc, "app_2", "c1", req=requisition("req_two"))  # a new application of theirs is not kept
+    assert store.get_application("app_2") is None and store.profiles_of("c1") == []
+    assert svc.bus.of_type("candidate_pooled") == []
 
 
 def test_duplicate_event_changes_nothing(svc, store):
@@ -324,13 +427,14 @@ def test_a_pool_change_reaches_the_stored_lists_through_the_refresh_not_the_read
     assert c1["matched_skills"] == ["Python"] and c1["missing_skills"] == ["SQL", "Airflow"]
 
 
-def test_applying_hired_and_withdrawn_candidates_leave_the_stored_list_at_once(svc, store):
+def test_applying_hired_and_withdrawn_candidates_leave_the_stored_list(svc, store):
     pool_candidate(svc)
     pool_candidate(svc, cand_id="c2", app_id="app_2", name="Bo", average=5.0)
     pool_candidate(svc, cand_id="c3", app_id="app_3", name="Cy", average=3.0)
     urgent = open_urgent(svc)
     assert [m["candidate_id"] for m in svc.get_matches(requisition_id="req_urgent")] == ["c2", "c1", "c3"]
-    received(svc, "app_9", "c2", req=urgent)  # applies to it: no longer a match, before any refresh
+    received(svc, "app_9", "c2", req=urgent)  # applies to it: no longer a match from the next refresh on
+    refreshed(svc)
     assert [m["candidate_id"] for m in svc.get_matches(requisition_id="req_urgent")] == ["c1", "c3"]
     received(svc, "app_h", "c1", req=requisition("req_other"))
     status(svc, "app_h", "c1", "hired", "accepted", utcnow())
@@ -345,8 +449,12 @@ def test_a_requisition_first_known_from_an_application_gets_a_list_without_its_a
     pool_candidate(svc)
     pool_candidate(svc, cand_id="c2", app_id="app_2", name="Bo")
     received(svc, "app_9", "c1", req=requisition("req_fresh"))  # before requisition_opened reached us
-    assert [m["candidate_id"] for m in store.get_matches("req_fresh")["items"]] == ["c2"]
+    # ranked on request (nothing stored) until the refresh stores its list
+    assert store.get_matches("req_fresh") is None
     assert [m["candidate_id"] for m in svc.get_matches(requisition_id="req_fresh")] == ["c2"]
+    refreshed(svc)
+    assert [m["candidate_id"] for m in store.get_matches("req_fresh")["items"]] == ["c2"]
+    assert store.get_requisition("req_fresh").get("unlisted") is None
 
 
 def test_a_closed_requisition_s_list_is_no_longer_refreshed(svc, store):

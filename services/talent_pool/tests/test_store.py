@@ -59,20 +59,17 @@ def test_applications_by_requisition_and_status(store):
 
 
 def test_profile_latest_wins_per_division_and_hired_flag(store):
-    assert run(store, lambda s, ses: s.save_profile("c1", "retail", "Ana", ["python"], NOW, ses)) is True
-    assert run(store, lambda s, ses: s.save_profile("c1", "retail", "Old Ana", ["cobol"], NOW - timedelta(days=1),
-                                                    ses)) is False
-    assert run(store, lambda s, ses: s.save_profile("c1", "retail", "Ana B", ["python", "sql"],
-                                                    NOW + timedelta(days=1), ses))
+    assert store.save_profile("c1", "retail", "Ana", ["python"], NOW) == "created"
+    assert store.save_profile("c1", "retail", "Old Ana", ["cobol"], NOW - timedelta(days=1)) is None
+    assert store.save_profile("c1", "retail", "Ana", ["python"], NOW) == "updated"  # a redelivery: same again
+    assert store.save_profile("c1", "retail", "Ana B", ["python", "sql"], NOW + timedelta(days=1)) == "updated"
     # another division's application, older or newer, is that division's profile only
-    assert run(store, lambda s, ses: s.save_profile("c1", "logistics", "Someone", ["go"], NOW + timedelta(days=2),
-                                                    ses))
+    assert store.save_profile("c1", "logistics", "Someone", ["go"], NOW + timedelta(days=2)) == "created"
     p = store.get_profile("c1", "retail")
-    assert p["name"] == "Ana B" and p["skills"] == ["python", "sql"]
+    assert p["name"] == "Ana B" and p["skills"] == ["python", "sql"] and p["profile_at"] == NOW + timedelta(days=1)
     assert store.get_profile("c1", "logistics")["name"] == "Someone"
     assert [x["division"] for x in store.profiles_of("c1")] == ["logistics", "retail"]
-    c = store.get_candidate("c1")
-    assert c["hired"] is False and "name" not in c  # the candidate holds no profile any more
+    assert store.get_candidate("c1") is None  # the candidate holds no profile any more (nor needs a document)
     assert store.hired_candidate_ids(["c1", "c2"]) == set()
     run(store, lambda s, ses: s.mark_hired("c1", "app_9", NOW, ses))
     run(store, lambda s, ses: s.mark_hired("c2", "app_8", NOW, ses))  # hired before any profile arrived
