@@ -1,9 +1,13 @@
 """The audit log of personal-data reads: who read which candidate's data, through which route, when.
 
 Every route that returns a candidate's personal data records the read here before it answers, in the
-gateway's own database (collection `audit`, one record per candidate in the response). When the record
-cannot be written the request fails with 503: a read that is not in the log does not happen. Records hold
-ids and the names of the fields that were read, never the values (no name, email or phone).
+gateway's own database (collection `audit`): one document per request, naming every candidate in the
+response (`candidate_ids`, a multikey index, and per candidate the division and the fields read in
+`reads`), so a list of 50 matches costs one insert, not 50. `GET /v1/audit?candidate_id=` still answers one
+record per read of that candidate; documents written before (one per candidate, `candidate_id`) are listed
+alike (each shape has its index; the two are merged by id). When the record cannot be written the request
+fails with 503: a read that is not in the log does not happen. Records hold ids and the names of the
+fields that were read, never the values (no name, email or phone).
 
 Records are written by group commit: while one `insert_many` is in flight, the reads that arrive wait
 and then go together in the next one. Each request still waits for its own records to be written before
@@ -77,18 +81,27 @@ class AuditUnavailable(ServiceUnavailable):
         super().__init__("audit", "the read could not be recorded in the audit log, so it was not answered")
 
 
-def _view(doc: dict) -> dict[str, Any]:
+def _read_of(doc: dict, candidate_id: str) -> dict[str, Any]:
+    """The candidate's read in a document: its own entry in `reads`, or the document itself (one per
+    candidate, the shape written before)."""
+    if "reads" not in doc:
+        return doc
+    return next((r for r in doc["reads"] if r["candidate_id"] == candidate_id), {"candidate_id": candidate_id})
+
+
+def _view(doc: dict, candidate_id: str) -> dict[str, Any]:
+    read = _read_of(doc, candidate_id)
     return {
         "id": doc["_id"],
         "at": iso(doc["at"]),
-        "candidate_id": doc["candidate_id"],
+        "candidate_id": read["candidate_id"],
         "key_id": doc["key_id"],
         "key_name": doc["key_name"],
         "role": doc["role"],
         "caller_divisions": doc.get("caller_divisions", []),
-        "division": doc.get("division"),
+        "division": read.get("division"),
         "action": doc["action"],
-        "fields": doc.get("fields", []),
+        "fields": read.get("fields", []),
         "trace_id": doc.get("trace_id"),
     }
 
@@ -153,36 +166,47 @@ class AuditLog:
         self.writer = GroupWriter(self.audit)
 
     async def setup(self) -> None:
-        # Ids are time-ordered (shared.ids), so (candidate_id, _id) is "by candidate, by time".
+        # Ids are time-ordered (shared.ids), so (candidate_ids, _id) is "by candidate, by time" (multikey: one
+        # entry per candidate of a request); (candidate_id, _id) the same for the documents of one candidate
+        # each, written before.
+        await self.audit.create_index([("candidate_ids", 1), ("_id", -1)], name="candidates_time")
         await self.audit.create_index([("candidate_id", 1), ("_id", -1)], name="candidate_time")
 
     async def record(self, request: Request, caller: Caller, reads: list[Read]) -> None:
-        """Write one record per read, or raise AuditUnavailable (the caller must then not answer)."""
+        """Write one record of the request's reads, or raise AuditUnavailable (the caller must then not
+        answer)."""
         if not reads:
             return
         route = getattr(request.scope.get("route"), "path", None) or request.url.path
-        at, trace_id = utcnow(), _trace_id()
-        docs = [{"_id": new_id("aud"), "at": at, "candidate_id": r.candidate_id, "key_id": caller.key_id,
-                 "key_name": caller.name, "role": caller.role, "caller_divisions": list(caller.divisions),
-                 "division": r.division, "action": f"{request.method} {route}", "fields": r.fields,
-                 "trace_id": trace_id} for r in reads]
+        merged: dict[str, dict[str, Any]] = {}
+        for r in reads:  # a candidate listed twice in one answer is one read of the fields of both
+            seen = merged.setdefault(r.candidate_id, {"candidate_id": r.candidate_id, "division": r.division,
+                                                      "fields": []})
+            seen["fields"] += [f for f in r.fields if f not in seen["fields"]]
+        doc = {"_id": new_id("aud"), "at": utcnow(), "candidate_ids": list(merged), "reads": list(merged.values()),
+               "key_id": caller.key_id, "key_name": caller.name, "role": caller.role,
+               "caller_divisions": list(caller.divisions), "action": f"{request.method} {route}",
+               "trace_id": _trace_id()}
         try:
-            await self.writer.write(docs)
+            await self.writer.write([doc])
         except PyMongoError as exc:
             # The type only: a driver's message can quote the document (ids, but keep the log plain).
-            log.error("audit record not written", extra={"exc_type": type(exc).__name__, "records": len(docs)})
+            log.error("audit record not written", extra={"exc_type": type(exc).__name__, "records": len(merged)})
             raise AuditUnavailable() from None
 
     async def list(self, candidate_id: str, limit: int = 50, cursor: str | None = None) -> dict:
         """One page of a candidate's records, newest first; `next_cursor` continues with older ones."""
         before = decode_cursor(cursor)
-        query: dict[str, Any] = {"candidate_id": candidate_id}
-        if before:
-            query["_id"] = {"$lt": before}
+        older = {"_id": {"$lt": before}} if before else {}
+        docs: list[dict] = []
         try:
-            docs = [d async for d in self.audit.find(query).sort("_id", -1).limit(limit + 1)]
+            # Both shapes, each by its own index (an $or would scan on the embedded store), newest first.
+            for field in ("candidate_ids", "candidate_id"):
+                query = {field: candidate_id, **older}
+                docs += [d async for d in self.audit.find(query).sort("_id", -1).limit(limit + 1)]
         except PyMongoError as exc:
             log.error("audit log not readable", extra={"exc_type": type(exc).__name__})
             raise ServiceUnavailable("audit", "the audit log could not be read") from None
+        docs.sort(key=lambda d: d["_id"], reverse=True)
         next_cursor = encode_cursor(docs[limit - 1]["_id"]) if len(docs) > limit else None
-        return {"items": [_view(d) for d in docs[:limit]], "next_cursor": next_cursor}
+        return {"items": [_view(d, candidate_id) for d in docs[:limit]], "next_cursor": next_cursor}

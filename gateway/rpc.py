@@ -10,6 +10,7 @@ the declared type (`AsyncRpcClient.rpc`).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from fastapi import Request
@@ -20,6 +21,15 @@ from shared.config import Settings
 from shared.contracts.caller import Caller
 from shared.contracts.rpc import HEALTH, Rpc
 from shared.errors import DomainError
+
+
+@dataclass(frozen=True)
+class Passed:
+    """An answer to pass on as the service sent it: `body` its JSON bytes (the service serialised it through
+    the declared type, so it holds to the contract), `value` the same decoded into plain JSON values (for
+    what the gateway reads of it, e.g. the audit's candidate ids)."""
+    value: Any
+    body: bytes
 
 
 class ServiceCalls(Protocol):
@@ -34,6 +44,9 @@ class ServiceCalls(Protocol):
 
     async def __call__(self, target: Any, caller: Caller | None, request: Request | None = None,
                        **kwargs: Any) -> Any: ...
+
+    async def passthrough(self, target: Any, caller: Caller | None, request: Request | None = None,
+                          **kwargs: Any) -> Passed: ...
 
     async def health(self, service: str, timeout: float = 3) -> dict: ...
 
@@ -62,12 +75,22 @@ class RpcServices:
 
     async def __call__(self, target: Rpc, caller: Caller | None, request: Request | None = None,
                        **kwargs: Any) -> Any:
+        return await self._timed(target, caller, request, False, kwargs)
+
+    async def passthrough(self, target: Rpc, caller: Caller | None, request: Request | None = None,
+                          **kwargs: Any) -> Passed:
+        return Passed(*await self._timed(target, caller, request, True, kwargs))
+
+    async def _timed(self, target: Rpc, caller: Caller | None, request: Request | None, raw: bool,
+                     kwargs: dict[str, Any]) -> Any:
         service, method = target.service, target.method
         context = {"correlation_id": getattr(getattr(request, "state", None), "request_id", None)}
         started = time.perf_counter()
         outcome = "ok"
         try:
             # The caller context is signed for this call only (service, method, arguments; shared/context.py).
+            if raw:
+                return await self.client.rpc_json(target, caller, context=context, **kwargs)
             return await self.client.rpc(target, caller, context=context, **kwargs)
         except DomainError:
             outcome = "domain_error"

@@ -26,6 +26,7 @@ from typing import Any
 from fastapi import Request
 from pydantic import TypeAdapter
 
+from gateway.rpc import Passed
 from shared.bus.topology import topic_matches
 from shared.contracts.caller import Caller
 from shared.contracts.common import SERVICES
@@ -88,6 +89,18 @@ class FakeServices:
         self.calls.append(call)
         answer = await self._answer(call)
         return target.read_result(answer)
+
+    async def passthrough(self, target: Rpc, caller: Caller | None, request: Request | None = None,
+                          **kwargs: Any) -> Passed:
+        """As a service would send it: serialised through the declaration (an answer that does not hold to
+        it fails, as in the service), then the JSON bytes and their decoded value."""
+        correlation_id = getattr(getattr(request, "state", None), "request_id", None)
+        kwargs = target.request(**kwargs)
+        call = Call(target.service, target.method, caller, json.loads(json.dumps(kwargs, default=str)),
+                    correlation_id)
+        self.calls.append(call)
+        body = json.dumps(target.dump_result(await self._answer(call))).encode()
+        return Passed(json.loads(body), body)
 
     async def health(self, service: str, timeout: float = 3) -> dict:
         call = Call(service, "health", None, {})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from gateway.audit import Read, division_of, personal_fields
 from gateway.deps import (
@@ -39,11 +39,13 @@ async def talent_pool(request: Request, rpc: Rpc, caller: CallerOf[pool.ListPool
 
 @router.get("/v1/requisitions/{requisition_id}/matches", responses=ok(list[Match]))
 async def matches(request: Request, rpc: Rpc, requisition_id: str, caller: CallerOf[pool.GetMatches]):
-    found = await rpc(pool.GetMatches, caller, request, requisition_id=requisition_id)
+    # Passed on as talent_pool serialised it (through the declared list[Match]): no second validation and
+    # encoding here; the audit reads the ids and fields from the same JSON.
+    found = await rpc.passthrough(pool.GetMatches, caller, request, requisition_id=requisition_id)
     # Matches do not name a division: a scoped key's one division is the requisition's; an admin's, none.
     await gw(request).audit.record(request, caller, [
-        Read(m.candidate_id, division_of(caller), personal_fields("match", m.model_dump())) for m in found])
-    return found
+        Read(m["candidate_id"], division_of(caller), personal_fields("match", m)) for m in found.value])
+    return Response(found.body, media_type="application/json")
 
 
 @router.post("/v1/requisitions/{requisition_id}/matches/{candidate_id}/reengage", status_code=202,

@@ -8,6 +8,7 @@ import re
 import secrets
 
 import pytest
+from pymongo import MongoClient
 
 from gateway.console.session import COOKIE, LOGIN_COOKIE
 from gateway.routes.portal import PORTAL
@@ -199,6 +200,81 @@ def test_a_read_of_personal_data_is_recorded_in_the_audit_log_with_field_names_o
         "division": "retail", "action": "GET /v1/applications/{application_id}",
         "fields": ["candidate_name", "screening"]}
     assert "Ann Lee" not in log.text and "espresso" not in log.text
+
+
+def match(candidate_id: str, **fields) -> dict:
+    """A match as talent_pool answers it (shared/contracts/talent_pool.py Match)."""
+    return {"candidate_id": candidate_id, "name": f"Name of {candidate_id}", "score": 80,
+            "matched_skills": ["espresso"], "missing_skills": [], "prior_average": 4.2,
+            "reasons": ["Has all 1 required skill: espresso."], "pooled_reason": "declined", **fields}
+
+
+def audit_documents(gw) -> list[dict]:
+    with MongoClient(gw.settings.mongo_url) as mongo:
+        return list(mongo[gw.settings.database_name("gateway")].audit.find({}).sort("_id", 1))
+
+
+def test_matches_are_passed_on_as_sent_and_one_audit_record_lists_every_candidate(gw):
+    tag = secrets.token_hex(4)
+    found = [match(f"cand_{tag}{i}", missing_skills=[] if i else ["latte art"], prior_average=None if i else 3.5)
+             for i in range(3)]
+    gw.fake.answer(talent_pool.GetMatches, found)
+    key_id, key = gw.key("recruiter")
+    before = len(audit_documents(gw))
+    read = gw.client.get("/v1/requisitions/req_1/matches", headers={"Authorization": f"Bearer {key}"})
+    assert read.status_code == 200 and read.headers["content-type"] == "application/json"
+    assert read.json() == found  # the service's JSON, field for field
+    # one document for the request, naming every candidate with the fields read of each
+    docs = audit_documents(gw)
+    assert len(docs) == before + 1
+    doc = docs[-1]
+    assert doc["candidate_ids"] == [m["candidate_id"] for m in found] and doc["key_id"] == key_id
+    assert [r["fields"] for r in doc["reads"]] == [
+        ["name", "matched_skills", "missing_skills", "prior_average"], ["name", "matched_skills"],
+        ["name", "matched_skills"]]
+    # and each candidate's own listing finds it, as one record of that candidate
+    for m, fields in zip(found, [r["fields"] for r in doc["reads"]], strict=True):
+        [record] = gw.client.get("/v1/audit", params={"candidate_id": m["candidate_id"]},
+                                 headers=gw.as_("admin")).json()["items"]
+        assert (record["candidate_id"], record["action"], record["fields"], record["division"]) == (
+            m["candidate_id"], "GET /v1/requisitions/{requisition_id}/matches", fields, "retail")
+    assert "Name of" not in str(docs)
+    # an answer that does not hold to the declaration fails, as it would in the service
+    gw.fake.answer(talent_pool.GetMatches, [{**found[0], "email": "leak@example.org"}])
+    with pytest.raises(ValueError, match="email"):
+        gw.client.get("/v1/requisitions/req_1/matches", headers={"Authorization": f"Bearer {key}"})
+
+
+def test_the_audit_listing_merges_old_one_candidate_records_with_new_ones_newest_first(gw):
+    from shared.ids import new_id
+    from shared.timeutil import utcnow
+
+    candidate = f"cand_{secrets.token_hex(4)}"
+    old = [{"_id": new_id("aud"), "at": utcnow(), "candidate_id": candidate, "key_id": "k_old", "key_name": "old",
+            "role": "hr", "caller_divisions": ["retail"], "division": "retail",
+            "action": "GET /v1/candidates/{candidate_id}", "fields": ["name"], "trace_id": None} for _ in range(2)]
+    with MongoClient(gw.settings.mongo_url) as mongo:
+        mongo[gw.settings.database_name("gateway")].audit.insert_many(old)
+    gw.fake.answer(talent_pool.GetMatches, [match(candidate), match(f"cand_{secrets.token_hex(4)}")])
+    for _ in range(2):
+        assert gw.client.get("/v1/requisitions/req_1/matches", headers=gw.as_("hr")).status_code == 200
+    admin = gw.as_("admin")
+    items = gw.client.get("/v1/audit", params={"candidate_id": candidate}, headers=admin).json()["items"]
+    assert [r["key_id"] for r in items][2:] == ["k_old", "k_old"] and len(items) == 4
+    assert [r["id"] for r in items] == sorted((r["id"] for r in items), reverse=True)
+    assert items[3] == {"id": old[0]["_id"], "at": items[3]["at"], "candidate_id": candidate, "key_id": "k_old",
+                        "key_name": "old", "role": "hr", "caller_divisions": ["retail"], "division": "retail",
+                        "action": "GET /v1/candidates/{candidate_id}", "fields": ["name"], "trace_id": None}
+    # pages of one cross from the new shape to the old
+    paged, cursor = [], None
+    while True:
+        page = gw.client.get("/v1/audit", params={"candidate_id": candidate, "limit": 1,
+                                                  **({"cursor": cursor} if cursor else {})}, headers=admin).json()
+        paged += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert paged == items
 
 
 # ---------------------------------------------------------------------------------------------- operations

@@ -153,6 +153,8 @@ def apply_received(app: dict | None, received: dict) -> dict:
     app = dict(app) if app is not None else new_application(received["application_id"])
     app.update(candidate_id=received["candidate_id"], requisition_id=received["requisition_id"],
                received_at=received["received_at"])
+    if received.get("seen_at") and not app.get("seen_at"):
+        app["seen_at"] = received["seen_at"]  # when talent_pool first heard of it (a redelivery changes nothing)
     for key in ("division", "source", "requisition_title", "reengagement_id"):
         if app.get(key) is None:
             app[key] = received[key]
@@ -418,3 +420,63 @@ def talent_pool_report(records: dict[str, list], now: datetime) -> dict[str, Any
         "urgent_time_to_offer_days": {kind: {"count": len(values), **stats.summary(values)}
                                       for kind, values in days.items()},
     }
+
+
+# --- stored match lists (docs/decisions/005-stored-match-lists.md) -----------------------------------
+
+# A stored list is recomputed at least this often (the recency part of the score drifts by a point in
+# about 36 days; a day keeps it exact in practice), and when its first entry's `retain_until` passes.
+LIST_MAX_AGE = timedelta(days=1)
+
+
+def skills_norm(requisition: dict) -> dict[str, list[str]]:
+    """A requisition's normalised required and nice-to-have skills (what a stored list is checked against)."""
+    required, nice = split_skills(requisition)
+    return {"required": sorted(skills.normalized(required)), "nice": sorted(skills.normalized(nice))}
+
+
+def list_floor(requisition: dict, items: list[dict], limit: int = MAX_MATCHES) -> list | None:
+    """[has every required skill, score] of the last of a full list: a candidate ranking below it cannot
+    enter. None while the list is not full (anyone sharing a skill can)."""
+    if len(items) < limit:
+        return None
+    required, _ = split_skills(requisition)
+    last = items[-1]
+    return [skills.covers(last.get("matched_skills") or [], required), last["score"]]
+
+
+def refresh_due(computed_at: datetime, retain_untils: Iterable[datetime]) -> datetime:
+    """When a list computed at `computed_at` must be computed again: its first entry leaving the pool by
+    age, or LIST_MAX_AGE."""
+    return min([computed_at + LIST_MAX_AGE, *retain_untils])
+
+
+def could_change_list(entry: dict | None, candidate_id: str, stored: dict, now: datetime) -> bool:
+    """Whether a pool change of one candidate (`entry` as it is now, None when out of the pool) can change a
+    stored list (`items` candidate ids, `skills_norm`, `floor`): the candidate is on it, or now shares a
+    skill with the requisition and scores at least as high as its last entry. Conservative on ties (the
+    recompute decides)."""
+    if any(i.get("candidate_id") == candidate_id for i in stored.get("items") or []):
+        return True
+    if entry is None or entry["retain_until"] <= now:
+        return False
+    wanted = stored.get("skills_norm") or {}
+    required, nice = wanted.get("required") or [], wanted.get("nice") or []
+    held = skills.normalized(entry.get("skills") or [])
+    matched_required = sum(1 for s in required if s in held)
+    matched_nice = sum(1 for s in nice if s in held)
+    if not matched_required + matched_nice:
+        return False
+    floor = stored.get("floor")
+    if floor is None:
+        return True
+    prior = entry.get("prior") or {}
+    value = score(matched_required, len(required), matched_nice, len(nice), prior.get("average"),
+                  prior.get("decided_at"), now)
+    return (matched_required == len(required), value) >= (bool(floor[0]), floor[1])
+
+
+def affected_lists(changed: dict[str, dict | None], stored_lists: Iterable[dict], now: datetime) -> list[str]:
+    """The ids of the stored lists that the changed pool entries (candidate id -> entry or None) can change."""
+    return [stored["_id"] for stored in stored_lists
+            if any(could_change_list(entry, cid, stored, now) for cid, entry in changed.items())]

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from nameko.extensions import DependencyProvider
+from nameko.timer import timer
 from pymongo.errors import DuplicateKeyError
 
 from services.talent_pool import domain
@@ -41,6 +42,9 @@ from shared.storage import AlreadyHandled
 from shared.timeutil import iso, utcnow
 
 log = logging.getLogger("hireloop.talent_pool")
+# How often stored match lists catch up with pool changes: a candidate pooled shows in the matches of the
+# open requisitions within about this (docs/decisions/005-stored-match-lists.md).
+REFRESH_INTERVAL = 0.5
 
 # ----------------------------------------------------------------------------------------------------
 # views
@@ -127,8 +131,9 @@ class TalentPoolService(ServiceBase):
 
     # -- shared steps (inside a unit of work) ---------------------------------------------------------
     @staticmethod
-    def _compute_matches(store: TalentPoolStore, requisition: dict, now, session=None) -> list[dict]:
-        """The in-memory index picks the few entries that can rank first; domain ranks them (pool_index.py)."""
+    def _rank(store: TalentPoolStore, requisition: dict, now, session=None) -> tuple[list[dict], dict[str, Any]]:
+        """The in-memory index picks the few entries that can rank first; domain ranks them (pool_index.py).
+        Also answers the `retain_until` of each entry read (when a stored list falls due)."""
         index = store.pool_index()
         applying = store.applying_candidate_ids(requisition["_id"], session=session)
         hired: set[str] = set()
@@ -139,7 +144,27 @@ class TalentPoolService(ServiceBase):
                 break
             hired |= newly_hired
         entries = sorted(store.pool_entries(best, session=session), key=lambda e: e["_id"])
-        return domain.find_matches(requisition, entries, now, applying=applying, hired=hired)
+        items = domain.find_matches(requisition, entries, now, applying=applying, hired=hired)
+        return items, {e["_id"]: e["retain_until"] for e in entries}
+
+    @classmethod
+    def _compute_matches(cls, store: TalentPoolStore, requisition: dict, now, session=None) -> list[dict]:
+        return cls._rank(store, requisition, now, session=session)[0]
+
+    @staticmethod
+    def _list_fields(requisition: dict, items: list[dict], now, retain_until: dict[str, Any]) -> dict:
+        """What a stored list keeps besides its items (docs/decisions/005-stored-match-lists.md)."""
+        return {"open": requisition.get("status") == "open", "skills_norm": domain.skills_norm(requisition),
+                "floor": domain.list_floor(requisition, items),
+                "refresh_at": domain.refresh_due(now, [retain_until[m["candidate_id"]] for m in items])}
+
+    @classmethod
+    def _store_matches(cls, store: TalentPoolStore, requisition: dict, now, session) -> list[dict]:
+        """Computes a requisition's list and stores it (inside the caller's unit of work)."""
+        items, retain_until = cls._rank(store, requisition, now, session=session)
+        store.save_matches(requisition["_id"], requisition["division"], items, now, session,
+                           **cls._list_fields(requisition, items, now, retain_until))
+        return items
 
     def _pool(self, uow, candidate: dict, app: dict, reason: str, pooled_at) -> None:
         """Put (or refresh) the candidate in the pool unless a newer entry is already there."""
@@ -173,11 +198,14 @@ class TalentPoolService(ServiceBase):
             store, s = uow.store, uow.session
             existing = store.get_requisition(payload.requisition.id, session=s)
             req = _requisition_doc(payload.requisition, existing)
-            surface = req["urgent"] and req["status"] == "open" and not req.get("surfaced_at")
-            if surface:
-                now = utcnow()
-                items = self._compute_matches(store, req, now, session=s)
-                store.save_matches(req["_id"], req["division"], items, now, s)
+            if req["status"] != "open":
+                store.save_requisition(req, s)
+                return
+            # Every open requisition's list is computed here, off the request path (GET only reads it);
+            # an urgent one's is also announced (api-v1: surfaced at once).
+            now = utcnow()
+            items = self._store_matches(store, req, now, s)
+            if req["urgent"] and not req.get("surfaced_at"):
                 req["surfaced_at"] = now
                 uow.emit("matches_surfaced", MatchesSurfaced(
                     requisition_id=req["_id"], division=req["division"],
@@ -191,6 +219,7 @@ class TalentPoolService(ServiceBase):
         def work(uow):
             store, s = uow.store, uow.session
             store.close_requisition(payload.requisition_id, payload.division, payload.closed_at, s)
+            store.close_matches(payload.requisition_id, s)
             for app in store.applications_of_requisition(payload.requisition_id, status="offered", session=s):
                 if app.get("received_at") is None:
                     continue  # its application_received pools it (domain.pool_due), with the person's profile
@@ -214,7 +243,8 @@ class TalentPoolService(ServiceBase):
 
         def after(app: dict) -> None:
             # Idempotent single commands, after the projection's write (its erased guard goes first).
-            self.store.learn_requisition(_requisition_doc(req, None))
+            # `unlisted`: the refresh gives it its stored matches (requisition_opened's own write drops the mark)
+            self.store.learn_requisition({**_requisition_doc(req, None), "unlisted": True})
             skills = list(payload.candidate.skills)
             if self.store.save_profile(payload.candidate_id, req.division, payload.candidate.name, skills,
                                        payload.received_at) == "updated":
@@ -226,7 +256,10 @@ class TalentPoolService(ServiceBase):
             if app.get("pool_due"):
                 self._pool_application(app["_id"], envelope)
 
-        # Nearly always the application's first event here: inserted without a read first (a clash reads).
+        # `seen_at`: the refresh finds new applications by it and takes their candidates off that requisition's
+        # stored matches (no command added here). Nearly always the application's first event here: inserted
+        # without a read first (a clash reads).
+        received["seen_at"] = utcnow()
         self._project(payload.application_id, lambda state: domain.apply_received(state, received), envelope, after,
                       new=True)
 
@@ -237,7 +270,8 @@ class TalentPoolService(ServiceBase):
             # Idempotent, before the projection's write (a redelivery repeats them harmlessly). Marked first,
             # removed second: a pooling that raced past the mark is removed here (see _pool).
             store.mark_hired(payload.candidate_id, payload.application_id, payload.at)
-            store.remove_from_pool(payload.candidate_id)
+            if store.remove_from_pool(payload.candidate_id):
+                store.pull_from_matches(payload.candidate_id, utcnow(), None)  # hired: on no list from now
         closed = None
         if payload.status == "offered":
             # An offer on a requisition that closed before it reached us pools as the close would have.
@@ -323,17 +357,47 @@ class TalentPoolService(ServiceBase):
 
     @implements(contract.GetMatches)
     def get_matches(self, caller, args: contract.RequisitionArgs) -> list[contract.Match]:
+        """The stored list, as the last computation left it (docs/decisions/005-stored-match-lists.md): one
+        find, no write. A requisition known without one (learned before lists were stored) is ranked here
+        without storing anything; the refresh stores its list."""
         requisition_id = args.requisition_id
-        self._visible_requisition(caller, requisition_id)
+        stored = self.store.read_matches(requisition_id)
+        if stored is not None and caller.can_see(stored.get("division")):
+            return stored["items"]
+        req = self._visible_requisition(caller, requisition_id)
+        return self._compute_matches(self.store, req, utcnow())
 
-        def work(uow):
-            req = self._visible_requisition(caller, requisition_id, uow.session, uow.store)
-            now = utcnow()
-            items = self._compute_matches(uow.store, req, now, session=uow.session)
-            uow.store.save_matches(req["_id"], req["division"], items, now, uow.session)
-            return items
-
-        return [contract.Match.model_validate(m) for m in self.bus.transact(work)]
+    @timer(interval=REFRESH_INTERVAL)
+    def refresh_matches(self) -> int:
+        """Takes new applicants off their requisition's list, gives requisitions learned from a snapshot their
+        list, and recomputes the stored lists a pool change can alter (any replica's: the index applies every
+        `pool_changes` record), the ones due (an entry past `retain_until`, a day old, a candidate taken off)
+        and, after the index was built, every open one. Returns how many lists changed."""
+        changed, rebuilt = self.store.take_pool_changes()
+        now = utcnow()
+        self.store.pull_applicants(self.store.take_new_applications(), now)
+        for requisition_id in self.store.unlisted_requisitions():  # learned from an application's snapshot
+            req = self.store.get_requisition(requisition_id)
+            if req is not None and req.get("status") == "open" and "required_skills" in req:
+                self._store_matches(self.store, req, now, None)
+            self.store.mark_listed(requisition_id)
+        due = set(self.store.due_match_lists(now))
+        if rebuilt:
+            for requisition_id in self.store.open_requisitions_without_lists():
+                self._store_matches(self.store, self.store.get_requisition(requisition_id), now, None)
+            due |= {d["_id"] for d in self.store.open_match_lists()}
+        elif changed:
+            due |= set(domain.affected_lists(changed, self.store.open_match_lists(), now))
+        written = 0
+        for requisition_id in sorted(due):
+            req = self.store.get_requisition(requisition_id)
+            if req is None or req.get("status") != "open" or "required_skills" not in req:
+                self.store.close_matches(requisition_id, None)
+                continue
+            items, retain_until = self._rank(self.store, req, now)
+            written += self.store.replace_matches(requisition_id, items, now,
+                                                  **self._list_fields(req, items, now, retain_until))
+        return written
 
     # -- report --------------------------------------------------------------------------------------
     @implements(contract.PoolReport)

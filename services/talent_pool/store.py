@@ -12,7 +12,10 @@
   latest application wins): a pool entry shows the profile of the division that pooled the person
   (docs/decisions/002-candidates-per-division.md).
 - `pool`: one entry per pooled candidate (`_id` = candidate id).
-- `matches`: the last computed matches of a requisition (`_id` = requisition id).
+- `matches`: the stored matches of a requisition (`_id` = requisition id), computed off the request path
+  (when it opens, when a pool change can alter it, when due) and only read by GET
+  (docs/decisions/005-stored-match-lists.md): `items` (the api-v1 answer), `surfaced` (everyone ever on
+  it), `open`, `skills_norm` and `floor` (what a pool change is checked against), `refresh_at`.
 - `reengagements`: one per (requisition, candidate).
 - `poolings`: one per time a candidate entered the pool (ids, division, reason, time; no personal data),
   kept when the entry leaves the pool, so the report counts who was pooled in a period.
@@ -39,6 +42,8 @@ from shared.timeutil import utcnow
 # Changes are re-read this far back: a transaction that wrote its change record earlier may commit later.
 CHANGES_LOOKBACK = timedelta(seconds=120)
 CHANGES_RETENTION = timedelta(days=1)
+# New applications are re-read this far back: a projection write may land after a later one's.
+APPLICATIONS_LOOKBACK = timedelta(seconds=10)
 # Requisition ids this process knows are stored, so their applications skip the write (requisitions are
 # never deleted); forgotten all at once past this many.
 KNOWN_REQUISITIONS_MAX = 100_000
@@ -60,6 +65,13 @@ class TalentPoolStore(ServiceStore):
         self.db.poolings.create_index([("division", ASCENDING), ("pooled_at", ASCENDING)])
         self.db.poolings.create_index([("candidate_id", ASCENDING)])
         self.db.pool_changes.create_index([("at", ASCENDING)])
+        # Stored match lists: the timer's due ones, the open ones a pool change is checked against, and the
+        # lists naming a candidate (hire, consent withdrawal, erasure take them off at once).
+        self.db.matches.create_index([("refresh_at", ASCENDING)])
+        self.db.matches.create_index([("open", ASCENDING)])
+        self.db.matches.create_index([("items.candidate_id", ASCENDING)])
+        self.db.applications.create_index([("seen_at", ASCENDING)])  # new applicants, for the refresh
+        self.db.requisitions.create_index([("unlisted", ASCENDING)])  # learned from a snapshot, no list yet
         self.db.profiles.create_index([("candidate_id", ASCENDING)])
         self.db.reengagements.create_index(
             [("requisition_id", ASCENDING), ("candidate_id", ASCENDING)], unique=True,
@@ -202,8 +214,7 @@ class TalentPoolStore(ServiceStore):
         withdrawn = self.db.reengagements.update_many(
             {"candidate_id": candidate_id, "status": "pending"},
             {"$set": {"status": "withdrawn", "answered_at": at}}, session=session).modified_count
-        self.db.matches.update_many({"items.candidate_id": candidate_id},
-                                    {"$pull": {"items": {"candidate_id": candidate_id}}}, session=session)
+        self.pull_from_matches(candidate_id, at, session)
         return {"removed_from_pool": removed, "reengagements_withdrawn": withdrawn}
 
     def erase_candidate(self, candidate_id: str, at: datetime, session) -> dict[str, int]:
@@ -273,17 +284,108 @@ class TalentPoolStore(ServiceStore):
 
     # -- matches -------------------------------------------------------------------------------------
     def save_matches(self, requisition_id: str, division: str, items: list[dict], computed_at: datetime,
-                     session) -> None:
-        """The latest matches replace the previous ones; `surfaced` keeps every candidate ever matched."""
+                     session, **fields) -> None:
+        """The latest matches replace the previous ones; `surfaced` keeps every candidate ever matched.
+        `fields`: what else the stored list keeps (open, skills_norm, floor, refresh_at)."""
         self.db.matches.update_one(
             {"_id": requisition_id},
-            {"$set": {"division": division, "items": items, "computed_at": computed_at},
+            {"$set": {"division": division, "items": items, "computed_at": computed_at, **fields},
              "$addToSet": {"surfaced": {"$each": [m["candidate_id"] for m in items]}}},
             upsert=True, session=session,
         )
 
     def get_matches(self, requisition_id: str, session=None) -> dict | None:
         return self.db.matches.find_one({"_id": requisition_id}, session=session)
+
+    def read_matches(self, requisition_id: str) -> dict | None:
+        """What GET serves: one find by id, the answer and its division only."""
+        return self.db.matches.find_one({"_id": requisition_id}, {"division": 1, "items": 1})
+
+    def replace_matches(self, requisition_id: str, items: list[dict], computed_at: datetime, **fields) -> bool:
+        """A recompute's result, written only when the list changed (`surfaced` grows only then) and only
+        over an older one (a slower replica's recompute never replaces a newer list). True if written."""
+        stored = self.db.matches.find_one({"_id": requisition_id}, {"items": 1, "computed_at": 1, "refresh_at": 1})
+        if stored is None:
+            return False  # only lists made when the requisition opened are refreshed
+        previous = stored.get("computed_at")
+        if previous is not None and previous > computed_at:
+            return False
+        if stored.get("items") == items:
+            if stored.get("refresh_at") != fields.get("refresh_at"):
+                self.db.matches.update_one({"_id": requisition_id, "computed_at": previous},
+                                           {"$set": {"refresh_at": fields.get("refresh_at")}})
+            return False
+        done = self.db.matches.update_one(
+            {"_id": requisition_id, "computed_at": previous},
+            {"$set": {"items": items, "computed_at": computed_at, **fields},
+             "$addToSet": {"surfaced": {"$each": [m["candidate_id"] for m in items]}}})
+        return done.modified_count == 1
+
+    def close_matches(self, requisition_id: str, session) -> None:
+        """A closed requisition's list stays as it was at the close and is no longer refreshed."""
+        self.db.matches.update_one({"_id": requisition_id}, {"$set": {"open": False}, "$unset": {"refresh_at": ""}},
+                                   session=session)
+
+    def pull_from_matches(self, candidate_id: str, at: datetime, session, requisition_id: str | None = None) -> None:
+        """Takes a candidate off the stored lists at once (hired, consent withdrawn, erased; or applying to
+        `requisition_id`); the open ones are refilled by the next refresh."""
+        query: dict = {"items.candidate_id": candidate_id}
+        if requisition_id is not None:
+            query["_id"] = requisition_id
+        self.db.matches.update_many(query, {"$pull": {"items": {"candidate_id": candidate_id}},
+                                            "$set": {"refresh_at": at, "floor": None}}, session=session)
+
+    def take_new_applications(self) -> list[tuple[str, str]]:
+        """(requisition, candidate) of the applications this process has not seen yet (by `seen_at`, with a
+        look-back for writes that landed after a later one)."""
+        state = self.__dict__.setdefault("_new_applications", {"since": utcnow() - APPLICATIONS_LOOKBACK, "seen": {}})
+        asked = utcnow()
+        docs = self.db.applications.find({"seen_at": {"$gte": state["since"]}},
+                                         {"candidate_id": 1, "requisition_id": 1, "seen_at": 1})
+        new = [d for d in docs if d["_id"] not in state["seen"]]
+        seen = {**state["seen"], **{d["_id"]: d["seen_at"] for d in new}}
+        state["since"] = asked - APPLICATIONS_LOOKBACK
+        state["seen"] = {k: at for k, at in seen.items() if at >= state["since"]}
+        return [(d["requisition_id"], d["candidate_id"]) for d in new
+                if d.get("requisition_id") and d.get("candidate_id")]
+
+    def pull_applicants(self, pairs: list[tuple[str, str]], at: datetime) -> None:
+        """Takes each candidate off the stored list of the requisition they applied to, if on it."""
+        if not pairs:
+            return
+        listed = self.db.matches.find({"_id": {"$in": sorted({r for r, _ in pairs})},
+                                       "items.candidate_id": {"$in": sorted({c for _, c in pairs})}},
+                                      {"items.candidate_id": 1})
+        on = {(d["_id"], i["candidate_id"]) for d in listed for i in d.get("items") or []}
+        for requisition_id, candidate_id in sorted(set(pairs) & on):
+            self.pull_from_matches(candidate_id, at, None, requisition_id=requisition_id)
+
+    def unlisted_requisitions(self) -> list[str]:
+        return [d["_id"] for d in self.db.requisitions.find({"unlisted": True}, {"_id": 1})]
+
+    def mark_listed(self, requisition_id: str) -> None:
+        self.db.requisitions.update_one({"_id": requisition_id}, {"$unset": {"unlisted": ""}})
+
+    def open_match_lists(self) -> list[dict]:
+        """The open lists, as much as a pool change is checked against (domain.could_change_list)."""
+        return list(self.db.matches.find({"open": True}, {"items.candidate_id": 1, "skills_norm": 1, "floor": 1}))
+
+    def due_match_lists(self, now: datetime) -> list[str]:
+        return [d["_id"] for d in self.db.matches.find({"refresh_at": {"$lte": now}}, {"_id": 1})]
+
+    def open_requisitions_without_lists(self) -> list[str]:
+        """Open requisitions known for matching that have no stored list (stored before lists were)."""
+        ids = [d["_id"] for d in self.db.requisitions.find({"status": "open", "required_skills": {"$exists": True}},
+                                                           {"_id": 1})]
+        listed = {d["_id"] for d in self.db.matches.find({"_id": {"$in": ids}}, {"_id": 1})}
+        return [i for i in ids if i not in listed]
+
+    def take_pool_changes(self) -> tuple[dict[str, dict | None], bool]:
+        """The pool changes this process's index applied since the last call (candidate id -> indexed entry,
+        None when out of the pool), and whether the index was (re)built meanwhile (then any list may be
+        stale: refresh them all)."""
+        self.pool_index()
+        return self.__dict__["_index_keeper"].take()
 
     # -- the talent-pool report ------------------------------------------------------------------------
     def log_pooling(self, candidate_id: str, application_id: str, division: str, reason: str, pooled_at: datetime,
@@ -358,6 +460,14 @@ class _IndexKeeper:
         self.since: datetime | None = None
         self.applied: dict[str, datetime] = {}  # change id -> its time, within the look-back
         self.pruned_at: datetime | None = None
+        self.changed: dict[str, dict | None] = {}  # applied, not yet taken by the match-list refresh
+        self.rebuilt = False
+
+    def take(self) -> tuple[dict[str, dict | None], bool]:
+        with self.lock:
+            changed, rebuilt = self.changed, self.rebuilt
+            self.changed, self.rebuilt = {}, False
+            return changed, rebuilt
 
     def current(self) -> PoolIndex:
         with self.lock:
@@ -366,6 +476,7 @@ class _IndexKeeper:
                 index = PoolIndex()
                 index.load(self.store.db.pool.find({}, INDEXED_FIELDS, batch_size=5000).sort("_id", ASCENDING))
                 self.index, self.since = index, started - CHANGES_LOOKBACK
+                self.rebuilt = True
                 log.info("pool index built", extra={"candidates": index.live,
                                                     "seconds": round((utcnow() - started).total_seconds(), 1)})
             self._catch_up()
@@ -384,6 +495,7 @@ class _IndexKeeper:
                     self.index.add(found[cid])
                 else:
                     self.index.remove(cid)
+                self.changed[cid] = found.get(cid)
             for c in changes:
                 self.applied[c["_id"]] = c["at"]
         self.since = asked_at - CHANGES_LOOKBACK

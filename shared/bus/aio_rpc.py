@@ -58,6 +58,19 @@ class RemoteError(Exception):
         self.exc_type = exc_type
 
 
+# nameko replies {"result": ..., "error": null} through kombu's json (default separators): the result's own
+# bytes sit between these.
+_REPLY_HEAD, _REPLY_TAIL = b'{"result": ', b', "error": null}'
+
+
+def result_bytes(body: bytes, result: Any) -> bytes:
+    """The result's JSON as the reply `body` holds it, sliced out; encoded again only if the body is not in
+    the expected form."""
+    if body.startswith(_REPLY_HEAD) and body.endswith(_REPLY_TAIL):
+        return body[len(_REPLY_HEAD):-len(_REPLY_TAIL)]
+    return json.dumps(result).encode()
+
+
 class AsyncRpcClient:
     def __init__(self, amqp_url: str, name: str = "gateway", timeout: float = 10.0,
                  context_secret: str | None = None, predeclared: bool = False):
@@ -104,7 +117,7 @@ class AsyncRpcClient:
         if fut is None or fut.done():
             return  # a reply that arrived after its caller gave up
         try:
-            fut.set_result(json.loads(message.body))
+            fut.set_result((json.loads(message.body), message.body))
         except ValueError as exc:
             fut.set_exception(exc)
 
@@ -151,8 +164,19 @@ class AsyncRpcClient:
                               as_caller=caller, **wire)
         return declared.read_result(raw)
 
+    async def rpc_json(self, declared: Rpc[Any, Any], caller: Caller | None, *,
+                       context: dict[str, Any] | None = None, timeout: float | None = None,
+                       **kwargs: Any) -> tuple[Any, bytes]:
+        """Call a declared RPC and answer its result decoded (plain JSON values, not read into the declared
+        type) and as the JSON bytes the service sent, to pass on as they are: the service already
+        serialised it through its declaration (shared/contracts/rpc.py `implements`)."""
+        wire = declared.request(**kwargs)
+        return await self.call(declared.service, declared.method, context=context, timeout=timeout,
+                               as_caller=caller, raw=True, **wire)
+
     async def call(self, service: str, method: str, *, context: dict[str, Any] | None = None,
-                   timeout: float | None = None, as_caller: Caller | None = None, **kwargs: Any) -> Any:
+                   timeout: float | None = None, as_caller: Caller | None = None, raw: bool = False,
+                   **kwargs: Any) -> Any:
         """Call `service.method(**kwargs)` in a CLIENT span whose context travels as `nameko.traceparent`;
         with `as_caller`, a caller context signed for this call."""
         with tracing.tracer().start_as_current_span(
@@ -172,14 +196,14 @@ class AsyncRpcClient:
         ) as span:
             try:
                 return await self._call(service, method, tracing.inject_into(dict(context or {})), timeout, kwargs,
-                                        as_caller)
+                                        as_caller, raw)
             except Exception as exc:
                 expected = not isinstance(exc, ServiceUnavailable | RemoteError)  # domain answers: 4xx
                 tracing.record_error(span, exc, expected=expected)
                 raise
 
     async def _call(self, service: str, method: str, context: dict[str, Any], timeout: float | None,
-                    kwargs: dict[str, Any], as_caller: Caller | None = None) -> Any:
+                    kwargs: dict[str, Any], as_caller: Caller | None = None, raw: bool = False) -> Any:
         if self._exchange is None:
             raise ServiceUnavailable(service, "not connected to the broker")
         if as_caller is not None and not self.context_secret:
@@ -214,7 +238,7 @@ class AsyncRpcClient:
                     await self._exchange.publish(message, routing_key=f"{service}.{method}", mandatory=True)
                 except DeliveryError as exc:
                     raise ServiceUnavailable(service, "no queue for this service (never started?)") from exc
-                reply = await fut
+                reply, body = await fut
         except TimeoutError:
             raise ServiceUnavailable(service, f"no reply within {bound:g}s") from None
         except (aio_pika.exceptions.AMQPError, aiormq.exceptions.ChannelInvalidStateError, ConnectionError) as exc:
@@ -231,4 +255,6 @@ class AsyncRpcClient:
             if error.get("exc_type") in TRY_AGAIN_LATER:  # a dependency is away or busy: not a bug
                 raise ServiceUnavailable(service, error.get("value", "a service it depends on did not answer"))
             raise RemoteError(service, error.get("exc_type", "Error"), error.get("value", ""))
+        if raw:
+            return reply.get("result"), result_bytes(body, reply.get("result"))
         return reply.get("result")

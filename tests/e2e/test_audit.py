@@ -3,7 +3,8 @@
 - reads of a candidate, an application, a requisition's applications and the notices are each one record
   (who, which divisions, which route, which personal fields, the trace), and admin lists exactly those;
 - reads that were refused (another division's key, a role that may not) record nothing;
-- the talent pool and a requisition's matches record one read per candidate listed;
+- the talent pool and a requisition's matches record one read per candidate listed, in one stored document per
+  request (`candidate_ids`);
 - `GET /v1/audit` is admin-only and validates its query; the stored records hold ids, never a name, email
   or phone; and when a record cannot be written the read is refused with 503 (nothing unaudited leaves).
 """
@@ -203,6 +204,13 @@ def test_talent_pool_and_matches_record_one_read_per_candidate(platform, screene
     matched = mine["GET /v1/requisitions/{requisition_id}/matches"]
     assert matched["fields"][0] == "name" and "matched_skills" in matched["fields"] and matched["division"] == A
     assert matched["trace_id"] == trace_of(matches)
+    # each request is one stored document naming every candidate it listed (one insert, not one per candidate)
+    with MongoClient(platform.env["MONGO_URL"]) as mongo:
+        audit = mongo[f"{platform.env['HIRELOOP_NAMESPACE']}_gateway"].audit
+        [stored] = list(audit.find({"_id": matched["id"]}))
+        assert stored["candidate_ids"] == matched_ids and len(stored["reads"]) == len(matched_ids)
+        [stored] = list(audit.find({"_id": pooled["id"]}))
+        assert stored["candidate_ids"] == pooled_ids
 
 
 def test_the_audit_log_is_for_admin_only_and_validates_its_query(platform, screened_out):
@@ -229,12 +237,12 @@ def test_audit_records_hold_ids_not_personal_data(platform, screened_out):
         audit = mongo[f"{platform.env['HIRELOOP_NAMESPACE']}_gateway"].audit
         docs = list(audit.find({}))
         indexes = [list(ix["key"]) for ix in audit.list_indexes()]
-    assert any(d["candidate_id"] == screened_out["candidate_id"] for d in docs)
+    assert any(screened_out["candidate_id"] in d["candidate_ids"] for d in docs)
     stored = json.dumps(docs, default=str).lower()
     for needle in (CANDIDATE["name"], CANDIDATE["email"], CANDIDATE["phone"], "33612345678",
                    POOLED["name"], POOLED["email"], POOLED["phone"], "420601111222"):
         assert needle.lower() not in stored, needle
-    assert ["candidate_id", "_id"] in indexes
+    assert ["candidate_ids", "_id"] in indexes
 
 
 def test_a_read_that_cannot_be_audited_is_refused_with_503(platform, screened_out):

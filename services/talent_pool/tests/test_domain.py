@@ -360,6 +360,29 @@ def test_a_pool_entry_shows_the_pooling_division_profile_or_the_legacy_one():
     assert domain.profile_id("c1", "retail") == "c1|retail"
 
 
+# --- stored match lists -------------------------------------------------------------------------------
+
+def test_a_pool_change_can_change_a_list_only_if_on_it_or_able_to_rank_in_it():
+    from services.talent_pool.domain import affected_lists, could_change_list, list_floor, skills_norm
+
+    requisition = req()
+    wanted = skills_norm(requisition)
+    on_it = {"items": [{"candidate_id": "c_on"}], "skills_norm": wanted, "floor": None}
+    full = {"items": [{"candidate_id": "c_on"}], "skills_norm": wanted, "floor": [True, 80]}
+    strong, weak = entry("c_new", average=5.0), entry("c_new", skills=["python"], average=1.0)
+    assert could_change_list(None, "c_on", on_it, NOW)  # left the pool while listed
+    assert not could_change_list(None, "c_off", on_it, NOW)
+    assert could_change_list(weak, "c_new", on_it, NOW)  # a list not full takes anyone sharing a skill
+    assert not could_change_list(entry("c_new", skills=["cooking"]), "c_new", on_it, NOW)
+    assert not could_change_list({**strong, "retain_until": NOW}, "c_new", on_it, NOW)  # past retain_until
+    assert could_change_list(strong, "c_new", full, NOW) and not could_change_list(weak, "c_new", full, NOW)
+    assert affected_lists({"c_new": weak}, [{"_id": "r1", **on_it}, {"_id": "r2", **full}], NOW) == ["r1"]
+    # the floor is the last of a full list: has it every required skill, and its score
+    items = find_matches(requisition, [entry(f"c{i}", average=i % 5) for i in range(60)], NOW)
+    assert len(items) == 50 and list_floor(requisition, items) == [True, items[-1]["score"]]
+    assert list_floor(requisition, items[:49]) is None
+
+
 # --- the application projection -----------------------------------------------------------------------
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from nameko.testing.services import worker_factory
+from pymongo import MongoClient, monitoring
 
 from services.talent_pool.service import TalentPoolService
 from services.talent_pool.store import TalentPoolStore
@@ -207,8 +208,10 @@ def test_every_order_of_an_applications_events_gives_the_same_projection(make_st
     t0 = utcnow() - timedelta(hours=1)
     received_then_changes(in_order, ("received", "interviewed", "offered", "declined"), t0)
     received_then_changes(shuffled, order, t0)
-    expected = state_of(first.get_application("app_1"))
-    assert state_of(second.get_application("app_1")) == expected
+    def projection(store):  # without `seen_at`: when this store heard of it, not what it holds
+        return {k: v for k, v in state_of(store.get_application("app_1")).items() if k != "seen_at"}
+    expected = projection(first)
+    assert projection(second) == expected
     # the latest change carries the latest consent (given after the application, on the portal)
     assert (expected["consent"], expected["status"], expected["reached_interviewed"]) == (True, "declined", True)
     assert expected["offered_at"] and expected["interview"]["average"] == 4.3  # the latest change's summary
@@ -351,16 +354,130 @@ def test_urgent_requisition_surfaces_matches_at_once(svc, store):
     assert [m["candidate_id"] for m in store.get_matches("req_urgent")["items"]] == ["c1", "c2"]
 
 
-def test_non_urgent_requisition_waits_for_a_request(svc, store):
+def test_every_requisition_s_matches_are_stored_when_it_opens_and_only_urgent_ones_surface(svc, store):
     pool_candidate(svc)
     deliver(svc, "requisition_opened", {"requisition": requisition("req_new")})
-    assert svc.bus.of_type("matches_surfaced") == []
-    assert store.get_matches("req_new") is None
+    assert svc.bus.of_type("matches_surfaced") == []  # not urgent: not announced, but computed already
+    stored = store.get_matches("req_new")
+    assert [m["candidate_id"] for m in stored["items"]] == ["c1"] and stored["surfaced"] == ["c1"]
     matches = svc.get_matches(requisition_id="req_new")
-    assert [m["candidate_id"] for m in matches] == ["c1"]
+    assert matches == stored["items"]
     assert set(matches[0]) == {"candidate_id", "name", "score", "matched_skills", "missing_skills", "prior_average",
                                "reasons", "pooled_reason"}
-    assert store.get_matches("req_new")["items"] == matches
+
+
+class CommandLog(monitoring.CommandListener):
+    def __init__(self):
+        self.commands: list[tuple[str, str]] = []
+
+    def started(self, event):
+        self.commands.append((event.command_name, str(event.command.get(event.command_name))))
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+def test_get_matches_reads_the_stored_list_with_one_find_and_writes_nothing(store, test_infra):
+    svc = make_service(store)
+    pool_candidate(svc)
+    pool_candidate(svc, cand_id="c2", app_id="app_2", name="Bo", average=5.0)
+    open_urgent(svc)
+    listener = CommandLog()
+    client = MongoClient(test_infra.mongo_url, tz_aware=True, event_listeners=[listener])
+    try:
+        reader = make_service(TalentPoolStore(client, store.db.name))
+        listener.commands.clear()
+        matches = reader.get_matches(requisition_id="req_urgent")
+        assert listener.commands == [("find", "matches")]  # no transaction, no write, no ranking
+    finally:
+        client.close()
+    assert [m["candidate_id"] for m in matches] == ["c2", "c1"]
+    assert matches == store.get_matches("req_urgent")["items"]
+
+
+def refreshed(svc) -> int:
+    """One tick of the timer that keeps stored lists up to date (what the running service does every 0.5 s)."""
+    return svc.refresh_matches()
+
+
+def test_a_pool_change_reaches_the_stored_lists_through_the_refresh_not_the_read(svc, store):
+    pool_candidate(svc)
+    open_urgent(svc)
+    refreshed(svc)
+    assert [m["candidate_id"] for m in svc.get_matches(requisition_id="req_urgent")] == ["c1"]
+    # pooled after the opening: not on the list until the refresh (the GET computes nothing) ...
+    pool_candidate(svc, cand_id="c2", app_id="app_2", name="Bo", average=5.0)
+    assert [m["candidate_id"] for m in svc.get_matches(requisition_id="req_urgent")] == ["c1"]
+    assert refreshed(svc) >= 1
+    assert [m["candidate_id"] for m in svc.get_matches(requisition_id="req_urgent")] == ["c2", "c1"]
+    assert store.get_matches("req_urgent")["surfaced"] == ["c1", "c2"]
+    # ... and a tick with nothing new rewrites nothing
+    computed_at = store.get_matches("req_urgent")["computed_at"]
+    assert refreshed(svc) == 0 and store.get_matches("req_urgent")["computed_at"] == computed_at
+    # a change no open list can feel (no shared skill) rewrites nothing either
+    pool_candidate(svc, cand_id="c3", app_id="app_3", name="Cy", skills=("cooking",))
+    assert refreshed(svc) == 0 and store.get_matches("req_urgent")["computed_at"] == computed_at
+    # a newer profile from the pooling division changes the entry: the list follows
+    received(svc, "app_4", "c1", skills=("python",), at=utcnow())
+    refreshed(svc)
+    [c1] = [m for m in svc.get_matches(requisition_id="req_urgent") if m["candidate_id"] == "c1"]
+    assert c1["matched_skills"] == ["Python"] and c1["missing_skills"] == ["SQL", "Airflow"]
+
+
+def test_applying_hired_and_withdrawn_candidates_leave_the_stored_list(svc, store):
+    pool_candidate(svc)
+    pool_candidate(svc, cand_id="c2", app_id="app_2", name="Bo", average=5.0)
+    pool_candidate(svc, cand_id="c3", app_id="app_3", name="Cy", average=3.0)
+    urgent = open_urgent(svc)
+    assert [m["candidate_id"] for m in svc.get_matches(requisition_id="req_urgent")] == ["c2", "c1", "c3"]
+    received(svc, "app_9", "c2", req=urgent)  # applies to it: no longer a match from the next refresh on
+    refreshed(svc)
+    assert [m["candidate_id"] for m in svc.get_matches(requisition_id="req_urgent")] == ["c1", "c3"]
+    received(svc, "app_h", "c1", req=requisition("req_other"))
+    status(svc, "app_h", "c1", "hired", "accepted", utcnow())
+    assert [m["candidate_id"] for m in svc.get_matches(requisition_id="req_urgent")] == ["c3"]
+    make_service(store, caller=SYSTEM).withdraw_consent(application_id="app_3")
+    assert svc.get_matches(requisition_id="req_urgent") == []
+    refreshed(svc)  # and the refresh does not bring any of them back
+    assert svc.get_matches(requisition_id="req_urgent") == []
+
+
+def test_a_requisition_first_known_from_an_application_gets_a_list_without_its_applicant(svc, store):
+    pool_candidate(svc)
+    pool_candidate(svc, cand_id="c2", app_id="app_2", name="Bo")
+    received(svc, "app_9", "c1", req=requisition("req_fresh"))  # before requisition_opened reached us
+    # ranked on request (nothing stored) until the refresh stores its list
+    assert store.get_matches("req_fresh") is None
+    assert [m["candidate_id"] for m in svc.get_matches(requisition_id="req_fresh")] == ["c2"]
+    refreshed(svc)
+    assert [m["candidate_id"] for m in store.get_matches("req_fresh")["items"]] == ["c2"]
+    assert store.get_requisition("req_fresh").get("unlisted") is None
+
+
+def test_a_closed_requisition_s_list_is_no_longer_refreshed(svc, store):
+    pool_candidate(svc)
+    urgent = open_urgent(svc)
+    deliver(svc, "requisition_closed", {"requisition_id": urgent["id"], "division": "logistics", "reason": "filled",
+                                        "closed_at": iso(utcnow())})
+    refreshed(svc)
+    pool_candidate(svc, cand_id="c2", app_id="app_2", name="Bo", average=5.0)
+    refreshed(svc)
+    assert [m["candidate_id"] for m in svc.get_matches(requisition_id="req_urgent")] == ["c1"]
+    assert store.get_matches("req_urgent")["open"] is False
+
+
+def test_a_requisition_known_before_lists_were_stored_gets_one_once_the_index_is_built(svc, store):
+    pool_candidate(svc)
+    store.save_requisition({**requisition("req_legacy"), "_id": "req_legacy", "created_at": utcnow()}, None)
+    # no stored list yet: the GET ranks it without storing anything
+    assert [m["candidate_id"] for m in svc.get_matches(requisition_id="req_legacy")] == ["c1"]
+    assert store.get_matches("req_legacy") is None
+    fresh = TalentPoolStore(store.client, store.db.name)  # a restarted process: its index is built anew
+    make_service(fresh).refresh_matches()
+    assert [m["candidate_id"] for m in store.get_matches("req_legacy")["items"]] == ["c1"]
 
 
 def test_get_matches_is_scoped(store):
@@ -637,12 +754,15 @@ def test_an_answer_that_drifts_from_its_declaration_fails_in_the_service(store, 
     svc = make_service(store)
     pool_candidate(svc)
     open_urgent(svc)
-    real = TalentPoolService._compute_matches
+    real = TalentPoolService._rank
 
     def leaky(store_, requisition, now, session=None):
-        return [{**m, "email": "leak@x.io"} for m in real(store_, requisition, now, session=session)]
+        items, retain_until = real(store_, requisition, now, session=session)
+        return [{**m, "email": "leak@x.io"} for m in items], retain_until
 
-    monkeypatch.setattr(TalentPoolService, "_compute_matches", staticmethod(leaky))
+    monkeypatch.setattr(TalentPoolService, "_rank", staticmethod(leaky))
+    pool_candidate(svc, cand_id="c2", app_id="app_2", name="Bo", average=5.0)
+    svc.refresh_matches()  # the stored list now carries a field Match does not declare
     with pytest.raises(ValueError, match="email"):
         svc.get_matches(requisition_id="req_urgent")
 

@@ -170,3 +170,19 @@ def test_failed_unit_of_work_writes_nothing(store):
     with pytest.raises(RuntimeError):
         run(store, work)
     assert store.get_pool_entry("c1") is None
+
+
+def test_a_recomputed_list_is_written_only_when_it_changed_and_never_over_a_newer_one(store):
+    later = NOW + timedelta(minutes=1)
+    run(store, lambda s, ses: s.save_matches("r1", "logistics", [{"candidate_id": "c1", "score": 90}], NOW, ses,
+                                             open=True, refresh_at=NOW))
+    # the same items: not rewritten (surfaced and computed_at stay), only when it falls due moves
+    assert not store.replace_matches("r1", [{"candidate_id": "c1", "score": 90}], later, refresh_at=later)
+    assert (store.get_matches("r1")["computed_at"], store.get_matches("r1")["refresh_at"]) == (NOW, later)
+    assert store.replace_matches("r1", [{"candidate_id": "c2", "score": 95}], later, refresh_at=later)
+    assert store.get_matches("r1")["surfaced"] == ["c1", "c2"]
+    # a slower recompute, started before the one stored, does not replace it
+    assert not store.replace_matches("r1", [{"candidate_id": "c3", "score": 99}], NOW, refresh_at=later)
+    assert [m["candidate_id"] for m in store.get_matches("r1")["items"]] == ["c2"]
+    assert not store.replace_matches("r_unknown", [{"candidate_id": "c1", "score": 90}], later)
+    assert store.due_match_lists(later) == ["r1"] and store.due_match_lists(NOW) == []
