@@ -14,6 +14,7 @@ from pydantic_core import to_jsonable_python
 
 from gateway.connections import Gateway
 from gateway.idempotency import idempotent
+from gateway.openapi import Doc
 from gateway.rpc import ServiceCalls
 from shared.contracts.caller import Caller
 from shared.contracts.common import MAX_PAGE, PageLimit
@@ -70,7 +71,7 @@ def ok(model: Any, status: int = 200) -> dict[int, dict]:
 
 
 class AnswerRoute(APIRoute):
-    """A route whose `responses=ok(Model)` names its success model answers with that model as its
+    """A route whose `responses=ok(Model)` names a service's answer model answers with that model as its
     `response_model`. Routes return what the services sent, already that model: FastAPI checks an instance
     without validating it again and writes it with pydantic's JSON serializer, where without a response
     model it walks the whole answer with `jsonable_encoder` (about 1 ms of a read's 3 ms of gateway CPU)."""
@@ -79,7 +80,10 @@ class AnswerRoute(APIRoute):
                  responses: dict | None = None, status_code: int | None = None, **kwargs: Any):
         if isinstance(response_model, DefaultPlaceholder) and responses:
             declared = (responses.get(status_code or 200) or {}).get("model")
-            if isinstance(declared, type) and issubclass(declared, BaseModel):
+            # A service's answer model (shared/contracts), not one of the gateway's descriptions of what it
+            # assembles itself (gateway/openapi.py `Doc`: an export, a health list), which the route returns as
+            # a dict the description need not match field for field.
+            if isinstance(declared, type) and issubclass(declared, BaseModel) and not issubclass(declared, Doc):
                 response_model = declared
         super().__init__(path, endpoint, response_model=response_model, responses=responses,
                          status_code=status_code, **kwargs)

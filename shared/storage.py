@@ -255,6 +255,13 @@ class ServiceStore:
             if about is not None and (stored.get("erased") if stored is not None
                                       else self.erased_any(*about, hint=False)):
                 log.info("event about an erased candidate: acknowledged, nothing done", extra={"event_id": event_id})
+                if event_id is not None:  # recorded as handled (rare: an event that waited past an erasure)
+                    if stored is not None:
+                        coll.update_one({"_id": doc_id}, {"$push": {"inbox": {"$each": [event_id],
+                                                                               "$slice": -INBOX_KEEP}}})
+                    else:
+                        self.db.inbox.update_one({"_id": event_id}, {"$setOnInsert": {"handled_at": utcnow()}},
+                                                 upsert=True)
                 return None, [], []
             change = DocumentChange(self, headers or {}, correlation_id, causation_id)
             after = decide(deepcopy(state_of(stored)), change)

@@ -187,7 +187,9 @@ def handled(platform, service: str, event_id: str) -> bool:
     client = mongo_client(platform.env["MONGO_URL"])
     try:
         db = client[f"{platform.env['HIRELOOP_NAMESPACE']}_{service}"]
-        return db.inbox.find_one({"_id": event_id}) is not None
+        # recorded in the inbox collection (a transaction), or on the application's document (a document write)
+        return (db.inbox.find_one({"_id": event_id}) is not None
+                or db.applications.find_one({"inbox": event_id}, {"_id": 1}) is not None)
     finally:
         client.close()
 
