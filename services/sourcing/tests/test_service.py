@@ -18,7 +18,7 @@ from shared.contracts.envelope import EventEnvelope
 from shared.contracts.events import EVENT_MODELS
 from shared.crypto import open_sealed
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from shared.storage import AlreadyHandled
+from shared.storage import AlreadyHandled, state_of
 from shared.timeutil import utcnow
 from tests.support.shell import InProcessBus
 
@@ -251,11 +251,15 @@ def test_an_event_about_an_erased_application_is_acked_and_changes_nothing(svc):
     svc.bus.emitted.clear()
     env = deliver(svc, "interview_feedback", "interview_completed",
                   {"application_id": app["id"], "division": "retail", "summary": SUMMARY})
-    # acked (no error: not retried, not dead-lettered), no highlight, no status change, nothing announced
-    assert svc.store.get_application(app["id"]) == before and svc.bus.emitted == []
-    deliver(svc, "interview_feedback", "interview_completed",  # a redelivery: the same
-            {"application_id": app["id"], "division": "retail", "summary": SUMMARY}, event_id=env.event_id)
-    assert svc.store.get_application(app["id"]) == before
+    # acked (no error: not retried, not dead-lettered) and recorded as handled; no highlight, no status change,
+    # nothing announced
+    after = svc.store.get_application(app["id"])
+    assert after["inbox"][-1] == env.event_id and svc.bus.emitted == []
+    assert state_of(after) == state_of(before)
+    with pytest.raises(AlreadyHandled):  # a redelivery: the same event, seen on the document
+        deliver(svc, "interview_feedback", "interview_completed",
+                {"application_id": app["id"], "division": "retail", "summary": SUMMARY}, event_id=env.event_id)
+    assert svc.store.get_application(app["id"]) == after
 
 
 def test_list_applications_pages(svc):
