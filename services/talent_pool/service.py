@@ -44,7 +44,7 @@ from shared.timeutil import iso, utcnow
 log = logging.getLogger("hireloop.talent_pool")
 # How often stored match lists catch up with pool changes: a candidate pooled shows in the matches of the
 # open requisitions within about this (docs/decisions/005-stored-match-lists.md).
-REFRESH_INTERVAL = 0.5
+REFRESH_INTERVAL = 1.0
 
 # ----------------------------------------------------------------------------------------------------
 # views

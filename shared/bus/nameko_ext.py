@@ -501,7 +501,7 @@ class BusHandle:
         for e in emitted:
             metrics.count_business(store.owner, e.type, e.payload)
         if entries:
-            self._provider.relay_document(store, collection, doc_id, entries)
+            self._provider.relay_soon(store, collection, doc_id, entries)
         return doc
 
 
@@ -568,6 +568,12 @@ class Bus(DependencyProvider):
             events.update(sent)
         return len(sent)
 
+    def relay_soon(self, store: ServiceStore, collection: str, doc_id: str, entries: list[dict]) -> None:
+        """Relay a write's events in a thread of their own: the worker answers (or acks its event) without
+        waiting for the broker's confirms. Nothing is lost meanwhile: the events are on the document, and the
+        sweep publishes what a crash leaves there; consumers order an application's events by `sequence`."""
+        self.container.spawn_managed_thread(partial(self.relay_document, store, collection, doc_id, entries))
+
     def flush_cleared(self) -> None:
         batches, self._cleared = self._cleared, {}
         for (_, collection), (store, docs, events) in batches.items():
@@ -599,8 +605,11 @@ class Bus(DependencyProvider):
 
 
 STARTED_AT = time.time()
-CLEAR_INTERVAL = 0.5  # seconds between batches pulling relayed events off their documents (one command per
-# collection and batch: at 50 applications/s a batch holds ~25 applications' events; well within SWEEP_GRACE)
+CLEAR_INTERVAL = 1.0  # seconds between batches pulling relayed events off their documents (one command per
+# collection and batch: at 50 applications/s a batch holds ~50 applications' events; well within SWEEP_GRACE)
+# The backstop: how often each replica looks for events whose relay right after their write did not happen (a
+# process killed in between, the broker away). Every look is a query per outbox, whether or not anything is due.
+SWEEP_INTERVAL = 2.0
 SWEEP_GRACE = timedelta(seconds=3)  # an event on a document this old was not relayed right after its write
 
 
@@ -613,7 +622,7 @@ class ServiceBase:
     bus = Bus()
     observe = Observability()
 
-    @timer(interval=1.0)
+    @timer(interval=SWEEP_INTERVAL)
     def relay_outbox(self):
         # Events whose immediate relay failed (broker away, process killed after commit) go out here.
         self.bus.relay_pending()

@@ -285,7 +285,7 @@ OUTCOMES = [pytest.param(True, "shortlisted", id="shortlisted"),
             pytest.param(False, "screened_out", id="screened_out")]
 
 # What the path needs, one application alone (so each relay batch holds only its events: 3 of the commands; under
-# load a batch is shared by every application of its half second), so that a command added to it fails here:
+# load a batch is shared by every application of its second), so that a command added to it fails here:
 # - shortlisted: 22 alone, of which the 3 relay batches (under load ~0.1) and talent_pool storing the requisition
 #   the first time a process sees it (1): within issue 17's budget (BUDGET) in steady state under load.
 # - screened_out: notification's rejection and survey notices (planned, sent a day later) and their timing record

@@ -58,7 +58,7 @@ def received(svc, app_id):
 
 
 # The in-process bus pulls relayed events off at once; the real one batches that (one update_many per
-# collection every half second, shared/bus/nameko_ext.py), so it is not the handler's own.
+# collection every second, shared/bus/nameko_ext.py), so it is not the handler's own.
 RELAY_CLEAR = ("update", "results")
 
 

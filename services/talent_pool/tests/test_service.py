@@ -399,7 +399,7 @@ def test_get_matches_reads_the_stored_list_with_one_find_and_writes_nothing(stor
 
 
 def refreshed(svc) -> int:
-    """One tick of the timer that keeps stored lists up to date (what the running service does every 0.5 s)."""
+    """One tick of the timer that keeps stored lists up to date (what the running service does every second)."""
     return svc.refresh_matches()
 
 
