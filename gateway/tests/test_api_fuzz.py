@@ -40,7 +40,7 @@ from shared.tokens import portal_token
 pytestmark = pytest.mark.integration
 
 # Per operation and generation phase; the coverage phase adds its own deterministic boundary cases.
-MAX_EXAMPLES = int(os.environ.get("HIRELOOP_FUZZ_EXAMPLES", "20"))
+MAX_EXAMPLES = int(os.environ.get("HIRELOOP_FUZZ_EXAMPLES", "12"))  # `make test-fuzz`: 50
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           negative_data_rejection]
 FUZZ_DIVISION = "fuzzing"
