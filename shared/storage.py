@@ -282,7 +282,7 @@ class ServiceStore:
                     continue  # created meanwhile (a redelivery racing, or another event of it): read again
                 return doc, change.emitted, change.entries
             rev = stored.get("_rev") or 0
-            update = _write_update(state_of(stored), after, rev, change.entries, event_id)
+            update = document_update(state_of(stored), after, rev, change.entries, event_id)
             if coll.update_one({"_id": doc_id, "_rev": stored.get("_rev")}, update).matched_count:
                 written = {**stored, **after, "_rev": rev + 1,
                            "outbox": (stored.get("outbox") or []) + change.entries}
@@ -456,7 +456,7 @@ def state_of(doc: dict | None) -> dict | None:
     return {k: v for k, v in doc.items() if k not in BOOKKEEPING}
 
 
-def _write_update(before: dict, after: dict, rev: int, entries: list[dict], event_id: str | None) -> dict:
+def document_update(before: dict, after: dict, rev: int, entries: list[dict], event_id: str | None) -> dict:
     """The update taking `before` to `after`: top-level fields set or unset, the outbox and inbox appended to
     (never replaced: the relay pulls sent events off concurrently)."""
     update: dict[str, Any] = {"$set": {k: v for k, v in after.items() if k != "_id" and before.get(k, _MISSING) != v}}

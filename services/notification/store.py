@@ -27,7 +27,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from services.notification.domain import CANCELLED, SCHEDULED, SENDING, SENT
 from shared.crypto import open_sealed, seal
 from shared.erasure import ERASED
-from shared.storage import ServiceStore, _write_update, state_of, update_and_get
+from shared.storage import ServiceStore, document_update, state_of, update_and_get
 from shared.timeutil import utcnow
 
 CLAIM_CANDIDATES = 20
@@ -64,7 +64,7 @@ class NotificationStore(ServiceStore):
     def write_contact(self, stored: dict, state: dict, event_id: str | None, session=None) -> bool:
         """`stored` (as read) becomes `state`, the event marked handled on it: the write `write_document` makes,
         for a change that goes in a transaction with notices. False when the contact changed since it was read."""
-        update = _write_update(state_of(stored), {**state, "_id": stored["_id"]}, stored.get("_rev") or 0, [],
+        update = document_update(state_of(stored), {**state, "_id": stored["_id"]}, stored.get("_rev") or 0, [],
                                event_id)
         return self.db.contacts.update_one({"_id": stored["_id"], "_rev": stored.get("_rev")}, update,
                                            session=session).matched_count == 1

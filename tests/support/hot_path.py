@@ -23,6 +23,29 @@ class Query:
     filter: dict
 
 
+class CommandLog(monitoring.CommandListener):
+    """Every command sent, in order, as (command name, its collection): what a handler's budget test asserts."""
+
+    def __init__(self):
+        self.sent: list[tuple[str, str]] = []
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.sent]
+
+    def clear(self) -> None:
+        self.sent.clear()
+
+    def started(self, event):
+        self.sent.append((event.command_name, str(event.command.get(event.command_name))))
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
 @dataclass
 class Recorder(monitoring.CommandListener):
     commands: Counter = field(default_factory=Counter)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from nameko.testing.services import worker_factory
-from pymongo import monitoring
 
 from services.notification.service import NotificationService, Retries
 from services.notification.store import NotificationStore
@@ -15,23 +14,10 @@ from shared.contracts.caller import Caller
 from shared.ids import new_id
 from shared.storage import mongo_client
 from shared.timeutil import iso, utcnow
+from tests.support.hot_path import CommandLog
 from tests.support.shell import InProcessBus, deliver
 
 HR = Caller(key_id="k1", name="alice", role="hr", divisions=("retail",))
-
-
-class Counter(monitoring.CommandListener):
-    def __init__(self):
-        self.commands: list[str] = []
-
-    def started(self, event):
-        self.commands.append(event.command_name)
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
 
 
 class Mailer:
@@ -45,7 +31,7 @@ class Mailer:
 
 @pytest.fixture
 def counted(test_infra):
-    counter = Counter()
+    counter = CommandLog()
     client = mongo_client(test_infra.mongo_url, event_listeners=[counter])
     name = f"{test_infra.namespace}_notification_{new_id('t')}"
     store = NotificationStore(client, name)
@@ -80,9 +66,9 @@ def status(svc, app_id, new, sequence, previous="received"):
 
 
 def count(counter, fn, *args):
-    counter.commands.clear()
+    counter.clear()
     fn(*args)
-    return list(counter.commands)
+    return counter.names
 
 
 def test_intake_in_order_received_then_shortlisted_or_screened_out(counted):

@@ -4,38 +4,22 @@ every service). Through the shell (worker_factory, the in-process bus with the r
 
 import pytest
 from nameko.testing.services import worker_factory
-from pymongo import monitoring
 
 from services.screening.service import ScreeningService
 from services.screening.store import ScreeningStore
 from shared.contracts.caller import Caller
 from shared.ids import new_id
 from shared.storage import mongo_client
+from tests.support.hot_path import CommandLog
 from tests.support.shell import InProcessBus, status_changed
 from tests.support.shell import deliver as shell_deliver
 
 REC = Caller(key_id="k1", name="rita", role="recruiter", divisions=("retail",))
 
 
-class Commands(monitoring.CommandListener):
-    """(command, collection) of every command sent."""
-
-    def __init__(self):
-        self.sent: list[tuple[str, str]] = []
-
-    def started(self, event):
-        self.sent.append((event.command_name, event.command.get(event.command_name)))
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
-
-
 @pytest.fixture
 def counted(data_infra):
-    commands = Commands()
+    commands = CommandLog()
     client = mongo_client(data_infra.mongo_url, event_listeners=[commands])
     name = f"{data_infra.namespace}_screening_{new_id('t')}"
     store = ScreeningStore(client, name)

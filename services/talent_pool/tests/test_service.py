@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from nameko.testing.services import worker_factory
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
 
 from services.talent_pool.service import TalentPoolService
 from services.talent_pool.store import TalentPoolStore
@@ -25,6 +25,7 @@ from shared.contracts.sourcing import SubmitFastTrackApplication
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.storage import AlreadyHandled, state_of
 from shared.timeutil import iso, utcnow
+from tests.support.hot_path import CommandLog
 from tests.support.shell import FakeService, InProcessBus
 
 HR = Caller(key_id="k1", name="alice", role="hr", divisions=("logistics",))
@@ -366,20 +367,6 @@ def test_every_requisition_s_matches_are_stored_when_it_opens_and_only_urgent_on
                                "reasons", "pooled_reason"}
 
 
-class CommandLog(monitoring.CommandListener):
-    def __init__(self):
-        self.commands: list[tuple[str, str]] = []
-
-    def started(self, event):
-        self.commands.append((event.command_name, str(event.command.get(event.command_name))))
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
-
-
 def test_get_matches_reads_the_stored_list_with_one_find_and_writes_nothing(store, test_infra):
     svc = make_service(store)
     pool_candidate(svc)
@@ -389,9 +376,9 @@ def test_get_matches_reads_the_stored_list_with_one_find_and_writes_nothing(stor
     client = MongoClient(test_infra.mongo_url, tz_aware=True, event_listeners=[listener])
     try:
         reader = make_service(TalentPoolStore(client, store.db.name))
-        listener.commands.clear()
+        listener.clear()
         matches = reader.get_matches(requisition_id="req_urgent")
-        assert listener.commands == [("find", "matches")]  # no transaction, no write, no ranking
+        assert listener.sent == [("find", "matches")]  # no transaction, no write, no ranking
     finally:
         client.close()
     assert [m["candidate_id"] for m in matches] == ["c2", "c1"]
