@@ -48,7 +48,40 @@ class KnockoutQuestion(Strict):
     required_answer: StrictBool = True
 
 
-class NewRequisition(Strict):
+EmploymentType = Literal["full_time", "part_time", "contract", "internship", "temporary"]
+# A job's description: plain text or Markdown, rendered safely on the careers site (no raw HTML).
+Description = Annotated[str, StringConstraints(max_length=20_000)]
+Currency = Annotated[str, StringConstraints(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]  # ISO 4217
+
+
+class SalaryRange(Strict):
+    """The pay a posting states (many jurisdictions require it): `min` to `max` per `period`."""
+
+    min: Annotated[float, Field(strict=True, ge=0, le=1e9)]
+    max: Annotated[float, Field(strict=True, ge=0, le=1e9)]
+    currency: Currency
+    period: Literal["year", "month", "hour"]
+
+    @field_validator("max")
+    @classmethod
+    def _max_not_below_min(cls, v: float, info) -> float:
+        if "min" in info.data and v < info.data["min"]:
+            raise ValueError("must not be below min")
+        return v
+
+
+class PostingFields(Strict):
+    """What a requisition shows on the careers site (the careers issue); every field has a default."""
+
+    description: Description = ""
+    employment_type: EmploymentType = "full_time"
+    salary_range: SalaryRange | None = None
+    remote: StrictBool = False
+    closes_at: Timestamp | None = None
+    published: StrictBool = False
+
+
+class NewRequisition(PostingFields):
     title: Name
     division: Division
     department: Name
@@ -62,6 +95,54 @@ class NewRequisition(Strict):
     knockout_questions: Annotated[list[KnockoutQuestion], Field(max_length=20)] = []
 
     _norm = field_validator("required_skills", "skills")(classmethod(lambda cls, v: _dedupe_skills(v)))
+
+
+class RequisitionPatch(Strict):
+    """`PATCH /v1/requisitions/{id}`: any field of POST (division excepted: a requisition stays in its
+    division) and of the posting; a field left out is unchanged, `null` clears an optional one."""
+
+    title: Name | None = None
+    department: Name | None = None
+    tier: Tier | None = None
+    urgent: StrictBool | None = None
+    required_skills: Annotated[SkillList, Field(min_length=1)] | None = None
+    skills: SkillList | None = None
+    min_years: Annotated[Years, Field(ge=0, le=60)] | None = None
+    location: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    headcount: Annotated[StrictInt, Field(ge=1, le=10_000)] | None = None
+    knockout_questions: Annotated[list[KnockoutQuestion], Field(max_length=20)] | None = None
+    description: Description | None = None
+    employment_type: EmploymentType | None = None
+    salary_range: SalaryRange | None = None
+    remote: StrictBool | None = None
+    closes_at: Timestamp | None = None
+    published: StrictBool | None = None
+
+    _norm = field_validator("required_skills", "skills")(
+        classmethod(lambda cls, v: None if v is None else _dedupe_skills(v)))
+
+
+Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
+Locale = Literal["en", "zh-CN"]
+
+
+class NewDivision(Strict):
+    """`POST /v1/divisions` (admin): a division as a record; its id is the slug requisitions name."""
+
+    id: Division
+    name: Name
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"  # IANA, checked by zoneinfo
+    locale: Locale = "en"
+    careers_blurb: Annotated[str, StringConstraints(max_length=2000)] = ""
+    colour: Colour = "#1f6f5c"
+
+
+class DivisionPatch(Strict):
+    name: Name | None = None
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    locale: Locale | None = None
+    careers_blurb: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    colour: Colour | None = None
 
 
 class CloseRequisition(Strict):
@@ -86,6 +167,44 @@ class NewApplication(Strict):
     talent_pool_consent: StrictBool = False
     # Answers to the requisition's knock-out questions, by question id.
     answers: Annotated[dict[QuestionId, StrictBool], Field(max_length=20)] = {}
+
+
+# Files (CVs and others): PDF, DOCX or TXT by content, at most 10 MB (api-v1 "Careers, documents").
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+# The file travels to sourcing base64-encoded in the RPC: 4/3 of its size, plus padding.
+MAX_DOCUMENT_BASE64 = (MAX_DOCUMENT_BYTES + 2) // 3 * 4
+DocumentKind = Literal["cv", "other"]
+Filename = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class DocumentUpload(Strict):
+    """A file as the gateway hands it on: its name as sent, its bytes base64-encoded. The type is decided by
+    sourcing from the content (shared/documents.py), never from the name or a declared content type."""
+
+    filename: Filename
+    data: Annotated[str, StringConstraints(min_length=1, max_length=MAX_DOCUMENT_BASE64)]
+
+
+class PublicApplication(Strict):
+    """An application a candidate makes themselves on a careers site (`POST /careers/jobs/{id}/apply`,
+    `POST /v1/public/jobs/{id}/applications`), after the gateway's abuse controls."""
+
+    requisition_id: Annotated[str, Field(min_length=1, max_length=64)]
+    source: Annotated[str, Field(min_length=1, max_length=80)] = "careers"
+    candidate: CandidateIn
+    cover_note: Annotated[str, StringConstraints(max_length=5000)] = ""
+    answers: Annotated[dict[QuestionId, StrictBool], Field(max_length=20)] = {}
+    talent_pool_consent: StrictBool = False
+    privacy_ack: Literal[True]
+    locale: Locale = "en"
+    cv: DocumentUpload | None = None
+
+
+class NewDocument(Strict):
+    """`POST /v1/applications/{id}/documents` (recruiter, hr): a file a recruiter attaches."""
+
+    kind: DocumentKind = "other"
+    document: DocumentUpload
 
 
 class ScreeningOverride(Strict):

@@ -97,6 +97,42 @@ class ApplicationReceived(Open):
     # Set when the application was created from a talent-pool re-engagement.
     fast_track: dict[str, Any] | None = None
     received_at: datetime
+    # The careers issue: the candidate applied themselves (careers site or public API), in this language;
+    # when a CV came with it, screening waits for its reading (`document_read`) before it screens.
+    self_applied: bool = False
+    locale: str = "en"
+    cv_document_id: str | None = None
+
+
+class DocumentReceived(Open):
+    """A file stored with an application (GridFS, sealed): sourcing's own reader extracts its text off the
+    request path. No content and no file name travel on the bus."""
+
+    document_id: str
+    application_id: str
+    candidate_id: str
+    requisition_id: str
+    division: str
+    kind: str  # cv | other
+    content_type: str
+    received_at: datetime
+
+
+class DocumentRead(Open):
+    """What was read from a file: the skills of the group's vocabulary found in it and the years of experience
+    it states. The text itself stays in sourcing."""
+
+    document_id: str
+    application_id: str
+    candidate_id: str
+    requisition_id: str
+    division: str
+    kind: str
+    text_status: str  # extracted | unreadable
+    skills_found: list[str] = []
+    years_found: float | None = None
+    unreadable_reason: str | None = None
+    read_at: datetime
 
 
 class ApplicationStatusChanged(Open):
@@ -282,6 +318,8 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("sourcing", "application_status_changed"): ApplicationStatusChanged,
     ("sourcing", "offer_confirmation_recorded"): OfferConfirmationRecorded,
     ("sourcing", "candidate_erasure_requested"): CandidateErasureRequested,
+    ("sourcing", "document_received"): DocumentReceived,
+    ("sourcing", "document_read"): DocumentRead,
     ("screening", "application_screened"): ApplicationScreened,
     ("interview_feedback", "interview_scheduled"): InterviewScheduled,
     ("interview_feedback", "scorecard_submitted"): ScorecardSubmitted,
