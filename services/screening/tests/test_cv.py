@@ -19,6 +19,7 @@ from shared.errors import Conflict, NotFound
 from shared.ids import new_id
 from shared.storage import AlreadyHandled, state_of
 from shared.timeutil import iso, utcnow
+from tests.support.hot_path import Query, unindexed
 from tests.support.shell import InProcessBus
 from tests.support.shell import deliver as shell_deliver
 
@@ -188,6 +189,9 @@ def test_the_backstop_screens_on_typed_skills_once_the_wait_ran_out(store):
     assert [p["application_id"] for p in patient.bus.payloads("application_screened")] == [ready_id]
     assert patient.get_screening(application_id=app_id)["reasons"][-1].startswith("The CV reading had not arrived")
     assert store.waiting_since(utcnow()) == []
+    # the backstop's look-up, every few seconds on every replica, is served by an index
+    look_up = Query(store.db.name, "results", "find", {"waiting.since": {"$lte": utcnow()}})
+    assert unindexed(store.client, [look_up]) == []
 
 
 def test_a_waiting_application_of_an_erased_candidate_keeps_nothing(store, test_infra):
