@@ -183,3 +183,12 @@ def test_when_text_follows_dst_and_names_a_second_day_or_offset():
 ])
 def test_valid_timezone(name, ok):
     assert valid_timezone(name) is ok
+
+
+def test_the_description_uses_the_labels_it_is_given():
+    zh = an_interview(format="onsite", location="上海市南京西路 1 号", meeting_url=None, instructions="请携带身份证。",
+                      labels={"location": "地点", "meeting_url": "会议链接"})
+    _, event = parsed(invitation(zh, "REQUEST"))
+    assert str(event["DESCRIPTION"]) == "请携带身份证。\n\n地点: 上海市南京西路 1 号"
+    _, event = parsed(invitation(an_interview(), "REQUEST"))
+    assert str(event["DESCRIPTION"]) == "Please join five minutes early.\n\nJoin: https://meet.jit.si/hireloop-int_7f3a"
