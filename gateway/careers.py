@@ -82,12 +82,13 @@ ANSWER_PREFIX = "answers."  # one field per knock-out question: `answers.<questi
 FIELDS = {"name", "email", "phone", "location", "years_experience", "skills", "cv", "cover_note",
           "talent_pool_consent", "privacy_ack", "source", "lang", "csrf", HONEYPOT}
 TEXT_FIELDS = ("name", "email", "phone", "location", "years_experience", "skills", "cover_note")
+MAX_SKILLS_TEXT = 8000  # 100 skills of a few words
 MAX_FIELDS = 60  # the fields above and 20 questions, with room to spare
 MAX_TEXT_PART = 64 * 1024  # a cover note of 5,000 characters is at most 20 KB of UTF-8
 # The body of an application: the CV and what the form says besides.
 MAX_APPLICATION_BODY = MAX_DOCUMENT_BYTES + 256 * 1024
-_YES = {"yes", "true", "on", "1"}
-_NO = {"no", "false", "off", "0"}
+YES = frozenset({"yes", "true", "on", "1"})
+NO = frozenset({"no", "false", "off", "0"})
 # A pydantic error's place in PublicApplication -> (the form's field, what to say: a key of TEXT).
 _CANDIDATE_FIELDS = {"name": "err_name", "email": "err_email", "phone": "err_phone", "location": "err_location",
                      "years_experience": "err_years", "skills": "err_skills"}
@@ -114,7 +115,7 @@ class FormProblems(Exception):
 
 def _flag(value: str | None) -> bool | None:
     text = (value or "").strip().lower()
-    return True if text in _YES else False if text in _NO else None
+    return True if text in YES else False if text in NO else None
 
 
 def form_values(form: FormData) -> dict[str, str]:
@@ -159,7 +160,10 @@ async def read_application(form: FormData, job: PublicJob, *, source: str, local
             raise ValueError(years)
     except ValueError:
         problems["years_experience"] = "err_required" if not years else "err_years"
-    candidate["skills"] = [s.strip() for s in (form_text(form, "skills") or "").split(",") if s.strip()]
+    skills = form_text(form, "skills") or ""
+    candidate["skills"] = [s.strip() for s in skills.split(",") if s.strip()]
+    if len(skills) > MAX_SKILLS_TEXT:
+        problems["skills"] = "err_skills"
     answers: dict[str, bool] = {}
     for q in job.knockout_questions:
         answer = _flag(form_text(form, ANSWER_PREFIX + q.id))

@@ -29,6 +29,7 @@ TextQ = Annotated[str | None, Query(max_length=200)]
 
 # The form's fields as the OpenAPI document describes them (the route reads the body itself, bounded).
 _TEXT = {"type": "string", "maxLength": 200}
+FLAGS = sorted(careers.YES | careers.NO)
 APPLICATION_FORM = {
     "type": "object",
     "required": ["name", "email", "years_experience", "cv", "privacy_ack"],
@@ -38,16 +39,17 @@ APPLICATION_FORM = {
         "phone": {"type": "string", "maxLength": 40},
         "location": _TEXT,
         "years_experience": {"type": "number", "minimum": 0, "maximum": 80},
-        "skills": {"type": "string", "maxLength": 8000, "description": "comma-separated"},
+        "skills": {"type": "string", "maxLength": careers.MAX_SKILLS_TEXT, "description": "comma-separated"},
         "cv": {"type": "string", "format": "binary", "maxLength": MAX_DOCUMENT_BYTES,
                "description": "PDF, DOCX or plain text by content, at most 10 MB (413 above, 422 otherwise)"},
         "cover_note": {"type": "string", "maxLength": 5000},
-        "talent_pool_consent": {"type": "string", "enum": ["yes", "no", "true", "false"]},
-        "privacy_ack": {"type": "string", "enum": ["yes", "true"]},
+        "talent_pool_consent": {"type": "string", "enum": FLAGS},
+        "privacy_ack": {"type": "string", "enum": sorted(careers.YES)},
         "source": {"type": "string", "maxLength": 80, "description": "where the candidate came from (a slug)"},
         "lang": {"type": "string", "enum": ["en", "zh-CN"], "description": "the candidate's emails' language"},
     },
-    "patternProperties": {r"^answers\.[A-Za-z0-9_\-]{1,40}$": {"type": "string", "enum": ["yes", "no"]}},
+    "patternProperties": {r"^answers\.[A-Za-z0-9_\-]{1,40}$": {"type": "string", "enum": FLAGS}},
+    "additionalProperties": False,
     "maxProperties": 60,
     "description": "One `answers.<question id>` field (`yes` | `no`) per knock-out question of the job "
                    "(`knockout_questions` of `GET /v1/public/jobs`). A field named `homepage` must stay empty.",
@@ -69,8 +71,11 @@ async def apply_to_job(request: Request, rpc: Rpc, requisition_id: str, idem: Id
     await check_application_limit(request)
     job = await public_job(request, rpc, requisition_id)
     form = await read_form(request)
-    source = careers.source_slug(careers.form_text(form, "source") or request.query_params.get("source")
-                                 or request.query_params.get("utm_source"))
+    named = (careers.form_text(form, "source") or request.query_params.get("source")
+             or request.query_params.get("utm_source"))
+    if named is not None and len(named) > 80:
+        raise Invalid("source: at most 80 characters", field="source")
+    source = careers.source_slug(named)
     locale = careers.form_text(form, "lang") or "en"
     if locale not in careers_text.LOCALES:
         raise Invalid("lang: expected en or zh-CN", field="lang")
