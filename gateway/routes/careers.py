@@ -63,6 +63,8 @@ async def read_form(request: Request) -> FormData:
     kind = request.headers.get("content-type", "")
     if not kind.lower().startswith("multipart/form-data"):
         raise Invalid("body: expected multipart/form-data (the CV is a file)", field="body")
+    # Starlette's max_part_size bounds the text parts only (a file part spools to disk unbounded): the file is
+    # bounded by the body limit before this (gateway/limits.py), and by MAX_DOCUMENT_BYTES when it is read.
     try:
         return await request.form(max_files=1, max_fields=careers.MAX_FIELDS, max_part_size=careers.MAX_TEXT_PART)
     except StarletteHTTPException as exc:
