@@ -237,6 +237,9 @@ class Settings:
     rate_limit_division: Rate | None = variable("RATE_LIMIT_DIVISION", parse_rate, default=Rate(100, 500))
     # Routes without an API key (candidate portal, console sign-in), per client address.
     rate_limit_anonymous: Rate | None = variable("RATE_LIMIT_ANONYMOUS", parse_rate, default=Rate(2, 30))
+    # Applications from the careers site and the public API, per client address, on top of the anonymous
+    # limit: a person applies a few times a day, a script hundreds (default 18 an hour, 5 at once).
+    rate_limit_apply: Rate | None = variable("RATE_LIMIT_APPLY", parse_rate, default=Rate(0.005, 5))
     # Addresses of reverse proxies in front of the gateway (comma-separated IPs or CIDRs): only a request
     # from one of them has its client address taken from X-Forwarded-For. Empty: the peer's address.
     trusted_proxies: str = variable("TRUSTED_PROXIES", default="")

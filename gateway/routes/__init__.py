@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from gateway.routes import (
     applications,
     audit,
+    careers,
     decisions,
     interviews,
     keys,
@@ -14,13 +15,14 @@ from gateway.routes import (
     operations,
     portal,
     privacy,
+    public_jobs,
     reports,
     requisitions,
     talent_pool,
 )
 
 ROUTERS = (operations, keys, audit, requisitions, applications, interviews, decisions, privacy, notifications,
-           reports, talent_pool, portal)
+           reports, talent_pool, portal, public_jobs, careers)
 
 
 def install(app: FastAPI) -> None:
