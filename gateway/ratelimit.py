@@ -181,7 +181,7 @@ class RateLimiter:
 
 
 # Path prefixes of the routes that take no API key, limited per client address. The careers site joins here.
-ANONYMOUS_ROUTES = ("/portal/", "/console/login")
+ANONYMOUS_ROUTES = ("/portal/", "/console/login", "/careers/community")
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from gateway.routes import (
     applications,
     audit,
+    community,
     decisions,
     interviews,
     keys,
@@ -20,7 +21,7 @@ from gateway.routes import (
 )
 
 ROUTERS = (operations, keys, audit, requisitions, applications, interviews, decisions, privacy, notifications,
-           reports, talent_pool, portal)
+           reports, talent_pool, portal, community)
 
 
 def install(app: FastAPI) -> None:
