@@ -597,7 +597,8 @@ class TalentPoolService(ServiceBase):
         try:
             accepted = call(self.sourcing, SubmitFastTrackApplication, 3 * self.settings.rpc_timeout,
                             requisition_id=doc["requisition_id"], candidate_id=doc["candidate_id"],
-                            reengagement_id=doc["_id"], reuse_interview_from=reuse_from, candidate=member)
+                            reengagement_id=doc["_id"], reuse_interview_from=reuse_from,
+                            **({"candidate": member} if member is not None else {}))
             application_id = accepted.id
             if member is not None:  # the candidate's erasure now covers the sign-up too
                 self.store.link_member_candidate(doc["candidate_id"], accepted.candidate_id)
