@@ -8,6 +8,7 @@ from gateway.routes import (
     applications,
     audit,
     careers,
+    community,
     decisions,
     interviews,
     keys,
@@ -22,7 +23,7 @@ from gateway.routes import (
 )
 
 ROUTERS = (operations, keys, audit, requisitions, applications, interviews, decisions, privacy, notifications,
-           reports, talent_pool, portal, public_jobs, careers)
+           reports, talent_pool, portal, public_jobs, careers, community)
 
 
 def install(app: FastAPI) -> None:

@@ -288,6 +288,14 @@ class SourcingService(ServiceBase):
         req = self._visible_requisition(caller, requisition_id)
         if req["status"] != "open":
             raise Conflict(f"requisition {requisition_id} is closed", code="requisition_closed")
+        if args.candidate is not None:
+            # A talent-community member (candidate_id names their sign-up): the candidate of their email, as
+            # submit_application finds or makes it, with this division's profile from what they told the pool.
+            cand, created = self.store.candidate_for(domain.candidate_key(args.candidate.email), utcnow(),
+                                                     retries=UPSERT_RACE_RETRIES)
+            self.store.save_profile(cand, req["division"], domain.profile_update(args.candidate), utcnow(),
+                                    new_candidate=created)
+            candidate_id, reuse_interview_from = cand["_id"], None
         cand = self.store.get_candidate(candidate_id)
         if cand is None or cand.get("erasure_id"):
             raise NotFound(f"candidate {candidate_id} not found")
@@ -299,7 +307,9 @@ class SourcingService(ServiceBase):
                               f"application of candidate {candidate_id}", field="reuse_interview_from")
             reused = domain.reused_interview(prior["interview"], reuse_interview_from)
         profile = self._fast_track_profile(cand, req["division"], prior)
-        consent = any(a.get("talent_pool_consent") for a in self.store.candidate_applications(candidate_id))
+        # a community member consented to the pool when they joined it
+        consent = args.candidate is not None or any(
+            a.get("talent_pool_consent") for a in self.store.candidate_applications(candidate_id))
         now = utcnow()
         app = domain.new_application(new_id("app"), req, candidate_id, source="talent_pool", answers={},
                                      talent_pool_consent=consent, detail=domain.FAST_TRACK_RECEIVED,

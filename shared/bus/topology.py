@@ -192,6 +192,8 @@ SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
         ("interview_feedback", "approvals_requested"),
         ("interview_feedback", "approval_step_decided"),
         ("talent_pool", "reengagement_requested"),
+        ("talent_pool", "community_signup_requested"),
+        ("talent_pool", "community_member_left"),
         ("sourcing", "candidate_erasure_requested"),
     ],
     "talent_pool": [

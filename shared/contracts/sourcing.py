@@ -398,6 +398,9 @@ class FastTrackArgs(Args):
     candidate_id: Id
     reengagement_id: Id
     reuse_interview_from: Id | None = None
+    # A talent-community member (issue 18) has no candidate yet: `candidate_id` names their sign-up and the
+    # application goes to the candidate this email finds or makes (as submit_application would).
+    candidate: cmd.CandidateIn | None = None
 
 
 class ApplicationArgs(Args):
