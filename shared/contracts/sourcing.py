@@ -258,6 +258,7 @@ class ProfileExport(View):
 class ExportedApplication(ApplicationRecord):
     answers: dict[str, bool]
     submitted_by: str | None
+    cover_note: str | None = None  # a careers application's note (the careers issue)
 
 
 class SourcingExport(View):
@@ -266,6 +267,8 @@ class SourcingExport(View):
     candidate: Candidate
     profiles: list[ProfileExport]
     applications: list[ExportedApplication]
+    # Every file of every application: metadata and extracted text, not the bytes (the careers issue).
+    documents: list[DocumentView] = []
 
 
 class ErasureStep(View):
