@@ -8,6 +8,7 @@ from gateway.routes import (
     applications,
     audit,
     decisions,
+    documents,
     interviews,
     keys,
     notifications,
@@ -20,7 +21,7 @@ from gateway.routes import (
 )
 
 ROUTERS = (operations, keys, audit, requisitions, applications, interviews, decisions, privacy, notifications,
-           reports, talent_pool, portal)
+           reports, talent_pool, portal, documents)
 
 
 def install(app: FastAPI) -> None:

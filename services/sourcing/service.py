@@ -187,7 +187,8 @@ def document_view(doc: dict, *, with_text: bool) -> contract.DocumentView:
         content_type=doc["content_type"], size=doc["size"], uploaded_at=iso(doc["uploaded_at"]),
         uploaded_by=doc["uploaded_by"], text_status=doc["text_status"], skills_found=doc.get("skills_found") or [],
         years_found=doc.get("years_found"), unreadable_reason=doc.get("unreadable_reason"),
-        text=open_sealed(doc.get("text")) if with_text else None)
+        text=open_sealed(doc.get("text")) if with_text else None, candidate_id=doc["candidate_id"],
+        division=doc["division"])
 
 
 def _duplicate(existing_id: str) -> Conflict:
@@ -440,7 +441,8 @@ class SourcingService(ServiceBase):
             id=doc["_id"], application_id=doc["application_id"],
             filename=domain.safe_filename(open_sealed(doc["filename"]), doc["_id"],
                                           documents.EXTENSION.get(doc["content_type"], "")),
-            content_type=doc["content_type"], size=len(data), data=base64.b64encode(data).decode())
+            content_type=doc["content_type"], size=len(data), data=base64.b64encode(data).decode(),
+            candidate_id=doc["candidate_id"], division=doc["division"])
 
     @event_handler("sourcing", "document_received")
     def on_document_received(self, payload: DocumentReceived, envelope):

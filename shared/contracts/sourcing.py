@@ -156,6 +156,9 @@ class DocumentView(View):
     years_found: float | None = None
     unreadable_reason: str | None = None
     text: str | None = Field(default=None, description="the extracted text (staff only; null until read)")
+    # Whose file it is (the gateway's audit log of reads names the candidate and division).
+    candidate_id: str | None = None
+    division: str | None = None
 
 
 class DocumentList(View):
@@ -171,6 +174,8 @@ class DocumentContent(View):
     content_type: str
     size: int
     data: str
+    candidate_id: str | None = None
+    division: str | None = None
 
 
 class TimelineEntry(View):
