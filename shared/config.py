@@ -219,6 +219,9 @@ class Settings:
     retention_rejected_days: int = variable("RETENTION_REJECTED_DAYS", _integer(0), default=180)
     # How often sourcing's retention sweep looks for candidates past their retention.
     retention_sweep_seconds: float = variable("RETENTION_SWEEP_SECONDS", _seconds, default=3600.0)
+    # How long screening waits for the reading of an application's CV (sourcing's `document_read`) before it
+    # screens on the skills typed (services/screening/service.py screen_waiting).
+    cv_read_wait_seconds: float = variable("CV_READ_WAIT_SECONDS", _seconds, default=300.0)
     # Notice delivery retries: the first back-off (then x4) and the attempts before a notice fails
     # (services/notification/domain.py BACKOFF_BASE_SECONDS, MAX_ATTEMPTS).
     notify_backoff_base_seconds: int = variable("NOTIFY_BACKOFF_BASE_SECONDS", _integer(1), default=5)

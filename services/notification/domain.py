@@ -504,10 +504,16 @@ def render(template_text: str, context: dict[str, Any]) -> Rendered:
 def build_notice(planned: Planned, *, notice_id: str, now: datetime, recipient: str, rendered: Rendered,
                  application_id: str | None, candidate_id: str | None, reengagement_id: str | None,
                  division: str | None, tier: str | None, urgent: bool, channel: str = EMAIL,
-                 reply_to: str | None = None) -> dict[str, Any]:
+                 reply_to: str | None = None, attachments: list[dict] | None = None) -> dict[str, Any]:
+    """`attachments`: the names and types of the files the email will carry ({filename, content_type},
+    sender.Attachment.describe); their bytes are made when it is sent (why: services/notification/sender.py)."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
-    return {
+    if attachments and channel != EMAIL:
+        raise ValueError("only emails carry attachments")
+    if any(set(a) != {"filename", "content_type"} for a in attachments or ()):
+        raise ValueError("an attachment is described by its filename and content_type only")
+    notice = {
         "_id": notice_id,
         "dedupe_key": dedupe_key(application_id, reengagement_id, str(planned.kind), planned.step),
         "kind": str(planned.kind),
@@ -531,6 +537,9 @@ def build_notice(planned: Planned, *, notice_id: str, now: datetime, recipient: 
         "lease_until": None,
         "created_at": now,
     }
+    if attachments:  # absent otherwise: notices without files are stored as they always were
+        notice["attachments"] = [dict(a) for a in attachments]
+    return notice
 
 
 def is_due(notice: dict, now: datetime) -> bool:

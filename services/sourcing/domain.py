@@ -536,7 +536,7 @@ def anonymised_application(app: dict) -> dict:
            "timeline": [{**e, "detail": ERASED} for e in app.get("timeline") or []]}
     if app.get("screening"):
         out["screening"] = {**app["screening"], "reasons": [], "matched_skills": [], "missing_skills": [],
-                            "override": None}
+                            "skills_from_cv": [], "override": None}
     if app.get("interview"):
         out["interview"] = {**app["interview"], "highlights": []}
     if app.get("decision"):

@@ -177,6 +177,8 @@ SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
     ],
     "screening": [
         ("sourcing", "application_received"),
+        # the reading of an application's CV: screened once both are here (the careers issue)
+        ("sourcing", "document_read"),
         Subscription("sourcing", STATUS_CHANGED, SCREENING_NEEDS),
         ("sourcing", "candidate_erasure_requested"),
     ],

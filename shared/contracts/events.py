@@ -53,6 +53,8 @@ class ScreeningResult(Open):
     missing_skills: list[str]
     reasons: list[str]
     override: dict[str, Any] | None = None  # {by, reason, at} when a person overrode the machine
+    # The careers issue: skills found in the CV that the candidate did not type (screening used both).
+    skills_from_cv: list[str] = []
 
 
 class InterviewSummary(Open):
