@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from gateway import careers, console, docs, errors, limits, middleware, openapi, routes, telemetry
 from gateway.connections import Gateway
 from gateway.routes import careers as careers_routes
+from gateway.routes import documents as documents_routes
 from gateway.rpc import RpcServices, ServiceCalls
 from gateway.templating import STATIC_DIR
 from shared import crypto, tracing
@@ -29,7 +30,8 @@ from shared.config import Settings
 MAX_BODY_BYTES = 1_000_000
 # Routes that take a CV (10 MB) with their form: the careers site's and the public API's applications.
 LARGER_BODIES = ((r"/careers/jobs/[^/]+/apply", careers.MAX_APPLICATION_BODY),
-                 (r"/v1/public/jobs/[^/]+/applications", careers.MAX_APPLICATION_BODY))
+                 (r"/v1/public/jobs/[^/]+/applications", careers.MAX_APPLICATION_BODY),
+                 (documents_routes.UPLOAD_PATH, documents_routes.MAX_UPLOAD_BODY))
 
 
 @asynccontextmanager

@@ -10,6 +10,7 @@ from gateway.routes import (
     careers,
     community,
     decisions,
+    documents,
     interviews,
     keys,
     notifications,
@@ -23,7 +24,7 @@ from gateway.routes import (
 )
 
 ROUTERS = (operations, keys, audit, requisitions, applications, interviews, decisions, privacy, notifications,
-           reports, talent_pool, portal, public_jobs, careers, community)
+           reports, talent_pool, portal, public_jobs, careers, community, documents)
 
 
 def install(app: FastAPI) -> None:

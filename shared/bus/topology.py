@@ -172,6 +172,8 @@ SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
         ("interview_feedback", "candidate_erased"),
         ("notification", "candidate_erased"),
         ("talent_pool", "candidate_erased"),
+        # its own: a stored file is read off the request path (the careers issue)
+        ("sourcing", "document_received"),
     ],
     "screening": [
         ("sourcing", "application_received"),
