@@ -13,14 +13,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic_core import to_jsonable_python
 
-from gateway import portal_text
+from gateway import careers, portal_text
+from gateway.console.session import same_origin
 from gateway.deps import Rpc, ok
 from gateway.rpc import ServiceCalls
 from gateway.templating import SECURITY_HEADERS, TEMPLATES
 from shared.contracts import sourcing, talent_pool
 from shared.contracts.caller import Caller
 from shared.contracts.commands import CommunitySignupIn
-from shared.errors import Invalid, NotFound
+from shared.errors import Forbidden, Invalid, NotFound
 from shared.signing import BadSignature
 from shared.tokens import read_portal_token
 from shared.validation import parse
@@ -131,20 +132,40 @@ async def _submitted(request: Request) -> dict[str, Any]:
         "divisions": _split(form.getlist("divisions")),
         "consent": (form.get("consent") or "").lower() in TRUE_WORDS or None,
         "locale": form.get("locale") or _locale(request), HONEYPOT: form.get(HONEYPOT) or "",
+        "csrf": form.get("csrf"),
     }
 
 
 def guard(request: Request, fields: dict[str, Any]) -> None:
-    """The form's abuse controls, in one place (the careers site's CSRF check is added here at merge): the
-    honeypot must be empty. The per-address rate limit of routes without a key applies before this."""
+    """The form's abuse controls, in one place: the honeypot must be empty, and a form post (a browser's)
+    must come from our own page with the careers site's CSRF token bound to its cookie (gateway/careers.py).
+    A JSON post needs no token: a browser cannot send one cross-site without CORS, which we do not allow.
+    The per-address rate limit of routes without a key applies before this."""
     if fields.pop(HONEYPOT, ""):
         raise Invalid(f"{HONEYPOT}: must be empty", field=HONEYPOT)
+    token = fields.pop("csrf", None)
+    if request.headers.get("content-type", "").startswith("application/json"):
+        return
+    if not same_origin(request) or not careers.csrf_valid(
+            token if isinstance(token, str) else None, request.cookies.get(careers.CSRF_COOKIE),
+            request.app.state.settings.context_secret):
+        raise Forbidden("csrf: this form has expired or did not come from this site; open it again",
+                        field="csrf")
 
 
 @router.get("/careers/community", response_class=HTMLResponse, include_in_schema=False)
 async def community_form(request: Request, rpc: Rpc):
     locale = _locale(request)
-    return _page("form", locale, divisions=await _divisions(request, rpc))
+    settings = request.app.state.settings
+    cookie = request.cookies.get(careers.CSRF_COOKIE)
+    if not cookie or len(cookie) > 100:
+        cookie = careers.new_csrf_cookie()
+    response = _page("form", locale, divisions=await _divisions(request, rpc),
+                     csrf=careers.csrf_token(cookie, settings.context_secret))
+    secure = request.url.scheme == "https" or settings.public_url.startswith("https://")
+    response.set_cookie(careers.CSRF_COOKIE, cookie, max_age=careers.CSRF_SECONDS, path="/careers", httponly=True,
+                        samesite="strict", secure=secure)
+    return response
 
 
 @router.post("/careers/community", status_code=202, responses=ok(talent_pool.CommunitySignupAccepted, 202))

@@ -5,10 +5,13 @@ confirms), the member's portal and leaving."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from gateway.routes.community import CAREERS
 from gateway.tests.inprocess import gateway_settings, namespace_of, running
+from shared.config import Rate
 from shared.contracts import sourcing, talent_pool
 from shared.tokens import portal_token
 
@@ -21,7 +24,9 @@ FORM = {"name": "Ana Lima", "email": "ana@example.org", "skills": "Python, SQL ,
 
 @pytest.fixture(scope="module")
 def gateway(data_infra):
-    with namespace_of(data_infra, "community") as namespace, running(gateway_settings(data_infra, namespace)) as gw:
+    # Every form post opens the form first (its CSRF token): the per-address limit of these tests is generous.
+    with namespace_of(data_infra, "community") as namespace, running(gateway_settings(
+            data_infra, namespace, rate_limit_anonymous=Rate(1000, 10000))) as gw:
         yield gw
 
 
@@ -44,6 +49,13 @@ def joins(gw):
     return gw.fake.calls_to(talent_pool.JoinCommunity)
 
 
+def form(gw, **change) -> dict:
+    """The form's fields as a browser posts them: with the CSRF token of the page it got (its cookie kept)."""
+    page = gw.client.get("/careers/community")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    return {**FORM, "csrf": csrf, **change}
+
+
 def test_the_form_page_lists_the_divisions_and_hides_the_honeypot(gw):
     page = gw.client.get("/careers/community?lang=zh-CN")
     assert page.status_code == 200 and "加入我们的人才社区" in page.text
@@ -52,7 +64,7 @@ def test_the_form_page_lists_the_divisions_and_hides_the_honeypot(gw):
 
 
 def test_joining_by_form_asks_talent_pool_as_the_careers_site_then_says_check_your_email(gw):
-    response = gw.client.post("/careers/community", data=FORM)
+    response = gw.client.post("/careers/community", data=form(gw))
     assert response.status_code == 303 and response.headers["location"] == "/careers/community/sent?lang=en"
     [call] = joins(gw)
     assert call.caller == CAREERS
@@ -77,10 +89,26 @@ def test_joining_by_json_answers_202_pending(gw):
     ({"divisions": ["no spaces allowed"]}, "divisions.0"),
 ])
 def test_bad_input_is_422_naming_the_field_and_nothing_is_asked(gw, change, field):
-    response = gw.client.post("/careers/community", data={**FORM, **change})
+    response = gw.client.post("/careers/community", data=form(gw, **change))
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == field
     assert joins(gw) == []
+
+
+@pytest.mark.parametrize("csrf", [None, "forged", "other-cookie"])
+def test_a_form_post_without_the_page_s_csrf_token_is_refused_and_nothing_is_asked(gw, csrf):
+    fields = form(gw)
+    if csrf is None:
+        del fields["csrf"]
+    elif csrf == "forged":
+        fields["csrf"] = fields["csrf"][:-4] + "AAAA"
+    else:
+        gw.client.cookies.clear()
+    response = gw.client.post("/careers/community", data=fields)
+    assert response.status_code == 403 and response.json()["error"]["field"] == "csrf"
+    assert joins(gw) == []
+    cross_site = gw.client.post("/careers/community", data=form(gw), headers={"Origin": "https://evil.example"})
+    assert cross_site.status_code == 403 and joins(gw) == []
 
 
 def test_a_json_body_without_consent_is_refused(gw):
