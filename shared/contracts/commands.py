@@ -3,9 +3,12 @@ service, from the same model. Limits on sizes keep one request from exhausting a
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     EmailStr,
     Field,
@@ -14,6 +17,8 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     UrlConstraints,
+    ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -29,6 +34,7 @@ from shared.contracts.common import (
     Years,
     normalize_skill,
 )
+from shared.errors import Invalid
 
 SkillList = Annotated[list[Skill], Field(max_length=100)]
 QuestionId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -267,8 +273,92 @@ class OutcomeIn(Strict):
     outcome: Literal["hired", "no_show", "withdrawn"]
 
 
+def _iso_date(value: Any) -> Any:
+    # Lax date parsing takes "2027-01-04T00:00:00" and midnight Unix seconds too: a date is YYYY-MM-DD only.
+    if isinstance(value, datetime) or not isinstance(value, str | date):
+        raise ValueError("must be an ISO-8601 date string, e.g. 2027-01-04")
+    if isinstance(value, str) and (len(value) != 10 or value[4] != "-" or value[7] != "-"):
+        raise ValueError("must be an ISO-8601 date string, e.g. 2027-01-04")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date),
+                    WithJsonSchema({"type": "string", "format": "date", "minLength": 10, "maxLength": 10})]
+# An offer's expiry is an instant: one sent without a zone is read as UTC, as everywhere in api-v1.
+AwareTimestamp = Annotated[Timestamp, AfterValidator(lambda v: v if v.tzinfo else v.replace(tzinfo=UTC))]
+Period = Literal["year", "month", "hour"]
+
+
+class Salary(Strict):
+    """An offer's pay: `amount` `currency` per `period`. The bound is wide for currencies such as VND or IDR,
+    where a yearly salary passes a billion."""
+
+    amount: Annotated[float, Field(strict=True, gt=0, le=1e12, allow_inf_nan=False)]
+    currency: Currency
+    period: Period
+
+
+class OfferTerms(Strict):
+    """`POST /v1/applications/{id}/offer` (api-v1 "Interviews, offers"), also `offer` inside a `pass` decision.
+
+    What the model checks alone: the types, 1 to 5 distinct start dates, a message of at most 2000 characters.
+    What needs a clock is the service's (`check_dates`): no start date in the past, an expiry still ahead."""
+
+    salary: Salary
+    start_date_options: Annotated[list[IsoDate], Field(min_length=1, max_length=5)]
+    expires_at: AwareTimestamp
+    message: ShortText | None = None
+
+    @field_validator("start_date_options")
+    @classmethod
+    def _distinct(cls, v: list[date]) -> list[date]:
+        if len(set(v)) != len(v):
+            raise ValueError("dates must be unique")
+        return v
+
+    def check_dates(self, now: datetime, timezone: str = "UTC") -> None:
+        """Raise Invalid naming the field when a start date is before today or the offer expires by `now`;
+        "today" is the date in `timezone` (the division's), so a date is not refused while it is still today
+        there."""
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+        today = now.astimezone(ZoneInfo(timezone)).date()
+        for i, option in enumerate(self.start_date_options):
+            if option < today:
+                raise Invalid(f"start_date_options.{i}: {option.isoformat()} is in the past (today is "
+                              f"{today.isoformat()} in {timezone})", field=f"start_date_options.{i}")
+        if self.expires_at <= now:
+            raise Invalid("expires_at: must be in the future", field="expires_at")
+
+
+PortalReply = Literal["accept", "decline", "question"]
+
+
 class PortalResponseIn(Strict):
-    response: Literal["accept", "decline"]
+    """The candidate's answer on the portal (`POST /portal/{token}/response`): to an offer, `accept` with the
+    chosen `start_date`, `decline` with an optional `reason`, or a `question` to HR with its `message`; to a
+    re-engagement, `accept` or `decline` alone. Whether a start date is required, and among which options, is
+    the offer's business (an offer made before terms existed has none), so the model checks only that each
+    field goes with its answer."""
+
+    response: PortalReply
+    start_date: Annotated[IsoDate | None, Field(validate_default=True)] = None
+    reason: Annotated[ShortText | None, Field(validate_default=True)] = None
+    message: Annotated[
+        Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None, Field(validate_default=True)] = None
+
+    @field_validator("start_date", "reason", "message")
+    @classmethod
+    def _goes_with_its_answer(cls, v: Any, info: ValidationInfo) -> Any:
+        answer = info.data.get("response")
+        if answer is None:  # the response itself is at fault; that error is the one reported
+            return v
+        owner = {"start_date": "accept", "reason": "decline", "message": "question"}[info.field_name]
+        if v is not None and answer != owner:
+            raise ValueError(f"only goes with response '{owner}'")
+        if v is None and info.field_name == "message" and answer == "question":
+            raise ValueError("a question needs its message")
+        return v
 
 
 def _json_boolean(value: Any) -> Any:

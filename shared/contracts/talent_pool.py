@@ -187,6 +187,11 @@ class ReengagementArgs(Args):
 
 
 class RespondArgs(PortalResponseIn):
+    # A re-engagement is answered yes or no: start dates, reasons and questions to HR belong to offers.
+    response: Literal["accept", "decline"]
+    start_date: None = None
+    reason: None = None
+    message: None = None
     reengagement_id: Id
 
 
