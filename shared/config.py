@@ -219,6 +219,9 @@ class Settings:
     retention_rejected_days: int = variable("RETENTION_REJECTED_DAYS", _integer(0), default=180)
     # How often sourcing's retention sweep looks for candidates past their retention.
     retention_sweep_seconds: float = variable("RETENTION_SWEEP_SECONDS", _seconds, default=3600.0)
+    # How often sourcing takes requisitions whose `closes_at` has passed off the careers site (their `published`
+    # flag and history; the site's reads hide them from that moment anyway).
+    posting_sweep_seconds: float = variable("POSTING_SWEEP_SECONDS", _seconds, default=60.0)
     # Notice delivery retries: the first back-off (then x4) and the attempts before a notice fails
     # (services/notification/domain.py BACKOFF_BASE_SECONDS, MAX_ATTEMPTS).
     notify_backoff_base_seconds: int = variable("NOTIFY_BACKOFF_BASE_SECONDS", _integer(1), default=5)
