@@ -8,6 +8,7 @@ from gateway.routes import (
     applications,
     audit,
     decisions,
+    divisions,
     interviews,
     keys,
     notifications,
@@ -19,8 +20,8 @@ from gateway.routes import (
     talent_pool,
 )
 
-ROUTERS = (operations, keys, audit, requisitions, applications, interviews, decisions, privacy, notifications,
-           reports, talent_pool, portal)
+ROUTERS = (operations, keys, audit, divisions, requisitions, applications, interviews, decisions, privacy,
+           notifications, reports, talent_pool, portal)
 
 
 def install(app: FastAPI) -> None:

@@ -5,7 +5,7 @@ The answer models are also what the gateway's OpenAPI document says these routes
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictInt, StringConstraints
 
@@ -455,7 +455,6 @@ class DivisionArgs(Args):
 
 
 class PatchRequisitionArgs(cmd.RequisitionPatch):
-    SENDS_ONLY_SET: ClassVar[bool] = True  # a field left out is unchanged (shared/contracts/rpc.py `request`)
     requisition_id: Id
 
 
@@ -464,7 +463,6 @@ class DivisionIdArgs(Args):
 
 
 class PatchDivisionArgs(cmd.DivisionPatch):
-    SENDS_ONLY_SET: ClassVar[bool] = True
     division_id: DivisionName
 
 
