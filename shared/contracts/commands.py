@@ -126,7 +126,7 @@ class RequisitionPatch(Strict):
         classmethod(lambda cls, v: None if v is None else _dedupe_skills(v)))
 
 
-Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
+Colour = Annotated[str, StringConstraints(max_length=7, pattern=r"^#[0-9a-fA-F]{6}$")]  # bounded for the API document
 Locale = Literal["en", "zh-CN"]
 
 
