@@ -147,6 +147,14 @@ class PortalAnswer(Doc):
     application_id: str | None
 
 
+# ---------------------------------------------------------------------------------------------- public jobs
+class PublicApplicationReceived(Doc):
+    """`POST /v1/public/jobs/{id}/applications`: the application made; the candidate's portal link is emailed."""
+
+    application_id: str
+    status: Literal["received"]
+
+
 ERROR_TEXT = {
     401: "Missing, unknown, revoked or expired API key",
     403: "The key's role may not do this, or the division is not the key's",

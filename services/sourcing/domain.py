@@ -41,6 +41,7 @@ from shared.contracts.status import (  # noqa: F401 - the machine, re-exported f
 from shared.crypto import lookup, seal
 from shared.erasure import ERASED, PARTIES
 from shared.errors import Conflict, Invalid
+from shared.timeutil import parse
 
 S = AppStatus
 
@@ -183,6 +184,61 @@ def unknown_answers(answers: dict[str, bool], knockout_questions: list[dict]) ->
     """Answer ids that name none of the requisition's knock-out questions, in the order given."""
     known = {q.get("id") for q in knockout_questions}
     return [qid for qid in answers if qid not in known]
+
+
+def unanswered(answers: dict[str, bool], knockout_questions: list[dict]) -> list[str]:
+    """Knock-out questions a candidate applying themselves left unanswered, in the requisition's order."""
+    return [q["id"] for q in knockout_questions if q.get("id") not in answers]
+
+
+def posted(req: dict, now: datetime) -> bool:
+    """Whether a requisition is on the careers site: published, open, and `closes_at` not passed (the careers
+    issue; the stored fields may still be missing on a requisition from before it)."""
+    if not req.get("published") or req.get("status") != "open":
+        return False
+    closes_at = req.get("closes_at")
+    return closes_at is None or parse(closes_at) > now
+
+
+# ----------------------------------------------------------------------------------------------------
+# Documents (a CV or another file of an application; the bytes are in GridFS, sealed)
+
+PENDING = "pending"
+CANDIDATE = "candidate"  # who uploaded a file a candidate sent with their own application
+
+
+def new_document(document_id: str, app: dict, *, kind: str, filename: str, content_type: str, size: int,
+                 uploaded_by: str, at: datetime) -> dict:
+    """What is known of a stored file before it is read. `filename` arrives sealed (it often holds a name)."""
+    return {"_id": document_id, "application_id": app["_id"], "candidate_id": app["candidate_id"],
+            "requisition_id": app["requisition_id"], "division": app["division"], "kind": kind,
+            "filename": filename, "content_type": content_type, "size": size, "uploaded_at": at,
+            "uploaded_by": uploaded_by, "text_status": PENDING, "text": None, "skills_found": [],
+            "years_found": None, "unreadable_reason": None, "read_at": None}
+
+
+def safe_filename(name: str, document_id: str, extension: str) -> str:
+    """A download's name: the uploaded name's letters, digits and `._-` (other scripts kept, separators,
+    quotes and controls gone) with the type's extension; the id when nothing is left."""
+    stem = name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    kept = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stem).strip("_.")[:100]
+    return f"{kept or document_id}{extension}"
+
+
+def can_read_documents(caller_role: str, caller_name: str, can_see: bool, app: dict) -> bool:
+    """Staff of the application's division read its files; an interviewer only those of an application whose
+    panel it sits on (sourcing keeps the panel's names from `interview_scheduled`)."""
+    if not can_see:
+        return False
+    if caller_role == "interviewer":
+        return caller_name in (app.get("panel") or [])
+    return True
+
+
+def with_panel(app: dict, interviewers: list[str]) -> list[str]:
+    """The application's panel after an interview is scheduled: everyone who sat on any of its panels."""
+    return list(dict.fromkeys([*(app.get("panel") or []), *interviewers]))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -435,11 +491,6 @@ def has_passed(closes_at: datetime | None, now: datetime) -> bool:
     return closes_at is not None and _aware(closes_at) <= now
 
 
-def is_public(req: dict, now: datetime) -> bool:
-    """Shown on the careers site: published, open and not past `closes_at`."""
-    return bool(req.get("published")) and req.get("status") == "open" and not has_passed(req.get("closes_at"), now)
-
-
 def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
@@ -619,11 +670,11 @@ def anonymised_candidate(candidate_id: str, erasure_id: str, now: datetime) -> d
 def anonymised_application(app: dict) -> dict:
     """Statuses, times, source, division, scores and the decision's outcome stay (the reports' figures);
     answers and every free text about the person go."""
-    out = {**app, "answers": {}, "erased": True,
+    out = {**app, "answers": {}, "erased": True, "cover_note": None, "panel": [],
            "timeline": [{**e, "detail": ERASED} for e in app.get("timeline") or []]}
     if app.get("screening"):
         out["screening"] = {**app["screening"], "reasons": [], "matched_skills": [], "missing_skills": [],
-                            "override": None}
+                            "skills_from_cv": [], "override": None}
     if app.get("interview"):
         out["interview"] = {**app["interview"], "highlights": []}
     if app.get("decision"):

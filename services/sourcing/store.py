@@ -1,12 +1,15 @@
 """Sourcing's own database: requisitions, candidates (one per normalised email: the identity), their
-profiles (one per candidate and division: what that division was told, docs/decisions/002) and
-applications (one per candidate and requisition)."""
+profiles (one per candidate and division: what that division was told, docs/decisions/002),
+applications (one per candidate and requisition) and their files: the bytes in GridFS (bucket `fs`, sealed,
+named by the document's id only), what is known of each in `documents` (file name sealed, extracted text
+sealed, the skills and years read from it)."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
 
+import gridfs
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
@@ -22,7 +25,8 @@ class SourcingStore(ServiceStore):
     owner = "sourcing"
     # An application holds its own state, the ids of the events it handled and the events it caused
     # (ServiceStore.write_document): submit and every status change are one write of one document.
-    documents_with_outbox = ("applications",)
+    # A file's metadata document carries its `document_read` the same way (its reading is one write).
+    documents_with_outbox = ("applications", "documents")
 
     def create_indexes(self) -> None:
         self.db.requisitions.create_index([("division", ASCENDING), ("status", ASCENDING)])
@@ -36,6 +40,8 @@ class SourcingStore(ServiceStore):
             [("candidate_id", ASCENDING), ("requisition_id", ASCENDING)], unique=True, name=APPLICATION_UNIQUE_INDEX
         )
         self.db.applications.create_index([("requisition_id", ASCENDING), ("status", ASCENDING)])
+        self.db.documents.create_index([("application_id", ASCENDING)])
+        self.db.documents.create_index([("candidate_id", ASCENDING)])
 
     # -- requisitions --------------------------------------------------------------------------------
     def insert_requisition(self, doc: dict, session) -> None:
@@ -216,6 +222,57 @@ class SourcingStore(ServiceStore):
                   "created_at")
         return list(self.db.applications.find(query, dict.fromkeys(fields, 1)).sort("_id", ASCENDING))
 
+    def requisition_skills(self) -> list[str]:
+        """Every skill any requisition names (required or nice-to-have): the group's part of the vocabulary
+        a CV is read against (the shipped list is the rest)."""
+        return [*self.db.requisitions.distinct("required_skills"), *self.db.requisitions.distinct("skills")]
+
+    # -- files: bytes in GridFS, metadata in `documents` ---------------------------------------------------
+    @property
+    def files(self) -> gridfs.GridFSBucket:
+        # GridFS writes no transaction (pymongo refuses one): a file goes in before the write that names it,
+        # and out before the erasure's transaction (both idempotent by the document's id).
+        return gridfs.GridFSBucket(self.db)
+
+    def put_file(self, document_id: str, sealed: bytes) -> None:
+        self.files.upload_from_stream_with_id(document_id, document_id, sealed)
+
+    def read_file(self, document_id: str) -> bytes | None:
+        try:
+            return self.files.open_download_stream(document_id).read()
+        except gridfs.errors.NoFile:
+            return None
+
+    def delete_files(self, document_ids: list[str]) -> int:
+        """The files and every chunk of them (also those of an upload cut short); how many files there were."""
+        deleted = 0
+        for document_id in document_ids:
+            try:
+                self.files.delete(document_id)
+                deleted += 1
+            except gridfs.errors.NoFile:
+                pass
+        if document_ids:
+            self.db["fs.chunks"].delete_many({"files_id": {"$in": list(document_ids)}})
+        return deleted
+
+    def insert_document(self, doc: dict) -> None:
+        self.db.documents.insert_one(doc)
+
+    def delete_document(self, document_id: str) -> None:
+        """A file whose application was not written after all (a duplicate application): gone again."""
+        self.delete_files([document_id])
+        self.db.documents.delete_one({"_id": document_id})
+
+    def get_document(self, document_id: str, session=None) -> dict | None:
+        return self.db.documents.find_one({"_id": document_id}, session=session)
+
+    def documents_of(self, application_id: str) -> list[dict]:
+        return list(self.db.documents.find({"application_id": application_id}).sort("_id", ASCENDING))
+
+    def documents_of_candidate(self, candidate_id: str, session=None) -> list[dict]:
+        return list(self.db.documents.find({"candidate_id": candidate_id}, session=session).sort("_id", ASCENDING))
+
     # -- right to erasure and retention -----------------------------------------------------------------
     def erase_candidate_records(self, candidate_id: str, erasure_id: str, at, session) -> dict[str, int]:
         """The candidate anonymised, their applications stripped to figures (domain.anonymised_*)."""
@@ -229,7 +286,8 @@ class SourcingStore(ServiceStore):
             self.db.applications.replace_one({"_id": app["_id"]},
                                              {**domain.anonymised_application(app), "_rev": (app.get("_rev") or 0) + 1},
                                              session=session)
-        return {"candidates": 1, "profiles": profiles, "applications": len(apps)}
+        documents = self.db.documents.delete_many({"candidate_id": candidate_id}, session=session).deleted_count
+        return {"candidates": 1, "profiles": profiles, "applications": len(apps), "documents": documents}
 
     def applications_of_candidate(self, candidate_id: str, session=None) -> list[dict]:
         """Every application of the candidate, whole, in every division (erasure, export, retention)."""

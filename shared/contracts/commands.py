@@ -205,6 +205,21 @@ class PublicApplication(Strict):
     cv: DocumentUpload | None = None
 
 
+class CommunitySignupIn(Strict):
+    """`POST /careers/community`: joining the talent community (double opt-in: a pending sign-up until the
+    emailed link is confirmed). `divisions` empty: interested in every division."""
+
+    name: Name
+    email: EmailStr
+    skills: SkillList = []
+    divisions: Annotated[list[Division], Field(max_length=50)] = []
+    consent: Literal[True]
+    locale: Locale = "en"
+
+    _norm = field_validator("skills")(classmethod(lambda cls, v: _dedupe_skills(v)))
+    _divisions = field_validator("divisions")(classmethod(lambda cls, v: sorted(set(v))))
+
+
 class NewDocument(Strict):
     """`POST /v1/applications/{id}/documents` (recruiter, hr): a file a recruiter attaches."""
 

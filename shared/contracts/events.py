@@ -53,6 +53,8 @@ class ScreeningResult(Open):
     missing_skills: list[str]
     reasons: list[str]
     override: dict[str, Any] | None = None  # {by, reason, at} when a person overrode the machine
+    # The careers issue: skills found in the CV that the candidate did not type (screening used both).
+    skills_from_cv: list[str] = []
 
 
 class InterviewSummary(Open):
@@ -290,6 +292,28 @@ class ReengagementAnswered(Open):
     application_id: str | None = None
 
 
+class CommunitySignupRequested(Open):
+    """Someone asked to join the talent community (or asked again): notification emails the confirmation
+    link (double opt-in). `request` counts the requests of this sign-up, so each one is its own email.
+    The email travels sealed; whether the address was already a member is not said (no enumeration).
+    `candidate_id` is the sign-up's id (`mem_...`): a member's id in the pool, and what erasure guards read."""
+
+    candidate_id: str
+    name: str
+    email: str  # sealed
+    locale: str = "en"
+    request: int = 1
+    requested_at: datetime
+
+
+class CommunityMemberLeft(Open):
+    """A member left (or never confirmed and was removed): their sign-up lost its personal data; notification
+    forgets their address and the words of their emails, and takes no later event about them. Ids only."""
+
+    candidate_id: str  # the sign-up's id
+    left_at: datetime
+
+
 # --- erasure (right to erasure and retention) -------------------------------------------------------------
 
 class CandidateErasureRequested(Open):
@@ -332,6 +356,8 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("talent_pool", "matches_surfaced"): MatchesSurfaced,
     ("talent_pool", "reengagement_requested"): ReengagementRequested,
     ("talent_pool", "reengagement_answered"): ReengagementAnswered,
+    ("talent_pool", "community_signup_requested"): CommunitySignupRequested,
+    ("talent_pool", "community_member_left"): CommunityMemberLeft,
     **{(service, "candidate_erased"): CandidateErased
        for service in ("screening", "interview_feedback", "notification", "talent_pool")},
 }

@@ -156,6 +156,9 @@ class DocumentView(View):
     years_found: float | None = None
     unreadable_reason: str | None = None
     text: str | None = Field(default=None, description="the extracted text (staff only; null until read)")
+    # Whose file it is (the gateway's audit log of reads names the candidate and division).
+    candidate_id: str | None = None
+    division: str | None = None
 
 
 class DocumentList(View):
@@ -171,6 +174,8 @@ class DocumentContent(View):
     content_type: str
     size: int
     data: str
+    candidate_id: str | None = None
+    division: str | None = None
 
 
 class TimelineEntry(View):
@@ -258,6 +263,7 @@ class ProfileExport(View):
 class ExportedApplication(ApplicationRecord):
     answers: dict[str, bool]
     submitted_by: str | None
+    cover_note: str | None = None  # a careers application's note (the careers issue)
 
 
 class SourcingExport(View):
@@ -266,6 +272,8 @@ class SourcingExport(View):
     candidate: Candidate
     profiles: list[ProfileExport]
     applications: list[ExportedApplication]
+    # Every file of every application: metadata and extracted text, not the bytes (the careers issue).
+    documents: list[DocumentView] = []
 
 
 class ErasureStep(View):
@@ -398,6 +406,9 @@ class FastTrackArgs(Args):
     candidate_id: Id
     reengagement_id: Id
     reuse_interview_from: Id | None = None
+    # A talent-community member (issue 18) has no candidate yet: `candidate_id` names their sign-up and the
+    # application goes to the candidate this email finds or makes (as submit_application would).
+    candidate: cmd.CandidateIn | None = None
 
 
 class ApplicationArgs(Args):

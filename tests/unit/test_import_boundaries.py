@@ -23,7 +23,7 @@ IO_PACKAGES = ("nameko", "eventlet", "kombu", "pymongo", "redis", "aio_pika", "a
 WIRE_ONLY = {"nameko.exceptions"}
 PURE = sorted([*(f"services.{p.parent.name}.domain" for p in ROOT.glob("services/*/domain.py")),
                "shared.erasure", "shared.policy", "shared.skills", "shared.errors", "shared.contracts.common",
-               "shared.documents"])
+               "shared.documents", "services.sourcing.cv_reading", "services.notification.calendar"])
 
 
 def _path(module: str) -> Path | None:

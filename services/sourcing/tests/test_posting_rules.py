@@ -22,10 +22,10 @@ def new(**fields):
 def test_a_new_requisition_is_created_in_its_history_and_published_only_when_asked():
     draft = new()
     assert draft["history"] == [{"at": T0, "by": "helen", "action": "created", "fields": []}]
-    assert draft["published_at"] is None and draft["updated_at"] == T0 and not domain.is_public(draft, T0)
+    assert draft["published_at"] is None and draft["updated_at"] == T0 and not domain.posted(draft, T0)
     live = new(published=True)
     assert [h["action"] for h in live["history"]] == ["created", "published"] and live["published_at"] == T0
-    assert domain.is_public(live, T0) and live["public_until"] == domain.NEVER
+    assert domain.posted(live, T0) and live["public_until"] == domain.NEVER
     # what the careers site searches: lower-cased title, department, skills and description
     assert live["search_text"] == "barista\nstores\ncoffee\nlatte art\npull **great** shots."
     assert live["location_key"] == "shanghai"
@@ -37,8 +37,8 @@ def test_closes_at_must_be_in_the_future_and_hides_the_job_once_passed():
     assert exc.value.field == "closes_at"
     live = new(published=True, closes_at=T0 + timedelta(days=2))
     assert live["public_until"] == T0 + timedelta(days=2)
-    assert domain.is_public(live, T0 + timedelta(days=1)) and not domain.is_public(live, T0 + timedelta(days=2))
-    assert not domain.is_public({**live, "status": "closed"}, T0)
+    assert domain.posted(live, T0 + timedelta(days=1)) and not domain.posted(live, T0 + timedelta(days=2))
+    assert not domain.posted({**live, "status": "closed"}, T0)
 
 
 def test_a_patch_changes_only_what_it_sends_and_records_the_fields_that_changed():
@@ -93,7 +93,7 @@ def test_publishing_again_after_closes_at_passed_needs_a_new_closes_at():
     with pytest.raises(Invalid):
         domain.patch_requisition(expired, {"closes_at": T0}, "olga", after)  # a new one in the past neither
     again, changed = domain.patch_requisition(expired, {"published": True, "closes_at": None}, "olga", after)
-    assert changed == ["published", "closes_at"] and domain.is_public(again, after)
+    assert changed == ["published", "closes_at"] and domain.posted(again, after)
 
 
 def test_closing_adds_closed_and_unpublished_when_it_was_published():
