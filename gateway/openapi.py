@@ -213,8 +213,8 @@ def _describe_operation(method: str, path: str, op: dict) -> None:
         errors.add(429)  # limited per client address
     if "{" in path or finds_by_body:
         errors.add(404)
-    if method == "post":
-        errors.add(409)  # Idempotency-Key in flight, at least
+    if method in ("post", "patch"):
+        errors.add(409)  # Idempotency-Key in flight, at least (a PATCH: a closed requisition too)
     if "requestBody" in op:
         errors |= {413, 422}
     if op.get("parameters"):

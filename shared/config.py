@@ -219,6 +219,9 @@ class Settings:
     retention_rejected_days: int = variable("RETENTION_REJECTED_DAYS", _integer(0), default=180)
     # How often sourcing's retention sweep looks for candidates past their retention.
     retention_sweep_seconds: float = variable("RETENTION_SWEEP_SECONDS", _seconds, default=3600.0)
+    # How often sourcing takes requisitions whose `closes_at` has passed off the careers site (their `published`
+    # flag and history; the site's reads hide them from that moment anyway).
+    posting_sweep_seconds: float = variable("POSTING_SWEEP_SECONDS", _seconds, default=60.0)
     # How long screening waits for the reading of an application's CV (sourcing's `document_read`) before it
     # screens on the skills typed (services/screening/service.py screen_waiting).
     cv_read_wait_seconds: float = variable("CV_READ_WAIT_SECONDS", _seconds, default=300.0)

@@ -10,6 +10,7 @@ from gateway.routes import (
     careers,
     community,
     decisions,
+    divisions,
     documents,
     interviews,
     keys,
@@ -23,8 +24,8 @@ from gateway.routes import (
     talent_pool,
 )
 
-ROUTERS = (operations, keys, audit, requisitions, applications, interviews, decisions, privacy, notifications,
-           reports, talent_pool, portal, public_jobs, careers, community, documents)
+ROUTERS = (operations, keys, audit, divisions, requisitions, applications, interviews, decisions, privacy,
+           notifications, reports, talent_pool, portal, public_jobs, careers, community, documents)
 
 
 def install(app: FastAPI) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -48,10 +48,13 @@ from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
 from shared.reports import report_scope
 from shared.timeutil import iso, utcnow
+from shared.timeutil import parse as parse_time
 
 log = logging.getLogger("hireloop.sourcing")
 # How many candidates the retention sweep (every RETENTION_SWEEP_SECONDS) erases at most per sweep.
 RETENTION_BATCH = 200
+# How many requisitions past their `closes_at` the posting sweep (every POSTING_SWEEP_SECONDS) unpublishes at most.
+POSTING_BATCH = 500
 # A race between two first applications of the same new candidate ends in a duplicate key; try again.
 UPSERT_RACE_RETRIES = 3
 
@@ -104,7 +107,36 @@ def requisition_view(doc: dict) -> contract.Requisition:
         created_at=iso(doc["created_at"]),
         closed_at=iso(doc.get("closed_at")),
         close_reason=doc.get("close_reason"),
+        description=doc.get("description") or "",
+        employment_type=doc.get("employment_type") or "full_time",
+        salary_range=doc.get("salary_range"),
+        remote=doc.get("remote", False),
+        closes_at=iso(doc.get("closes_at")),
+        published=doc.get("published", False),
+        published_at=iso(doc.get("published_at")),
+        updated_at=iso(doc.get("updated_at")),
+        history=[{**h, "at": iso(h["at"])} for h in doc.get("history") or []],
     )
+
+
+def division_view(doc: dict) -> contract.DivisionRecord:
+    return contract.DivisionRecord(
+        id=doc["_id"], name=doc["name"], timezone=doc["timezone"], locale=doc["locale"],
+        careers_blurb=doc.get("careers_blurb") or "", colour=doc["colour"], created_at=iso(doc.get("created_at")),
+        updated_at=iso(doc.get("updated_at")))
+
+
+def public_job_view(doc: dict, division: dict) -> contract.PublicJob:
+    """The posting only: no headcount, tier, urgency, history, nor the answers that keep a candidate in."""
+    return contract.PublicJob(
+        id=doc["_id"], title=doc["title"], division=doc["division"], department=doc["department"],
+        location=doc.get("location"), remote=doc.get("remote", False),
+        employment_type=doc.get("employment_type") or "full_time", salary_range=doc.get("salary_range"),
+        description=doc.get("description") or "", required_skills=doc["required_skills"], skills=doc["skills"],
+        min_years=doc["min_years"],
+        knockout_questions=[{"id": k["id"], "question": k["question"]} for k in doc.get("knockout_questions") or []],
+        published_at=iso(doc.get("published_at")), closes_at=iso(doc.get("closes_at")),
+        updated_at=iso(doc.get("updated_at")), division_profile=division_view(division))
 
 
 def _application_fields(doc: dict) -> dict:
@@ -181,6 +213,14 @@ def erasure_view(doc: dict) -> contract.Erasure:
     )
 
 
+def _stored_time(value: datetime | None) -> datetime | None:
+    """A time as MongoDB keeps it (UTC, milliseconds), so what is read back compares equal to what was sent."""
+    if value is None:
+        return None
+    value = parse_time(value)
+    return value.astimezone(UTC).replace(microsecond=value.microsecond // 1000 * 1000)
+
+
 def document_view(doc: dict, *, with_text: bool) -> contract.DocumentView:
     return contract.DocumentView(
         id=doc["_id"], application_id=doc["application_id"], kind=doc["kind"], filename=open_sealed(doc["filename"]),
@@ -249,15 +289,8 @@ class SourcingService(ServiceBase):
     def create_requisition(self, caller, cmd: NewRequisition) -> contract.Requisition:
         if not caller.can_see(cmd.division):
             raise Forbidden(f"you may not open requisitions in division '{cmd.division}'")
-        doc = {
-            "_id": new_id("req"),
-            "status": "open",
-            **cmd.model_dump(mode="json"),
-            "created_at": utcnow(),
-            "created_by": caller.name,
-            "closed_at": None,
-            "close_reason": None,
-        }
+        fields = {**cmd.model_dump(mode="json"), "closes_at": _stored_time(cmd.closes_at)}
+        doc = domain.new_requisition(new_id("req"), fields, caller.name, _stored_time(utcnow()))
 
         def work(uow):
             uow.store.insert_requisition(doc, uow.session)
@@ -285,8 +318,10 @@ class SourcingService(ServiceBase):
         requisition_id = cmd.requisition_id
 
         def work(uow):
-            self._visible_requisition(caller, requisition_id, uow.session, uow.store)
-            closed = uow.store.close_requisition(requisition_id, cmd.reason, utcnow(), uow.session)
+            req, now = self._visible_requisition(caller, requisition_id, uow.session, uow.store), utcnow()
+            # Closing takes it off the careers site too (recorded in its history).
+            closed = uow.store.close_requisition(requisition_id, cmd.reason, now, uow.session,
+                                                 domain.closing_entries(req, caller.name, now))
             if closed is None:
                 raise Conflict(f"requisition {requisition_id} is already closed", code="requisition_closed")
             uow.emit("requisition_closed", RequisitionClosed(
@@ -295,6 +330,102 @@ class SourcingService(ServiceBase):
             return closed
 
         return requisition_view(self.bus.transact(work))
+
+    @implements(contract.PatchRequisition)
+    def patch_requisition(self, caller, args: contract.PatchRequisitionArgs) -> contract.Requisition:
+        """Only the fields sent change (`model_fields_set`); `null` clears an optional one. Recorded in the
+        requisition's history (domain.patch_requisition says what a closed requisition takes)."""
+        requisition_id = args.requisition_id
+        sent = args.model_fields_set - {"requisition_id"}
+        dumped = args.model_dump(mode="json", include=sent)
+        if "closes_at" in sent:
+            dumped["closes_at"] = _stored_time(args.closes_at)
+
+        def work(uow):
+            req = self._visible_requisition(caller, requisition_id, uow.session, uow.store)
+            patched, changed = domain.patch_requisition(req, dumped, caller.name, _stored_time(utcnow()))
+            if changed:
+                uow.store.replace_requisition(patched, uow.session)
+            return patched
+
+        return requisition_view(self.bus.transact(work))
+
+    @configured_timer("posting_sweep_seconds")
+    def posting_sweep(self):
+        """Take requisitions whose `closes_at` has passed off the careers site (their reads already hide them;
+        this makes `published` say so, with a history entry by "system")."""
+        now = utcnow()
+        for requisition_id in self.store.expired_postings(now, POSTING_BATCH):
+            self.store.unpublish_expired(requisition_id, now, domain.change_entry(now, domain.SYSTEM,
+                                                                                  domain.UNPUBLISHED))
+
+    # -- divisions as records --------------------------------------------------------------------------
+    def _division(self, division_id: str, session=None) -> dict:
+        return self.store.get_division(division_id, session=session) or domain.default_division(division_id)
+
+    @implements(contract.ListDivisions)
+    def list_divisions(self, caller, args) -> contract.DivisionList:
+        """Staff: the divisions of their key; admin: every recorded division and every one with requisitions."""
+        wanted = caller.division_filter()
+        records = {d["_id"]: d for d in self.store.divisions(wanted)}
+        names = set(wanted) if wanted is not None else {*records, *self.store.requisition_divisions()}
+        return contract.DivisionList(items=[division_view(records.get(d) or domain.default_division(d))
+                                            for d in sorted(names)])
+
+    @implements(contract.GetDivision)
+    def get_division(self, caller, args: contract.DivisionIdArgs) -> contract.DivisionRecord:
+        if not caller.can_see(args.division_id):
+            raise NotFound(f"division {args.division_id} not found")
+        return division_view(self._division(args.division_id))
+
+    @implements(contract.CreateDivision)
+    def create_division(self, caller, cmd) -> contract.DivisionRecord:
+        doc = domain.new_division(cmd.model_dump(mode="json"), _stored_time(utcnow()))
+        try:
+            self.store.insert_division(doc)
+        except DuplicateKeyError:
+            raise Conflict(f"division {cmd.id} already has a record; PATCH /v1/divisions/{cmd.id} changes it",
+                           code="division_exists") from None
+        return division_view(doc)
+
+    @implements(contract.PatchDivision)
+    def patch_division(self, caller, args: contract.PatchDivisionArgs) -> contract.DivisionRecord:
+        """A division with no record yet is patched from its defaults (it reads as them already)."""
+        sent = args.model_fields_set - {"division_id"}
+        changes = args.model_dump(mode="json", include=sent)
+
+        def work(uow):
+            doc = domain.patch_division(self._division(args.division_id, uow.session), changes,
+                                        _stored_time(utcnow()))
+            uow.store.save_division(doc, uow.session)
+            return doc
+
+        return division_view(self.bus.transact(work))
+
+    # -- the careers site's reads (the gateway calls as the system) ------------------------------------
+    def _division_profiles(self, division_ids) -> dict[str, dict]:
+        records = {d["_id"]: d for d in self.store.divisions(sorted(set(division_ids)))}
+        return {d: records.get(d) or domain.default_division(d) for d in division_ids}
+
+    @implements(contract.ListPublicJobs)
+    def list_public_jobs(self, caller, args: contract.PublicJobsArgs) -> contract.PublicJobPage:
+        now = utcnow()
+        docs, next_cursor = self.store.public_jobs(now, args.division, (args.q or "").strip().lower() or None,
+                                                   (args.location or "").strip().lower() or None, args.limit,
+                                                   args.cursor)
+        # Every division with a job on the site (the site's division filter), whatever this page's filters.
+        showing = sorted(self.store.public_divisions(now))
+        profiles = self._division_profiles([*showing, *{d["division"] for d in docs}])
+        return contract.PublicJobPage(
+            items=[public_job_view(d, profiles[d["division"]]) for d in docs], next_cursor=next_cursor,
+            divisions=[division_view(profiles[d]) for d in showing])
+
+    @implements(contract.GetPublicJob)
+    def get_public_job(self, caller, args: contract.RequisitionArgs) -> contract.PublicJob:
+        doc = self.store.get_requisition(args.requisition_id)
+        if doc is None or not domain.posted(doc, utcnow()):
+            raise NotFound(f"job {args.requisition_id} not found")
+        return public_job_view(doc, self._division(doc["division"]))
 
     # -- applications --------------------------------------------------------------------------------
     @implements(contract.SubmitApplication)

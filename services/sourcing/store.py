@@ -6,6 +6,7 @@ sealed, the skills and years read from it)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import gridfs
@@ -29,6 +30,10 @@ class SourcingStore(ServiceStore):
 
     def create_indexes(self) -> None:
         self.db.requisitions.create_index([("division", ASCENDING), ("status", ASCENDING)])
+        # The careers site's reads (published jobs, paged by id, of a division or all) and the posting sweep.
+        self.db.requisitions.create_index([("published", ASCENDING), ("_id", ASCENDING)])
+        self.db.requisitions.create_index([("published", ASCENDING), ("division", ASCENDING), ("_id", ASCENDING)])
+        self.db.requisitions.create_index([("published", ASCENDING), ("public_until", ASCENDING)])
         self.db.candidates.create_index([("email_key", ASCENDING)], unique=True, name=CANDIDATE_EMAIL_INDEX)
         self.db.candidate_profiles.create_index([("candidate_id", ASCENDING)])
         self.db.applications.create_index(
@@ -45,11 +50,71 @@ class SourcingStore(ServiceStore):
     def get_requisition(self, requisition_id: str, session=None) -> dict | None:
         return self.db.requisitions.find_one({"_id": requisition_id}, session=session)
 
-    def close_requisition(self, requisition_id: str, reason: str, at: datetime, session) -> dict | None:
-        """Close an open requisition; None when it is not open (closed meanwhile, or unknown)."""
-        return update_and_get(self.db.requisitions, {"_id": requisition_id, "status": "open"},
-                              {"$set": {"status": "closed", "closed_at": at, "close_reason": reason}},
+    def close_requisition(self, requisition_id: str, reason: str, at: datetime, session,
+                          entries: list[dict] | None = None) -> dict | None:
+        """Close an open requisition (and take it off the careers site), its history `entries` added; None when
+        it is not open (closed meanwhile, or unknown)."""
+        update: dict = {"$set": {"status": "closed", "closed_at": at, "close_reason": reason, "published": False,
+                                 "updated_at": at}}
+        if entries:
+            update["$push"] = {"history": {"$each": list(entries)}}
+        return update_and_get(self.db.requisitions, {"_id": requisition_id, "status": "open"}, update,
                               session=session)
+
+    def replace_requisition(self, doc: dict, session) -> None:
+        self.db.requisitions.replace_one({"_id": doc["_id"]}, doc, session=session)
+
+    def expired_postings(self, now: datetime, limit: int) -> list[str]:
+        """Published requisitions whose `closes_at` has passed (the posting sweep)."""
+        docs = self.db.requisitions.find({"published": True, "public_until": {"$lte": now}}, {"_id": 1}).limit(limit)
+        return [d["_id"] for d in docs]
+
+    def unpublish_expired(self, requisition_id: str, now: datetime, entry: dict) -> bool:
+        """Unpublish one, if it is still published and past `closes_at` (an edit meanwhile may have moved it)."""
+        result = self.db.requisitions.update_one(
+            {"_id": requisition_id, "published": True, "public_until": {"$lte": now}},
+            {"$set": {"published": False, "updated_at": now}, "$push": {"history": entry}})
+        return result.modified_count == 1
+
+    # -- the careers site's reads --------------------------------------------------------------------------
+    @staticmethod
+    def _public(now: datetime) -> dict:
+        # `published` is true only while open (closing unpublishes); the status is checked all the same.
+        return {"published": True, "status": "open", "public_until": {"$gt": now}}
+
+    def public_jobs(self, now: datetime, division: str | None, text: str | None, location: str | None, limit: int,
+                    cursor: str | None) -> tuple[list[dict], str | None]:
+        """Published jobs, oldest first; `text` and `location` (lower-cased) are literal substrings of the
+        stored lower-case search text and location (escaped: a `.` or `(` typed is a character, not a pattern)."""
+        query = self._public(now)
+        if division is not None:
+            query["division"] = division
+        if text:
+            query["search_text"] = {"$regex": re.escape(text)}
+        if location:
+            query["location_key"] = {"$regex": re.escape(location)}
+        return self.page(self.db.requisitions, query, limit, cursor)
+
+    def public_divisions(self, now: datetime) -> list[str]:
+        return list(self.db.requisitions.distinct("division", self._public(now)))
+
+    def requisition_divisions(self) -> list[str]:
+        return list(self.db.requisitions.distinct("division"))
+
+    # -- divisions as records ------------------------------------------------------------------------------
+    def get_division(self, division_id: str, session=None) -> dict | None:
+        return self.db.divisions.find_one({"_id": division_id}, session=session)
+
+    def divisions(self, ids: list[str] | None) -> list[dict]:
+        """Division records: of `ids` (None: all)."""
+        query = {} if ids is None else {"_id": {"$in": list(ids)}}
+        return list(self.db.divisions.find(query).sort("_id", ASCENDING))
+
+    def insert_division(self, doc: dict) -> None:
+        self.db.divisions.insert_one(doc)
+
+    def save_division(self, doc: dict, session=None) -> None:
+        self.db.divisions.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
 
     def list_requisitions(self, divisions: list[str] | None, status: str | None, urgent: bool | None,
                           limit: int, cursor: str | None) -> tuple[list[dict], str | None]:

@@ -4,7 +4,7 @@ service, from the same model. Limits on sizes keep one request from exhausting a
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -107,6 +107,10 @@ class RequisitionPatch(Strict):
     """`PATCH /v1/requisitions/{id}`: any field of POST (division excepted: a requisition stays in its
     division) and of the posting; a field left out is unchanged, `null` clears an optional one."""
 
+    # Only the fields sent travel (the RPC, shared/contracts/rpc.py `request`) and count (an Idempotency-Key's
+    # body): "left out" and `null` stay apart.
+    SENDS_ONLY_SET: ClassVar[bool] = True
+
     title: Name | None = None
     department: Name | None = None
     tier: Tier | None = None
@@ -128,7 +132,7 @@ class RequisitionPatch(Strict):
         classmethod(lambda cls, v: None if v is None else _dedupe_skills(v)))
 
 
-Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
+Colour = Annotated[str, StringConstraints(max_length=7, pattern=r"^#[0-9a-fA-F]{6}$")]  # bounded for the API document
 Locale = Literal["en", "zh-CN"]
 
 
@@ -144,6 +148,7 @@ class NewDivision(Strict):
 
 
 class DivisionPatch(Strict):
+    SENDS_ONLY_SET: ClassVar[bool] = True  # as RequisitionPatch
     name: Name | None = None
     timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     locale: Locale | None = None
