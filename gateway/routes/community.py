@@ -16,6 +16,7 @@ from pydantic_core import to_jsonable_python
 from gateway import careers, portal_text
 from gateway.console.session import same_origin
 from gateway.deps import Rpc, ok
+from gateway.openapi import REF
 from gateway.rpc import ServiceCalls
 from gateway.templating import SECURITY_HEADERS, TEMPLATES
 from shared.contracts import sourcing, talent_pool
@@ -168,7 +169,31 @@ async def community_form(request: Request, rpc: Rpc):
     return response
 
 
-@router.post("/careers/community", status_code=202, responses=ok(talent_pool.CommunitySignupAccepted, 202))
+# The body is read by hand (a JSON document, or the page's form with its CSRF token), so the document says what
+# it takes; a form post without the page's token is a 403 naming `csrf`.
+def _json_schema() -> dict:
+    schema = CommunitySignupIn.model_json_schema()
+    # `skills` may also come as one comma-separated string, as the form sends it.
+    skills = schema["properties"]["skills"]
+    schema["properties"]["skills"] = {"anyOf": [skills, {"type": "string", "maxLength": 8000}],
+                                      "default": skills.pop("default", []), "title": skills.pop("title", "Skills")}
+    return schema
+
+
+_JOIN_BODY = {"required": True, "content": {
+    "application/json": {"schema": _json_schema()},
+    "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
+        "name": {"type": "string", "maxLength": 200}, "email": {"type": "string", "maxLength": 320},
+        "skills": {"type": "string", "maxLength": 8000, "description": "comma-separated"},
+        "divisions": {"type": "array", "maxItems": 50, "items": {"type": "string", "maxLength": 80}},
+        "consent": {"type": "string", "maxLength": 10}, "locale": {"type": "string", "maxLength": 10},
+        "csrf": {"type": "string", "maxLength": 400}}}}}}
+
+
+@router.post("/careers/community", status_code=202, openapi_extra={"requestBody": _JOIN_BODY},
+             responses={**ok(talent_pool.CommunitySignupAccepted, 202),
+                        403: {"description": "A form post without the careers page's CSRF token (`field`: csrf)",
+                              "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}}})
 async def community_join(request: Request, rpc: Rpc):
     """Join: 202 `{status: "pending"}` (JSON) or 303 to the "check your email" page, whether the address is
     new, pending or already a member. Bad input: 422 naming the field, nothing stored."""
