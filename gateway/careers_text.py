@@ -66,8 +66,8 @@ TEXT = {
                       "arrived in a few minutes, please check your spam folder.",
         "done_generic": "We have your application.",
         "dup_title": "You have already applied for this role",
-        "dup_text": "We already have your application for {title}. Use the link in the email we sent you when "
-                    "you applied to see where it stands.",
+        "dup_text": "We already have your application for {title}. Your candidate portal shows where it stands: "
+                    "open it from the link in the email we sent you when you applied.",
         "gone_title": "This role is not open",
         "gone_text": "It may have been filled or closed, or the link is not right.",
         "page_gone_title": "Page not found", "page_gone_text": "There is no such page on our careers site.",
@@ -132,7 +132,7 @@ TEXT = {
         "done_email": "我们已向您发送一封邮件，内含查看申请进度的链接。如果几分钟内没有收到，请检查垃圾邮件文件夹。",
         "done_generic": "我们已收到您的申请。",
         "dup_title": "您已申请过该职位",
-        "dup_text": "我们已收到您对「{title}」的申请。请使用申请时我们发给您的邮件中的链接查看进度。",
+        "dup_text": "我们已收到您对「{title}」的申请。您的候选人门户会显示申请进度：请打开申请时我们发给您的邮件中的链接。",
         "gone_title": "该职位未开放", "gone_text": "该职位可能已招满或已关闭，或者链接有误。",
         "page_gone_title": "页面不存在", "page_gone_text": "我们的招聘网站上没有这个页面。",
         "busy_title": "请稍后再试",

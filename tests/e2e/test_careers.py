@@ -61,7 +61,8 @@ class Visitor:
         data = {"name": "Camille Careers", "email": "camille@example.com", "years_experience": "4",
                 "skills": "Python", "privacy_ack": "on", "csrf": csrf, **fields}
         data = {k: v for k, v in data.items() if v is not None}
-        files = {"cv": cv} if cv else None
+        # A browser posts the form as multipart even with no file chosen: an empty part with no name.
+        files = {"cv": cv or ("", b"", "application/octet-stream")}
         return self.client.post(f"/careers/jobs/{job_id}/apply", data=data, files=files, follow_redirects=False)
 
 
