@@ -78,8 +78,8 @@ def test_a_candidate_applies_on_a_phone_with_a_pdf_cv_and_the_recruiter_sees_wha
     # The recruiter's console: the application, its source, the CV and what screening made of it.
     [app] = [a for a in recruiter.get(f"/v1/requisitions/{role['id']}/applications").json()["items"]]
     assert app["source"] == "careers"
-    screened = wait_for(lambda: app_status(recruiter, app["id"]), lambda a: a["screening"] and a["status"] != "received",
-                        what="screened")
+    screened = wait_for(lambda: app_status(recruiter, app["id"]),
+                        lambda a: a["screening"] and a["status"] != "received", what="screened")
     assert screened["status"] == "shortlisted"
     assert {s.casefold() for s in screened["screening"]["skills_from_cv"]} == {"kubernetes", "terraform"}
     wait_for(lambda: recruiter.get(f"/v1/applications/{app['id']}/documents").json()["items"],
