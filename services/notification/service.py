@@ -230,9 +230,11 @@ class NotificationService(ServiceBase):
             self._on_contact(payload.application_id, envelope,
                              lambda state: domain.contact_received(state, fields), new=True)
         except AlreadyHandled:
-            self._acknowledge(payload.application_id)  # a first delivery may have stopped before it
+            if payload.self_applied:
+                self._acknowledge(payload.application_id)  # a first delivery may have stopped before it
             raise
-        self._acknowledge(payload.application_id)
+        if payload.self_applied:  # only they are owed one: the others' intake costs no read more
+            self._acknowledge(payload.application_id)
 
     def _acknowledge(self, application_id: str) -> None:
         """The acknowledgement a self-applied candidate is owed (`ack_due` on the contact): created and the mark
