@@ -49,6 +49,9 @@ log = logging.getLogger("hireloop.talent_pool")
 # How often stored match lists catch up with pool changes: a candidate pooled shows in the matches of the
 # open requisitions within about this (docs/decisions/005-stored-match-lists.md).
 REFRESH_INTERVAL = 1.0
+# Unconfirmed community sign-ups are looked for hourly, a batch at a time (they expire after 14 days).
+UNCONFIRMED_SWEEP_SECONDS = 3600
+UNCONFIRMED_SWEEP_BATCH = 200
 
 # ----------------------------------------------------------------------------------------------------
 # views
@@ -687,6 +690,23 @@ class TalentPoolService(ServiceBase):
             return uow.store.get_signup(args.signup_id, session=uow.session)
 
         return _member_view(self.bus.transact(work), None)
+
+    @timer(interval=UNCONFIRMED_SWEEP_SECONDS)
+    def forget_unconfirmed_signups(self) -> int:
+        """A sign-up nobody confirmed within its link's life (domain.CONFIRM_WITHIN) holds an address someone
+        typed, perhaps not its owner's: it is forgotten as if they had left (notification forgets the address
+        too). Returns how many."""
+        now = utcnow()
+        forgotten = 0
+        for signup in self.store.unconfirmed_signups(now - domain.CONFIRM_WITHIN, UNCONFIRMED_SWEEP_BATCH):
+            def work(uow, signup_id=signup["_id"]):
+                current = uow.store.get_signup(signup_id, session=uow.session)
+                if current is None or current.get("status") != "pending":
+                    return 0  # confirmed or gone meanwhile
+                self._leave(uow, current, now)
+                return 1
+            forgotten += self.bus.transact(work)
+        return forgotten
 
     @staticmethod
     def _leave(uow, signup: dict, now) -> dict:

@@ -83,6 +83,8 @@ class TalentPoolStore(ServiceStore):
         self.db.community.create_index([("email_lookup", ASCENDING)], unique=True, name="one_signup_per_email",
                                        partialFilterExpression={"email_lookup": {"$type": "string"}})
         self.db.community.create_index([("candidate_ids", ASCENDING)])
+        self.db.community.create_index([("status", ASCENDING), ("request.requested_at", ASCENDING)],
+                                       name="unconfirmed_by_age")
         self.db.reengagements.create_index(
             [("requisition_id", ASCENDING), ("candidate_id", ASCENDING)], unique=True,
             name="one_reengagement_per_requisition_candidate",
@@ -274,6 +276,12 @@ class TalentPoolStore(ServiceStore):
         """A re-engagement made a sourcing candidate of the member: that candidate's erasure covers them."""
         self.db.community.update_one({"_id": signup_id}, {"$addToSet": {"candidate_ids": candidate_id}},
                                      session=session)
+
+    def unconfirmed_signups(self, requested_before, limit: int) -> list[dict]:
+        """Sign-ups never confirmed whose last request is older than `requested_before` (their link no longer
+        confirms anything): the sweep forgets them."""
+        return list(self.db.community.find({"status": "pending", "request.requested_at": {"$lt": requested_before}},
+                                           limit=limit))
 
     def signups_of_candidate(self, candidate_id: str, session=None) -> list[dict]:
         return list(self.db.community.find({"candidate_ids": candidate_id}, session=session))

@@ -203,3 +203,23 @@ def test_a_re_engaged_member_applies_with_their_details_and_their_candidate_s_er
     counts = store.transact(lambda uow: staff._erase_candidate(uow, "cand_9"))[0]
     assert counts["community_signups"] == 1
     assert store.get_signup(member_id)["status"] == "left" and "email" not in store.get_signup(member_id)
+
+
+def test_a_sign_up_nobody_confirmed_is_forgotten_once_its_link_has_expired(svc, store):
+    join(svc)
+    stale = signup_of(store)
+    join(svc, email="fresh@example.org", name="Fresh")
+    join(svc, email="member@example.org", name="Member")
+    member = signup_of(store, "member@example.org")
+    svc.confirm_community(signup_id=member["_id"])
+    expired = utcnow() - domain.CONFIRM_WITHIN - timedelta(hours=1)
+    store.db.community.update_one({"_id": stale["_id"]}, {"$set": {"request.requested_at": expired}})
+    store.db.community.update_one({"_id": member["_id"]}, {"$set": {"created_at": expired}})
+
+    assert svc.forget_unconfirmed_signups() == 1
+    forgotten = store.get_signup(stale["_id"])
+    assert forgotten["status"] == "left" and "email" not in forgotten and forgotten["name"] == ""
+    assert [p["candidate_id"] for p in svc.bus.payloads("community_member_left")] == [stale["_id"]]
+    assert signup_of(store, "fresh@example.org")["status"] == "pending"  # its link still works
+    assert store.get_signup(member["_id"])["status"] == "member"  # confirmed: kept
+    assert svc.forget_unconfirmed_signups() == 0
