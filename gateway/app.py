@@ -18,14 +18,20 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from gateway import console, docs, errors, limits, middleware, openapi, routes, telemetry
+from gateway import careers, console, docs, errors, limits, middleware, openapi, routes, telemetry
 from gateway.connections import Gateway
+from gateway.routes import careers as careers_routes
+from gateway.routes import documents as documents_routes
 from gateway.rpc import RpcServices, ServiceCalls
 from gateway.templating import STATIC_DIR
 from shared import crypto, tracing
 from shared.config import Settings
 
 MAX_BODY_BYTES = 1_000_000
+# Routes that take a CV (10 MB) with their form: the careers site's and the public API's applications.
+LARGER_BODIES = ((r"/careers/jobs/[^/]+/apply", careers.MAX_APPLICATION_BODY),
+                 (r"/v1/public/jobs/[^/]+/applications", careers.MAX_APPLICATION_BODY),
+                 (documents_routes.UPLOAD_PATH, documents_routes.MAX_UPLOAD_BODY))
 
 
 @asynccontextmanager
@@ -64,7 +70,7 @@ def create_app(settings: Settings | None = None, services: ServiceCalls | None =
     routes.install(app)
     console.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    limits.install(app, MAX_BODY_BYTES)
+    limits.install(app, MAX_BODY_BYTES, LARGER_BODIES, page=careers_routes.too_large_page)
     openapi.install(app)
     docs.install(app)
     return app

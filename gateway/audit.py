@@ -46,6 +46,7 @@ PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
     "notice": ("recipient", "subject", "body"),
     "pool_entry": ("name", "skills", "prior"),
     "match": ("name", "matched_skills", "missing_skills", "prior_average"),
+    "document": ("filename", "text", "skills_found", "years_found"),
 }
 
 

@@ -110,7 +110,10 @@ async def idempotent_answer(request: Request, caller: Caller, key: str | None, b
                             shows_secret: bool = False):
     """`produce()` once per Idempotency-Key and request (gateway/idempotency.py)."""
     g = gw(request)
-    parts = [request.method, request.url.path, body.model_dump(mode="json") if body is not None else None]
+    # A patch's body counts as sent (a field left out is not a `null`: shared/contracts/commands.py RequisitionPatch).
+    dumped = None if body is None else body.model_dump(mode="json",
+                                                       exclude_unset=getattr(body, "SENDS_ONLY_SET", False))
+    parts = [request.method, request.url.path, dumped]
     # The path's ids (application, interview, approval step, candidate, ...) find the record on erasure.
     return await idempotent(g.redis, g.settings.redis_key(), caller.key_id, key, parts, produce,
                             concerns=[str(v) for v in request.path_params.values()], shows_secret=shows_secret)

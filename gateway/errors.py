@@ -74,6 +74,9 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException):
         if console.is_console_path(request.url.path):  # a person's browser: a page in the console's look
             return console.error_page(request, exc.status_code)
+        if request.url.path == "/careers" or request.url.path.startswith("/careers/"):  # the careers site's look
+            from gateway.routes.careers import error_page  # the routes import this module
+            return error_page(request, exc.status_code)
         if exc.status_code == 400:  # FastAPI could not read the body at all (not UTF-8, broken form data)
             return JSONResponse(status_code=422, content=error_body(
                 "validation_error", "body: not a readable JSON document (send UTF-8 JSON)", "body"))

@@ -147,6 +147,14 @@ class PortalAnswer(Doc):
     application_id: str | None
 
 
+# ---------------------------------------------------------------------------------------------- public jobs
+class PublicApplicationReceived(Doc):
+    """`POST /v1/public/jobs/{id}/applications`: the application made; the candidate's portal link is emailed."""
+
+    application_id: str
+    status: Literal["received"]
+
+
 ERROR_TEXT = {
     401: "Missing, unknown, revoked or expired API key",
     403: "The key's role may not do this, or the division is not the key's",
@@ -205,8 +213,8 @@ def _describe_operation(method: str, path: str, op: dict) -> None:
         errors.add(429)  # limited per client address
     if "{" in path or finds_by_body:
         errors.add(404)
-    if method == "post":
-        errors.add(409)  # Idempotency-Key in flight, at least
+    if method in ("post", "patch"):
+        errors.add(409)  # Idempotency-Key in flight, at least (a PATCH: a closed requisition too)
     if "requestBody" in op:
         errors |= {413, 422}
     if op.get("parameters"):

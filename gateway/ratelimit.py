@@ -5,9 +5,10 @@ from the bucket of each of the key's divisions (keys that see every division, su
 limited per key only). Sizes come from `RATE_LIMIT_KEY` and `RATE_LIMIT_DIVISION` (shared/config.py;
 default 20 requests per second with bursts of 100 per key, 100/500 per division).
 
-Routes that take no API key (the candidate portal, the console's sign-in, and the careers site when it
-comes: add its prefix to ANONYMOUS_ROUTES) are limited per client address instead (`RATE_LIMIT_ANONYMOUS`,
-default 2 requests per second with bursts of 30), by the `AnonymousRateLimit` middleware. The client
+Routes that take no API key (the candidate portal, the console's sign-in, the careers site and the public
+jobs API: ANONYMOUS_ROUTES) are limited per client address instead (`RATE_LIMIT_ANONYMOUS`, default 2
+requests per second with bursts of 30), by the `AnonymousRateLimit` middleware; an application (careers form
+or public API) also draws on its address's stricter applications bucket (`RATE_LIMIT_APPLY`). The client
 address is the connection's peer; X-Forwarded-For is believed only when the peer is one of
 `TRUSTED_PROXIES`, and then only the hops those proxies appended (`client_address`).
 
@@ -148,6 +149,14 @@ class RateLimiter:
         await self._take([(self.settings.redis_key("ratelimit", "address", address), rate, "anonymous",
                            "per client address")])
 
+    async def check_application(self, address: str) -> None:
+        """Raise RateLimited when the client address's applications bucket is empty (RATE_LIMIT_APPLY)."""
+        rate = self.settings.rate_limit_apply
+        if rate is None:
+            return
+        await self._take([(self.settings.redis_key("ratelimit", "apply", address), rate, "apply",
+                           "applications per client address")])
+
     async def check(self, caller: Caller) -> None:
         """Raise RateLimited when a bucket of the caller is empty; otherwise take a token from each.
 
@@ -180,8 +189,8 @@ class RateLimiter:
                           f"{rate.burst}); retry after {retry_after} s", retry_after)
 
 
-# Path prefixes of the routes that take no API key, limited per client address. The careers site joins here.
-ANONYMOUS_ROUTES = ("/portal/", "/console/login")
+# Path prefixes of the routes that take no API key, limited per client address.
+ANONYMOUS_ROUTES = ("/portal/", "/console/login", "/careers", "/v1/public/")
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -236,6 +245,13 @@ def client_address(peer: str | None, forwarded_for: list[str], proxies: tuple[Ip
     return str(nearest)
 
 
+def scope_address(scope, proxies: tuple[IpNetwork, ...]) -> str:
+    """The client address of an ASGI request (`client_address` of its peer and X-Forwarded-For headers)."""
+    peer = scope["client"][0] if scope.get("client") else None
+    forwarded = [v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-forwarded-for"]
+    return client_address(peer, forwarded, proxies)
+
+
 class AnonymousRateLimit:
     """Pure ASGI middleware: routes under ANONYMOUS_ROUTES draw on their client address's bucket; a refused
     request is a 429 `rate_limited` with Retry-After and reaches no route."""
@@ -248,9 +264,7 @@ class AnonymousRateLimit:
         if scope["type"] != "http" or not scope["path"].startswith(ANONYMOUS_ROUTES):
             await self.app(scope, receive, send)
             return
-        peer = scope["client"][0] if scope.get("client") else None
-        forwarded = [v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-forwarded-for"]
-        address = client_address(peer, forwarded, self.proxies)
+        address = scope_address(scope, self.proxies)
         try:
             await scope["app"].state.gateway.limiter.check_address(address)
         except RateLimited as exc:

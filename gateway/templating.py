@@ -37,7 +37,19 @@ def label(value: str | None) -> str:
     return (value or "").replace("_", " ")
 
 
+def filesize(value: int | None) -> str:
+    """A file's size as people read it: `812 bytes`, `34 KB`, `2.4 MB`."""
+    if value is None:
+        return "—"
+    if value < 1024:
+        return f"{value} bytes"
+    if value < 1024 * 1024:
+        return f"{value / 1024:.0f} KB"
+    return f"{value / (1024 * 1024):.1f} MB"
+
+
 TEMPLATES.filters["when"] = when
+TEMPLATES.filters["filesize"] = filesize
 TEMPLATES.filters["label"] = label
 # A form's one-time id, sent as its Idempotency-Key: a form submitted twice is acted on once.
 TEMPLATES.globals["new_nonce"] = lambda: secrets.token_urlsafe(16)

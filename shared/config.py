@@ -219,6 +219,12 @@ class Settings:
     retention_rejected_days: int = variable("RETENTION_REJECTED_DAYS", _integer(0), default=180)
     # How often sourcing's retention sweep looks for candidates past their retention.
     retention_sweep_seconds: float = variable("RETENTION_SWEEP_SECONDS", _seconds, default=3600.0)
+    # How often sourcing takes requisitions whose `closes_at` has passed off the careers site (their `published`
+    # flag and history; the site's reads hide them from that moment anyway).
+    posting_sweep_seconds: float = variable("POSTING_SWEEP_SECONDS", _seconds, default=60.0)
+    # How long screening waits for the reading of an application's CV (sourcing's `document_read`) before it
+    # screens on the skills typed (services/screening/service.py screen_waiting).
+    cv_read_wait_seconds: float = variable("CV_READ_WAIT_SECONDS", _seconds, default=300.0)
     # Notice delivery retries: the first back-off (then x4) and the attempts before a notice fails
     # (services/notification/domain.py BACKOFF_BASE_SECONDS, MAX_ATTEMPTS).
     notify_backoff_base_seconds: int = variable("NOTIFY_BACKOFF_BASE_SECONDS", _integer(1), default=5)
@@ -234,6 +240,9 @@ class Settings:
     rate_limit_division: Rate | None = variable("RATE_LIMIT_DIVISION", parse_rate, default=Rate(100, 500))
     # Routes without an API key (candidate portal, console sign-in), per client address.
     rate_limit_anonymous: Rate | None = variable("RATE_LIMIT_ANONYMOUS", parse_rate, default=Rate(2, 30))
+    # Applications from the careers site and the public API, per client address, on top of the anonymous
+    # limit: a person applies a few times a day, a script hundreds (default 18 an hour, 5 at once).
+    rate_limit_apply: Rate | None = variable("RATE_LIMIT_APPLY", parse_rate, default=Rate(0.005, 5))
     # Addresses of reverse proxies in front of the gateway (comma-separated IPs or CIDRs): only a request
     # from one of them has its client address taken from X-Forwarded-For. Empty: the peer's address.
     trusted_proxies: str = variable("TRUSTED_PROXIES", default="")

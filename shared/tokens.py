@@ -1,4 +1,5 @@
-"""Candidate portal tokens: one per application (`a`) or per re-engagement offer (`r`)."""
+"""Candidate portal tokens: one per application (`a`), per re-engagement offer (`r`) or per talent-community
+sign-up (`m`, a member: the same token confirms the sign-up and opens the member's portal)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from shared.config import Settings
 from shared.signing import BadSignature, sign, verify
 
 _PURPOSE = "portal"
-KINDS = {"a": "application", "r": "reengagement"}
+KINDS = {"a": "application", "r": "reengagement", "m": "member"}
 
 
 def portal_token(kind: str, object_id: str, secret: str) -> str:

@@ -14,6 +14,10 @@ def platform(test_infra, tmp_path_factory):
                               "RATE_LIMIT_DIVISION": "1000/10000",
                               # every portal and console client of the suite comes from 127.0.0.1
                               "RATE_LIMIT_ANONYMOUS": "1000/10000",
+                              # careers applications: 10 at once per address, then one a minute; the careers
+                              # tests apply from addresses of their own (X-Forwarded-For from the trusted
+                              # loopback proxy), so tests/e2e/test_careers.py can reach the limit
+                              "RATE_LIMIT_APPLY": "0.017/10", "TRUSTED_PROXIES": "127.0.0.1",
                               # tests/e2e/test_erasure.py waits for the retention sweep
                               "RETENTION_SWEEP_SECONDS": "2",
                               # tests/e2e/test_observability.py follows traces down to the store's commands

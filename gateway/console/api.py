@@ -45,7 +45,7 @@ class ConsoleApi:
         headers = {"Authorization": f"Bearer {key}"}
         if request_id:
             headers["X-Request-Id"] = request_id
-        if method == "POST":  # a form sent twice (double click, reload) is done once
+        if method in ("POST", "PATCH"):  # a form sent twice (double click, reload) is done once
             headers["Idempotency-Key"] = idempotency_key or secrets.token_urlsafe(16)
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         response = await self._client.request(method, path, params=clean, json=body, headers=headers)
@@ -64,6 +64,22 @@ class ConsoleApi:
         return data
 
 
+    async def download(self, key: str, path: str, request_id: str | None = None) -> httpx.Response:
+        """A file (`GET /v1/documents/{id}`): the API's answer as it is, bytes and headers, for the console to pass
+        on; an error answer raises as `request` does."""
+        headers = {"Authorization": f"Bearer {key}"} | ({"X-Request-Id": request_id} if request_id else {})
+        response = await self._client.get(path, headers=headers)
+        if response.status_code >= 400:
+            try:
+                err = response.json().get("error") or {}
+            except ValueError:
+                err = {}
+            cls = SignedOut if response.status_code == 401 else ApiError
+            raise cls(response.status_code, err.get("code", "error"), err.get("message", "request failed"),
+                      err.get("field"))
+        return response
+
+
 class Caller:
     """One console request's view of the API: the session's key and the page's request id."""
 
@@ -76,6 +92,13 @@ class Caller:
     async def post(self, path: str, body: Any = None, idempotency_key: str | None = None) -> Any:
         return await self._api.request(self._key, "POST", path, body=body, request_id=self._request_id,
                                        idempotency_key=idempotency_key)
+
+    async def patch(self, path: str, body: Any, idempotency_key: str | None = None) -> Any:
+        return await self._api.request(self._key, "PATCH", path, body=body, request_id=self._request_id,
+                                       idempotency_key=idempotency_key)
+
+    async def download(self, path: str) -> httpx.Response:
+        return await self._api.download(self._key, path, self._request_id)
 
     async def put(self, path: str, body: Any) -> Any:
         return await self._api.request(self._key, "PUT", path, body=body, request_id=self._request_id)

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
 from gateway.console import reports
 from gateway.console.api import ApiError
+from gateway.templating import SECURITY_HEADERS
 
 if TYPE_CHECKING:
     from gateway.console import Console, Page
@@ -62,6 +63,30 @@ def _integer(text: str, field: str, default: int = 0) -> int:
     return int(value)
 
 
+EMPLOYMENT_TYPES = ["full_time", "part_time", "contract", "internship", "temporary"]
+SALARY_PERIODS = ["year", "month", "hour"]
+
+
+def posting_body(page: Page) -> dict:
+    """The posting form as a PATCH: every posting field but `published` (its own switch). An empty closing
+    time clears it; salary fields all empty clear the range, any of them given sends it whole (the API then
+    names a missing or wrong part)."""
+    body: dict = {"description": (page.form or {}).get("description", [""])[0].replace("\r\n", "\n").strip(),
+                  "employment_type": page.value("employment_type", "full_time"),
+                  "remote": page.value("remote") == "on", "closes_at": _utc(page.value("closes_at")) or None}
+    was = page.value("closes_at_was")
+    if was and page.value("closes_at") == was[:16]:  # the field shows minutes: unchanged is the stored time
+        body["closes_at"] = was
+    salary = {name: page.value(f"salary_{name}") for name in ("min", "max", "currency", "period")}
+    if salary["min"] or salary["max"] or salary["currency"]:
+        body["salary_range"] = {"min": _number(salary["min"], "salary_range.min"),
+                                "max": _number(salary["max"], "salary_range.max"),
+                                "currency": salary["currency"].upper(), "period": salary["period"] or "year"}
+    else:
+        body["salary_range"] = None
+    return body
+
+
 def board_columns(applications: list[dict]) -> list[dict]:
     columns = {s: [] for s in [*BOARD_COLUMNS, "ended"]}
     for app in applications:
@@ -104,8 +129,26 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
             matches = None
             if req["urgent"] or request.query_params.get("matches"):
                 matches = await page.api.get(f"/v1/requisitions/{q(requisition_id)}/matches")
-            return await console.render(page, "requisition.html", req=req, matches=matches)
+            return await console.render(page, "requisition.html", req=req, matches=matches,
+                                        employment_types=EMPLOYMENT_TYPES, salary_periods=SALARY_PERIODS)
         return await show(request, build)
+
+    @app.post("/console/requisitions/{requisition_id}/posting", include_in_schema=False)
+    async def edit_posting(request: Request, requisition_id: str):
+        async def do(page: Page):
+            await page.api.patch(f"/v1/requisitions/{q(requisition_id)}", posting_body(page),
+                                 idempotency_key=page.value("nonce") or None)
+            return "Posting saved.", None
+        return await act(request, f"/console/requisitions/{q(requisition_id)}", do)
+
+    @app.post("/console/requisitions/{requisition_id}/publish", include_in_schema=False)
+    async def publish(request: Request, requisition_id: str):
+        async def do(page: Page):
+            published = page.value("published") == "true"
+            await page.api.patch(f"/v1/requisitions/{q(requisition_id)}", {"published": published},
+                                 idempotency_key=page.value("nonce") or None)
+            return ("Published on the careers site." if published else "Taken off the careers site."), None
+        return await act(request, f"/console/requisitions/{q(requisition_id)}", do)
 
     @app.post("/console/requisitions/{requisition_id}/close", include_in_schema=False)
     async def close_requisition(request: Request, requisition_id: str):
@@ -160,8 +203,23 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
             if interviews["items"]:
                 interview = await page.api.get(f"/v1/interviews/{q(interviews['items'][0]['id'])}")
             next_step = next((s for s in approvals if s["status"] == "pending"), None)
+            # The CV and other files: a panel of their own, shown as unavailable rather than failing the page.
+            documents = await page.api.get_or_none(f"{path}/documents")
             return await console.render(page, "application.html", app=application, notices=notices,
-                                        approvals=approvals, next_step=next_step, interview=interview)
+                                        approvals=approvals, next_step=next_step, interview=interview,
+                                        documents=None if documents is None else documents["items"])
+        return await show(request, build)
+
+    @app.get("/console/documents/{document_id}", include_in_schema=False)
+    async def document(request: Request, document_id: str):
+        """A file download through the API with the session's key (a browser holds no key to send to
+        /v1/documents/{id} itself): scope, audit of the read and all as for an API client."""
+        async def build(page: Page):
+            found = await page.api.download(f"/v1/documents/{q(document_id)}")
+            headers = {**SECURITY_HEADERS, "Content-Disposition": found.headers.get("content-disposition")
+                       or "attachment"}
+            return Response(found.content, media_type=found.headers.get("content-type", "application/octet-stream"),
+                            headers=headers)
         return await show(request, build)
 
     @app.post("/console/applications/{application_id}/{action}", include_in_schema=False)

@@ -7,20 +7,25 @@ from fastapi import FastAPI
 from gateway.routes import (
     applications,
     audit,
+    careers,
+    community,
     decisions,
+    divisions,
+    documents,
     interviews,
     keys,
     notifications,
     operations,
     portal,
     privacy,
+    public_jobs,
     reports,
     requisitions,
     talent_pool,
 )
 
-ROUTERS = (operations, keys, audit, requisitions, applications, interviews, decisions, privacy, notifications,
-           reports, talent_pool, portal)
+ROUTERS = (operations, keys, audit, divisions, requisitions, applications, interviews, decisions, privacy,
+           notifications, reports, talent_pool, portal, public_jobs, careers, community, documents)
 
 
 def install(app: FastAPI) -> None:

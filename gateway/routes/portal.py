@@ -17,6 +17,7 @@ from gateway.deps import IdemKey, Rpc, gw, ok
 from gateway.idempotency import idempotent
 from gateway.openapi import ConsentWithdrawn, PortalAnswer, PortalView
 from gateway.portal import application_view, reengagement_view
+from gateway.routes import community
 from gateway.rpc import ServiceCalls
 from gateway.templating import SECURITY_HEADERS, TEMPLATES
 from shared.contracts import interview_feedback, notification, sourcing, talent_pool
@@ -70,6 +71,9 @@ async def _view(request: Request, rpc: ServiceCalls, token: str, locale: str) ->
     "content": {"text/html": {"schema": {"type": "string"}}}}})
 async def portal_page(request: Request, rpc: Rpc, token: str):
     locale = portal_text.pick_locale(request.query_params.get("lang"), request.headers.get("accept-language"))
+    kind, object_id = _read(request, token)
+    if kind == "m":  # a talent-community member's page (gateway/routes/community.py)
+        return await community.member_portal(request, rpc, token, object_id)
     view = await _view(request, rpc, token, locale)
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(view)
@@ -121,6 +125,9 @@ async def portal_consent(request: Request, rpc: Rpc, token: str, body: ConsentIn
     twice changes nothing more, so no idempotency key is needed."""
     kind, object_id = _read(request, token)
     parse(ConsentIn, body.model_dump())
+    if kind == "m":  # a community member: withdrawing consent is leaving
+        await rpc(talent_pool.LeaveCommunity, PORTAL, request, signup_id=object_id)
+        return JSONResponse({"talent_pool_consent": False, "removed_from_pool": True, "reengagements_withdrawn": 0})
     ids = {"reengagement_id": object_id} if kind == "r" else {"application_id": object_id}
     result = await rpc(talent_pool.WithdrawConsent, PORTAL, request, **ids)
     return JSONResponse({"talent_pool_consent": False, "removed_from_pool": result.removed_from_pool,

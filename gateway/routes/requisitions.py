@@ -1,4 +1,4 @@
-"""Requisitions (sourcing): opened and closed by HR, read by staff."""
+"""Requisitions (sourcing): opened, edited (their posting on the careers site too) and closed by HR, read by staff."""
 
 from __future__ import annotations
 
@@ -39,3 +39,13 @@ async def close_requisition(request: Request, rpc: Rpc, requisition_id: str, bod
                             caller: CallerOf[sourcing.CloseRequisition], idem: IdemKey = None):
     return await idempotent_call(request, rpc, caller, idem, body, 200, sourcing.CloseRequisition,
                                  requisition_id=requisition_id, **body.model_dump(mode="json"))
+
+
+@router.patch("/v1/requisitions/{requisition_id}", responses=ok(Requisition))
+async def patch_requisition(request: Request, rpc: Rpc, requisition_id: str, body: cmd.RequisitionPatch,
+                            caller: CallerOf[sourcing.PatchRequisition], idem: IdemKey = None):
+    """Edit any field of POST (not its division) and the posting: a field left out is unchanged, `null` clears an
+    optional one (`location`, `salary_range`, `closes_at`). Recorded in the requisition's `history`; a closed
+    requisition takes no change (409 `requisition_closed`). `published: true` shows it on the careers site."""
+    return await idempotent_call(request, rpc, caller, idem, body, 200, sourcing.PatchRequisition,
+                                 requisition_id=requisition_id, **body.model_dump(mode="json", exclude_unset=True))

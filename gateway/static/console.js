@@ -1,5 +1,6 @@
-// hireloop console: the live pipeline board. The stream says only which application moved; the board is
-// then fetched again through the console (and so through the API, with the viewer's own permissions).
+// hireloop console: the live pipeline board, and a posting description's length as it is typed. The stream says
+// only which application moved; the board is then fetched again through the console (and so through the API,
+// with the viewer's own permissions).
 (function () {
   "use strict";
   const board = document.getElementById("board");
@@ -28,4 +29,15 @@
     location.assign("/console/login?expired=1");
   });
   source.onerror = function () { board.dataset.live = "off"; if (state) state.textContent = "Reconnecting…"; };
+})();
+(function () {
+  "use strict";
+  // A textarea with data-counter names the element that says how much of its maxlength is used.
+  document.querySelectorAll("textarea[data-counter]").forEach(function (area) {
+    const out = document.getElementById(area.dataset.counter);
+    if (!out) return;
+    function show() { out.textContent = area.value.length + " / " + area.maxLength + " characters"; }
+    area.addEventListener("input", show);
+    show();
+  });
 })();

@@ -157,6 +157,10 @@ def forms(gateway):
     # Every other form route, with the text fields it reads (fuzzed with the same hostile values)
     others = {
         f"/console/requisitions/{req}/close": ["reason"],
+        f"/console/requisitions/{req}/posting": ["description", "employment_type", "remote", "closes_at",
+                                                 "closes_at_was", "salary_min", "salary_max", "salary_currency",
+                                                 "salary_period"],
+        f"/console/requisitions/{req}/publish": ["published"],
         f"/console/requisitions/{req}/matches/{HELD['candidate_id']}/reengage": [],
         f"/console/applications/{app}/interviews": ["interviewers", "scheduled_at", "competencies"],
         f"/console/applications/{app}/decision": ["outcome", "note"],

@@ -26,13 +26,18 @@ NEW_REQUISITION = {"title": "Barista", "division": "retail", "department": "Cafe
                    "required_skills": ["espresso"]}
 
 
+# A requisition's posting as sourcing answers it when none was given (the careers issue).
+POSTING = {"description": "", "employment_type": "full_time", "salary_range": None, "remote": False, "closes_at": None,
+           "published": False, "published_at": None, "updated_at": None, "history": []}
+
+
 def requisition(call=None, **fields) -> dict:
     """A requisition as sourcing answers it (shared/contracts/sourcing.py; from a create call's arguments, when
     given)."""
     data = call.kwargs if call is not None else NEW_REQUISITION
     return {"id": "req_1", "status": "open", "urgent": False, "skills": [], "min_years": 0, "location": None,
             "headcount": 1, "knockout_questions": [], "created_at": "2026-01-05T09:00:00Z", "closed_at": None,
-            "close_reason": None, **data, **fields}
+            "close_reason": None, **POSTING, **data, **fields}
 
 
 @pytest.fixture(scope="module")

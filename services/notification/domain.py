@@ -154,10 +154,11 @@ class Planned:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def dedupe_key(application_id: str | None, reengagement_id: str | None, kind: str, step: int = 0) -> str:
-    subject = application_id or reengagement_id
+def dedupe_key(application_id: str | None, reengagement_id: str | None, kind: str, step: int = 0,
+               member_id: str | None = None) -> str:
+    subject = application_id or reengagement_id or member_id
     if not subject:
-        raise ValueError("a notice belongs to an application or a re-engagement")
+        raise ValueError("a notice belongs to an application, a re-engagement or a community sign-up")
     return f"{subject}:{kind}:{step}"
 
 
@@ -223,8 +224,12 @@ def may_have_notices(contact: dict) -> bool:
 
 
 def contact_received(contact: dict | None, fields: dict[str, Any]) -> ContactChange:
-    """`application_received`: who to write to. A status that came first and needs notices is planned now."""
+    """`application_received`: who to write to. A status that came first and needs notices is planned now.
+    A candidate who applied themselves (`self_applied`) is owed an acknowledgement (`ack_due`: the shell
+    creates it after this write, then clears the mark)."""
     state = {**(contact or {"notices": 0}), **fields}
+    if state.pop("self_applied", False) and not state.get("acknowledged"):
+        state.update(ack_due=True, acknowledged=True)
     pending = state.pop("pending", None)
     if pending is not None and state.get("status") in NOTICE_STATUSES:
         return ContactChange(state, plan=pending)
@@ -314,6 +319,23 @@ def plan_step_decided(chain_status: str, step: dict, next_step: dict | None) -> 
 
 def plan_reengagement() -> Planned:
     return Planned(NoticeKind.reengagement, CANDIDATE, 0)
+
+
+def plan_acknowledgement() -> Planned:
+    """A candidate who applied themselves hears at once that the application arrived, with their portal link."""
+    return Planned(NoticeKind.acknowledgement, CANDIDATE, 0)
+
+
+def plan_community_confirmation(request: int, confirm_url: str) -> Planned:
+    """The double opt-in link of a talent-community sign-up: one email per request (`step`), so joining again
+    sends it again."""
+    return Planned(NoticeKind.community_confirmation, CANDIDATE, 0, step=request, extra={"confirm_url": confirm_url})
+
+
+def candidate_locale(contact: dict, policy: NotificationPolicy) -> str:
+    """The language of a candidate's email: the one they chose when they applied themselves or joined the
+    community, else the division's."""
+    return contact.get("locale") or policy.locale
 
 
 def approvers(role: str | None) -> str:
@@ -414,6 +436,8 @@ def kind_context(planned: Planned, policy: NotificationPolicy, *, screening: dic
         ctx["confirm_after"] = fmt_duration(policy.hr_confirm_after, locale)
     elif planned.kind == NoticeKind.confirm_escalation:
         ctx["confirm_within"] = fmt_duration(policy.urgent_confirm_within, locale)
+    elif planned.kind == NoticeKind.community_confirmation:
+        ctx["confirm_url"] = extra.get("confirm_url")
     elif planned.kind == NoticeKind.guide:
         ctx["guide_after"] = fmt_duration(policy.guide_after, locale)
     elif planned.kind == NoticeKind.approval_overdue:
@@ -504,12 +528,19 @@ def render(template_text: str, context: dict[str, Any]) -> Rendered:
 def build_notice(planned: Planned, *, notice_id: str, now: datetime, recipient: str, rendered: Rendered,
                  application_id: str | None, candidate_id: str | None, reengagement_id: str | None,
                  division: str | None, tier: str | None, urgent: bool, channel: str = EMAIL,
-                 reply_to: str | None = None) -> dict[str, Any]:
+                 reply_to: str | None = None, attachments: list[dict] | None = None,
+                 member_id: str | None = None) -> dict[str, Any]:
+    """`attachments`: the names and types of the files the email will carry ({filename, content_type},
+    sender.Attachment.describe); their bytes are made when it is sent (why: services/notification/sender.py)."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
-    return {
+    if attachments and channel != EMAIL:
+        raise ValueError("only emails carry attachments")
+    if any(set(a) != {"filename", "content_type"} for a in attachments or ()):
+        raise ValueError("an attachment is described by its filename and content_type only")
+    notice = {
         "_id": notice_id,
-        "dedupe_key": dedupe_key(application_id, reengagement_id, str(planned.kind), planned.step),
+        "dedupe_key": dedupe_key(application_id, reengagement_id, str(planned.kind), planned.step, member_id),
         "kind": str(planned.kind),
         "channel": channel,
         "recipient": recipient,
@@ -531,6 +562,9 @@ def build_notice(planned: Planned, *, notice_id: str, now: datetime, recipient: 
         "lease_until": None,
         "created_at": now,
     }
+    if attachments:  # absent otherwise: notices without files are stored as they always were
+        notice["attachments"] = [dict(a) for a in attachments]
+    return notice
 
 
 def is_due(notice: dict, now: datetime) -> bool:

@@ -3,13 +3,23 @@
 `SMTP_URL` is `smtp://host:port` (plain), `smtp://host:port?starttls=1` (upgrade) or `smtps://host:port`
 (TLS from the start); `user:password@` in it logs in. Every send has a timeout and raises on failure,
 so the dispatcher can re-schedule the notice.
+
+Attachments (an interview's `invite.ics`, an offer letter's PDF) are given to `send` as bytes, made when the
+notice is sent; the stored notice lists only their names and types (`notice["attachments"]`, from
+`Attachment.describe`, set by `domain.build_notice`). Bytes in the notice would ride along on every claim
+and list read, and an invitation names people and addresses that erasure would have to find in one more
+place; the record the file is made from (the interview, the offer) is erased with the candidate, so a file
+made at sending time never brings erased data back. A message carries exactly the files its notice lists
+(checked here), and a notice listing none is the single text part it always was.
 """
 
 from __future__ import annotations
 
 import smtplib
 import ssl
-from email.message import EmailMessage
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage, Message
 from email.utils import formatdate, parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -24,6 +34,33 @@ class SendError(Exception):
 class RefusedDestination(SendError):
     """The destination may not be sent to (e.g. a webhook to an internal address): retrying will not help,
     the notice fails at once."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One file sent with a notice. `content_type` is the whole header value, parameters included."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+    def describe(self) -> dict[str, str]:
+        """What the stored notice keeps of it."""
+        return {"filename": self.filename, "content_type": self.content_type}
+
+
+def calendar_attachment(ics: bytes, method: str, filename: str = "invite.ics") -> Attachment:
+    """An iCalendar invitation: the part's `method` must be the file's METHOD (REQUEST, CANCEL) for mail
+    clients to offer to add, update or remove the event."""
+    return Attachment(filename, f"text/calendar; method={method}; charset=utf-8", ics)
+
+
+def pdf_attachment(data: bytes, filename: str) -> Attachment:
+    return Attachment(filename, "application/pdf", data)
+
+
+def _described(items) -> list[tuple[str, str]]:
+    return [(item["filename"], item["content_type"]) for item in items]
 
 
 class SmtpSender:
@@ -50,7 +87,11 @@ class SmtpSender:
         domain = self.from_address.rpartition("@")[2] or "hireloop.local"
         return f"<{notice_id}@{domain}>"
 
-    def build_message(self, notice: dict) -> EmailMessage:
+    def build_message(self, notice: dict, attachments: Sequence[Attachment] = ()) -> EmailMessage:
+        listed = _described(notice.get("attachments") or [])
+        if _described(a.describe() for a in attachments) != listed:
+            raise ValueError(f"notice {notice['_id']} lists attachments {listed}, "
+                             f"given {[a.filename for a in attachments]}")
         msg = EmailMessage()
         msg["From"] = self.mail_from
         msg["To"] = notice["recipient"]
@@ -62,11 +103,19 @@ class SmtpSender:
         msg[NOTICE_HEADER] = notice["_id"]
         msg["X-Hireloop-Kind"] = notice["kind"]
         msg.set_content(notice["body"])
+        for attachment in attachments:  # the text stays the first part of a multipart/mixed
+            header = Message()
+            header["Content-Type"] = attachment.content_type
+            params = dict(header.get_params()[1:])
+            # base64 whatever the type: an .ics keeps its CRLF line ends byte for byte
+            msg.add_attachment(attachment.data, maintype=header.get_content_maintype(),
+                               subtype=header.get_content_subtype(), filename=attachment.filename,
+                               params=params)
         return msg
 
-    def send(self, notice: dict) -> str:
-        """Send one notice; returns its Message-ID. Raises SendError on any failure."""
-        msg = self.build_message(notice)
+    def send(self, notice: dict, attachments: Sequence[Attachment] = ()) -> str:
+        """Send one notice with the files it lists; returns its Message-ID. Raises SendError on any failure."""
+        msg = self.build_message(notice, attachments)
         try:
             if self.ssl:
                 client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,

@@ -36,6 +36,8 @@ from shared.contracts.events import (
     ApprovalsRequested,
     ApprovalStepDecided,
     CandidateErasureRequested,
+    CommunityMemberLeft,
+    CommunitySignupRequested,
     NoticeSent,
     OfferConfirmationRecorded,
     ReengagementRequested,
@@ -46,7 +48,7 @@ from shared.ids import new_id
 from shared.reports import report_scope
 from shared.storage import AlreadyHandled, StillContended, state_of
 from shared.timeutil import iso, utcnow
-from shared.tokens import portal_url
+from shared.tokens import portal_token, portal_url
 
 log = logging.getLogger("hireloop.notification")
 
@@ -152,9 +154,11 @@ class NotificationService(ServiceBase):
     def _create(self, uow, plans: list[domain.Planned], *, contact: dict, policy: NotificationPolicy,
                 portal: str | None, application_id: str | None, reengagement_id: str | None,
                 division: str, screening: dict | None = None, interview: dict | None = None,
-                context_override: dict | None = None, first: bool = False) -> tuple[list[str], list[str]]:
+                context_override: dict | None = None, first: bool = False,
+                member_id: str | None = None) -> tuple[list[str], list[str]]:
         """Render and store the planned notices; returns the ids of those created, and of those due now.
-        `first`: the application has no notice yet (its contact says so), so they are inserted at once."""
+        `first`: the application has no notice yet (its contact says so), so they are inserted at once.
+        `member_id`: the notices of a talent-community sign-up (no application)."""
         if contact.get("erased"):
             return [], []  # the candidate's data was erased: nobody to write to, nothing to say
         now = utcnow()
@@ -165,14 +169,16 @@ class NotificationService(ServiceBase):
         for planned, notice_id in zip(plans, _ordered_ids(len(plans)), strict=True):
             context = {**base, **domain.kind_context(planned, policy, screening=screening, interview=interview),
                        **(context_override or {})}
-            rendered = domain.render(loader.template_text(policy.locale, str(planned.kind)), context)
+            locale = domain.candidate_locale(contact, policy) if planned.audience == domain.CANDIDATE else policy.locale
+            context["locale"] = locale
+            rendered = domain.render(loader.template_text(locale, str(planned.kind)), context)
             channel, recipient = domain.delivery(planned.audience, contact["email"], division, policy)
             doc = domain.build_notice(
                 planned, notice_id=notice_id, now=now, channel=channel, recipient=recipient, rendered=rendered,
                 application_id=application_id, candidate_id=contact.get("candidate_id"),
                 reengagement_id=reengagement_id, division=division, tier=contact.get("tier"),
                 urgent=bool(contact.get("urgent")),
-                reply_to=reply_to if planned.audience == domain.CANDIDATE else None,
+                reply_to=reply_to if planned.audience == domain.CANDIDATE else None, member_id=member_id,
             )
             doc["trace"] = tracing.stored_context()  # the delivery, maybe hours later, links back to it
             docs.append(doc)
@@ -215,11 +221,41 @@ class NotificationService(ServiceBase):
             "received_at": payload.received_at,
             "updated_at": utcnow(),
         }
+        if payload.self_applied:  # careers site or public API: acknowledged at once, in their language
+            fields.update(self_applied=True, locale=payload.locale)
         # Usually the first event of the application: a new contact, nothing else. A status change that came
         # first and waits for the address (`pending`) makes its notices now.
         # Nearly always the application's first event here: inserted without a read first (a clash reads).
-        self._on_contact(payload.application_id, envelope, lambda state: domain.contact_received(state, fields),
-                         new=True)
+        try:
+            self._on_contact(payload.application_id, envelope,
+                             lambda state: domain.contact_received(state, fields), new=True)
+        except AlreadyHandled:
+            if payload.self_applied:
+                self._acknowledge(payload.application_id)  # a first delivery may have stopped before it
+            raise
+        if payload.self_applied:  # only they are owed one: the others' intake costs no read more
+            self._acknowledge(payload.application_id)
+
+    def _acknowledge(self, application_id: str) -> None:
+        """The acknowledgement a self-applied candidate is owed (`ack_due` on the contact): created and the mark
+        cleared in one transaction, so it is made once whatever is redelivered."""
+        contact = self.store.get_contact(application_id)
+        if contact is None or not contact.get("ack_due") or contact.get("erased"):
+            return
+        policy = self._policy(contact["division"])
+
+        def work(uow):
+            stored = uow.store.get_contact(application_id, session=uow.session)
+            if stored is None or not stored.get("ack_due") or stored.get("erased"):
+                return []
+            created, due = self._create(uow, [domain.plan_acknowledgement()], contact=stored, policy=policy,
+                                        portal=portal_url("a", application_id, self.settings),
+                                        application_id=application_id, reengagement_id=None,
+                                        division=stored["division"], first=stored.get("notices") == 0)
+            uow.store.acknowledged(application_id, len(created), session=uow.session)
+            return due
+
+        self._dispatch_soon(self.bus.transact(work))
 
     @event_handler("sourcing", "application_status_changed")
     def on_status_changed(self, payload: ApplicationStatusChanged, envelope):
@@ -387,13 +423,17 @@ class NotificationService(ServiceBase):
 
         def work(uow):
             prior = uow.store.latest_contact_for_candidate(payload.candidate_id, session=uow.session)
-            if prior is None:
+            # a talent-community member has no application: their sign-up's contact (no prior to quote)
+            member = None if prior is not None else uow.store.get_member(payload.candidate_id, session=uow.session)
+            if prior is None and member is None:
                 raise ContactNotYetKnown(f"no contact known for candidate {payload.candidate_id}")
             policy = self._policy(payload.division, session=uow.session)
-            contact = {**prior, "division": payload.division, "requisition_title": payload.requisition_title,
-                       "_id": None, "tier": None, "urgent": False}
+            contact = {**(prior or member), "division": payload.division,
+                       "requisition_title": payload.requisition_title, "_id": None, "tier": None, "urgent": False}
             extra = domain.reengagement_context(requisition_title=payload.requisition_title,
                                                 division=payload.division, reasons=reasons, prior=prior)
+            # every community email carries the member's own portal link, where they can leave
+            extra["member_portal_url"] = portal_url("m", member["_id"], self.settings) if member else None
             _, due = self._create(uow, [domain.plan_reengagement()], contact=contact, policy=policy,
                                   portal=portal_url("r", payload.reengagement_id, self.settings),
                                   application_id=None, reengagement_id=payload.reengagement_id,
@@ -401,6 +441,39 @@ class NotificationService(ServiceBase):
             return due
 
         self._dispatch_soon(self.bus.transact(work, envelope))
+
+    @event_handler("talent_pool", "community_signup_requested")
+    def on_community_signup_requested(self, payload: CommunitySignupRequested, envelope):
+        """The double opt-in email: the confirmation link and the member's portal link, in their language."""
+        member_id = payload.candidate_id
+        contact = {"_id": member_id, "candidate_id": member_id, "name": payload.name,
+                   "email": seal(payload.email), "locale": payload.locale, "updated_at": utcnow()}
+        token = portal_token("m", member_id, self.settings.portal_secret)
+        confirm_url = f"{self.settings.public_url.rstrip('/')}/careers/community/confirm/{token}"
+
+        def work(uow):
+            uow.store.save_member(contact, session=uow.session)
+            _, due = self._create(uow, [domain.plan_community_confirmation(payload.request, confirm_url)],
+                                  contact=contact,
+                                  policy=NotificationPolicy(),  # no division yet: the member's locale rules
+                                  portal=portal_url("m", member_id, self.settings), application_id=None,
+                                  reengagement_id=None, division="", member_id=member_id)
+            return due
+
+        self._dispatch_soon(self.bus.transact(work, envelope))
+
+    @event_handler("talent_pool", "community_member_left")
+    def on_community_member_left(self, payload: CommunityMemberLeft, envelope):
+        """The member left: their address and the words of their emails go, and a tombstone makes any later
+        event about them (a late confirmation request) a no-op."""
+        member_id = payload.candidate_id
+
+        def work(uow):
+            uow.store.forget_member(member_id, session=uow.session)
+            uow.store.anonymise(member_id, [], uow.session)
+            uow.store.mark_erased(member_id, "community_left", [], session=uow.session)
+
+        self.bus.transact(work, envelope)
 
     # ------------------------------------------------------------------------------------------------
     # sending

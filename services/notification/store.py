@@ -5,6 +5,8 @@
   the latest status seen (ordered by `status_sequence`) and interview evidence; `notices`, how many notices
   were created for it (0: nothing to cancel, nothing to re-key; missing on contacts from before it was kept),
   and `pending`, a status that plans notices and came before the address (planned when it comes).
+- `members`: one per talent-community sign-up (`_id` = the member's id, `mem_...`): name, sealed address,
+  locale, from `community_signup_requested`; deleted when they leave (`community_member_left`).
 - `policies`: one per division (`_id` = division); missing fields take NotificationPolicy defaults.
 - `notices`: every notice, unique by `dedupe_key` (application or re-engagement, kind, step), with its
   due time; dispatchers claim due notices atomically with a lease, so two replicas never send one.
@@ -76,6 +78,23 @@ class NotificationStore(ServiceStore):
 
     def upsert_contact(self, application_id: str, fields: dict, session=None) -> None:
         self.db.contacts.update_one({"_id": application_id}, {"$set": fields}, upsert=True, session=session)
+
+    def acknowledged(self, application_id: str, created: int, session=None) -> None:
+        """The acknowledgement of a self-applied candidate exists: the mark goes, the count grows, `_rev` moves
+        (a contact write that read it before retries)."""
+        self.db.contacts.update_one({"_id": application_id},
+                                    {"$unset": {"ack_due": ""}, "$inc": {"notices": created, "_rev": 1}},
+                                    session=session)
+
+    # -- talent-community members (issue 18): who to write to, per sign-up (`_id` = the member's id) ------
+    def save_member(self, contact: dict, session=None) -> None:
+        self.db.members.replace_one({"_id": contact["_id"]}, contact, upsert=True, session=session)
+
+    def get_member(self, member_id: str, session=None) -> dict | None:
+        return self.db.members.find_one({"_id": member_id}, session=session)
+
+    def forget_member(self, member_id: str, session=None) -> None:
+        self.db.members.delete_one({"_id": member_id}, session=session)
 
     def get_contact(self, application_id: str, session=None) -> dict | None:
         return self.db.contacts.find_one({"_id": application_id}, session=session)

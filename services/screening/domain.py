@@ -5,9 +5,16 @@
 - `match`: the share of the requisition's skills (required plus nice-to-have) the candidate has, in %.
 - `score`: required skills weigh 60, nice-to-have 20, experience 10, location 10; knock-outs cap it at 40.
 - `reasons`: sentences a recruiter can read, one per finding.
+- The CV (careers issue): the skills its reading found count with those typed; `skills_from_cv` lists the
+  ones found only there, and the reasons say which matched skills came from it, that it could not be read,
+  or that its reading had not arrived. Years stay as typed: more years stated in the CV are only mentioned.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from shared import skills
 from shared.contracts.common import normalize_skill
@@ -15,9 +22,71 @@ from shared.contracts.events import CandidateSnapshot, RequisitionSnapshot, Scre
 
 KNOCKED_OUT_SCORE_CAP = 40
 
+EXTRACTED = "extracted"
+UNREADABLE = "unreadable"
+NOT_ARRIVED = "not_arrived"  # screening's own: the reading had not come when the wait ran out
+
+
+@dataclass(frozen=True)
+class CvReading:
+    """What screening knows of the application's CV when it screens."""
+
+    status: str  # extracted | unreadable | not_arrived
+    skills_found: tuple[str, ...] = ()
+    years_found: float | None = None
+    unreadable_reason: str | None = None
+    waited_seconds: float | None = None  # not_arrived: how long it was waited for
+
+    @classmethod
+    def of(cls, read: Mapping[str, Any]) -> CvReading:
+        """From a reading (the fields of sourcing's `document_read` of the CV)."""
+        # Anything but a reading with text is an unreadable CV: its skills (if any) are not trusted.
+        if read.get("text_status") != EXTRACTED:
+            return cls(UNREADABLE, unreadable_reason=read.get("unreadable_reason"))
+        return cls(EXTRACTED, tuple(read.get("skills_found") or ()), read.get("years_found"))
+
+    @classmethod
+    def not_arrived(cls, waited_seconds: float) -> CvReading:
+        return cls(NOT_ARRIVED, waited_seconds=waited_seconds)
+
 
 def _years(value: float) -> str:
     return f"{value:g} year" + ("" if value == 1 else "s")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:g} second" + ("" if seconds == 1 else "s")
+    return f"{round(seconds / 60):g} minutes"
+
+
+def skills_from_cv(typed: list[str], found: tuple[str, ...] | list[str]) -> list[str]:
+    """The skills found in the CV that the candidate did not type, each once, as the reading spelled them."""
+    held = skills.normalized(typed)
+    return [s for s in skills.unique(found) if normalize_skill(s) not in held]
+
+
+def cv_reasons(cv: CvReading, from_cv: list[str], matched: list[str], typed_years: float) -> list[str]:
+    """What the CV did to the screening, in sentences a recruiter can read."""
+    if cv.status == NOT_ARRIVED:
+        return [f"The CV reading had not arrived after {_duration(cv.waited_seconds or 0)}: screened on the "
+                "skills typed in the application."]
+    if cv.status != EXTRACTED:
+        why = f" ({cv.unreadable_reason})" if cv.unreadable_reason else ""
+        return [f"The CV could not be read{why}: screened on the skills typed in the application."]
+    from_cv_norm = skills.normalized(from_cv)
+    matched_from_cv = [s for s in matched if normalize_skill(s) in from_cv_norm]
+    if matched_from_cv:
+        reasons = ["Found in the CV, not typed in the application: " + ", ".join(matched_from_cv) + "."]
+    elif from_cv:
+        reasons = ["Found in the CV, not typed in the application: " + ", ".join(from_cv)
+                   + "; none of them is a skill this role asks for."]
+    else:
+        reasons = ["The CV was read: it names no skill beyond those typed in the application."]
+    if cv.years_found is not None and cv.years_found > typed_years:
+        reasons.append(f"The CV states {_years(cv.years_found)} of experience, more than the "
+                       f"{_years(typed_years)} typed in the application; screened on the typed figure.")
+    return reasons
 
 
 def location_matches(required: str | None, actual: str | None) -> bool | None:
@@ -30,10 +99,13 @@ def location_matches(required: str | None, actual: str | None) -> bool | None:
 
 
 def screen(
-    req: RequisitionSnapshot, cand: CandidateSnapshot, answers: dict[str, bool] | None = None
+    req: RequisitionSnapshot, cand: CandidateSnapshot, answers: dict[str, bool] | None = None,
+    cv: CvReading | None = None,
 ) -> ScreeningResult:
+    """`cv`: the application came with a CV (None: it did not, and nothing is said about one)."""
     answers = answers or {}
-    found = skills.match(cand.skills, req.required_skills, req.skills)
+    from_cv = skills_from_cv(cand.skills, cv.skills_found) if cv is not None and cv.status == EXTRACTED else []
+    found = skills.match([*cand.skills, *from_cv], req.required_skills, req.skills)
     required, nice = found.required, found.nice
     matched_required, missing_required = found.matched_required, found.missing_required
     matched_nice = found.matched_nice
@@ -78,6 +150,9 @@ def screen(
     elif loc is False:
         reasons.append(f"Location {cand.location or 'not given'} differs from the role's location {req.location}.")
 
+    if cv is not None:
+        reasons += cv_reasons(cv, from_cv, found.matched, cand.years_experience)
+
     total = len(required) + len(nice)
     match = round(100 * (len(matched_required) + len(matched_nice)) / total) if total else 100
 
@@ -99,6 +174,7 @@ def screen(
         matched_skills=found.matched,
         missing_skills=found.missing,
         reasons=reasons,
+        skills_from_cv=from_cv,
     )
 
 

@@ -8,8 +8,9 @@ in shared/contracts/status.py (written once; sourcing checks every move against 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared import stats
 from shared.contracts.commands import CandidateIn
@@ -39,7 +40,8 @@ from shared.contracts.status import (  # noqa: F401 - the machine, re-exported f
 )
 from shared.crypto import lookup, seal
 from shared.erasure import ERASED, PARTIES
-from shared.errors import Conflict
+from shared.errors import Conflict, Invalid
+from shared.timeutil import parse
 
 S = AppStatus
 
@@ -182,6 +184,61 @@ def unknown_answers(answers: dict[str, bool], knockout_questions: list[dict]) ->
     """Answer ids that name none of the requisition's knock-out questions, in the order given."""
     known = {q.get("id") for q in knockout_questions}
     return [qid for qid in answers if qid not in known]
+
+
+def unanswered(answers: dict[str, bool], knockout_questions: list[dict]) -> list[str]:
+    """Knock-out questions a candidate applying themselves left unanswered, in the requisition's order."""
+    return [q["id"] for q in knockout_questions if q.get("id") not in answers]
+
+
+def posted(req: dict, now: datetime) -> bool:
+    """Whether a requisition is on the careers site: published, open, and `closes_at` not passed (the careers
+    issue; the stored fields may still be missing on a requisition from before it)."""
+    if not req.get("published") or req.get("status") != "open":
+        return False
+    closes_at = req.get("closes_at")
+    return closes_at is None or parse(closes_at) > now
+
+
+# ----------------------------------------------------------------------------------------------------
+# Documents (a CV or another file of an application; the bytes are in GridFS, sealed)
+
+PENDING = "pending"
+CANDIDATE = "candidate"  # who uploaded a file a candidate sent with their own application
+
+
+def new_document(document_id: str, app: dict, *, kind: str, filename: str, content_type: str, size: int,
+                 uploaded_by: str, at: datetime) -> dict:
+    """What is known of a stored file before it is read. `filename` arrives sealed (it often holds a name)."""
+    return {"_id": document_id, "application_id": app["_id"], "candidate_id": app["candidate_id"],
+            "requisition_id": app["requisition_id"], "division": app["division"], "kind": kind,
+            "filename": filename, "content_type": content_type, "size": size, "uploaded_at": at,
+            "uploaded_by": uploaded_by, "text_status": PENDING, "text": None, "skills_found": [],
+            "years_found": None, "unreadable_reason": None, "read_at": None}
+
+
+def safe_filename(name: str, document_id: str, extension: str) -> str:
+    """A download's name: the uploaded name's letters, digits and `._-` (other scripts kept, separators,
+    quotes and controls gone) with the type's extension; the id when nothing is left."""
+    stem = name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    kept = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stem).strip("_.")[:100]
+    return f"{kept or document_id}{extension}"
+
+
+def can_read_documents(caller_role: str, caller_name: str, can_see: bool, app: dict) -> bool:
+    """Staff of the application's division read its files; an interviewer only those of an application whose
+    panel it sits on (sourcing keeps the panel's names from `interview_scheduled`)."""
+    if not can_see:
+        return False
+    if caller_role == "interviewer":
+        return caller_name in (app.get("panel") or [])
+    return True
+
+
+def with_panel(app: dict, interviewers: list[str]) -> list[str]:
+    """The application's panel after an interview is scheduled: everyone who sat on any of its panels."""
+    return list(dict.fromkeys([*(app.get("panel") or []), *interviewers]))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -397,6 +454,143 @@ def candidate_snapshot(profile: dict) -> CandidateSnapshot:
 
 
 # ----------------------------------------------------------------------------------------------------
+# Requisitions as postings (the careers issue): what an edit changes, the history, what the public sees
+
+# A requisition's history: who did what (RequisitionChange); an edit names the fields it changed.
+CREATED, EDITED, PUBLISHED, UNPUBLISHED, CLOSED = "created", "edited", "published", "unpublished", "closed"
+SYSTEM = "system"  # the `by` of what a timer did
+# Fields a PATCH may clear with `null`; every other one needs a value (null is a 422 naming it).
+NULLABLE = frozenset({"location", "salary_range", "closes_at"})
+# Stored for the careers site's reads: one lower-case text to search (no $or over four fields: a collection
+# scan on the embedded store), and the moment it stops showing (closes_at, or never) as one comparable field.
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def change_entry(at: datetime, by: str, action: str, fields: list[str] | None = None) -> dict:
+    return {"at": at, "by": by, "action": action, "fields": list(fields or [])}
+
+
+def search_text(req: dict) -> str:
+    """What `q` searches: title, department, skills and description, lower-cased (casefold would change
+    lengths, and the query is lower-cased the same way)."""
+    parts = [req.get("title") or "", req.get("department") or "", *(req.get("required_skills") or []),
+             *(req.get("skills") or []), req.get("description") or ""]
+    return "\n".join(parts).lower()
+
+
+def with_public_fields(req: dict) -> dict:
+    """The stored helpers of the careers site's reads, from the requisition's own fields."""
+    closes_at = req.get("closes_at")
+    req["search_text"] = search_text(req)
+    req["location_key"] = (req.get("location") or "").lower()
+    req["public_until"] = closes_at or NEVER
+    return req
+
+
+def has_passed(closes_at: datetime | None, now: datetime) -> bool:
+    return closes_at is not None and _aware(closes_at) <= now
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _check_closes_at(closes_at: datetime | None, now: datetime) -> None:
+    if has_passed(closes_at, now):
+        raise Invalid("closes_at: must be in the future (or null: open until closed)", field="closes_at")
+
+
+def new_requisition(requisition_id: str, fields: dict, by: str, now: datetime) -> dict:
+    """A requisition as stored, from a create command's fields (its posting fields included, `closes_at` a
+    datetime); a requisition created published is published from the start."""
+    _check_closes_at(fields.get("closes_at"), now)
+    doc = {"_id": requisition_id, "status": "open", **fields, "created_at": now, "created_by": by,
+           "closed_at": None, "close_reason": None, "updated_at": now, "published_at": None,
+           "history": [change_entry(now, by, CREATED)]}
+    if doc.get("published"):
+        doc["published_at"] = now
+        doc["history"].append(change_entry(now, by, PUBLISHED))
+    return with_public_fields(doc)
+
+
+def patch_requisition(req: dict, changes: dict, by: str, now: datetime) -> tuple[dict, list[str]]:
+    """The requisition after a PATCH and the fields that changed. `changes` holds only the fields the caller
+    sent (`model_fields_set`), in stored form. A field sent with the value it has changes nothing, and a PATCH
+    that changes nothing writes nothing (a retry is harmless).
+
+    A closed requisition is a record: any real change is 409 `requisition_closed` (it cannot be published
+    again, and what it said while open stays what it said); an edit of a published one applies at once."""
+    for name, value in changes.items():
+        if value is None and name not in NULLABLE:
+            raise Invalid(f"{name}: may not be null", field=name)
+    changed = [name for name, value in changes.items() if req.get(name) != value]
+    if not changed:
+        return req, []
+    if req["status"] != "open":
+        raise Conflict(f"requisition {req['_id']} is closed; it can no longer be edited", code="requisition_closed")
+    if "closes_at" in changed:
+        _check_closes_at(changes["closes_at"], now)
+    out = {**req, **{name: changes[name] for name in changed}, "updated_at": now,
+           "history": list(req.get("history") or [])}
+    edited = [name for name in changed if name != "published"]
+    if edited:
+        out["history"].append(change_entry(now, by, EDITED, edited))
+    if "published" in changed:
+        if out["published"]:
+            if has_passed(out.get("closes_at"), now):
+                raise Invalid("closes_at: has passed; set a later one (or null) to publish again", field="closes_at")
+            out["published_at"] = now
+        out["history"].append(change_entry(now, by, PUBLISHED if out["published"] else UNPUBLISHED))
+    return with_public_fields(out), changed
+
+
+def closing_entries(req: dict, by: str, now: datetime) -> list[dict]:
+    """What closing adds to the history: closed, and unpublished when it was on the careers site."""
+    entries = [change_entry(now, by, CLOSED)]
+    if req.get("published"):
+        entries.append(change_entry(now, by, UNPUBLISHED))
+    return entries
+
+
+# ----------------------------------------------------------------------------------------------------
+# Divisions as records (their careers page's name, blurb and colour)
+
+DEFAULT_COLOUR, DEFAULT_TIMEZONE, DEFAULT_LOCALE = "#1f6f5c", "UTC", "en"
+DIVISION_FIELDS = ("name", "timezone", "locale", "careers_blurb", "colour")
+
+
+def default_division(division_id: str) -> dict:
+    """A division with no record yet reads as its id, UTC, `en` and the default colour."""
+    return {"_id": division_id, "name": division_id, "timezone": DEFAULT_TIMEZONE, "locale": DEFAULT_LOCALE,
+            "careers_blurb": "", "colour": DEFAULT_COLOUR, "created_at": None, "updated_at": None}
+
+
+def check_timezone(name: str) -> None:
+    """An IANA time zone name the zone database knows (`Asia/Shanghai`), else 422 naming `timezone`."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise Invalid(f"timezone: '{name}' is not an IANA time zone (e.g. Europe/Berlin, Asia/Shanghai)",
+                      field="timezone") from None
+
+
+def new_division(fields: dict, now: datetime) -> dict:
+    check_timezone(fields["timezone"])
+    return {**default_division(fields["id"]), **{f: fields[f] for f in DIVISION_FIELDS if f in fields},
+            "created_at": now, "updated_at": now}
+
+
+def patch_division(stored: dict, changes: dict, now: datetime) -> dict:
+    """A division record after a PATCH (`changes`: the fields sent); every field needs a value."""
+    for name, value in changes.items():
+        if value is None:
+            raise Invalid(f"{name}: may not be null", field=name)
+    if "timezone" in changes:
+        check_timezone(changes["timezone"])
+    return {**stored, **changes, "created_at": stored.get("created_at") or now, "updated_at": now}
+
+
+# ----------------------------------------------------------------------------------------------------
 # Snapshots
 
 
@@ -476,11 +670,11 @@ def anonymised_candidate(candidate_id: str, erasure_id: str, now: datetime) -> d
 def anonymised_application(app: dict) -> dict:
     """Statuses, times, source, division, scores and the decision's outcome stay (the reports' figures);
     answers and every free text about the person go."""
-    out = {**app, "answers": {}, "erased": True,
+    out = {**app, "answers": {}, "erased": True, "cover_note": None, "panel": [],
            "timeline": [{**e, "detail": ERASED} for e in app.get("timeline") or []]}
     if app.get("screening"):
         out["screening"] = {**app["screening"], "reasons": [], "matched_skills": [], "missing_skills": [],
-                            "override": None}
+                            "skills_from_cv": [], "override": None}
     if app.get("interview"):
         out["interview"] = {**app["interview"], "highlights": []}
     if app.get("decision"):

@@ -3,18 +3,31 @@ application follows the events of screening and interview_feedback. Rules live i
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
 
+from eventlet import tpool
 from pymongo.errors import DuplicateKeyError
 
-from services.sourcing import domain
+from services.sourcing import cv_reading, domain
 from services.sourcing.store import SourcingStore
+from shared import documents
 from shared.bus.configured import configured_timer
 from shared.bus.dlq import purge_dead_letters
 from shared.bus.nameko_ext import PoisonMessage, ServiceBase, Store, amqp_uri, event_handler, implements
 from shared.contracts import sourcing as contract
-from shared.contracts.commands import NewApplication, NewRequisition
+from shared.contracts.commands import (
+    MAX_DOCUMENT_BYTES,
+    CandidateIn,
+    DocumentUpload,
+    NewApplication,
+    NewRequisition,
+    PublicApplication,
+)
 from shared.contracts.events import (
     ApplicationReceived,
     ApplicationScreened,
@@ -22,23 +35,50 @@ from shared.contracts.events import (
     CandidateErased,
     CandidateErasureRequested,
     DecisionRecorded,
+    DocumentRead,
+    DocumentReceived,
     InterviewCompleted,
     InterviewScheduled,
     OfferConfirmationRecorded,
     RequisitionClosed,
     RequisitionOpened,
 )
-from shared.crypto import open_sealed
+from shared.crypto import open_bytes, open_sealed, seal, seal_bytes
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
 from shared.ids import new_id
 from shared.reports import report_scope
 from shared.timeutil import iso, utcnow
+from shared.timeutil import parse as parse_time
 
 log = logging.getLogger("hireloop.sourcing")
 # How many candidates the retention sweep (every RETENTION_SWEEP_SECONDS) erases at most per sweep.
 RETENTION_BATCH = 200
+# How many requisitions past their `closes_at` the posting sweep (every POSTING_SWEEP_SECONDS) unpublishes at most.
+POSTING_BATCH = 500
 # A race between two first applications of the same new candidate ends in a duplicate key; try again.
 UPSERT_RACE_RETRIES = 3
+
+
+@cache
+def shipped_skills() -> tuple[str, ...]:
+    """The shipped part of the vocabulary CVs are read against (services/sourcing/skills.txt), read once."""
+    return tuple(cv_reading.parse_vocabulary((Path(__file__).parent / "skills.txt").read_text(encoding="utf-8")))
+
+
+def checked_file(upload: DocumentUpload, field: str) -> tuple[bytes, str]:
+    """The bytes of an uploaded file and its type by content; 422 naming `field` for anything else (the gateway
+    refuses most of it earlier; this is the authority, before anything is stored)."""
+    try:
+        data = base64.b64decode(upload.data, validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid(f"{field}: not base64-encoded file content", field=field) from None
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise Invalid(f"{field}: the file is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB", field=field)
+    content_type = documents.content_type_of(data)
+    if content_type is None:
+        raise Invalid(f"{field}: only PDF, Word (DOCX) and plain-text files are accepted", field=field,
+                      code="unsupported_file_type")
+    return data, content_type
 
 
 class NotYetKnown(NotYet):
@@ -67,7 +107,36 @@ def requisition_view(doc: dict) -> contract.Requisition:
         created_at=iso(doc["created_at"]),
         closed_at=iso(doc.get("closed_at")),
         close_reason=doc.get("close_reason"),
+        description=doc.get("description") or "",
+        employment_type=doc.get("employment_type") or "full_time",
+        salary_range=doc.get("salary_range"),
+        remote=doc.get("remote", False),
+        closes_at=iso(doc.get("closes_at")),
+        published=doc.get("published", False),
+        published_at=iso(doc.get("published_at")),
+        updated_at=iso(doc.get("updated_at")),
+        history=[{**h, "at": iso(h["at"])} for h in doc.get("history") or []],
     )
+
+
+def division_view(doc: dict) -> contract.DivisionRecord:
+    return contract.DivisionRecord(
+        id=doc["_id"], name=doc["name"], timezone=doc["timezone"], locale=doc["locale"],
+        careers_blurb=doc.get("careers_blurb") or "", colour=doc["colour"], created_at=iso(doc.get("created_at")),
+        updated_at=iso(doc.get("updated_at")))
+
+
+def public_job_view(doc: dict, division: dict) -> contract.PublicJob:
+    """The posting only: no headcount, tier, urgency, history, nor the answers that keep a candidate in."""
+    return contract.PublicJob(
+        id=doc["_id"], title=doc["title"], division=doc["division"], department=doc["department"],
+        location=doc.get("location"), remote=doc.get("remote", False),
+        employment_type=doc.get("employment_type") or "full_time", salary_range=doc.get("salary_range"),
+        description=doc.get("description") or "", required_skills=doc["required_skills"], skills=doc["skills"],
+        min_years=doc["min_years"],
+        knockout_questions=[{"id": k["id"], "question": k["question"]} for k in doc.get("knockout_questions") or []],
+        published_at=iso(doc.get("published_at")), closes_at=iso(doc.get("closes_at")),
+        updated_at=iso(doc.get("updated_at")), division_profile=division_view(division))
 
 
 def _application_fields(doc: dict) -> dict:
@@ -144,6 +213,24 @@ def erasure_view(doc: dict) -> contract.Erasure:
     )
 
 
+def _stored_time(value: datetime | None) -> datetime | None:
+    """A time as MongoDB keeps it (UTC, milliseconds), so what is read back compares equal to what was sent."""
+    if value is None:
+        return None
+    value = parse_time(value)
+    return value.astimezone(UTC).replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def document_view(doc: dict, *, with_text: bool) -> contract.DocumentView:
+    return contract.DocumentView(
+        id=doc["_id"], application_id=doc["application_id"], kind=doc["kind"], filename=open_sealed(doc["filename"]),
+        content_type=doc["content_type"], size=doc["size"], uploaded_at=iso(doc["uploaded_at"]),
+        uploaded_by=doc["uploaded_by"], text_status=doc["text_status"], skills_found=doc.get("skills_found") or [],
+        years_found=doc.get("years_found"), unreadable_reason=doc.get("unreadable_reason"),
+        text=open_sealed(doc.get("text")) if with_text else None, candidate_id=doc["candidate_id"],
+        division=doc["division"])
+
+
 def _duplicate(existing_id: str) -> Conflict:
     return Conflict(f"this candidate has already applied to this requisition: application {existing_id}",
                     code="duplicate_application")
@@ -202,15 +289,8 @@ class SourcingService(ServiceBase):
     def create_requisition(self, caller, cmd: NewRequisition) -> contract.Requisition:
         if not caller.can_see(cmd.division):
             raise Forbidden(f"you may not open requisitions in division '{cmd.division}'")
-        doc = {
-            "_id": new_id("req"),
-            "status": "open",
-            **cmd.model_dump(mode="json"),
-            "created_at": utcnow(),
-            "created_by": caller.name,
-            "closed_at": None,
-            "close_reason": None,
-        }
+        fields = {**cmd.model_dump(mode="json"), "closes_at": _stored_time(cmd.closes_at)}
+        doc = domain.new_requisition(new_id("req"), fields, caller.name, _stored_time(utcnow()))
 
         def work(uow):
             uow.store.insert_requisition(doc, uow.session)
@@ -238,8 +318,10 @@ class SourcingService(ServiceBase):
         requisition_id = cmd.requisition_id
 
         def work(uow):
-            self._visible_requisition(caller, requisition_id, uow.session, uow.store)
-            closed = uow.store.close_requisition(requisition_id, cmd.reason, utcnow(), uow.session)
+            req, now = self._visible_requisition(caller, requisition_id, uow.session, uow.store), utcnow()
+            # Closing takes it off the careers site too (recorded in its history).
+            closed = uow.store.close_requisition(requisition_id, cmd.reason, now, uow.session,
+                                                 domain.closing_entries(req, caller.name, now))
             if closed is None:
                 raise Conflict(f"requisition {requisition_id} is already closed", code="requisition_closed")
             uow.emit("requisition_closed", RequisitionClosed(
@@ -249,36 +331,278 @@ class SourcingService(ServiceBase):
 
         return requisition_view(self.bus.transact(work))
 
+    @implements(contract.PatchRequisition)
+    def patch_requisition(self, caller, args: contract.PatchRequisitionArgs) -> contract.Requisition:
+        """Only the fields sent change (`model_fields_set`); `null` clears an optional one. Recorded in the
+        requisition's history (domain.patch_requisition says what a closed requisition takes)."""
+        requisition_id = args.requisition_id
+        sent = args.model_fields_set - {"requisition_id"}
+        dumped = args.model_dump(mode="json", include=sent)
+        if "closes_at" in sent:
+            dumped["closes_at"] = _stored_time(args.closes_at)
+
+        def work(uow):
+            req = self._visible_requisition(caller, requisition_id, uow.session, uow.store)
+            patched, changed = domain.patch_requisition(req, dumped, caller.name, _stored_time(utcnow()))
+            if changed:
+                uow.store.replace_requisition(patched, uow.session)
+            return patched
+
+        return requisition_view(self.bus.transact(work))
+
+    @configured_timer("posting_sweep_seconds")
+    def posting_sweep(self):
+        """Take requisitions whose `closes_at` has passed off the careers site (their reads already hide them;
+        this makes `published` say so, with a history entry by "system")."""
+        now = utcnow()
+        for requisition_id in self.store.expired_postings(now, POSTING_BATCH):
+            self.store.unpublish_expired(requisition_id, now, domain.change_entry(now, domain.SYSTEM,
+                                                                                  domain.UNPUBLISHED))
+
+    # -- divisions as records --------------------------------------------------------------------------
+    def _division(self, division_id: str, session=None) -> dict:
+        return self.store.get_division(division_id, session=session) or domain.default_division(division_id)
+
+    @implements(contract.ListDivisions)
+    def list_divisions(self, caller, args) -> contract.DivisionList:
+        """Staff: the divisions of their key; admin: every recorded division and every one with requisitions."""
+        wanted = caller.division_filter()
+        records = {d["_id"]: d for d in self.store.divisions(wanted)}
+        names = set(wanted) if wanted is not None else {*records, *self.store.requisition_divisions()}
+        return contract.DivisionList(items=[division_view(records.get(d) or domain.default_division(d))
+                                            for d in sorted(names)])
+
+    @implements(contract.GetDivision)
+    def get_division(self, caller, args: contract.DivisionIdArgs) -> contract.DivisionRecord:
+        if not caller.can_see(args.division_id):
+            raise NotFound(f"division {args.division_id} not found")
+        return division_view(self._division(args.division_id))
+
+    @implements(contract.CreateDivision)
+    def create_division(self, caller, cmd) -> contract.DivisionRecord:
+        doc = domain.new_division(cmd.model_dump(mode="json"), _stored_time(utcnow()))
+        try:
+            self.store.insert_division(doc)
+        except DuplicateKeyError:
+            raise Conflict(f"division {cmd.id} already has a record; PATCH /v1/divisions/{cmd.id} changes it",
+                           code="division_exists") from None
+        return division_view(doc)
+
+    @implements(contract.PatchDivision)
+    def patch_division(self, caller, args: contract.PatchDivisionArgs) -> contract.DivisionRecord:
+        """A division with no record yet is patched from its defaults (it reads as them already)."""
+        sent = args.model_fields_set - {"division_id"}
+        changes = args.model_dump(mode="json", include=sent)
+
+        def work(uow):
+            doc = domain.patch_division(self._division(args.division_id, uow.session), changes,
+                                        _stored_time(utcnow()))
+            uow.store.save_division(doc, uow.session)
+            return doc
+
+        return division_view(self.bus.transact(work))
+
+    # -- the careers site's reads (the gateway calls as the system) ------------------------------------
+    def _division_profiles(self, division_ids) -> dict[str, dict]:
+        records = {d["_id"]: d for d in self.store.divisions(sorted(set(division_ids)))}
+        return {d: records.get(d) or domain.default_division(d) for d in division_ids}
+
+    @implements(contract.ListPublicJobs)
+    def list_public_jobs(self, caller, args: contract.PublicJobsArgs) -> contract.PublicJobPage:
+        now = utcnow()
+        docs, next_cursor = self.store.public_jobs(now, args.division, (args.q or "").strip().lower() or None,
+                                                   (args.location or "").strip().lower() or None, args.limit,
+                                                   args.cursor)
+        # Every division with a job on the site (the site's division filter), whatever this page's filters.
+        showing = sorted(self.store.public_divisions(now))
+        profiles = self._division_profiles([*showing, *{d["division"] for d in docs}])
+        return contract.PublicJobPage(
+            items=[public_job_view(d, profiles[d["division"]]) for d in docs], next_cursor=next_cursor,
+            divisions=[division_view(profiles[d]) for d in showing])
+
+    @implements(contract.GetPublicJob)
+    def get_public_job(self, caller, args: contract.RequisitionArgs) -> contract.PublicJob:
+        doc = self.store.get_requisition(args.requisition_id)
+        if doc is None or not domain.posted(doc, utcnow()):
+            raise NotFound(f"job {args.requisition_id} not found")
+        return public_job_view(doc, self._division(doc["division"]))
+
     # -- applications --------------------------------------------------------------------------------
     @implements(contract.SubmitApplication)
     def submit_application(self, caller, cmd: NewApplication) -> contract.ApplicationAccepted:
-        """No transaction: the identity and the division's profile are idempotent single-document upserts,
-        then the application and its two events are one insert (docs/decisions/004-one-document-writes.md)."""
         req = self._visible_requisition(caller, cmd.requisition_id)
         if req["status"] != "open":
             raise Conflict(f"requisition {req['_id']} is closed", code="requisition_closed")
-        unknown = domain.unknown_answers(cmd.answers, req.get("knockout_questions") or [])
+        return accepted_view(self._apply(caller, req, cmd.candidate, source=cmd.source, answers=cmd.answers,
+                                         talent_pool_consent=cmd.talent_pool_consent))
+
+    @implements(contract.ApplyToJob)
+    def apply_to_job(self, caller, cmd: PublicApplication) -> contract.ApplicationAccepted:
+        """A candidate applying on a careers site (the gateway calls as the system, after its abuse controls):
+        only to a posted job (else 404, as the site shows none), every knock-out question answered."""
+        req = self.store.get_requisition(cmd.requisition_id)
+        if req is None or not domain.posted(req, utcnow()):
+            raise NotFound(f"job {cmd.requisition_id} not found")
+        missing = domain.unanswered(cmd.answers, req.get("knockout_questions") or [])
+        if missing:
+            raise Invalid(f"answers.{missing[0]}: please answer this question", field=f"answers.{missing[0]}")
+        cv = checked_file(cmd.cv, "cv") if cmd.cv is not None else None
+        return accepted_view(self._apply(
+            caller, req, cmd.candidate, source=cmd.source, answers=cmd.answers,
+            talent_pool_consent=cmd.talent_pool_consent, self_applied=True, locale=cmd.locale,
+            cover_note=cmd.cover_note, cv=(cmd.cv.filename, *cv) if cv else None))
+
+    def _apply(self, caller, req: dict, candidate: CandidateIn, *, source: str, answers: dict[str, bool],
+               talent_pool_consent: bool, self_applied: bool = False, locale: str = "en", cover_note: str = "",
+               cv: tuple[str, bytes, str] | None = None) -> dict:
+        """An application to an open requisition, by staff or by the candidate. No transaction: the identity and
+        the division's profile are idempotent single-document upserts, a CV's file and metadata go in first
+        (GridFS writes no transaction), then the application and its events are one insert
+        (docs/decisions/004-one-document-writes.md); a refused insert (a duplicate) takes the file out again."""
+        unknown = domain.unknown_answers(answers, req.get("knockout_questions") or [])
         if unknown:
             raise Invalid(f"answers.{unknown[0]}: not a knock-out question of this requisition",
                           field=f"answers.{unknown[0]}")
         now = utcnow()
-        cand, created = self.store.candidate_for(domain.candidate_key(cmd.candidate.email), now,
+        cand, created = self.store.candidate_for(domain.candidate_key(candidate.email), now,
                                                  retries=UPSERT_RACE_RETRIES)
         # Only this division's profile of the person changes (docs/decisions/002).
-        profile = self.store.save_profile(cand, req["division"], domain.profile_update(cmd.candidate), now,
+        profile = self.store.save_profile(cand, req["division"], domain.profile_update(candidate), now,
                                           new_candidate=created)
-        app = domain.new_application(new_id("app"), req, cand["_id"], source=cmd.source, answers=cmd.answers,
-                                     talent_pool_consent=cmd.talent_pool_consent,
-                                     detail=domain.received_detail(cmd.source), submitted_by=caller.name, at=now)
+        app = domain.new_application(new_id("app"), req, cand["_id"], source=source, answers=answers,
+                                     talent_pool_consent=talent_pool_consent, detail=domain.received_detail(source),
+                                     submitted_by=domain.CANDIDATE if self_applied else caller.name, at=now)
+        if self_applied:
+            app.update(self_applied=True, locale=locale, cover_note=seal(cover_note) if cover_note else None,
+                       privacy_acknowledged_at=now)
+        document = None
+        if cv is not None:
+            filename, data, content_type = cv
+            document = self._store_file(app, "cv", filename, data, content_type, domain.CANDIDATE, now)
 
         def announce(app, change):
             change.emit("application_received", ApplicationReceived(
                 application_id=app["_id"], candidate_id=cand["_id"], requisition=domain.requisition_snapshot(req),
-                candidate=domain.candidate_snapshot(profile), source=cmd.source,
-                talent_pool_consent=cmd.talent_pool_consent, answers=dict(cmd.answers), received_at=now))
+                candidate=domain.candidate_snapshot(profile), source=source, talent_pool_consent=talent_pool_consent,
+                answers=dict(answers), received_at=now, self_applied=self_applied, locale=locale,
+                cv_document_id=document["_id"] if document else None))
             change.emit("application_status_changed", domain.status_changed(app, None))
+            if document is not None:
+                change.emit("document_received", self._document_received(document))
 
-        return accepted_view(self._create_application(app, announce))
+        try:
+            return self._create_application(app, announce)
+        except Exception:
+            if document is not None:
+                self.store.delete_document(document["_id"])
+            raise
+
+    # -- documents (files of an application: GridFS, sealed) ---------------------------------------------
+    def _store_file(self, app: dict, kind: str, filename: str, data: bytes, content_type: str, uploaded_by: str,
+                    at) -> dict:
+        """The file sealed into GridFS and its metadata (pending its reading); the write that announces it
+        (`document_received`) follows."""
+        doc = domain.new_document(new_id("doc"), app, kind=kind, filename=seal(filename), content_type=content_type,
+                                  size=len(data), uploaded_by=uploaded_by, at=at)
+        self.store.put_file(doc["_id"], seal_bytes(data))
+        try:
+            self.store.insert_document(doc)
+        except Exception:
+            self.store.delete_files([doc["_id"]])
+            raise
+        return doc
+
+    @staticmethod
+    def _document_received(doc: dict) -> DocumentReceived:
+        return DocumentReceived(document_id=doc["_id"], application_id=doc["application_id"],
+                                candidate_id=doc["candidate_id"], requisition_id=doc["requisition_id"],
+                                division=doc["division"], kind=doc["kind"], content_type=doc["content_type"],
+                                received_at=doc["uploaded_at"])
+
+    def _readable_application(self, caller, application_id: str) -> dict:
+        app = self.store.get_application(application_id)
+        if app is None or app.get("erased") or not domain.can_read_documents(
+                caller.role, caller.name, caller.can_see(app["division"]), app):
+            raise NotFound(f"application {application_id} not found")
+        return app
+
+    @implements(contract.AttachDocument)
+    def attach_document(self, caller, cmd: contract.AttachDocumentArgs) -> contract.DocumentView:
+        """A file a recruiter attaches to an application (a CV they were sent is read like a candidate's)."""
+        app = self._visible_application(caller, cmd.application_id)
+        if app.get("erased"):
+            raise NotFound(f"application {cmd.application_id} not found")
+        data, content_type = checked_file(cmd.document, "file")
+        doc = self._store_file(app, cmd.kind, cmd.document.filename, data, content_type, caller.name, utcnow())
+
+        def decide(current, change):
+            if current is None or current.get("erased") or not caller.can_see(current["division"]):
+                raise NotFound(f"application {cmd.application_id} not found")
+            change.emit("document_received", self._document_received(doc))
+            return current
+
+        try:
+            self.bus.write("applications", cmd.application_id, decide)
+        except Exception:
+            self.store.delete_document(doc["_id"])
+            raise
+        return document_view(doc, with_text=True)
+
+    @implements(contract.ListDocuments)
+    def list_documents(self, caller, args: contract.ApplicationArgs) -> contract.DocumentList:
+        app = self._readable_application(caller, args.application_id)
+        staff = caller.role != "interviewer"  # the extracted text is for staff (an interviewer reads the file)
+        return contract.DocumentList(items=[document_view(d, with_text=staff)
+                                            for d in self.store.documents_of(app["_id"])])
+
+    @implements(contract.GetDocument)
+    def get_document(self, caller, args: contract.DocumentArgs) -> contract.DocumentContent:
+        doc = self.store.get_document(args.document_id)
+        if doc is None:
+            raise NotFound(f"document {args.document_id} not found")
+        try:
+            self._readable_application(caller, doc["application_id"])
+        except NotFound:
+            raise NotFound(f"document {args.document_id} not found") from None
+        sealed = self.store.read_file(doc["_id"])
+        if sealed is None:  # erased between the two reads
+            raise NotFound(f"document {args.document_id} not found")
+        data = open_bytes(sealed)
+        return contract.DocumentContent(
+            id=doc["_id"], application_id=doc["application_id"],
+            filename=domain.safe_filename(open_sealed(doc["filename"]), doc["_id"],
+                                          documents.EXTENSION.get(doc["content_type"], "")),
+            content_type=doc["content_type"], size=len(data), data=base64.b64encode(data).decode(),
+            candidate_id=doc["candidate_id"], division=doc["division"])
+
+    @event_handler("sourcing", "document_received")
+    def on_document_received(self, payload: DocumentReceived, envelope):
+        """Read a stored file off the request path: its text (sealed), the vocabulary's skills and the years it
+        states, then `document_read` (no text on the bus), in one write of its metadata. A file that defeats
+        the reader is `unreadable` with the reason, never a failed event."""
+        sealed = self.store.read_file(payload.document_id)
+        reading = None
+        if sealed is not None:
+            # A real thread: parsing a PDF is CPU work that would hold every green thread of this process.
+            reading = tpool.execute(cv_reading.read_text, open_bytes(sealed), payload.content_type)
+        vocabulary = cv_reading.vocabulary(shipped_skills(), self.store.requisition_skills()) if reading else []
+        skills = cv_reading.find_skills(reading.text, vocabulary) if reading else []
+        years = cv_reading.find_years(reading.text) if reading else None
+
+        def decide(doc, change):
+            if doc is None or reading is None or doc["text_status"] != domain.PENDING:
+                return None  # erased meanwhile, or read already (a redelivery)
+            now = utcnow()
+            doc.update(text_status=reading.status, text=seal(reading.text) if reading.text else None,
+                       skills_found=skills, years_found=years, unreadable_reason=reading.reason, read_at=now)
+            change.emit("document_read", DocumentRead(
+                document_id=doc["_id"], application_id=doc["application_id"], candidate_id=doc["candidate_id"],
+                requisition_id=doc["requisition_id"], division=doc["division"], kind=doc["kind"],
+                text_status=reading.status, skills_found=skills, years_found=years,
+                unreadable_reason=reading.reason, read_at=now))
+            return doc
+
+        self.bus.write("documents", payload.document_id, decide, envelope)
 
     @implements(contract.SubmitFastTrackApplication)
     def submit_fast_track_application(self, caller, args: contract.FastTrackArgs) -> contract.ApplicationAccepted:
@@ -288,6 +612,14 @@ class SourcingService(ServiceBase):
         req = self._visible_requisition(caller, requisition_id)
         if req["status"] != "open":
             raise Conflict(f"requisition {requisition_id} is closed", code="requisition_closed")
+        if args.candidate is not None:
+            # A talent-community member (candidate_id names their sign-up): the candidate of their email, as
+            # submit_application finds or makes it, with this division's profile from what they told the pool.
+            cand, created = self.store.candidate_for(domain.candidate_key(args.candidate.email), utcnow(),
+                                                     retries=UPSERT_RACE_RETRIES)
+            self.store.save_profile(cand, req["division"], domain.profile_update(args.candidate), utcnow(),
+                                    new_candidate=created)
+            candidate_id, reuse_interview_from = cand["_id"], None
         cand = self.store.get_candidate(candidate_id)
         if cand is None or cand.get("erasure_id"):
             raise NotFound(f"candidate {candidate_id} not found")
@@ -299,7 +631,9 @@ class SourcingService(ServiceBase):
                               f"application of candidate {candidate_id}", field="reuse_interview_from")
             reused = domain.reused_interview(prior["interview"], reuse_interview_from)
         profile = self._fast_track_profile(cand, req["division"], prior)
-        consent = any(a.get("talent_pool_consent") for a in self.store.candidate_applications(candidate_id))
+        # a community member consented to the pool when they joined it
+        consent = args.candidate is not None or any(
+            a.get("talent_pool_consent") for a in self.store.candidate_applications(candidate_id))
         now = utcnow()
         app = domain.new_application(new_id("app"), req, candidate_id, source="talent_pool", answers={},
                                      talent_pool_consent=consent, detail=domain.FAST_TRACK_RECEIVED,
@@ -466,7 +800,9 @@ class SourcingService(ServiceBase):
 
     @event_handler("interview_feedback", "interview_scheduled")
     def on_interview_scheduled(self, payload: InterviewScheduled, envelope):
-        self._follow(payload, envelope, lambda app: app.update(interview_id=payload.interview_id),
+        # The panel's names are kept: its interviewers may read the application's documents.
+        self._follow(payload, envelope, lambda app: app.update(interview_id=payload.interview_id,
+                                                               panel=domain.with_panel(app, payload.interviewers)),
                      lambda _s: domain.interview_scheduled_detail(payload))
 
     @event_handler("interview_feedback", "interview_completed")
@@ -502,6 +838,8 @@ class SourcingService(ServiceBase):
         needles = [candidate_id, *app_ids,
                    *(open_sealed(p.get(f)) for p in held for f in ("email", "phone"))]
         dropped = purge_dead_letters(amqp_uri(), self.name, [n for n in needles if n])
+        # The files too (GridFS writes no transaction; idempotent): their metadata goes in the transaction.
+        files = self.store.delete_files([d["_id"] for d in self.store.documents_of_candidate(candidate_id)])
 
         def work(uow):
             s, now = uow.session, utcnow()
@@ -513,6 +851,7 @@ class SourcingService(ServiceBase):
             counts = uow.store.erase_candidate_records(candidate_id, erasure["_id"], now, s)
             counts["outbox"] = uow.store.erase_from_outbox(candidate_id, ids, session=s)
             counts["dead_letters"] = dropped
+            counts["files"] = files
             erasure = domain.confirm_party(erasure, "sourcing", counts, now)
             uow.store.mark_erased(candidate_id, erasure["_id"], ids, session=s)
             uow.store.insert_erasure(erasure, s)
@@ -582,7 +921,11 @@ class SourcingService(ServiceBase):
             # every division's own record of the person (docs/decisions/002)
             profiles=[profile_export(p) for p in profiles],
             applications=[contract.ExportedApplication(**_application_fields(a), answers=a.get("answers") or {},
-                                                       submitted_by=a.get("submitted_by")) for a in apps])
+                                                       submitted_by=a.get("submitted_by"),
+                                                       cover_note=open_sealed(a.get("cover_note")))
+                          for a in apps],
+            # what is known of each file and the text read from it; the files themselves are downloads
+            documents=[document_view(d, with_text=True) for d in self.store.documents_of_candidate(candidate_id)])
 
     def _retention(self, division: str | None) -> domain.Retention:
         settings = self.settings

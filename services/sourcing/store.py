@@ -1,11 +1,15 @@
 """Sourcing's own database: requisitions, candidates (one per normalised email: the identity), their
-profiles (one per candidate and division: what that division was told, docs/decisions/002) and
-applications (one per candidate and requisition)."""
+profiles (one per candidate and division: what that division was told, docs/decisions/002),
+applications (one per candidate and requisition) and their files: the bytes in GridFS (bucket `fs`, sealed,
+named by the document's id only), what is known of each in `documents` (file name sealed, extracted text
+sealed, the skills and years read from it)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
+import gridfs
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
@@ -21,16 +25,23 @@ class SourcingStore(ServiceStore):
     owner = "sourcing"
     # An application holds its own state, the ids of the events it handled and the events it caused
     # (ServiceStore.write_document): submit and every status change are one write of one document.
-    documents_with_outbox = ("applications",)
+    # A file's metadata document carries its `document_read` the same way (its reading is one write).
+    documents_with_outbox = ("applications", "documents")
 
     def create_indexes(self) -> None:
         self.db.requisitions.create_index([("division", ASCENDING), ("status", ASCENDING)])
+        # The careers site's reads (published jobs, paged by id, of a division or all) and the posting sweep.
+        self.db.requisitions.create_index([("published", ASCENDING), ("_id", ASCENDING)])
+        self.db.requisitions.create_index([("published", ASCENDING), ("division", ASCENDING), ("_id", ASCENDING)])
+        self.db.requisitions.create_index([("published", ASCENDING), ("public_until", ASCENDING)])
         self.db.candidates.create_index([("email_key", ASCENDING)], unique=True, name=CANDIDATE_EMAIL_INDEX)
         self.db.candidate_profiles.create_index([("candidate_id", ASCENDING)])
         self.db.applications.create_index(
             [("candidate_id", ASCENDING), ("requisition_id", ASCENDING)], unique=True, name=APPLICATION_UNIQUE_INDEX
         )
         self.db.applications.create_index([("requisition_id", ASCENDING), ("status", ASCENDING)])
+        self.db.documents.create_index([("application_id", ASCENDING)])
+        self.db.documents.create_index([("candidate_id", ASCENDING)])
 
     # -- requisitions --------------------------------------------------------------------------------
     def insert_requisition(self, doc: dict, session) -> None:
@@ -39,11 +50,71 @@ class SourcingStore(ServiceStore):
     def get_requisition(self, requisition_id: str, session=None) -> dict | None:
         return self.db.requisitions.find_one({"_id": requisition_id}, session=session)
 
-    def close_requisition(self, requisition_id: str, reason: str, at: datetime, session) -> dict | None:
-        """Close an open requisition; None when it is not open (closed meanwhile, or unknown)."""
-        return update_and_get(self.db.requisitions, {"_id": requisition_id, "status": "open"},
-                              {"$set": {"status": "closed", "closed_at": at, "close_reason": reason}},
+    def close_requisition(self, requisition_id: str, reason: str, at: datetime, session,
+                          entries: list[dict] | None = None) -> dict | None:
+        """Close an open requisition (and take it off the careers site), its history `entries` added; None when
+        it is not open (closed meanwhile, or unknown)."""
+        update: dict = {"$set": {"status": "closed", "closed_at": at, "close_reason": reason, "published": False,
+                                 "updated_at": at}}
+        if entries:
+            update["$push"] = {"history": {"$each": list(entries)}}
+        return update_and_get(self.db.requisitions, {"_id": requisition_id, "status": "open"}, update,
                               session=session)
+
+    def replace_requisition(self, doc: dict, session) -> None:
+        self.db.requisitions.replace_one({"_id": doc["_id"]}, doc, session=session)
+
+    def expired_postings(self, now: datetime, limit: int) -> list[str]:
+        """Published requisitions whose `closes_at` has passed (the posting sweep)."""
+        docs = self.db.requisitions.find({"published": True, "public_until": {"$lte": now}}, {"_id": 1}).limit(limit)
+        return [d["_id"] for d in docs]
+
+    def unpublish_expired(self, requisition_id: str, now: datetime, entry: dict) -> bool:
+        """Unpublish one, if it is still published and past `closes_at` (an edit meanwhile may have moved it)."""
+        result = self.db.requisitions.update_one(
+            {"_id": requisition_id, "published": True, "public_until": {"$lte": now}},
+            {"$set": {"published": False, "updated_at": now}, "$push": {"history": entry}})
+        return result.modified_count == 1
+
+    # -- the careers site's reads --------------------------------------------------------------------------
+    @staticmethod
+    def _public(now: datetime) -> dict:
+        # `published` is true only while open (closing unpublishes); the status is checked all the same.
+        return {"published": True, "status": "open", "public_until": {"$gt": now}}
+
+    def public_jobs(self, now: datetime, division: str | None, text: str | None, location: str | None, limit: int,
+                    cursor: str | None) -> tuple[list[dict], str | None]:
+        """Published jobs, oldest first; `text` and `location` (lower-cased) are literal substrings of the
+        stored lower-case search text and location (escaped: a `.` or `(` typed is a character, not a pattern)."""
+        query = self._public(now)
+        if division is not None:
+            query["division"] = division
+        if text:
+            query["search_text"] = {"$regex": re.escape(text)}
+        if location:
+            query["location_key"] = {"$regex": re.escape(location)}
+        return self.page(self.db.requisitions, query, limit, cursor)
+
+    def public_divisions(self, now: datetime) -> list[str]:
+        return list(self.db.requisitions.distinct("division", self._public(now)))
+
+    def requisition_divisions(self) -> list[str]:
+        return list(self.db.requisitions.distinct("division"))
+
+    # -- divisions as records ------------------------------------------------------------------------------
+    def get_division(self, division_id: str, session=None) -> dict | None:
+        return self.db.divisions.find_one({"_id": division_id}, session=session)
+
+    def divisions(self, ids: list[str] | None) -> list[dict]:
+        """Division records: of `ids` (None: all)."""
+        query = {} if ids is None else {"_id": {"$in": list(ids)}}
+        return list(self.db.divisions.find(query).sort("_id", ASCENDING))
+
+    def insert_division(self, doc: dict) -> None:
+        self.db.divisions.insert_one(doc)
+
+    def save_division(self, doc: dict, session=None) -> None:
+        self.db.divisions.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
 
     def list_requisitions(self, divisions: list[str] | None, status: str | None, urgent: bool | None,
                           limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
@@ -151,6 +222,57 @@ class SourcingStore(ServiceStore):
                   "created_at")
         return list(self.db.applications.find(query, dict.fromkeys(fields, 1)).sort("_id", ASCENDING))
 
+    def requisition_skills(self) -> list[str]:
+        """Every skill any requisition names (required or nice-to-have): the group's part of the vocabulary
+        a CV is read against (the shipped list is the rest)."""
+        return [*self.db.requisitions.distinct("required_skills"), *self.db.requisitions.distinct("skills")]
+
+    # -- files: bytes in GridFS, metadata in `documents` ---------------------------------------------------
+    @property
+    def files(self) -> gridfs.GridFSBucket:
+        # GridFS writes no transaction (pymongo refuses one): a file goes in before the write that names it,
+        # and out before the erasure's transaction (both idempotent by the document's id).
+        return gridfs.GridFSBucket(self.db)
+
+    def put_file(self, document_id: str, sealed: bytes) -> None:
+        self.files.upload_from_stream_with_id(document_id, document_id, sealed)
+
+    def read_file(self, document_id: str) -> bytes | None:
+        try:
+            return self.files.open_download_stream(document_id).read()
+        except gridfs.errors.NoFile:
+            return None
+
+    def delete_files(self, document_ids: list[str]) -> int:
+        """The files and every chunk of them (also those of an upload cut short); how many files there were."""
+        deleted = 0
+        for document_id in document_ids:
+            try:
+                self.files.delete(document_id)
+                deleted += 1
+            except gridfs.errors.NoFile:
+                pass
+        if document_ids:
+            self.db["fs.chunks"].delete_many({"files_id": {"$in": list(document_ids)}})
+        return deleted
+
+    def insert_document(self, doc: dict) -> None:
+        self.db.documents.insert_one(doc)
+
+    def delete_document(self, document_id: str) -> None:
+        """A file whose application was not written after all (a duplicate application): gone again."""
+        self.delete_files([document_id])
+        self.db.documents.delete_one({"_id": document_id})
+
+    def get_document(self, document_id: str, session=None) -> dict | None:
+        return self.db.documents.find_one({"_id": document_id}, session=session)
+
+    def documents_of(self, application_id: str) -> list[dict]:
+        return list(self.db.documents.find({"application_id": application_id}).sort("_id", ASCENDING))
+
+    def documents_of_candidate(self, candidate_id: str, session=None) -> list[dict]:
+        return list(self.db.documents.find({"candidate_id": candidate_id}, session=session).sort("_id", ASCENDING))
+
     # -- right to erasure and retention -----------------------------------------------------------------
     def erase_candidate_records(self, candidate_id: str, erasure_id: str, at, session) -> dict[str, int]:
         """The candidate anonymised, their applications stripped to figures (domain.anonymised_*)."""
@@ -164,7 +286,8 @@ class SourcingStore(ServiceStore):
             self.db.applications.replace_one({"_id": app["_id"]},
                                              {**domain.anonymised_application(app), "_rev": (app.get("_rev") or 0) + 1},
                                              session=session)
-        return {"candidates": 1, "profiles": profiles, "applications": len(apps)}
+        documents = self.db.documents.delete_many({"candidate_id": candidate_id}, session=session).deleted_count
+        return {"candidates": 1, "profiles": profiles, "applications": len(apps), "documents": documents}
 
     def applications_of_candidate(self, candidate_id: str, session=None) -> list[dict]:
         """Every application of the candidate, whole, in every division (erasure, export, retention)."""

@@ -11,6 +11,9 @@ re-engaged candidate can skip a second interview. Pure functions, no I/O.
 - Order: every required skill first, then score, then prior average (then the more recent decision).
 - Fast track: the prior pass is within the division's `reuse_interview_within` and the candidate's
   skills cover every required skill of the new requisition.
+- Talent community (issue 18): a sign-up confirmed by its emailed link enters the pool with reason
+  `community`, no prior interview, its own skills, and only the requisitions of its divisions of interest
+  (none named: every division). Joining again changes nothing until that request is confirmed too.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from shared.timeutil import parse as parse_time
 # Statuses that end an application without a hire and can put its candidate in the pool.
 UNHIRED_ENDINGS = ("declined", "no_show", "withdrawn")
 REQUISITION_CLOSED = "requisition_closed"
+COMMUNITY = "community"
 POOL_REASONS = (*UNHIRED_ENDINGS, REQUISITION_CLOSED)
 # Statuses that exist only once an interview is complete.
 AFTER_INTERVIEW = frozenset(
@@ -118,6 +122,85 @@ def build_pool_entry(candidate: dict, app: dict, reason: str, pooled_at: datetim
         "pooled_at": pooled_at,
         "retain_until": pooled_at + timedelta(days=retention_days),
     }
+
+
+# --- the talent community ------------------------------------------------------------------------------
+
+# A member's pool entry is keyed by its sign-up id (a member has no sourcing candidate until they apply).
+MEMBER_PREFIX = "mem_"
+# A pending sign-up's request is kept this long for its confirmation; a link older than that confirms nothing.
+CONFIRM_WITHIN = timedelta(days=14)
+
+
+def is_member_id(candidate_id: str | None) -> bool:
+    return bool(candidate_id) and candidate_id.startswith(MEMBER_PREFIX)
+
+
+def community_request(signup: dict, now: datetime) -> dict:
+    """What one join request (name, skills, divisions, locale) waits as until its link is confirmed."""
+    return {"name": signup["name"], "skills": list(signup.get("skills") or []),
+            "divisions": sorted(set(signup.get("divisions") or [])), "locale": signup.get("locale") or "en",
+            "requested_at": now}
+
+
+def join(existing: dict | None, request: dict, new_id: str, email_sealed: str, email_lookup: str,
+         now: datetime) -> dict:
+    """The sign-up after a join request. A new address: a pending sign-up holding the request. An address
+    already pending or a member: the same sign-up, its request replaced, nothing else changed (a member's
+    profile changes only once the new request is confirmed too: anyone can post anyone's address)."""
+    if existing is None or existing.get("status") == "left":
+        return {"_id": new_id, "status": "pending", "email": email_sealed, "email_lookup": email_lookup,
+                "name": request["name"], "skills": [], "divisions": [], "locale": request["locale"],
+                "request": request, "requests": 1, "created_at": now, "confirmed_at": None, "left_at": None}
+    return {**existing, "email": email_sealed, "request": request, "requests": (existing.get("requests") or 0) + 1}
+
+
+def confirm(signup: dict, now: datetime) -> dict | None:
+    """The sign-up once its link is posted: a member with the waiting request's details. None when there
+    is nothing to confirm (already confirmed with the same details, or left)."""
+    if signup.get("status") == "left":
+        return None
+    request = signup.get("request")
+    if request is None:
+        return None
+    requested = as_dt(request.get("requested_at"))
+    if requested is not None and now - requested > CONFIRM_WITHIN:
+        return None  # a stale request; joining again sends a fresh link
+    return {**signup, "status": "member", "name": request["name"], "skills": list(request["skills"]),
+            "divisions": list(request["divisions"]), "locale": request["locale"],
+            "confirmed_at": signup.get("confirmed_at") or now, "request": None}
+
+
+def left(signup: dict, now: datetime) -> dict:
+    """A sign-up after its owner left: no personal data kept, only that it existed and when it ended."""
+    return {"_id": signup["_id"], "status": "left", "name": "", "skills": [], "divisions": [],
+            "locale": signup.get("locale") or "en", "request": None, "requests": signup.get("requests") or 0,
+            "created_at": signup.get("created_at"), "confirmed_at": signup.get("confirmed_at"), "left_at": now}
+
+
+def build_member_entry(signup: dict, pooled_at: datetime, retention_days: int) -> dict:
+    """A confirmed member's pool entry: their skills and divisions of interest, no prior interview."""
+    held = list(signup.get("skills") or [])
+    return {
+        "_id": signup["_id"],
+        "candidate_id": signup["_id"],
+        "name": signup.get("name") or "",
+        "skills": held,
+        "skills_norm": sorted(skills.normalized(held)),
+        "divisions": sorted(set(signup.get("divisions") or [])),
+        "prior": {"requisition_id": None, "requisition_title": None, "application_id": None, "division": None,
+                  "average": None, "by_competency": {}, "decided_at": None},
+        "reason": COMMUNITY,
+        "pooled_at": pooled_at,
+        "retain_until": pooled_at + timedelta(days=retention_days),
+    }
+
+
+def wants_division(entry: dict, division: str | None) -> bool:
+    """A community member matches only the requisitions of the divisions they named (none: every one);
+    anyone pooled after an interview matches any division (the pool is group-wide)."""
+    wanted = entry.get("divisions") or []
+    return entry.get("reason") != COMMUNITY or not wanted or division in wanted
 
 
 def supersedes(new: dict, existing: dict | None) -> bool:
@@ -247,6 +330,7 @@ POOLED_SENTENCES = {
     "no_show": "Did not start after accepting the previous offer",
     "withdrawn": "Withdrew from the previous application",
     REQUISITION_CLOSED: "The previous requisition closed while the offer was open",
+    COMMUNITY: "Joined the talent community",
 }
 
 
@@ -265,6 +349,12 @@ def reasons_for(entry: dict, required: list[str], nice: list[str], matched_requi
     if nice:
         reasons.append(f"Has {len(matched_nice)} of {len(nice)} nice-to-have {_plural(len(nice), 'skill')}"
                        + (": " + ", ".join(matched_nice) if matched_nice else "") + ".")
+    if entry.get("reason") == COMMUNITY:
+        wanted = entry.get("divisions") or []
+        interest = ", ".join(wanted) if wanted else "any division"
+        reasons.append("No prior interview with us: no interview score in this match.")
+        reasons.append(f"Joined the talent community on {_day(entry.get('pooled_at'))} (interested in {interest}).")
+        return reasons
     prior = entry.get("prior") or {}
     title = prior.get("requisition_title") or "a previous role"
     where = f"{title} ({prior['division']})" if prior.get("division") else title
@@ -310,9 +400,9 @@ def rank_key(match: dict) -> tuple:
     )
 
 
-def excluded(entry: dict, now: datetime, applying: set[str], hired: set[str]) -> bool:
+def excluded(entry: dict, now: datetime, applying: set[str], hired: set[str], division: str | None = None) -> bool:
     cid = entry["candidate_id"]
-    return cid in applying or cid in hired or not is_active(entry, now)
+    return cid in applying or cid in hired or not is_active(entry, now) or not wants_division(entry, division)
 
 
 def find_matches(requisition: dict, entries: Iterable[dict], now: datetime, *, applying: Iterable[str] = (),
@@ -321,7 +411,7 @@ def find_matches(requisition: dict, entries: Iterable[dict], now: datetime, *, a
     applying, hired = set(applying), set(hired)
     found = []
     for entry in entries:
-        if excluded(entry, now, applying, hired):
+        if excluded(entry, now, applying, hired, requisition.get("division")):
             continue
         m = match_one(entry, requisition, now)
         if not m["matched_skills"]:

@@ -34,6 +34,11 @@ from services.talent_pool import domain
 from shared.contracts.common import normalize_skill
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Community members who named divisions match only those divisions' requisitions (domain.wants_division):
+# postings under keys no normalised skill can have (those never start with a space) say who is limited and
+# to what.
+LIMITED = " community-limited"
+DIVISION = " division:"
 NO_TIME = np.iinfo(np.int64).min  # a missing prior decision
 # Ids as new_id makes them (`cand_` + 24 hex digits) are kept as 12 raw bytes; any other id in a dict.
 _COMPACT_ID = re.compile(r"cand_[0-9a-f]{24}")
@@ -342,7 +347,10 @@ class PoolIndex:
         self.codes += bytes.fromhex(cid[len(_PREFIX):]) if compact else bytes(12)
         if track or not compact:
             self.recent[cid] = slot
-        for skill in {normalize_skill(s) for s in entry.get("skills") or []}:
+        keys = {normalize_skill(s) for s in entry.get("skills") or []}
+        if entry.get("reason") == domain.COMMUNITY and entry.get("divisions"):
+            keys |= {LIMITED, *(DIVISION + d for d in entry["divisions"])}
+        for skill in keys:
             postings = self.postings.get(skill)
             if postings is None:
                 postings = self.postings[skill] = _Postings()
@@ -400,6 +408,8 @@ class PoolIndex:
         n = self.size
         if n == 0:
             return []
+        limited = self.postings.get(LIMITED)
+        allowed = self.postings.get(DIVISION + str(requisition.get("division")))
         req_postings = [self.postings[k] for k in req_norm if k in self.postings]
         nice_postings = [self.postings[k] for k in nice_norm if k in self.postings]
         excluded = np.array(sorted({s for c in exclude if (s := self.slot(c)) is not None}), np.int64)
@@ -419,6 +429,15 @@ class PoolIndex:
                 postings.count_into(matched_nice, start)
             out = excluded[(excluded >= start) & (excluded < stop)] - start
             matched_req[out] = matched_nice[out] = 0
+            if limited is not None:  # members limited to divisions other than the requisition's
+                elsewhere = np.zeros(stop - start, np.int16)
+                limited.count_into(elsewhere, start)
+                if allowed is not None:
+                    wanted = np.zeros(stop - start, np.int16)
+                    allowed.count_into(wanted, start)
+                    elsewhere -= wanted
+                matched_req[elsewhere > 0] = 0
+                matched_nice[elsewhere > 0] = 0
             slots = np.flatnonzero(matched_req + matched_nice > 0)
             slots = slots[self.retain.later_than(slots + start, now_us)]  # dead slots too
             if len(slots):

@@ -20,12 +20,15 @@ from shared.bus.callers import CallerRpc
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, implements
 from shared.bus.remote import call, call_or_none
 from shared.contracts import talent_pool as contract
-from shared.contracts.common import normalize_skill
+from shared.contracts.commands import CandidateIn
+from shared.contracts.common import normalize_email, normalize_skill
 from shared.contracts.events import (
     ApplicationReceived,
     ApplicationStatusChanged,
     CandidateErasureRequested,
     CandidatePooled,
+    CommunityMemberLeft,
+    CommunitySignupRequested,
     MatchesSurfaced,
     ReengagementAnswered,
     ReengagementRequested,
@@ -34,6 +37,7 @@ from shared.contracts.events import (
 )
 from shared.contracts.notification import GetPolicy
 from shared.contracts.sourcing import SubmitFastTrackApplication
+from shared.crypto import lookup, open_sealed, seal
 from shared.errors import Conflict, NotFound
 from shared.ids import new_id
 from shared.policy import POLICY_TIMEOUT, policy_seconds
@@ -45,6 +49,9 @@ log = logging.getLogger("hireloop.talent_pool")
 # How often stored match lists catch up with pool changes: a candidate pooled shows in the matches of the
 # open requisitions within about this (docs/decisions/005-stored-match-lists.md).
 REFRESH_INTERVAL = 1.0
+# Unconfirmed community sign-ups are looked for hourly, a batch at a time (they expire after 14 days).
+UNCONFIRMED_SWEEP_SECONDS = 3600
+UNCONFIRMED_SWEEP_BATCH = 200
 
 # ----------------------------------------------------------------------------------------------------
 # views
@@ -84,6 +91,18 @@ def _reengagement_view(doc: dict) -> contract.ReengagementDetail:
         "created_at": iso(doc["created_at"]),
         "answered_at": iso(doc.get("answered_at")),
     })
+
+
+def _member_view(doc: dict, entry: dict | None) -> contract.CommunityMember:
+    request = doc.get("request") or {}
+    # a pending sign-up shows what it asked for; a member what was confirmed
+    shown = request if doc["status"] == "pending" else doc
+    return contract.CommunityMember(
+        id=doc["_id"], status=doc["status"], name=shown.get("name") or "", skills=list(shown.get("skills") or []),
+        divisions=list(shown.get("divisions") or []), locale=shown.get("locale") or "en",
+        requested_at=iso(request.get("requested_at") or doc.get("created_at")),
+        confirmed_at=iso(doc.get("confirmed_at")), left_at=iso(doc.get("left_at")), in_pool=entry is not None,
+        retain_until=iso(entry["retain_until"]) if entry else None)
 
 
 def _requisition_doc(snapshot, existing: dict | None) -> dict:
@@ -524,6 +543,10 @@ class TalentPoolService(ServiceBase):
         candidate_id = self._candidate_of(args.application_id, args.reengagement_id)
 
         def work(uow):
+            signup = uow.store.get_signup(candidate_id, session=uow.session) if domain.is_member_id(
+                candidate_id) else None
+            if signup is not None:  # a community member's re-engagement link: leaving the pool is leaving
+                return self._leave(uow, signup, utcnow())
             return uow.store.withdraw_consent(candidate_id, utcnow(), uow.session)
 
         changed = self.bus.transact(work)
@@ -532,8 +555,15 @@ class TalentPoolService(ServiceBase):
     # -- right of access and erasure -------------------------------------------------------------------
     @event_handler("sourcing", "candidate_erasure_requested")
     def on_candidate_erasure_requested(self, payload: CandidateErasureRequested, envelope):
-        self.erase_candidate_data(payload, envelope, lambda uow: uow.store.erase_candidate(
-            payload.candidate_id, utcnow(), uow.session))
+        self.erase_candidate_data(payload, envelope, lambda uow: self._erase_candidate(uow, payload.candidate_id))
+
+    def _erase_candidate(self, uow, candidate_id: str) -> dict[str, int]:
+        now = utcnow()
+        counts = uow.store.erase_candidate(candidate_id, now, uow.session)
+        # a talent-community member a re-engagement made this candidate of leaves with them
+        members = [self._leave(uow, signup, now)
+                   for signup in uow.store.signups_of_candidate(candidate_id, session=uow.session)]
+        return {**counts, "community_signups": len(members)}
 
     @implements(contract.ExportCandidate)
     def export_candidate(self, caller, args: contract.ExportArgs) -> contract.TalentPoolExport:
@@ -566,10 +596,15 @@ class TalentPoolService(ServiceBase):
         reuse_from = prior.get("application_id") if fast else None
         if reuse_from is None:
             fast = False
+        member = self._member_candidate(doc["candidate_id"], skills)
         try:
-            application_id = call(self.sourcing, SubmitFastTrackApplication, 3 * self.settings.rpc_timeout,
-                                  requisition_id=doc["requisition_id"], candidate_id=doc["candidate_id"],
-                                  reengagement_id=doc["_id"], reuse_interview_from=reuse_from).id
+            accepted = call(self.sourcing, SubmitFastTrackApplication, 3 * self.settings.rpc_timeout,
+                            requisition_id=doc["requisition_id"], candidate_id=doc["candidate_id"],
+                            reengagement_id=doc["_id"], reuse_interview_from=reuse_from,
+                            **({"candidate": member} if member is not None else {}))
+            application_id = accepted.id
+            if member is not None:  # the candidate's erasure now covers the sign-up too
+                self.store.link_member_candidate(doc["candidate_id"], accepted.candidate_id)
         except Conflict:
             # An earlier attempt may have created the application before failing here: link it if so.
             existing = self.store.application_for_reengagement(doc["_id"])
@@ -577,3 +612,111 @@ class TalentPoolService(ServiceBase):
                 raise
             application_id = existing["_id"]
         return {"application_id": application_id, "fast_track": fast}
+
+    def _member_candidate(self, candidate_id: str, skills: list[str]) -> dict | None:
+        """A community member's details for the application their acceptance makes (they have no sourcing
+        candidate yet); None for anyone pooled from an application."""
+        if not domain.is_member_id(candidate_id):
+            return None
+        signup = self.store.get_signup(candidate_id)
+        if signup is None or signup.get("status") != "member":
+            raise NotFound("this member left the talent community", code="candidate_not_found")
+        return CandidateIn(name=signup["name"], email=open_sealed(signup["email"]), skills=skills or [],
+                           years_experience=0).model_dump(mode="json")
+
+    # -- the talent community (issue 18): double opt-in sign-ups, pooled with reason `community` ----------
+    def _signup(self, store: TalentPoolStore, signup_id: str, session=None) -> dict:
+        doc = store.get_signup(signup_id, session=session)
+        if doc is None:
+            raise NotFound("this link is not valid", code="signup_not_found")
+        return doc
+
+    @implements(contract.JoinCommunity)
+    def join_community(self, caller, args: contract.JoinCommunityArgs) -> contract.CommunitySignupAccepted:
+        """A pending sign-up and its confirmation email; the same sign-up again for an address already known
+        (pending or member: the answer never says which)."""
+        now = utcnow()
+        email_lookup = lookup(normalize_email(args.email))
+        sealed = seal(args.email)
+        request = domain.community_request(args.model_dump(), now)
+
+        def work(uow):
+            existing = uow.store.signup_by_lookup(email_lookup, session=uow.session)
+            doc = domain.join(existing, request, new_id("mem"), sealed, email_lookup, now)
+            uow.store.save_signup(doc, uow.session)
+            uow.emit("community_signup_requested", CommunitySignupRequested(
+                candidate_id=doc["_id"], name=request["name"], email=sealed, locale=request["locale"],
+                request=doc["requests"], requested_at=now))
+
+        try:
+            self.bus.transact(work)
+        except DuplicateKeyError:  # the same address joined at the same moment: join that sign-up
+            self.bus.transact(work)
+        return contract.CommunitySignupAccepted(status="pending")
+
+    @implements(contract.ConfirmCommunity)
+    def confirm_community(self, caller, args: contract.SignupArgs) -> contract.CommunityMember:
+        """The emailed link, posted: the waiting request becomes the member's profile and pool entry (reason
+        `community`, retained `pool_retention_days`). Posting it again changes nothing."""
+        now = utcnow()
+
+        def work(uow):
+            store, s = uow.store, uow.session
+            signup = self._signup(store, args.signup_id, s)
+            confirmed = domain.confirm(signup, now)
+            if confirmed is None:
+                return signup
+            store.save_signup(confirmed, s)
+            entry = domain.build_member_entry(confirmed, now, self.settings.pool_retention_days)
+            store.save_pool_entry(entry, s)
+            store.log_pooling(entry["_id"], confirmed["_id"], "", domain.COMMUNITY, now, s)
+            return confirmed
+
+        doc = self.bus.transact(work)
+        return _member_view(doc, self.store.get_pool_entry(doc["_id"]))
+
+    @implements(contract.GetCommunityMember)
+    def get_community_member(self, caller, args: contract.SignupArgs) -> contract.CommunityMember:
+        doc = self._signup(self.store, args.signup_id)
+        return _member_view(doc, self.store.get_pool_entry(doc["_id"]))
+
+    @implements(contract.LeaveCommunity)
+    def leave_community(self, caller, args: contract.SignupArgs) -> contract.CommunityMember:
+        """Out of the pool, stored match lists and pending re-engagements at once; the sign-up keeps no
+        personal data. Leaving twice changes nothing more."""
+        def work(uow):
+            signup = self._signup(uow.store, args.signup_id, uow.session)
+            self._leave(uow, signup, utcnow())
+            return uow.store.get_signup(args.signup_id, session=uow.session)
+
+        return _member_view(self.bus.transact(work), None)
+
+    @timer(interval=UNCONFIRMED_SWEEP_SECONDS)
+    def forget_unconfirmed_signups(self) -> int:
+        """A sign-up nobody confirmed within its link's life (domain.CONFIRM_WITHIN) holds an address someone
+        typed, perhaps not its owner's: it is forgotten as if they had left (notification forgets the address
+        too). Returns how many."""
+        now = utcnow()
+        forgotten = 0
+        for signup in self.store.unconfirmed_signups(now - domain.CONFIRM_WITHIN, UNCONFIRMED_SWEEP_BATCH):
+            def work(uow, signup_id=signup["_id"]):
+                current = uow.store.get_signup(signup_id, session=uow.session)
+                if current is None or current.get("status") != "pending":
+                    return 0  # confirmed or gone meanwhile
+                self._leave(uow, current, now)
+                return 1
+            forgotten += self.bus.transact(work)
+        return forgotten
+
+    @staticmethod
+    def _leave(uow, signup: dict, now) -> dict:
+        """Inside a unit of work: the sign-up forgets the person, and so does the pool (as an erasure of that
+        id does); notification forgets their address. Returns what changed."""
+        if signup.get("status") == "left":
+            return {"removed_from_pool": False, "reengagements_withdrawn": 0}
+        store, s = uow.store, uow.session
+        store.save_signup(domain.left(signup, now), s)
+        changed = store.erase_candidate(signup["_id"], now, s)
+        uow.emit("community_member_left", CommunityMemberLeft(candidate_id=signup["_id"], left_at=now))
+        return {"removed_from_pool": bool(changed["pool_entries"]),
+                "reengagements_withdrawn": changed["reengagements_withdrawn"]}

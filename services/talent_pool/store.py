@@ -21,6 +21,11 @@
   kept when the entry leaves the pool, so the report counts who was pooled in a period.
 - `pool_changes`: the candidate of every write to `pool`, written in the same transaction, so each
   replica's in-memory match index (pool_index.py) catches up with changes any replica made.
+- `community`: talent-community sign-ups (`_id` = the member's id, `mem_...`, also their pool entry's
+  candidate id): status pending | member | left, the email sealed with its keyed `email_lookup` (one sign-up
+  per address), name, skills, divisions, locale, the request waiting for its confirmation, and the sourcing
+  candidates a re-engagement made of them (`candidate_ids`, so their erasure covers the sign-up). Leaving
+  keeps only the id, the status and the times.
 """
 
 from __future__ import annotations
@@ -48,7 +53,8 @@ APPLICATIONS_LOOKBACK = timedelta(seconds=10)
 # never deleted); forgotten all at once past this many.
 KNOWN_REQUISITIONS_MAX = 100_000
 # What the match index keeps of a pool entry.
-INDEXED_FIELDS = {"candidate_id": 1, "skills": 1, "retain_until": 1, "prior.average": 1, "prior.decided_at": 1}
+INDEXED_FIELDS = {"candidate_id": 1, "skills": 1, "retain_until": 1, "prior.average": 1, "prior.decided_at": 1,
+                  "reason": 1, "divisions": 1}
 log = logging.getLogger("hireloop.talent_pool")
 
 
@@ -61,6 +67,7 @@ class TalentPoolStore(ServiceStore):
         self.db.applications.create_index([("reengagement_id", ASCENDING)])
         self.db.pool.create_index([("skills_norm", ASCENDING)])
         self.db.pool.create_index([("prior.division", ASCENDING)])
+        self.db.pool.create_index([("divisions", ASCENDING)])  # community members' divisions of interest
         self.db.pool.create_index([("retain_until", ASCENDING)])
         self.db.poolings.create_index([("division", ASCENDING), ("pooled_at", ASCENDING)])
         self.db.poolings.create_index([("candidate_id", ASCENDING)])
@@ -73,6 +80,11 @@ class TalentPoolStore(ServiceStore):
         self.db.applications.create_index([("seen_at", ASCENDING)])  # new applicants, for the refresh
         self.db.requisitions.create_index([("unlisted", ASCENDING)])  # learned from a snapshot, no list yet
         self.db.profiles.create_index([("candidate_id", ASCENDING)])
+        self.db.community.create_index([("email_lookup", ASCENDING)], unique=True, name="one_signup_per_email",
+                                       partialFilterExpression={"email_lookup": {"$type": "string"}})
+        self.db.community.create_index([("candidate_ids", ASCENDING)])
+        self.db.community.create_index([("status", ASCENDING), ("request.requested_at", ASCENDING)],
+                                       name="unconfirmed_by_age")
         self.db.reengagements.create_index(
             [("requisition_id", ASCENDING), ("candidate_id", ASCENDING)], unique=True,
             name="one_reengagement_per_requisition_candidate",
@@ -249,6 +261,31 @@ class TalentPoolStore(ServiceStore):
             self._pool_changed(candidate_id, session)
         return removed
 
+    # -- the talent community ----------------------------------------------------------------------------
+    def get_signup(self, signup_id: str, session=None) -> dict | None:
+        return self.db.community.find_one({"_id": signup_id}, session=session)
+
+    def signup_by_lookup(self, email_lookup: str, session=None) -> dict | None:
+        return self.db.community.find_one({"email_lookup": email_lookup}, session=session)
+
+    def save_signup(self, doc: dict, session) -> None:
+        """Raises DuplicateKeyError when another sign-up of the same address was made meanwhile."""
+        self.db.community.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
+
+    def link_member_candidate(self, signup_id: str, candidate_id: str, session=None) -> None:
+        """A re-engagement made a sourcing candidate of the member: that candidate's erasure covers them."""
+        self.db.community.update_one({"_id": signup_id}, {"$addToSet": {"candidate_ids": candidate_id}},
+                                     session=session)
+
+    def unconfirmed_signups(self, requested_before, limit: int) -> list[dict]:
+        """Sign-ups never confirmed whose last request is older than `requested_before` (their link no longer
+        confirms anything): the sweep forgets them."""
+        return list(self.db.community.find({"status": "pending", "request.requested_at": {"$lt": requested_before}},
+                                           limit=limit))
+
+    def signups_of_candidate(self, candidate_id: str, session=None) -> list[dict]:
+        return list(self.db.community.find({"candidate_ids": candidate_id}, session=session))
+
     # -- the match index -------------------------------------------------------------------------------
     def _pool_changed(self, candidate_id: str, session) -> None:
         self.db.pool_changes.insert_one({"_id": new_id("chg"), "candidate_id": candidate_id, "at": utcnow()},
@@ -271,8 +308,8 @@ class TalentPoolStore(ServiceStore):
         query: dict = {"retain_until": {"$gt": now}}
         if skill_norm:
             query["skills_norm"] = skill_norm
-        if division:
-            query["prior.division"] = division
+        if division:  # pooled by that division's interview, or a community member interested in it
+            query["$or"] = [{"prior.division": division}, {"divisions": division}]
         return query
 
     def active_pool(self, now: datetime, session=None) -> list[dict]:

@@ -172,9 +172,13 @@ SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
         ("interview_feedback", "candidate_erased"),
         ("notification", "candidate_erased"),
         ("talent_pool", "candidate_erased"),
+        # its own: a stored file is read off the request path (the careers issue)
+        ("sourcing", "document_received"),
     ],
     "screening": [
         ("sourcing", "application_received"),
+        # the reading of an application's CV: screened once both are here (the careers issue)
+        ("sourcing", "document_read"),
         Subscription("sourcing", STATUS_CHANGED, SCREENING_NEEDS),
         ("sourcing", "candidate_erasure_requested"),
     ],
@@ -190,6 +194,8 @@ SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
         ("interview_feedback", "approvals_requested"),
         ("interview_feedback", "approval_step_decided"),
         ("talent_pool", "reengagement_requested"),
+        ("talent_pool", "community_signup_requested"),
+        ("talent_pool", "community_member_left"),
         ("sourcing", "candidate_erasure_requested"),
     ],
     "talent_pool": [

@@ -3,9 +3,12 @@ service, from the same model. Limits on sizes keep one request from exhausting a
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, ClassVar, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     EmailStr,
     Field,
@@ -14,6 +17,8 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     UrlConstraints,
+    ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -29,6 +34,7 @@ from shared.contracts.common import (
     Years,
     normalize_skill,
 )
+from shared.errors import Invalid
 
 SkillList = Annotated[list[Skill], Field(max_length=100)]
 QuestionId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -48,7 +54,40 @@ class KnockoutQuestion(Strict):
     required_answer: StrictBool = True
 
 
-class NewRequisition(Strict):
+EmploymentType = Literal["full_time", "part_time", "contract", "internship", "temporary"]
+# A job's description: plain text or Markdown, rendered safely on the careers site (no raw HTML).
+Description = Annotated[str, StringConstraints(max_length=20_000)]
+Currency = Annotated[str, StringConstraints(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]  # ISO 4217
+
+
+class SalaryRange(Strict):
+    """The pay a posting states (many jurisdictions require it): `min` to `max` per `period`."""
+
+    min: Annotated[float, Field(strict=True, ge=0, le=1e9)]
+    max: Annotated[float, Field(strict=True, ge=0, le=1e9)]
+    currency: Currency
+    period: Literal["year", "month", "hour"]
+
+    @field_validator("max")
+    @classmethod
+    def _max_not_below_min(cls, v: float, info) -> float:
+        if "min" in info.data and v < info.data["min"]:
+            raise ValueError("must not be below min")
+        return v
+
+
+class PostingFields(Strict):
+    """What a requisition shows on the careers site (the careers issue); every field has a default."""
+
+    description: Description = ""
+    employment_type: EmploymentType = "full_time"
+    salary_range: SalaryRange | None = None
+    remote: StrictBool = False
+    closes_at: Timestamp | None = None
+    published: StrictBool = False
+
+
+class NewRequisition(PostingFields):
     title: Name
     division: Division
     department: Name
@@ -62,6 +101,59 @@ class NewRequisition(Strict):
     knockout_questions: Annotated[list[KnockoutQuestion], Field(max_length=20)] = []
 
     _norm = field_validator("required_skills", "skills")(classmethod(lambda cls, v: _dedupe_skills(v)))
+
+
+class RequisitionPatch(Strict):
+    """`PATCH /v1/requisitions/{id}`: any field of POST (division excepted: a requisition stays in its
+    division) and of the posting; a field left out is unchanged, `null` clears an optional one."""
+
+    # Only the fields sent travel (the RPC, shared/contracts/rpc.py `request`) and count (an Idempotency-Key's
+    # body): "left out" and `null` stay apart.
+    SENDS_ONLY_SET: ClassVar[bool] = True
+
+    title: Name | None = None
+    department: Name | None = None
+    tier: Tier | None = None
+    urgent: StrictBool | None = None
+    required_skills: Annotated[SkillList, Field(min_length=1)] | None = None
+    skills: SkillList | None = None
+    min_years: Annotated[Years, Field(ge=0, le=60)] | None = None
+    location: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    headcount: Annotated[StrictInt, Field(ge=1, le=10_000)] | None = None
+    knockout_questions: Annotated[list[KnockoutQuestion], Field(max_length=20)] | None = None
+    description: Description | None = None
+    employment_type: EmploymentType | None = None
+    salary_range: SalaryRange | None = None
+    remote: StrictBool | None = None
+    closes_at: Timestamp | None = None
+    published: StrictBool | None = None
+
+    _norm = field_validator("required_skills", "skills")(
+        classmethod(lambda cls, v: None if v is None else _dedupe_skills(v)))
+
+
+Colour = Annotated[str, StringConstraints(max_length=7, pattern=r"^#[0-9a-fA-F]{6}$")]  # bounded for the API document
+Locale = Literal["en", "zh-CN"]
+
+
+class NewDivision(Strict):
+    """`POST /v1/divisions` (admin): a division as a record; its id is the slug requisitions name."""
+
+    id: Division
+    name: Name
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"  # IANA, checked by zoneinfo
+    locale: Locale = "en"
+    careers_blurb: Annotated[str, StringConstraints(max_length=2000)] = ""
+    colour: Colour = "#1f6f5c"
+
+
+class DivisionPatch(Strict):
+    SENDS_ONLY_SET: ClassVar[bool] = True  # as RequisitionPatch
+    name: Name | None = None
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    locale: Locale | None = None
+    careers_blurb: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    colour: Colour | None = None
 
 
 class CloseRequisition(Strict):
@@ -86,6 +178,59 @@ class NewApplication(Strict):
     talent_pool_consent: StrictBool = False
     # Answers to the requisition's knock-out questions, by question id.
     answers: Annotated[dict[QuestionId, StrictBool], Field(max_length=20)] = {}
+
+
+# Files (CVs and others): PDF, DOCX or TXT by content, at most 10 MB (api-v1 "Careers, documents").
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+# The file travels to sourcing base64-encoded in the RPC: 4/3 of its size, plus padding.
+MAX_DOCUMENT_BASE64 = (MAX_DOCUMENT_BYTES + 2) // 3 * 4
+DocumentKind = Literal["cv", "other"]
+Filename = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class DocumentUpload(Strict):
+    """A file as the gateway hands it on: its name as sent, its bytes base64-encoded. The type is decided by
+    sourcing from the content (shared/documents.py), never from the name or a declared content type."""
+
+    filename: Filename
+    data: Annotated[str, StringConstraints(min_length=1, max_length=MAX_DOCUMENT_BASE64)]
+
+
+class PublicApplication(Strict):
+    """An application a candidate makes themselves on a careers site (`POST /careers/jobs/{id}/apply`,
+    `POST /v1/public/jobs/{id}/applications`), after the gateway's abuse controls."""
+
+    requisition_id: Annotated[str, Field(min_length=1, max_length=64)]
+    source: Annotated[str, Field(min_length=1, max_length=80)] = "careers"
+    candidate: CandidateIn
+    cover_note: Annotated[str, StringConstraints(max_length=5000)] = ""
+    answers: Annotated[dict[QuestionId, StrictBool], Field(max_length=20)] = {}
+    talent_pool_consent: StrictBool = False
+    privacy_ack: Literal[True]
+    locale: Locale = "en"
+    cv: DocumentUpload | None = None
+
+
+class CommunitySignupIn(Strict):
+    """`POST /careers/community`: joining the talent community (double opt-in: a pending sign-up until the
+    emailed link is confirmed). `divisions` empty: interested in every division."""
+
+    name: Name
+    email: EmailStr
+    skills: SkillList = []
+    divisions: Annotated[list[Division], Field(max_length=50)] = []
+    consent: Literal[True]
+    locale: Locale = "en"
+
+    _norm = field_validator("skills")(classmethod(lambda cls, v: _dedupe_skills(v)))
+    _divisions = field_validator("divisions")(classmethod(lambda cls, v: sorted(set(v))))
+
+
+class NewDocument(Strict):
+    """`POST /v1/applications/{id}/documents` (recruiter, hr): a file a recruiter attaches."""
+
+    kind: DocumentKind = "other"
+    document: DocumentUpload
 
 
 class ScreeningOverride(Strict):
@@ -133,8 +278,92 @@ class OutcomeIn(Strict):
     outcome: Literal["hired", "no_show", "withdrawn"]
 
 
+def _iso_date(value: Any) -> Any:
+    # Lax date parsing takes "2027-01-04T00:00:00" and midnight Unix seconds too: a date is YYYY-MM-DD only.
+    if isinstance(value, datetime) or not isinstance(value, str | date):
+        raise ValueError("must be an ISO-8601 date string, e.g. 2027-01-04")
+    if isinstance(value, str) and (len(value) != 10 or value[4] != "-" or value[7] != "-"):
+        raise ValueError("must be an ISO-8601 date string, e.g. 2027-01-04")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date),
+                    WithJsonSchema({"type": "string", "format": "date", "minLength": 10, "maxLength": 10})]
+# An offer's expiry is an instant: one sent without a zone is read as UTC, as everywhere in api-v1.
+AwareTimestamp = Annotated[Timestamp, AfterValidator(lambda v: v if v.tzinfo else v.replace(tzinfo=UTC))]
+Period = Literal["year", "month", "hour"]
+
+
+class Salary(Strict):
+    """An offer's pay: `amount` `currency` per `period`. The bound is wide for currencies such as VND or IDR,
+    where a yearly salary passes a billion."""
+
+    amount: Annotated[float, Field(strict=True, gt=0, le=1e12, allow_inf_nan=False)]
+    currency: Currency
+    period: Period
+
+
+class OfferTerms(Strict):
+    """`POST /v1/applications/{id}/offer` (api-v1 "Interviews, offers"), also `offer` inside a `pass` decision.
+
+    What the model checks alone: the types, 1 to 5 distinct start dates, a message of at most 2000 characters.
+    What needs a clock is the service's (`check_dates`): no start date in the past, an expiry still ahead."""
+
+    salary: Salary
+    start_date_options: Annotated[list[IsoDate], Field(min_length=1, max_length=5)]
+    expires_at: AwareTimestamp
+    message: ShortText | None = None
+
+    @field_validator("start_date_options")
+    @classmethod
+    def _distinct(cls, v: list[date]) -> list[date]:
+        if len(set(v)) != len(v):
+            raise ValueError("dates must be unique")
+        return v
+
+    def check_dates(self, now: datetime, timezone: str = "UTC") -> None:
+        """Raise Invalid naming the field when a start date is before today or the offer expires by `now`;
+        "today" is the date in `timezone` (the division's), so a date is not refused while it is still today
+        there."""
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+        today = now.astimezone(ZoneInfo(timezone)).date()
+        for i, option in enumerate(self.start_date_options):
+            if option < today:
+                raise Invalid(f"start_date_options.{i}: {option.isoformat()} is in the past (today is "
+                              f"{today.isoformat()} in {timezone})", field=f"start_date_options.{i}")
+        if self.expires_at <= now:
+            raise Invalid("expires_at: must be in the future", field="expires_at")
+
+
+PortalReply = Literal["accept", "decline", "question"]
+
+
 class PortalResponseIn(Strict):
-    response: Literal["accept", "decline"]
+    """The candidate's answer on the portal (`POST /portal/{token}/response`): to an offer, `accept` with the
+    chosen `start_date`, `decline` with an optional `reason`, or a `question` to HR with its `message`; to a
+    re-engagement, `accept` or `decline` alone. Whether a start date is required, and among which options, is
+    the offer's business (an offer made before terms existed has none), so the model checks only that each
+    field goes with its answer."""
+
+    response: PortalReply
+    start_date: Annotated[IsoDate | None, Field(validate_default=True)] = None
+    reason: Annotated[ShortText | None, Field(validate_default=True)] = None
+    message: Annotated[
+        Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None, Field(validate_default=True)] = None
+
+    @field_validator("start_date", "reason", "message")
+    @classmethod
+    def _goes_with_its_answer(cls, v: Any, info: ValidationInfo) -> Any:
+        answer = info.data.get("response")
+        if answer is None:  # the response itself is at fault; that error is the one reported
+            return v
+        owner = {"start_date": "accept", "reason": "decline", "message": "question"}[info.field_name]
+        if v is not None and answer != owner:
+            raise ValueError(f"only goes with response '{owner}'")
+        if v is None and info.field_name == "message" and answer == "question":
+            raise ValueError("a question needs its message")
+        return v
 
 
 def _json_boolean(value: Any) -> Any:

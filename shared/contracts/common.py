@@ -125,6 +125,8 @@ class NoticeKind(StrEnum):
     reengagement = "reengagement"
     survey = "survey"
     approval_overdue = "approval_overdue"  # an approval step past its expected time, to its approvers
+    acknowledgement = "acknowledgement"  # a self-applied candidate's application was received (careers)
+    community_confirmation = "community_confirmation"  # the double opt-in link of a talent-community sign-up
 
 
 def normalize_skill(skill: str) -> str:

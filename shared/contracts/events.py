@@ -53,6 +53,8 @@ class ScreeningResult(Open):
     missing_skills: list[str]
     reasons: list[str]
     override: dict[str, Any] | None = None  # {by, reason, at} when a person overrode the machine
+    # The careers issue: skills found in the CV that the candidate did not type (screening used both).
+    skills_from_cv: list[str] = []
 
 
 class InterviewSummary(Open):
@@ -97,6 +99,42 @@ class ApplicationReceived(Open):
     # Set when the application was created from a talent-pool re-engagement.
     fast_track: dict[str, Any] | None = None
     received_at: datetime
+    # The careers issue: the candidate applied themselves (careers site or public API), in this language;
+    # when a CV came with it, screening waits for its reading (`document_read`) before it screens.
+    self_applied: bool = False
+    locale: str = "en"
+    cv_document_id: str | None = None
+
+
+class DocumentReceived(Open):
+    """A file stored with an application (GridFS, sealed): sourcing's own reader extracts its text off the
+    request path. No content and no file name travel on the bus."""
+
+    document_id: str
+    application_id: str
+    candidate_id: str
+    requisition_id: str
+    division: str
+    kind: str  # cv | other
+    content_type: str
+    received_at: datetime
+
+
+class DocumentRead(Open):
+    """What was read from a file: the skills of the group's vocabulary found in it and the years of experience
+    it states. The text itself stays in sourcing."""
+
+    document_id: str
+    application_id: str
+    candidate_id: str
+    requisition_id: str
+    division: str
+    kind: str
+    text_status: str  # extracted | unreadable
+    skills_found: list[str] = []
+    years_found: float | None = None
+    unreadable_reason: str | None = None
+    read_at: datetime
 
 
 class ApplicationStatusChanged(Open):
@@ -254,6 +292,28 @@ class ReengagementAnswered(Open):
     application_id: str | None = None
 
 
+class CommunitySignupRequested(Open):
+    """Someone asked to join the talent community (or asked again): notification emails the confirmation
+    link (double opt-in). `request` counts the requests of this sign-up, so each one is its own email.
+    The email travels sealed; whether the address was already a member is not said (no enumeration).
+    `candidate_id` is the sign-up's id (`mem_...`): a member's id in the pool, and what erasure guards read."""
+
+    candidate_id: str
+    name: str
+    email: str  # sealed
+    locale: str = "en"
+    request: int = 1
+    requested_at: datetime
+
+
+class CommunityMemberLeft(Open):
+    """A member left (or never confirmed and was removed): their sign-up lost its personal data; notification
+    forgets their address and the words of their emails, and takes no later event about them. Ids only."""
+
+    candidate_id: str  # the sign-up's id
+    left_at: datetime
+
+
 # --- erasure (right to erasure and retention) -------------------------------------------------------------
 
 class CandidateErasureRequested(Open):
@@ -282,6 +342,8 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("sourcing", "application_status_changed"): ApplicationStatusChanged,
     ("sourcing", "offer_confirmation_recorded"): OfferConfirmationRecorded,
     ("sourcing", "candidate_erasure_requested"): CandidateErasureRequested,
+    ("sourcing", "document_received"): DocumentReceived,
+    ("sourcing", "document_read"): DocumentRead,
     ("screening", "application_screened"): ApplicationScreened,
     ("interview_feedback", "interview_scheduled"): InterviewScheduled,
     ("interview_feedback", "scorecard_submitted"): ScorecardSubmitted,
@@ -294,6 +356,8 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("talent_pool", "matches_surfaced"): MatchesSurfaced,
     ("talent_pool", "reengagement_requested"): ReengagementRequested,
     ("talent_pool", "reengagement_answered"): ReengagementAnswered,
+    ("talent_pool", "community_signup_requested"): CommunitySignupRequested,
+    ("talent_pool", "community_member_left"): CommunityMemberLeft,
     **{(service, "candidate_erased"): CandidateErased
        for service in ("screening", "interview_feedback", "notification", "talent_pool")},
 }

@@ -72,8 +72,11 @@ class Rpc(Generic[A, R]):
 
     # -- the caller's side ----------------------------------------------------------------------------
     def request(self, **kwargs: Any) -> dict[str, Any]:
-        """The keyword arguments to send: validated, in their JSON form (what the caller context signs)."""
-        return self.parse_args(kwargs).model_dump(mode="json")
+        """The keyword arguments to send: validated, in their JSON form (what the caller context signs). Arguments
+        of a patch (`SENDS_ONLY_SET`) travel as given: the fields left out stay out, so the service can tell
+        "unchanged" from `null` (which clears)."""
+        args = self.parse_args(kwargs)
+        return args.model_dump(mode="json", exclude_unset=getattr(self.args, "SENDS_ONLY_SET", False))
 
     def read_result(self, raw: Any) -> R:
         return self._adapter.validate_python(raw)

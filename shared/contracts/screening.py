@@ -23,6 +23,7 @@ class Screening(View):
     missing_skills: list[str]
     reasons: list[str]
     override: dict[str, Any] | None = None
+    skills_from_cv: list[str] = []  # found only in the CV (api-v1 "Careers, documents"); screening used them too
 
 
 class ScreeningResult(Screening):

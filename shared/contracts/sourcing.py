@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field, StrictInt, StringConstraints
 
 from shared.contracts import commands as cmd
 from shared.contracts.common import DEFAULT_PAGE, AppStatus, Id, RpcPageLimit
-from shared.contracts.rpc import ADMIN, HR, RECRUITER, STAFF, Args, Rpc, View
+from shared.contracts.rpc import ADMIN, ANYONE, HR, RECRUITER, STAFF, Args, Rpc, View
 from shared.contracts.screening import Screening
 
 SERVICE = "sourcing"
@@ -33,6 +33,22 @@ class KnockoutQuestionView(View):
     required_answer: bool
 
 
+class SalaryRangeView(View):
+    min: float
+    max: float
+    currency: str
+    period: Literal["year", "month", "hour"]
+
+
+class RequisitionChange(View):
+    """One line of a requisition's history: who did what, and which fields an edit changed."""
+
+    at: str
+    by: str
+    action: Literal["created", "edited", "published", "unpublished", "closed"]
+    fields: list[str] = []
+
+
 class Requisition(View):
     id: str
     status: Literal["open", "closed"]
@@ -50,11 +66,116 @@ class Requisition(View):
     created_at: str
     closed_at: str | None
     close_reason: Literal["filled", "cancelled"] | None
+    # The posting (the careers issue): what the careers site shows, and whether it shows it.
+    description: str = ""
+    employment_type: cmd.EmploymentType = "full_time"
+    salary_range: SalaryRangeView | None = None
+    remote: bool = False
+    closes_at: str | None = None
+    published: bool = False
+    published_at: str | None = None
+    updated_at: str | None = None
+    history: list[RequisitionChange] = []
 
 
 class RequisitionPage(View):
     items: list[Requisition]
     next_cursor: str | None
+
+
+class DivisionRecord(View):
+    """A division as a record (api-v1 "People"; its careers page's name, blurb and colour since the careers
+    issue). A division with no record yet reads as its id, UTC, `en` and the default colour."""
+
+    id: str
+    name: str
+    timezone: str
+    locale: Literal["en", "zh-CN"]
+    careers_blurb: str
+    colour: str
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class DivisionList(View):
+    items: list[DivisionRecord]
+
+
+class PublicQuestion(View):
+    """A knock-out question as a candidate sees it: never the answer that keeps them in."""
+
+    id: str
+    question: str
+
+
+class PublicJob(View):
+    """A published, open requisition as the careers site, the feeds and `GET /v1/public/jobs` show it: the
+    posting only (no headcount, tier, urgency, history or knock-out answers)."""
+
+    id: str
+    title: str
+    division: str
+    department: str
+    location: str | None
+    remote: bool
+    employment_type: cmd.EmploymentType
+    salary_range: SalaryRangeView | None
+    description: str
+    required_skills: list[str]
+    skills: list[str]
+    min_years: float
+    knockout_questions: list[PublicQuestion]
+    published_at: str | None
+    closes_at: str | None
+    updated_at: str | None
+    division_profile: DivisionRecord
+
+
+class PublicJobPage(View):
+    items: list[PublicJob]
+    next_cursor: str | None
+    # The divisions that have published jobs (the careers site's division filter and pages).
+    divisions: list[DivisionRecord]
+
+
+class DocumentView(View):
+    """A file of an application (a CV or another document) and what was read from it."""
+
+    id: str
+    application_id: str
+    kind: cmd.DocumentKind
+    filename: str
+    content_type: Literal["application/pdf",
+                          "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                          "text/plain"]
+    size: int
+    uploaded_at: str
+    uploaded_by: str  # "candidate" for a careers application, else the staff member's name
+    text_status: Literal["pending", "extracted", "unreadable"]
+    skills_found: list[str]
+    years_found: float | None = None
+    unreadable_reason: str | None = None
+    text: str | None = Field(default=None, description="the extracted text (staff only; null until read)")
+    # Whose file it is (the gateway's audit log of reads names the candidate and division).
+    candidate_id: str | None = None
+    division: str | None = None
+
+
+class DocumentList(View):
+    items: list[DocumentView]
+
+
+class DocumentContent(View):
+    """A file to download: its bytes base64-encoded (the gateway streams them with the type and name)."""
+
+    id: str
+    application_id: str
+    filename: str
+    content_type: str
+    size: int
+    data: str
+    candidate_id: str | None = None
+    division: str | None = None
 
 
 class TimelineEntry(View):
@@ -142,6 +263,7 @@ class ProfileExport(View):
 class ExportedApplication(ApplicationRecord):
     answers: dict[str, bool]
     submitted_by: str | None
+    cover_note: str | None = None  # a careers application's note (the careers issue)
 
 
 class SourcingExport(View):
@@ -150,6 +272,8 @@ class SourcingExport(View):
     candidate: Candidate
     profiles: list[ProfileExport]
     applications: list[ExportedApplication]
+    # Every file of every application: metadata and extracted text, not the bytes (the careers issue).
+    documents: list[DocumentView] = []
 
 
 class ErasureStep(View):
@@ -282,6 +406,9 @@ class FastTrackArgs(Args):
     candidate_id: Id
     reengagement_id: Id
     reuse_interview_from: Id | None = None
+    # A talent-community member (issue 18) has no candidate yet: `candidate_id` names their sign-up and the
+    # application goes to the candidate this email finds or makes (as submit_application would).
+    candidate: cmd.CandidateIn | None = None
 
 
 class ApplicationArgs(Args):
@@ -338,6 +465,34 @@ class DivisionArgs(Args):
     division: DivisionName
 
 
+class PatchRequisitionArgs(cmd.RequisitionPatch):
+    requisition_id: Id
+
+
+class DivisionIdArgs(Args):
+    division_id: DivisionName
+
+
+class PatchDivisionArgs(cmd.DivisionPatch):
+    division_id: DivisionName
+
+
+class PublicJobsArgs(Args):
+    division: DivisionName | None = None
+    q: Annotated[str, StringConstraints(max_length=200)] | None = None
+    location: Annotated[str, StringConstraints(max_length=200)] | None = None
+    limit: Limit = DEFAULT_PAGE
+    cursor: Cursor | None = None
+
+
+class DocumentArgs(Args):
+    document_id: Id
+
+
+class AttachDocumentArgs(cmd.NewDocument):
+    application_id: Id
+
+
 class PutRetentionPolicyArgs(cmd.RetentionPolicyIn):
     """The path's division; the body's own (a GET's answer sent back) is checked against it by the gateway."""
 
@@ -351,6 +506,23 @@ GetRequisition = Rpc(SERVICE, "get_requisition", RequisitionArgs, Requisition, S
 ListRequisitions = Rpc(SERVICE, "list_requisitions", ListRequisitionsArgs, RequisitionPage, STAFF)
 CloseRequisition = Rpc(SERVICE, "close_requisition", CloseRequisitionArgs, Requisition, (HR, ADMIN))
 
+PatchRequisition = Rpc(SERVICE, "patch_requisition", PatchRequisitionArgs, Requisition, (HR, ADMIN),
+                       "PATCH /v1/requisitions/{id}: edit fields and the posting; recorded in its history")
+ListDivisions = Rpc(SERVICE, "list_divisions", Args, DivisionList, STAFF)
+GetDivision = Rpc(SERVICE, "get_division", DivisionIdArgs, DivisionRecord, STAFF)
+CreateDivision = Rpc(SERVICE, "create_division", cmd.NewDivision, DivisionRecord, (ADMIN,))
+PatchDivision = Rpc(SERVICE, "patch_division", PatchDivisionArgs, DivisionRecord, (ADMIN,))
+ListPublicJobs = Rpc(SERVICE, "list_public_jobs", PublicJobsArgs, PublicJobPage, (ADMIN,),
+                     "the careers site calls as the system: published, open jobs only")
+GetPublicJob = Rpc(SERVICE, "get_public_job", RequisitionArgs, PublicJob, (ADMIN,),
+                   "the careers site calls as the system: not found unless published and open")
+ApplyToJob = Rpc(SERVICE, "apply_to_job", cmd.PublicApplication, ApplicationAccepted, (ADMIN,),
+                 "the careers site calls as the system after its abuse controls")
+ListDocuments = Rpc(SERVICE, "list_documents", ApplicationArgs, DocumentList, ANYONE,
+                    "scoped like the application; an interviewer only for applications whose panel it sits on")
+GetDocument = Rpc(SERVICE, "get_document", DocumentArgs, DocumentContent, ANYONE,
+                  "scoped like the application; an interviewer only for applications whose panel it sits on")
+AttachDocument = Rpc(SERVICE, "attach_document", AttachDocumentArgs, DocumentView, (RECRUITER, HR, ADMIN))
 SubmitApplication = Rpc(SERVICE, "submit_application", cmd.NewApplication, ApplicationAccepted, (RECRUITER, HR, ADMIN))
 SubmitFastTrackApplication = Rpc(SERVICE, "submit_fast_track_application", FastTrackArgs, ApplicationAccepted,
                                  (ADMIN,), "talent_pool acts as the system; an admin may do it by hand")

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.contracts.commands import PortalResponseIn
+from shared.contracts.commands import CommunitySignupIn, PortalResponseIn
 from shared.contracts.common import Id, IdList
 from shared.contracts.queries import Cursor, Filter, Limit, ReportArgs, ReportPeriod
 from shared.contracts.rpc import ADMIN, ANYONE, STAFF, SYSTEM_ONLY, Args, Rpc, View
@@ -118,6 +118,32 @@ class TalentPoolExport(View):
     poolings: list[Pooling]
 
 
+class CommunitySignupAccepted(View):
+    """The answer to joining: the same whether the address is new, pending or already a member (no account
+    enumeration); the email says the rest."""
+
+    status: Literal["pending"]
+
+
+CommunityStatus = Literal["pending", "member", "left"]
+
+
+class CommunityMember(View):
+    """A sign-up as its owner sees it (the confirm page, the member's portal)."""
+
+    id: str
+    status: CommunityStatus
+    name: str
+    skills: list[str]
+    divisions: list[str] = Field(description="divisions of interest; empty: every division")
+    locale: str
+    requested_at: str | None
+    confirmed_at: str | None
+    left_at: str | None
+    in_pool: bool
+    retain_until: str | None
+
+
 class OfferDays(View):
     count: int
     median: float | None
@@ -161,6 +187,11 @@ class ReengagementArgs(Args):
 
 
 class RespondArgs(PortalResponseIn):
+    # A re-engagement is answered yes or no: start dates, reasons and questions to HR belong to offers.
+    response: Literal["accept", "decline"]
+    start_date: None = None
+    reason: None = None
+    message: None = None
     reengagement_id: Id
 
 
@@ -169,6 +200,16 @@ class PortalLinkArgs(Args):
 
     application_id: Id | None = None
     reengagement_id: Id | None = None
+
+
+class JoinCommunityArgs(CommunitySignupIn):
+    pass
+
+
+class SignupArgs(Args):
+    """The sign-up a member's token names (shared/tokens.py kind `m`)."""
+
+    signup_id: Id
 
 
 class ExportArgs(Args):
@@ -192,3 +233,14 @@ WithdrawConsent = Rpc(SERVICE, "withdraw_consent", PortalLinkArgs, ConsentWithdr
                       "The candidate, on the portal, leaves the pool and every pending re-engagement at once")
 ExportCandidate = Rpc(SERVICE, "export_candidate", ExportArgs, TalentPoolExport, (ADMIN,),
                       "Right of access: the pool entry, consent, every re-engagement and every time they were pooled")
+
+# The talent community (issue 18): the gateway's careers pages call these as the system, after checking the
+# member's token (confirm, portal, leave) or the form's abuse controls (join).
+JoinCommunity = Rpc(SERVICE, "join_community", JoinCommunityArgs, CommunitySignupAccepted, SYSTEM_ONLY,
+                    "POST /careers/community: a pending sign-up (or the same one again) and its confirmation email")
+ConfirmCommunity = Rpc(SERVICE, "confirm_community", SignupArgs, CommunityMember, SYSTEM_ONLY,
+                       "The emailed link, posted: the member enters the pool with reason `community`")
+GetCommunityMember = Rpc(SERVICE, "get_community_member", SignupArgs, CommunityMember, SYSTEM_ONLY,
+                         "The member's portal and the confirm page")
+LeaveCommunity = Rpc(SERVICE, "leave_community", SignupArgs, CommunityMember, SYSTEM_ONLY,
+                     "The member leaves: out of the pool at once, the sign-up's personal data deleted")

@@ -3,12 +3,14 @@ included), Redis and the dead-letter queues shows neither in clear, while the AP
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from contextlib import contextmanager
 
 import pytest
 from kombu import Connection, Exchange, Queue
+from reportlab.pdfgen import canvas
 
 from shared.bus import topology
 from shared.crypto import is_sealed, open_sealed
@@ -25,6 +27,7 @@ CANDIDATE = {"name": "Rita Rest", "email": "Rita.Rest@Example.net", "phone": "+4
              "skills": ["forklift"], "years_experience": 3}
 PHONE_DIGITS = "442079460321"
 STORED_EMAIL = "Rita.Rest@example.net"  # email validation lower-cases the domain, keeps the local part
+CV_MARKER = "Asdfghjkl-Rest-CV-5512"  # only in Rita's CV: its bytes and its extracted text are sealed
 
 
 @contextmanager
@@ -85,8 +88,23 @@ def test_email_and_phone_are_sealed_in_every_store_and_open_through_the_api(plat
         **CANDIDATE, "email": "  rita.rest@EXAMPLE.net "}}).json()
     assert again["candidate_id"] == app["candidate_id"]
 
+    # A CV (a real PDF, its text uncompressed) read by sourcing: the text comes back through the API ...
+    buf = io.BytesIO()
+    pdf = canvas.Canvas(buf, pageCompression=0)
+    pdf.drawString(72, 720, f"Rita Rest {CV_MARKER} forklift")
+    pdf.save()
+    assert CV_MARKER.encode() in buf.getvalue()
+    attached = recruiter.post(f"/v1/applications/{app['id']}/documents", data={"kind": "cv"},
+                              files={"file": ("Rita Rest.pdf", buf.getvalue(), "application/pdf")})
+    assert attached.status_code == 201, attached.text
+    wait_for(lambda: recruiter.get(f"/v1/applications/{app['id']}/documents").json()["items"][0],
+             lambda d: d["text_status"] == "extracted" and CV_MARKER in d["text"], what="the CV read")
+
     # ... but nothing stores them in clear: not the services' records, outboxes, inboxes, Redis or dead letters.
     dump = platform_dump(platform.env)
+    # The CV neither: not its text in any collection, not its bytes in any GridFS chunk, not its name.
+    assert any(source.endswith("fs.chunks:bytes") for source in dump)
+    assert occurrences(dump, [CV_MARKER, "Rita Rest.pdf"]) == []
     assert any(source.endswith(".outbox") for source in dump) and any(source.endswith(".notices") for source in dump)
     needles = [CANDIDATE["email"], CANDIDATE["email"].lower(), CANDIDATE["phone"], PHONE_DIGITS]
     assert occurrences(dump, needles) == []

@@ -3,8 +3,11 @@ service with per-service progress (right to erasure), and retention that erases 
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from kombu import Connection, Exchange
+from reportlab.pdfgen import canvas
 
 from shared.bus import topology
 from shared.contracts.common import SERVICES
@@ -18,6 +21,26 @@ DIVISION = "erasure"
 ERIN = {"name": "Erin Erasure", "email": "Erin.Erasure@example.com", "phone": "+33 1 23 45 67 89",
         "skills": ["forklift"], "years_experience": 4}
 ERIN_TRACES = [ERIN["name"], ERIN["email"], ERIN["email"].lower(), ERIN["phone"], "33123456789"]
+# A string found nowhere but in Erin's CV (a real PDF): its text is sealed at rest, so the dump never shows it;
+# its GridFS file ids are what must be gone too.
+CV_MARKER = "Qwertzuiop-CV-Marker-8841"
+
+
+def a_cv() -> bytes:
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    for i, line in enumerate([f"Erin Erasure {CV_MARKER}", "Forklift licence, warehouse management", "4 years"]):
+        c.drawString(72, 720 - 16 * i, line)
+    c.save()
+    return buf.getvalue()
+
+
+def gridfs_ids(dump: dict[str, str]) -> str:
+    """The GridFS files and chunks of every database of the platform, as dumped."""
+    return "\n".join(text for source, text in dump.items() if source.split(".", 1)[-1].startswith(("fs.files",
+                                                                                                     "fs.chunks")))
+
+
 RETO = {"name": "Reto Retention", "email": "reto.retention@example.com", "skills": ["sewing"], "years_experience": 1}
 KEPT = {"name": "Kira Kept", "email": "kira.kept@example.com", "skills": ["forklift"], "years_experience": 2}
 
@@ -45,8 +68,21 @@ def test_export_then_erasure_leaves_no_trace_of_the_candidate_in_any_store(platf
     app = recruiter.post("/v1/applications", headers={"Idempotency-Key": "erin-1"}, json={
         "requisition_id": req["id"], "source": "referral", "talent_pool_consent": True, "candidate": ERIN}).json()
     cid = app["candidate_id"]
+    cv = a_cv()
+    attached = recruiter.post(f"/v1/applications/{app['id']}/documents", data={"kind": "cv"},
+                              files={"file": ("Erin Erasure CV.pdf", cv, "application/pdf")})
+    assert attached.status_code == 201, attached.text
+    doc_id = attached.json()["id"]
+    read = wait_for(lambda: recruiter.get(f"/v1/applications/{app['id']}/documents").json()["items"],
+                    lambda items: items and items[0]["text_status"] != "pending", what="the CV read")
+    assert read[0]["text_status"] == "extracted" and CV_MARKER in read[0]["text"]
+    assert "Forklift" in read[0]["skills_found"]
     wait_for(lambda: app_status(hr, app["id"]), lambda a: a["status"] == "shortlisted", what="shortlisted")
+    assert ivy.get(f"/v1/documents/{doc_id}").status_code == 404  # not on the panel yet
     interview_and_pass(recruiter, hr, ivy, "ivy", app["id"], 5, "strong_yes", "2026-12-05T09:00:00Z")
+    download = ivy.get(f"/v1/documents/{doc_id}")  # on the panel now: the CV, as it was sent
+    assert download.status_code == 200 and download.content == cv
+    assert download.headers["content-type"] == "application/pdf"
     token = portal_link(platform.mail_body(find_mail(platform, ERIN["email"], "offer")[0])).split("/portal/", 1)[1]
     assert platform.client().post(f"/portal/{token}/response", json={"response": "decline"}).status_code == 200
     wait_for(lambda: recruiter.get("/v1/talent-pool", params={"division": DIVISION}).json()["items"],
@@ -71,6 +107,8 @@ def test_export_then_erasure_leaves_no_trace_of_the_candidate_in_any_store(platf
     assert held["interview_feedback"]["decisions"][0]["outcome"] == "pass"
     assert any(n["kind"] == "offer" and n["recipient"] == ERIN["email"] for n in held["notification"]["notices"])
     assert held["talent_pool"]["pool_entry"]["candidate_id"] == cid
+    [exported_cv] = held["sourcing"]["documents"]
+    assert exported_cv["id"] == doc_id and CV_MARKER in exported_cv["text"] and "data" not in exported_cv
     audited = admin.get("/v1/audit", params={"candidate_id": cid}).json()["items"]
     assert audited[0]["action"] == "GET /v1/candidates/{candidate_id}/export" and "export" in audited[0]["fields"]
 
@@ -81,6 +119,8 @@ def test_export_then_erasure_leaves_no_trace_of_the_candidate_in_any_store(platf
              what="a dead letter about the candidate in every service's queue")
     before = platform_dump(platform.env)
     assert occurrences(before, [ERIN["name"]]) != []  # the scan does find the candidate while held
+    assert doc_id in gridfs_ids(before)  # the CV is in GridFS, its file and chunks ...
+    assert occurrences(before, [CV_MARKER]) == []  # ... sealed: its text is in clear nowhere, chunks included
     assert any(s.startswith("redis:") for s, _ in occurrences(before, [cid]))  # the idempotent answer
     report = timing(hr)
 
@@ -104,7 +144,13 @@ def test_export_then_erasure_leaves_no_trace_of_the_candidate_in_any_store(platf
 
     # No trace left in any database, outbox, inbox, Redis or dead-letter queue ...
     after = platform_dump(platform.env)
-    assert occurrences(after, ERIN_TRACES) == []
+    assert occurrences(after, [*ERIN_TRACES, CV_MARKER]) == []
+    # The CV's GridFS file and chunks and its metadata are gone (an id alone is no personal data elsewhere).
+    assert doc_id not in gridfs_ids(after)
+    assert not [source for source, _ in occurrences(after, [doc_id]) if source.endswith("_sourcing.documents")]
+    assert done["services"]["sourcing"]["counts"]["files"] == 1
+    assert done["services"]["sourcing"]["counts"]["documents"] == 1
+    assert admin.get(f"/v1/documents/{doc_id}").status_code == 404
     # ... the candidate is gone for every reader, but the figures stay.
     assert admin.get(f"/v1/candidates/{cid}").status_code == 404
     assert admin.get(f"/v1/candidates/{cid}/export").status_code == 404

@@ -223,6 +223,31 @@ def test_the_whole_hiring_loop(platform):
     kinds = {n["kind"] for n in hr.get(f"/v1/candidates/{app['candidate_id']}/notifications").json()}
     assert {"offer", "reengagement"} <= kinds
 
+    # --- the README's step 9: HR publishes the role; Jo applies on the careers site with a text CV, typing
+    # one skill; the CV names the others, so screening shortlists Jo on what the CV added
+    r = hr.patch(f"/v1/requisitions/{req['id']}", json={"published": True,
+                                                       "description": "Pull great coffee in our flagship store."})
+    assert r.status_code == 200 and r.json()["published"] is True, r.text
+    site = platform.client()
+    site.headers.pop("Authorization")
+    site.headers["X-Forwarded-For"] = "198.51.100.20"  # Jo's own address (the fuzz test spends loopback's)
+    assert "Barista" in site.get("/careers").text
+    page = site.get(f"/careers/jobs/{req['id']}/apply", params={"utm_source": "walk"})
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    r = site.post(f"/careers/jobs/{req['id']}/apply", follow_redirects=False, data={
+        "csrf": csrf, "source": "walk", "name": "Jo Park", "email": "jo@example.com", "years_experience": "4",
+        "skills": "coffee", "privacy_ack": "on"}, files={"cv": (
+            "jo-cv.txt", b"Jo Park\nCoffee, customer service and latte art; 4 years of experience.\n", "text/plain")})
+    assert r.status_code == 303, r.text
+    assert portal_link(platform.mail_body(find_mail(platform, "jo@example.com", "We received")[0]))
+    [jo] = [a for a in recruiter.get(f"/v1/requisitions/{req['id']}/applications").json()["items"]
+            if a["source"] == "walk"]
+    jo = wait_for(lambda: app_status(recruiter, jo["id"]), lambda a: a["status"] != "received", what="Jo screened")
+    assert jo["status"] == "shortlisted"
+    assert sorted(s.casefold() for s in jo["screening"]["skills_from_cv"]) == ["customer service", "latte art"]
+    [cv] = recruiter.get(f"/v1/applications/{jo['id']}/documents").json()["items"]
+    assert cv["kind"] == "cv" and cv["text_status"] == "extracted"
+
 
 def test_bad_input_is_refused_and_changes_nothing(platform):
     admin = platform.client()

@@ -41,10 +41,17 @@ BODIES = {
     ("PUT", "/v1/retention-policies/{division}"): {"rejected_days": 0, "pool_days": 0},
     ("POST", "/v1/requisitions/{requisition_id}/matches/{candidate_id}/reengage"): None,
     ("DELETE", "/v1/api-keys/{key_id}"): None,
+    ("PATCH", "/v1/requisitions/{requisition_id}"): {"title": "Taken over"},
+    ("PATCH", "/v1/divisions/{division_id}"): {"name": "Taken over"},
 }
+# Routes that take a file (multipart), with a valid one.
+FILES = {("POST", "/v1/applications/{application_id}/documents"): {
+    "data": {"kind": "other"}, "files": {"file": ("note.txt", b"A note from division B", "text/plain")}}}
 # Routes whose parameter is not a division's object: the portal's credential is the token itself.
 NOT_DIVISION_SCOPED = {"/portal/{token}", "/portal/{token}/response", "/portal/{token}/survey",
-                       "/portal/{token}/consent"}
+                       "/portal/{token}/consent", "/portal/{token}/leave", "/careers/community/confirm/{token}",
+                       # public by design, published jobs only (tests/e2e/test_careers.py: 404 for any other)
+                       "/v1/public/jobs/{requisition_id}/applications"}
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +76,16 @@ def tenant_a(platform):
     interview = interview_and_pass(recruiter, hr, ann, "ann", app["id"], 4, "yes")
     approvals = wait_for(lambda: hr.get(f"/v1/applications/{app['id']}/approvals").json(),
                          lambda a: isinstance(a, list) and len(a) == 2, what="approvals")
+    document = recruiter.post(f"/v1/applications/{app['id']}/documents", data={"kind": "cv"},
+                              files={"file": ("cv.txt", b"Tenant A Person\nledger, 5 years", "text/plain")})
+    assert document.status_code == 201, document.text
+    wait_for(lambda: recruiter.get(f"/v1/applications/{app['id']}/documents").json()["items"],
+             lambda items: items[0]["text_status"] != "pending", what="the document read")
     return {
         "ids": {"requisition_id": req["id"], "application_id": app["id"], "candidate_id": app["candidate_id"],
                 "interview_id": interview["id"], "approval_id": approvals[0]["id"], "key_id": key_id,
-                "division": A, "erasure_id": "era_of_tenant_a"},  # erasures are admin-only: refused by role
+                "division": A, "division_id": A, "document_id": document.json()["id"],
+                "erasure_id": "era_of_tenant_a"},  # erasures are admin-only: refused by role
         "urgent_requisition_id": urgent["id"],
         "hr": hr,
     }
@@ -82,6 +95,8 @@ def snapshot(tenant) -> dict:
     hr, ids = tenant["hr"], tenant["ids"]
     return {
         "requisition": hr.get(f"/v1/requisitions/{ids['requisition_id']}").json(),
+        "documents": hr.get(f"/v1/applications/{ids['application_id']}/documents").json(),
+        "division": hr.get(f"/v1/divisions/{A}").json(),
         "application": hr.get(f"/v1/applications/{ids['application_id']}").json(),
         "interview": hr.get(f"/v1/interviews/{ids['interview_id']}").json(),
         "approvals": hr.get(f"/v1/applications/{ids['application_id']}/approvals").json(),
@@ -111,17 +126,21 @@ def test_every_endpoint_with_an_id_refuses_another_divisions_keys(platform, tena
                 assert name in tenant_a["ids"], f"no object of division A for {{{name}}} in {method} {path}"
                 url = url.replace("{" + name + "}", tenant_a["ids"][name])
             body = BODIES.get((method, path))
-            if method in ("POST", "PUT") and (method, path) not in BODIES:
+            upload = FILES.get((method, path))
+            if method in ("POST", "PUT", "PATCH") and (method, path) not in BODIES and not upload:
                 pytest.fail(f"{method} {path} takes a body: add a valid one to BODIES")
             for role, client in others.items():
-                r = client.request(method, url, json=body) if body is not None else client.request(method, url)
+                if upload:
+                    r = client.request(method, url, **upload)
+                else:
+                    r = client.request(method, url, json=body) if body is not None else client.request(method, url)
                 tried.append((method, path, role, r.status_code))
                 if r.status_code not in (403, 404):
                     leaks.append((method, path, role, r.status_code, r.text[:200]))
                 elif r.status_code == 404:
                     assert r.json()["error"]["code"].endswith("not_found"), (method, path, r.text)
     assert leaks == []
-    assert len(tried) >= 3 * 26  # 26 operations take an id today
+    assert len(tried) >= 3 * 31  # 31 operations take an id today
     # a division-scoped key that may read an object gets 404, as if it did not exist (not 403)
     hr_b = others["hr"]
     for url in (f"/v1/applications/{tenant_a['ids']['application_id']}",

@@ -25,11 +25,11 @@ def main() -> None:
 
     real_screen = domain.screen
 
-    def screen(requisition, candidate, answers):
+    def screen(requisition, candidate, answers, cv=None):
         email = open_sealed(candidate.email)  # events carry it sealed
         if is_unlucky(email):
             raise RuntimeError("injected bug: cannot screen this candidate")
-        return real_screen(requisition, candidate, answers)
+        return real_screen(requisition, candidate, answers, cv)
 
     domain.screen = screen
     run_service(ScreeningService)

@@ -1,5 +1,6 @@
 """A raw dump of everything a running platform keeps, as text, for tests that search it for personal data:
-every document of every database of the platform's namespace (outbox and inbox included), every Redis key
+every document of every database of the platform's namespace (outbox and inbox included; GridFS chunks also as
+their raw bytes, so a file's text in clear would be found), every Redis key
 under its prefix, and every message waiting in its dead-letter queues. Read straight from the stores, not
 through any service, so nothing is opened or filtered on the way."""
 
@@ -27,6 +28,9 @@ def mongo_dump(mongo_url: str, namespace: str) -> dict[str, str]:
             for coll in db.list_collection_names():
                 docs = list(db[coll].find())
                 out[f"{db_name}.{coll}"] = "\n".join(json_util.dumps(d, ensure_ascii=False) for d in docs)
+                if coll.endswith(".chunks"):  # GridFS: a file's bytes as they are (JSON would show base64)
+                    out[f"{db_name}.{coll}:bytes"] = "\n".join(bytes(d.get("data") or b"").decode("utf-8", "replace")
+                                                               for d in docs)
         return out
     finally:
         client.close()

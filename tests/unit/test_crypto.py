@@ -86,3 +86,29 @@ def test_the_process_seals_with_the_keys_of_its_settings(monkeypatch):
     assert crypto.sealer().current == "k7" and crypto.seal("ann@example.com").startswith("pd1:k7:")
     with pytest.raises(ValueError, match="HIRELOOP_DATA_KEYS"):
         crypto.configure(Settings(data_keys="k1:short"))
+
+
+def test_bytes_seal_whole_files_and_open_with_any_configured_key():
+    old, new = key(), key()
+    cv = b"%PDF-1.4 Ann Example, Python, 6 years\x00\xff" * 1000
+    sealed = Sealer(f"k1:{old}", LOOKUP).seal_bytes(cv)
+    assert sealed.startswith(b"pb1:k1:") and b"Ann Example" not in sealed
+    assert Sealer(f"k1:{old}", LOOKUP).seal_bytes(cv) != sealed  # a fresh nonce each time
+    rotated = Sealer(f"k2:{new},k1:{old}", LOOKUP)
+    assert rotated.open_bytes(sealed) == cv
+    assert rotated.seal_bytes(b"x").startswith(b"pb1:k2:")
+    with pytest.raises(SealError, match="k1"):
+        Sealer(f"k2:{new}", LOOKUP).open_bytes(sealed)
+
+
+def test_tampered_or_unsealed_bytes_do_not_open():
+    sealer = Sealer(f"k1:{key()}", LOOKUP)
+    sealed = bytearray(sealer.seal_bytes(b"Ann's CV"))
+    sealed[-1] ^= 1
+    with pytest.raises(SealError):
+        sealer.open_bytes(bytes(sealed))
+    with pytest.raises(SealError):
+        sealer.open_bytes(b"Ann's CV in clear")
+    # A sealed string's bytes are not a sealed file (different prefix and associated data).
+    with pytest.raises(SealError):
+        sealer.open_bytes(sealer.seal("Ann").encode())

@@ -22,7 +22,9 @@ IO_PACKAGES = ("nameko", "eventlet", "kombu", "pymongo", "redis", "aio_pika", "a
 # a decorator of exception classes, no connection, no I/O.
 WIRE_ONLY = {"nameko.exceptions"}
 PURE = sorted([*(f"services.{p.parent.name}.domain" for p in ROOT.glob("services/*/domain.py")),
-               "shared.erasure", "shared.policy", "shared.skills", "shared.errors", "shared.contracts.common"])
+               "shared.erasure", "shared.policy", "shared.skills", "shared.errors", "shared.contracts.common",
+               "shared.documents", "services.sourcing.cv_reading", "services.notification.calendar",
+               "shared.offer_letter"])
 
 
 def _path(module: str) -> Path | None:

@@ -121,6 +121,7 @@ def test_unset_or_empty_variables_give_the_documented_defaults():
     assert (defaults.gateway_host, defaults.gateway_port, defaults.gateway_workers) == ("127.0.0.1", 8000, 1)
     assert (defaults.pool_retention_days, defaults.retention_rejected_days, defaults.retention_sweep_seconds) == (
         365, 180, 3600.0)
+    assert defaults.cv_read_wait_seconds == 300.0  # screening's wait for a CV's reading (the careers issue)
     assert (defaults.rate_limit_key, defaults.rate_limit_division, defaults.rate_limit_anonymous) == (
         Rate(20, 100), Rate(100, 500), Rate(2, 30))
     assert (defaults.traces_sample_ratio, defaults.otlp_traces_url, defaults.traces_file) == (1.0, "", "")

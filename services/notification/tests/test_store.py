@@ -104,6 +104,20 @@ def test_claim_takes_due_notices_once_and_leaves_future_ones(store):
     assert store.claim_due(now + timedelta(hours=1, seconds=1), 60)["_id"] == later["_id"]
 
 
+def test_a_notice_with_files_keeps_their_names_and_types_through_the_claim(store):
+    described = [{"filename": "invite.ics", "content_type": "text/calendar; method=REQUEST; charset=utf-8"}]
+    with_files = domain.build_notice(
+        Planned("offer", domain.CANDIDATE, 0), notice_id=new_id("ntc"), now=utcnow(), recipient="li@example.com",
+        rendered=domain.Rendered("Subject", "Body\n"), application_id="app_1", candidate_id="cand_1",
+        reengagement_id=None, division="retail", tier="basic", urgent=False, attachments=described)
+    without = notice("guide")
+    store.add_notice(with_files)
+    store.add_notice(without)
+    # what the dispatcher reads: the list, to make the files
+    assert store.claim_due(utcnow(), 60, only_ids=[with_files["_id"]])["attachments"] == described
+    assert "attachments" not in store.claim_due(utcnow(), 60, only_ids=[without["_id"]])
+
+
 def test_claim_can_be_limited_to_given_ids(store):
     a, b = notice("offer"), notice("rejection")
     store.add_notice(a)

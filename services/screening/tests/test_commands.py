@@ -69,3 +69,41 @@ def test_a_status_change_costs_one_command(counted):
     sent.clear()
     status_changed(svc, app_id, "received", 1)  # sourcing's first change, after the copy began with it
     assert sent == [("update", "application_status"), ("update", "application_status")]  # refused, re-checked
+
+
+def with_cv(svc, app_id):
+    return shell_deliver(svc.on_application_received, "sourcing", "application_received", {
+        "application_id": app_id, "candidate_id": "cand_1", "source": "careers", "received_at": "2026-12-01T10:00:00Z",
+        "requisition": {"id": "req_1", "title": "Barista", "division": "retail", "department": "stores",
+                        "tier": "basic", "required_skills": ["Coffee"]},
+        "candidate": {"name": "Ann", "email": "sealed", "skills": ["coffee"]}, "cv_document_id": "doc_1"})
+
+
+def cv_read(svc, app_id):
+    return shell_deliver(svc.on_document_read, "sourcing", "document_read", {
+        "document_id": "doc_1", "application_id": app_id, "candidate_id": "cand_1", "requisition_id": "req_1",
+        "division": "retail", "kind": "cv", "text_status": "extracted", "skills_found": ["Latte Art"],
+        "read_at": "2026-12-01T10:00:02Z"})
+
+
+def test_what_an_application_with_a_cv_costs_in_either_order(counted):
+    """Application then reading (the usual order: the reading is off the request path): the application's
+    document is inserted waiting, then the reading reads it and writes the result: two commands more than an
+    application without a CV. The reading first: three for it, and the application's insert clashes and reads."""
+    svc, sent = counted
+    app_id = new_id("app")
+    with_cv(svc, app_id)
+    assert sent == [("find", "erased"), ("insert", "results"), ("update", "application_status")]
+    sent.clear()
+    cv_read(svc, app_id)
+    # read, then the result and its event in one write (then the in-process relay's clear)
+    assert sent == [("find", "results"), ("update", "results"), RELAY_CLEAR]
+    sent.clear()
+    # the reading first: inserted after the tombstone check; the application's insert then clashes and reads
+    other = new_id("app")
+    cv_read(svc, other)
+    assert sent == [("find", "results"), ("find", "erased"), ("insert", "results")]
+    sent.clear()
+    with_cv(svc, other)
+    assert sent == [("find", "erased"), ("insert", "results"), ("find", "results"), ("update", "results"),
+                    RELAY_CLEAR, ("update", "application_status")]

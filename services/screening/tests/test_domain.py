@@ -1,4 +1,4 @@
-from services.screening.domain import apply_override, location_matches, screen
+from services.screening.domain import CvReading, apply_override, location_matches, screen
 from shared.contracts.events import CandidateSnapshot, RequisitionSnapshot
 
 
@@ -71,3 +71,78 @@ def test_override_keeps_evidence_and_records_who():
     assert o.passed is True and o.override["by"] == "maria" and o.override["original_passed"] is False
     assert o.missing_skills == r.missing_skills
     assert o.reasons[-1] == "Manually passed by maria: strong referral"
+
+
+# --- the CV (careers issue) ---------------------------------------------------------------------------
+
+def read(skills=(), years=None, status="extracted", why=None):
+    return CvReading.of({"text_status": status, "skills_found": list(skills), "years_found": years,
+                         "unreadable_reason": why})
+
+
+def test_skills_found_in_the_cv_count_with_those_typed_and_the_reasons_say_which():
+    typed_only = screen(req(), cand(skills=["coffee", "pos"]))
+    assert typed_only.passed is False and typed_only.skills_from_cv == []
+    r = screen(req(), cand(skills=["coffee", "pos"]), cv=read(["customer service", "Latte Art", "Excel"]))
+    assert r.passed is True  # the required skill missing from the form was in the CV
+    assert r.matched_skills == ["Coffee", "Customer Service", "Latte Art", "POS"] and r.missing_skills == []
+    assert r.match == 100 and r.score > typed_only.score
+    # every skill found only in the CV, relevant to this role or not, as the reading spelled it
+    assert r.skills_from_cv == ["customer service", "Latte Art", "Excel"]
+    assert "Found in the CV, not typed in the application: Customer Service, Latte Art." in r.reasons
+    assert "Has all 2 required skills: Coffee, Customer Service." in r.reasons
+
+
+def test_a_skill_typed_and_found_again_is_not_from_the_cv():
+    r = screen(req(), cand(skills=["Coffee", " customer  service"]), cv=read(["COFFEE", "Customer Service ", "pos"]))
+    assert r.skills_from_cv == ["pos"]
+    assert "Found in the CV, not typed in the application: POS." in r.reasons
+    assert screen(req(), cand(), cv=read(["coffee", "coffee", "Coffee"])).skills_from_cv == []
+
+
+def test_a_cv_with_nothing_new_or_nothing_relevant_says_so():
+    nothing_new = screen(req(), cand(), cv=read(["coffee"]))
+    assert nothing_new.reasons[-1] == "The CV was read: it names no skill beyond those typed in the application."
+    assert nothing_new.model_dump(exclude={"reasons"}) == screen(req(), cand()).model_dump(exclude={"reasons"})
+    off_topic = screen(req(), cand(), cv=read(["Forklift", "Welding"]))
+    assert off_topic.skills_from_cv == ["Forklift", "Welding"]
+    assert off_topic.reasons[-1] == ("Found in the CV, not typed in the application: Forklift, Welding; none of "
+                                     "them is a skill this role asks for.")
+    assert off_topic.match == 75 and off_topic.matched_skills == ["Coffee", "Customer Service", "POS"]
+
+
+def test_an_unreadable_cv_is_said_and_the_typed_skills_decide():
+    typed = screen(req(), cand(skills=["coffee"]))
+    r = screen(req(), cand(skills=["coffee"]), cv=read(status="unreadable", why="encrypted PDF"))
+    assert r.reasons[-1] == ("The CV could not be read (encrypted PDF): screened on the skills typed in the "
+                             "application.")
+    assert r.model_dump(exclude={"reasons"}) == typed.model_dump(exclude={"reasons"}) and r.passed is False
+    # whatever an unreadable reading carries, its skills are not used
+    odd = screen(req(), cand(skills=["coffee"]), cv=read(["customer service"], status="unreadable"))
+    assert odd.passed is False and odd.skills_from_cv == []
+    assert odd.reasons[-1] == "The CV could not be read: screened on the skills typed in the application."
+
+
+def test_more_years_in_the_cv_are_mentioned_not_used():
+    r = screen(req(min_years=5), cand(years_experience=3), cv=read(years=8))
+    assert r.passed is False  # the typed 3 years decide
+    assert "3 years of experience, below the minimum of 5 years." in r.reasons
+    assert ("The CV states 8 years of experience, more than the 3 years typed in the application; screened on the "
+            "typed figure.") in r.reasons
+    assert r.score == screen(req(min_years=5), cand(years_experience=3)).score
+    for same_or_fewer in (3, 1, None):
+        assert not any("The CV states" in s for s in screen(req(), cand(years_experience=3),
+                                                            cv=read(years=same_or_fewer)).reasons)
+
+
+def test_a_reading_that_did_not_come_is_said():
+    r = screen(req(), cand(), cv=CvReading.not_arrived(300))
+    assert r.reasons[-1] == ("The CV reading had not arrived after 5 minutes: screened on the skills typed in the "
+                             "application.")
+    assert r.skills_from_cv == [] and r.passed is True
+    assert "after 30 seconds:" in screen(req(), cand(), cv=CvReading.not_arrived(30)).reasons[-1]
+
+
+def test_without_a_cv_nothing_is_said_about_one():
+    r = screen(req(), cand())
+    assert r.skills_from_cv == [] and not any("CV" in s for s in r.reasons)

@@ -649,3 +649,20 @@ def test_erasure_marks_applications_erased_and_redacts_events_still_on_them(svc,
     assert after["erased"] is True and "Zed Secret" not in str(after)
     assert len(after["outbox"]) == 2 and after["outbox_pending"] is True  # still published (redacted) by the sweep
     assert after["_rev"] > held["_rev"]
+
+
+def test_a_re_engaged_community_member_applies_as_the_candidate_of_their_email(svc):
+    """Issue 18: a talent-community member has no candidate yet; their acceptance names their sign-up and
+    brings their details, and the application goes to the candidate of that email (one per person)."""
+    req = as_(svc, ADMIN).create_requisition(**REQ)
+    member = {"name": "Ana Lima", "email": "Ana@example.org", "skills": ["Coffee"], "years_experience": 0}
+    first = as_(svc, SYSTEM).submit_fast_track_application(requisition_id=req["id"], candidate_id="mem_1",
+                                                           reengagement_id="re_1", candidate=member)
+    assert first["status"] == "received" and first["candidate_id"].startswith("cand_")
+    view = svc.get_application(application_id=first["id"])
+    assert view["source"] == "talent_pool" and view["talent_pool_consent"] is True
+    assert view["candidate_name"] == "Ana Lima"
+    # the same person applying on their own later is the same candidate
+    other = svc.create_requisition(**{**REQ, "title": "Night barista"})
+    again = svc.submit_application(**application(other["id"], candidate={**member, "email": "ana@EXAMPLE.org"}))
+    assert again["candidate_id"] == first["candidate_id"]

@@ -549,7 +549,7 @@ def test_accept_within_window_with_skills_is_fast_tracked(store):
                         "application_id", "fast_track", "created_at", "answered_at"}
     (call,) = portal.sourcing.calls_to(SubmitFastTrackApplication)
     assert call.model_dump() == {"requisition_id": "req_urgent", "candidate_id": "c1", "reengagement_id": reg["id"],
-                                 "reuse_interview_from": "app_1"}
+                                 "reuse_interview_from": "app_1", "candidate": None}  # None: not a community member
     assert portal.notification.calls_to(notification.GetPolicy) == [notification.DivisionArgs(division="logistics")]
     (answered,) = portal.bus.of_type("reengagement_answered")
     assert answered.payload["response"] == "accept" and answered.payload["application_id"] == "app_ft_c1"
