@@ -296,7 +296,8 @@ class NewInterview(Strict):
         if not given:
             raise field_error("starts_at", "give starts_at (or scheduled_at), or slots for the candidate to pick")
         if len(given) > 1:
-            raise field_error(given[1], f"give only one of starts_at, scheduled_at and slots, not {' and '.join(given)}")
+            raise field_error(given[1], "give only one of starts_at, scheduled_at and slots, "
+                                        f"not {' and '.join(given)}")
         if self.scheduled_at is not None:  # the alias, read as starts_at from here on
             self.starts_at, self.scheduled_at = self.scheduled_at, None
         return self
