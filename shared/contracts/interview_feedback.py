@@ -3,7 +3,7 @@ the API shows (gateway/openapi.py describes its routes with these models)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -226,6 +226,8 @@ class ScheduleInterviewArgs(NewInterview):
 
 
 class PatchInterviewArgs(InterviewPatch):
+    SPARSE: ClassVar[bool] = True  # sent as given: a field left out is unchanged (shared/contracts/rpc.py)
+
     interview_id: Id
 
 

@@ -72,8 +72,11 @@ class Rpc(Generic[A, R]):
 
     # -- the caller's side ----------------------------------------------------------------------------
     def request(self, **kwargs: Any) -> dict[str, Any]:
-        """The keyword arguments to send: validated, in their JSON form (what the caller context signs)."""
-        return self.parse_args(kwargs).model_dump(mode="json")
+        """The keyword arguments to send: validated, in their JSON form (what the caller context signs). Arguments
+        whose model says `SPARSE` (a PATCH: a field left out is unchanged, null clears it) send only the fields
+        given, so the service tells the two apart."""
+        parsed = self.parse_args(kwargs)
+        return parsed.model_dump(mode="json", exclude_unset=getattr(self.args, "SPARSE", False))
 
     def read_result(self, raw: Any) -> R:
         return self._adapter.validate_python(raw)
