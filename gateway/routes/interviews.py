@@ -4,11 +4,13 @@ panel; the interview kits of requisitions. A panel is checked here first (gatewa
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic_core import to_jsonable_python
 
+from gateway.audit import Read, personal_fields
 from gateway.deps import (
     AnswerRoute,
     CallerOf,
@@ -17,6 +19,7 @@ from gateway.deps import (
     Limit,
     Rpc,
     StatusQ,
+    gw,
     idempotent_answer,
     idempotent_call,
     ok,
@@ -24,7 +27,12 @@ from gateway.deps import (
 from gateway.panel import check_panel
 from shared.contracts import commands as cmd
 from shared.contracts import interview_feedback, sourcing
-from shared.contracts.interview_feedback import Interview, InterviewKit, InterviewPage, ScorecardCreated
+from shared.contracts.caller import Caller
+from shared.contracts.interview_feedback import Interview, InterviewKit, InterviewPage, PanelBrief, ScorecardCreated
+from shared.timeutil import parse
+
+# The panel's view of whom it interviews: the application is read for it once the interview is its own.
+PANEL = Caller.system("gateway-panel")
 
 router = APIRouter(route_class=AnswerRoute, tags=["interviews"])
 
@@ -60,6 +68,25 @@ async def list_interviews(request: Request, rpc: Rpc, caller: CallerOf[interview
 async def get_interview(request: Request, rpc: Rpc, interview_id: str,
                         caller: CallerOf[interview_feedback.GetInterview]):
     return await rpc(interview_feedback.GetInterview, caller, request, interview_id=interview_id)
+
+
+@router.get("/v1/interviews/{interview_id}/brief", responses=ok(PanelBrief))
+async def interview_brief(request: Request, rpc: Rpc, interview_id: str,
+                          caller: CallerOf[interview_feedback.GetInterview]):
+    """For the panel (and staff): the candidate's name, the role, the time in the interview's zone, the place
+    and the kit. An interviewer reads it only for an interview it sits on; the name read is audited."""
+    interview = await rpc(interview_feedback.GetInterview, caller, request, interview_id=interview_id)
+    app = await rpc(sourcing.GetApplication, PANEL, request, application_id=interview.application_id)
+    await gw(request).audit.record(request, caller, [
+        Read(app.candidate_id, app.division, personal_fields("application", {"candidate_name": app.candidate_name}))])
+    local = None
+    if interview.starts_at:
+        local = parse(interview.starts_at).astimezone(ZoneInfo(interview.timezone)).isoformat()
+    return PanelBrief(interview_id=interview.id, candidate_name=app.candidate_name,
+                      requisition_title=app.requisition_title, status=interview.status, starts_at=interview.starts_at,
+                      ends_at=interview.ends_at, timezone=interview.timezone, local_start=local,
+                      format=interview.format, location=interview.location, meeting_url=interview.meeting_url,
+                      kit=interview.kit)
 
 
 @router.post("/v1/interviews/{interview_id}/scorecards", status_code=201, responses=ok(ScorecardCreated, 201))

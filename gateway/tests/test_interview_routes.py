@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.console.session import LOGIN_COOKIE
 from gateway.routes.portal import PORTAL
 from gateway.testing import sample
 from gateway.tests.inprocess import gateway_settings, namespace_of, running
 from shared.contracts import interview_feedback, notification, sourcing, talent_pool
 from shared.errors import Conflict
+from shared.errors import NotFound as NotFoundError
 from shared.tokens import portal_token
 from tests.support.applications import application
 
@@ -204,3 +206,53 @@ def test_the_portal_shows_the_interview_to_pick_from(gw):
     view = gw.client.get(f"/portal/{token}", headers={"Accept": "application/json"}).json()
     assert view["interview"]["can_pick"] is True and len(view["interview"]["slots"]) == 2
     assert "interviewers" not in view["interview"]
+
+
+def panel_interview():
+    return interview(interviewers=["ann-r"], application_id="app_1", starts_at="2027-01-04T09:00:00Z",
+                     ends_at="2027-01-04T10:00:00Z", timezone="Asia/Shanghai", format="onsite",
+                     location="Store 4", meeting_url=None, status="scheduled",
+                     kit={"requisition_id": "req_1", "division": "retail", "updated_by": "rita", "updated_at": None,
+                          "competencies": {"Craft": {"questions": ["Walk me through a latte"],
+                                                     "guidance": "Look for care"}}})
+
+
+def test_the_panels_brief_names_the_candidate_in_the_interviews_zone_and_is_audited(gw):
+    gw.fake.answer(interview_feedback.GetInterview, panel_interview())
+    gw.fake.answer(sourcing.GetApplication, application(candidate_name="Mei Lin", requisition_title="Barista"))
+    key_id, key = gw.key("interviewer", ("retail",), name="ann-r")
+    r = gw.client.get("/v1/interviews/int_1/brief", headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200, r.text
+    brief = r.json()
+    assert (brief["candidate_name"], brief["requisition_title"]) == ("Mei Lin", "Barista")
+    assert brief["local_start"] == "2027-01-04T17:00:00+08:00" and brief["timezone"] == "Asia/Shanghai"
+    assert brief["kit"]["competencies"]["Craft"]["questions"] == ["Walk me through a latte"]
+    [asked] = gw.fake.calls_to(interview_feedback.GetInterview)
+    assert asked.caller.key_id == key_id  # the service decides whether the key sits on this panel
+    [read] = gw.fake.calls_to(sourcing.GetApplication)
+    assert read.caller.role != "interviewer" and read.kwargs == {"application_id": "app_1"}
+    audit = gw.call(lambda: gw.app.state.gateway.audit.audit.find_one({"key_id": key_id}))
+    assert audit is not None and "cand_1" in str(audit)
+
+    gw.fake.reset()
+    gw.fake.answer(interview_feedback.GetInterview, NotFoundError("no interview int_1"))
+    hidden = gw.client.get("/v1/interviews/int_1/brief", headers={"Authorization": f"Bearer {key}"})
+    assert hidden.status_code == 404 and gw.fake.calls_to(sourcing.GetApplication) == []
+
+
+def test_the_interviewers_console_page_shows_whom_when_and_the_kit(gw):
+    gw.fake.answer(interview_feedback.GetInterview, panel_interview())
+    gw.fake.answer(interview_feedback.ListInterviews, {"items": [], "next_cursor": None})
+    gw.fake.answer(sourcing.GetApplication, application(candidate_name="Mei Lin", requisition_title="Barista"))
+    _, key = gw.key("interviewer", ("retail",), name="ann-r")
+    gw.client.cookies.clear()
+    gw.client.get("/console/login")
+    csrf = gw.client.cookies[LOGIN_COOKIE]
+    assert gw.client.post("/console/login", data={"api_key": key, "csrf": csrf},
+                          headers={"Origin": "http://testserver"}).status_code == 303
+    page = gw.client.get("/console/interviews/int_1")
+    assert page.status_code == 200, page.text
+    for text in ("Mei Lin", "Barista", "2027-01-04 17:00", "Asia/Shanghai", "Store 4", "Walk me through a latte",
+                 "Look for care"):
+        assert text in page.text, text
+    gw.client.cookies.clear()

@@ -255,6 +255,24 @@ class PutKitArgs(InterviewKitIn):
     requisition_id: Id
 
 
+class PanelBrief(View):
+    """What a panel member needs before the interview (`GET /v1/interviews/{id}/brief`, assembled by the
+    gateway): whom, for which role, when in the interview's zone, where, and the kit."""
+
+    interview_id: str
+    candidate_name: str | None
+    requisition_title: str | None
+    status: InterviewStatus
+    starts_at: str | None
+    ends_at: str | None
+    timezone: str
+    local_start: str | None = Field(description="the start in `timezone`, ISO-8601 with its offset")
+    format: InterviewFormat
+    location: str | None
+    meeting_url: str | None
+    kit: InterviewKit | None
+
+
 class CandidateInterview(View):
     """What the candidate sees of their interview on the portal (an allow-list: no panel, no scorecards)."""
 
