@@ -4,7 +4,7 @@ panel; the interview kits of requisitions. A panel is checked here first (gatewa
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -70,6 +70,14 @@ async def get_interview(request: Request, rpc: Rpc, interview_id: str,
     return await rpc(interview_feedback.GetInterview, caller, request, interview_id=interview_id)
 
 
+def _zone(name: str):
+    # The service stores IANA zones only; a name this process's tz database lacks reads as UTC, never a 500.
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 @router.get("/v1/interviews/{interview_id}/brief", responses=ok(PanelBrief))
 async def interview_brief(request: Request, rpc: Rpc, interview_id: str,
                           caller: CallerOf[interview_feedback.GetInterview]):
@@ -81,7 +89,7 @@ async def interview_brief(request: Request, rpc: Rpc, interview_id: str,
         Read(app.candidate_id, app.division, personal_fields("application", {"candidate_name": app.candidate_name}))])
     local = None
     if interview.starts_at:
-        local = parse(interview.starts_at).astimezone(ZoneInfo(interview.timezone)).isoformat()
+        local = parse(interview.starts_at).astimezone(_zone(interview.timezone)).isoformat()
     return PanelBrief(interview_id=interview.id, candidate_name=app.candidate_name,
                       requisition_title=app.requisition_title, status=interview.status, starts_at=interview.starts_at,
                       ends_at=interview.ends_at, timezone=interview.timezone, local_start=local,
