@@ -206,6 +206,10 @@ class InterviewFeedbackStore(StatusProjection, ServiceStore):
         """Ratings, recommendations and outcomes stay (interviewer and decision reports); the free text
         written about the person goes."""
         about = {"application_id": {"$in": application_ids}}
+        # The candidate's own words asking for other times, and why their interview was called off.
+        self.db.interviews.update_many(about, {"$set": {"other_times_requested": []}}, session=session)
+        self.db.interviews.update_many({**about, "cancellation": {"$type": "object"}},
+                                       {"$set": {"cancellation.reason": ""}}, session=session)
         return {
             "scorecards": self.db.scorecards.update_many(about, {"$set": {"highlights": [], "notes": ""}},
                                                          session=session).modified_count,

@@ -222,3 +222,18 @@ def test_report_scorecards_by_division_and_submission_time(store):
     [row] = domain.interviewer_report(cards, interviews, by_interview)
     assert row == {"interviewer": "ann", "scorecards": 1, "mean_rating": 4.0, "leniency_z": None,
                    "discrepancy_scorecards": 1, "discrepancy_rate": 1.0, "median_submission_delay_hours": 1.0}
+
+
+def test_erasure_drops_the_candidates_words_about_times_and_the_cancellation_reason(store):
+    asked = interview_doc("app_9", other_times_requested=[{"note": "after my shift at Acme", "requested_at": NOW}],
+                          cancellation={"reason": "Mei is ill", "by_rejection": False, "cancelled_by": "rita",
+                                        "cancelled_at": NOW}, status="cancelled")
+    kept = interview_doc("app_8", other_times_requested=[{"note": "mornings", "requested_at": NOW}],
+                         cancellation=None)
+    write(store, lambda s, ss: s.insert_interview(asked, ss))
+    write(store, lambda s, ss: s.insert_interview(kept, ss))
+    write(store, lambda s, ss: s.anonymise(["app_9"], ss))
+    gone = store.get_interview(asked["_id"])
+    assert gone["other_times_requested"] == [] and gone["cancellation"]["reason"] == ""
+    assert gone["cancellation"]["cancelled_by"] == "rita"
+    assert store.get_interview(kept["_id"])["other_times_requested"][0]["note"] == "mornings"
