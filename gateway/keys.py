@@ -175,6 +175,14 @@ class KeyStore:
         next_cursor = encode_cursor(docs[limit - 1]["_id"]) if len(docs) > limit else None
         return [_view(d) for d in docs[:limit]], next_cursor
 
+    async def interviewers_of(self, division: str, names: list[str]) -> set[str]:
+        """Which of `names` are interviewers of `division`: the name of an active (not revoked, not expired)
+        interviewer key of that division. The keys are today's only directory of interviewers."""
+        found = self.keys.find({"role": "interviewer", "name": {"$in": names}, "divisions": division,
+                                "revoked_at": None}, {"name": 1, "expires_at": 1})
+        now = utcnow()
+        return {d["name"] async for d in found if d.get("expires_at") is None or d["expires_at"] > now}
+
     async def is_active(self, key: str) -> bool:
         """Whether the key still works (not revoked, not expired), for what stays open after one check (a
         console stream): cheap, as every request's check is (one Redis GET of the generation while no key

@@ -139,6 +139,8 @@ class PortalView(Doc):
     status_text: str
     can_respond: bool
     application_id: str | None = None
+    interview: dict | None = Field(default=None, description="the candidate's interview: when, how, where, and "
+                                                             "`slots` to pick from while `can_pick`")
 
 
 class PortalAnswer(Doc):

@@ -14,7 +14,8 @@ from gateway import portal_text
 # per status, never from the staff timeline's `detail` (key names, interview ids, scores, override reasons).
 
 
-def application_view(app: dict, approvals: list[dict], survey: dict, consent: dict, locale: str) -> dict[str, Any]:
+def application_view(app: dict, approvals: list[dict], survey: dict, consent: dict, locale: str,
+                     interview: dict | None = None) -> dict[str, Any]:
     """The candidate's view of their application: their own reference (the id in their link), the role's
     title, where it stands, a timeline in their words, the approval steps' names and times, and what they
     can do (answer an offer, the survey, leave the talent pool)."""
@@ -35,7 +36,18 @@ def application_view(app: dict, approvals: list[dict], survey: dict, consent: di
         "survey": {"open": bool(survey.get("sent")) and not survey.get("answered"),
                    "answered": bool(survey.get("answered"))},
         "talent_pool": _consent_view(consent),
+        "interview": _interview_view(interview),
     }
+
+
+def _interview_view(interview: dict | None) -> dict[str, Any] | None:
+    """The candidate's interview (interview_feedback's CandidateInterview, itself an allow-list): when, how,
+    where, and the slots they may pick from."""
+    if not interview:
+        return None
+    keys = ("interview_id", "status", "starts_at", "ends_at", "duration_minutes", "timezone", "format", "location",
+            "meeting_url", "instructions", "slots", "other_times_requested")
+    return {**{k: interview.get(k) for k in keys}, "can_pick": interview.get("status") == "awaiting_candidate"}
 
 
 def reengagement_view(reg: dict, consent: dict, locale: str) -> dict[str, Any]:

@@ -264,7 +264,8 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
     @app.get("/console/interviews/{interview_id}", include_in_schema=False)
     async def interview(request: Request, interview_id: str):
         async def build(page: Page):
-            found = await page.api.get(f"/v1/interviews/{q(interview_id)}")
+            found, brief = await asyncio.gather(page.api.get(f"/v1/interviews/{q(interview_id)}"),
+                                                page.api.get_or_none(f"/v1/interviews/{q(interview_id)}/brief"))
             submitted = {c["interviewer"] for c in found["scorecards"]}
             if page.session.role == "interviewer":
                 # Others' cards stay hidden until mine is in, so the API shows mine only: ask the list.
@@ -273,7 +274,7 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
                 may_submit = [page.session.name] if page.session.name not in submitted else []
             else:
                 may_submit = [n for n in found["interviewers"] if n not in submitted]
-            return await console.render(page, "interview.html", interview=found, may_submit=may_submit)
+            return await console.render(page, "interview.html", interview=found, may_submit=may_submit, brief=brief)
         return await show(request, build)
 
     @app.post("/console/interviews/{interview_id}/scorecards", include_in_schema=False)

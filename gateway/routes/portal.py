@@ -22,7 +22,8 @@ from gateway.rpc import ServiceCalls
 from gateway.templating import SECURITY_HEADERS, TEMPLATES
 from shared.contracts import interview_feedback, notification, sourcing, talent_pool
 from shared.contracts.caller import Caller
-from shared.contracts.commands import ConsentIn, PortalResponseIn, SurveyIn
+from shared.contracts.commands import ConsentIn, OtherTimesIn, PortalResponseIn, SlotPickIn, SurveyIn
+from shared.contracts.interview_feedback import CandidateInterview
 from shared.contracts.notification import SurveyAnswered
 from shared.errors import NotFound
 from shared.signing import BadSignature
@@ -62,8 +63,12 @@ async def _view(request: Request, rpc: ServiceCalls, token: str, locale: str) ->
         approvals = plain(await rpc(interview_feedback.ListApprovals, PORTAL, request, application_id=object_id))
     survey = await rpc(notification.GetSurvey, PORTAL, request, application_id=object_id)
     consent = await rpc(talent_pool.ConsentStatus, PORTAL, request, application_id=object_id)
+    interview = None
+    if app["status"] in ("shortlisted", "interviewing"):
+        interview = plain(await rpc(interview_feedback.CandidateInterviewOf, PORTAL, request,
+                                    application_id=object_id))
     # The views below are the portal's allow-list (gateway/portal.py): they read plain data.
-    return application_view(app, approvals, plain(survey), plain(consent), locale)
+    return application_view(app, approvals, plain(survey), plain(consent), locale, interview)
 
 
 @router.get("/portal/{token}", responses={200: {
@@ -132,3 +137,32 @@ async def portal_consent(request: Request, rpc: Rpc, token: str, body: ConsentIn
     result = await rpc(talent_pool.WithdrawConsent, PORTAL, request, **ids)
     return JSONResponse({"talent_pool_consent": False, "removed_from_pool": result.removed_from_pool,
                          "reengagements_withdrawn": result.reengagements_withdrawn})
+
+
+async def _interview_call(request: Request, rpc: ServiceCalls, token: str, target, model, body, idem):
+    """A candidate's answer about their interview: once per Idempotency-Key, for application links only."""
+    g = gw(request)
+    kind, object_id = _read(request, token)
+    if kind != "a":
+        raise NotFound("this link has no interview")
+    data = parse(model, body.model_dump(mode="json"))
+
+    async def produce():
+        result = await rpc(target, PORTAL, request, application_id=object_id, **data.model_dump(mode="json"))
+        return JSONResponse(plain(result))
+
+    return await idempotent(g.redis, g.settings.redis_key(), _owner(token), idem,
+                            [request.url.path, data.model_dump(mode="json")], produce)
+
+
+@router.post("/portal/{token}/slot", responses=ok(CandidateInterview))
+async def portal_slot(request: Request, rpc: Rpc, token: str, body: SlotPickIn, idem: IdemKey = None):
+    """The candidate picks one of the offered times (409 when it is not one offered, or was taken meanwhile)."""
+    return await _interview_call(request, rpc, token, interview_feedback.PickSlot, SlotPickIn, body, idem)
+
+
+@router.post("/portal/{token}/other-times", responses=ok(CandidateInterview))
+async def portal_other_times(request: Request, rpc: Rpc, token: str, body: OtherTimesIn, idem: IdemKey = None):
+    """None of the offered times suits the candidate: the request (and its note) is recorded for HR."""
+    return await _interview_call(request, rpc, token, interview_feedback.RequestOtherTimes, OtherTimesIn, body,
+                                 idem)

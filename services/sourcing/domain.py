@@ -22,14 +22,17 @@ from shared.contracts.events import (
     CandidateSnapshot,
     DecisionInfo,
     DecisionRecorded,
+    InterviewCancelled,
     InterviewCompleted,
     InterviewScheduled,
+    InterviewSlotsOffered,
     InterviewSummary,
     RequisitionSnapshot,
     ScreeningResult,
 )
 from shared.contracts.status import (  # noqa: F401 - the machine, re-exported for sourcing's readers
     DECIDE,
+    DECIDE_FAIL,
     OVERRIDE_ONLY,
     OVERRIDE_SCREENING,
     SCHEDULE_INTERVIEW,
@@ -87,6 +90,43 @@ def after_interview_scheduled(current: str) -> Next:
     return STAY
 
 
+def after_interview_cancelled(current: str, app: dict, payload: InterviewCancelled) -> Next:
+    """Back to shortlisted when the application's current interview is called off. A cancellation that comes
+    with a rejection leaves the status to the decision; one of an interview this application has not been
+    told of yet waits for it (its scheduling comes first)."""
+    if payload.by_rejection:
+        return STAY
+    if payload.interview_id not in seen_interviews(app):
+        if current in (S.received, S.shortlisted):
+            return Next(wait=True, reason="the interview has not been scheduled here yet")
+        return STAY
+    if current == S.interviewing and app.get("interview_id") == payload.interview_id:
+        return Next(S.shortlisted)
+    return STAY
+
+
+def seen_interviews(app: dict) -> list[str]:
+    """The interviews of this application sourcing has heard of (scheduled, offered or cancelled)."""
+    return list(app.get("interviews_seen") or ([app["interview_id"]] if app.get("interview_id") else []))
+
+
+def record_interview(app: dict, interview_id: str, panel: list[str] | None = None) -> bool:
+    """Note an interview scheduled (or offered) for the application, and its panel when known (its interviewers
+    may read the application's documents); False for one already cancelled (a late event: it must not move the
+    application again)."""
+    if interview_id in (app.get("interviews_cancelled") or []):
+        return False
+    if panel is not None:
+        app["panel"] = panel
+    app["interview_id"] = interview_id
+    app["interviews_seen"] = [*[i for i in seen_interviews(app) if i != interview_id], interview_id]
+    return True
+
+
+def record_cancellation(app: dict, interview_id: str) -> None:
+    app["interviews_cancelled"] = [*(app.get("interviews_cancelled") or []), interview_id]
+
+
 def after_interview_completed(current: str) -> Next:
     if current == S.interviewing:
         return Next(S.interviewed)
@@ -99,6 +139,8 @@ def after_decision(current: str, next_status: str) -> Next:
     if next_status not in DECISION_TARGETS:
         raise ValueError(f"a decision cannot move an application to '{next_status}'")
     if DECIDE.allows(current):  # what interview_feedback checked before deciding
+        return Next(next_status)
+    if next_status == S.rejected and DECIDE_FAIL.allows(current):  # a fail at any stage (the interviews issue)
         return Next(next_status)
     if current in (S.received, S.shortlisted, S.interviewing):
         return Next(wait=True, reason="the interview has not been completed here yet")
@@ -117,13 +159,17 @@ def after_approval(current: str, chain_status: str) -> Next:
     return STAY
 
 
-def next_status_for_event(event_type: str, current: str, payload: Any) -> Next:
-    """The one place that decides what each consumed event does to an application's status."""
+def next_status_for_event(event_type: str, current: str, payload: Any, app: dict | None = None) -> Next:
+    """The one place that decides what each consumed event does to an application's status (`app`: the
+    application as stored, for what depends on its interviews)."""
     if event_type == "application_screened":
         assert isinstance(payload, ApplicationScreened)
         return after_screening(current, payload.result)
     if event_type == "interview_scheduled":
         assert isinstance(payload, InterviewScheduled)
+        return after_interview_scheduled(current)
+    if event_type == "interview_slots_offered":  # self-scheduling: interviewing from the offer on
+        assert isinstance(payload, InterviewSlotsOffered)
         return after_interview_scheduled(current)
     if event_type == "interview_completed":
         assert isinstance(payload, InterviewCompleted)
@@ -134,6 +180,9 @@ def next_status_for_event(event_type: str, current: str, payload: Any) -> Next:
     if event_type == "approval_step_decided":
         assert isinstance(payload, ApprovalStepDecided)
         return after_approval(current, payload.chain_status)
+    if event_type == "interview_cancelled":
+        assert isinstance(payload, InterviewCancelled)
+        return after_interview_cancelled(current, app or {}, payload)
     raise ValueError(f"sourcing does not handle '{event_type}'")
 
 
@@ -307,6 +356,15 @@ def screening_detail(result: ScreeningResult) -> str:
 
 def interview_scheduled_detail(payload: InterviewScheduled) -> str:
     return f"Interview {payload.interview_id} scheduled with {', '.join(payload.interviewers)}"
+
+
+def interview_offered_detail(payload: InterviewSlotsOffered) -> str:
+    return (f"Interview {payload.interview_id}: {len(payload.interview.slots)} times offered to the candidate, "
+            f"with {', '.join(payload.interview.interviewers)}")
+
+
+def interview_cancelled_detail(payload: InterviewCancelled) -> str:
+    return f"Interview {payload.interview_id} cancelled by {payload.cancelled_by}: {payload.reason}"
 
 
 def interview_completed_detail(summary: InterviewSummary) -> str:

@@ -37,8 +37,10 @@ from shared.contracts.events import (
     DecisionRecorded,
     DocumentRead,
     DocumentReceived,
+    InterviewCancelled,
     InterviewCompleted,
     InterviewScheduled,
+    InterviewSlotsOffered,
     OfferConfirmationRecorded,
     RequisitionClosed,
     RequisitionOpened,
@@ -774,7 +776,7 @@ class SourcingService(ServiceBase):
             if record(app) is False:
                 return None
             try:
-                step = domain.next_status_for_event(event_type, app["status"], payload)
+                step = domain.next_status_for_event(event_type, app["status"], payload, app)
             except ValueError as exc:
                 raise PoisonMessage(str(exc)) from None
             if step.wait:
@@ -801,9 +803,20 @@ class SourcingService(ServiceBase):
     @event_handler("interview_feedback", "interview_scheduled")
     def on_interview_scheduled(self, payload: InterviewScheduled, envelope):
         # The panel's names are kept: its interviewers may read the application's documents.
-        self._follow(payload, envelope, lambda app: app.update(interview_id=payload.interview_id,
-                                                               panel=domain.with_panel(app, payload.interviewers)),
+        self._follow(payload, envelope, lambda app: domain.record_interview(
+                         app, payload.interview_id, panel=domain.with_panel(app, payload.interviewers)),
                      lambda _s: domain.interview_scheduled_detail(payload))
+
+    @event_handler("interview_feedback", "interview_slots_offered")
+    def on_interview_slots_offered(self, payload: InterviewSlotsOffered, envelope):
+        self._follow(payload, envelope, lambda app: domain.record_interview(app, payload.interview_id),
+                     lambda _s: domain.interview_offered_detail(payload))
+
+    @event_handler("interview_feedback", "interview_cancelled")
+    def on_interview_cancelled(self, payload: InterviewCancelled, envelope):
+        # Noting the cancellation leaves `interview_id` and `interviews_seen`, which the move depends on, alone.
+        self._follow(payload, envelope, lambda app: domain.record_cancellation(app, payload.interview_id),
+                     lambda _s: domain.interview_cancelled_detail(payload))
 
     @event_handler("interview_feedback", "interview_completed")
     def on_interview_completed(self, payload: InterviewCompleted, envelope):

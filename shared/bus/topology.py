@@ -165,6 +165,9 @@ SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
     "sourcing": [
         ("screening", "application_screened"),
         ("interview_feedback", "interview_scheduled"),
+        # self-scheduling moves the application to interviewing too; a cancellation moves it back
+        ("interview_feedback", "interview_slots_offered"),
+        ("interview_feedback", "interview_cancelled"),
         ("interview_feedback", "interview_completed"),
         ("interview_feedback", "decision_recorded"),
         ("interview_feedback", "approval_step_decided"),
@@ -353,7 +356,8 @@ def definitions(vhost: str = "/") -> dict:
 RPC_CALLS: dict[str, tuple[str, ...]] = {
     "sourcing": (),
     "screening": (),
-    "interview_feedback": ("notification",),
+    # sourcing: the division's record (time zone, meeting link template) and a kit's requisition
+    "interview_feedback": ("notification", "sourcing"),
     "notification": (),
     "talent_pool": ("sourcing", "notification"),
     "gateway": SERVICES,

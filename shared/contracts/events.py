@@ -186,13 +186,104 @@ class ApplicationScreened(Open):
 
 # --- interview_feedback ------------------------------------------------------------------------------
 
+class InterviewDetails(Open):
+    """An interview as it now stands, on every interview event since the interviews issue: what invitations,
+    updates, cancellations and reminders need (notification builds the calendar entries from it). `sequence`
+    is the calendar SEQUENCE: 0 when first scheduled (or offered), raised by every change. `starts_at` and
+    `ends_at` are null while the candidate has `slots` to pick from (status awaiting_candidate)."""
+
+    interview_id: str
+    application_id: str
+    requisition_id: str | None = None
+    candidate_id: str | None = None
+    division: str
+    status: str  # awaiting_candidate | scheduled | complete | cancelled
+    sequence: int = 0
+    interviewers: list[str]
+    competencies: list[str] = []
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    duration_minutes: int = 60
+    timezone: str = "UTC"  # IANA: the times shown to people are in it (or in each recipient's own)
+    format: str = "video"  # onsite | video | phone
+    location: str | None = None
+    meeting_url: str | None = None
+    instructions: str | None = None
+    slots: list[datetime] = []
+
+
 class InterviewScheduled(Open):
+    """The interview has a time: scheduled at once, or the candidate picked one of the offered slots."""
+
     interview_id: str
     application_id: str
     division: str
     interviewers: list[str]
     competencies: list[str]
     scheduled_at: datetime
+    interview: InterviewDetails | None = None  # the interviews issue: every detail, with `sequence`
+
+
+class InterviewSlotsOffered(Open):
+    """Self-scheduling: the candidate is asked to pick one of `interview.slots` on the portal. The application
+    is interviewing from now (sourcing follows it as it follows interview_scheduled)."""
+
+    interview_id: str
+    application_id: str
+    division: str
+    interview: InterviewDetails
+
+
+class InterviewUpdated(Open):
+    """`PATCH /v1/interviews/{id}`: `changed` names the fields; `previous_interviewers` lets a removed panel
+    member's invitation be cancelled."""
+
+    interview_id: str
+    application_id: str
+    division: str
+    changed: list[str]
+    previous_interviewers: list[str]
+    previous_starts_at: datetime | None = None
+    updated_by: str
+    updated_at: datetime
+    interview: InterviewDetails
+
+
+class InterviewCancelled(Open):
+    """An interview called off (calendar METHOD:CANCEL). The application goes back to shortlisted, unless the
+    cancellation comes with a rejection (`by_rejection`: a fail decision cancels the open interviews)."""
+
+    interview_id: str
+    application_id: str
+    division: str
+    reason: str
+    by_rejection: bool = False
+    cancelled_by: str
+    cancelled_at: datetime
+    interview: InterviewDetails
+
+
+class InterviewOtherTimesRequested(Open):
+    """The candidate asked for other times than the slots offered (portal); HR sees it on the interview."""
+
+    interview_id: str
+    application_id: str
+    division: str
+    note: str = ""
+    requested_at: datetime
+    interview: InterviewDetails
+
+
+class InterviewAttendanceRecorded(Open):
+    """Whether the candidate came (after the start): interview no-shows count in the notification timing report."""
+
+    interview_id: str
+    application_id: str
+    division: str
+    candidate: str  # attended | no_show
+    recorded_by: str
+    recorded_at: datetime
+    interview: InterviewDetails
 
 
 class ScorecardSubmitted(Open):
@@ -346,6 +437,11 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("sourcing", "document_read"): DocumentRead,
     ("screening", "application_screened"): ApplicationScreened,
     ("interview_feedback", "interview_scheduled"): InterviewScheduled,
+    ("interview_feedback", "interview_slots_offered"): InterviewSlotsOffered,
+    ("interview_feedback", "interview_updated"): InterviewUpdated,
+    ("interview_feedback", "interview_cancelled"): InterviewCancelled,
+    ("interview_feedback", "interview_other_times_requested"): InterviewOtherTimesRequested,
+    ("interview_feedback", "interview_attendance_recorded"): InterviewAttendanceRecorded,
     ("interview_feedback", "scorecard_submitted"): ScorecardSubmitted,
     ("interview_feedback", "interview_completed"): InterviewCompleted,
     ("interview_feedback", "decision_recorded"): DecisionRecorded,

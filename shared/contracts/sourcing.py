@@ -93,6 +93,7 @@ class DivisionRecord(View):
     locale: Literal["en", "zh-CN"]
     careers_blurb: str
     colour: str
+    meeting_url_template: str | None = None  # the interviews issue: `{interview_id}` is filled in
     created_at: str | None = None
     updated_at: str | None = None
 

@@ -102,7 +102,7 @@ def interview(recruiter, hr, panel: list[tuple[object, str]], app_id: str, ratin
     """Schedule an interview with `panel` ((client, key name) pairs), each submits a scorecard; → the interview."""
     r = recruiter.post(f"/v1/applications/{app_id}/interviews", json={
         "interviewers": [name for _, name in panel], "scheduled_at": "2026-12-01T09:00:00Z",
-        "competencies": sorted(ratings)})
+        "competencies": sorted(ratings), "allow_clash": True})  # one panel member may sit in two at one time
     assert r.status_code == 201, r.text
     found = r.json()
     for client, name in panel:

@@ -38,8 +38,9 @@ def portal_link(text: str) -> str:
 def interview_and_pass(recruiter, hr, interviewer, name: str, app_id: str, rating: int, recommendation: str,
                        scheduled_at: str = "2026-12-01T09:00:00Z") -> dict:
     """A shortlisted application through a one-person interview to HR's pass decision; returns the interview."""
+    # allow_clash: callers reuse one interviewer at one time across applications
     interview = recruiter.post(f"/v1/applications/{app_id}/interviews", json={
-        "interviewers": [name], "scheduled_at": scheduled_at, "competencies": ["craft"]}).json()
+        "interviewers": [name], "scheduled_at": scheduled_at, "competencies": ["craft"], "allow_clash": True}).json()
     assert interviewer.post(f"/v1/interviews/{interview['id']}/scorecards", json={
         "interviewer": name, "ratings": {"craft": rating}, "recommendation": recommendation}).status_code == 201
     wait_for(lambda: app_status(hr, app_id), lambda a: a["status"] == "interviewed", what="interviewed")
