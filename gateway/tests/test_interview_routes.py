@@ -201,11 +201,16 @@ def test_the_portal_shows_the_interview_to_pick_from(gw):
     gw.fake.answer(talent_pool.ConsentStatus, {"in_pool": False, "withdrawn": False})
     gw.fake.answer(interview_feedback.CandidateInterviewOf, {
         **sample(interview_feedback.CandidateInterview), "status": "awaiting_candidate", "starts_at": None,
+        "timezone": "Europe/Berlin", "duration_minutes": 60, "other_times_requested": False,
         "slots": ["2027-01-04T09:00:00Z", "2027-01-05T09:00:00Z"]})
     token = portal_token("a", "app_7", gw.app.state.settings.portal_secret)
     view = gw.client.get(f"/portal/{token}", headers={"Accept": "application/json"}).json()
     assert view["interview"]["can_pick"] is True and len(view["interview"]["slots"]) == 2
     assert "interviewers" not in view["interview"]
+    # the page: each time in words in the interview's zone, one radio each, and the way to ask for others
+    html = gw.client.get(f"/portal/{token}?lang=zh-CN").text
+    assert html.count('name="starts_at"') == 2 and 'id="other-times"' in html
+    assert "2027年1月4日 周一 10:00–11:00（Europe/Berlin，UTC+01:00）" in html
 
 
 def panel_interview():
