@@ -54,7 +54,8 @@ def test_each_offered_time_is_a_radio_in_words_in_the_interviews_zone_with_a_con
     assert '<form id="other-times">' in part and words["iv_other_send"] in part
     assert 'for="other-note"' in part and 'id="other-note"' in part  # the note has its label
     assert "ann-r" not in html and "interviewers" not in view["interview"]
-    assert "Store 4" not in part  # where it is comes with the booked time
+    assert f"{words['iv_format_onsite']} · Store 4, 2F" in part  # how and where help to choose a time
+    assert "Bring your ID." not in part  # what to bring comes with the booked time
 
 
 @pytest.mark.parametrize("locale", ["en", "zh-CN"])
