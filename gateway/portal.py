@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from gateway import portal_text
+from shared.interview_time import valid_timezone, when_text
+from shared.timeutil import parse
 
 # ---------------------------------------------------------------------------------------------------------
 # What the candidate may see. The portal's page and JSON are built field by field from these allow-lists,
@@ -36,18 +38,32 @@ def application_view(app: dict, approvals: list[dict], survey: dict, consent: di
         "survey": {"open": bool(survey.get("sent")) and not survey.get("answered"),
                    "answered": bool(survey.get("answered"))},
         "talent_pool": _consent_view(consent),
-        "interview": _interview_view(interview),
+        "interview": _interview_view(interview, locale),
     }
 
 
-def _interview_view(interview: dict | None) -> dict[str, Any] | None:
+def _interview_view(interview: dict | None, locale: str = "en") -> dict[str, Any] | None:
     """The candidate's interview (interview_feedback's CandidateInterview, itself an allow-list): when, how,
-    where, and the slots they may pick from."""
+    where, and the slots they may pick from. `when` and each choice's `text` are the times in words in the
+    interview's zone, zone named (the zone the panel and the place keep; the .ics shows the candidate's own)."""
     if not interview:
         return None
     keys = ("interview_id", "status", "starts_at", "ends_at", "duration_minutes", "timezone", "format", "location",
             "meeting_url", "instructions", "slots", "other_times_requested")
-    return {**{k: interview.get(k) for k in keys}, "can_pick": interview.get("status") == "awaiting_candidate"}
+    view = {**{k: interview.get(k) for k in keys}, "can_pick": interview.get("status") == "awaiting_candidate"}
+    duration = interview.get("duration_minutes") or 60
+    view["when"] = _when(interview.get("starts_at"), duration, interview.get("timezone"), locale)
+    view["slot_choices"] = [{"starts_at": s, "text": _when(s, duration, interview.get("timezone"), locale)}
+                            for s in interview.get("slots") or []]
+    view["format_text"] = portal_text.interview_format(locale, interview.get("format"))
+    return view
+
+
+def _when(starts_at: str | None, duration: int, timezone: str | None, locale: str) -> str | None:
+    if not starts_at:
+        return None
+    # The service keeps IANA zones only; one this process's tz database lacks is read as UTC, never a 500.
+    return when_text(parse(starts_at), duration, timezone if valid_timezone(timezone) else "UTC", locale)
 
 
 def reengagement_view(reg: dict, consent: dict, locale: str) -> dict[str, Any]:

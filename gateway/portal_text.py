@@ -146,3 +146,48 @@ def step_name(locale: str, role: str | None) -> str:
     """An approval step by what it is (division HR review, group HR approval), never by who decides it."""
     text = TEXT.get(locale, TEXT["en"])
     return text["step_hr"] if role == "hr" else text["step_admin"]
+
+
+# The interview section's words (gateway/templates/portal_interview.html): kept apart from TEXT so the pages'
+# other sections change without touching them, and merged into it below for the template.
+INTERVIEW = {
+    "en": {
+        "iv_heading": "Your interview", "iv_pick_heading": "Choose a time for your interview",
+        "iv_pick_intro": "Pick the time that suits you. Times are shown in {zone}.",
+        "iv_pick_legend": "Times offered", "iv_pick_confirm": "Confirm this time",
+        "iv_pick_choose": "Please choose a time first.", "iv_pick_done": "Thank you. Your interview is booked.",
+        "iv_pick_taken": "That time is no longer available. Please choose another.",
+        "iv_none_left": "All the times offered have been taken. Please ask us for other times.",
+        "iv_other_summary": "None of these times suit me",
+        "iv_other_label": "When would suit you? (optional)", "iv_other_send": "Ask for other times",
+        "iv_other_done": "Thank you. We will offer you other times soon.",
+        "iv_other_requested": "You asked for other times. We will send you new ones.",
+        "iv_when": "When", "iv_format": "Format", "iv_where": "Where", "iv_link": "Video call",
+        "iv_join": "Join the video call", "iv_phone_note": "We will call you at this time.",
+        "iv_instructions": "Before you come", "iv_failed": "Something went wrong. Please try again.",
+        "iv_format_onsite": "In person", "iv_format_video": "Video call", "iv_format_phone": "Phone call",
+    },
+    "zh-CN": {
+        "iv_heading": "您的面试", "iv_pick_heading": "选择面试时间",
+        "iv_pick_intro": "请选择适合您的时间。时间均按 {zone} 显示。",
+        "iv_pick_legend": "可选时间", "iv_pick_confirm": "确认此时间",
+        "iv_pick_choose": "请先选择一个时间。", "iv_pick_done": "谢谢，您的面试已预约。",
+        "iv_pick_taken": "该时间已不可选，请选择其他时间。",
+        "iv_none_left": "提供的时间都已被选完，请向我们申请其他时间。",
+        "iv_other_summary": "这些时间都不合适",
+        "iv_other_label": "什么时间适合您？（选填）", "iv_other_send": "申请其他时间",
+        "iv_other_done": "谢谢，我们会尽快为您提供其他时间。",
+        "iv_other_requested": "您已申请其他时间，我们会尽快发送新的时间给您。",
+        "iv_when": "时间", "iv_format": "形式", "iv_where": "地点", "iv_link": "视频会议",
+        "iv_join": "加入视频面试", "iv_phone_note": "我们会在此时间给您打电话。",
+        "iv_instructions": "面试须知", "iv_failed": "出错了，请重试。",
+        "iv_format_onsite": "现场面试", "iv_format_video": "视频面试", "iv_format_phone": "电话面试",
+    },
+}
+for _locale in LOCALES:
+    TEXT[_locale].update(INTERVIEW[_locale])
+
+
+def interview_format(locale: str, format_: str | None) -> str:
+    words = INTERVIEW.get(locale, INTERVIEW["en"])
+    return words.get(f"iv_format_{format_}", (format_ or "").replace("_", " "))

@@ -14,6 +14,8 @@ from fastapi.responses import RedirectResponse, Response
 from gateway.console import reports
 from gateway.console.api import ApiError
 from gateway.templating import SECURITY_HEADERS
+from shared.interview_time import valid_timezone, when_text
+from shared.timeutil import parse
 
 if TYPE_CHECKING:
     from gateway.console import Console, Page
@@ -274,7 +276,12 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
                 may_submit = [page.session.name] if page.session.name not in submitted else []
             else:
                 may_submit = [n for n in found["interviewers"] if n not in submitted]
-            return await console.render(page, "interview.html", interview=found, may_submit=may_submit, brief=brief)
+            documents = None
+            if brief:  # the panel reads the application's files once it sits on it (sourcing decides)
+                listed = await page.api.get_or_none(f"/v1/applications/{q(found['application_id'])}/documents")
+                documents = sorted((listed or {}).get("items", []), key=lambda d: d["kind"] != "cv")
+            return await console.render(page, "interview.html", interview=found, may_submit=may_submit, brief=brief,
+                                        when=_interview_when(brief), documents=documents)
         return await show(request, build)
 
     @app.post("/console/interviews/{interview_id}/scorecards", include_in_schema=False)
@@ -379,3 +386,14 @@ def _utc(value: str) -> str:
     if value and len(value) == 16:  # 2026-12-01T09:00
         return value + ":00Z"
     return value
+
+
+def _interview_when(brief: dict | None) -> str | None:
+    """The interview's time in words in its own zone, zone and offset named (console.js adds the viewer's own
+    zone beside it); a zone this process lacks reads as UTC."""
+    if not brief or not brief.get("starts_at"):
+        return None
+    start = parse(brief["starts_at"])
+    minutes = round((parse(brief["ends_at"]) - start).total_seconds() / 60) if brief.get("ends_at") else 60
+    zone = brief.get("timezone")
+    return when_text(start, max(minutes, 1), zone if valid_timezone(zone) else "UTC")

@@ -1,12 +1,15 @@
-// The candidate portal's three actions (answer an offer, the survey, leaving the talent pool): JSON posts to
-// the page's own link. Messages come from the page (data-*), so they are in the page's language.
+// The candidate portal's actions (answer an offer, the survey, leaving the talent pool, picking an interview
+// time or asking for others): JSON posts to the page's own link. Messages come from the page (data-*), so they
+// are in the page's language.
 (function () {
   "use strict";
   const main = document.getElementById("content");
-  async function post(suffix, body) {
-    const response = await fetch(location.pathname + suffix, {method: "POST",
-      headers: {"content-type": "application/json"}, body: JSON.stringify(body)});
-    return {ok: response.ok, body: await response.json()};
+  async function post(suffix, body, key) {
+    const headers = {"content-type": "application/json"};
+    if (key) headers["Idempotency-Key"] = key;
+    const response = await fetch(location.pathname + suffix, {method: "POST", headers: headers,
+      body: JSON.stringify(body)});
+    return {ok: response.ok, status: response.status, body: await response.json().catch(function () { return {}; })};
   }
   document.querySelectorAll("[data-answer]").forEach(function (button) {
     button.addEventListener("click", async function () {
@@ -27,5 +30,45 @@
   if (withdraw) withdraw.addEventListener("click", async function () {
     const r = await post("/consent", {talent_pool: false});
     document.getElementById("consent-result").textContent = r.ok ? main.dataset.poolDone : r.body.error.message;
+  });
+  // The interview: one Idempotency-Key per answer (getRandomValues works on a plain-http link too), kept until
+  // the answer is through, so a second tap or a retry after a lost connection is the same request.
+  const interview = document.getElementById("interview");
+  function newKey() {
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+  }
+  async function send(form, suffix, body, out, done, conflict) {
+    const button = form.querySelector("button[type=submit]");
+    const same = JSON.stringify(body);
+    if (form.dataset.keyFor !== same) { form.dataset.key = newKey(); form.dataset.keyFor = same; }
+    button.disabled = true;
+    try {
+      const r = await post(suffix, body, form.dataset.key);
+      delete form.dataset.keyFor;  // answered: the next answer is a new request
+      if (r.ok) {
+        out.textContent = done;
+        form.hidden = true;
+        setTimeout(function () { location.reload(); }, 800);
+        return;
+      }
+      out.textContent = (r.status === 409 && conflict) || (r.body.error || {}).message || interview.dataset.failed;
+    } catch (error) {
+      out.textContent = interview.dataset.failed;
+    }
+    button.disabled = false;
+  }
+  const pick = document.getElementById("slot-pick");
+  if (pick) pick.addEventListener("submit", function (event) {
+    event.preventDefault();
+    const out = document.getElementById("slot-result");
+    const chosen = pick.querySelector("input[name=starts_at]:checked");
+    if (!chosen) { out.textContent = interview.dataset.choose; pick.querySelector("input[name=starts_at]").focus(); return; }
+    send(pick, "/slot", {starts_at: chosen.value}, out, interview.dataset.picked, interview.dataset.taken);
+  });
+  const other = document.getElementById("other-times");
+  if (other) other.addEventListener("submit", function (event) {
+    event.preventDefault();
+    send(other, "/other-times", {note: new FormData(other).get("note") || ""}, document.getElementById("other-result"),
+         interview.dataset.asked, null);
   });
 })();

@@ -201,11 +201,16 @@ def test_the_portal_shows_the_interview_to_pick_from(gw):
     gw.fake.answer(talent_pool.ConsentStatus, {"in_pool": False, "withdrawn": False})
     gw.fake.answer(interview_feedback.CandidateInterviewOf, {
         **sample(interview_feedback.CandidateInterview), "status": "awaiting_candidate", "starts_at": None,
+        "timezone": "Europe/Berlin", "duration_minutes": 60, "other_times_requested": False,
         "slots": ["2027-01-04T09:00:00Z", "2027-01-05T09:00:00Z"]})
     token = portal_token("a", "app_7", gw.app.state.settings.portal_secret)
     view = gw.client.get(f"/portal/{token}", headers={"Accept": "application/json"}).json()
     assert view["interview"]["can_pick"] is True and len(view["interview"]["slots"]) == 2
     assert "interviewers" not in view["interview"]
+    # the page: each time in words in the interview's zone, one radio each, and the way to ask for others
+    html = gw.client.get(f"/portal/{token}?lang=zh-CN").text
+    assert html.count('name="starts_at"') == 2 and 'id="other-times"' in html
+    assert "2027年1月4日 周一 10:00–11:00（Europe/Berlin，UTC+01:00）" in html
 
 
 def panel_interview():
@@ -250,9 +255,19 @@ def test_the_interviewers_console_page_shows_whom_when_and_the_kit(gw):
     csrf = gw.client.cookies[LOGIN_COOKIE]
     assert gw.client.post("/console/login", data={"api_key": key, "csrf": csrf},
                           headers={"Origin": "http://testserver"}).status_code == 303
+    cv = {**sample(sourcing.DocumentView), "id": "doc_cv", "kind": "cv", "filename": "mei-lin-cv.pdf"}
+    gw.fake.answer(sourcing.ListDocuments, {"items": [{**cv, "id": "doc_other", "kind": "other",
+                                                       "filename": "portfolio.pdf"}, cv]})
     page = gw.client.get("/console/interviews/int_1")
     assert page.status_code == 200, page.text
-    for text in ("Mei Lin", "Barista", "2027-01-04 17:00", "Asia/Shanghai", "Store 4", "Walk me through a latte",
-                 "Look for care"):
+    for text in ("Mei Lin", "Barista", "Mon 4 Jan 2027, 17:00–18:00 (Asia/Shanghai, UTC+08:00)", "Store 4",
+                 "Walk me through a latte", "Look for care"):
         assert text in page.text, text
+    # the viewer's own zone is filled in by the browser (console.js) from the instants given here
+    assert 'data-start="2027-01-04T09:00:00Z" data-end="2027-01-04T10:00:00Z"' in page.text
+    # the CV first, linked through the console (the session's key reads it, scoped and audited as the API's)
+    assert page.text.index('href="/console/documents/doc_cv"') < page.text.index('href="/console/documents/doc_other"')
+    assert "CV: mei-lin-cv.pdf" in page.text
+    [listed] = gw.fake.calls_to(sourcing.ListDocuments)
+    assert listed.kwargs == {"application_id": "app_1"} and listed.caller.role == "interviewer"
     gw.client.cookies.clear()
