@@ -360,6 +360,17 @@ class InterviewPatch(Strict):
         return self.model_dump(mode="json", include=self.model_fields_set - self._NOT_CHANGES)
 
 
+class PanelMember(Strict):
+    """A panel member as the gateway resolved it (gateway/panel.py): the name, and the email of its interviewer
+    key (None: none given). Travels with scheduling and re-staffing, never from a request body."""
+
+    name: Name
+    email: EmailStr | None = None
+
+
+PanelContacts = Annotated[list[PanelMember], Field(max_length=20)]
+
+
 class InterviewCancelIn(Strict):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
@@ -610,3 +621,6 @@ class ApiKeyIn(Strict):
     role: Role
     divisions: Annotated[list[Division], Field(max_length=100)] = []
     expires_at: Timestamp | None = None
+    # Where an interviewer's invitations and scorecard reminders go (the interviews issue; users replace keys
+    # in issue 20). Optional: a panel member without one is left out of emails, never of the panel.
+    email: EmailStr | None = None
