@@ -591,6 +591,17 @@ class NotificationPolicy(Strict):
     share_evidence: StrictBool = True
     screen_out_rejection_delay: Seconds = 86400
     reply_to: EmailStr | None = None
+    # The interviews issue: the candidate is reminded this many seconds before each interview (one reminder
+    # per entry; [] for none), and each panel member whose scorecard is missing this long after its end.
+    interview_reminders: Annotated[list[Seconds], Field(max_length=5)] = [86400, 7200]
+    scorecard_reminder_after: Seconds = 7200
+
+    @field_validator("interview_reminders")
+    @classmethod
+    def _distinct_reminders(cls, v: list[int]) -> list[int]:
+        if len(set(v)) != len(v):
+            raise ValueError("interview_reminders: each offset once")
+        return sorted(v, reverse=True)
 
 
 class NotificationPolicyPut(NotificationPolicy):
