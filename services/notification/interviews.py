@@ -58,6 +58,7 @@ class Plan:
     delay: int = 0
     method: str | None = None
     step: int = 0
+    at: datetime | None = None  # a reminder's exact due time (`delay` is it in whole seconds from now)
 
 
 @dataclass(frozen=True)
@@ -126,12 +127,12 @@ def reminders(interview: dict, policy: NotificationPolicy, now: datetime) -> lis
     for step, offset in enumerate(sorted(policy.interview_reminders, reverse=True)):
         due = starts - timedelta(seconds=offset)
         if due > now:  # one already past would arrive late or after the interview: skipped
-            plans.append(Plan(REMINDER, CANDIDATE, int((due - now).total_seconds()), step=step))
+            plans.append(Plan(REMINDER, CANDIDATE, int((due - now).total_seconds()), step=step, at=due))
     ends = ends or starts + timedelta(minutes=interview.get("duration_minutes") or 60)
-    delay = max(0, int((ends + timedelta(seconds=policy.scorecard_reminder_after) - now).total_seconds()))
+    due = max(ends + timedelta(seconds=policy.scorecard_reminder_after), now)
     for name in addressed(interview):
         if name not in interview.get("submitted", []):
-            plans.append(Plan(SCORECARD, name, delay))
+            plans.append(Plan(SCORECARD, name, int((due - now).total_seconds()), at=due))
     return plans
 
 

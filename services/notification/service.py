@@ -549,6 +549,8 @@ class NotificationService(ServiceBase):
                 division=division, tier=contact.get("tier"), urgent=bool(contact.get("urgent")),
                 reply_to=reply_to if to_candidate else None, attachments=attachments)
             doc.update(dedupe_key=interviews.dedupe_key(interview, plan), interview_id=interview["_id"], to=plan.to)
+            if plan.at is not None:
+                doc["scheduled_for"] = plan.at
             if invite is not None:
                 doc["invite"] = invite
             doc["trace"] = tracing.stored_context()
