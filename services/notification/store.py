@@ -8,8 +8,12 @@
 - `members`: one per talent-community sign-up (`_id` = the member's id, `mem_...`): name, sealed address,
   locale, from `community_signup_requested`; deleted when they leave (`community_member_left`).
 - `policies`: one per division (`_id` = division); missing fields take NotificationPolicy defaults.
-- `notices`: every notice, unique by `dedupe_key` (application or re-engagement, kind, step), with its
-  due time; dispatchers claim due notices atomically with a lease, so two replicas never send one.
+- `notices`: every notice, unique by `dedupe_key` (application or re-engagement, kind, step; an interview's:
+  interview, kind, sequence, step, recipient), with its due time; dispatchers claim due notices atomically
+  with a lease, so two replicas never send one. An interview notice keeps `interview_id`, `to` (the panel
+  member's name; null for the candidate) and, when it carries an .ics, `invite` (sealed).
+- `interviews`: notification's copy of each interview (services/notification/interviews.py): the latest
+  by `sequence`, the panel (addresses sealed), scorecards seen, the candidate's attendance.
 
 Personal data is sealed on disk (shared/crypto.py): a contact's email arrives sealed in the event and is
 kept so; a notice's recipient and body (which may quote the candidate's address) are sealed when stored
