@@ -71,6 +71,7 @@ class ApiKey(Doc):
     name: str
     role: Role
     divisions: list[str]
+    email: str | None = Field(description="where an interviewer's invitations and reminders go")
     created_at: str | None
     expires_at: str | None
     last_used_at: str | None

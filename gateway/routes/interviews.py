@@ -45,9 +45,9 @@ async def schedule_interview(request: Request, rpc: Rpc, application_id: str, bo
     in an overlapping interview: 409 naming `interviewers`, unless `allow_clash`."""
     async def produce():
         application = await rpc(sourcing.GetApplication, caller, request, application_id=application_id)
-        await check_panel(request, application.division, body.interviewers)
+        panel = await check_panel(request, application.division, body.interviewers)
         result = await rpc(interview_feedback.ScheduleInterview, caller, request, application_id=application_id,
-                           **body.model_dump(mode="json"))
+                           panel=panel, **body.model_dump(mode="json"))
         return JSONResponse(status_code=201, content=to_jsonable_python(result))
     return await idempotent_answer(request, caller, idem, body, produce)
 
@@ -109,11 +109,12 @@ async def patch_interview(request: Request, rpc: Rpc, interview_id: str, body: c
                           caller: CallerOf[interview_feedback.PatchInterview]):
     """Reschedule, move, re-link or re-staff an interview; `sequence` is raised by every change (the candidate
     and the panel get an updated invitation)."""
+    panel = {}
     if body.interviewers is not None:
         interview = await rpc(interview_feedback.GetInterview, caller, request, interview_id=interview_id)
-        await check_panel(request, interview.division, body.interviewers)
+        panel = {"panel": await check_panel(request, interview.division, body.interviewers)}
     return await rpc(interview_feedback.PatchInterview, caller, request, interview_id=interview_id,
-                     allow_clash=body.allow_clash, **body.changes())
+                     allow_clash=body.allow_clash, **body.changes(), **panel)
 
 
 @router.post("/v1/interviews/{interview_id}/cancel", responses=ok(Interview))

@@ -271,3 +271,37 @@ def test_the_interviewers_console_page_shows_whom_when_and_the_kit(gw):
     [listed] = gw.fake.calls_to(sourcing.ListDocuments)
     assert listed.kwargs == {"application_id": "app_1"} and listed.caller.role == "interviewer"
     gw.client.cookies.clear()
+
+
+def test_an_interviewers_email_given_with_its_key_is_shown_and_travels_with_the_panel(gw):
+    admin = gw.as_("admin")
+    r = gw.client.post("/v1/api-keys", headers=admin, json={"name": "eve-r", "role": "interviewer",
+                                                            "divisions": ["retail"], "email": "eve@example.com"})
+    assert r.status_code == 201 and r.json()["email"] == "eve@example.com", r.text
+    listed = gw.client.get("/v1/api-keys?limit=200", headers=admin).json()["items"]
+    assert {k["name"]: k["email"] for k in listed}["eve-r"] == "eve@example.com"
+    assert {k["name"]: k["email"] for k in listed}["ann-r"] is None  # a key made without one
+    bad = gw.client.post("/v1/api-keys", headers=admin, json={"name": "x", "role": "interviewer",
+                                                              "divisions": ["retail"], "email": "not-an-address"})
+    assert bad.status_code == 422 and error(bad)["field"] == "email"
+    assert "x" not in {k["name"] for k in gw.client.get("/v1/api-keys?limit=200", headers=admin).json()["items"]}
+
+    gw.fake.answer(interview_feedback.ScheduleInterview, interview(status="scheduled"))
+    r = gw.client.post("/v1/applications/app_1/interviews", headers=gw.as_("recruiter"),
+                       json={**BODY, "interviewers": ["eve-r", "ann-r"]})
+    assert r.status_code == 201, r.text
+    [call] = gw.fake.calls_to(interview_feedback.ScheduleInterview)
+    assert call.kwargs["panel"] == [{"name": "eve-r", "email": "eve@example.com"}, {"name": "ann-r", "email": None}]
+
+    gw.fake.answer(interview_feedback.GetInterview, interview())
+    gw.fake.answer(interview_feedback.PatchInterview, interview(sequence=1))
+    r = gw.client.patch("/v1/interviews/int_1", headers=gw.as_("recruiter"), json={"interviewers": ["eve-r"]})
+    assert r.status_code == 200, r.text
+    [patch] = gw.fake.calls_to(interview_feedback.PatchInterview)
+    assert patch.kwargs["panel"] == [{"name": "eve-r", "email": "eve@example.com"}]
+    gw.client.patch("/v1/interviews/int_1", headers=gw.as_("recruiter"), json={"location": "Store 9"})
+    assert "panel" not in gw.fake.calls_to(interview_feedback.PatchInterview)[-1].kwargs  # no re-staffing
+    # the panel's addresses are the gateway's to give, never a request's
+    r = gw.client.post("/v1/applications/app_1/interviews", headers=gw.as_("recruiter"),
+                       json={**BODY, "panel": [{"name": "ann-r", "email": "me@evil.example"}]})
+    assert r.status_code == 422 and error(r)["field"] == "panel"

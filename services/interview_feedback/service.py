@@ -38,11 +38,13 @@ from shared.contracts.events import (
     InterviewSlotsOffered,
     InterviewSummary,
     InterviewUpdated,
+    PanelContact,
     ScorecardSubmitted,
 )
 from shared.contracts.notification import GetPolicy
 from shared.contracts.sourcing import GetDivision, GetRequisition
 from shared.contracts.status import DECIDE, DECIDE_FAIL, SCHEDULE_AFTER_CANCEL, SCHEDULE_INTERVIEW, Precondition
+from shared.crypto import seal
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.ids import new_id
 from shared.policy import POLICY_TIMEOUT, policy_seconds
@@ -117,9 +119,19 @@ def _kit_view(kit: dict) -> contract.InterviewKit:
                                  updated_at=iso(kit.get("updated_at")))
 
 
+def _panel(doc: dict) -> list[PanelContact]:
+    """The panel with its addresses, sealed for the bus; an interview from before addresses has none."""
+    emails = {m["name"]: m.get("email") for m in doc.get("panel") or []}
+    return [PanelContact(name=n, email=seal(emails.get(n))) for n in doc["interviewers"]]
+
+
+def _panel_doc(members) -> list[dict]:
+    return [{"name": m.name, "email": str(m.email) if m.email else None} for m in members]
+
+
 def _details(doc: dict) -> InterviewDetails:
     """The interview on its events: what notification needs for invitations, updates and reminders."""
-    return InterviewDetails(
+    return InterviewDetails(panel=_panel(doc),
         interview_id=doc["_id"], application_id=doc["application_id"], requisition_id=doc.get("requisition_id"),
         candidate_id=doc.get("candidate_id"), division=doc["division"], status=doc["status"],
         sequence=doc.get("sequence", 0), interviewers=doc["interviewers"], competencies=doc["competencies"],
@@ -289,6 +301,7 @@ class InterviewFeedbackService(ServiceBase):
             "candidate_id": application.get("candidate_id"),
             "tier": application.get("tier"),
             "interviewers": cmd.interviewers,
+            "panel": _panel_doc(cmd.panel),
             "competencies": cmd.competencies,
             "scheduled_at": start,
             "slots": slots,
@@ -359,6 +372,8 @@ class InterviewFeedbackService(ServiceBase):
         if "starts_at" in changes:
             changes["starts_at"] = _ms(parse_time(changes["starts_at"]))
         after, changed = domain.patched(before, changes, before.get("submitted", []))
+        if "interviewers" in changed and cmd.panel is not None:
+            after["panel"] = _panel_doc(cmd.panel)
         if not changed:
             return _interview(after, self.store.scorecards(after["_id"]), None)
         if {"meeting_url", "format"} & set(changed) and after["format"] == "video" and not after.get("meeting_url"):

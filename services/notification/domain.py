@@ -440,11 +440,22 @@ def kind_context(planned: Planned, policy: NotificationPolicy, *, screening: dic
         ctx["confirm_url"] = extra.get("confirm_url")
     elif planned.kind == NoticeKind.guide:
         ctx["guide_after"] = fmt_duration(policy.guide_after, locale)
+    elif str(planned.kind) in INTERVIEW_CONTEXT_KINDS:
+        # services/notification/interviews.py `context` fills these in; defaults keep every template renderable
+        ctx.update({**INTERVIEW_DEFAULTS, **extra})
     elif planned.kind == NoticeKind.approval_overdue:
         ctx.update({"step_name": step_label(extra.get("step_role"), locale),
                     "expected_by": fmt_time(_maybe_time(extra.get("expected_by")), locale),
                     "approval_sla": fmt_duration(policy.approval_sla, locale)})
     return ctx
+
+
+INTERVIEW_CONTEXT_KINDS = frozenset({NoticeKind.interview_invitation.value, NoticeKind.interview_cancelled.value,
+                                     NoticeKind.interview_slots.value, NoticeKind.interview_reminder.value,
+                                     NoticeKind.scorecard_reminder.value})
+INTERVIEW_DEFAULTS: dict[str, Any] = {"to_panel": False, "member": "", "update": False, "when": None,
+                                      "format": "video", "location": None, "meeting_url": None,
+                                      "instructions": None, "slots": [], "lead": None, "scorecard_after": ""}
 
 
 def reengagement_context(*, requisition_title: str, division: str, reasons: list[str],

@@ -18,9 +18,9 @@ from functools import partial
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
-from services.notification import domain, loader
+from services.notification import domain, interviews, loader
 from services.notification.destinations import AllowList
-from services.notification.sender import RefusedDestination, SendError, SmtpSender
+from services.notification.sender import RefusedDestination, SendError, SmtpSender, calendar_attachment
 from services.notification.store import NotificationStore
 from services.notification.webhook import WebhookSender
 from shared import tracing
@@ -38,9 +38,16 @@ from shared.contracts.events import (
     CandidateErasureRequested,
     CommunityMemberLeft,
     CommunitySignupRequested,
+    InterviewAttendanceRecorded,
+    InterviewCancelled,
+    InterviewDetails,
+    InterviewScheduled,
+    InterviewSlotsOffered,
+    InterviewUpdated,
     NoticeSent,
     OfferConfirmationRecorded,
     ReengagementRequested,
+    ScorecardSubmitted,
 )
 from shared.crypto import open_sealed, seal
 from shared.errors import Conflict, Forbidden, NotFound, NotYet
@@ -326,7 +333,9 @@ class NotificationService(ServiceBase):
         if outcome.record_outcome:
             uow.store.timing_outcome(app_id, state["status"], state["status_at"], session=uow.session)
         if outcome.cancel_all:
-            uow.store.cancel_scheduled(app_id, now=now, session=uow.session)
+            # Back to shortlisted after a cancelled interview: the cancellation's own notices still go out.
+            keep = interviews.KINDS if state["status"] == "shortlisted" else frozenset()
+            uow.store.cancel_scheduled(app_id, now=now, session=uow.session, keep=keep)
         if outcome.drop_unsent_timing:
             uow.store.drop_unsent_timing(app_id, session=uow.session)
         if outcome.cancel_overdue:
@@ -476,6 +485,126 @@ class NotificationService(ServiceBase):
         self.bus.transact(work, envelope)
 
     # ------------------------------------------------------------------------------------------------
+    # interviews (services/notification/interviews.py): invitations, updates, cancellations, reminders
+
+    def _on_interview(self, details: InterviewDetails | None, envelope) -> None:
+        if details is None:  # an event from before the interviews issue: nothing to build an invitation from
+            return
+
+        def work(uow):
+            contact = _known_contact(uow, details.application_id)  # an application not heard of yet: wait
+            stored = uow.store.get_interview(details.interview_id, session=uow.session)
+            after = interviews.projection(details.model_dump(), stored)
+            if not interviews.supersedes(stored, after):
+                return []  # an older copy delivered late: a newer one was planned already
+            uow.store.save_interview(after, session=uow.session)
+            if contact.get("erased"):
+                return []
+            policy = self._policy(details.division, session=uow.session)
+            now = utcnow()
+            change = interviews.plan_change(stored, after, policy, now)
+            if change.cancel:
+                uow.store.cancel_interview_notices(after["_id"], change.cancel, now, session=uow.session)
+            return self._interview_notices(uow, change.plans, after, stored, contact, policy, now)
+
+        self._dispatch_soon(self.bus.transact(work, envelope))
+
+    def _interview_notices(self, uow, plans: list[interviews.Plan], interview: dict, before: dict | None,
+                           contact: dict, policy: NotificationPolicy, now) -> list[str]:
+        """Render and store an interview's notices (with what their .ics is made from); the ids due now."""
+        if not plans:
+            return []
+        app_id, division = interview["application_id"], interview["division"]
+        email = open_sealed(contact.get("email"))
+        # a panel member taken off is only in the copy before: their cancellation needs their address
+        panel_emails = {m["name"]: open_sealed(m["email"]) for source in (before, interview)
+                        for m in (source or {}).get("panel") or [] if m.get("email")}
+        opened = {**interview, "panel": [{"name": m["name"], "email": open_sealed(m.get("email"))}
+                                         for m in interview["panel"]]}
+        reply_to = domain.candidate_reply_to(policy, self.reply_to_fallback)
+        base = domain.base_context({**contact, "email": email}, policy, portal_url("a", app_id, self.settings),
+                                   reply_to)
+        docs = []
+        for plan, notice_id in zip(plans, _ordered_ids(len(plans)), strict=True):
+            to_candidate = plan.to is None
+            recipient = email if to_candidate else panel_emails.get(plan.to)
+            if not recipient:
+                continue
+            locale = domain.candidate_locale(contact, policy) if to_candidate else policy.locale
+            planned = domain.Planned(plan.kind, domain.CANDIDATE if to_candidate else "panel", plan.delay,
+                                     step=plan.step, extra=interviews.context(interview, plan, policy, locale))
+            context = {**base, **domain.kind_context(planned, policy), "locale": locale}
+            rendered = domain.render(loader.template_text(locale, plan.kind), context)
+            invite = interviews.invite(
+                opened, plan, title=contact.get("requisition_title") or "", candidate_name=contact.get("name") or "",
+                candidate_email=email, member_email=None if to_candidate else recipient,
+                organizer_name=f"{division} hiring team", organizer_email=domain.division_hr_email(division, policy),
+                locale=locale)
+            attachments = None
+            if invite is not None:
+                attachments = [calendar_attachment(b"", invite["method"]).describe()]
+            doc = domain.build_notice(
+                planned, notice_id=notice_id, now=now, recipient=recipient, rendered=rendered,
+                application_id=app_id, candidate_id=contact.get("candidate_id"), reengagement_id=None,
+                division=division, tier=contact.get("tier"), urgent=bool(contact.get("urgent")),
+                reply_to=reply_to if to_candidate else None, attachments=attachments)
+            doc.update(dedupe_key=interviews.dedupe_key(interview, plan), interview_id=interview["_id"], to=plan.to)
+            if plan.at is not None:
+                doc["scheduled_for"] = plan.at
+            if invite is not None:
+                doc["invite"] = invite
+            doc["trace"] = tracing.stored_context()
+            docs.append(doc)
+        created = uow.store.add_notices(docs, first=False, session=uow.session)
+        if created:  # the contact counts them: a later status change knows there is something to cancel
+            uow.store.count_notices(app_id, len(created), session=uow.session)
+        due = {d["_id"] for d in docs if d["scheduled_for"] <= now}
+        return [i for i in created if i in due]
+
+    @event_handler("interview_feedback", "interview_scheduled")
+    def on_interview_scheduled(self, payload: InterviewScheduled, envelope):
+        self._on_interview(payload.interview, envelope)
+
+    @event_handler("interview_feedback", "interview_slots_offered")
+    def on_interview_slots_offered(self, payload: InterviewSlotsOffered, envelope):
+        self._on_interview(payload.interview, envelope)
+
+    @event_handler("interview_feedback", "interview_updated")
+    def on_interview_updated(self, payload: InterviewUpdated, envelope):
+        self._on_interview(payload.interview, envelope)
+
+    @event_handler("interview_feedback", "interview_cancelled")
+    def on_interview_cancelled(self, payload: InterviewCancelled, envelope):
+        self._on_interview(payload.interview, envelope)
+
+    @event_handler("interview_feedback", "scorecard_submitted")
+    def on_scorecard_submitted(self, payload: ScorecardSubmitted, envelope):
+        """The author's scorecard reminder is moot; the overdue list no longer names them."""
+        def work(uow):
+            stored = uow.store.get_interview(payload.interview_id, session=uow.session) or {
+                # before any copy of the interview (events out of order): any copy supersedes this one
+                "_id": payload.interview_id, "application_id": payload.application_id,
+                "division": payload.division, "status": None, "sequence": -1, "starts_at": None, "panel": [],
+                "submitted": [], "attendance": None}
+            uow.store.save_interview(interviews.with_scorecard(stored, payload.interviewer), session=uow.session)
+            uow.store.cancel_interview_notices(payload.interview_id, frozenset({interviews.SCORECARD}), utcnow(),
+                                               recipient=payload.interviewer, session=uow.session)
+
+        self.bus.transact(work, envelope)
+
+    @event_handler("interview_feedback", "interview_attendance_recorded")
+    def on_interview_attendance(self, payload: InterviewAttendanceRecorded, envelope):
+        """Whether the candidate came: interview no-shows count in the notification-timing report."""
+        def work(uow):
+            stored = uow.store.get_interview(payload.interview_id, session=uow.session)
+            incoming = interviews.projection(payload.interview.model_dump(), stored)
+            kept = incoming if interviews.supersedes(stored, incoming) else stored
+            kept = {**kept, "attendance": {"candidate": payload.candidate, "recorded_at": payload.recorded_at}}
+            uow.store.save_interview(kept, session=uow.session)
+
+        self.bus.transact(work, envelope)
+
+    # ------------------------------------------------------------------------------------------------
     # sending
 
     @timer(interval=0.5)
@@ -505,6 +634,9 @@ class NotificationService(ServiceBase):
         """Send by the notice's channel; returns the message or delivery id. Raises on failure."""
         channel = notice.get("channel", domain.CHANNEL)
         if channel == domain.EMAIL:
+            if notice.get("invite"):  # the .ics is made now, from the copy of the interview the notice keeps
+                invite = notice["invite"]
+                return self.mailer.send(notice, [calendar_attachment(interviews.ics(invite), invite["method"])])
             return self.mailer.send(notice)
         if channel == domain.WEBHOOK:
             # The secret stays in the policy (read now, so a rotated secret applies to retries too).
@@ -634,5 +766,24 @@ class NotificationService(ServiceBase):
         """GET /v1/reports/notification-timing: per result kind, tier and mode, over decisions in [from, to)."""
         scope = report_scope(caller, args.division, args.start, args.end)
         records = self.store.timing_records(caller.division_filter(), scope.division, scope.since, scope.until)
+        held = self.store.held_interviews(caller.division_filter(), scope.division, scope.since, scope.until,
+                                          with_attendance=True)
         return contract.NotificationTimingReport.model_validate(
-            {**scope.echo(), "groups": domain.timing_report(records)})
+            {**scope.echo(), "groups": domain.timing_report(records),
+             "interviews": interviews.attendance_figures(held)})
+
+    @implements(contract.OverdueScorecardList)
+    def overdue_scorecards(self, caller, args: contract.OverdueArgs) -> contract.OverdueScorecards:
+        """Interviews held whose panel still owes scorecards past the division's `scorecard_reminder_after`,
+        longest overdue first."""
+        if args.division is not None and not caller.can_see(args.division):
+            return contract.OverdueScorecards(division=args.division, items=[])
+        now, policies, items = utcnow(), {}, []
+        for doc in self.store.held_interviews(caller.division_filter(), args.division):
+            if doc["division"] not in policies:
+                policies[doc["division"]] = self._policy(doc["division"])
+            found = interviews.overdue(doc, policies[doc["division"]], now)
+            if found is not None:
+                items.append({**found, "ends_at": iso(found["ends_at"]), "overdue_since": iso(found["overdue_since"])})
+        items.sort(key=lambda i: i["overdue_since"])
+        return contract.OverdueScorecards(division=args.division, items=items)

@@ -196,6 +196,13 @@ SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
         ("sourcing", "offer_confirmation_recorded"),
         ("interview_feedback", "approvals_requested"),
         ("interview_feedback", "approval_step_decided"),
+        # the interviews issue: invitations, updates, cancellations, reminders, overdue scorecards, no-shows
+        ("interview_feedback", "interview_scheduled"),
+        ("interview_feedback", "interview_slots_offered"),
+        ("interview_feedback", "interview_updated"),
+        ("interview_feedback", "interview_cancelled"),
+        ("interview_feedback", "scorecard_submitted"),
+        ("interview_feedback", "interview_attendance_recorded"),
         ("talent_pool", "reengagement_requested"),
         ("talent_pool", "community_signup_requested"),
         ("talent_pool", "community_member_left"),

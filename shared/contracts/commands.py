@@ -360,6 +360,17 @@ class InterviewPatch(Strict):
         return self.model_dump(mode="json", include=self.model_fields_set - self._NOT_CHANGES)
 
 
+class PanelMember(Strict):
+    """A panel member as the gateway resolved it (gateway/panel.py): the name, and the email of its interviewer
+    key (None: none given). Travels with scheduling and re-staffing, never from a request body."""
+
+    name: Name
+    email: EmailStr | None = None
+
+
+PanelContacts = Annotated[list[PanelMember], Field(max_length=20)]
+
+
 class InterviewCancelIn(Strict):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
@@ -580,6 +591,17 @@ class NotificationPolicy(Strict):
     share_evidence: StrictBool = True
     screen_out_rejection_delay: Seconds = 86400
     reply_to: EmailStr | None = None
+    # The interviews issue: the candidate is reminded this many seconds before each interview (one reminder
+    # per entry; [] for none), and each panel member whose scorecard is missing this long after its end.
+    interview_reminders: Annotated[list[Seconds], Field(max_length=5)] = [86400, 7200]
+    scorecard_reminder_after: Seconds = 7200
+
+    @field_validator("interview_reminders")
+    @classmethod
+    def _distinct_reminders(cls, v: list[int]) -> list[int]:
+        if len(set(v)) != len(v):
+            raise ValueError("interview_reminders: each offset once")
+        return sorted(v, reverse=True)
 
 
 class NotificationPolicyPut(NotificationPolicy):
@@ -610,3 +632,6 @@ class ApiKeyIn(Strict):
     role: Role
     divisions: Annotated[list[Division], Field(max_length=100)] = []
     expires_at: Timestamp | None = None
+    # Where an interviewer's invitations and scorecard reminders go (the interviews issue; users replace keys
+    # in issue 20). Optional: a panel member without one is left out of emails, never of the panel.
+    email: EmailStr | None = None

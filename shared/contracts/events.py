@@ -186,6 +186,14 @@ class ApplicationScreened(Open):
 
 # --- interview_feedback ------------------------------------------------------------------------------
 
+class PanelContact(Open):
+    """A panel member on an interview event: the name, and the address invitations and reminders go to
+    (sealed, shared/crypto.py; null when the interviewer has none)."""
+
+    name: str
+    email: str | None = None
+
+
 class InterviewDetails(Open):
     """An interview as it now stands, on every interview event since the interviews issue: what invitations,
     updates, cancellations and reminders need (notification builds the calendar entries from it). `sequence`
@@ -210,6 +218,7 @@ class InterviewDetails(Open):
     meeting_url: str | None = None
     instructions: str | None = None
     slots: list[datetime] = []
+    panel: list[PanelContact] = []  # the interviewers with their addresses (since the invitations)
 
 
 class InterviewScheduled(Open):

@@ -17,6 +17,7 @@ from shared.contracts.commands import (
     InterviewPatch,
     NewInterview,
     OtherTimesIn,
+    PanelContacts,
     ScorecardIn,
     SlotPickIn,
 )
@@ -223,12 +224,16 @@ class ExportArgs(Args):
 
 class ScheduleInterviewArgs(NewInterview):
     application_id: Id
+    # The panel's names with their addresses, as the gateway resolved them (gateway/panel.py): for invitations.
+    panel: PanelContacts = []
 
 
 class PatchInterviewArgs(InterviewPatch):
     SENDS_ONLY_SET: ClassVar[bool] = True  # sent as given: a field left out is unchanged (shared/contracts/rpc.py)
+    _NOT_CHANGES = frozenset({"allow_clash", "interview_id", "panel"})
 
     interview_id: Id
+    panel: PanelContacts | None = None  # with `interviewers`: the new panel's addresses (gateway/panel.py)
 
 
 class CancelInterviewArgs(InterviewCancelIn):

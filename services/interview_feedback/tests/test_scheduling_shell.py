@@ -199,3 +199,25 @@ def test_the_kit_is_set_per_requisition_and_shown_to_the_panel(platform):
     seen = platform.shell(ANN).get_interview(interview_id=interview["id"])
     assert seen["kit"]["competencies"]["Craft"]["questions"] == ["Walk me through a latte"]
     assert platform.shell(ADMIN).get_interview(interview_id=interview["id"])["kit"] is not None
+
+
+def test_the_panels_addresses_travel_sealed_on_the_interview_events_and_follow_a_new_panel(platform):
+    from shared.crypto import is_sealed, open_sealed
+
+    app_id = platform.application()
+    rec = platform.shell(REC)
+    panel = [{"name": "ann", "email": "ann@example.com"}, {"name": "bob", "email": None}]
+    iid = rec.schedule_interview(application_id=app_id, interviewers=["ann", "bob"], competencies=["craft"],
+                                 starts_at=later(30), panel=panel)["id"]
+    [scheduled] = rec.bus.of_type("interview_scheduled")
+    sent = scheduled.payload["interview"]["panel"]
+    assert [m["name"] for m in sent] == ["ann", "bob"] and is_sealed(sent[0]["email"]) and sent[1]["email"] is None
+    assert open_sealed(sent[0]["email"]) == "ann@example.com"
+    rec.patch_interview(interview_id=iid, interviewers=["bob"], panel=[{"name": "bob", "email": "bob@example.com"}])
+    [updated] = rec.bus.of_type("interview_updated")
+    assert [(m["name"], open_sealed(m["email"])) for m in updated.payload["interview"]["panel"]] == [
+        ("bob", "bob@example.com")]
+    with pytest.raises(Invalid) as bad:
+        rec.schedule_interview(application_id=platform.application("app_2"), interviewers=["ann"],
+                               competencies=["craft"], starts_at=later(50), panel=[{"name": "ann", "email": "nope"}])
+    assert bad.value.field.startswith("panel")
