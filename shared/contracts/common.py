@@ -127,6 +127,8 @@ class NoticeKind(StrEnum):
     approval_overdue = "approval_overdue"  # an approval step past its expected time, to its approvers
     acknowledgement = "acknowledgement"  # a self-applied candidate's application was received (careers)
     community_confirmation = "community_confirmation"  # the double opt-in link of a talent-community sign-up
+    offer_question = "offer_question"  # a candidate's question about their offer, to division HR (offers)
+    offer_expiry_warning = "offer_expiry_warning"  # an unanswered offer close to its expiry, to division HR
 
 
 def normalize_skill(skill: str) -> str:
