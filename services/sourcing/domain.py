@@ -27,9 +27,9 @@ from shared.contracts.events import (
     InterviewScheduled,
     InterviewSlotsOffered,
     InterviewSummary,
+    OfferInfo,
     RequisitionSnapshot,
     ScreeningResult,
-    OfferInfo,
 )
 from shared.contracts.status import (  # noqa: F401 - the machine, re-exported for sourcing's readers
     DECIDE,

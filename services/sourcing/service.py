@@ -43,10 +43,10 @@ from shared.contracts.events import (
     InterviewScheduled,
     InterviewSlotsOffered,
     OfferConfirmationRecorded,
-    RequisitionClosed,
-    RequisitionOpened,
     OfferQuestionAsked,
     OfferTermsSet,
+    RequisitionClosed,
+    RequisitionOpened,
 )
 from shared.crypto import open_bytes, open_sealed, seal, seal_bytes
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, NotYet
