@@ -74,6 +74,8 @@ class Policy(View):
     share_evidence: bool
     screen_out_rejection_delay: Seconds
     reply_to: str | None
+    offer_expiry_warning: Seconds = Field(default=86400, description="HR is warned this long before an "
+                                          "unanswered offer expires")
 
     @classmethod
     def of(cls, division: str, policy: NotificationPolicy) -> Policy:
