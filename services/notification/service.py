@@ -572,7 +572,8 @@ class NotificationService(ServiceBase):
         """Send by the notice's channel; returns the message or delivery id. Raises on failure."""
         channel = notice.get("channel", domain.CHANNEL)
         if channel == domain.EMAIL:
-            return self.mailer.send(notice, self._attachments(notice))
+            files = self._attachments(notice)
+            return self.mailer.send(notice, files) if files else self.mailer.send(notice)
         if channel == domain.WEBHOOK:
             # The secret stays in the policy (read now, so a rotated secret applies to retries too).
             secret = self._policy(notice["division"]).hr_webhook_secret if notice.get("division") else None
