@@ -35,10 +35,37 @@ def application_view(app: dict, approvals: list[dict], survey: dict, consent: di
                        "expected_by": s.get("expected_by"), "decided_at": s.get("decided_at")}
                       for s in approvals],
         "can_respond": status == "offered",
+        "offer": _offer_view(app, locale),
         "survey": {"open": bool(survey.get("sent")) and not survey.get("answered"),
                    "answered": bool(survey.get("answered"))},
         "talent_pool": _consent_view(consent),
         "interview": _interview_view(interview, locale),
+    }
+
+
+# Statuses in which the candidate sees the offer's terms: never while a core role's approvals are pending.
+OFFER_VISIBLE = frozenset({"offered", "accepted", "declined", "hired", "no_show"})
+
+
+def _offer_view(app: dict, locale: str) -> dict[str, Any] | None:
+    """The offer's terms (sourcing's OfferView) once the offer is the candidate's: pay, start dates to choose
+    from, the expiry in the division's zone, HR's message; not who set them, nor the version."""
+    offer = app.get("offer")
+    if not offer or app["status"] not in OFFER_VISIBLE:
+        return None
+    salary = offer["salary"]
+    return {
+        "salary": {k: salary.get(k) for k in ("amount", "currency", "period")},
+        "salary_text": portal_text.salary_text(locale, salary),
+        "start_date_options": list(offer["start_date_options"]),
+        "expires_at": offer["expires_at"],
+        "expires_text": portal_text.local_time(offer["expires_at"], offer.get("timezone") or "UTC"),
+        "timezone": offer.get("timezone") or "UTC",
+        "message": offer.get("message"),
+        "company": offer.get("company"),
+        "expired": bool(offer.get("expired")),
+        "accepted_start_date": offer.get("accepted_start_date"),
+        "can_accept": app["status"] == "offered" and not offer.get("expired"),
     }
 
 

@@ -5,6 +5,9 @@ The language is the one the link asks for (`?lang=`), else the browser's (Accept
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 LOCALES = ("en", "zh-CN")
 
 STATUS = {
@@ -101,6 +104,17 @@ TEXT = {
         "reengage_text": "You did well in a previous interview with us. A new role, {title}, has opened and we "
                          "would like to consider you.",
         "language": "中文", "language_code": "zh-CN", "page_language": "Language",
+        "offer": "Your offer", "salary": "Salary", "start_date": "Start date", "choose_start": "Choose your start date",
+        "answer_by": "Please answer by", "offer_message": "A note from {company}",
+        "letter": "Download the offer letter (PDF)",
+        "accept_offer": "Accept the offer", "confirm_title": "Please confirm",
+        "confirm_text": "You are accepting the offer, starting on {date}.", "confirm": "Yes, I accept",
+        "back": "Go back", "pick_a_date": "Please choose a start date first.",
+        "decline_reason": "Why are you declining? (optional)", "decline_offer": "Decline the offer",
+        "ask": "A question for HR", "ask_send": "Send my question", "asked": "Sent: HR will answer you by email.",
+        "expired": "This offer has expired and can no longer be accepted. Please contact HR.",
+        "starting": "You start on {date}.",
+        "per": {"year": "per year", "month": "per month", "hour": "per hour"},
     },
     "zh-CN": {
         "your_application": "您的申请", "where": "申请进度", "approvals": "审批进度", "step": "步骤", "status": "状态",
@@ -118,6 +132,16 @@ TEXT = {
         "reengage": "有一个适合您的机会",
         "reengage_text": "您在之前的面试中表现出色。新职位「{title}」已开放，我们希望考虑您。",
         "language": "English", "language_code": "en", "page_language": "语言",
+        "offer": "您的录用条件", "salary": "薪酬", "start_date": "入职日期", "choose_start": "请选择入职日期",
+        "answer_by": "请于以下时间前答复", "offer_message": "{company}的留言", "letter": "下载录用通知书（PDF）",
+        "accept_offer": "接受录用", "confirm_title": "请确认",
+        "confirm_text": "您将接受录用，入职日期为 {date}。", "confirm": "确认接受", "back": "返回",
+        "pick_a_date": "请先选择入职日期。",
+        "decline_reason": "婉拒原因（选填）", "decline_offer": "婉拒录用",
+        "ask": "向 HR 提问", "ask_send": "发送问题", "asked": "已发送：HR 将通过邮件回复您。",
+        "expired": "该录用通知已过期，无法再接受。请联系 HR。",
+        "starting": "您的入职日期为 {date}。",
+        "per": {"year": "每年", "month": "每月", "hour": "每小时"},
     },
 }
 
@@ -191,3 +215,20 @@ for _locale in LOCALES:
 def interview_format(locale: str, format_: str | None) -> str:
     words = INTERVIEW.get(locale, INTERVIEW["en"])
     return words.get(f"iv_format_{format_}", (format_ or "").replace("_", " "))
+
+
+def salary_text(locale: str, salary: dict) -> str:
+    """"EUR 85,000 per year" / "EUR 85,000 每年": grouped, cents only when there are any."""
+    amount = float(salary["amount"])
+    number = f"{int(amount):,}" if amount.is_integer() else f"{amount:,.2f}"
+    per = TEXT.get(locale, TEXT["en"])["per"].get(salary["period"], salary["period"])
+    return f"{salary['currency']} {number} {per}"
+
+
+def local_time(instant: str, zone: str) -> str:
+    """An ISO instant as the wall time of `zone` (the division's), with the zone named."""
+    try:
+        local = datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
+    except (ValueError, KeyError, OSError):
+        return instant
+    return f"{local:%Y-%m-%d %H:%M} ({zone})"

@@ -9,23 +9,25 @@ import hashlib
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic_core import to_jsonable_python
 
 from gateway import portal_text
 from gateway.deps import IdemKey, Rpc, gw, ok
 from gateway.idempotency import idempotent
 from gateway.openapi import ConsentWithdrawn, PortalAnswer, PortalView
-from gateway.portal import application_view, reengagement_view
+from gateway.portal import OFFER_VISIBLE, application_view, reengagement_view
 from gateway.routes import community
 from gateway.rpc import ServiceCalls
 from gateway.templating import SECURITY_HEADERS, TEMPLATES
 from shared.contracts import interview_feedback, notification, sourcing, talent_pool
 from shared.contracts.caller import Caller
-from shared.contracts.commands import ConsentIn, OtherTimesIn, PortalResponseIn, SlotPickIn, SurveyIn
+from shared.contracts.commands import ConsentIn, OfferTerms, OtherTimesIn, PortalResponseIn, SlotPickIn, SurveyIn
 from shared.contracts.interview_feedback import CandidateInterview
 from shared.contracts.notification import SurveyAnswered
 from shared.errors import NotFound
+from shared.offer_letter import OfferLetter, offer_letter_pdf
 from shared.signing import BadSignature
 from shared.tokens import read_portal_token
 from shared.validation import parse
@@ -82,8 +84,34 @@ async def portal_page(request: Request, rpc: Rpc, token: str):
     view = await _view(request, rpc, token, locale)
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(view)
-    html = TEMPLATES.get_template("portal.html").render(view=view, locale=locale, text=portal_text.TEXT[locale])
+    html = TEMPLATES.get_template("portal.html").render(view=view, locale=locale, text=portal_text.TEXT[locale],
+                                                        request_path=request.url.path)
     return HTMLResponse(html, headers=SECURITY_HEADERS)
+
+
+@router.get("/portal/{token}/offer-letter", response_class=Response, responses={200: {
+    "description": "The offer letter as a PDF (`Content-Disposition: attachment`), in the page's language",
+    "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+async def portal_offer_letter(request: Request, rpc: Rpc, token: str):
+    """The offer letter (shared/offer_letter.py) of an offer with terms the candidate may see: 404 before
+    (no terms yet, a core role's approvals pending)."""
+    locale = portal_text.pick_locale(request.query_params.get("lang"), request.headers.get("accept-language"))
+    kind, object_id = _read(request, token)
+    if kind != "a":
+        raise NotFound("this link has no offer")
+    app = plain(await rpc(sourcing.GetApplication, PORTAL, request, application_id=object_id))
+    offer = app.get("offer")
+    if not offer or app["status"] not in OFFER_VISIBLE:
+        raise NotFound("there is no offer letter for this application")
+    terms = OfferTerms.model_validate({k: offer[k] for k in ("salary", "start_date_options", "expires_at",
+                                                             "message")})
+    letter = OfferLetter(company=offer.get("company") or app["division"],
+                         candidate_name=app.get("candidate_name") or "-", role_title=app["requisition_title"],
+                         terms=terms, timezone=offer.get("timezone") or "UTC",
+                         issued_on=(offer.get("set_at") or "")[:10] or None)
+    pdf = await run_in_threadpool(offer_letter_pdf, letter, locale)  # reportlab is CPU work: off the loop
+    return Response(pdf, media_type="application/pdf", headers={
+        **SECURITY_HEADERS, "Content-Disposition": 'attachment; filename="offer-letter.pdf"'})
 
 
 @router.post("/portal/{token}/response", responses=ok(PortalAnswer))

@@ -616,6 +616,8 @@ class InterviewFeedbackService(ServiceBase):
         division, tier = application["division"], application.get("tier", "")
         next_status = domain.next_status(cmd.outcome, tier)
         sla = self._approval_sla(division) if next_status == "awaiting_approval" else 0
+        if cmd.offer is not None:  # terms with a pass: their dates against the clock in the division's zone
+            cmd.offer.check_dates(_now(), self._division_record(division)["timezone"])
 
         def work(uow):
             _refuse_if_erased(uow, application_id, application.get("candidate_id"))
@@ -648,7 +650,8 @@ class InterviewFeedbackService(ServiceBase):
                     uow.session)
             uow.emit("decision_recorded", DecisionRecorded(
                 application_id=application_id, division=division, tier=tier, next_status=next_status,
-                decision=DecisionInfo(outcome=cmd.outcome, note=cmd.note, decided_by=caller.name, decided_at=now)))
+                decision=DecisionInfo(outcome=cmd.outcome, note=cmd.note, decided_by=caller.name, decided_at=now),
+                offer=cmd.offer.model_dump(mode="json") if cmd.offer is not None else None))
             if steps:
                 uow.emit("approvals_requested", ApprovalsRequested(
                     application_id=application_id, division=division, steps=[ApprovalStep(**s) for s in steps]))

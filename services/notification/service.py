@@ -20,7 +20,14 @@ from nameko.timer import timer
 
 from services.notification import domain, interviews, loader
 from services.notification.destinations import AllowList
-from services.notification.sender import RefusedDestination, SendError, SmtpSender, calendar_attachment
+from services.notification.sender import (
+    Attachment,
+    RefusedDestination,
+    SendError,
+    SmtpSender,
+    calendar_attachment,
+    pdf_attachment,
+)
 from services.notification.store import NotificationStore
 from services.notification.webhook import WebhookSender
 from shared import tracing
@@ -28,7 +35,7 @@ from shared.bus.configured import container_settings
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, implements
 from shared.config import Settings
 from shared.contracts import notification as contract
-from shared.contracts.commands import NotificationPolicy
+from shared.contracts.commands import NotificationPolicy, OfferTerms
 from shared.contracts.common import NoticeKind
 from shared.contracts.events import (
     ApplicationReceived,
@@ -46,15 +53,19 @@ from shared.contracts.events import (
     InterviewUpdated,
     NoticeSent,
     OfferConfirmationRecorded,
+    OfferQuestionAsked,
+    OfferTermsSet,
     ReengagementRequested,
     ScorecardSubmitted,
 )
 from shared.crypto import open_sealed, seal
 from shared.errors import Conflict, Forbidden, NotFound, NotYet
 from shared.ids import new_id
+from shared.offer_letter import OfferLetter, offer_letter_pdf
 from shared.reports import report_scope
 from shared.storage import AlreadyHandled, StillContended, state_of
 from shared.timeutil import iso, utcnow
+from shared.timeutil import parse as parse_time
 from shared.tokens import portal_token, portal_url
 
 log = logging.getLogger("hireloop.notification")
@@ -174,19 +185,26 @@ class NotificationService(ServiceBase):
         base = domain.base_context(contact, policy, portal, reply_to)
         docs, due = [], set()
         for planned, notice_id in zip(plans, _ordered_ids(len(plans)), strict=True):
-            context = {**base, **domain.kind_context(planned, policy, screening=screening, interview=interview),
-                       **(context_override or {})}
             locale = domain.candidate_locale(contact, policy) if planned.audience == domain.CANDIDATE else policy.locale
+            in_locale = policy if locale == policy.locale else policy.model_copy(update={"locale": locale})
+            context = {**base, **domain.kind_context(planned, in_locale, screening=screening, interview=interview),
+                       **(context_override or {})}
             context["locale"] = locale
             rendered = domain.render(loader.template_text(locale, str(planned.kind)), context)
             channel, recipient = domain.delivery(planned.audience, contact["email"], division, policy)
+            # An offer with terms carries its letter, made when it is sent (_attachments) in this locale.
+            letter = planned.kind == NoticeKind.offer and planned.extra.get("offer") and channel == domain.EMAIL
             doc = domain.build_notice(
                 planned, notice_id=notice_id, now=now, channel=channel, recipient=recipient, rendered=rendered,
                 application_id=application_id, candidate_id=contact.get("candidate_id"),
                 reengagement_id=reengagement_id, division=division, tier=contact.get("tier"),
                 urgent=bool(contact.get("urgent")),
                 reply_to=reply_to if planned.audience == domain.CANDIDATE else None, member_id=member_id,
+                attachments=[domain.OFFER_LETTER] if letter else None,
             )
+            if letter:  # the terms the letter is made from (no personal data: the name is read at sending)
+                doc["offer_letter"] = {"offer": planned.extra["offer"], "locale": locale,
+                                       "role_title": contact.get("requisition_title") or ""}
             doc["trace"] = tracing.stored_context()  # the delivery, maybe hours later, links back to it
             docs.append(doc)
             if planned.delay == 0:
@@ -272,6 +290,7 @@ class NotificationService(ServiceBase):
             "decided_at": payload.decision.decided_at if payload.decision else payload.at,
             "screening": payload.screening.model_dump(mode="json") if payload.screening else None,
             "interview": payload.interview.model_dump(mode="json") if payload.interview else None,
+            "offer": payload.offer.model_dump(mode="json") if payload.offer else None,
         }
         # A status that plans notices goes straight to the transaction (its contact is nearly always known);
         # the others (shortlisted, interviewing...) are one document write unless the contact says otherwise.
@@ -340,12 +359,17 @@ class NotificationService(ServiceBase):
             uow.store.drop_unsent_timing(app_id, session=uow.session)
         if outcome.cancel_overdue:
             uow.store.cancel_scheduled(app_id, {NoticeKind.approval_overdue.value}, now=now, session=uow.session)
+        if outcome.cancel_expiry_warning:
+            uow.store.cancel_scheduled(app_id, {NoticeKind.offer_expiry_warning.value}, now=now, session=uow.session)
         due: list[str] = []
         plan = outcome.plan
         if plan is not None and policy is not None:
             status = plan["status"]
             plans = domain.plan_status_change(status, state.get("tier"), bool(state.get("urgent")), policy,
-                                              confirmed=bool(state.get("confirmed_at")))
+                                              confirmed=bool(state.get("confirmed_at")), offer=state.get("offer"),
+                                              now=now)
+            if state.get("offer"):
+                state["offer_told"] = state["offer"].get("version")  # the candidate has these terms
             for planned in plans:
                 if planned.kind in domain.RESULT_KINDS:
                     uow.store.add_timing(domain.timing_record(
@@ -376,6 +400,56 @@ class NotificationService(ServiceBase):
             uow.store.cancel_scheduled(payload.application_id, kinds, now=utcnow(), session=uow.session)
 
         self.bus.transact(work, envelope)
+
+    @event_handler("sourcing", "offer_terms_set")
+    def on_offer_terms_set(self, payload: OfferTermsSet, envelope):
+        """New terms: kept on the contact for the `offered` change (a core role's, set before the last approval);
+        an open offer's candidate gets them now, and HR's warning moves to the new expiry."""
+        offer = payload.offer.model_dump(mode="json")
+
+        def work(uow):
+            contact = _known_contact(uow, payload.application_id)
+            if contact.get("erased") or not domain.newer_offer(contact.get("offer"), offer):
+                return []  # these terms (or newer ones, from a status change) are here already
+            uow.store.update_contact(payload.application_id, {"offer": offer}, session=uow.session)
+            if contact.get("status") != "offered" or (contact.get("offer_told") or 0) >= offer["version"]:
+                return []
+            now = utcnow()
+            policy = self._policy(contact["division"], session=uow.session)
+            uow.store.cancel_scheduled(payload.application_id, {NoticeKind.offer_expiry_warning.value}, now=now,
+                                       session=uow.session)
+            created, due = self._create(uow, domain.plan_new_terms(offer, policy, now), contact=contact,
+                                        policy=policy, portal=portal_url("a", payload.application_id, self.settings),
+                                        application_id=payload.application_id, reengagement_id=None,
+                                        division=contact["division"], first=contact.get("notices") == 0)
+            uow.store.update_contact(payload.application_id, {"offer_told": offer["version"]}, session=uow.session)
+            if created:
+                uow.store.count_notices(payload.application_id, len(created), session=uow.session)
+            return due
+
+        self._dispatch_soon(self.bus.transact(work, envelope))
+
+    @event_handler("sourcing", "offer_question_asked")
+    def on_offer_question_asked(self, payload: OfferQuestionAsked, envelope):
+        """A candidate's question about their offer goes to division HR, by email at the policy's `hr_email`
+        (or its webhook); a division with neither sees it on the application only."""
+        def work(uow):
+            contact = _known_contact(uow, payload.application_id)
+            policy = self._policy(contact["division"], session=uow.session)
+            if contact.get("erased") or (policy.hr_email is None and policy.hr_webhook_url is None):
+                return []
+            count = (contact.get("offer_questions") or 0) + 1
+            planned = domain.plan_offer_question(count, payload.message)
+            planned.extra["offer"] = contact.get("offer")
+            created, due = self._create(uow, [planned], contact=contact, policy=policy, portal=None,
+                                        application_id=payload.application_id, reengagement_id=None,
+                                        division=contact["division"], first=contact.get("notices") == 0)
+            uow.store.update_contact(payload.application_id, {"offer_questions": count}, session=uow.session)
+            if created:
+                uow.store.count_notices(payload.application_id, len(created), session=uow.session)
+            return due
+
+        self._dispatch_soon(self.bus.transact(work, envelope))
 
     def _approval_notices(self, application_id: str, envelope, plan) -> None:
         """Progress notices to the candidate and overdue reminders to approvers, while approvals run.
@@ -634,15 +708,42 @@ class NotificationService(ServiceBase):
         """Send by the notice's channel; returns the message or delivery id. Raises on failure."""
         channel = notice.get("channel", domain.CHANNEL)
         if channel == domain.EMAIL:
-            if notice.get("invite"):  # the .ics is made now, from the copy of the interview the notice keeps
-                invite = notice["invite"]
-                return self.mailer.send(notice, [calendar_attachment(interviews.ics(invite), invite["method"])])
-            return self.mailer.send(notice)
+            files = self._attachments(notice)
+            return self.mailer.send(notice, files) if files else self.mailer.send(notice)
         if channel == domain.WEBHOOK:
             # The secret stays in the policy (read now, so a rotated secret applies to retries too).
             secret = self._policy(notice["division"]).hr_webhook_secret if notice.get("division") else None
             return self.webhooks.send(notice, secret)
         raise SendError(f"unknown channel {channel!r}")
+
+    def _attachments(self, notice: dict) -> list[Attachment]:
+        """The files a notice lists, made now (services/notification/sender.py says why not before)."""
+        if not notice.get("attachments"):
+            return []
+        if notice.get("invite"):  # the .ics, from the copy of the interview the notice keeps
+            invite = notice["invite"]
+            return [calendar_attachment(interviews.ics(invite), invite["method"])]
+        if notice["kind"] == NoticeKind.offer.value and notice.get("offer_letter"):
+            return [self._offer_letter(notice)]
+        raise SendError(f"notice {notice['_id']} lists files nobody makes for a {notice['kind']} notice")
+
+    def _offer_letter(self, notice: dict) -> Attachment:
+        """The offer letter (shared/offer_letter.py) from the terms the notice stores and the candidate's name,
+        read from the contact now (an erased contact has none: the notice was cancelled with it)."""
+        stored = notice["offer_letter"]
+        offer = stored["offer"]
+        contact = self.store.get_contact(notice["application_id"]) or {}
+        if contact.get("erased"):
+            raise RefusedDestination("the candidate's data was erased")
+        terms = OfferTerms.model_validate({k: offer[k] for k in ("salary", "start_date_options", "expires_at",
+                                                                 "message")})
+        set_at = parse_time(offer["set_at"]) if offer.get("set_at") else None
+        letter = OfferLetter(company=offer.get("company") or notice.get("division") or "hireloop",
+                             candidate_name=contact.get("name") or "Candidate",
+                             role_title=stored.get("role_title") or "-", terms=terms,
+                             timezone=offer.get("timezone") or "UTC",
+                             issued_on=set_at.date() if set_at else None)
+        return pdf_attachment(offer_letter_pdf(letter, stored.get("locale") or "en"), domain.OFFER_LETTER["filename"])
 
     def _deliver_in_span(self, notice: dict) -> int:
         try:

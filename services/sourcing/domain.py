@@ -8,12 +8,12 @@ in shared/contracts/status.py (written once; sourcing checks every move against 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared import stats
-from shared.contracts.commands import CandidateIn
+from shared.contracts.commands import CandidateIn, OfferTerms
 from shared.contracts.common import AppStatus, normalize_email, normalize_skill
 from shared.contracts.events import (
     ApplicationScreened,
@@ -27,6 +27,7 @@ from shared.contracts.events import (
     InterviewScheduled,
     InterviewSlotsOffered,
     InterviewSummary,
+    OfferInfo,
     RequisitionSnapshot,
     ScreeningResult,
 )
@@ -223,6 +224,87 @@ def response_status(current: str, response: str) -> str:
     raise Conflict(f"unknown response '{response}'", code="invalid_status")
 
 
+# ----------------------------------------------------------------------------------------------------
+# Offers with terms (the offers work; docs/decisions/007-offers.md)
+
+# A passed application whose offer may be given terms: offered (a basic role, or a core one approved), or
+# waiting for its approvals (a core role: set before the last approval, shown once approved).
+OFFER_SETTABLE: frozenset[str] = frozenset({S.offered, S.awaiting_approval})
+# Statuses in which the candidate sees the offer's terms (never while the approvals are pending).
+OFFER_VISIBLE: frozenset[str] = frozenset({S.offered, S.accepted, S.declined, S.hired, S.no_show})
+
+
+def check_offer_settable(current: str) -> None:
+    if current not in OFFER_SETTABLE:
+        raise Conflict(f"an offer's terms are set on a passed application (offered, or awaiting_approval for a "
+                       f"core role); this one is {current}", code="invalid_status")
+
+
+def new_offer(terms: OfferTerms, previous: dict | None, *, company: str, timezone: str, by: str | None,
+              now: datetime) -> dict:
+    """The offer as stored on the application: the terms, the letter's company and zone, who set them; a
+    second set replaces the terms and raises `version`."""
+    return {
+        "version": (previous or {}).get("version", 0) + 1,
+        "salary": terms.salary.model_dump(mode="json"),
+        "start_date_options": [d.isoformat() for d in terms.start_date_options],
+        "expires_at": terms.expires_at.astimezone(UTC),
+        "message": terms.message,
+        "company": company,
+        "timezone": timezone,
+        "set_at": now,
+        "set_by": by,
+        "accepted_start_date": None,
+        "decline_reason": None,
+    }
+
+
+def offer_expired(offer: dict | None, now: datetime) -> bool:
+    return offer is not None and _aware(offer["expires_at"]) <= now
+
+
+def check_answer(offer: dict | None, response: str, start_date: date | None, now: datetime) -> None:
+    """What an offer's terms ask of the candidate's answer: an accept of an offer with terms names one of its
+    start dates (422 `start_date`) before it expires (409 `offer_expired`); an offer made without terms (a
+    basic role's, before this work) is accepted as before, and takes no start date."""
+    if response != "accept":
+        return
+    if offer is None:
+        if start_date is not None:
+            raise Invalid("start_date: this offer has no start dates to choose from", field="start_date")
+        return
+    if offer_expired(offer, now):
+        raise Conflict(f"the offer expired at {offer['expires_at'].isoformat()}; ask HR to renew it",
+                       code="offer_expired")
+    options = offer["start_date_options"]
+    if start_date is None:
+        raise Invalid(f"start_date: choose one of {', '.join(options)}", field="start_date")
+    if start_date.isoformat() not in options:
+        raise Invalid(f"start_date: {start_date.isoformat()} is not among the offered dates ({', '.join(options)})",
+                      field="start_date")
+
+
+def check_question(current: str) -> None:
+    if current != S.offered:
+        raise Conflict(f"questions about an offer are sent while it is open; the application is {current}",
+                       code="invalid_status")
+
+
+def offer_info(offer: dict) -> OfferInfo:
+    return OfferInfo(version=offer["version"], salary=offer["salary"],
+                     start_date_options=[date.fromisoformat(d) for d in offer["start_date_options"]],
+                     expires_at=_aware(offer["expires_at"]), message=offer.get("message"),
+                     company=offer.get("company") or "", timezone=offer.get("timezone") or "UTC",
+                     set_at=offer.get("set_at"))
+
+
+def offer_terms_detail(offer: dict, by: str | None) -> str:
+    who = f" by {by}" if by else ""
+    return (f"Offer terms set{who} (version {offer['version']}): {offer['salary']['currency']} "
+            f"{offer['salary']['amount']:g} per {offer['salary']['period']}, start "
+            f"{' / '.join(offer['start_date_options'])}, expires {offer['expires_at'].isoformat()}")
+
+
 def check_confirmable(current: str) -> None:
     if current not in CONFIRMABLE:
         raise Conflict(f"a phone confirmation is only recorded for an offered or accepted application; "
@@ -396,8 +478,10 @@ def outcome_detail(outcome: str, by: str) -> str:
     }.get(outcome, f"{outcome} (recorded by {by})")
 
 
-def response_detail(new_status: str) -> str:
-    return "Candidate accepted the offer" if new_status == S.accepted else "Candidate declined the offer"
+def response_detail(new_status: str, start_date: date | None = None) -> str:
+    if new_status == S.accepted:
+        return "Candidate accepted the offer" + (f", starting {start_date.isoformat()}" if start_date else "")
+    return "Candidate declined the offer"
 
 
 def confirmation_detail(result: str) -> str:
@@ -684,6 +768,7 @@ def status_changed(app: dict, previous: str | None) -> ApplicationStatusChanged:
         interview=InterviewSummary.model_validate(app["interview"]) if app.get("interview") else None,
         decision=DecisionInfo.model_validate(app["decision"]) if app.get("decision") else None,
         reengagement_id=app.get("reengagement_id"),
+        offer=offer_info(app["offer"]) if app.get("offer") else None,
     )
 
 
@@ -739,6 +824,10 @@ def anonymised_application(app: dict) -> dict:
         out["decision"] = {**app["decision"], "note": None}
     if app.get("confirmation"):
         out["confirmation"] = {**app["confirmation"], "note": None}
+    if app.get("offer"):  # the candidate's own words about the offer go; its terms are the company's
+        out["offer"] = {**app["offer"], "decline_reason": None}
+    if app.get("offer_questions"):
+        out["offer_questions"] = []
     return out
 
 

@@ -194,6 +194,9 @@ SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
         ("sourcing", "application_received"),
         Subscription("sourcing", STATUS_CHANGED, NOTIFICATION_NEEDS),
         ("sourcing", "offer_confirmation_recorded"),
+        # the offers work: new terms of an open offer reach the candidate; a candidate's question reaches HR
+        ("sourcing", "offer_terms_set"),
+        ("sourcing", "offer_question_asked"),
         ("interview_feedback", "approvals_requested"),
         ("interview_feedback", "approval_step_decided"),
         # the interviews issue: invitations, updates, cancellations, reminders, overdue scorecards, no-shows

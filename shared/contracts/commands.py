@@ -426,8 +426,14 @@ class DecisionIn(Strict):
     # The interviews issue: `reason` names why a candidate is rejected; an alias of `note`, for a fail only.
     reason: ShortText | None = None
 
+    # The interviews issue: a pass may carry the offer's terms (api-v1 "Interviews, offers"), so a basic
+    # role's offer notice goes at once with them; a core role's wait for the last approval with it.
+    offer: OfferTerms | None = None
+
     @model_validator(mode="after")
     def _reason_is_note(self):
+        if self.offer is not None and self.outcome != "pass":
+            raise field_error("offer", "an offer goes with a pass")
         if self.reason is None:
             return self
         if self.outcome != "fail":
@@ -509,6 +515,9 @@ class OfferTerms(Strict):
         if self.expires_at <= now:
             raise Invalid("expires_at: must be in the future", field="expires_at")
 
+
+# DecisionIn names OfferTerms before it is defined.
+DecisionIn.model_rebuild()
 
 PortalReply = Literal["accept", "decline", "question"]
 
@@ -602,6 +611,8 @@ class NotificationPolicy(Strict):
         if len(set(v)) != len(v):
             raise ValueError("interview_reminders: each offset once")
         return sorted(v, reverse=True)
+    # The offers work: HR is told this long before an offer's `expires_at` when the candidate has not answered.
+    offer_expiry_warning: Seconds = 86400
 
 
 class NotificationPolicyPut(NotificationPolicy):

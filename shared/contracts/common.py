@@ -133,6 +133,8 @@ class NoticeKind(StrEnum):
     interview_slots = "interview_slots"  # the candidate picks a slot on the portal
     interview_reminder = "interview_reminder"  # to the candidate, `interview_reminders` before the start
     scorecard_reminder = "scorecard_reminder"  # to a panel member whose scorecard is missing after the end
+    offer_question = "offer_question"  # a candidate's question about their offer, to division HR (offers)
+    offer_expiry_warning = "offer_expiry_warning"  # an unanswered offer close to its expiry, to division HR
 
 
 def normalize_skill(skill: str) -> str:

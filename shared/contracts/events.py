@@ -11,7 +11,7 @@ or changing a field means a new `version` and a period in which producers publis
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -73,6 +73,22 @@ class DecisionInfo(Open):
     note: str | None = None
     decided_by: str | None = None
     decided_at: datetime
+
+
+class OfferInfo(Open):
+    """An offer's terms as sourcing holds them (api-v1 "Interviews, offers"): what the candidate is offered,
+    with what its letter needs besides (`company`: the division's name, `timezone`: its zone, which the expiry
+    is shown in). `version` counts the terms set on the application (1 first, raised by each new set), so
+    notices of new terms are told apart. No personal data."""
+
+    version: int = 1
+    salary: dict[str, Any]  # {amount, currency, period}
+    start_date_options: list[date]
+    expires_at: datetime
+    message: str | None = None
+    company: str = ""
+    timezone: str = "UTC"
+    set_at: datetime | None = None
 
 
 # --- sourcing ---------------------------------------------------------------------------------------
@@ -164,6 +180,30 @@ class ApplicationStatusChanged(Open):
     interview: InterviewSummary | None = None
     decision: DecisionInfo | None = None
     reengagement_id: str | None = None
+    # The offers work: the offer's terms once set (a core role's before its last approval; they reach the
+    # candidate with `offered`).
+    offer: OfferInfo | None = None
+
+
+class OfferTermsSet(Open):
+    """HR set (or replaced) the terms of an offer (`POST /v1/applications/{id}/offer`). `status` is the
+    application's: an `offered` one's candidate is sent the new terms; an `awaiting_approval` one's keeps them
+    for the status change to `offered`."""
+
+    application_id: str
+    division: str
+    status: str
+    offer: OfferInfo
+
+
+class OfferQuestionAsked(Open):
+    """The candidate sent HR a question about their offer from the portal (recorded on the application)."""
+
+    application_id: str
+    division: str
+    question_id: str
+    message: str
+    asked_at: datetime
 
 
 class OfferConfirmationRecorded(Open):
@@ -318,6 +358,8 @@ class DecisionRecorded(Open):
     decision: DecisionInfo
     # The status the application moves to: rejected | offered | awaiting_approval.
     next_status: str
+    # The offers work: terms given with a pass (`DecisionIn.offer`), stored by sourcing with the move.
+    offer: dict[str, Any] | None = None
 
 
 class ApprovalStep(Open):
@@ -441,6 +483,8 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("sourcing", "application_received"): ApplicationReceived,
     ("sourcing", "application_status_changed"): ApplicationStatusChanged,
     ("sourcing", "offer_confirmation_recorded"): OfferConfirmationRecorded,
+    ("sourcing", "offer_terms_set"): OfferTermsSet,
+    ("sourcing", "offer_question_asked"): OfferQuestionAsked,
     ("sourcing", "candidate_erasure_requested"): CandidateErasureRequested,
     ("sourcing", "document_received"): DocumentReceived,
     ("sourcing", "document_read"): DocumentRead,

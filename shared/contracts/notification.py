@@ -78,6 +78,8 @@ class Policy(View):
                                                            "to the candidate each")
     scorecard_reminder_after: Seconds = Field(description="seconds after an interview's end: a reminder to "
                                                           "each panel member whose scorecard is missing")
+    offer_expiry_warning: Seconds = Field(default=86400, description="HR is warned this long before an "
+                                          "unanswered offer expires")
 
     @classmethod
     def of(cls, division: str, policy: NotificationPolicy) -> Policy:
