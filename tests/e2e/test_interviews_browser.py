@@ -5,8 +5,9 @@ radio and the confirm button, and then sees the interview: when, how, where, wha
 signs in from London and sees whom (the candidate's name and CV), for which role, the kit, and the time both in
 the interview's zone and in their own. Screenshots go to test-artifacts/console/.
 
-The portal link is made here with shared/tokens.portal_url (the one the notices put in their emails): the email
-that offers the slots is another piece of the interviews issue."""
+The portal link comes from the email that offers the slots. Then the interviewer's scorecard, HR's pass with the
+offer's terms, and the candidate, on the phone again, reads the terms, chooses a start date, confirms, and has
+accepted; the offer letter downloads."""
 
 from __future__ import annotations
 
@@ -16,11 +17,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.config import Settings
 from shared.interview_time import when_text
-from shared.tokens import portal_url
 from tests.e2e.test_console import accessible, browser, shot, sign_in  # noqa: F401 - `browser` is a fixture
-from tests.e2e.test_hiring_loop import app_status, make_key
+from tests.e2e.test_hiring_loop import app_status, find_mail, make_key, portal_link
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.browser]  # `make test-browser`
@@ -34,12 +33,16 @@ WORDS = {
            "note": "When would suit you? (optional)", "ask": "Ask for other times",
            "asked": "Thank you. We will offer you other times soon.",
            "requested": "You asked for other times. We will send you new ones.",
-           "status": "Your interview is scheduled."},
+           "status": "Your interview is scheduled.", "offer": "Your offer", "accept": "Accept the offer",
+           "confirm_title": "Please confirm", "yes": "Yes, I accept",
+           "letter": "Download the offer letter (PDF)"},
     "zh-CN": {"pick": "选择面试时间", "confirm": "确认此时间", "choose": "请先选择一个时间。",
               "booked": "谢谢，您的面试已预约。", "yours": "您的面试", "onsite": "现场面试",
               "other": "这些时间都不合适",
               "note": "什么时间适合您？（选填）", "ask": "申请其他时间", "asked": "谢谢，我们会尽快为您提供其他时间。",
-              "requested": "您已申请其他时间，我们会尽快发送新的时间给您。", "status": "您的面试已安排。"},
+              "requested": "您已申请其他时间，我们会尽快发送新的时间给您。", "status": "您的面试已安排。",
+              "offer": "您的录用条件", "accept": "接受录用", "confirm_title": "请确认", "yes": "确认接受",
+              "letter": "下载录用通知书（PDF）"},
 }
 
 
@@ -95,8 +98,9 @@ def test_a_candidate_picks_a_slot_on_a_phone_and_the_interviewer_sees_whom_when_
     texts = [when_text(s, 45, ZONE, locale) for s in slots]
     wait_for(lambda: app_status(recruiter, app_id), lambda a: a["status"] == "interviewing", what="interviewing")
 
-    # --- the candidate opens the link on a phone: each time in words in Shanghai's zone, one radio each
-    link = portal_url("a", app_id, Settings.from_env(platform.env))
+    # --- the candidate opens the link of the email that offers the times, on a phone: each time in words in
+    # Shanghai's zone, one radio each
+    link = portal_link(platform.mail_body(find_mail(platform, f"lin.{tag}@example.com", "")[0]))
     phone = browser.new_context(locale=locale, timezone_id="Europe/Paris", **PHONE)
     page = phone.new_page()
     page.goto(link)
@@ -163,3 +167,38 @@ def test_a_candidate_picks_a_slot_on_a_phone_and_the_interviewer_sees_whom_when_
                                    .get_attribute("href"))
     assert download.status == 200 and b"Head roaster" in download.body()
     context.close()
+
+    # --- the interview is held; HR passes the candidate with the offer's terms
+    assert interviewer.post(f"/v1/interviews/{interview_id}/scorecards", json={
+        "interviewer": interviewer_name, "ratings": {"Roasting": 5, "Team": 4},
+        "recommendation": "strong_yes"}).status_code == 201
+    wait_for(lambda: app_status(hr, app_id), lambda a: a["status"] == "interviewed", what="interviewed")
+    starts = [(datetime.now(UTC) + timedelta(days=d)).date().isoformat() for d in (30, 44)]
+    decided = hr.post(f"/v1/applications/{app_id}/decision", json={"outcome": "pass", "offer": {
+        "salary": {"amount": 240000, "currency": "CNY", "period": "year"}, "start_date_options": starts,
+        "expires_at": iso(datetime.now(UTC) + timedelta(days=7)), "message": "We would love to roast with you."}})
+    assert decided.status_code == 200, decided.text
+    wait_for(lambda: app_status(hr, app_id), lambda a: a["status"] == "offered", what="offered")
+
+    # --- on the phone again: the terms, a start date chosen, a confirmation step, accepted
+    phone = browser.new_context(locale=locale, **PHONE)
+    page = phone.new_page()
+    page.goto(link)
+    offer = page.get_by_role("region", name=words["offer"], exact=True)
+    assert "240,000" in offer.inner_text() and "CNY" in offer.inner_text()
+    with page.expect_download() as letter:
+        offer.get_by_role("link", name=words["letter"]).click()
+    assert letter.value.suggested_filename.endswith(".pdf")
+    offer.get_by_role("radio", name=starts[1]).check()
+    accessible(page, f"portal offer ({locale})")
+    shot(page, f"offer-terms-{locale}")
+    offer.get_by_role("button", name=words["accept"]).click()
+    dialog = page.get_by_role("dialog", name=words["confirm_title"])
+    assert starts[1] in dialog.inner_text()
+    dialog.get_by_role("button", name=words["yes"]).click()
+    accepted = wait_for(lambda: app_status(hr, app_id), lambda a: a["status"] == "accepted", what="accepted")
+    assert accepted["offer"]["accepted_start_date"] == starts[1]
+    page.reload()
+    assert starts[1] in page.get_by_role("region", name=words["offer"], exact=True).inner_text()
+    shot(page, f"offer-accepted-{locale}")
+    phone.close()
