@@ -45,7 +45,7 @@ from shared.contracts.notification import GetPolicy
 from shared.contracts.sourcing import GetDivision, GetRequisition
 from shared.contracts.status import DECIDE, DECIDE_FAIL, SCHEDULE_AFTER_CANCEL, SCHEDULE_INTERVIEW, Precondition
 from shared.crypto import seal
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.ids import new_id
 from shared.policy import POLICY_TIMEOUT, policy_seconds
 from shared.reports import report_scope
@@ -617,7 +617,11 @@ class InterviewFeedbackService(ServiceBase):
         next_status = domain.next_status(cmd.outcome, tier)
         sla = self._approval_sla(division) if next_status == "awaiting_approval" else 0
         if cmd.offer is not None:  # terms with a pass: their dates against the clock in the division's zone
-            cmd.offer.check_dates(_now(), self._division_record(division)["timezone"])
+            try:
+                cmd.offer.check_dates(_now(), self._division_record(division)["timezone"])
+            except Invalid as exc:  # named as the request names it: the terms are the body's `offer`
+                raise Invalid(f"offer.{exc}", code=exc.code, field=f"offer.{exc.field}" if exc.field else "offer") \
+                    from None
 
         def work(uow):
             _refuse_if_erased(uow, application_id, application.get("candidate_id"))
