@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -207,9 +208,23 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
             next_step = next((s for s in approvals if s["status"] == "pending"), None)
             # The CV and other files: a panel of their own, shown as unavailable rather than failing the page.
             documents = await page.api.get_or_none(f"{path}/documents")
+            offer = application.get("offer") or {}
+            # HR is flagged while an unanswered offer has less than a day left (and after, until it is answered).
+            try:
+                expires_soon = (datetime.fromisoformat(str(offer.get("expires_at")).replace("Z", "+00:00"))
+                                - datetime.now(UTC)) < timedelta(days=1)
+            except (ValueError, TypeError):
+                expires_soon = False
+            salary = offer.get("salary") or {}
+            amount = salary.get("amount")
+            salary_text = (f"{salary.get('currency', '')} {amount:,.0f} per {salary.get('period', '')}"
+                           if isinstance(amount, int | float) and float(amount).is_integer() else
+                           f"{salary.get('currency', '')} {amount:,.2f} per {salary.get('period', '')}"
+                           if isinstance(amount, int | float) else "")
             return await console.render(page, "application.html", app=application, notices=notices,
                                         approvals=approvals, next_step=next_step, interview=interview,
-                                        documents=None if documents is None else documents["items"])
+                                        documents=None if documents is None else documents["items"],
+                                        expires_soon=expires_soon, salary_text=salary_text)
         return await show(request, build)
 
     @app.get("/console/documents/{document_id}", include_in_schema=False)
