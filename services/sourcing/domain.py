@@ -698,13 +698,14 @@ def closing_entries(req: dict, by: str, now: datetime) -> list[dict]:
 # Divisions as records (their careers page's name, blurb and colour)
 
 DEFAULT_COLOUR, DEFAULT_TIMEZONE, DEFAULT_LOCALE = "#1f6f5c", "UTC", "en"
-DIVISION_FIELDS = ("name", "timezone", "locale", "careers_blurb", "colour")
+DIVISION_FIELDS = ("name", "timezone", "locale", "careers_blurb", "colour", "meeting_url_template")
 
 
 def default_division(division_id: str) -> dict:
     """A division with no record yet reads as its id, UTC, `en` and the default colour."""
     return {"_id": division_id, "name": division_id, "timezone": DEFAULT_TIMEZONE, "locale": DEFAULT_LOCALE,
-            "careers_blurb": "", "colour": DEFAULT_COLOUR, "created_at": None, "updated_at": None}
+            "careers_blurb": "", "colour": DEFAULT_COLOUR, "meeting_url_template": None, "created_at": None,
+            "updated_at": None}
 
 
 def check_timezone(name: str) -> None:
@@ -725,7 +726,7 @@ def new_division(fields: dict, now: datetime) -> dict:
 def patch_division(stored: dict, changes: dict, now: datetime) -> dict:
     """A division record after a PATCH (`changes`: the fields sent); every field needs a value."""
     for name, value in changes.items():
-        if value is None:
+        if value is None and name != "meeting_url_template":  # the one optional field: null clears it
             raise Invalid(f"{name}: may not be null", field=name)
     if "timezone" in changes:
         check_timezone(changes["timezone"])

@@ -127,7 +127,8 @@ def requisition_view(doc: dict) -> contract.Requisition:
 def division_view(doc: dict) -> contract.DivisionRecord:
     return contract.DivisionRecord(
         id=doc["_id"], name=doc["name"], timezone=doc["timezone"], locale=doc["locale"],
-        careers_blurb=doc.get("careers_blurb") or "", colour=doc["colour"], created_at=iso(doc.get("created_at")),
+        careers_blurb=doc.get("careers_blurb") or "", colour=doc["colour"],
+        meeting_url_template=doc.get("meeting_url_template"), created_at=iso(doc.get("created_at")),
         updated_at=iso(doc.get("updated_at")))
 
 
