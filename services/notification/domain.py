@@ -164,7 +164,7 @@ def dedupe_key(application_id: str | None, reengagement_id: str | None, kind: st
 
 def plan_status_change(status: str, tier: str, urgent: bool, policy: NotificationPolicy,
                        confirmed: bool = False, offer: dict | None = None,
-                       now: datetime | None = None) -> list[Planned]:
+                       now: datetime | None = None, previous: str | None = None) -> list[Planned]:
     """The notices one application status change calls for (none for most changes). `offer`: the terms the
     offer carries (OfferInfo as JSON), when set: in the offer notice, its letter attached, and HR warned
     before it expires."""
@@ -183,7 +183,7 @@ def plan_status_change(status: str, tier: str, urgent: bool, policy: Notificatio
     if status in REJECTING_STATUSES:
         delay = rejection_delay(status, policy)
         return [
-            Planned(NoticeKind.rejection, CANDIDATE, delay, extra={"screened_out": status == "screened_out"}),
+            Planned(NoticeKind.rejection, CANDIDATE, delay, extra=rejection_stage(status, previous)),
             Planned(NoticeKind.survey, CANDIDATE, max(policy.survey_after, delay)),
         ]
     return []
@@ -325,7 +325,7 @@ def contact_status(contact: dict | None, change: dict[str, Any]) -> ContactChang
     if newer_offer(state.get("offer"), change.get("offer")):
         state["offer"] = change["offer"]
     state.pop("pending", None)  # a newer status replaces what an older one was waiting to say
-    details = {k: change.get(k) for k in ("status", "decided_at", "screening", "interview")}
+    details = {k: change.get(k) for k in ("status", "previous_status", "decided_at", "screening", "interview")}
     if not is_received(state):
         if status in NOTICE_STATUSES:
             state["pending"] = details
@@ -342,6 +342,13 @@ def contact_status(contact: dict | None, change: dict[str, Any]) -> ContactChang
         record_outcome=earlier and status in OUTCOME_STATUSES,
         cancel_expiry_warning=earlier and status in OFFER_ANSWERED and bool(state.get("offer")),
     )
+
+
+def rejection_stage(status: str, previous: str | None) -> dict[str, bool]:
+    """Which words a rejection needs (the interviews issue: reject at any stage): nobody met before an interview
+    is thanked "for meeting our team"; one whose interview was planned is told it will not take place."""
+    return {"screened_out": status == "screened_out" or previous == "shortlisted",
+            "interview_planned": status == "rejected" and previous == "interviewing"}
 
 
 def rejection_delay(status: str, policy: NotificationPolicy) -> int:
@@ -503,6 +510,7 @@ def kind_context(planned: Planned, policy: NotificationPolicy, *, screening: dic
         ctx.update(offer_context(extra.get("offer"), locale), question=extra.get("question"))
     elif planned.kind == NoticeKind.rejection:
         ctx["screened_out"] = bool(extra.get("screened_out"))
+        ctx["interview_planned"] = bool(extra.get("interview_planned"))
     elif planned.kind == NoticeKind.progress:
         ctx.update({
             "next_step": step_label(extra.get("next_role"), locale),

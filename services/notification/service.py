@@ -367,7 +367,7 @@ class NotificationService(ServiceBase):
             status = plan["status"]
             plans = domain.plan_status_change(status, state.get("tier"), bool(state.get("urgent")), policy,
                                               confirmed=bool(state.get("confirmed_at")), offer=state.get("offer"),
-                                              now=now)
+                                              now=now, previous=plan.get("previous_status"))
             if state.get("offer"):
                 state["offer_told"] = state["offer"].get("version")  # the candidate has these terms
             for planned in plans:

@@ -187,3 +187,21 @@ def test_hr_notices_of_an_offer_name_the_question_and_the_expiry(locale):
     assert "Is the role hybrid?" in asked.body and "app_1" in asked.body and "EUR 85,000" in asked.body
     warning = render("offer_expiry_warning", locale, offer=OFFER)
     assert "2026-12-20 18:00 (Europe/Berlin)" in warning.body and "app_1" in warning.body
+
+
+@pytest.mark.parametrize("locale,meeting,cancelled", [
+    ("en", "meeting our team", "the interview we had planned"),
+    ("zh-CN", "与我们的团队交流", "原定的面试将不再进行"),
+])
+def test_a_rejection_says_what_fits_the_stage_it_came_at(locale, meeting, cancelled):
+    """Reject at any stage (the interviews issue): before an interview nobody is thanked for meeting the team;
+    with one planned, the candidate is told it will not take place; after interviews, the team is thanked."""
+    stages = {previous: domain.rejection_stage("rejected", previous)
+              for previous in ("shortlisted", "interviewing", "interviewed")}
+    assert domain.rejection_stage("screened_out", "received") == {"screened_out": True, "interview_planned": False}
+    before = render("rejection", locale, **stages["shortlisted"]).body
+    planned = render("rejection", locale, **stages["interviewing"]).body
+    after = render("rejection", locale, **stages["interviewed"]).body
+    assert meeting not in before and cancelled not in before
+    assert cancelled in planned and meeting not in planned
+    assert meeting in after and cancelled not in after
