@@ -54,6 +54,7 @@ def _view(doc: dict) -> dict[str, Any]:
         "name": doc["name"],
         "role": doc["role"],
         "divisions": doc.get("divisions", []),
+        "email": doc.get("email"),
         "created_at": iso(doc.get("created_at")),
         "expires_at": iso(doc.get("expires_at")),
         "last_used_at": iso(doc.get("last_used_at")),
@@ -153,11 +154,12 @@ class KeyStore:
                                     "divisions": [], "bootstrap": True, "created_at": utcnow(), "revoked_at": None})
         return generated
 
-    async def create(self, name: str, role: str, divisions: list[str], expires_at: datetime | None) -> dict:
+    async def create(self, name: str, role: str, divisions: list[str], expires_at: datetime | None,
+                     email: str | None = None) -> dict:
         key = generate_key()
         doc = {"_id": new_id("key"), "hash": hash_key(key), "name": name, "role": role,
-               "divisions": sorted(set(divisions)), "created_at": utcnow(), "expires_at": expires_at,
-               "revoked_at": None, "last_used_at": None}
+               "divisions": sorted(set(divisions)), "email": email, "created_at": utcnow(),
+               "expires_at": expires_at, "revoked_at": None, "last_used_at": None}
         await self.keys.insert_one(doc)
         return {**_view(doc), "key": key}
 
@@ -174,6 +176,20 @@ class KeyStore:
         docs = [d async for d in self.keys.find(query).sort("_id", 1).limit(limit + 1)]
         next_cursor = encode_cursor(docs[limit - 1]["_id"]) if len(docs) > limit else None
         return [_view(d) for d in docs[:limit]], next_cursor
+
+    async def interviewers_of(self, division: str, names: list[str]) -> dict[str, str | None]:
+        """Which of `names` are interviewers of `division` (the name of an active, i.e. not revoked and not
+        expired, interviewer key of that division), each with its email (None when its keys name none; of
+        several active keys of one name, one that has an address). The keys are today's only directory of
+        interviewers."""
+        found = self.keys.find({"role": "interviewer", "name": {"$in": names}, "divisions": division,
+                                "revoked_at": None}, {"name": 1, "expires_at": 1, "email": 1})
+        now = utcnow()
+        known: dict[str, str | None] = {}
+        async for d in found:
+            if d.get("expires_at") is None or d["expires_at"] > now:
+                known[d["name"]] = known.get(d["name"]) or d.get("email")
+        return known
 
     async def is_active(self, key: str) -> bool:
         """Whether the key still works (not revoked, not expired), for what stays open after one check (a

@@ -71,6 +71,7 @@ class ApiKey(Doc):
     name: str
     role: Role
     divisions: list[str]
+    email: str | None = Field(description="where an interviewer's invitations and reminders go")
     created_at: str | None
     expires_at: str | None
     last_used_at: str | None
@@ -139,6 +140,8 @@ class PortalView(Doc):
     status_text: str
     can_respond: bool
     application_id: str | None = None
+    interview: dict | None = Field(default=None, description="the candidate's interview: when, how, where, and "
+                                                             "`slots` to pick from while `can_pick`")
 
 
 class PortalAnswer(Doc):

@@ -5,6 +5,9 @@ The language is the one the link asks for (`?lang=`), else the browser's (Accept
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 LOCALES = ("en", "zh-CN")
 
 STATUS = {
@@ -101,6 +104,17 @@ TEXT = {
         "reengage_text": "You did well in a previous interview with us. A new role, {title}, has opened and we "
                          "would like to consider you.",
         "language": "中文", "language_code": "zh-CN", "page_language": "Language",
+        "offer": "Your offer", "salary": "Salary", "start_date": "Start date", "choose_start": "Choose your start date",
+        "answer_by": "Please answer by", "offer_message": "A note from {company}",
+        "letter": "Download the offer letter (PDF)",
+        "accept_offer": "Accept the offer", "confirm_title": "Please confirm",
+        "confirm_text": "You are accepting the offer, starting on {date}.", "confirm": "Yes, I accept",
+        "back": "Go back", "pick_a_date": "Please choose a start date first.",
+        "decline_reason": "Why are you declining? (optional)", "decline_offer": "Decline the offer",
+        "ask": "A question for HR", "ask_send": "Send my question", "asked": "Sent: HR will answer you by email.",
+        "expired": "This offer has expired and can no longer be accepted. Please contact HR.",
+        "starting": "You start on {date}.",
+        "per": {"year": "per year", "month": "per month", "hour": "per hour"},
     },
     "zh-CN": {
         "your_application": "您的申请", "where": "申请进度", "approvals": "审批进度", "step": "步骤", "status": "状态",
@@ -118,6 +132,16 @@ TEXT = {
         "reengage": "有一个适合您的机会",
         "reengage_text": "您在之前的面试中表现出色。新职位「{title}」已开放，我们希望考虑您。",
         "language": "English", "language_code": "en", "page_language": "语言",
+        "offer": "您的录用条件", "salary": "薪酬", "start_date": "入职日期", "choose_start": "请选择入职日期",
+        "answer_by": "请于以下时间前答复", "offer_message": "{company}的留言", "letter": "下载录用通知书（PDF）",
+        "accept_offer": "接受录用", "confirm_title": "请确认",
+        "confirm_text": "您将接受录用，入职日期为 {date}。", "confirm": "确认接受", "back": "返回",
+        "pick_a_date": "请先选择入职日期。",
+        "decline_reason": "婉拒原因（选填）", "decline_offer": "婉拒录用",
+        "ask": "向 HR 提问", "ask_send": "发送问题", "asked": "已发送：HR 将通过邮件回复您。",
+        "expired": "该录用通知已过期，无法再接受。请联系 HR。",
+        "starting": "您的入职日期为 {date}。",
+        "per": {"year": "每年", "month": "每月", "hour": "每小时"},
     },
 }
 
@@ -146,3 +170,65 @@ def step_name(locale: str, role: str | None) -> str:
     """An approval step by what it is (division HR review, group HR approval), never by who decides it."""
     text = TEXT.get(locale, TEXT["en"])
     return text["step_hr"] if role == "hr" else text["step_admin"]
+
+
+# The interview section's words (gateway/templates/portal_interview.html): kept apart from TEXT so the pages'
+# other sections change without touching them, and merged into it below for the template.
+INTERVIEW = {
+    "en": {
+        "iv_heading": "Your interview", "iv_pick_heading": "Choose a time for your interview",
+        "iv_pick_intro": "Pick the time that suits you. Times are shown in {zone}.",
+        "iv_pick_legend": "Times offered", "iv_pick_confirm": "Confirm this time",
+        "iv_pick_choose": "Please choose a time first.", "iv_pick_done": "Thank you. Your interview is booked.",
+        "iv_pick_taken": "That time is no longer available. Please choose another.",
+        "iv_none_left": "All the times offered have been taken. Please ask us for other times.",
+        "iv_other_summary": "None of these times suit me",
+        "iv_other_label": "When would suit you? (optional)", "iv_other_send": "Ask for other times",
+        "iv_other_done": "Thank you. We will offer you other times soon.",
+        "iv_other_requested": "You asked for other times. We will send you new ones.",
+        "iv_when": "When", "iv_format": "Format", "iv_where": "Where", "iv_link": "Video call",
+        "iv_join": "Join the video call", "iv_phone_note": "We will call you at this time.",
+        "iv_instructions": "Before you come", "iv_failed": "Something went wrong. Please try again.",
+        "iv_format_onsite": "In person", "iv_format_video": "Video call", "iv_format_phone": "Phone call",
+    },
+    "zh-CN": {
+        "iv_heading": "您的面试", "iv_pick_heading": "选择面试时间",
+        "iv_pick_intro": "请选择适合您的时间。时间均按 {zone} 显示。",
+        "iv_pick_legend": "可选时间", "iv_pick_confirm": "确认此时间",
+        "iv_pick_choose": "请先选择一个时间。", "iv_pick_done": "谢谢，您的面试已预约。",
+        "iv_pick_taken": "该时间已不可选，请选择其他时间。",
+        "iv_none_left": "提供的时间都已被选完，请向我们申请其他时间。",
+        "iv_other_summary": "这些时间都不合适",
+        "iv_other_label": "什么时间适合您？（选填）", "iv_other_send": "申请其他时间",
+        "iv_other_done": "谢谢，我们会尽快为您提供其他时间。",
+        "iv_other_requested": "您已申请其他时间，我们会尽快发送新的时间给您。",
+        "iv_when": "时间", "iv_format": "形式", "iv_where": "地点", "iv_link": "视频会议",
+        "iv_join": "加入视频面试", "iv_phone_note": "我们会在此时间给您打电话。",
+        "iv_instructions": "面试须知", "iv_failed": "出错了，请重试。",
+        "iv_format_onsite": "现场面试", "iv_format_video": "视频面试", "iv_format_phone": "电话面试",
+    },
+}
+for _locale in LOCALES:
+    TEXT[_locale].update(INTERVIEW[_locale])
+
+
+def interview_format(locale: str, format_: str | None) -> str:
+    words = INTERVIEW.get(locale, INTERVIEW["en"])
+    return words.get(f"iv_format_{format_}", (format_ or "").replace("_", " "))
+
+
+def salary_text(locale: str, salary: dict) -> str:
+    """"EUR 85,000 per year" / "EUR 85,000 每年": grouped, cents only when there are any."""
+    amount = float(salary["amount"])
+    number = f"{int(amount):,}" if amount.is_integer() else f"{amount:,.2f}"
+    per = TEXT.get(locale, TEXT["en"])["per"].get(salary["period"], salary["period"])
+    return f"{salary['currency']} {number} {per}"
+
+
+def local_time(instant: str, zone: str) -> str:
+    """An ISO instant as the wall time of `zone` (the division's), with the zone named."""
+    try:
+        local = datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
+    except (ValueError, KeyError, OSError):
+        return instant
+    return f"{local:%Y-%m-%d %H:%M} ({zone})"

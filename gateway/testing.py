@@ -171,7 +171,9 @@ def sample(returns: Any, ids: Mapping[str, Any] | None = None) -> Any:
 
 
 def _sample(schema: dict, defs: dict, ids: dict[str, Any], name: str, owner: str) -> Any:
-    if name in ids:
+    # A list given for a name that is also a map elsewhere (an interview's `competencies` and its kit's) fits
+    # only the list.
+    if name in ids and not (isinstance(ids[name], list) and schema.get("type") == "object"):
         return ids[name]
     if "$ref" in schema:
         return _sample(defs[schema["$ref"].rsplit("/", 1)[-1]], defs, ids, name, owner)

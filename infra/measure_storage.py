@@ -65,7 +65,7 @@ def drive(base: str, admin_key: str, applications: int, seed: int = 7) -> list[s
             continue
         i = http.post(f"/v1/applications/{app}/interviews", headers=rec, json={
             "interviewers": [f"ana{tag}", f"bo{tag}"], "scheduled_at": "2026-12-01T09:00:00Z",
-            "competencies": ["craft", "service"]})
+            "competencies": ["craft", "service"], "allow_clash": True})
         if i.status_code >= 300:
             continue
         interview = i.json()["id"]

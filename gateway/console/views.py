@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -14,6 +15,8 @@ from fastapi.responses import RedirectResponse, Response
 from gateway.console import reports
 from gateway.console.api import ApiError
 from gateway.templating import SECURITY_HEADERS
+from shared.interview_time import valid_timezone, when_text
+from shared.timeutil import parse
 
 if TYPE_CHECKING:
     from gateway.console import Console, Page
@@ -205,9 +208,23 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
             next_step = next((s for s in approvals if s["status"] == "pending"), None)
             # The CV and other files: a panel of their own, shown as unavailable rather than failing the page.
             documents = await page.api.get_or_none(f"{path}/documents")
+            offer = application.get("offer") or {}
+            # HR is flagged while an unanswered offer has less than a day left (and after, until it is answered).
+            try:
+                expires_soon = (datetime.fromisoformat(str(offer.get("expires_at")).replace("Z", "+00:00"))
+                                - datetime.now(UTC)) < timedelta(days=1)
+            except (ValueError, TypeError):
+                expires_soon = False
+            salary = offer.get("salary") or {}
+            amount = salary.get("amount")
+            salary_text = (f"{salary.get('currency', '')} {amount:,.0f} per {salary.get('period', '')}"
+                           if isinstance(amount, int | float) and float(amount).is_integer() else
+                           f"{salary.get('currency', '')} {amount:,.2f} per {salary.get('period', '')}"
+                           if isinstance(amount, int | float) else "")
             return await console.render(page, "application.html", app=application, notices=notices,
                                         approvals=approvals, next_step=next_step, interview=interview,
-                                        documents=None if documents is None else documents["items"])
+                                        documents=None if documents is None else documents["items"],
+                                        expires_soon=expires_soon, salary_text=salary_text)
         return await show(request, build)
 
     @app.get("/console/documents/{document_id}", include_in_schema=False)
@@ -264,7 +281,8 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
     @app.get("/console/interviews/{interview_id}", include_in_schema=False)
     async def interview(request: Request, interview_id: str):
         async def build(page: Page):
-            found = await page.api.get(f"/v1/interviews/{q(interview_id)}")
+            found, brief = await asyncio.gather(page.api.get(f"/v1/interviews/{q(interview_id)}"),
+                                                page.api.get_or_none(f"/v1/interviews/{q(interview_id)}/brief"))
             submitted = {c["interviewer"] for c in found["scorecards"]}
             if page.session.role == "interviewer":
                 # Others' cards stay hidden until mine is in, so the API shows mine only: ask the list.
@@ -273,7 +291,12 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
                 may_submit = [page.session.name] if page.session.name not in submitted else []
             else:
                 may_submit = [n for n in found["interviewers"] if n not in submitted]
-            return await console.render(page, "interview.html", interview=found, may_submit=may_submit)
+            documents = None
+            if brief:  # the panel reads the application's files once it sits on it (sourcing decides)
+                listed = await page.api.get_or_none(f"/v1/applications/{q(found['application_id'])}/documents")
+                documents = sorted((listed or {}).get("items", []), key=lambda d: d["kind"] != "cv")
+            return await console.render(page, "interview.html", interview=found, may_submit=may_submit, brief=brief,
+                                        when=_interview_when(brief), documents=documents)
         return await show(request, build)
 
     @app.post("/console/interviews/{interview_id}/scorecards", include_in_schema=False)
@@ -378,3 +401,14 @@ def _utc(value: str) -> str:
     if value and len(value) == 16:  # 2026-12-01T09:00
         return value + ":00Z"
     return value
+
+
+def _interview_when(brief: dict | None) -> str | None:
+    """The interview's time in words in its own zone, zone and offset named (console.js adds the viewer's own
+    zone beside it); a zone this process lacks reads as UTC."""
+    if not brief or not brief.get("starts_at"):
+        return None
+    start = parse(brief["starts_at"])
+    minutes = round((parse(brief["ends_at"]) - start).total_seconds() / 60) if brief.get("ends_at") else 60
+    zone = brief.get("timezone")
+    return when_text(start, max(minutes, 1), zone if valid_timezone(zone) else "UTC")

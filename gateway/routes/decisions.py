@@ -21,6 +21,16 @@ async def decide(request: Request, rpc: Rpc, application_id: str, body: cmd.Deci
                                  application_id=application_id, **body.model_dump(mode="json"))
 
 
+@router.post("/v1/applications/{application_id}/offer", responses=ok(sourcing.Offer))
+async def make_offer(request: Request, rpc: Rpc, application_id: str, body: cmd.OfferTerms,
+                     caller: CallerOf[sourcing.MakeOffer], idem: IdemKey = None):
+    """The terms of a passed application's offer (api-v1 "Interviews, offers"): `offered`, or
+    `awaiting_approval` for a core role (shown to the candidate once approved); else 409. Setting them again
+    replaces them and sends an open offer's candidate the new terms."""
+    return await idempotent_call(request, rpc, caller, idem, body, 200, sourcing.MakeOffer,
+                                 application_id=application_id, **body.model_dump(mode="json"))
+
+
 @router.get("/v1/applications/{application_id}/approvals", responses=ok(list[ApprovalStep]))
 async def list_approvals(request: Request, rpc: Rpc, application_id: str,
                          caller: CallerOf[interview_feedback.ListApprovals]):

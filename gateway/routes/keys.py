@@ -29,7 +29,8 @@ async def create_key(request: Request, body: cmd.ApiKeyIn, caller: Annotated[Cal
         raise Invalid("expires_at: must be in the future", field="expires_at")
 
     async def produce():
-        created = await gw(request).keys.create(body.name, body.role, body.divisions, body.expires_at)
+        created = await gw(request).keys.create(body.name, body.role, body.divisions, body.expires_at,
+                                                  str(body.email) if body.email else None)
         return JSONResponse(status_code=201, content=created)
     # The answer holds the key's secret: never stored; a replay is 409 idempotency_key_reused.
     return await idempotent_answer(request, caller, idem, body, produce, shows_secret=True)

@@ -9,22 +9,25 @@ import hashlib
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic_core import to_jsonable_python
 
 from gateway import portal_text
 from gateway.deps import IdemKey, Rpc, gw, ok
 from gateway.idempotency import idempotent
 from gateway.openapi import ConsentWithdrawn, PortalAnswer, PortalView
-from gateway.portal import application_view, reengagement_view
+from gateway.portal import OFFER_VISIBLE, application_view, reengagement_view
 from gateway.routes import community
 from gateway.rpc import ServiceCalls
 from gateway.templating import SECURITY_HEADERS, TEMPLATES
 from shared.contracts import interview_feedback, notification, sourcing, talent_pool
 from shared.contracts.caller import Caller
-from shared.contracts.commands import ConsentIn, PortalResponseIn, SurveyIn
+from shared.contracts.commands import ConsentIn, OfferTerms, OtherTimesIn, PortalResponseIn, SlotPickIn, SurveyIn
+from shared.contracts.interview_feedback import CandidateInterview
 from shared.contracts.notification import SurveyAnswered
 from shared.errors import NotFound
+from shared.offer_letter import OfferLetter, offer_letter_pdf
 from shared.signing import BadSignature
 from shared.tokens import read_portal_token
 from shared.validation import parse
@@ -62,8 +65,12 @@ async def _view(request: Request, rpc: ServiceCalls, token: str, locale: str) ->
         approvals = plain(await rpc(interview_feedback.ListApprovals, PORTAL, request, application_id=object_id))
     survey = await rpc(notification.GetSurvey, PORTAL, request, application_id=object_id)
     consent = await rpc(talent_pool.ConsentStatus, PORTAL, request, application_id=object_id)
+    interview = None
+    if app["status"] in ("shortlisted", "interviewing"):
+        interview = plain(await rpc(interview_feedback.CandidateInterviewOf, PORTAL, request,
+                                    application_id=object_id))
     # The views below are the portal's allow-list (gateway/portal.py): they read plain data.
-    return application_view(app, approvals, plain(survey), plain(consent), locale)
+    return application_view(app, approvals, plain(survey), plain(consent), locale, interview)
 
 
 @router.get("/portal/{token}", responses={200: {
@@ -77,8 +84,34 @@ async def portal_page(request: Request, rpc: Rpc, token: str):
     view = await _view(request, rpc, token, locale)
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(view)
-    html = TEMPLATES.get_template("portal.html").render(view=view, locale=locale, text=portal_text.TEXT[locale])
+    html = TEMPLATES.get_template("portal.html").render(view=view, locale=locale, text=portal_text.TEXT[locale],
+                                                        request_path=request.url.path)
     return HTMLResponse(html, headers=SECURITY_HEADERS)
+
+
+@router.get("/portal/{token}/offer-letter", response_class=Response, responses={200: {
+    "description": "The offer letter as a PDF (`Content-Disposition: attachment`), in the page's language",
+    "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+async def portal_offer_letter(request: Request, rpc: Rpc, token: str):
+    """The offer letter (shared/offer_letter.py) of an offer with terms the candidate may see: 404 before
+    (no terms yet, a core role's approvals pending)."""
+    locale = portal_text.pick_locale(request.query_params.get("lang"), request.headers.get("accept-language"))
+    kind, object_id = _read(request, token)
+    if kind != "a":
+        raise NotFound("this link has no offer")
+    app = plain(await rpc(sourcing.GetApplication, PORTAL, request, application_id=object_id))
+    offer = app.get("offer")
+    if not offer or app["status"] not in OFFER_VISIBLE:
+        raise NotFound("there is no offer letter for this application")
+    terms = OfferTerms.model_validate({k: offer[k] for k in ("salary", "start_date_options", "expires_at",
+                                                             "message")})
+    letter = OfferLetter(company=offer.get("company") or app["division"],
+                         candidate_name=app.get("candidate_name") or "-", role_title=app["requisition_title"],
+                         terms=terms, timezone=offer.get("timezone") or "UTC",
+                         issued_on=(offer.get("set_at") or "")[:10] or None)
+    pdf = await run_in_threadpool(offer_letter_pdf, letter, locale)  # reportlab is CPU work: off the loop
+    return Response(pdf, media_type="application/pdf", headers={
+        **SECURITY_HEADERS, "Content-Disposition": 'attachment; filename="offer-letter.pdf"'})
 
 
 @router.post("/portal/{token}/response", responses=ok(PortalAnswer))
@@ -132,3 +165,32 @@ async def portal_consent(request: Request, rpc: Rpc, token: str, body: ConsentIn
     result = await rpc(talent_pool.WithdrawConsent, PORTAL, request, **ids)
     return JSONResponse({"talent_pool_consent": False, "removed_from_pool": result.removed_from_pool,
                          "reengagements_withdrawn": result.reengagements_withdrawn})
+
+
+async def _interview_call(request: Request, rpc: ServiceCalls, token: str, target, model, body, idem):
+    """A candidate's answer about their interview: once per Idempotency-Key, for application links only."""
+    g = gw(request)
+    kind, object_id = _read(request, token)
+    if kind != "a":
+        raise NotFound("this link has no interview")
+    data = parse(model, body.model_dump(mode="json"))
+
+    async def produce():
+        result = await rpc(target, PORTAL, request, application_id=object_id, **data.model_dump(mode="json"))
+        return JSONResponse(plain(result))
+
+    return await idempotent(g.redis, g.settings.redis_key(), _owner(token), idem,
+                            [request.url.path, data.model_dump(mode="json")], produce)
+
+
+@router.post("/portal/{token}/slot", responses=ok(CandidateInterview))
+async def portal_slot(request: Request, rpc: Rpc, token: str, body: SlotPickIn, idem: IdemKey = None):
+    """The candidate picks one of the offered times (409 when it is not one offered, or was taken meanwhile)."""
+    return await _interview_call(request, rpc, token, interview_feedback.PickSlot, SlotPickIn, body, idem)
+
+
+@router.post("/portal/{token}/other-times", responses=ok(CandidateInterview))
+async def portal_other_times(request: Request, rpc: Rpc, token: str, body: OtherTimesIn, idem: IdemKey = None):
+    """None of the offered times suits the candidate: the request (and its note) is recorded for HR."""
+    return await _interview_call(request, rpc, token, interview_feedback.RequestOtherTimes, OtherTimesIn, body,
+                                 idem)

@@ -24,6 +24,14 @@ async def notification_timing(request: Request, rpc: Rpc, caller: CallerOf[notif
     return await rpc(notification.TimingReport, caller, request, division=division, start=start, end=end)
 
 
+@router.get("/v1/reports/overdue-scorecards", responses=ok(notification.OverdueScorecards))
+async def overdue_scorecards(request: Request, rpc: Rpc, caller: CallerOf[notification.OverdueScorecardList],
+                             division: DivisionQ = None):
+    """Held interviews whose panel still owes scorecards past the division's `scorecard_reminder_after`, with
+    the names missing (the interviews issue; each of them was reminded by email when their key has one)."""
+    return await rpc(notification.OverdueScorecardList, caller, request, division=division)
+
+
 @router.get("/v1/reports/funnel", responses=ok(FunnelReport), openapi_extra=FINDS_BY_BODY)
 async def funnel_report(request: Request, rpc: Rpc, caller: CallerOf[sourcing.FunnelReportRpc],
                         division: DivisionQ = None, requisition_id: Annotated[str | None, Query(max_length=100)] = None,

@@ -41,3 +41,32 @@
     show();
   });
 })();
+(function () {
+  "use strict";
+  // An interview's time in the viewer's own zone (the browser's), written as the page writes the interview's own:
+  // "Mon 4 Jan 2027, 09:00–10:00 (Europe/London, UTC+00:00)".
+  const spots = document.querySelectorAll("[data-your-time]");
+  if (!spots.length || !window.Intl) return;
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];  // as the server's
+  const format = new Intl.DateTimeFormat("en-GB", {timeZone: zone, weekday: "short", day: "numeric", month: "numeric",
+    year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "longOffset"});
+  function parts(date) {
+    const p = {};
+    format.formatToParts(date).forEach(function (x) { p[x.type] = x.value; });
+    p.date = p.weekday + " " + Number(p.day) + " " + months[Number(p.month) - 1] + " " + p.year;
+    p.time = p.hour + ":" + p.minute;
+    p.offset = p.timeZoneName === "GMT" ? "UTC+00:00" : p.timeZoneName.replace("GMT", "UTC");
+    return p;
+  }
+  spots.forEach(function (spot) {
+    const start = new Date(spot.dataset.start), end = new Date(spot.dataset.end);
+    if (isNaN(start) || isNaN(end)) return;
+    const a = parts(start), b = parts(end);
+    const span = a.date === b.date ? a.date + ", " + a.time + "–" + b.time
+                                   : a.date + ", " + a.time + " – " + b.date + ", " + b.time;
+    const offsets = a.offset === b.offset ? a.offset : a.offset + "/" + b.offset;
+    spot.querySelector("[data-your-time-text]").textContent = span + " (" + zone + ", " + offsets + ")";
+    spot.hidden = false;
+  });
+})();

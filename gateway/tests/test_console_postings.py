@@ -238,3 +238,25 @@ def test_no_documents_and_documents_not_available_are_said_so(gw):
 def _application() -> dict:
     from gateway.testing import sample
     return sample(sourcing.Application, HELD)
+
+
+def test_the_application_page_shows_the_offer_s_terms_the_candidate_s_questions_and_an_expiry_flag(gw):
+    sign_in(gw, "hr")
+    from datetime import UTC, datetime, timedelta
+    soon = (datetime.now(UTC) + timedelta(hours=5)).isoformat().replace("+00:00", "Z")
+    offer = {"version": 2, "salary": {"amount": 98500, "currency": "EUR", "period": "year"},
+             "start_date_options": ["2027-01-04", "2027-01-18"], "expires_at": soon, "message": "Welcome <aboard>",
+             "company": "Retail", "timezone": "Europe/Paris", "set_at": "2026-12-01T09:00:00Z", "set_by": "hana",
+             "expired": False}
+    app = sourcing.Application.model_validate({
+        **_application(), "status": "offered", "offer": offer,
+        "offer_questions": [{"id": "q1", "message": "Is parking <free>?", "asked_at": "2026-12-02T10:00:00Z"}]})
+    gw.fake.answer(sourcing.GetApplication, app.model_dump(mode="json"))
+    html = gw.client.get("/console/applications/app_post").text
+    terms = html[html.index('aria-labelledby="terms"'):html.index('aria-labelledby="off"')]
+    assert "EUR 98,500 per year" in terms and "2027-01-04, 2027-01-18" in terms
+    assert "expires within a day" in terms and "by hana (version 2)" in terms
+    assert "Welcome &lt;aboard&gt;" in terms and "Is parking &lt;free&gt;?" in terms
+    gw.fake.answer(sourcing.GetApplication, {**app.model_dump(mode="json"),
+                                             "offer": {**offer, "expired": True}})
+    assert "expired: it can no longer be accepted" in gw.client.get("/console/applications/app_post").text

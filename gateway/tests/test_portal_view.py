@@ -56,7 +56,7 @@ def test_the_application_page_and_json_show_no_staff_name_id_score_reason_or_not
     assert [s["name"] for s in view["approvals"]] == [portal_text.TEXT[locale]["step_hr"],
                                                       portal_text.TEXT[locale]["step_admin"]]
     assert set(view) == {"kind", "application_id", "locale", "requisition_title", "status", "status_text",
-                         "timeline", "approvals", "can_respond", "survey", "talent_pool"}
+                         "timeline", "approvals", "can_respond", "survey", "talent_pool", "interview", "offer"}
     assert view["survey"] == {"open": True, "answered": False}
     assert view["talent_pool"] == {"in_pool": False, "withdrawn": False}
 

@@ -9,6 +9,13 @@
 - A core pass opens an approval chain: step 1 by `hr`, then step 2 by `admin`, each with an `expected_by`
   from the division's approval SLA. A step is decided by its role, only after its predecessor was approved,
   and only once; a rejection ends the chain.
+- Scheduling (the interviews issue): a time, or 2-10 future slots for the candidate to pick (status
+  awaiting_candidate). An interview is open while awaiting_candidate or scheduled; only an open one changes.
+  `sequence` (the calendar SEQUENCE) is 0 when the interview first has a time and is raised by every change
+  after that (a reschedule, a new place or panel, the cancellation). A panel member already in an overlapping
+  open or complete interview is a clash: refused (409 naming `interviewers`, or `slots`/`starts_at`) unless
+  the scheduler says `allow_clash`; then the interview lists its clashes. Attendance is recorded after the
+  start. A fail decision may come at any stage from shortlisted on, and cancels the open interview.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from shared import stats
 from shared.contracts.common import Recommendation, Tier, normalize_skill
@@ -24,8 +32,12 @@ from shared.errors import Conflict, Forbidden, Invalid
 DISCREPANCY_POINTS = 2
 APPROVAL_ROLES = ("hr", "admin")  # step 1, step 2
 
+AWAITING_CANDIDATE = "awaiting_candidate"
 SCHEDULED = "scheduled"
 COMPLETE = "complete"
+CANCELLED = "cancelled"
+OPEN = (AWAITING_CANDIDATE, SCHEDULED)  # an interview that can still change
+MAX_TIMES_REQUESTS = 10  # the candidate's "other times, please" kept per interview
 
 PENDING = "pending"
 APPROVED = "approved"
@@ -327,3 +339,150 @@ def interviewer_report(cards: Sequence[dict], interviews: dict[str, dict],
             "median_submission_delay_hours": stats.rounded(stats.median(delays)),
         })
     return out
+
+
+# ----------------------------------------------------------------------------------------------------
+# scheduling (the interviews issue)
+
+
+def ends_at(doc: dict) -> datetime | None:
+    start = doc.get("scheduled_at")
+    return None if start is None else start + timedelta(minutes=doc.get("duration_minutes") or 60)
+
+
+def future_slots(slots: Sequence[datetime], now: datetime) -> list[datetime]:
+    """The offered start times, sorted; a slot not in the future is refused (422 naming `slots`)."""
+    past = [s for s in slots if s <= now]
+    if past:
+        raise Invalid(f"slots: {past[0].isoformat()} is not in the future", field="slots")
+    return sorted(slots)
+
+
+def meeting_url(fmt: str, given: str | None, template: str | None, interview_id: str) -> str | None:
+    """The link a video interview is held at: the one given, else the division's template with the id."""
+    if given or fmt != "video" or not template:
+        return given
+    return template.replace("{interview_id}", quote(interview_id, safe=""))
+
+
+def _overlap(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+def clashes(panel: Sequence[str], start: datetime, minutes: int, others: Iterable[dict],
+            exclude: str | None = None) -> list[dict[str, Any]]:
+    """Panel members already in another interview (open with a time, or complete) overlapping
+    [start, start + minutes): one entry per (interviewer, interview), by start time."""
+    end = start + timedelta(minutes=minutes)
+    found = []
+    for other in others:
+        if other["_id"] == exclude or other.get("status") not in (SCHEDULED, COMPLETE):
+            continue
+        other_end = ends_at(other)
+        if other_end is None or not _overlap(start, end, other["scheduled_at"], other_end):
+            continue
+        for name in panel:
+            if name in other.get("interviewers", []):
+                found.append({"interviewer": name, "interview_id": other["_id"], "division": other.get("division"),
+                              "starts_at": other["scheduled_at"], "ends_at": other_end})
+    return sorted(found, key=lambda c: (c["starts_at"], c["interviewer"], c["interview_id"]))
+
+
+def refuse_clashes(found: Sequence[dict], field: str) -> None:
+    if found:
+        first = found[0]
+        names = sorted({c["interviewer"] for c in found})
+        raise Conflict(f"{field}: {', '.join(names)} already sit(s) in an interview at "
+                       f"{first['starts_at'].isoformat()}-{first['ends_at'].isoformat()}; choose another time or "
+                       "send allow_clash: true", code="interviewer_clash", field="interviewers")
+
+
+def check_open(doc: dict, doing: str) -> None:
+    if doc["status"] not in OPEN:
+        raise Conflict(f"interview {doc['_id']} is {doc['status']}; it cannot be {doing}", code="interview_closed")
+
+
+PATCHABLE = ("starts_at", "duration_minutes", "timezone", "format", "location", "meeting_url", "instructions",
+             "interviewers")
+
+
+def patched(doc: dict, changes: dict[str, Any], scorers: Iterable[str] = ()) -> tuple[dict, list[str]]:
+    """The interview with `changes` (parsed values; `starts_at` a datetime) and the fields that really
+    changed; `sequence` is raised once when anything did. A time given to an interview awaiting the
+    candidate schedules it (its slots are dropped). A panel member who already sent a scorecard stays."""
+    check_open(doc, "changed")
+    new = dict(doc)
+    changed = []
+    for name in PATCHABLE:
+        if name not in changes:
+            continue
+        key = "scheduled_at" if name == "starts_at" else name
+        if new.get(key) != changes[name]:
+            new[key] = changes[name]
+            changed.append(name)
+    kept = [n for n in scorers if n not in new["interviewers"]]
+    if kept:
+        raise Conflict(f"interviewers: {', '.join(kept)} already submitted a scorecard and stays on the panel",
+                       code="scorecard_submitted", field="interviewers")
+    if "starts_at" in changed and new["status"] == AWAITING_CANDIDATE:
+        new.update(status=SCHEDULED, slots=[])
+    if changed and doc.get("scheduled_at") is not None:
+        new["sequence"] = doc.get("sequence", 0) + 1
+    return new, changed
+
+
+def picked(doc: dict, starts_at: datetime, now: datetime) -> dict:
+    """The interview once the candidate picked `starts_at`: 409 unless it is one of the slots still offered."""
+    if doc["status"] != AWAITING_CANDIDATE:
+        raise Conflict("this interview is not waiting for the candidate to pick a time", code="slot_unavailable",
+                       field="starts_at")
+    if starts_at not in doc.get("slots", []):
+        raise Conflict("starts_at: this time is not one of the slots offered", code="slot_not_offered",
+                       field="starts_at")
+    if starts_at <= now:
+        raise Conflict("starts_at: this slot has passed", code="slot_unavailable", field="starts_at")
+    return {**doc, "status": SCHEDULED, "scheduled_at": starts_at, "slots": [], "picked_at": now}
+
+
+def cancelled(doc: dict, reason: str, by: str, now: datetime, by_rejection: bool = False) -> dict:
+    check_open(doc, "cancelled")
+    return {**doc, "status": CANCELLED, "live": False, "sequence": doc.get("sequence", 0) + 1,
+            "cancellation": {"reason": reason, "by_rejection": by_rejection, "cancelled_by": by, "cancelled_at": now}}
+
+
+def with_attendance(doc: dict, candidate: str, by: str, now: datetime) -> dict:
+    """Whether the candidate came; only once the interview has started (a correction replaces it)."""
+    if doc["status"] not in (SCHEDULED, COMPLETE):
+        raise Conflict(f"interview {doc['_id']} is {doc['status']}; attendance needs a held interview",
+                       code="interview_closed")
+    if doc["scheduled_at"] > now:
+        raise Conflict(f"the interview starts at {doc['scheduled_at'].isoformat()}; attendance is recorded after "
+                       "its start", code="interview_not_started", field="candidate")
+    return {**doc, "attendance": {"candidate": candidate, "recorded_by": by, "recorded_at": now}}
+
+
+def with_times_request(doc: dict, note: str, now: datetime) -> dict:
+    if doc["status"] != AWAITING_CANDIDATE:
+        raise Conflict("this interview is not waiting for the candidate to pick a time", code="slot_unavailable")
+    requests = list(doc.get("other_times_requested") or [])
+    if len(requests) >= MAX_TIMES_REQUESTS:
+        raise Conflict("other times were already asked for; HR will be in touch", code="already_requested")
+    return {**doc, "other_times_requested": [*requests, {"note": note, "requested_at": now}]}
+
+
+def open_slots(doc: dict, taken: Iterable[datetime]) -> list[datetime]:
+    """The slots still worth offering the candidate: not taken by the panel meanwhile."""
+    blocked = set(taken)
+    return [s for s in doc.get("slots", []) if s not in blocked]
+
+
+def kit_for(kit: dict | None, competencies: Sequence[str]) -> dict | None:
+    """The requisition's kit as the panel reads it: the interview's competencies first (matched like skills),
+    then the kit's others."""
+    if not kit:
+        return None
+    entries = kit["competencies"]
+    by_norm = {normalize_skill(name): name for name in entries}
+    first = [by_norm[n] for n in (normalize_skill(c) for c in competencies) if n in by_norm]
+    ordered = first + [name for name in entries if name not in first]
+    return {**kit, "competencies": {name: entries[name] for name in ordered}}

@@ -2,14 +2,15 @@
 
 It keeps its own copy of application statuses (shared/status_projection.py, fed by sourcing's
 `application_status_changed`: status, division, tier), which scheduling and deciding check against the
-preconditions of shared/contracts/status.py, and asks notification for the division's approval SLA. Rules
-live in domain.py; its RPCs (arguments, answers, roles) are declared in shared/contracts/interview_feedback.py.
+preconditions of shared/contracts/status.py, asks notification for the division's approval SLA and sourcing for
+the division's record (time zone, meeting link template) and a kit's requisition. Rules live in domain.py;
+its RPCs (arguments, answers, roles) are declared in shared/contracts/interview_feedback.py.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
@@ -17,7 +18,7 @@ from services.interview_feedback import domain
 from services.interview_feedback.store import InterviewFeedbackStore
 from shared.bus.callers import CallerRpc
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, implements
-from shared.bus.remote import call_or_none
+from shared.bus.remote import call, call_or_none
 from shared.contracts import interview_feedback as contract
 from shared.contracts.common import AppStatus
 from shared.contracts.events import (
@@ -28,14 +29,23 @@ from shared.contracts.events import (
     CandidateErasureRequested,
     DecisionInfo,
     DecisionRecorded,
+    InterviewAttendanceRecorded,
+    InterviewCancelled,
     InterviewCompleted,
+    InterviewDetails,
+    InterviewOtherTimesRequested,
     InterviewScheduled,
+    InterviewSlotsOffered,
     InterviewSummary,
+    InterviewUpdated,
+    PanelContact,
     ScorecardSubmitted,
 )
 from shared.contracts.notification import GetPolicy
-from shared.contracts.status import DECIDE, SCHEDULE_INTERVIEW, Precondition
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.contracts.sourcing import GetDivision, GetRequisition
+from shared.contracts.status import DECIDE, DECIDE_FAIL, SCHEDULE_AFTER_CANCEL, SCHEDULE_INTERVIEW, Precondition
+from shared.crypto import seal
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.ids import new_id
 from shared.policy import POLICY_TIMEOUT, policy_seconds
 from shared.reports import report_scope
@@ -44,6 +54,7 @@ from shared.timeutil import iso, utcnow
 from shared.timeutil import parse as parse_time
 
 log = logging.getLogger("hireloop.interview_feedback")
+SOURCING_TIMEOUT = 5.0  # seconds for sourcing's answer (a division's record, a kit's requisition)
 
 
 
@@ -62,8 +73,13 @@ def _card_fields(card: dict) -> dict:
     }
 
 
+def _dated(record: dict | None, *times: str) -> dict | None:
+    return None if not record else {**record, **{t: iso(record.get(t)) for t in times}}
+
+
 def _interview_fields(doc: dict) -> dict:
-    """What an interview shows, listed or read alone."""
+    """What an interview shows, listed or read alone (interviews from before the interviews issue read with
+    its defaults: an hour, UTC, video, sequence 0)."""
     return {
         "id": doc["_id"],
         "application_id": doc["application_id"],
@@ -71,14 +87,74 @@ def _interview_fields(doc: dict) -> dict:
         "status": doc["status"],
         "interviewers": doc["interviewers"],
         "competencies": doc["competencies"],
-        "scheduled_at": iso(doc["scheduled_at"]),
+        "scheduled_at": iso(doc.get("scheduled_at")),
+        "starts_at": iso(doc.get("scheduled_at")),
+        "ends_at": iso(domain.ends_at(doc)),
+        "duration_minutes": doc.get("duration_minutes") or 60,
+        "timezone": doc.get("timezone") or "UTC",
+        "format": doc.get("format") or "video",
+        "location": doc.get("location"),
+        "meeting_url": doc.get("meeting_url"),
+        "instructions": doc.get("instructions"),
+        "slots": [iso(s) for s in doc.get("slots") or []],
+        "sequence": doc.get("sequence", 0),
+        "attendance": _dated(doc.get("attendance"), "recorded_at"),
+        "cancellation": _dated(doc.get("cancellation"), "cancelled_at"),
+        "other_times_requested": [_dated(r, "requested_at") for r in doc.get("other_times_requested") or []],
         "created_at": iso(doc["created_at"]),
         "completed_at": iso(doc.get("completed_at")),
     }
 
 
-def _interview(doc: dict, cards: list[dict], summary: dict | None) -> contract.Interview:
-    return contract.Interview(**_interview_fields(doc), scorecards=[_card_fields(c) for c in cards], summary=summary)
+def _interview(doc: dict, cards: list[dict], summary: dict | None, clashes: list[dict] | None = None,
+               kit: dict | None = None) -> contract.Interview:
+    return contract.Interview(**_interview_fields(doc), requisition_id=doc.get("requisition_id"),
+                              clashes=clashes or [], kit=_kit_view(kit) if kit else None,
+                              scorecards=[_card_fields(c) for c in cards], summary=summary)
+
+
+def _kit_view(kit: dict) -> contract.InterviewKit:
+    return contract.InterviewKit(requisition_id=kit["_id"], division=kit["division"],
+                                 competencies=kit["competencies"], updated_by=kit.get("updated_by"),
+                                 updated_at=iso(kit.get("updated_at")))
+
+
+def _panel(doc: dict) -> list[PanelContact]:
+    """The panel with its addresses, sealed for the bus; an interview from before addresses has none."""
+    emails = {m["name"]: m.get("email") for m in doc.get("panel") or []}
+    return [PanelContact(name=n, email=seal(emails.get(n))) for n in doc["interviewers"]]
+
+
+def _panel_doc(members) -> list[dict]:
+    return [{"name": m.name, "email": str(m.email) if m.email else None} for m in members]
+
+
+def _details(doc: dict) -> InterviewDetails:
+    """The interview on its events: what notification needs for invitations, updates and reminders."""
+    return InterviewDetails(panel=_panel(doc),
+        interview_id=doc["_id"], application_id=doc["application_id"], requisition_id=doc.get("requisition_id"),
+        candidate_id=doc.get("candidate_id"), division=doc["division"], status=doc["status"],
+        sequence=doc.get("sequence", 0), interviewers=doc["interviewers"], competencies=doc["competencies"],
+        starts_at=doc.get("scheduled_at"), ends_at=domain.ends_at(doc),
+        duration_minutes=doc.get("duration_minutes") or 60, timezone=doc.get("timezone") or "UTC",
+        format=doc.get("format") or "video", location=doc.get("location"), meeting_url=doc.get("meeting_url"),
+        instructions=doc.get("instructions"), slots=doc.get("slots") or [])
+
+
+def _candidate_view(doc: dict, slots: list[datetime]) -> contract.CandidateInterview:
+    fields = _interview_fields(doc)
+    return contract.CandidateInterview(
+        interview_id=doc["_id"], status=doc["status"], slots=[iso(s) for s in slots],
+        other_times_requested=bool(doc.get("other_times_requested")),
+        **{k: fields[k] for k in ("starts_at", "ends_at", "duration_minutes", "timezone", "format", "location",
+                                  "meeting_url", "instructions")})
+
+
+def _clash_views(caller, found: list[dict]) -> list[dict]:
+    # Another division's interview is not named to a caller who cannot see it.
+    return [{"interviewer": c["interviewer"], "starts_at": iso(c["starts_at"]), "ends_at": iso(c["ends_at"]),
+             "interview_id": c["interview_id"] if caller.can_see(c.get("division") or "") else None}
+            for c in found]
 
 
 def _listed_interview(doc: dict) -> contract.InterviewListItem:
@@ -139,6 +215,7 @@ class InterviewFeedbackService(ServiceBase):
     name = "interview_feedback"
     store = Store(InterviewFeedbackStore)
     notification = CallerRpc("notification")
+    sourcing = CallerRpc("sourcing")
     status_wait_seconds = WAIT_SECONDS  # how long a command waits for the status copy to catch up
 
     # -- applications: this service's copy of their status ------------------------------------------------
@@ -184,28 +261,64 @@ class InterviewFeedbackService(ServiceBase):
         return contract.InterviewFeedbackExport(interviews=interviews, decisions=decisions)
 
     # -- interviews --------------------------------------------------------------------------------
+    def _division_record(self, division: str) -> dict:
+        """The division's time zone and meeting link template; UTC and none when sourcing can't say."""
+        answer = call_or_none(self.sourcing, GetDivision, SOURCING_TIMEOUT, division_id=division)
+        return {"timezone": getattr(answer, "timezone", None) or "UTC",
+                "meeting_url_template": getattr(answer, "meeting_url_template", None)}
+
+    def _clashes(self, panel: list[str], start: datetime, minutes: int, exclude: str | None = None) -> list[dict]:
+        end = start + timedelta(minutes=minutes)
+        return domain.clashes(panel, start, minutes, self.store.panel_interviews(panel, start, end), exclude)
+
     @implements(contract.ScheduleInterview)
     def schedule_interview(self, caller, cmd: contract.ScheduleInterviewArgs) -> contract.Interview:
         application_id = cmd.application_id
         existing = self.store.interview_for_application(application_id)
-        if existing is not None and caller.can_see(existing["division"]):
+        if existing is not None and existing.get("live_for") and caller.can_see(existing["division"]):
             raise Conflict(f"application {application_id} already has interview {existing['_id']}",
                            code="already_scheduled")
-        application = self._application(application_id, SCHEDULE_INTERVIEW)
+        # Just after a cancellation here, the status copy may still say interviewing: wait for the move back.
+        recancelled = existing is not None and existing["status"] == domain.CANCELLED
+        application = self._application(application_id, SCHEDULE_AFTER_CANCEL if recancelled else SCHEDULE_INTERVIEW)
         division = application["division"]
         now = _now()
+        interview_id = new_id("int")
+        start = _ms(parse_time(cmd.starts_at)) if cmd.starts_at is not None else None
+        slots = [_ms(parse_time(s)) for s in domain.future_slots(cmd.slots, now)] if cmd.slots else []
+        found: list[dict] = []
+        for when in ([start] if start is not None else slots):
+            found += self._clashes(cmd.interviewers, when, cmd.duration_minutes)
+        if not cmd.allow_clash:
+            domain.refuse_clashes(found, "starts_at" if start is not None else "slots")
+        record = self._division_record(division)
         doc = {
-            "_id": new_id("int"),
+            "_id": interview_id,
             "application_id": application_id,
+            "live_for": application_id,
             "division": division,
             "requisition_id": application.get("requisition_id"),
             "candidate_id": application.get("candidate_id"),
             "tier": application.get("tier"),
             "interviewers": cmd.interviewers,
+            "panel": _panel_doc(cmd.panel),
             "competencies": cmd.competencies,
-            "scheduled_at": _ms(parse_time(cmd.scheduled_at)),
-            "status": domain.SCHEDULED,
+            "scheduled_at": start,
+            "slots": slots,
+            "duration_minutes": cmd.duration_minutes,
+            "timezone": cmd.timezone or record["timezone"],
+            "format": cmd.format,
+            "location": cmd.location,
+            "meeting_url": domain.meeting_url(cmd.format, str(cmd.meeting_url) if cmd.meeting_url else None,
+                                              record["meeting_url_template"], interview_id),
+            "instructions": cmd.instructions,
+            "allow_clash": cmd.allow_clash,
+            "sequence": 0,
+            "status": domain.SCHEDULED if start is not None else domain.AWAITING_CANDIDATE,
             "submitted": [],
+            "attendance": None,
+            "cancellation": None,
+            "other_times_requested": [],
             "scheduled_by": caller.name,
             "created_at": now,
             "completed_at": None,
@@ -218,13 +331,172 @@ class InterviewFeedbackService(ServiceBase):
             except DuplicateKeyError:
                 raise Conflict(f"application {application_id} already has an interview",
                                code="already_scheduled") from None
-            uow.emit("interview_scheduled", InterviewScheduled(
-                interview_id=doc["_id"], application_id=application_id, division=division,
-                interviewers=doc["interviewers"], competencies=doc["competencies"],
-                scheduled_at=doc["scheduled_at"]))
+            self._emit_timed(uow, doc)
 
         self.bus.transact(work)
-        return _interview(doc, [], None)
+        return _interview(doc, [], None, _clash_views(caller, found))
+
+    @staticmethod
+    def _emit_timed(uow, doc: dict) -> None:
+        """interview_scheduled once the interview has a time; interview_slots_offered while the candidate picks."""
+        if doc["status"] == domain.AWAITING_CANDIDATE:
+            uow.emit("interview_slots_offered", InterviewSlotsOffered(
+                interview_id=doc["_id"], application_id=doc["application_id"], division=doc["division"],
+                interview=_details(doc)))
+            return
+        uow.emit("interview_scheduled", InterviewScheduled(
+            interview_id=doc["_id"], application_id=doc["application_id"], division=doc["division"],
+            interviewers=doc["interviewers"], competencies=doc["competencies"], scheduled_at=doc["scheduled_at"],
+            interview=_details(doc)))
+
+    def _staff_interview(self, caller, interview_id: str) -> dict:
+        doc = self.store.get_interview(interview_id)
+        if doc is None or not caller.can_see(doc["division"]):
+            raise NotFound(f"no interview {interview_id}")
+        return doc
+
+    def _rewrite(self, before: dict, after: dict, emit) -> None:
+        """Write the changed interview if nobody changed it meanwhile (409 otherwise), with its events."""
+        def work(uow):
+            _refuse_if_erased(uow, before["application_id"], before.get("candidate_id"))
+            if not uow.store.replace_interview(before, after, uow.session):
+                raise Conflict(f"interview {before['_id']} changed meanwhile; read it again", code="interview_changed")
+            emit(uow)
+
+        self.bus.transact(work)
+
+    @implements(contract.PatchInterview)
+    def patch_interview(self, caller, cmd: contract.PatchInterviewArgs) -> contract.Interview:
+        before = self._staff_interview(caller, cmd.interview_id)
+        changes = cmd.changes()
+        if "starts_at" in changes:
+            changes["starts_at"] = _ms(parse_time(changes["starts_at"]))
+        after, changed = domain.patched(before, changes, before.get("submitted", []))
+        if "interviewers" in changed and cmd.panel is not None:
+            after["panel"] = _panel_doc(cmd.panel)
+        if not changed:
+            return _interview(after, self.store.scorecards(after["_id"]), None)
+        if {"meeting_url", "format"} & set(changed) and after["format"] == "video" and not after.get("meeting_url"):
+            template = self._division_record(after["division"])["meeting_url_template"]
+            after["meeting_url"] = domain.meeting_url("video", None, template, after["_id"])
+        found: list[dict] = []
+        if after.get("scheduled_at") is not None and {"starts_at", "duration_minutes", "interviewers"} & set(changed):
+            found = self._clashes(after["interviewers"], after["scheduled_at"], after["duration_minutes"] or 60,
+                                  exclude=after["_id"])
+            if not cmd.allow_clash:
+                domain.refuse_clashes(found, "starts_at")
+        now = _now()
+        after["updated_at"] = now
+
+        def emit(uow):
+            if before["status"] == domain.AWAITING_CANDIDATE and after["status"] == domain.SCHEDULED:
+                self._emit_timed(uow, after)  # a time given instead of the slots: the first invitation
+                return
+            uow.emit("interview_updated", InterviewUpdated(
+                interview_id=after["_id"], application_id=after["application_id"], division=after["division"],
+                changed=changed, previous_interviewers=before["interviewers"],
+                previous_starts_at=before.get("scheduled_at"), updated_by=caller.name, updated_at=now,
+                interview=_details(after)))
+
+        self._rewrite(before, after, emit)
+        return _interview(after, self.store.scorecards(after["_id"]), None, _clash_views(caller, found))
+
+    def _cancel_in(self, uow, doc: dict, reason: str, by: str, now: datetime, by_rejection: bool) -> dict:
+        after = domain.cancelled(doc, reason, by, now, by_rejection)
+        if not uow.store.replace_interview(doc, after, uow.session):
+            raise Conflict(f"interview {doc['_id']} changed meanwhile; read it again", code="interview_changed")
+        uow.emit("interview_cancelled", InterviewCancelled(
+            interview_id=doc["_id"], application_id=doc["application_id"], division=doc["division"], reason=reason,
+            by_rejection=by_rejection, cancelled_by=by, cancelled_at=now, interview=_details(after)))
+        return after
+
+    @implements(contract.CancelInterview)
+    def cancel_interview(self, caller, cmd: contract.CancelInterviewArgs) -> contract.Interview:
+        before = self._staff_interview(caller, cmd.interview_id)
+        domain.check_open(before, "cancelled")
+        now = _now()
+
+        def work(uow):
+            _refuse_if_erased(uow, before["application_id"], before.get("candidate_id"))
+            return self._cancel_in(uow, before, cmd.reason, caller.name, now, False)
+
+        after = self.bus.transact(work)
+        return _interview(after, self.store.scorecards(after["_id"]), None)
+
+    @implements(contract.RecordAttendance)
+    def record_attendance(self, caller, cmd: contract.AttendanceArgs) -> contract.Interview:
+        before = self._staff_interview(caller, cmd.interview_id)
+        now = _now()
+        after = domain.with_attendance(before, cmd.candidate, caller.name, now)
+        self._rewrite(before, after, lambda uow: uow.emit("interview_attendance_recorded", InterviewAttendanceRecorded(
+            interview_id=after["_id"], application_id=after["application_id"], division=after["division"],
+            candidate=cmd.candidate, recorded_by=caller.name, recorded_at=now, interview=_details(after))))
+        return _interview(after, self.store.scorecards(after["_id"]), None)
+
+    # -- the candidate's side (the portal, as the system, after it checked the candidate's token) ------------
+    def _candidate_slots(self, doc: dict) -> list[datetime]:
+        minutes = doc.get("duration_minutes") or 60
+        return [s for s in doc.get("slots") or [] if not self._clashes(doc["interviewers"], s, minutes, doc["_id"])]
+
+    @implements(contract.CandidateInterviewOf)
+    def candidate_interview(self, caller, args: contract.ApplicationArgs) -> contract.CandidateInterview | None:
+        doc = self.store.interview_for_application(args.application_id)
+        if doc is None or doc["status"] == domain.CANCELLED:
+            return None
+        return _candidate_view(doc, self._candidate_slots(doc))
+
+    def _awaiting(self, application_id: str) -> dict:
+        doc = self.store.interview_for_application(application_id)
+        if doc is None or doc["status"] == domain.CANCELLED:
+            raise NotFound("there is no interview to schedule for this application", code="no_interview")
+        return doc
+
+    @implements(contract.PickSlot)
+    def pick_slot(self, caller, cmd: contract.PickSlotArgs) -> contract.CandidateInterview:
+        before = self._awaiting(cmd.application_id)
+        after = domain.picked(before, _ms(parse_time(cmd.starts_at)), _now())
+        if self._clashes(after["interviewers"], after["scheduled_at"], after.get("duration_minutes") or 60,
+                         after["_id"]) and not before.get("allow_clash"):
+            raise Conflict("starts_at: this time was taken meanwhile; pick another", code="slot_unavailable",
+                           field="starts_at")
+        self._rewrite(before, after, lambda uow: self._emit_timed(uow, after))
+        return _candidate_view(after, [])
+
+    @implements(contract.RequestOtherTimes)
+    def request_other_times(self, caller, cmd: contract.OtherTimesArgs) -> contract.CandidateInterview:
+        before = self._awaiting(cmd.application_id)
+        now = _now()
+        after = domain.with_times_request(before, cmd.note, now)
+        asked = InterviewOtherTimesRequested(
+            interview_id=after["_id"], application_id=after["application_id"], division=after["division"],
+            note=cmd.note, requested_at=now, interview=_details(after))
+        self._rewrite(before, after, lambda uow: uow.emit("interview_other_times_requested", asked))
+        return _candidate_view(after, self._candidate_slots(after))
+
+    # -- interview kits ------------------------------------------------------------------------------
+    @implements(contract.GetKit)
+    def get_kit(self, caller, args: contract.KitArgs) -> contract.InterviewKit:
+        kit = self.store.get_kit(args.requisition_id)
+        if kit is None:
+            # No kit yet: an empty one, if the requisition is the caller's to see (sourcing says).
+            requisition = call(self.sourcing, GetRequisition, SOURCING_TIMEOUT, requisition_id=args.requisition_id)
+            return contract.InterviewKit(requisition_id=args.requisition_id, division=requisition.division,
+                                         competencies={}, updated_by=None, updated_at=None)
+        if not caller.can_see(kit["division"]):
+            raise NotFound(f"no requisition {args.requisition_id}")
+        return _kit_view(kit)
+
+    @implements(contract.PutKit)
+    def put_kit(self, caller, cmd: contract.PutKitArgs) -> contract.InterviewKit:
+        # sourcing answers with the caller's scope: another division's requisition is NotFound there too.
+        requisition = call(self.sourcing, GetRequisition, SOURCING_TIMEOUT, requisition_id=cmd.requisition_id)
+        if not caller.can_see(requisition.division):
+            raise NotFound(f"no requisition {cmd.requisition_id}")
+        kit = {"_id": cmd.requisition_id, "division": requisition.division,
+               "competencies": {name: entry.model_dump() for name, entry in cmd.competencies.items()},
+               "updated_by": caller.name, "updated_at": _now()}
+        self.store.put_kit(kit)
+        return _kit_view(kit)
 
     @implements(contract.ListInterviews)
     def list_interviews(self, caller, args: contract.ListInterviewsArgs) -> contract.InterviewPage:
@@ -245,7 +517,13 @@ class InterviewFeedbackService(ServiceBase):
         cards = self.store.scorecards(args.interview_id)
         visible, show_summary = domain.visible_scorecards(caller.role, caller.name, cards)
         summary = domain.summarize(cards, doc["competencies"]) if show_summary else None
-        return _interview(doc, visible, summary)
+        found = []
+        if doc.get("allow_clash") and doc["status"] == domain.SCHEDULED:
+            found = self._clashes(doc["interviewers"], doc["scheduled_at"], doc.get("duration_minutes") or 60,
+                                  doc["_id"])
+        kit = self.store.get_kit(doc["requisition_id"]) if doc.get("requisition_id") else None
+        return _interview(doc, visible, summary, _clash_views(caller, found),
+                          domain.kit_for(kit, doc["competencies"]))
 
     @implements(contract.SubmitScorecard)
     def submit_scorecard(self, caller, cmd: contract.SubmitScorecardArgs) -> contract.ScorecardCreated:
@@ -253,6 +531,9 @@ class InterviewFeedbackService(ServiceBase):
         interview = self.store.get_interview(interview_id)
         if interview is None or not caller.can_see(interview["division"]):
             raise NotFound(f"no interview {interview_id}")
+        if interview["status"] in (domain.CANCELLED, domain.AWAITING_CANDIDATE):
+            raise Conflict(f"interview {interview_id} is {interview['status']}; it takes no scorecards",
+                           code="interview_closed")
         ratings = domain.validate_scorecard(interview, caller.role, caller.name, cmd.interviewer, cmd.ratings)
         duplicate = Conflict(f"{cmd.interviewer} already submitted a scorecard for this interview",
                              code="duplicate_scorecard")
@@ -326,12 +607,21 @@ class InterviewFeedbackService(ServiceBase):
         # received): without either, a status short of it is refused at once rather than waited for.
         interview = self.store.interview_for_application(application_id)
         completed_here = interview is not None and interview["status"] == domain.COMPLETE
-        application = self._application(
-            application_id, DECIDE,
-            may_still_move=lambda app: completed_here or app["status"] == AppStatus.received)
+        if cmd.outcome == "fail":  # at any stage from shortlisted on (the interviews issue)
+            application = self._application(application_id, DECIDE_FAIL)
+        else:
+            application = self._application(
+                application_id, DECIDE,
+                may_still_move=lambda app: completed_here or app["status"] == AppStatus.received)
         division, tier = application["division"], application.get("tier", "")
         next_status = domain.next_status(cmd.outcome, tier)
         sla = self._approval_sla(division) if next_status == "awaiting_approval" else 0
+        if cmd.offer is not None:  # terms with a pass: their dates against the clock in the division's zone
+            try:
+                cmd.offer.check_dates(_now(), self._division_record(division)["timezone"])
+            except Invalid as exc:  # named as the request names it: the terms are the body's `offer`
+                raise Invalid(f"offer.{exc}", code=exc.code, field=f"offer.{exc.field}" if exc.field else "offer") \
+                    from None
 
         def work(uow):
             _refuse_if_erased(uow, application_id, application.get("candidate_id"))
@@ -351,6 +641,10 @@ class InterviewFeedbackService(ServiceBase):
                 uow.store.insert_decision(doc, uow.session)
             except DuplicateKeyError:
                 raise already from None
+            if cmd.outcome == "fail":  # the open interview is called off, with its notice
+                live = uow.store.interview_for_application(application_id, uow.session)
+                if live is not None and live["status"] in domain.OPEN:
+                    self._cancel_in(uow, live, cmd.note or "the application was rejected", caller.name, now, True)
             steps = []
             if next_status == "awaiting_approval":
                 steps = domain.approval_steps([new_id("apr"), new_id("apr")], now, sla)
@@ -360,7 +654,8 @@ class InterviewFeedbackService(ServiceBase):
                     uow.session)
             uow.emit("decision_recorded", DecisionRecorded(
                 application_id=application_id, division=division, tier=tier, next_status=next_status,
-                decision=DecisionInfo(outcome=cmd.outcome, note=cmd.note, decided_by=caller.name, decided_at=now)))
+                decision=DecisionInfo(outcome=cmd.outcome, note=cmd.note, decided_by=caller.name, decided_at=now),
+                offer=cmd.offer.model_dump(mode="json") if cmd.offer is not None else None))
             if steps:
                 uow.emit("approvals_requested", ApprovalsRequested(
                     application_id=application_id, division=division, steps=[ApprovalStep(**s) for s in steps]))

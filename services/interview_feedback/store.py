@@ -1,7 +1,9 @@
 """interview_feedback's own database: interviews, scorecards, decisions and approval steps.
 
-- `interviews`: one per application (unique `application_id`); `submitted` lists the panel members whose
-  card is in, updated in the same transaction as the card so the last card is seen exactly once.
+- `interviews`: at most one live per application (`live_for`: its application id, unique, removed when the
+  interview is cancelled, so the application can be scheduled again); `submitted` lists the panel members
+  whose card is in, updated in the same transaction as the card so the last card is seen exactly once.
+- `kits`: one interview kit per requisition (`_id` is the requisition id).
 - `scorecards`: one per (interview, interviewer).
 - `decisions`: one per application (`_id` is the application id).
 - `approvals`: the steps of a core role's chain, one per (application, step).
@@ -11,7 +13,9 @@
 
 from __future__ import annotations
 
-from pymongo import ASCENDING
+from datetime import datetime, timedelta
+
+from pymongo import ASCENDING, DESCENDING
 
 from shared.status_projection import StatusProjection
 from shared.storage import ServiceStore, match, update_and_get
@@ -21,7 +25,17 @@ class InterviewFeedbackStore(StatusProjection, ServiceStore):
     owner = "interview_feedback"
 
     def create_indexes(self) -> None:
-        self.db.interviews.create_index([("application_id", ASCENDING)], unique=True)
+        # Before the interviews issue an application had one interview ever (unique application_id); now one
+        # live at a time, and the earlier interviews stay live.
+        old = self.db.interviews.index_information().get("application_id_1")
+        if old is not None and old.get("unique"):
+            self.db.interviews.drop_index("application_id_1")
+            for doc in self.db.interviews.find({"live_for": {"$exists": False}, "status": {"$ne": "cancelled"}},
+                                               {"application_id": 1}):
+                self.db.interviews.update_one({"_id": doc["_id"]}, {"$set": {"live_for": doc["application_id"]}})
+        self.db.interviews.create_index([("application_id", ASCENDING)])
+        self.db.interviews.create_index([("live_for", ASCENDING)], unique=True, sparse=True, name="one_live_interview")
+        self.db.interviews.create_index([("interviewers", ASCENDING), ("scheduled_at", ASCENDING)])
         self.db.interviews.create_index([("division", ASCENDING)])
         self.db.interviews.create_index([("interviewers", ASCENDING)])
         self.db.approvals.create_index([("status", ASCENDING), ("division", ASCENDING)])
@@ -33,11 +47,38 @@ class InterviewFeedbackStore(StatusProjection, ServiceStore):
         return self.db.interviews.find_one({"_id": interview_id}, session=session)
 
     def interview_for_application(self, application_id: str, session=None) -> dict | None:
-        return self.db.interviews.find_one({"application_id": application_id}, session=session)
+        """The application's live interview (open or complete); else its latest, cancelled one; else None."""
+        found = self.db.interviews.find_one({"live_for": application_id}, session=session)
+        if found is not None:
+            return found
+        latest = list(self.db.interviews.find({"application_id": application_id}, session=session)
+                      .sort("_id", DESCENDING).limit(1))
+        return latest[0] if latest else None
 
     def insert_interview(self, doc: dict, session) -> None:
-        """Raises DuplicateKeyError when the application already has an interview."""
+        """Raises DuplicateKeyError when the application already has a live interview."""
         self.db.interviews.insert_one(doc, session=session)
+
+    def replace_interview(self, before: dict, after: dict, session=None) -> bool:
+        """Write `after` if the interview is still as `before` (status and sequence); False when it changed
+        meanwhile. A cancelled interview drops `live_for`, freeing its application for another."""
+        fields = {k: v for k, v in after.items() if k != "_id"}
+        update: dict = {"$set": {k: v for k, v in fields.items() if k != "live_for"}}
+        if after.get("status") == "cancelled":
+            update["$unset"] = {"live_for": ""}
+        result = self.db.interviews.update_one(
+            {"_id": before["_id"], "status": before["status"], "sequence": before.get("sequence"),
+             "scheduled_at": before.get("scheduled_at")}, update, session=session)
+        return result.matched_count == 1
+
+    def panel_interviews(self, names: list[str], start: datetime, end: datetime, session=None) -> list[dict]:
+        """Interviews with a time that any of `names` sits in and that may overlap [start, end) (an interview
+        lasts at most 480 minutes)."""
+        return list(self.db.interviews.find(
+            {"interviewers": {"$in": names}, "status": {"$in": ["scheduled", "complete"]},
+             "scheduled_at": {"$lt": end, "$gt": start - timedelta(minutes=480)}},
+            {"interviewers": 1, "scheduled_at": 1, "duration_minutes": 1, "status": 1, "division": 1},
+            session=session))
 
     def mark_submitted(self, interview_id: str, interviewer: str, session) -> dict | None:
         """Record that `interviewer` submitted; None when it already had (or the interview is gone).
@@ -54,6 +95,13 @@ class InterviewFeedbackStore(StatusProjection, ServiceStore):
                         application_id: str | None, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
         query = match(divisions, application_id=application_id, interviewers=interviewer, status=status)
         return self.page(self.db.interviews, query, limit, cursor)
+
+    # -- interview kits ------------------------------------------------------------------------------
+    def get_kit(self, requisition_id: str) -> dict | None:
+        return self.db.kits.find_one({"_id": requisition_id})
+
+    def put_kit(self, doc: dict) -> None:
+        self.db.kits.replace_one({"_id": doc["_id"]}, doc, upsert=True)
 
     # -- scorecards ----------------------------------------------------------------------------------
     def insert_scorecard(self, doc: dict, session) -> None:
@@ -158,6 +206,10 @@ class InterviewFeedbackStore(StatusProjection, ServiceStore):
         """Ratings, recommendations and outcomes stay (interviewer and decision reports); the free text
         written about the person goes."""
         about = {"application_id": {"$in": application_ids}}
+        # The candidate's own words asking for other times, and why their interview was called off.
+        self.db.interviews.update_many(about, {"$set": {"other_times_requested": []}}, session=session)
+        self.db.interviews.update_many({**about, "cancellation": {"$type": "object"}},
+                                       {"$set": {"cancellation.reason": ""}}, session=session)
         return {
             "scorecards": self.db.scorecards.update_many(about, {"$set": {"highlights": [], "notes": ""}},
                                                          session=session).modified_count,

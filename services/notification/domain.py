@@ -163,13 +163,18 @@ def dedupe_key(application_id: str | None, reengagement_id: str | None, kind: st
 
 
 def plan_status_change(status: str, tier: str, urgent: bool, policy: NotificationPolicy,
-                       confirmed: bool = False) -> list[Planned]:
-    """The notices one application status change calls for (none for most changes)."""
+                       confirmed: bool = False, offer: dict | None = None,
+                       now: datetime | None = None, previous: str | None = None) -> list[Planned]:
+    """The notices one application status change calls for (none for most changes). `offer`: the terms the
+    offer carries (OfferInfo as JSON), when set: in the offer notice, its letter attached, and HR warned
+    before it expires."""
     if status == "offered":
         plans = [
-            Planned(NoticeKind.offer, CANDIDATE, 0, extra={"evidence": tier == "basic" and policy.share_evidence}),
+            Planned(NoticeKind.offer, CANDIDATE, 0, extra={"evidence": tier == "basic" and policy.share_evidence,
+                                                           **({"offer": offer} if offer else {})}),
             Planned(NoticeKind.guide, CANDIDATE, policy.guide_after),
         ]
+        plans += plan_expiry_warning(offer, policy, now or datetime.now(UTC))
         if not confirmed:  # HR already confirmed by phone (its event came first): nothing to remind
             plans.append(Planned(NoticeKind.hr_confirm_reminder, DIVISION_HR, policy.hr_confirm_after))
             if urgent:
@@ -178,10 +183,75 @@ def plan_status_change(status: str, tier: str, urgent: bool, policy: Notificatio
     if status in REJECTING_STATUSES:
         delay = rejection_delay(status, policy)
         return [
-            Planned(NoticeKind.rejection, CANDIDATE, delay, extra={"screened_out": status == "screened_out"}),
+            Planned(NoticeKind.rejection, CANDIDATE, delay, extra=rejection_stage(status, previous)),
             Planned(NoticeKind.survey, CANDIDATE, max(policy.survey_after, delay)),
         ]
     return []
+
+
+# ----------------------------------------------------------------------------------------------------
+# Offers with terms (the offers work)
+
+OFFER_LETTER = {"filename": "offer-letter.pdf", "content_type": "application/pdf"}
+# Statuses that answer (or end) an offer: a warning that it is about to lapse is moot.
+OFFER_ANSWERED = frozenset({"accepted", "declined", "withdrawn", "rejected", "hired", "no_show"})
+
+
+def plan_expiry_warning(offer: dict | None, policy: NotificationPolicy, now: datetime) -> list[Planned]:
+    """HR is told `offer_expiry_warning` seconds before an offer expires (at once when that is already past),
+    one warning per version of the terms; none for an offer already expired or without terms."""
+    if not offer:
+        return []
+    expires_at = _utc(_maybe_time(offer["expires_at"]))
+    if expires_at <= now:
+        return []
+    delay = max(0, int((expires_at - now).total_seconds()) - policy.offer_expiry_warning)
+    return [Planned(NoticeKind.offer_expiry_warning, DIVISION_HR, delay, step=int(offer.get("version") or 1),
+                    extra={"offer": offer})]
+
+
+def plan_new_terms(offer: dict, policy: NotificationPolicy, now: datetime) -> list[Planned]:
+    """New terms of an offer the candidate already has: the offer again, with them (one notice per version),
+    and HR's warning before the new expiry."""
+    version = int(offer.get("version") or 1)
+    return [Planned(NoticeKind.offer, CANDIDATE, 0, step=version, extra={"evidence": False, "offer": offer,
+                                                                         "new_terms": True}),
+            *plan_expiry_warning(offer, policy, now)]
+
+
+def plan_offer_question(count: int, message: str) -> Planned:
+    """A candidate's question about their offer, to division HR (`count`: the question's number, its step)."""
+    return Planned(NoticeKind.offer_question, DIVISION_HR, 0, step=count, extra={"question": message})
+
+
+def newer_offer(stored: dict | None, incoming: dict | None) -> bool:
+    return incoming is not None and int(incoming.get("version") or 1) > int((stored or {}).get("version") or 0)
+
+
+def fmt_amount(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def offer_context(offer: dict | None, locale: str) -> dict[str, Any]:
+    """The terms as a template shows them: salary, start dates (ISO, unambiguous everywhere), the expiry in the
+    division's zone."""
+    if not offer:
+        return {"offer": None}
+    from zoneinfo import ZoneInfo  # noqa: PLC0415 - only offers need it
+
+    salary = offer["salary"]
+    zone = offer.get("timezone") or "UTC"
+    expires = _utc(_maybe_time(offer["expires_at"])).astimezone(ZoneInfo(zone))
+    period = {"en": {"year": "per year", "month": "per month", "hour": "per hour"},
+              "zh-CN": {"year": "每年", "month": "每月", "hour": "每小时"}}[locale if locale == "zh-CN" else "en"]
+    return {"offer": {
+        "salary": f"{salary['currency']} {fmt_amount(salary['amount'])} {period[salary['period']]}",
+        "start_dates": [str(d) for d in offer["start_date_options"]],
+        "expires": f"{expires:%Y-%m-%d %H:%M} ({zone})",
+        "message": offer.get("message"),
+        "company": offer.get("company") or "",
+        "version": offer.get("version") or 1,
+    }}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -204,12 +274,13 @@ class ContactChange:
     drop_unsent_timing: bool = False
     cancel_overdue: bool = False
     record_outcome: bool = False
+    cancel_expiry_warning: bool = False  # the offer was answered or ended: HR's warning is moot
 
     @property
     def touches_others(self) -> bool:
         """Whether more than the contact changes (then the shell writes it with the notices, atomically)."""
         return bool(self.plan or self.cancel_all or self.drop_unsent_timing or self.cancel_overdue
-                    or self.record_outcome)
+                    or self.record_outcome or self.cancel_expiry_warning)
 
 
 def is_received(contact: dict | None) -> bool:
@@ -251,8 +322,10 @@ def contact_status(contact: dict | None, change: dict[str, Any]) -> ContactChang
     if interview:
         state.update({"interview_average": interview.get("average"),
                       "interview_highlights": interview.get("highlights") or []})
+    if newer_offer(state.get("offer"), change.get("offer")):
+        state["offer"] = change["offer"]
     state.pop("pending", None)  # a newer status replaces what an older one was waiting to say
-    details = {k: change.get(k) for k in ("status", "decided_at", "screening", "interview")}
+    details = {k: change.get(k) for k in ("status", "previous_status", "decided_at", "screening", "interview")}
     if not is_received(state):
         if status in NOTICE_STATUSES:
             state["pending"] = details
@@ -267,7 +340,15 @@ def contact_status(contact: dict | None, change: dict[str, Any]) -> ContactChang
         # the approval chain, if any, is over
         cancel_overdue=earlier and status in ("offered", "rejected"),
         record_outcome=earlier and status in OUTCOME_STATUSES,
+        cancel_expiry_warning=earlier and status in OFFER_ANSWERED and bool(state.get("offer")),
     )
+
+
+def rejection_stage(status: str, previous: str | None) -> dict[str, bool]:
+    """Which words a rejection needs (the interviews issue: reject at any stage): nobody met before an interview
+    is thanked "for meeting our team"; one whose interview was planned is told it will not take place."""
+    return {"screened_out": status == "screened_out" or previous == "shortlisted",
+            "interview_planned": status == "rejected" and previous == "interviewing"}
 
 
 def rejection_delay(status: str, policy: NotificationPolicy) -> int:
@@ -424,8 +505,12 @@ def kind_context(planned: Planned, policy: NotificationPolicy, *, screening: dic
             "match": screening.get("match"),
             "matched_skills": list(screening.get("matched_skills") or []),
         })
+        ctx.update(offer_context(extra.get("offer"), locale), new_terms=bool(extra.get("new_terms")))
+    elif planned.kind in (NoticeKind.offer_expiry_warning, NoticeKind.offer_question):
+        ctx.update(offer_context(extra.get("offer"), locale), question=extra.get("question"))
     elif planned.kind == NoticeKind.rejection:
         ctx["screened_out"] = bool(extra.get("screened_out"))
+        ctx["interview_planned"] = bool(extra.get("interview_planned"))
     elif planned.kind == NoticeKind.progress:
         ctx.update({
             "next_step": step_label(extra.get("next_role"), locale),
@@ -440,11 +525,22 @@ def kind_context(planned: Planned, policy: NotificationPolicy, *, screening: dic
         ctx["confirm_url"] = extra.get("confirm_url")
     elif planned.kind == NoticeKind.guide:
         ctx["guide_after"] = fmt_duration(policy.guide_after, locale)
+    elif str(planned.kind) in INTERVIEW_CONTEXT_KINDS:
+        # services/notification/interviews.py `context` fills these in; defaults keep every template renderable
+        ctx.update({**INTERVIEW_DEFAULTS, **extra})
     elif planned.kind == NoticeKind.approval_overdue:
         ctx.update({"step_name": step_label(extra.get("step_role"), locale),
                     "expected_by": fmt_time(_maybe_time(extra.get("expected_by")), locale),
                     "approval_sla": fmt_duration(policy.approval_sla, locale)})
     return ctx
+
+
+INTERVIEW_CONTEXT_KINDS = frozenset({NoticeKind.interview_invitation.value, NoticeKind.interview_cancelled.value,
+                                     NoticeKind.interview_slots.value, NoticeKind.interview_reminder.value,
+                                     NoticeKind.scorecard_reminder.value})
+INTERVIEW_DEFAULTS: dict[str, Any] = {"to_panel": False, "member": "", "update": False, "when": None,
+                                      "format": "video", "location": None, "meeting_url": None,
+                                      "instructions": None, "slots": [], "lead": None, "scorecard_after": ""}
 
 
 def reengagement_context(*, requisition_title: str, division: str, reasons: list[str],

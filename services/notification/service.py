@@ -18,9 +18,16 @@ from functools import partial
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
-from services.notification import domain, loader
+from services.notification import domain, interviews, loader
 from services.notification.destinations import AllowList
-from services.notification.sender import RefusedDestination, SendError, SmtpSender
+from services.notification.sender import (
+    Attachment,
+    RefusedDestination,
+    SendError,
+    SmtpSender,
+    calendar_attachment,
+    pdf_attachment,
+)
 from services.notification.store import NotificationStore
 from services.notification.webhook import WebhookSender
 from shared import tracing
@@ -28,7 +35,7 @@ from shared.bus.configured import container_settings
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, implements
 from shared.config import Settings
 from shared.contracts import notification as contract
-from shared.contracts.commands import NotificationPolicy
+from shared.contracts.commands import NotificationPolicy, OfferTerms
 from shared.contracts.common import NoticeKind
 from shared.contracts.events import (
     ApplicationReceived,
@@ -38,16 +45,27 @@ from shared.contracts.events import (
     CandidateErasureRequested,
     CommunityMemberLeft,
     CommunitySignupRequested,
+    InterviewAttendanceRecorded,
+    InterviewCancelled,
+    InterviewDetails,
+    InterviewScheduled,
+    InterviewSlotsOffered,
+    InterviewUpdated,
     NoticeSent,
     OfferConfirmationRecorded,
+    OfferQuestionAsked,
+    OfferTermsSet,
     ReengagementRequested,
+    ScorecardSubmitted,
 )
 from shared.crypto import open_sealed, seal
 from shared.errors import Conflict, Forbidden, NotFound, NotYet
 from shared.ids import new_id
+from shared.offer_letter import OfferLetter, offer_letter_pdf
 from shared.reports import report_scope
 from shared.storage import AlreadyHandled, StillContended, state_of
 from shared.timeutil import iso, utcnow
+from shared.timeutil import parse as parse_time
 from shared.tokens import portal_token, portal_url
 
 log = logging.getLogger("hireloop.notification")
@@ -167,19 +185,26 @@ class NotificationService(ServiceBase):
         base = domain.base_context(contact, policy, portal, reply_to)
         docs, due = [], set()
         for planned, notice_id in zip(plans, _ordered_ids(len(plans)), strict=True):
-            context = {**base, **domain.kind_context(planned, policy, screening=screening, interview=interview),
-                       **(context_override or {})}
             locale = domain.candidate_locale(contact, policy) if planned.audience == domain.CANDIDATE else policy.locale
+            in_locale = policy if locale == policy.locale else policy.model_copy(update={"locale": locale})
+            context = {**base, **domain.kind_context(planned, in_locale, screening=screening, interview=interview),
+                       **(context_override or {})}
             context["locale"] = locale
             rendered = domain.render(loader.template_text(locale, str(planned.kind)), context)
             channel, recipient = domain.delivery(planned.audience, contact["email"], division, policy)
+            # An offer with terms carries its letter, made when it is sent (_attachments) in this locale.
+            letter = planned.kind == NoticeKind.offer and planned.extra.get("offer") and channel == domain.EMAIL
             doc = domain.build_notice(
                 planned, notice_id=notice_id, now=now, channel=channel, recipient=recipient, rendered=rendered,
                 application_id=application_id, candidate_id=contact.get("candidate_id"),
                 reengagement_id=reengagement_id, division=division, tier=contact.get("tier"),
                 urgent=bool(contact.get("urgent")),
                 reply_to=reply_to if planned.audience == domain.CANDIDATE else None, member_id=member_id,
+                attachments=[domain.OFFER_LETTER] if letter else None,
             )
+            if letter:  # the terms the letter is made from (no personal data: the name is read at sending)
+                doc["offer_letter"] = {"offer": planned.extra["offer"], "locale": locale,
+                                       "role_title": contact.get("requisition_title") or ""}
             doc["trace"] = tracing.stored_context()  # the delivery, maybe hours later, links back to it
             docs.append(doc)
             if planned.delay == 0:
@@ -265,6 +290,7 @@ class NotificationService(ServiceBase):
             "decided_at": payload.decision.decided_at if payload.decision else payload.at,
             "screening": payload.screening.model_dump(mode="json") if payload.screening else None,
             "interview": payload.interview.model_dump(mode="json") if payload.interview else None,
+            "offer": payload.offer.model_dump(mode="json") if payload.offer else None,
         }
         # A status that plans notices goes straight to the transaction (its contact is nearly always known);
         # the others (shortlisted, interviewing...) are one document write unless the contact says otherwise.
@@ -326,17 +352,24 @@ class NotificationService(ServiceBase):
         if outcome.record_outcome:
             uow.store.timing_outcome(app_id, state["status"], state["status_at"], session=uow.session)
         if outcome.cancel_all:
-            uow.store.cancel_scheduled(app_id, now=now, session=uow.session)
+            # Back to shortlisted after a cancelled interview: the cancellation's own notices still go out.
+            keep = interviews.KINDS if state["status"] == "shortlisted" else frozenset()
+            uow.store.cancel_scheduled(app_id, now=now, session=uow.session, keep=keep)
         if outcome.drop_unsent_timing:
             uow.store.drop_unsent_timing(app_id, session=uow.session)
         if outcome.cancel_overdue:
             uow.store.cancel_scheduled(app_id, {NoticeKind.approval_overdue.value}, now=now, session=uow.session)
+        if outcome.cancel_expiry_warning:
+            uow.store.cancel_scheduled(app_id, {NoticeKind.offer_expiry_warning.value}, now=now, session=uow.session)
         due: list[str] = []
         plan = outcome.plan
         if plan is not None and policy is not None:
             status = plan["status"]
             plans = domain.plan_status_change(status, state.get("tier"), bool(state.get("urgent")), policy,
-                                              confirmed=bool(state.get("confirmed_at")))
+                                              confirmed=bool(state.get("confirmed_at")), offer=state.get("offer"),
+                                              now=now, previous=plan.get("previous_status"))
+            if state.get("offer"):
+                state["offer_told"] = state["offer"].get("version")  # the candidate has these terms
             for planned in plans:
                 if planned.kind in domain.RESULT_KINDS:
                     uow.store.add_timing(domain.timing_record(
@@ -367,6 +400,56 @@ class NotificationService(ServiceBase):
             uow.store.cancel_scheduled(payload.application_id, kinds, now=utcnow(), session=uow.session)
 
         self.bus.transact(work, envelope)
+
+    @event_handler("sourcing", "offer_terms_set")
+    def on_offer_terms_set(self, payload: OfferTermsSet, envelope):
+        """New terms: kept on the contact for the `offered` change (a core role's, set before the last approval);
+        an open offer's candidate gets them now, and HR's warning moves to the new expiry."""
+        offer = payload.offer.model_dump(mode="json")
+
+        def work(uow):
+            contact = _known_contact(uow, payload.application_id)
+            if contact.get("erased") or not domain.newer_offer(contact.get("offer"), offer):
+                return []  # these terms (or newer ones, from a status change) are here already
+            uow.store.update_contact(payload.application_id, {"offer": offer}, session=uow.session)
+            if contact.get("status") != "offered" or (contact.get("offer_told") or 0) >= offer["version"]:
+                return []
+            now = utcnow()
+            policy = self._policy(contact["division"], session=uow.session)
+            uow.store.cancel_scheduled(payload.application_id, {NoticeKind.offer_expiry_warning.value}, now=now,
+                                       session=uow.session)
+            created, due = self._create(uow, domain.plan_new_terms(offer, policy, now), contact=contact,
+                                        policy=policy, portal=portal_url("a", payload.application_id, self.settings),
+                                        application_id=payload.application_id, reengagement_id=None,
+                                        division=contact["division"], first=contact.get("notices") == 0)
+            uow.store.update_contact(payload.application_id, {"offer_told": offer["version"]}, session=uow.session)
+            if created:
+                uow.store.count_notices(payload.application_id, len(created), session=uow.session)
+            return due
+
+        self._dispatch_soon(self.bus.transact(work, envelope))
+
+    @event_handler("sourcing", "offer_question_asked")
+    def on_offer_question_asked(self, payload: OfferQuestionAsked, envelope):
+        """A candidate's question about their offer goes to division HR, by email at the policy's `hr_email`
+        (or its webhook); a division with neither sees it on the application only."""
+        def work(uow):
+            contact = _known_contact(uow, payload.application_id)
+            policy = self._policy(contact["division"], session=uow.session)
+            if contact.get("erased") or (policy.hr_email is None and policy.hr_webhook_url is None):
+                return []
+            count = (contact.get("offer_questions") or 0) + 1
+            planned = domain.plan_offer_question(count, payload.message)
+            planned.extra["offer"] = contact.get("offer")
+            created, due = self._create(uow, [planned], contact=contact, policy=policy, portal=None,
+                                        application_id=payload.application_id, reengagement_id=None,
+                                        division=contact["division"], first=contact.get("notices") == 0)
+            uow.store.update_contact(payload.application_id, {"offer_questions": count}, session=uow.session)
+            if created:
+                uow.store.count_notices(payload.application_id, len(created), session=uow.session)
+            return due
+
+        self._dispatch_soon(self.bus.transact(work, envelope))
 
     def _approval_notices(self, application_id: str, envelope, plan) -> None:
         """Progress notices to the candidate and overdue reminders to approvers, while approvals run.
@@ -476,6 +559,126 @@ class NotificationService(ServiceBase):
         self.bus.transact(work, envelope)
 
     # ------------------------------------------------------------------------------------------------
+    # interviews (services/notification/interviews.py): invitations, updates, cancellations, reminders
+
+    def _on_interview(self, details: InterviewDetails | None, envelope) -> None:
+        if details is None:  # an event from before the interviews issue: nothing to build an invitation from
+            return
+
+        def work(uow):
+            contact = _known_contact(uow, details.application_id)  # an application not heard of yet: wait
+            stored = uow.store.get_interview(details.interview_id, session=uow.session)
+            after = interviews.projection(details.model_dump(), stored)
+            if not interviews.supersedes(stored, after):
+                return []  # an older copy delivered late: a newer one was planned already
+            uow.store.save_interview(after, session=uow.session)
+            if contact.get("erased"):
+                return []
+            policy = self._policy(details.division, session=uow.session)
+            now = utcnow()
+            change = interviews.plan_change(stored, after, policy, now)
+            if change.cancel:
+                uow.store.cancel_interview_notices(after["_id"], change.cancel, now, session=uow.session)
+            return self._interview_notices(uow, change.plans, after, stored, contact, policy, now)
+
+        self._dispatch_soon(self.bus.transact(work, envelope))
+
+    def _interview_notices(self, uow, plans: list[interviews.Plan], interview: dict, before: dict | None,
+                           contact: dict, policy: NotificationPolicy, now) -> list[str]:
+        """Render and store an interview's notices (with what their .ics is made from); the ids due now."""
+        if not plans:
+            return []
+        app_id, division = interview["application_id"], interview["division"]
+        email = open_sealed(contact.get("email"))
+        # a panel member taken off is only in the copy before: their cancellation needs their address
+        panel_emails = {m["name"]: open_sealed(m["email"]) for source in (before, interview)
+                        for m in (source or {}).get("panel") or [] if m.get("email")}
+        opened = {**interview, "panel": [{"name": m["name"], "email": open_sealed(m.get("email"))}
+                                         for m in interview["panel"]]}
+        reply_to = domain.candidate_reply_to(policy, self.reply_to_fallback)
+        base = domain.base_context({**contact, "email": email}, policy, portal_url("a", app_id, self.settings),
+                                   reply_to)
+        docs = []
+        for plan, notice_id in zip(plans, _ordered_ids(len(plans)), strict=True):
+            to_candidate = plan.to is None
+            recipient = email if to_candidate else panel_emails.get(plan.to)
+            if not recipient:
+                continue
+            locale = domain.candidate_locale(contact, policy) if to_candidate else policy.locale
+            planned = domain.Planned(plan.kind, domain.CANDIDATE if to_candidate else "panel", plan.delay,
+                                     step=plan.step, extra=interviews.context(interview, plan, policy, locale))
+            context = {**base, **domain.kind_context(planned, policy), "locale": locale}
+            rendered = domain.render(loader.template_text(locale, plan.kind), context)
+            invite = interviews.invite(
+                opened, plan, title=contact.get("requisition_title") or "", candidate_name=contact.get("name") or "",
+                candidate_email=email, member_email=None if to_candidate else recipient,
+                organizer_name=f"{division} hiring team", organizer_email=domain.division_hr_email(division, policy),
+                locale=locale)
+            attachments = None
+            if invite is not None:
+                attachments = [calendar_attachment(b"", invite["method"]).describe()]
+            doc = domain.build_notice(
+                planned, notice_id=notice_id, now=now, recipient=recipient, rendered=rendered,
+                application_id=app_id, candidate_id=contact.get("candidate_id"), reengagement_id=None,
+                division=division, tier=contact.get("tier"), urgent=bool(contact.get("urgent")),
+                reply_to=reply_to if to_candidate else None, attachments=attachments)
+            doc.update(dedupe_key=interviews.dedupe_key(interview, plan), interview_id=interview["_id"], to=plan.to)
+            if plan.at is not None:
+                doc["scheduled_for"] = plan.at
+            if invite is not None:
+                doc["invite"] = invite
+            doc["trace"] = tracing.stored_context()
+            docs.append(doc)
+        created = uow.store.add_notices(docs, first=False, session=uow.session)
+        if created:  # the contact counts them: a later status change knows there is something to cancel
+            uow.store.count_notices(app_id, len(created), session=uow.session)
+        due = {d["_id"] for d in docs if d["scheduled_for"] <= now}
+        return [i for i in created if i in due]
+
+    @event_handler("interview_feedback", "interview_scheduled")
+    def on_interview_scheduled(self, payload: InterviewScheduled, envelope):
+        self._on_interview(payload.interview, envelope)
+
+    @event_handler("interview_feedback", "interview_slots_offered")
+    def on_interview_slots_offered(self, payload: InterviewSlotsOffered, envelope):
+        self._on_interview(payload.interview, envelope)
+
+    @event_handler("interview_feedback", "interview_updated")
+    def on_interview_updated(self, payload: InterviewUpdated, envelope):
+        self._on_interview(payload.interview, envelope)
+
+    @event_handler("interview_feedback", "interview_cancelled")
+    def on_interview_cancelled(self, payload: InterviewCancelled, envelope):
+        self._on_interview(payload.interview, envelope)
+
+    @event_handler("interview_feedback", "scorecard_submitted")
+    def on_scorecard_submitted(self, payload: ScorecardSubmitted, envelope):
+        """The author's scorecard reminder is moot; the overdue list no longer names them."""
+        def work(uow):
+            stored = uow.store.get_interview(payload.interview_id, session=uow.session) or {
+                # before any copy of the interview (events out of order): any copy supersedes this one
+                "_id": payload.interview_id, "application_id": payload.application_id,
+                "division": payload.division, "status": None, "sequence": -1, "starts_at": None, "panel": [],
+                "submitted": [], "attendance": None}
+            uow.store.save_interview(interviews.with_scorecard(stored, payload.interviewer), session=uow.session)
+            uow.store.cancel_interview_notices(payload.interview_id, frozenset({interviews.SCORECARD}), utcnow(),
+                                               recipient=payload.interviewer, session=uow.session)
+
+        self.bus.transact(work, envelope)
+
+    @event_handler("interview_feedback", "interview_attendance_recorded")
+    def on_interview_attendance(self, payload: InterviewAttendanceRecorded, envelope):
+        """Whether the candidate came: interview no-shows count in the notification-timing report."""
+        def work(uow):
+            stored = uow.store.get_interview(payload.interview_id, session=uow.session)
+            incoming = interviews.projection(payload.interview.model_dump(), stored)
+            kept = incoming if interviews.supersedes(stored, incoming) else stored
+            kept = {**kept, "attendance": {"candidate": payload.candidate, "recorded_at": payload.recorded_at}}
+            uow.store.save_interview(kept, session=uow.session)
+
+        self.bus.transact(work, envelope)
+
+    # ------------------------------------------------------------------------------------------------
     # sending
 
     @timer(interval=0.5)
@@ -505,12 +708,42 @@ class NotificationService(ServiceBase):
         """Send by the notice's channel; returns the message or delivery id. Raises on failure."""
         channel = notice.get("channel", domain.CHANNEL)
         if channel == domain.EMAIL:
-            return self.mailer.send(notice)
+            files = self._attachments(notice)
+            return self.mailer.send(notice, files) if files else self.mailer.send(notice)
         if channel == domain.WEBHOOK:
             # The secret stays in the policy (read now, so a rotated secret applies to retries too).
             secret = self._policy(notice["division"]).hr_webhook_secret if notice.get("division") else None
             return self.webhooks.send(notice, secret)
         raise SendError(f"unknown channel {channel!r}")
+
+    def _attachments(self, notice: dict) -> list[Attachment]:
+        """The files a notice lists, made now (services/notification/sender.py says why not before)."""
+        if not notice.get("attachments"):
+            return []
+        if notice.get("invite"):  # the .ics, from the copy of the interview the notice keeps
+            invite = notice["invite"]
+            return [calendar_attachment(interviews.ics(invite), invite["method"])]
+        if notice["kind"] == NoticeKind.offer.value and notice.get("offer_letter"):
+            return [self._offer_letter(notice)]
+        raise SendError(f"notice {notice['_id']} lists files nobody makes for a {notice['kind']} notice")
+
+    def _offer_letter(self, notice: dict) -> Attachment:
+        """The offer letter (shared/offer_letter.py) from the terms the notice stores and the candidate's name,
+        read from the contact now (an erased contact has none: the notice was cancelled with it)."""
+        stored = notice["offer_letter"]
+        offer = stored["offer"]
+        contact = self.store.get_contact(notice["application_id"]) or {}
+        if contact.get("erased"):
+            raise RefusedDestination("the candidate's data was erased")
+        terms = OfferTerms.model_validate({k: offer[k] for k in ("salary", "start_date_options", "expires_at",
+                                                                 "message")})
+        set_at = parse_time(offer["set_at"]) if offer.get("set_at") else None
+        letter = OfferLetter(company=offer.get("company") or notice.get("division") or "hireloop",
+                             candidate_name=contact.get("name") or "Candidate",
+                             role_title=stored.get("role_title") or "-", terms=terms,
+                             timezone=offer.get("timezone") or "UTC",
+                             issued_on=set_at.date() if set_at else None)
+        return pdf_attachment(offer_letter_pdf(letter, stored.get("locale") or "en"), domain.OFFER_LETTER["filename"])
 
     def _deliver_in_span(self, notice: dict) -> int:
         try:
@@ -634,5 +867,24 @@ class NotificationService(ServiceBase):
         """GET /v1/reports/notification-timing: per result kind, tier and mode, over decisions in [from, to)."""
         scope = report_scope(caller, args.division, args.start, args.end)
         records = self.store.timing_records(caller.division_filter(), scope.division, scope.since, scope.until)
+        held = self.store.held_interviews(caller.division_filter(), scope.division, scope.since, scope.until,
+                                          with_attendance=True)
         return contract.NotificationTimingReport.model_validate(
-            {**scope.echo(), "groups": domain.timing_report(records)})
+            {**scope.echo(), "groups": domain.timing_report(records),
+             "interviews": interviews.attendance_figures(held)})
+
+    @implements(contract.OverdueScorecardList)
+    def overdue_scorecards(self, caller, args: contract.OverdueArgs) -> contract.OverdueScorecards:
+        """Interviews held whose panel still owes scorecards past the division's `scorecard_reminder_after`,
+        longest overdue first."""
+        if args.division is not None and not caller.can_see(args.division):
+            return contract.OverdueScorecards(division=args.division, items=[])
+        now, policies, items = utcnow(), {}, []
+        for doc in self.store.held_interviews(caller.division_filter(), args.division):
+            if doc["division"] not in policies:
+                policies[doc["division"]] = self._policy(doc["division"])
+            found = interviews.overdue(doc, policies[doc["division"]], now)
+            if found is not None:
+                items.append({**found, "ends_at": iso(found["ends_at"]), "overdue_since": iso(found["overdue_since"])})
+        items.sort(key=lambda i: i["overdue_since"])
+        return contract.OverdueScorecards(division=args.division, items=items)

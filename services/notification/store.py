@@ -8,8 +8,12 @@
 - `members`: one per talent-community sign-up (`_id` = the member's id, `mem_...`): name, sealed address,
   locale, from `community_signup_requested`; deleted when they leave (`community_member_left`).
 - `policies`: one per division (`_id` = division); missing fields take NotificationPolicy defaults.
-- `notices`: every notice, unique by `dedupe_key` (application or re-engagement, kind, step), with its
-  due time; dispatchers claim due notices atomically with a lease, so two replicas never send one.
+- `notices`: every notice, unique by `dedupe_key` (application or re-engagement, kind, step; an interview's:
+  interview, kind, sequence, step, recipient), with its due time; dispatchers claim due notices atomically
+  with a lease, so two replicas never send one. An interview notice keeps `interview_id`, `to` (the panel
+  member's name; null for the candidate) and, when it carries an .ics, `invite` (sealed).
+- `interviews`: notification's copy of each interview (services/notification/interviews.py): the latest
+  by `sequence`, the panel (addresses sealed), scorecards seen, the candidate's attendance.
 
 Personal data is sealed on disk (shared/crypto.py): a contact's email arrives sealed in the event and is
 kept so; a notice's recipient and body (which may quote the candidate's address) are sealed when stored
@@ -20,6 +24,7 @@ and is sealed when the service starts, `seal_clear_secrets`).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,11 +39,16 @@ from shared.timeutil import utcnow
 
 CLAIM_CANDIDATES = 20
 SEALED_NOTICE_FIELDS = ("recipient", "body")
+# An interview notice's calendar entry (interviews.invite: names, addresses, place), sealed as JSON.
+SEALED_INVITE_FIELD = "invite"
 SEALED_POLICY_FIELD = "hr_webhook_secret"
 
 
 def _sealed(notice: dict) -> dict:
-    return {**notice, **{f: seal(notice[f]) for f in SEALED_NOTICE_FIELDS if f in notice}}
+    sealed = {**notice, **{f: seal(notice[f]) for f in SEALED_NOTICE_FIELDS if f in notice}}
+    if isinstance(notice.get(SEALED_INVITE_FIELD), dict):
+        sealed[SEALED_INVITE_FIELD] = seal(json.dumps(notice[SEALED_INVITE_FIELD], sort_keys=True))
+    return sealed
 
 
 def _opened(notice: dict | None) -> dict | None:
@@ -46,6 +56,8 @@ def _opened(notice: dict | None) -> dict | None:
         for f in SEALED_NOTICE_FIELDS:
             if f in notice:
                 notice[f] = open_sealed(notice[f])
+        if isinstance(notice.get(SEALED_INVITE_FIELD), str):
+            notice[SEALED_INVITE_FIELD] = json.loads(open_sealed(notice[SEALED_INVITE_FIELD]))
     return notice
 
 
@@ -60,6 +72,8 @@ class NotificationStore(ServiceStore):
         self.db.notices.create_index([("application_id", ASCENDING), ("_id", ASCENDING)])
         self.db.notices.create_index([("candidate_id", ASCENDING), ("_id", ASCENDING)])
         self.db.timing.create_index([("division", ASCENDING), ("decided_at", ASCENDING)])
+        self.db.notices.create_index([("interview_id", ASCENDING), ("status", ASCENDING)], sparse=True)
+        self.db.interviews.create_index([("division", ASCENDING), ("starts_at", ASCENDING)])
         self.seal_clear_secrets()  # a one-off migration, idempotent: nothing to do once every secret is sealed
 
     # -- contacts ----------------------------------------------------------------------------------
@@ -185,16 +199,53 @@ class NotificationStore(ServiceStore):
         return _opened(self.db.notices.find_one({"_id": notice_id}, session=session))
 
     def cancel_scheduled(self, application_id: str, kinds: frozenset[str] | set[str] | None = None,
-                         now: datetime | None = None, session=None, step: int | None = None) -> int:
-        """Cancel the application's notices still waiting (all, or only `kinds`, or one `step`); sent ones
-        stay."""
+                         now: datetime | None = None, session=None, step: int | None = None,
+                         keep: frozenset[str] = frozenset()) -> int:
+        """Cancel the application's notices still waiting (all, or only `kinds`, or one `step`; never those of
+        the `keep` kinds); sent ones stay."""
         query: dict[str, Any] = {"application_id": application_id, "status": SCHEDULED}
         if kinds is not None:
             query["kind"] = {"$in": sorted(kinds)}
+        elif keep:
+            query["kind"] = {"$nin": sorted(keep)}
         if step is not None:
             query["step"] = step
         update = {"$set": {"status": CANCELLED, "cancelled_at": now, "lease_until": None}}
         return self.db.notices.update_many(query, update, session=session).modified_count
+
+    def cancel_interview_notices(self, interview_id: str, kinds: frozenset[str], now: datetime,
+                                 recipient: str | None = None, session=None) -> int:
+        """Cancel an interview's notices of `kinds` still waiting (one panel member's, `to`, or everyone's)."""
+        query: dict[str, Any] = {"interview_id": interview_id, "status": SCHEDULED, "kind": {"$in": sorted(kinds)}}
+        if recipient is not None:
+            query["to"] = recipient
+        return self.db.notices.update_many(query, {"$set": {"status": CANCELLED, "cancelled_at": now,
+                                                           "lease_until": None}}, session=session).modified_count
+
+    # -- interviews (notification's copy: services/notification/interviews.py) ---------------------------
+    def get_interview(self, interview_id: str, session=None) -> dict | None:
+        return self.db.interviews.find_one({"_id": interview_id}, session=session)
+
+    def save_interview(self, interview: dict, session=None) -> None:
+        self.db.interviews.replace_one({"_id": interview["_id"]}, interview, upsert=True, session=session)
+
+    def held_interviews(self, divisions: list[str] | None, division: str | None, start: datetime | None = None,
+                        end: datetime | None = None, *, with_attendance: bool = False) -> list[dict]:
+        """Interviews with a time in the caller's scope, optionally starting in [start, end) or with attendance."""
+        query: dict[str, Any] = {"starts_at": {"$ne": None}}
+        if divisions is not None:
+            query["division"] = {"$in": divisions}
+        if division is not None:
+            query["division"] = division if divisions is None or division in divisions else {"$in": []}
+        if start is not None:
+            query["starts_at"]["$gte"] = start
+        if end is not None:
+            query["starts_at"]["$lt"] = end
+        if with_attendance:
+            query["attendance"] = {"$ne": None}
+        else:
+            query["status"] = "scheduled"
+        return list(self.db.interviews.find(query).sort("starts_at", ASCENDING))
 
     def claim_due(self, now: datetime, lease_seconds: int, only_ids: list[str] | None = None) -> dict | None:
         """Atomically take one due notice (or one whose sender's lease ran out) for sending."""
@@ -326,7 +377,8 @@ class NotificationStore(ServiceStore):
             {"$set": {"status": CANCELLED, "cancelled_at": utcnow(), "lease_until": None}},
             session=session).modified_count
         notices = self.db.notices.update_many(
-            about, {"$set": {"recipient": ERASED, "subject": ERASED, "body": ERASED, "error": None}},
+            about, {"$set": {"recipient": ERASED, "subject": ERASED, "body": ERASED, "error": None},
+                    "$unset": {SEALED_INVITE_FIELD: ""}},  # the calendar entry named the candidate too
             session=session).modified_count
         contacts = self.db.contacts.update_many(
             {"$or": [{"candidate_id": candidate_id}, {"_id": {"$in": application_ids}}]},

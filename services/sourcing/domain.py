@@ -8,12 +8,12 @@ in shared/contracts/status.py (written once; sourcing checks every move against 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared import stats
-from shared.contracts.commands import CandidateIn
+from shared.contracts.commands import CandidateIn, OfferTerms
 from shared.contracts.common import AppStatus, normalize_email, normalize_skill
 from shared.contracts.events import (
     ApplicationScreened,
@@ -22,14 +22,18 @@ from shared.contracts.events import (
     CandidateSnapshot,
     DecisionInfo,
     DecisionRecorded,
+    InterviewCancelled,
     InterviewCompleted,
     InterviewScheduled,
+    InterviewSlotsOffered,
     InterviewSummary,
+    OfferInfo,
     RequisitionSnapshot,
     ScreeningResult,
 )
 from shared.contracts.status import (  # noqa: F401 - the machine, re-exported for sourcing's readers
     DECIDE,
+    DECIDE_FAIL,
     OVERRIDE_ONLY,
     OVERRIDE_SCREENING,
     SCHEDULE_INTERVIEW,
@@ -87,6 +91,43 @@ def after_interview_scheduled(current: str) -> Next:
     return STAY
 
 
+def after_interview_cancelled(current: str, app: dict, payload: InterviewCancelled) -> Next:
+    """Back to shortlisted when the application's current interview is called off. A cancellation that comes
+    with a rejection leaves the status to the decision; one of an interview this application has not been
+    told of yet waits for it (its scheduling comes first)."""
+    if payload.by_rejection:
+        return STAY
+    if payload.interview_id not in seen_interviews(app):
+        if current in (S.received, S.shortlisted):
+            return Next(wait=True, reason="the interview has not been scheduled here yet")
+        return STAY
+    if current == S.interviewing and app.get("interview_id") == payload.interview_id:
+        return Next(S.shortlisted)
+    return STAY
+
+
+def seen_interviews(app: dict) -> list[str]:
+    """The interviews of this application sourcing has heard of (scheduled, offered or cancelled)."""
+    return list(app.get("interviews_seen") or ([app["interview_id"]] if app.get("interview_id") else []))
+
+
+def record_interview(app: dict, interview_id: str, panel: list[str] | None = None) -> bool:
+    """Note an interview scheduled (or offered) for the application, and its panel when known (its interviewers
+    may read the application's documents); False for one already cancelled (a late event: it must not move the
+    application again)."""
+    if interview_id in (app.get("interviews_cancelled") or []):
+        return False
+    if panel is not None:
+        app["panel"] = panel
+    app["interview_id"] = interview_id
+    app["interviews_seen"] = [*[i for i in seen_interviews(app) if i != interview_id], interview_id]
+    return True
+
+
+def record_cancellation(app: dict, interview_id: str) -> None:
+    app["interviews_cancelled"] = [*(app.get("interviews_cancelled") or []), interview_id]
+
+
 def after_interview_completed(current: str) -> Next:
     if current == S.interviewing:
         return Next(S.interviewed)
@@ -99,6 +140,8 @@ def after_decision(current: str, next_status: str) -> Next:
     if next_status not in DECISION_TARGETS:
         raise ValueError(f"a decision cannot move an application to '{next_status}'")
     if DECIDE.allows(current):  # what interview_feedback checked before deciding
+        return Next(next_status)
+    if next_status == S.rejected and DECIDE_FAIL.allows(current):  # a fail at any stage (the interviews issue)
         return Next(next_status)
     if current in (S.received, S.shortlisted, S.interviewing):
         return Next(wait=True, reason="the interview has not been completed here yet")
@@ -117,13 +160,17 @@ def after_approval(current: str, chain_status: str) -> Next:
     return STAY
 
 
-def next_status_for_event(event_type: str, current: str, payload: Any) -> Next:
-    """The one place that decides what each consumed event does to an application's status."""
+def next_status_for_event(event_type: str, current: str, payload: Any, app: dict | None = None) -> Next:
+    """The one place that decides what each consumed event does to an application's status (`app`: the
+    application as stored, for what depends on its interviews)."""
     if event_type == "application_screened":
         assert isinstance(payload, ApplicationScreened)
         return after_screening(current, payload.result)
     if event_type == "interview_scheduled":
         assert isinstance(payload, InterviewScheduled)
+        return after_interview_scheduled(current)
+    if event_type == "interview_slots_offered":  # self-scheduling: interviewing from the offer on
+        assert isinstance(payload, InterviewSlotsOffered)
         return after_interview_scheduled(current)
     if event_type == "interview_completed":
         assert isinstance(payload, InterviewCompleted)
@@ -134,6 +181,9 @@ def next_status_for_event(event_type: str, current: str, payload: Any) -> Next:
     if event_type == "approval_step_decided":
         assert isinstance(payload, ApprovalStepDecided)
         return after_approval(current, payload.chain_status)
+    if event_type == "interview_cancelled":
+        assert isinstance(payload, InterviewCancelled)
+        return after_interview_cancelled(current, app or {}, payload)
     raise ValueError(f"sourcing does not handle '{event_type}'")
 
 
@@ -172,6 +222,87 @@ def response_status(current: str, response: str) -> str:
     if response == "decline":
         return S.declined
     raise Conflict(f"unknown response '{response}'", code="invalid_status")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Offers with terms (the offers work; docs/decisions/007-offers.md)
+
+# A passed application whose offer may be given terms: offered (a basic role, or a core one approved), or
+# waiting for its approvals (a core role: set before the last approval, shown once approved).
+OFFER_SETTABLE: frozenset[str] = frozenset({S.offered, S.awaiting_approval})
+# Statuses in which the candidate sees the offer's terms (never while the approvals are pending).
+OFFER_VISIBLE: frozenset[str] = frozenset({S.offered, S.accepted, S.declined, S.hired, S.no_show})
+
+
+def check_offer_settable(current: str) -> None:
+    if current not in OFFER_SETTABLE:
+        raise Conflict(f"an offer's terms are set on a passed application (offered, or awaiting_approval for a "
+                       f"core role); this one is {current}", code="invalid_status")
+
+
+def new_offer(terms: OfferTerms, previous: dict | None, *, company: str, timezone: str, by: str | None,
+              now: datetime) -> dict:
+    """The offer as stored on the application: the terms, the letter's company and zone, who set them; a
+    second set replaces the terms and raises `version`."""
+    return {
+        "version": (previous or {}).get("version", 0) + 1,
+        "salary": terms.salary.model_dump(mode="json"),
+        "start_date_options": [d.isoformat() for d in terms.start_date_options],
+        "expires_at": terms.expires_at.astimezone(UTC),
+        "message": terms.message,
+        "company": company,
+        "timezone": timezone,
+        "set_at": now,
+        "set_by": by,
+        "accepted_start_date": None,
+        "decline_reason": None,
+    }
+
+
+def offer_expired(offer: dict | None, now: datetime) -> bool:
+    return offer is not None and _aware(offer["expires_at"]) <= now
+
+
+def check_answer(offer: dict | None, response: str, start_date: date | None, now: datetime) -> None:
+    """What an offer's terms ask of the candidate's answer: an accept of an offer with terms names one of its
+    start dates (422 `start_date`) before it expires (409 `offer_expired`); an offer made without terms (a
+    basic role's, before this work) is accepted as before, and takes no start date."""
+    if response != "accept":
+        return
+    if offer is None:
+        if start_date is not None:
+            raise Invalid("start_date: this offer has no start dates to choose from", field="start_date")
+        return
+    if offer_expired(offer, now):
+        raise Conflict(f"the offer expired at {offer['expires_at'].isoformat()}; ask HR to renew it",
+                       code="offer_expired")
+    options = offer["start_date_options"]
+    if start_date is None:
+        raise Invalid(f"start_date: choose one of {', '.join(options)}", field="start_date")
+    if start_date.isoformat() not in options:
+        raise Invalid(f"start_date: {start_date.isoformat()} is not among the offered dates ({', '.join(options)})",
+                      field="start_date")
+
+
+def check_question(current: str) -> None:
+    if current != S.offered:
+        raise Conflict(f"questions about an offer are sent while it is open; the application is {current}",
+                       code="invalid_status")
+
+
+def offer_info(offer: dict) -> OfferInfo:
+    return OfferInfo(version=offer["version"], salary=offer["salary"],
+                     start_date_options=[date.fromisoformat(d) for d in offer["start_date_options"]],
+                     expires_at=_aware(offer["expires_at"]), message=offer.get("message"),
+                     company=offer.get("company") or "", timezone=offer.get("timezone") or "UTC",
+                     set_at=offer.get("set_at"))
+
+
+def offer_terms_detail(offer: dict, by: str | None) -> str:
+    who = f" by {by}" if by else ""
+    return (f"Offer terms set{who} (version {offer['version']}): {offer['salary']['currency']} "
+            f"{offer['salary']['amount']:g} per {offer['salary']['period']}, start "
+            f"{' / '.join(offer['start_date_options'])}, expires {offer['expires_at'].isoformat()}")
 
 
 def check_confirmable(current: str) -> None:
@@ -309,6 +440,15 @@ def interview_scheduled_detail(payload: InterviewScheduled) -> str:
     return f"Interview {payload.interview_id} scheduled with {', '.join(payload.interviewers)}"
 
 
+def interview_offered_detail(payload: InterviewSlotsOffered) -> str:
+    return (f"Interview {payload.interview_id}: {len(payload.interview.slots)} times offered to the candidate, "
+            f"with {', '.join(payload.interview.interviewers)}")
+
+
+def interview_cancelled_detail(payload: InterviewCancelled) -> str:
+    return f"Interview {payload.interview_id} cancelled by {payload.cancelled_by}: {payload.reason}"
+
+
 def interview_completed_detail(summary: InterviewSummary) -> str:
     return f"Interview complete: average {_fmt(summary.average)}"
 
@@ -338,8 +478,10 @@ def outcome_detail(outcome: str, by: str) -> str:
     }.get(outcome, f"{outcome} (recorded by {by})")
 
 
-def response_detail(new_status: str) -> str:
-    return "Candidate accepted the offer" if new_status == S.accepted else "Candidate declined the offer"
+def response_detail(new_status: str, start_date: date | None = None) -> str:
+    if new_status == S.accepted:
+        return "Candidate accepted the offer" + (f", starting {start_date.isoformat()}" if start_date else "")
+    return "Candidate declined the offer"
 
 
 def confirmation_detail(result: str) -> str:
@@ -556,13 +698,14 @@ def closing_entries(req: dict, by: str, now: datetime) -> list[dict]:
 # Divisions as records (their careers page's name, blurb and colour)
 
 DEFAULT_COLOUR, DEFAULT_TIMEZONE, DEFAULT_LOCALE = "#1f6f5c", "UTC", "en"
-DIVISION_FIELDS = ("name", "timezone", "locale", "careers_blurb", "colour")
+DIVISION_FIELDS = ("name", "timezone", "locale", "careers_blurb", "colour", "meeting_url_template")
 
 
 def default_division(division_id: str) -> dict:
     """A division with no record yet reads as its id, UTC, `en` and the default colour."""
     return {"_id": division_id, "name": division_id, "timezone": DEFAULT_TIMEZONE, "locale": DEFAULT_LOCALE,
-            "careers_blurb": "", "colour": DEFAULT_COLOUR, "created_at": None, "updated_at": None}
+            "careers_blurb": "", "colour": DEFAULT_COLOUR, "meeting_url_template": None, "created_at": None,
+            "updated_at": None}
 
 
 def check_timezone(name: str) -> None:
@@ -583,7 +726,7 @@ def new_division(fields: dict, now: datetime) -> dict:
 def patch_division(stored: dict, changes: dict, now: datetime) -> dict:
     """A division record after a PATCH (`changes`: the fields sent); every field needs a value."""
     for name, value in changes.items():
-        if value is None:
+        if value is None and name != "meeting_url_template":  # the one optional field: null clears it
             raise Invalid(f"{name}: may not be null", field=name)
     if "timezone" in changes:
         check_timezone(changes["timezone"])
@@ -626,6 +769,7 @@ def status_changed(app: dict, previous: str | None) -> ApplicationStatusChanged:
         interview=InterviewSummary.model_validate(app["interview"]) if app.get("interview") else None,
         decision=DecisionInfo.model_validate(app["decision"]) if app.get("decision") else None,
         reengagement_id=app.get("reengagement_id"),
+        offer=offer_info(app["offer"]) if app.get("offer") else None,
     )
 
 
@@ -681,6 +825,10 @@ def anonymised_application(app: dict) -> dict:
         out["decision"] = {**app["decision"], "note": None}
     if app.get("confirmation"):
         out["confirmation"] = {**app["confirmation"], "note": None}
+    if app.get("offer"):  # the candidate's own words about the offer go; its terms are the company's
+        out["offer"] = {**app["offer"], "decline_reason": None}
+    if app.get("offer_questions"):
+        out["offer_questions"] = []
     return out
 
 

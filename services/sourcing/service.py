@@ -26,6 +26,7 @@ from shared.contracts.commands import (
     DocumentUpload,
     NewApplication,
     NewRequisition,
+    OfferTerms,
     PublicApplication,
 )
 from shared.contracts.events import (
@@ -37,9 +38,13 @@ from shared.contracts.events import (
     DecisionRecorded,
     DocumentRead,
     DocumentReceived,
+    InterviewCancelled,
     InterviewCompleted,
     InterviewScheduled,
+    InterviewSlotsOffered,
     OfferConfirmationRecorded,
+    OfferQuestionAsked,
+    OfferTermsSet,
     RequisitionClosed,
     RequisitionOpened,
 )
@@ -122,7 +127,8 @@ def requisition_view(doc: dict) -> contract.Requisition:
 def division_view(doc: dict) -> contract.DivisionRecord:
     return contract.DivisionRecord(
         id=doc["_id"], name=doc["name"], timezone=doc["timezone"], locale=doc["locale"],
-        careers_blurb=doc.get("careers_blurb") or "", colour=doc["colour"], created_at=iso(doc.get("created_at")),
+        careers_blurb=doc.get("careers_blurb") or "", colour=doc["colour"],
+        meeting_url_template=doc.get("meeting_url_template"), created_at=iso(doc.get("created_at")),
         updated_at=iso(doc.get("updated_at")))
 
 
@@ -160,7 +166,21 @@ def _application_fields(doc: dict) -> dict:
         "timeline": [{"at": iso(e["at"]), "status": e["status"], "detail": e["detail"]} for e in doc["timeline"]],
         "created_at": iso(doc["created_at"]),
         "updated_at": iso(doc["updated_at"]),
+        "offer": offer_view(doc["offer"]) if doc.get("offer") else None,
+        "offer_questions": [contract.OfferQuestion(id=q["id"], message=q["message"],
+                                                   asked_at=iso(_stored_time(q["asked_at"])))
+                            for q in doc.get("offer_questions") or []],
     }
+
+
+def offer_view(offer: dict) -> contract.OfferView:
+    return contract.OfferView(
+        version=offer["version"], salary=offer["salary"], start_date_options=list(offer["start_date_options"]),
+        expires_at=iso(_stored_time(offer["expires_at"])), message=offer.get("message"),
+        company=offer.get("company") or "", timezone=offer.get("timezone") or "UTC",
+        set_at=iso(_stored_time(offer.get("set_at"))), set_by=offer.get("set_by"),
+        expired=domain.offer_expired(offer, utcnow()), accepted_start_date=offer.get("accepted_start_date"),
+        decline_reason=offer.get("decline_reason"))
 
 
 def application_record(doc: dict) -> contract.ApplicationRecord:
@@ -751,12 +771,53 @@ class SourcingService(ServiceBase):
 
         return application_record(self._move(caller, cmd.application_id, step))
 
+    @implements(contract.MakeOffer)
+    def make_offer(self, caller, cmd: contract.MakeOfferArgs) -> contract.Offer:
+        """The terms of a passed application's offer; dates checked against the clock in the division's zone.
+        Announced with `offer_terms_set` (an open offer's candidate is sent the new terms)."""
+        app = self._visible_application(caller, cmd.application_id)
+        domain.check_offer_settable(app["status"])  # fail fast; the write checks again
+        division = self._division(app["division"])
+        terms = OfferTerms.model_validate(cmd.model_dump(exclude={"application_id"}))
+        terms.check_dates(utcnow(), division["timezone"])
+
+        def step(app, change):
+            domain.check_offer_settable(app["status"])
+            now = utcnow()
+            offer = domain.new_offer(terms, app.get("offer"), company=division["name"],
+                                     timezone=division["timezone"], by=caller.name, now=now)
+            app["offer"] = offer
+            app["timeline"].append(domain.timeline_entry(now, app["status"],
+                                                         domain.offer_terms_detail(offer, caller.name)))
+            app["updated_at"] = now
+            change.emit("offer_terms_set", OfferTermsSet(application_id=app["_id"], division=app["division"],
+                                                         status=app["status"], offer=domain.offer_info(offer)))
+
+        doc = self._move(caller, cmd.application_id, step)
+        return contract.Offer(**offer_view(doc["offer"]).model_dump(), application_id=doc["_id"],
+                              status=doc["status"])
+
     @implements(contract.CandidateResponse)
     def candidate_response(self, caller, cmd: contract.CandidateResponseArgs) -> contract.ApplicationRecord:
         # The portal calls as the system after checking the candidate's token (the declaration's roles).
         def step(app, change):
+            now = utcnow()
+            if cmd.response == "question":  # recorded for HR; the offer stays open
+                domain.check_question(app["status"])
+                question = {"id": new_id("ofq"), "message": cmd.message, "asked_at": now}
+                app["offer_questions"] = [*(app.get("offer_questions") or []), question]
+                app["updated_at"] = now
+                change.emit("offer_question_asked", OfferQuestionAsked(
+                    application_id=app["_id"], division=app["division"], question_id=question["id"],
+                    message=cmd.message, asked_at=now))
+                return
             new_status = domain.response_status(app["status"], cmd.response)
-            self._change(app, change, new_status, domain.response_detail(new_status))
+            domain.check_answer(app.get("offer"), cmd.response, cmd.start_date, now)
+            if app.get("offer"):
+                app["offer"] = {**app["offer"],
+                                "accepted_start_date": cmd.start_date.isoformat() if cmd.start_date else None,
+                                "decline_reason": cmd.reason if cmd.response == "decline" else None}
+            self._change(app, change, new_status, domain.response_detail(new_status, cmd.start_date))
 
         return application_record(self._move(caller, cmd.application_id, step))
 
@@ -774,7 +835,7 @@ class SourcingService(ServiceBase):
             if record(app) is False:
                 return None
             try:
-                step = domain.next_status_for_event(event_type, app["status"], payload)
+                step = domain.next_status_for_event(event_type, app["status"], payload, app)
             except ValueError as exc:
                 raise PoisonMessage(str(exc)) from None
             if step.wait:
@@ -801,9 +862,20 @@ class SourcingService(ServiceBase):
     @event_handler("interview_feedback", "interview_scheduled")
     def on_interview_scheduled(self, payload: InterviewScheduled, envelope):
         # The panel's names are kept: its interviewers may read the application's documents.
-        self._follow(payload, envelope, lambda app: app.update(interview_id=payload.interview_id,
-                                                               panel=domain.with_panel(app, payload.interviewers)),
+        self._follow(payload, envelope, lambda app: domain.record_interview(
+                         app, payload.interview_id, panel=domain.with_panel(app, payload.interviewers)),
                      lambda _s: domain.interview_scheduled_detail(payload))
+
+    @event_handler("interview_feedback", "interview_slots_offered")
+    def on_interview_slots_offered(self, payload: InterviewSlotsOffered, envelope):
+        self._follow(payload, envelope, lambda app: domain.record_interview(app, payload.interview_id),
+                     lambda _s: domain.interview_offered_detail(payload))
+
+    @event_handler("interview_feedback", "interview_cancelled")
+    def on_interview_cancelled(self, payload: InterviewCancelled, envelope):
+        # Noting the cancellation leaves `interview_id` and `interviews_seen`, which the move depends on, alone.
+        self._follow(payload, envelope, lambda app: domain.record_cancellation(app, payload.interview_id),
+                     lambda _s: domain.interview_cancelled_detail(payload))
 
     @event_handler("interview_feedback", "interview_completed")
     def on_interview_completed(self, payload: InterviewCompleted, envelope):
@@ -812,8 +884,20 @@ class SourcingService(ServiceBase):
 
     @event_handler("interview_feedback", "decision_recorded")
     def on_decision_recorded(self, payload: DecisionRecorded, envelope):
-        self._follow(payload, envelope, lambda app: app.update(decision=payload.decision.model_dump(mode="json")),
-                     lambda s: domain.decision_detail(payload.decision, s))
+        # Terms given with a pass are stored with the move, so the `offered` change carries them.
+        offer = None
+        if payload.offer and payload.next_status in domain.OFFER_SETTABLE:
+            division = self._division(payload.division)
+            offer = domain.new_offer(OfferTerms.model_validate(payload.offer), None, company=division["name"],
+                                     timezone=division["timezone"], by=payload.decision.decided_by,
+                                     now=payload.decision.decided_at)
+
+        def record(app):
+            app["decision"] = payload.decision.model_dump(mode="json")
+            if offer is not None and not app.get("offer"):
+                app["offer"] = offer
+
+        self._follow(payload, envelope, record, lambda s: domain.decision_detail(payload.decision, s))
 
     @event_handler("interview_feedback", "approval_step_decided")
     def on_approval_step_decided(self, payload: ApprovalStepDecided, envelope):

@@ -165,6 +165,9 @@ SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
     "sourcing": [
         ("screening", "application_screened"),
         ("interview_feedback", "interview_scheduled"),
+        # self-scheduling moves the application to interviewing too; a cancellation moves it back
+        ("interview_feedback", "interview_slots_offered"),
+        ("interview_feedback", "interview_cancelled"),
         ("interview_feedback", "interview_completed"),
         ("interview_feedback", "decision_recorded"),
         ("interview_feedback", "approval_step_decided"),
@@ -191,8 +194,18 @@ SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
         ("sourcing", "application_received"),
         Subscription("sourcing", STATUS_CHANGED, NOTIFICATION_NEEDS),
         ("sourcing", "offer_confirmation_recorded"),
+        # the offers work: new terms of an open offer reach the candidate; a candidate's question reaches HR
+        ("sourcing", "offer_terms_set"),
+        ("sourcing", "offer_question_asked"),
         ("interview_feedback", "approvals_requested"),
         ("interview_feedback", "approval_step_decided"),
+        # the interviews issue: invitations, updates, cancellations, reminders, overdue scorecards, no-shows
+        ("interview_feedback", "interview_scheduled"),
+        ("interview_feedback", "interview_slots_offered"),
+        ("interview_feedback", "interview_updated"),
+        ("interview_feedback", "interview_cancelled"),
+        ("interview_feedback", "scorecard_submitted"),
+        ("interview_feedback", "interview_attendance_recorded"),
         ("talent_pool", "reengagement_requested"),
         ("talent_pool", "community_signup_requested"),
         ("talent_pool", "community_member_left"),
@@ -353,7 +366,8 @@ def definitions(vhost: str = "/") -> dict:
 RPC_CALLS: dict[str, tuple[str, ...]] = {
     "sourcing": (),
     "screening": (),
-    "interview_feedback": ("notification",),
+    # sourcing: the division's record (time zone, meeting link template) and a kit's requisition
+    "interview_feedback": ("notification", "sourcing"),
     "notification": (),
     "talent_pool": ("sourcing", "notification"),
     "gateway": SERVICES,

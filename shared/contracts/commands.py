@@ -3,6 +3,7 @@ service, from the same model. Limits on sizes keep one request from exhausting a
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
@@ -17,10 +18,13 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     UrlConstraints,
+    ValidationError,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shared.contracts.common import (
     Division,
@@ -37,6 +41,22 @@ from shared.contracts.common import (
 from shared.errors import Invalid
 
 SkillList = Annotated[list[Skill], Field(max_length=100)]
+
+
+def field_error(field: str, message: str, value: Any = None) -> ValidationError:
+    """A model-level rule's error naming one field (raised from a model validator: 422 naming `field`)."""
+    return ValidationError.from_exception_data("request", [InitErrorDetails(
+        type=PydanticCustomError("invalid", message), loc=(field,), input=value)])
+
+
+def _iana_zone(name: str) -> str:
+    # The zones zoneinfo knows by name (no paths, no abbreviations such as "CST" that mean several zones).
+    if name not in zoneinfo.available_timezones():
+        raise ValueError(f"'{name}' is not an IANA time zone (e.g. 'Europe/Berlin', 'Asia/Shanghai', 'UTC')")
+    return name
+
+
+TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_iana_zone)]
 QuestionId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")]
 
 
@@ -133,6 +153,17 @@ class RequisitionPatch(Strict):
 
 
 Colour = Annotated[str, StringConstraints(max_length=7, pattern=r"^#[0-9a-fA-F]{6}$")]  # bounded for the API document
+
+
+def _meeting_template(value: str) -> str:
+    # Checked as the URL it becomes: http(s) only, whatever id fills it in.
+    if not value.startswith(("https://", "http://")):
+        raise ValueError("must be an http or https URL")
+    HttpUrl(value.replace("{interview_id}", "int_x"))
+    return value
+
+
+MeetingUrlTemplate = Annotated[str, StringConstraints(min_length=10, max_length=500), AfterValidator(_meeting_template)]
 Locale = Literal["en", "zh-CN"]
 
 
@@ -145,6 +176,8 @@ class NewDivision(Strict):
     locale: Locale = "en"
     careers_blurb: Annotated[str, StringConstraints(max_length=2000)] = ""
     colour: Colour = "#1f6f5c"
+    # The interviews issue: a video interview with no meeting_url gets this, `{interview_id}` filled in.
+    meeting_url_template: MeetingUrlTemplate | None = None
 
 
 class DivisionPatch(Strict):
@@ -154,6 +187,7 @@ class DivisionPatch(Strict):
     locale: Locale | None = None
     careers_blurb: Annotated[str, StringConstraints(max_length=2000)] | None = None
     colour: Colour | None = None
+    meeting_url_template: MeetingUrlTemplate | None = None
 
 
 class CloseRequisition(Strict):
@@ -238,16 +272,143 @@ class ScreeningOverride(Strict):
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
-class NewInterview(Strict):
-    interviewers: Annotated[list[Name], Field(min_length=1, max_length=20)]
-    scheduled_at: Timestamp
-    competencies: Annotated[list[Skill], Field(min_length=1, max_length=30)]
+InterviewFormat = Literal["onsite", "video", "phone"]
+MeetingUrl = Annotated[HttpUrl, UrlConstraints(max_length=2000, allowed_schemes=["http", "https"])]
+DurationMinutes = Annotated[StrictInt, Field(ge=1, le=480)]
+MAX_SLOTS = 10
+Place = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Instructions = Annotated[str, StringConstraints(max_length=2000)]
+Panel = Annotated[list[Name], Field(min_length=1, max_length=20)]
 
-    @field_validator("interviewers", "competencies")
+
+def _unique_folded(v: list[str] | None) -> list[str] | None:
+    if v is not None and len({x.casefold() for x in v}) != len(v):
+        raise ValueError("entries must be unique")
+    return v
+
+
+class NewInterview(Strict):
+    """`POST /v1/applications/{id}/interviews`: a time (`starts_at`, or `scheduled_at` as before the interviews
+    issue) or 2 to 10 `slots` for the candidate to pick from, exactly one of them. `timezone` null: the
+    division's. Slots in the past are refused by the service (it knows the time). `allow_clash`: schedule even
+    when a panel member sits in an overlapping interview (the interview then lists its `clashes`)."""
+
+    interviewers: Panel
+    competencies: Annotated[list[Skill], Field(min_length=1, max_length=30)]
+    starts_at: Timestamp | None = None
+    scheduled_at: Timestamp | None = None
+    slots: Annotated[list[Timestamp], Field(min_length=2, max_length=MAX_SLOTS)] | None = None
+    duration_minutes: DurationMinutes = 60
+    timezone: TimeZone | None = None
+    format: InterviewFormat = "video"
+    location: Place | None = None
+    meeting_url: MeetingUrl | None = None
+    instructions: Instructions | None = None
+    allow_clash: StrictBool = False
+
+    _unique = field_validator("interviewers", "competencies")(classmethod(lambda cls, v: _unique_folded(v)))
+
+    @field_validator("slots")
     @classmethod
-    def _unique(cls, v: list[str]) -> list[str]:
-        if len({x.casefold() for x in v}) != len(v):
-            raise ValueError("entries must be unique")
+    def _distinct_slots(cls, v):
+        if v is not None and len(set(v)) != len(v):
+            raise ValueError("slots must be distinct start times")
+        return v
+
+    @model_validator(mode="after")
+    def _one_time(self):
+        given = [f for f in ("starts_at", "scheduled_at", "slots") if getattr(self, f) is not None]
+        if not given:
+            raise field_error("starts_at", "give starts_at (or scheduled_at), or slots for the candidate to pick")
+        if len(given) > 1:
+            raise field_error(given[1], "give only one of starts_at, scheduled_at and slots, "
+                                        f"not {' and '.join(given)}")
+        if self.scheduled_at is not None:  # the alias, read as starts_at from here on
+            self.starts_at, self.scheduled_at = self.scheduled_at, None
+        return self
+
+
+class InterviewPatch(Strict):
+    """`PATCH /v1/interviews/{id}` (recruiter, hr): a field left out is unchanged; `null` clears `location`,
+    `meeting_url` or `instructions`. Every change raises the interview's `sequence`."""
+
+    starts_at: Timestamp | None = None
+    duration_minutes: DurationMinutes | None = None
+    timezone: TimeZone | None = None
+    format: InterviewFormat | None = None
+    location: Place | None = None
+    meeting_url: MeetingUrl | None = None
+    instructions: Instructions | None = None
+    interviewers: Panel | None = None
+    allow_clash: StrictBool = False
+
+    _unique = field_validator("interviewers")(classmethod(lambda cls, v: _unique_folded(v)))
+    _NOT_CHANGES = frozenset({"allow_clash", "interview_id"})  # the RPC's arguments add the interview's id
+
+    @model_validator(mode="after")
+    def _something(self):
+        changed = self.model_fields_set - self._NOT_CHANGES
+        if not changed:
+            raise field_error("starts_at", "nothing to change: give at least one field")
+        for name in ("starts_at", "duration_minutes", "timezone", "format", "interviewers"):
+            if name in changed and getattr(self, name) is None:
+                raise field_error(name, "cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the request names (JSON form), allow_clash aside."""
+        return self.model_dump(mode="json", include=self.model_fields_set - self._NOT_CHANGES)
+
+
+class PanelMember(Strict):
+    """A panel member as the gateway resolved it (gateway/panel.py): the name, and the email of its interviewer
+    key (None: none given). Travels with scheduling and re-staffing, never from a request body."""
+
+    name: Name
+    email: EmailStr | None = None
+
+
+PanelContacts = Annotated[list[PanelMember], Field(max_length=20)]
+
+
+class InterviewCancelIn(Strict):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class AttendanceIn(Strict):
+    candidate: Literal["attended", "no_show"]
+
+
+class SlotPickIn(Strict):
+    """`POST /portal/{token}/slot`: one of the offered start times."""
+
+    starts_at: Timestamp
+
+
+class OtherTimesIn(Strict):
+    """`POST /portal/{token}/other-times`: none of the slots suits the candidate; HR sees the note."""
+
+    note: Annotated[str, StringConstraints(max_length=1000)] = ""
+
+
+KitText = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+
+
+class KitCompetency(Strict):
+    questions: Annotated[list[KitText], Field(max_length=30)] = []
+    guidance: Annotated[str, StringConstraints(max_length=4000)] = ""
+
+
+class InterviewKitIn(Strict):
+    """`PUT /v1/requisitions/{id}/kit` (hr, recruiter): questions and guidance per competency, for the panel."""
+
+    competencies: Annotated[dict[Skill, KitCompetency], Field(max_length=30)]
+
+    @field_validator("competencies")
+    @classmethod
+    def _distinct(cls, v):
+        if len({normalize_skill(k) for k in v}) != len(v):
+            raise ValueError("competencies must be distinct (compared case-insensitively)")
         return v
 
 
@@ -262,6 +423,25 @@ class ScorecardIn(Strict):
 class DecisionIn(Strict):
     outcome: Literal["pass", "fail"]
     note: ShortText | None = None
+    # The interviews issue: `reason` names why a candidate is rejected; an alias of `note`, for a fail only.
+    reason: ShortText | None = None
+
+    # The interviews issue: a pass may carry the offer's terms (api-v1 "Interviews, offers"), so a basic
+    # role's offer notice goes at once with them; a core role's wait for the last approval with it.
+    offer: OfferTerms | None = None
+
+    @model_validator(mode="after")
+    def _reason_is_note(self):
+        if self.offer is not None and self.outcome != "pass":
+            raise field_error("offer", "an offer goes with a pass")
+        if self.reason is None:
+            return self
+        if self.outcome != "fail":
+            raise field_error("reason", "a reason goes with a fail; a pass takes a note")
+        if self.note is not None and self.note != self.reason:
+            raise field_error("reason", "give note or reason, not both")
+        self.note, self.reason = self.reason, None
+        return self
 
 
 class ApprovalDecisionIn(Strict):
@@ -335,6 +515,9 @@ class OfferTerms(Strict):
         if self.expires_at <= now:
             raise Invalid("expires_at: must be in the future", field="expires_at")
 
+
+# DecisionIn names OfferTerms before it is defined.
+DecisionIn.model_rebuild()
 
 PortalReply = Literal["accept", "decline", "question"]
 
@@ -417,6 +600,19 @@ class NotificationPolicy(Strict):
     share_evidence: StrictBool = True
     screen_out_rejection_delay: Seconds = 86400
     reply_to: EmailStr | None = None
+    # The interviews issue: the candidate is reminded this many seconds before each interview (one reminder
+    # per entry; [] for none), and each panel member whose scorecard is missing this long after its end.
+    interview_reminders: Annotated[list[Seconds], Field(max_length=5)] = [86400, 7200]
+    scorecard_reminder_after: Seconds = 7200
+
+    @field_validator("interview_reminders")
+    @classmethod
+    def _distinct_reminders(cls, v: list[int]) -> list[int]:
+        if len(set(v)) != len(v):
+            raise ValueError("interview_reminders: each offset once")
+        return sorted(v, reverse=True)
+    # The offers work: HR is told this long before an offer's `expires_at` when the candidate has not answered.
+    offer_expiry_warning: Seconds = 86400
 
 
 class NotificationPolicyPut(NotificationPolicy):
@@ -447,3 +643,6 @@ class ApiKeyIn(Strict):
     role: Role
     divisions: Annotated[list[Division], Field(max_length=100)] = []
     expires_at: Timestamp | None = None
+    # Where an interviewer's invitations and scorecard reminders go (the interviews issue; users replace keys
+    # in issue 20). Optional: a panel member without one is left out of emails, never of the panel.
+    email: EmailStr | None = None

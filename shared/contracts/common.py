@@ -127,6 +127,14 @@ class NoticeKind(StrEnum):
     approval_overdue = "approval_overdue"  # an approval step past its expected time, to its approvers
     acknowledgement = "acknowledgement"  # a self-applied candidate's application was received (careers)
     community_confirmation = "community_confirmation"  # the double opt-in link of a talent-community sign-up
+    # The interviews issue (services/notification/interviews.py): to the candidate and the panel.
+    interview_invitation = "interview_invitation"  # METHOD:REQUEST, again with a higher SEQUENCE on a change
+    interview_cancelled = "interview_cancelled"  # METHOD:CANCEL (also to a panel member taken off)
+    interview_slots = "interview_slots"  # the candidate picks a slot on the portal
+    interview_reminder = "interview_reminder"  # to the candidate, `interview_reminders` before the start
+    scorecard_reminder = "scorecard_reminder"  # to a panel member whose scorecard is missing after the end
+    offer_question = "offer_question"  # a candidate's question about their offer, to division HR (offers)
+    offer_expiry_warning = "offer_expiry_warning"  # an unanswered offer close to its expiry, to division HR
 
 
 def normalize_skill(skill: str) -> str:

@@ -11,7 +11,7 @@ or changing a field means a new `version` and a period in which producers publis
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -73,6 +73,22 @@ class DecisionInfo(Open):
     note: str | None = None
     decided_by: str | None = None
     decided_at: datetime
+
+
+class OfferInfo(Open):
+    """An offer's terms as sourcing holds them (api-v1 "Interviews, offers"): what the candidate is offered,
+    with what its letter needs besides (`company`: the division's name, `timezone`: its zone, which the expiry
+    is shown in). `version` counts the terms set on the application (1 first, raised by each new set), so
+    notices of new terms are told apart. No personal data."""
+
+    version: int = 1
+    salary: dict[str, Any]  # {amount, currency, period}
+    start_date_options: list[date]
+    expires_at: datetime
+    message: str | None = None
+    company: str = ""
+    timezone: str = "UTC"
+    set_at: datetime | None = None
 
 
 # --- sourcing ---------------------------------------------------------------------------------------
@@ -164,6 +180,30 @@ class ApplicationStatusChanged(Open):
     interview: InterviewSummary | None = None
     decision: DecisionInfo | None = None
     reengagement_id: str | None = None
+    # The offers work: the offer's terms once set (a core role's before its last approval; they reach the
+    # candidate with `offered`).
+    offer: OfferInfo | None = None
+
+
+class OfferTermsSet(Open):
+    """HR set (or replaced) the terms of an offer (`POST /v1/applications/{id}/offer`). `status` is the
+    application's: an `offered` one's candidate is sent the new terms; an `awaiting_approval` one's keeps them
+    for the status change to `offered`."""
+
+    application_id: str
+    division: str
+    status: str
+    offer: OfferInfo
+
+
+class OfferQuestionAsked(Open):
+    """The candidate sent HR a question about their offer from the portal (recorded on the application)."""
+
+    application_id: str
+    division: str
+    question_id: str
+    message: str
+    asked_at: datetime
 
 
 class OfferConfirmationRecorded(Open):
@@ -186,13 +226,113 @@ class ApplicationScreened(Open):
 
 # --- interview_feedback ------------------------------------------------------------------------------
 
+class PanelContact(Open):
+    """A panel member on an interview event: the name, and the address invitations and reminders go to
+    (sealed, shared/crypto.py; null when the interviewer has none)."""
+
+    name: str
+    email: str | None = None
+
+
+class InterviewDetails(Open):
+    """An interview as it now stands, on every interview event since the interviews issue: what invitations,
+    updates, cancellations and reminders need (notification builds the calendar entries from it). `sequence`
+    is the calendar SEQUENCE: 0 when first scheduled (or offered), raised by every change. `starts_at` and
+    `ends_at` are null while the candidate has `slots` to pick from (status awaiting_candidate)."""
+
+    interview_id: str
+    application_id: str
+    requisition_id: str | None = None
+    candidate_id: str | None = None
+    division: str
+    status: str  # awaiting_candidate | scheduled | complete | cancelled
+    sequence: int = 0
+    interviewers: list[str]
+    competencies: list[str] = []
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    duration_minutes: int = 60
+    timezone: str = "UTC"  # IANA: the times shown to people are in it (or in each recipient's own)
+    format: str = "video"  # onsite | video | phone
+    location: str | None = None
+    meeting_url: str | None = None
+    instructions: str | None = None
+    slots: list[datetime] = []
+    panel: list[PanelContact] = []  # the interviewers with their addresses (since the invitations)
+
+
 class InterviewScheduled(Open):
+    """The interview has a time: scheduled at once, or the candidate picked one of the offered slots."""
+
     interview_id: str
     application_id: str
     division: str
     interviewers: list[str]
     competencies: list[str]
     scheduled_at: datetime
+    interview: InterviewDetails | None = None  # the interviews issue: every detail, with `sequence`
+
+
+class InterviewSlotsOffered(Open):
+    """Self-scheduling: the candidate is asked to pick one of `interview.slots` on the portal. The application
+    is interviewing from now (sourcing follows it as it follows interview_scheduled)."""
+
+    interview_id: str
+    application_id: str
+    division: str
+    interview: InterviewDetails
+
+
+class InterviewUpdated(Open):
+    """`PATCH /v1/interviews/{id}`: `changed` names the fields; `previous_interviewers` lets a removed panel
+    member's invitation be cancelled."""
+
+    interview_id: str
+    application_id: str
+    division: str
+    changed: list[str]
+    previous_interviewers: list[str]
+    previous_starts_at: datetime | None = None
+    updated_by: str
+    updated_at: datetime
+    interview: InterviewDetails
+
+
+class InterviewCancelled(Open):
+    """An interview called off (calendar METHOD:CANCEL). The application goes back to shortlisted, unless the
+    cancellation comes with a rejection (`by_rejection`: a fail decision cancels the open interviews)."""
+
+    interview_id: str
+    application_id: str
+    division: str
+    reason: str
+    by_rejection: bool = False
+    cancelled_by: str
+    cancelled_at: datetime
+    interview: InterviewDetails
+
+
+class InterviewOtherTimesRequested(Open):
+    """The candidate asked for other times than the slots offered (portal); HR sees it on the interview."""
+
+    interview_id: str
+    application_id: str
+    division: str
+    note: str = ""
+    requested_at: datetime
+    interview: InterviewDetails
+
+
+class InterviewAttendanceRecorded(Open):
+    """Whether the candidate came (after the start): interview no-shows count in the notification timing report."""
+
+    interview_id: str
+    application_id: str
+    division: str
+    candidate: str  # attended | no_show
+    recorded_by: str
+    recorded_at: datetime
+    interview: InterviewDetails
 
 
 class ScorecardSubmitted(Open):
@@ -218,6 +358,8 @@ class DecisionRecorded(Open):
     decision: DecisionInfo
     # The status the application moves to: rejected | offered | awaiting_approval.
     next_status: str
+    # The offers work: terms given with a pass (`DecisionIn.offer`), stored by sourcing with the move.
+    offer: dict[str, Any] | None = None
 
 
 class ApprovalStep(Open):
@@ -341,11 +483,18 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("sourcing", "application_received"): ApplicationReceived,
     ("sourcing", "application_status_changed"): ApplicationStatusChanged,
     ("sourcing", "offer_confirmation_recorded"): OfferConfirmationRecorded,
+    ("sourcing", "offer_terms_set"): OfferTermsSet,
+    ("sourcing", "offer_question_asked"): OfferQuestionAsked,
     ("sourcing", "candidate_erasure_requested"): CandidateErasureRequested,
     ("sourcing", "document_received"): DocumentReceived,
     ("sourcing", "document_read"): DocumentRead,
     ("screening", "application_screened"): ApplicationScreened,
     ("interview_feedback", "interview_scheduled"): InterviewScheduled,
+    ("interview_feedback", "interview_slots_offered"): InterviewSlotsOffered,
+    ("interview_feedback", "interview_updated"): InterviewUpdated,
+    ("interview_feedback", "interview_cancelled"): InterviewCancelled,
+    ("interview_feedback", "interview_other_times_requested"): InterviewOtherTimesRequested,
+    ("interview_feedback", "interview_attendance_recorded"): InterviewAttendanceRecorded,
     ("interview_feedback", "scorecard_submitted"): ScorecardSubmitted,
     ("interview_feedback", "interview_completed"): InterviewCompleted,
     ("interview_feedback", "decision_recorded"): DecisionRecorded,

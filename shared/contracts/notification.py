@@ -74,6 +74,12 @@ class Policy(View):
     share_evidence: bool
     screen_out_rejection_delay: Seconds
     reply_to: str | None
+    interview_reminders: list[Seconds] = Field(description="seconds before an interview's start: one reminder "
+                                                           "to the candidate each")
+    scorecard_reminder_after: Seconds = Field(description="seconds after an interview's end: a reminder to "
+                                                          "each panel member whose scorecard is missing")
+    offer_expiry_warning: Seconds = Field(default=86400, description="HR is warned this long before an "
+                                          "unanswered offer expires")
 
     @classmethod
     def of(cls, division: str, policy: NotificationPolicy) -> Policy:
@@ -119,10 +125,33 @@ class TimingGroup(View):
     average_survey_score: float | None
 
 
+class InterviewAttendance(View):
+    recorded: int = Field(description="interviews starting in the period whose attendance was recorded")
+    attended: int
+    no_show: int
+    no_show_rate: float | None = Field(description="no_show / recorded")
+
+
 class NotificationTimingReport(ReportPeriod):
-    """Per result kind, tier and timing mode, over decisions in the period (services/notification/domain.py)."""
+    """Per result kind, tier and timing mode, over decisions in the period (services/notification/domain.py),
+    and the candidates' attendance of interviews starting in the period (the interviews issue)."""
 
     groups: list[TimingGroup]
+    interviews: InterviewAttendance = InterviewAttendance(recorded=0, attended=0, no_show=0, no_show_rate=None)
+
+
+class OverdueScorecard(View):
+    interview_id: str
+    application_id: str
+    division: str
+    ends_at: str | None
+    overdue_since: str | None = Field(description="the end + the division's scorecard_reminder_after")
+    missing: list[str] = Field(description="the panel members whose scorecard is not in")
+
+
+class OverdueScorecards(View):
+    division: str | None
+    items: list[OverdueScorecard]
 
 
 # ---------------------------------------------------------------------------------------------- arguments
@@ -160,6 +189,10 @@ class ExportArgs(Args):
     application_ids: IdList
 
 
+class OverdueArgs(Args):
+    division: PolicyDivision | None = None
+
+
 class RecordSurveyArgs(SurveyIn):
     application_id: Id
 
@@ -178,3 +211,6 @@ RecordSurvey = Rpc(SERVICE, "record_survey", RecordSurveyArgs, SurveyAnswered, S
                    "The portal: the candidate's answer, once per application, only after a survey was sent")
 TimingReport = Rpc(SERVICE, "timing_report", ReportArgs, NotificationTimingReport, STAFF,
                    "GET /v1/reports/notification-timing")
+OverdueScorecardList = Rpc(SERVICE, "overdue_scorecards", OverdueArgs, OverdueScorecards, STAFF,
+                          "GET /v1/reports/overdue-scorecards: held interviews with scorecards missing past "
+                          "the division's scorecard_reminder_after")

@@ -93,6 +93,7 @@ class DivisionRecord(View):
     locale: Literal["en", "zh-CN"]
     careers_blurb: str
     colour: str
+    meeting_url_template: str | None = None  # the interviews issue: `{interview_id}` is filled in
     created_at: str | None = None
     updated_at: str | None = None
 
@@ -193,6 +194,40 @@ class Confirmation(View):
     at: str
 
 
+class OfferQuestion(View):
+    """A candidate's question to HR about their offer, from the portal."""
+
+    id: str
+    message: str
+    asked_at: str
+
+
+class OfferView(View):
+    """An offer's terms (api-v1 "Interviews, offers") as sourcing holds them: `company` and `timezone` (the
+    division's, for the letter and the expiry) and how it was answered.
+    `expired`: `expires_at` has passed (at the time of reading) and the offer can no longer be accepted."""
+
+    version: int
+    salary: dict[str, Any] = Field(description="{amount, currency, period}")
+    start_date_options: list[str]
+    expires_at: str
+    message: str | None
+    company: str
+    timezone: str
+    set_at: str | None
+    set_by: str | None
+    expired: bool
+    accepted_start_date: str | None = None
+    decline_reason: str | None = None
+
+
+class Offer(OfferView):
+    """`POST /v1/applications/{id}/offer`'s answer: the terms with the application they belong to."""
+
+    application_id: str
+    status: AppStatus
+
+
 class ApplicationRecord(View):
     """An application as sourcing records it (the answer of a confirmation, an outcome, a candidate's response)."""
 
@@ -214,6 +249,9 @@ class ApplicationRecord(View):
     timeline: list[TimelineEntry]
     created_at: str
     updated_at: str
+    # The offers work: the offer's terms once set (null before).
+    offer: OfferView | None = None
+    offer_questions: list[OfferQuestion] = Field(default=[], description="the candidate's questions to HR")
 
 
 class Application(ApplicationRecord):
@@ -438,6 +476,10 @@ class CandidateResponseArgs(cmd.PortalResponseIn):
     application_id: Id
 
 
+class MakeOfferArgs(cmd.OfferTerms):
+    application_id: Id
+
+
 class ReportArgs(Args):
     division: DivisionName | None = None
     start: PeriodEnd | None = None
@@ -533,6 +575,10 @@ RecordConfirmation = Rpc(SERVICE, "record_confirmation", ConfirmationArgs, Appli
 RecordOutcome = Rpc(SERVICE, "record_outcome", OutcomeArgs, ApplicationRecord, (HR, ADMIN))
 CandidateResponse = Rpc(SERVICE, "candidate_response", CandidateResponseArgs, ApplicationRecord, (ADMIN,),
                         "the portal calls as the system after checking the candidate's token")
+
+MakeOffer = Rpc(SERVICE, "make_offer", MakeOfferArgs, Offer, (HR, ADMIN),
+                "POST /v1/applications/{id}/offer: the terms of a passed application's offer (offered, or "
+                "awaiting_approval for a core role: shown to the candidate once approved)")
 
 FunnelReportRpc = Rpc(SERVICE, "funnel_report", FunnelArgs, FunnelReport, STAFF,
                       "GET /v1/reports/funnel: per division or requisition, over applications received in [from, to)")

@@ -8,6 +8,8 @@ Status machine (api-v1):
     received -> shortlisted | screened_out
     shortlisted <-> screened_out            (only by a screening override)
     shortlisted -> interviewing -> interviewed -> awaiting_approval | offered | rejected
+    interviewing -> shortlisted             (only when its interview is cancelled)
+    shortlisted | interviewing -> rejected  (a fail decision at any stage, the interviews issue)
     awaiting_approval -> offered | rejected
     offered -> accepted | declined
     accepted -> hired | no_show
@@ -30,9 +32,9 @@ TERMINAL: frozenset[str] = frozenset({S.rejected, S.declined, S.hired, S.no_show
 # Ordinary moves (withdrawn is added for every non-terminal status below).
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.received: frozenset({S.shortlisted, S.screened_out}),
-    S.shortlisted: frozenset({S.interviewing, S.screened_out}),
+    S.shortlisted: frozenset({S.interviewing, S.screened_out, S.rejected}),
     S.screened_out: frozenset({S.shortlisted}),
-    S.interviewing: frozenset({S.interviewed}),
+    S.interviewing: frozenset({S.interviewed, S.shortlisted, S.rejected}),
     S.interviewed: frozenset({S.awaiting_approval, S.offered, S.rejected}),
     S.awaiting_approval: frozenset({S.offered, S.rejected}),
     S.offered: frozenset({S.accepted, S.declined}),
@@ -43,6 +45,11 @@ OVERRIDE_ONLY: frozenset[tuple[str, str]] = frozenset({
     (S.shortlisted, S.screened_out),
     (S.screened_out, S.shortlisted),
 })
+
+
+# Moves back, made only when an interview is cancelled: a projection is never waited on for them (a copy at
+# `interviewing` is refused at once, as before), unless a command says it waits for one (`waits_from`).
+BACKWARD: frozenset[tuple[str, str]] = frozenset({(S.interviewing, S.shortlisted)})
 
 
 def is_terminal(status: str) -> bool:
@@ -60,10 +67,10 @@ def can_move(current: str, new: str, *, override: bool = False) -> bool:
 
 
 def successors(status: str) -> frozenset[str]:
-    """Every status one move (overrides included) can lead to from `status`."""
+    """Every status one forward move (overrides included, BACKWARD moves not) can lead to from `status`."""
     if status in TERMINAL:
         return frozenset()
-    return TRANSITIONS.get(status, frozenset()) | {S.withdrawn}
+    return frozenset(s for s in TRANSITIONS.get(status, frozenset()) if (status, s) not in BACKWARD) | {S.withdrawn}
 
 
 def reachable(current: str, target: str) -> bool:
@@ -91,12 +98,14 @@ class Precondition:
 
     allowed: frozenset[str]
     rule: str
+    # Statuses from which a BACKWARD move is worth waiting for (the caller knows one is on its way).
+    waits_from: frozenset[str] = frozenset()
 
     def allows(self, status: str) -> bool:
         return status in self.allowed
 
     def may_allow_later(self, status: str) -> bool:
-        return any(reachable(status, target) for target in self.allowed)
+        return status in self.waits_from or any(reachable(status, target) for target in self.allowed)
 
     def refusal(self, status: str) -> str:
         return f"application is {status}; {self.rule}"
@@ -104,7 +113,13 @@ class Precondition:
 
 SCHEDULE_INTERVIEW = Precondition(frozenset({S.shortlisted}),
                                   "only a shortlisted application can be scheduled for an interview")
+# After this service cancelled the application's interview, sourcing moves it back to shortlisted: wait for that.
+SCHEDULE_AFTER_CANCEL = Precondition(SCHEDULE_INTERVIEW.allowed, SCHEDULE_INTERVIEW.rule,
+                                     waits_from=frozenset({S.interviewing}))
 DECIDE = Precondition(frozenset({S.interviewed}), "a decision needs an interviewed application")
+# A fail may come at any stage once screened in (the interviews issue); a pass only after the interview.
+DECIDE_FAIL = Precondition(frozenset({S.shortlisted, S.interviewing, S.interviewed}),
+                           "a rejection needs a shortlisted, interviewing or interviewed application")
 OVERRIDE_SCREENING = Precondition(frozenset({S.received, S.shortlisted, S.screened_out}),
                                   "screening can only be overridden before interviews start")
 

@@ -74,8 +74,10 @@ def hr_api(platform):
         "name": "Fay Fuzz", "email": "fay.fuzz@example.org", "skills": ["python"], "years_experience": 2}}).json()
     wait_for(lambda: hr.get(f"/v1/applications/{app['id']}").json(), lambda a: a["status"] == "shortlisted",
              what="shortlisted")
+    # A panel names known interviewers of the division (the interviews issue): an interviewer key of its own.
+    make_key(admin, "fuzz-int", "interviewer", [FUZZ_DIVISION])
     interview = hr.post(f"/v1/applications/{app['id']}/interviews", json={
-        "interviewers": ["fuzz-hr"], "scheduled_at": "2026-12-01T09:00:00Z", "competencies": ["python"]}).json()
+        "interviewers": ["fuzz-int"], "scheduled_at": "2026-12-01T09:00:00Z", "competencies": ["python"]}).json()
     # Path parameters only: the query's `division` filters stay fuzzed.
     pinned = {"path.requisition_id": req["id"], "path.application_id": app["id"],
               "path.candidate_id": app["candidate_id"], "path.interview_id": interview["id"],

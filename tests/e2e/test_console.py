@@ -70,8 +70,9 @@ def accessible(page, where: str) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), f"{where}: scrolls sideways"
 
 
-def sign_in(browser, base_url: str, key: str, viewport=None):
-    context = browser.new_context(base_url=base_url, viewport=viewport or {"width": 1366, "height": 900})
+def sign_in(browser, base_url: str, key: str, viewport=None, **options):
+    """`options`: more of the browser context's (e.g. `timezone_id`, the zone the viewer's browser is in)."""
+    context = browser.new_context(base_url=base_url, viewport=viewport or {"width": 1366, "height": 900}, **options)
     page = context.new_page()
     page.goto("/console")
     assert page.url.endswith("/console/login")

@@ -9,6 +9,7 @@ fast-tracked application that starts at `interviewed`.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,8 +18,9 @@ from tests.support.waiting import wait_for
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
-def make_key(admin, name, role, divisions):
-    r = admin.post("/v1/api-keys", json={"name": name, "role": role, "divisions": divisions})
+def make_key(admin, name, role, divisions, email=None):
+    r = admin.post("/v1/api-keys", json={"name": name, "role": role, "divisions": divisions,
+                                         **({"email": email} if email else {})})
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["key"] and body["role"] == role and body["divisions"] == sorted(divisions)
@@ -38,8 +40,9 @@ def portal_link(text: str) -> str:
 def interview_and_pass(recruiter, hr, interviewer, name: str, app_id: str, rating: int, recommendation: str,
                        scheduled_at: str = "2026-12-01T09:00:00Z") -> dict:
     """A shortlisted application through a one-person interview to HR's pass decision; returns the interview."""
+    # allow_clash: callers reuse one interviewer at one time across applications
     interview = recruiter.post(f"/v1/applications/{app_id}/interviews", json={
-        "interviewers": [name], "scheduled_at": scheduled_at, "competencies": ["craft"]}).json()
+        "interviewers": [name], "scheduled_at": scheduled_at, "competencies": ["craft"], "allow_clash": True}).json()
     assert interviewer.post(f"/v1/interviews/{interview['id']}/scorecards", json={
         "interviewer": name, "ratings": {"craft": rating}, "recommendation": recommendation}).status_code == 201
     wait_for(lambda: app_status(hr, app_id), lambda a: a["status"] == "interviewed", what="interviewed")
@@ -58,8 +61,8 @@ def test_the_whole_hiring_loop(platform):
     admin = platform.client()
     hr = platform.client(make_key(admin, "hana", "hr", ["retail"]))
     recruiter = platform.client(make_key(admin, "rui", "recruiter", ["retail"]))
-    ana = platform.client(make_key(admin, "ana", "interviewer", ["retail"]))
-    bo = platform.client(make_key(admin, "bo", "interviewer", ["retail"]))
+    ana = platform.client(make_key(admin, "ana", "interviewer", ["retail"], email="ana@example.com"))
+    bo = platform.client(make_key(admin, "bo", "interviewer", ["retail"], email="bo@example.com"))
     other_hr = platform.client(make_key(admin, "olga", "hr", ["logistics"]))
 
     # --- requisition
@@ -111,10 +114,14 @@ def test_the_whole_hiring_loop(platform):
 
     # --- interview with two interviewers
     r = recruiter.post(f"/v1/applications/{app['id']}/interviews", json={
-        "interviewers": ["ana", "bo"], "scheduled_at": "2026-12-01T09:00:00Z", "competencies": ["craft", "service"]})
+        "interviewers": ["ana", "bo"], "starts_at": "2026-12-01T09:00:00Z", "duration_minutes": 45,
+        "timezone": "Asia/Shanghai", "format": "onsite", "location": "Flagship store",
+        "competencies": ["craft", "service"]})
     assert r.status_code == 201, r.text
     interview = r.json()
     assert interview["status"] == "scheduled"
+    for invited in ("lin.wei@example.com", "ana@example.com", "bo@example.com"):  # each with the .ics
+        assert "17:00" in platform.mail_body(find_mail(platform, invited, "Interview")[0])
     wait_for(lambda: app_status(recruiter, app["id"]), lambda a: a["status"] == "interviewing", what="interviewing")
     not_shortlisted = recruiter.post(f"/v1/applications/{weak['id']}/interviews", json={
         "interviewers": ["ana"], "scheduled_at": "2026-12-01T09:00:00Z", "competencies": ["craft"]})
@@ -152,12 +159,16 @@ def test_the_whole_hiring_loop(platform):
 
     # --- decision: basic pass → offer with evidence, by email
     assert hr.post(f"/v1/applications/{weak['id']}/decision", json={"outcome": "pass"}).status_code == 409
-    r = hr.post(f"/v1/applications/{app['id']}/decision", json={"outcome": "pass", "note": "hire"})
+    today = datetime.now(UTC).date()
+    starts = [str(today + timedelta(days=30)), str(today + timedelta(days=44))]
+    r = hr.post(f"/v1/applications/{app['id']}/decision", json={"outcome": "pass", "note": "hire", "offer": {
+        "salary": {"amount": 52000, "currency": "CNY", "period": "year"}, "start_date_options": starts,
+        "expires_at": (datetime.now(UTC) + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")}})
     assert r.status_code == 200, r.text
     wait_for(lambda: app_status(hr, app["id"]), lambda a: a["status"] == "offered", what="offered")
     offer_mail = find_mail(platform, "lin.wei@example.com", "offer")[0]
     body = platform.mail_body(offer_mail)
-    assert "4.0" in body and "100%" in body
+    assert "4.0" in body and "100%" in body and "52,000" in body and starts[0] in body
     assert "Perfect milk texturing" in body and "Calm under a rush" in body
     link = portal_link(body)
     notices = hr.get(f"/v1/applications/{app['id']}/notifications").json()

@@ -43,6 +43,13 @@ BODIES = {
     ("DELETE", "/v1/api-keys/{key_id}"): None,
     ("PATCH", "/v1/requisitions/{requisition_id}"): {"title": "Taken over"},
     ("PATCH", "/v1/divisions/{division_id}"): {"name": "Taken over"},
+    ("PATCH", "/v1/interviews/{interview_id}"): {"location": "Elsewhere"},
+    ("POST", "/v1/interviews/{interview_id}/cancel"): {"reason": "taken over"},
+    ("POST", "/v1/interviews/{interview_id}/attendance"): {"candidate": "no_show"},
+    ("PUT", "/v1/requisitions/{requisition_id}/kit"): {"competencies": {"craft": {"questions": ["Why?"]}}},
+    ("POST", "/v1/applications/{application_id}/offer"): {
+        "salary": {"amount": 1, "currency": "EUR", "period": "year"}, "start_date_options": ["2099-01-04"],
+        "expires_at": "2099-01-01T00:00:00Z"},
 }
 # Routes that take a file (multipart), with a valid one.
 FILES = {("POST", "/v1/applications/{application_id}/documents"): {
@@ -50,6 +57,7 @@ FILES = {("POST", "/v1/applications/{application_id}/documents"): {
 # Routes whose parameter is not a division's object: the portal's credential is the token itself.
 NOT_DIVISION_SCOPED = {"/portal/{token}", "/portal/{token}/response", "/portal/{token}/survey",
                        "/portal/{token}/consent", "/portal/{token}/leave", "/careers/community/confirm/{token}",
+                       "/portal/{token}/offer-letter", "/portal/{token}/slot", "/portal/{token}/other-times",
                        # public by design, published jobs only (tests/e2e/test_careers.py: 404 for any other)
                        "/v1/public/jobs/{requisition_id}/applications"}
 

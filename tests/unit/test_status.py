@@ -23,9 +23,28 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 # -- the machine -----------------------------------------------------------------------------------------
 
-def test_successors_are_the_moves_the_machine_allows():
+def test_successors_are_the_forward_moves_the_machine_allows():
     for current in ALL:
-        assert status.successors(current) == {new for new in ALL if status.can_move(current, new, override=True)}
+        assert status.successors(current) == {new for new in ALL if status.can_move(current, new, override=True)
+                                              and (current, new) not in status.BACKWARD}
+
+
+def test_a_move_back_is_waited_for_only_by_a_command_that_expects_one():
+    # A copy at interviewing: a screening override or a schedule is refused at once, as before cancellations
+    # existed; a schedule right after this service cancelled the interview waits for the move back.
+    assert status.check(status.SCHEDULE_INTERVIEW, "interviewing") == status.Verdict.refused
+    assert status.check(status.OVERRIDE_SCREENING, "interviewing") == status.Verdict.refused
+    assert status.check(status.SCHEDULE_AFTER_CANCEL, "interviewing") == status.Verdict.wait
+    assert status.check(status.SCHEDULE_AFTER_CANCEL, "shortlisted") == status.Verdict.allowed
+    assert status.check(status.SCHEDULE_AFTER_CANCEL, "interviewed") == status.Verdict.refused
+
+
+def test_a_fail_is_allowed_from_shortlisted_on_and_a_pass_only_after_the_interview():
+    for current in ("shortlisted", "interviewing", "interviewed"):
+        assert status.check(status.DECIDE_FAIL, current) == status.Verdict.allowed
+    assert status.check(status.DECIDE_FAIL, "received") == status.Verdict.wait
+    assert status.check(status.DECIDE_FAIL, "offered") == status.Verdict.refused
+    assert status.check(status.DECIDE, "shortlisted", may_still_move=False) == status.Verdict.refused
 
 
 def test_reachable_follows_the_machine_and_overrides():

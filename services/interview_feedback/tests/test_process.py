@@ -191,8 +191,9 @@ def card(who, ratings, recommendation="yes", highlights=()):
     return {"interviewer": who, "ratings": ratings, "recommendation": recommendation, "highlights": list(highlights)}
 
 
+# allow_clash: the module's scenarios share one service and seat one panel at one time more than once
 BODY = {"interviewers": ["ann", "bob"], "scheduled_at": "2026-12-01T10:00:00+01:00",
-        "competencies": ["craft", "service"]}
+        "competencies": ["craft", "service"], "allow_clash": True}
 
 
 def test_unknown_ids_are_not_found(running):

@@ -20,7 +20,7 @@ def store(make_store):
 
 
 def interview_doc(application_id="app_1", **kw):
-    doc = {"_id": new_id("int"), "application_id": application_id, "division": "retail",
+    doc = {"_id": new_id("int"), "application_id": application_id, "live_for": application_id, "division": "retail",
            "interviewers": ["ann", "bob"], "competencies": ["Python", "SQL"], "scheduled_at": NOW,
            "status": "scheduled", "submitted": [], "created_at": NOW, "completed_at": None}
     doc.update(kw)
@@ -49,12 +49,34 @@ def test_interview_round_trip_keeps_utc_times(store):
     assert store.get_interview("int_nope") is None and store.interview_for_application("app_x") is None
 
 
-def test_one_interview_per_application(store):
-    write(store, lambda s, ss: s.insert_interview(interview_doc("app_1"), ss))
+def test_one_live_interview_per_application_and_a_cancelled_one_frees_it(store):
+    first = interview_doc("app_1", sequence=0)
+    write(store, lambda s, ss: s.insert_interview(first, ss))
     with pytest.raises(DuplicateKeyError):
         write(store, lambda s, ss: s.insert_interview(interview_doc("app_1"), ss))
     assert store.db.interviews.count_documents({"application_id": "app_1"}) == 1
     write(store, lambda s, ss: s.insert_interview(interview_doc("app_2"), ss))
+
+    gone = domain.cancelled(first, "moved", "rita", NOW)
+    assert store.replace_interview(first, gone) is True
+    assert store.replace_interview(first, gone) is False  # written from a stale read: refused
+    assert "live_for" not in store.get_interview(first["_id"])
+    assert store.interview_for_application("app_1")["status"] == "cancelled"  # the latest, when none is live
+    second = interview_doc("app_1")
+    write(store, lambda s, ss: s.insert_interview(second, ss))
+    assert store.interview_for_application("app_1")["_id"] == second["_id"]
+
+
+def test_panel_interviews_finds_those_that_may_overlap(store):
+    ann = interview_doc("app_1", interviewers=["ann"], duration_minutes=60)
+    late = interview_doc("app_2", interviewers=["ann"], scheduled_at=NOW + timedelta(hours=9))
+    other = interview_doc("app_3", interviewers=["cy"])
+    for doc in (ann, late, other):
+        write(store, lambda s, ss, d=doc: s.insert_interview(d, ss))
+    found = store.panel_interviews(["ann", "bob"], NOW + timedelta(minutes=30), NOW + timedelta(minutes=90))
+    assert [d["_id"] for d in found] == [ann["_id"]]
+    assert domain.clashes(["bob", "ann"], NOW + timedelta(minutes=30), 60, found)[0]["interviewer"] == "ann"
+    assert domain.clashes(["bob", "ann"], NOW + timedelta(minutes=60), 60, found) == []  # back to back
 
 
 def test_mark_submitted_once_per_interviewer_and_complete(store):
@@ -175,7 +197,7 @@ def test_known_division_from_decision_or_interview(store):
 
 def test_indexes_declared(store):
     interviews = store.db.interviews.index_information()
-    assert any(i.get("unique") and i["key"] == [("application_id", 1)] for i in interviews.values())
+    assert any(i.get("unique") and i.get("sparse") and i["key"] == [("live_for", 1)] for i in interviews.values())
     cards = store.db.scorecards.index_information()
     assert any(i.get("unique") and i["key"] == [("interview_id", 1), ("interviewer", 1)] for i in cards.values())
 
@@ -200,3 +222,18 @@ def test_report_scorecards_by_division_and_submission_time(store):
     [row] = domain.interviewer_report(cards, interviews, by_interview)
     assert row == {"interviewer": "ann", "scorecards": 1, "mean_rating": 4.0, "leniency_z": None,
                    "discrepancy_scorecards": 1, "discrepancy_rate": 1.0, "median_submission_delay_hours": 1.0}
+
+
+def test_erasure_drops_the_candidates_words_about_times_and_the_cancellation_reason(store):
+    asked = interview_doc("app_9", other_times_requested=[{"note": "after my shift at Acme", "requested_at": NOW}],
+                          cancellation={"reason": "Mei is ill", "by_rejection": False, "cancelled_by": "rita",
+                                        "cancelled_at": NOW}, status="cancelled")
+    kept = interview_doc("app_8", other_times_requested=[{"note": "mornings", "requested_at": NOW}],
+                         cancellation=None)
+    write(store, lambda s, ss: s.insert_interview(asked, ss))
+    write(store, lambda s, ss: s.insert_interview(kept, ss))
+    write(store, lambda s, ss: s.anonymise(["app_9"], ss))
+    gone = store.get_interview(asked["_id"])
+    assert gone["other_times_requested"] == [] and gone["cancellation"]["reason"] == ""
+    assert gone["cancellation"]["cancelled_by"] == "rita"
+    assert store.get_interview(kept["_id"])["other_times_requested"][0]["note"] == "mornings"

@@ -198,7 +198,9 @@ def test_policies_by_rpc(platform):
                        "survey_after": 172800, "locale": "en", "reuse_interview_within": 180 * 86400,
                        "hr_email": None, "group_hr_email": None, "hr_webhook_url": None,
                        "hr_webhook_secret": None, "hr_webhook_secret_set": False,
-                       "share_evidence": True, "screen_out_rejection_delay": 86400, "reply_to": None}
+                       "share_evidence": True, "screen_out_rejection_delay": 86400, "reply_to": None,
+                       "offer_expiry_warning": 86400, "interview_reminders": [86400, 7200],
+                       "scorecard_reminder_after": 7200}
     stored = platform.call("put_policy", division="retail", guide_after=1, hr_email="people@x.io")
     assert stored["guide_after"] == 1 and stored["survey_after"] == 172800 and stored["hr_email"] == "people@x.io"
     # PUT replaces: a GET's body sent back is accepted (its division is the policy's), omitted fields go back

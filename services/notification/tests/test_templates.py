@@ -159,3 +159,49 @@ def test_a_rejected_prior_application_is_never_quoted_in_a_reengagement():
              "status": "rejected"}
     ctx = domain.reengagement_context(requisition_title="Head Barista", division="retail", reasons=[], prior=prior)
     assert ctx["prior_average"] is None and ctx["prior_highlights"] == [] and ctx["prior_title"] is None
+
+
+OFFER = {"version": 1, "salary": {"amount": 85000.0, "currency": "EUR", "period": "year"},
+         "start_date_options": ["2027-01-04", "2027-02-01"], "expires_at": "2026-12-20T17:00:00Z",
+         "message": "Welcome aboard!", "company": "Retail GmbH", "timezone": "Europe/Berlin"}
+
+
+@pytest.mark.parametrize("locale,salary,dates,expiry", [
+    ("en", "EUR 85,000 per year", "choose one of 2027-01-04, 2027-02-01", "2026-12-20 18:00 (Europe/Berlin)"),
+    ("zh-CN", "EUR 85,000 每年", "2027-01-04、2027-02-01", "2026-12-20 18:00 (Europe/Berlin)"),
+])
+def test_an_offer_with_terms_shows_them_and_asks_for_a_start_date_on_the_portal(locale, salary, dates, expiry):
+    out = render("offer", locale, evidence=True, offer=OFFER)
+    assert salary in out.body and dates in out.body and expiry in out.body
+    assert "Welcome aboard!" in out.body and PORTAL in out.body
+    without = render("offer", locale, evidence=True)
+    assert salary not in without.body and "2027-01-04" not in without.body
+    # the old promise of a start date agreed by phone stays only where the portal offers no choice
+    assert ("agree your start date" in out.body) is False if locale == "en" else ("商定入职日期" not in out.body)
+    assert ("agree your start date" in without.body) if locale == "en" else ("商定入职日期" in without.body)
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
+def test_hr_notices_of_an_offer_name_the_question_and_the_expiry(locale):
+    asked = render("offer_question", locale, question="Is the role hybrid?", offer=OFFER)
+    assert "Is the role hybrid?" in asked.body and "app_1" in asked.body and "EUR 85,000" in asked.body
+    warning = render("offer_expiry_warning", locale, offer=OFFER)
+    assert "2026-12-20 18:00 (Europe/Berlin)" in warning.body and "app_1" in warning.body
+
+
+@pytest.mark.parametrize("locale,meeting,cancelled", [
+    ("en", "meeting our team", "the interview we had planned"),
+    ("zh-CN", "与我们的团队交流", "原定的面试将不再进行"),
+])
+def test_a_rejection_says_what_fits_the_stage_it_came_at(locale, meeting, cancelled):
+    """Reject at any stage (the interviews issue): before an interview nobody is thanked for meeting the team;
+    with one planned, the candidate is told it will not take place; after interviews, the team is thanked."""
+    stages = {previous: domain.rejection_stage("rejected", previous)
+              for previous in ("shortlisted", "interviewing", "interviewed")}
+    assert domain.rejection_stage("screened_out", "received") == {"screened_out": True, "interview_planned": False}
+    before = render("rejection", locale, **stages["shortlisted"]).body
+    planned = render("rejection", locale, **stages["interviewing"]).body
+    after = render("rejection", locale, **stages["interviewed"]).body
+    assert meeting not in before and cancelled not in before
+    assert cancelled in planned and meeting not in planned
+    assert meeting in after and cancelled not in after

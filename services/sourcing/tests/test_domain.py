@@ -22,7 +22,9 @@ from shared.contracts.events import (
     ApprovalStepDecided,
     DecisionInfo,
     DecisionRecorded,
+    InterviewCancelled,
     InterviewCompleted,
+    InterviewDetails,
     InterviewScheduled,
     InterviewSummary,
     ScreeningResult,
@@ -64,6 +66,8 @@ EXPECTED = {
     ("received", "shortlisted"), ("received", "screened_out"),
     ("shortlisted", "interviewing"),
     ("interviewing", "interviewed"),
+    # the interviews issue: a cancelled interview goes back; a fail decision at any stage from shortlisted
+    ("interviewing", "shortlisted"), ("shortlisted", "rejected"), ("interviewing", "rejected"),
     ("interviewed", "awaiting_approval"), ("interviewed", "offered"), ("interviewed", "rejected"),
     ("awaiting_approval", "offered"), ("awaiting_approval", "rejected"),
     ("offered", "accepted"), ("offered", "declined"),
@@ -141,9 +145,46 @@ def test_interview_events():
 @pytest.mark.parametrize("target", ["awaiting_approval", "offered", "rejected"])
 def test_decision_moves_interviewed_to_its_next_status(target):
     assert after_decision("interviewed", target) == Next(target)
-    assert after_decision("interviewing", target).wait
+    if target == "rejected":  # a fail at any stage from shortlisted (the interviews issue)
+        assert after_decision("interviewing", target) == Next("rejected")
+        assert after_decision("shortlisted", target) == Next("rejected")
+        assert after_decision("received", target).wait
+    else:
+        assert after_decision("interviewing", target).wait
+        assert after_decision("shortlisted", target).wait
     assert after_decision(target, target) == STAY
     assert after_decision("withdrawn", target) == STAY
+
+
+def cancelled_event(interview_id="int_1", by_rejection=False):
+    details = InterviewDetails(interview_id=interview_id, application_id="app_1", division="retail",
+                               status="cancelled", interviewers=["ann"])
+    return InterviewCancelled(interview_id=interview_id, application_id="app_1", division="retail", reason="moved",
+                              by_rejection=by_rejection, cancelled_by="rita", cancelled_at=T0, interview=details)
+
+
+def test_a_cancelled_interview_moves_its_application_back_to_shortlisted_once():
+    a = app("interviewing")
+    assert domain.record_interview(a, "int_1") is True
+    event = cancelled_event()
+    assert domain.next_status_for_event("interview_cancelled", "interviewing", event, a) == Next("shortlisted")
+    domain.record_cancellation(a, "int_1")
+    # A late scheduling of the cancelled interview is stale: it must not move the application again.
+    assert domain.record_interview(a, "int_1") is False
+    # Cancelled with a rejection: the decision moves it, not the cancellation.
+    assert domain.next_status_for_event("interview_cancelled", "interviewing", cancelled_event(by_rejection=True),
+                                        a) == STAY
+
+
+def test_a_cancellation_waits_for_its_scheduling_and_ignores_an_older_interview():
+    fresh = app("shortlisted")
+    assert domain.next_status_for_event("interview_cancelled", "shortlisted", cancelled_event(), fresh).wait
+    a = app("interviewing")
+    domain.record_interview(a, "int_1")
+    domain.record_interview(a, "int_2")  # scheduled again before the first cancellation arrived
+    assert domain.next_status_for_event("interview_cancelled", "interviewing", cancelled_event("int_1"), a) == STAY
+    assert domain.next_status_for_event("interview_cancelled", "interviewing", cancelled_event("int_2"),
+                                        a) == Next("shortlisted")
 
 
 def test_decision_to_a_status_it_cannot_give_is_refused():

@@ -137,7 +137,7 @@ def test_divisions_as_records(svc):
         as_(svc, OTHER_HR).get_division(division_id="retail")
     assert as_(svc, OTHER_HR).list_divisions()["items"] == [
         {"id": "logistics", "name": "logistics", "timezone": "UTC", "locale": "en", "careers_blurb": "",
-         "colour": "#1f6f5c", "created_at": None, "updated_at": None}]
+         "colour": "#1f6f5c", "meeting_url_template": None, "created_at": None, "updated_at": None}]
     as_(svc, OTHER_HR).create_requisition(**{**REQ, "division": "logistics"})
     assert [d["id"] for d in as_(svc, ADMIN).list_divisions()["items"]] == ["logistics", "retail"]
 
@@ -216,3 +216,11 @@ def test_a_requisition_stored_before_the_careers_issue_reads_with_the_posting_de
     published = svc.patch_requisition(requisition_id="req_old", published=True)
     assert [h["action"] for h in published["history"]] == ["published"]
     assert as_(svc, CAREERS).get_public_job(requisition_id="req_old")["title"] == "Old"
+
+
+def test_a_division_keeps_its_meeting_link_template_and_a_patch_clears_it(svc):
+    admin = as_(svc, ADMIN)
+    made = admin.create_division(id="video-div", name="Video", meeting_url_template="https://meet.jit.si/hl-{interview_id}")
+    assert made["meeting_url_template"] == "https://meet.jit.si/hl-{interview_id}"
+    assert admin.get_division(division_id="video-div")["meeting_url_template"] == made["meeting_url_template"]
+    assert admin.patch_division(division_id="video-div", meeting_url_template=None)["meeting_url_template"] is None
