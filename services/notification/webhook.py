@@ -139,8 +139,12 @@ class WebhookSender:
     def target(self, notice: dict) -> tuple[Destination, IPAddress]:
         """Where this notice may go: (destination, the checked address to connect to).
         Raises RefusedDestination (a permanent failure) or SendError (resolution failed: retried)."""
+        return self.resolved(notice["recipient"], check_url)
+
+    def resolved(self, url: str, check: Callable[[str, AllowList], Destination]) -> tuple[Destination, IPAddress]:
+        """`url` checked as written by `check`, then its host resolved and every address checked."""
         try:
-            destination = check_url(notice["recipient"], self.allow)
+            destination = check(url, self.allow)
             return destination, check_resolved(destination, self._addresses(destination), self.allow)
         except DestinationRefused as exc:
             raise RefusedDestination(f"webhook destination refused: {exc}") from None
@@ -153,7 +157,14 @@ class WebhookSender:
             raise SendError("webhook secret not set for the division")
         destination, address = self.target(notice)
         body = encode(notice)
-        headers = {"Host": destination.host_header, **self.headers(notice, secret, body)}
+        self.post(destination, address, body, self.headers(notice, secret, body), "webhook")
+        return notice["_id"]
+
+    def post(self, destination: Destination, address: IPAddress, body: bytes, headers: dict[str, str],
+             what: str) -> None:
+        """POST `body` to the checked address; raises SendError unless the answer is a 2xx (`what` names the
+        channel in the reason)."""
+        headers = {"Host": destination.host_header, **headers}
         url = httpx.URL(scheme=destination.scheme, host=str(address), port=destination.port,
                         raw_path=destination.target.encode())
         extensions = {"sni_hostname": destination.hostname} if destination.scheme == "https" and \
@@ -166,11 +177,10 @@ class WebhookSender:
                 status = response.status_code
                 response.close()
         except httpx.TimeoutException:
-            raise SendError(f"webhook timed out after {self.timeout:g}s") from None
+            raise SendError(f"{what} timed out after {self.timeout:g}s") from None
         except (httpx.ConnectError, httpx.NetworkError) as exc:
-            raise SendError(f"webhook unreachable: {type(exc).__name__}") from None
+            raise SendError(f"{what} unreachable: {type(exc).__name__}") from None
         except (httpx.HTTPError, OSError, ValueError) as exc:  # bad answer, reset mid-answer...
-            raise SendError(f"webhook failed: {type(exc).__name__}") from None
+            raise SendError(f"{what} failed: {type(exc).__name__}") from None
         if not 200 <= status < 300:  # a redirect is not a delivery (and is not followed)
-            raise SendError(f"webhook answered HTTP {status}")
-        return notice["_id"]
+            raise SendError(f"{what} answered HTTP {status}")
