@@ -18,8 +18,9 @@ to a Slack incoming webhook and/or a Microsoft Teams workflow webhook (the polic
   `*.webhook.office.com` connectors. Any other host only when the operator's allow-list names it.
 - The URL is the credential: write-only in the policy API and sealed at rest (store.py), read from the policy
   when sending (a changed URL applies to retries). A notice's recipient says only `slack:<division>`.
-- Sending: like the HR webhook (no proxy, no redirects, the answer's body not read); any 2xx is a delivery
-  (Slack answers 200 `ok`, a Teams workflow 202), anything else is retried with back-off by the dispatcher.
+- Sending (`webhook.ChatSender`: this module is pure): like the HR webhook (no proxy, no redirects, the answer's
+  body not read); any 2xx is a delivery (Slack answers 200 `ok`, a Teams workflow 202), anything else is
+  retried with back-off by the dispatcher.
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.notification.destinations import AllowList, Destination, DestinationRefused, check_url
-from services.notification.sender import RefusedDestination
-from services.notification.webhook import USER_AGENT, WebhookSender
 from shared.contracts.commands import NotificationPolicy
 from shared.contracts.common import NoticeKind
 
@@ -240,20 +239,3 @@ def copies(notice: dict, message: Message, policy: NotificationPolicy, ids: list
                     subject=message.headline, body=message.text(), chat=message.as_dict())
         out.append(copy)
     return out
-
-
-class ChatSender(WebhookSender):
-    """Posts a chat notice's message, formatted for its channel, to the division's URL for that channel:
-    the HR webhook's checks and connection (webhook.py) with the chat's own hosts (`checker`)."""
-
-    def send(self, notice: dict, url: str | None) -> str:  # type: ignore[override]
-        channel = notice["channel"]
-        if channel not in CHANNELS:
-            raise RefusedDestination(f"not a chat channel: {channel!r}")
-        if not url:
-            raise RefusedDestination(f"no {NAMES[channel]} webhook for the division any more")
-        destination, address = self.resolved(url, checker(channel))
-        body = encode(channel, Message.of(notice["chat"]))
-        self.post(destination, address, body, {"Content-Type": "application/json", "User-Agent": USER_AGENT},
-                  NAMES[channel])
-        return notice["_id"]

@@ -29,7 +29,7 @@ from services.notification.sender import (
     pdf_attachment,
 )
 from services.notification.store import NotificationStore
-from services.notification.webhook import WebhookSender
+from services.notification.webhook import ChatSender, WebhookSender
 from shared import tracing
 from shared.bus.configured import container_settings
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, implements
@@ -121,7 +121,7 @@ class ChatWebhooks(DependencyProvider):
     """One chat sender per process (Slack and Teams, services/notification/chat.py), with the same allow-list."""
 
     def setup(self):
-        self.sender = chat.ChatSender(allow=AllowList.parse(container_settings().webhook_allowed_hosts))
+        self.sender = ChatSender(allow=AllowList.parse(container_settings().webhook_allowed_hosts))
 
     def get_dependency(self, worker_ctx):
         return self.sender

@@ -45,6 +45,7 @@ from typing import Any
 
 import httpx
 
+from services.notification import chat
 from services.notification.destinations import (
     AllowList,
     Destination,
@@ -184,3 +185,20 @@ class WebhookSender:
             raise SendError(f"{what} failed: {type(exc).__name__}") from None
         if not 200 <= status < 300:  # a redirect is not a delivery (and is not followed)
             raise SendError(f"{what} answered HTTP {status}")
+
+
+class ChatSender(WebhookSender):
+    """Posts a chat notice's message, formatted for its channel, to the division's URL for that channel:
+    the HR webhook's checks and connection (webhook.py) with the chat's own hosts (`chat.checker`)."""
+
+    def send(self, notice: dict, url: str | None) -> str:  # type: ignore[override]
+        channel = notice["channel"]
+        if channel not in chat.CHANNELS:
+            raise RefusedDestination(f"not a chat channel: {channel!r}")
+        if not url:
+            raise RefusedDestination(f"no {chat.NAMES[channel]} webhook for the division any more")
+        destination, address = self.resolved(url, chat.checker(channel))
+        body = chat.encode(channel, chat.Message.of(notice["chat"]))
+        self.post(destination, address, body, {"Content-Type": "application/json", "User-Agent": USER_AGENT},
+                  chat.NAMES[channel])
+        return notice["_id"]
