@@ -613,6 +613,11 @@ class NotificationPolicy(Strict):
         return sorted(v, reverse=True)
     # The offers work: HR is told this long before an offer's `expires_at` when the candidate has not answered.
     offer_expiry_warning: Seconds = 86400
+    # Issue 20: the division's chat (services/notification/chat.py). A Slack incoming webhook and/or a Microsoft
+    # Teams workflow webhook get HR reminders, escalations, overdue approvals and scorecards, and mentions. The
+    # URL is the credential: write-only like the secret (reads answer null and `*_webhook_set`), sealed at rest.
+    slack_webhook_url: WebhookUrl | None = Field(default=None, repr=False, json_schema_extra={"writeOnly": True})
+    teams_webhook_url: WebhookUrl | None = Field(default=None, repr=False, json_schema_extra={"writeOnly": True})
 
 
 class NotificationPolicyPut(NotificationPolicy):
@@ -621,6 +626,9 @@ class NotificationPolicyPut(NotificationPolicy):
 
     division: Division | None = None
     hr_webhook_secret_set: StrictBool | None = None
+    # A chat URL not sent is kept (a GET's body sent back keeps it); `false` here with no URL removes it.
+    slack_webhook_set: StrictBool | None = None
+    teams_webhook_set: StrictBool | None = None
 
 
 RetentionDays = Annotated[StrictInt, Field(ge=0, le=3650)]

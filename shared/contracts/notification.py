@@ -34,7 +34,7 @@ class Notice(View):
 
     id: str
     kind: NoticeKind
-    channel: Literal["email", "webhook"]
+    channel: Literal["email", "webhook", "slack", "teams"]
     recipient: str | None
     status: Literal["scheduled", "sent", "failed", "cancelled"]
     scheduled_for: str | None
@@ -80,12 +80,19 @@ class Policy(View):
                                                           "each panel member whose scorecard is missing")
     offer_expiry_warning: Seconds = Field(default=86400, description="HR is warned this long before an "
                                           "unanswered offer expires")
+    slack_webhook_url: None = Field(default=None, description="write-only: always null here")
+    slack_webhook_set: bool = False
+    teams_webhook_url: None = Field(default=None, description="write-only: always null here")
+    teams_webhook_set: bool = False
 
     @classmethod
     def of(cls, division: str, policy: NotificationPolicy) -> Policy:
-        """How a stored policy reads: the webhook secret never shown, only whether one is set."""
+        """How a stored policy reads: the webhook secret and the chat URLs never shown, only whether they are set."""
         return cls.model_validate({**policy.model_dump(mode="json"), "division": division, "hr_webhook_secret": None,
-                                   "hr_webhook_secret_set": policy.hr_webhook_secret is not None})
+                                   "hr_webhook_secret_set": policy.hr_webhook_secret is not None,
+                                   "slack_webhook_url": None, "teams_webhook_url": None,
+                                   "slack_webhook_set": policy.slack_webhook_url is not None,
+                                   "teams_webhook_set": policy.teams_webhook_url is not None})
 
 
 class SurveyRecord(View):
