@@ -42,6 +42,11 @@ KEEPALIVE_SECONDS = 15
 RECHECK_SECONDS = 2.0
 
 
+class _Answered(Exception):  # noqa: N818 - not an error: carries form_page's page out of act
+    def __init__(self, response: Response):
+        self.response = response
+
+
 @dataclass
 class Page:
     """One console request: who is signed in and their way to the API."""
@@ -142,6 +147,16 @@ class Console:
             await self.sessions.set_flash(page.session, {"kind": "error", "text": f"Not done. {text}"})
             target = None
         return RedirectResponse(target or back, status_code=303)
+
+    async def form_page(self, request: Request, back: str, build: Callable[[Page], Awaitable[Response]]) -> Response:
+        """A form post answered with a page (a confirmation step), CSRF-checked as `act`; a refusal goes back
+        to `back` with the reason, as `act` does."""
+        async def do(page: Page):
+            raise _Answered(await build(page))
+        try:
+            return await self.act(request, back, do)
+        except _Answered as answered:
+            return answered.response
 
     def _cookie(self, request: Request) -> dict:
         return cookie_options(request, self.gateway.settings.public_url)

@@ -7,12 +7,12 @@ import asyncio
 import math
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from gateway.console import reports
+from gateway.console import board, reports
 from gateway.console.api import ApiError
 from gateway.templating import SECURITY_HEADERS
 from shared.interview_time import valid_timezone, when_text
@@ -21,9 +21,6 @@ from shared.timeutil import parse
 if TYPE_CHECKING:
     from gateway.console import Console, Page
 
-# Board columns, in the order an application moves; everything that ended otherwise shares the last one.
-BOARD_COLUMNS = ["received", "shortlisted", "interviewing", "interviewed", "awaiting_approval", "offered",
-                 "accepted", "hired"]
 POLICY_SECONDS = ["guide_after", "hr_confirm_after", "urgent_confirm_within", "approval_sla", "rejection_delay",
                   "screen_out_rejection_delay", "survey_after", "reuse_interview_within"]
 POLICY_TEXT = ["hr_email", "group_hr_email", "reply_to", "hr_webhook_url"]
@@ -88,13 +85,6 @@ def posting_body(page: Page) -> dict:
     else:
         body["salary_range"] = None
     return body
-
-
-def board_columns(applications: list[dict]) -> list[dict]:
-    columns = {s: [] for s in [*BOARD_COLUMNS, "ended"]}
-    for app in applications:
-        columns[app["status"] if app["status"] in columns else "ended"].append(app)
-    return [{"status": s, "items": items} for s, items in columns.items()]
 
 
 def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place lists the console's pages
@@ -184,14 +174,72 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
 
     # ------------------------------------------------------------------ the pipeline board
     @app.get("/console/requisitions/{requisition_id}/board", include_in_schema=False)
-    async def board(request: Request, requisition_id: str):
+    async def board_page(request: Request, requisition_id: str):
+        """The board (gateway/console/board.py); `fragment=1` its columns (the live refresh), `fragment=cards`
+        with `column` and `cursor` one column's next cards ("Show more")."""
         async def build(page: Page):
-            req, apps = await asyncio.gather(
-                page.api.get(f"/v1/requisitions/{q(requisition_id)}"),
-                page.api.all_pages(f"/v1/requisitions/{q(requisition_id)}/applications"))
-            template = "board_columns.html" if request.query_params.get("fragment") else "board.html"
-            return await console.render(page, template, req=req, columns=board_columns(apps), total=len(apps))
+            params = request.query_params
+            filters = board.board_filters(params)
+            shown, cursor = params.get("column"), params.get("cursor") or None
+            context = {"filters": filters, "query": board.query, "board_path": board_path}
+            if params.get("fragment") == "cards" and shown in board.COLUMNS:
+                col = await board.column(page, requisition_id, shown, filters, cursor)
+                return await console.render(page, "board_cards.html", req={"id": requisition_id}, column=col,
+                                            appending=True, **context)
+            at = {shown: cursor} if shown in board.COLUMNS and cursor else {}
+            req, summary, columns = await board.load(page, requisition_id, filters, at)
+            template = "board_columns.html" if params.get("fragment") else "board.html"
+            return await console.render(page, template, req=req, summary=summary, columns=columns,
+                                        total=summary["total"], sorts=board.SORTS, moves=board.MOVES, **context)
         return await show(request, build)
+
+    def board_path(requisition_id: str, filters: dict | None = None) -> str:
+        rest = board.query(filters or {})
+        return f"/console/requisitions/{q(requisition_id)}/board" + (f"?{rest}" if rest else "")
+
+    @app.post("/console/requisitions/{requisition_id}/board/bulk", include_in_schema=False)
+    async def board_bulk(request: Request, requisition_id: str):
+        """A bulk action: first a page that says what will happen to each selected application, then (its
+        Confirm button, `confirm=1`) the action, through the API, and back to the board with what was done."""
+        form = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+        view = parse_qs((form.get("view") or [""])[0])  # the board's filters, to go back to the same view
+        filters = board.board_filters({k: v[0] for k, v in view.items() if v})
+        back = board_path(requisition_id, filters)
+
+        def chosen(page: Page) -> tuple[str, list[str], dict]:
+            action = page.value("action")
+            ids = list(dict.fromkeys(page.values("application")))
+            options = {"tag": page.value("tag"), "move_to": page.value("move_to"), "reason": page.value("reason")}
+            if action not in ("tag", "untag", "reject", "move"):
+                raise ApiError(422, "validation_error", "action: choose what to do", "action")
+            board.check(action, ids, **options)
+            return action, ids, options
+
+        async def steps_for(page: Page, action: str, ids: list[str], options: dict) -> list[board.Step]:
+            apps = [{"id": i} for i in ids] if action in ("tag", "untag") else await board.applications(page, ids)
+            return board.plan(action, apps, page.session.role, **options)
+
+        if (form.get("confirm") or [""])[0] == "1":
+            async def do(page: Page):
+                action, ids, options = chosen(page)
+                steps = await steps_for(page, action, ids, options)
+                done, problems = await board.run(page, action, steps, tag=options["tag"], nonce=page.value("nonce"))
+                left = sum(1 for s in steps if not s.doable)
+                text = f"Done for {done} of {len(steps)} applications."
+                if left:
+                    text += f" {left} left as they were (their stage does not allow it)."
+                if problems:
+                    text += f" Not done for {len(problems)}: " + "; ".join(problems[:3])
+                return text, back
+            return await act(request, back, do)
+
+        async def review(page: Page):
+            action, ids, options = chosen(page)
+            steps = await steps_for(page, action, ids, options)
+            return await console.render(page, "board_bulk.html", req={"id": requisition_id}, action=action,
+                                        steps=steps, options=options, filters=filters, back=back, query=board.query,
+                                        doable=sum(1 for s in steps if s.doable), moves=board.MOVES)
+        return await console.form_page(request, back, review)
 
     # ------------------------------------------------------------------ applications
     @app.get("/console/applications/{application_id}", include_in_schema=False)

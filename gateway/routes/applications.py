@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 
 from gateway.audit import Read, division_of, personal_fields
 from gateway.deps import (
@@ -25,15 +27,53 @@ from shared.contracts.sourcing import Application, ApplicationAccepted, Applicat
 router = APIRouter(route_class=AnswerRoute)  # tags per route: the screening override has its own
 
 
+# The board's filters and order (issue 20), on the requisition's list and its pipeline summary.
+SourceQ = Annotated[str | None, Query(max_length=80, description="only applications from this source")]
+PassedQ = Annotated[str | None, Query(max_length=5, description="`true`: passed screening; `false`: did not "
+                                                                "(applications not yet screened match neither)")]
+TagQ = Annotated[str | None, Query(max_length=40, description="only applications with this tag")]
+StatusesQ = Annotated[str | None, Query(max_length=400, description="comma-separated statuses, any of them")]
+SortQ = Annotated[str | None, Query(max_length=10, description="`oldest` (default), `newest` or `match` (best "
+                                                               "screening match first)")]
+
+
+def _filters(source: str | None, passed: str | None, tag: str | None) -> dict:
+    return {k: v for k, v in {"source": source, "passed": passed, "tag": tag}.items() if v not in (None, "")}
+
+
 @router.get("/v1/requisitions/{requisition_id}/applications", tags=["applications"], responses=ok(ApplicationPage))
 async def requisition_applications(request: Request, rpc: Rpc, requisition_id: str,
                                    caller: CallerOf[sourcing.ListApplications], status: StatusQ = None,
-                                   limit: Limit = 50, cursor: Cursor = None):
+                                   limit: Limit = 50, cursor: Cursor = None, statuses: StatusesQ = None,
+                                   source: SourceQ = None, passed: PassedQ = None, tag: TagQ = None,
+                                   sort: SortQ = None):
+    extra = _filters(source, passed, tag) | ({"sort": sort} if sort else {})
+    if statuses:
+        extra["statuses"] = [s.strip() for s in statuses.split(",") if s.strip()]
     page = await rpc(sourcing.ListApplications, caller, request, requisition_id=requisition_id, status=status,
-                     limit=limit, cursor=cursor)
+                     limit=limit, cursor=cursor, **extra)
     await gw(request).audit.record(request, caller, [
         Read(a.candidate_id, a.division, personal_fields("application", a.model_dump())) for a in page.items])
     return page
+
+
+@router.get("/v1/requisitions/{requisition_id}/pipeline", tags=["applications"], responses=ok(sourcing.Pipeline))
+async def pipeline(request: Request, rpc: Rpc, requisition_id: str, caller: CallerOf[sourcing.PipelineSummary],
+                   source: SourceQ = None, passed: PassedQ = None, tag: TagQ = None):
+    """How many applications each status holds (with the filters), and every source and tag among the
+    requisition's applications: the pipeline board's column counts and filter choices, with no personal data."""
+    return await rpc(sourcing.PipelineSummary, caller, request, requisition_id=requisition_id,
+                     **_filters(source, passed, tag))
+
+
+@router.post("/v1/applications/tags", tags=["applications"], responses=ok(sourcing.TaggedApplications))
+async def tag_applications(request: Request, rpc: Rpc, body: cmd.TagsIn,
+                           caller: CallerOf[sourcing.TagApplications], idem: IdemKey = None):
+    """Tags added to and removed from up to 500 applications at once (recruiter, hr, admin). Every id must name
+    an application of the caller's divisions, else 404 and none changes; each change is kept in the
+    application's `tag_history` (who, when, what)."""
+    return await idempotent_call(request, rpc, caller, idem, body, 200, sourcing.TagApplications,
+                                 **body.model_dump(mode="json"))
 
 
 @router.post("/v1/applications", status_code=202, tags=["applications"], responses=ok(ApplicationAccepted, 202),

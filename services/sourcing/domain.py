@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared import stats
-from shared.contracts.commands import CandidateIn, OfferTerms
+from shared.contracts.commands import MAX_TAGS, CandidateIn, OfferTerms
 from shared.contracts.common import AppStatus, normalize_email, normalize_skill
 from shared.contracts.events import (
     ApplicationScreened,
@@ -222,6 +222,25 @@ def response_status(current: str, response: str) -> str:
     if response == "decline":
         return S.declined
     raise Conflict(f"unknown response '{response}'", code="invalid_status")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Tags (the board, issue 20): recruiters' labels, normalised by the contract (cmd.Tag)
+
+
+def retag(tags: list[str], add: list[str], remove: list[str], by: str, at: datetime) -> tuple[list[str], dict | None]:
+    """The tags after adding `add` and removing `remove`, in the order first added, and the history entry of
+    the change (None when nothing changes: a retry, or a tag already there). At most MAX_TAGS on one
+    application (else 422 naming `add`)."""
+    current = list(dict.fromkeys(tags))
+    added = [t for t in dict.fromkeys(add) if t not in current]
+    removed = [t for t in dict.fromkeys(remove) if t in current]
+    after = [t for t in current if t not in removed] + added
+    if len(after) > MAX_TAGS:
+        raise Invalid(f"add: an application holds at most {MAX_TAGS} tags", field="add")
+    if not added and not removed:
+        return current, None
+    return after, {"at": at, "by": by, "added": added, "removed": removed}
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -170,6 +170,9 @@ def _application_fields(doc: dict) -> dict:
         "offer_questions": [contract.OfferQuestion(id=q["id"], message=q["message"],
                                                    asked_at=iso(_stored_time(q["asked_at"])))
                             for q in doc.get("offer_questions") or []],
+        "tags": list(doc.get("tags") or []),
+        "tag_history": [{"at": iso(_stored_time(e["at"])), "by": e["by"], "added": e["added"],
+                         "removed": e["removed"]} for e in doc.get("tag_history") or []],
     }
 
 
@@ -693,9 +696,43 @@ class SourcingService(ServiceBase):
     @implements(contract.ListApplications)
     def list_applications(self, caller, args: contract.ListApplicationsArgs) -> contract.ApplicationPage:
         self._visible_requisition(caller, args.requisition_id)
-        status = args.status.value if args.status else None
-        docs, next_cursor = self.store.list_applications(args.requisition_id, status, args.limit, args.cursor)
+        status: str | list[str] | None = args.status.value if args.status else None
+        if args.statuses is not None:  # the board's "ended" column: several at once (with `status`: both apply)
+            wanted = {s.value for s in args.statuses}
+            status = sorted(wanted & {status} if status else wanted)
+        docs, next_cursor = self.store.list_applications(
+            args.requisition_id, status, args.limit, args.cursor, source=args.source, passed=args.passed,
+            tag=args.tag, sort=args.sort)
         return contract.ApplicationPage(items=self._with_names(docs), next_cursor=next_cursor)
+
+    @implements(contract.PipelineSummary)
+    def pipeline_summary(self, caller, args: contract.PipelineArgs) -> contract.Pipeline:
+        """The board's counts per status (filtered) and the choices of its filters, in two reads."""
+        self._visible_requisition(caller, args.requisition_id)
+        counts = self.store.pipeline_counts(args.requisition_id, args.source, args.passed, args.tag)
+        sources, tags = self.store.pipeline_choices(args.requisition_id)
+        return contract.Pipeline(requisition_id=args.requisition_id, total=sum(counts.values()), counts=counts,
+                                 sources=sources, tags=tags)
+
+    @implements(contract.TagApplications)
+    def tag_applications(self, caller, args: contract.TagApplicationsArgs) -> contract.TaggedApplications:
+        """Tags added and removed on each application (the board's bulk action). Every id must name an
+        application the caller may see (else 404 and nothing changes); each change that changes something is
+        kept in `tag_history` with who and when, in the same write as the tags."""
+        ids = list(dict.fromkeys(args.application_ids))
+        for application_id in ids:  # all or nothing as far as scope goes: check every id before writing any
+            self._visible_application(caller, application_id)
+        items = []
+        for application_id in ids:
+            def step(app, change):
+                now = utcnow()
+                tags, entry = domain.retag(app.get("tags") or [], args.add, args.remove, caller.name, now)
+                if entry is not None:
+                    app["tags"] = tags
+                    app["tag_history"] = [*(app.get("tag_history") or []), entry]
+            doc = self._move(caller, application_id, step)
+            items.append(contract.TaggedApplication(id=doc["_id"], tags=doc.get("tags") or []))
+        return contract.TaggedApplications(items=items)
 
     def _with_names(self, docs: list[dict]) -> list[contract.Application]:
         """Who applied, by name, so a recruiter's list or board needs no call per candidate."""

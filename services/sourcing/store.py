@@ -10,15 +10,39 @@ import re
 from datetime import datetime
 
 import gridfs
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from services.sourcing import domain
+from shared.errors import Invalid
 from shared.ids import new_id
-from shared.storage import ServiceStore, StillContended, match, update_and_get
+from shared.storage import (
+    ServiceStore,
+    StillContended,
+    decode_cursor,
+    encode_cursor,
+    match,
+    page_limit,
+    update_and_get,
+)
 
 CANDIDATE_EMAIL_INDEX = "candidate_email_key_unique"
 APPLICATION_UNIQUE_INDEX = "application_candidate_requisition_unique"
+
+
+def _after_match(cursor: str) -> dict:
+    """What comes after a card of the match order (match descending, then id descending; no match last)."""
+    match_text, _, last_id = cursor.partition("|")
+    if not last_id:
+        raise Invalid("cursor: not a cursor returned by this API", field="cursor")
+    if match_text == "":  # among the not yet screened: only older ones
+        return {"screening.match": None, "_id": {"$lt": last_id}}
+    try:
+        value = float(match_text)
+    except ValueError:
+        raise Invalid("cursor: not a cursor returned by this API", field="cursor") from None
+    return {"$or": [{"screening.match": {"$lt": value}}, {"screening.match": value, "_id": {"$lt": last_id}},
+                    {"screening.match": None}]}
 
 
 class SourcingStore(ServiceStore):
@@ -179,12 +203,65 @@ class SourcingStore(ServiceStore):
             {"candidate_id": candidate_id, "requisition_id": requisition_id}, session=session
         )
 
-    def list_applications(self, requisition_id: str, status: str | None, limit: int,
-                          cursor: str | None) -> tuple[list[dict], str | None]:
+    @staticmethod
+    def _board_query(requisition_id: str, source: str | None = None, passed: bool | None = None,
+                     tag: str | None = None) -> dict:
+        """A requisition's applications, filtered as the board is (issue 20): the source exactly, the screening
+        verdict (an application not screened yet has none and matches neither), a tag (stored normalised)."""
         query: dict = {"requisition_id": requisition_id}
-        if status is not None:
+        if source is not None:
+            query["source"] = source
+        if passed is not None:
+            query["screening.passed"] = passed
+        if tag is not None:
+            query["tags"] = tag
+        return query
+
+    def list_applications(self, requisition_id: str, status: str | list[str] | None, limit: int,
+                          cursor: str | None, *, source: str | None = None, passed: bool | None = None,
+                          tag: str | None = None, sort: str = "oldest") -> tuple[list[dict], str | None]:
+        """A page of a requisition's applications: of one status or several, filtered, oldest (creation, as ids
+        are time-ordered), newest or best screening match first; the cursor holds the last card's sort key."""
+        query = self._board_query(requisition_id, source, passed, tag)
+        if isinstance(status, list):
+            query["status"] = {"$in": status}
+        elif status is not None:
             query["status"] = status
-        return self.page(self.db.applications, query, limit, cursor)
+        if sort == "oldest":
+            return self.page(self.db.applications, query, limit, cursor)
+        limit = page_limit(limit)
+        after = decode_cursor(cursor)
+        if sort == "newest":
+            order = [("_id", DESCENDING)]
+            if after:
+                query = {"$and": [query, {"_id": {"$lt": after}}]}
+        else:  # match, high to low; not yet screened (no match) last; ties newest first
+            order = [("screening.match", DESCENDING), ("_id", DESCENDING)]
+            if after:
+                query = {"$and": [query, _after_match(after)]}
+        docs = list(self.db.applications.find(query).sort(order).limit(limit + 1))
+        if len(docs) <= limit:
+            return docs, None
+        last = docs[limit - 1]
+        if sort == "newest":
+            return docs[:limit], encode_cursor(last["_id"])
+        match_of = (last.get("screening") or {}).get("match")
+        return docs[:limit], encode_cursor(f"{'' if match_of is None else match_of}|{last['_id']}")
+
+    def pipeline_counts(self, requisition_id: str, source: str | None, passed: bool | None,
+                        tag: str | None) -> dict[str, int]:
+        """How many of the requisition's applications (filtered) each status holds: one aggregation."""
+        rows = self.db.applications.aggregate([
+            {"$match": self._board_query(requisition_id, source, passed, tag)},
+            {"$group": {"_id": "$status", "n": {"$sum": 1}}}])
+        return {r["_id"]: r["n"] for r in rows}
+
+    def pipeline_choices(self, requisition_id: str) -> tuple[list[str], list[str]]:
+        """Every source and every tag among the requisition's applications, sorted (the filters' choices)."""
+        query = {"requisition_id": requisition_id}
+        sources = self.db.applications.distinct("source", query)
+        tags = self.db.applications.distinct("tags", query)
+        return sorted(s for s in sources if s), sorted(t for t in tags if t)
 
     def candidate_names(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
         """Names by (candidate id, division), each as that division recorded it, for views that show who

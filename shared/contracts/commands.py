@@ -654,3 +654,39 @@ class ApiKeyIn(Strict):
     # Where an interviewer's invitations and scorecard reminders go (the interviews issue; users replace keys
     # in issue 20). Optional: a panel member without one is left out of emails, never of the panel.
     email: EmailStr | None = None
+
+
+# ---------------------------------------------------------------------------------------------- the board (issue 20)
+# A tag: a recruiter's label on an application ("bilingual", "night shift"), shown on board cards and filtered
+# by. Compared like skills (trimmed, spaces collapsed, case-folded) and stored so; no angle brackets or control
+# characters (it goes on cards and in URLs as it is).
+def _tag(value: str) -> str:
+    tag = normalize_skill(value)
+    if not tag:
+        raise ValueError("a tag cannot be blank")
+    return tag
+
+
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[^\x00-\x1f<>]+$"),
+                AfterValidator(_tag)]
+TagList = Annotated[list[Tag], Field(max_length=20)]
+MAX_TAGS = 20  # on one application
+
+
+class TagsIn(Strict):
+    """`POST /v1/applications/tags`: tags added to and removed from each of up to 500 applications at once
+    (the board's bulk action); each change is kept in the application's `tag_history`."""
+
+    application_ids: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=100)]],
+                               Field(min_length=1, max_length=500)]
+    add: TagList = []
+    remove: TagList = []
+
+    @model_validator(mode="after")
+    def _something_to_do(self):
+        if not self.add and not self.remove:
+            raise field_error("add", "name a tag to add or to remove")
+        both = sorted(set(self.add) & set(self.remove))
+        if both:
+            raise field_error("remove", f"a tag cannot be added and removed at once: {', '.join(both)}")
+        return self

@@ -228,6 +228,15 @@ class Offer(OfferView):
     status: AppStatus
 
 
+class TagChange(View):
+    """One change of an application's tags (the board, issue 20): who, when, what was added and removed."""
+
+    at: str
+    by: str
+    added: list[str]
+    removed: list[str]
+
+
 class ApplicationRecord(View):
     """An application as sourcing records it (the answer of a confirmation, an outcome, a candidate's response)."""
 
@@ -252,6 +261,9 @@ class ApplicationRecord(View):
     # The offers work: the offer's terms once set (null before).
     offer: OfferView | None = None
     offer_questions: list[OfferQuestion] = Field(default=[], description="the candidate's questions to HR")
+    # The board (issue 20): recruiters' labels, and every change of them (internal: never shown to candidates).
+    tags: list[str] = []
+    tag_history: list[TagChange] = []
 
 
 class Application(ApplicationRecord):
@@ -263,6 +275,26 @@ class Application(ApplicationRecord):
 class ApplicationPage(View):
     items: list[Application]
     next_cursor: str | None
+
+
+class Pipeline(View):
+    """`GET /v1/requisitions/{id}/pipeline`: how many applications each status holds (the filters applied), and
+    every source and tag among the requisition's applications (what the board's filters offer)."""
+
+    requisition_id: str
+    total: int
+    counts: dict[str, int]
+    sources: list[str]
+    tags: list[str]
+
+
+class TaggedApplication(View):
+    id: str
+    tags: list[str]
+
+
+class TaggedApplications(View):
+    items: list[TaggedApplication]
 
 
 class ApplicationAccepted(View):
@@ -453,11 +485,33 @@ class ApplicationArgs(Args):
     application_id: Id
 
 
-class ListApplicationsArgs(Args):
+class BoardFilters(Args):
+    """The board's filters (issue 20): the source, the screening verdict, a tag."""
+
+    source: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = None
+    passed: bool | None = None
+    tag: cmd.Tag | None = None
+
+
+ApplicationSort = Literal["oldest", "newest", "match"]  # match: the best screening match first
+
+
+class ListApplicationsArgs(BoardFilters):
     requisition_id: Id
     status: AppStatus | None = None
     limit: Limit = DEFAULT_PAGE
     cursor: Cursor | None = None
+    # The board (issue 20): several statuses at once (its "ended" column) and an order.
+    statuses: Annotated[list[AppStatus], Field(max_length=20)] | None = None
+    sort: ApplicationSort = "oldest"
+
+
+class PipelineArgs(BoardFilters):
+    requisition_id: Id
+
+
+class TagApplicationsArgs(cmd.TagsIn):
+    pass
 
 
 class CandidateArgs(Args):
@@ -570,6 +624,10 @@ SubmitFastTrackApplication = Rpc(SERVICE, "submit_fast_track_application", FastT
                                  (ADMIN,), "talent_pool acts as the system; an admin may do it by hand")
 GetApplication = Rpc(SERVICE, "get_application", ApplicationArgs, Application, STAFF)
 ListApplications = Rpc(SERVICE, "list_applications", ListApplicationsArgs, ApplicationPage, STAFF)
+PipelineSummary = Rpc(SERVICE, "pipeline_summary", PipelineArgs, Pipeline, STAFF,
+                      "GET /v1/requisitions/{id}/pipeline: counts per status (filtered), the sources and tags there")
+TagApplications = Rpc(SERVICE, "tag_applications", TagApplicationsArgs, TaggedApplications, (RECRUITER, HR, ADMIN),
+                      "POST /v1/applications/tags: add and remove tags on many applications; kept in tag_history")
 GetCandidate = Rpc(SERVICE, "get_candidate", CandidateArgs, Candidate, STAFF)
 RecordConfirmation = Rpc(SERVICE, "record_confirmation", ConfirmationArgs, ApplicationRecord, (HR, RECRUITER, ADMIN))
 RecordOutcome = Rpc(SERVICE, "record_outcome", OutcomeArgs, ApplicationRecord, (HR, ADMIN))
