@@ -65,7 +65,7 @@ def test_rejection_then_survey_with_policy_delays():
 def test_a_screen_out_waits_its_own_delay_a_day_by_default_and_an_override_cancels_it():
     plans = domain.plan_status_change("screened_out", "basic", False, DEFAULTS)
     assert kinds(plans) == [("rejection", CANDIDATE, 86400), ("survey", CANDIDATE, 172800)]
-    assert plans[0].extra == {"screened_out": True}
+    assert plans[0].extra == {"screened_out": True, "interview_planned": False}
     policy = NotificationPolicy(rejection_delay=0, screen_out_rejection_delay=3600, survey_after=7200)
     assert kinds(domain.plan_status_change("screened_out", "basic", False, policy)) == [
         ("rejection", CANDIDATE, 3600), ("survey", CANDIDATE, 7200)]

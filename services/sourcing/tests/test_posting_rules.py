@@ -105,7 +105,7 @@ def test_closing_adds_closed_and_unpublished_when_it_was_published():
 def test_division_records_default_and_check_their_time_zone():
     assert domain.default_division("retail") == {
         "_id": "retail", "name": "retail", "timezone": "UTC", "locale": "en", "careers_blurb": "",
-        "colour": "#1f6f5c", "created_at": None, "updated_at": None}
+        "colour": "#1f6f5c", "meeting_url_template": None, "created_at": None, "updated_at": None}
     made = domain.new_division({"id": "cn", "name": "China", "timezone": "Asia/Shanghai", "locale": "zh-CN",
                                 "careers_blurb": "", "colour": "#aa0000"}, T0)
     assert made["_id"] == "cn" and made["timezone"] == "Asia/Shanghai" and made["created_at"] == T0
