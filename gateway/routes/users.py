@@ -144,7 +144,7 @@ async def deactivate_user(request: Request, user_id: str, caller: Annotated[Call
     return Response(status_code=204)
 
 
-@router.post("/v1/users/{user_id}/invitation", status_code=202, responses={202: {"description": "Sent"}},
+@router.post("/v1/users/{user_id}/invitation", status_code=204, responses={204: {"description": "Sent (no body)"}},
              openapi_extra=GATEWAY_ONLY)
 async def invite_again(request: Request, rpc: Rpc, user_id: str,
                        caller: Annotated[Caller, Depends(roles(ADMIN, HR))]):
@@ -156,4 +156,4 @@ async def invite_again(request: Request, rpc: Rpc, user_id: str,
         raise Conflict(f"user {user_id} is {doc['status']}, not invited", code="not_invited")
     if not await send_link(rpc, request, doc, INVITATION):
         raise Conflict("the invitation email could not be sent; try again", code="email_not_sent")
-    return Response(status_code=202)
+    return Response(status_code=204)
