@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pwdlib import PasswordHash
+from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 MIN_LENGTH = 12
@@ -61,5 +62,5 @@ def verify(password: str, stored: str | None) -> bool:
         return False
     try:
         return _HASHER.verify(password, stored)
-    except ValueError:  # not a hash pwdlib knows: never a match
+    except (ValueError, UnknownHashError):  # not a hash pwdlib knows: never a match
         return False

@@ -332,3 +332,23 @@ def test_a_password_reset_link_is_sent_only_to_an_active_account_and_ends_old_se
     assert gw.client.get("/console/requisitions").headers["location"] == "/console/login?expired=1"
     assert sign_in(gw, user["email"], GOOD_PASSWORD).status_code == 401
     assert sign_in(gw, user["email"], "a brand new passphrase 9").status_code == 303
+
+
+def test_an_invitation_that_could_not_be_sent_is_said_and_sent_again_with_a_new_link(gw):
+    from shared.errors import Conflict
+
+    admin = gw.as_("admin")
+    gw.fake.answer(notification.SendStaffEmail, Conflict("SMTP down", code="email_not_sent"))
+    user = invite(gw, admin)
+    assert user["invitation_sent"] is False and user["status"] == "invited"
+    first = link_of(gw, user["email"])
+    gw.fake.answer(notification.SendStaffEmail, lambda call: {"message_id": "<m@t>"})
+    assert gw.client.post(f"/v1/users/{user['id']}/invitation", headers=admin).status_code == 204
+    second = link_of(gw, user["email"])
+    assert second != first
+    assert gw.client.get(first).status_code == 400  # replaced by the newer link
+    assert gw.client.get(second).status_code == 200
+    _, done = set_password(gw, second, GOOD_PASSWORD)
+    assert done.status_code == 303
+    again = gw.client.post(f"/v1/users/{user['id']}/invitation", headers=admin)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "not_invited"
