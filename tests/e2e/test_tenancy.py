@@ -43,6 +43,7 @@ BODIES = {
     ("DELETE", "/v1/api-keys/{key_id}"): None,
     ("PATCH", "/v1/requisitions/{requisition_id}"): {"title": "Taken over"},
     ("PATCH", "/v1/divisions/{division_id}"): {"name": "Taken over"},
+    ("POST", "/v1/users/{user_id}/invitation"): None,
 }
 # Routes that take a file (multipart), with a valid one.
 FILES = {("POST", "/v1/applications/{application_id}/documents"): {
@@ -81,11 +82,17 @@ def tenant_a(platform):
     assert document.status_code == 201, document.text
     wait_for(lambda: recruiter.get(f"/v1/applications/{app['id']}/documents").json()["items"],
              lambda items: items[0]["text_status"] != "pending", what="the document read")
+    # a user of division A (issue 20): users name registered divisions only
+    registered = admin.post("/v1/divisions", json={"id": A, "name": "Tenant A"})
+    assert registered.status_code in (201, 409), registered.text
+    user = admin.post("/v1/users", json={"email": "user.a@example.org", "name": "Tenant A User",
+                                         "role": "recruiter", "divisions": [A]})
+    assert user.status_code == 201, user.text
     return {
         "ids": {"requisition_id": req["id"], "application_id": app["id"], "candidate_id": app["candidate_id"],
                 "interview_id": interview["id"], "approval_id": approvals[0]["id"], "key_id": key_id,
                 "division": A, "division_id": A, "document_id": document.json()["id"],
-                "erasure_id": "era_of_tenant_a"},  # erasures are admin-only: refused by role
+                "erasure_id": "era_of_tenant_a", "user_id": user.json()["id"]},  # erasures are admin-only: refused by role
         "urgent_requisition_id": urgent["id"],
         "hr": hr,
     }
@@ -104,6 +111,7 @@ def snapshot(tenant) -> dict:
         "policy": hr.get(f"/v1/notification-policies/{A}").json(),
         "retention": hr.get(f"/v1/retention-policies/{A}").json(),
         "candidate": hr.get(f"/v1/candidates/{ids['candidate_id']}").json(),
+        "user": hr.get(f"/v1/users/{ids['user_id']}").json(),
     }
 
 
