@@ -12,7 +12,7 @@ import hashlib
 import json
 import secrets
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -265,8 +265,46 @@ class Accounts:
         return await self.console.act(request, "/console/account", do)
 
 
-def install(app: FastAPI, console: Console) -> Accounts:
+ROLES = ["recruiter", "interviewer", "hr", "admin"]
+
+
+def install(app: FastAPI, console: Console) -> Accounts:  # noqa: C901 - one place lists the account pages
     accounts = Accounts(console)
+
+    # -- people: invite and deactivate (through /v1/users, as an API client would) --------------------------
+    @app.get("/console/users", include_in_schema=False)
+    async def users(request: Request):
+        async def build(page: Page):
+            listing = await page.api.get("/v1/users", cursor=request.query_params.get("cursor"))
+            return await console.render(page, "users.html", listing=listing, roles=ROLES)
+        return await console.show(request, build)
+
+    @app.post("/console/users", include_in_schema=False)
+    async def invite(request: Request):
+        async def do(page: Page):
+            divisions = [d.strip() for d in page.value("divisions").replace("\n", ",").split(",") if d.strip()]
+            body = {"email": page.value("email"), "name": page.value("name"), "role": page.value("role"),
+                    "divisions": divisions, "locale": page.value("locale", "en"),
+                    "timezone": page.value("timezone") or "UTC"}
+            created = await page.api.post("/v1/users", body, idempotency_key=page.value("nonce") or None)
+            if not created.get("invitation_sent", True):
+                return f"{created['email']} added, but the invitation email could not be sent: invite again.", None
+            return f"Invitation sent to {created['email']}.", None
+        return await console.act(request, "/console/users", do)
+
+    @app.post("/console/users/{user_id}/deactivate", include_in_schema=False)
+    async def deactivate(request: Request, user_id: str):
+        async def do(page: Page):
+            await page.api.delete(f"/v1/users/{quote(user_id, safe='')}")
+            return "Deactivated: their sessions and API keys no longer work.", None
+        return await console.act(request, "/console/users", do)
+
+    @app.post("/console/users/{user_id}/invitation", include_in_schema=False)
+    async def invite_again(request: Request, user_id: str):
+        async def do(page: Page):
+            await page.api.post(f"/v1/users/{quote(user_id, safe='')}/invitation")
+            return "A new invitation link is on its way.", None
+        return await console.act(request, "/console/users", do)
 
     @app.post("/console/login/code", include_in_schema=False)
     async def login_code(request: Request):

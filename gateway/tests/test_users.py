@@ -352,3 +352,28 @@ def test_an_invitation_that_could_not_be_sent_is_said_and_sent_again_with_a_new_
     assert done.status_code == 303
     again = gw.client.post(f"/v1/users/{user['id']}/invitation", headers=admin)
     assert again.status_code == 409 and again.json()["error"]["code"] == "not_invited"
+
+
+def test_the_console_people_page_invites_and_deactivates_through_the_api(gw):
+    _, key = gw.key("admin")
+    signed_in = gw.client.post("/console/login", data={"csrf": login_csrf(gw), "api_key": key}, headers=ORIGIN)
+    assert signed_in.status_code == 303
+    page = gw.client.get("/console/users")
+    assert page.status_code == 200 and 'for="invite_email"' in page.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    email = f"console-{secrets.token_hex(3)}@example.com"
+    sent = gw.client.post("/console/users", data={"csrf": csrf, "email": email, "name": "Ivy Interviewer",
+                                                  "role": "interviewer", "divisions": "retail", "locale": "zh-CN",
+                                                  "timezone": "Asia/Shanghai"}, headers=ORIGIN)
+    assert sent.status_code == 303
+    listed = gw.client.get("/console/users").text
+    assert f"Invitation sent to {email}" in listed and "Ivy Interviewer" in listed
+    [call] = [c for c in gw.fake.calls_to(notification.SendStaffEmail) if c.kwargs["to"] == email]
+    assert call.kwargs["locale"] == "zh-CN"
+    bad = gw.client.post("/console/users", data={"csrf": csrf, "email": "b@example.com", "name": "B",
+                                                 "role": "recruiter", "divisions": "retial"}, headers=ORIGIN)
+    assert "Not done. divisions: no division retial" in gw.client.get(bad.headers["location"]).text
+    row = next(r for r in listed.split("<tr>") if f"<td>{email}</td>" in r)
+    user_id = re.search(r'/console/users/(usr_[A-Za-z0-9_]+)/deactivate', row).group(1)
+    gw.client.post(f"/console/users/{user_id}/deactivate", data={"csrf": csrf}, headers=ORIGIN)
+    assert gw.client.get(f"/v1/users/{user_id}", headers=gw.as_("admin")).json()["status"] == "deactivated"

@@ -44,12 +44,21 @@ BODIES = {
     ("PATCH", "/v1/requisitions/{requisition_id}"): {"title": "Taken over"},
     ("PATCH", "/v1/divisions/{division_id}"): {"name": "Taken over"},
     ("POST", "/v1/users/{user_id}/invitation"): None,
+    # (the interviews and offers issue's routes)
+    ("PATCH", "/v1/interviews/{interview_id}"): {"duration_minutes": 45},
+    ("POST", "/v1/interviews/{interview_id}/cancel"): {"reason": "taken over"},
+    ("POST", "/v1/interviews/{interview_id}/attendance"): {"candidate": "no_show"},
+    ("PUT", "/v1/requisitions/{requisition_id}/kit"): {"competencies": {"ledger": {"questions": ["Taken over?"]}}},
+    ("POST", "/v1/applications/{application_id}/offer"): {
+        "salary": {"amount": 1, "currency": "EUR", "period": "year"}, "start_date_options": ["2030-01-15"],
+        "expires_at": "2029-12-31T00:00:00Z"},
 }
 # Routes that take a file (multipart), with a valid one.
 FILES = {("POST", "/v1/applications/{application_id}/documents"): {
     "data": {"kind": "other"}, "files": {"file": ("note.txt", b"A note from division B", "text/plain")}}}
 # Routes whose parameter is not a division's object: the portal's credential is the token itself.
 NOT_DIVISION_SCOPED = {"/portal/{token}", "/portal/{token}/response", "/portal/{token}/survey",
+                       "/portal/{token}/slot", "/portal/{token}/other-times",
                        "/portal/{token}/consent", "/portal/{token}/leave", "/careers/community/confirm/{token}",
                        # public by design, published jobs only (tests/e2e/test_careers.py: 404 for any other)
                        "/v1/public/jobs/{requisition_id}/applications"}
@@ -92,7 +101,8 @@ def tenant_a(platform):
         "ids": {"requisition_id": req["id"], "application_id": app["id"], "candidate_id": app["candidate_id"],
                 "interview_id": interview["id"], "approval_id": approvals[0]["id"], "key_id": key_id,
                 "division": A, "division_id": A, "document_id": document.json()["id"],
-                "erasure_id": "era_of_tenant_a", "user_id": user.json()["id"]},  # erasures are admin-only: refused by role
+                "erasure_id": "era_of_tenant_a",  # erasures are admin-only: refused by role
+                "user_id": user.json()["id"]},
         "urgent_requisition_id": urgent["id"],
         "hr": hr,
     }
