@@ -58,7 +58,7 @@ FILES = {("POST", "/v1/applications/{application_id}/documents"): {
     "data": {"kind": "other"}, "files": {"file": ("note.txt", b"A note from division B", "text/plain")}}}
 # Routes whose parameter is not a division's object: the portal's credential is the token itself.
 NOT_DIVISION_SCOPED = {"/portal/{token}", "/portal/{token}/response", "/portal/{token}/survey",
-                       "/portal/{token}/slot", "/portal/{token}/other-times",
+                       "/portal/{token}/slot", "/portal/{token}/other-times", "/portal/{token}/offer-letter",
                        "/portal/{token}/consent", "/portal/{token}/leave", "/careers/community/confirm/{token}",
                        # public by design, published jobs only (tests/e2e/test_careers.py: 404 for any other)
                        "/v1/public/jobs/{requisition_id}/applications"}
