@@ -179,6 +179,13 @@ class Settings:
                                      lambda name, value: event_signing.parse_max_age(value, name),
                                      default=event_signing.DEFAULT_MAX_AGE_SECONDS)
 
+    # Single sign-on to the console with the company's OpenID Connect provider (gateway/console/sso.py): its
+    # discovery document (`<issuer>/.well-known/openid-configuration`, or the issuer, which that is appended
+    # to), the client id and secret registered there. Off while the metadata URL or client id is unset.
+    oidc_metadata_url: str = variable("OIDC_METADATA_URL", default="")
+    oidc_client_id: str = variable("OIDC_CLIENT_ID", default="")
+    oidc_client_secret: str = variable("OIDC_CLIENT_SECRET", default="", repr=False)
+
     # -- processes -------------------------------------------------------------------------------------
     version: str = variable("HIRELOOP_VERSION", default="0.1.0")
     log_level: str = variable("LOG_LEVEL", default="INFO")

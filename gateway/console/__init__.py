@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, quote
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from gateway.console import views
+from gateway.console import accounts, views
 from gateway.console.api import ApiError, Caller, ConsoleApi, SignedOut
 from gateway.console.live import BoardFeed
 from gateway.console.session import (
@@ -32,6 +32,7 @@ from gateway.console.session import (
     csrf_ok,
     same_origin,
 )
+from gateway.console.sso import configured as sso_configured
 from gateway.templating import SECURITY_HEADERS, TEMPLATES
 from shared.errors import DomainError
 
@@ -70,6 +71,7 @@ class Console:
         self._api: ConsoleApi | None = None
         self._feed: BoardFeed | None = None
         self._sessions: Sessions | None = None
+        self.accounts: accounts.Accounts | None = None  # the account pages (install)
 
     @property
     def gateway(self):
@@ -168,21 +170,27 @@ class Console:
         return response
 
     # -- sign-in -------------------------------------------------------------------------------------
-    async def login_page(self, request: Request, error: str | None = None, status: int = 200) -> Response:
+    async def login_page(self, request: Request, error: str | None = None, status: int = 200,
+                         headers: dict[str, str] | None = None, email: str = "") -> Response:
         token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
         nxt = request.query_params.get("next", "")
         response = self.html("login.html", status, session=None, flash=None, path="/console/login", csrf=token,
                              next=nxt if nxt.startswith("/console") else "", error=error,
-                             expired=request.query_params.get("expired"))
+                             expired=request.query_params.get("expired"), email=email,
+                             password_set=request.query_params.get("password_set"),
+                             sso=sso_configured(self.gateway.settings))
         response.set_cookie(LOGIN_COOKIE, token, max_age=3600, **self._cookie(request))
+        response.headers.update(headers or {})
         return response
 
     async def login(self, request: Request) -> Response:
-        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        form = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
         sent = (form.get("csrf") or [""])[0]
         if not same_origin(request) or not csrf_ok(request.cookies.get(LOGIN_COOKIE), sent):
             return await self.login_page(request, "The sign-in form expired. Please try again.", 403)
         key = (form.get("api_key") or [""])[0].strip()
+        if not key:  # a person: email and password (gateway/console/accounts.py)
+            return await self.accounts.password_login(request, form)
         try:
             caller = await self.gateway.keys.authenticate(key) if key else None
         except DomainError:
@@ -272,6 +280,7 @@ def install(app: FastAPI) -> None:
     console = Console(app)
     app.state.console = console
     views.install(app, console)
+    console.accounts = accounts.install(app, console)
 
     @app.get("/", include_in_schema=False)
     async def root():

@@ -22,9 +22,10 @@ from gateway.routes import (
     reports,
     requisitions,
     talent_pool,
+    users,
 )
 
-ROUTERS = (operations, keys, audit, divisions, requisitions, applications, interviews, decisions, privacy,
+ROUTERS = (operations, keys, users, audit, divisions, requisitions, applications, interviews, decisions, privacy,
            notifications, reports, talent_pool, portal, public_jobs, careers, community, documents)
 
 

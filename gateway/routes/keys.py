@@ -28,9 +28,20 @@ async def create_key(request: Request, body: cmd.ApiKeyIn, caller: Annotated[Cal
         # (a time without an offset is UTC, as MongoDB stores it) A key dead on arrival is a mistake.
         raise Invalid("expires_at: must be in the future", field="expires_at")
 
+    email = str(body.email) if body.email else None
+    if body.user_id:  # a user's own key: never more than the user, and it ends with them
+        user = await gw(request).users.get(body.user_id)
+        if user is None or user["status"] == "deactivated":
+            raise Invalid(f"user_id: no active user {body.user_id}", field="user_id")
+        if body.role != user["role"]:
+            raise Invalid(f"role: the user is {user['role']}; their key must be too", field="role")
+        if body.role != ADMIN and not set(body.divisions) <= set(user.get("divisions", [])):
+            raise Invalid("divisions: a user's key may name only the user's divisions", field="divisions")
+        email = email or user["email"]
+
     async def produce():
-        created = await gw(request).keys.create(body.name, body.role, body.divisions, body.expires_at,
-                                                  str(body.email) if body.email else None)
+        created = await gw(request).keys.create(body.name, body.role, body.divisions, body.expires_at, email,
+                                                  user_id=body.user_id)
         return JSONResponse(status_code=201, content=created)
     # The answer holds the key's secret: never stored; a replay is 409 idempotency_key_reused.
     return await idempotent_answer(request, caller, idem, body, produce, shows_secret=True)

@@ -879,6 +879,19 @@ class NotificationService(ServiceBase):
 
         return contract.Policy.of(division, self.bus.transact(work))
 
+    @implements(contract.SendStaffEmail)
+    def send_staff_email(self, caller, args: contract.StaffEmailArgs) -> contract.StaffEmailSent:
+        """Sent now and kept nowhere: the link in it signs a person in (a notice would store it)."""
+        rendered = domain.render(loader.template_text(args.locale, args.template),
+                                 {"name": args.name, "link": args.link, "expires_at": args.expires_at})
+        message = {"_id": new_id("mail"), "kind": args.template, "recipient": str(args.to),
+                   "subject": rendered.subject, "body": rendered.body}
+        try:
+            return contract.StaffEmailSent(message_id=self.mailer.send(message))
+        except SendError as exc:
+            log.warning("staff email not sent", extra={"template": args.template, "error": str(exc)})
+            raise Conflict(f"the email could not be sent: {exc}", code="email_not_sent") from None
+
     @implements(contract.ListForApplication)
     def list_for_application(self, caller, args: contract.ApplicationPageArgs) -> contract.NoticePage:
         contact = self.store.get_contact(args.application_id)

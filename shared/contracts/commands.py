@@ -654,6 +654,21 @@ class ApiKeyIn(Strict):
     # Where an interviewer's invitations and scorecard reminders go (the interviews issue; users replace keys
     # in issue 20). Optional: a panel member without one is left out of emails, never of the panel.
     email: EmailStr | None = None
+    # The user the key belongs to (issue 20): its role must be the user's and its divisions among theirs, and
+    # it ends when the user is deactivated. Without one, the key is the named service account's.
+    user_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+
+class UserIn(Strict):
+    """`POST /v1/users` (issue 20): a staff user, invited by email (docs/decisions/008-users.md). An admin has
+    every division; anyone else needs at least one registered division."""
+
+    email: EmailStr
+    name: Name
+    role: Role
+    divisions: Annotated[list[Division], Field(max_length=100)] = []
+    locale: Locale = "en"
+    timezone: TimeZone = "UTC"
 
 
 # ---------------------------------------------------------------------------------------------- the board (issue 20)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, EmailStr, Field
 from pydantic_core import PydanticCustomError
 
 from shared.contracts.commands import NotificationPolicy, NotificationPolicyPut, Seconds, SurveyIn
@@ -161,6 +161,10 @@ class OverdueScorecards(View):
     items: list[OverdueScorecard]
 
 
+class StaffEmailSent(View):
+    message_id: str
+
+
 # ---------------------------------------------------------------------------------------------- arguments
 class DivisionArgs(Args):
     division: PolicyDivision
@@ -196,6 +200,18 @@ class ExportArgs(Args):
     application_ids: IdList
 
 
+class StaffEmailArgs(Args):
+    """An email to a member of staff (issue 20): an account's invitation or password reset link, in the
+    person's locale. Sent at once, never stored: the link is a credential (docs/decisions/008-users.md)."""
+
+    to: EmailStr
+    template: Literal["staff_invitation", "staff_password_reset"]
+    locale: Literal["en", "zh-CN"] = "en"
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    link: Annotated[str, Field(min_length=10, max_length=500, pattern=r"^https?://")]
+    expires_at: str = Field(max_length=40, description="when the link stops working (ISO, UTC)")
+
+
 class OverdueArgs(Args):
     division: PolicyDivision | None = None
 
@@ -221,3 +237,5 @@ TimingReport = Rpc(SERVICE, "timing_report", ReportArgs, NotificationTimingRepor
 OverdueScorecardList = Rpc(SERVICE, "overdue_scorecards", OverdueArgs, OverdueScorecards, STAFF,
                           "GET /v1/reports/overdue-scorecards: held interviews with scorecards missing past "
                           "the division's scorecard_reminder_after")
+SendStaffEmail = Rpc(SERVICE, "send_staff_email", StaffEmailArgs, StaffEmailSent, SYSTEM_ONLY,
+                     "The gateway: a staff account's invitation or password reset link, sent at once")

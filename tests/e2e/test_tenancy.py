@@ -43,21 +43,23 @@ BODIES = {
     ("DELETE", "/v1/api-keys/{key_id}"): None,
     ("PATCH", "/v1/requisitions/{requisition_id}"): {"title": "Taken over"},
     ("PATCH", "/v1/divisions/{division_id}"): {"name": "Taken over"},
-    ("PATCH", "/v1/interviews/{interview_id}"): {"location": "Elsewhere"},
+    ("POST", "/v1/users/{user_id}/invitation"): None,
+    # (the interviews and offers issue's routes)
+    ("PATCH", "/v1/interviews/{interview_id}"): {"duration_minutes": 45},
     ("POST", "/v1/interviews/{interview_id}/cancel"): {"reason": "taken over"},
     ("POST", "/v1/interviews/{interview_id}/attendance"): {"candidate": "no_show"},
-    ("PUT", "/v1/requisitions/{requisition_id}/kit"): {"competencies": {"craft": {"questions": ["Why?"]}}},
+    ("PUT", "/v1/requisitions/{requisition_id}/kit"): {"competencies": {"ledger": {"questions": ["Taken over?"]}}},
     ("POST", "/v1/applications/{application_id}/offer"): {
-        "salary": {"amount": 1, "currency": "EUR", "period": "year"}, "start_date_options": ["2099-01-04"],
-        "expires_at": "2099-01-01T00:00:00Z"},
+        "salary": {"amount": 1, "currency": "EUR", "period": "year"}, "start_date_options": ["2030-01-15"],
+        "expires_at": "2029-12-31T00:00:00Z"},
 }
 # Routes that take a file (multipart), with a valid one.
 FILES = {("POST", "/v1/applications/{application_id}/documents"): {
     "data": {"kind": "other"}, "files": {"file": ("note.txt", b"A note from division B", "text/plain")}}}
 # Routes whose parameter is not a division's object: the portal's credential is the token itself.
 NOT_DIVISION_SCOPED = {"/portal/{token}", "/portal/{token}/response", "/portal/{token}/survey",
+                       "/portal/{token}/slot", "/portal/{token}/other-times", "/portal/{token}/offer-letter",
                        "/portal/{token}/consent", "/portal/{token}/leave", "/careers/community/confirm/{token}",
-                       "/portal/{token}/offer-letter", "/portal/{token}/slot", "/portal/{token}/other-times",
                        # public by design, published jobs only (tests/e2e/test_careers.py: 404 for any other)
                        "/v1/public/jobs/{requisition_id}/applications"}
 
@@ -89,11 +91,18 @@ def tenant_a(platform):
     assert document.status_code == 201, document.text
     wait_for(lambda: recruiter.get(f"/v1/applications/{app['id']}/documents").json()["items"],
              lambda items: items[0]["text_status"] != "pending", what="the document read")
+    # a user of division A (issue 20): users name registered divisions only
+    registered = admin.post("/v1/divisions", json={"id": A, "name": "Tenant A"})
+    assert registered.status_code in (201, 409), registered.text
+    user = admin.post("/v1/users", json={"email": "user.a@example.org", "name": "Tenant A User",
+                                         "role": "recruiter", "divisions": [A]})
+    assert user.status_code == 201, user.text
     return {
         "ids": {"requisition_id": req["id"], "application_id": app["id"], "candidate_id": app["candidate_id"],
                 "interview_id": interview["id"], "approval_id": approvals[0]["id"], "key_id": key_id,
                 "division": A, "division_id": A, "document_id": document.json()["id"],
-                "erasure_id": "era_of_tenant_a"},  # erasures are admin-only: refused by role
+                "erasure_id": "era_of_tenant_a",  # erasures are admin-only: refused by role
+                "user_id": user.json()["id"]},
         "urgent_requisition_id": urgent["id"],
         "hr": hr,
     }
@@ -112,6 +121,7 @@ def snapshot(tenant) -> dict:
         "policy": hr.get(f"/v1/notification-policies/{A}").json(),
         "retention": hr.get(f"/v1/retention-policies/{A}").json(),
         "candidate": hr.get(f"/v1/candidates/{ids['candidate_id']}").json(),
+        "user": hr.get(f"/v1/users/{ids['user_id']}").json(),
     }
 
 

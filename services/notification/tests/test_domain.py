@@ -69,7 +69,8 @@ def test_a_screen_out_waits_its_own_delay_a_day_by_default_and_an_override_cance
     policy = NotificationPolicy(rejection_delay=0, screen_out_rejection_delay=3600, survey_after=7200)
     assert kinds(domain.plan_status_change("screened_out", "basic", False, policy)) == [
         ("rejection", CANDIDATE, 3600), ("survey", CANDIDATE, 7200)]
-    assert domain.plan_status_change("rejected", "basic", False, policy)[0].extra == {"screened_out": False, "interview_planned": False}
+    assert domain.plan_status_change("rejected", "basic", False, policy)[0].extra == {
+        "screened_out": False, "interview_planned": False}
     assert domain.cancels_on_status("shortlisted") is True
 
 
