@@ -158,6 +158,10 @@ class ServiceStore:
             self.db[collection].create_index([("outbox_pending", ASCENDING)], sparse=True, name="outbox_pending")
         self.create_indexes()
 
+    def bootstrap(self, settings) -> None:
+        """What the service's store sets up from its settings when the service starts, after the indexes (e.g.
+        sourcing's HIRELOOP_DIVISIONS); nothing by default. Every replica runs it: it must be idempotent."""
+
     def create_indexes(self) -> None:
         """Subclasses declare their own indexes here."""
 

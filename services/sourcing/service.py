@@ -306,6 +306,10 @@ class SourcingService(ServiceBase):
     # -- requisitions --------------------------------------------------------------------------------
     @implements(contract.CreateRequisition)
     def create_requisition(self, caller, cmd: NewRequisition) -> contract.Requisition:
+        # Registered first: a typo (`retial`) is a 422 for everyone, not a new division nor a 403.
+        if self.store.get_division(cmd.division) is None:
+            raise Invalid(f"division: '{cmd.division}' is not a registered division (GET /v1/divisions lists them; "
+                          f"group HR registers one with POST /v1/divisions)", field="division")
         if not caller.can_see(cmd.division):
             raise Forbidden(f"you may not open requisitions in division '{cmd.division}'")
         fields = {**cmd.model_dump(mode="json"), "closes_at": _stored_time(cmd.closes_at)}
@@ -384,18 +388,16 @@ class SourcingService(ServiceBase):
 
     @implements(contract.ListDivisions)
     def list_divisions(self, caller, args) -> contract.DivisionList:
-        """Staff: the divisions of their key; admin: every recorded division and every one with requisitions."""
-        wanted = caller.division_filter()
-        records = {d["_id"]: d for d in self.store.divisions(wanted)}
-        names = set(wanted) if wanted is not None else {*records, *self.store.requisition_divisions()}
-        return contract.DivisionList(items=[division_view(records.get(d) or domain.default_division(d))
-                                            for d in sorted(names)])
+        """The registered divisions: of the caller's key (staff), every one (admin, services)."""
+        return contract.DivisionList(items=[division_view(d) for d in self.store.divisions(caller.division_filter())])
 
     @implements(contract.GetDivision)
     def get_division(self, caller, args: contract.DivisionIdArgs) -> contract.DivisionRecord:
-        if not caller.can_see(args.division_id):
+        """A registered division (404 otherwise: the gateway asks this before a key or policy names one)."""
+        doc = self.store.get_division(args.division_id) if caller.can_see(args.division_id) else None
+        if doc is None:
             raise NotFound(f"division {args.division_id} not found")
-        return division_view(self._division(args.division_id))
+        return division_view(doc)
 
     @implements(contract.CreateDivision)
     def create_division(self, caller, cmd) -> contract.DivisionRecord:
@@ -409,13 +411,15 @@ class SourcingService(ServiceBase):
 
     @implements(contract.PatchDivision)
     def patch_division(self, caller, args: contract.PatchDivisionArgs) -> contract.DivisionRecord:
-        """A division with no record yet is patched from its defaults (it reads as them already)."""
+        """A registered division (404 otherwise: POST registers one, so a typo in a path makes none)."""
         sent = args.model_fields_set - {"division_id"}
         changes = args.model_dump(mode="json", include=sent)
 
         def work(uow):
-            doc = domain.patch_division(self._division(args.division_id, uow.session), changes,
-                                        _stored_time(utcnow()))
+            stored = uow.store.get_division(args.division_id, session=uow.session)
+            if stored is None:
+                raise NotFound(f"division {args.division_id} not found")
+            doc = domain.patch_division(stored, changes, _stored_time(utcnow()))
             uow.store.save_division(doc, uow.session)
             return doc
 

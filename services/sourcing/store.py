@@ -16,6 +16,7 @@ from pymongo.errors import DuplicateKeyError
 from services.sourcing import domain
 from shared.ids import new_id
 from shared.storage import ServiceStore, StillContended, match, update_and_get
+from shared.timeutil import utcnow
 
 CANDIDATE_EMAIL_INDEX = "candidate_email_key_unique"
 APPLICATION_UNIQUE_INDEX = "application_candidate_requisition_unique"
@@ -115,6 +116,26 @@ class SourcingStore(ServiceStore):
 
     def save_division(self, doc: dict, session=None) -> None:
         self.db.divisions.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
+
+    def register_divisions(self, division_ids, at: datetime) -> list[str]:
+        """A record with the defaults for each of `division_ids` that has none (a record already there is left as
+        it is); the ids registered now. Idempotent, so every replica may run it at start."""
+        registered = []
+        for division_id in division_ids:
+            doc = domain.new_division({"id": division_id, "timezone": domain.DEFAULT_TIMEZONE}, at)
+            try:
+                result = self.db.divisions.update_one({"_id": division_id}, {"$setOnInsert": doc}, upsert=True)
+            except DuplicateKeyError:  # another replica's upsert won the race: it is there
+                continue
+            if result.upserted_id is not None:
+                registered.append(division_id)
+        return registered
+
+    def bootstrap(self, settings) -> None:
+        """At start: the divisions HIRELOOP_DIVISIONS names, and every division requisitions were opened in
+        before divisions had to be registered (a deployment from before issue 20 keeps working)."""
+        in_use = set(self.requisition_divisions()) - {d["_id"] for d in self.db.divisions.find({}, {"_id": 1})}
+        self.register_divisions([*settings.divisions, *sorted(in_use)], utcnow().replace(microsecond=0))
 
     def list_requisitions(self, divisions: list[str] | None, status: str | None, urgent: bool | None,
                           limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
