@@ -16,7 +16,8 @@ REQUISITION = {"id": "req_1", "status": "open", "title": "Barista", "division": 
                "location": "Shanghai", "headcount": 1, "knockout_questions": [], "created_at": "2026-01-05T09:00:00Z",
                "closed_at": None, "close_reason": None}
 DIVISION = {"id": "retail", "name": "Retail", "timezone": "Asia/Shanghai", "locale": "zh-CN", "careers_blurb": "",
-            "colour": "#1f6f5c", "created_at": "2026-01-05T09:00:00Z", "updated_at": "2026-01-05T09:00:00Z"}
+            "colour": "#1f6f5c", "meeting_url_template": None, "created_at": "2026-01-05T09:00:00Z",
+            "updated_at": "2026-01-05T09:00:00Z"}
 
 
 @pytest.fixture(scope="module")

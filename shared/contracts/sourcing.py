@@ -85,7 +85,7 @@ class RequisitionPage(View):
 
 class DivisionRecord(View):
     """A division as a record (api-v1 "People"; its careers page's name, blurb and colour since the careers
-    issue). A division with no record yet reads as its id, UTC, `en` and the default colour."""
+    issue). Only a division with a record is registered (issue 20): requisitions, keys and policies name one."""
 
     id: str
     name: str
