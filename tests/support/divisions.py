@@ -6,8 +6,14 @@ from __future__ import annotations
 
 # The fixed division names of the suites (a test with a name of its own registers it with `register_over_api`).
 FIXED = ("retail", "logistics", "bakery", "finance", "office", "warehouse", "surveys", "retention", "other",
-         "elsewhere", "faults", "consent", "atrest", "erasure", "observatory", "careers-e2e", "signed-events",
-         "fuzzing", "replay-target", "d", "x")
+         "elsewhere", "faults", "consent", "consent-other", "atrest", "erasure", "observatory", "careers-e2e",
+         "signed-events", "fuzzing", "replay-target", "doc-check", "dd-alpha", "dd-beta", "cw-portal", "cw-screen",
+         "cw-screen-fast", "cw-silent", "d", "x")
+
+
+def fixed_env() -> dict[str, str]:
+    """The platform's environment that registers `FIXED` at start-up."""
+    return {"HIRELOOP_DIVISIONS": ",".join(FIXED)}
 
 
 def register(store, *division_ids: str):
