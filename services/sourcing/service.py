@@ -700,6 +700,36 @@ class SourcingService(ServiceBase):
         docs, next_cursor = self.store.list_applications(args.requisition_id, status, args.limit, args.cursor)
         return contract.ApplicationPage(items=self._with_names(docs), next_cursor=next_cursor)
 
+    # -- search (issue 20, docs/decisions/008-candidate-search.md) ---------------------------------------------
+    # The most candidates an applications list's `q` narrows to (a name's first letter in a large group finds
+    # more: the list then covers the first ones, by profile id; a longer term narrows it).
+    SEARCH_CANDIDATE_CAP = 1000
+
+    @implements(contract.SearchCandidates)
+    def search_candidates(self, caller, args: contract.SearchCandidatesArgs) -> contract.CandidateSearchPage:
+        """One hit per profile found in the caller's divisions (the person as that division recorded them)."""
+        kind, terms = domain.search_terms(args.q)
+        docs, next_cursor = self.store.search_profiles(caller.division_filter(), kind, terms, args.limit,
+                                                       args.cursor)
+        return contract.CandidateSearchPage(items=[contract.CandidateHit(
+            id=p["candidate_id"], division=p["division"], name=p["name"], email=open_sealed(p.get("email")),
+            phone=open_sealed(p.get("phone")), skills=p.get("skills") or [],
+            matched=domain.matched_by(kind, terms, p)) for p in docs], next_cursor=next_cursor)
+
+    @implements(contract.SearchApplications)
+    def search_applications(self, caller, args: contract.SearchApplicationsArgs) -> contract.ApplicationPage:
+        divisions = caller.division_filter()
+        candidate_ids = None
+        if args.q is not None:
+            kind, terms = domain.search_terms(args.q)
+            candidate_ids = self.store.searched_candidate_ids(divisions, kind, terms, self.SEARCH_CANDIDATE_CAP)
+            if not candidate_ids:
+                return contract.ApplicationPage(items=[], next_cursor=None)
+        docs, next_cursor = self.store.search_applications(
+            divisions, candidate_ids, args.status.value if args.status else None, args.requisition_id, args.source,
+            args.sort, args.limit, args.cursor)
+        return contract.ApplicationPage(items=self._with_names(docs), next_cursor=next_cursor)
+
     def _with_names(self, docs: list[dict]) -> list[contract.Application]:
         """Who applied, by name, so a recruiter's list or board needs no call per candidate."""
         pairs = [(d["candidate_id"], d["division"]) for d in docs]
