@@ -8,7 +8,7 @@ from __future__ import annotations
 FIXED = ("retail", "logistics", "bakery", "finance", "office", "warehouse", "surveys", "retention", "other",
          "elsewhere", "faults", "consent", "consent-other", "atrest", "erasure", "observatory", "careers-e2e",
          "signed-events", "fuzzing", "replay-target", "doc-check", "dd-alpha", "dd-beta", "cw-portal", "cw-screen",
-         "cw-screen-fast", "cw-silent", "tenant-a", "tenant-b", "d", "x")
+         "cw-screen-fast", "cw-silent", "tenant-a", "tenant-b", "audit-a", "audit-b", "replay-other", "d", "x")
 
 
 def fixed_env() -> dict[str, str]:
