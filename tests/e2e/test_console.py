@@ -283,6 +283,7 @@ def test_the_hiring_loop_in_the_console_and_the_portal(platform, browser):
 def test_a_division_sees_only_its_own_boards_in_the_console(platform, browser):
     admin = platform.client()
     mine, theirs = f"tea-{secrets.token_hex(3)}", f"tea-{secrets.token_hex(3)}"
+    register_over_api(admin, mine, theirs)  # registered divisions only (issue 20)
     other_hr = make_key(admin, "olav", "hr", [theirs])
     req = admin.post("/v1/requisitions", json={"title": "Tea master", "division": mine, "department": "shop",
                                                "tier": "basic", "required_skills": ["tea"]}).json()
