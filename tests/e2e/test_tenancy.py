@@ -43,12 +43,21 @@ BODIES = {
     ("DELETE", "/v1/api-keys/{key_id}"): None,
     ("PATCH", "/v1/requisitions/{requisition_id}"): {"title": "Taken over"},
     ("PATCH", "/v1/divisions/{division_id}"): {"name": "Taken over"},
+    # the interviews and offers routes (issue 19)
+    ("PATCH", "/v1/interviews/{interview_id}"): {"duration_minutes": 30},
+    ("POST", "/v1/interviews/{interview_id}/cancel"): {"reason": "taken over"},
+    ("POST", "/v1/interviews/{interview_id}/attendance"): {"candidate": "no_show"},
+    ("PUT", "/v1/requisitions/{requisition_id}/kit"): {"competencies": {"ledger": {"questions": ["Why?"]}}},
+    ("POST", "/v1/applications/{application_id}/offer"): {
+        "salary": {"amount": 1000, "currency": "EUR", "period": "year"}, "start_date_options": ["2030-01-01"],
+        "expires_at": "2030-01-01T00:00:00Z"},
 }
 # Routes that take a file (multipart), with a valid one.
 FILES = {("POST", "/v1/applications/{application_id}/documents"): {
     "data": {"kind": "other"}, "files": {"file": ("note.txt", b"A note from division B", "text/plain")}}}
 # Routes whose parameter is not a division's object: the portal's credential is the token itself.
 NOT_DIVISION_SCOPED = {"/portal/{token}", "/portal/{token}/response", "/portal/{token}/survey",
+                       "/portal/{token}/slot", "/portal/{token}/other-times", "/portal/{token}/offer-letter",
                        "/portal/{token}/consent", "/portal/{token}/leave", "/careers/community/confirm/{token}",
                        # public by design, published jobs only (tests/e2e/test_careers.py: 404 for any other)
                        "/v1/public/jobs/{requisition_id}/applications"}
