@@ -9,6 +9,7 @@ from pymongo import AsyncMongoClient
 
 from gateway import metrics
 from gateway.audit import AuditLog
+from gateway.divisions import RegisteredDivisions
 from gateway.keys import KeyStore
 from gateway.ratelimit import RateLimiter
 from gateway.signin import Throttle
@@ -29,6 +30,7 @@ class Gateway:
         self.throttle = Throttle(self.redis, settings.redis_key())
         self.audit = AuditLog(self.mongo, settings.database_name("gateway"))
         self.limiter = RateLimiter(self.redis, settings)
+        self.divisions = RegisteredDivisions()  # gateway/divisions.py: what keys and policies may name
 
     async def start(self) -> None:
         await self.keys.setup()

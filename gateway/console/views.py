@@ -366,6 +366,21 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
             return "Scorecard submitted.", None
         return await act(request, f"/console/interviews/{q(interview_id)}", do)
 
+    # ------------------------------------------------------------------ search (the header's box)
+    @app.get("/console/search", include_in_schema=False)
+    async def search(request: Request):
+        async def build(page: Page):
+            term = (request.query_params.get("q") or "").strip()[:100]
+            if not term:
+                return _redirect("/console")
+            candidates, applications = await asyncio.gather(
+                page.api.get("/v1/candidates", q=term, cursor=request.query_params.get("cursor")),
+                page.api.get("/v1/applications", q=term, sort="-updated_at"))
+            return await console.render(page, "search.html", q=term, search_q=term, candidates=candidates["items"],
+                                        candidates_more=candidates["next_cursor"],
+                                        applications=applications["items"])
+        return await show(request, build)
+
     # ------------------------------------------------------------------ approvals
     @app.get("/console/approvals", include_in_schema=False)
     async def approvals(request: Request):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
@@ -22,7 +22,13 @@ from gateway.deps import (
 )
 from shared.contracts import commands as cmd
 from shared.contracts import screening, sourcing
-from shared.contracts.sourcing import Application, ApplicationAccepted, ApplicationPage, Candidate
+from shared.contracts.sourcing import (
+    Application,
+    ApplicationAccepted,
+    ApplicationPage,
+    Candidate,
+    CandidateSearchPage,
+)
 
 router = APIRouter(route_class=AnswerRoute)  # tags per route: the screening override has its own
 
@@ -91,6 +97,41 @@ async def get_application(request: Request, rpc: Rpc, application_id: str,
     await gw(request).audit.record(request, caller, [
         Read(found.candidate_id, found.division, personal_fields("application", found.model_dump()))])
     return found
+
+
+# -- search (issue 20): the caller's divisions only; every term literal -------------------------------------------
+SearchQ = Annotated[str, Query(min_length=1, max_length=100, description=(
+    "an email (exact), a phone number (exact, digits compared), else the beginning of a name (any case) or a "
+    "skill; literal: `.`, `*` or `(` are those characters"))]
+OptionalSearchQ = Annotated[str | None, Query(min_length=1, max_length=100, description=(
+    "the candidates to list the applications of: as `GET /v1/candidates?q=`"))]
+SortQ = Annotated[Literal["created_at", "-created_at", "updated_at", "-updated_at"], Query(
+    description="`created_at` (received) or `updated_at` (last change); `-` for newest first")]
+
+
+@router.get("/v1/candidates", tags=["applications"], responses=ok(CandidateSearchPage))
+async def search_candidates(request: Request, rpc: Rpc, caller: CallerOf[sourcing.SearchCandidates], q: SearchQ,
+                            limit: Limit = 50, cursor: Cursor = None):
+    """Candidates of the caller's divisions (admin: every division): one hit per division's record of the person,
+    naming the division and what matched (`name`, `email`, `phone`, `skill`)."""
+    page = await rpc(sourcing.SearchCandidates, caller, request, q=q, limit=limit, cursor=cursor)
+    await gw(request).audit.record(request, caller, [
+        Read(h.id, h.division, personal_fields("candidate", h.model_dump())) for h in page.items])
+    return page
+
+
+@router.get("/v1/applications", tags=["applications"], responses=ok(ApplicationPage))
+async def search_applications(request: Request, rpc: Rpc, caller: CallerOf[sourcing.SearchApplications],
+                              q: OptionalSearchQ = None, status: StatusQ = None,
+                              requisition_id: Annotated[str | None, Query(max_length=100)] = None,
+                              source: Annotated[str | None, Query(max_length=100)] = None,
+                              sort: SortQ = "-created_at", limit: Limit = 50, cursor: Cursor = None):
+    """Applications of the caller's divisions across requisitions, filtered and sorted, cursor paged."""
+    page = await rpc(sourcing.SearchApplications, caller, request, q=q, status=status,
+                     requisition_id=requisition_id, source=source, sort=sort, limit=limit, cursor=cursor)
+    await gw(request).audit.record(request, caller, [
+        Read(a.candidate_id, a.division, personal_fields("application", a.model_dump())) for a in page.items])
+    return page
 
 
 @router.get("/v1/candidates/{candidate_id}", tags=["applications"], responses=ok(Candidate))

@@ -7,6 +7,7 @@ in shared/contracts/status.py (written once; sourcing checks every move against 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -555,11 +556,54 @@ def skill_keys(skills: list[str]) -> list[str]:
 
 # What a division records about a person (docs/decisions/002-candidates-per-division.md): one profile per
 # (candidate, division); the candidate itself is only the identity (id, email_key).
-PROFILE_FIELDS = ("name", "email", "phone", "skills", "skill_keys", "years_experience", "location")
+PROFILE_FIELDS = ("name", "email", "phone", "skills", "skill_keys", "years_experience", "location", "name_key",
+                  "phone_key")
 
 
 def profile_id(candidate_id: str, division: str) -> str:
     return f"{candidate_id}|{division}"
+
+
+# -- search (issue 20, docs/decisions/008-candidate-search.md) ----------------------------------------------
+PHONE_TERM = re.compile(r"^[0-9+()\-. ]+$")
+MIN_PHONE_DIGITS = 3
+
+
+def name_key(name: str) -> str:
+    """A name as the prefix search compares it: case folded, spaces collapsed (`Ann  Lee` finds `ann l`)."""
+    return " ".join(name.split()).casefold()
+
+
+def phone_digits(phone: str | None) -> str | None:
+    """A phone number as exact search compares it: its digits (`+44 20 7946-0321` is `442079460321`)."""
+    digits = "".join(ch for ch in phone or "" if ch.isdigit())
+    return digits if len(digits) >= MIN_PHONE_DIGITS else None
+
+
+def phone_key(phone: str | None) -> str | None:
+    """The blind index of a phone number (a keyed hash, as the email's: the number itself stays sealed)."""
+    digits = phone_digits(phone)
+    return lookup("phone:" + digits) if digits else None
+
+
+def search_terms(q: str) -> tuple[str, Any]:
+    """What a search term asks: ("email", blind index) for an address, ("phone", blind index) for a number,
+    else ("text", (name prefix, skill)) for the beginning of a name or a skill. Every term is literal: the
+    store escapes it (a `.` or `*` typed is that character)."""
+    q = q.strip()
+    if "@" in q:
+        return "email", candidate_key(q)
+    if PHONE_TERM.match(q) and phone_digits(q):
+        return "phone", phone_key(q)
+    return "text", (name_key(q), normalize_skill(q))
+
+
+def matched_by(kind: str, terms: Any, profile: dict) -> str:
+    """Which part of a found profile the term matched (a name prefix wins over a skill of the same word)."""
+    if kind != "text":
+        return kind
+    prefix, _skill = terms
+    return "name" if (profile.get("name_key") or name_key(profile.get("name") or "")).startswith(prefix) else "skill"
 
 
 def profile_update(cand: CandidateIn) -> dict:
@@ -568,6 +612,7 @@ def profile_update(cand: CandidateIn) -> dict:
     null) replace it."""
     update = {
         "name": cand.name,
+        "name_key": name_key(cand.name),
         "email": seal(cand.email),
         "skills": list(cand.skills),
         "skill_keys": skill_keys(cand.skills),
@@ -575,6 +620,7 @@ def profile_update(cand: CandidateIn) -> dict:
     }
     if "phone" in cand.model_fields_set:
         update["phone"] = seal(cand.phone)
+        update["phone_key"] = phone_key(cand.phone)
     if "location" in cand.model_fields_set:
         update["location"] = cand.location
     return update

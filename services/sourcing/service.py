@@ -310,6 +310,10 @@ class SourcingService(ServiceBase):
     # -- requisitions --------------------------------------------------------------------------------
     @implements(contract.CreateRequisition)
     def create_requisition(self, caller, cmd: NewRequisition) -> contract.Requisition:
+        # Registered first: a typo (`retial`) is a 422 for everyone, not a new division nor a 403.
+        if self.store.get_division(cmd.division) is None:
+            raise Invalid(f"division: '{cmd.division}' is not a registered division (GET /v1/divisions lists them; "
+                          f"group HR registers one with POST /v1/divisions)", field="division")
         if not caller.can_see(cmd.division):
             raise Forbidden(f"you may not open requisitions in division '{cmd.division}'")
         fields = {**cmd.model_dump(mode="json"), "closes_at": _stored_time(cmd.closes_at)}
@@ -388,18 +392,16 @@ class SourcingService(ServiceBase):
 
     @implements(contract.ListDivisions)
     def list_divisions(self, caller, args) -> contract.DivisionList:
-        """Staff: the divisions of their key; admin: every recorded division and every one with requisitions."""
-        wanted = caller.division_filter()
-        records = {d["_id"]: d for d in self.store.divisions(wanted)}
-        names = set(wanted) if wanted is not None else {*records, *self.store.requisition_divisions()}
-        return contract.DivisionList(items=[division_view(records.get(d) or domain.default_division(d))
-                                            for d in sorted(names)])
+        """The registered divisions: of the caller's key (staff), every one (admin, services)."""
+        return contract.DivisionList(items=[division_view(d) for d in self.store.divisions(caller.division_filter())])
 
     @implements(contract.GetDivision)
     def get_division(self, caller, args: contract.DivisionIdArgs) -> contract.DivisionRecord:
-        if not caller.can_see(args.division_id):
+        """A registered division (404 otherwise: the gateway asks this before a key or policy names one)."""
+        doc = self.store.get_division(args.division_id) if caller.can_see(args.division_id) else None
+        if doc is None:
             raise NotFound(f"division {args.division_id} not found")
-        return division_view(self._division(args.division_id))
+        return division_view(doc)
 
     @implements(contract.CreateDivision)
     def create_division(self, caller, cmd) -> contract.DivisionRecord:
@@ -413,13 +415,15 @@ class SourcingService(ServiceBase):
 
     @implements(contract.PatchDivision)
     def patch_division(self, caller, args: contract.PatchDivisionArgs) -> contract.DivisionRecord:
-        """A division with no record yet is patched from its defaults (it reads as them already)."""
+        """A registered division (404 otherwise: POST registers one, so a typo in a path makes none)."""
         sent = args.model_fields_set - {"division_id"}
         changes = args.model_dump(mode="json", include=sent)
 
         def work(uow):
-            doc = domain.patch_division(self._division(args.division_id, uow.session), changes,
-                                        _stored_time(utcnow()))
+            stored = uow.store.get_division(args.division_id, session=uow.session)
+            if stored is None:
+                raise NotFound(f"division {args.division_id} not found")
+            doc = domain.patch_division(stored, changes, _stored_time(utcnow()))
             uow.store.save_division(doc, uow.session)
             return doc
 
@@ -733,6 +737,36 @@ class SourcingService(ServiceBase):
             doc = self._move(caller, application_id, step)
             items.append(contract.TaggedApplication(id=doc["_id"], tags=doc.get("tags") or []))
         return contract.TaggedApplications(items=items)
+
+    # -- search (issue 20, docs/decisions/008-candidate-search.md) ---------------------------------------------
+    # The most candidates an applications list's `q` narrows to (a name's first letter in a large group finds
+    # more: the list then covers the first ones, by profile id; a longer term narrows it).
+    SEARCH_CANDIDATE_CAP = 1000
+
+    @implements(contract.SearchCandidates)
+    def search_candidates(self, caller, args: contract.SearchCandidatesArgs) -> contract.CandidateSearchPage:
+        """One hit per profile found in the caller's divisions (the person as that division recorded them)."""
+        kind, terms = domain.search_terms(args.q)
+        docs, next_cursor = self.store.search_profiles(caller.division_filter(), kind, terms, args.limit,
+                                                       args.cursor)
+        return contract.CandidateSearchPage(items=[contract.CandidateHit(
+            id=p["candidate_id"], division=p["division"], name=p["name"], email=open_sealed(p.get("email")),
+            phone=open_sealed(p.get("phone")), skills=p.get("skills") or [],
+            matched=domain.matched_by(kind, terms, p)) for p in docs], next_cursor=next_cursor)
+
+    @implements(contract.SearchApplications)
+    def search_applications(self, caller, args: contract.SearchApplicationsArgs) -> contract.ApplicationPage:
+        divisions = caller.division_filter()
+        candidate_ids = None
+        if args.q is not None:
+            kind, terms = domain.search_terms(args.q)
+            candidate_ids = self.store.searched_candidate_ids(divisions, kind, terms, self.SEARCH_CANDIDATE_CAP)
+            if not candidate_ids:
+                return contract.ApplicationPage(items=[], next_cursor=None)
+        docs, next_cursor = self.store.search_applications(
+            divisions, candidate_ids, args.status.value if args.status else None, args.requisition_id, args.source,
+            args.sort, args.limit, args.cursor)
+        return contract.ApplicationPage(items=self._with_names(docs), next_cursor=next_cursor)
 
     def _with_names(self, docs: list[dict]) -> list[contract.Application]:
         """Who applied, by name, so a recruiter's list or board needs no call per candidate."""

@@ -85,7 +85,7 @@ class RequisitionPage(View):
 
 class DivisionRecord(View):
     """A division as a record (api-v1 "People"; its careers page's name, blurb and colour since the careers
-    issue). A division with no record yet reads as its id, UTC, `en` and the default colour."""
+    issue). Only a division with a record is registered (issue 20): requisitions, keys and policies name one."""
 
     id: str
     name: str
@@ -316,6 +316,24 @@ class Candidate(View):
     applications: list[str]
 
 
+class CandidateHit(View):
+    """A candidate found by `GET /v1/candidates?q=` (issue 20): one division's record of the person (a person
+    known to two of the caller's divisions is two hits, each naming its division), and what matched."""
+
+    id: str
+    division: str
+    name: str
+    email: str | None
+    phone: str | None
+    skills: list[str]
+    matched: Literal["name", "email", "phone", "skill"]
+
+
+class CandidateSearchPage(View):
+    items: list[CandidateHit]
+    next_cursor: str | None
+
+
 class ProfileExport(View):
     """One division's record of the person."""
 
@@ -518,6 +536,33 @@ class CandidateArgs(Args):
     candidate_id: Id
 
 
+# A search term: literal (a `.` or `(` typed is that character), at most 100 characters.
+SearchTerm = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ApplicationSort = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
+
+
+class SearchCandidatesArgs(Args):
+    """`q`: an email (exact, through the blind index), a phone number (exact, digits compared), else a name's
+    beginning (any case) or a skill."""
+
+    q: SearchTerm
+    limit: Limit = DEFAULT_PAGE
+    cursor: Cursor | None = None
+
+
+class SearchApplicationsArgs(Args):
+    """Applications in the caller's divisions: of the candidates `q` finds (as SearchCandidatesArgs), of a
+    status, a requisition, a source; sorted by `sort` (`-` for newest first)."""
+
+    q: SearchTerm | None = None
+    status: AppStatus | None = None
+    requisition_id: Id | None = None
+    source: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    sort: ApplicationSort = "-created_at"
+    limit: Limit = DEFAULT_PAGE
+    cursor: Cursor | None = None
+
+
 class ConfirmationArgs(cmd.ConfirmationIn):
     application_id: Id
 
@@ -629,6 +674,10 @@ PipelineSummary = Rpc(SERVICE, "pipeline_summary", PipelineArgs, Pipeline, STAFF
 TagApplications = Rpc(SERVICE, "tag_applications", TagApplicationsArgs, TaggedApplications, (RECRUITER, HR, ADMIN),
                       "POST /v1/applications/tags: add and remove tags on many applications; kept in tag_history")
 GetCandidate = Rpc(SERVICE, "get_candidate", CandidateArgs, Candidate, STAFF)
+SearchCandidates = Rpc(SERVICE, "search_candidates", SearchCandidatesArgs, CandidateSearchPage, STAFF,
+                       summary="candidates of the caller's divisions by name prefix, exact email or phone, or skill")
+SearchApplications = Rpc(SERVICE, "search_applications", SearchApplicationsArgs, ApplicationPage, STAFF,
+                         summary="applications of the caller's divisions by candidate, status, requisition, source")
 RecordConfirmation = Rpc(SERVICE, "record_confirmation", ConfirmationArgs, ApplicationRecord, (HR, RECRUITER, ADMIN))
 RecordOutcome = Rpc(SERVICE, "record_outcome", OutcomeArgs, ApplicationRecord, (HR, ADMIN))
 CandidateResponse = Rpc(SERVICE, "candidate_response", CandidateResponseArgs, ApplicationRecord, (ADMIN,),

@@ -183,6 +183,36 @@ def test_lists_of_another_division_are_empty_not_leaked(platform, tenant_a):
     assert hr_b.get("/v1/reports/notification-timing", params={"division": A}).status_code == 404
 
 
+
+def test_search_finds_only_the_callers_divisions(platform, tenant_a):
+    """GET /v1/candidates?q= and GET /v1/applications?q= (issue 20): division A's candidate by email, name prefix,
+    skill and phone for A's keys; nothing of A for B's keys, however they ask (a filter naming A's requisition
+    included); admin sees both."""
+    admin = platform.client()
+    hr_b = platform.client(make_key(admin, "b-searcher", "hr", [B]))
+    rec_b = platform.client(make_key(admin, "b-search-rec", "recruiter", [B]))
+    hr_a, ids = tenant_a["hr"], tenant_a["ids"]
+    terms = ("person.a@example.org", "PERSON.A@example.org ", "tenant a", "Tenant A Pers", "ledger")
+    for q in terms:
+        hits = hr_a.get("/v1/candidates", params={"q": q})
+        assert hits.status_code == 200, hits.text
+        assert [(h["id"], h["division"]) for h in hits.json()["items"]] == [(ids["candidate_id"], A)], q
+        found = hr_a.get("/v1/applications", params={"q": q}).json()["items"]
+        assert ids["application_id"] in [a["id"] for a in found], q
+        for client in (hr_b, rec_b):
+            assert client.get("/v1/candidates", params={"q": q}).json()["items"] == [], q
+            assert client.get("/v1/applications", params={"q": q}).json()["items"] == [], q
+    assert hr_b.get("/v1/applications", params={"requisition_id": ids["requisition_id"]}).json()["items"] == []
+    assert all(a["division"] == B for a in hr_b.get("/v1/applications", params={"limit": 500}).json()["items"])
+    assert ids["candidate_id"] in [h["id"] for h in admin.get("/v1/candidates", params={"q": "ledger"}).json()["items"]]
+    # an interviewer searches no one; a typo of a division is no division
+    assert platform.client(make_key(admin, "b-search-int", "interviewer", [B])).get(
+        "/v1/candidates", params={"q": "tenant"}).status_code == 403
+    typo = hr_a.post("/v1/requisitions", json={"title": "Clerk", "division": "tenant-aa", "department": "finance",
+                                               "tier": "basic", "required_skills": ["ledger"]})
+    assert typo.status_code == 422 and typo.json()["error"]["field"] == "division"
+
+
 def test_services_refuse_rpcs_without_a_valid_caller_context(platform, tenant_a):
     """Straight to the broker, bypassing the gateway: no context, a context signed with a guessed secret,
     a valid signature over other claims (tampered), and a genuine one of the wrong division."""
