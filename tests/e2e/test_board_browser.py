@@ -15,6 +15,7 @@ import pytest
 
 from tests.e2e import test_console as console_walk
 from tests.e2e.test_hiring_loop import make_key
+from tests.support.divisions import register_over_api
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.browser]  # `make test-browser`
@@ -34,6 +35,7 @@ def nice_skills(i: int) -> list[str]:
 def test_a_board_of_200_applications_at_1280_px_filters_sorts_pages_and_tags_in_bulk(platform, browser):
     admin = platform.client()
     division = f"board-{secrets.token_hex(3)}"
+    register_over_api(admin, division)
     hr_key = make_key(admin, "hedda", "hr", [division])
     hr = platform.client(hr_key)
     recruiter = platform.client(make_key(admin, "rosa", "recruiter", [division]))
