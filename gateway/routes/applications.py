@@ -105,7 +105,7 @@ SearchQ = Annotated[str, Query(min_length=1, max_length=100, description=(
     "skill; literal: `.`, `*` or `(` are those characters"))]
 OptionalSearchQ = Annotated[str | None, Query(min_length=1, max_length=100, description=(
     "the candidates to list the applications of: as `GET /v1/candidates?q=`"))]
-SortQ = Annotated[Literal["created_at", "-created_at", "updated_at", "-updated_at"], Query(
+SearchSortQ = Annotated[Literal["created_at", "-created_at", "updated_at", "-updated_at"], Query(
     description="`created_at` (received) or `updated_at` (last change); `-` for newest first")]
 
 
@@ -125,7 +125,7 @@ async def search_applications(request: Request, rpc: Rpc, caller: CallerOf[sourc
                               q: OptionalSearchQ = None, status: StatusQ = None,
                               requisition_id: Annotated[str | None, Query(max_length=100)] = None,
                               source: Annotated[str | None, Query(max_length=100)] = None,
-                              sort: SortQ = "-created_at", limit: Limit = 50, cursor: Cursor = None):
+                              sort: SearchSortQ = "-created_at", limit: Limit = 50, cursor: Cursor = None):
     """Applications of the caller's divisions across requisitions, filtered and sorted, cursor paged."""
     page = await rpc(sourcing.SearchApplications, caller, request, q=q, status=status,
                      requisition_id=requisition_id, source=source, sort=sort, limit=limit, cursor=cursor)

@@ -39,6 +39,7 @@ def gw(gateway, data_infra):
     gateway.fake.answer(sourcing.ListDivisions, {"items": [
         {"id": "retail", **DIVISION}, {"id": "logistics", **DIVISION, "name": "Logistics"},
         {"id": "ghost", **DIVISION, "created_at": None}]})
+    gateway.fake.registers("retail", "logistics")  # what API keys may name (gateway/divisions.py)
     gateway.fake.answer(notification.SendStaffEmail, lambda call: {"message_id": f"<{secrets.token_hex(4)}@t>"})
     r = redis.Redis.from_url(data_infra.redis_url)
     for key in r.scan_iter(f"{gateway.settings.namespace}:signin:*"):  # lockouts are per test

@@ -22,12 +22,13 @@ from services.sourcing.tests.test_service import (
 from shared.config import Settings
 from shared.errors import Forbidden, Invalid, NotFound
 from shared.timeutil import utcnow
+from tests.support.divisions import register
 from tests.support.shell import InProcessBus
 
 
 @pytest.fixture
 def svc(make_store):
-    store = make_store(SourcingStore)
+    store = register(make_store(SourcingStore))  # the suites' divisions, as HIRELOOP_DIVISIONS at start-up
     return worker_factory(SourcingService, store=store, bus=InProcessBus(store, HR), settings=Settings())
 
 
