@@ -239,7 +239,8 @@ def erasure_view(doc: dict) -> contract.Erasure:
 
 
 def note_view(doc: dict) -> contract.Note:
-    return contract.Note(id=doc["_id"], application_id=doc["application_id"], division=doc["division"],
+    return contract.Note(id=doc["_id"], application_id=doc["application_id"], candidate_id=doc["candidate_id"],
+                         division=doc["division"],
                          author=doc["author"], body=open_sealed(doc["body"]) or "", mentions=list(doc["mentions"]),
                          created_at=iso(_stored_time(doc["created_at"])))
 

@@ -360,6 +360,7 @@ class Note(View):
 
     id: str
     application_id: str
+    candidate_id: str
     division: str
     author: str
     body: str
