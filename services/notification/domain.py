@@ -645,6 +645,11 @@ def render(template_text: str, context: dict[str, Any]) -> Rendered:
 # Notices
 
 
+def note_where(locale: str) -> str:
+    """Where a note's mention was made, in the reader's words (the mention template's `where`)."""
+    return "一条备注" if locale == "zh-CN" else "a note"
+
+
 def build_notice(planned: Planned, *, notice_id: str, now: datetime, recipient: str, rendered: Rendered,
                  application_id: str | None, candidate_id: str | None, reengagement_id: str | None,
                  division: str | None, tier: str | None, urgent: bool, channel: str = EMAIL,

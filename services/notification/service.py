@@ -51,6 +51,7 @@ from shared.contracts.events import (
     InterviewScheduled,
     InterviewSlotsOffered,
     InterviewUpdated,
+    NoteAdded,
     NoticeSent,
     OfferConfirmationRecorded,
     OfferQuestionAsked,
@@ -507,6 +508,43 @@ class NotificationService(ServiceBase):
             uow.store.update_contact(payload.application_id, {"offer_questions": count}, session=uow.session)
             if created:
                 uow.store.count_notices(payload.application_id, len(created), session=uow.session)
+            return due
+
+        self._dispatch_soon(self.bus.transact(work, envelope))
+
+    @event_handler("sourcing", "note_added")
+    def on_note_added(self, payload: NoteAdded, envelope):
+        """Each user a note mentions (the gateway resolved them: users of the application's division) gets an
+        email in their locale, and the division's chat a mention. Neither carries the note's words."""
+        def work(uow):
+            contact = _known_contact(uow, payload.application_id)
+            if contact.get("erased"):
+                return []
+            link = self._console_url(f"applications/{payload.application_id}")
+            name = contact.get("name") or ""
+            docs, due = [], []
+            for who, notice_id in zip(payload.mentions, _ordered_ids(len(payload.mentions)), strict=True):
+                context = {"who": who.name, "by": payload.author, "where": domain.note_where(who.locale),
+                           "name": name, "requisition_title": payload.requisition_title,
+                           "division": payload.division, "link": link}
+                rendered = domain.render(loader.template_text(who.locale, chat.MENTION), context)
+                doc = domain.build_notice(
+                    domain.Planned(kind=chat.MENTION, audience=domain.DIVISION_HR, delay=0), notice_id=notice_id,
+                    now=utcnow(), recipient=open_sealed(who.email), rendered=rendered,
+                    application_id=payload.application_id, candidate_id=payload.candidate_id, reengagement_id=None,
+                    division=payload.division, tier=contact.get("tier"), urgent=False)
+                doc["dedupe_key"] = f"{payload.note_id}:{who.user_id}:{chat.MENTION}"  # one email per person
+                doc["trace"] = tracing.stored_context()
+                docs.append(doc)
+            created = uow.store.add_notices(docs, first=False, session=uow.session)
+            if created:
+                uow.store.count_notices(payload.application_id, len(created), session=uow.session)
+            due += created
+            where = domain.note_where(self._policy(payload.division, session=uow.session).locale)
+            for who in payload.mentions:
+                due += self.notify_mention(uow, division=payload.division, key=f"{payload.note_id}:{who.user_id}",
+                                           who=who.name, where=where, link=link, by=payload.author,
+                                           application_id=payload.application_id, candidate_id=payload.candidate_id)
             return due
 
         self._dispatch_soon(self.bus.transact(work, envelope))

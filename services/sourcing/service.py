@@ -42,6 +42,8 @@ from shared.contracts.events import (
     InterviewCompleted,
     InterviewScheduled,
     InterviewSlotsOffered,
+    NoteAdded,
+    NoteRecipient,
     OfferConfirmationRecorded,
     OfferQuestionAsked,
     OfferTermsSet,
@@ -234,6 +236,13 @@ def erasure_view(doc: dict) -> contract.Erasure:
         services={party: {"status": p["status"], "at": iso(p.get("at")), "counts": p.get("counts") or {}}
                   for party, p in doc["parties"].items()},
     )
+
+
+def note_view(doc: dict) -> contract.Note:
+    return contract.Note(id=doc["_id"], application_id=doc["application_id"], candidate_id=doc["candidate_id"],
+                         division=doc["division"],
+                         author=doc["author"], body=open_sealed(doc["body"]) or "", mentions=list(doc["mentions"]),
+                         created_at=iso(_stored_time(doc["created_at"])))
 
 
 def _stored_time(value: datetime | None) -> datetime | None:
@@ -738,6 +747,44 @@ class SourcingService(ServiceBase):
             items.append(contract.TaggedApplication(id=doc["_id"], tags=doc.get("tags") or []))
         return contract.TaggedApplications(items=items)
 
+    # -- notes (issue 20): internal, staff of the application's division only -----------------------------------
+    @implements(contract.AddNote)
+    def add_note(self, caller, args: contract.AddNoteArgs) -> contract.Note:
+        """The note and, when it mentions anyone, `note_added` (their sealed addresses) in one transaction.
+        The gateway resolved the mentions to users of the application's division (it owns the users)."""
+        mentioned = list({m.user_id: m for m in args.mentions}.values())
+
+        def work(uow):
+            app = self._visible_application(caller, args.application_id, session=uow.session, store=uow.store)
+            if app.get("erased"):
+                raise NotFound(f"application {args.application_id} not found")
+            now = utcnow()
+            doc = {"_id": new_id("note"), "application_id": app["_id"], "candidate_id": app["candidate_id"],
+                   "division": app["division"], "author": caller.name, "body": seal(args.body),
+                   "mentions": [m.user_id for m in mentioned], "created_at": now}
+            uow.store.insert_note(doc, session=uow.session)
+            if mentioned:
+                uow.emit("note_added", NoteAdded(
+                    note_id=doc["_id"], application_id=app["_id"], candidate_id=app["candidate_id"],
+                    requisition_id=app["requisition_id"], requisition_title=app["requisition_title"],
+                    division=app["division"], author=caller.name, created_at=now,
+                    mentions=[NoteRecipient(user_id=m.user_id, name=m.name, email=seal(m.email), locale=m.locale)
+                              for m in mentioned]))
+            return doc
+
+        return note_view(self.bus.transact(work))
+
+    @implements(contract.ListNotes)
+    def list_notes(self, caller, args: contract.ApplicationArgs) -> contract.NoteList:
+        app = self._visible_application(caller, args.application_id)
+        return contract.NoteList(items=[note_view(d) for d in self.store.notes_of(app["_id"])])
+
+    @implements(contract.MentionedNotes)
+    def mentioned_notes(self, caller, args: contract.MentionedNotesArgs) -> contract.NotePage:
+        docs, next_cursor = self.store.notes_mentioning(args.user_id, caller.division_filter(), args.limit,
+                                                        args.cursor)
+        return contract.NotePage(items=[note_view(d) for d in docs], next_cursor=next_cursor)
+
     # -- search (issue 20, docs/decisions/008-candidate-search.md) ---------------------------------------------
     # The most candidates an applications list's `q` narrows to (a name's first letter in a large group finds
     # more: the list then covers the first ones, by profile id; a longer term narrows it).
@@ -1080,7 +1127,8 @@ class SourcingService(ServiceBase):
                                                        cover_note=open_sealed(a.get("cover_note")))
                           for a in apps],
             # what is known of each file and the text read from it; the files themselves are downloads
-            documents=[document_view(d, with_text=True) for d in self.store.documents_of_candidate(candidate_id)])
+            documents=[document_view(d, with_text=True) for d in self.store.documents_of_candidate(candidate_id)],
+            notes=[note_view(d) for d in self.store.notes_of_candidate(candidate_id)])
 
     def _retention(self, division: str | None) -> domain.Retention:
         settings = self.settings

@@ -77,6 +77,10 @@ class SourcingStore(ServiceStore):
         self.db.applications.create_index([("requisition_id", ASCENDING), ("status", ASCENDING)])
         self.db.documents.create_index([("application_id", ASCENDING)])
         self.db.documents.create_index([("candidate_id", ASCENDING)])
+        # Notes (issue 20): an application's, a mentioned user's inbox (newest first), a candidate's (erasure).
+        self.db.notes.create_index([("application_id", ASCENDING), ("_id", ASCENDING)])
+        self.db.notes.create_index([("mentions", ASCENDING), ("_id", ASCENDING)])
+        self.db.notes.create_index([("candidate_id", ASCENDING)])
 
     # -- requisitions --------------------------------------------------------------------------------
     def insert_requisition(self, doc: dict, session) -> None:
@@ -289,6 +293,29 @@ class SourcingStore(ServiceStore):
     def get_candidate(self, candidate_id: str, session=None) -> dict | None:
         return self.db.candidates.find_one({"_id": candidate_id}, session=session)
 
+    # -- notes (issue 20) ----------------------------------------------------------------------------
+    def insert_note(self, doc: dict, session=None) -> None:
+        self.db.notes.insert_one(doc, session=session)
+
+    def notes_of(self, application_id: str) -> list[dict]:
+        return list(self.db.notes.find({"application_id": application_id}).sort("_id", ASCENDING))
+
+    def notes_of_candidate(self, candidate_id: str) -> list[dict]:
+        return list(self.db.notes.find({"candidate_id": candidate_id}).sort("_id", ASCENDING))
+
+    def notes_mentioning(self, user_id: str, divisions: list[str] | None, limit: int,
+                         cursor: str | None) -> tuple[list[dict], str | None]:
+        """Newest first (ids grow with time), in `divisions` (None: every one)."""
+        query: dict = {"mentions": user_id}
+        if divisions is not None:
+            query["division"] = {"$in": divisions}
+        before = decode_cursor(cursor)
+        if before:
+            query["_id"] = {"$lt": before}
+        docs = list(self.db.notes.find(query).sort("_id", DESCENDING).limit(limit + 1))
+        next_cursor = encode_cursor(docs[limit - 1]["_id"]) if len(docs) > limit else None
+        return docs[:limit], next_cursor
+
     # -- applications --------------------------------------------------------------------------------
     def get_application(self, application_id: str, session=None) -> dict | None:
         return self.db.applications.find_one({"_id": application_id}, session=session)
@@ -459,7 +486,9 @@ class SourcingStore(ServiceStore):
                                              {**domain.anonymised_application(app), "_rev": (app.get("_rev") or 0) + 1},
                                              session=session)
         documents = self.db.documents.delete_many({"candidate_id": candidate_id}, session=session).deleted_count
-        return {"candidates": 1, "profiles": profiles, "applications": len(apps), "documents": documents}
+        notes = self.db.notes.delete_many({"candidate_id": candidate_id}, session=session).deleted_count
+        return {"candidates": 1, "profiles": profiles, "applications": len(apps), "documents": documents,
+                "notes": notes}
 
     def applications_of_candidate(self, candidate_id: str, session=None) -> list[dict]:
         """Every application of the candidate, whole, in every division (erasure, export, retention)."""

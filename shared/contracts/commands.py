@@ -705,3 +705,10 @@ class TagsIn(Strict):
         if both:
             raise field_error("remove", f"a tag cannot be added and removed at once: {', '.join(both)}")
         return self
+
+
+class NoteIn(Strict):
+    """`POST /v1/applications/{id}/notes` (issue 20): an internal note on an application; `@` and a user's email
+    or id mentions them (the gateway resolves mentions: it owns the users)."""
+
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]

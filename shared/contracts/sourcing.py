@@ -354,6 +354,29 @@ class ExportedApplication(ApplicationRecord):
     cover_note: str | None = None  # a careers application's note (the careers issue)
 
 
+class Note(View):
+    """An internal note on an application (issue 20): staff only, never shown to the candidate. `mentions`: the
+    ids of the users of the application's division it mentions."""
+
+    id: str
+    application_id: str
+    candidate_id: str
+    division: str
+    author: str
+    body: str
+    mentions: list[str]
+    created_at: str
+
+
+class NoteList(View):
+    items: list[Note]
+
+
+class NotePage(View):
+    items: list[Note]
+    next_cursor: str | None
+
+
 class SourcingExport(View):
     """Right of access: the candidate, every division's profile and every application, whole."""
 
@@ -362,6 +385,8 @@ class SourcingExport(View):
     applications: list[ExportedApplication]
     # Every file of every application: metadata and extracted text, not the bytes (the careers issue).
     documents: list[DocumentView] = []
+    # Staff's notes on the applications (issue 20): internal, yet the candidate's personal data.
+    notes: list[Note] = []
 
 
 class ErasureStep(View):
@@ -532,6 +557,29 @@ class TagApplicationsArgs(cmd.TagsIn):
     pass
 
 
+class MentionedUser(Args):
+    """A user a note mentions, as the gateway resolved them (it owns the users): where notification writes."""
+
+    user_id: Id
+    name: Annotated[str, StringConstraints(max_length=200)]
+    email: Annotated[str, StringConstraints(max_length=320)]
+    locale: Literal["en", "zh-CN"] = "en"
+
+
+class AddNoteArgs(cmd.NoteIn):
+    application_id: Id
+    # Only active users of the application's division: the gateway resolves and filters them (it owns users).
+    mentions: Annotated[list[MentionedUser], Field(max_length=50)] = []
+
+
+class MentionedNotesArgs(Args):
+    """The notes that mention a user (the console's inbox): the gateway names the signed-in user."""
+
+    user_id: Id
+    limit: Limit = DEFAULT_PAGE
+    cursor: Cursor | None = None
+
+
 class CandidateArgs(Args):
     candidate_id: Id
 
@@ -673,6 +721,11 @@ PipelineSummary = Rpc(SERVICE, "pipeline_summary", PipelineArgs, Pipeline, STAFF
                       "GET /v1/requisitions/{id}/pipeline: counts per status (filtered), the sources and tags there")
 TagApplications = Rpc(SERVICE, "tag_applications", TagApplicationsArgs, TaggedApplications, (RECRUITER, HR, ADMIN),
                       "POST /v1/applications/tags: add and remove tags on many applications; kept in tag_history")
+AddNote = Rpc(SERVICE, "add_note", AddNoteArgs, Note, STAFF,
+              "POST /v1/applications/{id}/notes: an internal note; its mentions (resolved by the gateway) notified")
+ListNotes = Rpc(SERVICE, "list_notes", ApplicationArgs, NoteList, STAFF, "GET /v1/applications/{id}/notes")
+MentionedNotes = Rpc(SERVICE, "mentioned_notes", MentionedNotesArgs, NotePage, STAFF,
+                     "the console's inbox: notes that mention the signed-in user, in the caller's divisions")
 GetCandidate = Rpc(SERVICE, "get_candidate", CandidateArgs, Candidate, STAFF)
 SearchCandidates = Rpc(SERVICE, "search_candidates", SearchCandidatesArgs, CandidateSearchPage, STAFF,
                        summary="candidates of the caller's divisions by name prefix, exact email or phone, or skill")
