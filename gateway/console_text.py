@@ -41,7 +41,7 @@ WORDS: dict[str, dict[str, str]] = {
         "open_requisition": "Open requisition", "status_open": "open", "status_closed": "closed",
         # the board
         "board": "Board", "pipeline": "Pipeline", "board_live": "Updates live as applications move.",
-        "col_ended": "ended", "applications_count": "applications",
+        "col_ended": "ended", "show_more": "Show more", "applications_count": "applications",
         # the application page
         "applying_for": "for", "screening": "Screening", "result": "Result", "override": "Override",
         "interview": "Interview", "competency": "Competency", "mean": "Mean", "spread": "Spread",
@@ -83,6 +83,7 @@ WORDS: dict[str, dict[str, str]] = {
         "location": "地点", "headcount": "招聘人数", "open_requisition": "创建招聘需求",
         "status_open": "进行中", "status_closed": "已关闭",
         "board": "看板", "pipeline": "招聘流程", "board_live": "申请状态变化时实时更新。", "col_ended": "已结束",
+        "show_more": "显示更多",
         "applications_count": "份申请",
         "applying_for": "应聘", "screening": "筛选", "result": "结果", "override": "人工改判", "interview": "面试",
         "competency": "能力项", "mean": "平均分", "spread": "分差", "schedule_interview": "安排面试",
