@@ -38,6 +38,21 @@ def when(value: str | None, empty: str = "—", zone: str = "UTC") -> str:
     return f"{moment.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} {zone}"
 
 
+def local_input(value: str | None, zone: str = "UTC") -> str:
+    """An ISO time as a `datetime-local` field shows it in `zone`: `2026-12-01T17:00` (empty if none)."""
+    if not value:
+        return ""
+    try:
+        return f"{parse(value).astimezone(ZoneInfo(zone)):%Y-%m-%dT%H:%M}"
+    except (TypeError, ValueError):
+        return ""
+
+
+@pass_context
+def _local_input(context, value: str | None) -> str:
+    return local_input(value, context.get("viewer_zone") or "UTC")
+
+
 @pass_context
 def _when(context, value: str | None, empty: str = "—") -> str:
     """The template filter: in the page's `viewer_zone` (the console user's time zone), else UTC."""
@@ -60,6 +75,7 @@ def filesize(value: int | None) -> str:
 
 
 TEMPLATES.filters["when"] = _when
+TEMPLATES.filters["local_input"] = _local_input
 TEMPLATES.filters["filesize"] = filesize
 TEMPLATES.filters["label"] = label
 # A form's one-time id, sent as its Idempotency-Key: a form submitted twice is acted on once.

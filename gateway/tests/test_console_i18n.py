@@ -148,3 +148,23 @@ def test_a_key_session_follows_the_browser_and_reads_utc(gw):
     assert "<h1>招聘需求</h1>" in asked
     english = gw.client.get("/console/requisitions").text
     assert '<html lang="en">' in english and "<h1>Requisitions</h1>" in english and "2026-12-01 09:00 UTC" in english
+
+
+def test_a_time_typed_into_a_form_is_read_in_the_users_zone(gw):
+    signed_in_user(gw, locale="en", timezone="Asia/Shanghai")
+    stored = sample(sourcing.Requisition, HELD) | {"id": "req_i18n", "division": DIVISION,
+                                                   "closes_at": "2026-03-01T09:30:15Z"}
+    gw.fake.answer(sourcing.GetRequisition, stored)
+    gw.fake.answer(sourcing.PatchRequisition, lambda call: stored)
+    page = gw.client.get("/console/requisitions/req_i18n").text
+    # the field shows the stored closing time in Shanghai, and says which zone it is in
+    assert 'name="closes_at" type="datetime-local" value="2026-03-01T17:30"' in page
+    assert "Applications close (Asia/Shanghai, optional)" in page
+    form = {"csrf": csrf_of(page), "description": "x", "employment_type": "full_time",
+            "closes_at": "2026-03-01T17:30", "closes_at_was": "2026-03-01T09:30:15Z"}
+    gw.client.post("/console/requisitions/req_i18n/posting", data=form, headers=ORIGIN)
+    gw.client.post("/console/requisitions/req_i18n/posting", data={**form, "closes_at": "2026-04-01T08:00"},
+                   headers=ORIGIN)
+    unchanged, moved = gw.fake.calls_to(sourcing.PatchRequisition)
+    assert unchanged.kwargs["closes_at"] == "2026-03-01T09:30:15Z"  # shown minutes not changed: as stored
+    assert moved.kwargs["closes_at"] == "2026-04-01T00:00:00Z"  # 08:00 in Shanghai
