@@ -56,6 +56,10 @@ WORDS: dict[str, dict[str, str]] = {
         "size": "Size", "reading": "Reading", "skills_found": "Skills found",
         "notices": "Notices to the candidate and HR", "channel": "Channel", "scheduled_for": "Scheduled for",
         "sent": "Sent", "subject": "Subject", "timeline": "Timeline",
+        # the interviews list (an interviewer's first page)
+        "interviews": "Interviews", "my_interviews": "My interviews", "when": "When", "competencies": "Competencies",
+        "panel": "Panel", "my_scorecard": "My scorecard", "scorecard_submitted": "submitted", "scorecard_due": "due",
+        "no_interviews": "No interviews.",
         # the account page
         "your_account": "Your account", "preferences": "Language and time zone", "language": "Language",
         "timezone": "Time zone", "timezone_hint": "An IANA zone name, such as Europe/Berlin or Asia/Shanghai. "
@@ -82,6 +86,8 @@ WORDS: dict[str, dict[str, str]] = {
         "nice_skills": "加分技能", "skills_hint": "多个技能用逗号分隔。", "min_years": "最低年限",
         "location": "地点", "headcount": "招聘人数", "open_requisition": "创建招聘需求",
         "status_open": "进行中", "status_closed": "已关闭",
+        "status_scheduled": "已安排", "status_complete": "已完成", "status_cancelled": "已取消",
+        "status_awaiting_candidate": "待候选人选时间",
         "board": "看板", "pipeline": "招聘流程", "board_live": "申请状态变化时实时更新。", "col_ended": "已结束",
         "show_more": "显示更多",
         "applications_count": "份申请",
@@ -96,6 +102,9 @@ WORDS: dict[str, dict[str, str]] = {
         "withdrawn": "已撤回", "documents": "文件", "file": "文件名", "kind": "类型", "size": "大小",
         "reading": "解析", "skills_found": "识别出的技能", "notices": "发给候选人和 HR 的通知", "channel": "渠道",
         "scheduled_for": "计划发送", "sent": "已发送", "subject": "主题", "timeline": "时间线",
+        "interviews": "面试", "my_interviews": "我的面试", "when": "时间", "competencies": "考察能力",
+        "panel": "面试官", "my_scorecard": "我的评分表", "scorecard_submitted": "已提交", "scorecard_due": "待提交",
+        "no_interviews": "暂无面试。",
         "your_account": "我的账户", "preferences": "语言和时区", "language": "语言", "timezone": "时区",
         "timezone_hint": "IANA 时区名，例如 Asia/Shanghai 或 Europe/Berlin。控制台中的所有时间都按此时区显示。",
         "save": "保存", "preferences_saved": "语言和时区已保存。",

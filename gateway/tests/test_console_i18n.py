@@ -15,7 +15,7 @@ from pymongo import MongoClient
 from gateway.console.session import LOGIN_COOKIE
 from gateway.testing import sample
 from gateway.tests.inprocess import gateway_settings, holding, namespace_of, running
-from shared.contracts import notification, sourcing
+from shared.contracts import interview_feedback, notification, sourcing
 
 ORIGIN = {"Origin": "http://testserver"}
 PASSWORD = "violet harbour tram 42"
@@ -168,3 +168,16 @@ def test_a_time_typed_into_a_form_is_read_in_the_users_zone(gw):
     unchanged, moved = gw.fake.calls_to(sourcing.PatchRequisition)
     assert unchanged.kwargs["closes_at"] == "2026-03-01T09:30:15Z"  # shown minutes not changed: as stored
     assert moved.kwargs["closes_at"] == "2026-04-01T00:00:00Z"  # 08:00 in Shanghai
+
+
+def test_an_interviewers_first_page_is_in_chinese_with_times_in_their_zone(gw):
+    signed_in_user(gw, locale="zh-CN", timezone="Asia/Shanghai", role="interviewer", name="Li Lei")
+    listed = sample(interview_feedback.InterviewPage, HELD)
+    item = listed["items"][0] | {"status": "scheduled", "scheduled_at": "2026-12-01T09:00:00Z",
+                                 "starts_at": "2026-12-01T09:00:00Z", "submitted": []}
+    gw.fake.answer(interview_feedback.ListInterviews, {"items": [item], "next_cursor": None})
+    page = gw.client.get("/console/interviews")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "<h1>我的面试</h1>" in html and ">已安排<" in html and "<td>待提交</td>" in html
+    assert "2026-12-01 17:00 Asia/Shanghai" in html and "My interviews" not in html
