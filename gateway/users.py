@@ -174,6 +174,10 @@ class UserStore:
         await self.users.update_one({"_id": user_id, "status": INVITED},
                                     {"$set": {"status": ACTIVE, "activated_at": utcnow()}})
 
+    async def set_preferences(self, user_id: str, locale: str, timezone: str) -> None:
+        """The console's language and time zone for this user (checked by the caller)."""
+        await self.users.update_one({"_id": user_id}, {"$set": {"locale": locale, "timezone": timezone}})
+
     # -- second factor -----------------------------------------------------------------------------------
     async def start_totp(self, user_id: str) -> str:
         """A new secret waiting for its first code (sealed at rest); the enabled one, if any, stays until then."""

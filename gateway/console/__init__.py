@@ -33,8 +33,10 @@ from gateway.console.session import (
     same_origin,
 )
 from gateway.console.sso import configured as sso_configured
+from gateway.console_text import choose_locale, words
 from gateway.templating import SECURITY_HEADERS, TEMPLATES
 from shared.errors import DomainError
+from shared.interview_time import valid_timezone
 
 KEEPALIVE_SECONDS = 15
 # An open board stream checks this often that its session is still signed in and its key still works, and
@@ -98,14 +100,25 @@ class Console:
 
     # -- rendering -----------------------------------------------------------------------------------
     @staticmethod
-    def html(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        body = TEMPLATES.get_template(f"console/{template}").render(**context)
+    def html(template: str, status: int = 200, lang: str = "en", **context: Any) -> HTMLResponse:
+        """A console page in `lang` (console_text); its times in `viewer_zone` if given, else UTC."""
+        body = TEMPLATES.get_template(f"console/{template}").render(lang=lang, t=words(lang), **context)
         return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
     async def render(self, page: Page, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         flash = await self.sessions.pop_flash(page.session)
-        return self.html(template, status, session=page.session, flash=flash, path=page.request.url.path,
-                         **context)
+        lang, zone = await self.preferences(page.request, page.session)
+        return self.html(template, status, lang=lang, viewer_zone=zone, session=page.session, flash=flash,
+                         path=page.request.url.path, **context)
+
+    async def preferences(self, request: Request, session: Session | None) -> tuple[str, str]:
+        """The language and time zone a page is shown in: the signed-in user's account's (read per page, so a
+        change on /console/account shows at once); a key session's language is the browser's, its zone UTC."""
+        user = await self.gateway.users.get(session.user_id) if session and session.user_id else None
+        lang = choose_locale((user or {}).get("locale"), request.query_params.get("lang"),
+                             request.headers.get("accept-language"))
+        zone = (user or {}).get("timezone") or "UTC"
+        return lang, zone if valid_timezone(zone) else "UTC"
 
     # -- the two shapes of a console request ----------------------------------------------------------
     async def _page(self, request: Request) -> Page | Response:
@@ -174,8 +187,9 @@ class Console:
                          headers: dict[str, str] | None = None, email: str = "") -> Response:
         token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
         nxt = request.query_params.get("next", "")
-        response = self.html("login.html", status, session=None, flash=None, path="/console/login", csrf=token,
-                             next=nxt if nxt.startswith("/console") else "", error=error,
+        lang, _ = await self.preferences(request, None)
+        response = self.html("login.html", status, lang=lang, session=None, flash=None, path="/console/login",
+                             csrf=token, next=nxt if nxt.startswith("/console") else "", error=error,
                              expired=request.query_params.get("expired"), email=email,
                              password_set=request.query_params.get("password_set"),
                              sso=sso_configured(self.gateway.settings))

@@ -21,10 +21,12 @@ from gateway import passwords
 from gateway.console.api import ApiError
 from gateway.console.session import COOKIE, LOGIN_COOKIE, SESSION_SECONDS, csrf_ok, same_origin
 from gateway.console.sso import SingleSignOn, SsoRefused, configured
+from gateway.console_text import LANGUAGE_NAMES, LOCALES, words
 from gateway.ratelimit import parse_proxies, scope_address
 from gateway.routes.users import send_link
 from gateway.signin import Locked, SignInRefused, check_password, code_ok, needs_code, session_key
 from gateway.users import ACTIVE, DEACTIVATED, INVITATION, RESET, TokenRefused, otpauth_uri
+from shared.interview_time import valid_timezone
 
 if TYPE_CHECKING:
     from gateway.console import Console, Page
@@ -235,12 +237,28 @@ class Accounts:
         async def build(page: Page):
             user = await self._own(page)
             pending = self.gateway.users.pending_totp(user) if user else None
-            return await self.console.render(page, "account.html", user=user, pending=pending,
+            return await self.console.render(page, "account.html", user=user, pending=pending, languages=LANGUAGE_NAMES,
                                              uri=otpauth_uri(pending, user["email"]) if pending else None)
         return await self.console.show(request, build)
 
     async def _own(self, page: Page) -> dict | None:
         return await self.gateway.users.get(page.session.user_id) if page.session.user_id else None
+
+    async def set_preferences(self, request: Request) -> Response:
+        """The user's own language and time zone: both checked before either is stored."""
+        async def do(page: Page):
+            user = await self._own(page)
+            if user is None:
+                return "Sign in with your email and password to change your account.", None
+            locale, zone = page.value("locale"), page.value("timezone") or "UTC"
+            if locale not in LOCALES:
+                raise ApiError(422, "validation_error", f"locale: one of {', '.join(LOCALES)}", "locale")
+            if not valid_timezone(zone):
+                raise ApiError(422, "validation_error", "timezone: an IANA time zone such as Asia/Shanghai",
+                               "timezone")
+            await self.gateway.users.set_preferences(user["_id"], locale, zone)
+            return words(locale)["preferences_saved"], None
+        return await self.console.act(request, "/console/account", do)
 
     async def totp_start(self, request: Request) -> Response:
         async def do(page: Page):
@@ -345,6 +363,10 @@ def install(app: FastAPI, console: Console) -> Accounts:  # noqa: C901 - one pla
     @app.get("/console/account", include_in_schema=False)
     async def account(request: Request):
         return await accounts.account(request)
+
+    @app.post("/console/account/preferences", include_in_schema=False)
+    async def set_preferences(request: Request):
+        return await accounts.set_preferences(request)
 
     @app.post("/console/account/totp", include_in_schema=False)
     async def totp_start(request: Request):

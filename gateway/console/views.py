@@ -8,13 +8,14 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from gateway.console import board, reports
 from gateway.console.api import ApiError
-from gateway.templating import SECURITY_HEADERS
+from gateway.templating import SECURITY_HEADERS, local_input
 from shared.interview_time import valid_timezone, when_text
 from shared.timeutil import parse
 
@@ -67,15 +68,15 @@ EMPLOYMENT_TYPES = ["full_time", "part_time", "contract", "internship", "tempora
 SALARY_PERIODS = ["year", "month", "hour"]
 
 
-def posting_body(page: Page) -> dict:
+def posting_body(page: Page, zone: str = "UTC") -> dict:
     """The posting form as a PATCH: every posting field but `published` (its own switch). An empty closing
     time clears it; salary fields all empty clear the range, any of them given sends it whole (the API then
     names a missing or wrong part)."""
     body: dict = {"description": (page.form or {}).get("description", [""])[0].replace("\r\n", "\n").strip(),
                   "employment_type": page.value("employment_type", "full_time"),
-                  "remote": page.value("remote") == "on", "closes_at": _utc(page.value("closes_at")) or None}
+                  "remote": page.value("remote") == "on", "closes_at": _utc(page.value("closes_at"), zone) or None}
     was = page.value("closes_at_was")
-    if was and page.value("closes_at") == was[:16]:  # the field shows minutes: unchanged is the stored time
+    if was and page.value("closes_at") == local_input(was, zone):  # minutes shown: unchanged is the stored time
         body["closes_at"] = was
     salary = {name: page.value(f"salary_{name}") for name in ("min", "max", "currency", "period")}
     if salary["min"] or salary["max"] or salary["currency"]:
@@ -129,7 +130,8 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
     @app.post("/console/requisitions/{requisition_id}/posting", include_in_schema=False)
     async def edit_posting(request: Request, requisition_id: str):
         async def do(page: Page):
-            await page.api.patch(f"/v1/requisitions/{q(requisition_id)}", posting_body(page),
+            _, zone = await console.preferences(request, page.session)
+            await page.api.patch(f"/v1/requisitions/{q(requisition_id)}", posting_body(page, zone),
                                  idempotency_key=page.value("nonce") or None)
             return "Posting saved.", None
         return await act(request, f"/console/requisitions/{q(requisition_id)}", do)
@@ -294,9 +296,10 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
         async def do(page: Page):
             note = page.value("note") or None
             if action == "interviews":
+                _, zone = await console.preferences(request, page.session)
                 await page.api.post(f"{path}/interviews", {
                     "interviewers": _split(page.value("interviewers")),
-                    "scheduled_at": _utc(page.value("scheduled_at")),
+                    "scheduled_at": _utc(page.value("scheduled_at"), zone),
                     "competencies": _split(page.value("competencies"))})
                 return "Interview scheduled.", None
             if action == "decision":
@@ -459,10 +462,16 @@ def _redirect(target: str) -> RedirectResponse:
     return RedirectResponse(target, status_code=303)
 
 
-def _utc(value: str) -> str:
-    """A `datetime-local` field (no zone) read as UTC, the console's one time zone."""
+def _utc(value: str, zone: str = "UTC") -> str:
+    """A `datetime-local` field (no zone) read in the user's time zone (UTC for a key session), as UTC."""
     if value and len(value) == 16:  # 2026-12-01T09:00
-        return value + ":00Z"
+        if zone == "UTC":
+            return value + ":00Z"
+        try:
+            local = datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(zone))
+        except ValueError:
+            return value  # the API names the field
+        return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return value
 
 
