@@ -44,6 +44,7 @@ BODIES = {
     ("PATCH", "/v1/requisitions/{requisition_id}"): {"title": "Taken over"},
     ("PATCH", "/v1/divisions/{division_id}"): {"name": "Taken over"},
     ("POST", "/v1/users/{user_id}/invitation"): None,
+    ("POST", "/v1/applications/{application_id}/notes"): {"body": "Taken over by @someone"},
     # (the interviews and offers issue's routes)
     ("PATCH", "/v1/interviews/{interview_id}"): {"duration_minutes": 45},
     ("POST", "/v1/interviews/{interview_id}/cancel"): {"reason": "taken over"},
