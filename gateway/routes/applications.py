@@ -72,7 +72,8 @@ async def pipeline(request: Request, rpc: Rpc, requisition_id: str, caller: Call
                      **_filters(source, passed, tag))
 
 
-@router.post("/v1/applications/tags", tags=["applications"], responses=ok(sourcing.TaggedApplications))
+@router.post("/v1/applications/tags", tags=["applications"], responses=ok(sourcing.TaggedApplications),
+             openapi_extra=FINDS_BY_BODY)  # every id in the body must be one the caller may see, else 404
 async def tag_applications(request: Request, rpc: Rpc, body: cmd.TagsIn,
                            caller: CallerOf[sourcing.TagApplications], idem: IdemKey = None):
     """Tags added to and removed from up to 500 applications at once (recruiter, hr, admin). Every id must name
