@@ -30,8 +30,8 @@ test-faults: install  ## only the fault-injection suite (tests/faults), with its
 test-fuzz: install  ## only the API fuzz test; FUZZ_EXAMPLES=200 for a longer run than its 50 (the suite runs 12 per operation)
 	HIRELOOP_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),50) $(PY) -m pytest gateway/tests/test_api_fuzz.py tests/e2e/test_api_fuzz.py
 
-test-browser: install  ## only the console, portal, careers site and interview pages in headless Chromium (/usr/bin/chromium); screenshots in test-artifacts/console/
-	$(PY) -m pytest tests/e2e/test_console.py tests/e2e/test_careers_browser.py tests/e2e/test_interviews_browser.py -m browser
+test-browser: install  ## only the console, portal, careers site, interview pages and board in headless Chromium (/usr/bin/chromium); screenshots in test-artifacts/console/
+	$(PY) -m pytest tests/e2e/test_console.py tests/e2e/test_careers_browser.py tests/e2e/test_interviews_browser.py tests/e2e/test_board_browser.py tests/e2e/test_console_i18n.py -m browser
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -47,6 +47,7 @@ PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
     "pool_entry": ("name", "skills", "prior"),
     "match": ("name", "matched_skills", "missing_skills", "prior_average"),
     "document": ("filename", "text", "skills_found", "years_found"),
+    "note": ("body",),  # staff's notes on an application (issue 20)
 }
 
 

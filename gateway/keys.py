@@ -9,6 +9,11 @@ takes effect at once on every replica: whatever changes a key record also increm
 in Redis, every request reads that counter (one Redis GET), and a process whose cached generation differs
 drops its cache before it answers. When Redis cannot be read the key is looked up in the database, as
 without a cache. Unknown keys are never cached. Expiry is checked on every request from the cached record.
+
+A key may belong to a user (`user_id`, docs/decisions/008-users.md) or, without one, to the named service
+account it was made for. A user's console sign-in is a key of its own (`session: true`, expiring with the
+session, not listed): deactivating the user revokes every key of theirs in one write, so each of their
+sessions and API keys stops working at once, on every replica, by the generation counter above.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import hashlib
 import logging
 import secrets
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -59,6 +64,7 @@ def _view(doc: dict) -> dict[str, Any]:
         "expires_at": iso(doc.get("expires_at")),
         "last_used_at": iso(doc.get("last_used_at")),
         "revoked_at": iso(doc.get("revoked_at")),
+        "user_id": doc.get("user_id"),
     }
 
 
@@ -109,6 +115,9 @@ class KeyStore:
 
     async def setup(self) -> None:
         await self.keys.create_index("hash", unique=True)
+        await self.keys.create_index("user_id", sparse=True)
+        # Sign-in keys are gone a day after they expire (API keys stay listed, expired, until revoked).
+        await self.keys.create_index("purge_at", expireAfterSeconds=0, sparse=True)
 
     async def bootstrap_admin(self, key: str | None) -> str | None:
         """Make HIRELOOP_ADMIN_KEY valid, or generate an admin key when none exists. Returns a new key.
@@ -155,13 +164,28 @@ class KeyStore:
         return generated
 
     async def create(self, name: str, role: str, divisions: list[str], expires_at: datetime | None,
-                     email: str | None = None) -> dict:
+                     email: str | None = None, user_id: str | None = None, session: bool = False) -> dict:
         key = generate_key()
         doc = {"_id": new_id("key"), "hash": hash_key(key), "name": name, "role": role,
                "divisions": sorted(set(divisions)), "email": email, "created_at": utcnow(),
                "expires_at": expires_at, "revoked_at": None, "last_used_at": None}
+        if user_id:
+            doc["user_id"] = user_id
+        if session:
+            doc["session"] = True
+            doc["purge_at"] = expires_at + timedelta(days=1) if expires_at else None
         await self.keys.insert_one(doc)
         return {**_view(doc), "key": key}
+
+    async def revoke_user(self, user_id: str, sessions_only: bool = False) -> int:
+        """Revoke every key of the user (or only their console sign-ins, after a password change); every
+        replica refuses them from the next request on. Returns how many were revoked."""
+        query: dict[str, Any] = {"user_id": user_id, "revoked_at": None}
+        if sessions_only:
+            query["session"] = True
+        result = await self.keys.update_many(query, {"$set": {"revoked_at": utcnow()}})
+        await self._changed()
+        return result.modified_count
 
     async def revoke(self, key_id: str) -> None:
         result = await self.keys.update_one({"_id": key_id, "revoked_at": None}, {"$set": {"revoked_at": utcnow()}})
@@ -172,7 +196,9 @@ class KeyStore:
     async def list(self, limit: int = 50, cursor: str | None = None) -> tuple[list[dict], str | None]:
         """One page in id order, and the cursor of the next page (None on the last one)."""
         after = decode_cursor(cursor)
-        query = {"_id": {"$gt": after}} if after else {}
+        query: dict[str, Any] = {"session": {"$ne": True}}  # sign-ins are not API keys an admin manages
+        if after:
+            query["_id"] = {"$gt": after}
         docs = [d async for d in self.keys.find(query).sort("_id", 1).limit(limit + 1)]
         next_cursor = encode_cursor(docs[limit - 1]["_id"]) if len(docs) > limit else None
         return [_view(d) for d in docs[:limit]], next_cursor

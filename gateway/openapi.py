@@ -76,6 +76,7 @@ class ApiKey(Doc):
     expires_at: str | None
     last_used_at: str | None
     revoked_at: str | None
+    user_id: str | None = Field(description="the user the key belongs to; null: a named service account")
 
 
 class ApiKeyCreated(ApiKey):

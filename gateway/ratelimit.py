@@ -190,7 +190,8 @@ class RateLimiter:
 
 
 # Path prefixes of the routes that take no API key, limited per client address.
-ANONYMOUS_ROUTES = ("/portal/", "/console/login", "/careers", "/v1/public/")
+ANONYMOUS_ROUTES = ("/portal/", "/console/login", "/careers", "/v1/public/", "/console/invitations/",
+                    "/console/password-reset")
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -69,6 +69,21 @@ class FakeServices:
             for declaration in declared(service).values():
                 self.answer(declaration, _holding(declaration.returns, ids))
 
+    def registers(self, *divisions: str) -> FakeServices:
+        """sourcing's GetDivision as a sourcing with records of exactly `divisions` answers it (the gateway asks
+        it before an API key or a policy names a division: gateway/divisions.py); any other: NotFound."""
+        from shared.contracts.sourcing import GetDivision
+
+        registered = set(divisions)
+
+        def get(call: Call) -> Any:
+            division = call.kwargs["division_id"]
+            if division not in registered:
+                raise NotFound(f"division {division} not found")
+            return sample(GetDivision.returns, {"id": division})
+        self.answer(GetDivision, get)
+        return self
+
     def calls_to(self, target: Rpc) -> list[Call]:
         return [c for c in self.calls if (c.service, c.method) == (target.service, target.method)]
 

@@ -99,6 +99,18 @@ def _text(_name: str, value: str) -> str:
     return value
 
 
+_DIVISION_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")  # shared/contracts/common.py Division
+
+
+def parse_divisions(name: str, value: str) -> tuple[str, ...]:
+    """Comma-separated division ids (slugs), de-duplicated in their order."""
+    ids = [part.strip() for part in value.split(",") if part.strip()]
+    bad = [i for i in ids if not _DIVISION_ID.match(i)]
+    if bad:
+        raise ValueError(f"{name}={value!r}: {bad[0]!r} is not a division id (letters, digits, '_', '.', '-')")
+    return tuple(dict.fromkeys(ids))
+
+
 def _port_or_none(_name: str, value: str) -> int | None:
     # As before: unset, 0 or anything but a positive number means "no metrics server" (services in tests).
     text = value.strip()
@@ -161,6 +173,9 @@ class Settings:
     portal_secret: str = variable("HIRELOOP_PORTAL_SECRET", default=DEV_SECRET + "-portal", repr=False)
     # The bootstrap admin API key (the gateway makes it an admin key at start; empty: none).
     admin_key: str = variable("HIRELOOP_ADMIN_KEY", default="", repr=False)
+    # Divisions registered at start-up when they have no record yet (sourcing; comma-separated ids), as
+    # HIRELOOP_ADMIN_KEY bootstraps a key: requisitions, keys and policies may name only registered divisions.
+    divisions: tuple[str, ...] = variable("HIRELOOP_DIVISIONS", parse_divisions, default=())
     # Keys sealing personal data at rest (shared/crypto.py); empty: the development keys.
     data_keys: str = variable("HIRELOOP_DATA_KEYS", default="", repr=False)
     lookup_key: str = variable("HIRELOOP_LOOKUP_KEY", default="", repr=False)
@@ -178,6 +193,13 @@ class Settings:
     event_max_age_seconds: int = variable(event_signing.MAX_AGE_VAR,
                                      lambda name, value: event_signing.parse_max_age(value, name),
                                      default=event_signing.DEFAULT_MAX_AGE_SECONDS)
+
+    # Single sign-on to the console with the company's OpenID Connect provider (gateway/console/sso.py): its
+    # discovery document (`<issuer>/.well-known/openid-configuration`, or the issuer, which that is appended
+    # to), the client id and secret registered there. Off while the metadata URL or client id is unset.
+    oidc_metadata_url: str = variable("OIDC_METADATA_URL", default="")
+    oidc_client_id: str = variable("OIDC_CLIENT_ID", default="")
+    oidc_client_secret: str = variable("OIDC_CLIENT_SECRET", default="", repr=False)
 
     # -- processes -------------------------------------------------------------------------------------
     version: str = variable("HIRELOOP_VERSION", default="0.1.0")

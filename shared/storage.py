@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from copy import deepcopy
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -26,7 +26,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared.contracts.common import MAX_PAGE, page_limit  # noqa: F401 - MAX_PAGE: the most a page() answers
 from shared.contracts.envelope import EventEnvelope
-from shared.errors import NotYet
+from shared.errors import Invalid, NotYet
 from shared.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,25 @@ class AlreadyHandled(Exception):
 
 def encode_cursor(last_id: str) -> str:
     return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def encode_sort_cursor(value: datetime, last_id: str) -> str:
+    """The cursor of a list sorted by a time and then id: the last item's time (ISO, UTC) and id."""
+    return encode_cursor(f"{value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()}|{last_id}")
+
+
+def decode_sort_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    decoded = decode_cursor(cursor)
+    if decoded is None:
+        return None
+    at, sep, last_id = decoded.partition("|")
+    try:
+        value = datetime.fromisoformat(at)
+        if not sep or not last_id:
+            raise ValueError("no id")
+    except ValueError:
+        raise Invalid("cursor: not a cursor this list gave", field="cursor") from None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)), last_id
 
 
 def decode_cursor(cursor: str | None) -> str | None:
@@ -157,6 +176,10 @@ class ServiceStore:
         for collection in self.documents_with_outbox:
             self.db[collection].create_index([("outbox_pending", ASCENDING)], sparse=True, name="outbox_pending")
         self.create_indexes()
+
+    def bootstrap(self, settings) -> None:
+        """What the service's store sets up from its settings when the service starts, after the indexes (e.g.
+        sourcing's HIRELOOP_DIVISIONS); nothing by default. Every replica runs it: it must be idempotent."""
 
     def create_indexes(self) -> None:
         """Subclasses declare their own indexes here."""

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, quote
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from gateway.console import views
+from gateway.console import accounts, views
 from gateway.console.api import ApiError, Caller, ConsoleApi, SignedOut
 from gateway.console.live import BoardFeed
 from gateway.console.session import (
@@ -32,14 +32,22 @@ from gateway.console.session import (
     csrf_ok,
     same_origin,
 )
+from gateway.console.sso import configured as sso_configured
+from gateway.console_text import choose_locale, words
 from gateway.templating import SECURITY_HEADERS, TEMPLATES
 from shared.errors import DomainError
+from shared.interview_time import valid_timezone
 
 KEEPALIVE_SECONDS = 15
 # An open board stream checks this often that its session is still signed in and its key still works, and
 # ends when not (a revoked key's stream ends within this, on every replica: the check reads the KeyStore's
 # generation counter, one Redis GET, and the database only after a key changed).
 RECHECK_SECONDS = 2.0
+
+
+class _Answered(Exception):  # noqa: N818 - not an error: carries form_page's page out of act
+    def __init__(self, response: Response):
+        self.response = response
 
 
 @dataclass
@@ -65,6 +73,7 @@ class Console:
         self._api: ConsoleApi | None = None
         self._feed: BoardFeed | None = None
         self._sessions: Sessions | None = None
+        self.accounts: accounts.Accounts | None = None  # the account pages (install)
 
     @property
     def gateway(self):
@@ -91,14 +100,25 @@ class Console:
 
     # -- rendering -----------------------------------------------------------------------------------
     @staticmethod
-    def html(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        body = TEMPLATES.get_template(f"console/{template}").render(**context)
+    def html(template: str, status: int = 200, lang: str = "en", **context: Any) -> HTMLResponse:
+        """A console page in `lang` (console_text); its times in `viewer_zone` if given, else UTC."""
+        body = TEMPLATES.get_template(f"console/{template}").render(lang=lang, t=words(lang), **context)
         return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
     async def render(self, page: Page, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         flash = await self.sessions.pop_flash(page.session)
-        return self.html(template, status, session=page.session, flash=flash, path=page.request.url.path,
-                         **context)
+        lang, zone = await self.preferences(page.request, page.session)
+        return self.html(template, status, lang=lang, viewer_zone=zone, session=page.session, flash=flash,
+                         path=page.request.url.path, **context)
+
+    async def preferences(self, request: Request, session: Session | None) -> tuple[str, str]:
+        """The language and time zone a page is shown in: the signed-in user's account's (read per page, so a
+        change on /console/account shows at once); a key session's language is the browser's, its zone UTC."""
+        user = await self.gateway.users.get(session.user_id) if session and session.user_id else None
+        lang = choose_locale((user or {}).get("locale"), request.query_params.get("lang"),
+                             request.headers.get("accept-language"))
+        zone = (user or {}).get("timezone") or "UTC"
+        return lang, zone if valid_timezone(zone) else "UTC"
 
     # -- the two shapes of a console request ----------------------------------------------------------
     async def _page(self, request: Request) -> Page | Response:
@@ -143,6 +163,16 @@ class Console:
             target = None
         return RedirectResponse(target or back, status_code=303)
 
+    async def form_page(self, request: Request, back: str, build: Callable[[Page], Awaitable[Response]]) -> Response:
+        """A form post answered with a page (a confirmation step), CSRF-checked as `act`; a refusal goes back
+        to `back` with the reason, as `act` does."""
+        async def do(page: Page):
+            raise _Answered(await build(page))
+        try:
+            return await self.act(request, back, do)
+        except _Answered as answered:
+            return answered.response
+
     def _cookie(self, request: Request) -> dict:
         return cookie_options(request, self.gateway.settings.public_url)
 
@@ -153,21 +183,28 @@ class Console:
         return response
 
     # -- sign-in -------------------------------------------------------------------------------------
-    async def login_page(self, request: Request, error: str | None = None, status: int = 200) -> Response:
+    async def login_page(self, request: Request, error: str | None = None, status: int = 200,
+                         headers: dict[str, str] | None = None, email: str = "") -> Response:
         token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
         nxt = request.query_params.get("next", "")
-        response = self.html("login.html", status, session=None, flash=None, path="/console/login", csrf=token,
-                             next=nxt if nxt.startswith("/console") else "", error=error,
-                             expired=request.query_params.get("expired"))
+        lang, _ = await self.preferences(request, None)
+        response = self.html("login.html", status, lang=lang, session=None, flash=None, path="/console/login",
+                             csrf=token, next=nxt if nxt.startswith("/console") else "", error=error,
+                             expired=request.query_params.get("expired"), email=email,
+                             password_set=request.query_params.get("password_set"),
+                             sso=sso_configured(self.gateway.settings))
         response.set_cookie(LOGIN_COOKIE, token, max_age=3600, **self._cookie(request))
+        response.headers.update(headers or {})
         return response
 
     async def login(self, request: Request) -> Response:
-        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        form = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
         sent = (form.get("csrf") or [""])[0]
         if not same_origin(request) or not csrf_ok(request.cookies.get(LOGIN_COOKIE), sent):
             return await self.login_page(request, "The sign-in form expired. Please try again.", 403)
         key = (form.get("api_key") or [""])[0].strip()
+        if not key:  # a person: email and password (gateway/console/accounts.py)
+            return await self.accounts.password_login(request, form)
         try:
             caller = await self.gateway.keys.authenticate(key) if key else None
         except DomainError:
@@ -257,6 +294,7 @@ def install(app: FastAPI) -> None:
     console = Console(app)
     app.state.console = console
     views.install(app, console)
+    console.accounts = accounts.install(app, console)
 
     @app.get("/", include_in_schema=False)
     async def root():

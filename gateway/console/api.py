@@ -103,6 +103,9 @@ class Caller:
     async def put(self, path: str, body: Any) -> Any:
         return await self._api.request(self._key, "PUT", path, body=body, request_id=self._request_id)
 
+    async def delete(self, path: str) -> Any:
+        return await self._api.request(self._key, "DELETE", path, request_id=self._request_id)
+
     async def get_or_none(self, path: str, **params: Any) -> Any:
         """For a panel that may not apply (a report the caller may not read): None instead of an error."""
         try:

@@ -1,4 +1,5 @@
-"""Console sign-in: an API key, checked once, kept server-side behind a session cookie.
+"""Console sign-in: an API key, checked once, kept server-side behind a session cookie. A user's sign-in
+(email and password, or single sign-on) is a key of the user's made for the session (gateway/signin.py).
 
 The browser holds only a random session id in an HttpOnly, SameSite=Strict cookie scoped to /console; the
 key itself is sealed (shared/crypto.py) in Redis under a hash of that id, so neither a script in the page
@@ -34,6 +35,7 @@ class Session:
     role: str
     divisions: list[str]
     flash: dict | None = None  # {kind: ok|error, text}
+    user_id: str | None = None  # a user's sign-in (issue 20); None: signed in with an API key
 
 
 def _hash(session_id: str) -> str:
@@ -48,10 +50,10 @@ class Sessions:
     def _key(self, id_hash: str) -> str:
         return f"{self.prefix}:console:session:{id_hash}"
 
-    async def create(self, key: str, name: str, role: str, divisions: list[str]) -> str:
+    async def create(self, key: str, name: str, role: str, divisions: list[str], user_id: str | None = None) -> str:
         session_id = secrets.token_urlsafe(32)
         record = {"key": seal(key), "csrf": secrets.token_urlsafe(32), "name": name, "role": role,
-                  "divisions": divisions}
+                  "divisions": divisions, "user_id": user_id}
         await self.redis.set(self._key(_hash(session_id)), json.dumps(record), ex=SESSION_SECONDS)
         return session_id
 
@@ -65,7 +67,8 @@ class Sessions:
             return None
         record = json.loads(raw)
         return Session(id_hash=id_hash, key=open_sealed(record["key"]), csrf=record["csrf"], name=record["name"],
-                       role=record["role"], divisions=record.get("divisions") or [], flash=record.get("flash"))
+                       role=record["role"], divisions=record.get("divisions") or [], flash=record.get("flash"),
+                       user_id=record.get("user_id"))
 
     async def set_flash(self, session: Session, message: dict | None) -> None:
         """A one-line message for the next page (the result of a form), kept with the session."""

@@ -7,23 +7,21 @@ import asyncio
 import math
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from gateway.console import reports
+from gateway.console import board, reports
 from gateway.console.api import ApiError
-from gateway.templating import SECURITY_HEADERS
+from gateway.templating import SECURITY_HEADERS, local_input
 from shared.interview_time import valid_timezone, when_text
 from shared.timeutil import parse
 
 if TYPE_CHECKING:
     from gateway.console import Console, Page
 
-# Board columns, in the order an application moves; everything that ended otherwise shares the last one.
-BOARD_COLUMNS = ["received", "shortlisted", "interviewing", "interviewed", "awaiting_approval", "offered",
-                 "accepted", "hired"]
 POLICY_SECONDS = ["guide_after", "hr_confirm_after", "urgent_confirm_within", "approval_sla", "rejection_delay",
                   "screen_out_rejection_delay", "survey_after", "reuse_interview_within"]
 POLICY_TEXT = ["hr_email", "group_hr_email", "reply_to", "hr_webhook_url"]
@@ -70,15 +68,15 @@ EMPLOYMENT_TYPES = ["full_time", "part_time", "contract", "internship", "tempora
 SALARY_PERIODS = ["year", "month", "hour"]
 
 
-def posting_body(page: Page) -> dict:
+def posting_body(page: Page, zone: str = "UTC") -> dict:
     """The posting form as a PATCH: every posting field but `published` (its own switch). An empty closing
     time clears it; salary fields all empty clear the range, any of them given sends it whole (the API then
     names a missing or wrong part)."""
     body: dict = {"description": (page.form or {}).get("description", [""])[0].replace("\r\n", "\n").strip(),
                   "employment_type": page.value("employment_type", "full_time"),
-                  "remote": page.value("remote") == "on", "closes_at": _utc(page.value("closes_at")) or None}
+                  "remote": page.value("remote") == "on", "closes_at": _utc(page.value("closes_at"), zone) or None}
     was = page.value("closes_at_was")
-    if was and page.value("closes_at") == was[:16]:  # the field shows minutes: unchanged is the stored time
+    if was and page.value("closes_at") == local_input(was, zone):  # minutes shown: unchanged is the stored time
         body["closes_at"] = was
     salary = {name: page.value(f"salary_{name}") for name in ("min", "max", "currency", "period")}
     if salary["min"] or salary["max"] or salary["currency"]:
@@ -88,13 +86,6 @@ def posting_body(page: Page) -> dict:
     else:
         body["salary_range"] = None
     return body
-
-
-def board_columns(applications: list[dict]) -> list[dict]:
-    columns = {s: [] for s in [*BOARD_COLUMNS, "ended"]}
-    for app in applications:
-        columns[app["status"] if app["status"] in columns else "ended"].append(app)
-    return [{"status": s, "items": items} for s, items in columns.items()]
 
 
 def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place lists the console's pages
@@ -139,7 +130,8 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
     @app.post("/console/requisitions/{requisition_id}/posting", include_in_schema=False)
     async def edit_posting(request: Request, requisition_id: str):
         async def do(page: Page):
-            await page.api.patch(f"/v1/requisitions/{q(requisition_id)}", posting_body(page),
+            _, zone = await console.preferences(request, page.session)
+            await page.api.patch(f"/v1/requisitions/{q(requisition_id)}", posting_body(page, zone),
                                  idempotency_key=page.value("nonce") or None)
             return "Posting saved.", None
         return await act(request, f"/console/requisitions/{q(requisition_id)}", do)
@@ -184,14 +176,72 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
 
     # ------------------------------------------------------------------ the pipeline board
     @app.get("/console/requisitions/{requisition_id}/board", include_in_schema=False)
-    async def board(request: Request, requisition_id: str):
+    async def board_page(request: Request, requisition_id: str):
+        """The board (gateway/console/board.py); `fragment=1` its columns (the live refresh), `fragment=cards`
+        with `column` and `cursor` one column's next cards ("Show more")."""
         async def build(page: Page):
-            req, apps = await asyncio.gather(
-                page.api.get(f"/v1/requisitions/{q(requisition_id)}"),
-                page.api.all_pages(f"/v1/requisitions/{q(requisition_id)}/applications"))
-            template = "board_columns.html" if request.query_params.get("fragment") else "board.html"
-            return await console.render(page, template, req=req, columns=board_columns(apps), total=len(apps))
+            params = request.query_params
+            filters = board.board_filters(params)
+            shown, cursor = params.get("column"), params.get("cursor") or None
+            context = {"filters": filters, "query": board.query, "board_path": board_path}
+            if params.get("fragment") == "cards" and shown in board.COLUMNS:
+                col = await board.column(page, requisition_id, shown, filters, cursor)
+                return await console.render(page, "board_cards.html", req={"id": requisition_id}, column=col,
+                                            appending=True, **context)
+            at = {shown: cursor} if shown in board.COLUMNS and cursor else {}
+            req, summary, columns = await board.load(page, requisition_id, filters, at)
+            template = "board_columns.html" if params.get("fragment") else "board.html"
+            return await console.render(page, template, req=req, summary=summary, columns=columns,
+                                        total=summary["total"], sorts=board.SORTS, moves=board.MOVES, **context)
         return await show(request, build)
+
+    def board_path(requisition_id: str, filters: dict | None = None) -> str:
+        rest = board.query(filters or {})
+        return f"/console/requisitions/{q(requisition_id)}/board" + (f"?{rest}" if rest else "")
+
+    @app.post("/console/requisitions/{requisition_id}/board/bulk", include_in_schema=False)
+    async def board_bulk(request: Request, requisition_id: str):
+        """A bulk action: first a page that says what will happen to each selected application, then (its
+        Confirm button, `confirm=1`) the action, through the API, and back to the board with what was done."""
+        form = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+        view = parse_qs((form.get("view") or [""])[0])  # the board's filters, to go back to the same view
+        filters = board.board_filters({k: v[0] for k, v in view.items() if v})
+        back = board_path(requisition_id, filters)
+
+        def chosen(page: Page) -> tuple[str, list[str], dict]:
+            action = page.value("action")
+            ids = list(dict.fromkeys(page.values("application")))
+            options = {"tag": page.value("tag"), "move_to": page.value("move_to"), "reason": page.value("reason")}
+            if action not in ("tag", "untag", "reject", "move"):
+                raise ApiError(422, "validation_error", "action: choose what to do", "action")
+            board.check(action, ids, **options)
+            return action, ids, options
+
+        async def steps_for(page: Page, action: str, ids: list[str], options: dict) -> list[board.Step]:
+            apps = [{"id": i} for i in ids] if action in ("tag", "untag") else await board.applications(page, ids)
+            return board.plan(action, apps, page.session.role, **options)
+
+        if (form.get("confirm") or [""])[0] == "1":
+            async def do(page: Page):
+                action, ids, options = chosen(page)
+                steps = await steps_for(page, action, ids, options)
+                done, problems = await board.run(page, action, steps, tag=options["tag"], nonce=page.value("nonce"))
+                left = sum(1 for s in steps if not s.doable)
+                text = f"Done for {done} of {len(steps)} applications."
+                if left:
+                    text += f" {left} left as they were (their stage does not allow it)."
+                if problems:
+                    text += f" Not done for {len(problems)}: " + "; ".join(problems[:3])
+                return text, back
+            return await act(request, back, do)
+
+        async def review(page: Page):
+            action, ids, options = chosen(page)
+            steps = await steps_for(page, action, ids, options)
+            return await console.render(page, "board_bulk.html", req={"id": requisition_id}, action=action,
+                                        steps=steps, options=options, filters=filters, back=back, query=board.query,
+                                        doable=sum(1 for s in steps if s.doable), moves=board.MOVES)
+        return await console.form_page(request, back, review)
 
     # ------------------------------------------------------------------ applications
     @app.get("/console/applications/{application_id}", include_in_schema=False)
@@ -246,9 +296,10 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
         async def do(page: Page):
             note = page.value("note") or None
             if action == "interviews":
+                _, zone = await console.preferences(request, page.session)
                 await page.api.post(f"{path}/interviews", {
                     "interviewers": _split(page.value("interviewers")),
-                    "scheduled_at": _utc(page.value("scheduled_at")),
+                    "scheduled_at": _utc(page.value("scheduled_at"), zone),
                     "competencies": _split(page.value("competencies"))})
                 return "Interview scheduled.", None
             if action == "decision":
@@ -317,6 +368,21 @@ def install(app: FastAPI, console: Console) -> None:  # noqa: C901 - one place l
                 "notes": page.value("notes")}, idempotency_key=page.value("nonce") or None)
             return "Scorecard submitted.", None
         return await act(request, f"/console/interviews/{q(interview_id)}", do)
+
+    # ------------------------------------------------------------------ search (the header's box)
+    @app.get("/console/search", include_in_schema=False)
+    async def search(request: Request):
+        async def build(page: Page):
+            term = (request.query_params.get("q") or "").strip()[:100]
+            if not term:
+                return _redirect("/console")
+            candidates, applications = await asyncio.gather(
+                page.api.get("/v1/candidates", q=term, cursor=request.query_params.get("cursor")),
+                page.api.get("/v1/applications", q=term, sort="-updated_at"))
+            return await console.render(page, "search.html", q=term, search_q=term, candidates=candidates["items"],
+                                        candidates_more=candidates["next_cursor"],
+                                        applications=applications["items"])
+        return await show(request, build)
 
     # ------------------------------------------------------------------ approvals
     @app.get("/console/approvals", include_in_schema=False)
@@ -396,10 +462,16 @@ def _redirect(target: str) -> RedirectResponse:
     return RedirectResponse(target, status_code=303)
 
 
-def _utc(value: str) -> str:
-    """A `datetime-local` field (no zone) read as UTC, the console's one time zone."""
+def _utc(value: str, zone: str = "UTC") -> str:
+    """A `datetime-local` field (no zone) read in the user's time zone (UTC for a key session), as UTC."""
     if value and len(value) == 16:  # 2026-12-01T09:00
-        return value + ":00Z"
+        if zone == "UTC":
+            return value + ":00Z"
+        try:
+            local = datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(zone))
+        except ValueError:
+            return value  # the API names the field
+        return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return value
 
 

@@ -14,6 +14,7 @@ from gateway.routes import (
     documents,
     interviews,
     keys,
+    notes,
     notifications,
     operations,
     portal,
@@ -22,9 +23,10 @@ from gateway.routes import (
     reports,
     requisitions,
     talent_pool,
+    users,
 )
 
-ROUTERS = (operations, keys, audit, divisions, requisitions, applications, interviews, decisions, privacy,
+ROUTERS = (operations, keys, users, audit, divisions, requisitions, applications, notes, interviews, decisions, privacy,
            notifications, reports, talent_pool, portal, public_jobs, careers, community, documents)
 
 

@@ -1,5 +1,5 @@
 """Divisions as records (sourcing): the name, time zone, locale and careers page (blurb, colour) of each;
-created and changed by group HR (admin), read by staff of the division."""
+registered and changed by group HR (admin), read by staff of the division."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ router = APIRouter(route_class=AnswerRoute, tags=["divisions"])
 
 @router.get("/v1/divisions", responses=ok(DivisionList))
 async def list_divisions(request: Request, rpc: Rpc, caller: CallerOf[sourcing.ListDivisions]):
-    """The caller's divisions (admin: every division with a record or a requisition); one with no record yet
-    reads as its defaults (name = id, UTC, `en`, colour #1f6f5c, `created_at` null)."""
+    """The registered divisions: the caller's (admin: every one). Requisitions, API keys and policies may name
+    only these (422 naming `division` otherwise); `HIRELOOP_DIVISIONS` registers some at start-up."""
     return await rpc(sourcing.ListDivisions, caller, request)
 
 
@@ -37,6 +37,6 @@ async def get_division(request: Request, rpc: Rpc, division_id: str, caller: Cal
 @router.patch("/v1/divisions/{division_id}", responses=ok(DivisionRecord))
 async def patch_division(request: Request, rpc: Rpc, division_id: str, body: cmd.DivisionPatch,
                          caller: CallerOf[sourcing.PatchDivision], idem: IdemKey = None):
-    """A field left out is unchanged; a division with no record yet is changed from its defaults."""
+    """A field left out is unchanged; a division not registered is 404 (POST registers it)."""
     return await idempotent_call(request, rpc, caller, idem, body, 200, sourcing.PatchDivision,
                                  division_id=division_id, **body.model_dump(mode="json", exclude_unset=True))

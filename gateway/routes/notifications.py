@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 
 from gateway.audit import Read, division_of, personal_fields
 from gateway.deps import ADMIN, HR, AnswerRoute, CallerOf, Rpc, gw, ok, roles
+from gateway.divisions import require_registered
 from shared.contracts import commands as cmd
 from shared.contracts import notification, sourcing
 from shared.contracts.caller import Caller
@@ -56,6 +57,7 @@ async def put_policy(request: Request, rpc: Rpc, division: str, body: cmd.Notifi
     # A GET's body sent back names its division: it must be this one (the path's is the policy's).
     if body.division not in (None, division):
         raise Invalid("division: does not match the division in the path", field="division")
+    await require_registered(request, rpc, [division])
     # Unset fields take their defaults in the service (PUT replaces); a secret not sent is kept there.
     return await rpc(notification.PutPolicy, caller, request,
                      **{**body.model_dump(mode="json", exclude_none=True), "division": division})

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 
 from gateway.audit import Read, division_of, personal_fields
 from gateway.deps import ADMIN, AnswerRoute, CallerOf, Rpc, gw, ok, roles
+from gateway.divisions import require_registered
 from gateway.idempotency import forget
 from gateway.openapi import CandidateExport
 from gateway.rpc import ServiceCalls
@@ -77,6 +78,7 @@ async def put_retention(request: Request, rpc: Rpc, division: str, body: cmd.Ret
                         caller: CallerOf[sourcing.PutRetentionPolicy]):
     if body.division is not None and body.division != division:  # a GET's answer sent back to another path
         raise Invalid("division: must match the path", field="division")
+    await require_registered(request, rpc, [division])
     return await rpc(sourcing.PutRetentionPolicy, caller, request, division=division,
                      **body.model_dump(mode="json", exclude={"division"}))
 

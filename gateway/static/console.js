@@ -1,6 +1,6 @@
-// hireloop console: the live pipeline board, and a posting description's length as it is typed. The stream says
-// only which application moved; the board is then fetched again through the console (and so through the API,
-// with the viewer's own permissions).
+// hireloop console: the live pipeline board (paged columns, cards selectable for bulk actions), and a posting
+// description's length as it is typed. The stream says only which application moved; the board is then fetched
+// again through the console (and so through the API, with the viewer's own permissions).
 (function () {
   "use strict";
   const board = document.getElementById("board");
@@ -10,7 +10,10 @@
   async function refresh(change) {
     const response = await fetch(board.dataset.fragment, {credentials: "same-origin", headers: {"Accept": "text/html"}});
     if (!response.ok) return;
+    const picked = new Set(Array.from(board.querySelectorAll("input.pick:checked")).map(function (x) { return x.value; }));
     board.innerHTML = await response.text();
+    board.querySelectorAll("input.pick").forEach(function (x) { x.checked = picked.has(x.value); });  // keep the selection
+    board.dispatchEvent(new Event("board-refreshed"));
     if (state && change) state.textContent = "Updated: an application moved to " + change.status.replace(/_/g, " ") + ".";
   }
   const source = new EventSource(board.dataset.stream);
@@ -29,6 +32,36 @@
     location.assign("/console/login?expired=1");
   });
   source.onerror = function () { board.dataset.live = "off"; if (state) state.textContent = "Reconnecting…"; };
+})();
+(function () {
+  "use strict";
+  // The board's "Show more": a column's next cards fetched and added in place (the link works without script,
+  // as the board from that card on); the bulk form says how many cards are selected.
+  const board = document.getElementById("board");
+  if (!board) return;
+  const count = document.getElementById("bulk-count");
+  function counted() {
+    if (!count) return;
+    const n = board.querySelectorAll("input.pick:checked").length;
+    count.textContent = n ? "(" + n + " selected)" : "(none selected)";
+  }
+  board.addEventListener("change", function (event) { if (event.target.matches("input.pick")) counted(); });
+  board.addEventListener("board-refreshed", counted);
+  board.addEventListener("click", async function (event) {
+    const link = event.target.closest("a[data-more]");
+    if (!link) return;
+    event.preventDefault();
+    const item = link.closest("li");
+    const response = await fetch(link.dataset.more, {credentials: "same-origin", headers: {"Accept": "text/html"}});
+    if (!response.ok) { location.assign(link.href); return; }
+    const holder = document.createElement("ul");
+    holder.innerHTML = await response.text();
+    const added = Array.from(holder.children);
+    item.replaceWith.apply(item, added);
+    const first = added.find(function (li) { return li.querySelector("a"); });
+    if (first) first.querySelector("a").focus();  // the keyboard goes on from the first new card
+  });
+  counted();
 })();
 (function () {
   "use strict";

@@ -41,6 +41,7 @@ def gateway(data_infra):
 def gw(gateway):
     gateway.fake.reset()
     gateway.fake.answer(sourcing.ListRequisitions, EMPTY_PAGE)
+    gateway.fake.registers(DIVISION)
     return gateway
 
 
@@ -185,6 +186,7 @@ def test_keys_are_in_no_log_and_no_span(data_infra, traced):
         tracing._provider.add_span_processor(SimpleSpanProcessor(spans))
         gw.fake.answer(sourcing.ListRequisitions, EMPTY_PAGE)
         gw.fake.answer(sourcing.GetApplication, NotFound("application app_missing not found"))
+        gw.fake.registers(DIVISION)
         admin = gw.as_("admin")
         created = create(gw, admin, "lex")
         key = created["key"]
@@ -211,10 +213,34 @@ def test_keys_are_in_no_log_and_no_span(data_infra, traced):
     assert traces <= {s["trace_id"] for s in recorded}
     lines = [json.loads(line) for line in log.getvalue().splitlines()]
     assert {line.get("trace_id") for line in lines if line["logger"] == "hireloop.access"} >= traces
-    assert len(gw.fake.calls) == 2  # what reached a service: the list, and the application looked for
+    # what reached a service: the list, and the application looked for (and sourcing asked whether the new key's
+    # division is registered: no secret in that either, `sent` has it)
+    assert len([c for c in gw.fake.calls if c.method != "get_division"]) == 2
 
     sources = {"spans": json.dumps(recorded, default=str), "log": log.getvalue(), "sent to services": sent}
     needles = {"key": key, "key hash": hashlib.sha256(key.encode()).hexdigest(),
                "unknown key": unknown, "unknown key hash": hashlib.sha256(unknown.encode()).hexdigest()}
     found = [(name, what) for name, text in sources.items() for what, needle in needles.items() if needle in text]
     assert found == []
+
+
+def test_a_key_names_only_registered_divisions(gw, admin):
+    """`divisions` are checked with sourcing (GetDivision, as the system): an unregistered one (a typo) is 422
+    naming its place in the list, and no key is made; a division registered a moment later counts at once (a
+    refusal is never kept), a registered one is not asked again for a while."""
+    before = len(listed(gw, admin))
+    typo = gw.client.post("/v1/api-keys", json={"name": "tia", "role": "hr", "divisions": [DIVISION, "retial"]},
+                          headers=admin)
+    assert typo.status_code == 422 and typo.json()["error"]["field"] == "divisions.1", typo.text
+    assert "retial" in typo.json()["error"]["message"] and len(listed(gw, admin)) == before
+    asked = gw.fake.calls_to(sourcing.GetDivision)
+    assert {c.kwargs["division_id"] for c in asked} <= {DIVISION, "retial"}
+    assert all(c.caller.role == "system" for c in asked)
+
+    gw.fake.registers(DIVISION, "retial")  # group HR registers it after all
+    made = gw.client.post("/v1/api-keys", json={"name": "tia", "role": "hr", "divisions": [DIVISION, "retial"]},
+                          headers=admin)
+    assert made.status_code == 201 and made.json()["divisions"] == sorted([DIVISION, "retial"])
+    calls = len(gw.fake.calls_to(sourcing.GetDivision))
+    create(gw, admin, "tom")  # DIVISION again: known registered, not asked
+    assert len(gw.fake.calls_to(sourcing.GetDivision)) == calls

@@ -37,7 +37,7 @@ def gateway(data_infra):
     lots = Rate(1000, 10000)
     settings = gateway_settings(data_infra, "", rate_limit_key=lots, rate_limit_division=lots)
     with namespace_of(data_infra, "trust") as namespace, \
-            running(replace(settings, namespace=namespace), holding(HELD)) as gw:
+            running(replace(settings, namespace=namespace), holding(HELD).registers(DIVISION, "trust-keys")) as gw:
         yield gw
 
 

@@ -275,6 +275,7 @@ def test_the_interviewers_console_page_shows_whom_when_and_the_kit(gw):
 
 def test_an_interviewers_email_given_with_its_key_is_shown_and_travels_with_the_panel(gw):
     admin = gw.as_("admin")
+    gw.fake.registers("retail")
     r = gw.client.post("/v1/api-keys", headers=admin, json={"name": "eve-r", "role": "interviewer",
                                                             "divisions": ["retail"], "email": "eve@example.com"})
     assert r.status_code == 201 and r.json()["email"] == "eve@example.com", r.text

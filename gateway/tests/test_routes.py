@@ -149,11 +149,29 @@ def test_a_declared_call_checks_its_arguments_before_anything_is_sent(gw):
                                                                      "pool_days": 60}, headers=admin)
     assert elsewhere.status_code == 422 and error(elsewhere)["field"] == "division"
     assert gw.fake.calls == []
+    gw.fake.registers("retail")
     sent_back = gw.client.put("/v1/retention-policies/retail", json={"division": "retail", "rejected_days": 30,
                                                                       "pool_days": 60}, headers=admin)
     assert sent_back.json() == {"division": "retail", "rejected_days": 30, "pool_days": 60}
     [call] = gw.fake.calls_to(sourcing.PutRetentionPolicy)
     assert call.kwargs == {"division": "retail", "rejected_days": 30, "pool_days": 60}
+
+
+def test_a_policy_names_a_registered_division(gw):
+    """PUT of a notification or retention policy: sourcing is asked (as the system) whether the path's division is
+    registered; a typo is 422 naming `division`, and the policy's service is never called."""
+    gw.fake.registers("retail")
+    gw.fake.answer(sourcing.PutRetentionPolicy, lambda call: {**call.kwargs})
+    admin = gw.as_("admin")
+    for path, body in (("/v1/retention-policies/retial", {"rejected_days": 30, "pool_days": 60}),
+                       ("/v1/notification-policies/retial", {"guide_after": 60})):
+        typo = gw.client.put(path, json=body, headers=admin)
+        assert typo.status_code == 422 and error(typo)["field"] == "division", typo.text
+        assert "'retial' is not a registered division" in error(typo)["message"]
+    assert {(c.service, c.method) for c in gw.fake.calls} == {("sourcing", "get_division")}
+    assert {c.caller.name for c in gw.fake.calls} == {"gateway-divisions"}
+    assert gw.client.put("/v1/retention-policies/retail", json={"rejected_days": 30, "pool_days": 60},
+                         headers=admin).status_code == 200
 
 
 # ---------------------------------------------------------------------------------------------- errors

@@ -29,6 +29,7 @@ from typing import Any
 
 import jinja2
 
+from services.notification import chat
 from services.notification.destinations import AllowList, DestinationRefused, check_url
 from shared import stats
 from shared.contracts.commands import NotificationPolicy
@@ -87,16 +88,20 @@ def effective_policy(stored: dict | None) -> NotificationPolicy:
 
 
 def policy_to_store(new: NotificationPolicy, stored: NotificationPolicy | None,
-                    allow: AllowList | None = None) -> NotificationPolicy:
+                    allow: AllowList | None = None, remove_chat: frozenset[str] = frozenset()) -> NotificationPolicy:
     """The policy a PUT stores. The webhook URL must be an allowed destination as written (a public https
     address unless the operator's allow-list names it; destinations.py). The secret is write-only, so a
     GET's body sent back has it null: with a webhook URL kept and no secret given, the stored secret stays.
-    A URL with no secret at all is refused."""
+    A URL with no secret at all is refused.
+
+    The chat URLs (chat.py) are write-only too: each must be on its chat's hosts (or allow-listed); one not
+    sent is kept, unless its channel is in `remove_chat` (the PUT said `<channel>_webhook_set: false`)."""
     if new.hr_webhook_url is not None:
         try:
             check_url(str(new.hr_webhook_url), allow or AllowList())
         except DestinationRefused as exc:
             raise Invalid(f"hr_webhook_url: {exc}", field="hr_webhook_url") from None
+    new = _chat_to_store(new, stored, allow or AllowList(), remove_chat)
     if new.hr_webhook_url is None or new.hr_webhook_secret is not None:
         return new
     kept = stored.hr_webhook_secret if stored is not None else None
@@ -104,6 +109,22 @@ def policy_to_store(new: NotificationPolicy, stored: NotificationPolicy | None,
         raise Invalid("hr_webhook_secret: required (16 to 200 characters) with hr_webhook_url",
                       field="hr_webhook_secret")
     return new.model_copy(update={"hr_webhook_secret": kept})
+
+
+def _chat_to_store(new: NotificationPolicy, stored: NotificationPolicy | None, allow: AllowList,
+                   remove: frozenset[str]) -> NotificationPolicy:
+    kept: dict[str, Any] = {}
+    for channel in chat.CHANNELS:
+        name = chat.POLICY_FIELDS[channel]
+        url = getattr(new, name)
+        if url is not None:
+            try:
+                chat.checker(channel)(str(url), allow)
+            except DestinationRefused as exc:
+                raise Invalid(f"{name}: {exc}", field=name) from None
+        elif channel not in remove and stored is not None:
+            kept[name] = getattr(stored, name)
+    return new.model_copy(update=kept) if kept else new
 
 
 def division_hr_email(division: str, policy: NotificationPolicy) -> str:
@@ -528,6 +549,9 @@ def kind_context(planned: Planned, policy: NotificationPolicy, *, screening: dic
     elif str(planned.kind) in INTERVIEW_CONTEXT_KINDS:
         # services/notification/interviews.py `context` fills these in; defaults keep every template renderable
         ctx.update({**INTERVIEW_DEFAULTS, **extra})
+    elif planned.kind == NoticeKind.mention:
+        ctx.update({"who": extra.get("who") or "", "where": extra.get("where") or "", "link": extra.get("link"),
+                    "by": extra.get("by")})
     elif planned.kind == NoticeKind.approval_overdue:
         ctx.update({"step_name": step_label(extra.get("step_role"), locale),
                     "expected_by": fmt_time(_maybe_time(extra.get("expected_by")), locale),
@@ -619,6 +643,11 @@ def render(template_text: str, context: dict[str, Any]) -> Rendered:
 
 # ----------------------------------------------------------------------------------------------------
 # Notices
+
+
+def note_where(locale: str) -> str:
+    """Where a note's mention was made, in the reader's words (the mention template's `where`)."""
+    return "一条备注" if locale == "zh-CN" else "a note"
 
 
 def build_notice(planned: Planned, *, notice_id: str, now: datetime, recipient: str, rendered: Rendered,

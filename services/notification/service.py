@@ -18,7 +18,7 @@ from functools import partial
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
-from services.notification import domain, interviews, loader
+from services.notification import chat, domain, interviews, loader
 from services.notification.destinations import AllowList
 from services.notification.sender import (
     Attachment,
@@ -29,7 +29,7 @@ from services.notification.sender import (
     pdf_attachment,
 )
 from services.notification.store import NotificationStore
-from services.notification.webhook import WebhookSender
+from services.notification.webhook import ChatSender, WebhookSender
 from shared import tracing
 from shared.bus.configured import container_settings
 from shared.bus.nameko_ext import ServiceBase, Store, event_handler, implements
@@ -51,6 +51,7 @@ from shared.contracts.events import (
     InterviewScheduled,
     InterviewSlotsOffered,
     InterviewUpdated,
+    NoteAdded,
     NoticeSent,
     OfferConfirmationRecorded,
     OfferQuestionAsked,
@@ -117,6 +118,16 @@ class CandidateReplyTo(DependencyProvider):
         return self.address
 
 
+class ChatWebhooks(DependencyProvider):
+    """One chat sender per process (Slack and Teams, services/notification/chat.py), with the same allow-list."""
+
+    def setup(self):
+        self.sender = ChatSender(allow=AllowList.parse(container_settings().webhook_allowed_hosts))
+
+    def get_dependency(self, worker_ctx):
+        return self.sender
+
+
 class Webhooks(DependencyProvider):
     """One webhook sender per process (HR notices of divisions with `hr_webhook_url`), with the operator's
     allow-list of internal destinations (WEBHOOK_ALLOWED_HOSTS; a bad entry stops the start-up)."""
@@ -163,6 +174,7 @@ class NotificationService(ServiceBase):
     store = Store(NotificationStore)
     mailer = Mailer()
     webhooks = Webhooks()
+    chats = ChatWebhooks()
     retries = RetrySettings()
     reply_to_fallback = CandidateReplyTo()
 
@@ -207,10 +219,58 @@ class NotificationService(ServiceBase):
                                        "role_title": contact.get("requisition_title") or ""}
             doc["trace"] = tracing.stored_context()  # the delivery, maybe hours later, links back to it
             docs.append(doc)
+            copies = self._chat_copies(doc, policy, title=contact.get("requisition_title") or "",
+                                       name=contact.get("name") or "") \
+                if planned.audience in domain.HR_AUDIENCES and str(planned.kind) in chat.KINDS else []
+            docs += copies
             if planned.delay == 0:
-                due.add(notice_id)
+                due.update([notice_id, *(c["_id"] for c in copies)])
         created = uow.store.add_notices(docs, first=first, session=uow.session)
         return created, [i for i in created if i in due]
+
+    def _console_url(self, path: str) -> str:
+        return f"{self.settings.public_url.rstrip('/')}/console/{path}"
+
+    def _chat_copies(self, doc: dict, policy: NotificationPolicy, *, title: str, name: str,
+                     member: str | None = None) -> list[dict]:
+        """The chat copies of an HR notice just built (none unless the division has a chat: chat.py)."""
+        channels = chat.configured(policy)
+        if not channels or not doc.get("division"):
+            return []
+        interview_id, application_id = doc.get("interview_id"), doc.get("application_id")
+        link = self._console_url(f"interviews/{interview_id}") if interview_id else \
+            self._console_url(f"applications/{application_id}") if application_id else None
+        message = chat.hr_message(doc["kind"], doc["subject"], locale=policy.locale, division=doc["division"],
+                                  title=title, application_id=doc.get("application_id"), link=link, name=name,
+                                  member=member, interview_id=interview_id)
+        copies = chat.copies(doc, message, policy, _ordered_ids(len(channels)))
+        for copy in copies:
+            copy["trace"] = doc.get("trace") or tracing.stored_context()
+        return copies
+
+    def notify_mention(self, uow, *, division: str, key: str, who: str, where: str, link: str,
+                       by: str | None = None, application_id: str | None = None,
+                       candidate_id: str | None = None) -> list[str]:
+        """Post a mention to the division's chat (issue 20's notes call this inside their unit of work): `who`
+        was mentioned (by `by`) in `where`, `link` leads there. `key` names the mention once (e.g. the note's
+        id and the person's), so a redelivered event posts nothing twice. Returns the ids of notices due now
+        (the caller passes them to `_dispatch_soon` after the transaction)."""
+        policy = self._policy(division, session=uow.session)
+        channels = chat.configured(policy)
+        if not channels:
+            return []
+        now = utcnow()
+        message = chat.mention_message(who, where, link, by=by, division=division, locale=policy.locale)
+        base = {"dedupe_key": f"{key}:{chat.MENTION}", "kind": chat.MENTION, "status": domain.SCHEDULED,
+                "scheduled_for": now, "sent_at": None, "application_id": application_id,
+                "candidate_id": candidate_id, "reengagement_id": None, "division": division, "tier": None,
+                "urgent": False, "step": 0, "attempts": 0, "error": None, "lease_until": None, "created_at": now,
+                "trace": tracing.stored_context()}
+        docs = chat.copies(base, message, policy, _ordered_ids(len(channels)))
+        created = uow.store.add_notices(docs, first=False, session=uow.session)
+        if created and application_id:
+            uow.store.count_notices(application_id, len(created), session=uow.session)
+        return created
 
     def _policy(self, division: str, session=None) -> NotificationPolicy:
         return domain.effective_policy(self.store.get_policy(division, session=session))
@@ -436,7 +496,8 @@ class NotificationService(ServiceBase):
         def work(uow):
             contact = _known_contact(uow, payload.application_id)
             policy = self._policy(contact["division"], session=uow.session)
-            if contact.get("erased") or (policy.hr_email is None and policy.hr_webhook_url is None):
+            if contact.get("erased") or (policy.hr_email is None and policy.hr_webhook_url is None
+                                         and not chat.configured(policy)):
                 return []
             count = (contact.get("offer_questions") or 0) + 1
             planned = domain.plan_offer_question(count, payload.message)
@@ -447,6 +508,43 @@ class NotificationService(ServiceBase):
             uow.store.update_contact(payload.application_id, {"offer_questions": count}, session=uow.session)
             if created:
                 uow.store.count_notices(payload.application_id, len(created), session=uow.session)
+            return due
+
+        self._dispatch_soon(self.bus.transact(work, envelope))
+
+    @event_handler("sourcing", "note_added")
+    def on_note_added(self, payload: NoteAdded, envelope):
+        """Each user a note mentions (the gateway resolved them: users of the application's division) gets an
+        email in their locale, and the division's chat a mention. Neither carries the note's words."""
+        def work(uow):
+            contact = _known_contact(uow, payload.application_id)
+            if contact.get("erased"):
+                return []
+            link = self._console_url(f"applications/{payload.application_id}")
+            name = contact.get("name") or ""
+            docs, due = [], []
+            for who, notice_id in zip(payload.mentions, _ordered_ids(len(payload.mentions)), strict=True):
+                context = {"who": who.name, "by": payload.author, "where": domain.note_where(who.locale),
+                           "name": name, "requisition_title": payload.requisition_title,
+                           "division": payload.division, "link": link}
+                rendered = domain.render(loader.template_text(who.locale, chat.MENTION), context)
+                doc = domain.build_notice(
+                    domain.Planned(kind=chat.MENTION, audience=domain.DIVISION_HR, delay=0), notice_id=notice_id,
+                    now=utcnow(), recipient=open_sealed(who.email), rendered=rendered,
+                    application_id=payload.application_id, candidate_id=payload.candidate_id, reengagement_id=None,
+                    division=payload.division, tier=contact.get("tier"), urgent=False)
+                doc["dedupe_key"] = f"{payload.note_id}:{who.user_id}:{chat.MENTION}"  # one email per person
+                doc["trace"] = tracing.stored_context()
+                docs.append(doc)
+            created = uow.store.add_notices(docs, first=False, session=uow.session)
+            if created:
+                uow.store.count_notices(payload.application_id, len(created), session=uow.session)
+            due += created
+            where = domain.note_where(self._policy(payload.division, session=uow.session).locale)
+            for who in payload.mentions:
+                due += self.notify_mention(uow, division=payload.division, key=f"{payload.note_id}:{who.user_id}",
+                                           who=who.name, where=where, link=link, by=payload.author,
+                                           application_id=payload.application_id, candidate_id=payload.candidate_id)
             return due
 
         self._dispatch_soon(self.bus.transact(work, envelope))
@@ -629,6 +727,9 @@ class NotificationService(ServiceBase):
                 doc["invite"] = invite
             doc["trace"] = tracing.stored_context()
             docs.append(doc)
+            if plan.kind == interviews.SCORECARD:  # the division's chat hears of a missing scorecard too
+                docs += self._chat_copies(doc, policy, title=contact.get("requisition_title") or "",
+                                          name=contact.get("name") or "", member=plan.to)
         created = uow.store.add_notices(docs, first=False, session=uow.session)
         if created:  # the contact counts them: a later status change knows there is something to cancel
             uow.store.count_notices(app_id, len(created), session=uow.session)
@@ -714,6 +815,11 @@ class NotificationService(ServiceBase):
             # The secret stays in the policy (read now, so a rotated secret applies to retries too).
             secret = self._policy(notice["division"]).hr_webhook_secret if notice.get("division") else None
             return self.webhooks.send(notice, secret)
+        if channel in chat.CHANNELS:
+            # The URL stays in the policy (read now, so a changed or removed URL applies to retries too).
+            policy = self._policy(notice["division"]) if notice.get("division") else None
+            url = getattr(policy, chat.POLICY_FIELDS[channel]) if policy is not None else None
+            return self.chats.send(notice, str(url) if url else None)
         raise SendError(f"unknown channel {channel!r}")
 
     def _attachments(self, notice: dict) -> list[Attachment]:
@@ -798,16 +904,31 @@ class NotificationService(ServiceBase):
         if not caller.can_see(division):
             raise Forbidden(f"you may not change the notification policy of division {division}")
         new = args.policy()  # a GET's read-only `hr_webhook_secret_set`, sent back, is not part of it
+        # a chat URL not sent is kept; `<channel>_webhook_set: false` removes it
+        removed = frozenset(c for c in chat.CHANNELS if getattr(args, f"{c}_webhook_set") is False)
 
         def work(uow):
             stored = uow.store.get_policy(division, session=uow.session)
             policy = domain.policy_to_store(new, domain.effective_policy(stored) if stored else None,
-                                            self.webhooks.allow)
+                                            self.webhooks.allow, remove_chat=removed)
             uow.store.put_policy(division, {**policy.model_dump(mode="json"), "updated_at": utcnow(),
                                             "updated_by": caller.name}, session=uow.session)
             return policy
 
         return contract.Policy.of(division, self.bus.transact(work))
+
+    @implements(contract.SendStaffEmail)
+    def send_staff_email(self, caller, args: contract.StaffEmailArgs) -> contract.StaffEmailSent:
+        """Sent now and kept nowhere: the link in it signs a person in (a notice would store it)."""
+        rendered = domain.render(loader.template_text(args.locale, args.template),
+                                 {"name": args.name, "link": args.link, "expires_at": args.expires_at})
+        message = {"_id": new_id("mail"), "kind": args.template, "recipient": str(args.to),
+                   "subject": rendered.subject, "body": rendered.body}
+        try:
+            return contract.StaffEmailSent(message_id=self.mailer.send(message))
+        except SendError as exc:
+            log.warning("staff email not sent", extra={"template": args.template, "error": str(exc)})
+            raise Conflict(f"the email could not be sent: {exc}", code="email_not_sent") from None
 
     @implements(contract.ListForApplication)
     def list_for_application(self, caller, args: contract.ApplicationPageArgs) -> contract.NoticePage:

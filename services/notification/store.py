@@ -19,7 +19,8 @@ Personal data is sealed on disk (shared/crypto.py): a contact's email arrives se
 kept so; a notice's recipient and body (which may quote the candidate's address) are sealed when stored
 and opened when read back, so callers of this store see plain notices. A policy's `hr_webhook_secret` is
 sealed the same way (written sealed, opened on read; one stored in clear by an older version still reads,
-and is sealed when the service starts, `seal_clear_secrets`).
+and is sealed when the service starts, `seal_clear_secrets`), and so are its chat webhook URLs and a chat
+notice's message (`chat`).
 """
 
 from __future__ import annotations
@@ -42,12 +43,17 @@ SEALED_NOTICE_FIELDS = ("recipient", "body")
 # An interview notice's calendar entry (interviews.invite: names, addresses, place), sealed as JSON.
 SEALED_INVITE_FIELD = "invite"
 SEALED_POLICY_FIELD = "hr_webhook_secret"
+# The chat webhook URLs are credentials too (services/notification/chat.py): sealed like the secret.
+SEALED_CHAT_POLICY_FIELDS = ("slack_webhook_url", "teams_webhook_url")
+# A chat notice's message (chat.Message: its headline names the candidate), sealed as JSON.
+SEALED_CHAT_FIELD = "chat"
 
 
 def _sealed(notice: dict) -> dict:
     sealed = {**notice, **{f: seal(notice[f]) for f in SEALED_NOTICE_FIELDS if f in notice}}
-    if isinstance(notice.get(SEALED_INVITE_FIELD), dict):
-        sealed[SEALED_INVITE_FIELD] = seal(json.dumps(notice[SEALED_INVITE_FIELD], sort_keys=True))
+    for field in (SEALED_INVITE_FIELD, SEALED_CHAT_FIELD):
+        if isinstance(notice.get(field), dict):
+            sealed[field] = seal(json.dumps(notice[field], sort_keys=True))
     return sealed
 
 
@@ -56,8 +62,9 @@ def _opened(notice: dict | None) -> dict | None:
         for f in SEALED_NOTICE_FIELDS:
             if f in notice:
                 notice[f] = open_sealed(notice[f])
-        if isinstance(notice.get(SEALED_INVITE_FIELD), str):
-            notice[SEALED_INVITE_FIELD] = json.loads(open_sealed(notice[SEALED_INVITE_FIELD]))
+        for field in (SEALED_INVITE_FIELD, SEALED_CHAT_FIELD):
+            if isinstance(notice.get(field), str):
+                notice[field] = json.loads(open_sealed(notice[field]))
     return notice
 
 
@@ -139,12 +146,16 @@ class NotificationStore(ServiceStore):
         doc = self.db.policies.find_one({"_id": division}, session=session)
         if doc is not None and doc.get(SEALED_POLICY_FIELD) is not None:
             doc[SEALED_POLICY_FIELD] = open_sealed(doc[SEALED_POLICY_FIELD])
+        for field in SEALED_CHAT_POLICY_FIELDS:  # never stored in clear
+            if doc is not None and doc.get(field) is not None:
+                doc[field] = open_sealed(doc[field])
         return doc
 
     def put_policy(self, division: str, policy: dict, session=None) -> None:
         doc = {"_id": division, **policy}
-        if doc.get(SEALED_POLICY_FIELD) is not None:
-            doc[SEALED_POLICY_FIELD] = seal(doc[SEALED_POLICY_FIELD])
+        for field in (SEALED_POLICY_FIELD, *SEALED_CHAT_POLICY_FIELDS):
+            if doc.get(field) is not None:
+                doc[field] = seal(doc[field])
         self.db.policies.replace_one({"_id": division}, doc, upsert=True, session=session)
 
     def seal_clear_secrets(self) -> int:
@@ -378,7 +389,8 @@ class NotificationStore(ServiceStore):
             session=session).modified_count
         notices = self.db.notices.update_many(
             about, {"$set": {"recipient": ERASED, "subject": ERASED, "body": ERASED, "error": None},
-                    "$unset": {SEALED_INVITE_FIELD: ""}},  # the calendar entry named the candidate too
+                    # the calendar entry and a chat message named the candidate too
+                    "$unset": {SEALED_INVITE_FIELD: "", SEALED_CHAT_FIELD: ""}},
             session=session).modified_count
         contacts = self.db.contacts.update_many(
             {"$or": [{"candidate_id": candidate_id}, {"_id": {"$in": application_ids}}]},

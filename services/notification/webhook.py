@@ -45,6 +45,7 @@ from typing import Any
 
 import httpx
 
+from services.notification import chat
 from services.notification.destinations import (
     AllowList,
     Destination,
@@ -139,8 +140,12 @@ class WebhookSender:
     def target(self, notice: dict) -> tuple[Destination, IPAddress]:
         """Where this notice may go: (destination, the checked address to connect to).
         Raises RefusedDestination (a permanent failure) or SendError (resolution failed: retried)."""
+        return self.resolved(notice["recipient"], check_url)
+
+    def resolved(self, url: str, check: Callable[[str, AllowList], Destination]) -> tuple[Destination, IPAddress]:
+        """`url` checked as written by `check`, then its host resolved and every address checked."""
         try:
-            destination = check_url(notice["recipient"], self.allow)
+            destination = check(url, self.allow)
             return destination, check_resolved(destination, self._addresses(destination), self.allow)
         except DestinationRefused as exc:
             raise RefusedDestination(f"webhook destination refused: {exc}") from None
@@ -153,7 +158,14 @@ class WebhookSender:
             raise SendError("webhook secret not set for the division")
         destination, address = self.target(notice)
         body = encode(notice)
-        headers = {"Host": destination.host_header, **self.headers(notice, secret, body)}
+        self.post(destination, address, body, self.headers(notice, secret, body), "webhook")
+        return notice["_id"]
+
+    def post(self, destination: Destination, address: IPAddress, body: bytes, headers: dict[str, str],
+             what: str) -> None:
+        """POST `body` to the checked address; raises SendError unless the answer is a 2xx (`what` names the
+        channel in the reason)."""
+        headers = {"Host": destination.host_header, **headers}
         url = httpx.URL(scheme=destination.scheme, host=str(address), port=destination.port,
                         raw_path=destination.target.encode())
         extensions = {"sni_hostname": destination.hostname} if destination.scheme == "https" and \
@@ -166,11 +178,27 @@ class WebhookSender:
                 status = response.status_code
                 response.close()
         except httpx.TimeoutException:
-            raise SendError(f"webhook timed out after {self.timeout:g}s") from None
+            raise SendError(f"{what} timed out after {self.timeout:g}s") from None
         except (httpx.ConnectError, httpx.NetworkError) as exc:
-            raise SendError(f"webhook unreachable: {type(exc).__name__}") from None
+            raise SendError(f"{what} unreachable: {type(exc).__name__}") from None
         except (httpx.HTTPError, OSError, ValueError) as exc:  # bad answer, reset mid-answer...
-            raise SendError(f"webhook failed: {type(exc).__name__}") from None
+            raise SendError(f"{what} failed: {type(exc).__name__}") from None
         if not 200 <= status < 300:  # a redirect is not a delivery (and is not followed)
-            raise SendError(f"webhook answered HTTP {status}")
+            raise SendError(f"{what} answered HTTP {status}")
+
+
+class ChatSender(WebhookSender):
+    """Posts a chat notice's message, formatted for its channel, to the division's URL for that channel:
+    the HR webhook's checks and connection (webhook.py) with the chat's own hosts (`chat.checker`)."""
+
+    def send(self, notice: dict, url: str | None) -> str:  # type: ignore[override]
+        channel = notice["channel"]
+        if channel not in chat.CHANNELS:
+            raise RefusedDestination(f"not a chat channel: {channel!r}")
+        if not url:
+            raise RefusedDestination(f"no {chat.NAMES[channel]} webhook for the division any more")
+        destination, address = self.resolved(url, chat.checker(channel))
+        body = chat.encode(channel, chat.Message.of(notice["chat"]))
+        self.post(destination, address, body, {"Content-Type": "application/json", "User-Agent": USER_AGENT},
+                  chat.NAMES[channel])
         return notice["_id"]

@@ -7,13 +7,14 @@ in shared/contracts/status.py (written once; sourcing checks every move against 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared import stats
-from shared.contracts.commands import CandidateIn, OfferTerms
+from shared.contracts.commands import MAX_TAGS, CandidateIn, OfferTerms
 from shared.contracts.common import AppStatus, normalize_email, normalize_skill
 from shared.contracts.events import (
     ApplicationScreened,
@@ -222,6 +223,25 @@ def response_status(current: str, response: str) -> str:
     if response == "decline":
         return S.declined
     raise Conflict(f"unknown response '{response}'", code="invalid_status")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Tags (the board, issue 20): recruiters' labels, normalised by the contract (cmd.Tag)
+
+
+def retag(tags: list[str], add: list[str], remove: list[str], by: str, at: datetime) -> tuple[list[str], dict | None]:
+    """The tags after adding `add` and removing `remove`, in the order first added, and the history entry of
+    the change (None when nothing changes: a retry, or a tag already there). At most MAX_TAGS on one
+    application (else 422 naming `add`)."""
+    current = list(dict.fromkeys(tags))
+    added = [t for t in dict.fromkeys(add) if t not in current]
+    removed = [t for t in dict.fromkeys(remove) if t in current]
+    after = [t for t in current if t not in removed] + added
+    if len(after) > MAX_TAGS:
+        raise Invalid(f"add: an application holds at most {MAX_TAGS} tags", field="add")
+    if not added and not removed:
+        return current, None
+    return after, {"at": at, "by": by, "added": added, "removed": removed}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -536,11 +556,54 @@ def skill_keys(skills: list[str]) -> list[str]:
 
 # What a division records about a person (docs/decisions/002-candidates-per-division.md): one profile per
 # (candidate, division); the candidate itself is only the identity (id, email_key).
-PROFILE_FIELDS = ("name", "email", "phone", "skills", "skill_keys", "years_experience", "location")
+PROFILE_FIELDS = ("name", "email", "phone", "skills", "skill_keys", "years_experience", "location", "name_key",
+                  "phone_key")
 
 
 def profile_id(candidate_id: str, division: str) -> str:
     return f"{candidate_id}|{division}"
+
+
+# -- search (issue 20, docs/decisions/008-candidate-search.md) ----------------------------------------------
+PHONE_TERM = re.compile(r"^[0-9+()\-. ]+$")
+MIN_PHONE_DIGITS = 3
+
+
+def name_key(name: str) -> str:
+    """A name as the prefix search compares it: case folded, spaces collapsed (`Ann  Lee` finds `ann l`)."""
+    return " ".join(name.split()).casefold()
+
+
+def phone_digits(phone: str | None) -> str | None:
+    """A phone number as exact search compares it: its digits (`+44 20 7946-0321` is `442079460321`)."""
+    digits = "".join(ch for ch in phone or "" if ch.isdigit())
+    return digits if len(digits) >= MIN_PHONE_DIGITS else None
+
+
+def phone_key(phone: str | None) -> str | None:
+    """The blind index of a phone number (a keyed hash, as the email's: the number itself stays sealed)."""
+    digits = phone_digits(phone)
+    return lookup("phone:" + digits) if digits else None
+
+
+def search_terms(q: str) -> tuple[str, Any]:
+    """What a search term asks: ("email", blind index) for an address, ("phone", blind index) for a number,
+    else ("text", (name prefix, skill)) for the beginning of a name or a skill. Every term is literal: the
+    store escapes it (a `.` or `*` typed is that character)."""
+    q = q.strip()
+    if "@" in q:
+        return "email", candidate_key(q)
+    if PHONE_TERM.match(q) and phone_digits(q):
+        return "phone", phone_key(q)
+    return "text", (name_key(q), normalize_skill(q))
+
+
+def matched_by(kind: str, terms: Any, profile: dict) -> str:
+    """Which part of a found profile the term matched (a name prefix wins over a skill of the same word)."""
+    if kind != "text":
+        return kind
+    prefix, _skill = terms
+    return "name" if (profile.get("name_key") or name_key(profile.get("name") or "")).startswith(prefix) else "skill"
 
 
 def profile_update(cand: CandidateIn) -> dict:
@@ -549,6 +612,7 @@ def profile_update(cand: CandidateIn) -> dict:
     null) replace it."""
     update = {
         "name": cand.name,
+        "name_key": name_key(cand.name),
         "email": seal(cand.email),
         "skills": list(cand.skills),
         "skill_keys": skill_keys(cand.skills),
@@ -556,6 +620,7 @@ def profile_update(cand: CandidateIn) -> dict:
     }
     if "phone" in cand.model_fields_set:
         update["phone"] = seal(cand.phone)
+        update["phone_key"] = phone_key(cand.phone)
     if "location" in cand.model_fields_set:
         update["location"] = cand.location
     return update

@@ -42,6 +42,8 @@ from shared.contracts.events import (
     InterviewCompleted,
     InterviewScheduled,
     InterviewSlotsOffered,
+    NoteAdded,
+    NoteRecipient,
     OfferConfirmationRecorded,
     OfferQuestionAsked,
     OfferTermsSet,
@@ -170,6 +172,9 @@ def _application_fields(doc: dict) -> dict:
         "offer_questions": [contract.OfferQuestion(id=q["id"], message=q["message"],
                                                    asked_at=iso(_stored_time(q["asked_at"])))
                             for q in doc.get("offer_questions") or []],
+        "tags": list(doc.get("tags") or []),
+        "tag_history": [{"at": iso(_stored_time(e["at"])), "by": e["by"], "added": e["added"],
+                         "removed": e["removed"]} for e in doc.get("tag_history") or []],
     }
 
 
@@ -231,6 +236,13 @@ def erasure_view(doc: dict) -> contract.Erasure:
         services={party: {"status": p["status"], "at": iso(p.get("at")), "counts": p.get("counts") or {}}
                   for party, p in doc["parties"].items()},
     )
+
+
+def note_view(doc: dict) -> contract.Note:
+    return contract.Note(id=doc["_id"], application_id=doc["application_id"], candidate_id=doc["candidate_id"],
+                         division=doc["division"],
+                         author=doc["author"], body=open_sealed(doc["body"]) or "", mentions=list(doc["mentions"]),
+                         created_at=iso(_stored_time(doc["created_at"])))
 
 
 def _stored_time(value: datetime | None) -> datetime | None:
@@ -307,6 +319,10 @@ class SourcingService(ServiceBase):
     # -- requisitions --------------------------------------------------------------------------------
     @implements(contract.CreateRequisition)
     def create_requisition(self, caller, cmd: NewRequisition) -> contract.Requisition:
+        # Registered first: a typo (`retial`) is a 422 for everyone, not a new division nor a 403.
+        if self.store.get_division(cmd.division) is None:
+            raise Invalid(f"division: '{cmd.division}' is not a registered division (GET /v1/divisions lists them; "
+                          f"group HR registers one with POST /v1/divisions)", field="division")
         if not caller.can_see(cmd.division):
             raise Forbidden(f"you may not open requisitions in division '{cmd.division}'")
         fields = {**cmd.model_dump(mode="json"), "closes_at": _stored_time(cmd.closes_at)}
@@ -385,18 +401,16 @@ class SourcingService(ServiceBase):
 
     @implements(contract.ListDivisions)
     def list_divisions(self, caller, args) -> contract.DivisionList:
-        """Staff: the divisions of their key; admin: every recorded division and every one with requisitions."""
-        wanted = caller.division_filter()
-        records = {d["_id"]: d for d in self.store.divisions(wanted)}
-        names = set(wanted) if wanted is not None else {*records, *self.store.requisition_divisions()}
-        return contract.DivisionList(items=[division_view(records.get(d) or domain.default_division(d))
-                                            for d in sorted(names)])
+        """The registered divisions: of the caller's key (staff), every one (admin, services)."""
+        return contract.DivisionList(items=[division_view(d) for d in self.store.divisions(caller.division_filter())])
 
     @implements(contract.GetDivision)
     def get_division(self, caller, args: contract.DivisionIdArgs) -> contract.DivisionRecord:
-        if not caller.can_see(args.division_id):
+        """A registered division (404 otherwise: the gateway asks this before a key or policy names one)."""
+        doc = self.store.get_division(args.division_id) if caller.can_see(args.division_id) else None
+        if doc is None:
             raise NotFound(f"division {args.division_id} not found")
-        return division_view(self._division(args.division_id))
+        return division_view(doc)
 
     @implements(contract.CreateDivision)
     def create_division(self, caller, cmd) -> contract.DivisionRecord:
@@ -410,13 +424,15 @@ class SourcingService(ServiceBase):
 
     @implements(contract.PatchDivision)
     def patch_division(self, caller, args: contract.PatchDivisionArgs) -> contract.DivisionRecord:
-        """A division with no record yet is patched from its defaults (it reads as them already)."""
+        """A registered division (404 otherwise: POST registers one, so a typo in a path makes none)."""
         sent = args.model_fields_set - {"division_id"}
         changes = args.model_dump(mode="json", include=sent)
 
         def work(uow):
-            doc = domain.patch_division(self._division(args.division_id, uow.session), changes,
-                                        _stored_time(utcnow()))
+            stored = uow.store.get_division(args.division_id, session=uow.session)
+            if stored is None:
+                raise NotFound(f"division {args.division_id} not found")
+            doc = domain.patch_division(stored, changes, _stored_time(utcnow()))
             uow.store.save_division(doc, uow.session)
             return doc
 
@@ -693,8 +709,110 @@ class SourcingService(ServiceBase):
     @implements(contract.ListApplications)
     def list_applications(self, caller, args: contract.ListApplicationsArgs) -> contract.ApplicationPage:
         self._visible_requisition(caller, args.requisition_id)
-        status = args.status.value if args.status else None
-        docs, next_cursor = self.store.list_applications(args.requisition_id, status, args.limit, args.cursor)
+        status: str | list[str] | None = args.status.value if args.status else None
+        if args.statuses is not None:  # the board's "ended" column: several at once (with `status`: both apply)
+            wanted = {s.value for s in args.statuses}
+            status = sorted(wanted & {status} if status else wanted)
+        docs, next_cursor = self.store.list_applications(
+            args.requisition_id, status, args.limit, args.cursor, source=args.source, passed=args.passed,
+            tag=args.tag, sort=args.sort)
+        return contract.ApplicationPage(items=self._with_names(docs), next_cursor=next_cursor)
+
+    @implements(contract.PipelineSummary)
+    def pipeline_summary(self, caller, args: contract.PipelineArgs) -> contract.Pipeline:
+        """The board's counts per status (filtered) and the choices of its filters, in two reads."""
+        self._visible_requisition(caller, args.requisition_id)
+        counts = self.store.pipeline_counts(args.requisition_id, args.source, args.passed, args.tag)
+        sources, tags = self.store.pipeline_choices(args.requisition_id)
+        return contract.Pipeline(requisition_id=args.requisition_id, total=sum(counts.values()), counts=counts,
+                                 sources=sources, tags=tags)
+
+    @implements(contract.TagApplications)
+    def tag_applications(self, caller, args: contract.TagApplicationsArgs) -> contract.TaggedApplications:
+        """Tags added and removed on each application (the board's bulk action). Every id must name an
+        application the caller may see (else 404 and nothing changes); each change that changes something is
+        kept in `tag_history` with who and when, in the same write as the tags."""
+        ids = list(dict.fromkeys(args.application_ids))
+        for application_id in ids:  # all or nothing as far as scope goes: check every id before writing any
+            self._visible_application(caller, application_id)
+        items = []
+        for application_id in ids:
+            def step(app, change):
+                now = utcnow()
+                tags, entry = domain.retag(app.get("tags") or [], args.add, args.remove, caller.name, now)
+                if entry is not None:
+                    app["tags"] = tags
+                    app["tag_history"] = [*(app.get("tag_history") or []), entry]
+            doc = self._move(caller, application_id, step)
+            items.append(contract.TaggedApplication(id=doc["_id"], tags=doc.get("tags") or []))
+        return contract.TaggedApplications(items=items)
+
+    # -- notes (issue 20): internal, staff of the application's division only -----------------------------------
+    @implements(contract.AddNote)
+    def add_note(self, caller, args: contract.AddNoteArgs) -> contract.Note:
+        """The note and, when it mentions anyone, `note_added` (their sealed addresses) in one transaction.
+        The gateway resolved the mentions to users of the application's division (it owns the users)."""
+        mentioned = list({m.user_id: m for m in args.mentions}.values())
+
+        def work(uow):
+            app = self._visible_application(caller, args.application_id, session=uow.session, store=uow.store)
+            if app.get("erased"):
+                raise NotFound(f"application {args.application_id} not found")
+            now = utcnow()
+            doc = {"_id": new_id("note"), "application_id": app["_id"], "candidate_id": app["candidate_id"],
+                   "division": app["division"], "author": caller.name, "body": seal(args.body),
+                   "mentions": [m.user_id for m in mentioned], "created_at": now}
+            uow.store.insert_note(doc, session=uow.session)
+            if mentioned:
+                uow.emit("note_added", NoteAdded(
+                    note_id=doc["_id"], application_id=app["_id"], candidate_id=app["candidate_id"],
+                    requisition_id=app["requisition_id"], requisition_title=app["requisition_title"],
+                    division=app["division"], author=caller.name, created_at=now,
+                    mentions=[NoteRecipient(user_id=m.user_id, name=m.name, email=seal(m.email), locale=m.locale)
+                              for m in mentioned]))
+            return doc
+
+        return note_view(self.bus.transact(work))
+
+    @implements(contract.ListNotes)
+    def list_notes(self, caller, args: contract.ApplicationArgs) -> contract.NoteList:
+        app = self._visible_application(caller, args.application_id)
+        return contract.NoteList(items=[note_view(d) for d in self.store.notes_of(app["_id"])])
+
+    @implements(contract.MentionedNotes)
+    def mentioned_notes(self, caller, args: contract.MentionedNotesArgs) -> contract.NotePage:
+        docs, next_cursor = self.store.notes_mentioning(args.user_id, caller.division_filter(), args.limit,
+                                                        args.cursor)
+        return contract.NotePage(items=[note_view(d) for d in docs], next_cursor=next_cursor)
+
+    # -- search (issue 20, docs/decisions/008-candidate-search.md) ---------------------------------------------
+    # The most candidates an applications list's `q` narrows to (a name's first letter in a large group finds
+    # more: the list then covers the first ones, by profile id; a longer term narrows it).
+    SEARCH_CANDIDATE_CAP = 1000
+
+    @implements(contract.SearchCandidates)
+    def search_candidates(self, caller, args: contract.SearchCandidatesArgs) -> contract.CandidateSearchPage:
+        """One hit per profile found in the caller's divisions (the person as that division recorded them)."""
+        kind, terms = domain.search_terms(args.q)
+        docs, next_cursor = self.store.search_profiles(caller.division_filter(), kind, terms, args.limit,
+                                                       args.cursor)
+        return contract.CandidateSearchPage(items=[contract.CandidateHit(
+            id=p["candidate_id"], division=p["division"], name=p["name"], email=open_sealed(p.get("email")),
+            phone=open_sealed(p.get("phone")), skills=p.get("skills") or [],
+            matched=domain.matched_by(kind, terms, p)) for p in docs], next_cursor=next_cursor)
+
+    @implements(contract.SearchApplications)
+    def search_applications(self, caller, args: contract.SearchApplicationsArgs) -> contract.ApplicationPage:
+        divisions = caller.division_filter()
+        candidate_ids = None
+        if args.q is not None:
+            kind, terms = domain.search_terms(args.q)
+            candidate_ids = self.store.searched_candidate_ids(divisions, kind, terms, self.SEARCH_CANDIDATE_CAP)
+            if not candidate_ids:
+                return contract.ApplicationPage(items=[], next_cursor=None)
+        docs, next_cursor = self.store.search_applications(
+            divisions, candidate_ids, args.status.value if args.status else None, args.requisition_id, args.source,
+            args.sort, args.limit, args.cursor)
         return contract.ApplicationPage(items=self._with_names(docs), next_cursor=next_cursor)
 
     def _with_names(self, docs: list[dict]) -> list[contract.Application]:
@@ -1009,7 +1127,8 @@ class SourcingService(ServiceBase):
                                                        cover_note=open_sealed(a.get("cover_note")))
                           for a in apps],
             # what is known of each file and the text read from it; the files themselves are downloads
-            documents=[document_view(d, with_text=True) for d in self.store.documents_of_candidate(candidate_id)])
+            documents=[document_view(d, with_text=True) for d in self.store.documents_of_candidate(candidate_id)],
+            notes=[note_view(d) for d in self.store.notes_of_candidate(candidate_id)])
 
     def _retention(self, division: str | None) -> domain.Retention:
         settings = self.settings

@@ -10,15 +10,42 @@ import re
 from datetime import datetime
 
 import gridfs
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from services.sourcing import domain
+from shared.errors import Invalid
 from shared.ids import new_id
-from shared.storage import ServiceStore, StillContended, match, update_and_get
+from shared.storage import (
+    ServiceStore,
+    StillContended,
+    decode_cursor,
+    decode_sort_cursor,
+    encode_cursor,
+    encode_sort_cursor,
+    match,
+    page_limit,
+    update_and_get,
+)
+from shared.timeutil import utcnow
 
 CANDIDATE_EMAIL_INDEX = "candidate_email_key_unique"
 APPLICATION_UNIQUE_INDEX = "application_candidate_requisition_unique"
+
+
+def _after_match(cursor: str) -> dict:
+    """What comes after a card of the match order (match descending, then id descending; no match last)."""
+    match_text, _, last_id = cursor.partition("|")
+    if not last_id:
+        raise Invalid("cursor: not a cursor returned by this API", field="cursor")
+    if match_text == "":  # among the not yet screened: only older ones
+        return {"screening.match": None, "_id": {"$lt": last_id}}
+    try:
+        value = float(match_text)
+    except ValueError:
+        raise Invalid("cursor: not a cursor returned by this API", field="cursor") from None
+    return {"$or": [{"screening.match": {"$lt": value}}, {"screening.match": value, "_id": {"$lt": last_id}},
+                    {"screening.match": None}]}
 
 
 class SourcingStore(ServiceStore):
@@ -36,12 +63,24 @@ class SourcingStore(ServiceStore):
         self.db.requisitions.create_index([("published", ASCENDING), ("public_until", ASCENDING)])
         self.db.candidates.create_index([("email_key", ASCENDING)], unique=True, name=CANDIDATE_EMAIL_INDEX)
         self.db.candidate_profiles.create_index([("candidate_id", ASCENDING)])
+        # Search (issue 20, docs/decisions/008): a name's beginning (an anchored, escaped prefix of the folded
+        # name), a skill, a phone number's blind index; an email goes through candidates.email_key.
+        self.db.candidate_profiles.create_index([("name_key", ASCENDING), ("division", ASCENDING)])
+        self.db.candidate_profiles.create_index([("skill_keys", ASCENDING), ("division", ASCENDING)])
+        self.db.candidate_profiles.create_index([("phone_key", ASCENDING)], sparse=True)
+        # The applications list across requisitions, newest (or oldest) first, by creation or last change.
+        self.db.applications.create_index([("division", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)])
+        self.db.applications.create_index([("division", ASCENDING), ("updated_at", ASCENDING), ("_id", ASCENDING)])
         self.db.applications.create_index(
             [("candidate_id", ASCENDING), ("requisition_id", ASCENDING)], unique=True, name=APPLICATION_UNIQUE_INDEX
         )
         self.db.applications.create_index([("requisition_id", ASCENDING), ("status", ASCENDING)])
         self.db.documents.create_index([("application_id", ASCENDING)])
         self.db.documents.create_index([("candidate_id", ASCENDING)])
+        # Notes (issue 20): an application's, a mentioned user's inbox (newest first), a candidate's (erasure).
+        self.db.notes.create_index([("application_id", ASCENDING), ("_id", ASCENDING)])
+        self.db.notes.create_index([("mentions", ASCENDING), ("_id", ASCENDING)])
+        self.db.notes.create_index([("candidate_id", ASCENDING)])
 
     # -- requisitions --------------------------------------------------------------------------------
     def insert_requisition(self, doc: dict, session) -> None:
@@ -116,6 +155,27 @@ class SourcingStore(ServiceStore):
     def save_division(self, doc: dict, session=None) -> None:
         self.db.divisions.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
 
+    def register_divisions(self, division_ids, at: datetime) -> list[str]:
+        """A record with the defaults for each of `division_ids` that has none (a record already there is left as
+        it is); the ids registered now. Idempotent, so every replica may run it at start."""
+        registered = []
+        for division_id in division_ids:
+            doc = domain.new_division({"id": division_id, "timezone": domain.DEFAULT_TIMEZONE}, at)
+            try:
+                result = self.db.divisions.update_one({"_id": division_id}, {"$setOnInsert": doc}, upsert=True)
+            except DuplicateKeyError:  # another replica's upsert won the race: it is there
+                continue
+            if result.upserted_id is not None:
+                registered.append(division_id)
+        return registered
+
+    def bootstrap(self, settings) -> None:
+        """At start: the divisions HIRELOOP_DIVISIONS names, and every division requisitions were opened in
+        before divisions had to be registered (a deployment from before issue 20 keeps working)."""
+        in_use = set(self.requisition_divisions()) - {d["_id"] for d in self.db.divisions.find({}, {"_id": 1})}
+        self.register_divisions([*settings.divisions, *sorted(in_use)], utcnow().replace(microsecond=0))
+        self.backfill_search_keys()
+
     def list_requisitions(self, divisions: list[str] | None, status: str | None, urgent: bool | None,
                           limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
         return self.page(self.db.requisitions, match(divisions, status=status, urgent=urgent), limit, cursor)
@@ -167,8 +227,94 @@ class SourcingStore(ServiceStore):
             query["division"] = {"$in": divisions}
         return list(self.db.candidate_profiles.find(query, session=session).sort("created_at", ASCENDING))
 
+    # -- search (issue 20) -----------------------------------------------------------------------------------
+    def search_profiles(self, divisions: list[str] | None, kind: str, terms, limit: int,
+                        cursor: str | None) -> tuple[list[dict], str | None]:
+        """Profiles in `divisions` (None: all) that `domain.search_terms` found: an email's candidate, a phone
+        number's blind index, or a name's beginning or a skill; paged by profile id."""
+        if kind == "email":
+            cand = self.db.candidates.find_one({"email_key": terms}, {"_id": 1})
+            if cand is None:
+                return [], None
+            query: dict = {"candidate_id": cand["_id"]}
+        elif kind == "phone":
+            query = {"phone_key": terms}
+        else:
+            prefix, skill = terms
+            # Anchored and escaped: a literal prefix the name_key index serves; never a pattern typed by a user.
+            query = {"$or": [{"name_key": {"$regex": "^" + re.escape(prefix)}}, {"skill_keys": skill}]}
+        if divisions is not None:
+            query = {"$and": [query, {"division": {"$in": list(divisions)}}]}
+        return self.page(self.db.candidate_profiles, query, limit, cursor)
+
+    def searched_candidate_ids(self, divisions: list[str] | None, kind: str, terms, cap: int) -> list[str]:
+        """The candidates (at most `cap`) a search term finds in `divisions`: the applications list's `q`."""
+        found, cursor = [], None
+        while len(found) < cap:
+            docs, cursor = self.search_profiles(divisions, kind, terms, min(500, cap - len(found)), cursor)
+            found += [d["candidate_id"] for d in docs]
+            if not cursor:
+                break
+        return list(dict.fromkeys(found))
+
+    def search_applications(self, divisions: list[str] | None, candidate_ids: list[str] | None, status: str | None,
+                            requisition_id: str | None, source: str | None, sort: str, limit: int,
+                            cursor: str | None) -> tuple[list[dict], str | None]:
+        """Applications by the given conditions, sorted by `sort` (`created_at`, `-updated_at`, ...) and then id;
+        the cursor is the last one's sort value and id."""
+        field, descending = sort.lstrip("-"), sort.startswith("-")
+        query = match(divisions, status=status, requisition_id=requisition_id, source=source)
+        if candidate_ids is not None:
+            query["candidate_id"] = {"$in": candidate_ids}
+        after = decode_sort_cursor(cursor)
+        if after is not None:
+            value, last_id = after
+            beyond = "$lt" if descending else "$gt"
+            query = {"$and": [query, {"$or": [{field: {beyond: value}}, {field: value, "_id": {beyond: last_id}}]}]}
+        direction = DESCENDING if descending else ASCENDING
+        limit = page_limit(limit)
+        docs = list(self.db.applications.find(query).sort([(field, direction), ("_id", direction)]).limit(limit + 1))
+        next_cursor = encode_sort_cursor(docs[limit - 1][field], docs[limit - 1]["_id"]) if len(docs) > limit else None
+        return docs[:limit], next_cursor
+
+    def backfill_search_keys(self, batch: int = 500) -> int:
+        """Profiles written before search (no `name_key`) get theirs from the name (names are not sealed);
+        idempotent, at start. Their phone's blind index comes with their division's next application."""
+        done = 0
+        while True:
+            docs = list(self.db.candidate_profiles.find({"name_key": {"$exists": False}}, {"name": 1}).limit(batch))
+            for doc in docs:
+                self.db.candidate_profiles.update_one({"_id": doc["_id"]}, {"$set": {
+                    "name_key": domain.name_key(doc.get("name") or "")}})
+            done += len(docs)
+            if len(docs) < batch:
+                return done
+
     def get_candidate(self, candidate_id: str, session=None) -> dict | None:
         return self.db.candidates.find_one({"_id": candidate_id}, session=session)
+
+    # -- notes (issue 20) ----------------------------------------------------------------------------
+    def insert_note(self, doc: dict, session=None) -> None:
+        self.db.notes.insert_one(doc, session=session)
+
+    def notes_of(self, application_id: str) -> list[dict]:
+        return list(self.db.notes.find({"application_id": application_id}).sort("_id", ASCENDING))
+
+    def notes_of_candidate(self, candidate_id: str) -> list[dict]:
+        return list(self.db.notes.find({"candidate_id": candidate_id}).sort("_id", ASCENDING))
+
+    def notes_mentioning(self, user_id: str, divisions: list[str] | None, limit: int,
+                         cursor: str | None) -> tuple[list[dict], str | None]:
+        """Newest first (ids grow with time), in `divisions` (None: every one)."""
+        query: dict = {"mentions": user_id}
+        if divisions is not None:
+            query["division"] = {"$in": divisions}
+        before = decode_cursor(cursor)
+        if before:
+            query["_id"] = {"$lt": before}
+        docs = list(self.db.notes.find(query).sort("_id", DESCENDING).limit(limit + 1))
+        next_cursor = encode_cursor(docs[limit - 1]["_id"]) if len(docs) > limit else None
+        return docs[:limit], next_cursor
 
     # -- applications --------------------------------------------------------------------------------
     def get_application(self, application_id: str, session=None) -> dict | None:
@@ -179,12 +325,65 @@ class SourcingStore(ServiceStore):
             {"candidate_id": candidate_id, "requisition_id": requisition_id}, session=session
         )
 
-    def list_applications(self, requisition_id: str, status: str | None, limit: int,
-                          cursor: str | None) -> tuple[list[dict], str | None]:
+    @staticmethod
+    def _board_query(requisition_id: str, source: str | None = None, passed: bool | None = None,
+                     tag: str | None = None) -> dict:
+        """A requisition's applications, filtered as the board is (issue 20): the source exactly, the screening
+        verdict (an application not screened yet has none and matches neither), a tag (stored normalised)."""
         query: dict = {"requisition_id": requisition_id}
-        if status is not None:
+        if source is not None:
+            query["source"] = source
+        if passed is not None:
+            query["screening.passed"] = passed
+        if tag is not None:
+            query["tags"] = tag
+        return query
+
+    def list_applications(self, requisition_id: str, status: str | list[str] | None, limit: int,
+                          cursor: str | None, *, source: str | None = None, passed: bool | None = None,
+                          tag: str | None = None, sort: str = "oldest") -> tuple[list[dict], str | None]:
+        """A page of a requisition's applications: of one status or several, filtered, oldest (creation, as ids
+        are time-ordered), newest or best screening match first; the cursor holds the last card's sort key."""
+        query = self._board_query(requisition_id, source, passed, tag)
+        if isinstance(status, list):
+            query["status"] = {"$in": status}
+        elif status is not None:
             query["status"] = status
-        return self.page(self.db.applications, query, limit, cursor)
+        if sort == "oldest":
+            return self.page(self.db.applications, query, limit, cursor)
+        limit = page_limit(limit)
+        after = decode_cursor(cursor)
+        if sort == "newest":
+            order = [("_id", DESCENDING)]
+            if after:
+                query = {"$and": [query, {"_id": {"$lt": after}}]}
+        else:  # match, high to low; not yet screened (no match) last; ties newest first
+            order = [("screening.match", DESCENDING), ("_id", DESCENDING)]
+            if after:
+                query = {"$and": [query, _after_match(after)]}
+        docs = list(self.db.applications.find(query).sort(order).limit(limit + 1))
+        if len(docs) <= limit:
+            return docs, None
+        last = docs[limit - 1]
+        if sort == "newest":
+            return docs[:limit], encode_cursor(last["_id"])
+        match_of = (last.get("screening") or {}).get("match")
+        return docs[:limit], encode_cursor(f"{'' if match_of is None else match_of}|{last['_id']}")
+
+    def pipeline_counts(self, requisition_id: str, source: str | None, passed: bool | None,
+                        tag: str | None) -> dict[str, int]:
+        """How many of the requisition's applications (filtered) each status holds: one aggregation."""
+        rows = self.db.applications.aggregate([
+            {"$match": self._board_query(requisition_id, source, passed, tag)},
+            {"$group": {"_id": "$status", "n": {"$sum": 1}}}])
+        return {r["_id"]: r["n"] for r in rows}
+
+    def pipeline_choices(self, requisition_id: str) -> tuple[list[str], list[str]]:
+        """Every source and every tag among the requisition's applications, sorted (the filters' choices)."""
+        query = {"requisition_id": requisition_id}
+        sources = self.db.applications.distinct("source", query)
+        tags = self.db.applications.distinct("tags", query)
+        return sorted(s for s in sources if s), sorted(t for t in tags if t)
 
     def candidate_names(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
         """Names by (candidate id, division), each as that division recorded it, for views that show who
@@ -287,7 +486,9 @@ class SourcingStore(ServiceStore):
                                              {**domain.anonymised_application(app), "_rev": (app.get("_rev") or 0) + 1},
                                              session=session)
         documents = self.db.documents.delete_many({"candidate_id": candidate_id}, session=session).deleted_count
-        return {"candidates": 1, "profiles": profiles, "applications": len(apps), "documents": documents}
+        notes = self.db.notes.delete_many({"candidate_id": candidate_id}, session=session).deleted_count
+        return {"candidates": 1, "profiles": profiles, "applications": len(apps), "documents": documents,
+                "notes": notes}
 
     def applications_of_candidate(self, candidate_id: str, session=None) -> list[dict]:
         """Every application of the candidate, whole, in every division (erasure, export, retention)."""

@@ -415,6 +415,7 @@ class Store(DependencyProvider):
         client = mongo_client(settings.mongo_url, event_listeners=[metrics.count_mongo_commands(service)])
         self.store = self.store_cls(client, settings.database_name(service))
         self.store.ensure_indexes()
+        self.store.bootstrap(settings)
 
     def stop(self):
         if self.store is not None:

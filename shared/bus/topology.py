@@ -209,6 +209,8 @@ SUBSCRIPTIONS: dict[str, list[tuple[str, str]]] = {
         ("talent_pool", "reengagement_requested"),
         ("talent_pool", "community_signup_requested"),
         ("talent_pool", "community_member_left"),
+        # issue 20: a note's mentions, emailed to each user and posted to the division's chat
+        ("sourcing", "note_added"),
         ("sourcing", "candidate_erasure_requested"),
     ],
     "talent_pool": [

@@ -613,6 +613,11 @@ class NotificationPolicy(Strict):
         return sorted(v, reverse=True)
     # The offers work: HR is told this long before an offer's `expires_at` when the candidate has not answered.
     offer_expiry_warning: Seconds = 86400
+    # Issue 20: the division's chat (services/notification/chat.py). A Slack incoming webhook and/or a Microsoft
+    # Teams workflow webhook get HR reminders, escalations, overdue approvals and scorecards, and mentions. The
+    # URL is the credential: write-only like the secret (reads answer null and `*_webhook_set`), sealed at rest.
+    slack_webhook_url: WebhookUrl | None = Field(default=None, repr=False, json_schema_extra={"writeOnly": True})
+    teams_webhook_url: WebhookUrl | None = Field(default=None, repr=False, json_schema_extra={"writeOnly": True})
 
 
 class NotificationPolicyPut(NotificationPolicy):
@@ -621,6 +626,9 @@ class NotificationPolicyPut(NotificationPolicy):
 
     division: Division | None = None
     hr_webhook_secret_set: StrictBool | None = None
+    # A chat URL not sent is kept (a GET's body sent back keeps it); `false` here with no URL removes it.
+    slack_webhook_set: StrictBool | None = None
+    teams_webhook_set: StrictBool | None = None
 
 
 RetentionDays = Annotated[StrictInt, Field(ge=0, le=3650)]
@@ -646,3 +654,61 @@ class ApiKeyIn(Strict):
     # Where an interviewer's invitations and scorecard reminders go (the interviews issue; users replace keys
     # in issue 20). Optional: a panel member without one is left out of emails, never of the panel.
     email: EmailStr | None = None
+    # The user the key belongs to (issue 20): its role must be the user's and its divisions among theirs, and
+    # it ends when the user is deactivated. Without one, the key is the named service account's.
+    user_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+
+class UserIn(Strict):
+    """`POST /v1/users` (issue 20): a staff user, invited by email (docs/decisions/008-users.md). An admin has
+    every division; anyone else needs at least one registered division."""
+
+    email: EmailStr
+    name: Name
+    role: Role
+    divisions: Annotated[list[Division], Field(max_length=100)] = []
+    locale: Locale = "en"
+    timezone: TimeZone = "UTC"
+
+
+# ---------------------------------------------------------------------------------------------- the board (issue 20)
+# A tag: a recruiter's label on an application ("bilingual", "night shift"), shown on board cards and filtered
+# by. Compared like skills (trimmed, spaces collapsed, case-folded) and stored so; no angle brackets or control
+# characters (it goes on cards and in URLs as it is).
+def _tag(value: str) -> str:
+    tag = normalize_skill(value)
+    if not tag:
+        raise ValueError("a tag cannot be blank")
+    return tag
+
+
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[^\x00-\x1f<>]+$"),
+                AfterValidator(_tag)]
+TagList = Annotated[list[Tag], Field(max_length=20)]
+MAX_TAGS = 20  # on one application
+
+
+class TagsIn(Strict):
+    """`POST /v1/applications/tags`: tags added to and removed from each of up to 500 applications at once
+    (the board's bulk action); each change is kept in the application's `tag_history`."""
+
+    application_ids: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=100)]],
+                               Field(min_length=1, max_length=500)]
+    add: TagList = []
+    remove: TagList = []
+
+    @model_validator(mode="after")
+    def _something_to_do(self):
+        if not self.add and not self.remove:
+            raise field_error("add", "name a tag to add or to remove")
+        both = sorted(set(self.add) & set(self.remove))
+        if both:
+            raise field_error("remove", f"a tag cannot be added and removed at once: {', '.join(both)}")
+        return self
+
+
+class NoteIn(Strict):
+    """`POST /v1/applications/{id}/notes` (issue 20): an internal note on an application; `@` and a user's email
+    or id mentions them (the gateway resolves mentions: it owns the users)."""
+
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]

@@ -135,6 +135,7 @@ class NoticeKind(StrEnum):
     scorecard_reminder = "scorecard_reminder"  # to a panel member whose scorecard is missing after the end
     offer_question = "offer_question"  # a candidate's question about their offer, to division HR (offers)
     offer_expiry_warning = "offer_expiry_warning"  # an unanswered offer close to its expiry, to division HR
+    mention = "mention"  # someone was @mentioned (issue 20): to the division's chat (services/notification/chat.py)
 
 
 def normalize_skill(skill: str) -> str:

@@ -456,6 +456,32 @@ class CommunityMemberLeft(Open):
     left_at: datetime
 
 
+# --- notes (issue 20) --------------------------------------------------------------------------------------
+
+class NoteRecipient(Open):
+    """A user a note mentions: notification emails them (the gateway owns users; their address travels sealed)."""
+
+    user_id: str
+    name: str
+    email: str  # sealed
+    locale: str = "en"
+
+
+class NoteAdded(Open):
+    """A staff note on an application mentioned users of its division. No note text and no candidate data:
+    the email and the chat post only say who mentioned them where, with a link to the console."""
+
+    note_id: str
+    application_id: str
+    candidate_id: str
+    requisition_id: str
+    requisition_title: str
+    division: str
+    author: str
+    mentions: list[NoteRecipient]
+    created_at: datetime
+
+
 # --- erasure (right to erasure and retention) -------------------------------------------------------------
 
 class CandidateErasureRequested(Open):
@@ -488,6 +514,7 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("sourcing", "candidate_erasure_requested"): CandidateErasureRequested,
     ("sourcing", "document_received"): DocumentReceived,
     ("sourcing", "document_read"): DocumentRead,
+    ("sourcing", "note_added"): NoteAdded,
     ("screening", "application_screened"): ApplicationScreened,
     ("interview_feedback", "interview_scheduled"): InterviewScheduled,
     ("interview_feedback", "interview_slots_offered"): InterviewSlotsOffered,

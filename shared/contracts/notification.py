@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, EmailStr, Field
 from pydantic_core import PydanticCustomError
 
 from shared.contracts.commands import NotificationPolicy, NotificationPolicyPut, Seconds, SurveyIn
@@ -34,7 +34,7 @@ class Notice(View):
 
     id: str
     kind: NoticeKind
-    channel: Literal["email", "webhook"]
+    channel: Literal["email", "webhook", "slack", "teams"]
     recipient: str | None
     status: Literal["scheduled", "sent", "failed", "cancelled"]
     scheduled_for: str | None
@@ -80,12 +80,19 @@ class Policy(View):
                                                           "each panel member whose scorecard is missing")
     offer_expiry_warning: Seconds = Field(default=86400, description="HR is warned this long before an "
                                           "unanswered offer expires")
+    slack_webhook_url: None = Field(default=None, description="write-only: always null here")
+    slack_webhook_set: bool = False
+    teams_webhook_url: None = Field(default=None, description="write-only: always null here")
+    teams_webhook_set: bool = False
 
     @classmethod
     def of(cls, division: str, policy: NotificationPolicy) -> Policy:
-        """How a stored policy reads: the webhook secret never shown, only whether one is set."""
+        """How a stored policy reads: the webhook secret and the chat URLs never shown, only whether they are set."""
         return cls.model_validate({**policy.model_dump(mode="json"), "division": division, "hr_webhook_secret": None,
-                                   "hr_webhook_secret_set": policy.hr_webhook_secret is not None})
+                                   "hr_webhook_secret_set": policy.hr_webhook_secret is not None,
+                                   "slack_webhook_url": None, "teams_webhook_url": None,
+                                   "slack_webhook_set": policy.slack_webhook_url is not None,
+                                   "teams_webhook_set": policy.teams_webhook_url is not None})
 
 
 class SurveyRecord(View):
@@ -154,6 +161,10 @@ class OverdueScorecards(View):
     items: list[OverdueScorecard]
 
 
+class StaffEmailSent(View):
+    message_id: str
+
+
 # ---------------------------------------------------------------------------------------------- arguments
 class DivisionArgs(Args):
     division: PolicyDivision
@@ -189,6 +200,18 @@ class ExportArgs(Args):
     application_ids: IdList
 
 
+class StaffEmailArgs(Args):
+    """An email to a member of staff (issue 20): an account's invitation or password reset link, in the
+    person's locale. Sent at once, never stored: the link is a credential (docs/decisions/008-users.md)."""
+
+    to: EmailStr
+    template: Literal["staff_invitation", "staff_password_reset"]
+    locale: Literal["en", "zh-CN"] = "en"
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    link: Annotated[str, Field(min_length=10, max_length=500, pattern=r"^https?://")]
+    expires_at: str = Field(max_length=40, description="when the link stops working (ISO, UTC)")
+
+
 class OverdueArgs(Args):
     division: PolicyDivision | None = None
 
@@ -214,3 +237,5 @@ TimingReport = Rpc(SERVICE, "timing_report", ReportArgs, NotificationTimingRepor
 OverdueScorecardList = Rpc(SERVICE, "overdue_scorecards", OverdueArgs, OverdueScorecards, STAFF,
                           "GET /v1/reports/overdue-scorecards: held interviews with scorecards missing past "
                           "the division's scorecard_reminder_after")
+SendStaffEmail = Rpc(SERVICE, "send_staff_email", StaffEmailArgs, StaffEmailSent, SYSTEM_ONLY,
+                     "The gateway: a staff account's invitation or password reset link, sent at once")

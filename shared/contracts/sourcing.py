@@ -85,7 +85,7 @@ class RequisitionPage(View):
 
 class DivisionRecord(View):
     """A division as a record (api-v1 "People"; its careers page's name, blurb and colour since the careers
-    issue). A division with no record yet reads as its id, UTC, `en` and the default colour."""
+    issue). Only a division with a record is registered (issue 20): requisitions, keys and policies name one."""
 
     id: str
     name: str
@@ -228,6 +228,15 @@ class Offer(OfferView):
     status: AppStatus
 
 
+class TagChange(View):
+    """One change of an application's tags (the board, issue 20): who, when, what was added and removed."""
+
+    at: str
+    by: str
+    added: list[str]
+    removed: list[str]
+
+
 class ApplicationRecord(View):
     """An application as sourcing records it (the answer of a confirmation, an outcome, a candidate's response)."""
 
@@ -252,6 +261,9 @@ class ApplicationRecord(View):
     # The offers work: the offer's terms once set (null before).
     offer: OfferView | None = None
     offer_questions: list[OfferQuestion] = Field(default=[], description="the candidate's questions to HR")
+    # The board (issue 20): recruiters' labels, and every change of them (internal: never shown to candidates).
+    tags: list[str] = []
+    tag_history: list[TagChange] = []
 
 
 class Application(ApplicationRecord):
@@ -263,6 +275,26 @@ class Application(ApplicationRecord):
 class ApplicationPage(View):
     items: list[Application]
     next_cursor: str | None
+
+
+class Pipeline(View):
+    """`GET /v1/requisitions/{id}/pipeline`: how many applications each status holds (the filters applied), and
+    every source and tag among the requisition's applications (what the board's filters offer)."""
+
+    requisition_id: str
+    total: int
+    counts: dict[str, int]
+    sources: list[str]
+    tags: list[str]
+
+
+class TaggedApplication(View):
+    id: str
+    tags: list[str]
+
+
+class TaggedApplications(View):
+    items: list[TaggedApplication]
 
 
 class ApplicationAccepted(View):
@@ -282,6 +314,24 @@ class Candidate(View):
     years_experience: float | None
     location: str | None
     applications: list[str]
+
+
+class CandidateHit(View):
+    """A candidate found by `GET /v1/candidates?q=` (issue 20): one division's record of the person (a person
+    known to two of the caller's divisions is two hits, each naming its division), and what matched."""
+
+    id: str
+    division: str
+    name: str
+    email: str | None
+    phone: str | None
+    skills: list[str]
+    matched: Literal["name", "email", "phone", "skill"]
+
+
+class CandidateSearchPage(View):
+    items: list[CandidateHit]
+    next_cursor: str | None
 
 
 class ProfileExport(View):
@@ -304,6 +354,29 @@ class ExportedApplication(ApplicationRecord):
     cover_note: str | None = None  # a careers application's note (the careers issue)
 
 
+class Note(View):
+    """An internal note on an application (issue 20): staff only, never shown to the candidate. `mentions`: the
+    ids of the users of the application's division it mentions."""
+
+    id: str
+    application_id: str
+    candidate_id: str
+    division: str
+    author: str
+    body: str
+    mentions: list[str]
+    created_at: str
+
+
+class NoteList(View):
+    items: list[Note]
+
+
+class NotePage(View):
+    items: list[Note]
+    next_cursor: str | None
+
+
 class SourcingExport(View):
     """Right of access: the candidate, every division's profile and every application, whole."""
 
@@ -312,6 +385,8 @@ class SourcingExport(View):
     applications: list[ExportedApplication]
     # Every file of every application: metadata and extracted text, not the bytes (the careers issue).
     documents: list[DocumentView] = []
+    # Staff's notes on the applications (issue 20): internal, yet the candidate's personal data.
+    notes: list[Note] = []
 
 
 class ErasureStep(View):
@@ -453,15 +528,87 @@ class ApplicationArgs(Args):
     application_id: Id
 
 
-class ListApplicationsArgs(Args):
+class BoardFilters(Args):
+    """The board's filters (issue 20): the source, the screening verdict, a tag."""
+
+    source: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = None
+    passed: bool | None = None
+    tag: cmd.Tag | None = None
+
+
+ApplicationSort = Literal["oldest", "newest", "match"]  # match: the best screening match first
+
+
+class ListApplicationsArgs(BoardFilters):
     requisition_id: Id
     status: AppStatus | None = None
+    limit: Limit = DEFAULT_PAGE
+    cursor: Cursor | None = None
+    # The board (issue 20): several statuses at once (its "ended" column) and an order.
+    statuses: Annotated[list[AppStatus], Field(max_length=20)] | None = None
+    sort: ApplicationSort = "oldest"
+
+
+class PipelineArgs(BoardFilters):
+    requisition_id: Id
+
+
+class TagApplicationsArgs(cmd.TagsIn):
+    pass
+
+
+class MentionedUser(Args):
+    """A user a note mentions, as the gateway resolved them (it owns the users): where notification writes."""
+
+    user_id: Id
+    name: Annotated[str, StringConstraints(max_length=200)]
+    email: Annotated[str, StringConstraints(max_length=320)]
+    locale: Literal["en", "zh-CN"] = "en"
+
+
+class AddNoteArgs(cmd.NoteIn):
+    application_id: Id
+    # Only active users of the application's division: the gateway resolves and filters them (it owns users).
+    mentions: Annotated[list[MentionedUser], Field(max_length=50)] = []
+
+
+class MentionedNotesArgs(Args):
+    """The notes that mention a user (the console's inbox): the gateway names the signed-in user."""
+
+    user_id: Id
     limit: Limit = DEFAULT_PAGE
     cursor: Cursor | None = None
 
 
 class CandidateArgs(Args):
     candidate_id: Id
+
+
+# A search term: literal (a `.` or `(` typed is that character), at most 100 characters.
+SearchTerm = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ApplicationSort = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
+
+
+class SearchCandidatesArgs(Args):
+    """`q`: an email (exact, through the blind index), a phone number (exact, digits compared), else a name's
+    beginning (any case) or a skill."""
+
+    q: SearchTerm
+    limit: Limit = DEFAULT_PAGE
+    cursor: Cursor | None = None
+
+
+class SearchApplicationsArgs(Args):
+    """Applications in the caller's divisions: of the candidates `q` finds (as SearchCandidatesArgs), of a
+    status, a requisition, a source; sorted by `sort` (`-` for newest first)."""
+
+    q: SearchTerm | None = None
+    status: AppStatus | None = None
+    requisition_id: Id | None = None
+    source: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    sort: ApplicationSort = "-created_at"
+    limit: Limit = DEFAULT_PAGE
+    cursor: Cursor | None = None
 
 
 class ConfirmationArgs(cmd.ConfirmationIn):
@@ -570,7 +717,20 @@ SubmitFastTrackApplication = Rpc(SERVICE, "submit_fast_track_application", FastT
                                  (ADMIN,), "talent_pool acts as the system; an admin may do it by hand")
 GetApplication = Rpc(SERVICE, "get_application", ApplicationArgs, Application, STAFF)
 ListApplications = Rpc(SERVICE, "list_applications", ListApplicationsArgs, ApplicationPage, STAFF)
+PipelineSummary = Rpc(SERVICE, "pipeline_summary", PipelineArgs, Pipeline, STAFF,
+                      "GET /v1/requisitions/{id}/pipeline: counts per status (filtered), the sources and tags there")
+TagApplications = Rpc(SERVICE, "tag_applications", TagApplicationsArgs, TaggedApplications, (RECRUITER, HR, ADMIN),
+                      "POST /v1/applications/tags: add and remove tags on many applications; kept in tag_history")
+AddNote = Rpc(SERVICE, "add_note", AddNoteArgs, Note, STAFF,
+              "POST /v1/applications/{id}/notes: an internal note; its mentions (resolved by the gateway) notified")
+ListNotes = Rpc(SERVICE, "list_notes", ApplicationArgs, NoteList, STAFF, "GET /v1/applications/{id}/notes")
+MentionedNotes = Rpc(SERVICE, "mentioned_notes", MentionedNotesArgs, NotePage, STAFF,
+                     "the console's inbox: notes that mention the signed-in user, in the caller's divisions")
 GetCandidate = Rpc(SERVICE, "get_candidate", CandidateArgs, Candidate, STAFF)
+SearchCandidates = Rpc(SERVICE, "search_candidates", SearchCandidatesArgs, CandidateSearchPage, STAFF,
+                       summary="candidates of the caller's divisions by name prefix, exact email or phone, or skill")
+SearchApplications = Rpc(SERVICE, "search_applications", SearchApplicationsArgs, ApplicationPage, STAFF,
+                         summary="applications of the caller's divisions by candidate, status, requisition, source")
 RecordConfirmation = Rpc(SERVICE, "record_confirmation", ConfirmationArgs, ApplicationRecord, (HR, RECRUITER, ADMIN))
 RecordOutcome = Rpc(SERVICE, "record_outcome", OutcomeArgs, ApplicationRecord, (HR, ADMIN))
 CandidateResponse = Rpc(SERVICE, "candidate_response", CandidateResponseArgs, ApplicationRecord, (ADMIN,),

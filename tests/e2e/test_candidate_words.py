@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_hiring_loop import app_status, make_key, portal_link
+from tests.support.divisions import register_over_api
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -240,6 +241,7 @@ def test_no_portal_page_or_candidate_email_of_the_readme_walk_shows_staff_data(p
     (both languages, HTML and JSON) and every email to these candidates is scanned."""
     admin = platform.client()
     division = f"cw-walk-{locale.lower()}"
+    register_over_api(admin, division)  # registered divisions only (issue 20)
     tag = locale.lower().replace("-", "")
     names = {role: f"{role}{tag}-x7k" for role in ("hana", "rui", "ana", "bo")}
     hr = platform.client(make_key(admin, names["hana"], "hr", [division]))

@@ -14,6 +14,7 @@ import pytest
 from tests.e2e.test_careers import a_pdf
 from tests.e2e.test_console import ARTIFACTS, accessible, browser, shot, sign_in  # noqa: F401 - `browser` is a fixture
 from tests.e2e.test_hiring_loop import app_status, find_mail, make_key, portal_link
+from tests.support.divisions import register_over_api
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.browser]  # `make test-browser`
@@ -29,6 +30,7 @@ def test_a_candidate_applies_on_a_phone_with_a_pdf_cv_and_the_recruiter_sees_wha
     tag = locale.lower().replace("-", "")
     division = f"careers-browser-{tag}"
     admin = platform.client()
+    register_over_api(admin, division)  # registered divisions only (issue 20)
     hr = platform.client(make_key(admin, f"hedy{tag}", "hr", [division]))
     recruiter_key = make_key(admin, f"remy{tag}", "recruiter", [division])
     recruiter = platform.client(recruiter_key)

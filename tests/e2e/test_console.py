@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_hiring_loop import make_key, portal_link
+from tests.support.divisions import register_over_api
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.browser]  # `make test-browser`
@@ -85,6 +86,7 @@ def sign_in(browser, base_url: str, key: str, viewport=None, **options):
 def test_the_hiring_loop_in_the_console_and_the_portal(platform, browser):
     admin = platform.client()
     division = f"cafe-{secrets.token_hex(3)}"
+    register_over_api(admin, division)  # registered divisions only (issue 20)
     keys = {name: make_key(admin, name, role, [division]) for name, role in
             [("hanna", "hr"), ("remy", "recruiter"), ("ines", "interviewer"), ("oskar", "interviewer")]}
     recruiter = platform.client(keys["remy"])
@@ -281,6 +283,7 @@ def test_the_hiring_loop_in_the_console_and_the_portal(platform, browser):
 def test_a_division_sees_only_its_own_boards_in_the_console(platform, browser):
     admin = platform.client()
     mine, theirs = f"tea-{secrets.token_hex(3)}", f"tea-{secrets.token_hex(3)}"
+    register_over_api(admin, mine, theirs)  # registered divisions only (issue 20)
     other_hr = make_key(admin, "olav", "hr", [theirs])
     req = admin.post("/v1/requisitions", json={"title": "Tea master", "division": mine, "department": "shop",
                                                "tier": "basic", "required_skills": ["tea"]}).json()
@@ -298,6 +301,7 @@ def test_urgent_role_resurfaces_the_pool_and_core_approvals_run_from_the_queue(p
 
     admin = platform.client()
     division = f"deli-{secrets.token_hex(3)}"
+    register_over_api(admin, division)  # registered divisions only (issue 20)
     skill = f"sourdough-{secrets.token_hex(3)}"  # only this test's candidates have it
     hr = platform.client(make_key(admin, "hedda", "hr", [division]))
     hr_key = make_key(admin, "hugo", "hr", [division])

@@ -22,6 +22,7 @@ from shared.bus import topology
 from shared.contracts.common import SERVICES
 from shared.storage import mongo_client
 from tests.e2e.test_hiring_loop import app_status, find_mail, interview_and_pass, make_key, portal_link
+from tests.support.divisions import register_over_api
 from tests.support.dump import occurrences, platform_dump
 from tests.support.waiting import wait_for
 
@@ -196,6 +197,7 @@ def handled(platform, service: str, event_id: str) -> bool:
 
 def applicant_in_interview(platform, division: str, person: dict, interviewers: list[str]):
     admin = platform.client()
+    register_over_api(admin, division)  # registered divisions only (issue 20)
     hr = platform.client(make_key(admin, f"hr-{division}", "hr", [division]))
     rec = platform.client(make_key(admin, f"rec-{division}", "recruiter", [division]))
     for name in interviewers:

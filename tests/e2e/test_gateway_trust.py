@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e.test_hiring_loop import app_status, make_key
+from tests.support.divisions import register_over_api
 from tests.support.dump import occurrences, platform_dump, redis_dump
 from tests.support.waiting import wait_for
 
@@ -31,6 +32,7 @@ def redis_traces(platform, needles: list[str]) -> list[tuple[str, str]]:
 def test_erasure_drops_cached_answers_that_name_only_an_interview_or_an_approval_step(platform):
     division = f"trust-erase-{secrets.token_hex(3)}"
     admin = platform.client()
+    register_over_api(admin, division)  # registered divisions only (issue 20)
     hr = platform.client(make_key(admin, "tessa", "hr", [division]))
     tina = platform.client(make_key(admin, "tina", "interviewer", [division]))
     card_note = f"Tina thinks the candidate's accent is odd {secrets.token_hex(4)}"
@@ -106,6 +108,7 @@ def read_until(lines, wanted: str) -> list[str]:
 def test_an_open_board_stream_ends_soon_after_revocation_or_sign_out(platform, how):
     division = f"trust-live-{secrets.token_hex(3)}"
     admin = platform.client()
+    register_over_api(admin, division)  # registered divisions only (issue 20)
     key = make_key(admin, f"lena-{secrets.token_hex(2)}", "hr", [division])
     key_id = next(k["id"] for k in admin.get("/v1/api-keys", params={"limit": 500}).json()["items"]
                   if k["name"].startswith("lena-") and k["divisions"] == [division])

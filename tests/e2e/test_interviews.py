@@ -15,6 +15,7 @@ from icalendar import Calendar
 
 from tests.e2e.test_candidate_words import message
 from tests.e2e.test_hiring_loop import app_status, portal_link
+from tests.support.divisions import register_over_api
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -77,6 +78,7 @@ def shortlisted_application(platform, recruiter, hr, division: str, email: str) 
 def test_slots_invitation_reschedule_reminders_and_cancellation(platform):
     admin = platform.client()
     division = f"iv-{secrets.token_hex(3)}"
+    register_over_api(admin, division)  # registered divisions only (issue 20)
     hr = platform.client(key(admin, "hugo", "hr", division))
     recruiter = platform.client(key(admin, "rita", "recruiter", division))
     key(admin, "ines", "interviewer", division, email="ines@iv.example")
@@ -158,6 +160,7 @@ def test_slots_invitation_reschedule_reminders_and_cancellation(platform):
 def test_an_interview_held_reminds_the_interviewer_who_owes_a_scorecard_and_counts_a_no_show(platform):
     admin = platform.client()
     division = f"iv-{secrets.token_hex(3)}"
+    register_over_api(admin, division)  # registered divisions only (issue 20)
     hr = platform.client(key(admin, "hedda", "hr", division))
     recruiter = platform.client(key(admin, "rolf", "recruiter", division))
     key(admin, "ines", "interviewer", division, email=f"ines@{division}.example")

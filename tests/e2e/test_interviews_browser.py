@@ -20,6 +20,7 @@ import pytest
 from shared.interview_time import when_text
 from tests.e2e.test_console import accessible, browser, shot, sign_in  # noqa: F401 - `browser` is a fixture
 from tests.e2e.test_hiring_loop import app_status, find_mail, make_key, portal_link
+from tests.support.divisions import register_over_api
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.browser]  # `make test-browser`
@@ -63,6 +64,7 @@ def test_a_candidate_picks_a_slot_on_a_phone_and_the_interviewer_sees_whom_when_
     division = f"slots-{tag}"
     words = WORDS[locale]
     admin = platform.client()
+    register_over_api(admin, division)  # registered divisions only (issue 20)
     hr = platform.client(make_key(admin, f"hale{tag}", "hr", [division]))
     recruiter = platform.client(make_key(admin, f"rosa{tag}", "recruiter", [division]))
     interviewer_name = f"ivan{tag}"

@@ -16,6 +16,7 @@ from pypdf import PdfReader
 
 from tests.e2e.test_candidate_words import message
 from tests.e2e.test_hiring_loop import app_status, find_mail, make_key, portal_link
+from tests.support.divisions import register_over_api
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -51,6 +52,7 @@ def terms(**changes) -> dict:
 def test_an_offer_with_terms_its_letter_and_the_candidate_s_choice_of_start_date(platform):
     admin = platform.client()
     division = f"offer-{secrets.token_hex(3)}"
+    register_over_api(admin, division)
     hr = platform.client(make_key(admin, "hilde", "hr", [division]))
     recruiter = platform.client(make_key(admin, "rune", "recruiter", [division]))
     panel = platform.client(make_key(admin, "pia", "interviewer", [division]))
@@ -102,6 +104,7 @@ def test_an_offer_with_terms_its_letter_and_the_candidate_s_choice_of_start_date
 def test_an_expired_offer_cannot_be_accepted(platform):
     admin = platform.client()
     division = f"offer-{secrets.token_hex(3)}"
+    register_over_api(admin, division)
     hr = platform.client(make_key(admin, "hanna", "hr", [division]))
     recruiter = platform.client(make_key(admin, "remo", "recruiter", [division]))
     panel = platform.client(make_key(admin, "paz", "interviewer", [division]))

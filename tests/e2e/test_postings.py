@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.e2e.test_hiring_loop import make_key
+from tests.support.divisions import register_over_api
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -17,7 +18,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 def test_a_requisition_is_edited_published_and_closed_with_its_history(platform):
     admin = platform.client()
     division = f"postings-{secrets.token_hex(3)}"
+    register_over_api(admin, division)  # registered divisions only (issue 20)
     hr = platform.client(make_key(admin, f"hana-{division}", "hr", [division]))
+    register_over_api(admin, f"{division}-other")
     other = platform.client(make_key(admin, f"otto-{division}", "hr", [f"{division}-other"]))
     closes = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     created = hr.post("/v1/requisitions", json={
@@ -55,11 +58,23 @@ def test_a_requisition_is_edited_published_and_closed_with_its_history(platform)
 def test_division_records(platform):
     admin = platform.client()
     division = f"records-{secrets.token_hex(3)}"
-    hr = platform.client(make_key(admin, f"hedy-{division}", "hr", [division]))
-    assert hr.get(f"/v1/divisions/{division}").json()["name"] == division  # no record: the defaults
+    # not registered yet: no key, requisition or policy names it (422 naming the field), and it is no division
+    refused = admin.post("/v1/api-keys", json={"name": f"hedy-{division}", "role": "hr", "divisions": [division]})
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "divisions.0", refused.text
+    refused = admin.post("/v1/requisitions", json={"title": "Barista", "division": division, "department": "Cafe",
+                                                   "tier": "basic", "required_skills": ["espresso"]})
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "division", refused.text
+    for path in (f"/v1/notification-policies/{division}", f"/v1/retention-policies/{division}"):
+        body = {"guide_after": 60} if "notification" in path else {"rejected_days": 30, "pool_days": 30}
+        refused = admin.put(path, json=body)
+        assert refused.status_code == 422 and refused.json()["error"]["field"] == "division", refused.text
+    assert admin.get(f"/v1/divisions/{division}").status_code == 404
+    assert admin.patch(f"/v1/divisions/{division}", json={"name": "Typo"}).status_code == 404
+    assert division not in [d["id"] for d in admin.get("/v1/divisions").json()["items"]]
     made = admin.post("/v1/divisions", json={"id": division, "name": "Stores China", "timezone": "Asia/Shanghai",
                                              "locale": "zh-CN", "colour": "#aa3300"})
     assert made.status_code == 201, made.text
+    hr = platform.client(make_key(admin, f"hedy-{division}", "hr", [division]))
     assert admin.post("/v1/divisions", json={"id": division, "name": "Again"}).status_code == 409
     bad = admin.post("/v1/divisions", json={"id": f"{division}-x", "name": "X", "timezone": "Mars/Olympus"})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "timezone"

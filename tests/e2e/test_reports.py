@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.e2e.test_hiring_loop import app_status, make_key, portal_link
+from tests.support.divisions import register_over_api
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -36,6 +37,7 @@ class Seed:
         self.platform, self.uid = platform, uid
         self.division = f"reports-{uid}"
         self.admin = platform.client()
+        register_over_api(self.admin, self.division)  # registered divisions only (issue 20)
         self.hr = platform.client(make_key(self.admin, f"hr-{uid}", "hr", [self.division]))
         self.recruiter = platform.client(make_key(self.admin, f"rec-{uid}", "recruiter", [self.division]))
         self.ivy, self.max = f"ivy-{uid}", f"max-{uid}"
@@ -286,6 +288,7 @@ def test_reports_are_division_scoped_and_validate_the_period(seeded):
     s = seeded
     admin_view = report(s, "sources", client=s.admin)
     assert admin_view["items"] == report(s, "sources")["items"]
+    register_over_api(s.admin, f"reports-other-{s.uid}")
     other = s.platform.client(make_key(s.admin, f"other-{s.uid}", "hr", [f"reports-other-{s.uid}"]))
     for name in REPORTS:
         r = other.get(f"/v1/reports/{name}", params={"division": s.division})

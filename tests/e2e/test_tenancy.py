@@ -43,21 +43,24 @@ BODIES = {
     ("DELETE", "/v1/api-keys/{key_id}"): None,
     ("PATCH", "/v1/requisitions/{requisition_id}"): {"title": "Taken over"},
     ("PATCH", "/v1/divisions/{division_id}"): {"name": "Taken over"},
-    ("PATCH", "/v1/interviews/{interview_id}"): {"location": "Elsewhere"},
+    ("POST", "/v1/users/{user_id}/invitation"): None,
+    ("POST", "/v1/applications/{application_id}/notes"): {"body": "Taken over by @someone"},
+    # (the interviews and offers issue's routes)
+    ("PATCH", "/v1/interviews/{interview_id}"): {"duration_minutes": 45},
     ("POST", "/v1/interviews/{interview_id}/cancel"): {"reason": "taken over"},
     ("POST", "/v1/interviews/{interview_id}/attendance"): {"candidate": "no_show"},
-    ("PUT", "/v1/requisitions/{requisition_id}/kit"): {"competencies": {"craft": {"questions": ["Why?"]}}},
+    ("PUT", "/v1/requisitions/{requisition_id}/kit"): {"competencies": {"ledger": {"questions": ["Taken over?"]}}},
     ("POST", "/v1/applications/{application_id}/offer"): {
-        "salary": {"amount": 1, "currency": "EUR", "period": "year"}, "start_date_options": ["2099-01-04"],
-        "expires_at": "2099-01-01T00:00:00Z"},
+        "salary": {"amount": 1, "currency": "EUR", "period": "year"}, "start_date_options": ["2030-01-15"],
+        "expires_at": "2029-12-31T00:00:00Z"},
 }
 # Routes that take a file (multipart), with a valid one.
 FILES = {("POST", "/v1/applications/{application_id}/documents"): {
     "data": {"kind": "other"}, "files": {"file": ("note.txt", b"A note from division B", "text/plain")}}}
 # Routes whose parameter is not a division's object: the portal's credential is the token itself.
 NOT_DIVISION_SCOPED = {"/portal/{token}", "/portal/{token}/response", "/portal/{token}/survey",
+                       "/portal/{token}/slot", "/portal/{token}/other-times", "/portal/{token}/offer-letter",
                        "/portal/{token}/consent", "/portal/{token}/leave", "/careers/community/confirm/{token}",
-                       "/portal/{token}/offer-letter", "/portal/{token}/slot", "/portal/{token}/other-times",
                        # public by design, published jobs only (tests/e2e/test_careers.py: 404 for any other)
                        "/v1/public/jobs/{requisition_id}/applications"}
 
@@ -89,11 +92,18 @@ def tenant_a(platform):
     assert document.status_code == 201, document.text
     wait_for(lambda: recruiter.get(f"/v1/applications/{app['id']}/documents").json()["items"],
              lambda items: items[0]["text_status"] != "pending", what="the document read")
+    # a user of division A (issue 20): users name registered divisions only
+    registered = admin.post("/v1/divisions", json={"id": A, "name": "Tenant A"})
+    assert registered.status_code in (201, 409), registered.text
+    user = admin.post("/v1/users", json={"email": "user.a@example.org", "name": "Tenant A User",
+                                         "role": "recruiter", "divisions": [A]})
+    assert user.status_code == 201, user.text
     return {
         "ids": {"requisition_id": req["id"], "application_id": app["id"], "candidate_id": app["candidate_id"],
                 "interview_id": interview["id"], "approval_id": approvals[0]["id"], "key_id": key_id,
                 "division": A, "division_id": A, "document_id": document.json()["id"],
-                "erasure_id": "era_of_tenant_a"},  # erasures are admin-only: refused by role
+                "erasure_id": "era_of_tenant_a",  # erasures are admin-only: refused by role
+                "user_id": user.json()["id"]},
         "urgent_requisition_id": urgent["id"],
         "hr": hr,
     }
@@ -112,6 +122,7 @@ def snapshot(tenant) -> dict:
         "policy": hr.get(f"/v1/notification-policies/{A}").json(),
         "retention": hr.get(f"/v1/retention-policies/{A}").json(),
         "candidate": hr.get(f"/v1/candidates/{ids['candidate_id']}").json(),
+        "user": hr.get(f"/v1/users/{ids['user_id']}").json(),
     }
 
 
@@ -171,6 +182,36 @@ def test_lists_of_another_division_are_empty_not_leaked(platform, tenant_a):
     assert hr_b.get(f"/v1/applications/{ids['application_id']}/notifications").status_code in (403, 404)
     assert hr_b.get("/v1/reports/notification-timing").json()["groups"] == []  # B has no figures; A's stay A's
     assert hr_b.get("/v1/reports/notification-timing", params={"division": A}).status_code == 404
+
+
+
+def test_search_finds_only_the_callers_divisions(platform, tenant_a):
+    """GET /v1/candidates?q= and GET /v1/applications?q= (issue 20): division A's candidate by email, name prefix,
+    skill and phone for A's keys; nothing of A for B's keys, however they ask (a filter naming A's requisition
+    included); admin sees both."""
+    admin = platform.client()
+    hr_b = platform.client(make_key(admin, "b-searcher", "hr", [B]))
+    rec_b = platform.client(make_key(admin, "b-search-rec", "recruiter", [B]))
+    hr_a, ids = tenant_a["hr"], tenant_a["ids"]
+    terms = ("person.a@example.org", "PERSON.A@example.org ", "tenant a", "Tenant A Pers", "ledger")
+    for q in terms:
+        hits = hr_a.get("/v1/candidates", params={"q": q})
+        assert hits.status_code == 200, hits.text
+        assert [(h["id"], h["division"]) for h in hits.json()["items"]] == [(ids["candidate_id"], A)], q
+        found = hr_a.get("/v1/applications", params={"q": q}).json()["items"]
+        assert ids["application_id"] in [a["id"] for a in found], q
+        for client in (hr_b, rec_b):
+            assert client.get("/v1/candidates", params={"q": q}).json()["items"] == [], q
+            assert client.get("/v1/applications", params={"q": q}).json()["items"] == [], q
+    assert hr_b.get("/v1/applications", params={"requisition_id": ids["requisition_id"]}).json()["items"] == []
+    assert all(a["division"] == B for a in hr_b.get("/v1/applications", params={"limit": 500}).json()["items"])
+    assert ids["candidate_id"] in [h["id"] for h in admin.get("/v1/candidates", params={"q": "ledger"}).json()["items"]]
+    # an interviewer searches no one; a typo of a division is no division
+    assert platform.client(make_key(admin, "b-search-int", "interviewer", [B])).get(
+        "/v1/candidates", params={"q": "tenant"}).status_code == 403
+    typo = hr_a.post("/v1/requisitions", json={"title": "Clerk", "division": "tenant-aa", "department": "finance",
+                                               "tier": "basic", "required_skills": ["ledger"]})
+    assert typo.status_code == 422 and typo.json()["error"]["field"] == "division"
 
 
 def test_services_refuse_rpcs_without_a_valid_caller_context(platform, tenant_a):

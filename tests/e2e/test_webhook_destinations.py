@@ -16,6 +16,7 @@ import pytest
 from shared.crypto import is_sealed, open_sealed
 from shared.storage import mongo_client
 from tests.e2e.test_hiring_loop import app_status, interview_and_pass, make_key
+from tests.support.divisions import register_over_api
 from tests.support.dump import occurrences, platform_dump
 from tests.support.waiting import wait_for
 
@@ -79,6 +80,7 @@ class Listener:
 def test_internal_webhook_urls_are_refused_at_put_and_nothing_changes(platform):
     division = f"ssrf{secrets.token_hex(3)}"
     admin = platform.client()
+    register_over_api(admin, division)  # registered divisions only (issue 20)
     hr = platform.client(make_key(admin, "hedda", "hr", [division]))
     path = f"/v1/notification-policies/{division}"
     assert hr.put(path, json={"guide_after": 11}).status_code == 200
@@ -93,6 +95,7 @@ def test_internal_webhook_urls_are_refused_at_put_and_nothing_changes(platform):
 
 def test_the_webhook_secret_is_sealed_at_rest(platform):
     division = f"ssrf{secrets.token_hex(3)}"
+    register_over_api(platform.client(), division)  # registered divisions only (issue 20)
     hr = platform.client(make_key(platform.client(), "hanne", "hr", [division]))
     path = f"/v1/notification-policies/{division}"
     # A public https destination is accepted; its secret is write-only over the API and sealed at rest.
@@ -113,6 +116,7 @@ def test_a_name_resolving_to_loopback_is_refused_at_send_time_without_a_connecti
     division = f"ssrf{secrets.token_hex(3)}"
     listener = Listener()
     admin = platform.client()
+    register_over_api(admin, division)  # registered divisions only (issue 20)
     hr = platform.client(make_key(admin, "hilde", "hr", [division]))
     recruiter = platform.client(make_key(admin, "ravi", "recruiter", [division]))
     ivan = platform.client(make_key(admin, "ivan", "interviewer", [division]))

@@ -35,6 +35,7 @@ from shared.bus import topology
 from shared.bus.dlq import DeadLetterQueues
 from shared.contracts.common import SERVICES
 from shared.storage import mongo_client
+from tests.support.divisions import fixed_env
 
 DIVISION = "faults"
 SCREENED = {"shortlisted", "screened_out"}
@@ -187,6 +188,7 @@ class FaultPlatform:
             "RPC_TIMEOUT": "8",
             "SHUTDOWN_GRACE": "10",
             "LOG_LEVEL": "INFO",
+            **fixed_env(),  # the suites' fixed division names, registered at start-up (HIRELOOP_DIVISIONS)
         }
         env.pop("SMTP_URL", None)  # the platform's own capture (var/mail), unless a test brings one
         env.update(extra_env or {})

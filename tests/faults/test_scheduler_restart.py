@@ -32,6 +32,7 @@ import pytest
 
 from infra.smtp_capture import read_message
 from tests.faults.harness import FaultPlatform, HoldingSmtp, applications_of, wait_until
+from tests.support.divisions import register_over_api
 from tests.support.sentinel import timer_ticks
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -46,6 +47,7 @@ FOLLOW_UPS = ("guide", "hr_confirm_reminder")
 
 def offered(client: httpx.Client, division: str, count: int, policy: dict) -> dict[str, str]:
     """`count` applications driven to `offered` through the API; returns application id -> candidate email."""
+    register_over_api(client, division)  # registered divisions only (issue 20)
     r = client.put(f"/v1/notification-policies/{division}", json={"rejection_delay": 0, "survey_after": 86400,
                                                                    **policy})
     assert r.status_code == 200, r.text

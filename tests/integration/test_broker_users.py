@@ -38,6 +38,7 @@ from shared.contracts.caller import Caller
 from shared.contracts.screening import Override
 from shared.contracts.sourcing import CreateRequisition, GetApplication, SubmitApplication
 from shared.ids import new_id
+from tests.support.divisions import fixed_env
 from tests.support.event_keys import session_keys
 from tests.support.infra import VhostAdmin, _with_vhost
 
@@ -239,7 +240,7 @@ def running_as_own_users(broker, test_infra, tmp_path_factory):
     for service in ("sourcing", "screening"):
         env = {**os.environ, **test_infra.env(), "RABBIT_URL": broker[service], "HIRELOOP_NAMESPACE": namespace,
                "BROKER_TOPOLOGY": "predeclared", "LOG_LEVEL": "WARNING", "SHUTDOWN_GRACE": "3",
-               "METRICS_PORT": "0", **session_keys().env_for(service)}
+               "METRICS_PORT": "0", **session_keys().env_for(service), **fixed_env()}
         out = open(logs / f"{service}.log", "wb")  # noqa: SIM115 - closed with the process
         procs.append((subprocess.Popen([sys.executable, "-m", f"services.{service}"], cwd=ROOT, env=env,
                                        stdout=out, stderr=subprocess.STDOUT, start_new_session=True), out))

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from infra.embedded_mongo import free_port
+from tests.support.divisions import fixed_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,6 +65,7 @@ def platform_env(infra, tmp_dir: Path, port: int, admin_key: str, extra_env: dic
         "PUBLIC_URL": f"http://127.0.0.1:{port}",
         "RPC_TIMEOUT": "8",
         "LOG_LEVEL": "INFO",
+        **fixed_env(),  # the suites' fixed division names, registered at start-up (HIRELOOP_DIVISIONS)
         **(extra_env or {}),
     }
     env.pop("SMTP_URL", None)  # the launcher's own capture server, so tests can read the mail

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
+from gateway.console import board
 from gateway.console.charts import Bar, Row, bar_chart, diverging_chart
 from gateway.console.session import csrf_ok
-from gateway.console.views import BOARD_COLUMNS, board_columns
 from gateway.portal_text import STATUS, TEXT, pick_locale
 
 
@@ -53,11 +53,30 @@ def test_csrf_tokens_must_match_and_be_present():
 
 
 def test_the_board_has_a_column_per_stage_and_one_for_everything_that_ended():
-    columns = board_columns([{"status": "shortlisted"}, {"status": "screened_out"}, {"status": "hired"},
-                             {"status": "withdrawn"}])
-    assert [c["status"] for c in columns] == [*BOARD_COLUMNS, "ended"]
-    counts = {c["status"]: len(c["items"]) for c in columns}
-    assert counts["shortlisted"] == 1 and counts["hired"] == 1 and counts["ended"] == 2
+    assert board.COLUMNS == [*board.BOARD_COLUMNS, "ended"]
+    assert board.column_params("shortlisted") == {"status": "shortlisted"}
+    assert board.column_params("ended") == {"statuses": "screened_out,rejected,declined,no_show,withdrawn"}
+    # the address's filters: known values only
+    assert board.board_filters({"source": " careers ", "passed": "maybe", "sort": "match", "tag": ""}) == {
+        "source": "careers", "sort": "match"}
+
+
+def test_a_bulk_rejection_follows_each_stage():
+    apps = [{"id": f"a_{s}", "status": s} for s in ("received", "shortlisted", "interviewing", "interviewed",
+                                                     "awaiting_approval", "offered", "screened_out")]
+    hr = {s.app["id"]: s for s in board.plan("reject", apps, "hr", reason="fit")}
+    assert hr["a_shortlisted"].path == "/v1/applications/a_shortlisted/screening/override"
+    assert hr["a_shortlisted"].body == {"passed": False, "reason": "fit"}
+    assert hr["a_interviewed"].path.endswith("/decision") and hr["a_interviewed"].body["outcome"] == "fail"
+    assert hr["a_interviewing"].doable
+    assert not any(hr[f"a_{s}"].doable for s in ("received", "awaiting_approval", "offered", "screened_out"))
+    recruiter = {s.app["id"]: s for s in board.plan("reject", apps, "recruiter", reason="fit")}
+    assert recruiter["a_shortlisted"].doable and not recruiter["a_interviewed"].doable
+    moved = {s.app["id"]: s for s in board.plan("move", apps, "hr", move_to="shortlisted", reason="second look")}
+    assert [k for k, s in moved.items() if s.doable] == ["a_screened_out"]
+    withdrawn = board.plan("move", apps, "hr", move_to="withdrawn")
+    assert all(s.doable for s in withdrawn) and withdrawn[0].body == {"outcome": "withdrawn"}
+    assert not any(s.doable for s in board.plan("move", apps, "recruiter", move_to="withdrawn"))
 
 
 def test_session_cookies_are_http_only_strict_and_secure_over_tls_even_behind_a_proxy():

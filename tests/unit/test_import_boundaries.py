@@ -24,7 +24,7 @@ WIRE_ONLY = {"nameko.exceptions"}
 PURE = sorted([*(f"services.{p.parent.name}.domain" for p in ROOT.glob("services/*/domain.py")),
                "shared.erasure", "shared.policy", "shared.skills", "shared.errors", "shared.contracts.common",
                "shared.documents", "services.sourcing.cv_reading", "services.notification.calendar",
-               "shared.offer_letter", "shared.interview_time"])
+               "shared.offer_letter", "shared.interview_time", "services.notification.chat"])
 
 
 def _path(module: str) -> Path | None:

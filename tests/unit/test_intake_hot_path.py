@@ -41,6 +41,7 @@ from shared.contracts.events import EVENT_MODELS
 from shared.contracts.sourcing import SubmitFastTrackApplication
 from shared.ids import new_id
 from shared.storage import mongo_client
+from tests.support.divisions import register
 from tests.support.hot_path import Query, Recorder, unindexed
 from tests.support.shell import FakeService, InProcessBus
 
@@ -243,6 +244,7 @@ def path(data_infra):
         for service, store_cls in classes.items():
             stores[service] = store_cls(client, f"{data_infra.namespace}_{service}_{new_id('t')}")
             stores[service].ensure_indexes()
+        register(stores["sourcing"])  # the suites' divisions, as HIRELOOP_DIVISIONS does at start-up
         relay = Relay(recorder)
         yield IntakePath(_shells(stores, relay), recorder, relay), client
     finally:

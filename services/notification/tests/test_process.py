@@ -200,7 +200,8 @@ def test_policies_by_rpc(platform):
                        "hr_webhook_secret": None, "hr_webhook_secret_set": False,
                        "share_evidence": True, "screen_out_rejection_delay": 86400, "reply_to": None,
                        "offer_expiry_warning": 86400, "interview_reminders": [86400, 7200],
-                       "scorecard_reminder_after": 7200}
+                       "scorecard_reminder_after": 7200, "slack_webhook_url": None, "slack_webhook_set": False,
+                       "teams_webhook_url": None, "teams_webhook_set": False}
     stored = platform.call("put_policy", division="retail", guide_after=1, hr_email="people@x.io")
     assert stored["guide_after"] == 1 and stored["survey_after"] == 172800 and stored["hr_email"] == "people@x.io"
     # PUT replaces: a GET's body sent back is accepted (its division is the policy's), omitted fields go back

@@ -23,6 +23,7 @@ from shared.contracts.caller import Caller
 from shared.errors import Conflict, Invalid, NotFound
 from shared.storage import AlreadyHandled
 from shared.timeutil import utcnow
+from tests.support.divisions import register
 from tests.support.shell import InProcessBus, deliver
 
 ADMIN = Caller(key_id="k4", name="ada", role="admin")
@@ -39,7 +40,7 @@ REQ = {"title": "Barista", "division": "retail", "department": "stores", "tier":
 @pytest.fixture
 def svc(make_store, monkeypatch):
     monkeypatch.setattr(service, "purge_dead_letters", lambda *args: 0)  # no broker here
-    store = make_store(SourcingStore)
+    store = register(make_store(SourcingStore))
     return worker_factory(SourcingService, store=store, bus=InProcessBus(store, ADMIN), settings=Settings())
 
 

@@ -92,8 +92,7 @@ def test_bad_terms_name_the_field_and_store_nothing(svc, change, field):
 
 def test_today_is_the_divisions_today(svc):
     """A start date of today in Pacific/Kiritimati (UTC+14) is refused in UTC only when it is already past there."""
-    as_(svc, ADMIN).create_division(id="retail", name="Retail GmbH", timezone="Pacific/Kiritimati", locale="en",
-                                    careers_blurb="", colour="#1f6f5c")
+    as_(svc, ADMIN).patch_division(division_id="retail", name="Retail GmbH", timezone="Pacific/Kiritimati")
     app_id = interviewed(svc)
     passed(svc, app_id)
     kiritimati_today = (datetime.now(UTC) + timedelta(hours=14)).date()

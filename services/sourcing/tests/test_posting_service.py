@@ -12,6 +12,7 @@ from shared.config import Settings
 from shared.contracts.caller import Caller
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.timeutil import iso, utcnow
+from tests.support.divisions import register
 from tests.support.shell import InProcessBus
 
 HR = Caller(key_id="k1", name="helen", role="hr", divisions=("retail",))
@@ -27,7 +28,7 @@ REQ = {"title": "Barista", "division": "retail", "department": "Stores", "tier":
 
 @pytest.fixture
 def svc(make_store):
-    store = make_store(SourcingStore)
+    store = register(make_store(SourcingStore), "retail", "logistics")  # as HIRELOOP_DIVISIONS at start-up
     return worker_factory(SourcingService, store=store, bus=InProcessBus(store, HR), settings=Settings())
 
 
@@ -117,13 +118,14 @@ def test_the_posting_sweep_unpublishes_what_has_passed_closes_at(svc):
 
 def test_divisions_as_records(svc):
     with pytest.raises(Forbidden):
-        as_(svc, HR).create_division(id="retail", name="Retail")
-    made = as_(svc, ADMIN).create_division(id="retail", name="Retail China", timezone="Asia/Shanghai",
+        as_(svc, HR).create_division(id="cafe", name="Cafe")
+    made = as_(svc, ADMIN).create_division(id="cafe", name="Cafe China", timezone="Asia/Shanghai",
                                            locale="zh-CN", careers_blurb="Coffee and people.", colour="#aa3300")
     assert made["created_at"] and made["timezone"] == "Asia/Shanghai"
-    with pytest.raises(Conflict) as exc:
-        svc.create_division(id="retail", name="Again")
-    assert exc.value.code == "division_exists"
+    for taken in ("cafe", "retail"):  # retail: registered at start-up
+        with pytest.raises(Conflict) as exc:
+            svc.create_division(id=taken, name="Again")
+        assert exc.value.code == "division_exists"
     with pytest.raises(Invalid) as exc:
         svc.create_division(id="mars", name="Mars", timezone="Mars/Olympus")
     assert exc.value.field == "timezone" and svc.store.get_division("mars") is None
@@ -131,30 +133,62 @@ def test_divisions_as_records(svc):
         svc.create_division(id="moon", name="Moon", colour="red")
     assert exc.value.field == "colour"
 
-    # staff read their divisions' records (a division with none reads as its defaults), never another's
-    assert as_(svc, HR).get_division(division_id="retail") == made
+    # staff read their divisions' records, never another's; one registered at start-up has the defaults
+    cafe_hr = Caller(key_id="k6", name="cleo", role="hr", divisions=("cafe",))
+    assert as_(svc, cafe_hr).get_division(division_id="cafe") == made
     with pytest.raises(NotFound):
-        as_(svc, OTHER_HR).get_division(division_id="retail")
-    assert as_(svc, OTHER_HR).list_divisions()["items"] == [
-        {"id": "logistics", "name": "logistics", "timezone": "UTC", "locale": "en", "careers_blurb": "",
-         "colour": "#1f6f5c", "meeting_url_template": None, "created_at": None, "updated_at": None}]
-    as_(svc, OTHER_HR).create_requisition(**{**REQ, "division": "logistics"})
-    assert [d["id"] for d in as_(svc, ADMIN).list_divisions()["items"]] == ["logistics", "retail"]
+        as_(svc, OTHER_HR).get_division(division_id="cafe")
+    [logistics] = as_(svc, OTHER_HR).list_divisions()["items"]
+    assert (logistics["id"], logistics["name"], logistics["timezone"], logistics["locale"]) == (
+        "logistics", "logistics", "UTC", "en") and logistics["created_at"]
+    assert [d["id"] for d in as_(svc, ADMIN).list_divisions()["items"]] == ["cafe", "logistics", "retail"]
 
-    patched = svc.patch_division(division_id="retail", careers_blurb="Join us.")
+    # a division with no record is not one: not read, not patched (404), no requisition in it (422, even for
+    # the HR of another division: a typo, not a refusal), and nothing stored
+    for caller in (ADMIN, HR):
+        with pytest.raises(NotFound):
+            as_(svc, caller).get_division(division_id="retial")
+        with pytest.raises(Invalid) as exc:
+            as_(svc, caller).create_requisition(**{**REQ, "division": "retial"})
+        assert exc.value.field == "division" and "retial" in str(exc.value)
+    with pytest.raises(NotFound):
+        as_(svc, ADMIN).patch_division(division_id="retial", name="Typo")
+    assert svc.store.db.requisitions.count_documents({}) == 0 and svc.store.get_division("retial") is None
+    as_(svc, cafe_hr).create_requisition(**{**REQ, "division": "cafe"})
+
+    patched = as_(svc, ADMIN).patch_division(division_id="cafe", careers_blurb="Join us.")
     assert (patched["careers_blurb"], patched["name"], patched["created_at"]) == (
-        "Join us.", "Retail China", made["created_at"])
+        "Join us.", "Cafe China", made["created_at"])
     with pytest.raises(Invalid) as exc:
-        svc.patch_division(division_id="retail", timezone="Nowhere")
+        svc.patch_division(division_id="cafe", timezone="Nowhere")
     assert exc.value.field == "timezone"
-    # a division with no record is patched from its defaults
     assert svc.patch_division(division_id="logistics", colour="#000000")["name"] == "logistics"
     with pytest.raises(Forbidden):
         as_(svc, HR).patch_division(division_id="retail", name="Mine")
 
 
+def test_start_up_registers_the_configured_divisions_and_those_in_use(make_store):
+    """HIRELOOP_DIVISIONS registers what has no record; a deployment from before registration keeps its
+    divisions (every one a requisition names); a record already there is left as it is; running it again (a
+    second replica, a restart) changes nothing."""
+    store = make_store(SourcingStore)
+    store.insert_division({"_id": "retail", "name": "Retail China", "timezone": "Asia/Shanghai", "locale": "zh-CN",
+                           "careers_blurb": "", "colour": "#aa3300", "created_at": None, "updated_at": None})
+    store.db.requisitions.insert_many([{"_id": "req_old", "division": "legacy"},
+                                       {"_id": "req_old2", "division": "retail"}])
+    store.bootstrap(Settings(divisions=("bakery", "retail")))
+    assert {d["_id"]: d["name"] for d in store.divisions(None)} == {
+        "bakery": "bakery", "legacy": "legacy", "retail": "Retail China"}
+    before = store.divisions(None)
+    store.bootstrap(Settings(divisions=("bakery", "retail")))
+    assert store.divisions(None) == before
+    with pytest.raises(ValueError, match="HIRELOOP_DIVISIONS"):
+        Settings.from_env({"HIRELOOP_DIVISIONS": "retail, no spaces"})
+    assert Settings.from_env({"HIRELOOP_DIVISIONS": " retail,bakery,,retail "}).divisions == ("retail", "bakery")
+
+
 def test_public_jobs_are_published_open_and_current_searched_literally_and_paged(svc):
-    as_(svc, ADMIN).create_division(id="retail", name="Retail China", colour="#aa3300")
+    as_(svc, ADMIN).patch_division(division_id="retail", name="Retail China", colour="#aa3300")
     as_(svc, HR)
     draft = svc.create_requisition(**{**REQ, "title": "Draft role"})
     barista = svc.create_requisition(**REQ, published=True, description="Espresso (1+ years) at C.O.F.F.E.E.")

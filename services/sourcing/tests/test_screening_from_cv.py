@@ -10,6 +10,7 @@ from services.sourcing.store import SourcingStore
 from shared.config import Settings
 from shared.contracts.caller import Caller
 from shared.ids import new_id
+from tests.support.divisions import register
 from tests.support.shell import InProcessBus, deliver
 
 HR = Caller(key_id="k1", name="helen", role="hr", divisions=("retail",))
@@ -19,7 +20,7 @@ REQ = {"title": "Backend engineer", "division": "retail", "department": "it", "t
 
 @pytest.fixture
 def svc(make_store):
-    store = make_store(SourcingStore)
+    store = register(make_store(SourcingStore))
     return worker_factory(SourcingService, store=store, bus=InProcessBus(store, HR), settings=Settings())
 
 

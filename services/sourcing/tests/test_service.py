@@ -20,6 +20,7 @@ from shared.crypto import open_sealed
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.storage import AlreadyHandled, state_of
 from shared.timeutil import utcnow
+from tests.support.divisions import register
 from tests.support.shell import InProcessBus
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -33,7 +34,7 @@ INTERVIEWER = Caller(key_id="k5", name="ivan", role="interviewer", divisions=("r
 
 @pytest.fixture
 def svc(make_store):
-    store = make_store(SourcingStore)
+    store = register(make_store(SourcingStore))
     return worker_factory(SourcingService, store=store, bus=InProcessBus(store, HR), settings=Settings())
 
 
